@@ -1,0 +1,58 @@
+# One entry point for a newcomer: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+# Runtime libraries and the fonts the charter is designed with.
+DEB_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-inter fonts-ebgaramond fonts-jetbrains-mono fonts-dejavu-core
+# What the test suite needs on top: PDF rendering and a browser.
+DEB_TEST := poppler-utils chromium
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint typecheck pytest bench serve system-runtime system-test clean
+
+# Install the Debian packages in $(1) that are not installed yet.
+define apt_missing
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+system-runtime:
+	$(call apt_missing,$(DEB_RUNTIME))
+
+system-test: system-runtime
+	$(call apt_missing,$(DEB_TEST))
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: system-runtime $(VENV)/.installed
+	PORT=$(PORT) $(BIN)/flask --app assess run --host 127.0.0.1 --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check assess tests benchmarks
+	$(BIN)/ruff format --check assess tests benchmarks
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: system-test $(VENV)/.installed
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test: lint typecheck pytest
+
+bench: system-runtime $(VENV)/.installed
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache tests/artifacts

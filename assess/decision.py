@@ -1,0 +1,121 @@
+"""The decision: pure data produced by the engine, consumed by the CLI, web and charter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assess import partnership
+from assess.factors import BY_KEY as FACTORS
+
+ParamValue = int
+
+
+@dataclass(frozen=True)
+class ChosenProtocol:
+    id: str
+    params: dict[str, ParamValue]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Tier:
+    tier: int
+    name: str
+    max_days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "name": self.name, "max_days": self.max_days}
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    file: str
+    because: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "file": self.file, "because": self.because}
+
+
+@dataclass(frozen=True)
+class TippingPoint:
+    factor: str
+    from_level: int
+    to_level: int
+    model: str
+    components: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "factor": self.factor,
+            "from": self.from_level,
+            "to": self.to_level,
+            "model": self.model,
+            "components": list(self.components),
+        }
+
+    def sentence(self) -> str:
+        """Say the tipping point in words a client understands."""
+        label = FACTORS[self.factor].label.lower()
+        outcome = partnership.title(self.model, self.components)
+        return (
+            f"If {label} were {self.to_level} instead of {self.from_level}, "
+            f"the recommendation would be {outcome}."
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    answers: dict[str, int]
+    model: str
+    components: tuple[str, ...]
+    scores: dict[str, float]
+    protocols: tuple[ChosenProtocol, ...]
+    escalation: tuple[Tier, ...]
+    trace: tuple[Reason, ...]
+    rules_version: str
+    what_if: tuple[TippingPoint, ...] | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return partnership.title(self.model, self.components)
+
+    def protocol(self, protocol_id: str) -> ChosenProtocol | None:
+        """Return the chosen protocol with this id, if the decision includes it."""
+        return next((p for p in self.protocols if p.id == protocol_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "model": self.model,
+            "components": list(self.components),
+            "scores": dict(self.scores),
+            "protocols": [p.to_dict() for p in self.protocols],
+            "escalation": [t.to_dict() for t in self.escalation],
+            "trace": [r.to_dict() for r in self.trace],
+            "what_if": [w.to_dict() for w in self.what_if or ()],
+            "rules_version": self.rules_version,
+            "answers": dict(self.answers),
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """Rebuild a stored decision exactly as it was made, without re-evaluating."""
+        return cls(
+            answers=dict(data["answers"]),
+            model=data["model"],
+            components=tuple(data["components"]),
+            scores=dict(data["scores"]),
+            protocols=tuple(ChosenProtocol(p["id"], dict(p["params"])) for p in data["protocols"]),
+            escalation=tuple(Tier(**t) for t in data["escalation"]),
+            trace=tuple(Reason(**r) for r in data["trace"]),
+            rules_version=data["rules_version"],
+            what_if=tuple(
+                TippingPoint(w["factor"], w["from"], w["to"], w["model"], tuple(w["components"]))
+                for w in data.get("what_if", ())
+            ),
+        )

@@ -1,0 +1,54 @@
+"""marshmallow schemas for what users send: answers first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from assess.factors import FACTORS, SCALE
+
+LEVEL = validate.Range(min=SCALE.start, max=SCALE.stop - 1, error="must be an integer from 1 to 5")
+
+
+def level_field(**kwargs: Any) -> fields.Integer:
+    """Return a field for one answer on the 1-5 scale: ints only, no strings or bools."""
+    return fields.Integer(
+        strict=True,
+        validate=LEVEL,
+        error_messages={
+            "invalid": "must be an integer from 1 to 5",
+            "required": "is required",
+            "null": "must be an integer from 1 to 5",
+        },
+        **kwargs,
+    )
+
+
+AnswersSchema = Schema.from_dict(
+    {f.key: level_field(required=True) for f in FACTORS}, name="AnswersSchema"
+)
+AnswersSchema.Meta.unknown = RAISE  # type: ignore[attr-defined]
+
+
+def load_answers(data: Any) -> dict[str, int]:
+    """Validate a complete answer set; raise ValidationError with one message per field."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["answers must be a JSON object of factor: level"]})
+    result: dict[str, int] = AnswersSchema().load(data)
+    return result
+
+
+def flatten_errors(messages: dict[str, Any] | list[Any] | str, prefix: str = "") -> list[str]:
+    """Turn marshmallow's nested messages into 'field: problem' lines."""
+    if isinstance(messages, str):
+        return [f"{prefix}: {messages}" if prefix else messages]
+    if isinstance(messages, list):
+        return [line for m in messages for line in flatten_errors(m, prefix)]
+    lines: list[str] = []
+    for key, value in messages.items():
+        name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+        if value == ["Unknown field."]:
+            value = "unknown field"
+        lines.extend(flatten_errors(value, name))
+    return lines
