@@ -1,0 +1,148 @@
+"""The ``assess`` command line: the same functions as the web app, from a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any
+
+import click
+from flask.cli import FlaskGroup
+from marshmallow import ValidationError
+
+from assess import create_app
+from assess.schemas import flatten_errors, load_answers
+
+cli = FlaskGroup(
+    name="assess",
+    create_app=lambda: create_app(),
+    load_dotenv=False,
+    help="Assess a producer partnership and produce its charter.",
+)
+
+
+def read_answers(source: IO[str]) -> dict[str, int]:
+    """Read and validate an answers JSON document, or exit 2 with one line per bad field."""
+    try:
+        data: Any = json.load(source)
+    except json.JSONDecodeError as error:
+        fail_input([f"input: not valid JSON ({error.msg} at line {error.lineno})"])
+    try:
+        return load_answers(data)
+    except ValidationError as error:
+        fail_input(flatten_errors(error.messages))
+
+
+def fail_input(lines: list[str]) -> Any:
+    """Report bad input on stderr and exit with status 2, writing nothing else."""
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(2)
+
+
+def main() -> None:
+    """Run the command line."""
+    cli.main(prog_name="assess")
+
+
+@cli.command("evaluate")
+@click.argument("answers_file", type=click.File("r"), default="-")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: the decision document; text: a summary for a person.",
+)
+def evaluate_command(answers_file: IO[str], output: str) -> None:
+    """Decide the partnership model for ANSWERS_FILE (JSON; '-' or omitted: stdin)."""
+    from assess.engine import evaluate
+
+    decision = evaluate(read_answers(answers_file), what_if=True)
+    if output == "json":
+        click.echo(json.dumps(decision.to_dict(), indent=2))
+    else:
+        click.echo(summary_text(decision))
+
+
+def summary_text(decision: Any) -> str:
+    """Render a decision as a short report for a terminal."""
+    from assess.factors import FACTORS
+    from assess.protocols import BY_ID
+
+    lines = [f"Recommended model: {decision.title}", ""]
+    lines.append("Scores: " + ", ".join(f"{k} {v:g}" for k, v in decision.scores.items()))
+    lines += ["", "Answers:"]
+    lines += [f"  {f.label:<36} {decision.answers[f.key]}" for f in FACTORS]
+    lines += ["", "Protocols:"]
+    for p in decision.protocols:
+        params = ", ".join(f"{k}={v}" for k, v in p.params.items())
+        lines.append(f"  - {BY_ID[p.id].title}" + (f" ({params})" if params else ""))
+    lines += ["", "Escalation:"]
+    lines += [f"  {t.tier}. {t.name}, up to {t.max_days} days" for t in decision.escalation]
+    lines += ["", "Why:"]
+    lines += [f"  - {r.because}" for r in decision.trace]
+    if decision.what_if:
+        lines += ["", "Tipping points:"]
+        lines += [f"  - {w.sentence()}" for w in decision.what_if]
+    return "\n".join(lines)
+
+
+@cli.group("rules")
+def rules_group() -> None:
+    """Check and explore the decision rules in rules/."""
+
+
+@rules_group.command("check")
+@click.option("--rules-dir", type=click.Path(file_okay=False), help="Default: rules/.")
+def rules_check(rules_dir: str | None) -> None:
+    """Validate every rules file; print each problem and exit 1 when there is one."""
+    from assess.engine import load_engine
+    from assess.rulebook import RulesError
+
+    try:
+        engine = load_engine(rules_dir)
+    except RulesError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    book = engine.rulebook
+    click.echo(
+        f"rules OK: {len(book.rules)} rules "
+        f"({len(book.stage('scoring'))} scoring, {len(book.stage('protocols'))} protocols), "
+        f"version {book.version[:12]}"
+    )
+
+
+@rules_group.command("sweep")
+@click.option("--rules-dir", type=click.Path(file_okay=False), help="Default: rules/.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Default: one per core.")
+def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
+    """Evaluate all 390,625 answer sets, check the invariants and print model shares."""
+    import time
+
+    from assess.rulebook import RulesError
+    from assess.sweep import INVARIANTS, sweep
+
+    started = time.perf_counter()
+    try:
+        result = sweep(rules_dir, workers)
+    except RulesError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    elapsed = time.perf_counter() - started
+    click.echo(f"{result.evaluated:,} answer sets evaluated in {elapsed:.1f} s")
+    click.echo("")
+    click.echo(f"{'outcome':<46} {'answer sets':>12} {'share':>8}")
+    for label, count, share in result.shares():
+        click.echo(f"{label:<46} {count:>12,} {share:>8.2%}")
+    click.echo("")
+    for name in INVARIANTS:
+        examples = result.violations.get(name)
+        click.echo(f"{'FAIL' if examples else 'ok':<5} {name}")
+        for answers in examples or []:
+            click.echo(f"        e.g. {json.dumps(answers)}")
+    if result.violations:
+        sys.exit(1)

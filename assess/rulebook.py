@@ -1,0 +1,346 @@
+"""Load the declarative rules in ``rules/``, validate them and stamp them with a version.
+
+Files are YAML. ``policy.yaml`` holds the hit policy and protocol defaults; every other
+``*.yaml`` file holds rules of one stage (``scoring`` or ``protocols``). See docs/rules.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from assess.factors import FACTOR_KEYS, SCALE
+from assess.partnership import MODEL_KEYS
+from assess.protocols import BY_ID as PROTOCOLS
+from assess.schemas import flatten_errors
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
+POLICY_FILE = "policy.yaml"
+STAGES = ("scoring", "protocols")
+OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
+
+
+@dataclass(frozen=True)
+class FactKind:
+    """What values a fact takes, so conditions on it can be checked when loading."""
+
+    kind: str  # "level", "choice", "bool" or "count"
+    choices: tuple[str, ...] = ()
+    high: int = 5
+
+    def check(self, value: Any) -> str | None:
+        """Return what is wrong with comparing this fact to ``value``, or None."""
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else "must be true or false"
+        if self.kind == "choice":
+            return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
+        low = SCALE.start if self.kind == "level" else 0
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= self.high:
+            return f"must be an integer from {low} to {self.high}"
+        return None
+
+    def operators(self) -> tuple[str, ...]:
+        return ("eq", "ne") if self.kind in ("bool", "choice") else OPERATORS
+
+
+LEVEL = FactKind("level")
+MODEL_CHOICES = (*MODEL_KEYS, "hybrid")
+
+# Facts a protocols rule may test besides the answers: derived after scoring.
+DERIVED_FACTS: dict[str, FactKind] = {
+    "model": FactKind("choice", MODEL_CHOICES),
+    "primary": FactKind("choice", MODEL_KEYS),
+    "secondary": FactKind("choice", (*MODEL_KEYS, "none")),
+    "hybrid": FactKind("bool"),
+    **{f"uses_{key}": FactKind("bool") for key in MODEL_KEYS},
+}
+
+STAGE_FACTS: dict[str, dict[str, FactKind]] = {
+    "scoring": {key: LEVEL for key in FACTOR_KEYS},
+    "protocols": {**{key: LEVEL for key in FACTOR_KEYS}, **DERIVED_FACTS},
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    fact: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    file: str
+    stage: str
+    conditions: tuple[Condition, ...]
+    because: str
+    score: dict[str, float]
+    protocols: dict[str, dict[str, int]]
+
+    def explain(self, facts: dict[str, Any]) -> str:
+        """Fill the rule's reason with the facts it was fired on."""
+        return self.because.format_map(facts)
+
+
+@dataclass(frozen=True)
+class Policy:
+    hybrid_min_ratio: float
+    hybrid_min_score: float
+    tie_break: tuple[str, ...]
+    defaults: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    directory: Path
+    rules: tuple[Rule, ...]
+    policy: Policy
+    version: str
+
+    def stage(self, name: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.stage == name)
+
+
+class RulesError(Exception):
+    """The rules files are not valid; ``problems`` names file, rule and what is wrong."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --- schemas -----------------------------------------------------------------------------
+
+
+class RuleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lowercase-with-dashes"),
+    )
+    when = fields.Dict(keys=fields.String(), required=True)
+    because = fields.String(required=True, validate=validate.Length(min=10, max=400))
+    score = fields.Dict(keys=fields.String(validate=validate.OneOf(MODEL_KEYS)), values=fields.Float())
+    protocols = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
+        values=fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True)),
+    )
+
+
+class RulesFileSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    stage = fields.String(required=True, validate=validate.OneOf(STAGES))
+    description = fields.String()
+    rules = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class HybridSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    min_ratio = fields.Float(required=True, validate=validate.Range(0, 1))
+    min_score = fields.Float(required=True)
+
+
+class PolicySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    description = fields.String()
+    hybrid = fields.Nested(HybridSchema, required=True)
+    tie_break = fields.List(fields.String(validate=validate.OneOf(MODEL_KEYS)), required=True)
+    defaults = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
+        values=fields.Dict(keys=fields.String(), values=fields.Raw()),
+        required=True,
+    )
+
+    @validates_schema
+    def check_tie_break(self, data: dict[str, Any], **_: Any) -> None:
+        if sorted(data.get("tie_break", [])) != sorted(MODEL_KEYS):
+            raise ValidationError("must list each model exactly once", "tie_break")
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def load(directory: Path | str | None = None) -> Rulebook:
+    """Read, validate and version every rules file in ``directory``; raise RulesError."""
+    root = Path(directory) if directory else DEFAULT_RULES_DIR
+    problems: list[str] = []
+    if not (root / POLICY_FILE).is_file():
+        raise RulesError([f"{display_path(root / POLICY_FILE)}: file is missing"])
+    policy = _load_policy(root / POLICY_FILE, problems)
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for path in rule_files(root):
+        for rule in _load_rules_file(path, problems):
+            if rule.id in seen:
+                problems.append(
+                    f"{rule.file}: rule {rule.id}: duplicate rule id (also in {seen[rule.id]})"
+                )
+            seen.setdefault(rule.id, rule.file)
+            rules.append(rule)
+    if problems or policy is None:
+        raise RulesError(problems)
+    return Rulebook(root, tuple(rules), policy, version(root))
+
+
+def rule_files(root: Path) -> list[Path]:
+    """Return the rules files of a directory in the order they are read."""
+    return sorted(p for p in root.glob("*.yaml") if p.name != POLICY_FILE)
+
+
+def version(root: Path) -> str:
+    """Hash every file that decides (policy and rules, not scenarios) into one version."""
+    digest = hashlib.sha256()
+    for path in [root / POLICY_FILE, *rule_files(root)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problems.append(f"{display_path(path)}: not valid YAML{where}")
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(f"{display_path(path)}: cannot be read ({error})")
+    return None
+
+
+def _load_policy(path: Path, problems: list[str]) -> Policy | None:
+    name = display_path(path)
+    raw = _read_yaml(path, problems)
+    if raw is None:
+        return None
+    try:
+        data = PolicySchema().load(raw if isinstance(raw, dict) else {})
+    except ValidationError as error:
+        problems.extend(f"{name}: {line}" for line in flatten_errors(error.messages))
+        return None
+    defaults = {pid: dict(params) for pid, params in data["defaults"].items()}
+    for pid, protocol in PROTOCOLS.items():
+        given = defaults.get(pid)
+        if given is None:
+            problems.append(f"{name}: defaults.{pid}: is required")
+            continue
+        for line in _param_problems(pid, given):
+            problems.append(f"{name}: defaults.{line}")
+        for param in protocol.params:
+            if param.name not in given:
+                problems.append(f"{name}: defaults.{pid}.{param.name}: is required")
+    return Policy(
+        hybrid_min_ratio=data["hybrid"]["min_ratio"],
+        hybrid_min_score=data["hybrid"]["min_score"],
+        tie_break=tuple(data["tie_break"]),
+        defaults=defaults,
+    )
+
+
+def _param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[str]:
+    protocol = PROTOCOLS[protocol_id]
+    for name, value in params.items():
+        param = protocol.param(name)
+        if param is None:
+            yield f"{protocol_id}.{name}: unknown parameter"
+        elif isinstance(value, bool) or not isinstance(value, int):
+            yield f"{protocol_id}.{name}: must be an integer"
+        elif not param.low <= value <= param.high:
+            yield f"{protocol_id}.{name}: must be from {param.low} to {param.high} {param.unit}"
+
+
+def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
+    name = display_path(path)
+    raw = _read_yaml(path, problems)
+    if raw is None and not problems:
+        problems.append(f"{name}: file is empty")
+    if raw is None:
+        return
+    try:
+        data = RulesFileSchema().load(raw if isinstance(raw, dict) else {})
+    except ValidationError as error:
+        problems.extend(f"{name}: {line}" for line in flatten_errors(error.messages))
+        return
+    stage = data["stage"]
+    for index, raw_rule in enumerate(data["rules"]):
+        label = f"rule {raw_rule.get('id') or f'#{index + 1}'}"
+        rule_problems: list[str] = []
+        rule = _load_rule(raw_rule, name, stage, rule_problems)
+        problems.extend(f"{name}: {label}: {p}" for p in rule_problems)
+        if rule is not None and not rule_problems:
+            yield rule
+
+
+def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) -> Rule | None:
+    try:
+        data = RuleSchema().load(raw)
+    except ValidationError as error:
+        problems.extend(flatten_errors(error.messages))
+        return None
+    facts = STAGE_FACTS[stage]
+    conditions = tuple(_conditions(data["when"], facts, problems))
+    score = dict(data.get("score", {}))
+    protocols = {pid: dict(params or {}) for pid, params in data.get("protocols", {}).items()}
+    if stage == "scoring" and (not score or protocols):
+        problems.append("a scoring rule gives a score to at least one model and no protocols")
+    if stage == "protocols" and (not protocols or score):
+        problems.append("a protocols rule names at least one protocol and gives no score")
+    for pid, params in protocols.items():
+        problems.extend(_param_problems(pid, params))
+    names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
+    for _, placeholder, _, _ in string.Formatter().parse(data["because"]):
+        if placeholder is not None and placeholder not in names:
+            problems.append(f"because: unknown placeholder {{{placeholder}}}")
+    return Rule(data["id"], file, stage, conditions, data["because"], score, protocols)
+
+
+def _conditions(
+    when: dict[str, Any], facts: dict[str, FactKind], problems: list[str]
+) -> Iterator[Condition]:
+    for fact, test in when.items():
+        kind = facts.get(fact)
+        if kind is None:
+            problems.append(f"when.{fact}: unknown fact (expected one of {', '.join(facts)})")
+            continue
+        tests = test if isinstance(test, dict) else {"eq": test}
+        if not tests:
+            problems.append(f"when.{fact}: needs a comparison such as {{gte: 4}}")
+        for op, value in tests.items():
+            if op not in kind.operators():
+                problems.append(f"when.{fact}: unknown operator {op!r}")
+            elif op == "between":
+                if not (isinstance(value, list) and len(value) == 2):
+                    problems.append(f"when.{fact}.between: must be a list [low, high]")
+                    continue
+                for bound, opname in zip(value, ("gte", "lte"), strict=True):
+                    if (problem := kind.check(bound)) is not None:
+                        problems.append(f"when.{fact}.between: {problem}")
+                    else:
+                        yield Condition(fact, opname, bound)
+            elif (problem := kind.check(value)) is not None:
+                problems.append(f"when.{fact}.{op}: {problem}")
+            else:
+                yield Condition(fact, op, value)
