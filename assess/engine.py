@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ from durable import engine as durable
 from assess import partnership, policy
 from assess.decision import Decision, Reason, TippingPoint
 from assess.factors import FACTOR_KEYS, SCALE
-from assess.rulebook import POLICY_FILE, Condition, Rule, Rulebook, display_path, load
+from assess.rulebook import POLICY_FILE, STAGES, Condition, Rule, Rulebook, display_path, load
 
 _DURABLE_OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _KIND = "assessment"
@@ -41,6 +42,9 @@ _KIND = "assessment"
 # and durable_rules' 32-bit sid hashing can never collide.
 _SID = "1"
 _NOT_HANDLED, _OBSERVED = 1, 2
+# Fired-rule messages are {"<rule id>": {"m": {... "variant": n ...}}}; rule ids are
+# [a-z0-9-] (checked on load), so reading them without a full JSON parse is safe and fast.
+_VARIANT = re.compile(r'"variant":\s*(\d+)')
 
 
 class EngineError(RuntimeError):
@@ -86,12 +90,14 @@ class Engine:
         self._rules = {r.id: r for r in rulebook.rules}
         self._order = {r.id: i for i, r in enumerate(rulebook.rules)}
         self._handles: dict[str, Any] = {}
+        self._stages = {stage: rulebook.stage(stage) for stage in STAGES}
+        self._policy_file = display_path(rulebook.directory / POLICY_FILE)
         host = _host()
-        for stage in ("scoring", "protocols"):
+        for stage, stage_rules in self._stages.items():
             name = f"{stage}_{rulebook.version[:16]}"
             definition = {
                 rule.id: {"all": [{"m": compile_condition(rule.conditions)}], "run": _record}
-                for rule in rulebook.stage(stage)
+                for rule in stage_rules
             }
             if name not in host._ruleset_directory:
                 # register_rulesets strips keys from what it is given: hand it a copy.
@@ -100,7 +106,7 @@ class Engine:
 
     def _fire(self, stage: str, facts: list[dict[str, Any]]) -> list[tuple[Rule, int]]:
         """Assert facts into a fresh state; return each fired rule with its fact's index."""
-        if not self.rulebook.stage(stage):
+        if not self._stages[stage]:
             return []
         handle = self._handles[stage]
         batch = [{**f, "kind": _KIND, "sid": _SID, "variant": i} for i, f in enumerate(facts)]
@@ -113,8 +119,9 @@ class Engine:
                 started = native.start_action_for_state(handle, state)
                 message = started[1] if started else None
                 while message:
-                    for rule_id, match in json.loads(message).items():
-                        fired.append((self._rules[rule_id], match["m"]["variant"]))
+                    rule = self._rules[message[2 : message.index('"', 2)]]
+                    variant = _VARIANT.search(message) if len(facts) > 1 else None
+                    fired.append((rule, int(variant[1]) if variant else 0))
                     message = native.complete_and_start_action(handle, state)
             finally:
                 native.delete_state(handle, _SID)
@@ -142,7 +149,7 @@ class Engine:
             Reason(rule.id, rule.file, rule.explain(context))
             for rule in (*by_variant[0], *protocol_rules)
         ]
-        trace.append(_hit_policy_reason(scores, model, components, rules))
+        trace.append(_hit_policy_reason(scores, model, components, rules, self._policy_file))
         tipping: list[TippingPoint] = []
         for i, variant in enumerate(variants[1:], start=1):
             outcome = policy.choose(policy.add_scores(by_variant[i]), rules.policy)
@@ -194,7 +201,11 @@ def _titles(components: tuple[str, ...]) -> dict[str, str]:
 
 
 def _hit_policy_reason(
-    scores: dict[str, float], model: str, components: tuple[str, ...], rules: Rulebook
+    scores: dict[str, float],
+    model: str,
+    components: tuple[str, ...],
+    rules: Rulebook,
+    policy_file: str,
 ) -> Reason:
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     listing = ", ".join(f"{partnership.BY_KEY[k].title} {v:g}" for k, v in ranked)
@@ -205,9 +216,14 @@ def _hit_policy_reason(
             f"Scores: {listing}. {second} comes within {share}% of {first}, so the two are "
             f"combined, with {first} leading."
         )
+    elif scores[model] < rules.policy.hybrid_min_score:
+        because = (
+            f"Scores: {listing}. No model fits strongly: {partnership.BY_KEY[model].title} "
+            "leads, and the choice deserves discussion before the charter is signed."
+        )
     else:
         because = f"Scores: {listing}. {partnership.BY_KEY[model].title} fits clearly best."
-    return Reason("hit-policy", display_path(rules.directory / POLICY_FILE), because)
+    return Reason("hit-policy", policy_file, because)
 
 
 def load_engine(rules_dir: Path | str | None = None) -> Engine:
