@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response
 
 from assess import config as app_config
 
@@ -18,11 +18,69 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(app_config.from_environment(app.instance_path))
     if config:
         app.config.from_mapping(config)
-    register_views(app)
+    register_extensions(app)
+    register_templates(app)
+    register_security_headers(app)
+    register_blueprints(app)
+    register_error_handlers(app)
     return app
 
 
-def register_views(app: Flask) -> None:
-    @app.get("/")
-    def home() -> str:
-        return render_template("web/home.html")
+def register_extensions(app: Flask) -> None:
+    """Bind the database, CSRF protection, sign-in and rate limiting to the app."""
+    from assess.extensions import csrf, db, limiter, login_manager
+    from assess.views.auth import load_consultant
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+    # A stolen session cookie used from another browser is dropped, not honoured.
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_consultant)
+
+
+def register_templates(app: Flask) -> None:
+    """Give templates the domain texts and small formatting helpers."""
+    from assess.views import template_helpers
+
+    app.context_processor(template_helpers.globals_for_templates)
+    for name, function in template_helpers.FILTERS.items():
+        app.add_template_filter(function, name)
+
+
+def register_security_headers(app: Flask) -> None:
+    """Send headers that keep pages, links and tokens from leaking or being framed."""
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Invitation links carry their token in the path; never pass it on as a referrer.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount one blueprint per area of the product."""
+    from assess.views import auth, engagements, main, results, survey
+
+    for module in (main, auth, engagements, results, survey):
+        app.register_blueprint(module.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error with a friendly page in the product's layout."""
+    from assess.views import errors
+
+    errors.register(app)

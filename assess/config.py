@@ -3,17 +3,50 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
+
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(name: str, default: bool) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in _FALSE
+
+
+def database_url(instance_path: str) -> str:
+    """Return DATABASE_URL, or the embedded SQLite file under the instance folder."""
+    return os.environ.get(
+        "DATABASE_URL", f"sqlite:///{os.path.join(instance_path, 'assess.sqlite3')}"
+    )
 
 
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read settings from environment variables, with embedded defaults for a laptop."""
-    database_url = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{os.path.join(instance_path, 'assess.sqlite3')}"
-    )
+    redis_url = os.environ.get("REDIS_URL")
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": os.environ.get("REDIS_URL"),
+        "DATABASE_URL": database_url(instance_path),
+        "REDIS_URL": redis_url,
         "RULES_DIR": os.environ.get("ASSESS_RULES_DIR"),
+        # Cookies: never readable from JavaScript, not sent on cross-site posts, and
+        # HTTPS-only unless explicitly relaxed for a plain-http laptop run.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", True),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", True),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # Form posts are small; anything larger is an attack or a mistake.
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        # Rate limits are shared between processes through Redis when it is configured.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "INVITATION_DAYS_DEFAULT": 30,
     }

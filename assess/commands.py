@@ -1,0 +1,140 @@
+"""Commands for the database, consultant accounts and the demo data."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from marshmallow import ValidationError, fields
+
+from assess.extensions import db
+from assess.models import CREATOR, PRODUCER, Consultant, Engagement, Party, Respondent, utcnow
+from assess.questionnaire import record_decision
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD_MIN = 10
+
+db_cli = AppGroup("db", help="Manage the database.")
+user_cli = AppGroup("user", help="Manage consultant accounts.")
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """Return the Alembic configuration for the project's migrations and this database."""
+    config = AlembicConfig(os.path.join(ROOT, "alembic.ini"))
+    config.set_main_option("script_location", os.path.join(ROOT, "migrations"))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade_database(url: str) -> None:
+    """Apply every migration to the database at url."""
+    alembic_command.upgrade(alembic_config(url), "head")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    upgrade_database(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+def _check_email(email: str) -> str:
+    email = email.strip().lower()
+    try:
+        fields.Email().deserialize(email)
+    except ValidationError:
+        raise click.BadParameter("not a valid email address", param_hint="EMAIL") from None
+    if len(email) > 254:
+        raise click.BadParameter("longer than 254 characters", param_hint="EMAIL")
+    return email
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Name shown in the app.")
+def user_create(email: str, name: str) -> None:
+    """Create a consultant account; the password comes from a prompt or stdin."""
+    from assess.views.auth import find_consultant, hash_password
+
+    email = _check_email(email)
+    if find_consultant(email) is not None:
+        click.echo(f"Error: an account for {email} already exists.", err=True)
+        sys.exit(1)
+    password = _read_password()
+    if len(password) < PASSWORD_MIN:
+        click.echo(f"Error: the password needs at least {PASSWORD_MIN} characters.", err=True)
+        sys.exit(1)
+    db.session.add(Consultant(email=email, name=name.strip()[:120], password_hash=hash_password(password)))
+    db.session.commit()
+    click.echo(f"Created consultant {email}.")
+
+
+DEMO_EMAIL = "demo@assess.example"
+DEMO_PASSWORD = "demo-password"
+DEMO_ANSWERS = {
+    "innovation": 4,
+    "resource_availability": 3,
+    "risk_tolerance": 3,
+    "relationship_duration": 4,
+    "timeline_pressure": 3,
+    "creative_collaboration": 5,
+    "iteration_readiness": 4,
+    "planning_complexity": 2,
+}
+DEMO_CREATOR_ANSWERS = {**DEMO_ANSWERS, "iteration_readiness": 2, "timeline_pressure": 5}
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Create a demo consultant and an engagement with answers; print how to sign in."""
+    from assess.views.auth import find_consultant, hash_password
+
+    consultant = find_consultant(DEMO_EMAIL)
+    if consultant is None:
+        consultant = Consultant(
+            email=DEMO_EMAIL, name="Demo Consultant", password_hash=hash_password(DEMO_PASSWORD)
+        )
+        db.session.add(consultant)
+        db.session.flush()
+    if not consultant.engagements:
+        engagement = Engagement(
+            consultant=consultant,
+            project_name="Tidewater: an interactive documentary",
+            client_organisation="Northlight Films",
+        )
+        engagement.parties.extend(
+            [
+                Party(side=PRODUCER, name="Ann Lee", role="Executive producer"),
+                Party(side=CREATOR, name="Bo Chen", role="Creative director"),
+            ]
+        )
+        now = utcnow()
+        for name, side, answers in (
+            ("Ann Lee", PRODUCER, DEMO_ANSWERS),
+            ("Bo Chen", CREATOR, DEMO_CREATOR_ANSWERS),
+        ):
+            respondent = Respondent(
+                name=name, side=side, answers=dict(answers), step=5, submitted_at=now
+            )
+            engagement.respondents.append(respondent)
+            record_decision(db.session, engagement, answers, respondent=respondent)
+        db.session.add(engagement)
+    db.session.commit()
+    click.echo(
+        "Demo ready. Sign in at /login with\n"
+        f"  email:    {DEMO_EMAIL}\n"
+        f"  password: {DEMO_PASSWORD}"
+    )

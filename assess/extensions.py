@@ -1,0 +1,63 @@
+"""Extensions: created once here, bound to each application with init_app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+class Database:
+    """One engine per application and one session per request (or CLI command)."""
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine for DATABASE_URL and close the session after each request."""
+        url = app.config["DATABASE_URL"]
+        options: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            # The dev server and the browser tests serve requests from several threads.
+            options["connect_args"] = {"check_same_thread": False}
+        else:
+            options["pool_pre_ping"] = True
+        engine = create_engine(url, **options)
+        if url.startswith("sqlite"):
+            event.listen(engine, "connect", _sqlite_foreign_keys)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        app.extensions["assess.db"] = engine
+        sessions = scoped_session(factory)
+        app.extensions["assess.session"] = sessions
+
+        @app.teardown_appcontext
+        def remove_session(_exc: BaseException | None) -> None:
+            sessions.remove()
+
+    @property
+    def engine(self) -> Engine:
+        """Return the engine of the current application."""
+        engine: Engine = current_app.extensions["assess.db"]
+        return engine
+
+    @property
+    def session(self) -> Session:
+        """Return the session of the current application context."""
+        sessions: scoped_session[Session] = current_app.extensions["assess.session"]
+        return sessions()
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    """Make SQLite enforce foreign keys, as PostgreSQL does."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+db = Database()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address)

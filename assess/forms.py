@@ -1,0 +1,152 @@
+"""marshmallow schemas for the web forms: what a browser posts, checked field by field."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+
+from assess.factors import FACTORS
+from assess.models import (
+    EMAIL_MAX,
+    NAME_MAX,
+    ORGANISATION_MAX,
+    PARTY_SIDES,
+    PROJECT_MAX,
+    ROLE_MAX,
+    utcnow,
+)
+
+Errors = dict[str, list[str]]
+
+CHOOSE_LEVEL = "Choose one of the five levels."
+LEVEL_RANGE = "Choose a level from 1 to 5."
+
+
+class Text(fields.String):
+    """A single line of text: trimmed, printable, within a length limit."""
+
+    def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
+        self.label = label
+        self.max_length = max_length
+        messages = {"required": f"Enter the {label}.", "invalid": f"Enter the {label} as text."}
+        if required:
+            super().__init__(required=True, error_messages=messages)
+        else:
+            super().__init__(load_default="", error_messages=messages)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+            raise ValidationError(f"The {self.label} cannot contain control characters.")
+        if self.required and not text:
+            raise ValidationError(f"Enter the {self.label}.")
+        if len(text) > self.max_length:
+            raise ValidationError(
+                f"Keep the {self.label} to {self.max_length} characters or fewer "
+                f"(it has {len(text)})."
+            )
+        return text
+
+
+def level(required: bool) -> fields.Integer:
+    """Return a form field for one answer: a level 1-5 sent as text."""
+    return fields.Integer(
+        required=required,
+        validate=validate.Range(min=1, max=5, error=LEVEL_RANGE),
+        error_messages={"required": CHOOSE_LEVEL, "invalid": LEVEL_RANGE, "null": CHOOSE_LEVEL},
+    )
+
+
+class LoginSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    email = Text("email address", EMAIL_MAX)
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1024, error="Enter your password."),
+        error_messages={"required": "Enter your password."},
+    )
+
+
+class EngagementSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    project_name = Text("project name", PROJECT_MAX)
+    client_organisation = Text("client organisation", ORGANISATION_MAX)
+    producer_name = Text("producer side's name", NAME_MAX)
+    producer_role = Text("producer side's role", ROLE_MAX, required=False)
+    creator_name = Text("creator side's name", NAME_MAX)
+    creator_role = Text("creator side's role", ROLE_MAX, required=False)
+
+
+class InvitationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    respondent_name = Text("respondent's name", NAME_MAX)
+    side = fields.String(
+        required=True,
+        validate=validate.OneOf(PARTY_SIDES, error="Choose the producer side or the creator side."),
+        error_messages={"required": "Choose the producer side or the creator side."},
+    )
+    expires_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "Enter the expiry date as YYYY-MM-DD."},
+    )
+
+    @validates("expires_on")
+    def check_expiry(self, value: date | None, **_kwargs: Any) -> None:
+        """Accept no expiry, or a date from tomorrow up to a year ahead."""
+        if value is None:
+            return
+        today = utcnow().date()
+        if value <= today:
+            raise ValidationError("Choose an expiry date after today.")
+        if value > today + timedelta(days=366):
+            raise ValidationError("Choose an expiry date within a year.")
+
+
+def answers_schema(keys: Iterable[str], *, required: bool) -> Schema:
+    """Return a schema for the answers to the given factors."""
+    return Schema.from_dict({key: level(required) for key in keys}, name="AnswersForm")(
+        unknown=EXCLUDE
+    )
+
+
+def load_form(schema: Schema, form: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
+    """Validate posted form data; return (data, {}) or ({}, errors per field)."""
+    # Empty inputs count as absent, so optional fields get their defaults and required
+    # ones get the "required" message rather than a type error.
+    data = {key: value for key, value in form.items() if value != ""}
+    try:
+        return schema.load(data), {}
+    except ValidationError as error:
+        return {}, _messages(error.messages)
+
+
+def load_answers_form(
+    form: Mapping[str, Any], keys: Iterable[str], *, required: bool
+) -> tuple[dict[str, int], Errors]:
+    """Validate the answers posted for some factors; missing ones are fine unless required."""
+    keys = tuple(keys)
+    data, errors = load_form(answers_schema(keys, required=required), form)
+    return {k: int(v) for k, v in data.items() if v is not None}, errors
+
+
+def _messages(messages: Any) -> Errors:
+    if isinstance(messages, dict):
+        return {
+            str(key): [str(m) for m in (value if isinstance(value, list) else [value])]
+            for key, value in messages.items()
+        }
+    return {"_schema": [str(messages)]}
+
+
+FACTOR_KEYS: tuple[str, ...] = tuple(f.key for f in FACTORS)

@@ -1,0 +1,301 @@
+"""Stored data: consultants, engagements, respondents, invitations and decision snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from assess.decision import Decision
+
+# Field limits shared by the database columns and the form schemas.
+NAME_MAX = 120
+ROLE_MAX = 120
+PROJECT_MAX = 200
+ORGANISATION_MAX = 200
+EMAIL_MAX = 254
+
+PRODUCER = "producer"
+CREATOR = "creator"
+JOINT = "joint"
+PARTY_SIDES: tuple[str, ...] = (PRODUCER, CREATOR)
+SIDE_LABELS: dict[str, str] = {
+    PRODUCER: "Producer side",
+    CREATOR: "Creator side",
+    JOINT: "Both parties together",
+}
+
+# Engagement statuses in the order an engagement moves through them.
+STATUSES: tuple[str, ...] = (
+    "new",
+    "invited",
+    "in progress",
+    "answered",
+    "decided",
+    "charter drafted",
+    "signed",
+)
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store aware datetimes in UTC and give them back aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use assess.models.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints keep migrations reproducible across SQLite and PostgreSQL.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Consultant(UserMixin, Base):  # type: ignore[misc]
+    __tablename__ = "consultants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    engagements: Mapped[list[Engagement]] = relationship(back_populates="consultant")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Engagement(Base):
+    __tablename__ = "engagements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultant_id: Mapped[int] = mapped_column(
+        ForeignKey("consultants.id", ondelete="CASCADE"), index=True
+    )
+    project_name: Mapped[str] = mapped_column(String(PROJECT_MAX))
+    client_organisation: Mapped[str] = mapped_column(String(ORGANISATION_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the charter and sign-off features; the questionnaire only reads them.
+    charter_drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    consultant: Mapped[Consultant] = relationship(back_populates="engagements")
+    parties: Mapped[list[Party]] = relationship(
+        back_populates="engagement", cascade="all, delete-orphan", order_by="Party.side.desc()"
+    )
+    respondents: Mapped[list[Respondent]] = relationship(
+        back_populates="engagement", cascade="all, delete-orphan", order_by="Respondent.id"
+    )
+    decisions: Mapped[list[DecisionRecord]] = relationship(
+        back_populates="engagement",
+        cascade="all, delete-orphan",
+        order_by="DecisionRecord.id.desc()",
+    )
+
+    def party(self, side: str) -> Party | None:
+        """Return the party on this side, if recorded."""
+        return next((p for p in self.parties if p.side == side), None)
+
+    @property
+    def latest_decision(self) -> DecisionRecord | None:
+        return self.decisions[0] if self.decisions else None
+
+    @property
+    def status(self) -> str:
+        """Say how far the engagement has come, from new to signed."""
+        if self.signed_at:
+            return "signed"
+        if self.charter_drafted_at:
+            return "charter drafted"
+        if self.decisions:
+            return "decided"
+        if any(r.submitted_at for r in self.respondents):
+            return "answered"
+        if any(r.answers for r in self.respondents):
+            return "in progress"
+        if any(r.invitations for r in self.respondents):
+            return "invited"
+        return "new"
+
+
+class Party(Base):
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("engagement_id", "side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    role: Mapped[str] = mapped_column(String(ROLE_MAX), default="")
+
+    engagement: Mapped[Engagement] = relationship(back_populates="parties")
+
+    @property
+    def side_label(self) -> str:
+        return SIDE_LABELS[self.side]
+
+
+class Respondent(Base):
+    """A person (or the two parties together) answering the questionnaire once."""
+
+    __tablename__ = "respondents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(
+        ForeignKey("engagements.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    side: Mapped[str] = mapped_column(String(16))
+    facilitated: Mapped[bool] = mapped_column(default=False)
+    # Answers saved so far, factor key -> level; complete once submitted.
+    answers: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    step: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    engagement: Mapped[Engagement] = relationship(back_populates="respondents")
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="respondent", cascade="all, delete-orphan", order_by="Invitation.id"
+    )
+    decisions: Mapped[list[DecisionRecord]] = relationship(back_populates="respondent")
+
+    @property
+    def side_label(self) -> str:
+        return SIDE_LABELS[self.side]
+
+    @property
+    def locked(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    def status(self) -> str:
+        if self.submitted_at:
+            return "answered"
+        if self.answers:
+            return "in progress"
+        return "not started"
+
+    @property
+    def active_invitation(self) -> Invitation | None:
+        """Return the newest link that still works, if any."""
+        usable = [i for i in self.invitations if i.state == "active"]
+        return usable[-1] if usable else None
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of an invitation token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Invitation(Base):
+    """A link to the questionnaire for one respondent; only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondents.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    respondent: Mapped[Respondent] = relationship(back_populates="invitations")
+
+    @staticmethod
+    def new_token() -> str:
+        """Return a fresh unguessable token (256 bits, URL-safe)."""
+        return secrets.token_urlsafe(32)
+
+    def matches(self, token: str) -> bool:
+        """Compare a presented token with the stored hash in constant time."""
+        return hmac.compare_digest(self.token_hash, hash_token(token))
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= utcnow():
+            return "expired"
+        return "active"
+
+
+class DecisionRecord(Base):
+    """A snapshot of one evaluation: answers, full decision JSON and the rules version."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(
+        ForeignKey("engagements.id", ondelete="CASCADE"), index=True
+    )
+    respondent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultants.id", ondelete="SET NULL")
+    )
+    answers: Mapped[dict[str, int]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(String(32))
+    rules_version: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    engagement: Mapped[Engagement] = relationship(back_populates="decisions")
+    respondent: Mapped[Respondent | None] = relationship(back_populates="decisions")
+    created_by: Mapped[Consultant | None] = relationship()
+
+    @property
+    def decision(self) -> Decision:
+        """Rebuild the decision exactly as stored, without re-evaluating."""
+        return Decision.from_dict(self.data)

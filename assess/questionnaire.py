@@ -1,0 +1,103 @@
+"""The questionnaire's pages, and turning a complete answer set into a stored decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from assess.decision import Decision
+from assess.engine import evaluate
+from assess.factors import BY_KEY, FACTOR_KEYS, Factor
+from assess.models import Consultant, DecisionRecord, Engagement, Respondent
+from assess.schemas import load_answers
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    intro: str
+    keys: tuple[str, ...]
+
+    @property
+    def factors(self) -> tuple[Factor, ...]:
+        return tuple(BY_KEY[k] for k in self.keys)
+
+
+# Two related factors per page keeps each page short on a phone and the whole
+# questionnaire to five steps with the review.
+PAGES: tuple[Page, ...] = (
+    Page(
+        "The work",
+        "What you are making, and how much has to be settled before production starts.",
+        ("innovation", "planning_complexity"),
+    ),
+    Page(
+        "Resources and risk",
+        "What you already have, and how much uncertainty you can carry.",
+        ("resource_availability", "risk_tolerance"),
+    ),
+    Page(
+        "Time",
+        "How soon you must deliver, and how long you mean to work together.",
+        ("timeline_pressure", "relationship_duration"),
+    ),
+    Page(
+        "Working together",
+        "How you intend to share creative decisions and how you like to work.",
+        ("creative_collaboration", "iteration_readiness"),
+    ),
+)
+REVIEW_STEP = len(PAGES) + 1
+STEPS = REVIEW_STEP
+
+assert sorted(k for p in PAGES for k in p.keys) == sorted(FACTOR_KEYS)
+
+
+def page_of(step: int) -> Page:
+    """Return the page for a 1-based step that holds questions."""
+    return PAGES[step - 1]
+
+
+def first_unanswered_step(answers: Mapping[str, int]) -> int:
+    """Return the first step with an unanswered question, or the review step."""
+    for number, page in enumerate(PAGES, start=1):
+        if any(key not in answers for key in page.keys):
+            return number
+    return REVIEW_STEP
+
+
+def missing(answers: Mapping[str, int]) -> list[str]:
+    """Return the factor keys not answered yet, in questionnaire order."""
+    return [k for p in PAGES for k in p.keys if k not in answers]
+
+
+def decide(answers: Mapping[str, int]) -> Decision:
+    """Evaluate a complete answer set, tipping points included."""
+    return evaluate(load_answers(dict(answers)), what_if=True)
+
+
+def record_decision(
+    session: Session,
+    engagement: Engagement,
+    answers: Mapping[str, int],
+    *,
+    respondent: Respondent | None = None,
+    consultant: Consultant | None = None,
+    note: str = "",
+) -> DecisionRecord:
+    """Evaluate the answers and add a snapshot of the decision to the session."""
+    decision = decide(answers)
+    record = DecisionRecord(
+        engagement=engagement,
+        respondent=respondent,
+        created_by=consultant,
+        answers=dict(decision.answers),
+        data=decision.to_dict(),
+        model=decision.model,
+        rules_version=decision.rules_version,
+        note=note,
+    )
+    session.add(record)
+    return record

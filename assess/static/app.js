@@ -1,0 +1,56 @@
+// Progressive enhancements only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Move focus to the error summary so keyboard and screen reader users hear it first.
+  var summary = document.querySelector("[data-focus]");
+  if (summary) { summary.focus(); }
+
+  // Copy-to-clipboard buttons for invitation links.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy link"; }, 2000);
+      });
+    });
+    field.addEventListener("focus", function () { field.select(); });
+  });
+
+  // Result page: preview the recommendation as soon as an answer is adjusted.
+  var adjust = document.getElementById("adjust-form");
+  var main = document.getElementById("result-main");
+  if (adjust && main && window.fetch && window.DOMParser) {
+    adjust.addEventListener("change", function () {
+      var url = adjust.action + "?" + new URLSearchParams(new FormData(adjust)).toString();
+      main.setAttribute("aria-busy", "true");
+      fetch(url, { credentials: "same-origin" }).then(function (response) {
+        return response.text();
+      }).then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        ["result-main", "preview-notice"].forEach(function (id) {
+          var fresh = doc.getElementById(id);
+          var old = document.getElementById(id);
+          if (fresh && old) { old.replaceWith(fresh); }
+          else if (fresh && !old) { document.querySelector(".result-layout").before(fresh); }
+          else if (old && !fresh) { old.remove(); }
+        });
+        document.querySelectorAll("#adjust-form .badge").forEach(function (b) { b.remove(); });
+        doc.querySelectorAll("#adjust-form .field").forEach(function (field, i) {
+          var badge = field.querySelector(".badge");
+          var here = document.querySelectorAll("#adjust-form .field label")[i];
+          if (badge && here) { here.append(" ", badge); }
+        });
+        history.replaceState(null, "", url);
+      }).catch(function () {
+        adjust.submit();
+      }).finally(function () {
+        var current = document.getElementById("result-main");
+        if (current) { current.removeAttribute("aria-busy"); }
+      });
+    });
+  }
+})();

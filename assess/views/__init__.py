@@ -1,0 +1,1 @@
+"""Web views: one blueprint per module, thin shells over the domain functions."""

@@ -1,0 +1,105 @@
+"""Consultants sign in and out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from assess.extensions import db, limiter
+from assess.forms import LoginSchema, load_form
+from assess.models import Consultant, utcnow
+
+bp = Blueprint("auth", __name__)
+hasher = PasswordHasher()
+# Verified against when the email is unknown, so both cases take the same time.
+_DUMMY_HASH = hasher.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2id hash to store for a password."""
+    return str(hasher.hash(password))
+
+
+def load_consultant(consultant_id: str) -> Consultant | None:
+    """Return the signed-in consultant for Flask-Login."""
+    if not consultant_id.isdigit() or len(consultant_id) > 18:
+        return None
+    return db.session.get(Consultant, int(consultant_id))
+
+
+def find_consultant(email: str) -> Consultant | None:
+    """Return the consultant with this email address, ignoring case."""
+    return db.session.scalar(
+        select(Consultant).where(func.lower(Consultant.email) == email.strip().lower())
+    )
+
+
+def check_password(consultant: Consultant | None, password: str) -> bool:
+    """Verify a password in constant time, rehashing when the parameters have changed."""
+    try:
+        hasher.verify(consultant.password_hash if consultant else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if consultant is None:
+        return False
+    if hasher.check_needs_rehash(consultant.password_hash):
+        consultant.password_hash = hash_password(password)
+    return True
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return a same-site path to go to after signing in, or None."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+# Only failed attempts count, so a consultant who signs in is never locked out by it.
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 302)
+def login() -> str | Response | tuple[str, int]:
+    """Sign a consultant in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("engagements.index"))
+    next_path = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("web/login.html", form={}, errors={}, next=next_path)
+    data, errors = load_form(LoginSchema(), request.form)
+    consultant = None
+    if not errors:
+        consultant = find_consultant(data["email"])
+        if not check_password(consultant, data["password"]):
+            consultant = None
+            errors = {"_schema": ["That email and password do not match an account."]}
+    if consultant is None:
+        form = {"email": request.form.get("email", "")[:254]}
+        return render_template("web/login.html", form=form, errors=errors, next=next_path), 422
+    consultant.last_login_at = utcnow()
+    db.session.commit()
+    session.permanent = True
+    login_user(consultant)
+    return redirect(next_path or url_for("engagements.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    """Sign the consultant out."""
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,379 @@
+"""Consultants' engagements: create, list, edit, archive, invite respondents, run a session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from assess.extensions import db
+from assess.factors import FACTOR_KEYS
+from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
+from assess.models import (
+    CREATOR,
+    JOINT,
+    PRODUCER,
+    Engagement,
+    Invitation,
+    Party,
+    Respondent,
+    hash_token,
+    utcnow,
+)
+from assess.questionnaire import PAGES, missing, record_decision
+from assess.radar import radar
+
+bp = Blueprint("engagements", __name__, url_prefix="/engagements")
+
+# Database integer keys are 32-bit on some backends; larger ids cannot exist.
+MAX_ID = 2**31 - 1
+# A spread this large between two respondents on one factor is worth discussing.
+DISAGREEMENT = 2
+
+
+@bp.before_request
+@login_required
+def require_consultant() -> None:
+    """Every page here is for signed-in consultants."""
+
+
+def owned_engagement(engagement_id: int) -> Engagement:
+    """Return the signed-in consultant's engagement, or 404 for anyone else's."""
+    engagement = db.session.get(Engagement, engagement_id) if engagement_id <= MAX_ID else None
+    if engagement is None or engagement.consultant_id != current_user.id:
+        abort(404)
+    return engagement
+
+
+def owned_respondent(engagement: Engagement, respondent_id: int) -> Respondent:
+    """Return a respondent of this engagement, or 404."""
+    respondent = next((r for r in engagement.respondents if r.id == respondent_id), None)
+    if respondent is None:
+        abort(404)
+    return respondent
+
+
+@bp.get("")
+def index() -> str:
+    """List the consultant's engagements with their status."""
+    archived = request.args.get("archived") == "1"
+    query = (
+        select(Engagement)
+        .where(Engagement.consultant_id == current_user.id)
+        .where(Engagement.archived_at.is_not(None) if archived else Engagement.archived_at.is_(None))
+        .options(
+            selectinload(Engagement.parties),
+            selectinload(Engagement.respondents).selectinload(Respondent.invitations),
+            selectinload(Engagement.decisions),
+        )
+        .order_by(Engagement.updated_at.desc(), Engagement.id.desc())
+    )
+    engagements = db.session.scalars(query).all()
+    return render_template("web/engagements/index.html", engagements=engagements, archived=archived)
+
+
+def _engagement_form(engagement: Engagement | None) -> dict[str, str]:
+    if engagement is None:
+        return {}
+    form = {
+        "project_name": engagement.project_name,
+        "client_organisation": engagement.client_organisation,
+    }
+    for side in (PRODUCER, CREATOR):
+        party = engagement.party(side)
+        form[f"{side}_name"] = party.name if party else ""
+        form[f"{side}_role"] = party.role if party else ""
+    return form
+
+
+def _apply(engagement: Engagement, data: dict[str, Any]) -> None:
+    engagement.project_name = data["project_name"]
+    engagement.client_organisation = data["client_organisation"]
+    for side in (PRODUCER, CREATOR):
+        party = engagement.party(side)
+        if party is None:
+            party = Party(side=side)
+            engagement.parties.append(party)
+        party.name = data[f"{side}_name"]
+        party.role = data[f"{side}_role"]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> str | Response | tuple[str, int]:
+    """Create an engagement with its two parties."""
+    if request.method == "GET":
+        return render_template("web/engagements/form.html", engagement=None, form={}, errors={})
+    data, errors = load_form(EngagementSchema(), request.form)
+    if errors:
+        return render_template(
+            "web/engagements/form.html", engagement=None, form=request.form, errors=errors
+        ), 422
+    engagement = Engagement(consultant_id=current_user.id)
+    _apply(engagement, data)
+    db.session.add(engagement)
+    db.session.commit()
+    flash("Engagement created. Invite the respondents or start a session.", "success")
+    return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+@bp.get("/<int:engagement_id>")
+def show(engagement_id: int) -> str:
+    """Show an engagement: parties, respondents, their answers side by side, decisions."""
+    engagement = owned_engagement(engagement_id)
+    new_link = session.pop("new_link", None)
+    if new_link and new_link.get("engagement_id") != engagement.id:
+        new_link = None
+    answered = [r for r in engagement.respondents if r.answers]
+    comparison = []
+    for key in FACTOR_KEYS:
+        levels = [r.answers.get(key) for r in answered]
+        given = [v for v in levels if v is not None]
+        spread = max(given) - min(given) if len(given) > 1 else 0
+        comparison.append((key, levels, spread >= DISAGREEMENT))
+    classes = ("series-a", "series-b", "series-c", "series-d")
+    chart = radar(
+        [(r.name, classes[i % len(classes)], r.answers) for i, r in enumerate(answered[:4])]
+    )
+    return render_template(
+        "web/engagements/show.html",
+        engagement=engagement,
+        new_link=new_link,
+        answered=answered,
+        comparison=comparison,
+        disagreements=sum(1 for *_, flag in comparison if flag),
+        chart=chart,
+        series_classes=classes,
+        pages=PAGES,
+    )
+
+
+@bp.route("/<int:engagement_id>/edit", methods=["GET", "POST"])
+def edit(engagement_id: int) -> str | Response | tuple[str, int]:
+    """Change the project, client or parties of an engagement."""
+    engagement = owned_engagement(engagement_id)
+    if request.method == "GET":
+        form = _engagement_form(engagement)
+        return render_template(
+            "web/engagements/form.html", engagement=engagement, form=form, errors={}
+        )
+    data, errors = load_form(EngagementSchema(), request.form)
+    if errors:
+        return render_template(
+            "web/engagements/form.html", engagement=engagement, form=request.form, errors=errors
+        ), 422
+    _apply(engagement, data)
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    flash("Changes saved.", "success")
+    return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+@bp.post("/<int:engagement_id>/archive")
+def archive(engagement_id: int) -> Response:
+    """Archive an engagement: it leaves the list and its links stop working."""
+    engagement = owned_engagement(engagement_id)
+    if engagement.archived_at is None:
+        engagement.archived_at = utcnow()
+        db.session.commit()
+    flash(f"“{engagement.project_name}” is archived. Its invitation links no longer open.", "info")
+    return redirect(url_for("engagements.index"))
+
+
+@bp.post("/<int:engagement_id>/restore")
+def restore(engagement_id: int) -> Response:
+    """Bring an archived engagement back to the list."""
+    engagement = owned_engagement(engagement_id)
+    engagement.archived_at = None
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    flash(f"“{engagement.project_name}” is back in your engagements.", "success")
+    return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+def _issue_link(respondent: Respondent, expires_at: datetime | None) -> str:
+    """Revoke the respondent's working links and issue a new one; return its token."""
+    now = utcnow()
+    for invitation in respondent.invitations:
+        if invitation.revoked_at is None:
+            invitation.revoked_at = now
+    token = Invitation.new_token()
+    respondent.invitations.append(Invitation(token_hash=hash_token(token), expires_at=expires_at))
+    return token
+
+
+def _remember_link(engagement: Engagement, respondent: Respondent, token: str) -> None:
+    # Only the hash is stored, so the link is shown once, on the next page.
+    session["new_link"] = {
+        "engagement_id": engagement.id,
+        "respondent_id": respondent.id,
+        "name": respondent.name,
+        "url": url_for("survey.start", token=token, _external=True),
+    }
+
+
+def _not_archived(engagement: Engagement) -> None:
+    if engagement.archived_at is not None:
+        abort(409)
+
+
+@bp.route("/<int:engagement_id>/invitations/new", methods=["GET", "POST"])
+def invite(engagement_id: int) -> str | Response | tuple[str, int]:
+    """Invite a respondent: name, side and an optional expiry; the link is shown once."""
+    engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
+    if request.method == "GET":
+        side = request.args.get("side", PRODUCER)
+        party = engagement.party(side)
+        form = {"side": side, "respondent_name": party.name if party else ""}
+        return render_template(
+            "web/engagements/invite.html", engagement=engagement, form=form, errors={}
+        )
+    data, errors = load_form(InvitationSchema(), request.form)
+    if errors:
+        return render_template(
+            "web/engagements/invite.html", engagement=engagement, form=request.form, errors=errors
+        ), 422
+    expires_at = None
+    if data["expires_on"] is not None:
+        # The link works through the whole of the chosen day, in UTC.
+        expires_at = datetime.combine(data["expires_on"] + timedelta(days=1), time(), UTC)
+    respondent = Respondent(name=data["respondent_name"], side=data["side"], answers={})
+    engagement.respondents.append(respondent)
+    token = _issue_link(respondent, expires_at)
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    _remember_link(engagement, respondent, token)
+    return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
+
+
+@bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/link")
+def new_link(engagement_id: int, respondent_id: int) -> Response:
+    """Replace a respondent's link with a new one; the old one stops working."""
+    engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
+    respondent = owned_respondent(engagement, respondent_id)
+    if respondent.facilitated:
+        abort(404)
+    previous = [i.expires_at for i in respondent.invitations if i.state == "active"]
+    default_days = current_app.config["INVITATION_DAYS_DEFAULT"]
+    expires_at = previous[-1] if previous else utcnow() + timedelta(days=default_days)
+    token = _issue_link(respondent, expires_at)
+    db.session.commit()
+    _remember_link(engagement, respondent, token)
+    return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
+
+
+@bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/revoke")
+def revoke(engagement_id: int, respondent_id: int) -> Response:
+    """Stop a respondent's link from working."""
+    engagement = owned_engagement(engagement_id)
+    respondent = owned_respondent(engagement, respondent_id)
+    now = utcnow()
+    for invitation in respondent.invitations:
+        if invitation.revoked_at is None:
+            invitation.revoked_at = now
+    db.session.commit()
+    flash(f"{respondent.name}'s link no longer works.", "info")
+    return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+@bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/reopen")
+def reopen(engagement_id: int, respondent_id: int) -> Response:
+    """Unlock submitted answers so the respondent can change them."""
+    engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
+    respondent = owned_respondent(engagement, respondent_id)
+    if respondent.submitted_at is not None:
+        respondent.submitted_at = None
+        respondent.reopened_at = utcnow()
+        db.session.commit()
+    if respondent.facilitated:
+        return redirect(url_for("engagements.facilitate", engagement_id=engagement.id))
+    flash(
+        f"{respondent.name}'s answers are open again. Their link leads back to the review page.",
+        "success",
+    )
+    return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+def _open_session(engagement: Engagement) -> Respondent | None:
+    """Return the facilitated session in progress, if there is one."""
+    return next(
+        (r for r in reversed(engagement.respondents) if r.facilitated and not r.submitted_at),
+        None,
+    )
+
+
+@bp.route("/<int:engagement_id>/session", methods=["GET", "POST"])
+def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
+    """Run the questionnaire with the client on one screen, in large type."""
+    engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
+    respondent = _open_session(engagement)
+    answers: dict[str, int] = dict(respondent.answers) if respondent else {}
+    if request.method == "GET":
+        return render_template(
+            "web/engagements/facilitate.html",
+            engagement=engagement,
+            answers=answers,
+            errors={},
+            pages=PAGES,
+        )
+    finish = request.form.get("action") == "decide"
+    given, errors = load_answers_form(request.form, FACTOR_KEYS, required=False)
+    merged = {**answers, **given}
+    if not errors and finish:
+        errors = {key: ["Choose one of the five levels."] for key in missing(merged)}
+    if errors:
+        shown = {**merged, **_raw_levels(request.form)}
+        return render_template(
+            "web/engagements/facilitate.html",
+            engagement=engagement,
+            answers=shown,
+            errors=errors,
+            pages=PAGES,
+        ), 422
+    if respondent is None:
+        respondent = Respondent(
+            name="Intake session", side=JOINT, facilitated=True, answers={}, step=1
+        )
+        engagement.respondents.append(respondent)
+    respondent.answers = merged
+    engagement.updated_at = utcnow()
+    if not finish:
+        db.session.commit()
+        flash("Session saved. You can come back to it from the engagement page.", "success")
+        return redirect(url_for("engagements.facilitate", engagement_id=engagement.id))
+    respondent.submitted_at = utcnow()
+    record = record_decision(
+        db.session,
+        engagement,
+        merged,
+        respondent=respondent,
+        consultant=current_user._get_current_object(),
+        note="Facilitated session",
+    )
+    db.session.commit()
+    return redirect(
+        url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
+    )
+
+
+def _raw_levels(form: Any) -> dict[str, Any]:
+    """Return what was posted for each factor, to show it again next to its error."""
+    return {key: form.get(key) for key in FACTOR_KEYS if form.get(key)}

@@ -1,0 +1,59 @@
+"""Friendly error pages: no traceback ever reaches a user."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("This request could not be understood", "Go back, reload the page and try again."),
+    403: ("You cannot open this page", "It belongs to another account."),
+    404: (
+        "Page not found",
+        "The address may be mistyped, or the page may have moved. "
+        "Check the link, or start again from the home page.",
+    ),
+    405: ("That action is not possible here", "Use the buttons on the page instead."),
+    409: ("This has already been done", "Reload the page to see the current state."),
+    413: ("That was too much to send", "Shorten what you entered and try again."),
+    429: (
+        "Too many attempts",
+        "For your security, please wait a minute before trying again.",
+    ),
+    500: (
+        "Something went wrong on our side",
+        "Nothing you did caused this. Please try again in a moment.",
+    ),
+}
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on the app."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return (
+            render_template(
+                "web/error.html",
+                code=400,
+                title="Your form has expired",
+                message=(
+                    "For your security, forms expire after a while or when you sign in "
+                    "elsewhere. Go back, reload the page and submit it again."
+                ),
+            ),
+            400,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
+        return render_template("web/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        # Logged with the traceback for us; the user only sees the friendly page.
+        app.logger.exception("Unhandled error", exc_info=error)
+        return http_error(InternalServerError())

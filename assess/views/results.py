@@ -1,0 +1,119 @@
+"""The result page for consultants: the decision explained, adjusted and stored again."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from assess.decision import Decision
+from assess.extensions import db
+from assess.factors import FACTOR_KEYS
+from assess.forms import load_answers_form
+from assess.models import DecisionRecord, Engagement
+from assess.questionnaire import decide, record_decision
+from assess.radar import radar
+from assess.views.engagements import MAX_ID, owned_engagement
+
+bp = Blueprint("results", __name__, url_prefix="/engagements/<int:engagement_id>/decisions")
+
+
+@bp.before_request
+@login_required
+def require_consultant() -> None:
+    """Every page here is for signed-in consultants."""
+
+
+def owned_decision(engagement: Engagement, decision_id: int) -> DecisionRecord:
+    """Return a stored decision of this engagement, or 404."""
+    record = db.session.get(DecisionRecord, decision_id) if decision_id <= MAX_ID else None
+    if record is None or record.engagement_id != engagement.id:
+        abort(404)
+    return record
+
+
+def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
+    """Lay out the radar for a decision, with the stored answers behind a preview."""
+    series = []
+    if baseline is not None:
+        series.append(("Stored answers", "series-b", baseline.answers))
+    series.append(("Answers", "series-a", decision.answers))
+    tipping = [
+        (t.factor, t.to_level, t.sentence()) for t in decision.what_if or () if t.to_level >= 1
+    ]
+    return radar(series, tipping)
+
+
+@bp.get("/<int:decision_id>")
+def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
+    """Show a stored decision; with adjusted answers in the query, preview the new one."""
+    engagement = owned_engagement(engagement_id)
+    record = owned_decision(engagement, decision_id)
+    stored = record.decision
+    preview: Decision | None = None
+    errors: dict[str, list[str]] = {}
+    adjusted = dict(stored.answers)
+    if request.args.get("adjust"):
+        given, errors = load_answers_form(request.args, FACTOR_KEYS, required=True)
+        if not errors:
+            adjusted = given
+            preview = decide(given) if given != stored.answers else None
+        else:
+            adjusted = {**stored.answers}
+    shown = preview or stored
+    status = 422 if errors else 200
+    page = render_template(
+        "web/results/show.html",
+        engagement=engagement,
+        record=record,
+        decision=shown,
+        stored=stored,
+        preview=preview,
+        adjusted=adjusted,
+        errors=errors,
+        chart=chart_for(shown, stored if preview else None),
+        consultant_view=True,
+    )
+    return (page, status) if errors else page
+
+
+@bp.post("/<int:decision_id>/confirm")
+def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str, int]:
+    """Store the adjusted answers as a new decision snapshot."""
+    engagement = owned_engagement(engagement_id)
+    record = owned_decision(engagement, decision_id)
+    if engagement.archived_at is not None:
+        abort(409)
+    given, errors = load_answers_form(request.form, FACTOR_KEYS, required=True)
+    stored = record.decision
+    if errors:
+        return render_template(
+            "web/results/show.html",
+            engagement=engagement,
+            record=record,
+            decision=stored,
+            stored=stored,
+            preview=None,
+            adjusted={**stored.answers},
+            errors=errors,
+            chart=chart_for(stored),
+            consultant_view=True,
+        ), 422
+    if given == stored.answers:
+        flash("The answers are unchanged, so no new decision was stored.", "info")
+        return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
+    changed = [k for k in FACTOR_KEYS if given[k] != stored.answers.get(k)]
+    new = record_decision(
+        db.session,
+        engagement,
+        given,
+        respondent=None,
+        consultant=current_user._get_current_object(),
+        note=f"Adjusted from decision #{record.id} ({len(changed)} answer"
+        f"{'' if len(changed) == 1 else 's'} changed)",
+    )
+    db.session.commit()
+    flash("The adjusted decision is stored. The earlier one is kept unchanged.", "success")
+    return redirect(
+        url_for("results.show", engagement_id=engagement.id, decision_id=new.id), code=303
+    )

@@ -1,0 +1,194 @@
+"""Clients' self-assessment from an invitation link: no account, save and resume."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from assess.extensions import db
+from assess.forms import load_answers_form
+from assess.models import DecisionRecord, Invitation, Respondent, hash_token, utcnow
+from assess.questionnaire import (
+    PAGES,
+    REVIEW_STEP,
+    STEPS,
+    first_unanswered_step,
+    missing,
+    page_of,
+    record_decision,
+)
+from assess.views.results import chart_for
+
+bp = Blueprint("survey", __name__, url_prefix="/i/<token>")
+
+# Tokens we issue are 43 characters; anything much longer is not one of ours.
+TOKEN_MAX = 100
+
+
+class Unavailable(Exception):
+    """The link exists but can no longer be used."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def respondent_for(token: str) -> Respondent:
+    """Return the respondent behind a working link; 404 or a clear page otherwise."""
+    if len(token) > TOKEN_MAX:
+        abort(404)
+    token_hash = hash_token(token)
+    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+    # The lookup is by hash; the constant-time check guards against any collation surprise.
+    if invitation is None or not invitation.matches(token):
+        abort(404)
+    if invitation.respondent.engagement.archived_at is not None:
+        raise Unavailable("closed")
+    if invitation.state != "active":
+        raise Unavailable(invitation.state)
+    return invitation.respondent
+
+
+@bp.errorhandler(Unavailable)
+def unavailable(error: Unavailable) -> tuple[str, int]:
+    """Explain why a link no longer opens, without an error page."""
+    return render_template("web/survey/unavailable.html", reason=error.reason), 410
+
+
+def _locked(token: str) -> Response:
+    flash("Your answers are already submitted, so they can no longer be changed.", "info")
+    return redirect(url_for("survey.result", token=token), code=303)
+
+
+@bp.get("")
+def start(token: str) -> str | Response:
+    """Welcome a respondent, or take them back to where they left off."""
+    respondent = respondent_for(token)
+    if respondent.locked:
+        return redirect(url_for("survey.result", token=token))
+    if respondent.answers:
+        return redirect(url_for("survey.step", token=token, number=respondent.step))
+    return render_template(
+        "web/survey/start.html", token=token, respondent=respondent, pages=PAGES, steps=STEPS
+    )
+
+
+@bp.route("/step/<int:number>", methods=["GET", "POST"])
+def step(token: str, number: int) -> str | Response | tuple[str, int]:
+    """Show one page of questions; save its answers and move back or on."""
+    respondent = respondent_for(token)
+    if not 1 <= number < REVIEW_STEP:
+        abort(404)
+    if respondent.locked:
+        return _locked(token)
+    page = page_of(number)
+    answers = dict(respondent.answers)
+    if request.method == "GET":
+        return _render_step(token, respondent, number, answers, {})
+    action = request.form.get("action", "next")
+    given, errors = load_answers_form(request.form, page.keys, required=action == "next")
+    if errors:
+        shown = {**answers, **{k: request.form[k] for k in page.keys if request.form.get(k)}}
+        return _render_step(token, respondent, number, shown, errors), 422
+    answers.update(given)
+    respondent.answers = answers
+    target = {"back": number - 1, "save": number}.get(action, number + 1)
+    target = max(1, min(target, REVIEW_STEP))
+    if target == REVIEW_STEP and missing(answers):
+        target = first_unanswered_step(answers)
+    respondent.step = target
+    db.session.commit()
+    if action == "save":
+        flash(
+            "Your answers are saved. Open the same link again to carry on where you left off.",
+            "success",
+        )
+    if target == REVIEW_STEP:
+        return redirect(url_for("survey.review", token=token), code=303)
+    return redirect(url_for("survey.step", token=token, number=target), code=303)
+
+
+def _render_step(
+    token: str,
+    respondent: Respondent,
+    number: int,
+    answers: dict[str, object],
+    errors: dict[str, list[str]],
+) -> str:
+    return render_template(
+        "web/survey/step.html",
+        token=token,
+        respondent=respondent,
+        number=number,
+        steps=STEPS,
+        page=page_of(number),
+        pages=PAGES,
+        answers=answers,
+        errors=errors,
+    )
+
+
+@bp.route("/review", methods=["GET", "POST"])
+def review(token: str) -> str | Response | tuple[str, int]:
+    """Show all answers for a last check; submitting locks them and makes the decision."""
+    respondent = respondent_for(token)
+    if respondent.locked:
+        return _locked(token)
+    answers = dict(respondent.answers)
+    gaps = missing(answers)
+    if request.method == "GET":
+        if gaps:
+            return redirect(url_for("survey.step", token=token, number=first_unanswered_step(answers)))
+        respondent.step = REVIEW_STEP
+        db.session.commit()
+        return _render_review(token, respondent, {})
+    if gaps:
+        errors = {key: ["Answer this question before you submit."] for key in gaps}
+        return _render_review(token, respondent, errors), 422
+    respondent.submitted_at = utcnow()
+    respondent.step = REVIEW_STEP
+    respondent.engagement.updated_at = utcnow()
+    record_decision(db.session, respondent.engagement, answers, respondent=respondent)
+    db.session.commit()
+    return redirect(url_for("survey.result", token=token), code=303)
+
+
+def _render_review(token: str, respondent: Respondent, errors: dict[str, list[str]]) -> str:
+    return render_template(
+        "web/survey/review.html",
+        token=token,
+        respondent=respondent,
+        number=REVIEW_STEP,
+        steps=STEPS,
+        pages=PAGES,
+        answers=respondent.answers,
+        errors=errors,
+    )
+
+
+@bp.get("/result")
+def result(token: str) -> str | Response:
+    """Show the respondent the decision their submitted answers produced."""
+    respondent = respondent_for(token)
+    if not respondent.locked:
+        return redirect(url_for("survey.start", token=token))
+    record = db.session.scalar(
+        select(DecisionRecord)
+        .where(DecisionRecord.respondent_id == respondent.id)
+        .order_by(DecisionRecord.id.desc())
+        .limit(1)
+    )
+    if record is None:
+        abort(404)
+    decision = record.decision
+    return render_template(
+        "web/survey/result.html",
+        token=token,
+        respondent=respondent,
+        engagement=respondent.engagement,
+        record=record,
+        decision=decision,
+        chart=chart_for(decision),
+        consultant_view=False,
+    )

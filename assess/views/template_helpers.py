@@ -1,0 +1,62 @@
+"""Names and filters every template can use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from assess import partnership, protocols
+from assess.factors import BY_KEY, FACTORS
+from assess.models import SIDE_LABELS, STATUSES
+
+
+def globals_for_templates() -> dict[str, Any]:
+    """Return the domain texts templates render from."""
+    return {
+        "FACTORS": FACTORS,
+        "FACTOR_BY_KEY": BY_KEY,
+        "MODELS": partnership.BY_KEY,
+        "PROTOCOLS": protocols.BY_ID,
+        "SIDE_LABELS": SIDE_LABELS,
+        "STATUSES": STATUSES,
+    }
+
+
+def when(value: datetime | date | None) -> str:
+    """Format a time for people: '23 Nov 2026, 16:05 UTC'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%-d %b %Y, %H:%M UTC")
+    return value.strftime("%-d %b %Y")
+
+
+def day(value: datetime | date | None) -> str:
+    """Format a date for people: '23 Nov 2026'."""
+    if value is None:
+        return ""
+    return value.strftime("%-d %b %Y")
+
+
+def param_value(value: int, unit: str) -> str:
+    """Say a protocol parameter with its unit: '14 days', '1 day', '7 of 10', '20 %'."""
+    if unit in ("days", "hours", "years"):
+        singular = unit[:-1]
+        return f"{value} {singular if value == 1 else unit}"
+    if unit.startswith("%"):
+        return f"{value}{unit}" if unit == "%" else f"{value}% {unit[2:]}"
+    return f"{value} {unit}"
+
+
+def status_class(status: str) -> str:
+    """Return a CSS class name for a status label."""
+    return "status-" + status.replace(" ", "-")
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "when": when,
+    "day": day,
+    "param_value": param_value,
+    "status_class": status_class,
+}

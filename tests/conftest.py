@@ -1,0 +1,124 @@
+"""Shared fixtures: the app on a migrated database, clients, a CLI runner, the browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from webtools import login, make_consultant
+
+from assess import create_app
+from assess.commands import upgrade_database
+from assess.extensions import db as database
+from assess.models import Base
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Drive Debian's chromium; Playwright's own browser download is not available."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium"}
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Create and migrate a database for this test process; drop it afterwards.
+
+    With DATABASE_URL pointing at PostgreSQL, each process gets its own fresh
+    database; otherwise a migrated SQLite file serves as a template copied per test.
+    """
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        server = make_url(TEST_DATABASE_URL)
+        name = f"assess_test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade_database(url)
+            yield url
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        upgrade_database(f"sqlite:///{path}")
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """Return an empty, migrated database for one test."""
+    if migrated_database.startswith("postgresql"):
+        yield migrated_database
+        engine = create_engine(migrated_database)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    else:
+        path = tmp_path / "assess.sqlite3"
+        shutil.copyfile(migrated_database, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Return the application on a fresh database, configured as in production."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "SERVER_NAME": "localhost",
+            # The test client and the local browser tests talk plain http.
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    with app.app_context():
+        database.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def consultant(app: Flask) -> int:
+    return make_consultant(app)
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, consultant: int) -> FlaskClient:
+    """Return a client signed in as the consultant."""
+    login(client)
+    return client
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Return the folder for screenshots (ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

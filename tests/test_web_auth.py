@@ -1,0 +1,133 @@
+"""Signing in and out, sessions, security headers and error pages."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import PASSWORD, csrf_token, login, post
+
+pytestmark = pytest.mark.db
+
+
+def test_home_page_invites_consultants_to_sign_in(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b"Consultant sign in" in page.data
+
+
+def test_sign_in_and_out(client: FlaskClient, consultant: int) -> None:
+    response = post(client, "/login", {"email": "Cara@Example.com ", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/engagements"
+    assert client.get("/engagements").status_code == 200
+    assert client.get("/").headers["Location"].endswith("/engagements")
+
+    response = post(client, "/logout")
+    assert response.status_code == 302
+    assert client.get("/engagements").status_code == 302
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(
+    client: FlaskClient, consultant: int
+) -> None:
+    for email in ("cara@example.com", "nobody@example.com"):
+        response = post(client, "/login", {"email": email, "password": "wrong password"})
+        assert response.status_code == 422
+        assert b"do not match an account" in response.data
+    assert client.get("/engagements").status_code == 302
+
+
+def test_login_form_reports_each_missing_field(client: FlaskClient) -> None:
+    response = post(client, "/login", {"email": "", "password": ""})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter the email address." in page
+    assert "Enter your password." in page
+    assert 'aria-invalid="true"' in page
+
+
+def test_login_redirects_only_to_paths_on_this_site(client: FlaskClient, consultant: int) -> None:
+    data = {"email": "cara@example.com", "password": PASSWORD, "next": "//evil.example/x"}
+    assert post(client, "/login", data).headers["Location"] == "/engagements"
+    post(client, "/logout")
+    data["next"] = "/engagements/new"
+    assert post(client, "/login", data).headers["Location"] == "/engagements/new"
+
+
+def test_post_without_csrf_token_is_rejected(client: FlaskClient, consultant: int) -> None:
+    response = client.post("/login", data={"email": "cara@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"Your form has expired" in response.data
+    assert client.get("/engagements").status_code == 302
+
+
+def test_failed_logins_are_rate_limited(app: Flask, client: FlaskClient, consultant: int) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    token = csrf_token(client)
+    bad = {"csrf_token": token, "email": "cara@example.com", "password": "nope"}
+    codes = [client.post("/login", data=bad).status_code for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
+    page = client.post("/login", data={**bad, "password": PASSWORD})
+    assert page.status_code == 429
+    assert b"Too many attempts" in page.data
+    assert "Retry-After" in page.headers
+
+
+def test_successful_logins_do_not_use_up_the_limit(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    for _ in range(4):
+        login(client)
+        post(client, "/logout")
+
+
+def test_session_cookie_is_secure_by_default(database_url: str) -> None:
+    from assess import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    client = app.test_client()
+    client.get("/login")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_pages_send_security_headers(client: FlaskClient) -> None:
+    headers = client.get("/login").headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert b"Page not found" in response.data
+    assert b"Traceback" not in response.data
+
+
+def test_wrong_method_is_a_friendly_405(client: FlaskClient) -> None:
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert b"not possible here" in response.data
+
+
+def test_unexpected_errors_show_a_friendly_page(app: Flask, client: FlaskClient) -> None:
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.data
+    assert b"secret internals" not in response.data
+
+
+def test_oversized_post_is_refused(client: FlaskClient) -> None:
+    response = client.post("/login", data={"email": "x" * 100_000, "password": "y"})
+    assert response.status_code == 413
