@@ -1,0 +1,71 @@
+"""The partnership charter: decision + engagement details -> HTML -> PDF/A-3b, and a calendar.
+
+Runs without Flask: the CLI, the web views and the benchmarks call these functions.
+"""
+
+from __future__ import annotations
+
+from assess.charter import calendar
+from assess.charter.details import (
+    CharterDetails,
+    CharterDetailsSchema,
+    Party,
+    RevenueSplit,
+    document_id_for,
+    load_details,
+    parse_party,
+)
+from assess.charter.errors import CharterError
+from assess.charter.render import assessment_json, context, render_html
+from assess.decision import Decision
+
+__all__ = [
+    "CharterDetails",
+    "CharterDetailsSchema",
+    "CharterError",
+    "Party",
+    "RevenueSplit",
+    "assessment_json",
+    "document_id",
+    "to_ics",
+    "to_html",
+    "load_details",
+    "parse_party",
+    "to_pdf",
+]
+
+
+def document_id(decision: Decision, details: CharterDetails) -> str:
+    """Return the charter's document id (assigned, or derived from its content)."""
+    return document_id_for(decision.to_dict(), details)
+
+
+def to_html(
+    decision: Decision, details: CharterDetails, *, stylesheet_url: str | None = None
+) -> str:
+    """Render the charter as HTML, the same document the PDF is made from."""
+    return render_html(decision, details, stylesheet_url=stylesheet_url)
+
+
+def to_pdf(decision: Decision, details: CharterDetails) -> bytes:
+    """Render the charter as PDF/A-3b bytes; same inputs give the same bytes."""
+    from assess.charter.pdf import write_pdf  # WeasyPrint loads Pango: import on first use
+
+    return write_pdf(
+        render_html(decision, details),
+        document_id=document_id(decision, details),
+        attachment=assessment_json(decision),
+        attachment_time=details.issued_at,
+    )
+
+
+def to_ics(decision: Decision, details: CharterDetails) -> bytes:
+    """Export the charter's twelve-month review calendar as an iCalendar file."""
+    values = context(decision, details)
+    return calendar.to_ics(
+        values["series"],
+        document_id=values["document_id"],
+        project=details.project,
+        issued_at=details.issued_at,
+        clause_numbers=values["clause_numbers"],
+    )

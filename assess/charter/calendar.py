@@ -1,0 +1,165 @@
+"""The review calendar for the charter's first twelve months, and its iCalendar export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from assess.decision import Decision
+
+# Which parameter of a protocol sets a recurring meeting, and what the meeting is called.
+CADENCES: dict[str, tuple[str, str, str]] = {
+    "trust_check": ("every_days", "Trust check", "Each side rates transparency, reliability "
+                    "and mutual respect from 1 to 10."),
+    "health_assessment": ("every_days", "Partnership health assessment", "Assessment of the "
+                          "partnership across the eight dimensions of the charter."),
+    "technology_review": ("every_days", "Technology review", "Review of the tools and "
+                          "platforms the work depends on."),
+    "financial_review": ("every_days", "Financial review", "Joint review of budget, costs, "
+                         "revenue and forecasts."),
+    "creative_tension_review": ("every_days", "Creative tension review", "Open creative "
+                                "disagreements reviewed before they harden."),
+    "sprint_cadence": ("sprint_days", "Sprint review", "Review of the sprint's deliverables "
+                       "and planning of the next sprint."),
+    "relationship_building": ("every_days", "Relationship session", "Time together beyond "
+                              "the transactions of the project."),
+    "quarterly_checkins": ("every_days", "Partnership check-in", "Check-in on shared goals "
+                           "and the pipeline of future work."),
+    "decision_log": ("review_every_days", "Decision log review", "Review of decisions "
+                     "recorded since the last review and of follow-ups due."),
+    "data_ownership": ("export_every_days", "Export to neutral storage", "Export of shared "
+                       "work and data to the agreed neutral storage."),
+    "resource_boundaries": ("review_every_days", "Boundaries review", "Review of the line "
+                            "between resource contributions and creative input."),
+    "contribution_weighted_revenue": ("review_every_days", "Contribution weights review",
+                                      "Review of measured contributions and revenue weights."),
+    "risk_adjusted_returns": ("review_every_days", "Risk weights review", "Review of the "
+                              "risk each side bears and the weights of the return split."),
+}
+FREQUENT_DAYS = 28  # shorter cadences are stated once rather than listed date by date
+
+
+@dataclass(frozen=True)
+class ReviewSeries:
+    protocol_id: str
+    title: str
+    description: str
+    every_days: int
+    dates: tuple[date, ...]
+
+    @property
+    def frequent(self) -> bool:
+        return self.every_days < FREQUENT_DAYS
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    start: date
+    items: tuple[tuple[date, ReviewSeries], ...]
+
+
+def twelve_months_after(start: date) -> date:
+    """Return the last day of the twelve months that begin on ``start``."""
+    try:
+        anniversary = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        anniversary = date(start.year + 1, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def review_series(decision: Decision, start: date) -> tuple[ReviewSeries, ...]:
+    """List every recurring review the decision implies, with its dates in the first year."""
+    end = twelve_months_after(start)
+    series: list[ReviewSeries] = []
+    for protocol in decision.protocols:
+        cadence = CADENCES.get(protocol.id)
+        if cadence is None or cadence[0] not in protocol.params:
+            continue
+        param, title, description = cadence
+        every = protocol.params[param]
+        if every < 1:
+            continue
+        dates = []
+        day = start + timedelta(days=every)
+        while day <= end:
+            dates.append(day)
+            day += timedelta(days=every)
+        if dates:
+            series.append(ReviewSeries(protocol.id, title, description, every, tuple(dates)))
+    return tuple(sorted(series, key=lambda s: (s.every_days, s.title)))
+
+
+def month_rows(series: Iterable[ReviewSeries], start: date) -> tuple[MonthRow, ...]:
+    """Group the dated (not the frequent) reviews by calendar month, twelve rows from ``start``."""
+    rows: list[MonthRow] = []
+    end = twelve_months_after(start)
+    dated = [(d, s) for s in series if not s.frequent for d in s.dates]
+    month = start.replace(day=1)
+    while month <= end:
+        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        items = sorted(
+            ((d, s) for d, s in dated if month <= d < following), key=lambda i: (i[0], i[1].title)
+        )
+        rows.append(MonthRow(month, tuple(items)))
+        month = following
+    return tuple(rows)
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """Fold a content line at 75 octets without splitting a UTF-8 sequence (RFC 5545 3.1)."""
+    parts: list[str] = []
+    current, size, limit = "", 0, 75
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            parts.append(current)
+            current, size, limit = "", 0, 74
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n ".join(parts)
+
+
+def to_ics(
+    series: Iterable[ReviewSeries],
+    *,
+    document_id: str,
+    project: str,
+    issued_at: datetime,
+    clause_numbers: Mapping[str, str] | None = None,
+) -> bytes:
+    """Write the review series as an iCalendar file, one recurring all-day event each."""
+    stamp = issued_at.strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//assess//Partnership charter//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_escape(f'Charter reviews: {project}')}",
+    ]
+    for item in series:
+        clause = (clause_numbers or {}).get(item.protocol_id)
+        reference = f"Charter {document_id}" + (f", clause {clause}" if clause else "")
+        first = item.dates[0]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{document_id}-{item.protocol_id.replace('_', '-')}@assess",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
+            f"RRULE:FREQ=DAILY;INTERVAL={item.every_days};COUNT={len(item.dates)}",
+            f"SUMMARY:{_escape(f'{item.title}: {project}')}",
+            f"DESCRIPTION:{_escape(f'{item.description} {reference}.')}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode()

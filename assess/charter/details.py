@@ -1,0 +1,238 @@
+"""Engagement details and the charter's fill-in fields: what the decision does not know."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+SIDES: dict[str, str] = {"producer": "Producer side", "creator": "Creator side"}
+DOCUMENT_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{5,39}$")
+PARTY_ROLE = re.compile(r"^(.*\S)\s*\(([^()]*)\)$", re.DOTALL)
+PARTY_LINE = re.compile(r"^\s*(producer|creator)(?:\s+side)?\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Party:
+    side: str
+    name: str
+    role: str = ""
+
+    @property
+    def side_label(self) -> str:
+        return SIDES[self.side]
+
+
+@dataclass(frozen=True)
+class RevenueSplit:
+    producer: int
+    creator: int
+
+
+@dataclass(frozen=True)
+class CharterDetails:
+    """Everything the charter states besides the decision, validated."""
+
+    project: str
+    parties: tuple[Party, ...]
+    issued_at: datetime
+    consultant: str = ""
+    version: int = 1
+    document_id: str = ""
+    effective_date: date | None = None
+    project_summary: str = ""
+    mediators_internal: tuple[str, ...] = ()
+    mediators_external: tuple[str, ...] = ()
+    revenue_split: RevenueSplit | None = None
+    arbitration: str = ""
+    data_storage: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> date:
+        """Return the day the charter takes effect; the review calendar counts from it."""
+        return self.effective_date or self.issued_at.date()
+
+    def side(self, side: str) -> tuple[Party, ...]:
+        return tuple(p for p in self.parties if p.side == side)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in self.parties],
+            "issued_at": self.issued_at.isoformat(),
+            "consultant": self.consultant,
+            "version": self.version,
+            "document_id": self.document_id,
+            "effective_date": self.effective_date.isoformat() if self.effective_date else None,
+            "project_summary": self.project_summary,
+            "mediators_internal": list(self.mediators_internal),
+            "mediators_external": list(self.mediators_external),
+            "revenue_split": (
+                {"producer": self.revenue_split.producer, "creator": self.revenue_split.creator}
+                if self.revenue_split
+                else None
+            ),
+            "arbitration": self.arbitration,
+            "data_storage": self.data_storage,
+        }
+
+
+class Text(fields.String):
+    """A one-line user text: trimmed, no control characters, bounded length."""
+
+    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
+        self.max_length = max_length
+        self.multiline = multiline
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"] = {
+            "required": "is required",
+            "null": "must be text",
+            "invalid": "must be text",
+            **kwargs["error_messages"],
+        }
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = unicodedata.normalize("NFC", text).strip()
+        allowed = "\n" if self.multiline else ""
+        if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+            raise ValidationError("must not contain control characters")
+        if len(text) > self.max_length:
+            raise ValidationError(f"must be at most {self.max_length} characters")
+        if self.required and not text:
+            raise ValidationError("must not be empty")
+        return text
+
+
+def _names(max_items: int) -> fields.List:
+    return fields.List(
+        Text(120, required=True),
+        load_default=list,
+        validate=validate.Length(max=max_items, error=f"at most {max_items} names"),
+    )
+
+
+class PartySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    side = fields.String(
+        required=True,
+        validate=validate.OneOf(list(SIDES), error="must be 'producer' or 'creator'"),
+        error_messages={"required": "is required"},
+    )
+    name = Text(120, required=True)
+    role = Text(120, load_default="")
+
+
+class RevenueSplitSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    producer = fields.Integer(
+        strict=True, required=True, validate=validate.Range(0, 100, error="must be 0 to 100")
+    )
+    creator = fields.Integer(
+        strict=True, required=True, validate=validate.Range(0, 100, error="must be 0 to 100")
+    )
+
+    @validates_schema
+    def check_total(self, data: dict[str, int], **kwargs: Any) -> None:
+        if data["producer"] + data["creator"] != 100:
+            raise ValidationError("producer and creator shares must add up to 100")
+
+    @post_load
+    def build(self, data: dict[str, int], **kwargs: Any) -> RevenueSplit:
+        return RevenueSplit(**data)
+
+
+class CharterDetailsSchema(Schema):
+    """The engagement details and fill-in fields a consultant edits before issuing a charter."""
+
+    class Meta:
+        unknown = RAISE
+
+    project = Text(200, required=True)
+    parties = fields.List(
+        fields.Nested(PartySchema),
+        required=True,
+        validate=validate.Length(min=2, max=12, error="name 2 to 12 parties"),
+        error_messages={"required": "is required"},
+    )
+    issued_at = fields.AwareDateTime(
+        load_default=None, error_messages={"invalid": "must be an ISO 8601 time with a zone"}
+    )
+    consultant = Text(120, load_default="")
+    version = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(1, 999, error="must be 1 to 999")
+    )
+    document_id = fields.String(
+        load_default="",
+        validate=validate.Regexp(
+            DOCUMENT_ID, error="must be 6-40 capital letters, digits or dashes"
+        ),
+    )
+    effective_date = fields.Date(load_default=None, error_messages={"invalid": "must be YYYY-MM-DD"})
+    project_summary = Text(1500, multiline=True, load_default="")
+    mediators_internal = _names(3)
+    mediators_external = _names(3)
+    revenue_split = fields.Nested(RevenueSplitSchema, load_default=None, allow_none=True)
+    arbitration = Text(200, load_default="")
+    data_storage = Text(200, load_default="")
+
+    @validates_schema
+    def check_sides(self, data: dict[str, Any], **kwargs: Any) -> None:
+        parties = data.get("parties") or []
+        sides = {p["side"] for p in parties}
+        missing = [label for key, label in SIDES.items() if key not in sides]
+        if missing and len(parties) >= 2:
+            raise ValidationError(f"name at least one party per side (missing: {missing[0]})", "parties")
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> CharterDetails:
+        data["parties"] = tuple(Party(**p) for p in data["parties"])
+        data["mediators_internal"] = tuple(data["mediators_internal"])
+        data["mediators_external"] = tuple(data["mediators_external"])
+        if data["issued_at"] is None:
+            data["issued_at"] = datetime.now(UTC).replace(microsecond=0)
+        data["issued_at"] = data["issued_at"].astimezone(UTC)
+        return CharterDetails(**data)
+
+
+def load_details(data: Any) -> CharterDetails:
+    """Validate engagement details; raise ValidationError with one message per field."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({"_schema": ["charter details must be a JSON object"]})
+    details: CharterDetails = CharterDetailsSchema().load(dict(data))
+    return details
+
+
+def parse_party(text: str) -> dict[str, str]:
+    """Read 'Producer side: Ann Lee' or 'Creator side: Bo Chen (Director)' into a party."""
+    match = PARTY_LINE.match(text)
+    if not match:
+        raise ValueError("must look like 'Producer side: Name' or 'Creator side: Name (Role)'")
+    rest = match.group(2).strip()
+    party = {"side": match.group(1).lower(), "name": rest}
+    role = PARTY_ROLE.match(rest)
+    if role:
+        party["name"], party["role"] = role.group(1), role.group(2)
+    return party
+
+
+def document_id_for(decision: Mapping[str, Any], details: CharterDetails) -> str:
+    """Derive a stable document id from what the charter says, unless one was assigned."""
+    if details.document_id:
+        return details.document_id
+    content = {"decision": decision, "details": details.to_dict()}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest().upper()
+    return f"PC-{details.issued_at:%Y}-{digest[:4]}-{digest[4:8]}"

@@ -1,0 +1,132 @@
+"""Write the charter as PDF/A-3b with WeasyPrint, fetching nothing but bundled assets."""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from weasyprint import CSS, HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from assess.charter.errors import CharterError
+from assess.charter.render import TEMPLATES
+
+ASSET_SCHEME = "charter-asset"
+_DEBIAN_FONTS = Path("/usr/share/fonts")
+
+# Every file the charter may load, by the name its CSS uses, with the Debian package
+# that provides it. The fetcher serves these and refuses everything else.
+FONTS: dict[str, tuple[Path, str]] = {
+    f"fonts/{name}": (_DEBIAN_FONTS / path, package)
+    for name, path, package in (
+        ("garamond-regular.otf", "opentype/ebgaramond/EBGaramond12-Regular.otf", "fonts-ebgaramond"),
+        ("garamond-italic.otf", "opentype/ebgaramond/EBGaramond12-Italic.otf", "fonts-ebgaramond"),
+        ("garamond-bold.otf", "opentype/ebgaramond/EBGaramond12-Bold.otf", "fonts-ebgaramond"),
+        ("inter-regular.otf", "opentype/inter/Inter-Regular.otf", "fonts-inter"),
+        ("inter-italic.otf", "opentype/inter/Inter-Italic.otf", "fonts-inter"),
+        ("inter-medium.otf", "opentype/inter/Inter-Medium.otf", "fonts-inter"),
+        ("inter-semibold.otf", "opentype/inter/Inter-SemiBold.otf", "fonts-inter"),
+        ("inter-bold.otf", "opentype/inter/Inter-Bold.otf", "fonts-inter"),
+        ("mono-regular.ttf", "truetype/jetbrains-mono/JetBrainsMono-Regular.ttf", "fonts-jetbrains-mono"),
+        ("amiri-regular.ttf", "opentype/fonts-hosny-amiri/Amiri-Regular.ttf", "fonts-hosny-amiri"),
+        ("amiri-bold.ttf", "opentype/fonts-hosny-amiri/Amiri-Bold.ttf", "fonts-hosny-amiri"),
+        ("cjk-regular.ttc", "truetype/wqy/wqy-microhei.ttc", "fonts-wqy-microhei"),
+        ("dejavu-sans.ttf", "truetype/dejavu/DejaVuSans.ttf", "fonts-dejavu-core"),
+    )
+}
+DEBIAN_PACKAGES: tuple[str, ...] = tuple(sorted({package for _, package in FONTS.values()}))
+
+
+class BundledAssetFetcher(URLFetcher):  # type: ignore[misc]
+    """Serve the charter's own assets; refuse files, http(s), data: and everything else."""
+
+    def __init__(self, assets: dict[str, Path] | None = None) -> None:
+        super().__init__(timeout=1, allowed_protocols=(ASSET_SCHEME,), allow_redirects=False)
+        self.assets = assets if assets is not None else asset_paths()
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        prefix = f"{ASSET_SCHEME}:"
+        path = self.assets.get(url[len(prefix) :]) if url.startswith(prefix) else None
+        if path is None:
+            self.refused.append(url[:200])
+            raise ValueError(f"the charter loads bundled assets only, refused {url[:200]!r}")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+
+
+def asset_paths() -> dict[str, Path]:
+    """Map asset names to files: the fonts, and anything under templates/charter/assets/."""
+    assets = {name: path for name, (path, _) in FONTS.items()}
+    folder = TEMPLATES / "assets"
+    if folder.is_dir():
+        assets.update(
+            {f"assets/{p.relative_to(folder).as_posix()}": p for p in folder.rglob("*") if p.is_file()}
+        )
+    return assets
+
+
+def check_fonts() -> None:
+    """Fail clearly when a font the charter is designed with is not installed."""
+    missing = sorted({package for path, package in FONTS.values() if not path.is_file()})
+    if missing:
+        raise CharterError(
+            "fonts missing for the charter; install the Debian packages "
+            + " ".join(missing)
+            + " (make system-runtime)"
+        )
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _fetcher() -> BundledAssetFetcher:
+    return BundledAssetFetcher()
+
+
+@cache
+def _fonts_and_css() -> tuple[FontConfiguration, CSS]:
+    """Parse the stylesheet and load its fonts once per process."""
+    check_fonts()
+    font_config = FontConfiguration()
+    stylesheet = CSS(
+        string=(TEMPLATES / "charter.css").read_text(encoding="utf-8"),
+        font_config=font_config,
+        url_fetcher=_fetcher(),
+    )
+    return font_config, stylesheet
+
+
+def write_pdf(
+    html: str,
+    *,
+    document_id: str,
+    attachment: bytes,
+    attachment_time: Any,
+    fetcher: BundledAssetFetcher | None = None,
+) -> bytes:
+    """Lay out the charter HTML and write PDF/A-3b bytes with ``assessment.json`` attached."""
+    with _lock:  # WeasyPrint shares Pango and font state: one render at a time per process
+        font_config, stylesheet = _fonts_and_css()
+        document = HTML(string=html, url_fetcher=fetcher or _fetcher(), base_url=None)
+        data = Attachment(
+            string=attachment,
+            name="assessment.json",
+            description="Answers, decision and rules version behind this charter",
+            created=attachment_time,
+            modified=attachment_time,
+            relationship="Data",
+        )
+        pdf: bytes = document.write_pdf(
+            stylesheets=[stylesheet],
+            font_config=font_config,
+            pdf_variant="pdf/a-3b",
+            pdf_identifier=document_id.encode(),
+            attachments=[data],
+        )
+    return pdf

@@ -1,0 +1,283 @@
+"""Build the charter's HTML from a decision and the engagement details (Jinja, no Flask)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from assess import partnership
+from assess.charter import calendar, texts
+from assess.charter.details import CharterDetails, document_id_for
+from assess.decision import ChosenProtocol, Decision
+from assess.factors import FACTORS, Factor
+from assess.protocols import BY_ID as PROTOCOLS
+from assess.protocols import Param
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "charter"
+RUNNING_TITLE_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One protocol as a numbered clause: its template reads the parameters through ``value``."""
+
+    number: str
+    protocol: ChosenProtocol
+    title: str
+    template: str
+
+    @property
+    def anchor(self) -> str:
+        return f"clause-{self.protocol.id.replace('_', '-')}"
+
+    def has(self, name: str) -> bool:
+        return name in self.protocol.params
+
+    def raw(self, name: str, default: int = 0) -> int:
+        return self.protocol.params.get(name, default)
+
+    def value(self, name: str) -> Markup:
+        """Return the parameter as emphasised text, or a blank line to fill in by hand."""
+        if name not in self.protocol.params:
+            return Markup('<span class="blank"></span>')
+        spec = PROTOCOLS[self.protocol.id].param(name)
+        text = quantity(self.protocol.params[name], spec.unit if spec else "")
+        return Markup('<strong class="value">{}</strong>').format(text)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A numbered part of the charter; ``template`` lives in templates/charter/sections/."""
+
+    key: str
+    title: str
+    template: str
+    number: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def anchor(self) -> str:
+        return f"section-{self.key}"
+
+
+@dataclass(frozen=True)
+class RadarChart:
+    size: float
+    center: float
+    rings: tuple[str, ...]
+    axes: tuple[tuple[float, float], ...]
+    polygon: str
+    dots: tuple[tuple[float, float], ...]
+    labels: tuple[tuple[float, float, str, tuple[str, ...]], ...]
+
+
+def quantity(value: int, unit: str) -> str:
+    """Write a parameter value with its unit the way a contract would."""
+    singular = {"days": "day", "hours": "hour", "years": "year"}
+    if unit in singular:
+        return f"{value} {singular[unit] if value == 1 else unit}"
+    if unit == "% of fee":
+        return f"{value}% of the fee"
+    if unit == "%":
+        return f"{value}%"
+    if unit == "of 10":
+        return f"{value} out of 10"
+    return f"{value} {unit}".strip()
+
+
+def long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def short_date(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def _wrap(text: str, width: int) -> tuple[str, ...]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return tuple(lines)
+
+
+def radar(answers: Mapping[str, int], size: float = 300.0) -> RadarChart:
+    """Lay out the eight answers as a radar chart (coordinates only; the template draws)."""
+    center, radius = size / 2, size * 0.29
+    count = len(FACTORS)
+
+    def point(index: int, level: float) -> tuple[float, float]:
+        angle = -math.pi / 2 + 2 * math.pi * index / count
+        r = radius * level / 5
+        return (round(center + r * math.cos(angle), 2), round(center + r * math.sin(angle), 2))
+
+    def ring(level: float) -> str:
+        return " ".join(f"{x},{y}" for x, y in (point(i, level) for i in range(count)))
+
+    labels = []
+    for index, factor in enumerate(FACTORS):
+        x, y = point(index, 6.0)
+        anchor = "middle" if abs(x - center) < 1 else ("start" if x > center else "end")
+        labels.append((x, y, anchor, _wrap(factor.label, 18)))
+    dots = tuple(point(i, answers[f.key]) for i, f in enumerate(FACTORS))
+    return RadarChart(
+        size=size,
+        center=center,
+        rings=tuple(ring(level) for level in range(1, 6)),
+        axes=tuple(point(i, 5) for i in range(count)),
+        polygon=" ".join(f"{x},{y}" for x, y in dots),
+        dots=dots,
+        labels=tuple(labels),
+    )
+
+
+def assessment_json(decision: Decision) -> bytes:
+    """Serialise the decision exactly as the charter's ``assessment.json`` attachment holds it."""
+    return json.dumps(decision.to_dict(), sort_keys=True, indent=2, ensure_ascii=False).encode()
+
+
+@cache
+def environment() -> Environment:
+    """Return the charter's Jinja environment: autoescaped, strict about undefined names."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["short_date"] = short_date
+    env.filters["quantity"] = quantity
+    return env
+
+
+def _clauses(decision: Decision, first_number: int) -> list[Section]:
+    chosen = {p.id: p for p in decision.protocols}
+    grouped = {pid for _, _, _, ids in texts.GROUPS for pid in ids}
+    sections: list[Section] = []
+    for key, title, intro, ids in texts.GROUPS:
+        members = [chosen[pid] for pid in ids if pid in chosen]
+        if key == "reviews":  # a protocol the charter has no group for still gets its clause
+            members += [p for p in decision.protocols if p.id not in grouped]
+        if not members:
+            continue
+        number = str(first_number + len(sections))
+        clauses = tuple(
+            Clause(
+                number=f"{number}.{index}",
+                protocol=protocol,
+                title=PROTOCOLS[protocol.id].title,
+                template=(
+                    f"clauses/{protocol.id}.html"
+                    if (TEMPLATES / "clauses" / f"{protocol.id}.html").exists()
+                    else "clauses/_generic.html"
+                ),
+            )
+            for index, protocol in enumerate(members, start=1)
+        )
+        sections.append(
+            Section(key, title, "sections/protocols.html", number, {"intro": intro, "clauses": clauses})
+        )
+    return sections
+
+
+def build_sections(decision: Decision, details: CharterDetails) -> list[Section]:
+    """Lay out the charter's numbered sections in order; add new sections here."""
+    numbered: list[Section] = [
+        Section("parties", "Parties and purpose", "sections/parties.html"),
+        Section("model", "The partnership model", "sections/model.html"),
+        Section("roles", "Roles and responsibilities", "sections/roles.html"),
+    ]
+    numbered = [
+        Section(s.key, s.title, s.template, str(i), s.data) for i, s in enumerate(numbered, 1)
+    ]
+    numbered += _clauses(decision, len(numbered) + 1)
+    numbered.append(
+        Section("calendar", "Review calendar", "sections/calendar.html", str(len(numbered) + 1))
+    )
+    numbered.append(
+        Section("general", "Standing of this charter", "sections/general.html", str(len(numbered) + 1))
+    )
+    return numbered
+
+
+APPENDICES: tuple[Section, ...] = (
+    Section("answers", "The assessment", "sections/answers.html", "A"),
+    Section("trace", "How the recommendation was reached", "sections/trace.html", "B"),
+)
+
+
+def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
+    """Collect everything the charter templates show."""
+    document_id = document_id_for(decision.to_dict(), details)
+    sections = build_sections(decision, details)
+    clauses = [c for s in sections for c in s.data.get("clauses", ())]
+    clause_numbers = {c.protocol.id: c.number for c in clauses}
+    series = calendar.review_series(decision, details.start)
+    components = [partnership.BY_KEY[key] for key in decision.components]
+    factors: list[tuple[Factor, int]] = [(f, decision.answers[f.key]) for f in FACTORS]
+    running = details.project
+    if len(running) > RUNNING_TITLE_CHARS:
+        running = running[: RUNNING_TITLE_CHARS - 1].rstrip() + "\u2026"
+    return {
+        "d": details,
+        "decision": decision,
+        "document_id": document_id,
+        "running_title": running,
+        "sections": sections,
+        "appendices": APPENDICES,
+        "clauses": clauses,
+        "clause_numbers": clause_numbers,
+        "clause": {c.protocol.id: c for c in clauses},
+        "section": {s.key: s for s in sections},
+        "components": components,
+        "roles": [(m, texts.ROLES[m.key]) for m in components],
+        "factors": factors,
+        "radar": radar(decision.answers),
+        "series": series,
+        "months": calendar.month_rows(series, details.start),
+        "calendar_end": calendar.twelve_months_after(details.start),
+        "assessment_sha256": hashlib.sha256(assessment_json(decision)).hexdigest(),
+        "texts": texts,
+        "protocols": PROTOCOLS,
+        "params_of": _params_of,
+        "model_title": lambda key: partnership.BY_KEY[key].title,
+    }
+
+
+def _params_of(protocol: ChosenProtocol) -> list[tuple[Param, int]]:
+    spec = PROTOCOLS[protocol.id]
+    return [(p, protocol.params[p.name]) for p in spec.params if p.name in protocol.params]
+
+
+def render_html(
+    decision: Decision, details: CharterDetails, *, stylesheet_url: str | None = None
+) -> str:
+    """Render the charter as one HTML document.
+
+    For the PDF the stylesheet is passed to WeasyPrint separately; a browser preview links it
+    from ``stylesheet_url`` (see ``stylesheet_text``).
+    """
+    values = context(decision, details)
+    values["stylesheet_url"] = stylesheet_url
+    return environment().get_template("charter.html").render(values)
+
+
+
+def stylesheet_text() -> str:
+    """Return the charter's stylesheet, for a web view that serves it to a browser preview."""
+    return (TEMPLATES / "charter.css").read_text(encoding="utf-8")
