@@ -45,7 +45,7 @@ def main() -> None:
     cli.main(prog_name="assess")
 
 
-@cli.command("evaluate")
+@cli.command("evaluate", with_appcontext=False)
 @click.argument("answers_file", type=click.File("r"), default="-")
 @click.option(
     "--format",
@@ -94,28 +94,35 @@ def rules_group() -> None:
     """Check and explore the decision rules in rules/."""
 
 
-@rules_group.command("check")
+@rules_group.command("check", with_appcontext=False)
 @click.option("--rules-dir", type=click.Path(file_okay=False), help="Default: rules/.")
 def rules_check(rules_dir: str | None) -> None:
-    """Validate every rules file; print each problem and exit 1 when there is one."""
+    """Validate the rules files and run their scenarios; exit 1 on any problem."""
+    from assess import scenarios
     from assess.engine import load_engine
     from assess.rulebook import RulesError
 
     try:
         engine = load_engine(rules_dir)
+        cases = scenarios.load(engine.rulebook.directory)
     except RulesError as error:
         for problem in error.problems:
             click.echo(problem, err=True)
+        sys.exit(1)
+    failed = [(case, problem) for case in cases for problem in case.failures(engine)]
+    for case, problem in failed:
+        click.echo(f"{case.file}: scenario {case.name}: {problem}", err=True)
+    if failed:
         sys.exit(1)
     book = engine.rulebook
     click.echo(
         f"rules OK: {len(book.rules)} rules "
         f"({len(book.stage('scoring'))} scoring, {len(book.stage('protocols'))} protocols), "
-        f"version {book.version[:12]}"
+        f"{len(cases)} scenarios pass, version {book.version[:12]}"
     )
 
 
-@rules_group.command("sweep")
+@rules_group.command("sweep", with_appcontext=False)
 @click.option("--rules-dir", type=click.Path(file_okay=False), help="Default: rules/.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Default: one per core.")
 def rules_sweep(rules_dir: str | None, workers: int | None) -> None:

@@ -131,7 +131,9 @@ class RuleSchema(Schema):
     )
     when = fields.Dict(keys=fields.String(), required=True)
     because = fields.String(required=True, validate=validate.Length(min=10, max=400))
-    score = fields.Dict(keys=fields.String(validate=validate.OneOf(MODEL_KEYS)), values=fields.Float())
+    score = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(MODEL_KEYS)), values=fields.Float()
+    )
     protocols = fields.Dict(
         keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
         values=fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True)),

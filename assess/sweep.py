@@ -50,11 +50,13 @@ INVARIANTS: dict[str, Callable[[Decision], bool]] = {
         d.protocol("escalation_ladder") and d.protocol("mediation")
     ),
     "escalation tiers are 1, 2, 3 with positive time boxes": _ladder_in_order,
-    "mediation states trigger_days and trust_threshold": lambda d: {
-        "trigger_days",
-        "trust_threshold",
-    }
-    <= set(d.protocol("mediation").params),  # type: ignore[union-attr]
+    "mediation states trigger_days and trust_threshold": lambda d: (
+        {
+            "trigger_days",
+            "trust_threshold",
+        }
+        <= set(d.protocol("mediation").params)
+    ),  # type: ignore[union-attr]
     "at most one financial framework": lambda d: (
         len(FINANCIAL_FRAMEWORKS & {p.id for p in d.protocols}) <= 1
     ),

@@ -1,0 +1,105 @@
+"""Named cases beside the rules: answers and what the rules must decide for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from assess.engine import Engine
+from assess.partnership import MODEL_KEYS
+from assess.protocols import PROTOCOL_IDS
+from assess.rulebook import RulesError, display_path
+from assess.schemas import AnswersSchema, flatten_errors
+
+_PROTOCOL = fields.String(validate=validate.OneOf(PROTOCOL_IDS, error="unknown protocol id"))
+
+
+class ExpectSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    model = fields.String(required=True, validate=validate.OneOf((*MODEL_KEYS, "hybrid")))
+    components = fields.List(fields.String(validate=validate.OneOf(MODEL_KEYS)), required=True)
+    protocols = fields.List(_PROTOCOL)
+    absent = fields.List(_PROTOCOL)
+    params = fields.Dict(
+        keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer())
+    )
+
+
+class ScenarioSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]+$"))
+    rationale = fields.String(required=True, validate=validate.Length(min=10))
+    answers = fields.Nested(AnswersSchema, required=True)
+    expect = fields.Nested(ExpectSchema, required=True)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: str
+    rationale: str
+    answers: dict[str, int]
+    expect: dict[str, Any]
+
+    def failures(self, engine: Engine) -> list[str]:
+        """Evaluate the case and return every way the decision differs from expectations."""
+        decision = engine.evaluate(self.answers)
+        chosen = {p.id for p in decision.protocols}
+        problems = []
+        if decision.model != self.expect["model"]:
+            problems.append(f"model is {decision.model}, expected {self.expect['model']}")
+        if list(decision.components) != self.expect["components"]:
+            problems.append(
+                f"components are {list(decision.components)}, expected {self.expect['components']}"
+            )
+        problems += [f"{p} is missing" for p in self.expect.get("protocols", []) if p not in chosen]
+        problems += [f"{p} should be absent" for p in self.expect.get("absent", []) if p in chosen]
+        for pid, params in self.expect.get("params", {}).items():
+            protocol = decision.protocol(pid)
+            for name, value in params.items():
+                got = protocol.params.get(name) if protocol else None
+                if got != value:
+                    problems.append(f"{pid}.{name} is {got}, expected {value}")
+        return problems
+
+
+def load(rules_dir: Path) -> list[Scenario]:
+    """Read every scenario file under ``rules_dir/scenarios``; raise RulesError if invalid."""
+    scenarios: list[Scenario] = []
+    problems: list[str] = []
+    for path in sorted((rules_dir / "scenarios").glob("*.yaml")):
+        name = display_path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            problems.append(f"{name}: not valid YAML")
+            continue
+        if not isinstance(raw, list):
+            problems.append(f"{name}: must be a list of scenarios")
+            continue
+        for index, case in enumerate(raw):
+            try:
+                data = ScenarioSchema().load(case)
+            except ValidationError as error:
+                label = case.get("name") if isinstance(case, dict) else None
+                problems += [
+                    f"{name}: scenario {label or f'#{index + 1}'}: {line}"
+                    for line in flatten_errors(error.messages)
+                ]
+                continue
+            scenarios.append(Scenario(file=name, **data))
+    names = [s.name for s in scenarios]
+    problems += [
+        f"duplicate scenario name {n}" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    if problems:
+        raise RulesError(problems)
+    return scenarios

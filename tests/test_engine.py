@@ -1,0 +1,189 @@
+"""The decision engine: contract, what-if, operators, threads and memory."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from assess.decision import Decision
+from assess.engine import _neighbours, evaluate, load_engine
+from assess.factors import FACTOR_KEYS
+from assess.protocols import PROTOCOL_IDS
+from assess.rulebook import DEFAULT_RULES_DIR
+
+CO_CREATION = {
+    "innovation": 5,
+    "resource_availability": 4,
+    "risk_tolerance": 4,
+    "relationship_duration": 4,
+    "timeline_pressure": 3,
+    "creative_collaboration": 5,
+    "iteration_readiness": 4,
+    "planning_complexity": 2,
+}
+
+
+def random_answers(rng: random.Random) -> dict[str, int]:
+    return {key: rng.randint(1, 5) for key in FACTOR_KEYS}
+
+
+def test_decision_json_follows_the_contract() -> None:
+    data = evaluate(CO_CREATION, what_if=True).to_dict()
+    assert data["model"] in ("integrated", "strategic_resource", "agile", "hybrid")
+    assert set(data["scores"]) == {"integrated", "strategic_resource", "agile"}
+    assert all(isinstance(v, float) for v in data["scores"].values())
+    ids = [p["id"] for p in data["protocols"]]
+    assert len(ids) == len(set(ids)) and set(ids) <= set(PROTOCOL_IDS)
+    mediation = next(p for p in data["protocols"] if p["id"] == "mediation")
+    assert {"trigger_days", "trust_threshold"} <= set(mediation["params"])
+    assert [(t["tier"], t["name"]) for t in data["escalation"]] == [
+        (1, "direct"),
+        (2, "mediation"),
+        (3, "arbitration"),
+    ]
+    assert len(data["rules_version"]) == 64
+    assert all({"rule", "file", "because"} == set(r) for r in data["trace"])
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_trace_names_rules_from_their_files_in_plain_words() -> None:
+    decision = evaluate(CO_CREATION)
+    by_rule = {r.rule: r for r in decision.trace}
+    assert by_rule["shared-creative-authority"].file == "rules/10-scoring.yaml"
+    assert "Creative collaboration is 5 of 5" in by_rule["shared-creative-authority"].because
+    assert by_rule["baseline-governance"].file == "rules/20-governance.yaml"
+    assert decision.trace[-1].rule == "hit-policy"
+    assert "{" not in "".join(r.because for r in decision.trace)
+
+
+def test_stored_decision_round_trips() -> None:
+    decision = evaluate(CO_CREATION, what_if=True)
+    assert Decision.from_dict(decision.to_dict()).to_dict() == decision.to_dict()
+
+
+def test_what_if_lists_exactly_the_one_step_changes_that_flip_the_outcome() -> None:
+    rng = random.Random(7)
+    for _ in range(40):
+        answers = random_answers(rng)
+        decision = evaluate(answers, what_if=True)
+        listed = {(w.factor, w.to_level): w for w in decision.what_if or ()}
+        for variant in _neighbours(answers):
+            factor = next(k for k in FACTOR_KEYS if variant[k] != answers[k])
+            other = evaluate(variant)
+            flips = (other.model, other.components) != (decision.model, decision.components)
+            assert ((factor, variant[factor]) in listed) == flips
+            if flips:
+                point = listed[(factor, variant[factor])]
+                assert (point.model, point.components) == (other.model, other.components)
+                assert point.from_level == answers[factor]
+
+
+def test_what_if_sentence_reads_naturally() -> None:
+    decision = evaluate(CO_CREATION, what_if=True)
+    sentences = [w.sentence() for w in decision.what_if or ()]
+    assert (
+        "If timeline pressure were 4 instead of 3, the recommendation would be "
+        "Hybrid: Agile Production Partnership with Integrated Co-Creation."
+    ) in sentences
+    assert (
+        "If readiness for rapid iteration were 3 instead of 4, the recommendation would be "
+        "Integrated Co-Creation."
+    ) in sentences
+
+
+def test_what_if_is_opt_in() -> None:
+    assert evaluate(CO_CREATION).what_if is None
+    assert evaluate(CO_CREATION).to_dict()["what_if"] == []
+
+
+@pytest.mark.parametrize(
+    ("op", "holds"),
+    [
+        ("eq", lambda v: v == 3),
+        ("ne", lambda v: v != 3),
+        ("lt", lambda v: v < 3),
+        ("lte", lambda v: v <= 3),
+        ("gt", lambda v: v > 3),
+        ("gte", lambda v: v >= 3),
+        ("between", lambda v: 2 <= v <= 4),
+    ],
+)
+def test_each_condition_operator_compiles_to_the_same_comparison(
+    tmp_path: Path, op: str, holds: object
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    value = "[2, 4]" if op == "between" else "3"
+    (rules / "90-probe.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        f"  - id: probe-{op}\n    when: {{planning_complexity: {{{op}: {value}}}}}\n"
+        "    protocols: {technology_review: {every_days: 31}}\n"
+        "    because: A probe rule that tests one comparison operator.\n"
+    )
+    engine = load_engine(rules)
+    for level in range(1, 6):
+        fired = {
+            r.rule for r in engine.evaluate({**CO_CREATION, "planning_complexity": level}).trace
+        }
+        assert (f"probe-{op}" in fired) == holds(level), (op, level)  # type: ignore[operator]
+
+
+def test_string_and_boolean_facts_compile(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "90-probe.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        "  - id: probe-not-agile\n    when: {primary: {ne: agile}, hybrid: false}\n"
+        "    protocols: {technology_review: {every_days: 31}}\n"
+        "    because: A probe rule on derived facts of the decision.\n"
+    )
+    engine = load_engine(rules)
+    rng = random.Random(3)
+    for _ in range(60):
+        decision = engine.evaluate(random_answers(rng))
+        expected = decision.components[0] != "agile" and decision.model != "hybrid"
+        assert ("probe-not-agile" in {r.rule for r in decision.trace}) == expected
+
+
+def test_eight_threads_at_once_get_the_same_decisions_as_one() -> None:
+    rng = random.Random(11)
+    inputs = [random_answers(rng) for _ in range(400)]
+    expected = [evaluate(a, what_if=True).to_dict() for a in inputs]
+    results: dict[int, list[dict[str, object]]] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            results[worker] = [evaluate(a, what_if=True).to_dict() for a in inputs]
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[n] == expected for n in range(8))
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_memory_stays_flat_over_100000_evaluations() -> None:
+    rng = random.Random(5)
+    inputs = [random_answers(rng) for _ in range(1000)]
+    for answers in inputs:
+        evaluate(answers)
+    before = _rss_kib()
+    for n in range(100_000):
+        evaluate(inputs[n % 1000])
+    growth = _rss_kib() - before
+    assert growth < 5 * 1024, f"resident memory grew by {growth} KiB"

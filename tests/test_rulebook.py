@@ -1,0 +1,168 @@
+"""Loading and validating rules files: every defect is a clear error naming file and rule."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from assess.cli import cli
+from assess.rulebook import DEFAULT_RULES_DIR, RulesError, load
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, target)
+    return target
+
+
+def add_rule(rules_dir: Path, text: str, stage: str = "protocols") -> None:
+    (rules_dir / "90-extra.yaml").write_text(f"stage: {stage}\nrules:\n{text}")
+
+
+GOOD_BECAUSE = "      because: A reason long enough to explain the rule.\n"
+
+DEFECTS = {
+    "unknown factor": (
+        "  - id: bad-factor\n    when: {innovashun: 4}\n    protocols: {decision_log: {}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-factor: when.innovashun: unknown fact",
+    ),
+    "value outside 1..5": (
+        "  - id: bad-level\n    when: {innovation: {gte: 6}}\n    protocols: {decision_log: {}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-level: when.innovation.gte: must be an integer from 1 to 5",
+    ),
+    "string level": (
+        "  - id: string-level\n    when: {innovation: '4'}\n    protocols: {decision_log: {}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule string-level: when.innovation.eq: must be an integer from 1 to 5",
+    ),
+    "unknown protocol": (
+        "  - id: bad-protocol\n    when: {innovation: 4}\n    protocols: {group_hug: {}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-protocol: protocols.group_hug",
+    ),
+    "unknown parameter": (
+        "  - id: bad-param\n    when: {innovation: 4}\n    protocols: {mediation: {days: 3}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-param: mediation.days: unknown parameter",
+    ),
+    "parameter out of range": (
+        "  - id: bad-range\n    when: {innovation: 4}\n"
+        "    protocols: {trust_check: {threshold: 11}}\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-range: trust_check.threshold: must be from 1 to 10",
+    ),
+    "duplicate id": (
+        "  - id: baseline-governance\n    when: {innovation: 4}\n"
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "rule baseline-governance: duplicate rule id (also in ",
+    ),
+    "unknown operator": (
+        "  - id: bad-op\n    when: {innovation: {about: 4}}\n    protocols: {decision_log: {}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-op: when.innovation: unknown operator 'about'",
+    ),
+    "malformed between": (
+        "  - id: bad-between\n    when: {innovation: {between: 4}}\n"
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-between: when.innovation.between: must be a list [low, high]",
+    ),
+    "derived fact in scoring": (
+        "  - id: bad-stage\n    when: {hybrid: true}\n    score: {agile: 1}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        "rule bad-stage: when.hybrid: unknown fact",
+    ),
+    "unknown placeholder": (
+        "  - id: bad-text\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
+        "    because: Innovation is {innovasion} of 5, which matters.\n",
+        "rule bad-text: because: unknown placeholder {innovasion}",
+    ),
+    "missing because": (
+        "  - id: no-reason\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n",
+        "rule no-reason: because: Missing data for required field.",
+    ),
+    "unknown key": (
+        "  - id: extra-key\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
+        "    salience: 3\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "rule extra-key: salience: unknown field",
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_each_defect_is_reported_with_file_and_rule(rules_copy: Path, defect: str) -> None:
+    text, expected = DEFECTS[defect]
+    stage = "scoring" if "score:" in text else "protocols"
+    add_rule(rules_copy, text, stage)
+    with pytest.raises(RulesError) as caught:
+        load(rules_copy)
+    assert any(
+        p.startswith(str(rules_copy / "90-extra.yaml")) and expected in p
+        for p in caught.value.problems
+    ), caught.value.problems
+
+
+def test_scoring_rule_must_score(rules_copy: Path) -> None:
+    add_rule(
+        rules_copy,
+        "  - id: no-score\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
+        + GOOD_BECAUSE.replace("      ", "    "),
+        stage="scoring",
+    )
+    with pytest.raises(RulesError, match="no-score: a scoring rule gives a score"):
+        load(rules_copy)
+
+
+def test_invalid_yaml_names_the_line(rules_copy: Path) -> None:
+    (rules_copy / "90-extra.yaml").write_text("stage: scoring\nrules: [\n  - id: x\n")
+    with pytest.raises(RulesError, match="not valid YAML at line"):
+        load(rules_copy)
+
+
+def test_policy_must_give_every_default(rules_copy: Path) -> None:
+    policy = rules_copy / "policy.yaml"
+    policy.write_text(policy.read_text().replace("  sprint_cadence: {sprint_days: 14}\n", ""))
+    with pytest.raises(RulesError, match=r"policy.yaml: defaults.sprint_cadence: is required"):
+        load(rules_copy)
+
+
+def test_version_changes_with_any_rules_file_but_not_scenarios(rules_copy: Path) -> None:
+    before = load(rules_copy).version
+    (rules_copy / "scenarios" / "models.yaml").write_text(
+        (rules_copy / "scenarios" / "models.yaml").read_text() + "\n# note\n"
+    )
+    assert load(rules_copy).version == before
+    scoring = rules_copy / "10-scoring.yaml"
+    scoring.write_text(scoring.read_text() + "\n# a comment is still a change\n")
+    assert load(rules_copy).version != before
+
+
+def test_rules_check_command_exits_1_and_prints_each_problem(rules_copy: Path) -> None:
+    text, expected = DEFECTS["unknown protocol"]
+    add_rule(rules_copy, text)
+    result = CliRunner().invoke(cli, ["rules", "check", "--rules-dir", str(rules_copy)])
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_rules_check_command_accepts_the_project_rules() -> None:
+    result = CliRunner().invoke(cli, ["rules", "check"])
+    assert result.exit_code == 0, result.output
+    assert "scenarios pass" in result.output
+
+
+def test_rules_check_reports_a_failing_scenario(rules_copy: Path) -> None:
+    scoring = rules_copy / "10-scoring.yaml"
+    scoring.write_text(
+        scoring.read_text().replace(
+            "score: {strategic_resource: 7}", "score: {strategic_resource: 1}"
+        )
+    )
+    result = CliRunner().invoke(cli, ["rules", "check", "--rules-dir", str(rules_copy)])
+    assert result.exit_code == 1
+    assert "scenario immersive-theatre-venue: model is integrated" in result.output
