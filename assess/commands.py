@@ -76,7 +76,9 @@ def user_create(email: str, name: str) -> None:
     if len(password) < PASSWORD_MIN:
         click.echo(f"Error: the password needs at least {PASSWORD_MIN} characters.", err=True)
         sys.exit(1)
-    db.session.add(Consultant(email=email, name=name.strip()[:120], password_hash=hash_password(password)))
+    db.session.add(
+        Consultant(email=email, name=name.strip()[:120], password_hash=hash_password(password))
+    )
     db.session.commit()
     click.echo(f"Created consultant {email}.")
 
@@ -133,8 +135,9 @@ def demo() -> None:
             record_decision(db.session, engagement, answers, respondent=respondent)
         db.session.add(engagement)
     db.session.commit()
+    port = os.environ.get("PORT", "5000")
     click.echo(
-        "Demo ready. Sign in at /login with\n"
+        f"Demo ready. Sign in at http://127.0.0.1:{port}/login with\n"
         f"  email:    {DEMO_EMAIL}\n"
         f"  password: {DEMO_PASSWORD}"
     )

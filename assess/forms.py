@@ -32,7 +32,10 @@ class Text(fields.String):
     def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
         self.label = label
         self.max_length = max_length
-        messages = {"required": f"Enter the {label}.", "invalid": f"Enter the {label} as text."}
+        messages: dict[str, Any] = {
+            "required": f"Enter the {label}.",
+            "invalid": f"Enter the {label} as text.",
+        }
         if required:
             super().__init__(required=True, error_messages=messages)
         else:

@@ -13,6 +13,7 @@ CENTRE = SIZE / 2
 RADIUS = 150
 LEVELS = 5
 
+
 @dataclass(frozen=True)
 class Axis:
     key: str

@@ -87,6 +87,9 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False,
             "RATELIMIT_STORAGE_URI": "memory://",
+            # Cheap hashing keeps the suite fast; the production costs are tested separately.
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_KIB": 1024,
         }
     )
     app.instance_path = str(tmp_path / "instance")

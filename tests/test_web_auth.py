@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import PASSWORD, csrf_token, login, post
+from webtools import PASSWORD, csrf_token, login, make_consultant, post
 
 pytestmark = pytest.mark.db
 
@@ -131,3 +131,20 @@ def test_unexpected_errors_show_a_friendly_page(app: Flask, client: FlaskClient)
 def test_oversized_post_is_refused(client: FlaskClient) -> None:
     response = client.post("/login", data={"email": "x" * 100_000, "password": "y"})
     assert response.status_code == 413
+
+
+def test_passwords_are_stored_as_argon2id_and_upgraded_at_sign_in(
+    app: Flask, client: FlaskClient
+) -> None:
+    from sqlalchemy import select
+
+    from assess.extensions import db
+    from assess.models import Consultant
+
+    make_consultant(app)
+    app.config["PASSWORD_HASH_TIME_COST"] = 2
+    app.extensions.pop("assess.hasher")
+    login(client)
+    with app.app_context():
+        stored = db.session.scalars(select(Consultant.password_hash)).one()
+    assert stored.startswith("$argon2id$") and ",t=2," in stored and PASSWORD not in stored

@@ -42,3 +42,41 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **k
 def login(client: FlaskClient, email: str = "cara@example.com") -> None:
     response = post(client, "/login", {"email": email, "password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+ENGAGEMENT = {
+    "project_name": "Tidewater",
+    "client_organisation": "Northlight Films",
+    "producer_name": "Ann Lee",
+    "producer_role": "Executive producer",
+    "creator_name": "Bo Chen",
+    "creator_role": "Creative director",
+}
+ANSWERS = {
+    "innovation": 4,
+    "resource_availability": 3,
+    "risk_tolerance": 3,
+    "relationship_duration": 4,
+    "timeline_pressure": 3,
+    "creative_collaboration": 5,
+    "iteration_readiness": 4,
+    "planning_complexity": 2,
+}
+
+
+def create_engagement(client: FlaskClient, **changes: str) -> int:
+    """Create an engagement through the form; return its id."""
+    response = post(client, "/engagements/new", {**ENGAGEMENT, **changes})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def invite(client: FlaskClient, engagement_id: int, **changes: str) -> str:
+    """Invite a respondent; return the path of their link, read from the page shown once."""
+    data = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": "", **changes}
+    response = post(client, f"/engagements/{engagement_id}/invitations/new", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    match = re.search(r'id="invitation-link"[^>]*value="http://localhost(/i/[^"]+)"', page)
+    assert match, "the new link is shown"
+    return match.group(1)

@@ -6,24 +6,44 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from assess.extensions import db, limiter
+from assess.extensions import db, limiter, login_manager
 from assess.forms import LoginSchema, load_form
 from assess.models import Consultant, utcnow
 
 bp = Blueprint("auth", __name__)
-hasher = PasswordHasher()
-# Verified against when the email is unknown, so both cases take the same time.
-_DUMMY_HASH = hasher.hash("not a real password")
+
+
+def hasher() -> PasswordHasher:
+    """Return the app's argon2id hasher, with the cost parameters from its configuration."""
+    cached: PasswordHasher | None = current_app.extensions.get("assess.hasher")
+    if cached is None:
+        cached = PasswordHasher(
+            time_cost=current_app.config["PASSWORD_HASH_TIME_COST"],
+            memory_cost=current_app.config["PASSWORD_HASH_MEMORY_KIB"],
+        )
+        # Verified against when the email is unknown, so both cases take the same time.
+        current_app.extensions["assess.dummy_hash"] = cached.hash("not a real password")
+        current_app.extensions["assess.hasher"] = cached
+    return cached
 
 
 def hash_password(password: str) -> str:
     """Return the argon2id hash to store for a password."""
-    return str(hasher.hash(password))
+    return str(hasher().hash(password))
 
 
 def load_consultant(consultant_id: str) -> Consultant | None:
@@ -42,13 +62,15 @@ def find_consultant(email: str) -> Consultant | None:
 
 def check_password(consultant: Consultant | None, password: str) -> bool:
     """Verify a password in constant time, rehashing when the parameters have changed."""
+    argon2 = hasher()
+    stored = consultant.password_hash if consultant else current_app.extensions["assess.dummy_hash"]
     try:
-        hasher.verify(consultant.password_hash if consultant else _DUMMY_HASH, password)
+        argon2.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
     if consultant is None:
         return False
-    if hasher.check_needs_rehash(consultant.password_hash):
+    if argon2.check_needs_rehash(consultant.password_hash):
         consultant.password_hash = hash_password(password)
     return True
 
@@ -96,8 +118,15 @@ def login() -> str | Response | tuple[str, int]:
     return redirect(next_path or url_for("engagements.index"))
 
 
+def require_consultant() -> Response | None:
+    """Send visitors who are not signed in to the sign-in page."""
+    if current_user.is_authenticated:
+        return None
+    response: Response = login_manager.unauthorized()
+    return response
+
+
 @bp.post("/logout")
-@login_required
 def logout() -> Response:
     """Sign the consultant out."""
     logout_user()

@@ -16,7 +16,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -37,6 +37,7 @@ from assess.models import (
 )
 from assess.questionnaire import PAGES, missing, record_decision
 from assess.radar import radar
+from assess.views.auth import require_consultant
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -46,10 +47,8 @@ MAX_ID = 2**31 - 1
 DISAGREEMENT = 2
 
 
-@bp.before_request
-@login_required
-def require_consultant() -> None:
-    """Every page here is for signed-in consultants."""
+# Every page here is for signed-in consultants.
+bp.before_request(require_consultant)
 
 
 def owned_engagement(engagement_id: int) -> Engagement:
@@ -75,7 +74,9 @@ def index() -> str:
     query = (
         select(Engagement)
         .where(Engagement.consultant_id == current_user.id)
-        .where(Engagement.archived_at.is_not(None) if archived else Engagement.archived_at.is_(None))
+        .where(
+            Engagement.archived_at.is_not(None) if archived else Engagement.archived_at.is_(None)
+        )
         .options(
             selectinload(Engagement.parties),
             selectinload(Engagement.respondents).selectinload(Respondent.invitations),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from assess.decision import Decision
@@ -13,15 +13,14 @@ from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Engagement
 from assess.questionnaire import decide, record_decision
 from assess.radar import radar
+from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement
 
 bp = Blueprint("results", __name__, url_prefix="/engagements/<int:engagement_id>/decisions")
 
 
-@bp.before_request
-@login_required
-def require_consultant() -> None:
-    """Every page here is for signed-in consultants."""
+# Every page here is for signed-in consultants.
+bp.before_request(require_consultant)
 
 
 def owned_decision(engagement: Engagement, decision_id: int) -> DecisionRecord:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -67,8 +69,10 @@ def start(token: str) -> str | Response:
     respondent = respondent_for(token)
     if respondent.locked:
         return redirect(url_for("survey.result", token=token))
+    if respondent.answers and respondent.step >= REVIEW_STEP:
+        return redirect(url_for("survey.review", token=token))
     if respondent.answers:
-        return redirect(url_for("survey.step", token=token, number=respondent.step))
+        return redirect(url_for("survey.step", token=token, number=max(1, respondent.step)))
     return render_template(
         "web/survey/start.html", token=token, respondent=respondent, pages=PAGES, steps=STEPS
     )
@@ -113,7 +117,7 @@ def _render_step(
     token: str,
     respondent: Respondent,
     number: int,
-    answers: dict[str, object],
+    answers: Mapping[str, object],
     errors: dict[str, list[str]],
 ) -> str:
     return render_template(
@@ -139,7 +143,9 @@ def review(token: str) -> str | Response | tuple[str, int]:
     gaps = missing(answers)
     if request.method == "GET":
         if gaps:
-            return redirect(url_for("survey.step", token=token, number=first_unanswered_step(answers)))
+            return redirect(
+                url_for("survey.step", token=token, number=first_unanswered_step(answers))
+            )
         respondent.step = REVIEW_STEP
         db.session.commit()
         return _render_review(token, respondent, {})

@@ -1,0 +1,84 @@
+"""The web app's commands: migrations, consultant accounts, demo data."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, inspect, select
+from webtools import post
+
+from assess.commands import db_cli, demo, user_cli
+from assess.extensions import db
+from assess.models import Base, Consultant, DecisionRecord, Engagement
+
+pytestmark = pytest.mark.db
+
+
+def test_migrations_match_the_models(app: Flask) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with app.app_context(), db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+        assert set(inspect(connection).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_db_upgrade_is_idempotent(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(db_cli, ["upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliRunner) -> None:
+    result = runner.invoke(user_cli, ["create", "Eve@Example.com"], input="a long password\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        consultant = db.session.scalars(select(Consultant)).one()
+        assert consultant.email == "eve@example.com"
+        assert consultant.password_hash.startswith("$argon2id$")
+    client = app.test_client()
+    response = post(client, "/login", {"email": "eve@example.com", "password": "a long password"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", "a long password", "not a valid email address"),
+        ("eve@example.com", "short", "at least 10 characters"),
+    ],
+)
+def test_user_create_refuses_bad_input(
+    app: Flask, runner: FlaskCliRunner, email: str, password: str, message: str
+) -> None:
+    result = runner.invoke(user_cli, ["create", email], input=password + "\n")
+    assert result.exit_code != 0
+    assert message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
+
+
+def test_user_create_refuses_a_duplicate(runner: FlaskCliRunner) -> None:
+    runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
+    result = runner.invoke(user_cli, ["create", "EVE@example.com"], input="a long password\n")
+    assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_demo_creates_a_consultant_and_an_engagement_once(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    for _ in range(2):
+        result = runner.invoke(demo)
+        assert result.exit_code == 0, result.output
+    assert "demo@assess.example" in result.output and "/login" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Engagement)) == 1
+        assert db.session.scalar(select(func.count()).select_from(DecisionRecord)) == 2
+    client = app.test_client()
+    password = result.output.split("password:")[1].split()[0]
+    response = post(client, "/login", {"email": "demo@assess.example", "password": password})
+    assert response.status_code == 302
+    page = client.get("/engagements").get_data(as_text=True)
+    assert "Tidewater" in page and "Decided" in page

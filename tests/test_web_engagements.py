@@ -1,0 +1,187 @@
+"""Consultants' engagements: create, list, edit, archive, invite, access rules."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from webtools import ENGAGEMENT, create_engagement, invite, login, make_consultant, post
+
+from assess.extensions import db
+from assess.models import Engagement, Invitation, Party, Respondent
+
+pytestmark = pytest.mark.db
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_pages_need_a_signed_in_consultant(client: FlaskClient) -> None:
+    for path in ("/engagements", "/engagements/new", "/engagements/1", "/engagements/1/session"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_create_and_list_an_engagement(signed_in: FlaskClient) -> None:
+    assert b"No engagements yet" in signed_in.get("/engagements").data
+    engagement_id = create_engagement(signed_in)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Tidewater" in page and "Northlight Films" in page
+    assert "Ann Lee" in page and "Executive producer" in page and "Bo Chen" in page
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert "Tidewater" in listing and "New" in listing
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("project_name", "", "Enter the project name."),
+        ("project_name", "   ", "Enter the project name."),
+        ("client_organisation", "x" * 201, "200 characters or fewer"),
+        ("producer_name", "", "Enter the producer side&#39;s name."),
+        ("creator_role", "r" * 121, "120 characters or fewer"),
+        ("creator_name", "Bo\x00Chen", "cannot contain control characters"),
+    ],
+)
+def test_bad_engagement_input_is_reported_per_field_and_nothing_stored(
+    app: Flask, signed_in: FlaskClient, field: str, value: str, message: str
+) -> None:
+    response = post(signed_in, "/engagements/new", {**ENGAGEMENT, field: value})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="field-{field}"' in page and 'aria-invalid="true"' in page
+    assert count(app, Engagement) == 0 and count(app, Party) == 0
+
+
+def test_missing_fields_are_all_reported(signed_in: FlaskClient) -> None:
+    response = post(signed_in, "/engagements/new", {})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "There are 4 problems" in page
+
+
+def test_edit_an_engagement(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    form = signed_in.get(f"/engagements/{engagement_id}/edit").get_data(as_text=True)
+    assert 'value="Tidewater"' in form
+    changed = {**ENGAGEMENT, "project_name": "Tidewater II", "creator_role": ""}
+    response = post(signed_in, f"/engagements/{engagement_id}/edit", changed)
+    assert response.status_code == 302
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Tidewater II" in page and "Creative director" not in page
+
+
+def test_bad_edit_changes_nothing(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    bad = {**ENGAGEMENT, "project_name": "New name", "producer_name": "p" * 500}
+    assert post(signed_in, f"/engagements/{engagement_id}/edit", bad).status_code == 422
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.project_name == "Tidewater"
+
+
+def test_archive_and_restore(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
+    card = f'href="/engagements/{engagement_id}"'.encode()
+    assert card not in signed_in.get("/engagements").data
+    assert card in signed_in.get("/engagements?archived=1").data
+    closed = signed_in.get(link)
+    assert closed.status_code == 410 and b"questionnaire is closed" in closed.data
+    assert signed_in.get(f"/engagements/{engagement_id}/invitations/new").status_code == 409
+    assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
+    assert card in signed_in.get("/engagements").data
+    assert signed_in.get(link).status_code == 200
+
+
+def test_a_consultant_never_sees_another_consultants_engagements(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    engagement_id = create_engagement(client)
+    post(client, "/logout")
+    make_consultant(app, "dev@example.com", "Dev")
+    login(client, "dev@example.com")
+    assert b"Tidewater" not in client.get("/engagements").data
+    assert b"Tidewater" not in client.get("/engagements?archived=1").data
+    for path in ("", "/edit", "/session", "/invitations/new"):
+        assert client.get(f"/engagements/{engagement_id}{path}").status_code == 404
+    for path in ("/edit", "/archive", "/restore", "/session", "/invitations/new"):
+        assert post(client, f"/engagements/{engagement_id}{path}", ENGAGEMENT).status_code == 404
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).archived_at is None  # type: ignore[union-attr]
+
+
+def test_huge_ids_are_not_found(signed_in: FlaskClient) -> None:
+    assert signed_in.get(f"/engagements/{2**70}").status_code == 404
+    assert signed_in.get(f"/engagements/1/decisions/{2**70}").status_code == 404
+
+
+def test_invitation_link_is_shown_once_and_stored_hashed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    in_a_month = (date.today() + timedelta(days=30)).isoformat()
+    link = invite(signed_in, engagement_id, expires_on=in_a_month)
+    token = link.rsplit("/", 1)[1]
+    assert len(token) >= 40
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert token not in page
+    assert "Not started" in page and "Active, until" in page
+    with app.app_context():
+        invitation = db.session.scalars(select(Invitation)).one()
+        assert token not in invitation.token_hash and invitation.matches(token)
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"respondent_name": ""}, "respondent_name", "Enter the respondent&#39;s name."),
+        ({"side": "both"}, "side", "Choose the producer side or the creator side."),
+        ({"side": ""}, "side", "Choose the producer side or the creator side."),
+        ({"expires_on": "2020-01-01"}, "expires_on", "Choose an expiry date after today."),
+        ({"expires_on": "2999-01-01"}, "expires_on", "within a year"),
+        ({"expires_on": "31/12/2026"}, "expires_on", "Enter the expiry date as YYYY-MM-DD."),
+    ],
+)
+def test_bad_invitation_input_is_reported_and_nothing_stored(
+    app: Flask, signed_in: FlaskClient, data: dict[str, str], field: str, message: str
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": "", **data}
+    response = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert count(app, Respondent) == 0 and count(app, Invitation) == 0
+
+
+def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> None:
+    engagement_id = create_engagement(signed_in)
+    old = invite(signed_in, engagement_id)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    response = post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/link")
+    assert response.status_code == 302
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Link for Ann Lee" in page
+    replaced = signed_in.get(old)
+    assert replaced.status_code == 410 and b"link has been replaced" in replaced.data
+
+
+def test_revoked_link_shows_a_clear_page(signed_in: FlaskClient, app: Flask) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/revoke")
+    response = signed_in.get(link)
+    assert response.status_code == 410
+    assert b"link has been replaced" in response.data

@@ -1,0 +1,206 @@
+"""Facilitated sessions and the result page: snapshots, adjusting, confirming."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from webtools import ANSWERS, create_engagement, login, make_consultant, post
+
+from assess.engine import evaluate
+from assess.extensions import db
+from assess.factors import FACTORS
+from assess.models import DecisionRecord, Respondent
+from assess.protocols import BY_ID
+
+pytestmark = pytest.mark.db
+
+
+def decisions(app: Flask) -> list[DecisionRecord]:
+    with app.app_context():
+        return list(db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)))
+
+
+def run_session(client: FlaskClient, engagement_id: int, answers: dict[str, int]) -> str:
+    data = {k: str(v) for k, v in answers.items()}
+    response = post(client, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return str(response.headers["Location"])
+
+
+def test_session_page_shows_every_factor_with_help(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    page = signed_in.get(f"/engagements/{engagement_id}/session").get_data(as_text=True)
+    assert page.count("<fieldset") == 8 and page.count("<legend>") == 8
+    for factor in FACTORS:
+        assert factor.help.replace("'", "&#39;") in page
+        assert factor.anchors[4].replace("'", "&#39;") in page
+    assert 'class="facilitator"' in page
+
+
+def test_facilitated_session_stores_a_decision_snapshot(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    result_path = run_session(signed_in, engagement_id, ANSWERS)
+    [record] = decisions(app)
+    assert result_path == f"/engagements/{engagement_id}/decisions/{record.id}"
+    expected = evaluate(ANSWERS, what_if=True)
+    assert record.data == expected.to_dict()
+    assert record.rules_version == expected.rules_version and record.model == expected.model
+
+    page = signed_in.get(result_path).get_data(as_text=True)
+    assert expected.title.replace("'", "&#39;") in page
+    for chosen in expected.protocols:
+        assert BY_ID[chosen.id].title in page
+    for reason in expected.trace:
+        assert reason.because.replace("'", "&#39;") in page
+    for tipping in expected.what_if or ():
+        assert tipping.sentence().replace("'", "&#39;") in page
+    assert 'role="img"' in page and '<title id="result-radar-title">' in page
+    assert "Decided" in signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+
+
+def test_stored_decision_is_shown_as_stored_even_if_rules_change(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord)).one()
+        data = dict(record.data)
+        data["rules_version"] = "an-older-rules-version"
+        data["trace"] = [{"rule": "old", "file": "rules/old.yaml", "because": "An old reason."}]
+        record.data = data
+        db.session.commit()
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "An old reason." in page and "an-older-rules-" in page
+
+
+def test_session_can_be_saved_and_resumed(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    response = post(
+        signed_in, f"/engagements/{engagement_id}/session", {"innovation": "5", "action": "save"}
+    )
+    assert response.status_code == 302
+    page = signed_in.get(f"/engagements/{engagement_id}/session").get_data(as_text=True)
+    assert 'id="innovation-5" name="innovation" value="5" checked' in page
+    assert decisions(app) == []
+    run_session(signed_in, engagement_id, {k: v for k, v in ANSWERS.items() if k != "innovation"})
+    [record] = decisions(app)
+    assert record.answers["innovation"] == 5
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Respondent)) == 1
+
+
+def test_incomplete_or_bad_session_is_refused_and_nothing_stored(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    partial = {k: str(v) for k, v in list(ANSWERS.items())[:6]}
+    response = post(
+        signed_in, f"/engagements/{engagement_id}/session", {**partial, "action": "decide"}
+    )
+    assert response.status_code == 422
+    assert response.get_data(as_text=True).count("Choose one of the five levels.") >= 2
+    bad = {**partial, "iteration_readiness": "7", "action": "save"}
+    response = post(signed_in, f"/engagements/{engagement_id}/session", bad)
+    assert response.status_code == 422
+    assert b"Choose a level from 1 to 5." in response.data
+    assert decisions(app) == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Respondent)) == 0
+
+
+def adjusted_query(**changes: int) -> str:
+    return urlencode({"adjust": "1", **{k: str(v) for k, v in {**ANSWERS, **changes}.items()}})
+
+
+def test_adjusting_an_answer_previews_without_storing(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    stored = evaluate(ANSWERS, what_if=True)
+    tipping = (stored.what_if or ())[0]
+    change = {tipping.factor: tipping.to_level}
+    page = signed_in.get(f"{path}?{adjusted_query(**change)}").get_data(as_text=True)
+    preview = evaluate({**ANSWERS, **change})
+    assert "Preview, not stored." in page
+    assert f"changes from <strong>{stored.title}" in page.replace("&#39;", "'")
+    assert preview.title.replace("'", "&#39;") in page
+    assert len(decisions(app)) == 1
+
+
+def test_confirming_an_adjustment_stores_a_new_snapshot(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    changed = {**ANSWERS, "iteration_readiness": 1}
+    response = post(signed_in, f"{path}/confirm", {k: str(v) for k, v in changed.items()})
+    assert response.status_code == 303
+    first, second = decisions(app)
+    assert first.answers == ANSWERS and second.answers == changed
+    assert second.data == evaluate(changed, what_if=True).to_dict()
+    assert "Adjusted from decision" in second.note
+    assert response.headers["Location"].endswith(f"/decisions/{second.id}")
+
+
+def test_confirming_unchanged_answers_stores_nothing(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    response = post(signed_in, f"{path}/confirm", {k: str(v) for k, v in ANSWERS.items()})
+    assert response.status_code == 302
+    assert len(decisions(app)) == 1
+
+
+@pytest.mark.parametrize("value", ["0", "6", "x", ""])
+def test_bad_adjustment_is_reported(app: Flask, signed_in: FlaskClient, value: str) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    query = adjusted_query().replace("innovation=4", f"innovation={value}")
+    response = signed_in.get(f"{path}?{query}")
+    assert response.status_code == 422
+    assert re.search(r"Choose (a|one of the five) level", response.get_data(as_text=True))
+    form = {k: str(v) for k, v in ANSWERS.items()} | {"innovation": value}
+    assert post(signed_in, f"{path}/confirm", form).status_code == 422
+    assert len(decisions(app)) == 1
+
+
+def test_results_are_private_to_their_consultant(app: Flask, client: FlaskClient) -> None:
+    make_consultant(app)
+    login(client)
+    engagement_id = create_engagement(client)
+    path = run_session(client, engagement_id, ANSWERS)
+    other_id = create_engagement(client, project_name="Other")
+    post(client, "/logout")
+    make_consultant(app, "dev@example.com")
+    login(client, "dev@example.com")
+    assert client.get(path).status_code == 404
+    form = {k: str(v) for k, v in ANSWERS.items()}
+    assert post(client, f"{path}/confirm", form).status_code == 404
+    post(client, "/logout")
+    login(client)
+    decision_id = path.rsplit("/", 1)[1]
+    # A decision is only reachable through its own engagement.
+    assert client.get(f"/engagements/{other_id}/decisions/{decision_id}").status_code == 404
+    assert len(decisions(app)) == 1
+
+
+def test_engagement_page_compares_respondents(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    with app.app_context():
+        from assess.models import Engagement
+
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.respondents.append(
+            Respondent(name="Ann Lee", side="producer", answers=dict(ANSWERS))
+        )
+        engagement.respondents.append(
+            Respondent(name="Bo Chen", side="creator", answers={**ANSWERS, "innovation": 1})
+        )
+        db.session.commit()
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Answers side by side" in page
+    assert "1 factor</strong> differ" in page and "Discuss" in page
+    assert page.count('class="series ') == 2

@@ -1,0 +1,202 @@
+"""Clients' self-assessment from an invitation link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from webtools import ANSWERS, create_engagement, invite, post
+
+from assess.extensions import db
+from assess.models import DecisionRecord, Invitation, Respondent, utcnow
+from assess.questionnaire import PAGES
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def link(app: Flask, signed_in: FlaskClient) -> str:
+    """Return the path of a fresh invitation; the client is then a stranger with the link."""
+    engagement_id = create_engagement(signed_in)
+    path = invite(signed_in, engagement_id)
+    signed_in.delete_cookie("session")
+    return path
+
+
+def respondent(app: Flask) -> Respondent:
+    with app.app_context():
+        return db.session.scalars(select(Respondent)).one()
+
+
+def answer_page(client: FlaskClient, link: str, number: int, action: str = "next") -> str:
+    keys = PAGES[number - 1].keys
+    data = {k: str(ANSWERS[k]) for k in keys}
+    response = post(
+        client, f"{link}/step/{number}", {**data, "action": action}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return str(response.headers["Location"])
+
+
+def test_welcome_page_needs_no_account(client: FlaskClient, link: str) -> None:
+    page = client.get(link)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Welcome, Ann Lee" in text and "producer side" in text and "Tidewater" in text
+
+
+def test_step_pages_show_questions_anchors_and_progress(client: FlaskClient, link: str) -> None:
+    page = client.get(f"{link}/step/2").get_data(as_text=True)
+    assert "Step 2 of 5" in page
+    assert page.count("<fieldset") == 2 and page.count("<legend>") == 2
+    for key in PAGES[1].keys:
+        for level in range(1, 6):
+            assert f'name="{key}" value="{level}"' in page
+            assert f'id="{key}-{level}"' in page and f'for="{key}-{level}"' in page
+    assert "Do you already have what the project needs to happen?" in page
+
+
+def test_answer_leave_resume_and_submit(app: Flask, client: FlaskClient, link: str) -> None:
+    assert answer_page(client, link, 1).endswith(f"{link}/step/2")
+    assert answer_page(client, link, 2).endswith(f"{link}/step/3")
+    assert respondent(app).answers == {k: ANSWERS[k] for p in PAGES[:2] for k in p.keys}
+
+    # Reopening the same link later returns to the page where they stopped.
+    client.delete_cookie("session")
+    resumed = client.get(link)
+    assert resumed.status_code == 302 and resumed.headers["Location"].endswith("/step/3")
+    page = client.get(f"{link}/step/1").get_data(as_text=True)
+    assert 'value="4" checked' in page
+
+    answer_page(client, link, 3)
+    assert answer_page(client, link, 4).endswith(f"{link}/review")
+    review = client.get(f"{link}/review").get_data(as_text=True)
+    assert "Step 5 of 5" in review and "Review your answers" in review
+
+    done = post(client, f"{link}/review")
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"{link}/result")
+    result = client.get(f"{link}/result").get_data(as_text=True)
+    assert "Your answers are submitted" in result and "Recommended partnership model" in result
+    assert "<svg" in result and "Tipping points" in result or "stable result" in result
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord)).one()
+        assert record.answers == ANSWERS and record.data["answers"] == ANSWERS
+        assert record.rules_version == record.data["rules_version"]
+
+
+def test_back_saves_and_goes_back(app: Flask, client: FlaskClient, link: str) -> None:
+    answer_page(client, link, 1)
+    location = post(client, f"{link}/step/2", {"resource_availability": "2", "action": "back"})
+    assert location.status_code == 303 and location.headers["Location"].endswith("/step/1")
+    assert respondent(app).answers["resource_availability"] == 2
+    assert "risk_tolerance" not in respondent(app).answers
+
+
+def test_save_for_later_keeps_partial_answers(app: Flask, client: FlaskClient, link: str) -> None:
+    response = post(client, f"{link}/step/1", {"innovation": "5", "action": "save"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/step/1")
+    assert respondent(app).answers == {"innovation": 5}
+    assert b"Your answers are saved" in client.get(response.headers["Location"]).data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"innovation": "4"}, "Choose one of the five levels."),
+        ({"innovation": "6", "planning_complexity": "2"}, "Choose a level from 1 to 5."),
+        ({"innovation": "0", "planning_complexity": "2"}, "Choose a level from 1 to 5."),
+        ({"innovation": "three", "planning_complexity": "2"}, "Choose a level from 1 to 5."),
+        ({"innovation": "2.5", "planning_complexity": "2"}, "Choose a level from 1 to 5."),
+    ],
+)
+def test_bad_answers_are_reported_and_nothing_is_saved(
+    app: Flask, client: FlaskClient, link: str, data: dict[str, str], message: str
+) -> None:
+    response = post(client, f"{link}/step/1", {**data, "action": "next"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and "There is a problem" in page
+    assert respondent(app).answers == {}
+
+
+def test_invalid_answer_blocks_even_save_and_back(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    for action in ("save", "back"):
+        response = post(client, f"{link}/step/2", {"risk_tolerance": "9", "action": action})
+        assert response.status_code == 422
+    assert respondent(app).answers == {}
+
+
+def test_review_cannot_be_submitted_incomplete(app: Flask, client: FlaskClient, link: str) -> None:
+    answer_page(client, link, 1)
+    assert client.get(f"{link}/review").headers["Location"].endswith("/step/2")
+    response = post(client, f"{link}/review")
+    assert response.status_code == 422
+    assert b"Answer this question before you submit." in response.data
+    assert respondent(app).submitted_at is None
+
+
+def test_submitted_answers_are_locked(app: Flask, client: FlaskClient, link: str) -> None:
+    for number in range(1, 5):
+        answer_page(client, link, number)
+    post(client, f"{link}/review")
+    changed = post(client, f"{link}/step/1", {"innovation": "1", "planning_complexity": "1"})
+    assert changed.status_code == 303 and changed.headers["Location"].endswith("/result")
+    assert respondent(app).answers == ANSWERS
+    assert client.get(link).headers["Location"].endswith("/result")
+    assert post(client, f"{link}/review").headers["Location"].endswith("/result")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(DecisionRecord)) == 1
+
+
+def test_consultant_can_reopen_submitted_answers(
+    app: Flask, client: FlaskClient, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    for number in range(1, 5):
+        answer_page(signed_in, link, number)
+    post(signed_in, f"{link}/review")
+    rid = respondent(app).id
+    assert (
+        post(signed_in, f"/engagements/{engagement_id}/respondents/{rid}/reopen").status_code == 302
+    )
+    assert respondent(app).submitted_at is None and respondent(app).reopened_at is not None
+    assert signed_in.get(link).headers["Location"].endswith(f"{link}/review")
+    assert signed_in.get(f"{link}/review").status_code == 200
+
+
+def test_unknown_token_is_not_found(client: FlaskClient) -> None:
+    for path in ("/i/not-a-real-token", "/i/" + "x" * 500, "/i/abc/step/1", "/i/abc/result"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert b"Page not found" in response.data
+
+
+def test_unknown_step_is_not_found(client: FlaskClient, link: str) -> None:
+    for number in (0, 5, 6, 2**40):
+        assert client.get(f"{link}/step/{number}").status_code == 404
+
+
+def test_expired_link_shows_a_clear_page(app: Flask, client: FlaskClient, link: str) -> None:
+    with app.app_context():
+        invitation = db.session.scalars(select(Invitation)).one()
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    for path in (link, f"{link}/step/1", f"{link}/review", f"{link}/result"):
+        response = client.get(path)
+        assert response.status_code == 410
+        assert b"This link has expired" in response.data
+    response = post(client, f"{link}/step/1", {"innovation": "3", "planning_complexity": "3"})
+    assert response.status_code == 410
+    assert respondent(app).answers == {}
+
+
+def test_result_before_submitting_goes_back_to_the_questionnaire(
+    client: FlaskClient, link: str
+) -> None:
+    assert client.get(f"{link}/result").headers["Location"].endswith(link)
