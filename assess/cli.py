@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
 from flask.cli import FlaskGroup
@@ -33,7 +33,7 @@ def read_answers(source: IO[str]) -> dict[str, int]:
         fail_input(flatten_errors(error.messages))
 
 
-def fail_input(lines: list[str]) -> Any:
+def fail_input(lines: list[str]) -> NoReturn:
     """Report bad input on stderr and exit with status 2, writing nothing else."""
     for line in lines:
         click.echo(line, err=True)
@@ -83,9 +83,11 @@ def summary_text(decision: Any) -> str:
     lines += [f"  {t.tier}. {t.name}, up to {t.max_days} days" for t in decision.escalation]
     lines += ["", "Why:"]
     lines += [f"  - {r.because}" for r in decision.trace]
-    if decision.what_if:
+    if decision.what_if is not None:
         lines += ["", "Tipping points:"]
-        lines += [f"  - {w.sentence()}" for w in decision.what_if]
+        lines += [f"  - {w.sentence()}" for w in decision.what_if] or [
+            "  No single one-step change to one answer would change the recommendation."
+        ]
     return "\n".join(lines)
 
 
@@ -153,3 +155,14 @@ def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
             click.echo(f"        e.g. {json.dumps(answers)}")
     if result.violations:
         sys.exit(1)
+
+
+# Web app commands: database migrations, consultant accounts, demo data.
+from assess.commands import db_cli, demo, user_cli  # noqa: E402
+
+cli.add_command(db_cli)
+cli.add_command(user_cli)
+cli.add_command(demo)
+
+if __name__ == "__main__":
+    main()

@@ -85,7 +85,7 @@ CATALOGUE: tuple[Protocol, ...] = (
         "A regular 1-10 rating of transparency, reliability and mutual respect.",
         (
             _days("every_days", "Held every", low=7, high=90),
-            Param("threshold", "Score below which a structured conversation follows", "of 10", 1, 10, "max"),
+            Param("threshold", "Score that calls for a structured talk", "of 10", 1, 10, "max"),
         ),
     ),
     Protocol(
@@ -112,7 +112,7 @@ CATALOGUE: tuple[Protocol, ...] = (
         "Penalties for delay balanced by bonuses for early completion.",
         (
             Param("penalty_pct_per_week", "Delay penalty per week", "% of fee", 0, 10, "max"),
-            Param("bonus_pct_per_week", "Early completion bonus per week", "% of fee", 0, 10, "max"),
+            Param("bonus_pct_per_week", "Early finish bonus per week", "% of fee", 0, 10, "max"),
             Param("cap_pct", "Cap on penalty and bonus", "% of fee", 1, 30, "max"),
         ),
     ),
@@ -146,7 +146,7 @@ CATALOGUE: tuple[Protocol, ...] = (
         "Who owns what the collaboration produces, with exports to neutral storage.",
         (
             _days("export_every_days", "Export to neutral storage every", high=92),
-            Param("access_after_end_days", "Access kept after the partnership ends", "days", 30, 3650, "max"),
+            Param("access_after_end_days", "Access kept after the end", "days", 30, 3650, "max"),
         ),
     ),
     Protocol(

@@ -28,7 +28,7 @@ def level_field(**kwargs: Any) -> fields.Integer:
 AnswersSchema = Schema.from_dict(
     {f.key: level_field(required=True) for f in FACTORS}, name="AnswersSchema"
 )
-AnswersSchema.Meta.unknown = RAISE  # type: ignore[attr-defined]
+AnswersSchema.Meta.unknown = RAISE
 
 
 def load_answers(data: Any) -> dict[str, int]:

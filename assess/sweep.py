@@ -34,6 +34,11 @@ def _protocols_valid(d: Decision) -> bool:
     return len(ids) == len(set(ids)) and set(ids) <= set(PROTOCOL_IDS)
 
 
+def _mediation_complete(d: Decision) -> bool:
+    mediation = d.protocol("mediation")
+    return mediation is not None and {"trigger_days", "trust_threshold"} <= set(mediation.params)
+
+
 def _needs(component: str, *protocols: str) -> Callable[[Decision], bool]:
     def check(d: Decision) -> bool:
         return component not in d.components or all(d.protocol(p) for p in protocols)
@@ -50,13 +55,7 @@ INVARIANTS: dict[str, Callable[[Decision], bool]] = {
         d.protocol("escalation_ladder") and d.protocol("mediation")
     ),
     "escalation tiers are 1, 2, 3 with positive time boxes": _ladder_in_order,
-    "mediation states trigger_days and trust_threshold": lambda d: (
-        {
-            "trigger_days",
-            "trust_threshold",
-        }
-        <= set(d.protocol("mediation").params)
-    ),  # type: ignore[union-attr]
+    "mediation states trigger_days and trust_threshold": _mediation_complete,
     "at most one financial framework": lambda d: (
         len(FINANCIAL_FRAMEWORKS & {p.id for p in d.protocols}) <= 1
     ),

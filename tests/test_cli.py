@@ -1,0 +1,115 @@
+"""The assess command line: evaluate and its handling of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ANSWERS = {
+    "innovation": 2,
+    "resource_availability": 1,
+    "risk_tolerance": 2,
+    "relationship_duration": 2,
+    "timeline_pressure": 3,
+    "creative_collaboration": 2,
+    "iteration_readiness": 2,
+    "planning_complexity": 3,
+}
+
+
+def assess(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assess.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_evaluate_reads_a_file_and_prints_the_decision(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(ANSWERS))
+    result = assess("evaluate", str(path))
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["model"] == "strategic_resource"
+    assert decision["answers"] == ANSWERS
+    assert decision["what_if"] == []
+
+
+def test_evaluate_lists_tipping_points_of_a_close_call() -> None:
+    close_call = {
+        **ANSWERS,
+        "innovation": 3,
+        "relationship_duration": 4,
+        "creative_collaboration": 5,
+    }
+    result = assess("evaluate", stdin=json.dumps(close_call))
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["model"] == "hybrid"
+    flips = {(w["factor"], w["to"]) for w in decision["what_if"]}
+    assert ("resource_availability", 2) in flips
+
+
+def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
+    result = assess("evaluate", "--format", "text", stdin=json.dumps(ANSWERS))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Recommended model: Strategic Resource Partnership")
+    assert "Tipping points:\n  No single one-step change" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ("not json", ["input: not valid JSON"]),
+        ("[1, 2]", ["answers must be a JSON object"]),
+        (
+            json.dumps({**ANSWERS, "innovation": "3"}),
+            ["innovation: must be an integer from 1 to 5"],
+        ),
+        (
+            json.dumps({**ANSWERS, "innovation": True}),
+            ["innovation: must be an integer from 1 to 5"],
+        ),
+        (json.dumps({**ANSWERS, "innovation": 6}), ["innovation: must be an integer from 1 to 5"]),
+        (
+            json.dumps({**ANSWERS, "innovation": 2.5}),
+            ["innovation: must be an integer from 1 to 5"],
+        ),
+        (
+            json.dumps({**ANSWERS, "innovation": None}),
+            ["innovation: must be an integer from 1 to 5"],
+        ),
+        (
+            json.dumps({k: v for k, v in ANSWERS.items() if k != "risk_tolerance"}),
+            ["risk_tolerance: is required"],
+        ),
+        (json.dumps({**ANSWERS, "budget": 3}), ["budget: unknown field"]),
+        (
+            json.dumps({**ANSWERS, "budget": 3, "innovation": 0}),
+            ["budget: unknown field", "innovation: must be an integer from 1 to 5"],
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_per_field(payload: str, expected: list[str]) -> None:
+    result = assess("evaluate", stdin=payload)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(expected)
+    for line, start in zip(sorted(lines), sorted(expected), strict=True):
+        assert line.startswith(start)
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_is_a_usage_error() -> None:
+    result = assess("evaluate", "/nonexistent/answers.json")
+    assert result.returncode == 2
+    assert "No such file or directory" in result.stderr
+    assert result.stdout == ""
