@@ -27,10 +27,11 @@ __all__ = [
     "RevenueSplit",
     "assessment_json",
     "document_id",
-    "to_ics",
-    "to_html",
     "load_details",
     "parse_party",
+    "standalone_html",
+    "to_html",
+    "to_ics",
     "to_pdf",
 ]
 
@@ -45,6 +46,11 @@ def to_html(
 ) -> str:
     """Render the charter as HTML, the same document the PDF is made from."""
     return render_html(decision, details, stylesheet_url=stylesheet_url)
+
+
+def standalone_html(decision: Decision, details: CharterDetails) -> str:
+    """Render the charter as a single HTML file with its stylesheet inline."""
+    return render_html(decision, details, inline_stylesheet=True)
 
 
 def to_pdf(decision: Decision, details: CharterDetails) -> bytes:

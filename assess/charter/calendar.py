@@ -56,7 +56,7 @@ class ReviewSeries:
 @dataclass(frozen=True)
 class MonthRow:
     start: date
-    items: tuple[tuple[date, ReviewSeries], ...]
+    days: tuple[tuple[date, tuple[str, ...]], ...]
 
 
 def twelve_months_after(start: date) -> date:
@@ -98,10 +98,11 @@ def month_rows(series: Iterable[ReviewSeries], start: date) -> tuple[MonthRow, .
     month = start.replace(day=1)
     while month <= end:
         following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-        items = sorted(
-            ((d, s) for d, s in dated if month <= d < following), key=lambda i: (i[0], i[1].title)
-        )
-        rows.append(MonthRow(month, tuple(items)))
+        by_day: dict[date, list[str]] = {}
+        for day, item in dated:
+            if month <= day < following:
+                by_day.setdefault(day, []).append(item.title)
+        rows.append(MonthRow(month, tuple((d, tuple(sorted(by_day[d]))) for d in sorted(by_day))))
         month = following
     return tuple(rows)
 

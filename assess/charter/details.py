@@ -134,16 +134,21 @@ class PartySchema(Schema):
     role = Text(120, load_default="")
 
 
+def _whole(low: int, high: int, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(low, high, error=f"must be {low} to {high}"),
+        error_messages={"invalid": "must be a whole number", "required": "is required"},
+        **kwargs,
+    )
+
+
 class RevenueSplitSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    producer = fields.Integer(
-        strict=True, required=True, validate=validate.Range(0, 100, error="must be 0 to 100")
-    )
-    creator = fields.Integer(
-        strict=True, required=True, validate=validate.Range(0, 100, error="must be 0 to 100")
-    )
+    producer = _whole(0, 100, required=True)
+    creator = _whole(0, 100, required=True)
 
     @validates_schema
     def check_total(self, data: dict[str, int], **kwargs: Any) -> None:
@@ -169,12 +174,14 @@ class CharterDetailsSchema(Schema):
         error_messages={"required": "is required"},
     )
     issued_at = fields.AwareDateTime(
-        load_default=None, error_messages={"invalid": "must be an ISO 8601 time with a zone"}
+        load_default=None,
+        error_messages={
+            "invalid": "must be an ISO 8601 time with a zone",
+            "invalid_awareness": "must be an ISO 8601 time with a zone",
+        },
     )
     consultant = Text(120, load_default="")
-    version = fields.Integer(
-        strict=True, load_default=1, validate=validate.Range(1, 999, error="must be 1 to 999")
-    )
+    version = _whole(1, 999, load_default=1)
     document_id = fields.String(
         load_default="",
         validate=validate.Regexp(

@@ -113,9 +113,9 @@ def _wrap(text: str, width: int) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def radar(answers: Mapping[str, int], size: float = 300.0) -> RadarChart:
+def radar(answers: Mapping[str, int], size: float = 340.0) -> RadarChart:
     """Lay out the eight answers as a radar chart (coordinates only; the template draws)."""
-    center, radius = size / 2, size * 0.29
+    center, radius = size / 2, size * 0.25
     count = len(FACTORS)
 
     def point(index: int, level: float) -> tuple[float, float]:
@@ -128,9 +128,9 @@ def radar(answers: Mapping[str, int], size: float = 300.0) -> RadarChart:
 
     labels = []
     for index, factor in enumerate(FACTORS):
-        x, y = point(index, 6.0)
+        x, y = point(index, 5.75)
         anchor = "middle" if abs(x - center) < 1 else ("start" if x > center else "end")
-        labels.append((x, y, anchor, _wrap(factor.label, 18)))
+        labels.append((x, y, anchor, _wrap(factor.label, 16)))
     dots = tuple(point(i, answers[f.key]) for i, f in enumerate(FACTORS))
     return RadarChart(
         size=size,
@@ -207,10 +207,10 @@ def build_sections(decision: Decision, details: CharterDetails) -> list[Section]
     ]
     numbered += _clauses(decision, len(numbered) + 1)
     numbered.append(
-        Section("calendar", "Review calendar", "sections/calendar.html", str(len(numbered) + 1))
+        Section("general", "Standing of this charter", "sections/general.html", str(len(numbered) + 1))
     )
     numbered.append(
-        Section("general", "Standing of this charter", "sections/general.html", str(len(numbered) + 1))
+        Section("calendar", "Review calendar", "sections/calendar.html", str(len(numbered) + 1))
     )
     return numbered
 
@@ -265,15 +265,21 @@ def _params_of(protocol: ChosenProtocol) -> list[tuple[Param, int]]:
 
 
 def render_html(
-    decision: Decision, details: CharterDetails, *, stylesheet_url: str | None = None
+    decision: Decision,
+    details: CharterDetails,
+    *,
+    stylesheet_url: str | None = None,
+    inline_stylesheet: bool = False,
 ) -> str:
     """Render the charter as one HTML document.
 
-    For the PDF the stylesheet is passed to WeasyPrint separately; a browser preview links it
-    from ``stylesheet_url`` (see ``stylesheet_text``).
+    For the PDF the stylesheet is passed to WeasyPrint separately. A browser preview either
+    links it from ``stylesheet_url`` (see ``stylesheet_text``) or carries it inline.
     """
     values = context(decision, details)
     values["stylesheet_url"] = stylesheet_url
+    # Our own stylesheet file, never user input: safe to place in a <style> element.
+    values["inline_stylesheet"] = Markup(stylesheet_text()) if inline_stylesheet else None
     return environment().get_template("charter.html").render(values)
 
 

@@ -73,7 +73,7 @@ GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "conflict",
         "Resolving disagreements",
         "How the Parties settle disagreements, from a direct conversation to a binding decision.",
-        ("escalation_ladder", "mediation"),
+        ("escalation_ladder", "mediation", "alignment_workshop"),
     ),
     (
         "communication",

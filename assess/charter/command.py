@@ -1,0 +1,176 @@
+"""``assess charter``: write the partnership charter (PDF or HTML) and its review calendar."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+from marshmallow import ValidationError
+
+from assess.charter.details import load_details, parse_party
+from assess.charter.errors import CharterError
+from assess.schemas import flatten_errors, load_answers
+
+
+def fail(lines: list[str], status: int = 2) -> NoReturn:
+    """Report problems on stderr, one per line, and exit without writing anything."""
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(status)
+
+
+def read_json(source: IO[str], label: str) -> Any:
+    try:
+        return json.load(source)
+    except json.JSONDecodeError as error:
+        fail([f"{label}: not valid JSON ({error.msg} at line {error.lineno})"])
+    except UnicodeDecodeError:
+        fail([f"{label}: not valid UTF-8 text"])
+
+
+def issued_default() -> str | None:
+    """Honour SOURCE_DATE_EPOCH so that builds of the same charter are reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC).isoformat()
+    except (ValueError, OverflowError, OSError):
+        fail(["SOURCE_DATE_EPOCH: must be a whole number of seconds since 1970"])
+
+
+def write_atomically(files: dict[Path, bytes]) -> None:
+    """Write every file or none: each goes to a temporary name first, then is renamed."""
+    staged: list[tuple[str, Path]] = []
+    umask = os.umask(0o022)
+    os.umask(umask)
+    try:
+        for path, data in files.items():
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            staged.append((temporary, path))
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; honour the umask
+        for temporary, path in staged:
+            os.replace(temporary, path)
+    except OSError as error:
+        for temporary, _ in staged:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        fail([f"{error.filename or 'output'}: {error.strerror}"], status=1)
+
+
+@click.command("charter")
+@click.argument("answers_file", metavar="ANSWERS.json", type=click.File("r"))
+@click.option("--project", help="Project name as the charter states it.")
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    help="'Producer side: Name (Role)' or 'Creator side: Name (Role)'; repeat for each person.",
+)
+@click.option("--consultant", help="Consultant who prepared the charter.")
+@click.option(
+    "--details",
+    "details_file",
+    type=click.File("r"),
+    help="JSON file of the charter's fields (mediators, revenue split, ...); options override it.",
+)
+@click.option("--charter-version", type=int, help="Version number of this charter (default 1).")
+@click.option("--document-id", help="Document id to print; derived from the content if omitted.")
+@click.option("--effective", help="Date the charter takes effect (YYYY-MM-DD); default: issue date.")
+@click.option(
+    "--issued",
+    help="Issue time (ISO 8601 with zone); default: SOURCE_DATE_EPOCH if set, else now.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write: the PDF (or the HTML with --html).",
+)
+@click.option("--html", "as_html", is_flag=True, help="Write the HTML instead of the PDF.")
+@click.option(
+    "--ics",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the twelve-month review calendar as an iCalendar file.",
+)
+def charter_command(
+    answers_file: IO[str],
+    project: str | None,
+    parties: tuple[str, ...],
+    consultant: str | None,
+    details_file: IO[str] | None,
+    charter_version: int | None,
+    document_id: str | None,
+    effective: str | None,
+    issued: str | None,
+    output: Path,
+    as_html: bool,
+    ics: Path | None,
+) -> None:
+    """Write the partnership charter for the answers in ANSWERS.json ('-': stdin)."""
+    from assess import charter
+    from assess.engine import evaluate
+
+    problems: list[str] = []
+    answers: dict[str, int] = {}
+    try:
+        answers = load_answers(read_json(answers_file, "input"))
+    except ValidationError as error:
+        problems += flatten_errors(error.messages)
+
+    fields: dict[str, Any] = {}
+    if details_file is not None:
+        loaded = read_json(details_file, "details")
+        if not isinstance(loaded, dict):
+            fail(["details: must be a JSON object of charter fields"])
+        fields.update(loaded)
+    if parties:
+        fields["parties"] = []
+        for index, text in enumerate(parties, start=1):
+            try:
+                fields["parties"].append(parse_party(text))
+            except ValueError as error:
+                problems.append(f"--party {index}: {error}")
+    for key, value in (
+        ("project", project),
+        ("consultant", consultant),
+        ("version", charter_version),
+        ("document_id", document_id),
+        ("effective_date", effective),
+        ("issued_at", issued or issued_default()),
+    ):
+        if value is not None:
+            fields[key] = value
+    try:
+        details = load_details(fields)
+    except ValidationError as error:
+        problems += flatten_errors(error.messages)
+    if problems:
+        fail(problems)
+    for target in (output, ics):
+        if target is not None and not target.parent.is_dir():
+            fail([f"{target}: the folder {target.parent} does not exist"])
+
+    decision = evaluate(answers, what_if=True)
+    try:
+        files = {
+            output: (
+                charter.standalone_html(decision, details).encode()
+                if as_html
+                else charter.to_pdf(decision, details)
+            )
+        }
+    except CharterError as error:
+        fail([f"charter: {error}"], status=1)
+    if ics is not None:
+        files[ics] = charter.to_ics(decision, details)
+    write_atomically(files)

@@ -1,0 +1,107 @@
+"""Fixtures for the charter: real decisions from the engine, engagement details, one PDF."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from assess import charter
+from assess.charter import CharterDetails
+from assess.decision import Decision
+from assess.engine import evaluate
+
+ISSUED = "2026-03-02T09:00:00+00:00"
+
+# Answer sets (in factor order) that the rules map to each kind of decision.
+ANSWERS: dict[str, dict[str, int]] = {
+    name: dict(
+        zip(
+            (
+                "innovation",
+                "resource_availability",
+                "risk_tolerance",
+                "relationship_duration",
+                "timeline_pressure",
+                "creative_collaboration",
+                "iteration_readiness",
+                "planning_complexity",
+            ),
+            values,
+            strict=True,
+        )
+    )
+    for name, values in {
+        "standard": (3, 3, 3, 3, 3, 3, 3, 3),
+        "integrated": (5, 4, 4, 4, 2, 5, 3, 3),
+        "strategic_resource": (2, 1, 2, 2, 3, 2, 2, 3),
+        "agile": (3, 4, 3, 2, 5, 2, 5, 1),
+        "hybrid": (5, 4, 3, 4, 3, 5, 4, 2),
+    }.items()
+}
+
+
+@pytest.fixture(scope="session")
+def decisions() -> dict[str, Decision]:
+    return {name: evaluate(answers, what_if=True) for name, answers in ANSWERS.items()}
+
+
+def make_details(**overrides: Any) -> CharterDetails:
+    fields: dict[str, Any] = {
+        "project": "Northern Lights: an immersive documentary",
+        "parties": [
+            {"side": "producer", "name": "Ann Lee", "role": "Executive Producer"},
+            {"side": "creator", "name": "Bo Chen", "role": "Director"},
+        ],
+        "consultant": "Clara Diaz",
+        "issued_at": ISSUED,
+        "mediators_internal": ["Dana Holt"],
+        "mediators_external": ["Elif Kaya"],
+        "revenue_split": {"producer": 55, "creator": 45},
+    }
+    fields.update(overrides)
+    return charter.load_details(fields)
+
+
+@pytest.fixture
+def details() -> Callable[..., CharterDetails]:
+    return make_details
+
+
+@pytest.fixture(scope="session")
+def standard_pdf(decisions: dict[str, Decision]) -> bytes:
+    """The standard charter, rendered once per test process."""
+    return charter.to_pdf(decisions["standard"], make_details())
+
+
+class CountingServer(http.server.ThreadingHTTPServer):
+    requests: list[str]
+
+
+@pytest.fixture
+def trap_server() -> Iterator[CountingServer]:
+    """A local HTTP server that records every request it receives; none should arrive."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            server.requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = CountingServer(("127.0.0.1", 0), Handler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,105 @@
+"""The twelve-month review calendar and its iCalendar export."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from conftest import make_details
+
+from assess import charter
+from assess.charter import calendar
+from assess.decision import ChosenProtocol, Decision
+
+
+def decision_with(*protocols: ChosenProtocol, base: Decision) -> Decision:
+    return Decision(
+        answers=base.answers,
+        model=base.model,
+        components=base.components,
+        scores=base.scores,
+        protocols=protocols,
+        escalation=base.escalation,
+        trace=base.trace,
+        rules_version=base.rules_version,
+    )
+
+
+def test_cadences_fill_the_first_twelve_months(decisions: dict[str, Decision]) -> None:
+    decision = decision_with(
+        ChosenProtocol("trust_check", {"every_days": 30, "threshold": 7}),
+        ChosenProtocol("health_assessment", {"every_days": 91}),
+        ChosenProtocol("sprint_cadence", {"sprint_days": 14}),
+        ChosenProtocol("mediation", {"trigger_days": 14}),  # not a recurring review
+        base=decisions["standard"],
+    )
+    start = date(2026, 3, 2)
+    series = {s.protocol_id: s for s in calendar.review_series(decision, start)}
+    assert set(series) == {"trust_check", "health_assessment", "sprint_cadence"}
+    assert series["trust_check"].dates[0] == date(2026, 4, 1)
+    assert len(series["trust_check"].dates) == 12
+    assert series["health_assessment"].dates == (
+        date(2026, 6, 1), date(2026, 8, 31), date(2026, 11, 30), date(2027, 3, 1)
+    )
+    assert len(series["sprint_cadence"].dates) == 26 and series["sprint_cadence"].frequent
+    assert all(d <= date(2027, 3, 1) for s in series.values() for d in s.dates)
+
+
+def test_months_group_dated_reviews_and_leave_out_frequent_ones(decisions: dict[str, Decision]) -> None:
+    decision = decision_with(
+        ChosenProtocol("trust_check", {"every_days": 30}),
+        ChosenProtocol("financial_review", {"every_days": 30}),
+        ChosenProtocol("decision_log", {"review_every_days": 7}),
+        base=decisions["standard"],
+    )
+    start = date(2026, 1, 31)
+    rows = calendar.month_rows(calendar.review_series(decision, start), start)
+    assert rows[0].start == date(2026, 1, 1) and rows[-1].start == date(2027, 1, 1)
+    assert len(rows) == 13
+    march = next(r for r in rows if r.start == date(2026, 3, 1))
+    assert march.days == ((date(2026, 3, 2), ("Financial review", "Trust check")),)
+    assert not any("Decision log review" in t for r in rows for _, t in r.days)
+
+
+def test_a_leap_day_start_ends_on_the_last_day_of_february() -> None:
+    assert calendar.twelve_months_after(date(2028, 2, 29)) == date(2029, 2, 28)
+    assert calendar.twelve_months_after(date(2026, 3, 2)) == date(2027, 3, 1)
+
+
+def unfold(ics: str) -> list[str]:
+    return ics.replace("\r\n ", "").split("\r\n")
+
+
+def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) -> None:
+    decision = decisions["standard"]
+    details = make_details(project="Fête; été, \\ 日本語の長いプロジェクト名 " + "x" * 80)
+    data = charter.to_ics(decision, details)
+    assert data == charter.to_ics(decision, details)
+    text = data.decode()
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    lines = unfold(text)
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-2] == "END:VCALENDAR"
+    series = calendar.review_series(decision, details.start)
+    assert sum(line == "BEGIN:VEVENT" for line in lines) == len(series) > 0
+    document_id = charter.document_id(decision, details)
+    trust = next(s for s in series if s.protocol_id == "trust_check")
+    assert f"UID:{document_id}-trust-check@assess" in lines
+    assert f"DTSTART;VALUE=DATE:{trust.dates[0]:%Y%m%d}" in lines
+    assert f"RRULE:FREQ=DAILY;INTERVAL={trust.every_days};COUNT={len(trust.dates)}" in lines
+    assert "DTSTAMP:20260302T090000Z" in lines
+    summary = next(line for line in lines if line.startswith("SUMMARY:Trust check"))
+    assert "Fête\\; été\\, \\\\ 日本語の長いプロジェクト名" in summary
+
+
+def test_recurring_dates_match_the_rrule(decisions: dict[str, Decision]) -> None:
+    start = date(2026, 3, 2)
+    for item in calendar.review_series(decisions["hybrid"], start):
+        expected = [item.dates[0] + timedelta(days=i * item.every_days) for i in range(len(item.dates))]
+        assert list(item.dates) == expected
+        assert item.dates[-1] + timedelta(days=item.every_days) > calendar.twelve_months_after(start)
+
+
+def test_ics_times_are_utc() -> None:
+    stamp = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    text = calendar.to_ics([], document_id="PC-X", project="P", issued_at=stamp).decode()
+    assert "BEGIN:VEVENT" not in text and "PRODID:-//assess//Partnership charter//EN" in text

@@ -1,0 +1,139 @@
+"""The charter's HTML: one clause per chosen protocol, escaped user text, working links."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from conftest import make_details
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assess import charter
+from assess.charter import render
+from assess.decision import ChosenProtocol, Decision
+from assess.engine import evaluate
+from assess.factors import FACTOR_KEYS
+from assess.protocols import BY_ID, CATALOGUE
+
+CLAUSE = re.compile(r'<article class="clause" id="clause-([a-z-]+)">\s*<h2><span class="num">([\d.]+)</span> ([^<]+)</h2>')
+
+
+def clauses(html: str) -> dict[str, tuple[str, str]]:
+    return {m[1].replace("-", "_"): (m[2], m[3]) for m in CLAUSE.finditer(html)}
+
+
+def test_every_protocol_has_its_own_clause_text() -> None:
+    folder = render.TEMPLATES / "clauses"
+    assert {p.id for p in CATALOGUE} <= {f.stem for f in folder.glob("*.html")}
+
+
+def test_the_decision_s_protocols_and_only_those_become_clauses(decisions: dict[str, Decision]) -> None:
+    for decision in decisions.values():
+        found = clauses(charter.to_html(decision, make_details()))
+        assert set(found) == {p.id for p in decision.protocols}
+        assert {title for _, title in found.values()} == {BY_ID[p.id].title for p in decision.protocols}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.tuples(*[st.integers(1, 5)] * len(FACTOR_KEYS)))
+def test_any_answers_render_a_complete_charter(values: tuple[int, ...]) -> None:
+    decision = evaluate(dict(zip(FACTOR_KEYS, values, strict=True)), what_if=True)
+    html = charter.to_html(decision, make_details())
+    assert set(clauses(html)) == {p.id for p in decision.protocols}
+    assert decision.title in html
+    numbers = [n for n, _ in clauses(html).values()]
+    assert len(numbers) == len(set(numbers))
+
+
+def test_clauses_are_numbered_within_their_sections(decisions: dict[str, Decision]) -> None:
+    html = charter.to_html(decisions["hybrid"], make_details())
+    sections = re.findall(r'<h1><span class="num">(\d+)</span> ([^<]+)</h1>', html)
+    assert [int(n) for n, _ in sections] == list(range(1, len(sections) + 1))
+    assert sections[0][1] == "Parties and purpose" and sections[-1][1] == "Review calendar"
+    for number, _ in clauses(html).values():
+        section, _, index = number.partition(".")
+        assert 1 <= int(section) <= len(sections) and int(index) >= 1
+
+
+def test_contents_links_point_at_existing_anchors(decisions: dict[str, Decision]) -> None:
+    html = charter.to_html(decisions["integrated"], make_details())
+    toc = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    targets = re.findall(r'href="#([^"]+)"', toc)
+    assert len(targets) > 10
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    assert set(targets) <= ids
+
+
+def test_parameters_are_written_with_units_and_blanks_when_missing(decisions: dict[str, Decision]) -> None:
+    base = decisions["standard"]
+    decision = Decision(
+        answers=base.answers,
+        model=base.model,
+        components=base.components,
+        scores=base.scores,
+        protocols=(
+            ChosenProtocol("communication_tiers", {"urgent_hours": 1, "important_hours": 24}),
+            ChosenProtocol("risk_sharing", {"penalty_pct_per_week": 2}),
+            ChosenProtocol("mediation", {"trigger_days": 1, "trust_threshold": 6}),
+        ),
+        escalation=base.escalation,
+        trace=base.trace,
+        rules_version=base.rules_version,
+    )
+    html = charter.to_html(decision, make_details())
+    assert '<strong class="value">1 hour</strong>' in html
+    assert '<strong class="value">24 hours</strong>' in html
+    assert '<strong class="value">2% of the fee</strong>' in html
+    assert '<strong class="value">1 day</strong>' in html
+    assert '<strong class="value">6 out of 10</strong>' in html
+    tiers = html.split('id="clause-communication-tiers"', 1)[1].split("</article>", 1)[0]
+    assert tiers.count('<span class="blank"></span>') == 1  # strategic_hours was not given
+
+
+def test_user_text_is_escaped_everywhere(decisions: dict[str, Decision]) -> None:
+    hostile = '<img src="file:///etc/passwd"><script>alert(1)</script>{{ 7*7 }}'
+    details = make_details(
+        project=hostile,
+        consultant=hostile,
+        project_summary=hostile,
+        mediators_internal=[hostile],
+        arbitration=hostile,
+        data_storage=hostile,
+        parties=[
+            {"side": "producer", "name": hostile, "role": hostile},
+            {"side": "creator", "name": "Bo"},
+        ],
+    )
+    html = charter.to_html(decisions["integrated"], details)
+    assert "<script" not in html and "<img" not in html and "49" not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;&lt;script&gt;" in html
+
+
+def test_mediators_and_revenue_split_fill_their_clauses(decisions: dict[str, Decision]) -> None:
+    html = charter.to_html(decisions["integrated"], make_details())
+    assert '<span class="mediator">Dana Holt</span>' in html
+    assert '<strong class="value">55%</strong> to the Producer side' in html
+    blank = charter.to_html(
+        decisions["integrated"],
+        make_details(mediators_internal=[], mediators_external=[], revenue_split=None),
+    )
+    assert "Dana Holt" not in blank and '<span class="blank wide"></span>' in blank
+
+
+def test_the_charter_code_does_not_import_flask() -> None:
+    package = Path(render.__file__).parent
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            (node.module or "").split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+        }
+        assert "flask" not in imported, module.name
