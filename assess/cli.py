@@ -11,7 +11,8 @@ from flask.cli import FlaskGroup
 from marshmallow import ValidationError
 
 from assess import create_app
-from assess.schemas import flatten_errors, load_answers
+from assess.decision import Decision
+from assess.schemas import flatten_errors, load_answers, load_respondents
 
 cli = FlaskGroup(
     name="assess",
@@ -21,14 +22,34 @@ cli = FlaskGroup(
 )
 
 
+def read_json(source: IO[str]) -> Any:
+    """Read a JSON document, or exit 2 saying where it is broken."""
+    try:
+        return json.load(source)
+    except json.JSONDecodeError as error:
+        fail_input([f"input: not valid JSON ({error.msg} at line {error.lineno})"])
+    except UnicodeDecodeError:
+        fail_input(["input: not UTF-8 text"])
+
+
 def read_answers(source: IO[str]) -> dict[str, int]:
     """Read and validate an answers JSON document, or exit 2 with one line per bad field."""
     try:
-        data: Any = json.load(source)
-    except json.JSONDecodeError as error:
-        fail_input([f"input: not valid JSON ({error.msg} at line {error.lineno})"])
+        return load_answers(read_json(source))
+    except ValidationError as error:
+        fail_input(flatten_errors(error.messages))
+
+
+def decide(source: IO[str]) -> Decision:
+    """Read either input form (one answer set, or several respondents) and decide on it."""
+    from assess.engine import evaluate, evaluate_respondents
+
+    data = read_json(source)
     try:
-        return load_answers(data)
+        if isinstance(data, dict) and "respondents" in data:
+            respondents, agreed = load_respondents(data)
+            return evaluate_respondents(respondents, agreed, what_if=True)
+        return evaluate(load_answers(data), what_if=True)
     except ValidationError as error:
         fail_input(flatten_errors(error.messages))
 
@@ -56,18 +77,22 @@ def main() -> None:
     help="json: the decision document; text: a summary for a person.",
 )
 def evaluate_command(answers_file: IO[str], output: str) -> None:
-    """Decide the partnership model for ANSWERS_FILE (JSON; '-' or omitted: stdin)."""
-    from assess.engine import evaluate
+    """Decide the partnership model for ANSWERS_FILE (JSON; '-' or omitted: stdin).
 
-    decision = evaluate(read_answers(answers_file), what_if=True)
+    The file holds either the eight answers, or {"respondents": [{"name", "side",
+    "answers"}, ...], "consensus": {agreed values}} for partners who answered separately.
+    """
+    decision = decide(answers_file)
     if output == "json":
         click.echo(json.dumps(decision.to_dict(), indent=2))
     else:
         click.echo(summary_text(decision))
 
 
-def summary_text(decision: Any) -> str:
+def summary_text(decision: Decision) -> str:
     """Render a decision as a short report for a terminal."""
+    from assess import partnership
+    from assess.factors import BY_KEY as FACTORS_BY_KEY
     from assess.factors import FACTORS
     from assess.protocols import BY_ID
 
@@ -81,6 +106,19 @@ def summary_text(decision: Any) -> str:
         lines.append(f"  - {BY_ID[p.id].title}" + (f" ({params})" if params else ""))
     lines += ["", "Escalation:"]
     lines += [f"  {t.tier}. {t.name}, up to {t.max_days} days" for t in decision.escalation]
+    if decision.alignment is not None:
+        lines += ["", "Alignment (largest gaps first):"]
+        for key in decision.alignment.by_gap():
+            a = decision.alignment.factors[key]
+            values = ", ".join(str(v) for v in a.values)
+            lines.append(
+                f"  {FACTORS_BY_KEY[key].label:<36} {values:<12} gap {a.gap} ({a.level}), "
+                f"consensus {decision.alignment.consensus[key]}"
+            )
+        lines += [
+            f"  {i.name} ({i.side}) alone: {partnership.title(i.model, i.components)}"
+            for i in decision.alignment.individual
+        ]
     lines += ["", "Why:"]
     lines += [f"  - {r.because}" for r in decision.trace]
     if decision.what_if is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assess import partnership
+from assess.alignment import Alignment
 from assess.factors import BY_KEY as FACTORS
 
 ParamValue = int
@@ -79,6 +80,7 @@ class Decision:
     rules_version: str
     what_if: tuple[TippingPoint, ...] | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    alignment: Alignment | None = None
 
     @property
     def title(self) -> str:
@@ -100,6 +102,8 @@ class Decision:
             "rules_version": self.rules_version,
             "answers": dict(self.answers),
         }
+        if self.alignment is not None:
+            data["alignment"] = self.alignment.to_dict()
         return data
 
     @classmethod
@@ -118,4 +122,5 @@ class Decision:
                 TippingPoint(w["factor"], w["from"], w["to"], w["model"], tuple(w["components"]))
                 for w in data.get("what_if", ())
             ),
+            alignment=Alignment.from_dict(data["alignment"]) if "alignment" in data else None,
         )

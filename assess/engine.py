@@ -24,7 +24,8 @@ import json
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import durable_rules_engine as native
 from durable import engine as durable
 
 from assess import partnership, policy
+from assess.alignment import Alignment, Individual, Respondent, align
 from assess.decision import Decision, Reason, TippingPoint
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.rulebook import POLICY_FILE, STAGES, Condition, Rule, Rulebook, display_path, load
@@ -128,7 +130,13 @@ class Engine:
         fired.sort(key=lambda item: (item[1], self._order[item[0].id]))
         return fired
 
-    def evaluate(self, answers: Mapping[str, int], *, what_if: bool = False) -> Decision:
+    def evaluate(
+        self,
+        answers: Mapping[str, int],
+        *,
+        what_if: bool = False,
+        alignment: Alignment | None = None,
+    ) -> Decision:
         """Decide the model and protocols for validated answers (ints 1-5 per factor)."""
         base = {key: answers[key] for key in FACTOR_KEYS}
         variants = [base, *(_neighbours(base) if what_if else [])]
@@ -138,7 +146,7 @@ class Engine:
         rules = self.rulebook
         scores = policy.add_scores(by_variant[0])
         model, components = policy.choose(scores, rules.policy)
-        facts = {**base, **derived_facts(model, components)}
+        facts = {**base, **derived_facts(model, components), **alignment_facts(alignment)}
         protocol_rules = [rule for rule, _ in self._fire("protocols", [facts])]
         protocols = policy.merge_protocols(protocol_rules, rules.policy)
         ids = {p.id for p in protocols}
@@ -167,7 +175,24 @@ class Engine:
             rules_version=rules.version,
             what_if=tuple(tipping) if what_if else None,
             facts=facts,
+            alignment=alignment,
         )
+
+    def evaluate_respondents(
+        self,
+        respondents: Sequence[Respondent],
+        agreed: Mapping[str, int] | None = None,
+        *,
+        what_if: bool = False,
+    ) -> Decision:
+        """Decide on the consensus of several respondents, with their alignment as facts."""
+        aligned = align(respondents, agreed)
+        individual = []
+        for r in respondents:
+            own = self.evaluate(r.answers)
+            individual.append(Individual(r.name, r.side, own.model, own.components))
+        aligned = replace(aligned, individual=tuple(individual))
+        return self.evaluate(aligned.consensus, what_if=what_if, alignment=aligned)
 
 
 def _neighbours(base: dict[str, int]) -> list[dict[str, int]]:
@@ -195,6 +220,13 @@ def derived_facts(model: str, components: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def alignment_facts(alignment: Alignment | None) -> dict[str, int]:
+    """Facts on how far apart the respondents are; a single answer set has no gaps."""
+    if alignment is None:
+        return {"respondents": 1, "significant_gaps": 0, **{f"gap_{k}": 0 for k in FACTOR_KEYS}}
+    return alignment.facts()
+
+
 def _titles(components: tuple[str, ...]) -> dict[str, str]:
     titles = [partnership.BY_KEY[c].title for c in components]
     return {"primary_title": titles[0], "secondary_title": titles[-1]}
@@ -213,8 +245,8 @@ def _hit_policy_reason(
         first, second = (partnership.BY_KEY[c].title for c in components)
         share = round(rules.policy.hybrid_min_ratio * 100)
         because = (
-            f"Scores: {listing}. {second} comes within {share}% of {first}, so the two are "
-            f"combined, with {first} leading."
+            f"Scores: {listing}. {second} scores at least {share}% of {first}'s score, so "
+            f"the two are combined, with {first} leading."
         )
     elif scores[model] < rules.policy.hybrid_min_score:
         because = (
@@ -240,9 +272,24 @@ def load_engine(rules_dir: Path | str | None = None) -> Engine:
 _DEFAULT: Engine | None = None
 
 
-def evaluate(answers: Mapping[str, int], *, what_if: bool = False) -> Decision:
-    """Decide with the project's rules; ``answers`` must already be validated."""
+def default_engine() -> Engine:
+    """Return the engine for the project's own rules, compiled on first use."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = load_engine()
-    return _DEFAULT.evaluate(answers, what_if=what_if)
+    return _DEFAULT
+
+
+def evaluate(answers: Mapping[str, int], *, what_if: bool = False) -> Decision:
+    """Decide with the project's rules; ``answers`` must already be validated."""
+    return default_engine().evaluate(answers, what_if=what_if)
+
+
+def evaluate_respondents(
+    respondents: Sequence[Respondent],
+    agreed: Mapping[str, int] | None = None,
+    *,
+    what_if: bool = False,
+) -> Decision:
+    """Decide on several respondents' consensus with the project's rules."""
+    return default_engine().evaluate_respondents(respondents, agreed, what_if=what_if)

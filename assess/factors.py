@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 SCALE = range(1, 6)
 
@@ -14,6 +15,8 @@ class Factor:
     question: str
     help: str
     anchors: tuple[str, str, str, str, str]
+    # Which end of the scale asks for more safeguards: used to settle a disagreement.
+    cautious: Literal["low", "high"]
 
     def anchor(self, level: int) -> str:
         """Return the written anchor for a level on the 1-5 scale."""
@@ -37,6 +40,7 @@ FACTORS: tuple[Factor, ...] = (
             "Large parts have not been done this way before.",
             "Nothing like it exists yet; inventing it is the goal.",
         ),
+        cautious="high",
     ),
     Factor(
         key="resource_availability",
@@ -54,6 +58,7 @@ FACTORS: tuple[Factor, ...] = (
             "Nearly everything is in hand; gaps are minor.",
             "Everything needed is already secured.",
         ),
+        cautious="low",
     ),
     Factor(
         key="risk_tolerance",
@@ -70,6 +75,7 @@ FACTORS: tuple[Factor, ...] = (
             "Happy to take sizeable bets for a better result.",
             "Comfortable betting on uncertain creative and financial outcomes.",
         ),
+        cautious="low",
     ),
     Factor(
         key="relationship_duration",
@@ -86,6 +92,7 @@ FACTORS: tuple[Factor, ...] = (
             "Several projects over the coming years.",
             "A multi-year alliance across many projects.",
         ),
+        cautious="low",
     ),
     Factor(
         key="timeline_pressure",
@@ -102,6 +109,7 @@ FACTORS: tuple[Factor, ...] = (
             "A tight date that leaves little slack.",
             "A hard, near release date; time to market decides success.",
         ),
+        cautious="high",
     ),
     Factor(
         key="creative_collaboration",
@@ -118,6 +126,7 @@ FACTORS: tuple[Factor, ...] = (
             "Most creative decisions are taken jointly.",
             "Both sides share creative decisions from concept to delivery.",
         ),
+        cautious="high",
     ),
     Factor(
         key="iteration_readiness",
@@ -134,6 +143,7 @@ FACTORS: tuple[Factor, ...] = (
             "Works in regular cycles and adapts to feedback readily.",
             "Ships in short cycles, adapts constantly, thrives on ambiguity.",
         ),
+        cautious="low",
     ),
     Factor(
         key="planning_complexity",
@@ -150,6 +160,7 @@ FACTORS: tuple[Factor, ...] = (
             "Substantial logistics to lock well before production.",
             "Heavy logistics that must be locked early: crews, locations, permits, venues.",
         ),
+        cautious="high",
     ),
 )
 

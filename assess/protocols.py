@@ -192,6 +192,15 @@ CATALOGUE: tuple[Protocol, ...] = (
         (_days("review_every_days", "Boundaries reviewed every", low=30, high=183),),
     ),
     Protocol(
+        "alignment_workshop",
+        "Alignment workshop",
+        "A facilitated workshop before production on the questions where the parties differ.",
+        (
+            Param("hours", "Workshop length", "hours", 2, 16, "max"),
+            Param("before_production_days", "Held before production by", "days", 1, 90, "max"),
+        ),
+    ),
+    Protocol(
         "relationship_building",
         "Relationship building",
         "Deliberate time together so the partnership does not turn transactional.",

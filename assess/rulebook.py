@@ -61,6 +61,10 @@ DERIVED_FACTS: dict[str, FactKind] = {
     "secondary": FactKind("choice", (*MODEL_KEYS, "none")),
     "hybrid": FactKind("bool"),
     **{f"uses_{key}": FactKind("bool") for key in MODEL_KEYS},
+    # How far apart the respondents started (one respondent: no gaps).
+    "respondents": FactKind("count", high=100),
+    "significant_gaps": FactKind("count", high=len(FACTOR_KEYS)),
+    **{f"gap_{key}": FactKind("count", high=SCALE.stop - 1 - SCALE.start) for key in FACTOR_KEYS},
 }
 
 STAGE_FACTS: dict[str, dict[str, FactKind]] = {

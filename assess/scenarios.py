@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from assess.alignment import Respondent
+from assess.decision import Decision
 from assess.engine import Engine
+from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
 from assess.protocols import PROTOCOL_IDS
 from assess.rulebook import RulesError, display_path
-from assess.schemas import AnswersSchema, flatten_errors
+from assess.schemas import AgreedSchema, AnswersSchema, RespondentSchema, flatten_errors
 
 _PROTOCOL = fields.String(validate=validate.OneOf(PROTOCOL_IDS, error="unknown protocol id"))
 
@@ -29,16 +32,27 @@ class ExpectSchema(Schema):
     params = fields.Dict(
         keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer())
     )
+    significant = fields.List(fields.String(validate=validate.OneOf(FACTOR_KEYS)))
+    consensus = fields.Dict(keys=fields.String(validate=validate.OneOf(FACTOR_KEYS)))
 
 
 class ScenarioSchema(Schema):
+    """A case gives either one answer set or several respondents (and agreed values)."""
+
     class Meta:
         unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]+$"))
     rationale = fields.String(required=True, validate=validate.Length(min=10))
-    answers = fields.Nested(AnswersSchema, required=True)
+    answers = fields.Nested(AnswersSchema)
+    respondents = fields.List(fields.Nested(RespondentSchema), validate=validate.Length(min=2))
+    consensus = fields.Nested(AgreedSchema)
     expect = fields.Nested(ExpectSchema, required=True)
+
+    @validates_schema
+    def one_input(self, data: dict[str, Any], **_: Any) -> None:
+        if ("answers" in data) == ("respondents" in data):
+            raise ValidationError("give either answers or respondents", "answers")
 
 
 @dataclass(frozen=True)
@@ -46,14 +60,32 @@ class Scenario:
     name: str
     file: str
     rationale: str
-    answers: dict[str, int]
     expect: dict[str, Any]
+    answers: dict[str, int] | None = None
+    respondents: tuple[Respondent, ...] = ()
+    consensus: dict[str, int] | None = None
+
+    def decide(self, engine: Engine) -> Decision:
+        if self.answers is not None:
+            return engine.evaluate(self.answers)
+        return engine.evaluate_respondents(self.respondents, self.consensus)
 
     def failures(self, engine: Engine) -> list[str]:
         """Evaluate the case and return every way the decision differs from expectations."""
-        decision = engine.evaluate(self.answers)
+        decision = self.decide(engine)
         chosen = {p.id for p in decision.protocols}
         problems = []
+        alignment = decision.alignment
+        if "significant" in self.expect:
+            got = sorted(alignment.significant) if alignment else []
+            if got != sorted(self.expect["significant"]):
+                problems.append(
+                    f"significant gaps are {got}, expected {self.expect['significant']}"
+                )
+        for key, value in self.expect.get("consensus", {}).items():
+            got_value = alignment.consensus[key] if alignment else None
+            if got_value != value:
+                problems.append(f"consensus {key} is {got_value}, expected {value}")
         if decision.model != self.expect["model"]:
             problems.append(f"model is {decision.model}, expected {self.expect['model']}")
         if list(decision.components) != self.expect["components"]:
@@ -95,7 +127,8 @@ def load(rules_dir: Path) -> list[Scenario]:
                     for line in flatten_errors(error.messages)
                 ]
                 continue
-            scenarios.append(Scenario(file=name, **data))
+            respondents = tuple(Respondent(**r) for r in data.pop("respondents", []))
+            scenarios.append(Scenario(file=name, respondents=respondents, **data))
     names = [s.name for s in scenarios]
     problems += [
         f"duplicate scenario name {n}" for n in sorted({n for n in names if names.count(n) > 1})

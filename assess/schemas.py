@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from assess.alignment import SIDES, Respondent
 from assess.factors import FACTORS, SCALE
 
 LEVEL = validate.Range(min=SCALE.start, max=SCALE.stop - 1, error="must be an integer from 1 to 5")
@@ -52,3 +53,47 @@ def flatten_errors(messages: dict[str, Any] | list[Any] | str, prefix: str = "")
             value = "unknown field"
         lines.extend(flatten_errors(value, name))
     return lines
+
+
+class RespondentSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    side = fields.String(
+        required=True,
+        validate=validate.OneOf(SIDES, error="must be one of: " + ", ".join(SIDES)),
+    )
+    answers = fields.Nested(AnswersSchema, required=True)
+
+
+AgreedSchema = Schema.from_dict({f.key: level_field() for f in FACTORS}, name="AgreedSchema")
+
+
+class RespondentsSchema(Schema):
+    """Several respondents' answers and optionally the values agreed between them."""
+
+    class Meta:
+        unknown = RAISE
+
+    respondents = fields.List(
+        fields.Nested(RespondentSchema), required=True, validate=validate.Length(min=2, max=100)
+    )
+    consensus = fields.Nested(AgreedSchema, load_default=dict)
+
+    @validates_schema
+    def check_sides(self, data: dict[str, Any], **_: Any) -> None:
+        sides = {r["side"] for r in data.get("respondents", [])}
+        missing = [side for side in SIDES if side not in sides]
+        if missing:
+            raise ValidationError(
+                "needs at least one respondent on each side (missing: " + ", ".join(missing) + ")",
+                "respondents",
+            )
+
+
+def load_respondents(data: Any) -> tuple[list[Respondent], dict[str, int]]:
+    """Validate the several-respondents form; return respondents and agreed values."""
+    result = RespondentsSchema().load(data)
+    respondents = [Respondent(r["name"], r["side"], r["answers"]) for r in result["respondents"]]
+    return respondents, dict(result["consensus"])

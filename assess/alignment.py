@@ -1,0 +1,132 @@
+"""Where the partners' answers differ, the consensus they decide on, and why it matters.
+
+Consensus rule: per factor, the median of the respondents' answers. When the median falls
+between two levels (an even number of respondents), it is rounded toward the factor's
+cautious end (``Factor.cautious``): the reading that asks for more safeguards. Values the
+consultant agrees with the parties replace the median for their factor.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assess.factors import FACTORS
+
+ALIGNED, MINOR, SIGNIFICANT = "aligned", "minor", "significant"
+SIDES = ("producer", "creator")
+
+
+@dataclass(frozen=True)
+class Respondent:
+    name: str
+    side: str
+    answers: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FactorAlignment:
+    values: tuple[int, ...]
+    gap: int
+    level: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": list(self.values), "gap": self.gap, "level": self.level}
+
+
+@dataclass(frozen=True)
+class Individual:
+    name: str
+    side: str
+    model: str
+    components: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "side": self.side,
+            "model": self.model,
+            "components": list(self.components),
+        }
+
+
+@dataclass(frozen=True)
+class Alignment:
+    respondents: tuple[Respondent, ...]
+    factors: dict[str, FactorAlignment]
+    consensus: dict[str, int]
+    agreed: dict[str, int]
+    individual: tuple[Individual, ...] = ()
+
+    @property
+    def significant(self) -> list[str]:
+        """Factors with a significant gap, largest gap first, in factor order on ties."""
+        keys = [f.key for f in FACTORS if self.factors[f.key].level == SIGNIFICANT]
+        return sorted(keys, key=lambda k: -self.factors[k].gap)
+
+    def by_gap(self) -> list[str]:
+        """Every factor, largest gap first."""
+        order = [f.key for f in FACTORS]
+        return sorted(order, key=lambda k: (-self.factors[k].gap, order.index(k)))
+
+    def facts(self) -> dict[str, int]:
+        """Derived facts the protocols rules can test."""
+        return {
+            "respondents": len(self.respondents),
+            "significant_gaps": len(self.significant),
+            **{f"gap_{key}": a.gap for key, a in self.factors.items()},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "factors": {key: a.to_dict() for key, a in self.factors.items()},
+            "significant": self.significant,
+            "individual": [i.to_dict() for i in self.individual],
+            "consensus": dict(self.consensus),
+            "agreed": dict(self.agreed),
+            "respondents": [{"name": r.name, "side": r.side} for r in self.respondents],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Alignment:
+        """Rebuild stored alignment data (respondents' answers are not part of it)."""
+        return cls(
+            respondents=tuple(Respondent(r["name"], r["side"], {}) for r in data["respondents"]),
+            factors={
+                key: FactorAlignment(tuple(a["values"]), a["gap"], a["level"])
+                for key, a in data["factors"].items()
+            },
+            consensus=dict(data["consensus"]),
+            agreed=dict(data.get("agreed", {})),
+            individual=tuple(
+                Individual(i["name"], i["side"], i["model"], tuple(i["components"]))
+                for i in data["individual"]
+            ),
+        )
+
+
+def gap_level(gap: int) -> str:
+    """Name a gap: none, one step, or two or more (more than a third of the scale)."""
+    return ALIGNED if gap == 0 else MINOR if gap == 1 else SIGNIFICANT
+
+
+def cautious_median(values: Sequence[int], cautious: str) -> int:
+    """Return the median, rounded toward the cautious end when it falls between levels."""
+    middle = statistics.median(values)
+    return math.ceil(middle) if cautious == "high" else math.floor(middle)
+
+
+def align(respondents: Sequence[Respondent], agreed: Mapping[str, int] | None = None) -> Alignment:
+    """Compute gaps and the consensus answers of several respondents."""
+    agreed = dict(agreed or {})
+    factors: dict[str, FactorAlignment] = {}
+    consensus: dict[str, int] = {}
+    for factor in FACTORS:
+        values = tuple(r.answers[factor.key] for r in respondents)
+        gap = max(values) - min(values)
+        factors[factor.key] = FactorAlignment(values, gap, gap_level(gap))
+        consensus[factor.key] = agreed.get(factor.key, cautious_median(values, factor.cautious))
+    return Alignment(tuple(respondents), factors, consensus, agreed)

@@ -1,0 +1,174 @@
+"""Several respondents: gaps, cautious consensus, individual decisions and the CLI form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from assess.alignment import Respondent, align, cautious_median, gap_level
+from assess.decision import Decision
+from assess.engine import evaluate, evaluate_respondents
+from assess.factors import FACTOR_KEYS
+
+BASE = {
+    "innovation": 5,
+    "resource_availability": 4,
+    "risk_tolerance": 4,
+    "relationship_duration": 4,
+    "timeline_pressure": 2,
+    "creative_collaboration": 5,
+    "iteration_readiness": 3,
+    "planning_complexity": 3,
+}
+
+
+def pair(producer: dict[str, int], creator: dict[str, int]) -> list[Respondent]:
+    return [Respondent("Ann Lee", "producer", producer), Respondent("Bo Chen", "creator", creator)]
+
+
+@pytest.mark.parametrize(("gap", "level"), [(0, "aligned"), (1, "minor"), (2, "significant")])
+def test_gap_levels(gap: int, level: str) -> None:
+    assert gap_level(gap) == level
+    assert gap_level(4) == "significant"
+
+
+@pytest.mark.parametrize(
+    ("values", "cautious", "expected"),
+    [
+        ([2, 3], "low", 2),
+        ([2, 3], "high", 3),
+        ([1, 5], "low", 3),
+        ([1, 2, 5], "high", 2),
+        ([4], "low", 4),
+        ([1, 2, 4, 5], "high", 3),
+        ([1, 2, 3, 5], "high", 3),
+        ([1, 2, 3, 5], "low", 2),
+    ],
+)
+def test_cautious_median(values: list[int], cautious: str, expected: int) -> None:
+    assert cautious_median(values, cautious) == expected
+
+
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=9), st.sampled_from(["low", "high"]))
+def test_consensus_stays_between_the_answers(values: list[int], cautious: str) -> None:
+    assert min(values) <= cautious_median(values, cautious) <= max(values)
+
+
+def test_risk_disagreement_settles_on_the_cautious_side() -> None:
+    # Risk tolerance is cautious when low; timeline pressure when high.
+    alignment = align(
+        pair(
+            {**BASE, "risk_tolerance": 2, "timeline_pressure": 3},
+            {**BASE, "risk_tolerance": 3, "timeline_pressure": 4},
+        )
+    )
+    assert alignment.consensus["risk_tolerance"] == 2
+    assert alignment.consensus["timeline_pressure"] == 4
+    assert alignment.factors["risk_tolerance"].level == "minor"
+
+
+def test_agreed_values_override_the_median_but_keep_the_gap() -> None:
+    alignment = align(
+        pair(BASE, {**BASE, "creative_collaboration": 2}), {"creative_collaboration": 3}
+    )
+    assert alignment.consensus["creative_collaboration"] == 3
+    assert alignment.factors["creative_collaboration"].gap == 3
+    assert alignment.significant == ["creative_collaboration"]
+
+
+def test_decision_carries_alignment_and_individual_views() -> None:
+    creator = {**BASE, "iteration_readiness": 5, "timeline_pressure": 5, "planning_complexity": 1}
+    creator |= {"creative_collaboration": 2, "innovation": 3}
+    decision = evaluate_respondents(pair(BASE, creator), what_if=True)
+    data = decision.to_dict()["alignment"]
+    assert data["factors"]["timeline_pressure"] == {
+        "values": [2, 5],
+        "gap": 3,
+        "level": "significant",
+    }
+    assert data["significant"][0] == "timeline_pressure"
+    individual = {i["name"]: i for i in data["individual"]}
+    assert individual["Ann Lee"]["model"] == evaluate(BASE).model
+    assert individual["Bo Chen"]["model"] == evaluate(creator).model
+    assert individual["Ann Lee"]["model"] != individual["Bo Chen"]["model"]
+    assert decision.answers == data["consensus"]
+    assert "alignment-workshop" in {r.rule for r in decision.trace}
+    assert Decision.from_dict(decision.to_dict()).to_dict() == decision.to_dict()
+
+
+def test_single_answer_set_never_fires_alignment_rules() -> None:
+    rules = {r.rule for r in evaluate(BASE).trace}
+    assert not any(rule.startswith("alignment-") for rule in rules)
+    assert "alignment" not in evaluate(BASE).to_dict()
+
+
+def cli(payload: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assess.cli", "evaluate"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_accepts_respondents_and_consensus() -> None:
+    payload = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": BASE},
+            {"name": "Bo Chen", "side": "creator", "answers": {**BASE, "risk_tolerance": 1}},
+        ],
+        "consensus": {"risk_tolerance": 3},
+    }
+    result = cli(payload)
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["alignment"]["consensus"]["risk_tolerance"] == 3
+    assert decision["alignment"]["significant"] == ["risk_tolerance"]
+    assert set(decision["alignment"]["factors"]) == set(FACTOR_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            {"respondents": [{"name": "A", "side": "producer", "answers": BASE}] * 2},
+            ["respondents: needs at least one respondent on each side (missing: creator)"],
+        ),
+        (
+            {
+                "respondents": [
+                    {"name": "A", "side": "producer", "answers": BASE},
+                    {"name": "B", "side": "director", "answers": {**BASE, "innovation": 9}},
+                ]
+            },
+            [
+                "respondents.1.answers.innovation: must be an integer from 1 to 5",
+                "respondents.1.side: must be one of: producer, creator",
+            ],
+        ),
+        (
+            {
+                "respondents": [
+                    {"name": "A", "side": "producer", "answers": BASE},
+                    {"name": "B", "side": "creator", "answers": BASE},
+                ],
+                "consensus": {"innovation": "high", "vibes": 2},
+            },
+            [
+                "consensus.innovation: must be an integer from 1 to 5",
+                "consensus.vibes: unknown field",
+            ],
+        ),
+    ],
+)
+def test_cli_rejects_bad_respondents_per_field(payload: object, expected: list[str]) -> None:
+    result = cli(payload)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert sorted(result.stderr.strip().splitlines()) == sorted(expected)
