@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -24,11 +25,33 @@ def database_url(instance_path: str) -> str:
     )
 
 
+def secret_key(instance_path: str) -> str:
+    """Return SECRET_KEY, or a random key kept in the instance folder across restarts."""
+    configured = os.environ.get("SECRET_KEY")
+    if configured:
+        return configured
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        # Written aside, then linked into place: concurrent first starts agree on one key.
+        temporary = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as created:
+            created.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    with open(path, encoding="ascii") as existing:
+        return existing.read().strip()
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read settings from environment variables, with embedded defaults for a laptop."""
     redis_url = os.environ.get("REDIS_URL")
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
+        "SECRET_KEY": secret_key(instance_path),
         "DATABASE_URL": database_url(instance_path),
         "REDIS_URL": redis_url,
         "RULES_DIR": os.environ.get("ASSESS_RULES_DIR"),

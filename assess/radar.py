@@ -23,6 +23,7 @@ class Axis:
     label_x: float
     label_y: float
     anchor: str
+    lines: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,18 @@ def _point(index: int, value: float) -> tuple[float, float]:
     return round(CENTRE + r * math.cos(angle), 1), round(CENTRE + r * math.sin(angle), 1)
 
 
+def _wrap(label: str, width: int = 16) -> tuple[str, ...]:
+    """Split a long axis label into two balanced lines so it stays inside the chart."""
+    if len(label) <= width:
+        return (label,)
+    words = label.split()
+    best = min(
+        range(1, len(words)),
+        key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))),
+    )
+    return (" ".join(words[:best]), " ".join(words[best:]))
+
+
 def _polygon(values: Sequence[float]) -> str:
     return " ".join(f"{x},{y}" for x, y in (_point(i, v) for i, v in enumerate(values)))
 
@@ -72,7 +85,10 @@ def radar(
         x, y = _point(i, LEVELS)
         lx, ly = _point(i, LEVELS + 1.15)
         anchor = "middle" if abs(lx - CENTRE) < 20 else ("start" if lx > CENTRE else "end")
-        axes.append(Axis(factor.key, factor.label, x, y, lx, ly, anchor))
+        lines = _wrap(factor.label)
+        # Centre multi-line labels vertically on their anchor point.
+        ly = round(ly - 7.5 * (len(lines) - 1), 1)
+        axes.append(Axis(factor.key, factor.label, x, y, lx, ly, anchor, lines))
     rings = tuple(_polygon([level] * len(FACTORS)) for level in range(1, LEVELS + 1))
     drawn = []
     for name, css_class, answers in series:

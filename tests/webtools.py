@@ -77,6 +77,6 @@ def invite(client: FlaskClient, engagement_id: int, **changes: str) -> str:
     response = post(client, f"/engagements/{engagement_id}/invitations/new", data)
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    match = re.search(r'id="invitation-link"[^>]*value="http://localhost(/i/[^"]+)"', page)
+    match = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+(/i/[^"]+)"', page)
     assert match, "the new link is shown"
     return match.group(1)

@@ -24,12 +24,15 @@
   var adjust = document.getElementById("adjust-form");
   var main = document.getElementById("result-main");
   if (adjust && main && window.fetch && window.DOMParser) {
+    var latest = 0;
     adjust.addEventListener("change", function () {
+      var mine = ++latest;
       var url = adjust.action + "?" + new URLSearchParams(new FormData(adjust)).toString();
       main.setAttribute("aria-busy", "true");
       fetch(url, { credentials: "same-origin" }).then(function (response) {
         return response.text();
       }).then(function (html) {
+        if (mine !== latest) { return; }  // a newer change is already on its way
         var doc = new DOMParser().parseFromString(html, "text/html");
         ["result-main", "preview-notice"].forEach(function (id) {
           var fresh = doc.getElementById(id);

@@ -1,0 +1,247 @@
+"""Real browser runs: a client's self-assessment, a keyboard-only session, accessibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
+
+from assess.questionnaire import PAGES
+
+pytestmark = pytest.mark.browser
+
+AXE = Axe()
+PHONE = {"width": 390, "height": 844}
+
+
+def shoot(page: Page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page: Page) -> None:
+    """Fail on any serious or critical axe-core violation."""
+    violations = AXE.run(page).response["violations"]
+    bad = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
+
+
+def assert_fits(page: Page) -> None:
+    """Fail when anything makes the page scroll sideways."""
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                         && !e.closest('.table-scroll'))
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+    )
+    assert not wide, wide
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def choose(page: Page, key: str, level: int) -> None:
+    page.locator(f"label[for='{key}-{level}']").click()
+
+
+def seeded_link(app: Flask) -> tuple[str, int]:
+    """Create a consultant, an engagement and an invitation; return the link path and id."""
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client)
+    return invite(client, engagement_id), engagement_id
+
+
+def test_client_answers_leaves_resumes_and_sees_the_result_without_javascript(
+    app: Flask,
+    live_server: str,
+    no_js_laptop: BrowserContext,
+    browser: Browser,
+    artifacts: Path,
+) -> None:
+    link, _ = seeded_link(app)
+    page = no_js_laptop.new_page()
+    page.goto(live_server + link)
+    expect(page.get_by_role("heading", name="Welcome, Ann Lee")).to_be_visible()
+    shoot(page, artifacts, "survey-welcome-laptop")
+    page.get_by_role("link", name="Start the questionnaire").click()
+
+    for number in (1, 2):
+        expect(page.get_by_text(f"Step {number} of 5").first).to_be_visible()
+        if number == 1:
+            # Skipping a question is caught with a message at the question.
+            choose(page, "innovation", ANSWERS["innovation"])
+            page.get_by_role("button", name="Next").click()
+            expect(page.get_by_text("There is a problem")).to_be_visible()
+            shoot(page, artifacts, "survey-step-error-laptop")
+        for key in PAGES[number - 1].keys:
+            choose(page, key, ANSWERS[key])
+        if number == 1:
+            shoot(page, artifacts, "survey-step-laptop")
+        page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Step 3 of 5").first).to_be_visible()
+    page.close()
+
+    # Later, in another browser session, the same link returns to step 3.
+    phone = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = phone.new_page()
+    page.goto(live_server + link)
+    expect(page.get_by_text("Step 3 of 5").first).to_be_visible()
+    shoot(page, artifacts, "survey-step-phone")
+    for number in (3, 4):
+        for key in PAGES[number - 1].keys:
+            choose(page, key, ANSWERS[key])
+        page.get_by_role("button", name="Continue to review" if number == 4 else "Next").click()
+    expect(page.get_by_role("heading", name="Review your answers")).to_be_visible()
+    shoot(page, artifacts, "survey-review-phone")
+    page.get_by_role("button", name="Submit my answers").click()
+    expect(page.get_by_text("Your answers are submitted")).to_be_visible()
+    expect(page.get_by_text("Recommended partnership model")).to_be_visible()
+    shoot(page, artifacts, "survey-result-phone")
+    phone.close()
+
+
+def tab_to(page: Page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching selector has focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+    raise AssertionError(f"could not reach {selector} with the keyboard")
+
+
+def test_consultant_runs_a_session_with_the_keyboard_only(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client)
+    second = create_engagement(client, project_name="Harbour Lights", producer_name="Ida Berg")
+    post(client, f"/engagements/{second}/archive")
+
+    page = laptop.new_page()
+    page.goto(live_server + "/login")
+    shoot(page, artifacts, "login-laptop")
+    tab_to(page, "#field-email")
+    page.keyboard.type("cara@example.com")
+    tab_to(page, "#field-password")
+    page.keyboard.type("correct horse battery")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Engagements")).to_be_visible()
+    shoot(page, artifacts, "engagements-laptop")
+
+    tab_to(page, f"a[href='/engagements/{engagement_id}']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/engagements/{engagement_id}")
+    tab_to(page, f"a[href='/engagements/{engagement_id}/session']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/session")
+    expect(page.get_by_role("heading", name="Intake session")).to_be_visible()
+    shoot(page, artifacts, "session-laptop")
+
+    for page_ in PAGES:
+        for key in page_.keys:
+            tab_to(page, f"input[name='{key}']")
+            level = ANSWERS[key]
+            if level == 1:
+                page.keyboard.press("Space")
+            for _ in range(level - 1):
+                page.keyboard.press("ArrowDown")
+            assert page.locator(f"#{key}-{level}").is_checked()
+    # Focus is visible on the radio's label.
+    outline = page.evaluate(
+        "() => getComputedStyle(document.activeElement.nextElementSibling).outlineStyle"
+    )
+    assert outline == "solid"
+    tab_to(page, "button[value='decide']")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Recommended partnership model")).to_be_visible()
+    shoot(page, artifacts, "result-laptop")
+    title = page.locator("#recommendation-title").inner_text()
+
+    # Adjusting an answer shows the new recommendation at once, without storing it.
+    tab_to(page, "#adjust-iteration_readiness")
+    for _ in range(ANSWERS["iteration_readiness"] - 1):
+        page.keyboard.press("ArrowUp")
+    expect(page.locator("#adjust-iteration_readiness")).to_have_value("1")
+    expect(page.locator("#preview-notice")).to_be_visible()
+    expect(page.locator("#preview-notice")).to_contain_text("Preview, not stored.")
+    shoot(page, artifacts, "result-preview-laptop")
+    tab_to(page, "#preview-notice button")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The adjusted decision is stored.")).to_be_visible()
+    stored = page.locator("#recommendation-title").inner_text()
+    assert page.get_by_text("Decision #2").is_visible()
+    assert stored == page.locator("#recommendation-title").inner_text()
+    assert title
+
+
+def test_main_pages_have_no_serious_accessibility_violations(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    link, engagement_id = seeded_link(app)
+    client = app.test_client()
+    login(client)
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    response = post(client, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
+    result_path = response.headers["Location"]
+
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    # Anonymous pages first.
+    for path, name in (
+        ("/", "home"),
+        ("/login", None),
+        (link, None),
+        (f"{link}/step/1", None),
+        ("/no-such-page", "not-found"),
+    ):
+        page.goto(live_server + path)
+        assert_accessible(page)
+        assert_fits(page)
+        if name:
+            shoot(page, artifacts, f"{name}-phone")
+    page.goto(live_server + f"{link}/step/1")
+    page.get_by_role("button", name="Next").click()
+    assert_accessible(page)
+
+    page.goto(live_server + "/login")
+    page.fill("#field-email", "cara@example.com")
+    page.fill("#field-password", "correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    for path, name in (
+        ("/engagements", "engagements"),
+        ("/engagements/new", "engagement-form"),
+        (f"/engagements/{engagement_id}", "engagement"),
+        (f"/engagements/{engagement_id}/invitations/new", None),
+        (f"/engagements/{engagement_id}/session", "session"),
+        (result_path, "result"),
+    ):
+        page.goto(live_server + path)
+        assert_accessible(page)
+        assert_fits(page)
+        if name:
+            shoot(page, artifacts, f"{name}-phone")
+    page.goto(live_server + "/engagements/new")
+    page.get_by_role("button", name="Create engagement").click()
+    expect(page.get_by_text("There are 4 problems")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, artifacts, "engagement-form-errors-phone")
+    context.close()
+
+    laptop = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = laptop.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#field-email", "cara@example.com")
+    page.fill("#field-password", "correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server + f"/engagements/{engagement_id}")
+    shoot(page, artifacts, "engagement-laptop")
+    laptop.close()
