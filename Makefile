@@ -36,8 +36,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# The laptop run serves plain http, so the session cookie cannot require HTTPS there.
 run: system-runtime $(VENV)/.installed
-	PORT=$(PORT) $(BIN)/flask --app assess run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/assess db upgrade
+	PORT=$(PORT) $(BIN)/assess demo
+	PORT=$(PORT) SESSION_COOKIE_SECURE=0 $(BIN)/flask --app assess run --host 127.0.0.1 --port $(PORT)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check assess tests benchmarks
@@ -46,8 +49,11 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# Database tests run a second time on PostgreSQL; each test process gets its own
+# fresh database there, dropped at the end.
 pytest: system-test $(VENV)/.installed
 	$(BIN)/pytest -n 2 --dist loadgroup
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadgroup -m "db and not browser"
 
 test: lint typecheck pytest
 
