@@ -10,32 +10,71 @@ from assess.decision import Decision
 
 # Which parameter of a protocol sets a recurring meeting, and what the meeting is called.
 CADENCES: dict[str, tuple[str, str, str]] = {
-    "trust_check": ("every_days", "Trust check", "Each side rates transparency, reliability "
-                    "and mutual respect from 1 to 10."),
-    "health_assessment": ("every_days", "Partnership health assessment", "Assessment of the "
-                          "partnership across the eight dimensions of the charter."),
-    "technology_review": ("every_days", "Technology review", "Review of the tools and "
-                          "platforms the work depends on."),
-    "financial_review": ("every_days", "Financial review", "Joint review of budget, costs, "
-                         "revenue and forecasts."),
-    "creative_tension_review": ("every_days", "Creative tension review", "Open creative "
-                                "disagreements reviewed before they harden."),
-    "sprint_cadence": ("sprint_days", "Sprint review", "Review of the sprint's deliverables "
-                       "and planning of the next sprint."),
-    "relationship_building": ("every_days", "Relationship session", "Time together beyond "
-                              "the transactions of the project."),
-    "quarterly_checkins": ("every_days", "Partnership check-in", "Check-in on shared goals "
-                           "and the pipeline of future work."),
-    "decision_log": ("review_every_days", "Decision log review", "Review of decisions "
-                     "recorded since the last review and of follow-ups due."),
-    "data_ownership": ("export_every_days", "Export to neutral storage", "Export of shared "
-                       "work and data to the agreed neutral storage."),
-    "resource_boundaries": ("review_every_days", "Boundaries review", "Review of the line "
-                            "between resource contributions and creative input."),
-    "contribution_weighted_revenue": ("review_every_days", "Contribution weights review",
-                                      "Review of measured contributions and revenue weights."),
-    "risk_adjusted_returns": ("review_every_days", "Risk weights review", "Review of the "
-                              "risk each side bears and the weights of the return split."),
+    "trust_check": (
+        "every_days",
+        "Trust check",
+        "Each side rates transparency, reliability and mutual respect from 1 to 10.",
+    ),
+    "health_assessment": (
+        "every_days",
+        "Partnership health assessment",
+        "Assessment of the partnership across the eight dimensions of the charter.",
+    ),
+    "technology_review": (
+        "every_days",
+        "Technology review",
+        "Review of the tools and platforms the work depends on.",
+    ),
+    "financial_review": (
+        "every_days",
+        "Financial review",
+        "Joint review of budget, costs, revenue and forecasts.",
+    ),
+    "creative_tension_review": (
+        "every_days",
+        "Creative tension review",
+        "Open creative disagreements reviewed before they harden.",
+    ),
+    "sprint_cadence": (
+        "sprint_days",
+        "Sprint review",
+        "Review of the sprint's deliverables and planning of the next sprint.",
+    ),
+    "relationship_building": (
+        "every_days",
+        "Relationship session",
+        "Time together beyond the transactions of the project.",
+    ),
+    "quarterly_checkins": (
+        "every_days",
+        "Partnership check-in",
+        "Check-in on shared goals and the pipeline of future work.",
+    ),
+    "decision_log": (
+        "review_every_days",
+        "Decision log review",
+        "Review of decisions recorded since the last review and of follow-ups due.",
+    ),
+    "data_ownership": (
+        "export_every_days",
+        "Export to neutral storage",
+        "Export of shared work and data to the agreed neutral storage.",
+    ),
+    "resource_boundaries": (
+        "review_every_days",
+        "Boundaries review",
+        "Review of the line between resource contributions and creative input.",
+    ),
+    "contribution_weighted_revenue": (
+        "review_every_days",
+        "Contribution weights review",
+        "Review of measured contributions and revenue weights.",
+    ),
+    "risk_adjusted_returns": (
+        "review_every_days",
+        "Risk weights review",
+        "Review of the risk each side bears and the weights of the return split.",
+    ),
 }
 FREQUENT_DAYS = 28  # shorter cadences are stated once rather than listed date by date
 
@@ -108,9 +147,7 @@ def month_rows(series: Iterable[ReviewSeries], start: date) -> tuple[MonthRow, .
 
 
 def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    )
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:

@@ -84,7 +84,9 @@ def write_atomically(files: dict[Path, bytes]) -> None:
 )
 @click.option("--charter-version", type=int, help="Version number of this charter (default 1).")
 @click.option("--document-id", help="Document id to print; derived from the content if omitted.")
-@click.option("--effective", help="Date the charter takes effect (YYYY-MM-DD); default: issue date.")
+@click.option(
+    "--effective", help="Date the charter takes effect (YYYY-MM-DD); default: issue date."
+)
 @click.option(
     "--issued",
     help="Issue time (ISO 8601 with zone); default: SOURCE_DATE_EPOCH if set, else now.",

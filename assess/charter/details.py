@@ -11,12 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 SIDES: dict[str, str] = {"producer": "Producer side", "creator": "Creator side"}
 DOCUMENT_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{5,39}$")
 PARTY_ROLE = re.compile(r"^(.*\S)\s*\(([^()]*)\)$", re.DOTALL)
-PARTY_LINE = re.compile(r"^\s*(producer|creator)(?:\s+side)?\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL)
+PARTY_LINE = re.compile(
+    r"^\s*(producer|creator)(?:\s+side)?\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ class Text(fields.String):
         return text
 
 
-def _names(max_items: int) -> fields.List:
+def _names(max_items: int) -> fields.List[str]:
     return fields.List(
         Text(120, required=True),
         load_default=list,
@@ -188,7 +198,9 @@ class CharterDetailsSchema(Schema):
             DOCUMENT_ID, error="must be 6-40 capital letters, digits or dashes"
         ),
     )
-    effective_date = fields.Date(load_default=None, error_messages={"invalid": "must be YYYY-MM-DD"})
+    effective_date = fields.Date(
+        load_default=None, error_messages={"invalid": "must be YYYY-MM-DD"}
+    )
     project_summary = Text(1500, multiline=True, load_default="")
     mediators_internal = _names(3)
     mediators_external = _names(3)
@@ -202,7 +214,9 @@ class CharterDetailsSchema(Schema):
         sides = {p["side"] for p in parties}
         missing = [label for key, label in SIDES.items() if key not in sides]
         if missing and len(parties) >= 2:
-            raise ValidationError(f"name at least one party per side (missing: {missing[0]})", "parties")
+            raise ValidationError(
+                f"name at least one party per side (missing: {missing[0]})", "parties"
+            )
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> CharterDetails:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import threading
+from datetime import datetime
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -23,7 +27,11 @@ _DEBIAN_FONTS = Path("/usr/share/fonts")
 FONTS: dict[str, tuple[Path, str]] = {
     f"fonts/{name}": (_DEBIAN_FONTS / path, package)
     for name, path, package in (
-        ("garamond-regular.otf", "opentype/ebgaramond/EBGaramond12-Regular.otf", "fonts-ebgaramond"),
+        (
+            "garamond-regular.otf",
+            "opentype/ebgaramond/EBGaramond12-Regular.otf",
+            "fonts-ebgaramond",
+        ),
         ("garamond-italic.otf", "opentype/ebgaramond/EBGaramond12-Italic.otf", "fonts-ebgaramond"),
         ("garamond-bold.otf", "opentype/ebgaramond/EBGaramond12-Bold.otf", "fonts-ebgaramond"),
         ("inter-regular.otf", "opentype/inter/Inter-Regular.otf", "fonts-inter"),
@@ -31,7 +39,11 @@ FONTS: dict[str, tuple[Path, str]] = {
         ("inter-medium.otf", "opentype/inter/Inter-Medium.otf", "fonts-inter"),
         ("inter-semibold.otf", "opentype/inter/Inter-SemiBold.otf", "fonts-inter"),
         ("inter-bold.otf", "opentype/inter/Inter-Bold.otf", "fonts-inter"),
-        ("mono-regular.ttf", "truetype/jetbrains-mono/JetBrainsMono-Regular.ttf", "fonts-jetbrains-mono"),
+        (
+            "mono-regular.ttf",
+            "truetype/jetbrains-mono/JetBrainsMono-Regular.ttf",
+            "fonts-jetbrains-mono",
+        ),
         ("amiri-regular.ttf", "opentype/fonts-hosny-amiri/Amiri-Regular.ttf", "fonts-hosny-amiri"),
         ("amiri-bold.ttf", "opentype/fonts-hosny-amiri/Amiri-Bold.ttf", "fonts-hosny-amiri"),
         ("cjk-regular.ttc", "truetype/wqy/wqy-microhei.ttc", "fonts-wqy-microhei"),
@@ -65,7 +77,11 @@ def asset_paths() -> dict[str, Path]:
     folder = TEMPLATES / "assets"
     if folder.is_dir():
         assets.update(
-            {f"assets/{p.relative_to(folder).as_posix()}": p for p in folder.rglob("*") if p.is_file()}
+            {
+                f"assets/{p.relative_to(folder).as_posix()}": p
+                for p in folder.rglob("*")
+                if p.is_file()
+            }
         )
     return assets
 
@@ -81,7 +97,7 @@ def check_fonts() -> None:
         )
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # WeasyPrint shares Pango and font state: one layout at a time
 
 
 @cache
@@ -102,18 +118,45 @@ def _fonts_and_css() -> tuple[FontConfiguration, CSS]:
     return font_config, stylesheet
 
 
+def render_document(html: str, fetcher: BundledAssetFetcher | None = None) -> Any:
+    """Lay out the charter HTML into pages (a WeasyPrint Document) with the cached styles."""
+    with _lock:
+        font_config, stylesheet = _fonts_and_css()
+        document = HTML(string=html, url_fetcher=fetcher or _fetcher(), base_url=None)
+        return document.render(stylesheets=[stylesheet], font_config=font_config)
+
+
+OUTPUT_INTENT = "charter-srgb"
+
+
+@cache
+def _srgb_profile() -> bytes:
+    return (resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
+
+
+def _use_srgb_output_intent(document: Any) -> None:
+    """Give PDF/A its sRGB output intent from bytes we hold.
+
+    WeasyPrint's own ``output_intent="srgb"`` opens the ICC file and never closes it (a
+    ResourceWarning on every PDF); a profile registered under our own name avoids that.
+    """
+    document.color_profiles[OUTPUT_INTENT] = ColorProfile(
+        io.BytesIO(_srgb_profile()), "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"])
+    )
+    document.output_intent = OUTPUT_INTENT
+
+
 def write_pdf(
     html: str,
     *,
     document_id: str,
     attachment: bytes,
-    attachment_time: Any,
+    attachment_time: datetime,
     fetcher: BundledAssetFetcher | None = None,
 ) -> bytes:
     """Lay out the charter HTML and write PDF/A-3b bytes with ``assessment.json`` attached."""
-    with _lock:  # WeasyPrint shares Pango and font state: one render at a time per process
-        font_config, stylesheet = _fonts_and_css()
-        document = HTML(string=html, url_fetcher=fetcher or _fetcher(), base_url=None)
+    with _lock:
+        document = render_document(html, fetcher)
         data = Attachment(
             string=attachment,
             name="assessment.json",
@@ -122,10 +165,10 @@ def write_pdf(
             modified=attachment_time,
             relationship="Data",
         )
+        _use_srgb_output_intent(document)
         pdf: bytes = document.write_pdf(
-            stylesheets=[stylesheet],
-            font_config=font_config,
             pdf_variant="pdf/a-3b",
+            output_intent=OUTPUT_INTENT,
             pdf_identifier=document_id.encode(),
             attachments=[data],
         )

@@ -190,7 +190,9 @@ def _clauses(decision: Decision, first_number: int) -> list[Section]:
             for index, protocol in enumerate(members, start=1)
         )
         sections.append(
-            Section(key, title, "sections/protocols.html", number, {"intro": intro, "clauses": clauses})
+            Section(
+                key, title, "sections/protocols.html", number, {"intro": intro, "clauses": clauses}
+            )
         )
     return sections
 
@@ -207,7 +209,9 @@ def build_sections(decision: Decision, details: CharterDetails) -> list[Section]
     ]
     numbered += _clauses(decision, len(numbered) + 1)
     numbered.append(
-        Section("general", "Standing of this charter", "sections/general.html", str(len(numbered) + 1))
+        Section(
+            "general", "Standing of this charter", "sections/general.html", str(len(numbered) + 1)
+        )
     )
     numbered.append(
         Section("calendar", "Review calendar", "sections/calendar.html", str(len(numbered) + 1))
@@ -281,7 +285,6 @@ def render_html(
     # Our own stylesheet file, never user input: safe to place in a <style> element.
     values["inline_stylesheet"] = Markup(stylesheet_text()) if inline_stylesheet else None
     return environment().get_template("charter.html").render(values)
-
 
 
 def stylesheet_text() -> str:

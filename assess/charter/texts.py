@@ -33,13 +33,15 @@ ROLES: dict[str, Roles] = {
         producer=(
             "Provides the agreed resources (funding, venue, equipment, archives or specialist "
             "expertise) on the agreed terms and dates.",
-            "Gives creative input only where invited or where the boundaries in this charter allow.",
+            "Gives creative input only where invited or where the boundaries in this charter "
+            "allow.",
             "Reports promptly on anything that affects the availability of a resource.",
         ),
         creator=(
             "Holds creative direction within the agreed boundaries.",
             "Uses the contributed resources for the agreed purpose and accounts for their use.",
-            "Keeps the producer side informed of progress, beyond the minimum the contract requires.",
+            "Keeps the producer side informed of progress, beyond the minimum the contract "
+            "requires.",
         ),
         shared=(
             "The line between resource contributions and creative input is written down and "
@@ -115,7 +117,12 @@ GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "reviews",
         "Reviews and the longer relationship",
         "How the Parties look back, assess the partnership and carry it beyond one project.",
-        ("health_assessment", "retrospective", "quarterly_checkins", "strategic_partnership_charter"),
+        (
+            "health_assessment",
+            "retrospective",
+            "quarterly_checkins",
+            "strategic_partnership_charter",
+        ),
     ),
 )
 

@@ -38,13 +38,18 @@ def test_cadences_fill_the_first_twelve_months(decisions: dict[str, Decision]) -
     assert series["trust_check"].dates[0] == date(2026, 4, 1)
     assert len(series["trust_check"].dates) == 12
     assert series["health_assessment"].dates == (
-        date(2026, 6, 1), date(2026, 8, 31), date(2026, 11, 30), date(2027, 3, 1)
+        date(2026, 6, 1),
+        date(2026, 8, 31),
+        date(2026, 11, 30),
+        date(2027, 3, 1),
     )
     assert len(series["sprint_cadence"].dates) == 26 and series["sprint_cadence"].frequent
     assert all(d <= date(2027, 3, 1) for s in series.values() for d in s.dates)
 
 
-def test_months_group_dated_reviews_and_leave_out_frequent_ones(decisions: dict[str, Decision]) -> None:
+def test_months_group_dated_reviews_and_leave_out_frequent_ones(
+    decisions: dict[str, Decision],
+) -> None:
     decision = decision_with(
         ChosenProtocol("trust_check", {"every_days": 30}),
         ChosenProtocol("financial_review", {"every_days": 30}),
@@ -94,9 +99,13 @@ def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) ->
 def test_recurring_dates_match_the_rrule(decisions: dict[str, Decision]) -> None:
     start = date(2026, 3, 2)
     for item in calendar.review_series(decisions["hybrid"], start):
-        expected = [item.dates[0] + timedelta(days=i * item.every_days) for i in range(len(item.dates))]
+        expected = [
+            item.dates[0] + timedelta(days=i * item.every_days) for i in range(len(item.dates))
+        ]
         assert list(item.dates) == expected
-        assert item.dates[-1] + timedelta(days=item.every_days) > calendar.twelve_months_after(start)
+        assert item.dates[-1] + timedelta(days=item.every_days) > calendar.twelve_months_after(
+            start
+        )
 
 
 def test_ics_times_are_utc() -> None:

@@ -42,7 +42,10 @@ def test_minimal_details_get_defaults() -> None:
 
 def test_issue_time_defaults_to_now_in_utc() -> None:
     details = charter.load_details(
-        {"project": "P", "parties": [{"side": "producer", "name": "A"}, {"side": "creator", "name": "B"}]}
+        {
+            "project": "P",
+            "parties": [{"side": "producer", "name": "A"}, {"side": "creator", "name": "B"}],
+        }
     )
     assert abs((datetime.now(UTC) - details.issued_at).total_seconds()) < 60
 
@@ -63,14 +66,24 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
         ),
         (
             {"parties": [{"side": "investor", "name": "A"}, {"side": "creator", "name": ""}]},
-            ["parties.0.side: must be 'producer' or 'creator'", "parties.1.name: must not be empty"],
+            [
+                "parties.0.side: must be 'producer' or 'creator'",
+                "parties.1.name: must not be empty",
+            ],
         ),
-        ({"revenue_split": {"producer": 60, "creator": 60}}, [
-            "revenue_split: producer and creator shares must add up to 100"
-        ]),
-        ({"revenue_split": {"producer": "60", "creator": 40}}, ["revenue_split.producer: must be a whole number"]),
+        (
+            {"revenue_split": {"producer": 60, "creator": 60}},
+            ["revenue_split: producer and creator shares must add up to 100"],
+        ),
+        (
+            {"revenue_split": {"producer": "60", "creator": 40}},
+            ["revenue_split.producer: must be a whole number"],
+        ),
         ({"version": 0}, ["version: must be 1 to 999"]),
-        ({"document_id": "bad id"}, ["document_id: must be 6-40 capital letters, digits or dashes"]),
+        (
+            {"document_id": "bad id"},
+            ["document_id: must be 6-40 capital letters, digits or dashes"],
+        ),
         ({"effective_date": "2026-13-01"}, ["effective_date: must be YYYY-MM-DD"]),
         ({"issued_at": "2026-03-02T09:00:00"}, ["issued_at: must be an ISO 8601 time with a zone"]),
         ({"mediators_internal": ["A", "B", "C", "D"]}, ["mediators_internal: at most 3 names"]),

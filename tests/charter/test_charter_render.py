@@ -17,7 +17,10 @@ from assess.engine import evaluate
 from assess.factors import FACTOR_KEYS
 from assess.protocols import BY_ID, CATALOGUE
 
-CLAUSE = re.compile(r'<article class="clause" id="clause-([a-z-]+)">\s*<h2><span class="num">([\d.]+)</span> ([^<]+)</h2>')
+CLAUSE = re.compile(
+    r'<article class="clause" id="clause-([a-z-]+)">\s*'
+    r'<h2><span class="num">([\d.]+)</span> ([^<]+)</h2>'
+)
 
 
 def clauses(html: str) -> dict[str, tuple[str, str]]:
@@ -29,11 +32,15 @@ def test_every_protocol_has_its_own_clause_text() -> None:
     assert {p.id for p in CATALOGUE} <= {f.stem for f in folder.glob("*.html")}
 
 
-def test_the_decision_s_protocols_and_only_those_become_clauses(decisions: dict[str, Decision]) -> None:
+def test_the_decision_s_protocols_and_only_those_become_clauses(
+    decisions: dict[str, Decision],
+) -> None:
     for decision in decisions.values():
         found = clauses(charter.to_html(decision, make_details()))
         assert set(found) == {p.id for p in decision.protocols}
-        assert {title for _, title in found.values()} == {BY_ID[p.id].title for p in decision.protocols}
+        assert {title for _, title in found.values()} == {
+            BY_ID[p.id].title for p in decision.protocols
+        }
 
 
 @settings(max_examples=25, deadline=None)
@@ -66,7 +73,9 @@ def test_contents_links_point_at_existing_anchors(decisions: dict[str, Decision]
     assert set(targets) <= ids
 
 
-def test_parameters_are_written_with_units_and_blanks_when_missing(decisions: dict[str, Decision]) -> None:
+def test_parameters_are_written_with_units_and_blanks_when_missing(
+    decisions: dict[str, Decision],
+) -> None:
     base = decisions["standard"]
     decision = Decision(
         answers=base.answers,

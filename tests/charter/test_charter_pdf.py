@@ -1,0 +1,288 @@
+"""The charter PDF: content, attachment, PDF/A, fonts, reproducibility, safety, scripts."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CountingServer, make_details
+from PIL import Image
+from pypdf import PdfReader
+from weasyprint.formatting_structure import boxes
+
+from assess import charter, partnership
+from assess.charter import pdf as charter_pdf
+from assess.decision import Decision
+from assess.protocols import BY_ID, CATALOGUE
+
+# All PDF tests on one worker: they share the rendered standard charter.
+pytestmark = pytest.mark.xdist_group("charter-pdf")
+
+
+def text_of(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def fonts_of(pdf: bytes, tmp_path: Path) -> list[dict[str, str]]:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = out.splitlines()[2:]
+    assert rows, out
+    fonts = []
+    for row in rows:
+        # name type encoding emb sub uni object ID: the three yes/no columns precede the object id.
+        fields = row.split()
+        fonts.append({"name": fields[0], "emb": fields[-5], "uni": fields[-3]})
+    return fonts
+
+
+def test_the_text_names_model_parties_and_exactly_the_chosen_clauses(
+    decisions: dict[str, Decision], standard_pdf: bytes
+) -> None:
+    decision = decisions["standard"]
+    text = text_of(standard_pdf)
+    assert partnership.BY_KEY[decision.model].title in text
+    for name in ("Ann Lee", "Bo Chen", "Northern Lights: an immersive documentary"):
+        assert name in text
+    chosen = {p.id for p in decision.protocols}
+    for protocol in CATALOGUE:
+        heading = re.compile(rf"\d+\.\d+ {re.escape(protocol.title)}\b")
+        assert bool(heading.search(text)) == (protocol.id in chosen), protocol.id
+
+
+def test_the_attachment_is_the_decision(
+    decisions: dict[str, Decision], standard_pdf: bytes
+) -> None:
+    reader = PdfReader(io.BytesIO(standard_pdf))
+    assert list(reader.attachments) == ["assessment.json"]
+    (data,) = reader.attachments["assessment.json"]
+    assert json.loads(data) == decisions["standard"].to_dict()
+    assert Decision.from_dict(json.loads(data)).to_dict() == decisions["standard"].to_dict()
+
+
+def test_pdf_a_3b_identification_and_metadata(standard_pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(standard_pdf))
+    assert standard_pdf.startswith(b"%PDF-1.7")
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r'pdfaid:part="3"', xmp) and re.search(r'pdfaid:conformance="B"', xmp)
+    root = reader.trailer["/Root"]
+    assert "/OutputIntents" in root and "/AF" in root
+    info = reader.metadata
+    assert info is not None
+    assert info.title == "Partnership Charter: Northern Lights: an immersive documentary"
+    assert "Ann Lee" in (info.author or "") and "Clara Diaz" in (info.author or "")
+    assert "Integrated Co-Creation" in (info.subject or "")
+    assert "partnership charter" in (info.get("/Keywords") or "")
+    assert info.get("/CreationDate") == "D:20260302090000Z"
+
+
+def test_every_font_is_embedded(standard_pdf: bytes, tmp_path: Path) -> None:
+    fonts = fonts_of(standard_pdf, tmp_path)
+    assert all(f["emb"] == "yes" and f["uni"] == "yes" for f in fonts), fonts
+    families = {f["name"].split("+", 1)[1].split("-")[1] for f in fonts}
+    assert families == {"Serif", "Sans", "Mono"}  # only the charter's bundled fonts
+
+
+def test_page_one_renders(standard_pdf: bytes, tmp_path: Path) -> None:
+    source = tmp_path / "charter.pdf"
+    source.write_bytes(standard_pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(source), str(tmp_path / "page")],
+        check=True,
+    )
+    (png,) = tmp_path.glob("page-*.png")
+    image = Image.open(png).convert("L")
+    assert image.size == (331, 468)  # A4 at 40 dpi
+    dark = sum(image.histogram()[:128])
+    assert 500 < dark < image.size[0] * image.size[1] // 4  # ink, but not a black page
+
+
+def test_same_inputs_give_the_same_bytes(
+    decisions: dict[str, Decision], standard_pdf: bytes
+) -> None:
+    assert charter.to_pdf(decisions["standard"], make_details()) == standard_pdf
+    later = charter.to_pdf(decisions["standard"], make_details(issued_at="2026-03-03T09:00:00Z"))
+    assert later != standard_pdf
+
+
+def test_a_fresh_process_gives_the_same_bytes(
+    decisions: dict[str, Decision], standard_pdf: bytes, tmp_path: Path
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(decisions["standard"].answers))
+    fields = tmp_path / "details.json"
+    fields.write_text(
+        json.dumps(
+            {
+                "mediators_internal": ["Dana Holt"],
+                "mediators_external": ["Elif Kaya"],
+                "revenue_split": {"producer": 55, "creator": 45},
+            }
+        )
+    )
+    output = tmp_path / "charter.pdf"
+    script = "from assess.charter.command import charter_command; charter_command.main()"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            str(answers),
+            "--details",
+            str(fields),
+            "--project",
+            "Northern Lights: an immersive documentary",
+            "--party",
+            "Producer side: Ann Lee (Executive Producer)",
+            "--party",
+            "Creator side: Bo Chen (Director)",
+            "--consultant",
+            "Clara Diaz",
+            "-o",
+            str(output),
+        ],
+        check=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1772442000"},
+    )
+    assert output.read_bytes() == standard_pdf
+
+
+HOSTILE = '<img src="file:///etc/passwd"> <script>alert(1)</script> <style>*{{background:url(http://127.0.0.1:{port}/css)}}</style>'
+
+
+def test_hostile_fields_render_as_text_and_fetch_nothing(
+    decisions: dict[str, Decision], trap_server: CountingServer
+) -> None:
+    port = trap_server.server_address[1]
+    hostile = HOSTILE.format(port=port)
+    details = make_details(
+        project=hostile[:200],
+        consultant=f'<img src="http://127.0.0.1:{port}/img">',
+        parties=[
+            {"side": "producer", "name": f"url(http://127.0.0.1:{port}/name)"},
+            {"side": "creator", "name": "<script>document.write(1)</script>"},
+        ],
+        project_summary=hostile,
+    )
+    pdf = charter.to_pdf(decisions["integrated"], details)
+    text = text_of(pdf)
+    assert '<img src="file:///etc/passwd">' in text
+    assert "<script>document.write(1)</script>" in text
+    assert "root:x:0:0" not in text
+    assert trap_server.requests == []
+
+
+def test_the_fetcher_refuses_files_and_urls_even_in_raw_html(trap_server: CountingServer) -> None:
+    port = trap_server.server_address[1]
+    fetcher = charter_pdf.BundledAssetFetcher()
+    raw = f"""<html><head><style>
+      body {{ background: url(http://127.0.0.1:{port}/css) }}
+      @import url(http://127.0.0.1:{port}/import.css);
+      @font-face {{ font-family: X; src: url(file:///etc/passwd) }}
+    </style><link rel="stylesheet" href="http://127.0.0.1:{port}/link.css">
+    <link rel="attachment" href="file:///etc/passwd"></head>
+    <body><img src="file:///etc/passwd"><img src="http://127.0.0.1:{port}/img">
+    <img src="data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg'/>">
+    <object data="http://127.0.0.1:{port}/object"></object>
+    <img src="charter-asset:../../../../etc/passwd"><p style="font-family: X">x</p></body></html>"""
+    document = charter_pdf.render_document(raw, fetcher)
+    pdf = document.write_pdf()
+    assert trap_server.requests == []
+    refused = " ".join(fetcher.refused)
+    for url in ("file:///etc/passwd", f"http://127.0.0.1:{port}/img", "data:image/svg+xml"):
+        assert url in refused
+    assert "charter-asset:../../../../etc/passwd" in refused
+    assert b"root:x:0:0" not in pdf
+
+
+def test_the_fetcher_serves_bundled_fonts_only() -> None:
+    fetcher = charter_pdf.BundledAssetFetcher()
+    response = fetcher.fetch("charter-asset:fonts/inter-regular.otf")
+    assert response.read(4) == b"OTTO"
+    response.close()
+    with pytest.raises(ValueError, match="bundled assets only"):
+        fetcher.fetch("charter-asset:fonts/../../etc/passwd")
+
+
+LONG = ("Συμπαραγωγή 合作制作项目 مشروع الإنتاج المشترك Northern Lights " * 4)[:200]
+
+
+def overflowing_text(document: Any) -> list[str]:
+    """Return text that sticks out of the page's content area (or out of the page)."""
+    problems: list[str] = []
+
+    def walk(box: Any, bounds: tuple[float, float], page_width: float) -> None:
+        if isinstance(box, boxes.MarginBox):
+            bounds = (0, page_width)
+        if isinstance(box, boxes.TextBox):
+            low, high = bounds
+            if box.position_x < low - 1 or box.position_x + box.width > high + 1:
+                problems.append(box.text)
+        for child in box.all_children():
+            walk(child, bounds, page_width)
+
+    for page in document.pages:
+        page_box = page._page_box
+        left = page_box.content_box_x()
+        walk(page_box, (left, left + page_box.width), page.width)
+    return problems
+
+
+def test_long_and_non_latin_input_fits_and_keeps_its_glyphs(
+    decisions: dict[str, Decision], tmp_path: Path
+) -> None:
+    names = {"producer": "Ζωή Παπαδοπούλου", "creator": "王小明", "third": "فاطمة الزهراء"}
+    details = make_details(
+        project=LONG,
+        consultant="x" * 120,
+        parties=[
+            {"side": "producer", "name": names["producer"], "role": "Παραγωγός"},
+            {"side": "creator", "name": names["creator"], "role": "导演"},
+            {"side": "creator", "name": names["third"], "role": "كاتبة السيناريو"},
+        ],
+        mediators_internal=["M" * 120],
+        project_summary="W" * 1500,
+    )
+    decision = decisions["hybrid"]
+    html = charter.to_html(decision, details)
+    assert overflowing_text(charter_pdf.render_document(html)) == []
+    pdf = charter.to_pdf(decision, details)
+    text = text_of(pdf)
+    for name in names.values():
+        assert name in text or name[::-1] in text, name
+    assert "合作制作项目" in text
+    fonts = " ".join(f["name"] for f in fonts_of(pdf, tmp_path) if f["emb"] == "yes")
+    assert "Charter-CJK" in fonts and "Charter-Arabic" in fonts
+    # every glyph came from a real font: no .notdef boxes were drawn
+    assert all(f["emb"] == "yes" for f in fonts_of(pdf, tmp_path))
+
+
+def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) -> None:
+    base = decisions["hybrid"]
+    from assess.decision import ChosenProtocol
+
+    everything = Decision(
+        answers=base.answers,
+        model=base.model,
+        components=base.components,
+        scores=base.scores,
+        protocols=tuple(
+            ChosenProtocol(p.id, {q.name: q.high for q in p.params}) for p in CATALOGUE
+        ),
+        escalation=base.escalation,
+        trace=base.trace,
+        rules_version=base.rules_version,
+        what_if=base.what_if,
+    )
+    text = text_of(charter.to_pdf(everything, make_details()))
+    for protocol in CATALOGUE:
+        assert BY_ID[protocol.id].title in text
