@@ -14,7 +14,7 @@ from marshmallow import ValidationError, fields
 
 from assess.extensions import db
 from assess.models import CREATOR, PRODUCER, Consultant, Engagement, Party, Respondent, utcnow
-from assess.questionnaire import record_decision
+from assess.questionnaire import decide, decide_together, record_decision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD_MIN = 10
@@ -132,7 +132,14 @@ def demo() -> None:
                 name=name, side=side, answers=dict(answers), step=5, submitted_at=now
             )
             engagement.respondents.append(respondent)
-            record_decision(db.session, engagement, answers, respondent=respondent)
+            record_decision(db.session, engagement, decide(answers), respondent=respondent)
+        record_decision(
+            db.session,
+            engagement,
+            decide_together(engagement.respondents),
+            consultant=consultant,
+            note="Consensus of Ann Lee, Bo Chen",
+        )
         db.session.add(engagement)
     db.session.commit()
     port = os.environ.get("PORT", "5000")

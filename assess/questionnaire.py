@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from assess import alignment
 from assess.decision import Decision
-from assess.engine import evaluate
+from assess.engine import evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
 from assess.models import Consultant, DecisionRecord, Engagement, Respondent
 from assess.schemas import load_answers
@@ -73,22 +74,49 @@ def missing(answers: Mapping[str, int]) -> list[str]:
     return [k for p in PAGES for k in p.keys if k not in answers]
 
 
-def decide(answers: Mapping[str, int]) -> Decision:
-    """Evaluate a complete answer set, tipping points included."""
-    return evaluate(load_answers(dict(answers)), what_if=True)
+def decide(answers: Mapping[str, int], based_on: Decision | None = None) -> Decision:
+    """Evaluate a complete answer set, tipping points included.
+
+    Adjusting a decision made on several respondents' consensus keeps them: the changed
+    answers become values the consultant agreed with the parties.
+    """
+    checked = load_answers(dict(answers))
+    if based_on is None or based_on.alignment is None:
+        return evaluate(checked, what_if=True)
+    stored = based_on.alignment
+    agreed = {**stored.agreed}
+    agreed.update({k: v for k, v in checked.items() if v != stored.consensus[k]})
+    return evaluate_respondents(respondents_of(stored), agreed, what_if=True)
+
+
+def respondents_of(stored: alignment.Alignment) -> list[alignment.Respondent]:
+    """Rebuild each respondent's answers from a stored alignment's per-factor values."""
+    return [
+        alignment.Respondent(
+            r.name, r.side, {key: a.values[i] for key, a in stored.factors.items()}
+        )
+        for i, r in enumerate(stored.respondents)
+    ]
+
+
+def decide_together(respondents: list[Respondent]) -> Decision:
+    """Decide on the consensus of several respondents' submitted answers."""
+    return evaluate_respondents(
+        [alignment.Respondent(r.name, r.side, load_answers(dict(r.answers))) for r in respondents],
+        what_if=True,
+    )
 
 
 def record_decision(
     session: Session,
     engagement: Engagement,
-    answers: Mapping[str, int],
+    decision: Decision,
     *,
     respondent: Respondent | None = None,
     consultant: Consultant | None = None,
     note: str = "",
 ) -> DecisionRecord:
-    """Evaluate the answers and add a snapshot of the decision to the session."""
-    decision = decide(answers)
+    """Add a snapshot of the decision to the session."""
     record = DecisionRecord(
         engagement=engagement,
         respondent=respondent,

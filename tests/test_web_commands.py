@@ -75,7 +75,7 @@ def test_demo_creates_a_consultant_and_an_engagement_once(
     assert "demo@assess.example" in result.output and "/login" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Engagement)) == 1
-        assert db.session.scalar(select(func.count()).select_from(DecisionRecord)) == 2
+        assert db.session.scalar(select(func.count()).select_from(DecisionRecord)) == 3
     client = app.test_client()
     password = result.output.split("password:")[1].split()[0]
     response = post(client, "/login", {"email": "demo@assess.example", "password": password})

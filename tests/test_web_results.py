@@ -204,3 +204,65 @@ def test_engagement_page_compares_respondents(app: Flask, signed_in: FlaskClient
     assert "Answers side by side" in page
     assert "1 factor</strong> differ" in page and "Discuss" in page
     assert page.count('class="series ') == 2
+
+
+def submitted_pair(app: Flask, engagement_id: int, creator: dict[str, int]) -> None:
+    from assess.models import Engagement, utcnow
+
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in (
+            ("Ann Lee", "producer", ANSWERS),
+            ("Bo Chen", "creator", creator),
+        ):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+
+
+def test_consensus_decision_shows_where_the_partners_differ(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.alignment import Respondent as Answering
+    from assess.engine import evaluate_respondents
+
+    engagement_id = create_engagement(signed_in)
+    creator = {**ANSWERS, "iteration_readiness": 1, "timeline_pressure": 5}
+    submitted_pair(app, engagement_id, creator)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Decide on the consensus" in page
+    response = post(signed_in, f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 303
+    [record] = decisions(app)
+    expected = evaluate_respondents(
+        [Answering("Ann Lee", "producer", ANSWERS), Answering("Bo Chen", "creator", creator)],
+        what_if=True,
+    )
+    assert record.data == expected.to_dict()
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert (
+        "Where the partners differ" in page and "2 factors</strong> show a significant gap" in page
+    )
+    assert "Each partner's answers alone" in page
+
+    # Adjusting a consensus value keeps the partners' answers: it becomes an agreed value.
+    consensus = expected.answers
+    changed = {**consensus, "timeline_pressure": 2}
+    response = post(
+        signed_in,
+        f"{response.headers['Location']}/confirm",
+        {k: str(v) for k, v in changed.items()},
+    )
+    assert response.status_code == 303
+    adjusted = decisions(app)[-1].decision
+    assert adjusted.alignment is not None and adjusted.alignment.agreed == {"timeline_pressure": 2}
+    assert adjusted.answers == changed
+
+
+def test_consensus_needs_two_submitted_respondents(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    response = post(signed_in, f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 302
+    assert decisions(app) == []

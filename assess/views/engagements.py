@@ -35,7 +35,7 @@ from assess.models import (
     hash_token,
     utcnow,
 )
-from assess.questionnaire import PAGES, missing, record_decision
+from assess.questionnaire import PAGES, decide, decide_together, missing, record_decision
 from assess.radar import radar
 from assess.views.auth import require_consultant
 
@@ -159,6 +159,7 @@ def show(engagement_id: int) -> str:
         disagreements=sum(1 for *_, flag in comparison if flag),
         chart=chart,
         series_classes=classes,
+        submitted=len(together(engagement)),
         pages=PAGES,
     )
 
@@ -364,11 +365,40 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     record = record_decision(
         db.session,
         engagement,
-        merged,
+        decide(merged),
         respondent=respondent,
         consultant=current_user._get_current_object(),
         note="Facilitated session",
     )
+    db.session.commit()
+    return redirect(
+        url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
+    )
+
+
+def together(engagement: Engagement) -> list[Respondent]:
+    """Return the respondents whose submitted answers a consensus decision combines."""
+    return [r for r in engagement.respondents if r.submitted_at and not r.facilitated]
+
+
+@bp.post("/<int:engagement_id>/consensus")
+def consensus(engagement_id: int) -> Response:
+    """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
+    engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
+    respondents = together(engagement)
+    if len(respondents) < 2:
+        flash("A consensus needs at least two respondents who have submitted.", "info")
+        return redirect(url_for("engagements.show", engagement_id=engagement.id))
+    names = ", ".join(r.name for r in respondents)
+    record = record_decision(
+        db.session,
+        engagement,
+        decide_together(respondents),
+        consultant=current_user._get_current_object(),
+        note=f"Consensus of {names}",
+    )
+    engagement.updated_at = utcnow()
     db.session.commit()
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303

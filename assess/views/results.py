@@ -10,7 +10,7 @@ from assess.decision import Decision
 from assess.extensions import db
 from assess.factors import FACTOR_KEYS
 from assess.forms import load_answers_form
-from assess.models import DecisionRecord, Engagement
+from assess.models import DecisionRecord, Engagement, utcnow
 from assess.questionnaire import decide, record_decision
 from assess.radar import radar
 from assess.views.auth import require_consultant
@@ -37,9 +37,7 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     if baseline is not None:
         series.append(("Stored answers", "series-b", baseline.answers))
     series.append(("Answers", "series-a", decision.answers))
-    tipping = [
-        (t.factor, t.to_level, t.sentence()) for t in decision.what_if or () if t.to_level >= 1
-    ]
+    tipping = [(t.factor, t.to_level, t.sentence()) for t in decision.what_if or ()]
     return radar(series, tipping)
 
 
@@ -56,7 +54,7 @@ def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
         given, errors = load_answers_form(request.args, FACTOR_KEYS, required=True)
         if not errors:
             adjusted = given
-            preview = decide(given) if given != stored.answers else None
+            preview = decide(given, based_on=stored) if given != stored.answers else None
         else:
             adjusted = {**stored.answers}
     shown = preview or stored
@@ -105,12 +103,13 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     new = record_decision(
         db.session,
         engagement,
-        given,
+        decide(given, based_on=stored),
         respondent=None,
         consultant=current_user._get_current_object(),
         note=f"Adjusted from decision #{record.id} ({len(changed)} answer"
         f"{'' if len(changed) == 1 else 's'} changed)",
     )
+    engagement.updated_at = utcnow()
     db.session.commit()
     flash("The adjusted decision is stored. The earlier one is kept unchanged.", "success")
     return redirect(

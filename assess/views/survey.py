@@ -15,6 +15,7 @@ from assess.questionnaire import (
     PAGES,
     REVIEW_STEP,
     STEPS,
+    decide,
     first_unanswered_step,
     missing,
     page_of,
@@ -155,7 +156,7 @@ def review(token: str) -> str | Response | tuple[str, int]:
     respondent.submitted_at = utcnow()
     respondent.step = REVIEW_STEP
     respondent.engagement.updated_at = utcnow()
-    record_decision(db.session, respondent.engagement, answers, respondent=respondent)
+    record_decision(db.session, respondent.engagement, decide(answers), respondent=respondent)
     db.session.commit()
     return redirect(url_for("survey.result", token=token), code=303)
 

@@ -49,6 +49,11 @@ def param_value(value: int, unit: str) -> str:
     return f"{value} {unit}"
 
 
+def model_title(model: str, components: list[str] | tuple[str, ...]) -> str:
+    """Return the display title of a model, naming both parts of a hybrid."""
+    return partnership.title(model, components)
+
+
 def status_class(status: str) -> str:
     """Return a CSS class name for a status label."""
     return "status-" + status.replace(" ", "-")
@@ -59,4 +64,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "day": day,
     "param_value": param_value,
     "status_class": status_class,
+    "model_title": model_title,
 }
