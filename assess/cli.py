@@ -202,5 +202,10 @@ cli.add_command(db_cli)
 cli.add_command(user_cli)
 cli.add_command(demo)
 
+# The partnership charter: PDF or HTML, and its review calendar.
+from assess.charter.command import charter_command  # noqa: E402
+
+cli.add_command(charter_command)
+
 if __name__ == "__main__":
     main()

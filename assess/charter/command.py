@@ -155,7 +155,11 @@ def charter_command(
     try:
         details = load_details(fields)
     except ValidationError as error:
-        problems += flatten_errors(error.messages)
+        lines = flatten_errors(error.messages)
+        if any(p.startswith("--party") for p in problems):
+            # the list lacks the unreadable lines: its length and sides are not the problem
+            lines = [line for line in lines if not line.startswith("parties:")]
+        problems += lines
     if problems:
         fail(problems)
     for target in (output, ics):

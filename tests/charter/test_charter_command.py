@@ -1,0 +1,211 @@
+"""``assess charter``: files written on success, per-field errors and nothing written on failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import ANSWERS
+from pypdf import PdfReader
+
+from assess.charter.command import charter_command
+from assess.cli import evaluate_command
+
+pytestmark = pytest.mark.xdist_group("charter-pdf")
+
+PARTIES = [
+    "--party",
+    "Producer side: Ann Lee (Executive Producer)",
+    "--party",
+    "Creator side: Bo Chen",
+]
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(charter_command, list(args), input=stdin, env=env)
+
+
+@pytest.fixture
+def answers(tmp_path: Path) -> Path:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(ANSWERS["standard"]))
+    return path
+
+
+def test_writes_the_pdf_and_the_calendar(answers: Path, tmp_path: Path) -> None:
+    pdf, ics = tmp_path / "charter.pdf", tmp_path / "reviews.ics"
+    result = run(
+        str(answers),
+        "--project",
+        "Northern Lights",
+        *PARTIES,
+        "-o",
+        str(pdf),
+        "--ics",
+        str(ics),
+        "--issued",
+        "2026-03-02T09:00:00Z",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and result.stderr == ""
+    reader = PdfReader(pdf)
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Northern Lights" in text and "Ann Lee" in text and "Bo Chen" in text
+    assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+    assert oct(pdf.stat().st_mode & 0o777) != "0o600"  # the umask applies, not mkstemp's 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "answers.json",
+        "charter.pdf",
+        "reviews.ics",
+    ]
+
+
+def test_html_output_is_one_self_contained_file(answers: Path, tmp_path: Path) -> None:
+    out = tmp_path / "charter.html"
+    result = run(
+        "-", "--project", "P & <Q>", *PARTIES, "-o", str(out), "--html", stdin=answers.read_text()
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<style>" in html and "@page" in html
+    assert "P &amp; &lt;Q&gt;" in html
+
+
+def test_source_date_epoch_makes_builds_reproducible(answers: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.html", tmp_path / "b.html"
+    env = {"SOURCE_DATE_EPOCH": "1772442000"}
+    for out in (first, second):
+        assert (
+            run(
+                str(answers), "--project", "P", *PARTIES, "-o", str(out), "--html", env=env
+            ).exit_code
+            == 0
+        )
+    assert first.read_bytes() == second.read_bytes()
+    assert "2 March 2026" in first.read_text()
+
+
+def test_bad_answers_get_the_same_lines_as_evaluate(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**ANSWERS["standard"], "innovation": "3", "colour": 1}))
+    out = tmp_path / "charter.pdf"
+    result = run(str(bad), "--project", "P", *PARTIES, "-o", str(out))
+    evaluated = CliRunner().invoke(evaluate_command, [str(bad)])
+    assert result.exit_code == evaluated.exit_code == 2
+    assert result.stderr == evaluated.stderr
+    assert sorted(result.stderr.splitlines()) == [
+        "colour: unknown field",
+        "innovation: must be an integer from 1 to 5",
+    ]
+    assert result.stdout == "" and not out.exists()
+
+
+def test_invalid_json_is_reported_like_evaluate(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = run(str(bad), "--project", "P", *PARTIES, "-o", str(tmp_path / "c.pdf"))
+    evaluated = CliRunner().invoke(evaluate_command, [str(bad)])
+    assert result.exit_code == 2 and result.stderr == evaluated.stderr
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_all_field_problems_are_reported_together(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**ANSWERS["standard"], "timeline_pressure": 9}))
+    result = run(
+        str(bad),
+        "--project",
+        " ",
+        "--party",
+        "Ann Lee",
+        "--party",
+        "creator: Bo",
+        "--effective",
+        "tomorrow",
+        "--charter-version",
+        "0",
+        "-o",
+        str(tmp_path / "c.pdf"),
+        "--ics",
+        str(tmp_path / "c.ics"),
+    )
+    assert result.exit_code == 2
+    assert sorted(result.stderr.splitlines()) == [
+        "--party 1: must look like 'Producer side: Name' or 'Creator side: Name (Role)'",
+        "effective_date: must be YYYY-MM-DD",
+        "project: must not be empty",
+        "timeline_pressure: must be an integer from 1 to 5",
+        "version: must be 1 to 999",
+    ]
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_details_file_fills_the_fields_and_is_validated(answers: Path, tmp_path: Path) -> None:
+    fields = tmp_path / "fields.json"
+    fields.write_text(json.dumps({"revenue_split": {"producer": 70, "creator": 20}, "colour": "x"}))
+    result = run(
+        str(answers),
+        "--details",
+        str(fields),
+        "--project",
+        "P",
+        *PARTIES,
+        "-o",
+        str(tmp_path / "c.html"),
+        "--html",
+    )
+    assert result.exit_code == 2
+    assert sorted(result.stderr.splitlines()) == [
+        "colour: unknown field",
+        "revenue_split: producer and creator shares must add up to 100",
+    ]
+    fields.write_text("[1, 2]")
+    result = run(
+        str(answers),
+        "--details",
+        str(fields),
+        "--project",
+        "P",
+        *PARTIES,
+        "-o",
+        str(tmp_path / "c.html"),
+        "--html",
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "details: must be a JSON object of charter fields\n",
+    )
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_a_missing_output_folder_is_an_input_error(answers: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nowhere" / "c.pdf"
+    result = run(str(answers), "--project", "P", *PARTIES, "-o", str(out))
+    assert result.exit_code == 2
+    assert result.stderr == f"{out}: the folder {out.parent} does not exist\n"
+
+
+def test_binary_input_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    result = run(str(bad), "--project", "P", *PARTIES, "-o", str(tmp_path / "c.pdf"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr == "input: not valid UTF-8 text\n"
+
+
+def test_bad_source_date_epoch_is_named(answers: Path, tmp_path: Path) -> None:
+    result = run(
+        str(answers),
+        "--project",
+        "P",
+        *PARTIES,
+        "-o",
+        str(tmp_path / "c.pdf"),
+        env={"SOURCE_DATE_EPOCH": "yesterday"},
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "SOURCE_DATE_EPOCH: must be a whole number of seconds since 1970\n",
+    )
