@@ -1,0 +1,195 @@
+"""The service's sealing key and certificate: generated once into a folder, or configured.
+
+The seal proves a charter is the version approved in this service; it is not a partner's
+legal signature. By default the service makes its own RSA key and a self-signed certificate
+on first use (the Flask instance folder in the web app, files readable by the owner only).
+A real key and certificate replace them through configuration (``SEAL_KEY_FILE``,
+``SEAL_CERT_FILE``, optional ``SEAL_KEY_PASSPHRASE``). RSA, not ECDSA: an ECDSA signature
+makes pyHanko raise the PDF header to 2.0, which a PDF/A-3 file must not have.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+DEFAULT_SUBJECT = "assess charter seal"
+KEY_FILE = "seal-key.pem"
+CERT_FILE = "seal-cert.pem"
+LOCK_FILE = "seal.lock"
+KEY_SIZE = 3072
+VALID_YEARS = 20
+
+
+class SealKeyError(Exception):
+    """The sealing key or certificate is missing, unreadable or does not match."""
+
+
+@dataclass(frozen=True)
+class SealKeys:
+    """A private key and the certificate that names it, with where they came from."""
+
+    private_key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    key_file: Path
+    cert_file: Path
+
+    @property
+    def subject(self) -> str:
+        """Return the certificate's common name (or its whole subject when it has none)."""
+        return certificate_name(self.certificate)
+
+    @property
+    def fingerprint(self) -> str:
+        """Return the certificate's SHA-256 fingerprint in hex: what a verifier can pin."""
+        return self.certificate.fingerprint(hashes.SHA256()).hex()
+
+    def certificate_pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def certificate_name(certificate: x509.Certificate) -> str:
+    """Return a certificate's common name, or its whole subject when it has none."""
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    value = names[0].value if names else certificate.subject.rfc4514_string()
+    return value if isinstance(value, str) else value.decode()
+
+
+def load_or_create(
+    folder: str | os.PathLike[str],
+    *,
+    subject: str = DEFAULT_SUBJECT,
+    key_size: int = KEY_SIZE,
+    now: datetime | None = None,
+) -> SealKeys:
+    """Load the service key and certificate from ``folder``, making them on first use.
+
+    A file lock makes concurrent first uses (several web workers) agree on one key.
+    """
+    directory = Path(folder)
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
+    with open(directory / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not key_path.exists() and not cert_path.exists():
+                key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+                certificate = self_signed_certificate(key, subject, now=now)
+                _write_private(
+                    key_path,
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    ),
+                )
+                _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return load(key_path, cert_path)
+
+
+def load(
+    key_file: str | os.PathLike[str],
+    cert_file: str | os.PathLike[str],
+    passphrase: str | bytes | None = None,
+) -> SealKeys:
+    """Load an RSA key and its certificate from PEM files; fail clearly when they do not pair."""
+    key_path, cert_path = Path(key_file), Path(cert_file)
+    secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=secret)
+    except OSError as error:
+        raise SealKeyError(f"seal key {key_path}: {error.strerror or error}") from None
+    except (ValueError, TypeError) as error:
+        raise SealKeyError(f"seal key {key_path}: not a readable PEM private key ({error})") from None
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except OSError as error:
+        raise SealKeyError(f"seal certificate {cert_path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise SealKeyError(f"seal certificate {cert_path}: not a PEM certificate ({error})") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SealKeyError(
+            f"seal key {key_path}: an RSA key is required (other key types break PDF/A-3)"
+        )
+    if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+        raise SealKeyError(f"seal certificate {cert_path} does not belong to the key {key_path}")
+    return SealKeys(key, certificate, key_path, cert_path)
+
+
+def from_config(config: Mapping[str, Any], instance_folder: str | os.PathLike[str]) -> SealKeys:
+    """Return the configured key (``SEAL_KEY_FILE`` + ``SEAL_CERT_FILE``) or the generated one.
+
+    Without configured files, the key lives in ``<instance_folder>/seal/``; ``SEAL_SUBJECT``
+    names the generated certificate.
+    """
+    key_file, cert_file = config.get("SEAL_KEY_FILE"), config.get("SEAL_CERT_FILE")
+    if key_file or cert_file:
+        if not (key_file and cert_file):
+            raise SealKeyError("configure both SEAL_KEY_FILE and SEAL_CERT_FILE, or neither")
+        return load(key_file, cert_file, config.get("SEAL_KEY_PASSPHRASE") or None)
+    subject = str(config.get("SEAL_SUBJECT") or DEFAULT_SUBJECT)
+    return load_or_create(Path(instance_folder) / "seal", subject=subject)
+
+
+def self_signed_certificate(
+    key: rsa.RSAPrivateKey, subject: str = DEFAULT_SUBJECT, *, now: datetime | None = None
+) -> x509.Certificate:
+    """Make a self-signed certificate fit for document signing with ``key``."""
+    start = (now or datetime.now(UTC)).replace(microsecond=0) - timedelta(days=1)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, subject),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "assess"),
+        ]
+    )
+    public = key.public_key()
+    serial = int.from_bytes(hashlib.sha256(public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )).digest()[:16], "big") >> 1
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(serial or 1)
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=365 * VALID_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read, refusing to overwrite one that exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)  # the umask may have narrowed it; never widen beyond owner

@@ -1,0 +1,53 @@
+"""Write the audit page as PDF with WeasyPrint, with the charter's fonts and fetcher."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from assess.charter import pdf as charter_pdf
+from assess.signing.audit import TEMPLATES
+
+
+@cache
+def _fonts_and_css() -> tuple[FontConfiguration, CSS]:
+    """Parse the audit stylesheet and load its fonts once per process."""
+    charter_pdf.check_fonts()
+    font_config = FontConfiguration()
+    stylesheet = CSS(
+        string=(TEMPLATES / "audit.css").read_text(encoding="utf-8"),
+        font_config=font_config,
+        url_fetcher=_fetcher(),
+    )
+    return font_config, stylesheet
+
+
+@cache
+def _fetcher() -> charter_pdf.BundledAssetFetcher:
+    """Serve the charter's bundled fonts; refuse files, http(s), data: and everything else."""
+    return charter_pdf.BundledAssetFetcher()
+
+
+def render_document(html: str) -> Any:
+    """Lay out the audit HTML into pages (a WeasyPrint Document)."""
+    # The charter's lock: WeasyPrint shares Pango and font state between documents.
+    with charter_pdf._lock:
+        font_config, stylesheet = _fonts_and_css()
+        document = HTML(string=html, url_fetcher=_fetcher(), base_url=None)
+        return document.render(stylesheets=[stylesheet], font_config=font_config)
+
+
+def write_pdf(html: str, *, document_id: str) -> bytes:
+    """Lay out the audit HTML and write it as PDF/A-3b bytes."""
+    with charter_pdf._lock:
+        document = render_document(html)
+        charter_pdf._use_srgb_output_intent(document)
+        pdf: bytes = document.write_pdf(
+            pdf_variant="pdf/a-3b",
+            output_intent=charter_pdf.OUTPUT_INTENT,
+            pdf_identifier=f"{document_id}-audit".encode(),
+        )
+    return pdf

@@ -1,0 +1,289 @@
+"""Seal a signed-off charter: append the audit trail, embed ``seal.json``, certify with pyHanko.
+
+Why an incremental update (and not a rewrite with pypdf): the frozen charter's bytes stay
+the first part of the sealed file, byte for byte. Anyone can cut the file at the length
+recorded in ``seal.json`` and get the exact PDF the signatories approved, with the SHA-256
+they approved; the charter's PDF/A-3b catalogue, XMP identification, output intent and its
+``assessment.json`` attachment are untouched. The update adds the audit page(s) (imported
+from a WeasyPrint PDF/A-3b rendering), a ``seal.json`` attachment (PDF/A-3 associated file,
+relationship Data) that states what was approved, and a PAdES certification signature
+(DocMDP level 1: no changes allowed) in an invisible field, so no stamp font is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR, DocumentMetadata
+from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from assess.signing.audit import AuditTrail, render_pdf, sha256_hex
+from assess.signing.keys import SealKeys
+
+SEAL_FIELD = "AssessSeal"
+SEAL_FILE = "seal.json"
+ASSESSMENT_FILE = "assessment.json"
+SEAL_FORMAT = 1
+# Room for the CMS signature: a 3072-bit RSA signature plus the certificate, with margin.
+# A fixed reservation keeps pyHanko from building a dummy signature first to measure it.
+SIGNATURE_BYTES = 8192
+
+
+class SealError(Exception):
+    """The charter cannot be sealed as given (wrong version, no approvals, unreadable PDF)."""
+
+
+def seal(charter_pdf: bytes, audit: AuditTrail, keys: SealKeys) -> bytes:
+    """Return the charter with the audit page(s) appended, certified by the service's key.
+
+    ``audit.document_hash`` must be the SHA-256 of ``charter_pdf`` and every approval must
+    be for that hash. The signing time is ``audit.sealed_at``.
+    """
+    approved_hash = sha256_hex(charter_pdf)
+    _check_trail(approved_hash, audit)
+    try:
+        charter = PdfFileReader(BytesIO(charter_pdf), strict=False)
+        assessment = embedded_file(charter, ASSESSMENT_FILE)
+    except (PdfError, ValueError, KeyError) as error:
+        raise SealError(f"the charter is not a readable PDF ({error})") from None
+    if charter.encrypted:
+        raise SealError("the charter is encrypted; seal the unencrypted frozen PDF")
+    writer = _DeterministicWriter(BytesIO(charter_pdf), approved_hash, audit)
+    _append_pages(writer, render_pdf(audit, signer=keys.subject))
+    statement = seal_statement(audit, charter_pdf, assessment, keys)
+    _attach(writer, SEAL_FILE, statement, "What was approved and sealed", audit.sealed_at)
+    output = BytesIO()
+    _signer_for(keys, audit).sign_pdf(writer, output=output, bytes_reserved=SIGNATURE_BYTES)
+    return output.getvalue()
+
+
+def seal_statement(
+    audit: AuditTrail, charter_pdf: bytes, assessment: bytes | None, keys: SealKeys
+) -> bytes:
+    """Serialise what the seal states: the approved bytes, the assessment, the trail."""
+    statement: dict[str, Any] = {
+        "format": SEAL_FORMAT,
+        "issuer": audit.issuer,
+        "sealed_by": keys.subject,
+        "certificate_sha256": keys.fingerprint,
+        "approved": {
+            "sha256": sha256_hex(charter_pdf),
+            "length": len(charter_pdf),
+        },
+        "assessment_sha256": sha256_hex(assessment) if assessment is not None else None,
+        **audit.to_dict(),
+    }
+    return json.dumps(statement, sort_keys=True, indent=2, ensure_ascii=False).encode()
+
+
+def _check_trail(approved_hash: str, audit: AuditTrail) -> None:
+    if audit.document_hash != approved_hash:
+        raise SealError(
+            f"the audit trail is for SHA-256 {audit.document_hash}, "
+            f"but the charter given is {approved_hash}"
+        )
+    if not audit.approvals:
+        raise SealError("no signatory approved this version; there is nothing to seal")
+    stale = [e.name for e in audit.approvals if e.document_hash != approved_hash]
+    if stale:
+        raise SealError("approvals for another version: " + ", ".join(stale))
+
+
+def embedded_file(reader: PdfFileReader, name: str) -> bytes | None:
+    """Return the bytes of a document-level attachment by file name, or None."""
+    try:
+        tree = reader.root["/Names"]["/EmbeddedFiles"]
+    except KeyError:
+        return None
+    return _find_in_name_tree(tree, name)
+
+
+def _find_in_name_tree(node: Any, name: str, depth: int = 0) -> bytes | None:
+    if depth > 16:  # a hostile file could loop its name tree
+        return None
+    names = node.get("/Names", [])
+    for index in range(0, len(names) - 1, 2):
+        if str(names[index]) == name:
+            spec = names[index + 1].get_object()
+            data: bytes = spec["/EF"].get("/UF", spec["/EF"].get("/F")).get_object().data
+            return data
+    for kid in node.get("/Kids", []):
+        found = _find_in_name_tree(kid.get_object(), name, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+class _DeterministicWriter(IncrementalPdfFileWriter):  # type: ignore[misc]
+    """An incremental writer for reproducible seals that keeps Info and XMP in agreement.
+
+    pyHanko gives the new revision a random file ID and stamps the current time as the
+    modification date; here both come from the sign-off (approved hash and seal time).
+    It also appends itself to the Info producer but writes only itself into the XMP
+    producer; PDF/A requires the two to match, so both say the same after the update.
+    """
+
+    def __init__(self, stream: BytesIO, approved_hash: str, audit: AuditTrail) -> None:
+        super().__init__(stream, strict=False)
+        seed = f"{approved_hash}:{audit.document_id}:{audit.version}:{audit.sealed_at}"
+        first = self._document_id[0]
+        self._document_id = generic.ArrayObject(
+            [first, generic.ByteStringObject(hashlib.sha256(seed.encode()).digest()[:16])]
+        )
+        self._sealed_at = audit.sealed_at.astimezone(UTC)
+
+    def _update_meta(self) -> None:
+        super()._update_meta()
+        fixed = DocumentMetadata(last_modified=self._sealed_at, xmp_unmanaged=True)
+        if self._info is not None:
+            info = self._info.get_object()
+            info["/ModDate"] = generic.pdf_date(self._sealed_at)
+            info["/Producer"] = generic.TextStringObject(VENDOR)
+            self.mark_update(self._info)
+        metadata = self.root["/Metadata"] if "/Metadata" in self.root else None
+        if isinstance(metadata, MetadataStream):
+            metadata.update_xmp_with_meta(fixed)
+            self.update_container(metadata)
+
+
+def _append_pages(writer: IncrementalPdfFileWriter, pdf: bytes) -> None:
+    """Copy every page of ``pdf`` to the end of the document being written.
+
+    All pages go through one import so that fonts they share are copied once. The page
+    tree parent, links and structure references are left behind: they belong to the
+    source document.
+    """
+    source = PdfFileReader(BytesIO(pdf), strict=False)
+    copies = generic.ArrayObject()
+    for index in range(_page_count(source)):
+        page = source.find_page_for_modification(index)[0].get_object()
+        copy = generic.DictionaryObject(
+            {k: v for k, v in page.items() if k not in ("/Parent", "/Annots", "/StructParents")}
+        )
+        copy.container_ref = page.container_ref  # tells the importer which file it reads
+        copies.append(copy)
+    copies.container_ref = source.root.container_ref
+    for page in writer.import_object(copies):
+        writer.insert_page(page)
+
+
+def _page_count(reader: PdfFileReader) -> int:
+    count: int = reader.root["/Pages"]["/Count"]
+    return count
+
+
+def _attach(
+    writer: IncrementalPdfFileWriter, name: str, data: bytes, description: str, when: datetime
+) -> None:
+    """Attach a file as a PDF/A-3 associated file without raising the PDF version.
+
+    pyHanko's ``embed_file`` sets the catalogue's version to 2.0 when a file has an
+    AFRelationship; a PDF/A-3 file must stay at 1.x, so the name tree and /AF entries are
+    written here.
+    """
+    stream = EmbeddedFileObject.from_file_data(
+        writer,
+        data,
+        params=EmbeddedFileParams(creation_date=when, modification_date=when),
+        mime_type="application/json",
+    )
+    spec = FileSpec(
+        file_spec_string=name,
+        file_name=name,
+        embedded_data=stream,
+        description=description,
+    ).as_pdf_object()
+    spec["/AFRelationship"] = generic.NameObject("/Data")
+    spec_ref = writer.add_object(spec)
+
+    root = writer.root
+    if "/Names" not in root:
+        root["/Names"] = writer.add_object(generic.DictionaryObject())
+        writer.update_root()
+    names = root["/Names"]
+    if "/EmbeddedFiles" not in names:
+        names["/EmbeddedFiles"] = writer.add_object(
+            generic.DictionaryObject({"/Names": generic.ArrayObject()})
+        )
+        writer.update_container(names)
+    tree = names["/EmbeddedFiles"]
+    if "/Kids" in tree:
+        raise SealError("the charter's attachment list is a nested name tree; cannot add to it")
+    entries = tree["/Names"]
+    pairs = [(str(entries[i]), entries.raw_get(i + 1)) for i in range(0, len(entries) - 1, 2)]
+    pairs.append((name, spec_ref))
+    pairs.sort(key=lambda pair: pair[0])  # name trees are sorted by key
+    tree["/Names"] = generic.ArrayObject(
+        item for key, ref in pairs for item in (generic.pdf_string(key), ref)
+    )
+    writer.update_container(tree)
+
+    if "/AF" in root:
+        associated = root["/AF"]
+        associated.append(spec_ref)
+        writer.update_container(associated)
+    else:
+        root["/AF"] = generic.ArrayObject([spec_ref])
+        writer.update_root()
+
+
+class _FixedTimeSigner(signers.PdfSigner):  # type: ignore[misc]
+    """A PdfSigner that states a given signing time (the sign-off's), for reproducible seals."""
+
+    def __init__(self, signing_time: datetime, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signing_time = signing_time
+
+    def init_signing_session(self, pdf_out: Any, existing_fields_only: bool = False) -> Any:
+        session = super().init_signing_session(pdf_out, existing_fields_only)
+        session.system_time = self._signing_time
+        return session
+
+
+def _signer_for(keys: SealKeys, audit: AuditTrail) -> signers.PdfSigner:
+    certificate = asn1_x509.Certificate.load(
+        keys.certificate.public_bytes(serialization.Encoding.DER)
+    )
+    private_key = asn1_keys.PrivateKeyInfo.load(
+        keys.private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cms_signer = signers.SimpleSigner(
+        signing_cert=certificate,
+        signing_key=private_key,
+        cert_registry=SimpleCertificateStore.from_certs([certificate]),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+        reason=f"Sealed by {audit.issuer}: the version approved by all signatories",
+        location=audit.verify_url,
+        name=keys.subject,
+    )
+    return _FixedTimeSigner(
+        audit.sealed_at.astimezone(UTC),
+        meta,
+        signer=cms_signer,
+        new_field_spec=fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=-1, box=None),
+    )
