@@ -23,6 +23,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_blueprints(app)
     register_error_handlers(app)
+    from assess.api import register_api
+    from assess.security import register_security
+
+    register_api(app)
+    register_security(app)
     return app
 
 

@@ -69,6 +69,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         # Rate limits are shared between processes through Redis when it is configured.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: count in this process's memory until it is back, rather than fail.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "assess"),
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "INVITATION_DAYS_DEFAULT": 30,

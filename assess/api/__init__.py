@@ -1,0 +1,171 @@
+"""The JSON API under /api/v1: flask-smorest blueprints, bearer tokens, JSON errors only.
+
+Errors under /api answer in JSON (code, status, message, per-field errors); every other
+path keeps the web app's HTML error pages. Both are chosen by one dispatching handler
+installed over the web app's own, so neither side has to know about the other.
+"""
+
+from __future__ import annotations
+
+import os
+from http import HTTPStatus
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_smorest import Api
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from assess.api.schemas import ErrorSchema
+
+PREFIX = "/api/v1"
+# Anonymous evaluations are cheap but not free: this many per client address.
+EVALUATE_LIMIT_DEFAULT = "120 per minute"
+# Token-authenticated calls, counted per token.
+TOKEN_LIMIT_DEFAULT = "600 per minute"
+DB_RETRY_SECONDS = "5"
+
+Handler = Callable[[Any], Any]
+
+
+def is_api_request() -> bool:
+    """Say whether the current request is for the JSON API (or the health check)."""
+    path = request.path
+    return path == "/api" or path.startswith("/api/") or path == "/healthz"
+
+
+def json_error(
+    code: int, message: str, errors: Any = None, headers: dict[str, str] | None = None
+) -> Response:
+    """Return the API's error document with a status code."""
+    payload: dict[str, Any] = {
+        "code": code,
+        "status": _status_name(code),
+        "message": message,
+    }
+    if errors:
+        payload["errors"] = errors
+    response = jsonify(payload)
+    response.status_code = code
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _status_name(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+def http_error_json(error: HTTPException) -> Response:
+    """Turn an HTTP error (abort, routing, rate limit, bad JSON) into the JSON document."""
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message") or error.description or _status_name(code)
+    # Keep the headers the error carries (Allow on 405, Retry-After on 429, ...).
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    if code == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="assess"')
+    return json_error(code, str(message), errors, headers)
+
+
+def _database_unavailable(error: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
+    """Answer 503 when the database connection failed; the pool reconnects for the next one."""
+    current_app.logger.warning("Database unavailable: %s", error.__class__.__name__)
+    if is_api_request():
+        return json_error(
+            503,
+            "The database is unavailable for a moment. Try again shortly.",
+            headers={"Retry-After": DB_RETRY_SECONDS},
+        )
+    page = render_template(
+        "web/error.html",
+        code=503,
+        title="We are briefly unavailable",
+        message="Nothing you did caused this. Please try again in a moment.",
+    )
+    return page, 503, {"Retry-After": DB_RETRY_SECONDS}
+
+
+def install_error_handlers(app: Flask) -> None:
+    """Answer errors under /api in JSON, keeping the web app's handlers for everything else."""
+    registered = app.error_handler_spec.setdefault(None, {}).setdefault(None, {})
+    web_http: Handler | None = registered.get(HTTPException)
+    web_any: Handler | None = registered.get(Exception)
+
+    def http_error(error: HTTPException) -> Any:
+        if is_api_request() or web_http is None:
+            return http_error_json(error)
+        return web_http(error)
+
+    def unexpected(error: Exception) -> Any:
+        if isinstance(error, DBAPIError) and (
+            error.connection_invalidated or error.__class__.__name__ == "OperationalError"
+        ):
+            return _database_unavailable(error)
+        if is_api_request() or web_any is None:
+            app.logger.exception("Unhandled error", exc_info=error)
+            return http_error_json(InternalServerError())
+        return web_any(error)
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)
+
+
+class AssessApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, with error handling left to install_error_handlers."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+def register_api(app: Flask) -> None:
+    """Mount the JSON API, its OpenAPI document and docs page, the token pages and /healthz."""
+    from assess.api import account, docs, engagements, evaluate, health
+    from assess.extensions import csrf
+
+    app.config.setdefault(
+        "API_EVALUATE_RATE_LIMIT",
+        os.environ.get("ASSESS_API_EVALUATE_LIMIT", EVALUATE_LIMIT_DEFAULT),
+    )
+    app.config.setdefault(
+        "API_TOKEN_RATE_LIMIT", os.environ.get("ASSESS_API_TOKEN_LIMIT", TOKEN_LIMIT_DEFAULT)
+    )
+    app.config.update(
+        API_TITLE="Assess API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = AssessApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": (
+                    "Evaluate answers without an account; with a consultant's API token, "
+                    "manage engagements, respondents, answers, decisions and charters."
+                )
+            },
+            "servers": [{"url": "/"}],
+        },
+    )
+    api.spec.components.security_scheme(
+        "token", {"type": "http", "scheme": "bearer", "description": "An API token"}
+    )
+    app.extensions["assess.api"] = api
+    for module in (evaluate, engagements):
+        csrf.exempt(module.blp)
+        api.register_blueprint(module.blp)
+    csrf.exempt(health.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(docs.bp)
+    app.register_blueprint(account.bp)
+    install_error_handlers(app)

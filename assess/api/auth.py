@@ -1,0 +1,61 @@
+"""Bearer-token authentication for the consultant part of the API."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_smorest import abort
+
+from assess.api.tokens import ApiToken, find_token, mark_used
+from assess.extensions import db
+from assess.models import Consultant
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def presented_secret() -> str | None:
+    """Return the token from an 'Authorization: Bearer ...' header, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
+def authenticate() -> None:
+    """Require a valid token; read-only tokens may not change anything (403)."""
+    secret = presented_secret()
+    token = find_token(db.session, secret) if secret else None
+    if token is None:
+        abort(
+            401,
+            message="Send a valid API token: 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="assess"'},
+        )
+    assert token is not None
+    if request.method in WRITE_METHODS and not token.can_write:
+        abort(403, message="This token is read-only; create a token that may make changes.")
+    if mark_used(token):
+        db.session.commit()
+    g.api_token = token
+
+
+def current_token() -> ApiToken:
+    token: ApiToken = g.api_token
+    return token
+
+
+def current_consultant() -> Consultant:
+    """Return the consultant whose token authenticated this request."""
+    return current_token().consultant
+
+
+def token_rate_key() -> str:
+    """Count authenticated calls per token (per address before authentication)."""
+    token: ApiToken | None = g.get("api_token")
+    if token is not None:
+        return f"token:{token.id}"
+    return f"addr:{request.remote_addr or ''}"
+
+
+def token_limit() -> str:
+    return str(current_app.config["API_TOKEN_RATE_LIMIT"])

@@ -1,0 +1,417 @@
+"""Consultants' engagements over the API: respondents, invitations, answers, decisions, charter.
+
+Every route looks objects up through the token's consultant: another consultant's ids
+answer 404, exactly like ids that do not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from flask import Response, current_app, url_for
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from assess.api.auth import authenticate, current_consultant, presented_secret
+from assess.api.schemas import (
+    AnswersUpdateSchema,
+    DecisionRecordSchema,
+    EngagementCreateSchema,
+    EngagementSchema,
+    ErrorSchema,
+    InvitationCreateSchema,
+    InvitationLinkSchema,
+    RespondentCreateSchema,
+    RespondentRecordSchema,
+    SignOffSchema,
+)
+from assess.extensions import db, limiter
+from assess.models import (
+    CREATOR,
+    PRODUCER,
+    DecisionRecord,
+    Engagement,
+    Invitation,
+    Party,
+    Respondent,
+    hash_token,
+    utcnow,
+)
+from assess.questionnaire import decide, decide_together, missing, record_decision
+
+blp = Blueprint(
+    "engagements_api",
+    __name__,
+    url_prefix="/api/v1/engagements",
+    description="A consultant's engagements; needs an API token (Authorization: Bearer).",
+)
+
+# Ids are 32-bit database keys; the bounds are in the routes and so in the OpenAPI document.
+MAX_ID = 2**31 - 1
+ID = f"int(min=1, max={MAX_ID})"
+ENGAGEMENT = f"/<{ID}:engagement_id>"
+RESPONDENT = f"{ENGAGEMENT}/respondents/<{ID}:respondent_id>"
+DECISION = f"{ENGAGEMENT}/decisions/<{ID}:decision_id>"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _token_key() -> str:
+    """Count calls per token, known from the header before the database is asked."""
+    secret = presented_secret() or ""
+    return "api-token:" + hashlib.sha256(secret.encode()).hexdigest()[:24]
+
+
+def _token_limit() -> str:
+    return str(current_app.config["API_TOKEN_RATE_LIMIT"])
+
+
+limiter.limit(_token_limit, key_func=_token_key)(blp)
+blp.before_request(authenticate)
+
+
+def documented(*codes: int) -> Callable[[F], F]:
+    """Document the token requirement and the error responses a route can give."""
+    descriptions = {
+        401: "No valid API token",
+        403: "The token is read-only",
+        404: "No such object among this consultant's engagements",
+        409: "The engagement or respondent is in a state that does not allow this",
+        429: "Too many calls with this token",
+    }
+
+    def decorate(view: F) -> F:
+        for code in (401, 429, *codes):
+            view = blp.alt_response(code, schema=ErrorSchema, description=descriptions[code])(view)
+        decorated: F = blp.doc(security=[{"token": []}])(view)
+        return decorated
+
+    return decorate
+
+
+# --- lookups: always through the consultant -------------------------------------------------
+
+
+def owned_engagement(engagement_id: int) -> Engagement:
+    """Return the token owner's engagement, or 404 for anyone else's."""
+    engagement = db.session.get(Engagement, engagement_id)
+    if engagement is None or engagement.consultant_id != current_consultant().id:
+        abort(404, message="No such engagement.")
+    assert engagement is not None
+    return engagement
+
+
+def owned_respondent(engagement_id: int, respondent_id: int) -> tuple[Engagement, Respondent]:
+    engagement = owned_engagement(engagement_id)
+    respondent = next((r for r in engagement.respondents if r.id == respondent_id), None)
+    if respondent is None:
+        abort(404, message="No such respondent in this engagement.")
+    assert respondent is not None
+    return engagement, respondent
+
+
+def owned_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
+    engagement = owned_engagement(engagement_id)
+    record = db.session.get(DecisionRecord, decision_id)
+    if record is None or record.engagement_id != engagement.id:
+        abort(404, message="No such decision in this engagement.")
+    assert record is not None
+    return engagement, record
+
+
+def not_archived(engagement: Engagement) -> None:
+    if engagement.archived_at is not None:
+        abort(409, message="The engagement is archived; restore it first.")
+
+
+# --- representations ------------------------------------------------------------------------
+
+
+def engagement_json(engagement: Engagement) -> dict[str, Any]:
+    return {
+        "id": engagement.id,
+        "project_name": engagement.project_name,
+        "client_organisation": engagement.client_organisation,
+        "status": engagement.status,
+        "archived": engagement.archived_at is not None,
+        "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
+        "created_at": engagement.created_at,
+        "updated_at": engagement.updated_at,
+        "charter_drafted_at": engagement.charter_drafted_at,
+        "signed_at": engagement.signed_at,
+    }
+
+
+def respondent_json(respondent: Respondent) -> dict[str, Any]:
+    newest = respondent.invitations[-1] if respondent.invitations else None
+    return {
+        "id": respondent.id,
+        "name": respondent.name,
+        "side": respondent.side,
+        "status": respondent.status,
+        "answers": dict(respondent.answers),
+        "submitted_at": respondent.submitted_at,
+        "invitation": newest.state if newest else "none",
+    }
+
+
+def decision_json(record: DecisionRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "respondent_id": record.respondent_id,
+        "model": record.model,
+        "rules_version": record.rules_version,
+        "note": record.note,
+        "created_at": record.created_at,
+        "decision": record.data,
+    }
+
+
+# --- engagements ----------------------------------------------------------------------------
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, EngagementSchema(many=True))
+@documented()
+def list_engagements() -> list[dict[str, Any]]:
+    """List the consultant's engagements, newest activity first, archived ones included."""
+    query = (
+        select(Engagement)
+        .where(Engagement.consultant_id == current_consultant().id)
+        .options(
+            selectinload(Engagement.parties),
+            selectinload(Engagement.respondents).selectinload(Respondent.invitations),
+            selectinload(Engagement.decisions),
+        )
+        .order_by(Engagement.updated_at.desc(), Engagement.id.desc())
+    )
+    return [engagement_json(e) for e in db.session.scalars(query)]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(EngagementCreateSchema)
+@blp.response(201, EngagementSchema)
+@documented(403)
+def create_engagement(data: dict[str, Any]) -> dict[str, Any]:
+    """Create an engagement with its two parties."""
+    engagement = Engagement(
+        consultant_id=current_consultant().id,
+        project_name=data["project_name"],
+        client_organisation=data["client_organisation"],
+    )
+    for side in (PRODUCER, CREATOR):
+        engagement.parties.append(
+            Party(side=side, name=data[f"{side}_name"], role=data[f"{side}_role"])
+        )
+    db.session.add(engagement)
+    db.session.commit()
+    return engagement_json(engagement)
+
+
+@blp.route(ENGAGEMENT, methods=["GET"])
+@blp.response(200, EngagementSchema)
+@documented(404)
+def get_engagement(engagement_id: int) -> dict[str, Any]:
+    """Show one engagement."""
+    return engagement_json(owned_engagement(engagement_id))
+
+
+@blp.route(f"{ENGAGEMENT}/signoff", methods=["GET"])
+@blp.response(200, SignOffSchema)
+@documented(404)
+def signoff_status(engagement_id: int) -> dict[str, Any]:
+    """Say how far the engagement has come towards a signed charter."""
+    engagement = owned_engagement(engagement_id)
+    latest = engagement.latest_decision
+    return {
+        "status": engagement.status,
+        "charter_drafted_at": engagement.charter_drafted_at,
+        "signed_at": engagement.signed_at,
+        "latest_decision_id": latest.id if latest else None,
+    }
+
+
+# --- respondents, invitations and answers ---------------------------------------------------
+
+
+def _issue_link(respondent: Respondent, expires_in_days: int | None) -> tuple[str, datetime | None]:
+    """Revoke the respondent's working links and issue a new one; return its URL and expiry."""
+    now = utcnow()
+    for invitation in respondent.invitations:
+        if invitation.revoked_at is None:
+            invitation.revoked_at = now
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    token = Invitation.new_token()
+    respondent.invitations.append(Invitation(token_hash=hash_token(token), expires_at=expires_at))
+    return url_for("survey.start", token=token, _external=True), expires_at
+
+
+@blp.route(f"{ENGAGEMENT}/respondents", methods=["GET"])
+@blp.response(200, RespondentRecordSchema(many=True))
+@documented(404)
+def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
+    """List the engagement's respondents with their answers so far."""
+    return [respondent_json(r) for r in owned_engagement(engagement_id).respondents]
+
+
+@blp.route(f"{ENGAGEMENT}/respondents", methods=["POST"])
+@blp.arguments(RespondentCreateSchema)
+@blp.response(201, InvitationLinkSchema)
+@documented(403, 404, 409)
+def invite_respondent(data: dict[str, Any], engagement_id: int) -> dict[str, Any]:
+    """Invite a respondent; the questionnaire link is in this answer only, never again."""
+    engagement = owned_engagement(engagement_id)
+    not_archived(engagement)
+    respondent = Respondent(name=data["name"], side=data["side"], answers={})
+    engagement.respondents.append(respondent)
+    url, expires_at = _issue_link(respondent, data["expires_in_days"])
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
+
+
+@blp.route(RESPONDENT, methods=["GET"])
+@blp.response(200, RespondentRecordSchema)
+@documented(404)
+def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Show one respondent and the answers saved so far."""
+    return respondent_json(owned_respondent(engagement_id, respondent_id)[1])
+
+
+@blp.route(f"{RESPONDENT}/invitation", methods=["POST"])
+@blp.arguments(InvitationCreateSchema)
+@blp.response(201, InvitationLinkSchema)
+@documented(403, 404, 409)
+def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Replace the respondent's link with a new one; the old one stops working."""
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    if respondent.facilitated:
+        abort(409, message="A facilitated session has no invitation link.")
+    url, expires_at = _issue_link(respondent, data["expires_in_days"])
+    db.session.commit()
+    return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
+
+
+@blp.route(f"{RESPONDENT}/answers", methods=["PUT"])
+@blp.arguments(AnswersUpdateSchema)
+@blp.response(200, RespondentRecordSchema)
+@documented(403, 404, 409)
+def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Save some or all of a respondent's answers; submitted answers are locked."""
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    if respondent.locked:
+        abort(409, message="The answers are submitted; reopen them on the engagement page.")
+    respondent.answers = {**respondent.answers, **data["answers"]}
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    return respondent_json(respondent)
+
+
+@blp.route(f"{RESPONDENT}/submit", methods=["POST"])
+@blp.response(201, DecisionRecordSchema)
+@blp.alt_response(422, schema=ErrorSchema, description="Some factors are not answered yet")
+@documented(403, 404, 409)
+def submit_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Lock a respondent's complete answers and store the decision they produce."""
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    if respondent.locked:
+        abort(409, message="The answers are already submitted.")
+    gaps = missing(respondent.answers)
+    if gaps:
+        abort(
+            422,
+            message="Answer every factor before submitting.",
+            errors={"answers": {key: ["is required"] for key in gaps}},
+        )
+    respondent.submitted_at = utcnow()
+    engagement.updated_at = utcnow()
+    record = record_decision(
+        db.session, engagement, decide(respondent.answers), respondent=respondent
+    )
+    db.session.commit()
+    return decision_json(record)
+
+
+# --- decisions and the charter --------------------------------------------------------------
+
+
+@blp.route(f"{ENGAGEMENT}/decisions", methods=["GET"])
+@blp.response(200, DecisionRecordSchema(many=True))
+@documented(404)
+def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
+    """List the engagement's stored decisions, newest first."""
+    return [decision_json(r) for r in owned_engagement(engagement_id).decisions]
+
+
+@blp.route(f"{ENGAGEMENT}/decisions", methods=["POST"])
+@blp.response(201, DecisionRecordSchema)
+@documented(403, 404, 409)
+def decide_consensus(engagement_id: int) -> dict[str, Any]:
+    """Decide on the consensus of the respondents who have submitted (at least two)."""
+    engagement = owned_engagement(engagement_id)
+    not_archived(engagement)
+    respondents = [r for r in engagement.respondents if r.submitted_at and not r.facilitated]
+    if len(respondents) < 2:
+        abort(409, message="A consensus needs at least two respondents who have submitted.")
+    record = record_decision(
+        db.session,
+        engagement,
+        decide_together(respondents),
+        consultant=current_consultant(),
+        note="Consensus of " + ", ".join(r.name for r in respondents),
+    )
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    return decision_json(record)
+
+
+@blp.route(DECISION, methods=["GET"])
+@blp.response(200, DecisionRecordSchema)
+@documented(404)
+def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
+    """Show one stored decision exactly as it was made."""
+    return decision_json(owned_decision(engagement_id, decision_id)[1])
+
+
+@blp.route(f"{DECISION}/charter.pdf", methods=["GET"])
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The charter, PDF/A-3b with the decision JSON attached",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
+@documented(404)
+def charter_pdf(engagement_id: int, decision_id: int) -> Response:
+    """Render the partnership charter for a stored decision."""
+    from assess.charter import load_details, to_pdf
+
+    engagement, record = owned_decision(engagement_id, decision_id)
+    consultant = current_consultant()
+    details = load_details(
+        {
+            "project": engagement.project_name,
+            "parties": [
+                {"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties
+            ],
+            "consultant": consultant.display_name[:120],
+            # The decision's own time keeps the same decision's charter byte-identical.
+            "issued_at": record.created_at.replace(microsecond=0).isoformat(),
+        }
+    )
+    pdf = to_pdf(record.decision, details)
+    filename = f"charter-{engagement.id}-{record.id}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+

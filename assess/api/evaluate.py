@@ -1,0 +1,46 @@
+"""Evaluate answers without an account: the same decision JSON as `assess evaluate`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from assess.api.schemas import AnswersSchema, DecisionSchema, ErrorSchema, RespondentsSchema
+from assess.engine import evaluate, evaluate_respondents
+from assess.extensions import limiter
+from assess.alignment import Respondent
+
+blp = Blueprint(
+    "evaluate",
+    __name__,
+    url_prefix="/api/v1/evaluate",
+    description="Decide the partnership model for answers; no account needed, rate limited.",
+)
+
+
+def _evaluate_limit() -> str:
+    return str(current_app.config["API_EVALUATE_RATE_LIMIT"])
+
+
+limiter.limit(_evaluate_limit)(blp)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(AnswersSchema)
+@blp.response(200, DecisionSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
+def evaluate_answers(answers: dict[str, int]) -> dict[str, Any]:
+    """Decide on one answer set (the eight factors, each 1-5)."""
+    return evaluate(answers, what_if=True).to_dict()
+
+
+@blp.route("/respondents", methods=["POST"])
+@blp.arguments(RespondentsSchema)
+@blp.response(200, DecisionSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
+def evaluate_together(data: dict[str, Any]) -> dict[str, Any]:
+    """Decide on several respondents' answers, with gaps, consensus and agreed values."""
+    respondents = [Respondent(r["name"], r["side"], r["answers"]) for r in data["respondents"]]
+    return evaluate_respondents(respondents, data["consensus"], what_if=True).to_dict()

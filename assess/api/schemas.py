@@ -1,0 +1,192 @@
+"""marshmallow schemas for every JSON API payload; the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from assess.factors import FACTORS
+from assess.forms import Text
+from assess.models import NAME_MAX, ORGANISATION_MAX, PARTY_SIDES, PROJECT_MAX, ROLE_MAX, STATUSES
+from assess.schemas import AnswersSchema, RespondentsSchema, level_field
+
+__all__ = ["AnswersSchema", "RespondentsSchema"]
+
+
+class Strict(Schema):
+    """Unknown keys in a request are an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class ApiText(Text):
+    """One line of text, trimmed and checked; documented as a string with its limit."""
+
+    def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
+        super().__init__(label, max_length, required=required)
+        self.metadata = {"maxLength": max_length}
+
+
+PartialAnswersSchema = Schema.from_dict(
+    {f.key: level_field() for f in FACTORS}, name="PartialAnswersSchema"
+)
+PartialAnswersSchema.Meta.unknown = RAISE
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "the status name"})
+    message = fields.String(metadata={"description": "what went wrong, for a person"})
+    errors = fields.Dict(
+        metadata={"description": "per-field messages, by request location then field"}
+    )
+
+
+class ProtocolSchema(Schema):
+    id = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class TierSchema(Schema):
+    tier = fields.Integer(required=True)
+    name = fields.String(required=True)
+    max_days = fields.Integer(required=True)
+
+
+class ReasonSchema(Schema):
+    rule = fields.String(required=True)
+    file = fields.String(required=True)
+    because = fields.String(required=True)
+
+
+class TippingPointSchema(Schema):
+    factor = fields.String(required=True)
+    from_ = fields.Integer(required=True, attribute="from", data_key="from")
+    to = fields.Integer(required=True)
+    model = fields.String(required=True)
+    components = fields.List(fields.String(), required=True)
+
+
+class DecisionSchema(Schema):
+    """The decision document, the same JSON as `assess evaluate` prints."""
+
+    model = fields.String(required=True)
+    components = fields.List(fields.String(), required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    protocols = fields.List(fields.Nested(ProtocolSchema), required=True)
+    escalation = fields.List(fields.Nested(TierSchema), required=True)
+    trace = fields.List(fields.Nested(ReasonSchema), required=True)
+    what_if = fields.List(fields.Nested(TippingPointSchema), required=True)
+    rules_version = fields.String(required=True)
+    answers = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    alignment = fields.Dict(metadata={"description": "present when several respondents answered"})
+
+
+class PartySchema(Schema):
+    side = fields.String(required=True, validate=validate.OneOf(PARTY_SIDES))
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class EngagementCreateSchema(Strict):
+    project_name = ApiText("project name", PROJECT_MAX)
+    client_organisation = ApiText("client organisation", ORGANISATION_MAX)
+    producer_name = ApiText("producer side's name", NAME_MAX)
+    producer_role = ApiText("producer side's role", ROLE_MAX, required=False)
+    creator_name = ApiText("creator side's name", NAME_MAX)
+    creator_role = ApiText("creator side's role", ROLE_MAX, required=False)
+
+
+class EngagementSchema(Schema):
+    id = fields.Integer(required=True)
+    project_name = fields.String(required=True)
+    client_organisation = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    archived = fields.Boolean(required=True)
+    parties = fields.List(fields.Nested(PartySchema), required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    charter_drafted_at = fields.AwareDateTime(allow_none=True, required=True)
+    signed_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+class RespondentCreateSchema(Strict):
+    name = ApiText("respondent's name", NAME_MAX)
+    side = fields.String(
+        required=True,
+        validate=validate.OneOf(PARTY_SIDES, error="must be one of: producer, creator"),
+    )
+    expires_in_days = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 366, error="must be 1 to 366 days"),
+        metadata={"description": "the link stops working after this many days; none: never"},
+    )
+
+
+class RespondentRecordSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    side = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("not started", "in progress", "answered")))
+    answers = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    submitted_at = fields.AwareDateTime(allow_none=True, required=True)
+    invitation = fields.String(
+        required=True,
+        validate=validate.OneOf(("active", "expired", "revoked", "none")),
+        metadata={"description": "state of the newest invitation link"},
+    )
+
+
+class InvitationLinkSchema(Schema):
+    respondent = fields.Nested(RespondentRecordSchema, required=True)
+    url = fields.String(
+        required=True, metadata={"description": "the questionnaire link; shown only this once"}
+    )
+    expires_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+class InvitationCreateSchema(Strict):
+    expires_in_days = RespondentCreateSchema._declared_fields["expires_in_days"]
+
+
+class DecisionRecordSchema(Schema):
+    id = fields.Integer(required=True)
+    respondent_id = fields.Integer(allow_none=True, required=True)
+    model = fields.String(required=True)
+    rules_version = fields.String(required=True)
+    note = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    decision = fields.Nested(DecisionSchema, required=True)
+
+
+class SignOffSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    charter_drafted_at = fields.AwareDateTime(allow_none=True, required=True)
+    signed_at = fields.AwareDateTime(allow_none=True, required=True)
+    latest_decision_id = fields.Integer(allow_none=True, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+
+
+def check_not_empty(data: dict[str, Any]) -> None:
+    """Refuse an update that changes nothing."""
+    if not data:
+        raise ValidationError("give at least one answer")
+
+
+class AnswersUpdateSchema(Strict):
+    """Some or all answers; unknown factors and values outside 1-5 are refused."""
+
+    answers = fields.Nested(PartialAnswersSchema, required=True)
+
+    @validates_schema
+    def check_some(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("answers"):
+            raise ValidationError("give at least one answer", "answers")

@@ -1,0 +1,35 @@
+// Try an API call from the docs page: same origin, the visitor's own token, nothing stored.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-try]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var output = form.querySelector("output");
+      var path = form.getAttribute("data-path");
+      form.querySelectorAll("[data-param]").forEach(function (input) {
+        path = path.replace("{" + input.name + "}", encodeURIComponent(input.value));
+      });
+      var headers = { "Accept": "application/json" };
+      var token = document.getElementById("api-token").value.trim();
+      if (token) { headers["Authorization"] = "Bearer " + token; }
+      var options = { method: form.getAttribute("data-method"), headers: headers, credentials: "omit" };
+      var body = form.querySelector("textarea");
+      if (body && body.value.trim()) {
+        headers["Content-Type"] = "application/json";
+        options.body = body.value;
+      }
+      output.textContent = "…";
+      fetch(path, options).then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        var read = type.indexOf("json") >= 0 ? response.json().then(function (data) {
+          return JSON.stringify(data, null, 2);
+        }) : Promise.resolve("(" + type + ", " + (response.headers.get("Content-Length") || "?") + " bytes)");
+        return read.then(function (text) {
+          output.textContent = response.status + " " + response.statusText + "\n" + text;
+        });
+      }).catch(function (error) {
+        output.textContent = "The request failed: " + error;
+      });
+    });
+  });
+})();

@@ -1,0 +1,100 @@
+"""API tokens: issued on the consultant's account page, shown once, stored hashed, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from assess.models import Base, Consultant, UTCDateTime, utcnow
+
+# Tokens start with a fixed marker so leaked ones are easy to recognise in logs and scanners.
+TOKEN_PREFIX = "asst_"
+NAME_MAX = 80
+# Longer than anything we issue; longer presented tokens are rejected before hashing.
+TOKEN_MAX = 100
+# How often "last used" is written: every request would turn reads into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def hash_api_token(token: str) -> str:
+    """Return the stored form of an API token: its SHA-256 in hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ApiToken(Base):
+    """A consultant's bearer token for the JSON API; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultant_id: Mapped[int] = mapped_column(
+        ForeignKey("consultants.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, kept to tell tokens apart on the account page.
+    hint: Mapped[str] = mapped_column(String(16))
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    consultant: Mapped[Consultant] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def matches(self, token: str) -> bool:
+        """Compare a presented token with the stored hash in constant time."""
+        return hmac.compare_digest(self.token_hash, hash_api_token(token))
+
+
+def issue_token(
+    session: Session, consultant: Consultant, name: str, *, can_write: bool
+) -> tuple[ApiToken, str]:
+    """Add a new token for the consultant; return it and the secret, which is never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        consultant=consultant,
+        name=name,
+        token_hash=hash_api_token(secret),
+        hint=secret[: len(TOKEN_PREFIX) + 4],
+        can_write=can_write,
+    )
+    session.add(token)
+    return token, secret
+
+
+def find_token(session: Session, secret: str) -> ApiToken | None:
+    """Return the active token behind a presented secret, or None."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > TOKEN_MAX:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_api_token(secret)))
+    if token is None or not token.matches(secret) or not token.active:
+        return None
+    return token
+
+
+def mark_used(token: ApiToken) -> bool:
+    """Record that the token was used now; return whether anything changed."""
+    now = utcnow()
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return False
+    token.last_used_at = now
+    return True
+
+
+def tokens_of(session: Session, consultant_id: int) -> list[ApiToken]:
+    """Return the consultant's tokens, newest first, revoked ones included."""
+    query = (
+        select(ApiToken)
+        .where(ApiToken.consultant_id == consultant_id)
+        .order_by(ApiToken.id.desc())
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,298 @@
+"""The JSON API: evaluation, tokens, the engagement workflow, errors as JSON, the spec."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from apitools import bearer, make_token
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import ANSWERS, make_consultant
+
+from assess.api.tokens import ApiToken, hash_api_token
+from assess.extensions import db as database
+from assess.models import Respondent
+
+pytestmark = pytest.mark.db
+
+ENGAGEMENT = {
+    "project_name": "Tidewater",
+    "client_organisation": "Northlight Films",
+    "producer_name": "Ann Lee",
+    "producer_role": "Executive producer",
+    "creator_name": "Bo Chen",
+}
+
+
+@pytest.fixture
+def token(app: Flask, consultant: int) -> str:
+    return make_token(app, consultant)
+
+
+@pytest.fixture
+def api(client: FlaskClient, token: str) -> FlaskClient:
+    """A client that sends the consultant's token with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def create_engagement(api: FlaskClient) -> int:
+    response = api.post("/api/v1/engagements", json=ENGAGEMENT)
+    assert response.status_code == 201, response.json
+    return int(response.json["id"])
+
+
+def invite(api: FlaskClient, engagement_id: int, name: str, side: str) -> int:
+    response = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents", json={"name": name, "side": side}
+    )
+    assert response.status_code == 201, response.json
+    return int(response.json["respondent"]["id"])
+
+
+def test_evaluate_returns_the_same_decision_as_the_cli(client: FlaskClient) -> None:
+    response = client.post("/api/v1/evaluate", json=ANSWERS)
+    assert response.status_code == 200
+    cli = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "evaluate", "-"],
+        input=json.dumps(ANSWERS),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert response.json == json.loads(cli.stdout)
+
+
+def test_evaluate_several_respondents_reports_alignment(client: FlaskClient) -> None:
+    body = {
+        "respondents": [
+            {"name": "Ann", "side": "producer", "answers": ANSWERS},
+            {"name": "Bo", "side": "creator", "answers": {**ANSWERS, "innovation": 1}},
+        ]
+    }
+    response = client.post("/api/v1/evaluate/respondents", json=body)
+    assert response.status_code == 200
+    assert response.json["alignment"]["factors"]["innovation"]["gap"] == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({**ANSWERS, "innovation": 6}, "innovation", "must be an integer from 1 to 5"),
+        ({**ANSWERS, "innovation": "4"}, "innovation", "must be an integer from 1 to 5"),
+        ({**ANSWERS, "mood": 3}, "mood", "Unknown field."),
+        ({k: v for k, v in ANSWERS.items() if k != "risk_tolerance"}, "risk_tolerance", "is required"),
+    ],
+)
+def test_invalid_answers_get_per_field_messages(
+    client: FlaskClient, body: dict[str, object], field: str, message: str
+) -> None:
+    response = client.post("/api/v1/evaluate", json=body)
+    assert response.status_code == 422
+    assert response.mimetype == "application/json"
+    assert response.json["errors"]["json"][field] == [message]
+
+
+def test_broken_json_is_a_json_400(client: FlaskClient) -> None:
+    response = client.post("/api/v1/evaluate", data="{", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["code"] == 400
+
+
+@pytest.mark.parametrize("body", [[], "x", 3, None])
+def test_a_body_that_is_not_an_object_is_refused(client: FlaskClient, body: object) -> None:
+    response = client.post("/api/v1/evaluate", json=body)
+    assert response.status_code == 422
+    assert response.mimetype == "application/json"
+
+
+def test_errors_under_api_are_json_and_pages_stay_html(client: FlaskClient) -> None:
+    missing = client.get("/api/v1/no-such-thing")
+    assert (missing.status_code, missing.mimetype) == (404, "application/json")
+    wrong_method = client.delete("/api/v1/evaluate")
+    assert (wrong_method.status_code, wrong_method.mimetype) == (405, "application/json")
+    assert set(wrong_method.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+    page = client.get("/no-such-page")
+    assert (page.status_code, page.mimetype) == (404, "text/html")
+
+
+def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClient) -> None:
+    app.config["API_EVALUATE_RATE_LIMIT"] = "3 per minute"
+    codes = [client.post("/api/v1/evaluate", json=ANSWERS).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.post("/api/v1/evaluate", json=ANSWERS)
+    assert limited.json["code"] == 429 and "Retry-After" in limited.headers
+
+
+def test_engagement_routes_need_a_valid_token(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    assert client.get("/api/v1/engagements").status_code == 401
+    wrong = client.get("/api/v1/engagements", headers=bearer("asst_not-a-token"))
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/api/v1/engagements", headers=bearer(token)).status_code == 200
+    with app.app_context():
+        stored = database.session.query(ApiToken).one()
+        # Only the hash of the secret is kept.
+        assert stored.token_hash == hash_api_token(token) and token not in stored.hint
+        assert stored.last_used_at is not None
+
+
+def test_read_only_token_cannot_change_anything(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    secret = make_token(app, consultant, can_write=False)
+    assert client.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
+    response = client.post("/api/v1/engagements", json=ENGAGEMENT, headers=bearer(secret))
+    assert response.status_code == 403 and response.json["code"] == 403
+
+
+def test_full_workflow_over_the_api(app: Flask, api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    created = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents",
+        json={"name": "Ann Lee", "side": "producer", "expires_in_days": 10},
+    )
+    assert created.status_code == 201
+    assert "/i/" in created.json["url"] and created.json["expires_at"]
+    ann = created.json["respondent"]["id"]
+    bo = invite(api, engagement_id, "Bo Chen", "creator")
+    base = f"/api/v1/engagements/{engagement_id}/respondents"
+
+    half = {k: ANSWERS[k] for k in list(ANSWERS)[:4]}
+    saved = api.put(f"{base}/{ann}/answers", json={"answers": half})
+    assert saved.status_code == 200 and saved.json["status"] == "in progress"
+    early = api.post(f"{base}/{ann}/submit")
+    assert early.status_code == 422 and set(early.json["errors"]["answers"]) == (
+        set(ANSWERS) - set(half)
+    )
+    api.put(f"{base}/{ann}/answers", json={"answers": ANSWERS})
+    submitted = api.post(f"{base}/{ann}/submit")
+    assert submitted.status_code == 201 and submitted.json["decision"]["answers"] == ANSWERS
+    assert api.put(f"{base}/{ann}/answers", json={"answers": half}).status_code == 409
+    assert api.post(f"{base}/{ann}/submit").status_code == 409
+
+    assert api.post(f"/api/v1/engagements/{engagement_id}/decisions").status_code == 409
+    api.put(f"{base}/{bo}/answers", json={"answers": {**ANSWERS, "innovation": 1}})
+    api.post(f"{base}/{bo}/submit")
+    together = api.post(f"/api/v1/engagements/{engagement_id}/decisions")
+    assert together.status_code == 201 and "alignment" in together.json["decision"]
+
+    decisions = api.get(f"/api/v1/engagements/{engagement_id}/decisions").json
+    assert [d["id"] for d in decisions] == [together.json["id"], 2, 1]
+    one = api.get(f"/api/v1/engagements/{engagement_id}/decisions/{together.json['id']}")
+    assert one.json == together.json
+    status = api.get(f"/api/v1/engagements/{engagement_id}/signoff").json
+    assert status["status"] == "decided" and status["latest_decision_id"] == together.json["id"]
+    listed = api.get("/api/v1/engagements").json
+    assert [e["id"] for e in listed] == [engagement_id]
+
+
+def test_new_invitation_replaces_the_old_link(api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    first = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents", json={"name": "A", "side": "creator"}
+    ).json
+    rid = first["respondent"]["id"]
+    second = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents/{rid}/invitation", json={}
+    )
+    assert second.status_code == 201 and second.json["url"] != first["url"]
+    old_path = first["url"].split("localhost", 1)[1]
+    new_path = second.json["url"].split("localhost", 1)[1]
+    assert api.get(old_path).status_code == 410
+    assert api.get(new_path).status_code == 200
+
+
+def test_answers_saved_over_the_api_show_on_the_link(app: Flask, api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    api.put(
+        f"/api/v1/engagements/{engagement_id}/respondents/{rid}/answers",
+        json={"answers": {"innovation": 2}},
+    )
+    with app.app_context():
+        respondent = database.session.get(Respondent, rid)
+        assert respondent is not None and respondent.answers == {"innovation": 2}
+
+
+def test_archived_engagement_refuses_changes_with_409(app: Flask, api: FlaskClient) -> None:
+    from assess.models import Engagement, utcnow
+
+    engagement_id = create_engagement(api)
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.archived_at = utcnow()
+        database.session.commit()
+    response = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents", json={"name": "A", "side": "creator"}
+    )
+    assert response.status_code == 409 and response.json["code"] == 409
+
+
+def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    base = f"/api/v1/engagements/{engagement_id}"
+    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
+    decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
+    pdf = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF-")
+    again = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
+    assert again.data == pdf.data
+
+
+def test_another_consultants_ids_are_not_found_on_every_api_route(
+    app: Flask, api: FlaskClient
+) -> None:
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    base = f"/api/v1/engagements/{engagement_id}"
+    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
+    decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
+    ids = {"engagement_id": engagement_id, "respondent_id": rid, "decision_id": decision_id}
+
+    other = make_token(app, make_consultant(app, "dee@example.com", "Dee"))
+    bodies = {
+        "/respondents": {"name": "X", "side": "creator"},
+        "/answers": {"answers": {"innovation": 1}},
+        "/invitation": {},
+    }
+    spec = api.get("/api/v1/openapi.json").json
+    checked = 0
+    for path, item in spec["paths"].items():
+        if "{engagement_id}" not in path:
+            continue
+        for method in ("get", "post", "put"):
+            if method not in item:
+                continue
+            url = path.format(**ids)
+            body = next((b for suffix, b in bodies.items() if path.endswith(suffix)), None)
+            response = api.open(url, method=method.upper(), json=body, headers=bearer(other))
+            assert response.status_code == 404, (method, url, response.json)
+            assert response.mimetype == "application/json"
+            checked += 1
+    assert checked == 12
+    # The owner still sees everything, unchanged.
+    assert api.get(f"{base}/respondents/{rid}").json["answers"] == ANSWERS
+
+
+def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    param = spec["paths"]["/api/v1/engagements/{engagement_id}"]["parameters"][0]["schema"]
+    assert (param["minimum"], param["maximum"]) == (1, 2**31 - 1)
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/v1/engagements/{engagement_id}/respondents" in html
+    # Served from here, not from a CDN.
+    assert "https://" not in html and "//cdn" not in html
+    assert client.get("/api/v1/docs/static/api-docs.js").status_code == 200
