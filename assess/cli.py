@@ -207,5 +207,10 @@ from assess.charter.command import charter_command  # noqa: E402
 
 cli.add_command(charter_command)
 
+# Offline verification of sealed charters (no app context, like evaluate).
+from assess.signing.command import verify_command  # noqa: E402
+
+cli.add_command(verify_command)
+
 if __name__ == "__main__":
     main()

@@ -8,7 +8,6 @@ charter's bundled fonts.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,16 +19,15 @@ import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from assess.signing import sha256_hex
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "signing"
+__all__ = ["ACTIONS", "AuditEntry", "AuditTrail", "render_html", "render_pdf", "sha256_hex"]
+
 ISSUER = "assess"
 Action = Literal["approved", "declined"]
 ACTIONS: tuple[str, ...] = ("approved", "declined")
 USER_AGENT_CHARS = 48
-
-
-def sha256_hex(data: bytes) -> str:
-    """Return the SHA-256 of ``data`` as 64 lowercase hex digits."""
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -189,8 +187,10 @@ def environment() -> Environment:
 
 def render_html(audit: AuditTrail, *, signer: str = "") -> str:
     """Render the audit trail as HTML (the PDF is made from it)."""
-    return environment().get_template("audit.html").render(
-        audit=audit, signer=signer or audit.issuer, qr=qr_svg(audit.verify_url)
+    return (
+        environment()
+        .get_template("audit.html")
+        .render(audit=audit, signer=signer or audit.issuer, qr=qr_svg(audit.verify_url))
     )
 
 

@@ -113,18 +113,23 @@ def load(
     except OSError as error:
         raise SealKeyError(f"seal key {key_path}: {error.strerror or error}") from None
     except (ValueError, TypeError) as error:
-        raise SealKeyError(f"seal key {key_path}: not a readable PEM private key ({error})") from None
+        message = f"seal key {key_path}: not a readable PEM private key ({error})"
+        raise SealKeyError(message) from None
     try:
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     except OSError as error:
         raise SealKeyError(f"seal certificate {cert_path}: {error.strerror or error}") from None
     except ValueError as error:
-        raise SealKeyError(f"seal certificate {cert_path}: not a PEM certificate ({error})") from None
+        message = f"seal certificate {cert_path}: not a PEM certificate ({error})"
+        raise SealKeyError(message) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise SealKeyError(
             f"seal key {key_path}: an RSA key is required (other key types break PDF/A-3)"
         )
-    if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+    public = certificate.public_key()
+    if not isinstance(public, rsa.RSAPublicKey) or (
+        public.public_numbers() != key.public_key().public_numbers()
+    ):
         raise SealKeyError(f"seal certificate {cert_path} does not belong to the key {key_path}")
     return SealKeys(key, certificate, key_path, cert_path)
 
@@ -156,9 +161,17 @@ def self_signed_certificate(
         ]
     )
     public = key.public_key()
-    serial = int.from_bytes(hashlib.sha256(public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )).digest()[:16], "big") >> 1
+    serial = (
+        int.from_bytes(
+            hashlib.sha256(
+                public.public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            ).digest()[:16],
+            "big",
+        )
+        >> 1
+    )
     return (
         x509.CertificateBuilder()
         .subject_name(name)

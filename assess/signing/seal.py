@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils import generic
+from pyhanko import keys as pyhanko_keys
+from pyhanko.pdf_utils import generic as pdf_generic
 from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR, DocumentMetadata
@@ -30,10 +29,17 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator import registry
 
-from assess.signing.audit import AuditTrail, render_pdf, sha256_hex
+from assess.signing import sha256_hex
+from assess.signing.audit import AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
+
+# pyHanko's PDF object layer, key loading and certificate store have no annotations:
+# handle them as Any at this boundary rather than scattering ignores.
+generic: Any = pdf_generic
+key_loading: Any = pyhanko_keys
+certificate_registry: Any = registry
 
 SEAL_FIELD = "AssessSeal"
 SEAL_FILE = "seal.json"
@@ -129,7 +135,7 @@ def _find_in_name_tree(node: Any, name: str, depth: int = 0) -> bytes | None:
     return None
 
 
-class _DeterministicWriter(IncrementalPdfFileWriter):  # type: ignore[misc]
+class _DeterministicWriter(IncrementalPdfFileWriter):
     """An incremental writer for reproducible seals that keeps Info and XMP in agreement.
 
     pyHanko gives the new revision a random file ID and stamps the current time as the
@@ -148,27 +154,29 @@ class _DeterministicWriter(IncrementalPdfFileWriter):  # type: ignore[misc]
         self._sealed_at = audit.sealed_at.astimezone(UTC)
 
     def _update_meta(self) -> None:
-        super()._update_meta()
+        parent: Any = super()
+        parent._update_meta()
         fixed = DocumentMetadata(last_modified=self._sealed_at, xmp_unmanaged=True)
-        if self._info is not None:
-            info = self._info.get_object()
+        info_ref: Any = self._info
+        if info_ref is not None:
+            info = info_ref.get_object()
             info["/ModDate"] = generic.pdf_date(self._sealed_at)
             info["/Producer"] = generic.TextStringObject(VENDOR)
-            self.mark_update(self._info)
+            self.mark_update(info_ref)
         metadata = self.root["/Metadata"] if "/Metadata" in self.root else None
         if isinstance(metadata, MetadataStream):
             metadata.update_xmp_with_meta(fixed)
             self.update_container(metadata)
 
 
-def _append_pages(writer: IncrementalPdfFileWriter, pdf: bytes) -> None:
+def _append_pages(writer: Any, pdf: bytes) -> None:
     """Copy every page of ``pdf`` to the end of the document being written.
 
     All pages go through one import so that fonts they share are copied once. The page
     tree parent, links and structure references are left behind: they belong to the
     source document.
     """
-    source = PdfFileReader(BytesIO(pdf), strict=False)
+    source: Any = PdfFileReader(BytesIO(pdf), strict=False)
     copies = generic.ArrayObject()
     for index in range(_page_count(source)):
         page = source.find_page_for_modification(index)[0].get_object()
@@ -187,9 +195,7 @@ def _page_count(reader: PdfFileReader) -> int:
     return count
 
 
-def _attach(
-    writer: IncrementalPdfFileWriter, name: str, data: bytes, description: str, when: datetime
-) -> None:
+def _attach(writer: Any, name: str, data: bytes, description: str, when: datetime) -> None:
     """Attach a file as a PDF/A-3 associated file without raising the PDF version.
 
     pyHanko's ``embed_file`` sets the catalogue's version to 2.0 when a file has an
@@ -242,7 +248,7 @@ def _attach(
         writer.update_root()
 
 
-class _FixedTimeSigner(signers.PdfSigner):  # type: ignore[misc]
+class _FixedTimeSigner(signers.PdfSigner):
     """A PdfSigner that states a given signing time (the sign-off's), for reproducible seals."""
 
     def __init__(self, signing_time: datetime, *args: Any, **kwargs: Any) -> None:
@@ -256,20 +262,19 @@ class _FixedTimeSigner(signers.PdfSigner):  # type: ignore[misc]
 
 
 def _signer_for(keys: SealKeys, audit: AuditTrail) -> signers.PdfSigner:
-    certificate = asn1_x509.Certificate.load(
-        keys.certificate.public_bytes(serialization.Encoding.DER)
-    )
-    private_key = asn1_keys.PrivateKeyInfo.load(
+    certificate = next(key_loading.load_certs_from_pemder_data(keys.certificate_pem()))
+    private_key = key_loading.load_private_key_from_pemder_data(
         keys.private_key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
+        passphrase=None,
     )
     cms_signer = signers.SimpleSigner(
         signing_cert=certificate,
         signing_key=private_key,
-        cert_registry=SimpleCertificateStore.from_certs([certificate]),
+        cert_registry=certificate_registry.SimpleCertificateStore.from_certs([certificate]),
     )
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,

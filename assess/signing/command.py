@@ -1,0 +1,63 @@
+"""``assess verify FILE.pdf``: check a sealed charter offline and print a one-line verdict."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+EXIT_OK, EXIT_ALTERED, EXIT_UNREADABLE = 0, 1, 2
+
+
+@click.command("verify")
+@click.argument(
+    "pdf_file", metavar="FILE.pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--cert",
+    "cert_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="SEAL_CERT_FILE",
+    help="The service's seal certificate (PEM) to trust. Default: $SEAL_CERT_FILE.",
+)
+@click.option("--details", is_flag=True, help="Also print each check and the signatories.")
+def verify_command(pdf_file: Path, cert_file: Path | None, details: bool) -> None:
+    """Verify the seal of a signed-off charter PDF.
+
+    Exit status: 0 intact and sealed, 1 altered or not sealed, 2 not a readable PDF.
+    """
+    from assess.signing.verify import UnreadableInput, verify
+
+    # pyHanko logs its diff analysis of altered files with tracebacks; the verdict says it.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    try:
+        data = pdf_file.read_bytes()
+        trusted = cert_file.read_bytes() if cert_file is not None else None
+    except OSError as error:
+        fail(f"cannot read {error.filename}: {error.strerror}")
+    try:
+        verdict = verify(data, trusted)
+    except UnreadableInput as error:
+        fail(f"{pdf_file}: {error}")
+    except ValueError as error:  # a --cert file that is not a certificate
+        fail(f"{cert_file}: not a PEM or DER certificate ({error})")
+    click.echo(verdict.summary)
+    if details:
+        for name in ("sealed", "intact", "valid", "certified", "modified_after_seal", "trusted"):
+            click.echo(f"  {name + ':':<21}{'yes' if getattr(verdict, name) else 'no'}")
+        click.echo(f"  {'approved SHA-256:':<21}{verdict.approved_hash or '-'}")
+        for problem in verdict.problems:
+            click.echo(f"  problem: {problem}")
+        for s in verdict.signatories:
+            role = f" ({s.role})" if s.role else ""
+            click.echo(f"  {s.action} {s.at} {s.name}{role} <{s.email}>")
+    sys.exit(EXIT_OK if verdict.ok else EXIT_ALTERED)
+
+
+def fail(message: str) -> NoReturn:
+    """Report unreadable input on stderr and exit 2."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_UNREADABLE)
