@@ -185,3 +185,53 @@ def test_revoked_link_shows_a_clear_page(signed_in: FlaskClient, app: Flask) -> 
     response = signed_in.get(link)
     assert response.status_code == 410
     assert b"link has been replaced" in response.data
+
+
+def test_status_follows_the_engagement_from_new_to_signed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from webtools import ANSWERS
+
+    from assess.models import utcnow
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+
+    def status() -> str:
+        with app.app_context():
+            engagement = db.session.get(Engagement, engagement_id)
+            assert engagement is not None
+            return engagement.status
+
+    assert status() == "new"
+    link = invite(signed_in, engagement_id)
+    assert status() == "invited"
+    post(signed_in, f"{link}/step/1", {"innovation": "3", "action": "save"})
+    assert status() == "in progress"
+    for page in PAGES:
+        post(
+            signed_in,
+            f"{link}/step/{PAGES.index(page) + 1}",
+            {k: str(ANSWERS[k]) for k in page.keys},
+        )
+    post(signed_in, f"{link}/review")
+    # Submitting makes the respondent's decision at once.
+    assert status() == "decided"
+    with app.app_context():
+        respondent = db.session.scalars(select(Respondent)).one()
+        db.session.delete(respondent.decisions[0])
+        db.session.commit()
+    assert status() == "answered"
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.charter_drafted_at = utcnow()
+        db.session.commit()
+    assert status() == "charter drafted"
+    assert "Charter drafted" in signed_in.get("/engagements").get_data(as_text=True)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.signed_at = utcnow()
+        db.session.commit()
+    assert status() == "signed"

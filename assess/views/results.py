@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -11,7 +13,7 @@ from assess.extensions import db
 from assess.factors import FACTOR_KEYS
 from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Engagement, utcnow
-from assess.questionnaire import decide, record_decision
+from assess.questionnaire import decide, record_decision, respondents_of
 from assess.radar import radar
 from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement
@@ -33,10 +35,16 @@ def owned_decision(engagement: Engagement, decision_id: int) -> DecisionRecord:
 
 def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     """Lay out the radar for a decision, with the stored answers behind a preview."""
-    series = []
+    series: list[tuple[str, str, Mapping[str, int]]] = []
     if baseline is not None:
         series.append(("Stored answers", "series-b", baseline.answers))
-    series.append(("Answers", "series-a", decision.answers))
+    elif decision.alignment is not None:
+        # A consensus is drawn over each partner's own answers, so the gaps show; past
+        # three partners the chart would be unreadable, and the table lists them all.
+        people = respondents_of(decision.alignment)[:3]
+        for person, css in zip(people, ("series-b", "series-c", "series-d"), strict=False):
+            series.append((person.name, css, person.answers))
+    series.append(("Consensus" if decision.alignment else "Answers", "series-a", decision.answers))
     tipping = [(t.factor, t.to_level, t.sentence()) for t in decision.what_if or ()]
     return radar(series, tipping)
 

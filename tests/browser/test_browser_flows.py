@@ -212,6 +212,16 @@ def test_main_pages_have_no_serious_accessibility_violations(
     page.get_by_role("button", name="Next").click()
     assert_accessible(page)
 
+    # Both parties answer separately and disagree on timing and iteration.
+    creator = {**data, "iteration_readiness": "1", "timeline_pressure": "5"}
+    for path, answers in (
+        (link, data),
+        (invite(client, engagement_id, side="creator", respondent_name="Bo Chen"), creator),
+    ):
+        for number, page_ in enumerate(PAGES, start=1):
+            post(client, f"{path}/step/{number}", {k: answers[k] for k in page_.keys})
+        post(client, f"{path}/review")
+    consensus_path = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
     page.goto(live_server + "/login")
     page.fill("#field-email", "cara@example.com")
     page.fill("#field-password", "correct horse battery")
@@ -223,6 +233,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
         (f"/engagements/{engagement_id}/invitations/new", None),
         (f"/engagements/{engagement_id}/session", "session"),
         (result_path, "result"),
+        (consensus_path, None),
     ):
         page.goto(live_server + path)
         assert_accessible(page)
@@ -244,4 +255,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
     page.get_by_role("button", name="Sign in").click()
     page.goto(live_server + f"/engagements/{engagement_id}")
     shoot(page, artifacts, "engagement-laptop")
+    page.goto(live_server + consensus_path)
+    assert_accessible(page)
+    shoot(page, artifacts, "result-consensus-laptop")
     laptop.close()
