@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
@@ -153,8 +153,17 @@ def review(token: str) -> str | Response | tuple[str, int]:
     if gaps:
         errors = {key: ["Answer this question before you submit."] for key in gaps}
         return _render_review(token, respondent, errors), 422
-    respondent.submitted_at = utcnow()
-    respondent.step = REVIEW_STEP
+    # Claim the submission in one conditional update, so a double click or two open tabs
+    # cannot submit twice and store two decisions.
+    claimed = db.session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
+        .values(submitted_at=utcnow(), step=REVIEW_STEP)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        return _locked(token)
     respondent.engagement.updated_at = utcnow()
     record_decision(db.session, respondent.engagement, decide(answers), respondent=respondent)
     db.session.commit()
