@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(app_config.from_environment(app.instance_path))
     if config:
         app.config.from_mapping(config)
+    register_proxy(app)
     register_extensions(app)
     register_templates(app)
     register_security_headers(app)
@@ -29,6 +30,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(app)
     register_security(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust the configured proxies for client address and scheme (rate limits, cookies)."""
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
 
 def register_extensions(app: Flask) -> None:

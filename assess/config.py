@@ -76,6 +76,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "INVITATION_DAYS_DEFAULT": 30,
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
+        "PROXY_HOPS": int(os.environ.get("ASSESS_PROXY_HOPS", "0") or 0),
         # argon2id costs; stored hashes made with other costs are upgraded at sign-in.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_KIB": 65536,

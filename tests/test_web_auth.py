@@ -148,3 +148,23 @@ def test_passwords_are_stored_as_argon2id_and_upgraded_at_sign_in(
     with app.app_context():
         stored = db.session.scalars(select(Consultant.password_hash)).one()
     assert stored.startswith("$argon2id$") and ",t=2," in stored and PASSWORD not in stored
+
+
+def test_rate_limit_counts_the_client_behind_a_trusted_proxy(database_url: str) -> None:
+    from assess import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "PROXY_HOPS": 1,
+            "LOGIN_RATE_LIMIT": "1 per minute",
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    client = app.test_client()
+    bad = {"csrf_token": csrf_token(client), "email": "x@example.com", "password": "nope"}
+    first = {"X-Forwarded-For": "203.0.113.1"}
+    second = {"X-Forwarded-For": "203.0.113.2"}
+    assert client.post("/login", data=bad, headers=first).status_code == 422
+    assert client.post("/login", data=bad, headers=first).status_code == 429
+    assert client.post("/login", data=bad, headers=second).status_code == 422
