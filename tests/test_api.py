@@ -295,4 +295,6 @@ def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     assert "/api/v1/engagements/{engagement_id}/respondents" in html
     # Served from here, not from a CDN.
     assert "https://" not in html and "//cdn" not in html
-    assert client.get("/api/v1/docs/static/api-docs.js").status_code == 200
+    script = client.get("/api/v1/docs/static/api-docs.js")
+    assert script.status_code == 200 and b"fetch(" in script.data
+    script.close()

@@ -283,7 +283,7 @@ def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 
 
 @blp.route(f"{RESPONDENT}/invitation", methods=["POST"])
-@blp.arguments(InvitationCreateSchema)
+@blp.arguments(InvitationCreateSchema, required=False)
 @blp.response(201, InvitationLinkSchema)
 @documented(403, 404, 409)
 def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, fields, validate
 
 from assess.factors import FACTORS
 from assess.forms import Text
@@ -21,12 +21,19 @@ class Strict(Schema):
         unknown = RAISE
 
 
+# What Text accepts, stated for the OpenAPI document: no control characters, and for
+# required fields at least one character that is not white space.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+PRINTABLE_NOT_BLANK = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+
+
 class ApiText(Text):
     """One line of text, trimmed and checked; documented as a string with its limit."""
 
     def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
         super().__init__(label, max_length, required=required)
-        self.metadata = {"maxLength": max_length}
+        pattern = PRINTABLE_NOT_BLANK if required else PRINTABLE
+        self.metadata = {"maxLength": max_length, "pattern": pattern}
 
 
 PartialAnswersSchema = Schema.from_dict(
@@ -175,18 +182,7 @@ class HealthSchema(Schema):
     database = fields.String(required=True)
 
 
-def check_not_empty(data: dict[str, Any]) -> None:
-    """Refuse an update that changes nothing."""
-    if not data:
-        raise ValidationError("give at least one answer")
-
-
 class AnswersUpdateSchema(Strict):
     """Some or all answers; unknown factors and values outside 1-5 are refused."""
 
     answers = fields.Nested(PartialAnswersSchema, required=True)
-
-    @validates_schema
-    def check_some(self, data: dict[str, Any], **_: Any) -> None:
-        if not data.get("answers"):
-            raise ValidationError("give at least one answer", "answers")

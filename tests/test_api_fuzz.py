@@ -1,0 +1,133 @@
+"""schemathesis against the live OpenAPI document: no server errors, every response conforms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from apitools import bearer, make_token
+from flask import Flask
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+from webtools import ANSWERS, make_consultant
+
+from assess import create_app
+from assess.extensions import db as database
+from assess.models import Engagement, Party, Respondent
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(
+    migrated_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app for the whole module, with a consultant who owns engagement, respondent, decision."""
+    import shutil
+
+    if migrated_database.startswith("postgresql"):
+        url = migrated_database
+    else:
+        path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3"
+        shutil.copyfile(migrated_database, path)
+        url = f"sqlite:///{path}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "fuzz",
+            "DATABASE_URL": url,
+            "SERVER_NAME": "localhost",
+            "RATELIMIT_ENABLED": False,
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_KIB": 1024,
+        }
+    )
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    consultant = make_consultant(app, "fuzz@example.com", "Fuzz")
+    with app.app_context():
+        engagement = Engagement(
+            consultant_id=consultant, project_name="Fuzz", client_organisation="Fuzz Ltd"
+        )
+        engagement.parties.extend(
+            [Party(side="producer", name="P", role=""), Party(side="creator", name="C", role="")]
+        )
+        engagement.respondents.append(Respondent(name="R", side="producer", answers=ANSWERS))
+        database.session.add(engagement)
+        database.session.commit()
+    app.config["FUZZ_TOKEN"] = make_token(app, consultant)
+    yield app
+    with app.app_context():
+        if url.startswith("postgresql"):
+            from sqlalchemy import text
+
+            from assess.models import Base
+
+            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            with database.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        database.engine.dispose()
+    Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True) if url.startswith(
+        "sqlite"
+    ) else None
+
+
+class Target:
+    """A WSGI app that forwards to the app under test, set once the database exists."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+# The document is read when the module loads; it does not touch the database.
+target = Target(create_app({"TESTING": True, "SECRET_KEY": "spec", "DATABASE_URL": "sqlite://"}))
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", target)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def route_to_fuzz_app(fuzz_app: Flask) -> Iterator[None]:
+    spec_app = target.app
+    target.app = fuzz_app
+    yield
+    target.app = spec_app
+
+
+# Rules that JSON Schema cannot state: a respondent on each side, every factor answered
+# before submitting. Their 422s are correct, so "valid data must be accepted" does not apply.
+CROSS_FIELD = {
+    ("POST", "/api/v1/evaluate/respondents"),
+    ("POST", "/api/v1/engagements/{engagement_id}/respondents/{respondent_id}/submit"),
+}
+
+
+def cross_field_rules(case: schemathesis.Case) -> list[Any]:
+    if (case.method.upper(), case.path) in CROSS_FIELD:
+        return [positive_data_acceptance]
+    return []
+
+
+@schema.parametrize()
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_without_a_token(case: schemathesis.Case) -> None:
+    case.call_and_validate(excluded_checks=cross_field_rules(case))
+
+
+@schema.parametrize()
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_with_a_token(case: schemathesis.Case, fuzz_app: Flask) -> None:
+    case.call_and_validate(
+        headers=bearer(fuzz_app.config["FUZZ_TOKEN"]), excluded_checks=cross_field_rules(case)
+    )
