@@ -1,0 +1,514 @@
+"""Sealing a real charter and verifying it: pyHanko's judgement, PDF/A, tampering, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader, PdfWriter
+
+from assess import charter
+from assess.charter import CharterDetails
+from assess.cli import cli
+from assess.engine import evaluate
+from assess.signing import sha256_hex
+from assess.signing.audit import AuditEntry, AuditTrail
+from assess.signing.keys import SealKeys, load_or_create, self_signed_certificate
+from assess.signing.seal import SEAL_FIELD, SealError, seal
+from assess.signing.verify import UnreadableInput, verify
+
+ANSWERS = {
+    "innovation": 5,
+    "resource_availability": 4,
+    "risk_tolerance": 4,
+    "relationship_duration": 4,
+    "timeline_pressure": 2,
+    "creative_collaboration": 5,
+    "iteration_readiness": 3,
+    "planning_complexity": 3,
+}
+SEALED_AT = datetime(2026, 3, 9, 16, 45, 3, tzinfo=UTC)
+BASE_URL = "https://assess.example.org"
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def details() -> CharterDetails:
+    return charter.load_details(
+        {
+            "project": "Northern Lights: an immersive documentary",
+            "parties": [
+                {"side": "producer", "name": "Ann Lee", "role": "Executive Producer"},
+                {"side": "creator", "name": "Bo Chen", "role": "Director"},
+            ],
+            "consultant": "Clara Diaz",
+            "issued_at": "2026-03-02T09:00:00+00:00",
+            "document_id": "PC-2026-NL01-0001",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def charter_pdf() -> bytes:
+    """The frozen charter the signatories approve: a real one, from the engine."""
+    return charter.to_pdf(evaluate(ANSWERS), details())
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> SealKeys:
+    return load_or_create(tmp_path_factory.mktemp("instance") / "seal")
+
+
+def make_audit(document: bytes, **overrides: Any) -> AuditTrail:
+    digest = sha256_hex(document)
+    entries = (
+        AuditEntry(
+            name="Ann Lee",
+            email="ann.lee@northern.example",
+            role="Executive Producer",
+            action="approved",
+            at=SEALED_AT - timedelta(hours=20),
+            document_hash=digest,
+            ip="203.0.113.7",
+            user_agent=CHROME,
+        ),
+        AuditEntry(
+            name="Bo Chen",
+            email="bo@chenfilms.example",
+            role="Director",
+            action="approved",
+            at=SEALED_AT - timedelta(minutes=1),
+            document_hash=digest,
+            ip="2001:db8::42",
+            user_agent=SAFARI,
+        ),
+    )
+    values: dict[str, Any] = {
+        "document_id": "PC-2026-NL01-0001",
+        "version": 1,
+        "project": "Northern Lights: an immersive documentary",
+        "document_hash": digest,
+        "sealed_at": SEALED_AT,
+        "base_url": BASE_URL,
+        "entries": entries,
+    }
+    values.update(overrides)
+    return AuditTrail(**values)
+
+
+@pytest.fixture(scope="session")
+def sealed(charter_pdf: bytes, keys: SealKeys) -> bytes:
+    return seal(charter_pdf, make_audit(charter_pdf), keys)
+
+
+def asn1(keys: SealKeys) -> Any:
+    from pyhanko.keys import load_cert_from_pemder
+
+    path = keys.cert_file
+    return load_cert_from_pemder(str(path))
+
+
+def first_stream_byte(pdf: bytes, start: int = 0) -> int:
+    """Return the offset of a byte inside a stream's data, after ``start``."""
+    match = re.compile(rb"stream\r?\n").search(pdf, start)
+    assert match is not None
+    return match.end() + 40
+
+
+def append_page(pdf: bytes) -> bytes:
+    """Append a blank page the way an editor would: an incremental update."""
+    writer = PdfWriter(BytesIO(pdf), incremental=True)
+    writer.add_blank_page()
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# --- the sealed file --------------------------------------------------------------------
+
+
+def test_pyhanko_judges_the_seal_valid_intact_and_certified(sealed: bytes, keys: SealKeys) -> None:
+    reader = PdfFileReader(BytesIO(sealed))
+    [signature] = reader.embedded_signatures
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[asn1(keys)]))
+    assert signature.field_name == SEAL_FIELD
+    assert status.bottom_line and status.intact and status.valid and status.trusted
+    assert signature.docmdp_level == MDPPerm.NO_CHANGES
+    assert status.docmdp_ok
+    assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    assert signature.self_reported_timestamp == SEALED_AT
+
+
+def test_verify_names_the_document_version_and_approvers(
+    sealed: bytes, charter_pdf: bytes, keys: SealKeys
+) -> None:
+    verdict = verify(sealed, keys.certificate_pem())
+    assert verdict.ok, verdict
+    assert (verdict.sealed, verdict.intact, verdict.valid, verdict.certified) == (True,) * 4
+    assert not verdict.modified_after_seal
+    assert verdict.trusted and verdict.approved_version_ok and verdict.assessment_ok
+    assert verdict.document_id == "PC-2026-NL01-0001" and verdict.version == 1
+    assert verdict.approved_hash == sha256_hex(charter_pdf)
+    assert verdict.approvers == ("Ann Lee", "Bo Chen")
+    assert verdict.signatories[1].email == "bo@chenfilms.example"
+    assert verdict.summary == (
+        "Intact and sealed by assess charter seal: charter PC-2026-NL01-0001 version 1, "
+        "approved by Ann Lee and Bo Chen"
+    )
+
+
+def test_without_a_trusted_certificate_the_summary_says_the_signer_was_not_checked(
+    sealed: bytes,
+) -> None:
+    verdict = verify(sealed)
+    assert verdict.ok and not verdict.trusted
+    assert verdict.summary.endswith("(seal certificate not checked against a trusted one)")
+
+
+def test_the_approved_charter_is_the_first_part_of_the_sealed_file(
+    sealed: bytes, charter_pdf: bytes
+) -> None:
+    assert sealed[: len(charter_pdf)] == charter_pdf
+    assert len(sealed) > len(charter_pdf)
+
+
+def test_the_audit_page_is_appended_with_names_roles_hashes_and_the_link(
+    sealed: bytes, charter_pdf: bytes
+) -> None:
+    charter_pages = len(PdfReader(BytesIO(charter_pdf)).pages)
+    reader = PdfReader(BytesIO(sealed))
+    assert len(reader.pages) == charter_pages + 1
+    text = reader.pages[-1].extract_text()
+    flat = re.sub(r"\s+", "", text)
+    for expected in (
+        "Audit trail",
+        "Ann Lee",
+        "Executive Producer",
+        "ann.lee@northern.example",
+        "Bo Chen",
+        "Director",
+        "APPROVED",
+        "203.0.113.7",
+        "2001:db8::42",
+        "Chrome 131 on Windows",
+        "Safari 17 on iOS",
+        "2026-03-09 16:44:03 UTC",
+        "PC-2026-NL01-0001",
+        f"{BASE_URL}/verify/PC-2026-NL01-0001",
+    ):
+        assert expected in text, expected
+    assert sha256_hex(charter_pdf) in flat
+    assert "Amends" not in text  # no hash chain for a first version
+
+
+def test_pdf_a_3b_identification_survives_the_seal(sealed: bytes) -> None:
+    assert sealed.startswith(b"%PDF-1.")
+    reader = PdfReader(BytesIO(sealed))
+    assert "/Version" not in reader.trailer["/Root"]  # pyHanko did not raise it to 2.0
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    description = xmp.rdf_root.getElementsByTagName("rdf:Description")[0]
+    assert description.getAttribute("pdfaid:part") == "3"
+    assert description.getAttribute("pdfaid:conformance") == "B"
+    # PDF/A wants the information dictionary and the XMP to agree.
+    assert reader.metadata is not None
+    assert reader.metadata.producer == xmp.pdf_producer
+    assert reader.metadata.modification_date == SEALED_AT
+    assert xmp.xmp_modify_date is not None
+    assert xmp.xmp_modify_date.replace(tzinfo=UTC) == SEALED_AT
+    assert "/OutputIntents" in reader.trailer["/Root"]
+
+
+def test_the_assessment_attachment_is_kept_and_seal_json_states_what_was_approved(
+    sealed: bytes, charter_pdf: bytes, keys: SealKeys
+) -> None:
+    before = PdfReader(BytesIO(charter_pdf)).attachments["assessment.json"]
+    after = PdfReader(BytesIO(sealed)).attachments
+    assert after["assessment.json"] == before
+    statement = json.loads(after["seal.json"][0])
+    assert statement["approved"] == {"sha256": sha256_hex(charter_pdf), "length": len(charter_pdf)}
+    assert statement["assessment_sha256"] == sha256_hex(before[0])
+    assert statement["certificate_sha256"] == keys.fingerprint
+    assert statement["verify_url"] == f"{BASE_URL}/verify/PC-2026-NL01-0001"
+    root = PdfReader(BytesIO(sealed)).trailer["/Root"]
+    associated = [spec.get_object()["/F"] for spec in root["/AF"]]
+    assert list(dict.fromkeys(associated)) == ["assessment.json", "seal.json"]
+    assert all(spec.get_object()["/AFRelationship"] == "/Data" for spec in root["/AF"])
+
+
+def test_the_charter_prints_the_assessment_hash_the_seal_states(sealed: bytes) -> None:
+    """The hash in seal.json is the one the charter's own text states for assessment.json."""
+    statement = json.loads(PdfReader(BytesIO(sealed)).attachments["seal.json"][0])
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(sealed)).pages[:-1])
+    assert statement["assessment_sha256"] in re.sub(r"\s+", "", text)
+
+
+def test_every_font_is_embedded(sealed: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    lines = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    assert lines, "pdffonts listed no fonts"
+    for line in lines:
+        emb = line[line.index("Identity-H") :].split()[1] if "Identity-H" in line else None
+        assert emb == "yes", line
+
+
+def test_the_audit_page_renders(sealed: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    pages = len(PdfReader(BytesIO(sealed)).pages)
+    subprocess.run(
+        ["pdftoppm", "-r", "30", "-png", "-f", str(pages), "-l", str(pages), str(path), "p"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    [image] = tmp_path.glob("p-*.png")
+    assert image.stat().st_size > 5_000  # text, tables and a QR code, not a blank page
+
+
+def test_the_same_sign_off_gives_the_same_bytes(
+    sealed: bytes, charter_pdf: bytes, keys: SealKeys
+) -> None:
+    assert seal(charter_pdf, make_audit(charter_pdf), keys) == sealed
+
+
+# --- what seal refuses ------------------------------------------------------------------
+
+
+def test_seal_refuses_a_trail_for_another_version(charter_pdf: bytes, keys: SealKeys) -> None:
+    other = make_audit(charter_pdf + b"\n")
+    with pytest.raises(SealError, match="audit trail is for SHA-256"):
+        seal(charter_pdf, other, keys)
+
+
+def test_seal_refuses_approvals_of_another_version(charter_pdf: bytes, keys: SealKeys) -> None:
+    audit = make_audit(charter_pdf)
+    stale = replace(audit.entries[1], document_hash=sha256_hex(b"an earlier draft"))
+    with pytest.raises(SealError, match="approvals for another version: Bo Chen"):
+        seal(charter_pdf, replace(audit, entries=(audit.entries[0], stale)), keys)
+
+
+def test_seal_refuses_a_version_nobody_approved(charter_pdf: bytes, keys: SealKeys) -> None:
+    with pytest.raises(SealError, match="no signatory approved"):
+        seal(charter_pdf, make_audit(charter_pdf, entries=()), keys)
+
+
+def test_seal_refuses_bytes_that_are_not_a_pdf(keys: SealKeys) -> None:
+    junk = b"not a charter"
+    with pytest.raises(SealError, match="not a readable PDF"):
+        seal(junk, make_audit(junk), keys)
+
+
+# --- amendments and declines ------------------------------------------------------------
+
+
+def test_an_amendment_shows_the_hash_chain_and_a_decline_with_its_reason(
+    charter_pdf: bytes, keys: SealKeys
+) -> None:
+    previous = sha256_hex(b"the signed version 1")
+    audit = make_audit(charter_pdf, version=2, previous_hash=previous, previous_version=1)
+    declined = AuditEntry(
+        name="Bo Chen",
+        email="bo@chenfilms.example",
+        role="Director",
+        action="declined",
+        at=SEALED_AT - timedelta(days=2),
+        document_hash=sha256_hex(b"a draft of version 2"),
+        reason="Clause 4 needs the festival dates",
+    )
+    audit = replace(audit, entries=(declined, *audit.entries))
+    sealed = seal(charter_pdf, audit, keys)
+    verdict = verify(sealed, keys.certificate_pem())
+    assert verdict.ok and verdict.version == 2 and verdict.previous_hash == previous
+    assert verdict.approvers == ("Ann Lee", "Bo Chen")
+    assert verdict.signatories[0].action == "declined"
+    charter_pages = len(PdfReader(BytesIO(charter_pdf)).pages)
+    audit_pages = PdfReader(BytesIO(sealed)).pages[charter_pages:]
+    text = "".join(page.extract_text() for page in audit_pages)
+    flat = re.sub(r"\s+", "", text)
+    assert "Amends version 1" in text and "hash chain" in text and "DECLINED" in text
+    assert "Clause4needsthefestivaldates" in flat
+    assert previous in flat and sha256_hex(charter_pdf) in flat
+
+
+def test_user_text_on_the_audit_page_is_text_not_markup(charter_pdf: bytes, keys: SealKeys) -> None:
+    audit = make_audit(charter_pdf)
+    hostile = replace(audit.entries[0], name='<b>Ann</b> <img src="http://127.0.0.1:9/x">')
+    sealed = seal(charter_pdf, replace(audit, entries=(hostile, audit.entries[1])), keys)
+    text = re.sub(r"\s+", "", PdfReader(BytesIO(sealed)).pages[-1].extract_text())
+    assert "<b>Ann</b>" in text and '<imgsrc="http://127.0.0.1:9/x">' in text
+
+
+# --- tampering --------------------------------------------------------------------------
+
+
+def test_one_byte_changed_inside_the_signed_range_is_altered(sealed: bytes, keys: SealKeys) -> None:
+    signature = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
+    assert signature.byte_range[0] == 0
+    position = first_stream_byte(sealed, 1000)
+    assert position < signature.byte_range[1]
+    tampered = bytearray(sealed)
+    tampered[position] ^= 0x01
+    verdict = verify(bytes(tampered), keys.certificate_pem())
+    assert not verdict.ok and not verdict.intact and not verdict.valid
+    assert verdict.summary.startswith("ALTERED: charter PC-2026-NL01-0001 version 1")
+
+
+def test_a_page_appended_after_the_seal_is_a_modification(sealed: bytes, keys: SealKeys) -> None:
+    appended = append_page(sealed)
+    assert appended.startswith(sealed)
+    reader = PdfFileReader(BytesIO(appended))
+    status = validate_pdf_signature(
+        reader.embedded_signatures[0], ValidationContext(trust_roots=[asn1(keys)])
+    )
+    assert status.intact and not status.bottom_line  # the digest alone would miss it
+    verdict = verify(appended, keys.certificate_pem())
+    assert verdict.intact and verdict.modified_after_seal and not verdict.ok
+    assert verdict.summary.startswith("ALTERED: charter PC-2026-NL01-0001 version 1 was modified")
+
+
+def test_bytes_added_after_the_seal_are_altered(sealed: bytes) -> None:
+    verdict = verify(sealed + b"\n%%EOF\n")
+    assert not verdict.ok and verdict.summary.startswith("ALTERED:")
+
+
+def test_a_seal_by_another_key_is_not_trusted(
+    charter_pdf: bytes, keys: SealKeys, tmp_path: Path
+) -> None:
+    impostor = load_or_create(tmp_path / "impostor", subject="assess charter seal")
+    forged = seal(charter_pdf, make_audit(charter_pdf), impostor)
+    assert verify(forged).ok  # consistent in itself ...
+    verdict = verify(forged, keys.certificate_pem())  # ... but not the service's seal
+    assert not verdict.ok and not verdict.trusted
+    assert verdict.summary.startswith("NOT TRUSTED:")
+
+
+def test_an_unsealed_charter_is_not_sealed(charter_pdf: bytes) -> None:
+    verdict = verify(charter_pdf)
+    assert not verdict.sealed and not verdict.ok
+    assert verdict.summary.startswith("NOT SEALED:")
+
+
+def test_a_file_that_is_not_a_pdf_is_unreadable() -> None:
+    with pytest.raises(UnreadableInput):
+        verify(b"PK\x03\x04 a zip file")
+
+
+def test_a_damaged_pdf_is_altered_not_a_crash() -> None:
+    verdict = verify(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage")
+    assert not verdict.ok and verdict.summary.startswith(("ALTERED", "NOT SEALED"))
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_verify(tmp_path: Path) -> Callable[..., Any]:
+    def run(data: bytes, *options: str) -> Any:
+        path = tmp_path / "input.pdf"
+        path.write_bytes(data)
+        return CliRunner().invoke(cli, ["verify", str(path), *options], env={"SEAL_CERT_FILE": ""})
+
+    return run
+
+
+def test_cli_exit_0_for_an_intact_sealed_charter(
+    run_verify: Callable[..., Any], sealed: bytes, keys: SealKeys
+) -> None:
+    result = run_verify(sealed, "--cert", str(keys.cert_file))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Intact and sealed by assess charter seal: charter PC-2026")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_details_list_the_checks_and_signatories(
+    run_verify: Callable[..., Any], sealed: bytes
+) -> None:
+    result = run_verify(sealed, "--details")
+    assert result.exit_code == 0, result.output
+    assert "intact:" in result.output
+    assert "Bo Chen (Director) <bo@chenfilms.example>" in result.output
+
+
+def test_cli_exit_1_for_a_changed_byte_and_an_appended_page(
+    run_verify: Callable[..., Any], sealed: bytes, keys: SealKeys
+) -> None:
+    tampered = bytearray(sealed)
+    tampered[first_stream_byte(sealed, 1000)] ^= 0x01
+    for data in (bytes(tampered), append_page(sealed)):
+        result = run_verify(data, "--cert", str(keys.cert_file))
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("ALTERED:")
+        assert "Traceback" not in result.output
+
+
+def test_cli_exit_1_for_an_unsealed_charter(
+    run_verify: Callable[..., Any], charter_pdf: bytes
+) -> None:
+    result = run_verify(charter_pdf)
+    assert result.exit_code == 1
+    assert result.output.startswith("NOT SEALED:") and "not a signed-off charter" in result.output
+
+
+def test_cli_exit_2_for_a_file_that_is_not_a_pdf(tmp_path: Path) -> None:
+    """A real process: exit status 2, a clear message, no traceback."""
+    path = tmp_path / "notes.pdf"
+    path.write_text("meeting notes, not a PDF")
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"Error: {path}: not a PDF file" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_cli_exit_2_for_a_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "missing.pdf")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_cli_rejects_a_cert_file_that_is_not_a_certificate(
+    run_verify: Callable[..., Any], sealed: bytes, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "cert.pem"
+    bogus.write_text("not a certificate")
+    result = run_verify(sealed, "--cert", str(bogus))
+    assert result.exit_code == 2 and "not a PEM or DER certificate" in result.output
+
+
+def test_a_certificate_made_for_the_key_signs_documents(keys: SealKeys) -> None:
+    """The generated certificate is fit for document signing and names the service."""
+    from cryptography import x509
+
+    certificate = self_signed_certificate(keys.private_key, "assess charter seal")
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment
+    assert certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
