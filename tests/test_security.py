@@ -1,0 +1,192 @@
+"""Per-object authorisation on every page route, security headers on every response, form fuzzing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from apitools import make_token
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
+
+from assess.extensions import db as database
+from assess.models import Engagement, Respondent, utcnow
+from assess.questionnaire import decide, record_decision
+
+pytestmark = pytest.mark.db
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def owners_objects(app: Flask, client: FlaskClient) -> dict[str, int]:
+    """Have the first consultant create one of everything; return the ids by route parameter."""
+    engagement_id = create_engagement(client)
+    invite(client, engagement_id)
+    with app.app_context():
+        respondent = database.session.query(Respondent).one()
+        respondent.answers = dict(ANSWERS)
+        respondent.submitted_at = utcnow()
+        record = record_decision(
+            database.session, respondent.engagement, decide(ANSWERS), respondent=respondent
+        )
+        database.session.commit()
+        ids = {"engagement_id": engagement_id, "respondent_id": respondent.id}
+        ids["decision_id"] = record.id
+    make_token(app, 1)
+    ids["token_id"] = 1
+    return ids
+
+
+def page_routes(app: Flask) -> list[tuple[str, str, list[str]]]:
+    """Every page route that takes an integer id, with its methods and parameter names."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            continue
+        ints = [name for name, conv in rule._converters.items() if type(conv).__name__ == "IntegerConverter"]
+        if not ints or rule.arguments - set(ints):
+            continue  # no object id, or reached by a link token rather than an account
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((method, rule.rule, ints))
+    return found
+
+
+def test_another_consultants_ids_are_not_found_on_every_page_route(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    ids = owners_objects(app, signed_in)
+    routes = page_routes(app)
+    assert len(routes) >= 15
+    # The owner reaches every page that can be read, so a 404 below means "not yours".
+    for method, rule, params in routes:
+        url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(ids.get(m.group(1), 1)), rule)
+        if method == "GET":
+            assert signed_in.get(url).status_code != 404, url
+
+    other = app.test_client()
+    make_consultant(app, "dee@example.com", "Dee")
+    login(other, "dee@example.com")
+    for method, rule, params in routes:
+        # Ids this test does not know yet are 1: the first consultant created the first of each.
+        url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(ids.get(m.group(1), 1)), rule)
+        response = other.open(url, method=method, data={"name": "x", **ANSWERS})
+        assert response.status_code == 404, (method, url, response.status_code)
+    # Nothing changed for the owner.
+    with app.app_context():
+        respondent = database.session.query(Respondent).one()
+        assert respondent.submitted_at is not None and respondent.engagement.archived_at is None
+
+
+def assert_secure(response: object) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    csp = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "camera=()" in headers["Permissions-Policy"]
+
+
+def test_security_headers_on_every_kind_of_response(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("boom")
+
+    responses = {
+        "home page": client.get("/"),
+        "sign-in page": client.get("/login"),
+        "redirect": client.get("/engagements"),
+        "page not found": client.get("/nowhere"),
+        "static file": client.get("/static/app.css"),
+        "server error page": client.get("/boom"),
+        "api json": client.post("/api/v1/evaluate", json=ANSWERS),
+        "api error": client.get("/api/v1/engagements"),
+        "api 405": client.put("/api/v1/evaluate"),
+        "openapi": client.get("/api/v1/openapi.json"),
+        "docs page": client.get("/api/v1/docs"),
+        "health": client.get("/healthz"),
+        "invitation link not found": client.get("/i/unknown"),
+    }
+    for name, response in responses.items():
+        try:
+            assert_secure(response)
+        except (AssertionError, KeyError) as error:
+            raise AssertionError(f"{name}: {error!r}") from error
+        finally:
+            response.close()
+    assert responses["server error page"].status_code == 500
+    assert responses["home page"].headers["Cache-Control"] == "no-store"
+
+
+def test_pages_need_no_inline_script_or_style() -> None:
+    """The CSP forbids inline code; no template may depend on it."""
+    offenders = []
+    for path in TEMPLATES.rglob("*.html"):
+        if "charter" in path.parts:
+            continue  # rendered to PDF, never served to a browser
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(
+            r"\sstyle=|<style|\son[a-z]+=", text
+        ):
+            offenders.append(str(path.relative_to(TEMPLATES)))
+    assert offenders == []
+
+
+def test_health_check_reports_the_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
+
+
+def test_health_check_fails_when_the_database_is_gone(tmp_path: Path) -> None:
+    from assess import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            # A directory cannot be opened as a database file.
+            "DATABASE_URL": f"sqlite:///{tmp_path}",
+        }
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["database"] == "unreachable"
+
+
+printable = st.text(st.characters(codec="utf-8"), max_size=300)
+form_values = st.dictionaries(
+    st.sampled_from(
+        ["email", "password", "project_name", "client_organisation", "producer_name",
+         "creator_name", "respondent_name", "side", "expires_on", "action", "name", "access",
+         *ANSWERS]
+    ),
+    st.one_of(printable, st.integers().map(str), st.just("")),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=form_values)
+def test_fuzzed_forms_never_cause_a_server_error(
+    app: Flask, signed_in: FlaskClient, data: dict[str, str]
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    with app.app_context():
+        if database.session.get(Engagement, 1) is None:
+            database.session.commit()
+            create_engagement(signed_in)
+    for path in ("/engagements/new", "/account/api-tokens", "/engagements/1/edit",
+                 "/engagements/1/invitations/new", "/engagements/1/session"):
+        response = signed_in.post(path, data=data)
+        assert response.status_code < 500, (path, data)
+    assert post(app.test_client(), "/login", data).status_code < 500
