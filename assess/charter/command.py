@@ -15,7 +15,8 @@ from marshmallow import ValidationError
 
 from assess.charter.details import load_details, parse_party
 from assess.charter.errors import CharterError
-from assess.schemas import flatten_errors, load_answers
+from assess.decision import Decision
+from assess.schemas import flatten_errors, load_answers, load_respondents
 
 
 def fail(lines: list[str], status: int = 2) -> NoReturn:
@@ -31,7 +32,20 @@ def read_json(source: IO[str], label: str) -> Any:
     except json.JSONDecodeError as error:
         fail([f"{label}: not valid JSON ({error.msg} at line {error.lineno})"])
     except UnicodeDecodeError:
-        fail([f"{label}: not valid UTF-8 text"])
+        fail([f"{label}: not UTF-8 text"])
+
+
+def decide(data: Any) -> tuple[Decision | None, list[str]]:
+    """Decide on either input form of ``assess evaluate``: one answer set, or respondents."""
+    from assess.engine import evaluate, evaluate_respondents
+
+    try:
+        if isinstance(data, dict) and "respondents" in data:
+            respondents, agreed = load_respondents(data)
+            return evaluate_respondents(respondents, agreed, what_if=True), []
+        return evaluate(load_answers(data), what_if=True), []
+    except ValidationError as error:
+        return None, flatten_errors(error.messages)
 
 
 def issued_default() -> str | None:
@@ -120,14 +134,9 @@ def charter_command(
 ) -> None:
     """Write the partnership charter for the answers in ANSWERS.json ('-': stdin)."""
     from assess import charter
-    from assess.engine import evaluate
 
     problems: list[str] = []
-    answers: dict[str, int] = {}
-    try:
-        answers = load_answers(read_json(answers_file, "input"))
-    except ValidationError as error:
-        problems += flatten_errors(error.messages)
+    decision, problems = decide(read_json(answers_file, "input"))
 
     fields: dict[str, Any] = {}
     if details_file is not None:
@@ -166,7 +175,7 @@ def charter_command(
         if target is not None and not target.parent.is_dir():
             fail([f"{target}: the folder {target.parent} does not exist"])
 
-    decision = evaluate(answers, what_if=True)
+    assert decision is not None  # no problems means the input was decided
     try:
         files = {
             output: (

@@ -17,9 +17,9 @@ from markupsafe import Markup
 
 from assess import partnership
 from assess.charter import calendar, texts
-from assess.charter.details import CharterDetails, document_id_for
+from assess.charter.details import SIDES, CharterDetails, document_id_for
 from assess.decision import ChosenProtocol, Decision
-from assess.factors import FACTORS, Factor
+from assess.factors import BY_KEY, FACTORS, Factor
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import Param
 
@@ -158,6 +158,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the code; no stat() per render
     )
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
@@ -202,8 +203,12 @@ def build_sections(decision: Decision, details: CharterDetails) -> list[Section]
     numbered: list[Section] = [
         Section("parties", "Parties and purpose", "sections/parties.html"),
         Section("model", "The partnership model", "sections/model.html"),
-        Section("roles", "Roles and responsibilities", "sections/roles.html"),
     ]
+    if discussion_items(decision):
+        numbered.append(
+            Section("alignment", "Where the Parties started apart", "sections/alignment.html")
+        )
+    numbered.append(Section("roles", "Roles and responsibilities", "sections/roles.html"))
     numbered = [
         Section(s.key, s.title, s.template, str(i), s.data) for i, s in enumerate(numbered, 1)
     ]
@@ -217,6 +222,37 @@ def build_sections(decision: Decision, details: CharterDetails) -> list[Section]
         Section("calendar", "Review calendar", "sections/calendar.html", str(len(numbered) + 1))
     )
     return numbered
+
+
+@dataclass(frozen=True)
+class DiscussionItem:
+    """A factor the respondents answered far apart, and the value the charter rests on."""
+
+    factor: Factor
+    views: tuple[tuple[str, str, int], ...]  # respondent name, side label, level
+    gap: int
+    settled: int
+    agreed: bool
+
+
+def discussion_items(decision: Decision) -> list[DiscussionItem]:
+    """List the significant gaps between respondents, largest first (none without alignment)."""
+    alignment = decision.alignment
+    if alignment is None:
+        return []
+    items = []
+    for key in alignment.significant:
+        factor = alignment.factors[key]
+        views = tuple(
+            (r.name, SIDES.get(r.side, r.side.capitalize()), value)
+            for r, value in zip(alignment.respondents, factor.values, strict=False)
+        )
+        items.append(
+            DiscussionItem(
+                BY_KEY[key], views, factor.gap, decision.answers[key], key in alignment.agreed
+            )
+        )
+    return items
 
 
 APPENDICES: tuple[Section, ...] = (
@@ -247,10 +283,11 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "clauses": clauses,
         "clause_numbers": clause_numbers,
         "clause": {c.protocol.id: c for c in clauses},
-        "section": {s.key: s for s in sections},
+        "section_by_key": {s.key: s for s in sections},
         "components": components,
         "roles": [(m, texts.ROLES[m.key]) for m in components],
         "factors": factors,
+        "discussion": discussion_items(decision),
         "radar": radar(decision.answers),
         "series": series,
         "months": calendar.month_rows(series, details.start),

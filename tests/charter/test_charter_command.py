@@ -192,7 +192,11 @@ def test_binary_input_is_refused_without_a_traceback(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe\x00garbage")
     result = run(str(bad), "--project", "P", *PARTIES, "-o", str(tmp_path / "c.pdf"))
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.stderr == "input: not valid UTF-8 text\n"
+    assert (
+        result.stderr
+        == CliRunner().invoke(evaluate_command, [str(bad)]).stderr
+        == "input: not UTF-8 text\n"
+    )
 
 
 def test_bad_source_date_epoch_is_named(answers: Path, tmp_path: Path) -> None:

@@ -146,3 +146,25 @@ def test_the_charter_code_does_not_import_flask() -> None:
             if isinstance(node, ast.ImportFrom)
         }
         assert "flask" not in imported, module.name
+
+
+def test_where_the_parties_started_apart_becomes_a_section_and_mediation_topics() -> None:
+    from assess.alignment import Respondent
+    from assess.engine import evaluate_respondents
+
+    producer = dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 2, "creative_collaboration": 2}
+    creator = dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 5, "creative_collaboration": 5}
+    decision = evaluate_respondents(
+        [Respondent("Ann Lee", "producer", producer), Respondent("Bo Chen", "creator", creator)],
+        {"innovation": 4},
+        what_if=True,
+    )
+    html = charter.to_html(decision, make_details())
+    part = html.split('id="section-alignment"', 1)[1].split("</section>", 1)[0]
+    assert "Innovation requirements" in part and "Depth of creative collaboration" in part
+    assert "Agreed after discussion" in part and "Settled on the cautious middle" in part
+    assert part.count("Ann Lee") == 2  # once per gap
+    mediation = html.split('id="clause-mediation"', 1)[1].split("</article>", 1)[0]
+    assert "first topics for mediation: innovation requirements; depth of creative" in mediation
+    plain = charter.to_html(evaluate(dict.fromkeys(FACTOR_KEYS, 3)), make_details())
+    assert 'id="section-alignment"' not in plain and "First topics" not in plain
