@@ -42,6 +42,12 @@ run: system-runtime $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/assess demo
 	PORT=$(PORT) SESSION_COOKIE_SECURE=0 $(BIN)/flask --app assess run --host 127.0.0.1 --port $(PORT)
 
+# Production serving: migrations first, then gunicorn with one worker per core unless
+# WEB_CONCURRENCY says otherwise; every setting comes from the environment (see README).
+serve: system-runtime $(VENV)/.installed
+	$(BIN)/assess db upgrade
+	$(BIN)/gunicorn -c python:assess.serving 'assess:create_app()'
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check assess tests benchmarks
 	$(BIN)/ruff format --check assess tests benchmarks

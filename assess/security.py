@@ -21,7 +21,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 # A JSON answer or a PDF is never a document that runs anything.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
-PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
 
 HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -40,7 +42,13 @@ def secure(response: Response) -> Response:
     """Add the security headers to a response."""
     for name, value in HEADERS.items():
         response.headers[name] = value
-    if response.mimetype in ("text/html", "image/svg+xml", "text/css", "application/javascript", "text/javascript"):
+    if response.mimetype in (
+        "text/html",
+        "image/svg+xml",
+        "text/css",
+        "application/javascript",
+        "text/javascript",
+    ):
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     else:
         response.headers["Content-Security-Policy"] = API_CONTENT_SECURITY_POLICY

@@ -85,7 +85,11 @@ def test_evaluate_several_respondents_reports_alignment(client: FlaskClient) -> 
         ({**ANSWERS, "innovation": 6}, "innovation", "must be an integer from 1 to 5"),
         ({**ANSWERS, "innovation": "4"}, "innovation", "must be an integer from 1 to 5"),
         ({**ANSWERS, "mood": 3}, "mood", "Unknown field."),
-        ({k: v for k, v in ANSWERS.items() if k != "risk_tolerance"}, "risk_tolerance", "is required"),
+        (
+            {k: v for k, v in ANSWERS.items() if k != "risk_tolerance"},
+            "risk_tolerance",
+            "is required",
+        ),
     ],
 )
 def test_invalid_answers_get_per_field_messages(
@@ -128,9 +132,7 @@ def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClien
     assert limited.json["code"] == 429 and "Retry-After" in limited.headers
 
 
-def test_engagement_routes_need_a_valid_token(
-    app: Flask, client: FlaskClient, token: str
-) -> None:
+def test_engagement_routes_need_a_valid_token(app: Flask, client: FlaskClient, token: str) -> None:
     assert client.get("/api/v1/engagements").status_code == 401
     wrong = client.get("/api/v1/engagements", headers=bearer("asst_not-a-token"))
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Bearer")
@@ -198,9 +200,7 @@ def test_new_invitation_replaces_the_old_link(api: FlaskClient) -> None:
         f"/api/v1/engagements/{engagement_id}/respondents", json={"name": "A", "side": "creator"}
     ).json
     rid = first["respondent"]["id"]
-    second = api.post(
-        f"/api/v1/engagements/{engagement_id}/respondents/{rid}/invitation", json={}
-    )
+    second = api.post(f"/api/v1/engagements/{engagement_id}/respondents/{rid}/invitation", json={})
     assert second.status_code == 201 and second.json["url"] != first["url"]
     old_path = first["url"].split("localhost", 1)[1]
     new_path = second.json["url"].split("localhost", 1)[1]

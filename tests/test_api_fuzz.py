@@ -22,9 +22,7 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(
-    migrated_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Flask]:
+def fuzz_app(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One app for the whole module, with a consultant who owns engagement, respondent, decision."""
     import shutil
 

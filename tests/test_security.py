@@ -1,4 +1,4 @@
-"""Per-object authorisation on every page route, security headers on every response, form fuzzing."""
+"""Authorisation per object on every page route, security headers everywhere, form fuzzing."""
 
 from __future__ import annotations
 
@@ -47,7 +47,11 @@ def page_routes(app: Flask) -> list[tuple[str, str, list[str]]]:
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):
             continue
-        ints = [name for name, conv in rule._converters.items() if type(conv).__name__ == "IntegerConverter"]
+        ints = [
+            name
+            for name, conv in rule._converters.items()
+            if type(conv).__name__ == "IntegerConverter"
+        ]
         if not ints or rule.arguments - set(ints):
             continue  # no object id, or reached by a link token rather than an account
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -63,7 +67,7 @@ def test_another_consultants_ids_are_not_found_on_every_page_route(
     routes = page_routes(app)
     assert len(routes) >= 15
     # The owner reaches every page that can be read, so a 404 below means "not yours".
-    for method, rule, params in routes:
+    for method, rule, _params in routes:
         url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(ids.get(m.group(1), 1)), rule)
         if method == "GET":
             assert signed_in.get(url).status_code != 404, url
@@ -71,7 +75,7 @@ def test_another_consultants_ids_are_not_found_on_every_page_route(
     other = app.test_client()
     make_consultant(app, "dee@example.com", "Dee")
     login(other, "dee@example.com")
-    for method, rule, params in routes:
+    for method, rule, _params in routes:
         # Ids this test does not know yet are 1: the first consultant created the first of each.
         url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(ids.get(m.group(1), 1)), rule)
         response = other.open(url, method=method, data={"name": "x", **ANSWERS})
@@ -163,9 +167,21 @@ def test_health_check_fails_when_the_database_is_gone(tmp_path: Path) -> None:
 printable = st.text(st.characters(codec="utf-8"), max_size=300)
 form_values = st.dictionaries(
     st.sampled_from(
-        ["email", "password", "project_name", "client_organisation", "producer_name",
-         "creator_name", "respondent_name", "side", "expires_on", "action", "name", "access",
-         *ANSWERS]
+        [
+            "email",
+            "password",
+            "project_name",
+            "client_organisation",
+            "producer_name",
+            "creator_name",
+            "respondent_name",
+            "side",
+            "expires_on",
+            "action",
+            "name",
+            "access",
+            *ANSWERS,
+        ]
     ),
     st.one_of(printable, st.integers().map(str), st.just("")),
     max_size=12,
@@ -185,8 +201,13 @@ def test_fuzzed_forms_never_cause_a_server_error(
         if database.session.get(Engagement, 1) is None:
             database.session.commit()
             create_engagement(signed_in)
-    for path in ("/engagements/new", "/account/api-tokens", "/engagements/1/edit",
-                 "/engagements/1/invitations/new", "/engagements/1/session"):
+    for path in (
+        "/engagements/new",
+        "/account/api-tokens",
+        "/engagements/1/edit",
+        "/engagements/1/invitations/new",
+        "/engagements/1/session",
+    ):
         response = signed_in.post(path, data=data)
         assert response.status_code < 500, (path, data)
     assert post(app.test_client(), "/login", data).status_code < 500

@@ -8,14 +8,14 @@ installed over the web app's own, so neither side has to know about the other.
 from __future__ import annotations
 
 import os
-from http import HTTPStatus
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_smorest import Api
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from assess.api.schemas import ErrorSchema
 

@@ -55,7 +55,10 @@ def create() -> tuple[str, int]:
     if errors:
         return _page(form=request.form, errors=errors), 422
     _token, secret = issue_token(
-        db.session, current_user._get_current_object(), data["name"], can_write=data["access"] == "write"
+        db.session,
+        current_user._get_current_object(),
+        data["name"],
+        can_write=data["access"] == "write",
     )
     db.session.commit()
     return _page(secret=secret), 201

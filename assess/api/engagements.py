@@ -414,4 +414,3 @@ def charter_pdf(engagement_id: int, decision_id: int) -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-

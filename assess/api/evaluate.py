@@ -7,10 +7,10 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
+from assess.alignment import Respondent
 from assess.api.schemas import AnswersSchema, DecisionSchema, ErrorSchema, RespondentsSchema
 from assess.engine import evaluate, evaluate_respondents
 from assess.extensions import limiter
-from assess.alignment import Respondent
 
 blp = Blueprint(
     "evaluate",

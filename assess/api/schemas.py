@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import RAISE, Schema, fields, validate
 
 from assess.factors import FACTORS
@@ -138,7 +136,9 @@ class RespondentRecordSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     side = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("not started", "in progress", "answered")))
+    status = fields.String(
+        required=True, validate=validate.OneOf(("not started", "in progress", "answered"))
+    )
     answers = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     submitted_at = fields.AwareDateTime(allow_none=True, required=True)
     invitation = fields.String(

@@ -93,8 +93,6 @@ def mark_used(token: ApiToken) -> bool:
 def tokens_of(session: Session, consultant_id: int) -> list[ApiToken]:
     """Return the consultant's tokens, newest first, revoked ones included."""
     query = (
-        select(ApiToken)
-        .where(ApiToken.consultant_id == consultant_id)
-        .order_by(ApiToken.id.desc())
+        select(ApiToken).where(ApiToken.consultant_id == consultant_id).order_by(ApiToken.id.desc())
     )
     return list(session.scalars(query))
