@@ -13,12 +13,14 @@ relationship Data) that states what was approved, and a PAdES certification sign
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pyhanko import keys as pyhanko_keys
 from pyhanko.pdf_utils import generic as pdf_generic
 from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec
@@ -40,6 +42,7 @@ from assess.signing.keys import SealKeys
 generic: Any = pdf_generic
 key_loading: Any = pyhanko_keys
 certificate_registry: Any = registry
+asn1_keys: Any = importlib.import_module("asn1crypto.keys")  # ships without annotations
 
 SEAL_FIELD = "AssessSeal"
 SEAL_FILE = "seal.json"
@@ -186,8 +189,16 @@ def _append_pages(writer: Any, pdf: bytes) -> None:
         copy.container_ref = page.container_ref  # tells the importer which file it reads
         copies.append(copy)
     copies.container_ref = source.root.container_ref
+    pages_ref = writer.root.raw_get("/Pages")
+    pages = pages_ref.get_object()
     for page in writer.import_object(copies):
-        writer.insert_page(page)
+        # Appended at the root of the page tree: pyHanko's insert_page would first walk
+        # (and parse) every page of the charter to find the last one's parent.
+        page["/Parent"] = pages_ref
+        pages["/Kids"].append(writer.add_object(page))
+        pages["/Count"] = generic.NumberObject(pages["/Count"] + 1)
+    writer.update_container(pages)
+    writer.update_container(pages["/Kids"])
 
 
 def _page_count(reader: PdfFileReader) -> int:
@@ -261,17 +272,34 @@ class _FixedTimeSigner(signers.PdfSigner):
         return session
 
 
+class _KeySigner(signers.SimpleSigner):
+    """pyHanko's in-memory signer, signing with the already loaded RSA key.
+
+    SimpleSigner parses and checks its private key again on every signature, which for
+    a 3072-bit RSA key costs more than all the rest of a seal.
+    """
+
+    def __init__(self, key: rsa.RSAPrivateKey, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        if digest_algorithm != "sha256":
+            raise SealError(f"the seal signs SHA-256 digests only, not {digest_algorithm}")
+        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
 def _signer_for(keys: SealKeys, audit: AuditTrail) -> signers.PdfSigner:
     certificate = next(key_loading.load_certs_from_pemder_data(keys.certificate_pem()))
-    private_key = key_loading.load_private_key_from_pemder_data(
+    private_key = asn1_keys.PrivateKeyInfo.load(
         keys.private_key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        ),
-        passphrase=None,
+        )
     )
-    cms_signer = signers.SimpleSigner(
+    cms_signer = _KeySigner(
+        keys.private_key,
         signing_cert=certificate,
         signing_key=private_key,
         cert_registry=certificate_registry.SimpleCertificateStore.from_certs([certificate]),
@@ -290,5 +318,8 @@ def _signer_for(keys: SealKeys, audit: AuditTrail) -> signers.PdfSigner:
         audit.sealed_at.astimezone(UTC),
         meta,
         signer=cms_signer,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=-1, box=None),
+        # Invisible (zero-size widget, no appearance stream, so no stamp font to embed),
+        # attached to the first page: finding the last page would make pyHanko walk the
+        # charter's whole page tree.
+        new_field_spec=fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=0, box=None),
     )
