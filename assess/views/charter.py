@@ -1,0 +1,222 @@
+"""The charter for consultants: fill-in fields, HTML preview, PDF and calendar downloads.
+
+The fields travel with the form (no draft is stored yet): the consultant edits them, previews
+the charter in a new tab with the same templates as the PDF, and downloads the PDF and the
+review calendar. Validation is the charter's own marshmallow schema, one message per field.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from assess import charter
+from assess.charter import CharterDetails
+from assess.charter.render import stylesheet_text
+from assess.models import DecisionRecord, Engagement
+from assess.views.auth import require_consultant
+from assess.views.engagements import owned_engagement
+from assess.views.results import owned_decision
+
+bp = Blueprint("charter", __name__)
+bp.before_request(require_consultant)
+
+BASE = "/engagements/<int:engagement_id>/decisions/<int:decision_id>/charter"
+MEDIATOR_SLOTS = 3
+
+# Form field -> (label, where the schema reports its problems).
+LABELS: dict[str, str] = {
+    "effective_date": "Effective from",
+    "version": "Charter version",
+    "project_summary": "The project in a few lines",
+    **{f"mediator_internal_{i}": f"Internal mediator {i}" for i in range(1, MEDIATOR_SLOTS + 1)},
+    **{f"mediator_external_{i}": f"External mediator {i}" for i in range(1, MEDIATOR_SLOTS + 1)},
+    "revenue_producer": "Producer side share (%)",
+    "revenue_creator": "Creator side share (%)",
+    "arbitration": "Arbitration institution and seat",
+    "data_storage": "Neutral storage for exports",
+}
+
+
+def _whole_or_text(value: str) -> int | str:
+    """Pass digits on as an int; anything else as text, for the schema to name the problem."""
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 10 else value
+
+
+def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """Turn the flat form into the charter schema's fields; empty inputs are left out."""
+    fields: dict[str, Any] = {}
+    for name in ("effective_date", "project_summary", "arbitration", "data_storage"):
+        if form.get(name, "").strip():
+            fields[name] = form[name]
+    if form.get("version", "").strip():
+        fields["version"] = _whole_or_text(form["version"])
+    for kind in ("internal", "external"):
+        names = [form.get(f"mediator_{kind}_{i}", "") for i in range(1, MEDIATOR_SLOTS + 1)]
+        fields[f"mediators_{kind}"] = [n for n in names if n.strip()]
+    producer, creator = form.get("revenue_producer", ""), form.get("revenue_creator", "")
+    if producer.strip() or creator.strip():
+        fields["revenue_split"] = {
+            "producer": _whole_or_text(producer),
+            "creator": _whole_or_text(creator),
+        }
+    return fields
+
+
+def form_errors(messages: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Map the schema's messages onto the form's field names."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, value: Any) -> None:
+        texts = value if isinstance(value, list) else [value]
+        errors.setdefault(name, []).extend(str(t) for t in texts if isinstance(t, str))
+
+    for key, value in messages.items():
+        if key == "revenue_split":
+            if isinstance(value, dict):
+                for side, problem in value.items():
+                    known = side in ("producer", "creator")
+                    add(f"revenue_{side}" if known else "revenue_producer", problem)
+            else:
+                add("revenue_producer", value)
+        elif key in ("mediators_internal", "mediators_external"):
+            kind = key.split("_")[1]
+            if isinstance(value, dict):
+                for index, problem in value.items():
+                    add(f"mediator_{kind}_{int(index) + 1}", problem)
+            else:
+                add(f"mediator_{kind}_1", value)
+        elif key in ("parties", "project", "consultant"):
+            add(
+                "_schema",
+                "The engagement needs a project name and at least one party on each "
+                "side before a charter can be issued; edit the engagement first.",
+            )
+        else:
+            add(key, value)
+    return errors
+
+
+def details_for(
+    engagement: Engagement, form: Mapping[str, str]
+) -> tuple[CharterDetails | None, dict[str, list[str]]]:
+    """Combine the engagement with the form's fields; return details or per-field errors."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    data = {
+        "project": engagement.project_name,
+        "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
+        "consultant": (current_user.name or current_user.email)[:120],
+        # Issued at the start of the day: preview and download on the same day match.
+        "issued_at": today.isoformat(),
+        **fields_from_form(form),
+    }
+    try:
+        return charter.load_details(data), {}
+    except ValidationError as error:
+        messages = (
+            error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        )
+        return None, form_errors(messages)
+
+
+def _load(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
+    engagement = owned_engagement(engagement_id)
+    return engagement, owned_decision(engagement, decision_id)
+
+
+def _edit_page(
+    engagement: Engagement,
+    record: DecisionRecord,
+    form: Mapping[str, str],
+    errors: dict[str, list[str]],
+) -> tuple[str, int]:
+    page = render_template(
+        "web/charter_edit.html",
+        engagement=engagement,
+        record=record,
+        decision=record.decision,
+        form=form,
+        errors=errors,
+        labels={name: (label, f"field-{name}") for name, label in LABELS.items()},
+        mediator_slots=range(1, MEDIATOR_SLOTS + 1),
+    )
+    return page, 422 if errors else 200
+
+
+@bp.get(BASE)
+def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
+    """Show the charter's fill-in fields for a stored decision."""
+    engagement, record = _load(engagement_id, decision_id)
+    return _edit_page(engagement, record, {"version": "1"}, {})
+
+
+def _issue(engagement_id: int, decision_id: int) -> tuple[Any, CharterDetails | None, Any]:
+    engagement, record = _load(engagement_id, decision_id)
+    details, errors = details_for(engagement, request.form)
+    if details is None:
+        return record.decision, None, _edit_page(engagement, record, request.form, errors)
+    return record.decision, details, None
+
+
+@bp.post(f"{BASE}/preview")
+def preview(engagement_id: int, decision_id: int) -> Any:
+    """Show the charter as HTML, from the same templates as the PDF."""
+    decision, details, page = _issue(engagement_id, decision_id)
+    if details is None:
+        return page
+    return charter.to_html(decision, details, stylesheet_url=url_for("charter.stylesheet"))
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post(f"{BASE}.pdf")
+def pdf(engagement_id: int, decision_id: int) -> Any:
+    """Download the charter as PDF/A-3b."""
+    decision, details, page = _issue(engagement_id, decision_id)
+    if details is None:
+        return page
+    name = f"charter-{charter.document_id(decision, details)}.pdf"
+    return _download(charter.to_pdf(decision, details), "application/pdf", name)
+
+
+@bp.post(f"{BASE}.ics")
+def calendar(engagement_id: int, decision_id: int) -> Any:
+    """Download the twelve-month review calendar as iCalendar."""
+    decision, details, page = _issue(engagement_id, decision_id)
+    if details is None:
+        return page
+    name = f"reviews-{charter.document_id(decision, details)}.ics"
+    return _download(charter.to_ics(decision, details), "text/calendar", name)
+
+
+@bp.get("/charter/stylesheet.css")
+def stylesheet() -> Response:
+    """Serve the charter's print stylesheet to the browser preview, fonts from this site."""
+    prefix = url_for("charter.asset", name="")
+    css = stylesheet_text().replace("charter-asset:", prefix)
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/charter/assets/<path:name>")
+def asset(name: str) -> Response:
+    """Serve one of the charter's bundled assets (its fonts); nothing else."""
+    from assess.charter.pdf import asset_paths
+
+    path = asset_paths().get(name)
+    if path is None:
+        abort(404)
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return send_file(path, mimetype=mimetype, max_age=86400)

@@ -1,0 +1,139 @@
+"""The charter in the web app: fields with per-field errors, preview, PDF and calendar."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import create_engagement, csrf_token, login, make_consultant
+
+from assess.engine import evaluate
+from assess.extensions import db
+from assess.models import Consultant, Engagement
+from assess.questionnaire import record_decision
+from assess.views import charter as charter_views
+
+pytestmark = pytest.mark.xdist_group("charter-pdf")
+
+ANSWERS = dict.fromkeys(
+    (
+        "innovation",
+        "resource_availability",
+        "risk_tolerance",
+        "relationship_duration",
+        "timeline_pressure",
+        "creative_collaboration",
+        "iteration_readiness",
+        "planning_complexity",
+    ),
+    3,
+)
+
+
+@pytest.fixture
+def web(app: Flask, client: FlaskClient) -> tuple[FlaskClient, str]:
+    """A signed-in consultant's client and the charter path of a stored decision."""
+    if "charter" not in app.blueprints:  # until the app factory registers the blueprint
+        app.register_blueprint(charter_views.bp)
+    make_consultant(app)
+    login(client)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        record = record_decision(db.session, engagement, evaluate(ANSWERS, what_if=True))
+        db.session.commit()
+        decision_id = record.id
+    return client, f"/engagements/{engagement_id}/decisions/{decision_id}/charter"
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
+    return client.post(path, data={"csrf_token": csrf_token(client, "/engagements"), **data})
+
+
+def test_the_form_shows_the_decision_and_its_fields(web: tuple[FlaskClient, str]) -> None:
+    client, path = web
+    page = client.get(path)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Integrated Co-Creation" in html
+    for name in ("effective_date", "mediator_internal_1", "revenue_producer", "arbitration"):
+        assert f'name="{name}"' in html
+
+
+def test_bad_fields_come_back_with_messages_and_nothing_is_produced(
+    web: tuple[FlaskClient, str],
+) -> None:
+    client, path = web
+    data = {
+        "revenue_producer": "60",
+        "revenue_creator": "60",
+        "effective_date": "someday",
+        "version": "zero",
+        "mediator_internal_1": "x" * 121,
+    }
+    for action in ("/preview", ".pdf", ".ics"):
+        response = post(client, path + action if action != "/preview" else path + action, data)
+        assert response.status_code == 422
+        assert response.mimetype == "text/html"
+        html = response.get_data(as_text=True)
+        assert "producer and creator shares must add up to 100" in html
+        assert "must be YYYY-MM-DD" in html
+        assert "must be a whole number" in html
+        assert "must be at most 120 characters" in html
+        assert 'value="someday"' in html  # what was typed is kept
+
+
+def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -> None:
+    client, path = web
+    data = {
+        "mediator_internal_1": "Dana <b>Holt</b>",
+        "revenue_producer": "55",
+        "revenue_creator": "45",
+        "effective_date": "2026-04-01",
+    }
+    preview = post(client, path + "/preview", data)
+    assert preview.status_code == 200
+    html = preview.get_data(as_text=True)
+    assert "Dana &lt;b&gt;Holt&lt;/b&gt;" in html and "<b>Holt" not in html
+    assert '<strong class="value">55%</strong>' in html
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert stylesheet is not None
+    css = client.get(stylesheet.group(1))
+    assert css.mimetype == "text/css" and "charter-asset:" not in css.get_data(as_text=True)
+    font = re.search(r'url\("([^"]+garamond-regular.otf)"\)', css.get_data(as_text=True))
+    assert font is not None
+    with client.get(font.group(1)) as served:
+        assert served.status_code == 200 and served.data[:4] == b"OTTO"
+    pdf = post(client, path + ".pdf", data)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF-1.7")
+    assert "attachment;" in pdf.headers["Content-Disposition"]
+    ics = post(client, path + ".ics", data)
+    assert ics.mimetype == "text/calendar" and ics.data.startswith(b"BEGIN:VCALENDAR")
+    assert b"DTSTART;VALUE=DATE:2026050" in ics.data  # counted from the effective date
+
+
+def test_assets_outside_the_bundle_are_not_served(web: tuple[FlaskClient, str]) -> None:
+    client, _ = web
+    for name in ("../../../../etc/passwd", "fonts/nope.otf", "charter.css"):
+        assert client.get(f"/charter/assets/{name}").status_code == 404
+
+
+def test_other_consultants_and_visitors_get_nothing(
+    app: Flask, web: tuple[FlaskClient, str]
+) -> None:
+    client, path = web
+    with app.app_context():
+        db.session.add(Consultant(email="other@example.com", name="O", password_hash="x"))
+        db.session.commit()
+    other = app.test_client()
+    make_consultant(app, email="dev@example.com")
+    login(other, email="dev@example.com")
+    assert other.get(path).status_code == 404
+    assert post(other, path + ".pdf", {}).status_code == 404
+    visitor = app.test_client()
+    assert visitor.get(path).status_code == 302
