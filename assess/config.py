@@ -68,6 +68,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         # Rate limits are shared between processes through Redis when it is configured.
+        # Set explicitly: the limiter object is shared, and would otherwise keep the
+        # setting of the previous app created in the same process.
+        "RATELIMIT_ENABLED": _flag("ASSESS_RATE_LIMITS", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # Redis down: count in this process's memory until it is back, rather than fail.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
