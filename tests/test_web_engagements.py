@@ -235,3 +235,32 @@ def test_status_follows_the_engagement_from_new_to_signed(
         engagement.signed_at = utcnow()
         db.session.commit()
     assert status() == "signed"
+
+
+def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    base = f"/engagements/{engagement_id}"
+    paths = [
+        "/logout",
+        "/engagements/new",
+        f"{base}/edit",
+        f"{base}/archive",
+        f"{base}/restore",
+        f"{base}/invitations/new",
+        f"{base}/respondents/{respondent_id}/link",
+        f"{base}/respondents/{respondent_id}/revoke",
+        f"{base}/respondents/{respondent_id}/reopen",
+        f"{base}/session",
+        f"{base}/consensus",
+        f"{base}/decisions/1/confirm",
+        f"{link}/step/1",
+        f"{link}/review",
+    ]
+    for path in paths:
+        response = signed_in.post(path, data={**ENGAGEMENT, "innovation": "3"})
+        assert response.status_code == 400, path
+        assert b"Your form has expired" in response.data
+    assert count(app, Engagement) == 1

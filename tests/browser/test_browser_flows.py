@@ -127,6 +127,10 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     post(client, f"/engagements/{second}/archive")
 
     page = laptop.new_page()
+    # Content-Security-Policy violations and script errors show up as console errors.
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(live_server + "/login")
     shoot(page, artifacts, "login-laptop")
     tab_to(page, "#field-email")
@@ -177,6 +181,7 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     tab_to(page, "#preview-notice button")
     page.keyboard.press("Enter")
     expect(page.get_by_text("The adjusted decision is stored.")).to_be_visible()
+    assert errors == []
     stored = page.locator("#recommendation-title").inner_text()
     assert page.get_by_text("Decision #2").is_visible()
     assert stored == page.locator("#recommendation-title").inner_text()
