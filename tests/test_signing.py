@@ -446,9 +446,9 @@ def test_cli_exit_0_for_an_intact_sealed_charter(
 
 
 def test_cli_details_list_the_checks_and_signatories(
-    run_verify: Callable[..., Any], sealed: bytes
+    run_verify: Callable[..., Any], sealed: bytes, keys: SealKeys
 ) -> None:
-    result = run_verify(sealed, "--details")
+    result = run_verify(sealed, "--details", "--cert", str(keys.cert_file))
     assert result.exit_code == 0, result.output
     assert "intact:" in result.output
     assert "Bo Chen (Director) <bo@chenfilms.example>" in result.output

@@ -10,6 +10,8 @@ from typing import NoReturn
 import click
 
 EXIT_OK, EXIT_ALTERED, EXIT_UNREADABLE = 0, 1, 2
+# Where the web app generates its seal certificate (its default instance folder).
+INSTANCE_CERT = Path(__file__).resolve().parents[2] / "instance" / "seal" / "seal-cert.pem"
 
 
 @click.command("verify")
@@ -21,7 +23,10 @@ EXIT_OK, EXIT_ALTERED, EXIT_UNREADABLE = 0, 1, 2
     "cert_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="SEAL_CERT_FILE",
-    help="The service's seal certificate (PEM) to trust. Default: $SEAL_CERT_FILE.",
+    help=(
+        "The service's seal certificate (PEM) to trust. Default: $SEAL_CERT_FILE, else the "
+        "certificate generated in the instance folder, if there is one."
+    ),
 )
 @click.option("--details", is_flag=True, help="Also print each check and the signatories.")
 def verify_command(pdf_file: Path, cert_file: Path | None, details: bool) -> None:
@@ -33,6 +38,8 @@ def verify_command(pdf_file: Path, cert_file: Path | None, details: bool) -> Non
 
     # pyHanko logs its diff analysis of altered files with tracebacks; the verdict says it.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    if cert_file is None and INSTANCE_CERT.is_file():
+        cert_file = INSTANCE_CERT
     try:
         data = pdf_file.read_bytes()
         trusted = cert_file.read_bytes() if cert_file is not None else None
