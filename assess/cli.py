@@ -212,5 +212,11 @@ from assess.signing.command import verify_command  # noqa: E402
 
 cli.add_command(verify_command)
 
+# Backup and restore of every stored record.
+from assess.transfer import export_command, import_command  # noqa: E402
+
+cli.add_command(export_command)
+cli.add_command(import_command)
+
 if __name__ == "__main__":
     main()

@@ -26,9 +26,9 @@ START_TIMEOUT = 30.0
 
 
 @contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """Create a migrated PostgreSQL database for one test module; drop it afterwards."""
-    server = make_url(PG_SERVER)
+def fresh_postgres(server_url: str = PG_SERVER) -> Iterator[str]:
+    """Create a migrated PostgreSQL database on the server; drop it afterwards."""
+    server = make_url(server_url)
     name = f"assess_serving_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

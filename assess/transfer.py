@@ -1,0 +1,240 @@
+"""Export every stored record to a zip file, and import one into an empty database.
+
+The archive holds ``manifest.json`` (format, migration revision, row counts and a SHA-256
+per file) and one ``tables/<table>.jsonl`` per table, a JSON object per row. Tables are
+read from the database itself, so whatever the migrations created travels too: engagements,
+answers, decisions, charter versions, sign-off records and signed PDFs (binary columns are
+base64, restored byte for byte, so seals still verify).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import Connection, Engine, MetaData, Table, func, select, text
+from sqlalchemy.types import Boolean, Date, DateTime, LargeBinary
+
+FORMAT = "assess-export"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VERSION_TABLE = "alembic_version"
+BATCH = 500
+
+
+class TransferError(Exception):
+    """The archive cannot be written or restored; the message says why."""
+
+
+def _tables(connection: Connection) -> list[Table]:
+    """Return the database's own tables in dependency order, parents first."""
+    metadata = MetaData()
+    metadata.reflect(bind=connection)
+    return [t for t in metadata.sorted_tables if t.name != VERSION_TABLE]
+
+
+def _revision(connection: Connection) -> str | None:
+    try:
+        value = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    except Exception as error:
+        raise TransferError("the database is not migrated; run `assess db upgrade`") from error
+    return str(value) if value is not None else None
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _decode(column_type: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(column_type, LargeBinary):
+        return base64.b64decode(value["$base64"])
+    if isinstance(column_type, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column_type, Date):
+        return date.fromisoformat(value)
+    if isinstance(column_type, Boolean):
+        return bool(value)
+    return value
+
+
+def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
+    order = list(table.primary_key.columns) or list(table.columns)
+    result = connection.execution_options(stream_results=True).execute(
+        select(table).order_by(*order)
+    )
+    for row in result.mappings():
+        yield {key: _encode(value) for key, value in row.items()}
+
+
+def export_archive(engine: Engine, path: Path) -> dict[str, int]:
+    """Write every table to a zip file at path (atomically); return the row counts."""
+    counts: dict[str, int] = {}
+    digests: dict[str, str] = {}
+    directory = path.resolve().parent
+    descriptor, temporary = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=directory)
+    os.close(descriptor)
+    try:
+        # One repeatable-read snapshot: rows written meanwhile cannot tear the export.
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                )
+            revision = _revision(connection)
+            tables = _tables(connection)
+            with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for table in tables:
+                    name = f"tables/{table.name}.jsonl"
+                    digest = hashlib.sha256()
+                    count = 0
+                    with archive.open(name, "w") as member:
+                        for row in _rows(connection, table):
+                            line = (json.dumps(row, sort_keys=True) + "\n").encode("utf-8")
+                            digest.update(line)
+                            member.write(line)
+                            count += 1
+                    counts[table.name] = count
+                    digests[name] = digest.hexdigest()
+                manifest = {
+                    "format": FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "revision": revision,
+                    "tables": [t.name for t in tables],
+                    "rows": counts,
+                    "sha256": digests,
+                }
+                archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+            connection.rollback()
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads(archive.read(MANIFEST))
+    except KeyError:
+        raise TransferError("not an assess export: manifest.json is missing") from None
+    except ValueError:
+        raise TransferError("not an assess export: manifest.json is not JSON") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise TransferError("not an assess export of a format this version can read")
+    return manifest
+
+
+def import_archive(engine: Engine, path: Path) -> dict[str, int]:
+    """Restore an export into an empty, migrated database in one transaction; return counts."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise TransferError(f"cannot read {path}: {error}") from error
+    with archive, engine.begin() as connection:
+        manifest = _read_manifest(archive)
+        revision = _revision(connection)
+        if manifest["revision"] != revision:
+            raise TransferError(
+                f"the export is at migration {manifest['revision']}, this database at "
+                f"{revision}; migrate both to the same revision first"
+            )
+        tables = {t.name: t for t in _tables(connection)}
+        missing = [name for name in manifest["tables"] if name not in tables]
+        if missing:
+            raise TransferError("the database has no table " + ", ".join(missing))
+        for table in tables.values():
+            if connection.execute(select(func.count()).select_from(table)).scalar_one():
+                raise TransferError(
+                    f"the database is not empty (table {table.name} has rows); "
+                    "import only into an empty database"
+                )
+        counts: dict[str, int] = {}
+        for table in tables.values():
+            if table.name not in manifest["tables"]:
+                continue
+            name = f"tables/{table.name}.jsonl"
+            data = archive.read(name)
+            if hashlib.sha256(data).hexdigest() != manifest["sha256"].get(name):
+                raise TransferError(f"{name} is damaged: its checksum does not match")
+            rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+            types = {c.name: c.type for c in table.columns}
+            decoded = [
+                {key: _decode(types[key], value) for key, value in row.items()} for row in rows
+            ]
+            for start in range(0, len(decoded), BATCH):
+                connection.execute(table.insert(), decoded[start : start + BATCH])
+            counts[table.name] = len(decoded)
+            if counts[table.name] != manifest["rows"].get(table.name):
+                raise TransferError(f"{name} holds a different number of rows than recorded")
+        if connection.dialect.name == "postgresql":
+            _advance_sequences(connection, list(tables.values()))
+    return counts
+
+
+def _advance_sequences(connection: Connection, tables: list[Table]) -> None:
+    """Move each id sequence past the imported ids, so new rows do not collide."""
+    for table in tables:
+        for column in table.primary_key.columns:
+            sequence = connection.execute(
+                text("SELECT pg_get_serial_sequence(:table, :column)"),
+                {"table": table.name, "column": column.name},
+            ).scalar()
+            if sequence:
+                connection.execute(
+                    text(
+                        f'SELECT setval(:sequence, COALESCE((SELECT MAX("{column.name}") '
+                        f'FROM "{table.name}"), 0) + 1, false)'
+                    ),
+                    {"sequence": sequence},
+                )
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no rows"
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def export_command(file: Path) -> None:
+    """Write every engagement, answer, decision, charter and signed PDF to FILE (zip)."""
+    from assess.extensions import db
+
+    try:
+        counts = export_archive(db.engine, file)
+    except TransferError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Exported {_summary(counts)} to {file}.")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(file: Path) -> None:
+    """Restore an export FILE into this empty database."""
+    from assess.extensions import db
+
+    try:
+        counts = import_archive(db.engine, file)
+    except TransferError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Imported {_summary(counts)} from {file}.")
+
+
+__all__ = ["export_archive", "import_archive", "export_command", "import_command"]

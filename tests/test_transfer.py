@@ -1,0 +1,222 @@
+"""assess export / import: a round trip into an empty database loses nothing."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apitools import bearer, make_token
+from flask import Flask
+from flask.testing import FlaskClient
+from servingtools import fresh_postgres
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    create_engine,
+    select,
+)
+from webtools import ANSWERS
+
+from assess import create_app
+from assess.cli import cli
+from assess.extensions import db as database
+from assess.models import Base, DecisionRecord, utcnow
+from assess.transfer import _rows, _tables
+
+pytestmark = pytest.mark.db
+
+# Stands in for the sign-off feature's stored PDFs: a binary column must come back byte
+# for byte. When signed charters are stored, their seal verification joins this test.
+probe = MetaData()
+STORED_PDFS = Table(
+    "transfer_probe_pdfs",
+    probe,
+    Column("id", Integer, primary_key=True),
+    Column("engagement_id", Integer, ForeignKey("engagements.id")),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+)
+probe_parent = Table("engagements", probe, Column("id", Integer, primary_key=True))
+
+
+@pytest.fixture
+def empty_database(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """A second migrated, empty database of the same kind as the test database."""
+    if migrated_database.startswith("postgresql"):
+        with fresh_postgres(migrated_database) as url:
+            yield url
+    else:
+        path = tmp_path / "restored.sqlite3"
+        shutil.copyfile(migrated_database, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture(autouse=True)
+def stored_pdfs(app: Flask) -> Iterator[None]:
+    """Create the stand-in table in the test database for one test, and drop it afterwards."""
+    with app.app_context():
+        STORED_PDFS.create(database.engine, checkfirst=True)
+    yield
+    with app.app_context():
+        STORED_PDFS.drop(database.engine, checkfirst=True)
+
+
+def fill(app: Flask, client: FlaskClient, consultant: int) -> int:
+    """Store two respondents' answers, their decisions, a consensus and a charter PDF."""
+    headers = bearer(make_token(app, consultant))
+    engagement = client.post(
+        "/api/v1/engagements",
+        json={
+            "project_name": "Tidewater – ünïcode ✓",
+            "client_organisation": "Northlight",
+            "producer_name": "Ann",
+            "creator_name": "Bo",
+        },
+        headers=headers,
+    ).json["id"]
+    for name, side, answers in (
+        ("Ann", "producer", ANSWERS),
+        ("Bo", "creator", {**ANSWERS, "innovation": 1}),
+    ):
+        base = f"/api/v1/engagements/{engagement}/respondents"
+        rid = client.post(base, json={"name": name, "side": side}, headers=headers).json[
+            "respondent"
+        ]["id"]
+        client.put(f"{base}/{rid}/answers", json={"answers": answers}, headers=headers)
+        assert client.post(f"{base}/{rid}/submit", headers=headers).status_code == 201
+    consensus = client.post(f"/api/v1/engagements/{engagement}/decisions", headers=headers)
+    assert consensus.status_code == 201
+    pdf = client.get(
+        f"/api/v1/engagements/{engagement}/decisions/{consensus.json['id']}/charter.pdf",
+        headers=headers,
+    ).data
+    with app.app_context():
+        with database.engine.begin() as connection:
+            connection.execute(
+                STORED_PDFS.insert(),
+                [{"engagement_id": engagement, "pdf": pdf, "stored_at": utcnow()}],
+            )
+    return int(engagement)
+
+
+def snapshot(url: str) -> dict[str, list[dict[str, object]]]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        tables = {t.name: list(_rows(connection, t)) for t in _tables(connection)}
+    engine.dispose()
+    return tables
+
+
+def restored_app(url: str, tmp_path: Path) -> Flask:
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "SERVER_NAME": "localhost"}
+    )
+    app.instance_path = str(tmp_path / "restored-instance")
+    return app
+
+
+def test_round_trip_loses_nothing(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    engagement_id = fill(app, client, consultant)
+    archive = tmp_path / "backup.zip"
+    exported = app.test_cli_runner().invoke(cli, ["export", str(archive)])
+    assert exported.exit_code == 0, exported.output
+    assert "3 decisions" in exported.output and "1 transfer_probe_pdfs" in exported.output
+    with zipfile.ZipFile(archive) as zipped:
+        assert "manifest.json" in zipped.namelist()
+
+    target = restored_app(empty_database, tmp_path)
+    try:
+        with target.app_context():
+            STORED_PDFS.create(database.engine)
+        imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+        with app.app_context():
+            source_url = str(database.engine.url.render_as_string(hide_password=False))
+        assert snapshot(empty_database) == snapshot(source_url)
+
+        with target.app_context():
+            pdf = database.session.execute(select(STORED_PDFS.c.pdf)).scalar_one()
+            assert pdf.startswith(b"%PDF-")
+            records = database.session.scalars(select(DecisionRecord)).all()
+            assert [r.decision.model for r in records] and all(
+                r.decision.to_dict() == r.data for r in records
+            )
+        with app.app_context():
+            original = database.session.execute(select(STORED_PDFS.c.pdf)).scalar_one()
+        assert pdf == original
+
+        # New records continue after the imported ids.
+        again = target.test_client()
+        headers = bearer(make_token(target, consultant))
+        listed = again.get("/api/v1/engagements", headers=headers).json
+        assert [e["id"] for e in listed] == [engagement_id]
+        created = again.post(
+            "/api/v1/engagements",
+            json={
+                "project_name": "Next",
+                "client_organisation": "N",
+                "producer_name": "P",
+                "creator_name": "C",
+            },
+            headers=headers,
+        )
+        assert created.status_code == 201 and created.json["id"] == engagement_id + 1
+    finally:
+        with target.app_context():
+            database.engine.dispose()
+
+
+def test_import_refuses_a_database_with_data(
+    app: Flask, client: FlaskClient, consultant: int, tmp_path: Path
+) -> None:
+    fill(app, client, consultant)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    refused = app.test_cli_runner().invoke(cli, ["import", str(archive)])
+    assert refused.exit_code == 1 and "not empty" in refused.output
+
+
+def test_import_refuses_a_damaged_archive(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    fill(app, client, consultant)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(damaged, "w") as copy:
+        for item in source.namelist():
+            data = source.read(item)
+            if item == "tables/respondents.jsonl":
+                data = data.replace(b'"Bo"', b'"Eve"')
+            copy.writestr(item, data)
+    target = restored_app(empty_database, tmp_path)
+    try:
+        with target.app_context():
+            STORED_PDFS.create(database.engine)
+        refused = target.test_cli_runner().invoke(cli, ["import", str(damaged)])
+        assert refused.exit_code == 1 and "checksum" in refused.output
+        # Nothing was half-imported.
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+        not_zip = tmp_path / "not.zip"
+        not_zip.write_text("hello")
+        assert target.test_cli_runner().invoke(cli, ["import", str(not_zip)]).exit_code == 1
+    finally:
+        with target.app_context():
+            database.engine.dispose()
+
+
+def test_models_are_all_exported(app: Flask) -> None:
+    """Every mapped table is a table the export reads from the database."""
+    with app.app_context(), database.engine.connect() as connection:
+        exported = {t.name for t in _tables(connection)}
+    assert {t.name for t in Base.metadata.sorted_tables} <= exported
