@@ -238,6 +238,8 @@ def test_pdf_a_3b_identification_survives_the_seal(sealed: bytes) -> None:
     assert xmp.xmp_modify_date is not None
     assert xmp.xmp_modify_date.replace(tzinfo=UTC) == SEALED_AT
     assert "/OutputIntents" in reader.trailer["/Root"]
+    # pyHanko declares its PAdES extension against PDF 1.7, not 2.0.
+    assert reader.trailer["/Root"]["/Extensions"]["/ESIC"]["/BaseVersion"] == "/1.7"
 
 
 def test_the_assessment_attachment_is_kept_and_seal_json_states_what_was_approved(

@@ -134,3 +134,14 @@ def test_a_key_that_is_not_rsa_is_refused(tmp_path: Path) -> None:
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     with pytest.raises(SealKeyError, match="RSA key is required"):
         load(key_path, cert_path)
+
+
+def test_concurrent_first_uses_agree_on_one_key(tmp_path: Path) -> None:
+    """Several web workers starting at once must not each write a different key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = tmp_path / "seal"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: load_or_create(folder, key_size=SMALL), range(4)))
+    assert len({keys.fingerprint for keys in results}) == 1
+    assert load(folder / KEY_FILE, folder / CERT_FILE).fingerprint == results[0].fingerprint
