@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
@@ -378,6 +380,28 @@ def test_one_byte_changed_inside_the_signed_range_is_altered(sealed: bytes, keys
     verdict = verify(bytes(tampered), keys.certificate_pem())
     assert not verdict.ok and not verdict.intact and not verdict.valid
     assert verdict.summary.startswith("ALTERED: charter PC-2026-NL01-0001 version 1")
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_byte_changed_in_the_signed_ranges_fails_verification(
+    sealed: bytes, keys: SealKeys, data: st.DataObject
+) -> None:
+    """Wherever the change lands (structure, text, fonts, attachments, the audit page)."""
+    start, first, second, length = PdfFileReader(BytesIO(sealed)).embedded_signatures[0].byte_range
+    position = data.draw(
+        st.one_of(st.integers(start, first - 1), st.integers(second, second + length - 1))
+    )
+    flip = data.draw(st.integers(1, 255))
+    tampered = bytearray(sealed)
+    tampered[position] ^= flip
+    try:
+        verdict = verify(bytes(tampered), keys.certificate_pem())
+    except UnreadableInput:
+        assert position < 5  # only a broken %PDF- header makes it "not a PDF"
+        return
+    assert not verdict.ok, (position, flip)
+    assert verdict.summary.startswith(("ALTERED", "NOT SEALED", "INVALID")), verdict.summary
 
 
 def test_a_page_appended_after_the_seal_is_a_modification(sealed: bytes, keys: SealKeys) -> None:

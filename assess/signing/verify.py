@@ -22,7 +22,6 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
@@ -103,12 +102,15 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
     Without it the signer's own certificate is taken as the trust anchor: the seal is then
     checked for integrity and changes, and the summary says the signer was not checked.
     """
+    pinned = _certificate(trusted_cert) if trusted_cert is not None else None
     if b"%PDF-" not in pdf_bytes[:HEADER_WINDOW]:
         raise UnreadableInput("not a PDF file (no %PDF- header)")
+    # The file is untrusted input (an upload on a public page): whatever the parsers
+    # raise on it means a damaged file, reported as a verdict rather than a crash.
     try:
         reader = PdfFileReader(BytesIO(pdf_bytes), strict=False)
         signatures = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except Exception as error:
         return _damaged(f"the PDF structure is damaged ({_short(error)})")
     ours = [s for s in signatures if s.field_name == SEAL_FIELD] or list(signatures)
     if not ours:
@@ -121,13 +123,14 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
             summary="NOT SEALED: this PDF carries no seal; it is not a signed-off charter",
         )
     embedded = ours[0]
-    anchor = _certificate(trusted_cert) if trusted_cert is not None else embedded.signer_cert
-    trusted = trusted_cert is not None and anchor.sha256 == embedded.signer_cert.sha256
     try:
+        anchor = pinned if pinned is not None else embedded.signer_cert
+        trusted = pinned is not None and anchor.sha256 == embedded.signer_cert.sha256
         status = validate_pdf_signature(
             embedded, signer_validation_context=ValidationContext(trust_roots=[anchor])
         )
-    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as error:
+        signed_end = int(embedded.byte_range[2]) + int(embedded.byte_range[3])
+    except Exception as error:
         return _damaged(f"the seal cannot be checked ({_short(error)})", sealed=True)
 
     modified = (
@@ -136,12 +139,14 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
         or len(signatures) > 1
     )
     certified = embedded.docmdp_level == MDPPerm.NO_CHANGES
-    signed_end = int(embedded.byte_range[2]) + int(embedded.byte_range[3])
     statement, problems = _statement(pdf_bytes[:signed_end])
     facts = _facts(statement) if statement is not None else {}
     approved_ok, assessment_ok = None, None
     if statement is not None and status.intact:
-        approved_ok, assessment_ok, more = _check_statement(pdf_bytes, signed_end, statement)
+        try:
+            approved_ok, assessment_ok, more = _check_statement(pdf_bytes, signed_end, statement)
+        except Exception as error:  # the approved part is unreadable: same untrusted input
+            approved_ok, more = False, [f"the approved charter cannot be read ({_short(error)})"]
         problems += more
         if statement.get("certificate_sha256") != embedded.signer_cert.sha256.hex():
             problems.append("seal.json names another certificate than the one that sealed it")
@@ -159,14 +164,14 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
         sealed_by=_subject(embedded.signer_cert),
         **facts,
     )
-    return _with_summary(verdict, trusted_cert is not None)
+    return _with_summary(verdict, pinned is not None)
 
 
 def _statement(signed_revision: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     """Read ``seal.json`` as the seal saw it (the signed revision, not later updates)."""
     try:
         data = embedded_file(PdfFileReader(BytesIO(signed_revision), strict=False), SEAL_FILE)
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except Exception as error:
         return None, [f"the sealed revision cannot be read ({_short(error)})"]
     if data is None:
         return None, ["the seal states nothing: no seal.json in the sealed file"]
