@@ -1,0 +1,79 @@
+"""The API tokens page: a token is shown once, stored hashed, works, and stops when revoked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from apitools import bearer
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import post
+
+from assess.api.tokens import ApiToken, hash_api_token
+from assess.extensions import db as database
+
+pytestmark = pytest.mark.db
+
+SECRET = re.compile(r'id="token-secret"[^>]*value="(asst_[^"]+)"')
+
+
+def create(client: FlaskClient, name: str = "CRM sync", access: str = "write") -> str:
+    response = post(client, "/account/api-tokens", {"name": name, "access": access})
+    assert response.status_code == 201
+    match = SECRET.search(response.get_data(as_text=True))
+    assert match, "the new token is not on the page"
+    return match.group(1)
+
+
+def test_token_is_shown_once_and_stored_hashed(app: Flask, signed_in: FlaskClient) -> None:
+    secret = create(signed_in)
+    listing = signed_in.get("/account/api-tokens").get_data(as_text=True)
+    assert secret not in listing and "CRM sync" in listing and secret[:9] in listing
+    with app.app_context():
+        token = database.session.query(ApiToken).one()
+        assert token.token_hash == hash_api_token(secret) and token.can_write
+    assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
+
+
+def test_read_only_token_from_the_page(signed_in: FlaskClient) -> None:
+    secret = create(signed_in, access="read")
+    response = signed_in.post(
+        "/api/v1/engagements",
+        json={
+            "project_name": "x",
+            "client_organisation": "y",
+            "producer_name": "p",
+            "creator_name": "c",
+        },
+        headers=bearer(secret),
+    )
+    assert response.status_code == 403
+
+
+def test_revoked_token_stops_working(app: Flask, signed_in: FlaskClient) -> None:
+    secret = create(signed_in)
+    with app.app_context():
+        token_id = database.session.query(ApiToken).one().id
+    revoked = post(signed_in, f"/account/api-tokens/{token_id}/revoke")
+    assert revoked.status_code == 303
+    assert "Revoked" in signed_in.get("/account/api-tokens").get_data(as_text=True)
+    assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 401
+
+
+def test_token_name_is_required(signed_in: FlaskClient) -> None:
+    response = post(signed_in, "/account/api-tokens", {"name": "  ", "access": "write"})
+    assert response.status_code == 422
+    assert "Enter the token name." in response.get_data(as_text=True)
+
+
+def test_tokens_page_needs_sign_in_and_a_form_token(client: FlaskClient, consultant: int) -> None:
+    assert client.get("/account/api-tokens").status_code == 302
+    assert client.post("/account/api-tokens", data={"name": "x"}).status_code == 400
+    anonymous = post(client, "/account/api-tokens", {"name": "x"})
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_api_does_not_accept_the_session_cookie(signed_in: FlaskClient) -> None:
+    """A signed-in browser is not an API client: a cross-site page cannot use the API."""
+    assert signed_in.get("/api/v1/engagements").status_code == 401
