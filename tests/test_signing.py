@@ -327,6 +327,11 @@ def test_seal_refuses_bytes_that_are_not_a_pdf(keys: SealKeys) -> None:
         seal(junk, make_audit(junk), keys)
 
 
+def test_seal_refuses_a_charter_that_is_already_sealed(sealed: bytes, keys: SealKeys) -> None:
+    with pytest.raises(SealError, match="already signed"):
+        seal(sealed, make_audit(sealed), keys)
+
+
 # --- amendments and declines ------------------------------------------------------------
 
 

@@ -72,6 +72,8 @@ def seal(charter_pdf: bytes, audit: AuditTrail, keys: SealKeys) -> bytes:
         raise SealError(f"the charter is not a readable PDF ({error})") from None
     if charter.encrypted:
         raise SealError("the charter is encrypted; seal the unencrypted frozen PDF")
+    if charter.embedded_signatures:
+        raise SealError("the charter is already signed; seal the frozen, unsigned version")
     writer = _DeterministicWriter(BytesIO(charter_pdf), approved_hash, audit)
     _append_pages(writer, render_pdf(audit, signer=keys.subject))
     statement = seal_statement(audit, charter_pdf, assessment, keys)
