@@ -7,6 +7,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import PASSWORD, csrf_token, login, make_consultant, post
 
+from assess.extensions import db
+
 pytestmark = pytest.mark.db
 
 
@@ -93,6 +95,8 @@ def test_session_cookie_is_secure_by_default(database_url: str) -> None:
     cookie = client.get_cookie("session")
     assert cookie is not None
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_pages_send_security_headers(client: FlaskClient) -> None:
@@ -168,3 +172,5 @@ def test_rate_limit_counts_the_client_behind_a_trusted_proxy(database_url: str) 
     assert client.post("/login", data=bad, headers=first).status_code == 422
     assert client.post("/login", data=bad, headers=first).status_code == 429
     assert client.post("/login", data=bad, headers=second).status_code == 422
+    with app.app_context():
+        db.engine.dispose()
