@@ -86,11 +86,12 @@ def run() -> str:
         load_or_create(Path(folder) / "seal")
         load_ms = (time.perf_counter() - started) * 1000
         render = _timed(lambda: render_pdf(audit, signer=keys.subject))
+        audit_pdf = render_pdf(audit, signer=keys.subject)
+        signing = _timed(lambda: seal(charter_pdf, audit, keys, audit_pdf=audit_pdf))
         sealing = _timed(lambda: seal(charter_pdf, audit, keys))
         sealed = seal(charter_pdf, audit, keys)
         trusted = keys.certificate_pem()
         checking = _timed(lambda: verify(sealed, trusted))
-    signing_only = [s - r for s, r in zip(sorted(sealing), sorted(render), strict=True)]
     verdict = verify(sealed, trusted)
     assert verdict.ok, verdict.summary
     return "\n".join(
@@ -105,7 +106,7 @@ def run() -> str:
             "|---|---:|---:|---:|",
             _row("audit page: HTML -> PDF (WeasyPrint)", render),
             _row("seal: audit page + append + sign", sealing),
-            _row("seal minus audit page (append + sign, estimate)", signing_only),
+            _row("seal, audit page rendered beforehand (append + sign)", signing),
             _row("verify: pyHanko validation + seal.json checks", checking),
             "",
             f"Key generation on first use: {generate_ms:.0f} ms once; "

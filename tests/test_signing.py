@@ -29,7 +29,7 @@ from assess.charter import CharterDetails
 from assess.cli import cli
 from assess.engine import evaluate
 from assess.signing import sha256_hex
-from assess.signing.audit import AuditEntry, AuditTrail
+from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys, load_or_create, self_signed_certificate
 from assess.signing.seal import SEAL_FIELD, SealError, seal
 from assess.signing.verify import UnreadableInput, verify
@@ -298,6 +298,14 @@ def test_the_same_sign_off_gives_the_same_bytes(
     sealed: bytes, charter_pdf: bytes, keys: SealKeys
 ) -> None:
     assert seal(charter_pdf, make_audit(charter_pdf), keys) == sealed
+
+
+def test_an_audit_page_rendered_beforehand_gives_the_same_seal(
+    sealed: bytes, charter_pdf: bytes, keys: SealKeys
+) -> None:
+    audit = make_audit(charter_pdf)
+    page = render_pdf(audit, signer=keys.subject)
+    assert seal(charter_pdf, audit, keys, audit_pdf=page) == sealed
 
 
 # --- what seal refuses ------------------------------------------------------------------

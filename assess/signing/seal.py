@@ -57,11 +57,14 @@ class SealError(Exception):
     """The charter cannot be sealed as given (wrong version, no approvals, unreadable PDF)."""
 
 
-def seal(charter_pdf: bytes, audit: AuditTrail, keys: SealKeys) -> bytes:
+def seal(
+    charter_pdf: bytes, audit: AuditTrail, keys: SealKeys, *, audit_pdf: bytes | None = None
+) -> bytes:
     """Return the charter with the audit page(s) appended, certified by the service's key.
 
     ``audit.document_hash`` must be the SHA-256 of ``charter_pdf`` and every approval must
-    be for that hash. The signing time is ``audit.sealed_at``.
+    be for that hash. The signing time is ``audit.sealed_at``. ``audit_pdf`` is the audit
+    trail already rendered by ``audit.render_pdf`` for this trail (rendered here if absent).
     """
     approved_hash = sha256_hex(charter_pdf)
     _check_trail(approved_hash, audit)
@@ -75,7 +78,7 @@ def seal(charter_pdf: bytes, audit: AuditTrail, keys: SealKeys) -> bytes:
     if charter.embedded_signatures:
         raise SealError("the charter is already signed; seal the frozen, unsigned version")
     writer = _DeterministicWriter(BytesIO(charter_pdf), approved_hash, audit)
-    _append_pages(writer, render_pdf(audit, signer=keys.subject))
+    _append_pages(writer, audit_pdf or render_pdf(audit, signer=keys.subject))
     statement = seal_statement(audit, charter_pdf, assessment, keys)
     _attach(writer, SEAL_FILE, statement, "What was approved and sealed", audit.sealed_at)
     output = BytesIO()
