@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mimetypes
 import threading
+from collections import OrderedDict
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -146,6 +148,10 @@ def _use_srgb_output_intent(document: Any) -> None:
     document.output_intent = OUTPUT_INTENT
 
 
+CACHE_SIZE = 32  # recent charters kept per process (~200 KiB each)
+_recent: OrderedDict[str, bytes] = OrderedDict()
+
+
 def write_pdf(
     html: str,
     *,
@@ -154,8 +160,20 @@ def write_pdf(
     attachment_time: datetime,
     fetcher: BundledAssetFetcher | None = None,
 ) -> bytes:
-    """Lay out the charter HTML and write PDF/A-3b bytes with ``assessment.json`` attached."""
+    """Lay out the charter HTML and write PDF/A-3b bytes with ``assessment.json`` attached.
+
+    The output depends only on these inputs, so a charter asked for again (preview, then
+    download, then freeze for sign-off) is served from a small per-process cache.
+    """
+    key = hashlib.sha256(
+        b"\0".join(
+            (html.encode(), document_id.encode(), attachment, attachment_time.isoformat().encode())
+        )
+    ).hexdigest()
     with _lock:
+        if fetcher is None and key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
         document = render_document(html, fetcher)
         data = Attachment(
             string=attachment,
@@ -172,4 +190,14 @@ def write_pdf(
             pdf_identifier=document_id.encode(),
             attachments=[data],
         )
+        if fetcher is None:
+            _recent[key] = pdf
+            while len(_recent) > CACHE_SIZE:
+                _recent.popitem(last=False)
     return pdf
+
+
+def clear_cache() -> None:
+    """Forget the recently written charters (benchmarks measure fresh layouts with it)."""
+    with _lock:
+        _recent.clear()

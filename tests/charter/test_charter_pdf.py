@@ -109,7 +109,10 @@ def test_page_one_renders(standard_pdf: bytes, tmp_path: Path) -> None:
 def test_same_inputs_give_the_same_bytes(
     decisions: dict[str, Decision], standard_pdf: bytes
 ) -> None:
-    assert charter.to_pdf(decisions["standard"], make_details()) == standard_pdf
+    assert charter.to_pdf(decisions["standard"], make_details()) is standard_pdf  # cached
+    charter_pdf.clear_cache()
+    fresh = charter.to_pdf(decisions["standard"], make_details())
+    assert fresh == standard_pdf and fresh is not standard_pdf
     later = charter.to_pdf(decisions["standard"], make_details(issued_at="2026-03-03T09:00:00Z"))
     assert later != standard_pdf
 
