@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from assess import alignment
 from assess.decision import Decision
-from assess.engine import evaluate, evaluate_respondents
+from assess.engine import default_engine, evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
 from assess.models import Consultant, DecisionRecord, Engagement, Respondent
 from assess.schemas import load_answers
@@ -87,6 +87,11 @@ def decide(answers: Mapping[str, int], based_on: Decision | None = None) -> Deci
     agreed = {**stored.agreed}
     agreed.update({k: v for k, v in checked.items() if v != stored.consensus[k]})
     return evaluate_respondents(respondents_of(stored), agreed, what_if=True)
+
+
+def current_rules_version() -> str:
+    """Return the version stamp of the rules decisions are made with now."""
+    return default_engine().rulebook.version
 
 
 def respondents_of(stored: alignment.Alignment) -> list[alignment.Respondent]:

@@ -256,6 +256,7 @@ def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient
         f"{base}/session",
         f"{base}/consensus",
         f"{base}/decisions/1/confirm",
+        f"{base}/decisions/1/reevaluate",
         f"{link}/step/1",
         f"{link}/review",
     ]

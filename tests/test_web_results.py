@@ -77,6 +77,22 @@ def test_stored_decision_is_shown_as_stored_even_if_rules_change(
         db.session.commit()
     page = signed_in.get(path).get_data(as_text=True)
     assert "An old reason." in page and "an-older-rules-" in page
+    assert "Made with earlier rules." in page
+
+    # Re-evaluating stores a new snapshot and leaves the old one as it was.
+    response = post(signed_in, f"{path}/reevaluate")
+    assert response.status_code == 303
+    old, new = decisions(app)
+    assert old.data["rules_version"] == "an-older-rules-version"
+    assert (
+        new.data == evaluate(ANSWERS, what_if=True).to_dict()
+        and new.respondent_id == old.respondent_id
+    )
+    assert "Made with earlier rules." not in signed_in.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert post(signed_in, f"{response.headers['Location']}/reevaluate").status_code == 302
+    assert len(decisions(app)) == 2
 
 
 def test_session_can_be_saved_and_resumed(app: Flask, signed_in: FlaskClient) -> None:

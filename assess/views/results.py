@@ -13,7 +13,12 @@ from assess.extensions import db
 from assess.factors import FACTOR_KEYS
 from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Engagement, utcnow
-from assess.questionnaire import decide, record_decision, respondents_of
+from assess.questionnaire import (
+    current_rules_version,
+    decide,
+    record_decision,
+    respondents_of,
+)
 from assess.radar import radar
 from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement
@@ -78,6 +83,7 @@ def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
         errors=errors,
         chart=chart_for(shown, stored if preview else None),
         consultant_view=True,
+        outdated=stored.rules_version != current_rules_version(),
     )
     return (page, status) if errors else page
 
@@ -103,6 +109,7 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
             errors=errors,
             chart=chart_for(stored),
             consultant_view=True,
+            outdated=stored.rules_version != current_rules_version(),
         ), 422
     if given == stored.answers:
         flash("The answers are unchanged, so no new decision was stored.", "info")
@@ -120,6 +127,37 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     engagement.updated_at = utcnow()
     db.session.commit()
     flash("The adjusted decision is stored. The earlier one is kept unchanged.", "success")
+    return redirect(
+        url_for("results.show", engagement_id=engagement.id, decision_id=new.id), code=303
+    )
+
+
+@bp.post("/<int:decision_id>/reevaluate")
+def reevaluate(engagement_id: int, decision_id: int) -> Response:
+    """Decide the same answers again with the current rules, as a new snapshot."""
+    engagement = owned_engagement(engagement_id)
+    record = owned_decision(engagement, decision_id)
+    if engagement.archived_at is not None:
+        abort(409)
+    stored = record.decision
+    if stored.rules_version == current_rules_version():
+        flash("This decision already uses the current rules.", "info")
+        return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
+    if stored.alignment is not None:
+        fresh = decide(stored.answers, based_on=stored)
+    else:
+        fresh = decide(stored.answers)
+    new = record_decision(
+        db.session,
+        engagement,
+        fresh,
+        respondent=record.respondent,
+        consultant=current_user._get_current_object(),
+        note=f"Decision #{record.id} re-evaluated with the current rules",
+    )
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    flash("Re-evaluated with the current rules. The earlier decision is kept unchanged.", "success")
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=new.id), code=303
     )
