@@ -213,3 +213,30 @@ def test_bad_source_date_epoch_is_named(answers: Path, tmp_path: Path) -> None:
         2,
         "SOURCE_DATE_EPOCH: must be a whole number of seconds since 1970\n",
     )
+
+
+def test_several_respondents_give_a_charter_with_their_gaps(tmp_path: Path) -> None:
+    producer = {**ANSWERS["standard"], "innovation": 2, "creative_collaboration": 2}
+    creator = {**ANSWERS["standard"], "innovation": 5, "creative_collaboration": 5}
+    source = tmp_path / "respondents.json"
+    source.write_text(
+        json.dumps(
+            {
+                "respondents": [
+                    {"name": "Ann Lee", "side": "producer", "answers": producer},
+                    {"name": "Bo Chen", "side": "creator", "answers": creator},
+                ],
+                "consensus": {"innovation": 4},
+            }
+        )
+    )
+    out = tmp_path / "charter.html"
+    result = run(str(source), "--project", "P", *PARTIES, "-o", str(out), "--html")
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "Where the Parties started apart" in html and "Agreed after discussion" in html
+    bad = {"respondents": [{"name": "Ann", "side": "producer", "answers": {}}]}
+    source.write_text(json.dumps(bad))
+    failed = run(str(source), "--project", "P", *PARTIES, "-o", str(tmp_path / "x.html"), "--html")
+    evaluated = CliRunner().invoke(evaluate_command, [str(source)])
+    assert failed.exit_code == 2 and failed.stderr == evaluated.stderr != ""
