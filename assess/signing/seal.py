@@ -69,7 +69,8 @@ def seal(
     approved_hash = sha256_hex(charter_pdf)
     _check_trail(approved_hash, audit)
     try:
-        charter = PdfFileReader(BytesIO(charter_pdf), strict=False)
+        writer = _DeterministicWriter(BytesIO(charter_pdf), approved_hash, audit)
+        charter: PdfFileReader = writer.prev
         assessment = embedded_file(charter, ASSESSMENT_FILE)
     except (PdfError, ValueError, KeyError) as error:
         raise SealError(f"the charter is not a readable PDF ({error})") from None
@@ -77,7 +78,6 @@ def seal(
         raise SealError("the charter is encrypted; seal the unencrypted frozen PDF")
     if charter.embedded_signatures:
         raise SealError("the charter is already signed; seal the frozen, unsigned version")
-    writer = _DeterministicWriter(BytesIO(charter_pdf), approved_hash, audit)
     _append_pages(writer, audit_pdf or render_pdf(audit, signer=keys.subject))
     statement = seal_statement(audit, charter_pdf, assessment, keys)
     _attach(writer, SEAL_FILE, statement, "What was approved and sealed", audit.sealed_at)
