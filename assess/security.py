@@ -19,8 +19,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-# A JSON answer or a PDF is never a document that runs anything.
-API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+# A JSON answer or a file is never a document that runs anything. PDFs are not sandboxed:
+# browsers' PDF viewers refuse to open sandboxed documents.
+DATA_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+DOCUMENT_TYPES = frozenset(
+    ("text/html", "image/svg+xml", "text/css", "application/javascript", "text/javascript")
+)
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 )
@@ -42,21 +46,19 @@ def secure(response: Response) -> Response:
     """Add the security headers to a response."""
     for name, value in HEADERS.items():
         response.headers[name] = value
-    if response.mimetype in (
-        "text/html",
-        "image/svg+xml",
-        "text/css",
-        "application/javascript",
-        "text/javascript",
-    ):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # A view that sets its own policy has chosen it deliberately; every other gets ours.
+    if response.mimetype in DOCUMENT_TYPES:
+        policy = CONTENT_SECURITY_POLICY
+    elif response.mimetype == "application/pdf":
+        policy = DATA_CONTENT_SECURITY_POLICY
     else:
-        response.headers["Content-Security-Policy"] = API_CONTENT_SECURITY_POLICY
+        policy = DATA_CONTENT_SECURITY_POLICY + "; sandbox"
+    response.headers.setdefault("Content-Security-Policy", policy)
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     if response.mimetype == "text/html" or request.path.startswith("/api/v1/engagements"):
         # Pages and consultants' data may hold personal details: never keep them in caches.
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
