@@ -18,6 +18,16 @@ bp = Blueprint(
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace a reference to a component schema by the schema itself, one level deep."""
+    reference = schema.get("$ref", "")
+    if reference.startswith("#/components/schemas/"):
+        name = reference.rsplit("/", 1)[1]
+        resolved: dict[str, Any] = spec["components"]["schemas"].get(name, schema)
+        return resolved
+    return schema
+
+
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the documented operations in path order, with what the page shows of each."""
     found = []
@@ -36,7 +46,7 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "description": operation.get("description", ""),
                     "secured": bool(operation.get("security")),
                     "parameters": [p["name"] for p in operation.get("parameters", [])],
-                    "body": json.dumps(body["schema"], indent=2) if body else "",
+                    "body": json.dumps(resolve(spec, body["schema"]), indent=2) if body else "",
                     "responses": sorted(operation.get("responses", {})),
                 }
             )
