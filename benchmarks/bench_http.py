@@ -120,8 +120,19 @@ def free_port() -> int:
         return port
 
 
+def server_cpu_seconds(master: int) -> float:
+    """Return the CPU time (user + system) the server's processes have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    total = 0.0
+    for pid in [str(master), *children]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextmanager
-def gunicorn(url: str, prefix: str) -> Iterator[str]:
+def gunicorn(url: str, prefix: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -158,7 +169,7 @@ def gunicorn(url: str, prefix: str) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -274,10 +285,13 @@ def run() -> str:
     prefix = f"assess-bench-{uuid.uuid4().hex[:8]}"
     with fresh_database() as url:
         links = seed(url)
-        with gunicorn(url, prefix) as base:
+        with gunicorn(url, prefix) as (base, master):
             asyncio.run(warm_up(base))
+            cpu_before = server_cpu_seconds(master)
             evaluated, eval_seconds = asyncio.run(evaluations(base, EVALUATE_SECONDS))
+            cpu_evaluations = server_cpu_seconds(master) - cpu_before
             mixed, acknowledged, saves = asyncio.run(respondents(base, links, MIXED_SECONDS))
+            cpu_saves = server_cpu_seconds(master) - cpu_before - cpu_evaluations
         stored = stored_answers(url)
     _forget_counters(prefix)
     lost = sum(1 for rid, answers in acknowledged.items() if stored.get(rid) != answers)
@@ -287,6 +301,9 @@ def run() -> str:
     errors = sum(evaluated.errors.values()) + sum(mixed.errors.values())
     verdict = "met" if rate >= 300 and e99 < 50 and errors == 0 and lost == 0 else "NOT met"
     mean_saves = saves / MIXED_SECONDS
+    cpu_per_evaluation = cpu_evaluations / max(1, len(evaluated.latencies_ms)) * 1000
+    capacity = 1000 / cpu_per_evaluation if cpu_per_evaluation else float("nan")
+    cpu_per_save = cpu_saves / max(1, saves) * 1000
     all_errors = {**evaluated.errors, **mixed.errors}
     rows = [
         (
@@ -297,11 +314,17 @@ def run() -> str:
         ),
         ("Evaluation latency p50 / p99", f"{e50:.1f} / {e99:.1f} ms", "p99 < 50 ms"),
         (
+            "Server CPU per evaluation (all gunicorn processes)",
+            f"{cpu_per_evaluation:.2f} ms = {capacity:.0f}/s per free core",
+            "-",
+        ),
+        (
             f"Mixed: {RESPONDENTS} respondents saving pages for {MIXED_SECONDS:.0f} s",
             f"{saves} saves ({mean_saves:.0f}/s)",
             "-",
         ),
         ("Save latency (post + redirected page) p50 / p99", f"{m50:.1f} / {m99:.1f} ms", "-"),
+        ("Server CPU per save (post + redirected page)", f"{cpu_per_save:.2f} ms", "-"),
         ("Errors (both phases)", f"{errors} {all_errors or ''}".strip(), "0"),
         (
             "Respondents whose stored answers differ from their last acknowledged save",
