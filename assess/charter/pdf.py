@@ -120,6 +120,12 @@ def _fonts_and_css() -> tuple[FontConfiguration, CSS]:
     return font_config, stylesheet
 
 
+def warm_up() -> None:
+    """Load the fonts and parse the stylesheet now (at worker start), not on the first charter."""
+    with _lock:
+        _fonts_and_css()
+
+
 def render_document(html: str, fetcher: BundledAssetFetcher | None = None) -> Any:
     """Lay out the charter HTML into pages (a WeasyPrint Document) with the cached styles."""
     with _lock:

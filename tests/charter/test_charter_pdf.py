@@ -289,3 +289,8 @@ def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) 
     text = text_of(charter.to_pdf(everything, make_details()))
     for protocol in CATALOGUE:
         assert BY_ID[protocol.id].title in text
+
+
+def test_warm_up_loads_fonts_and_styles_once() -> None:
+    charter_pdf.warm_up()
+    assert charter_pdf._fonts_and_css() is charter_pdf._fonts_and_css()
