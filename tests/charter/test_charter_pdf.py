@@ -294,3 +294,25 @@ def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) 
 def test_warm_up_loads_fonts_and_styles_once() -> None:
     charter_pdf.warm_up()
     assert charter_pdf._fonts_and_css() is charter_pdf._fonts_and_css()
+
+
+def test_outline_and_contents_point_at_the_right_pages(standard_pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(standard_pdf))
+    top = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in top[:3]] == ["Cover", "Contents", "1 Parties and purpose"]
+    assert "Sign-off" in [item.title for item in top]
+    assert any(isinstance(item, list) for item in reader.outline)  # clauses nest under sections
+
+    def flat(items: list[Any]) -> list[Any]:
+        return [
+            leaf for item in items for leaf in (flat(item) if isinstance(item, list) else [item])
+        ]
+
+    entries = flat(reader.outline)[2:]
+    pages = [re.sub(r"\s+", " ", page.extract_text()) for page in reader.pages]
+    for item in entries:  # each bookmark lands on the page that shows its heading
+        number, _, title = item.title.partition(" ")
+        assert title in pages[reader.get_destination_page_number(item)], item.title
+    # The contents page lists the same entries in the same order, with their page numbers.
+    listed = [int(n) for n in re.match(r"^((?:\d+ )+)Contents", pages[1]).group(1).split()]
+    assert listed == [reader.get_destination_page_number(item) + 1 for item in entries]
