@@ -14,7 +14,10 @@ batch of facts into a single state.
 
 durable_rules keeps its state in one C engine per process, which is not safe to share
 between threads: one host per process, no background timer threads, one lock around every
-use, and every state deleted before the lock is released.
+use. Each stage keeps one durable_rules state for the life of the process: an evaluation
+asserts its facts, drains the fired rules and retracts the facts again before releasing the
+lock. States are never deleted: in durable_rules 2.0.28, delete_state frees uninitialised
+pool entries and corrupts the heap (reproducible once the allocator reuses memory).
 """
 
 from __future__ import annotations
@@ -40,8 +43,7 @@ from assess.rulebook import POLICY_FILE, STAGES, Condition, Rule, Rulebook, disp
 
 _DURABLE_OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _KIND = "assessment"
-# Only one state is ever alive (under _LOCK, deleted before release), so one sid suffices
-# and durable_rules' 32-bit sid hashing can never collide.
+# One long-lived state per stage, used under _LOCK only: sids can never collide.
 _SID = "1"
 _NOT_HANDLED, _OBSERVED = 1, 2
 # Fired-rule messages are {"<rule id>": {"m": {... "variant": n ...}}}; rule ids are
@@ -107,17 +109,19 @@ class Engine:
             self._handles[stage] = host.get_ruleset(name)._handle
 
     def _fire(self, stage: str, facts: list[dict[str, Any]]) -> list[tuple[Rule, int]]:
-        """Assert facts into a fresh state; return each fired rule with its fact's index."""
+        """Assert facts, drain the fired rules, retract the facts; return rules and fact index."""
         if not self._stages[stage]:
             return []
         handle = self._handles[stage]
         batch = [{**f, "kind": _KIND, "sid": _SID, "variant": i} for i, f in enumerate(facts)]
         fired: list[tuple[Rule, int]] = []
+        payload = json.dumps(batch)
+        message = None
         with _LOCK:
+            code, state = native.assert_facts(handle, payload)
+            if code not in (0, _NOT_HANDLED):
+                raise EngineError(f"durable_rules refused the facts (code {code})")
             try:
-                code, state = native.assert_facts(handle, json.dumps(batch))
-                if code not in (0, _NOT_HANDLED):
-                    raise EngineError(f"durable_rules refused the facts (code {code})")
                 started = native.start_action_for_state(handle, state)
                 message = started[1] if started else None
                 while message:
@@ -126,7 +130,11 @@ class Engine:
                     fired.append((rule, int(variant[1]) if variant else 0))
                     message = native.complete_and_start_action(handle, state)
             finally:
-                native.delete_state(handle, _SID)
+                # Empty the state for the next evaluation instead of deleting it:
+                # durable_rules 2.0.28 frees uninitialised pool entries in delete_state.
+                while message:
+                    message = native.complete_and_start_action(handle, state)
+                native.retract_facts(handle, payload)
         fired.sort(key=lambda item: (item[1], self._order[item[0].id]))
         return fired
 

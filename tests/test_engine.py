@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -187,3 +189,21 @@ def test_memory_stays_flat_over_100000_evaluations() -> None:
         evaluate(inputs[n % 1000])
     growth = _rss_kib() - before
     assert growth < 5 * 1024, f"resident memory grew by {growth} KiB"
+
+
+def test_engine_survives_a_reused_heap_in_a_fresh_process() -> None:
+    # Importing pytest first lays the heap out so that durable_rules' delete_state used to
+    # free garbage and abort; the engine must not depend on a lucky allocator.
+    script = (
+        "import pytest\n"
+        "from assess.engine import evaluate\n"
+        "from assess.factors import FACTOR_KEYS\n"
+        "for level in (3, 1, 5, 3):\n"
+        "    evaluate(dict.fromkeys(FACTOR_KEYS, level), what_if=True)\n"
+        "print('ok')\n"
+    )
+    for _ in range(4):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0 and result.stdout == "ok\n", result.stderr[-500:]
