@@ -1,4 +1,4 @@
-"""Stored data: consultants, engagements, respondents, invitations and decision snapshots."""
+"""Stored data: consultants, engagements, respondents, invitations, decisions and sign-offs."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from assess.decision import Decision
 
@@ -136,6 +138,12 @@ class Engagement(Base):
         back_populates="engagement",
         cascade="all, delete-orphan",
         order_by="DecisionRecord.id.desc()",
+    )
+    charter_versions: Mapped[list[CharterVersion]] = relationship(
+        back_populates="engagement",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CharterVersion.number",
     )
 
     def party(self, side: str) -> Party | None:
@@ -299,3 +307,179 @@ class DecisionRecord(Base):
     def decision(self) -> Decision:
         """Rebuild the decision exactly as stored, without re-evaluating."""
         return Decision.from_dict(self.data)
+
+
+# Sign-off of a frozen charter version, from the consultant's freeze to the sealed PDF.
+SIGNOFF_PREPARING = "preparing"
+SIGNOFF_PENDING = "pending"
+SIGNOFF_SIGNED = "signed"
+SIGNOFF_DECLINED = "declined"
+SIGNOFF_WITHDRAWN = "withdrawn"
+SIGNOFF_STATUSES: tuple[str, ...] = (
+    SIGNOFF_PREPARING,
+    SIGNOFF_PENDING,
+    SIGNOFF_SIGNED,
+    SIGNOFF_DECLINED,
+    SIGNOFF_WITHDRAWN,
+)
+REASON_MAX = 1000
+DOCUMENT_ID_MAX = 40
+
+
+class CharterVersion(Base):
+    """A charter frozen for sign-off: the exact PDF bytes and everything they were made from.
+
+    Rows are never updated: the database refuses it (a trigger), and so does the session
+    (``before_flush``). An amendment is a new row pointing at the version it replaces.
+    """
+
+    __tablename__ = "charter_versions"
+    __table_args__ = (UniqueConstraint("engagement_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(
+        ForeignKey("engagements.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[str] = mapped_column(String(DOCUMENT_ID_MAX), index=True)
+    # The decision it was made from, by id only: the snapshot below is the record.
+    decision_id: Mapped[int | None] = mapped_column(Integer)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    answers: Mapped[dict[str, int]] = mapped_column(JSON)
+    decision_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rules_version: Mapped[str] = mapped_column(String(128))
+    previous_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("charter_versions.id", ondelete="CASCADE")
+    )
+    previous_sha256: Mapped[str | None] = mapped_column(String(64))
+    frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Cascade, not SET NULL: the row cannot be updated, and it goes with its consultant.
+    frozen_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultants.id", ondelete="CASCADE")
+    )
+
+    engagement: Mapped[Engagement] = relationship(back_populates="charter_versions")
+    previous_version: Mapped[CharterVersion | None] = relationship(remote_side=[id])
+    frozen_by: Mapped[Consultant | None] = relationship()
+    sign_off: Mapped[SignOff] = relationship(
+        back_populates="version", cascade="all, delete-orphan", uselist=False
+    )
+
+    @property
+    def decision(self) -> Decision:
+        """Rebuild the decision exactly as frozen."""
+        return Decision.from_dict(self.decision_data)
+
+    @property
+    def filename(self) -> str:
+        return f"charter-{self.document_id}-v{self.number}.pdf"
+
+
+class SignOff(Base):
+    """The approval round of one frozen version: its state, and the sealed PDF once signed."""
+
+    __tablename__ = "sign_offs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("charter_versions.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=SIGNOFF_PREPARING)
+    sequential: Mapped[bool] = mapped_column(default=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(REASON_MAX), default="")
+    sealed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    version: Mapped[CharterVersion] = relationship(back_populates="sign_off")
+    signatories: Mapped[list[Signatory]] = relationship(
+        back_populates="sign_off",
+        cascade="all, delete-orphan",
+        order_by="Signatory.position",
+    )
+    events: Mapped[list[SignOffEvent]] = relationship(
+        back_populates="sign_off", cascade="all, delete-orphan", order_by="SignOffEvent.id"
+    )
+
+
+class Signatory(Base):
+    """A person who approves a frozen version through a personal link (only its hash stored)."""
+
+    __tablename__ = "signatories"
+    __table_args__ = (UniqueConstraint("sign_off_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sign_off_id: Mapped[int] = mapped_column(
+        ForeignKey("sign_offs.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    role: Mapped[str] = mapped_column(String(ROLE_MAX), default="")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it became this signatory's turn (all at once: when the sign-off started).
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action: Mapped[str | None] = mapped_column(String(16))
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sign_off: Mapped[SignOff] = relationship(back_populates="signatories")
+
+    def matches(self, token: str) -> bool:
+        """Compare a presented token with the stored hash in constant time."""
+        return self.token_hash is not None and hmac.compare_digest(
+            self.token_hash, hash_token(token)
+        )
+
+    @property
+    def link_state(self) -> str:
+        if self.token_hash is None:
+            return "none"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= utcnow():
+            return "expired"
+        return "active"
+
+
+class SignOffEvent(Base):
+    """One step of a sign-off, appended and never changed: who did what, when, from where."""
+
+    __tablename__ = "sign_off_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sign_off_id: Mapped[int] = mapped_column(
+        ForeignKey("sign_offs.id", ondelete="CASCADE"), index=True
+    )
+    signatory_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signatories.id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(512), default="")
+    document_hash: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(String(REASON_MAX), default="")
+
+    sign_off: Mapped[SignOff] = relationship(back_populates="events")
+    signatory: Mapped[Signatory | None] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_frozen(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse, in the session already, to change a frozen version or a recorded event."""
+    for instance in session.dirty:
+        if isinstance(instance, CharterVersion | SignOffEvent) and session.is_modified(
+            instance, include_collections=False
+        ):
+            raise FrozenError(f"{type(instance).__name__} {instance.id} is frozen")
+
+
+class FrozenError(Exception):
+    """Something tried to change a frozen charter version or a recorded sign-off event."""
