@@ -1,0 +1,655 @@
+"""Sign-off of a charter: freeze a version, invite signatories, approve or decline, seal once.
+
+Runs without Flask. The views pass the database session, who acted (IP address and user
+agent, as the app's proxy settings give them) and, to finish a sign-off, a ``Sealer``: the
+service's seal keys and its public address for the QR code.
+
+The life of a sign-off: ``freeze`` stores the PDF bytes and everything they were made from
+as an immutable ``CharterVersion`` with a sign-off in preparation; ``add_signatory`` names
+who approves; ``start`` issues each a personal link (all invited at once, or one after the
+other); ``approve`` and ``decline`` record each action with time, IP, user agent and the
+hash acted on; the last approval seals the PDF (``finalise``, exactly once). A decline
+returns the charter to draft. A decision recorded after the freeze makes the version stale:
+its pending approvals cannot complete. Freezing again after a signed version makes an
+amendment that records the signed version's hash (the hash chain) and shows a diff.
+"""
+
+from __future__ import annotations
+
+import hmac
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from assess import charter
+from assess.charter import CharterDetails
+from assess.factors import BY_KEY as FACTORS
+from assess.models import (
+    SIGNOFF_DECLINED,
+    SIGNOFF_PENDING,
+    SIGNOFF_PREPARING,
+    SIGNOFF_SIGNED,
+    SIGNOFF_WITHDRAWN,
+    CharterVersion,
+    Consultant,
+    DecisionRecord,
+    Engagement,
+    Invitation,
+    Signatory,
+    SignOff,
+    SignOffEvent,
+    hash_token,
+    utcnow,
+)
+from assess.protocols import BY_ID as PROTOCOLS
+from assess.signing import sha256_hex
+from assess.signing.audit import AuditEntry, AuditTrail
+from assess.signing.keys import SealKeys
+
+USER_AGENT_MAX = 512
+IP_MAX = 64
+TOKEN_MAX = 100
+MAX_SIGNATORIES = 12
+
+
+class SignOffError(Exception):
+    """An action that the sign-off's state does not allow; the message is for people."""
+
+
+class LinkUnusable(SignOffError):
+    """A signatory's link that is unknown, revoked, expired or no longer needed."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class StaleVersion(SignOffError):
+    """The answers were re-evaluated after the freeze: this version cannot be signed."""
+
+
+class NotYourTurn(SignOffError):
+    """Sequential sign-off: an earlier signatory has not approved yet."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Where an action came from, as recorded in the audit trail."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """What sealing needs: the service's key and certificate, and its public address."""
+
+    keys: SealKeys | Callable[[], SealKeys]
+    base_url: str
+
+    def load_keys(self) -> SealKeys:
+        return self.keys if isinstance(self.keys, SealKeys) else self.keys()
+
+
+def _event(
+    sign_off: SignOff,
+    action: str,
+    now: datetime,
+    *,
+    actor: str = "",
+    signatory: Signatory | None = None,
+    source: Actor | None = None,
+    document_hash: str = "",
+    detail: str = "",
+) -> SignOffEvent:
+    source = source or Actor()
+    entry = SignOffEvent(
+        action=action,
+        actor=actor[:120],
+        signatory=signatory,
+        at=now,
+        ip=source.ip[:IP_MAX],
+        user_agent=source.user_agent[:USER_AGENT_MAX],
+        document_hash=document_hash or sign_off.version.sha256,
+        detail=detail[:1000],
+    )
+    sign_off.events.append(entry)
+    return entry
+
+
+# Freezing -----------------------------------------------------------------------------
+
+
+def latest_signed(engagement: Engagement) -> CharterVersion | None:
+    """Return the engagement's most recent signed version, if any."""
+    signed = [v for v in engagement.charter_versions if v.sign_off.status == SIGNOFF_SIGNED]
+    return signed[-1] if signed else None
+
+
+def open_sign_off(engagement: Engagement) -> SignOff | None:
+    """Return the sign-off in preparation or waiting for approvals, if there is one."""
+    for version in reversed(engagement.charter_versions):
+        if version.sign_off.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
+            return version.sign_off
+    return None
+
+
+def freeze(
+    session: Session,
+    engagement: Engagement,
+    record: DecisionRecord,
+    details: CharterDetails,
+    *,
+    consultant: Consultant | None = None,
+    now: datetime | None = None,
+) -> CharterVersion:
+    """Render the charter and store it, with its inputs, as the next immutable version.
+
+    The version number and document id are the engagement's (one document, numbered
+    versions); after a signed version the new one is an amendment chained to its hash.
+    A sign-off still open on an earlier version is withdrawn.
+    """
+    now = now or utcnow()
+    versions = engagement.charter_versions
+    number = max((v.number for v in versions), default=0) + 1
+    decision = record.decision
+    document_id = versions[0].document_id if versions else ""
+    details = replace(details, version=number, document_id=document_id)
+    if not document_id:
+        details = replace(details, document_id=charter.document_id(decision, details))
+    pdf = charter.to_pdf(decision, details)
+    previous = latest_signed(engagement)
+    who = consultant.display_name if consultant else ""
+    still_open = open_sign_off(engagement)
+    if still_open is not None:
+        _close(still_open, SIGNOFF_WITHDRAWN, now, f"Replaced by version {number}")
+        _event(still_open, "withdrawn", now, actor=who, detail=f"Replaced by version {number}")
+    version = CharterVersion(
+        number=number,
+        document_id=details.document_id,
+        decision_id=record.id,
+        pdf=pdf,
+        sha256=sha256_hex(pdf),
+        answers=dict(decision.answers),
+        decision_data=decision.to_dict(),
+        fields=details.to_dict(),
+        rules_version=decision.rules_version,
+        previous_version=previous,
+        previous_sha256=previous.sha256 if previous else None,
+        frozen_at=now,
+        frozen_by=consultant,
+    )
+    version.sign_off = SignOff(status=SIGNOFF_PREPARING, sequential=True)
+    engagement.charter_versions.append(version)
+    if engagement.charter_drafted_at is None:
+        engagement.charter_drafted_at = now
+    engagement.updated_at = now
+    detail = f"Amends version {previous.number}" if previous else ""
+    _event(version.sign_off, "frozen", now, actor=who, detail=detail)
+    session.flush()
+    return version
+
+
+def stale_because(session: Session, version: CharterVersion) -> DecisionRecord | None:
+    """Return the first decision recorded after the freeze, which makes the version stale."""
+    return session.scalar(
+        select(DecisionRecord)
+        .where(DecisionRecord.engagement_id == version.engagement_id)
+        .where(DecisionRecord.created_at > version.frozen_at)
+        .order_by(DecisionRecord.id)
+        .limit(1)
+    )
+
+
+def is_stale(session: Session, version: CharterVersion) -> bool:
+    return stale_because(session, version) is not None
+
+
+def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
+    newer = stale_because(session, version)
+    if newer is not None:
+        raise StaleVersion(
+            f"The answers were evaluated again on {newer.created_at:%d %b %Y at %H:%M} UTC, "
+            f"after version {version.number} was frozen, so it no longer reflects the "
+            "assessment and cannot be signed. The consultant will freeze a new version."
+        )
+
+
+# Signatories and links ---------------------------------------------------------------
+
+
+def add_signatory(
+    sign_off: SignOff, *, name: str, email: str, role: str = "", now: datetime | None = None
+) -> Signatory:
+    """Name one more person who must approve; only before the sign-off starts."""
+    if sign_off.status != SIGNOFF_PREPARING:
+        raise SignOffError("Signatories can only be changed before the sign-off starts.")
+    if len(sign_off.signatories) >= MAX_SIGNATORIES:
+        raise SignOffError(f"A charter takes at most {MAX_SIGNATORIES} signatories.")
+    if any(s.email.lower() == email.lower() for s in sign_off.signatories):
+        raise SignOffError(f"{email} is already a signatory.")
+    position = max((s.position for s in sign_off.signatories), default=0) + 1
+    signatory = Signatory(position=position, name=name, email=email, role=role)
+    sign_off.signatories.append(signatory)
+    return signatory
+
+
+def remove_signatory(sign_off: SignOff, signatory: Signatory) -> None:
+    """Take a signatory off the list; only before the sign-off starts."""
+    if sign_off.status != SIGNOFF_PREPARING:
+        raise SignOffError("Signatories can only be changed before the sign-off starts.")
+    sign_off.signatories.remove(signatory)
+
+
+def _new_link(signatory: Signatory, expires_at: datetime | None, now: datetime) -> str:
+    token = Invitation.new_token()
+    signatory.token_hash = hash_token(token)
+    signatory.link_created_at = now
+    signatory.expires_at = expires_at
+    signatory.revoked_at = None
+    return token
+
+
+def start(
+    session: Session,
+    sign_off: SignOff,
+    *,
+    sequential: bool,
+    expires_at: datetime | None,
+    actor: str = "",
+    now: datetime | None = None,
+) -> dict[int, str]:
+    """Open the sign-off: a personal link per signatory; return the tokens by signatory id.
+
+    Only the tokens' hashes are stored: the caller shows the links once. In order, only
+    the first signatory is invited now; each next one when the previous approved.
+    """
+    now = now or utcnow()
+    if sign_off.status != SIGNOFF_PREPARING:
+        raise SignOffError("This sign-off has already started.")
+    if not sign_off.signatories:
+        raise SignOffError("Add at least one signatory first.")
+    _refuse_if_stale(session, sign_off.version)
+    sign_off.status = SIGNOFF_PENDING
+    sign_off.sequential = sequential
+    sign_off.started_at = now
+    tokens: dict[int, str] = {}
+    for index, signatory in enumerate(sign_off.signatories):
+        tokens[signatory.position] = _new_link(signatory, expires_at, now)
+        if index == 0 or not sequential:
+            signatory.invited_at = now
+    mode = "one after the other" if sequential else "all at once"
+    _event(sign_off, "started", now, actor=actor, detail=f"Signatories invited {mode}")
+    for signatory in sign_off.signatories:
+        if signatory.invited_at:
+            _event(sign_off, "invited", now, actor=signatory.name, signatory=signatory)
+    session.flush()
+    return {s.id: tokens[s.position] for s in sign_off.signatories}
+
+
+def resend(
+    signatory: Signatory,
+    *,
+    expires_at: datetime | None,
+    actor: str = "",
+    now: datetime | None = None,
+) -> str:
+    """Issue a new link for a signatory; the previous one stops working at once."""
+    now = now or utcnow()
+    sign_off = signatory.sign_off
+    if sign_off.status != SIGNOFF_PENDING or signatory.action is not None:
+        raise SignOffError(f"{signatory.name} needs no new link: there is nothing left to do.")
+    token = _new_link(signatory, expires_at, now)
+    _event(sign_off, "new link", now, actor=actor, signatory=signatory, detail=signatory.name)
+    return token
+
+
+def revoke(signatory: Signatory, *, actor: str = "", now: datetime | None = None) -> None:
+    """Stop a signatory's link from working."""
+    now = now or utcnow()
+    if signatory.token_hash is not None and signatory.revoked_at is None:
+        signatory.revoked_at = now
+        detail = signatory.name
+        _event(
+            signatory.sign_off, "link revoked", now, actor=actor, signatory=signatory, detail=detail
+        )
+
+
+def find_signatory(session: Session, token: str) -> Signatory | None:
+    """Return the signatory whose link carries this token (compared in constant time)."""
+    if not token or len(token) > TOKEN_MAX:
+        return None
+    signatory = session.scalar(select(Signatory).where(Signatory.token_hash == hash_token(token)))
+    if signatory is None or not signatory.matches(token):
+        return None
+    return signatory
+
+
+def check_link(signatory: Signatory, now: datetime | None = None) -> None:
+    """Raise ``LinkUnusable`` unless the link still works."""
+    now = now or utcnow()
+    if signatory.revoked_at is not None:
+        raise LinkUnusable(
+            "This link has been withdrawn. Ask the consultant for a new one.", "revoked"
+        )
+    if signatory.expires_at is not None and signatory.expires_at <= now:
+        raise LinkUnusable(
+            f"This link expired on {signatory.expires_at:%d %b %Y at %H:%M} UTC. "
+            "Ask the consultant for a new one.",
+            "expired",
+        )
+
+
+def waiting_for(sign_off: SignOff) -> Signatory | None:
+    """Return the next signatory who has not acted, in order."""
+    return next((s for s in sign_off.signatories if s.action is None), None)
+
+
+def normalise_name(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def names_match(typed: str, name: str) -> bool:
+    """Compare a typed full name with the signatory's, ignoring case and spacing."""
+    return hmac.compare_digest(
+        normalise_name(typed).encode("utf-8"), normalise_name(name).encode("utf-8")
+    )
+
+
+# Approving and declining -------------------------------------------------------------
+
+
+def _lock(session: Session, signatory: Signatory) -> SignOff:
+    """Lock the sign-off row (``SELECT ... FOR UPDATE`` on PostgreSQL) and reload its state.
+
+    Two approvals at the same instant queue here: the second sees the first's commit.
+    """
+    sign_off = session.execute(
+        select(SignOff)
+        .where(SignOff.id == signatory.sign_off_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    session.expire(sign_off, ["signatories", "events"])
+    for other in sign_off.signatories:
+        session.refresh(other)
+    return sign_off
+
+
+def check_can_act(
+    session: Session, sign_off: SignOff, signatory: Signatory, now: datetime, *, approving: bool
+) -> None:
+    if signatory.action is not None:
+        raise LinkUnusable(f"You already {signatory.action} this charter.", signatory.action)
+    if sign_off.status != SIGNOFF_PENDING:
+        states = {
+            SIGNOFF_SIGNED: "This charter has been signed by everyone.",
+            SIGNOFF_DECLINED: "This sign-off was stopped: a signatory declined the charter.",
+            SIGNOFF_WITHDRAWN: "The consultant withdrew this version from sign-off.",
+        }
+        raise LinkUnusable(
+            states.get(sign_off.status, "This sign-off is not open."), sign_off.status
+        )
+    check_link(signatory, now)
+    if approving:
+        _refuse_if_stale(session, sign_off.version)
+    if sign_off.sequential:
+        first = waiting_for(sign_off)
+        if first is not None and first.id != signatory.id:
+            raise NotYourTurn(
+                f"It is not your turn yet: {first.name} approves first. "
+                "This page will let you approve once they have."
+            )
+
+
+def approve(
+    session: Session,
+    signatory: Signatory,
+    *,
+    typed_name: str,
+    source: Actor,
+    sealer: Sealer,
+    now: datetime | None = None,
+) -> bool:
+    """Record the signatory's approval; seal when it is the last. Return whether it sealed."""
+    now = now or utcnow()
+    sign_off = _lock(session, signatory)
+    check_can_act(session, sign_off, signatory, now, approving=True)
+    if not names_match(typed_name, signatory.name):
+        raise SignOffError(f"Type your full name exactly as shown: {signatory.name}.")
+    signatory.action = "approved"
+    signatory.acted_at = now
+    _event(sign_off, "approved", now, actor=signatory.name, signatory=signatory, source=source)
+    following = waiting_for(sign_off)
+    if following is not None:
+        if sign_off.sequential and following.invited_at is None:
+            following.invited_at = now
+            _event(sign_off, "invited", now, actor=following.name, signatory=following)
+        session.flush()
+        return False
+    return finalise(session, sign_off, sealer, now)
+
+
+def decline(
+    session: Session,
+    signatory: Signatory,
+    *,
+    reason: str,
+    source: Actor,
+    now: datetime | None = None,
+) -> None:
+    """Record a decline with its reason; the charter goes back to draft."""
+    now = now or utcnow()
+    sign_off = _lock(session, signatory)
+    check_can_act(session, sign_off, signatory, now, approving=False)
+    signatory.action = "declined"
+    signatory.acted_at = now
+    _event(
+        sign_off,
+        "declined",
+        now,
+        actor=signatory.name,
+        signatory=signatory,
+        source=source,
+        detail=reason,
+    )
+    _close(sign_off, SIGNOFF_DECLINED, now, f"{signatory.name}: {reason}")
+    session.flush()
+
+
+def withdraw(sign_off: SignOff, *, actor: str = "", now: datetime | None = None) -> None:
+    """Stop an open sign-off (the consultant's choice); its links stop working."""
+    now = now or utcnow()
+    if sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
+        raise SignOffError("This sign-off is already closed.")
+    _close(sign_off, SIGNOFF_WITHDRAWN, now, "Withdrawn by the consultant")
+    _event(sign_off, "withdrawn", now, actor=actor)
+
+
+def _close(sign_off: SignOff, status: str, now: datetime, reason: str) -> None:
+    sign_off.status = status
+    sign_off.closed_at = now
+    sign_off.reason = reason[:1000]
+
+
+# Sealing -----------------------------------------------------------------------------
+
+
+def audit_trail(sign_off: SignOff, base_url: str, sealed_at: datetime) -> AuditTrail:
+    """Copy what was recorded into the audit trail the sealed PDF prints."""
+    version = sign_off.version
+    previous = version.previous_version
+    entries = tuple(
+        AuditEntry(
+            name=e.signatory.name,
+            email=e.signatory.email,
+            role=e.signatory.role,
+            action="approved" if e.action == "approved" else "declined",
+            at=e.at,
+            document_hash=e.document_hash,
+            ip=e.ip,
+            user_agent=e.user_agent,
+            reason=e.detail,
+        )
+        for e in sign_off.events
+        if e.action in ("approved", "declined") and e.signatory is not None
+    )
+    return AuditTrail(
+        document_id=version.document_id,
+        version=version.number,
+        project=str(version.fields.get("project", "")),
+        document_hash=version.sha256,
+        sealed_at=sealed_at,
+        base_url=base_url,
+        entries=entries,
+        previous_hash=version.previous_sha256,
+        previous_version=previous.number if previous else None,
+    )
+
+
+def finalise(session: Session, sign_off: SignOff, sealer: Sealer, now: datetime) -> bool:
+    """Seal the approved version and store it, exactly once; return whether this call did.
+
+    The claim is a conditional UPDATE (pending -> signed): of two finishers, one changes
+    the row and the other changes nothing and stores nothing.
+    """
+    from assess.signing.seal import seal  # pyHanko takes a second to import
+
+    if any(s.action != "approved" for s in sign_off.signatories):
+        return False
+    sealed = seal(
+        sign_off.version.pdf, audit_trail(sign_off, sealer.base_url, now), sealer.load_keys()
+    )
+    claimed = session.execute(
+        update(SignOff)
+        .where(SignOff.id == sign_off.id, SignOff.status == SIGNOFF_PENDING)
+        .values(
+            status=SIGNOFF_SIGNED,
+            closed_at=now,
+            sealed_pdf=sealed,
+            sealed_sha256=sha256_hex(sealed),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    session.expire(sign_off, ["status", "closed_at", "sealed_pdf", "sealed_sha256"])
+    engagement = sign_off.version.engagement
+    engagement.signed_at = now
+    engagement.updated_at = now
+    _event(sign_off, "sealed", now, document_hash=sha256_hex(sealed))
+    session.flush()
+    return True
+
+
+# Looking up and comparing versions ---------------------------------------------------
+
+
+def find_by_hash(session: Session, digest: str) -> tuple[CharterVersion, str] | None:
+    """Return the version whose sealed or frozen PDF has this SHA-256, and which it matched."""
+    sealed = session.scalar(
+        select(CharterVersion).join(SignOff).where(SignOff.sealed_sha256 == digest).limit(1)
+    )
+    if sealed is not None:
+        return sealed, "sealed"
+    frozen = session.scalar(select(CharterVersion).where(CharterVersion.sha256 == digest).limit(1))
+    return (frozen, "frozen") if frozen is not None else None
+
+
+def versions_of(session: Session, document_id: str) -> list[CharterVersion]:
+    """Return every version of a document, oldest first."""
+    if len(document_id) > 40:
+        return []
+    return list(
+        session.scalars(
+            select(CharterVersion)
+            .where(func.upper(CharterVersion.document_id) == document_id.upper())
+            .order_by(CharterVersion.number)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between two versions, in words."""
+
+    section: str
+    item: str
+    before: str
+    after: str
+
+
+FIELD_LABELS: dict[str, str] = {
+    "project": "Project",
+    "parties": "Parties",
+    "consultant": "Consultant",
+    "effective_date": "Effective from",
+    "project_summary": "Project summary",
+    "mediators_internal": "Internal mediators",
+    "mediators_external": "External mediators",
+    "revenue_split": "Revenue split",
+    "arbitration": "Arbitration",
+    "data_storage": "Neutral storage for exports",
+}
+
+
+def _field_text(name: str, value: Any) -> str:
+    if value in (None, "", [], {}):
+        return "(left to complete by hand)"
+    if name == "parties":
+        return "; ".join(
+            f"{p['name']} ({p['side']}{', ' + p['role'] if p.get('role') else ''})" for p in value
+        )
+    if name == "revenue_split":
+        return f"producer {value['producer']}%, creator {value['creator']}%"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def diff(old: CharterVersion, new: CharterVersion) -> list[Change]:
+    """List what changed from one version to another: decision, protocols, answers, fields."""
+    changes: list[Change] = []
+    before, after = old.decision, new.decision
+    if before.title != after.title:
+        changes.append(Change("Decision", "Partnership model", before.title, after.title))
+    for key in FACTORS:
+        a, b = before.answers.get(key), after.answers.get(key)
+        if a != b:
+            changes.append(Change("Answers", FACTORS[key].label, str(a or "-"), str(b or "-")))
+    old_protocols = {p.id: p for p in before.protocols}
+    new_protocols = {p.id: p for p in after.protocols}
+    for pid in list(old_protocols) + [p for p in new_protocols if p not in old_protocols]:
+        title = PROTOCOLS[pid].title if pid in PROTOCOLS else pid
+        if pid not in new_protocols:
+            changes.append(Change("Protocols", title, "included", "removed"))
+            continue
+        if pid not in old_protocols:
+            changes.append(Change("Protocols", title, "not included", "added"))
+            continue
+        old_params, new_params = old_protocols[pid].params, new_protocols[pid].params
+        for name in sorted(set(old_params) | set(new_params)):
+            if old_params.get(name) != new_params.get(name):
+                spec = PROTOCOLS[pid].param(name) if pid in PROTOCOLS else None
+                label = f"{title}: {spec.label if spec else name}"
+                unit = f" {spec.unit}" if spec else ""
+                changes.append(
+                    Change(
+                        "Protocol parameters",
+                        label,
+                        f"{old_params[name]}{unit}" if name in old_params else "-",
+                        f"{new_params[name]}{unit}" if name in new_params else "-",
+                    )
+                )
+    for name, label in FIELD_LABELS.items():
+        a, b = old.fields.get(name), new.fields.get(name)
+        if a != b:
+            changes.append(
+                Change("Charter fields", label, _field_text(name, a), _field_text(name, b))
+            )
+    return changes

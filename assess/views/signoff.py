@@ -1,0 +1,547 @@
+"""Sign-off in the web app: consultants freeze and send a charter, signatories approve it.
+
+Two blueprints: ``bp`` for the consultant (signed in, their own engagements only) and
+``public`` for signatories, who have no account and act through a personal link whose
+token only the hash of is stored. Forms are marshmallow schemas with one message per field;
+the workflow itself is ``assess.signoff``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from werkzeug.wrappers import Response as BaseResponse
+
+from assess import signoff
+from assess.extensions import db
+from assess.forms import Text, load_form
+from assess.models import (
+    EMAIL_MAX,
+    NAME_MAX,
+    REASON_MAX,
+    ROLE_MAX,
+    SIGNOFF_PENDING,
+    SIGNOFF_SIGNED,
+    CharterVersion,
+    Engagement,
+    Signatory,
+    utcnow,
+)
+from assess.signing.keys import SealKeys, from_config
+from assess.views.auth import require_consultant
+from assess.views.engagements import owned_engagement
+
+bp = Blueprint("signoff", __name__, url_prefix="/engagements/<int:engagement_id>/charter")
+bp.before_request(require_consultant)
+public = Blueprint("sign", __name__, url_prefix="/sign")
+
+MAX_VERSION = 9999
+LINK_DAYS_DEFAULT = 14
+
+
+# Forms --------------------------------------------------------------------------------
+
+
+def _expiry_field() -> fields.Date:
+    return fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "Enter the expiry date as YYYY-MM-DD."},
+    )
+
+
+def _check_expiry(value: date | None) -> None:
+    if value is None:
+        return
+    today = utcnow().date()
+    if value <= today:
+        raise ValidationError("Choose an expiry date after today.")
+    if value > today + timedelta(days=366):
+        raise ValidationError("Choose an expiry date within a year.")
+
+
+class SignatorySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = Text("signatory's full name", NAME_MAX)
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=EMAIL_MAX, error="Keep the email address shorter."),
+        error_messages={
+            "required": "Enter the signatory's email address.",
+            "invalid": "Enter an email address like name@example.com.",
+        },
+    )
+    role = Text("signatory's role", ROLE_MAX, required=False)
+
+
+class StartSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    order = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("sequential", "parallel"), error="Choose in order, or all at once."
+        ),
+        error_messages={"required": "Choose in order, or all at once."},
+    )
+    expires_on = _expiry_field()
+
+    @validates("expires_on")
+    def check_expiry(self, value: date | None, **_kwargs: Any) -> None:
+        _check_expiry(value)
+
+
+class ResendSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    expires_on = _expiry_field()
+
+    @validates("expires_on")
+    def check_expiry(self, value: date | None, **_kwargs: Any) -> None:
+        _check_expiry(value)
+
+
+class ApproveSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    full_name = Text("your full name", NAME_MAX)
+    consent = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="Tick the box to confirm your approval."),
+        error_messages={
+            "required": "Tick the box to confirm your approval.",
+            "invalid": "Tick the box to confirm your approval.",
+        },
+    )
+
+
+class DeclineSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    reason = Text("reason for declining", REASON_MAX)
+
+
+SIGNATORY_LABELS = {
+    "name": ("Full name", "field-name"),
+    "email": ("Email address", "field-email"),
+    "role": ("Role", "field-role"),
+    "order": ("Order of approval", "order-sequential"),
+    "expires_on": ("Links expire on", "field-expires_on"),
+}
+SIGN_LABELS = {
+    "full_name": ("Your full name", "field-full_name"),
+    "consent": ("Confirmation", "field-consent"),
+    "reason": ("Reason", "field-reason"),
+}
+
+
+def _one_line(form: Any) -> dict[str, str]:
+    """Return the form with line breaks of text areas turned into spaces."""
+    return {key: " ".join(str(value).split()) for key, value in form.items()}
+
+
+def _end_of(day: date | None) -> datetime | None:
+    """A link works through the whole of its expiry day, in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(), UTC) if day else None
+
+
+# Shared helpers ----------------------------------------------------------------------
+
+
+def source() -> signoff.Actor:
+    """Return where this request came from (the proxy-corrected client address)."""
+    return signoff.Actor(ip=request.remote_addr or "", user_agent=request.user_agent.string)
+
+
+def seal_keys() -> SealKeys:
+    """Load the service's seal key once per application."""
+    keys: SealKeys | None = current_app.extensions.get("assess.seal_keys")
+    if keys is None:
+        keys = from_config(current_app.config, current_app.instance_path)
+        current_app.extensions["assess.seal_keys"] = keys
+    return keys
+
+
+def sealer() -> signoff.Sealer:
+    base_url = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
+    return signoff.Sealer(keys=seal_keys, base_url=str(base_url).rstrip("/"))
+
+
+def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _owned_version(engagement_id: int, number: int) -> tuple[Engagement, CharterVersion]:
+    engagement = owned_engagement(engagement_id)
+    version = next((v for v in engagement.charter_versions if v.number == number), None)
+    if version is None or number > MAX_VERSION:
+        abort(404)
+    return engagement, version
+
+
+def _owned_signatory(version: CharterVersion, signatory_id: int) -> Signatory:
+    signatory = next((s for s in version.sign_off.signatories if s.id == signatory_id), None)
+    if signatory is None:
+        abort(404)
+    return signatory
+
+
+def _to_version(version: CharterVersion, anchor: str = "") -> BaseResponse:
+    target = url_for("signoff.show", engagement_id=version.engagement_id, number=version.number)
+    return redirect(target + anchor, code=303)
+
+
+def _remember_links(version: CharterVersion, tokens: dict[int, str]) -> None:
+    # Only the hashes are stored, so the links are shown once, on the next page.
+    names = {s.id: s.name for s in version.sign_off.signatories}
+    session["signoff_links"] = {
+        "version_id": version.id,
+        "links": [
+            {"name": names[sid], "url": url_for("sign.page", token=token, _external=True)}
+            for sid, token in tokens.items()
+        ],
+    }
+
+
+# Consultant pages --------------------------------------------------------------------
+
+
+@bp.post("/freeze/<int:decision_id>")
+def freeze(engagement_id: int, decision_id: int) -> Any:
+    """Freeze the charter as filled in on the charter page, as the next version."""
+    from assess.views.charter import _edit_page, _load, details_for
+
+    engagement, record = _load(engagement_id, decision_id)
+    if engagement.archived_at is not None:
+        abort(409)
+    details, errors = details_for(engagement, request.form)
+    if details is None:
+        return _edit_page(engagement, record, request.form, errors)
+    version = signoff.freeze(
+        db.session, engagement, record, details, consultant=current_user._get_current_object()
+    )
+    db.session.commit()
+    flash(
+        f"Version {version.number} is frozen. Name who signs it, then send the links.",
+        "success",
+    )
+    return _to_version(version)
+
+
+def _version_page(
+    engagement: Engagement,
+    version: CharterVersion,
+    form: Any | None = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    links = session.pop("signoff_links", None)
+    if links and links.get("version_id") != version.id:
+        links = None
+    previous = version.previous_version
+    changes = signoff.diff(previous, version) if previous else []
+    stale = signoff.stale_because(db.session, version)
+    page = render_template(
+        "web/signoff/version.html",
+        engagement=engagement,
+        version=version,
+        sign_off=version.sign_off,
+        links=links,
+        previous=previous,
+        changes=changes,
+        stale=stale,
+        waiting=signoff.waiting_for(version.sign_off),
+        form=form or {},
+        errors=errors or {},
+        labels=SIGNATORY_LABELS,
+        latest=engagement.charter_versions[-1],
+    )
+    return page, status
+
+
+@bp.get("/v<int:number>")
+def show(engagement_id: int, number: int) -> tuple[str, int]:
+    """Show a frozen version: its hash, signatories, links, history and diff."""
+    engagement, version = _owned_version(engagement_id, number)
+    return _version_page(engagement, version)
+
+
+@bp.get("/v<int:number>/charter.pdf")
+def frozen_pdf(engagement_id: int, number: int) -> Response:
+    """Download the frozen PDF exactly as the signatories see it."""
+    _, version = _owned_version(engagement_id, number)
+    return pdf_response(version.pdf, version.filename)
+
+
+@bp.get("/v<int:number>/signed.pdf")
+def signed_pdf(engagement_id: int, number: int) -> Response:
+    """Download the sealed charter, once everyone approved."""
+    _, version = _owned_version(engagement_id, number)
+    sealed = version.sign_off.sealed_pdf
+    if version.sign_off.status != SIGNOFF_SIGNED or sealed is None:
+        abort(404)
+    return pdf_response(sealed, version.filename.replace(".pdf", "-signed.pdf"))
+
+
+@bp.post("/v<int:number>/signatories")
+def add_signatory(engagement_id: int, number: int) -> Any:
+    """Add a signatory to a version in preparation."""
+    engagement, version = _owned_version(engagement_id, number)
+    data, errors = load_form(SignatorySchema(), request.form)
+    if not errors:
+        try:
+            signoff.add_signatory(version.sign_off, **data)
+        except signoff.SignOffError as error:
+            errors = {"email" if "signatory" in str(error) else "_schema": [str(error)]}
+    if errors:
+        db.session.rollback()
+        return _version_page(engagement, version, request.form, errors, 422)
+    db.session.commit()
+    return _to_version(version, "#signatories")
+
+
+@bp.post("/v<int:number>/signatories/<int:signatory_id>/remove")
+def remove_signatory(engagement_id: int, number: int, signatory_id: int) -> Any:
+    """Take a signatory off the list before the sign-off starts."""
+    _, version = _owned_version(engagement_id, number)
+    signatory = _owned_signatory(version, signatory_id)
+    try:
+        signoff.remove_signatory(version.sign_off, signatory)
+    except signoff.SignOffError as error:
+        flash(str(error), "info")
+        return _to_version(version)
+    db.session.commit()
+    return _to_version(version, "#signatories")
+
+
+@bp.post("/v<int:number>/start")
+def start(engagement_id: int, number: int) -> Any:
+    """Send the version for sign-off: one personal link per signatory, shown once."""
+    engagement, version = _owned_version(engagement_id, number)
+    data, errors = load_form(StartSchema(), request.form)
+    if errors:
+        return _version_page(engagement, version, request.form, errors, 422)
+    days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
+    expires_at = _end_of(data["expires_on"]) or utcnow() + timedelta(days=days)
+    try:
+        tokens = signoff.start(
+            db.session,
+            version.sign_off,
+            sequential=data["order"] == "sequential",
+            expires_at=expires_at,
+            actor=current_user.display_name,
+        )
+    except signoff.SignOffError as error:
+        db.session.rollback()
+        return _version_page(engagement, version, request.form, {"_schema": [str(error)]}, 409)
+    db.session.commit()
+    _remember_links(version, tokens)
+    return _to_version(version, "#links")
+
+
+@bp.post("/v<int:number>/signatories/<int:signatory_id>/link")
+def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
+    """Make a new link for a signatory; the old one stops working."""
+    engagement, version = _owned_version(engagement_id, number)
+    signatory = _owned_signatory(version, signatory_id)
+    data, errors = load_form(ResendSchema(), request.form)
+    if errors:
+        return _version_page(engagement, version, request.form, errors, 422)
+    days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
+    expires_at = _end_of(data["expires_on"]) or utcnow() + timedelta(days=days)
+    try:
+        token = signoff.resend(signatory, expires_at=expires_at, actor=current_user.display_name)
+    except signoff.SignOffError as error:
+        flash(str(error), "info")
+        return _to_version(version)
+    db.session.commit()
+    _remember_links(version, {signatory.id: token})
+    return _to_version(version, "#links")
+
+
+@bp.post("/v<int:number>/signatories/<int:signatory_id>/revoke")
+def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
+    """Stop a signatory's link from working."""
+    _, version = _owned_version(engagement_id, number)
+    signatory = _owned_signatory(version, signatory_id)
+    signoff.revoke(signatory, actor=current_user.display_name)
+    db.session.commit()
+    flash(f"{signatory.name}'s link no longer works.", "info")
+    return _to_version(version, "#signatories")
+
+
+@bp.post("/v<int:number>/withdraw")
+def withdraw(engagement_id: int, number: int) -> Any:
+    """Stop an open sign-off; the charter goes back to draft."""
+    _, version = _owned_version(engagement_id, number)
+    try:
+        signoff.withdraw(version.sign_off, actor=current_user.display_name)
+    except signoff.SignOffError as error:
+        flash(str(error), "info")
+        return _to_version(version)
+    db.session.commit()
+    flash(f"Version {version.number} is withdrawn; its links no longer work.", "info")
+    return _to_version(version)
+
+
+# Signatory pages ---------------------------------------------------------------------
+
+
+def _signatory(token: str) -> Signatory:
+    signatory = signoff.find_signatory(db.session, token)
+    if signatory is None:
+        abort(404)
+    return signatory
+
+
+def _sign_page(
+    signatory: Signatory,
+    token: str,
+    *,
+    form: Any | None = None,
+    errors: dict[str, list[str]] | None = None,
+    problem: signoff.SignOffError | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    version = signatory.sign_off.version
+    if problem is None:
+        try:
+            signoff.check_link(signatory)
+            if signatory.action is None and signatory.sign_off.status == SIGNOFF_PENDING:
+                signoff.check_can_act(
+                    db.session, signatory.sign_off, signatory, utcnow(), approving=True
+                )
+        except signoff.SignOffError as error:
+            problem = error
+    expired = isinstance(problem, signoff.LinkUnusable) and problem.state in (
+        "expired",
+        "revoked",
+    )
+    previous = version.previous_version
+    page = render_template(
+        "web/signoff/sign.html",
+        signatory=signatory,
+        sign_off=signatory.sign_off,
+        version=version,
+        token=token,
+        problem=problem,
+        expired=expired,
+        can_act=problem is None
+        and signatory.action is None
+        and signatory.sign_off.status == SIGNOFF_PENDING,
+        changes=signoff.diff(previous, version) if previous else [],
+        previous=previous,
+        form=form or {},
+        errors=errors or {},
+        labels=SIGN_LABELS,
+    )
+    if expired and status == 200:
+        status = 410
+    return page, status
+
+
+@public.get("/<token>")
+def page(token: str) -> tuple[str, int]:
+    """Show the signatory the charter, its hash, and the approve and decline forms."""
+    signatory = _signatory(token)
+    return _sign_page(signatory, token)
+
+
+@public.get("/<token>/charter.pdf")
+def charter_pdf(token: str) -> Response:
+    """Open the frozen charter in the browser (the bytes the approval is for)."""
+    signatory = _signatory(token)
+    try:
+        signoff.check_link(signatory)
+    except signoff.LinkUnusable:
+        abort(410)
+    version = signatory.sign_off.version
+    inline = request.args.get("download") != "1"
+    return pdf_response(version.pdf, version.filename, inline=inline)
+
+
+@public.get("/<token>/signed.pdf")
+def signed(token: str) -> Response:
+    """Download the sealed charter; the link works for this even after it expired."""
+    signatory = _signatory(token)
+    sign_off = signatory.sign_off
+    if signatory.revoked_at is not None or sign_off.status != SIGNOFF_SIGNED:
+        abort(404)
+    assert sign_off.sealed_pdf is not None
+    return pdf_response(
+        sign_off.sealed_pdf, sign_off.version.filename.replace(".pdf", "-signed.pdf")
+    )
+
+
+@public.post("/<token>/approve")
+def approve(token: str) -> Any:
+    """Approve the frozen version: full name typed, consent ticked."""
+    signatory = _signatory(token)
+    data, errors = load_form(ApproveSchema(), request.form)
+    if not errors and not signoff.names_match(data["full_name"], signatory.name):
+        errors = {"full_name": [f"Type your full name exactly as shown: {signatory.name}."]}
+    if errors:
+        return _sign_page(signatory, token, form=request.form, errors=errors, status=422)
+    try:
+        sealed = signoff.approve(
+            db.session,
+            signatory,
+            typed_name=data["full_name"],
+            source=source(),
+            sealer=sealer(),
+        )
+    except signoff.SignOffError as error:
+        db.session.rollback()
+        return _sign_page(signatory, token, problem=error, status=409)
+    db.session.commit()
+    if sealed:
+        flash("Thank you. Everyone has approved: the signed charter is ready.", "success")
+    else:
+        flash("Thank you. Your approval is recorded.", "success")
+    return redirect(url_for("sign.page", token=token), code=303)
+
+
+@public.post("/<token>/decline")
+def decline(token: str) -> Any:
+    """Decline the frozen version, with a reason the consultant sees."""
+    signatory = _signatory(token)
+    data, errors = load_form(DeclineSchema(), _one_line(request.form))
+    if errors:
+        return _sign_page(signatory, token, form=request.form, errors=errors, status=422)
+    try:
+        signoff.decline(db.session, signatory, reason=data["reason"], source=source())
+    except signoff.SignOffError as error:
+        db.session.rollback()
+        return _sign_page(signatory, token, problem=error, status=409)
+    db.session.commit()
+    flash("Your decision is recorded. The consultant will see your reason.", "info")
+    return redirect(url_for("sign.page", token=token), code=303)

@@ -1,0 +1,170 @@
+"""The public verification page: upload a charter PDF or paste its SHA-256.
+
+Anyone holding a charter can check it here, without an account: whether it was signed in
+this service, which version, who approved and when, whether the seal is valid, and,
+clearly, when the file was altered. ``/verify/<document id>`` (the QR code on the audit
+page) lists the versions of one charter.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from assess import signoff
+from assess.extensions import db, limiter
+from assess.forms import load_form
+from assess.models import CharterVersion
+from assess.views.signoff import seal_keys
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+DOCUMENT_ID = re.compile(r"^[A-Za-z0-9-]{6,40}$")
+LABELS = {
+    "pdf": ("Charter PDF", "field-pdf"),
+    "sha256": ("SHA-256", "field-sha256"),
+}
+
+
+class Sha256(fields.String):
+    """A SHA-256 in hex, pasted with or without spaces, any case."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = "".join(str(super()._deserialize(value, attr, data, **kwargs)).split()).lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", text):
+            raise ValidationError("Enter the 64 hexadecimal characters of a SHA-256.")
+        return text
+
+
+class HashSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    sha256 = Sha256(required=True, error_messages={"required": "Paste a SHA-256."})
+
+
+def upload_limit() -> int:
+    return int(current_app.config.get("VERIFY_MAX_BYTES", MAX_UPLOAD_BYTES))
+
+
+@bp.url_value_preprocessor
+def allow_uploads(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Accept charter-sized uploads here only (the app's form limit is far smaller).
+
+    Runs before the CSRF check reads the form, which would otherwise refuse the upload.
+    """
+    request.max_content_length = upload_limit()
+
+
+def _verify_limit() -> str:
+    return str(current_app.config.get("VERIFY_RATE_LIMIT", "30 per minute"))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    megabytes = upload_limit() // (1024 * 1024)
+    errors = {"pdf": [f"The file is larger than {megabytes} MB; a charter is much smaller."]}
+    return _page(errors=errors, status=413)
+
+
+def _page(
+    *,
+    document_id: str | None = None,
+    versions: list[CharterVersion] | None = None,
+    result: dict[str, Any] | None = None,
+    form: Any = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    page = render_template(
+        "web/verify/verify.html",
+        document_id=document_id,
+        versions=versions or [],
+        result=result,
+        form=form or {},
+        errors=errors or {},
+        labels=LABELS,
+        max_megabytes=upload_limit() // (1024 * 1024),
+    )
+    return page, status
+
+
+def _document(document_id: str) -> list[CharterVersion]:
+    if not DOCUMENT_ID.match(document_id):
+        abort(404)
+    versions = signoff.versions_of(db.session, document_id)
+    if not versions:
+        abort(404)
+    return versions
+
+
+@bp.get("")
+def index() -> tuple[str, int]:
+    """Show the upload and hash forms."""
+    return _page()
+
+
+@bp.get("/<document_id>")
+def document(document_id: str) -> tuple[str, int]:
+    """Show the versions of one charter, as the QR code on its audit page links to."""
+    versions = _document(document_id)
+    return _page(document_id=versions[0].document_id, versions=versions)
+
+
+@bp.post("")
+@limiter.limit(_verify_limit)
+def check() -> tuple[str, int]:
+    """Verify an uploaded PDF, or look up a pasted SHA-256."""
+    upload = request.files.get("pdf")
+    if upload is not None and upload.filename:
+        return _check_file(upload.read())
+    if request.form.get("sha256", "").strip():
+        data, errors = load_form(HashSchema(), request.form)
+        if errors:
+            return _page(form=request.form, errors=errors, status=422)
+        return _check_hash(data["sha256"])
+    errors = {"pdf": ["Choose a charter PDF to upload, or paste its SHA-256 below."]}
+    return _page(errors=errors, status=422)
+
+
+def _check_hash(digest: str) -> tuple[str, int]:
+    found = signoff.find_by_hash(db.session, digest)
+    result: dict[str, Any] = {"kind": "hash", "sha256": digest, "found": None}
+    if found is not None:
+        version, matched = found
+        result.update(found=version, matched=matched, sign_off=version.sign_off)
+    return _page(result=result, form={"sha256": digest})
+
+
+def _check_file(data: bytes) -> tuple[str, int]:
+    from assess.signing import sha256_hex
+    from assess.signing.verify import UnreadableInput, verify
+
+    if not data:
+        return _page(errors={"pdf": ["The file is empty. Choose the charter PDF."]}, status=422)
+    # pyHanko logs its analysis of altered files with tracebacks; the verdict says it.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    try:
+        verdict = verify(data, seal_keys().certificate)
+    except UnreadableInput:
+        errors = {"pdf": ["This file is not a PDF. Choose the charter PDF you received."]}
+        return _page(errors=errors, status=422)
+    digest = sha256_hex(data)
+    found = signoff.find_by_hash(db.session, digest)
+    if found is None and verdict.approved_hash:
+        found = signoff.find_by_hash(db.session, verdict.approved_hash)
+    result: dict[str, Any] = {
+        "kind": "file",
+        "verdict": verdict,
+        "sha256": digest,
+        "found": found[0] if found else None,
+        "matched": found[1] if found else None,
+        "sign_off": found[0].sign_off if found else None,
+    }
+    return _page(result=result)
