@@ -90,10 +90,11 @@ def register_security_headers(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per area of the product."""
-    from assess.views import auth, engagements, main, results, survey
+    from assess.views import auth, charter, engagements, main, results, signoff, survey, verify
 
-    for module in (main, auth, engagements, results, survey):
+    for module in (main, auth, engagements, results, survey, charter, signoff, verify):
         app.register_blueprint(module.bp)
+    app.register_blueprint(signoff.public)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -507,8 +507,12 @@ def approve(token: str) -> Any:
     """Approve the frozen version: full name typed, consent ticked."""
     signatory = _signatory(token)
     data, errors = load_form(ApproveSchema(), request.form)
-    if not errors and not signoff.names_match(data["full_name"], signatory.name):
-        errors = {"full_name": [f"Type your full name exactly as shown: {signatory.name}."]}
+    typed = request.form.get("full_name", "")
+    if "full_name" not in errors and not signoff.names_match(typed, signatory.name):
+        errors = {
+            "full_name": [f"Type your full name exactly as shown: {signatory.name}."],
+            **errors,
+        }
     if errors:
         return _sign_page(signatory, token, form=request.form, errors=errors, status=422)
     try:

@@ -1,0 +1,102 @@
+"""Helpers for the sign-off tests: an engagement with a decision, frozen and sent for sign-off."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import ANSWERS, create_engagement, csrf_token
+
+from assess import charter
+from assess.engine import evaluate
+from assess.extensions import db
+from assess.models import Engagement
+from assess.questionnaire import record_decision
+
+SIGNATORIES = (
+    {"name": "Ann Lee", "email": "ann@northlight.example", "role": "Executive producer"},
+    {"name": "Bo Chen", "email": "bo@tidewater.example", "role": "Creative director"},
+)
+
+
+@dataclass
+class Setup:
+    engagement_id: int
+    decision_id: int
+
+    @property
+    def charter_path(self) -> str:
+        return f"/engagements/{self.engagement_id}/decisions/{self.decision_id}/charter"
+
+    @property
+    def freeze_path(self) -> str:
+        return f"/engagements/{self.engagement_id}/charter/freeze/{self.decision_id}"
+
+    def version_path(self, number: int = 1) -> str:
+        return f"/engagements/{self.engagement_id}/charter/v{number}"
+
+
+def record(app: Flask, engagement_id: int, answers: dict[str, int] | None = None) -> int:
+    """Store a decision for the engagement; return its id."""
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        stored = record_decision(db.session, engagement, evaluate(answers or ANSWERS))
+        db.session.commit()
+        return stored.id
+
+
+def engagement_with_decision(app: Flask, client: FlaskClient) -> Setup:
+    """Create an engagement through the form and store a decision for it."""
+    engagement_id = create_engagement(client)
+    return Setup(engagement_id, record(app, engagement_id))
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> object:
+    """Post like a browser, with the session's CSRF token (read from a public page)."""
+    token = csrf_token(client, "/verify")
+    return client.post(path, data={"csrf_token": token, **(data or {})})
+
+
+def freeze(client: FlaskClient, setup: Setup, **fields: str) -> str:
+    """Freeze the charter through the charter form; return the version page's path."""
+    response = post(client, setup.freeze_path, {"version": "1", **fields})
+    assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    location: str = response.headers["Location"]  # type: ignore[attr-defined]
+    return location
+
+
+def send(
+    client: FlaskClient, version_path: str, order: str = "sequential", people: tuple = SIGNATORIES
+) -> dict[str, str]:
+    """Add the signatories and start the sign-off; return each one's link path by name."""
+    for person in people:
+        response = post(client, f"{version_path}/signatories", person)
+        assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    response = post(client, f"{version_path}/start", {"order": order})
+    assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    page = client.get(version_path).get_data(as_text=True)
+    found = re.findall(r'value="https?://[^/"]+(/sign/[^"]+)" data-name="([^"]+)"', page)
+    assert len(found) == len(people), page
+    return {name: path for path, name in found}
+
+
+def approve(client: FlaskClient, link: str, name: str, **changes: str) -> object:
+    return post(client, f"{link}/approve", {"full_name": name, "consent": "yes", **changes})
+
+
+def details_for_tests() -> charter.CharterDetails:
+    return charter.load_details(
+        {
+            "project": "Tidewater",
+            "parties": [
+                {"side": "producer", "name": "Ann Lee", "role": "Executive producer"},
+                {"side": "creator", "name": "Bo Chen", "role": "Creative director"},
+            ],
+            "consultant": "Cara Diaz",
+            "issued_at": datetime(2026, 11, 23, tzinfo=UTC).isoformat(),
+        }
+    )

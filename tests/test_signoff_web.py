@@ -1,0 +1,251 @@
+"""Sign-off through the web app: freeze, links, approvals in order, decline, expiry, access."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from signofftools import (
+    SIGNATORIES,
+    approve,
+    engagement_with_decision,
+    freeze,
+    post,
+    record,
+    send,
+)
+from webtools import login, make_consultant
+
+from assess.extensions import db
+from assess.models import CharterVersion, Engagement, Signatory, SignOffEvent, utcnow
+from assess.signing import sha256_hex
+from assess.signing.verify import verify
+
+pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
+
+
+def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup, arbitration="Geneva Chamber, seated in Geneva")
+    assert version_path.endswith("/charter/v1")
+    links = send(client, version_path)
+    ann, bo = links["Ann Lee"], links["Bo Chen"]
+
+    signatory = app.test_client()
+    page = signatory.get(ann)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Approve the charter" in text
+
+    # Bo cannot approve before Ann: it is not his turn.
+    second = app.test_client()
+    waiting = second.get(bo).get_data(as_text=True)
+    assert "not your turn" in waiting
+    assert approve(second, bo, "Bo Chen").status_code == 409
+
+    # The frozen PDF the signatory opens is exactly the hashed one.
+    pdf = signatory.get(f"{ann}/charter.pdf")
+    assert pdf.mimetype == "application/pdf"
+    assert sha256_hex(pdf.data) in text
+
+    response = signatory.post(
+        f"{ann}/approve",
+        data={"csrf_token": _token(signatory), "full_name": "  ann   LEE ", "consent": "yes"},
+        headers={"User-Agent": BROWSER},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+    assert response.status_code == 303
+    assert approve(second, bo, "Bo Chen").status_code == 303
+
+    done = second.get(bo).get_data(as_text=True)
+    assert "Signed by everyone" in done
+    sealed = second.get(f"{bo}/signed.pdf")
+    assert sealed.status_code == 200
+    verdict = verify(sealed.data)
+    assert verdict.ok, verdict.summary
+    assert verdict.version == 1
+    assert verdict.approvers == ("Ann Lee", "Bo Chen")
+    consultant_copy = client.get(f"{version_path}/signed.pdf")
+    assert consultant_copy.data == sealed.data
+
+    with app.app_context():
+        version = db.session.query(CharterVersion).one()
+        engagement = db.session.get(Engagement, setup.engagement_id)
+        assert engagement is not None and engagement.signed_at is not None
+        assert engagement.status == "signed"
+        assert version.sign_off.sealed_sha256 == sha256_hex(sealed.data)
+        approved = [e for e in version.sign_off.events if e.action == "approved"]
+        assert [e.actor for e in approved] == ["Ann Lee", "Bo Chen"]
+        assert approved[0].ip == "203.0.113.7"
+        assert approved[0].user_agent == BROWSER
+        assert {e.document_hash for e in approved} == {version.sha256}
+        assert approved[0].at.tzinfo is not None
+        assert [e.action for e in version.sign_off.events].count("sealed") == 1
+
+    # The engagement page shows the status and the last step.
+    overview = client.get(f"/engagements/{setup.engagement_id}").get_data(as_text=True)
+    assert "Charter and sign-off" in overview and "Sealed" in overview
+    # Acting again on a used link changes nothing.
+    assert approve(signatory, ann, "Ann Lee").status_code == 409
+
+
+def _token(client: FlaskClient) -> str:
+    from webtools import csrf_token
+
+    return csrf_token(client, "/verify")
+
+
+def test_decline_returns_the_charter_to_draft_with_the_reason(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    links = send(client, version_path, order="parallel")
+    signatory = app.test_client()
+    # A reason is required; nothing is stored without one.
+    empty = post(signatory, f"{links['Bo Chen']}/decline", {"reason": "  "})
+    assert empty.status_code == 422
+    assert "Enter the reason for declining" in empty.get_data(as_text=True)
+    response = post(
+        signatory,
+        f"{links['Bo Chen']}/decline",
+        {"reason": "The revenue split\nis not what we agreed."},
+    )
+    assert response.status_code == 303
+    page = client.get(version_path).get_data(as_text=True)
+    assert "Declined." in page
+    assert "Bo Chen: The revenue split is not what we agreed." in page
+    # The other signatory's link no longer lets anyone approve.
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 409
+    with app.app_context():
+        engagement = db.session.get(Engagement, setup.engagement_id)
+        assert engagement is not None
+        assert engagement.status == "charter drafted" and engagement.signed_at is None
+    # Freezing again makes version 2, which the signatories can approve.
+    assert freeze(client, setup).endswith("/charter/v2")
+
+
+def test_an_expired_link_says_so_and_cannot_approve(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    links = send(client, version_path, order="parallel", people=SIGNATORIES[:1])
+    with app.app_context():
+        signatory = db.session.query(Signatory).one()
+        signatory.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    visitor = app.test_client()
+    page = visitor.get(links["Ann Lee"])
+    assert page.status_code == 410
+    assert "This link no longer works" in page.get_data(as_text=True)
+    assert "Approve the charter" not in page.get_data(as_text=True)
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 409
+    assert visitor.get(f"{links['Ann Lee']}/charter.pdf").status_code == 410
+
+
+def test_a_new_link_replaces_the_old_and_revoking_stops_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    old = send(client, version_path, people=SIGNATORIES[:1])["Ann Lee"]
+    with app.app_context():
+        signatory_id = db.session.query(Signatory).one().id
+    response = post(client, f"{version_path}/signatories/{signatory_id}/link")
+    assert response.status_code == 303
+    page = client.get(version_path).get_data(as_text=True)
+    import re
+
+    new = re.search(r'value="https?://[^/"]+(/sign/[^"]+)"', page)
+    assert new and new.group(1) != old
+    assert app.test_client().get(old).status_code == 404
+    assert app.test_client().get(new.group(1)).status_code == 200
+    post(client, f"{version_path}/signatories/{signatory_id}/revoke")
+    assert app.test_client().get(new.group(1)).status_code == 410
+    with app.app_context():
+        stored = db.session.query(Signatory).one()
+        # Only the hash of the token is stored.
+        assert stored.token_hash == sha256_hex(new.group(1).rsplit("/", 1)[1].encode())
+
+
+def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup), people=SIGNATORIES[:1])
+    visitor = app.test_client()
+    wrong = post(visitor, f"{links['Ann Lee']}/approve", {"full_name": "Anne Lee"})
+    assert wrong.status_code == 422
+    text = wrong.get_data(as_text=True)
+    assert "Type your full name exactly as shown: Ann Lee." in text
+    assert "Tick the box to confirm your approval." in text
+    with app.app_context():
+        assert db.session.query(Signatory).one().action is None
+        assert not [e for e in db.session.query(SignOffEvent) if e.action == "approved"]
+
+
+def test_answers_evaluated_again_make_the_frozen_version_stale(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    links = send(client, version_path, people=SIGNATORIES[:1])
+    record(app, setup.engagement_id)
+    page = client.get(version_path).get_data(as_text=True)
+    assert "This version is stale." in page
+    visitor = app.test_client()
+    assert "evaluated again" in visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    response = approve(visitor, links["Ann Lee"], "Ann Lee")
+    assert response.status_code == 409
+    assert "cannot be signed" in response.get_data(as_text=True)  # type: ignore[attr-defined]
+
+
+def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    bad = post(client, f"{version_path}/signatories", {"name": "", "email": "not-an-email"})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert (
+        "Enter the signatory&#39;s full name." in text or "Enter the signatory's full name." in text
+    )
+    assert "Enter an email address like name@example.com." in text
+    # Nothing half-stored, and starting with nobody named is refused.
+    early = post(client, f"{version_path}/start", {"order": "sequential"})
+    assert early.status_code == 409
+    post(client, f"{version_path}/signatories", SIGNATORIES[0])
+    duplicate = post(client, f"{version_path}/signatories", SIGNATORIES[0])
+    assert duplicate.status_code == 422
+    wrong = post(client, f"{version_path}/start", {"order": "random", "expires_on": "2001-01-01"})
+    assert wrong.status_code == 422
+    assert "Choose in order, or all at once." in wrong.get_data(as_text=True)
+    assert "Choose an expiry date after today." in wrong.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Signatory).count() == 1
+
+
+def test_another_consultant_sees_none_of_it(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    make_consultant(app, email="dan@example.com", name="Dan Other")
+    other = app.test_client()
+    login(other, "dan@example.com")
+    for path in (version_path, f"{version_path}/charter.pdf", f"{version_path}/signed.pdf"):
+        assert other.get(path).status_code == 404
+    assert post(other, f"{version_path}/signatories", SIGNATORIES[0]).status_code == 404
+    assert post(other, setup.freeze_path, {"version": "1"}).status_code == 404
+    # Signed out: sent to sign in.
+    assert app.test_client().get(version_path).status_code == 302
+    assert app.test_client().get("/sign/not-a-token").status_code == 404
+    assert app.test_client().get("/sign/" + "x" * 500).status_code == 404
