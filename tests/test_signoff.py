@@ -1,0 +1,202 @@
+"""The sign-off workflow without the web: frozen rows, sealing once, amendments and their diff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from signofftools import details_for_tests
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from webtools import ANSWERS, make_consultant
+
+from assess import signoff
+from assess.engine import evaluate
+from assess.extensions import db
+from assess.models import (
+    CharterVersion,
+    Consultant,
+    Engagement,
+    FrozenError,
+    Party,
+    SignOffEvent,
+)
+from assess.questionnaire import record_decision
+from assess.signing.keys import from_config
+from assess.signing.verify import verify
+
+pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+SOURCE = signoff.Actor(ip="198.51.100.4", user_agent="pytest")
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    make_consultant(app)
+    with app.app_context():
+        consultant = db.session.query(Consultant).one()
+        engagement = Engagement(
+            consultant=consultant, project_name="Tidewater", client_organisation="Northlight"
+        )
+        engagement.parties = [
+            Party(side="producer", name="Ann Lee", role="Executive producer"),
+            Party(side="creator", name="Bo Chen", role="Creative director"),
+        ]
+        db.session.add(engagement)
+        db.session.commit()
+        yield app
+
+
+def sealer(app: Flask) -> signoff.Sealer:
+    return signoff.Sealer(
+        keys=from_config(app.config, app.instance_path), base_url="https://assess.example.org"
+    )
+
+
+def engagement() -> Engagement:
+    return db.session.query(Engagement).one()
+
+
+def freeze(answers: dict[str, int] | None = None, **fields: Any) -> CharterVersion:
+    session: Session = db.session
+    found = engagement()
+    record = record_decision(session, found, evaluate(answers or ANSWERS))
+    session.flush()
+    details = replace(details_for_tests(), **fields)
+    version = signoff.freeze(session, found, record, details, now=record.created_at)
+    session.commit()
+    return version
+
+
+def sign(app: Flask, version: CharterVersion, *names: str, sequential: bool = True) -> None:
+    """Add signatories, start, and have each approve in order."""
+    for name in names:
+        signoff.add_signatory(
+            version.sign_off, name=name, email=f"{name.split()[0].lower()}@example.com"
+        )
+    signoff.start(db.session, version.sign_off, sequential=sequential, expires_at=None)
+    db.session.commit()
+    for signatory in list(version.sign_off.signatories):
+        signoff.approve(
+            db.session, signatory, typed_name=signatory.name, source=SOURCE, sealer=sealer(app)
+        )
+        db.session.commit()
+
+
+def test_a_frozen_version_cannot_be_changed_through_the_session(ctx: Flask) -> None:
+    version = freeze()
+    version.sha256 = "0" * 64
+    with pytest.raises(FrozenError):
+        db.session.commit()
+    db.session.rollback()
+    event = db.session.query(SignOffEvent).first()
+    assert event is not None
+    event.detail = "rewritten"
+    with pytest.raises(FrozenError):
+        db.session.flush()
+
+
+@pytest.mark.parametrize("table", ["charter_versions", "sign_off_events"])
+def test_the_database_refuses_updates_to_frozen_rows(ctx: Flask, table: str) -> None:
+    freeze()
+    column = "sha256" if table == "charter_versions" else "detail"
+    with pytest.raises(DBAPIError, match="frozen"):
+        with db.engine.begin() as connection:
+            connection.execute(text(f"UPDATE {table} SET {column} = 'changed'"))
+    # Deleting the engagement still takes its versions with it.
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM engagements"))
+        assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+
+
+def test_the_frozen_version_keeps_its_inputs(ctx: Flask) -> None:
+    version = freeze(arbitration="Geneva Chamber")
+    assert version.number == 1
+    assert version.sign_off.status == "preparing"
+    assert version.fields["arbitration"] == "Geneva Chamber"
+    assert version.fields["version"] == 1
+    assert version.answers == ANSWERS
+    assert version.decision.answers == ANSWERS
+    assert version.pdf.startswith(b"%PDF-")
+    assert engagement().charter_drafted_at is not None
+    assert engagement().status == "charter drafted"
+
+
+def test_finalise_seals_exactly_once_even_when_two_callers_race(ctx: Flask, app: Flask) -> None:
+    version = freeze()
+    signoff.add_signatory(version.sign_off, name="Ann Lee", email="ann@example.com")
+    signoff.start(db.session, version.sign_off, sequential=False, expires_at=None)
+    db.session.commit()
+    ann = version.sign_off.signatories[0]
+    # Another session sees the sign-off pending, then loses the race to the approval.
+    other = Session(db.engine)
+    try:
+        rival = other.get(type(version.sign_off), version.sign_off.id)
+        assert rival is not None and rival.status == "pending"
+        sealed = signoff.approve(
+            db.session, ann, typed_name="Ann Lee", source=SOURCE, sealer=sealer(app), now=AT
+        )
+        assert sealed is True
+        db.session.commit()
+        assert signoff.finalise(other, rival, sealer(app), AT + timedelta(seconds=1)) is False
+        other.commit()
+    finally:
+        other.close()
+    db.session.expire_all()
+    sign_off = engagement().charter_versions[0].sign_off
+    assert sign_off.status == "signed"
+    assert [e.action for e in sign_off.events].count("sealed") == 1
+    assert sign_off.sealed_pdf is not None and verify(sign_off.sealed_pdf).ok
+
+
+def test_an_amendment_chains_to_the_signed_hash_and_shows_what_changed(
+    ctx: Flask, app: Flask
+) -> None:
+    first = freeze(arbitration="Geneva Chamber")
+    sign(app, first, "Ann Lee")
+    assert first.sign_off.status == "signed"
+    changed = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 5}
+    second = freeze(changed, arbitration="Zurich Chamber")
+    assert second.number == 2
+    assert second.document_id == first.document_id
+    assert second.previous_version is first
+    assert second.previous_sha256 == first.sha256
+    changes = signoff.diff(first, second)
+    items = {(c.section, c.item): (c.before, c.after) for c in changes}
+    assert items[("Answers", "Timeline pressure")] == ("3", "5")
+    assert items[("Charter fields", "Arbitration")] == ("Geneva Chamber", "Zurich Chamber")
+    assert all(c.before != c.after for c in changes)
+    sign(app, second, "Ann Lee")
+    sealed = second.sign_off.sealed_pdf
+    assert sealed is not None
+    verdict = verify(sealed)
+    assert verdict.ok and verdict.version == 2
+    assert verdict.previous_hash == first.sha256
+    # The engagement is still signed; the history lists both versions.
+    assert [v.sign_off.status for v in engagement().charter_versions] == ["signed", "signed"]
+
+
+def test_freezing_again_withdraws_the_open_sign_off(ctx: Flask) -> None:
+    first = freeze()
+    signoff.add_signatory(first.sign_off, name="Ann Lee", email="ann@example.com")
+    tokens = signoff.start(db.session, first.sign_off, sequential=True, expires_at=None)
+    db.session.commit()
+    second = freeze()
+    assert first.sign_off.status == "withdrawn"
+    assert second.number == 2 and second.previous_sha256 is None
+    found = signoff.find_signatory(db.session, next(iter(tokens.values())))
+    assert found is not None
+    with pytest.raises(signoff.LinkUnusable, match="withdrew"):
+        signoff.approve(db.session, found, typed_name="Ann Lee", source=SOURCE, sealer=sealer(ctx))
+
+
+def test_names_match_ignores_case_and_spacing_only() -> None:
+    assert signoff.names_match("  ann   LEE", "Ann Lee")
+    assert not signoff.names_match("Ann Le", "Ann Lee")
+    assert not signoff.names_match("", "Ann Lee")
