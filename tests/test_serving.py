@@ -3,8 +3,8 @@
 Each test module run gets its own fresh PostgreSQL database (dropped afterwards) and its own
 Redis key prefix (deleted afterwards), so runs never see each other's data or counters.
 
-Still to come: "a sign-off started on one node completes on the other" joins the two-node
-test when the sign-off workflow exists.
+A sign-off started on one node completes on the other: each signatory approves on a
+different node, and the last approval seals the charter.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from assess import create_app
 from assess.api.tokens import issue_token
 from assess.extensions import db as database
 from assess.models import Consultant, Engagement, Invitation, Party, Respondent, hash_token
+from assess.signing.verify import verify
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TIMEOUT = 10
@@ -189,6 +190,72 @@ def test_two_nodes_share_answers_and_rate_limits(pg: str, redis_prefix: str) -> 
             for n in (a, b, a, b, a, b)
         ]
         assert codes == [200, 200, 200, 200, 200, 429]
+
+
+def seed_sign_off(url: str) -> dict[str, Any]:
+    """Freeze a decided engagement's charter with two signatories; start the sign-off."""
+    from assess import signoff
+    from assess.charter import load_details
+    from assess.questionnaire import decide, record_decision
+
+    seeded = seed(url)
+    app = make_app(url)
+    with app.app_context():
+        engagement = database.session.get(Engagement, seeded["engagement_id"])
+        assert engagement is not None
+        record = record_decision(database.session, engagement, decide(ANSWERS))
+        database.session.flush()
+        details = load_details(
+            {
+                "project": engagement.project_name,
+                "parties": [{"side": p.side, "name": p.name} for p in engagement.parties],
+            }
+        )
+        version = signoff.freeze(database.session, engagement, record, details)
+        for name in ("Ann Lee", "Bo Chen"):
+            signoff.add_signatory(version.sign_off, name=name, email=f"{name[:2]}@example.com")
+        tokens = signoff.start(
+            database.session, version.sign_off, sequential=False, expires_at=None
+        )
+        database.session.commit()
+        seeded["sign_off_id"] = version.sign_off.id
+        seeded["signatories"] = [
+            (s.name, tokens[s.id]) for s in sorted(version.sign_off.signatories, key=lambda s: s.id)
+        ]
+        database.engine.dispose()
+    return seeded
+
+
+def test_a_sign_off_started_on_one_node_completes_on_the_other(pg: str, redis_prefix: str) -> None:
+    seeded = seed_sign_off(pg)
+    env = node_env(pg, redis_prefix)
+    with node(env) as a, node(env) as b:
+        for (name, token), server in zip(seeded["signatories"], (a, b), strict=True):
+            browser = requests.Session()
+            page = browser.get(f"{server.url}/sign/{token}", timeout=TIMEOUT)
+            assert page.status_code == 200
+            approved = browser.post(
+                f"{server.url}/sign/{token}/approve",
+                data={"csrf_token": csrf_of(page.text), "full_name": name, "consent": "on"},
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert approved.status_code == 303, approved.text[-500:]
+    engine = create_engine(pg)
+    try:
+        with engine.connect() as connection:
+            status, sealed = connection.execute(
+                text("SELECT status, sealed_pdf FROM sign_offs WHERE id = :id"),
+                {"id": seeded["sign_off_id"]},
+            ).one()
+            approvals = connection.execute(
+                text("SELECT count(*) FROM sign_off_events WHERE action = 'approved'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert status == "signed" and approvals == 2
+    verdict = verify(bytes(sealed))
+    assert verdict.ok and sorted(verdict.approvers) == ["Ann Lee", "Bo Chen"]
 
 
 def test_redis_down_the_app_keeps_serving_and_limits_per_process(
