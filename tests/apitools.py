@@ -21,3 +21,33 @@ def make_token(app: Flask, consultant_id: int, *, can_write: bool = True) -> str
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def sign(app: Flask, engagement_id: int) -> bytes:
+    """Freeze the latest decision's charter, have one signatory approve; return the sealed PDF."""
+    from assess import signoff
+    from assess.charter import load_details
+    from assess.models import Engagement
+    from assess.signing.keys import from_config
+
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.latest_decision is not None
+        details = load_details(
+            {
+                "project": engagement.project_name,
+                "parties": [{"side": p.side, "name": p.name} for p in engagement.parties],
+            }
+        )
+        version = signoff.freeze(database.session, engagement, engagement.latest_decision, details)
+        signatory = signoff.add_signatory(version.sign_off, name="Ann Lee", email="a@example.com")
+        signoff.start(database.session, version.sign_off, sequential=True, expires_at=None)
+        keys = from_config(app.config, app.instance_path)
+        sealer = signoff.Sealer(keys=keys, base_url="http://localhost")
+        assert signoff.approve(
+            database.session, signatory, typed_name="Ann Lee", source=signoff.Actor(), sealer=sealer
+        )
+        database.session.commit()
+        sealed = version.sign_off.sealed_pdf
+        assert sealed is not None
+        return sealed

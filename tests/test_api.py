@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from apitools import bearer, make_token
+from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
 from webtools import ANSWERS, make_consultant
@@ -256,7 +256,13 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
     base = f"/api/v1/engagements/{engagement_id}"
     api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
     decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
-    ids = {"engagement_id": engagement_id, "respondent_id": rid, "decision_id": decision_id}
+    sign(app, engagement_id)
+    ids = {
+        "engagement_id": engagement_id,
+        "respondent_id": rid,
+        "decision_id": decision_id,
+        "number": 1,
+    }
 
     other = make_token(app, make_consultant(app, "dee@example.com", "Dee"))
     bodies = {
@@ -278,9 +284,29 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
             assert response.status_code == 404, (method, url, response.json)
             assert response.mimetype == "application/json"
             checked += 1
-    assert checked == 12
+    assert checked == 13
     # The owner still sees everything, unchanged.
     assert api.get(f"{base}/respondents/{rid}").json["answers"] == ANSWERS
+
+
+def test_sign_off_status_and_signed_charter(app: Flask, api: FlaskClient) -> None:
+    from assess.signing.verify import verify
+
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    base = f"/api/v1/engagements/{engagement_id}"
+    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
+    api.post(f"{base}/respondents/{rid}/submit")
+    assert api.get(f"{base}/signoff").json["versions"] == []
+    assert api.get(f"{base}/versions/1/signed.pdf").status_code == 404
+
+    sealed = sign(app, engagement_id)
+    status = api.get(f"{base}/signoff").json
+    [version] = status["versions"]
+    assert version["number"] == 1 and version["sign_off"] == "signed"
+    assert [(s["name"], s["action"]) for s in version["signatories"]] == [("Ann Lee", "approved")]
+    signed = api.get(f"{base}/versions/1/signed.pdf")
+    assert signed.status_code == 200 and signed.data == sealed and verify(signed.data).ok
 
 
 def test_openapi_document_and_docs_page(client: FlaskClient) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apitools import bearer, make_token
+from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
 from servingtools import fresh_postgres
@@ -109,36 +109,6 @@ def fill(app: Flask, client: FlaskClient, consultant: int, *, charter: bool = Tr
                 [{"engagement_id": engagement, "pdf": pdf, "stored_at": utcnow()}],
             )
     return int(engagement)
-
-
-def sign(app: Flask, engagement_id: int) -> bytes:
-    """Freeze the latest decision's charter, have one signatory approve; return the sealed PDF."""
-    from assess import signoff
-    from assess.charter import load_details
-    from assess.models import Engagement
-    from assess.signing.keys import from_config
-
-    with app.app_context():
-        engagement = database.session.get(Engagement, engagement_id)
-        assert engagement is not None and engagement.latest_decision is not None
-        details = load_details(
-            {
-                "project": engagement.project_name,
-                "parties": [{"side": p.side, "name": p.name} for p in engagement.parties],
-            }
-        )
-        version = signoff.freeze(database.session, engagement, engagement.latest_decision, details)
-        signatory = signoff.add_signatory(version.sign_off, name="Ann Lee", email="a@example.com")
-        signoff.start(database.session, version.sign_off, sequential=True, expires_at=None)
-        keys = from_config(app.config, app.instance_path)
-        sealer = signoff.Sealer(keys=keys, base_url="http://localhost")
-        assert signoff.approve(
-            database.session, signatory, typed_name="Ann Lee", source=signoff.Actor(), sealer=sealer
-        )
-        database.session.commit()
-        sealed = version.sign_off.sealed_pdf
-        assert sealed is not None
-        return sealed
 
 
 def snapshot(url: str) -> dict[str, list[dict[str, object]]]:

@@ -33,6 +33,7 @@ from assess.extensions import db, limiter
 from assess.models import (
     CREATOR,
     PRODUCER,
+    CharterVersion,
     DecisionRecord,
     Engagement,
     Invitation,
@@ -227,12 +228,66 @@ def signoff_status(engagement_id: int) -> dict[str, Any]:
     """Say how far the engagement has come towards a signed charter."""
     engagement = owned_engagement(engagement_id)
     latest = engagement.latest_decision
+    versions = sorted(engagement.charter_versions, key=lambda v: -v.number)
     return {
         "status": engagement.status,
         "charter_drafted_at": engagement.charter_drafted_at,
         "signed_at": engagement.signed_at,
         "latest_decision_id": latest.id if latest else None,
+        "versions": [version_json(v) for v in versions],
     }
+
+
+def version_json(version: CharterVersion) -> dict[str, Any]:
+    sign_off = version.sign_off
+    return {
+        "number": version.number,
+        "document_id": version.document_id,
+        "decision_id": version.decision_id,
+        "sha256": version.sha256,
+        "frozen_at": version.frozen_at,
+        "sign_off": sign_off.status,
+        "sequential": sign_off.sequential,
+        "started_at": sign_off.started_at,
+        "closed_at": sign_off.closed_at,
+        "sealed_sha256": sign_off.sealed_sha256,
+        "signatories": [
+            {
+                "name": s.name,
+                "role": s.role,
+                "position": s.position,
+                "invited_at": s.invited_at,
+                "action": s.action,
+                "acted_at": s.acted_at,
+            }
+            for s in sorted(sign_off.signatories, key=lambda s: s.position)
+        ],
+    }
+
+
+@blp.route(f"{ENGAGEMENT}/versions/<{ID}:number>/signed.pdf", methods=["GET"])
+@blp.doc(
+    responses={
+        "200": {
+            "description": "The sealed charter: the frozen version with the service's seal",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
+@documented(404)
+def signed_pdf(engagement_id: int, number: int) -> Response:
+    """Download the signed (sealed) charter of a version; 404 until everyone approved."""
+    engagement = owned_engagement(engagement_id)
+    version = next((v for v in engagement.charter_versions if v.number == number), None)
+    if version is None or version.sign_off.sealed_pdf is None:
+        abort(404, message="No signed charter for this version.")
+    assert version is not None and version.sign_off.sealed_pdf is not None
+    filename = f"{version.document_id}-v{version.number}-signed.pdf"
+    return Response(
+        version.sign_off.sealed_pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # --- respondents, invitations and answers ---------------------------------------------------

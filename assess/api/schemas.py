@@ -6,10 +6,30 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from assess.factors import FACTORS
 from assess.forms import Text
-from assess.models import NAME_MAX, ORGANISATION_MAX, PARTY_SIDES, PROJECT_MAX, ROLE_MAX, STATUSES
+from assess.models import (
+    NAME_MAX,
+    ORGANISATION_MAX,
+    PARTY_SIDES,
+    PROJECT_MAX,
+    ROLE_MAX,
+    SIGNOFF_DECLINED,
+    SIGNOFF_PENDING,
+    SIGNOFF_PREPARING,
+    SIGNOFF_SIGNED,
+    SIGNOFF_WITHDRAWN,
+    STATUSES,
+)
 from assess.schemas import AnswersSchema, RespondentsSchema, level_field
 
 __all__ = ["AnswersSchema", "RespondentsSchema"]
+
+SIGNOFF_STATUSES = (
+    SIGNOFF_PREPARING,
+    SIGNOFF_PENDING,
+    SIGNOFF_SIGNED,
+    SIGNOFF_DECLINED,
+    SIGNOFF_WITHDRAWN,
+)
 
 
 class Strict(Schema):
@@ -170,11 +190,49 @@ class DecisionRecordSchema(Schema):
     decision = fields.Nested(DecisionSchema, required=True)
 
 
+class SignatoryStatusSchema(Schema):
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    position = fields.Integer(required=True)
+    invited_at = fields.AwareDateTime(allow_none=True, required=True)
+    action = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "approved or declined; null while waiting"},
+    )
+    acted_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+class CharterVersionSchema(Schema):
+    number = fields.Integer(required=True)
+    document_id = fields.String(required=True)
+    decision_id = fields.Integer(allow_none=True, required=True)
+    sha256 = fields.String(required=True, metadata={"description": "of the frozen PDF"})
+    frozen_at = fields.AwareDateTime(required=True)
+    sign_off = fields.String(
+        required=True,
+        validate=validate.OneOf(SIGNOFF_STATUSES),
+        metadata={"description": "state of this version's sign-off"},
+    )
+    sequential = fields.Boolean(required=True)
+    started_at = fields.AwareDateTime(allow_none=True, required=True)
+    closed_at = fields.AwareDateTime(allow_none=True, required=True)
+    sealed_sha256 = fields.String(
+        allow_none=True, required=True, metadata={"description": "of the signed PDF"}
+    )
+    signatories = fields.List(fields.Nested(SignatoryStatusSchema), required=True)
+
+
 class SignOffSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     charter_drafted_at = fields.AwareDateTime(allow_none=True, required=True)
     signed_at = fields.AwareDateTime(allow_none=True, required=True)
     latest_decision_id = fields.Integer(allow_none=True, required=True)
+    versions = fields.List(
+        fields.Nested(CharterVersionSchema),
+        required=True,
+        metadata={"description": "frozen charter versions, newest first"},
+    )
 
 
 class HealthSchema(Schema):
