@@ -58,8 +58,14 @@ def allow_uploads(_endpoint: str | None, _values: dict[str, Any] | None) -> None
     """Accept charter-sized uploads here only (the app's form limit is far smaller).
 
     Runs before the CSRF check reads the form, which would otherwise refuse the upload.
+    The multipart parser buffers a PDF's long binary lines against the form memory limit.
     """
-    request.max_content_length = upload_limit()
+    limit = upload_limit()
+    if request.content_length is not None and request.content_length > limit:
+        # Refused before parsing: nothing of it is read or spooled to disk.
+        raise RequestEntityTooLarge()
+    request.max_content_length = limit
+    request.max_form_memory_size = limit
 
 
 def _verify_limit() -> str:

@@ -1,0 +1,176 @@
+"""The public verification page and `assess verify`: intact, tampered, unknown, not a PDF."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfWriter
+from signofftools import SIGNATORIES, approve, engagement_with_decision, freeze, send
+from webtools import csrf_token, login, make_consultant
+
+from assess.cli import cli
+from assess.signing import sha256_hex
+
+pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
+
+
+@pytest.fixture
+def signed(app: Flask) -> Iterator[tuple[bytes, str, bytes]]:
+    """A charter signed through the app: the sealed bytes, its document id, the frozen PDF."""
+    make_consultant(app)
+    consultant = app.test_client()
+    login(consultant)
+    setup = engagement_with_decision(app, consultant)
+    version_path = freeze(consultant, setup)
+    links = send(consultant, version_path, order="parallel")
+    for person in SIGNATORIES:
+        assert approve(app.test_client(), links[person["name"]], person["name"]).status_code == 303
+    sealed = consultant.get(f"{version_path}/signed.pdf").data
+    frozen = consultant.get(f"{version_path}/charter.pdf").data
+    page = consultant.get(version_path).get_data(as_text=True)
+    match = re.search(r"Document (PC-[A-Z0-9-]+)", page)
+    assert match
+    yield sealed, match.group(1), frozen
+
+
+def upload(client: FlaskClient, data: bytes, name: str = "charter.pdf") -> Any:
+    token = csrf_token(client, "/verify")
+    return client.post(
+        "/verify",
+        data={"csrf_token": token, "pdf": (BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def flip_byte(pdf: bytes) -> bytes:
+    """Change one byte inside the signed part, in the charter's own text."""
+    middle = len(pdf) // 3
+    return pdf[:middle] + bytes([pdf[middle] ^ 0x01]) + pdf[middle + 1 :]
+
+
+def append_page(pdf: bytes) -> bytes:
+    """Append a blank page the way an editor would: an incremental update."""
+    writer = PdfWriter(BytesIO(pdf), incremental=True)
+    writer.add_blank_page()
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def cli_verify(app: Flask, tmp_path: Path, data: bytes) -> Any:
+    path = tmp_path / "file.pdf"
+    path.write_bytes(data)
+    cert = Path(app.instance_path) / "seal" / "seal-cert.pem"
+    return CliRunner().invoke(cli, ["verify", str(path), "--cert", str(cert)])
+
+
+def test_the_signed_charter_is_intact_on_the_page_in_pyhanko_and_the_command(
+    app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes], tmp_path: Path
+) -> None:
+    sealed, document_id, _ = signed
+    page = upload(client, sealed)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Intact and sealed" in text
+    assert f"charter {document_id}, version 1" in text
+    assert "Ann Lee" in text and "Bo Chen" in text
+    assert "this service&#39;s certificate" in text or "this service's certificate" in text
+
+    embedded = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
+    status = validate_pdf_signature(
+        embedded, signer_validation_context=ValidationContext(trust_roots=[embedded.signer_cert])
+    )
+    assert status.bottom_line and status.intact and status.valid
+    assert embedded.docmdp_level == MDPPerm.NO_CHANGES
+
+    result = cli_verify(app, tmp_path, sealed)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Intact and sealed")
+
+
+@pytest.mark.parametrize("tamper", [flip_byte, append_page], ids=["one-byte", "page-appended"])
+def test_a_tampered_charter_fails_on_the_page_and_in_the_command(
+    app: Flask,
+    client: FlaskClient,
+    signed: tuple[bytes, str, bytes],
+    tmp_path: Path,
+    tamper: Any,
+) -> None:
+    altered = tamper(signed[0])
+    page = upload(client, altered)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Altered: do not rely on this file" in text
+    assert "Intact and sealed" not in text
+    result = cli_verify(app, tmp_path, altered)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("ALTERED")
+
+
+def test_the_frozen_copy_is_recognised_but_not_as_signed(
+    client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    text = upload(client, signed[2]).get_data(as_text=True)
+    assert "Not a signed charter" in text
+    assert "unsigned frozen copy of version 1" in text
+
+
+def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
+    client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    sealed, document_id, frozen = signed
+    token = csrf_token(client, "/verify")
+    spaced = " ".join(re.findall(".{16}", sha256_hex(sealed).upper()))
+    found = client.post("/verify", data={"csrf_token": token, "sha256": spaced})
+    assert "A signed charter of this service" in found.get_data(as_text=True)
+    unknown = client.post("/verify", data={"csrf_token": token, "sha256": "ab" * 32})
+    assert "Unknown fingerprint" in unknown.get_data(as_text=True)
+    bad = client.post("/verify", data={"csrf_token": token, "sha256": "xyz"})
+    assert bad.status_code == 422
+    assert "Enter the 64 hexadecimal characters of a SHA-256." in bad.get_data(as_text=True)
+
+    listing = client.get(f"/verify/{document_id}")
+    assert listing.status_code == 200
+    text = listing.get_data(as_text=True)
+    assert sha256_hex(frozen) in text and "Ann Lee" in text and "Signed" in text
+    assert "ann@northlight.example" not in text  # no personal contact details in public
+    assert client.get("/verify/PC-0000-NONE-0000").status_code == 404
+    assert client.get("/verify/" + "x" * 300).status_code == 404
+
+
+def test_uploads_that_are_not_charters_get_a_clear_message(app: Flask, client: FlaskClient) -> None:
+    not_pdf = upload(client, b"hello, this is a text file", "notes.txt")
+    assert not_pdf.status_code == 422
+    assert "This file is not a PDF" in not_pdf.get_data(as_text=True)
+    empty = upload(client, b"")
+    assert empty.status_code == 422
+    token = csrf_token(client, "/verify")
+    nothing = client.post("/verify", data={"csrf_token": token})
+    assert nothing.status_code == 422
+    assert "Choose a charter PDF to upload" in nothing.get_data(as_text=True)
+    app.config["VERIFY_MAX_BYTES"] = 1024 * 1024
+    # A raw body: the test client would spool a large multipart form to a temporary file.
+    huge = client.post(
+        "/verify",
+        data=b"%PDF-1.7\n" + b"0" * (1024 * 1024 + 10),
+        content_type="multipart/form-data; boundary=x",
+    )
+    assert huge.status_code == 413
+    assert "The file is larger than 1 MB" in huge.get_data(as_text=True)
+    unsealed = upload(client, b"%PDF-1.7\n%%EOF\n")
+    assert unsealed.status_code == 200
+    assert "Not a signed charter" in unsealed.get_data(as_text=True)
+    # Without the CSRF token the form is refused, not processed.
+    assert client.post("/verify", data={"sha256": "ab" * 32}).status_code == 400
