@@ -21,7 +21,7 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = _int("WEB_CONCURRENCY", os.cpu_count() or 1)
 # Threads overlap database waits; the rules engine serialises itself with a lock per process.
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20

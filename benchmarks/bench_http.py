@@ -43,7 +43,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 WORKERS = 2
 THREADS = 4
 EVALUATE_SECONDS = 10.0
-EVALUATE_CLIENTS = 8
+EVALUATE_CLIENTS = 4
 MIXED_SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "60"))
 RESPONDENTS = 50
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -287,9 +287,10 @@ def run() -> str:
         links = seed(url)
         with gunicorn(url, prefix) as (base, master):
             asyncio.run(warm_up(base))
-            cpu_before = server_cpu_seconds(master)
+            cpu_before, client_before = server_cpu_seconds(master), time.process_time()
             evaluated, eval_seconds = asyncio.run(evaluations(base, EVALUATE_SECONDS))
             cpu_evaluations = server_cpu_seconds(master) - cpu_before
+            client_evaluations = time.process_time() - client_before
             mixed, acknowledged, saves = asyncio.run(respondents(base, links, MIXED_SECONDS))
             cpu_saves = server_cpu_seconds(master) - cpu_before - cpu_evaluations
         stored = stored_answers(url)
@@ -303,6 +304,10 @@ def run() -> str:
     mean_saves = saves / MIXED_SECONDS
     cpu_per_evaluation = cpu_evaluations / max(1, len(evaluated.latencies_ms)) * 1000
     capacity = 1000 / cpu_per_evaluation if cpu_per_evaluation else float("nan")
+    client_per_evaluation = client_evaluations / max(1, len(evaluated.latencies_ms)) * 1000
+    cores = os.cpu_count() or 1
+    # What the same work would reach if this machine's cores ran only server and client.
+    projected = cores * 1000 / (cpu_per_evaluation + client_per_evaluation)
     cpu_per_save = cpu_saves / max(1, saves) * 1000
     all_errors = {**evaluated.errors, **mixed.errors}
     rows = [
@@ -317,6 +322,12 @@ def run() -> str:
             "Server CPU per evaluation (all gunicorn processes)",
             f"{cpu_per_evaluation:.2f} ms = {capacity:.0f}/s per free core",
             "-",
+        ),
+        ("Load client CPU per evaluation", f"{client_per_evaluation:.2f} ms", "-"),
+        (
+            f"Projected evaluations/s with all {cores} cores free for server and client",
+            f"{projected:.0f}/s",
+            ">= 300/s",
         ),
         (
             f"Mixed: {RESPONDENTS} respondents saving pages for {MIXED_SECONDS:.0f} s",
