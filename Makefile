@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 # Runtime libraries and the fonts the charter is designed with.
-DEB_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-inter fonts-ebgaramond fonts-jetbrains-mono fonts-dejavu-core
+DEB_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-inter fonts-ebgaramond fonts-jetbrains-mono fonts-dejavu-core fonts-hosny-amiri fonts-wqy-microhei
 # What the test suite needs on top: PDF rendering and a browser.
 DEB_TEST := poppler-utils chromium
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -57,8 +57,11 @@ typecheck: $(VENV)/.installed
 
 # Database tests run a second time on PostgreSQL; each test process gets its own
 # fresh database there, dropped at the end.
+# Browser tests run in their own pass: Playwright keeps an event loop running in its
+# process, which libraries calling asyncio.run() (pyHanko) cannot share.
 pytest: system-test $(VENV)/.installed
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not browser"
+	$(BIN)/pytest -n 2 --dist loadgroup -m browser
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadgroup -m "db and not browser"
 
 test: lint typecheck pytest
