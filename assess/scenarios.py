@@ -97,9 +97,9 @@ class Scenario:
         for pid, params in self.expect.get("params", {}).items():
             protocol = decision.protocol(pid)
             for name, value in params.items():
-                got = protocol.params.get(name) if protocol else None
-                if got != value:
-                    problems.append(f"{pid}.{name} is {got}, expected {value}")
+                got_param = protocol.params.get(name) if protocol else None
+                if got_param != value:
+                    problems.append(f"{pid}.{name} is {got_param}, expected {value}")
         return problems
 
 
