@@ -3,7 +3,10 @@
     gunicorn -c python:assess.serving 'assess:create_app()'
 
 BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (worker processes; default: one per core),
-GUNICORN_THREADS (threads per worker; default 4), GUNICORN_TIMEOUT (seconds; default 30).
+GUNICORN_THREADS (threads per worker; default 4), GUNICORN_WORKER_CLASS (default gthread),
+GUNICORN_TIMEOUT (seconds; default 30), GUNICORN_MAX_REQUESTS (recycle a worker after this
+many requests; default 20000), GUNICORN_ACCESS_LOG ("-": stdout, the default; empty: off),
+FORWARDED_ALLOW_IPS (proxies whose X-Forwarded-* headers count; default 127.0.0.1).
 Each worker is a separate process with its own durable_rules host and charter caches;
 all shared state lives in PostgreSQL (data) and Redis (rate-limit counters).
 """

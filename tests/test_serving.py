@@ -90,6 +90,7 @@ def seed(url: str) -> dict[str, Any]:
         _token, secret = issue_token(database.session, consultant, "tests", can_write=True)
         database.session.commit()
         seeded = {
+            "email": consultant.email,
             "token": secret,
             "link": link,
             "engagement_id": engagement.id,
@@ -340,6 +341,16 @@ def test_connection_killed_mid_request_fails_cleanly_and_the_next_succeeds(
     assert "Traceback" not in page.get_data(as_text=True)
     # Saved answers send the respondent on to their step: the database is back.
     assert client.get(f"/i/{seeded['link']}").status_code == 302
+
+    # A signed-in consultant's page too, although the error page needs the database itself.
+    pg_app.config["WTF_CSRF_ENABLED"] = False
+    signed_in = pg_app.test_client()
+    login = signed_in.post("/login", data={"email": seeded["email"], "password": PASSWORD})
+    assert login.status_code == 302
+    killed = _terminate_on(app, admin, "SELECT")
+    page = signed_in.get("/engagements")
+    assert killed and page.status_code == 503 and page.mimetype == "text/html"
+    assert signed_in.get("/engagements").status_code == 200
 
 
 def test_connections_dropped_between_requests_are_replaced(

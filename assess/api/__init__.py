@@ -76,6 +76,8 @@ def http_error_json(error: HTTPException) -> Response:
 
 def _database_unavailable(error: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
     """Answer 503 when the database connection failed; the pool reconnects for the next one."""
+    from assess.extensions import db
+
     current_app.logger.warning("Database unavailable: %s", error.__class__.__name__)
     if is_api_request():
         return json_error(
@@ -83,12 +85,18 @@ def _database_unavailable(error: DBAPIError) -> Response | tuple[str, int, dict[
             "The database is unavailable for a moment. Try again shortly.",
             headers={"Retry-After": DB_RETRY_SECONDS},
         )
-    page = render_template(
-        "web/error.html",
-        code=503,
-        title="We are briefly unavailable",
-        message="Nothing you did caused this. Please try again in a moment.",
-    )
+    try:
+        # The failed transaction is discarded; the page may need the database again (the
+        # signed-in consultant), and if that fails too a plain page says the same.
+        db.session.rollback()
+        page = render_template(
+            "web/error.html",
+            code=503,
+            title="We are briefly unavailable",
+            message="Nothing you did caused this. Please try again in a moment.",
+        )
+    except Exception:
+        page = "We are briefly unavailable. Please try again in a moment."
     return page, 503, {"Retry-After": DB_RETRY_SECONDS}
 
 
