@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from apitools import make_token
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -235,3 +235,27 @@ def test_fuzzed_forms_never_cause_a_server_error(
         response = signed_in.post(path, data=data)
         assert response.status_code < 500, (path, data)
     assert post(app.test_client(), "/login", data).status_code < 500
+
+
+def test_behind_a_proxy_the_client_address_and_https_come_from_it(database_url: str) -> None:
+    from assess import create_app
+
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url, "PROXY_COUNT": 1}
+    )
+
+    @app.get("/whoami")
+    def whoami() -> str:
+        return f"{request.remote_addr} {request.scheme}"
+
+    client = app.test_client()
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    response = client.get("/whoami", headers=headers)
+    assert response.get_data(as_text=True) == "203.0.113.9 https"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    # Without a configured proxy the same headers are not believed.
+    direct = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url})
+    direct.add_url_rule("/whoami", view_func=whoami)
+    assert direct.test_client().get("/whoami", headers=headers).get_data(as_text=True) == (
+        "127.0.0.1 http"
+    )
