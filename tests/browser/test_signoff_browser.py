@@ -1,0 +1,171 @@
+"""Sign-off in a real browser: freeze, two approvals in order, download, verify; decline, expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from signofftools import engagement_with_decision
+from webtools import PASSWORD, login, make_consultant
+
+from assess.extensions import db
+from assess.models import Signatory, utcnow
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("charter-pdf")]
+
+AXE = Axe()
+PEOPLE = (
+    ("Ann Lee", "ann@northlight.example", "Executive producer"),
+    ("Bo Chen", "bo@tidewater.example", "Creative director"),
+)
+
+
+def shoot(page: Page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page: Page) -> None:
+    violations = AXE.run(page).response["violations"]
+    bad = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
+
+
+def consultant_page(app: Flask, context: BrowserContext, live_server: str) -> tuple[Page, int]:
+    """Seed an engagement with a decision; sign the consultant in; return the page and id."""
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    setup = engagement_with_decision(app, client)
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#field-email", "cara@example.com")
+    page.fill("#field-password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server}/engagements/{setup.engagement_id}")
+    return page, setup.engagement_id
+
+
+def freeze_and_send(page: Page, people: tuple[tuple[str, str, str], ...], order: str) -> list[str]:
+    """From the engagement page: fill the charter, freeze, name the signatories, send."""
+    page.get_by_role("link", name="Prepare the charter").click()
+    page.fill("#field-arbitration", "Geneva Chamber of Commerce, seated in Geneva")
+    page.get_by_role("button", name="Freeze for sign-off").click()
+    expect(page.get_by_role("heading", name="Charter version 1")).to_be_visible()
+    for name, email, role in people:
+        page.fill("#field-name", name)
+        page.fill("#field-email", email)
+        page.fill("#field-role", role)
+        page.get_by_role("button", name="Add signatory").click()
+    page.locator(f"label[for='order-{order}']").click()
+    page.get_by_role("button", name="Create the links").click()
+    expect(page.get_by_role("heading", name="Personal links")).to_be_visible()
+    return [page.input_value(f"#link-{i}") for i in range(1, len(people) + 1)]
+
+
+def approve(page: Page, name: str) -> None:
+    page.fill("#field-full_name", name)
+    page.locator("label[for='field-consent']").click()
+    page.get_by_role("button", name="Approve the charter").click()
+
+
+def test_two_signatories_approve_in_order_and_the_download_verifies(
+    app: Flask,
+    live_server: str,
+    laptop: BrowserContext,
+    browser: Browser,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    page, _ = consultant_page(app, laptop, live_server)
+    ann_link, bo_link = freeze_and_send(page, PEOPLE, "sequential")
+    shoot(page, artifacts, "signoff-version-links")
+
+    signatory = browser.new_context(viewport={"width": 1366, "height": 860})
+    ann = signatory.new_page()
+    bo_page = signatory.new_page()
+    bo_page.goto(bo_link)
+    expect(bo_page.get_by_text("It is not your turn yet")).to_be_visible()
+
+    ann.goto(ann_link)
+    expect(ann.get_by_role("heading", name="Tidewater")).to_be_visible()
+    assert_accessible(ann)
+    ann.get_by_role("button", name="Approve the charter").click()  # nothing typed
+    expect(ann.get_by_text("Tick the box to confirm your approval.").first).to_be_visible()
+    shoot(ann, artifacts, "signoff-sign-errors")
+    approve(ann, "Ann Lee")
+    expect(ann.get_by_text("Thank you. Your approval is recorded.")).to_be_visible()
+
+    bo_page.goto(bo_link)
+    shoot(bo_page, artifacts, "signoff-sign-page")
+    approve(bo_page, "Bo Chen")
+    expect(bo_page.get_by_role("heading", name="Signed by everyone")).to_be_visible()
+    with bo_page.expect_download() as info:
+        bo_page.get_by_role("link", name="Download the signed charter").click()
+    signed = tmp_path / "signed.pdf"
+    info.value.save_as(signed)
+    signatory.close()
+
+    page.reload()
+    expect(page.get_by_role("heading", name="Signed by everyone")).to_be_visible()
+    shoot(page, artifacts, "signoff-version-signed")
+
+    visitor = browser.new_context(viewport={"width": 1366, "height": 860})
+    check = visitor.new_page()
+    check.goto(live_server + "/verify")
+    check.set_input_files("#field-pdf", str(signed))
+    check.get_by_role("button", name="Verify the file").click()
+    expect(check.get_by_role("heading", name="Intact and sealed")).to_be_visible()
+    expect(check.get_by_role("rowheader", name="Bo Chen, Creative director")).to_be_visible()
+    assert_accessible(check)
+    shoot(check, artifacts, "verify-intact")
+
+    data = bytearray(signed.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    check.set_input_files("#field-pdf", str(tampered))
+    check.get_by_role("button", name="Verify the file").click()
+    expect(check.get_by_role("heading", name="Altered: do not rely on this file")).to_be_visible()
+    shoot(check, artifacts, "verify-altered")
+    visitor.close()
+
+
+def test_a_decline_reaches_the_consultant_and_an_expired_link_says_so(
+    app: Flask, live_server: str, laptop: BrowserContext, browser: Browser, artifacts: Path
+) -> None:
+    page, engagement_id = consultant_page(app, laptop, live_server)
+    ann_link, bo_link = freeze_and_send(page, PEOPLE, "parallel")
+    with app.app_context():
+        ann = db.session.query(Signatory).filter_by(name="Ann Lee").one()
+        ann.expires_at = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+
+    signatory = browser.new_context(viewport={"width": 390, "height": 844})
+    expired = signatory.new_page()
+    expired.goto(ann_link)
+    expect(expired.get_by_text("This link no longer works.")).to_be_visible()
+    expect(expired.get_by_role("button", name="Approve the charter")).to_have_count(0)
+    shoot(expired, artifacts, "signoff-link-expired-phone")
+
+    bo = signatory.new_page()
+    bo.goto(bo_link)
+    bo.get_by_role("button", name="Decline the charter").click()
+    expect(bo.get_by_text("Enter the reason for declining.").first).to_be_visible()
+    bo.fill("#field-reason", "The revenue split is not what we agreed.")
+    bo.get_by_role("button", name="Decline the charter").click()
+    expect(bo.get_by_text("Your decision is recorded")).to_be_visible()
+    signatory.close()
+
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    expect(page.get_by_text("Bo Chen: The revenue split is not what we agreed.")).to_be_visible()
+    expect(page.locator(".status-large")).to_have_text("Charter drafted")
+    assert_accessible(page)
+    shoot(page, artifacts, "signoff-engagement-declined")
