@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, Response, request
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Every page loads only its own scripts, styles and images: no inline code, no third parties.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -66,15 +63,5 @@ def secure(response: Response) -> Response:
 
 
 def register_security(app: Flask) -> None:
-    """Install the security headers; behind proxies, take client address and scheme from them.
-
-    PROXY_COUNT (environment, or app config) is how many reverse proxies stand in front of
-    the app. Only then are X-Forwarded-For/-Proto/-Host believed, and only that many hops
-    deep: rate limits, audit trails and HTTPS detection see the real client.
-    """
+    """Install the security headers as the last step of every response."""
     app.after_request(secure)
-    proxies = int(app.config.get("PROXY_COUNT") or os.environ.get("PROXY_COUNT") or 0)
-    if proxies > 0:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
-        )

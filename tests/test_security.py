@@ -241,7 +241,7 @@ def test_behind_a_proxy_the_client_address_and_https_come_from_it(database_url: 
     from assess import create_app
 
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url, "PROXY_COUNT": 1}
+        {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url, "PROXY_HOPS": 1}
     )
 
     @app.get("/whoami")
