@@ -3,7 +3,8 @@
 Consensus rule: per factor, the median of the respondents' answers. When the median falls
 between two levels (an even number of respondents), it is rounded toward the factor's
 cautious end (``Factor.cautious``): the reading that asks for more safeguards. Values the
-consultant agrees with the parties replace the median for their factor.
+consultant agrees with the parties replace the median for their factor; a short note per
+factor records why the consensus is what it is.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assess.factors import FACTORS
@@ -60,6 +61,8 @@ class Alignment:
     consensus: dict[str, int]
     agreed: dict[str, int]
     individual: tuple[Individual, ...] = ()
+    # Why a factor's consensus is what it is, in the consultant's words, by factor key.
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def significant(self) -> list[str]:
@@ -87,6 +90,7 @@ class Alignment:
             "individual": [i.to_dict() for i in self.individual],
             "consensus": dict(self.consensus),
             "agreed": dict(self.agreed),
+            "notes": dict(self.notes),
             "respondents": [{"name": r.name, "side": r.side} for r in self.respondents],
         }
 
@@ -105,6 +109,7 @@ class Alignment:
                 Individual(i["name"], i["side"], i["model"], tuple(i["components"]))
                 for i in data["individual"]
             ),
+            notes=dict(data.get("notes", {})),
         )
 
 
@@ -119,8 +124,12 @@ def cautious_median(values: Sequence[int], cautious: str) -> int:
     return math.ceil(middle) if cautious == "high" else math.floor(middle)
 
 
-def align(respondents: Sequence[Respondent], agreed: Mapping[str, int] | None = None) -> Alignment:
-    """Compute gaps and the consensus answers of several respondents."""
+def align(
+    respondents: Sequence[Respondent],
+    agreed: Mapping[str, int] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> Alignment:
+    """Compute gaps and the consensus answers of several respondents, keeping the notes."""
     agreed = dict(agreed or {})
     factors: dict[str, FactorAlignment] = {}
     consensus: dict[str, int] = {}
@@ -129,4 +138,5 @@ def align(respondents: Sequence[Respondent], agreed: Mapping[str, int] | None = 
         gap = max(values) - min(values)
         factors[factor.key] = FactorAlignment(values, gap, gap_level(gap))
         consensus[factor.key] = agreed.get(factor.key, cautious_median(values, factor.cautious))
-    return Alignment(tuple(respondents), factors, consensus, agreed)
+    kept = {key: note for key, note in (notes or {}).items() if note}
+    return Alignment(tuple(respondents), factors, consensus, agreed, notes=kept)

@@ -190,11 +190,12 @@ class Engine:
         self,
         respondents: Sequence[Respondent],
         agreed: Mapping[str, int] | None = None,
+        notes: Mapping[str, str] | None = None,
         *,
         what_if: bool = False,
     ) -> Decision:
         """Decide on the consensus of several respondents, with their alignment as facts."""
-        aligned = align(respondents, agreed)
+        aligned = align(respondents, agreed, notes)
         individual = []
         for r in respondents:
             own = self.evaluate(r.answers)
@@ -296,8 +297,9 @@ def evaluate(answers: Mapping[str, int], *, what_if: bool = False) -> Decision:
 def evaluate_respondents(
     respondents: Sequence[Respondent],
     agreed: Mapping[str, int] | None = None,
+    notes: Mapping[str, str] | None = None,
     *,
     what_if: bool = False,
 ) -> Decision:
     """Decide on several respondents' consensus with the project's rules."""
-    return default_engine().evaluate_respondents(respondents, agreed, what_if=what_if)
+    return default_engine().evaluate_respondents(respondents, agreed, notes, what_if=what_if)

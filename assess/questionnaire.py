@@ -86,7 +86,7 @@ def decide(answers: Mapping[str, int], based_on: Decision | None = None) -> Deci
     stored = based_on.alignment
     agreed = {**stored.agreed}
     agreed.update({k: v for k, v in checked.items() if v != stored.consensus[k]})
-    return evaluate_respondents(respondents_of(stored), agreed, what_if=True)
+    return evaluate_respondents(respondents_of(stored), agreed, stored.notes, what_if=True)
 
 
 def current_rules_version() -> str:

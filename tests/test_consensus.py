@@ -1,0 +1,187 @@
+"""Agreed values with notes: they travel in the decision JSON, and their history is read back."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from assess.alignment import Alignment, Respondent, align
+from assess.consensus import Agreement, agree, changes, history, load_agreement, summary
+from assess.decision import Decision
+from assess.engine import evaluate_respondents
+from assess.models import Consultant, DecisionRecord
+from assess.questionnaire import decide
+
+BASE = {
+    "innovation": 4,
+    "resource_availability": 3,
+    "risk_tolerance": 3,
+    "relationship_duration": 4,
+    "timeline_pressure": 3,
+    "creative_collaboration": 5,
+    "iteration_readiness": 4,
+    "planning_complexity": 2,
+}
+CREATOR = {**BASE, "timeline_pressure": 5, "iteration_readiness": 1}
+
+
+def pair(creator: dict[str, int] = CREATOR) -> list[Respondent]:
+    return [Respondent("Ann Lee", "producer", BASE), Respondent("Bo Chen", "creator", creator)]
+
+
+def test_notes_travel_through_the_decision_json() -> None:
+    notes = {"timeline_pressure": "The festival deadline is fixed; both sides accept it."}
+    decision = evaluate_respondents(pair(), {"timeline_pressure": 5}, notes)
+    assert decision.alignment is not None and decision.alignment.notes == notes
+    data = json.loads(json.dumps(decision.to_dict()))
+    assert data["alignment"]["notes"] == notes
+    # The public keys stay as documented.
+    assert {"factors", "significant", "individual", "consensus"} <= set(data["alignment"])
+    again = Decision.from_dict(data)
+    assert again.to_dict() == decision.to_dict()
+    assert again.alignment is not None and again.alignment.notes == notes
+
+
+def test_alignment_without_notes_reads_back_empty() -> None:
+    data = align(pair()).to_dict()
+    assert data["notes"] == {}
+    del data["notes"]  # stored before notes existed
+    assert Alignment.from_dict(data).notes == {}
+
+
+def test_empty_notes_are_not_kept() -> None:
+    alignment = align(
+        pair(), {"timeline_pressure": 4}, {"timeline_pressure": "", "innovation": "x"}
+    )
+    assert alignment.notes == {"innovation": "x"}
+
+
+def test_notes_do_not_change_the_decision_itself() -> None:
+    plain = evaluate_respondents(pair(), {"timeline_pressure": 4})
+    noted = evaluate_respondents(pair(), {"timeline_pressure": 4}, {"timeline_pressure": "why"})
+    assert (plain.model, plain.protocols, plain.trace) == (
+        noted.model,
+        noted.protocols,
+        noted.trace,
+    )
+
+
+def test_adjusting_a_consensus_keeps_its_notes() -> None:
+    notes = {"iteration_readiness": "Two-week sprints for the online series only."}
+    stored = evaluate_respondents(pair(), {"iteration_readiness": 3}, notes, what_if=True)
+    adjusted = decide({**stored.answers, "innovation": 2}, based_on=stored)
+    assert adjusted.alignment is not None
+    assert adjusted.alignment.notes == notes
+    assert adjusted.alignment.agreed == {"iteration_readiness": 3, "innovation": 2}
+
+
+def test_agree_sets_and_removes_a_value_with_its_note() -> None:
+    stored = evaluate_respondents(pair(), what_if=True)
+    assert stored.alignment is not None and stored.alignment.consensus["timeline_pressure"] == 4
+    first = agree(stored, Agreement("timeline_pressure", 5, "A soft launch in spring."))
+    assert first.alignment is not None
+    assert first.alignment.agreed == {"timeline_pressure": 5}
+    assert first.answers["timeline_pressure"] == 5
+    assert first.alignment.notes == {"timeline_pressure": "A soft launch in spring."}
+    back = agree(first, Agreement("timeline_pressure", None, "The date is fixed after all."))
+    assert back.alignment is not None and back.alignment.agreed == {}
+    assert back.answers["timeline_pressure"] == 4
+    assert back.alignment.notes == {"timeline_pressure": "The date is fixed after all."}
+    with pytest.raises(ValueError):
+        agree(decide(BASE), Agreement("innovation", 3, "one answer set has no consensus"))
+
+
+def test_changes_and_summary() -> None:
+    first = agree(evaluate_respondents(pair()), Agreement("timeline_pressure", 5, "A soft launch."))
+    alignment = first.alignment
+    assert alignment is not None
+    assert not changes(alignment, Agreement("timeline_pressure", 5, "A soft launch."))
+    assert changes(alignment, Agreement("timeline_pressure", 5, "Another reason."))
+    assert changes(alignment, Agreement("timeline_pressure", None, "A soft launch."))
+    assert changes(alignment, Agreement("innovation", 4, "Same level, now agreed."))
+    assert summary(Agreement("timeline_pressure", 3, "n"), alignment) == (
+        "Timeline pressure: agreed 3 (was 5)"
+    )
+    assert summary(Agreement("timeline_pressure", 5, "n"), alignment) == (
+        "Timeline pressure: note on the agreed value 5"
+    )
+    assert summary(Agreement("timeline_pressure", None, "n"), alignment).endswith(
+        "back to the cautious middle (was 5)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"value": "3", "note": "ok"}, "factor"),
+        ({"factor": "nonsense", "value": "3", "note": "ok"}, "factor"),
+        ({"factor": "innovation", "note": "ok"}, "value"),
+        ({"factor": "innovation", "value": "6", "note": "ok"}, "value"),
+        ({"factor": "innovation", "value": "0", "note": "ok"}, "value"),
+        ({"factor": "innovation", "value": "3"}, "note"),
+        ({"factor": "innovation", "value": "3", "note": "   "}, "note"),
+        ({"factor": "innovation", "value": "3", "note": "x" * 281}, "note"),
+        ({"factor": "innovation", "value": "3", "note": "bell\x07"}, "note"),
+    ],
+)
+def test_agreement_form_names_the_bad_field(form: dict[str, str], field: str) -> None:
+    agreement, errors = load_agreement(form)
+    assert agreement is None
+    assert list(errors) == [field]
+
+
+def test_agreement_form_reads_levels_and_the_middle() -> None:
+    assert load_agreement({"factor": "innovation", "value": "2", "note": " Why \n"}) == (
+        Agreement("innovation", 2, "Why"),
+        {},
+    )
+    assert load_agreement({"factor": "innovation", "value": "middle", "note": "n"})[0] == (
+        Agreement("innovation", None, "n")
+    )
+
+
+def _record(number: int, decision: Decision, who: Consultant | None = None) -> DecisionRecord:
+    return DecisionRecord(
+        id=number,
+        data=decision.to_dict(),
+        created_at=datetime(2026, 11, 23, 9, tzinfo=UTC) + timedelta(minutes=number),
+        created_by=who,
+    )
+
+
+def test_history_lists_each_change_with_its_note() -> None:
+    cara = Consultant(email="cara@example.com", name="Cara Diaz", password_hash="x")
+    start = evaluate_respondents(pair())
+    first = agree(start, Agreement("timeline_pressure", 5, "A soft launch."))
+    noted = agree(first, Agreement("timeline_pressure", 5, "A soft launch in spring."))
+    undone = agree(noted, Agreement("timeline_pressure", None, "The date is fixed."))
+    single = decide(BASE)  # a single answer set is not part of any consensus
+    rerun = evaluate_respondents(pair(), {}, undone.alignment.notes if undone.alignment else {})
+    other = evaluate_respondents(pair({**CREATOR, "innovation": 1}), {"innovation": 2}, {})
+    records = [
+        _record(6, other, cara),
+        _record(5, rerun),
+        _record(1, start, cara),
+        _record(2, first, cara),
+        _record(3, noted, cara),
+        _record(4, undone, cara),
+        _record(7, single),
+    ]
+    entries = history(records)
+    assert [e.decision_id for e in entries] == [1, 2, 3, 4, 6]
+    assert entries[0].started and entries[0].changes == () and entries[0].who == "Cara Diaz"
+    [set_value] = entries[1].changes
+    assert (set_value.factor.key, set_value.before, set_value.after) == ("timeline_pressure", 4, 5)
+    assert (set_value.before_agreed, set_value.after_agreed) == (False, True)
+    assert set_value.note == "A soft launch." and set_value.value_changed
+    [note_only] = entries[2].changes
+    assert not note_only.value_changed and note_only.note == "A soft launch in spring."
+    [removed] = entries[3].changes
+    assert (removed.before, removed.after, removed.after_agreed) == (5, 4, False)
+    assert entries[3].at == datetime(2026, 11, 23, 9, 4, tzinfo=UTC)
+    # Different answers start a new consensus; its agreed values are listed as its start.
+    assert entries[4].started
+    [initial] = entries[4].changes
+    assert (initial.factor.key, initial.after, initial.after_agreed) == ("innovation", 2, True)
