@@ -30,7 +30,7 @@ from assess.questionnaire import record_decision
 from assess.signing.keys import from_config
 from assess.signing.verify import verify
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
+pytestmark = pytest.mark.db
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SOURCE = signoff.Actor(ip="198.51.100.4", user_agent="pytest")

@@ -21,8 +21,6 @@ from assess.extensions import db
 from assess.models import Engagement, SignOff
 from assess.signing.verify import verify
 
-pytestmark = pytest.mark.xdist_group("charter-pdf")
-
 
 @pytest.fixture
 def pg_app(tmp_path: Path) -> Iterator[Flask]:

@@ -23,7 +23,7 @@ from assess.models import CharterVersion, Engagement, Signatory, SignOffEvent, u
 from assess.signing import sha256_hex
 from assess.signing.verify import verify
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
+pytestmark = pytest.mark.db
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
 
@@ -249,3 +249,28 @@ def test_another_consultant_sees_none_of_it(app: Flask, signed_in: FlaskClient) 
     assert app.test_client().get(version_path).status_code == 302
     assert app.test_client().get("/sign/not-a-token").status_code == 404
     assert app.test_client().get("/sign/" + "x" * 500).status_code == 404
+
+
+def test_an_amendment_shows_its_changes_to_the_consultant_and_the_signatory(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    first = freeze(client, setup, arbitration="Geneva Chamber")
+    link = send(client, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    page = client.get(first).get_data(as_text=True)
+    assert "Amend the charter" in page
+    second = freeze(client, setup, arbitration="Zurich Chamber")
+    assert second.endswith("/charter/v2")
+    text = client.get(second).get_data(as_text=True)
+    assert "Changes since signed version 1" in text
+    assert "Geneva Chamber" in text and "Zurich Chamber" in text
+    with app.app_context():
+        versions = db.session.query(CharterVersion).order_by(CharterVersion.number).all()
+        assert versions[1].previous_sha256 == versions[0].sha256
+        assert versions[0].sha256 in text
+    new_link = send(client, second, people=SIGNATORIES[:1])["Ann Lee"]
+    signatory_page = app.test_client().get(new_link).get_data(as_text=True)
+    assert "What changes from the signed version 1" in signatory_page
+    assert "Zurich Chamber" in signatory_page

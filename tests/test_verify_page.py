@@ -23,7 +23,7 @@ from webtools import csrf_token, login, make_consultant
 from assess.cli import cli
 from assess.signing import sha256_hex
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
+pytestmark = pytest.mark.db
 
 
 @pytest.fixture

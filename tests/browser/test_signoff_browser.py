@@ -15,7 +15,7 @@ from webtools import PASSWORD, login, make_consultant
 from assess.extensions import db
 from assess.models import Signatory, utcnow
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("charter-pdf")]
+pytestmark = pytest.mark.browser
 
 AXE = Axe()
 PEOPLE = (
