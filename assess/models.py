@@ -126,6 +126,8 @@ class Engagement(Base):
     # Set by the charter and sign-off features; the questionnaire only reads them.
     charter_drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The charter's fill-in fields as last saved (charter schema field names), or None.
+    charter_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     consultant: Mapped[Consultant] = relationship(back_populates="engagements")
     parties: Mapped[list[Party]] = relationship(

@@ -1,8 +1,10 @@
 """The charter for consultants: fill-in fields, HTML preview, PDF and calendar downloads.
 
-The fields travel with the form (no draft is stored yet): the consultant edits them, previews
-the charter in a new tab with the same templates as the PDF, and downloads the PDF and the
-review calendar. Validation is the charter's own marshmallow schema, one message per field.
+The consultant edits the fields, previews the charter in a new tab with the same templates as
+the PDF, and downloads the PDF and the review calendar. Valid fields are stored with the
+engagement whenever the form is saved, previewed, downloaded or frozen, and fill the form
+when it is opened again; a freeze for sign-off reads the stored fields. Validation is the
+charter's own marshmallow schema, one message per field.
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from marshmallow import ValidationError
 
 from assess import charter
 from assess.charter import CharterDetails
 from assess.charter.render import stylesheet_text
-from assess.models import DecisionRecord, Engagement
+from assess.extensions import db
+from assess.models import DecisionRecord, Engagement, utcnow
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement
 from assess.views.results import owned_decision
@@ -126,6 +139,54 @@ def details_for(
         return None, form_errors(messages)
 
 
+# The fill-in fields stored with the engagement, as the charter schema names them.
+STORED_FIELDS = (
+    "effective_date",
+    "version",
+    "project_summary",
+    "mediators_internal",
+    "mediators_external",
+    "revenue_split",
+    "arbitration",
+    "data_storage",
+)
+
+
+def stored_form(stored: Mapping[str, Any] | None) -> dict[str, str]:
+    """Turn the stored fill-in fields back into the form's inputs."""
+    if not stored:
+        return {"version": "1"}
+    form = {"version": str(stored.get("version") or 1)}
+    for name in ("effective_date", "project_summary", "arbitration", "data_storage"):
+        form[name] = str(stored.get(name) or "")
+    for kind in ("internal", "external"):
+        names = list(stored.get(f"mediators_{kind}") or [])[:MEDIATOR_SLOTS]
+        for i, name in enumerate(names, start=1):
+            form[f"mediator_{kind}_{i}"] = str(name)
+    split = stored.get("revenue_split")
+    if isinstance(split, Mapping):
+        form["revenue_producer"] = str(split.get("producer", ""))
+        form["revenue_creator"] = str(split.get("creator", ""))
+    return form
+
+
+def save_fields(
+    engagement: Engagement, form: Mapping[str, str]
+) -> tuple[CharterDetails | None, dict[str, list[str]]]:
+    """Validate the posted fields and store them with the engagement (the caller commits).
+
+    The details returned are read back from what was stored, so a freeze uses the stored
+    fields; with errors nothing is stored.
+    """
+    details, errors = details_for(engagement, form)
+    if details is None:
+        return None, errors
+    data = details.to_dict()
+    engagement.charter_fields = {name: data[name] for name in STORED_FIELDS}
+    engagement.updated_at = utcnow()
+    return details_for(engagement, stored_form(engagement.charter_fields))
+
+
 def _load(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
     engagement = owned_engagement(engagement_id)
     return engagement, owned_decision(engagement, decision_id)
@@ -152,16 +213,31 @@ def _edit_page(
 
 @bp.get(BASE)
 def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
-    """Show the charter's fill-in fields for a stored decision."""
+    """Show the charter's fill-in fields for a stored decision, as last saved."""
     engagement, record = _load(engagement_id, decision_id)
-    return _edit_page(engagement, record, {"version": "1"}, {})
+    return _edit_page(engagement, record, stored_form(engagement.charter_fields), {})
+
+
+@bp.post(f"{BASE}/save")
+def save(engagement_id: int, decision_id: int) -> Any:
+    """Store the fill-in fields with the engagement, to come back to them later."""
+    engagement, record = _load(engagement_id, decision_id)
+    details, errors = save_fields(engagement, request.form)
+    if details is None:
+        return _edit_page(engagement, record, request.form, errors)
+    db.session.commit()
+    flash("The charter's fields are saved.", "success")
+    return redirect(
+        url_for("charter.edit", engagement_id=engagement.id, decision_id=record.id), code=303
+    )
 
 
 def _issue(engagement_id: int, decision_id: int) -> tuple[Any, CharterDetails | None, Any]:
     engagement, record = _load(engagement_id, decision_id)
-    details, errors = details_for(engagement, request.form)
+    details, errors = save_fields(engagement, request.form)
     if details is None:
         return record.decision, None, _edit_page(engagement, record, request.form, errors)
+    db.session.commit()
     return record.decision, details, None
 
 

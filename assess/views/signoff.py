@@ -238,12 +238,13 @@ def _remember_links(version: CharterVersion, tokens: dict[int, str]) -> None:
 @bp.post("/freeze/<int:decision_id>")
 def freeze(engagement_id: int, decision_id: int) -> Any:
     """Freeze the charter as filled in on the charter page, as the next version."""
-    from assess.views.charter import _edit_page, _load, details_for
+    from assess.views.charter import _edit_page, _load, save_fields
 
     engagement, record = _load(engagement_id, decision_id)
     if engagement.archived_at is not None:
         abort(409)
-    details, errors = details_for(engagement, request.form)
+    # The posted fields are stored first; the freeze uses what was stored.
+    details, errors = save_fields(engagement, request.form)
     if details is None:
         return _edit_page(engagement, record, request.form, errors)
     version = signoff.freeze(

@@ -1,0 +1,160 @@
+"""The charter's fill-in fields are stored with the engagement and used by the freeze."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from webtools import create_engagement, csrf_token, login, make_consultant
+
+from assess.engine import evaluate
+from assess.extensions import db
+from assess.models import CharterVersion, Engagement
+from assess.questionnaire import record_decision
+from assess.views.charter import stored_form
+
+pytestmark = [pytest.mark.xdist_group("charter-pdf"), pytest.mark.db]
+
+ANSWERS = dict.fromkeys(
+    (
+        "innovation",
+        "resource_availability",
+        "risk_tolerance",
+        "relationship_duration",
+        "timeline_pressure",
+        "creative_collaboration",
+        "iteration_readiness",
+        "planning_complexity",
+    ),
+    3,
+)
+FIELDS = {
+    "effective_date": "2027-02-01",
+    "version": "1",
+    "project_summary": "A six-part documentary\nand its web series.",
+    "mediator_internal_1": "Dana Holt",
+    "mediator_external_1": "Eli Park",
+    "mediator_external_2": "Fay Moss",
+    "revenue_producer": "55",
+    "revenue_creator": "45",
+    "arbitration": "Geneva Chamber, seated in Geneva",
+    "data_storage": "A shared archive at the film school",
+}
+
+
+@pytest.fixture
+def web(app: Flask, client: FlaskClient) -> tuple[FlaskClient, int, str]:
+    """A signed-in consultant, their engagement and the charter path of a stored decision."""
+    make_consultant(app)
+    login(client)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        record = record_decision(db.session, engagement, evaluate(ANSWERS, what_if=True))
+        db.session.commit()
+        decision_id = record.id
+    return client, engagement_id, f"/engagements/{engagement_id}/decisions/{decision_id}/charter"
+
+
+def post(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
+    return client.post(path, data={"csrf_token": csrf_token(client, "/engagements"), **data})
+
+
+def stored(app: Flask, engagement_id: int) -> dict[str, Any] | None:
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        return engagement.charter_fields
+
+
+def test_saving_stores_the_fields_and_reopening_shows_them(
+    app: Flask, web: tuple[FlaskClient, int, str]
+) -> None:
+    client, engagement_id, path = web
+    assert stored(app, engagement_id) is None
+    assert 'value="1"' in client.get(path).get_data(as_text=True)  # version 1 by default
+    response = post(client, path + "/save", FIELDS)
+    assert response.status_code == 303 and response.headers["Location"].endswith(path)
+    assert stored(app, engagement_id) == {
+        "effective_date": "2027-02-01",
+        "version": 1,
+        "project_summary": "A six-part documentary\nand its web series.",
+        "mediators_internal": ["Dana Holt"],
+        "mediators_external": ["Eli Park", "Fay Moss"],
+        "revenue_split": {"producer": 55, "creator": 45},
+        "arbitration": "Geneva Chamber, seated in Geneva",
+        "data_storage": "A shared archive at the film school",
+    }
+    page = client.get(path).get_data(as_text=True)
+    assert "The charter&#39;s fields are saved." in page or "fields are saved" in page
+    for name, value in FIELDS.items():
+        if name == "project_summary":
+            assert ">A six-part documentary\nand its web series.</textarea>" in page
+        else:
+            assert f'name="{name}"' in page and f'value="{value}"' in page, name
+    # Clearing a field and saving again stores the change.
+    post(client, path + "/save", {**FIELDS, "mediator_external_2": "", "arbitration": ""})
+    fields = stored(app, engagement_id)
+    assert fields is not None
+    assert fields["mediators_external"] == ["Eli Park"] and fields["arbitration"] == ""
+
+
+def test_bad_fields_are_not_stored(app: Flask, web: tuple[FlaskClient, int, str]) -> None:
+    client, engagement_id, path = web
+    post(client, path + "/save", FIELDS)
+    before = stored(app, engagement_id)
+    for action in ("/save", "/preview", ".pdf", ".ics"):
+        response = post(client, path + action, {**FIELDS, "revenue_creator": "60"})
+        assert response.status_code == 422, action
+        assert "must add up to 100" in response.get_data(as_text=True)
+        assert stored(app, engagement_id) == before
+
+
+def test_a_download_saves_what_it_was_made_from(
+    app: Flask, web: tuple[FlaskClient, int, str]
+) -> None:
+    client, engagement_id, path = web
+    response = post(client, path + ".ics", {"effective_date": "2027-03-01", "version": "2"})
+    assert response.status_code == 200
+    fields = stored(app, engagement_id)
+    assert fields is not None
+    assert fields["effective_date"] == "2027-03-01" and fields["version"] == 2
+    assert fields["mediators_internal"] == [] and fields["revenue_split"] is None
+
+
+def test_the_freeze_uses_the_stored_fields(app: Flask, web: tuple[FlaskClient, int, str]) -> None:
+    client, engagement_id, path = web
+    decision_id = path.split("/")[4]
+    freeze = f"/engagements/{engagement_id}/charter/freeze/{decision_id}"
+    response = post(client, freeze, FIELDS)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    fields = stored(app, engagement_id)
+    with app.app_context():
+        version = db.session.scalars(select(CharterVersion)).one()
+        frozen = dict(version.fields)
+    assert fields is not None
+    for name in ("effective_date", "project_summary", "mediators_external", "revenue_split"):
+        assert frozen[name] == fields[name], name
+    assert frozen["arbitration"] == "Geneva Chamber, seated in Geneva"
+    # A freeze with a bad field stores nothing and freezes nothing.
+    response = post(client, freeze, {**FIELDS, "effective_date": "soon"})
+    assert response.status_code == 422
+    assert stored(app, engagement_id) == fields
+
+
+def test_stored_form_reads_old_or_partial_fields() -> None:
+    assert stored_form(None) == {"version": "1"}
+    assert stored_form({"mediators_internal": ["A", "B", "C", "D"], "revenue_split": None}) == {
+        "version": "1",
+        "effective_date": "",
+        "project_summary": "",
+        "arbitration": "",
+        "data_storage": "",
+        "mediator_internal_1": "A",
+        "mediator_internal_2": "B",
+        "mediator_internal_3": "C",
+    }
