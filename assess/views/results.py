@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from assess import consensus
 from assess.decision import Decision
 from assess.extensions import db
-from assess.factors import FACTOR_KEYS
+from assess.factors import BY_KEY, FACTOR_KEYS
 from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Engagement, utcnow
 from assess.questionnaire import (
@@ -54,6 +56,40 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     return radar(series, tipping)
 
 
+AGREE_LABELS = {
+    "factor": ("Factor", "agree-factor"),
+    "value": ("Agreed level", "agree-value"),
+    "note": ("Why", "agree-note"),
+}
+
+
+def agreement(
+    engagement: Engagement,
+    record: DecisionRecord,
+    form: Mapping[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """Collect what the agreed-values form and the consensus history show."""
+    alignment = record.decision.alignment
+    if alignment is None:
+        return {"agree": None}
+    chosen = request.args.get("agree", "")
+    if chosen not in BY_KEY:
+        open_gaps = [k for k in alignment.significant if k not in alignment.agreed]
+        chosen = (open_gaps or alignment.by_gap())[0]
+    latest = engagement.latest_decision
+    return {
+        "agree": {
+            "form": form if form is not None else {"factor": chosen},
+            "errors": errors or {},
+            "labels": AGREE_LABELS,
+            "history": consensus.history(d for d in engagement.decisions if d.id <= record.id),
+            "latest": latest if latest is not None and latest.id != record.id else None,
+            "note_max": consensus.NOTE_MAX,
+        }
+    }
+
+
 @bp.get("/<int:decision_id>")
 def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
     """Show a stored decision; with adjusted answers in the query, preview the new one."""
@@ -84,6 +120,7 @@ def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
         chart=chart_for(shown, stored if preview else None),
         consultant_view=True,
         outdated=stored.rules_version != current_rules_version(),
+        **agreement(engagement, record),
     )
     return (page, status) if errors else page
 
@@ -110,6 +147,7 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
             chart=chart_for(stored),
             consultant_view=True,
             outdated=stored.rules_version != current_rules_version(),
+            **agreement(engagement, record),
         ), 422
     if given == stored.answers:
         flash("The answers are unchanged, so no new decision was stored.", "info")
@@ -129,6 +167,52 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     flash("The adjusted decision is stored. The earlier one is kept unchanged.", "success")
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=new.id), code=303
+    )
+
+
+@bp.post("/<int:decision_id>/agree")
+def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, int]:
+    """Store a value agreed after discussion, with its note, as a new consensus decision."""
+    engagement = owned_engagement(engagement_id)
+    record = owned_decision(engagement, decision_id)
+    if engagement.archived_at is not None:
+        abort(409)
+    stored = record.decision
+    if stored.alignment is None:
+        abort(404)
+    change, errors = consensus.load_agreement(request.form)
+    if change is None:
+        return render_template(
+            "web/results/show.html",
+            engagement=engagement,
+            record=record,
+            decision=stored,
+            stored=stored,
+            preview=None,
+            adjusted={**stored.answers},
+            errors={},
+            chart=chart_for(stored),
+            consultant_view=True,
+            outdated=stored.rules_version != current_rules_version(),
+            **agreement(engagement, record, request.form, errors),
+        ), 422
+    here = url_for("results.show", engagement_id=engagement.id, decision_id=record.id)
+    if not consensus.changes(stored.alignment, change):
+        flash("That is already the agreed value and note, so nothing new was stored.", "info")
+        return redirect(f"{here}#agree-title", code=303)
+    new = record_decision(
+        db.session,
+        engagement,
+        consensus.agree(stored, change),
+        consultant=current_user._get_current_object(),
+        note=consensus.summary(change, stored.alignment)[:200],
+    )
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    flash("The agreed value is stored as a new decision. The earlier one is kept.", "success")
+    return redirect(
+        url_for("results.show", engagement_id=engagement.id, decision_id=new.id) + "#agree-title",
+        code=303,
     )
 
 

@@ -1,0 +1,195 @@
+"""The consensus page: agreed values with a note, each change a new decision, its history."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from webtools import ANSWERS, create_engagement, login, make_consultant, post
+
+from assess.extensions import db
+from assess.models import DecisionRecord, Engagement, Respondent, utcnow
+
+pytestmark = pytest.mark.db
+
+CREATOR = {**ANSWERS, "iteration_readiness": 1, "timeline_pressure": 5}
+
+
+def decisions(app: Flask) -> list[DecisionRecord]:
+    with app.app_context():
+        return list(db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)))
+
+
+def consensus_page(app: Flask, client: FlaskClient) -> str:
+    """Two respondents submit different answers; return the consensus decision's path."""
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in (
+            ("Ann Lee", "producer", ANSWERS),
+            ("Bo Chen", "creator", CREATOR),
+        ):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    response = post(client, f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 303
+    location: str = response.headers["Location"]
+    return location
+
+
+def test_agreeing_a_value_stores_a_new_decision_with_its_note(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_page(app, signed_in)
+    page = signed_in.get(path).get_data(as_text=True)
+    assert 'id="agree-form"' in page and "History of the consensus" in page
+    # The factor with the largest open gap is offered first.
+    assert '<option value="iteration_readiness" selected>' in page
+    [first] = decisions(app)
+    assert first.decision.alignment is not None
+    assert first.decision.alignment.consensus["iteration_readiness"] == 2
+
+    note = "Sprints for the online episodes only; the film keeps its plan."
+    response = post(
+        signed_in, f"{path}/agree", {"factor": "iteration_readiness", "value": "3", "note": note}
+    )
+    assert response.status_code == 303
+    first_again, second = decisions(app)
+    assert first_again.data == first.data  # the earlier decision is kept unchanged
+    alignment = second.decision.alignment
+    assert alignment is not None
+    assert alignment.agreed == {"iteration_readiness": 3}
+    assert alignment.notes == {"iteration_readiness": note}
+    assert second.answers["iteration_readiness"] == 3
+    assert second.data["alignment"]["notes"] == {"iteration_readiness": note}
+    assert second.rules_version == first.rules_version
+    assert second.created_by_id is not None and second.respondent_id is None
+    assert second.note == "Readiness for rapid iteration: agreed 3 (was 2)"
+    assert response.headers["Location"].endswith(f"/decisions/{second.id}#agree-title")
+
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert note in page  # in the table and in the history
+    assert "Cara Diaz" in page
+    history = page.split('id="history-title"', 1)[1]
+    assert history.index(f"Decision #{second.id}") < history.index(f"Decision #{first.id}")
+    assert "Readiness for rapid iteration" in history and "agreed" in history
+
+    # The same value and note again: nothing new is stored.
+    response = post(
+        signed_in,
+        response.headers["Location"].split("#")[0] + "/agree",
+        {"factor": "iteration_readiness", "value": "3", "note": note},
+    )
+    assert response.status_code == 303 and len(decisions(app)) == 2
+
+    # Back to the cautious middle, with a reason: a third decision, the note kept.
+    response = post(
+        signed_in,
+        f"/engagements/{second.engagement_id}/decisions/{second.id}/agree",
+        {"factor": "iteration_readiness", "value": "middle", "note": "Revisit after episode 1."},
+    )
+    assert response.status_code == 303
+    third = decisions(app)[-1].decision
+    assert third.alignment is not None and third.alignment.agreed == {}
+    assert third.answers["iteration_readiness"] == 2
+    assert third.alignment.notes == {"iteration_readiness": "Revisit after episode 1."}
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"value": "3", "note": "ok"}, "factor", "Choose the factor the parties agreed on."),
+        ({"factor": "budget", "value": "3", "note": "ok"}, "factor", "Choose one of the eight"),
+        ({"factor": "innovation", "note": "ok"}, "value", "Choose the level the parties agreed"),
+        ({"factor": "innovation", "value": "9", "note": "ok"}, "value", "Choose a level from 1"),
+        ({"factor": "innovation", "value": "three", "note": "ok"}, "value", "Choose a level"),
+        ({"factor": "innovation", "value": "3", "note": ""}, "note", "Enter the note on why."),
+        ({"factor": "innovation", "value": "3", "note": "x" * 281}, "note", "280 characters"),
+        ({"factor": "innovation", "value": "3", "note": "a\x00b"}, "note", "control characters"),
+    ],
+)
+def test_bad_input_is_named_per_field_and_nothing_is_stored(
+    app: Flask, signed_in: FlaskClient, form: dict[str, str], field: str, message: str
+) -> None:
+    path = consensus_page(app, signed_in)
+    response = post(signed_in, f"{path}/agree", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="agree-error-{field}"' in page
+    assert page.count('class="field-error"') == 1
+    assert 'href="#agree-' + field + '"' in page  # the summary links to the field
+    assert len(decisions(app)) == 1
+    # What was typed comes back.
+    if form.get("note") and "\x00" not in form["note"]:
+        assert form["note"][:50] in page
+
+
+def test_several_problems_at_once(app: Flask, signed_in: FlaskClient) -> None:
+    path = consensus_page(app, signed_in)
+    response = post(signed_in, f"{path}/agree", {"factor": "x", "value": "0"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "There are 3 problems" in page
+    assert len(decisions(app)) == 1
+
+
+def test_only_consensus_decisions_take_agreed_values(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    response = post(
+        signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"}
+    )
+    path = response.headers["Location"]
+    assert 'id="agree-form"' not in signed_in.get(path).get_data(as_text=True)
+    form = {"factor": "innovation", "value": "3", "note": "n"}
+    assert post(signed_in, f"{path}/agree", form).status_code == 404
+    assert len(decisions(app)) == 1
+
+
+def test_another_consultant_gets_404_and_nothing_is_stored(app: Flask, client: FlaskClient) -> None:
+    make_consultant(app)
+    login(client)
+    path = consensus_page(app, client)
+    other = app.test_client()
+    make_consultant(app, email="dev@example.com", name="Dev Rao")
+    login(other, email="dev@example.com")
+    form = {"factor": "innovation", "value": "3", "note": "Not mine to agree."}
+    assert post(other, f"{path}/agree", form).status_code == 404
+    assert other.get(path).status_code == 404
+    anonymous = app.test_client()
+    assert anonymous.post(f"{path}/agree", data=form).status_code in (302, 400)
+    assert len(decisions(app)) == 1
+
+
+def test_archived_engagements_take_no_agreed_values(app: Flask, signed_in: FlaskClient) -> None:
+    path = consensus_page(app, signed_in)
+    engagement_id = path.split("/")[2]
+    post(signed_in, f"/engagements/{engagement_id}/archive")
+    page = signed_in.get(path).get_data(as_text=True)
+    assert 'id="agree-form"' not in page and "restore it to record agreed values" in page
+    form = {"factor": "innovation", "value": "3", "note": "n"}
+    assert post(signed_in, f"{path}/agree", form).status_code == 409
+    assert len(decisions(app)) == 1
+
+
+def test_huge_decision_ids_are_not_found(app: Flask, signed_in: FlaskClient) -> None:
+    path = consensus_page(app, signed_in)
+    base = path.rsplit("/", 1)[0]
+    form = {"factor": "innovation", "value": "3", "note": "n"}
+    assert post(signed_in, f"{base}/{2**40}/agree", form).status_code == 404
+
+
+def test_an_older_decision_points_at_the_newest(app: Flask, signed_in: FlaskClient) -> None:
+    path = consensus_page(app, signed_in)
+    form = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
+    newer = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
+    old_page = signed_in.get(path).get_data(as_text=True)
+    assert "a newer one exists" in old_page and newer.rsplit("/", 1)[1] in old_page
+    # The older page's history stops at itself.
+    assert "A soft launch first." not in old_page
+    assert "a newer one exists" not in signed_in.get(newer).get_data(as_text=True)
