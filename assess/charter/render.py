@@ -233,6 +233,7 @@ class DiscussionItem:
     gap: int
     settled: int
     agreed: bool
+    note: str = ""
 
 
 def discussion_items(decision: Decision) -> list[DiscussionItem]:
@@ -249,7 +250,12 @@ def discussion_items(decision: Decision) -> list[DiscussionItem]:
         )
         items.append(
             DiscussionItem(
-                BY_KEY[key], views, factor.gap, decision.answers[key], key in alignment.agreed
+                BY_KEY[key],
+                views,
+                factor.gap,
+                decision.answers[key],
+                key in alignment.agreed,
+                alignment.notes.get(key, ""),
             )
         )
     return items

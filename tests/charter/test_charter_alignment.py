@@ -1,0 +1,57 @@
+"""Where the parties started apart: every view, the agreed level and its note, mediation topics."""
+
+from __future__ import annotations
+
+from conftest import make_details
+
+from assess import charter
+from assess.alignment import Respondent
+from assess.charter.render import discussion_items
+from assess.engine import evaluate_respondents
+from assess.factors import FACTOR_KEYS
+
+NOTE = "Shared calls on story & tone <b>only</b>; the edit stays with the director."
+
+
+def three_way() -> list[Respondent]:
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    return [
+        Respondent("Ann Lee", "producer", base | {"creative_collaboration": 1}),
+        Respondent("Bo Chen", "creator", base | {"creative_collaboration": 5}),
+        Respondent("Cy Ode", "creator", base | {"creative_collaboration": 4, "innovation": 5}),
+    ]
+
+
+def test_each_discussion_item_carries_every_view_the_settled_level_and_its_note() -> None:
+    notes = {"creative_collaboration": NOTE, "innovation": "Kept at the middle for now."}
+    decision = evaluate_respondents(three_way(), {"creative_collaboration": 3}, notes)
+    items = {item.factor.key: item for item in discussion_items(decision)}
+    assert list(items) == ["creative_collaboration", "innovation"]  # largest gap first
+    creative = items["creative_collaboration"]
+    assert [(name, level) for name, _, level in creative.views] == [
+        ("Ann Lee", 1),
+        ("Bo Chen", 5),
+        ("Cy Ode", 4),
+    ]
+    assert (creative.settled, creative.agreed, creative.note) == (3, True, NOTE)
+    assert (items["innovation"].agreed, items["innovation"].note) == (
+        False,
+        "Kept at the middle for now.",
+    )
+
+    html = charter.to_html(decision, make_details())
+    part = html.split('id="section-alignment"', 1)[1].split("</section>", 1)[0]
+    assert "Cy Ode" in part and part.count('class="agreed-note"') == 2
+    # The note is the consultant's text: escaped, never markup.
+    assert "Shared calls on story &amp; tone &lt;b&gt;only&lt;/b&gt;" in part
+    assert "<b>only</b>" not in html
+    mediation = html.split('id="clause-mediation"', 1)[1].split("</article>", 1)[0]
+    topics = mediation.split("First topics", 1)[1]
+    assert topics.index("depth of creative collaboration") < topics.index("innovation requirements")
+    assert "starts from the level the Parties settled on there" in topics
+
+
+def test_no_note_no_note_line() -> None:
+    decision = evaluate_respondents(three_way(), {"creative_collaboration": 3})
+    html = charter.to_html(decision, make_details())
+    assert 'class="agreed-note"' not in html and "Agreed after discussion" in html
