@@ -274,3 +274,25 @@ def test_an_amendment_shows_its_changes_to_the_consultant_and_the_signatory(
     signatory_page = app.test_client().get(new_link).get_data(as_text=True)
     assert "What changes from the signed version 1" in signatory_page
     assert "Zurich Chamber" in signatory_page
+
+
+def test_amending_opens_the_charter_form_filled_in_as_the_signed_version(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    first = freeze(
+        client,
+        setup,
+        arbitration="Geneva Chamber",
+        mediator_internal_1="Dana Fox",
+        revenue_producer="60",
+        revenue_creator="40",
+    )
+    page = client.get(f"{first}/amend")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for value in ('value="2"', 'value="Geneva Chamber"', 'value="Dana Fox"', 'value="60"'):
+        assert value in text
+    assert "Freeze for sign-off" in text
+    assert client.get(f"/engagements/{setup.engagement_id}/charter/v9/amend").status_code == 404
