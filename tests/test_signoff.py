@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from signofftools import details_for_tests
+from signofftools import details_for_tests, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from assess.questionnaire import record_decision
 from assess.signing.keys import from_config
 from assess.signing.verify import verify
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SOURCE = signoff.Actor(ip="198.51.100.4", user_agent="pytest")

@@ -7,14 +7,16 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from signofftools import (
+from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
     approve,
     engagement_with_decision,
     freeze,
     post,
     record,
+    seal_key_files,
     send,
+    shared_seal_key,
 )
 from webtools import login, make_consultant
 
@@ -23,7 +25,7 @@ from assess.models import CharterVersion, Engagement, Signatory, SignOffEvent, u
 from assess.signing import sha256_hex
 from assess.signing.verify import verify
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
 

@@ -17,13 +17,21 @@ from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfWriter
-from signofftools import SIGNATORIES, approve, engagement_with_decision, freeze, send
+from signofftools import (  # noqa: F401  (fixtures)
+    SIGNATORIES,
+    approve,
+    engagement_with_decision,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
 from webtools import csrf_token, login, make_consultant
 
 from assess.cli import cli
 from assess.signing import sha256_hex
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def append_page(pdf: bytes) -> bytes:
 def cli_verify(app: Flask, tmp_path: Path, data: bytes) -> Any:
     path = tmp_path / "file.pdf"
     path.write_bytes(data)
-    cert = Path(app.instance_path) / "seal" / "seal-cert.pem"
+    cert = app.config["SEAL_CERT_FILE"]
     return CliRunner().invoke(cli, ["verify", str(path), "--cert", str(cert)])
 
 

@@ -9,13 +9,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from signofftools import engagement_with_decision
+from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
 from webtools import PASSWORD, login, make_consultant
 
 from assess.extensions import db
 from assess.models import Signatory, utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
 
 AXE = Axe()
 PEOPLE = (
