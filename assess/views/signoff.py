@@ -296,31 +296,18 @@ def show(engagement_id: int, number: int) -> tuple[str, int]:
     return _version_page(engagement, version)
 
 
-def form_from_fields(fields_: dict[str, Any], number: int) -> dict[str, str]:
-    """Fill the charter form with a frozen version's fields, for the next version."""
-    form = {"version": str(number)}
-    for name in ("effective_date", "project_summary", "arbitration", "data_storage"):
-        form[name] = str(fields_.get(name) or "")
-    for kind in ("internal", "external"):
-        for index, person in enumerate(fields_.get(f"mediators_{kind}") or [], start=1):
-            form[f"mediator_{kind}_{index}"] = str(person)
-    split = fields_.get("revenue_split") or {}
-    form["revenue_producer"] = str(split.get("producer", ""))
-    form["revenue_creator"] = str(split.get("creator", ""))
-    return form
-
-
 @bp.get("/v<int:number>/amend")
 def amend(engagement_id: int, number: int) -> Any:
     """Open the charter form on the latest decision, filled in as this version was."""
-    from assess.views.charter import _edit_page
+    from assess.views.charter import _edit_page, stored_form
 
     engagement, version = _owned_version(engagement_id, number)
     record = engagement.latest_decision
     if record is None or engagement.archived_at is not None:
         abort(404)
-    next_number = engagement.charter_versions[-1].number + 1
-    return _edit_page(engagement, record, form_from_fields(version.fields, next_number), {})
+    form = stored_form(version.fields)
+    form["version"] = str(engagement.charter_versions[-1].number + 1)
+    return _edit_page(engagement, record, form, {})
 
 
 @bp.get("/v<int:number>/charter.pdf")
