@@ -1,0 +1,177 @@
+"""Two sides, one charter: partners answer apart, a value is agreed, and the PDF shows it."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from pypdf import PdfReader
+from webtools import ANSWERS, PASSWORD, create_engagement, invite, login, make_consultant
+
+from assess.questionnaire import PAGES
+
+pytestmark = pytest.mark.browser
+
+AXE = Axe()
+PHONE = {"width": 390, "height": 844}
+# The creator side wants a hard, near date and no sprints: two significant gaps.
+CREATOR = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
+NOTE = "Two-week sprints for the online episodes only; the film keeps a fixed plan."
+
+
+def shoot(page: Page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page: Page) -> None:
+    violations = AXE.run(page).response["violations"]
+    bad = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
+
+
+def assert_fits(page: Page) -> None:
+    """Fail when anything but a scrolling table makes the page scroll sideways."""
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                         && !e.closest('.table-scroll'))
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+    )
+    assert not wide, wide
+
+
+def answer(browser: Browser, url: str, answers: dict[str, int]) -> None:
+    """Answer the whole questionnaire from an invitation link, alone, in a fresh browser."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("link", name="Start the questionnaire").click()
+    for number, questions in enumerate(PAGES, start=1):
+        expect(page.get_by_text(f"Step {number} of 5").first).to_be_visible()
+        for key in questions.keys:
+            page.locator(f"label[for='{key}-{answers[key]}']").click()
+        last = number == len(PAGES)
+        page.get_by_role("button", name="Continue to review" if last else "Next").click()
+    page.get_by_role("button", name="Submit my answers").click()
+    expect(page.get_by_text("Your answers are submitted")).to_be_visible()
+    context.close()
+
+
+def sign_in(context: BrowserContext, live_server: str) -> Page:
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#field-email", "cara@example.com")
+    page.fill("#field-password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def pdf_text(data: bytes) -> str:
+    """Return the PDF's text with whitespace collapsed, so lines wrap anywhere."""
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in reader.pages))
+
+
+def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_gaps(
+    app: Flask, live_server: str, browser: Browser, laptop: BrowserContext, artifacts: Path
+) -> None:
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client)
+    ann = invite(client, engagement_id)
+    bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer(browser, live_server + ann, ANSWERS)
+    answer(browser, live_server + bo, CREATOR)
+
+    page = sign_in(laptop, live_server)
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    page.get_by_role("button", name="Decide on the consensus").click()
+    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+
+    # The radar overlays both partners and the consensus, with a legend and a text alternative.
+    legend = page.locator("#profile-title ~ .compare .legend")
+    for name in ("Ann Lee", "Bo Chen", "Consensus"):
+        expect(legend.get_by_text(name, exact=True)).to_be_visible()
+    assert page.locator(".result-radar, .radar-svg").first.get_attribute("role") == "img"
+    description = page.locator(".radar-svg desc").first.text_content() or ""
+    assert "Ann Lee" in description and "Bo Chen" in description
+    assert "Where the partners differ" in description  # the table with every value
+    # Factors by gap, significant first.
+    rows = page.locator(".alignment-table tbody tr")
+    assert rows.nth(0).get_attribute("class") == "gap-significant"
+    assert rows.nth(1).get_attribute("class") == "gap-significant"
+    assert rows.nth(2).get_attribute("class") != "gap-significant"
+    expect(rows.nth(0).locator("th")).to_have_text("Readiness for rapid iteration")
+    expect(rows.nth(1).locator("th")).to_have_text("Timeline pressure")
+
+    # A note is needed: the form says so at the field, and nothing is stored.
+    page.select_option("#agree-factor", "iteration_readiness")
+    page.select_option("#agree-value", "3")
+    page.get_by_role("button", name="Record the agreed value").click()
+    expect(page.locator("#agree-error-note")).to_have_text(re.compile("Enter the note on why"))
+    expect(page.get_by_text("There is a problem")).to_be_visible()
+    assert_accessible(page)
+    expect(page.locator("#agree-value")).to_have_value("3")
+
+    page.fill("#agree-note", NOTE)
+    page.get_by_role("button", name="Record the agreed value").click()
+    expect(page.get_by_text("The agreed value is stored as a new decision")).to_be_visible()
+    history = page.locator(".consensus-history > li")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("Readiness for rapid iteration")
+    expect(history.first).to_contain_text("Cara Diaz")
+    expect(history.first.locator(".history-note")).to_have_text(NOTE)
+    expect(page.locator(".alignment-table .factor-note")).to_have_text(NOTE)
+    assert_accessible(page)
+    page.locator("#agree-title").scroll_into_view_if_needed()
+    shoot(page, artifacts, "consensus-agreed-laptop")
+    consensus_url = page.url.split("#")[0]
+
+    phone = browser.new_context(viewport=PHONE)
+    small = sign_in(phone, live_server)
+    small.goto(consensus_url)
+    expect(small.locator(".consensus-history > li")).to_have_count(2)
+    assert_fits(small)
+    assert_accessible(small)
+    shoot(small, artifacts, "consensus-agreed-phone")
+    phone.close()
+
+    # The charter, from the engagement: the latest decision is the agreed one.
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    page.get_by_role("link", name="Prepare the charter").click()
+    page.fill("#field-mediator_internal_1", "Dana Holt")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF").click()
+    text = pdf_text(Path(download.value.path()).read_bytes())
+
+    section = text.split("Where the Parties started apart")[-1]
+    section = section.split("Roles and responsibilities")[0]
+    iteration = section.split("Readiness for rapid iteration", 1)[1].split("Timeline pressure")[0]
+    assert re.search(r"Ann Lee Producer side 4 ", iteration), iteration
+    assert re.search(r"Bo Chen Creator side 1 ", iteration), iteration
+    assert re.search(r"Agreed after discussion 3 ", iteration), iteration
+    assert "Why: " + NOTE in iteration
+    timeline = section.split("Timeline pressure", 1)[1]
+    assert re.search(r"Ann Lee Producer side 3 ", timeline), timeline
+    assert re.search(r"Bo Chen Creator side 5 ", timeline), timeline
+    assert re.search(r"Settled on the cautious middle 4 ", timeline), timeline
+
+    mediation = text.split("First topics.", 1)[1].split("Disagreement brief.", 1)[0]
+    assert re.match(
+        r" The questions on which the Parties started apart \(section \d\) are named now as the "
+        r"first topics for mediation: readiness for rapid iteration; timeline pressure\.",
+        mediation,
+    ), mediation
+    # The gaps are the first topics the mediation clause names.
+    assert text.index("Mediation protocol") < text.index("First topics.")
+    assert "Dana Holt" in text
