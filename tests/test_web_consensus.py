@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from webtools import ANSWERS, create_engagement, login, make_consultant, post
 
@@ -193,3 +195,33 @@ def test_an_older_decision_points_at_the_newest(app: Flask, signed_in: FlaskClie
     # The older page's history stops at itself.
     assert "A soft launch first." not in old_page
     assert "a newer one exists" not in signed_in.get(newer).get_data(as_text=True)
+
+
+agree_forms = st.dictionaries(
+    st.sampled_from(["factor", "value", "note", "csrf_token", "adjust"]),
+    st.one_of(
+        st.text(max_size=300),
+        st.sampled_from(["innovation", "timeline_pressure", "middle", "3", "-1", "1e9"]),
+        st.integers().map(str),
+    ),
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(form=agree_forms)
+def test_fuzzed_agreements_never_cause_a_server_error(
+    app: Flask, signed_in: FlaskClient, form: dict[str, str]
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)).first()
+        path = f"/engagements/{record.engagement_id}/decisions/{record.id}" if record else ""
+    if not path:
+        path = consensus_page(app, signed_in)
+    response = signed_in.post(f"{path}/agree", data=form)
+    assert response.status_code in (303, 422), (form, response.status_code)
+    if response.status_code == 303:
+        assert signed_in.get(response.headers["Location"]).status_code == 200
