@@ -122,6 +122,8 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     expect(page.get_by_text("There is a problem")).to_be_visible()
     assert_accessible(page)
     expect(page.locator("#agree-value")).to_have_value("3")
+    page.locator("#agree-title").scroll_into_view_if_needed()
+    shoot(page, artifacts, "consensus-error-laptop")
 
     page.fill("#agree-note", NOTE)
     page.get_by_role("button", name="Record the agreed value").click()
