@@ -225,3 +225,12 @@ def test_fuzzed_agreements_never_cause_a_server_error(
     assert response.status_code in (303, 422), (form, response.status_code)
     if response.status_code == 303:
         assert signed_in.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_factor_can_be_chosen_from_the_address(app: Flask, signed_in: FlaskClient) -> None:
+    path = consensus_page(app, signed_in)
+    page = signed_in.get(f"{path}?agree=timeline_pressure").get_data(as_text=True)
+    assert '<option value="timeline_pressure" selected>' in page
+    assert '<option value="iteration_readiness" selected>' not in page
+    page = signed_in.get(f"{path}?agree=%3Cscript%3E").get_data(as_text=True)
+    assert '<option value="iteration_readiness" selected>' in page and "<script>" not in page
