@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 
 # Each module exposes run() -> str, a markdown section. Order is the order in the report.
-MODULES = ["benchmarks.bench_decision", "benchmarks.bench_charter"]
+MODULES = [
+    "benchmarks.bench_decision",
+    "benchmarks.bench_charter",
+    "benchmarks.bench_signing",
+    "benchmarks.bench_http",
+]
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 

@@ -43,6 +43,10 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several nodes may start at once: one migrates, the others wait and find
+                # the schema up to date. The lock ends with the transaction.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7243011)")
             context.run_migrations()
     engine.dispose()
 
