@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 
 from assess import config as app_config
 
@@ -21,14 +21,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_proxy(app)
     register_extensions(app)
     register_templates(app)
-    register_security_headers(app)
-    register_blueprints(app)
-    register_error_handlers(app)
-    from assess.api import register_api
-    from assess.security import register_security
-
-    register_api(app)
     register_security(app)
+    register_blueprints(app)
+    # The pages' error handlers must exist before the API adds its JSON ones.
+    register_error_handlers(app)
+    register_api(app)
     return app
 
 
@@ -69,23 +66,18 @@ def register_templates(app: Flask) -> None:
         app.add_template_filter(function, name)
 
 
-def register_security_headers(app: Flask) -> None:
-    """Send headers that keep pages, links and tokens from leaking or being framed."""
+def register_security(app: Flask) -> None:
+    """Send the security headers (CSP, framing, referrer...) on every response."""
+    from assess import security
 
-    @app.after_request
-    def secure(response: Response) -> Response:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        # Invitation links carry their token in the path; never pass it on as a referrer.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    security.register_security(app)
+
+
+def register_api(app: Flask) -> None:
+    """Mount the versioned JSON API and its OpenAPI document."""
+    from assess import api
+
+    api.register_api(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -84,4 +84,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # argon2id costs; stored hashes made with other costs are upgraded at sign-in.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_KIB": 65536,
+        # Where the QR code on a signed charter points; from the request when unset.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        "SIGNOFF_LINK_DAYS": int(os.environ.get("SIGNOFF_LINK_DAYS", "14") or 14),
+        # The service's seal: generated into the instance folder unless a real one is given.
+        "SEAL_KEY_FILE": os.environ.get("SEAL_KEY_FILE") or None,
+        "SEAL_CERT_FILE": os.environ.get("SEAL_CERT_FILE") or None,
+        "SEAL_KEY_PASSPHRASE": os.environ.get("SEAL_KEY_PASSPHRASE") or None,
     }

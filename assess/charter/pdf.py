@@ -99,7 +99,7 @@ def check_fonts() -> None:
         )
 
 
-_lock = threading.RLock()  # WeasyPrint shares Pango and font state: one layout at a time
+render_lock = threading.RLock()  # WeasyPrint shares Pango and font state: one layout at a time
 
 
 @cache
@@ -122,13 +122,13 @@ def _fonts_and_css() -> tuple[FontConfiguration, CSS]:
 
 def warm_up() -> None:
     """Load the fonts and parse the stylesheet now (at worker start), not on the first charter."""
-    with _lock:
+    with render_lock:
         _fonts_and_css()
 
 
 def render_document(html: str, fetcher: BundledAssetFetcher | None = None) -> Any:
     """Lay out the charter HTML into pages (a WeasyPrint Document) with the cached styles."""
-    with _lock:
+    with render_lock:
         font_config, stylesheet = _fonts_and_css()
         document = HTML(string=html, url_fetcher=fetcher or _fetcher(), base_url=None)
         return document.render(stylesheets=[stylesheet], font_config=font_config)
@@ -142,7 +142,7 @@ def _srgb_profile() -> bytes:
     return (resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
 
 
-def _use_srgb_output_intent(document: Any) -> None:
+def use_srgb_output_intent(document: Any) -> None:
     """Give PDF/A its sRGB output intent from bytes we hold.
 
     WeasyPrint's own ``output_intent="srgb"`` opens the ICC file and never closes it (a
@@ -176,7 +176,7 @@ def write_pdf(
             (html.encode(), document_id.encode(), attachment, attachment_time.isoformat().encode())
         )
     ).hexdigest()
-    with _lock:
+    with render_lock:
         if fetcher is None and key in _recent:
             _recent.move_to_end(key)
             return _recent[key]
@@ -189,7 +189,7 @@ def write_pdf(
             modified=attachment_time,
             relationship="Data",
         )
-        _use_srgb_output_intent(document)
+        use_srgb_output_intent(document)
         pdf: bytes = document.write_pdf(
             pdf_variant="pdf/a-3b",
             output_intent=OUTPUT_INTENT,
@@ -205,5 +205,5 @@ def write_pdf(
 
 def clear_cache() -> None:
     """Forget the recently written charters (benchmarks measure fresh layouts with it)."""
-    with _lock:
+    with render_lock:
         _recent.clear()

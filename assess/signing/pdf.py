@@ -34,7 +34,7 @@ def _fetcher() -> charter_pdf.BundledAssetFetcher:
 def render_document(html: str) -> Any:
     """Lay out the audit HTML into pages (a WeasyPrint Document)."""
     # The charter's lock: WeasyPrint shares Pango and font state between documents.
-    with charter_pdf._lock:
+    with charter_pdf.render_lock:
         font_config, stylesheet = _fonts_and_css()
         document = HTML(string=html, url_fetcher=_fetcher(), base_url=None)
         return document.render(stylesheets=[stylesheet], font_config=font_config)
@@ -42,9 +42,9 @@ def render_document(html: str) -> Any:
 
 def write_pdf(html: str, *, document_id: str) -> bytes:
     """Lay out the audit HTML and write it as PDF/A-3b bytes."""
-    with charter_pdf._lock:
+    with charter_pdf.render_lock:
         document = render_document(html)
-        charter_pdf._use_srgb_output_intent(document)
+        charter_pdf.use_srgb_output_intent(document)
         pdf: bytes = document.write_pdf(
             pdf_variant="pdf/a-3b",
             output_intent=charter_pdf.OUTPUT_INTENT,

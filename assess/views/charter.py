@@ -187,12 +187,12 @@ def save_fields(
     return details_for(engagement, stored_form(engagement.charter_fields))
 
 
-def _load(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
+def own_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
     engagement = owned_engagement(engagement_id)
     return engagement, owned_decision(engagement, decision_id)
 
 
-def _edit_page(
+def edit_page(
     engagement: Engagement,
     record: DecisionRecord,
     form: Mapping[str, str],
@@ -214,17 +214,17 @@ def _edit_page(
 @bp.get(BASE)
 def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
     """Show the charter's fill-in fields for a stored decision, as last saved."""
-    engagement, record = _load(engagement_id, decision_id)
-    return _edit_page(engagement, record, stored_form(engagement.charter_fields), {})
+    engagement, record = own_decision(engagement_id, decision_id)
+    return edit_page(engagement, record, stored_form(engagement.charter_fields), {})
 
 
 @bp.post(f"{BASE}/save")
 def save(engagement_id: int, decision_id: int) -> Any:
     """Store the fill-in fields with the engagement, to come back to them later."""
-    engagement, record = _load(engagement_id, decision_id)
+    engagement, record = own_decision(engagement_id, decision_id)
     details, errors = save_fields(engagement, request.form)
     if details is None:
-        return _edit_page(engagement, record, request.form, errors)
+        return edit_page(engagement, record, request.form, errors)
     db.session.commit()
     flash("The charter's fields are saved.", "success")
     return redirect(
@@ -233,10 +233,10 @@ def save(engagement_id: int, decision_id: int) -> Any:
 
 
 def _issue(engagement_id: int, decision_id: int) -> tuple[Any, CharterDetails | None, Any]:
-    engagement, record = _load(engagement_id, decision_id)
+    engagement, record = own_decision(engagement_id, decision_id)
     details, errors = save_fields(engagement, request.form)
     if details is None:
-        return record.decision, None, _edit_page(engagement, record, request.form, errors)
+        return record.decision, None, edit_page(engagement, record, request.form, errors)
     db.session.commit()
     return record.decision, details, None
 

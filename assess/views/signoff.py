@@ -238,15 +238,15 @@ def _remember_links(version: CharterVersion, tokens: dict[int, str]) -> None:
 @bp.post("/freeze/<int:decision_id>")
 def freeze(engagement_id: int, decision_id: int) -> Any:
     """Freeze the charter as filled in on the charter page, as the next version."""
-    from assess.views.charter import _edit_page, _load, save_fields
+    from assess.views.charter import edit_page, own_decision, save_fields
 
-    engagement, record = _load(engagement_id, decision_id)
+    engagement, record = own_decision(engagement_id, decision_id)
     if engagement.archived_at is not None:
         abort(409)
     # The posted fields are stored first; the freeze uses what was stored.
     details, errors = save_fields(engagement, request.form)
     if details is None:
-        return _edit_page(engagement, record, request.form, errors)
+        return edit_page(engagement, record, request.form, errors)
     version = signoff.freeze(
         db.session, engagement, record, details, consultant=current_user._get_current_object()
     )
@@ -299,7 +299,7 @@ def show(engagement_id: int, number: int) -> tuple[str, int]:
 @bp.get("/v<int:number>/amend")
 def amend(engagement_id: int, number: int) -> Any:
     """Open the charter form on the latest decision, filled in as this version was."""
-    from assess.views.charter import _edit_page, stored_form
+    from assess.views.charter import edit_page, stored_form
 
     engagement, version = _owned_version(engagement_id, number)
     record = engagement.latest_decision
@@ -307,7 +307,7 @@ def amend(engagement_id: int, number: int) -> Any:
         abort(404)
     form = stored_form(version.fields)
     form["version"] = str(engagement.charter_versions[-1].number + 1)
-    return _edit_page(engagement, record, form, {})
+    return edit_page(engagement, record, form, {})
 
 
 @bp.get("/v<int:number>/charter.pdf")
