@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from servingtools import fresh_postgres
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from webtools import login, make_consultant
 
 from assess import create_app
@@ -39,19 +38,8 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     database; otherwise a migrated SQLite file serves as a template copied per test.
     """
     if TEST_DATABASE_URL.startswith("postgresql"):
-        server = make_url(TEST_DATABASE_URL)
-        name = f"assess_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = server.set(database=name).render_as_string(hide_password=False)
-        try:
-            upgrade_database(url)
+        with fresh_postgres(TEST_DATABASE_URL) as url:
             yield url
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     else:
         path = tmp_path_factory.mktemp("db") / "template.sqlite3"
         upgrade_database(f"sqlite:///{path}")

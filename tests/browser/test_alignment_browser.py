@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from browsertools import assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
@@ -17,36 +17,10 @@ from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
-AXE = Axe()
 PHONE = {"width": 390, "height": 844}
 # The creator side wants a hard, near date and no sprints: two significant gaps.
 CREATOR = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
 NOTE = "Two-week sprints for the online episodes only; the film keeps a fixed plan."
-
-
-def shoot(page: Page, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-
-
-def assert_accessible(page: Page) -> None:
-    violations = AXE.run(page).response["violations"]
-    bad = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, bad
-
-
-def assert_fits(page: Page) -> None:
-    """Fail when anything but a scrolling table makes the page scroll sideways."""
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-                         && !e.closest('.table-scroll'))
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-    )
-    assert not wide, wide
 
 
 def answer(browser: Browser, url: str, answers: dict[str, int]) -> None:

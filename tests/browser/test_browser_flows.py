@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from browsertools import assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
@@ -14,35 +14,7 @@ from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
-AXE = Axe()
 PHONE = {"width": 390, "height": 844}
-
-
-def shoot(page: Page, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-
-
-def assert_accessible(page: Page) -> None:
-    """Fail on any serious or critical axe-core violation."""
-    violations = AXE.run(page).response["violations"]
-    bad = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, bad
-
-
-def assert_fits(page: Page) -> None:
-    """Fail when anything makes the page scroll sideways."""
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-                         && !e.closest('.table-scroll'))
-            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
-    )
-    assert not wide, wide
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def choose(page: Page, key: str, level: int) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from browsertools import assert_accessible, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
@@ -17,25 +17,10 @@ from assess.models import Signatory, utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
 
-AXE = Axe()
 PEOPLE = (
     ("Ann Lee", "ann@northlight.example", "Executive producer"),
     ("Bo Chen", "bo@tidewater.example", "Creative director"),
 )
-
-
-def shoot(page: Page, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-
-
-def assert_accessible(page: Page) -> None:
-    violations = AXE.run(page).response["violations"]
-    bad = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, bad
 
 
 def consultant_page(app: Flask, context: BrowserContext, live_server: str) -> tuple[Page, int]:

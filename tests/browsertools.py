@@ -1,0 +1,38 @@
+"""What every browser test checks on a page: screenshots, accessibility, phone fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+AXE = Axe()
+
+
+def shoot(page: Page, artifacts: Path, name: str) -> None:
+    """Save a full-page screenshot to look at after the run."""
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page: Page) -> None:
+    """Fail on any serious or critical axe-core violation."""
+    violations = AXE.run(page).response["violations"]
+    bad = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
+
+
+def assert_fits(page: Page) -> None:
+    """Fail when anything but a scrolling table makes the page scroll sideways."""
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                         && !e.closest('.table-scroll'))
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+    )
+    assert not wide, wide
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
