@@ -241,7 +241,7 @@ class Respondent(Base):
 
 
 def hash_token(token: str) -> str:
-    """Return the stored form of an invitation token."""
+    """Return the stored form of a secret link or API token: its SHA-256 in hex."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 

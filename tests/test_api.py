@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import ANSWERS, make_consultant
 
-from assess.api.tokens import ApiToken, hash_api_token
+from assess.api.tokens import ApiToken
 from assess.extensions import db as database
-from assess.models import Respondent
+from assess.models import Respondent, hash_token
 
 pytestmark = pytest.mark.db
 
@@ -140,7 +140,7 @@ def test_engagement_routes_need_a_valid_token(app: Flask, client: FlaskClient, t
     with app.app_context():
         stored = database.session.query(ApiToken).one()
         # Only the hash of the secret is kept.
-        assert stored.token_hash == hash_api_token(token) and token not in stored.hint
+        assert stored.token_hash == hash_token(token) and token not in stored.hint
         assert stored.last_used_at is not None
 
 

@@ -10,8 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import post
 
-from assess.api.tokens import ApiToken, hash_api_token
+from assess.api.tokens import ApiToken
 from assess.extensions import db as database
+from assess.models import hash_token
 
 pytestmark = pytest.mark.db
 
@@ -32,7 +33,7 @@ def test_token_is_shown_once_and_stored_hashed(app: Flask, signed_in: FlaskClien
     assert secret not in listing and "CRM sync" in listing and secret[:9] in listing
     with app.app_context():
         token = database.session.query(ApiToken).one()
-        assert token.token_hash == hash_api_token(secret) and token.can_write
+        assert token.token_hash == hash_token(secret) and token.can_write
     assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
@@ -10,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Boolean, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from assess.models import Base, Consultant, UTCDateTime, utcnow
+from assess.models import Base, Consultant, UTCDateTime, hash_token, utcnow
 
 # Tokens start with a fixed marker so leaked ones are easy to recognise in logs and scanners.
 TOKEN_PREFIX = "asst_"
@@ -19,11 +18,6 @@ NAME_MAX = 80
 TOKEN_MAX = 100
 # How often "last used" is written: every request would turn reads into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-
-
-def hash_api_token(token: str) -> str:
-    """Return the stored form of an API token: its SHA-256 in hex."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class ApiToken(Base):
@@ -52,7 +46,7 @@ class ApiToken(Base):
 
     def matches(self, token: str) -> bool:
         """Compare a presented token with the stored hash in constant time."""
-        return hmac.compare_digest(self.token_hash, hash_api_token(token))
+        return hmac.compare_digest(self.token_hash, hash_token(token))
 
 
 def issue_token(
@@ -63,7 +57,7 @@ def issue_token(
     token = ApiToken(
         consultant=consultant,
         name=name,
-        token_hash=hash_api_token(secret),
+        token_hash=hash_token(secret),
         hint=secret[: len(TOKEN_PREFIX) + 4],
         can_write=can_write,
     )
@@ -75,7 +69,7 @@ def find_token(session: Session, secret: str) -> ApiToken | None:
     """Return the active token behind a presented secret, or None."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > TOKEN_MAX:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_api_token(secret)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or not token.matches(secret) or not token.active:
         return None
     return token
