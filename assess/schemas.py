@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from assess.alignment import SIDES, Respondent
-from assess.factors import FACTORS, SCALE
+from assess.factors import FACTOR_KEYS, FACTORS, SCALE
 
 LEVEL = validate.Range(min=SCALE.start, max=SCALE.stop - 1, error="must be an integer from 1 to 5")
 
@@ -80,6 +80,23 @@ class RespondentsSchema(Schema):
         fields.Nested(RespondentSchema), required=True, validate=validate.Length(min=2, max=100)
     )
     consensus = fields.Nested(AgreedSchema, load_default=dict)
+    notes = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error="unknown factor")),
+        values=fields.String(
+            validate=validate.Length(min=1, max=280, error="must be 1 to 280 characters")
+        ),
+        load_default=dict,
+    )
+
+    @validates_schema
+    def check_notes(self, data: dict[str, Any], **_: Any) -> None:
+        # A note explains a value the partners agreed; without one it has nothing to explain.
+        loose = sorted(set(data.get("notes", {})) - set(data.get("consensus", {})))
+        if loose:
+            raise ValidationError(
+                "a note explains an agreed value: give consensus values for " + ", ".join(loose),
+                "notes",
+            )
 
     @validates_schema
     def check_sides(self, data: dict[str, Any], **_: Any) -> None:
@@ -92,8 +109,8 @@ class RespondentsSchema(Schema):
             )
 
 
-def load_respondents(data: Any) -> tuple[list[Respondent], dict[str, int]]:
-    """Validate the several-respondents form; return respondents and agreed values."""
+def load_respondents(data: Any) -> tuple[list[Respondent], dict[str, int], dict[str, str]]:
+    """Validate the several-respondents form; return respondents, agreed values and notes."""
     result = RespondentsSchema().load(data)
     respondents = [Respondent(r["name"], r["side"], r["answers"]) for r in result["respondents"]]
-    return respondents, dict(result["consensus"])
+    return respondents, dict(result["consensus"]), dict(result["notes"])

@@ -172,3 +172,44 @@ def test_cli_rejects_bad_respondents_per_field(payload: object, expected: list[s
     assert result.returncode == 2
     assert result.stdout == ""
     assert sorted(result.stderr.strip().splitlines()) == sorted(expected)
+
+
+def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
+    payload = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": BASE},
+            {"name": "Bo Chen", "side": "creator", "answers": {**BASE, "risk_tolerance": 1}},
+        ],
+        "consensus": {"risk_tolerance": 3},
+        "notes": {"risk_tolerance": "Overruns above 10% go to the steering group first."},
+    }
+    result = cli(payload)
+    assert result.returncode == 0, result.stderr
+    alignment = json.loads(result.stdout)["alignment"]
+    assert alignment["notes"] == payload["notes"]
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        (
+            {"innovation": "We agreed after the workshop."},
+            "notes: a note explains an agreed value: give consensus values for innovation",
+        ),
+        ({"budget": "Not a factor."}, "notes.budget.key: unknown factor"),
+        ({"risk_tolerance": "x" * 281}, "notes.risk_tolerance.value: must be 1 to 280 characters"),
+    ],
+)
+def test_cli_rejects_notes_without_their_agreed_value(notes: dict[str, str], expected: str) -> None:
+    payload = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": BASE},
+            {"name": "Bo Chen", "side": "creator", "answers": BASE},
+        ],
+        "consensus": {"risk_tolerance": 3},
+        "notes": notes,
+    }
+    result = cli(payload)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert any(line.startswith(expected) for line in result.stderr.splitlines()), result.stderr

@@ -45,4 +45,5 @@ def evaluate_answers(answers: dict[str, int]) -> Response:
 def evaluate_together(data: dict[str, Any]) -> Response:
     """Decide on several respondents' answers, with gaps, consensus and agreed values."""
     respondents = [Respondent(r["name"], r["side"], r["answers"]) for r in data["respondents"]]
-    return jsonify(evaluate_respondents(respondents, data["consensus"], what_if=True).to_dict())
+    decision = evaluate_respondents(respondents, data["consensus"], data["notes"], what_if=True)
+    return jsonify(decision.to_dict())

@@ -41,8 +41,8 @@ def decide(data: Any) -> tuple[Decision | None, list[str]]:
 
     try:
         if isinstance(data, dict) and "respondents" in data:
-            respondents, agreed = load_respondents(data)
-            return evaluate_respondents(respondents, agreed, what_if=True), []
+            respondents, agreed, notes = load_respondents(data)
+            return evaluate_respondents(respondents, agreed, notes, what_if=True), []
         return evaluate(load_answers(data), what_if=True), []
     except ValidationError as error:
         return None, flatten_errors(error.messages)
