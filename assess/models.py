@@ -240,6 +240,15 @@ class Respondent(Base):
         return usable[-1] if usable else None
 
 
+def link_state(revoked_at: datetime | None, expires_at: datetime | None) -> str:
+    """Say whether a personal link works: revoked, expired or active."""
+    if revoked_at:
+        return "revoked"
+    if expires_at and expires_at <= utcnow():
+        return "expired"
+    return "active"
+
+
 def hash_token(token: str) -> str:
     """Return the stored form of a secret link or API token: its SHA-256 in hex."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -272,11 +281,7 @@ class Invitation(Base):
 
     @property
     def state(self) -> str:
-        if self.revoked_at:
-            return "revoked"
-        if self.expires_at and self.expires_at <= utcnow():
-            return "expired"
-        return "active"
+        return link_state(self.revoked_at, self.expires_at)
 
 
 class DecisionRecord(Base):
@@ -442,11 +447,7 @@ class Signatory(Base):
     def link_state(self) -> str:
         if self.token_hash is None:
             return "none"
-        if self.revoked_at:
-            return "revoked"
-        if self.expires_at and self.expires_at <= utcnow():
-            return "expired"
-        return "active"
+        return link_state(self.revoked_at, self.expires_at)
 
 
 class SignOffEvent(Base):

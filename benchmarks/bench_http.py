@@ -25,17 +25,16 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from assess.commands import upgrade_database
 from assess.factors import FACTOR_KEYS
 from assess.questionnaire import PAGES
+from assess.testing import fresh_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -57,21 +56,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    server = make_url(PG_SERVER)
-    name = f"assess_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade_database(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def fresh_database() -> AbstractContextManager[str]:
+    return fresh_postgres(PG_SERVER, "assess_bench")
 
 
 def seed(url: str) -> dict[int, str]:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from servingtools import fresh_postgres
 from sqlalchemy import create_engine, text
 from webtools import login, make_consultant
 
@@ -19,6 +18,7 @@ from assess import create_app
 from assess.commands import upgrade_database
 from assess.extensions import db as database
 from assess.models import Base
+from assess.testing import fresh_postgres
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "")

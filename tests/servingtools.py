@@ -9,16 +9,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from assess.commands import upgrade_database
+from assess.testing import fresh_postgres as throwaway_postgres
 
 PG_SERVER = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,20 +24,9 @@ START_TIMEOUT = 30.0
 
 @contextmanager
 def fresh_postgres(server_url: str = PG_SERVER) -> Iterator[str]:
-    """Create a migrated PostgreSQL database on the server; drop it afterwards."""
-    server = make_url(server_url)
-    name = f"assess_serving_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade_database(url)
+    """Create a migrated PostgreSQL database for one serving test; drop it afterwards."""
+    with throwaway_postgres(server_url, "assess_serving") as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def free_port() -> int:
