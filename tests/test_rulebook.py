@@ -23,57 +23,56 @@ def add_rule(rules_dir: Path, text: str, stage: str = "protocols") -> None:
     (rules_dir / "90-extra.yaml").write_text(f"stage: {stage}\nrules:\n{text}")
 
 
-GOOD_BECAUSE = "      because: A reason long enough to explain the rule.\n"
+GOOD_BECAUSE = "    because: A reason long enough to explain the rule.\n"
 
 DEFECTS = {
     "unknown factor": (
         "  - id: bad-factor\n    when: {innovashun: 4}\n    protocols: {decision_log: {}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         "rule bad-factor: when.innovashun: unknown fact",
     ),
     "value outside 1..5": (
         "  - id: bad-level\n    when: {innovation: {gte: 6}}\n    protocols: {decision_log: {}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         "rule bad-level: when.innovation.gte: must be an integer from 1 to 5",
     ),
     "string level": (
         "  - id: string-level\n    when: {innovation: '4'}\n    protocols: {decision_log: {}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         "rule string-level: when.innovation.eq: must be an integer from 1 to 5",
     ),
     "unknown protocol": (
         "  - id: bad-protocol\n    when: {innovation: 4}\n    protocols: {group_hug: {}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         "rule bad-protocol: protocols.group_hug",
     ),
     "unknown parameter": (
         "  - id: bad-param\n    when: {innovation: 4}\n    protocols: {mediation: {days: 3}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         "rule bad-param: mediation.days: unknown parameter",
     ),
     "parameter out of range": (
         "  - id: bad-range\n    when: {innovation: 4}\n"
-        "    protocols: {trust_check: {threshold: 11}}\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "    protocols: {trust_check: {threshold: 11}}\n" + GOOD_BECAUSE,
         "rule bad-range: trust_check.threshold: must be from 1 to 10",
     ),
     "duplicate id": (
         "  - id: baseline-governance\n    when: {innovation: 4}\n"
-        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE,
         "rule baseline-governance: duplicate rule id (also in ",
     ),
     "unknown operator": (
         "  - id: bad-op\n    when: {innovation: {about: 4}}\n    protocols: {decision_log: {}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         "rule bad-op: when.innovation: unknown operator 'about'",
     ),
     "malformed between": (
         "  - id: bad-between\n    when: {innovation: {between: 4}}\n"
-        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE,
         "rule bad-between: when.innovation.between: must be a list [low, high]",
     ),
     "derived fact in scoring": (
-        "  - id: bad-stage\n    when: {hybrid: true}\n    score: {agile: 1}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        "  - id: bad-stage\n    when: {hybrid: true}\n    score: {agile: 1}\n" + GOOD_BECAUSE,
         "rule bad-stage: when.hybrid: unknown fact",
     ),
     "unknown placeholder": (
@@ -87,7 +86,7 @@ DEFECTS = {
     ),
     "unknown key": (
         "  - id: extra-key\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
-        "    salience: 3\n" + GOOD_BECAUSE.replace("      ", "    "),
+        "    salience: 3\n" + GOOD_BECAUSE,
         "rule extra-key: salience: unknown field",
     ),
 }
@@ -110,7 +109,7 @@ def test_scoring_rule_must_score(rules_copy: Path) -> None:
     add_rule(
         rules_copy,
         "  - id: no-score\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
-        + GOOD_BECAUSE.replace("      ", "    "),
+        + GOOD_BECAUSE,
         stage="scoring",
     )
     with pytest.raises(RulesError, match="no-score: a scoring rule gives a score"):
