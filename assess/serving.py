@@ -14,6 +14,7 @@ all shared state lives in PostgreSQL (data) and Redis (rate-limit counters).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -36,3 +37,18 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker: Any) -> None:
+    """Warm the charter renderer before the worker takes requests (fonts, styles, PDF writer).
+
+    Without the charter fonts the worker still serves everything else; charters then fail
+    with the error that names the Debian packages to install.
+    """
+    from assess.charter.errors import CharterError
+    from assess.charter.pdf import warm_up
+
+    try:
+        warm_up()
+    except CharterError as error:
+        worker.log.warning("charter renderer not warmed up: %s", error)

@@ -17,25 +17,36 @@ TARGET_FIRST_S = 1.5
 TARGET_WARM_S = 0.4
 
 # Runs in a fresh interpreter so that the first render pays for every cold cache.
-WORKER = textwrap.dedent(
-    f"""
+SETUP = textwrap.dedent(
+    """
+    decision = evaluate({k: 3 for k in (
+        "innovation", "resource_availability", "risk_tolerance", "relationship_duration",
+        "timeline_pressure", "creative_collaboration", "iteration_readiness",
+        "planning_complexity")}, what_if=True)
+    details = charter.load_details({
+        "project": "Northern Lights: an immersive documentary",
+        "parties": [{"side": "producer", "name": "Ann Lee", "role": "Executive Producer"},
+                    {"side": "creator", "name": "Bo Chen", "role": "Director"}],
+        "consultant": "Clara Diaz", "issued_at": "2026-03-02T09:00:00+00:00",
+        "mediators_internal": ["Dana Holt"], "mediators_external": ["Elif Kaya"],
+        "revenue_split": {"producer": 55, "creator": 45}})
+    """
+)
+
+WORKER = (
+    textwrap.dedent(
+        """
     import json, resource, time, tracemalloc
     started = time.perf_counter()
     from assess import charter
     from assess.charter.pdf import clear_cache
     from assess.engine import evaluate
     imported = time.perf_counter()
-    decision = evaluate({{k: 3 for k in (
-        "innovation", "resource_availability", "risk_tolerance", "relationship_duration",
-        "timeline_pressure", "creative_collaboration", "iteration_readiness",
-        "planning_complexity")}}, what_if=True)
-    details = charter.load_details({{
-        "project": "Northern Lights: an immersive documentary",
-        "parties": [{{"side": "producer", "name": "Ann Lee", "role": "Executive Producer"}},
-                    {{"side": "creator", "name": "Bo Chen", "role": "Director"}}],
-        "consultant": "Clara Diaz", "issued_at": "2026-03-02T09:00:00+00:00",
-        "mediators_internal": ["Dana Holt"], "mediators_external": ["Elif Kaya"],
-        "revenue_split": {{"producer": 55, "creator": 45}}}})
+    """
+    )
+    + SETUP
+    + textwrap.dedent(
+        f"""
     t = time.perf_counter()
     pdf = charter.to_pdf(decision, details)
     first = time.perf_counter() - t
@@ -69,15 +80,48 @@ WORKER = textwrap.dedent(
         "peak_python": peak_python,
     }}))
     """
+    )
 )
 
 
-def measure() -> dict[str, object]:
-    """Run the worker in a fresh interpreter and return its figures."""
+# A serving worker warms the renderer up at start (assess.serving.post_worker_init) before it
+# takes requests; this is what its first charter then costs.
+WARMED_WORKER = (
+    textwrap.dedent(
+        """
+    import json, time
+    from assess import charter
+    from assess.charter.pdf import warm_up
+    from assess.engine import evaluate
+    """
+    )
+    + SETUP
+    + textwrap.dedent(
+        """
+    t = time.perf_counter()
+    warm_up()
+    warm_up_s = time.perf_counter() - t
+    t = time.perf_counter()
+    charter.to_pdf(decision, details)
+    print(json.dumps({"warm_up": warm_up_s, "first": time.perf_counter() - t}))
+    """
+    )
+)
+
+
+def _fresh_interpreter(script: str) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, "-c", WORKER], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     figures: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return figures
+
+
+def measure() -> dict[str, object]:
+    """Run the workers in fresh interpreters and return their figures."""
+    figures = _fresh_interpreter(WORKER)
+    warmed = _fresh_interpreter(WARMED_WORKER)
+    figures["warm_up"], figures["first_after_warm_up"] = warmed["warm_up"], warmed["first"]
     return figures
 
 
@@ -100,6 +144,12 @@ def run() -> str:
             "first render (fonts and stylesheet loaded, then layout and PDF)",
             f"{first:.2f} s",
             f"<= {TARGET_FIRST_S} s ({verdict(first, TARGET_FIRST_S)})",
+        ),
+        ("serving worker warm-up at start (small specimen)", f"{float(f['warm_up']):.2f} s", ""),
+        (
+            "first charter of a warmed-up serving worker",
+            f"{float(f['first_after_warm_up']):.2f} s",
+            "",
         ),
         (
             "warm render p50 (wall)",

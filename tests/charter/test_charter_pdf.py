@@ -17,8 +17,9 @@ from PIL import Image
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
-from assess import charter, partnership
+from assess import charter, partnership, serving
 from assess.charter import pdf as charter_pdf
+from assess.charter.errors import CharterError
 from assess.decision import Decision
 from assess.protocols import BY_ID, CATALOGUE
 
@@ -294,6 +295,47 @@ def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) 
 def test_warm_up_loads_fonts_and_styles_once() -> None:
     charter_pdf.warm_up()
     assert charter_pdf._fonts_and_css() is charter_pdf._fonts_and_css()
+
+
+class FakeWorker:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.log = self
+
+    def warning(self, message: str, *args: object) -> None:
+        self.warnings.append(message % args)
+
+
+def test_a_serving_worker_lays_out_the_specimen_before_taking_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    laid_out: list[str] = []
+    real = charter_pdf.render_document
+
+    def recording(html: str, fetcher: Any = None) -> Any:
+        laid_out.append(html)
+        return real(html, fetcher)
+
+    monkeypatch.setattr(charter_pdf, "render_document", recording)
+    worker = FakeWorker()
+    serving.post_worker_init(worker)
+    assert laid_out == [charter_pdf.SPECIMEN]
+    assert worker.warnings == []
+    assert charter_pdf._fonts_and_css.cache_info().currsize == 1
+
+
+def test_a_serving_worker_without_charter_fonts_still_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing() -> None:
+        raise CharterError("fonts missing for the charter; install fonts-inter")
+
+    monkeypatch.setattr(charter_pdf, "warm_up", missing)
+    worker = FakeWorker()
+    serving.post_worker_init(worker)
+    assert worker.warnings == [
+        "charter renderer not warmed up: fonts missing for the charter; install fonts-inter"
+    ]
 
 
 def test_outline_and_contents_point_at_the_right_pages(standard_pdf: bytes) -> None:
