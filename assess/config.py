@@ -78,6 +78,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "LINK_RATE_LIMIT": os.environ.get("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
         "INVITATION_DAYS_DEFAULT": 30,
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
         "PROXY_HOPS": int(os.environ.get("ASSESS_PROXY_HOPS", "0") or 0),

@@ -61,3 +61,19 @@ db = Database()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def _link_limit() -> str:
+    return str(current_app.config["LINK_RATE_LIMIT"])
+
+
+def _dead_link(response: Any) -> bool:
+    return response.status_code in (404, 410)
+
+
+# Personal links (questionnaire, sign-off) carry unguessable tokens; this bounds guessing
+# anyway. Only unknown and dead links count, so a respondent at work is never slowed down;
+# one counter per client spans every kind of personal link.
+personal_link_limit = limiter.shared_limit(
+    _link_limit, scope="personal-links", deduct_when=_dead_link
+)

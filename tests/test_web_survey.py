@@ -177,6 +177,30 @@ def test_unknown_token_is_not_found(client: FlaskClient) -> None:
         assert b"Page not found" in response.data
 
 
+def test_guessing_personal_links_is_rate_limited(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    app.config["LINK_RATE_LIMIT"] = "3 per minute"
+    guesses = ("/i/guess-one", "/sign/guess-two", "/i/guess-three/step/1", "/sign/guess-four")
+    assert [client.get(path).status_code for path in guesses] == [404, 404, 404, 429]
+    # Over the limit, even a real link waits until the window has passed.
+    page = client.get(link)
+    assert page.status_code == 429
+    assert b"Too many attempts" in page.data
+    assert "Retry-After" in page.headers
+
+
+def test_a_respondent_at_work_never_meets_the_link_limit(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    app.config["LINK_RATE_LIMIT"] = "2 per minute"
+    for _ in range(3):
+        assert client.get(link).status_code == 200
+    for number in range(1, len(PAGES) + 1):
+        answer_page(client, link, number)
+    assert client.get(f"{link}/review").status_code == 200
+
+
 def test_unknown_step_is_not_found(client: FlaskClient, link: str) -> None:
     for number in (0, 5, 6, 2**40):
         assert client.get(f"{link}/step/{number}").status_code == 404

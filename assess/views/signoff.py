@@ -28,7 +28,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
-from assess.extensions import db
+from assess.extensions import db, personal_link_limit
 from assess.forms import Text, load_form
 from assess.models import (
     EMAIL_MAX,
@@ -49,6 +49,7 @@ from assess.views.engagements import owned_engagement
 bp = Blueprint("signoff", __name__, url_prefix="/engagements/<int:engagement_id>/charter")
 bp.before_request(require_consultant)
 public = Blueprint("sign", __name__, url_prefix="/sign")
+personal_link_limit(public)
 
 MAX_VERSION = 9999
 LINK_DAYS_DEFAULT = 14

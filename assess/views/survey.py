@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
-from assess.extensions import db
+from assess.extensions import db, personal_link_limit
 from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Invitation, Respondent, hash_token, utcnow
 from assess.questionnaire import (
@@ -24,6 +24,7 @@ from assess.questionnaire import (
 from assess.views.results import chart_for
 
 bp = Blueprint("survey", __name__, url_prefix="/i/<token>")
+personal_link_limit(bp)
 
 # Tokens we issue are 43 characters; anything much longer is not one of ours.
 TOKEN_MAX = 100
