@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from assess.extensions import db, personal_link_limit
@@ -43,7 +44,12 @@ def respondent_for(token: str) -> Respondent:
     if len(token) > TOKEN_MAX:
         abort(404)
     token_hash = hash_token(token)
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+    # One round trip: every page needs the respondent and their engagement too.
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(Invitation.token_hash == token_hash)
+        .options(joinedload(Invitation.respondent).joinedload(Respondent.engagement))
+    )
     # The lookup is by hash; the constant-time check guards against any collation surprise.
     if invitation is None or not invitation.matches(token):
         abort(404)
