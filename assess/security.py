@@ -22,6 +22,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # A JSON answer or a file is never a document that runs anything. PDFs are not sandboxed:
 # browsers' PDF viewers refuse to open sandboxed documents.
 DATA_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# A document our own pages show inline (the charter a signatory reads on the sign page).
+FRAMED_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'self'"
 DOCUMENT_TYPES = frozenset(
     ("text/html", "image/svg+xml", "text/css", "application/javascript", "text/javascript")
 )
@@ -42,11 +44,19 @@ HEADERS: dict[str, str] = {
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
+def frame_on_own_pages(response: Response) -> Response:
+    """Let this response be shown in a frame of the product's own pages, and nowhere else."""
+    response.headers["Content-Security-Policy"] = FRAMED_CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 def secure(response: Response) -> Response:
     """Add the security headers to a response."""
     for name, value in HEADERS.items():
-        response.headers[name] = value
-    # A view that sets its own policy has chosen it deliberately; every other gets ours.
+        response.headers.setdefault(name, value)
+    # A view that sets its own policy or framing has chosen it deliberately (see
+    # frame_on_own_pages); every other gets ours.
     if response.mimetype in DOCUMENT_TYPES:
         policy = CONTENT_SECURITY_POLICY
     elif response.mimetype == "application/pdf":

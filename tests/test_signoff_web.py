@@ -52,10 +52,20 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     assert "not your turn" in waiting
     assert approve(second, bo, "Bo Chen").status_code == 409
 
-    # The frozen PDF the signatory opens is exactly the hashed one.
+    # The frozen PDF the signatory reads is exactly the hashed one. The page shows it in a
+    # frame, which only the product's own pages may do; the download may not be framed.
+    assert f'<iframe class="charter-preview" src="{ann}/charter.pdf"' in text
     pdf = signatory.get(f"{ann}/charter.pdf")
     assert pdf.mimetype == "application/pdf"
     assert sha256_hex(pdf.data) in text
+    assert pdf.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in pdf.headers["Content-Security-Policy"]
+    assert pdf.headers["Content-Disposition"].startswith("inline")
+    download = signatory.get(f"{ann}/charter.pdf?download=1")
+    assert download.data == pdf.data
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in download.headers["Content-Security-Policy"]
 
     response = signatory.post(
         f"{ann}/approve",

@@ -42,6 +42,7 @@ from assess.models import (
     Signatory,
     utcnow,
 )
+from assess.security import frame_on_own_pages
 from assess.signing.keys import SealKeys, from_config
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement
@@ -501,8 +502,10 @@ def charter_pdf(token: str) -> Response:
     except signoff.LinkUnusable:
         abort(410)
     version = signatory.sign_off.version
-    inline = request.args.get("download") != "1"
-    return pdf_response(version.pdf, version.filename, inline=inline)
+    if request.args.get("download") == "1":
+        return pdf_response(version.pdf, version.filename)
+    # Shown inside the sign page, so the signatory reads it where they approve it.
+    return frame_on_own_pages(pdf_response(version.pdf, version.filename, inline=True))
 
 
 @public.get("/<token>/signed.pdf")

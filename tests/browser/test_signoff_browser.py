@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -79,8 +80,17 @@ def test_two_signatories_approve_in_order_and_the_download_verifies(
     bo_page.goto(bo_link)
     expect(bo_page.get_by_text("It is not your turn yet")).to_be_visible()
 
-    ann.goto(ann_link)
+    with ann.expect_response(lambda r: r.url.endswith("/charter.pdf")) as shown:
+        ann.goto(ann_link)
     expect(ann.get_by_role("heading", name="Tidewater")).to_be_visible()
+    # The charter shows inside the page: the browser let the frame load (a refused frame
+    # would be an error page), and its bytes are the ones the page fingerprints.
+    assert shown.value.status == 200
+    assert shown.value.header_value("content-type") == "application/pdf"
+    assert any(frame.url.endswith("/charter.pdf") for frame in ann.frames)
+    fingerprint = ann.locator("#charter-hash").inner_text()
+    framed = ann.request.get(shown.value.url)  # the browser hands the frame to its PDF viewer
+    assert hashlib.sha256(framed.body()).hexdigest() == fingerprint
     assert_accessible(ann)
     ann.get_by_role("button", name="Approve the charter").click()  # nothing typed
     expect(ann.get_by_text("Tick the box to confirm your approval.").first).to_be_visible()
