@@ -13,27 +13,13 @@ from assess import charter
 from assess.charter import CharterDetails
 from assess.decision import Decision
 from assess.engine import evaluate
+from assess.factors import FACTOR_KEYS
 
 ISSUED = "2026-03-02T09:00:00+00:00"
 
 # Answer sets (in factor order) that the rules map to each kind of decision.
 ANSWERS: dict[str, dict[str, int]] = {
-    name: dict(
-        zip(
-            (
-                "innovation",
-                "resource_availability",
-                "risk_tolerance",
-                "relationship_duration",
-                "timeline_pressure",
-                "creative_collaboration",
-                "iteration_readiness",
-                "planning_complexity",
-            ),
-            values,
-            strict=True,
-        )
-    )
+    name: dict(zip(FACTOR_KEYS, values, strict=True))
     for name, values in {
         "standard": (3, 3, 3, 3, 3, 3, 3, 3),
         "integrated": (5, 4, 4, 4, 2, 5, 3, 3),

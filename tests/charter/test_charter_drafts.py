@@ -12,25 +12,14 @@ from webtools import create_engagement, csrf_token, login, make_consultant
 
 from assess.engine import evaluate
 from assess.extensions import db
+from assess.factors import FACTOR_KEYS
 from assess.models import CharterVersion, Engagement
 from assess.questionnaire import record_decision
 from assess.views.charter import stored_form
 
 pytestmark = [pytest.mark.xdist_group("charter-pdf"), pytest.mark.db]
 
-ANSWERS = dict.fromkeys(
-    (
-        "innovation",
-        "resource_availability",
-        "risk_tolerance",
-        "relationship_duration",
-        "timeline_pressure",
-        "creative_collaboration",
-        "iteration_readiness",
-        "planning_complexity",
-    ),
-    3,
-)
+ANSWERS = dict.fromkeys(FACTOR_KEYS, 3)
 FIELDS = {
     "effective_date": "2027-02-01",
     "version": "1",

@@ -12,25 +12,14 @@ from webtools import create_engagement, csrf_token, login, make_consultant
 
 from assess.engine import evaluate
 from assess.extensions import db
+from assess.factors import FACTOR_KEYS
 from assess.models import Consultant, Engagement
 from assess.questionnaire import record_decision
 from assess.views import charter as charter_views
 
 pytestmark = pytest.mark.xdist_group("charter-pdf")
 
-ANSWERS = dict.fromkeys(
-    (
-        "innovation",
-        "resource_availability",
-        "risk_tolerance",
-        "relationship_duration",
-        "timeline_pressure",
-        "creative_collaboration",
-        "iteration_readiness",
-        "planning_complexity",
-    ),
-    3,
-)
+ANSWERS = dict.fromkeys(FACTOR_KEYS, 3)
 
 
 @pytest.fixture
