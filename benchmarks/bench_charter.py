@@ -64,6 +64,25 @@ WORKER = (
     t = time.perf_counter()
     charter.to_pdf(decision, details)  # the same charter again: served from the cache
     cached = time.perf_counter() - t
+    # Where one warm render spends its time, from WeasyPrint's own progress messages.
+    import logging
+    from weasyprint.logger import PROGRESS_LOGGER
+    marks = {{}}
+    class Marks(logging.Handler):
+        def emit(self, record):
+            marks.setdefault(record.getMessage()[:6], time.perf_counter())
+    handler = Marks()
+    PROGRESS_LOGGER.addHandler(handler)
+    PROGRESS_LOGGER.setLevel(logging.INFO)
+    clear_cache()
+    t = time.perf_counter()
+    charter.to_pdf(decision, details)
+    ended = time.perf_counter()
+    PROGRESS_LOGGER.removeHandler(handler)
+    steps = ["Step 1", "Step 3", "Step 4", "Step 5", "Step 6", "Step 7"]
+    bounds = [t] + [marks[step] for step in steps] + [ended]
+    names = ["templates", "HTML parsing", "styles", "boxes", "layout", "drawing", "PDF writing"]
+    phases = dict(zip(names, (b - a for a, b in zip(bounds, bounds[1:]))))
     # Python allocations of one more render, traced apart from the timed runs (tracing is slow).
     clear_cache()
     tracemalloc.start()
@@ -77,7 +96,7 @@ WORKER = (
         "html": html_times, "cached": cached, "pages": len(PdfReader(io.BytesIO(pdf)).pages),
         "bytes": len(pdf), "protocols": len(decision.protocols),
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "peak_python": peak_python,
+        "peak_python": peak_python, "phases": phases,
     }}))
     """
     )
@@ -160,6 +179,14 @@ def run() -> str:
         ("same charter again (per-process cache)", f"{float(f['cached']) * 1000:.2f} ms", ""),
         ("warm render p50 (CPU time of the process)", f"{cpu * 1000:.0f} ms", ""),
         ("of which HTML from the templates, p50", f"{html * 1000:.1f} ms", ""),
+        (
+            "one warm render by phase (ms)",
+            " · ".join(
+                f"{name} {seconds * 1000:.0f}"
+                for name, seconds in f["phases"].items()  # type: ignore[attr-defined]
+            ),
+            "",
+        ),
         ("warm render per page, p50", f"{p50 * 1000 / int(f['pages']):.0f} ms", ""),
         ("peak resident memory of the process", f"{int(f['peak_rss_kib']) / 1024:.0f} MiB", ""),
         (
