@@ -205,7 +205,9 @@ def run() -> str:
         f"{table}\n\n"
         "Every warm render produced the same bytes as the first. Layout and PDF writing\n"
         "(WeasyPrint) take nearly all of the time, which grows with the page count; wall time\n"
-        "above CPU time means other processes competed for the cores during the run.\n"
+        "above CPU time means other processes competed for the cores during the run. On this\n"
+        "shared virtual machine the same benchmark run at different times of one day spread by\n"
+        "about a quarter (warm p50 from 1.5 s to 2.2 s): compare figures within one run.\n"
     )
 
 
