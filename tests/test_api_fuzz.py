@@ -10,7 +10,10 @@ import pytest
 import schemathesis
 from apitools import bearer, make_token
 from flask import Flask
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from webtools import ANSWERS, make_consultant
 
@@ -109,23 +112,38 @@ def cross_field_rules(case: schemathesis.Case) -> list[Any]:
     return []
 
 
-@schema.parametrize()
-@settings(
+# One test per operation, parametrised here with explicit ids: schemathesis's own pytest
+# items share one node id under this pytest, and xdist then ran only one of them.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+FUZZ = settings(
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_conforms_without_a_token(case: schemathesis.Case) -> None:
-    case.call_and_validate(excluded_checks=cross_field_rules(case))
 
 
-@schema.parametrize()
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-def test_api_conforms_with_a_token(case: schemathesis.Case, fuzz_app: Flask) -> None:
-    case.call_and_validate(
-        headers=bearer(fuzz_app.config["FUZZ_TOKEN"]), excluded_checks=cross_field_rules(case)
-    )
+def conforms(operation: APIOperation, headers: dict[str, str] | None = None) -> None:
+    """Valid and invalid requests alike: no server error, every response as documented."""
+    cases = st.one_of(*(operation.as_strategy(mode) for mode in GenerationMode))
+
+    @FUZZ
+    @given(case=cases)
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, excluded_checks=cross_field_rules(case))
+
+    check()
+
+
+def test_every_operation_is_fuzzed() -> None:
+    assert len(OPERATIONS) >= 15
+    assert len({operation.label for operation in OPERATIONS}) == len(OPERATIONS)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_api_conforms_without_a_token(operation: APIOperation) -> None:
+    conforms(operation)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_api_conforms_with_a_token(operation: APIOperation, fuzz_app: Flask) -> None:
+    conforms(operation, bearer(fuzz_app.config["FUZZ_TOKEN"]))
