@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,14 @@ from assess.testing import fresh_postgres
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse two tests with one id: parallel runs (xdist) would silently run only one."""
+    counts = Counter(item.nodeid for item in items)
+    repeated = sorted(nodeid for nodeid, count in counts.items() if count > 1)
+    if repeated:
+        raise pytest.UsageError("tests share an id: " + ", ".join(repeated[:5]))
 
 
 @pytest.fixture(scope="session")
