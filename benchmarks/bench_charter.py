@@ -19,10 +19,8 @@ TARGET_WARM_S = 0.4
 # Runs in a fresh interpreter so that the first render pays for every cold cache.
 SETUP = textwrap.dedent(
     """
-    decision = evaluate({k: 3 for k in (
-        "innovation", "resource_availability", "risk_tolerance", "relationship_duration",
-        "timeline_pressure", "creative_collaboration", "iteration_readiness",
-        "planning_complexity")}, what_if=True)
+    from assess.factors import FACTOR_KEYS
+    decision = evaluate(dict.fromkeys(FACTOR_KEYS, 3), what_if=True)
     details = charter.load_details({
         "project": "Northern Lights: an immersive documentary",
         "parties": [{"side": "producer", "name": "Ann Lee", "role": "Executive Producer"},

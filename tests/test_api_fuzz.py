@@ -115,11 +115,7 @@ def cross_field_rules(case: schemathesis.Case) -> list[Any]:
 # One test per operation, parametrised here with explicit ids: schemathesis's own pytest
 # items share one node id under this pytest, and xdist then ran only one of them.
 OPERATIONS = [result.ok() for result in schema.get_all_operations()]
-FUZZ = settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def conforms(operation: APIOperation, headers: dict[str, str] | None = None) -> None:
