@@ -18,9 +18,12 @@ from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
 from assess import charter, partnership, serving
+from assess.alignment import Respondent
 from assess.charter import pdf as charter_pdf
 from assess.charter.errors import CharterError
 from assess.decision import Decision
+from assess.engine import evaluate_respondents
+from assess.factors import FACTOR_KEYS
 from assess.protocols import BY_ID, CATALOGUE
 
 # All PDF tests on one worker: they share the rendered standard charter.
@@ -268,6 +271,48 @@ def test_long_and_non_latin_input_fits_and_keeps_its_glyphs(
     assert "Charter-CJK" in fonts and "Charter-Arabic" in fonts
     # every glyph came from a real font: no .notdef boxes were drawn
     assert all(f["emb"] == "yes" for f in fonts_of(pdf, tmp_path))
+
+
+def page_endings(document: Any) -> list[str]:
+    """Return, per page, the kind of block its last line of text belongs to.
+
+    "heading" for a section or clause heading or the introduction under it, "text" otherwise.
+    """
+
+    def last_line(box: Any, kind: str) -> str | None:
+        if isinstance(box, boxes.MarginBox):
+            return None
+        element = getattr(box, "element", None)
+        if element is not None and box.element_tag in ("h1", "h2"):
+            kind = "heading"
+        elif element is not None and "section-intro" in (element.get("class") or ""):
+            kind = "heading"
+        found = kind if isinstance(box, boxes.TextBox) and box.text.strip() else None
+        for child in box.all_children():
+            found = last_line(child, kind) or found
+        return found
+
+    return [last_line(page._page_box, "text") or "empty" for page in document.pages]
+
+
+def sides_apart() -> Decision:
+    """A decision whose charter opens with the gaps the two sides started from."""
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    respondents = [
+        Respondent("Ann Lee", "producer", base | {"creative_collaboration": 1, "innovation": 1}),
+        Respondent("Bo Chen", "creator", base | {"creative_collaboration": 5, "innovation": 4}),
+    ]
+    return evaluate_respondents(respondents, {"creative_collaboration": 3})
+
+
+@pytest.mark.parametrize(
+    "name", ["standard", "integrated", "strategic_resource", "agile", "hybrid", "sides apart"]
+)
+def test_no_page_ends_with_a_heading(decisions: dict[str, Decision], name: str) -> None:
+    decision = sides_apart() if name == "sides apart" else decisions[name]
+    html = charter.to_html(decision, make_details())
+    endings = page_endings(charter_pdf.render_document(html))
+    assert "heading" not in endings, endings
 
 
 def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) -> None:
