@@ -90,6 +90,35 @@ def agreement(
     }
 
 
+def result_page(
+    engagement: Engagement,
+    record: DecisionRecord,
+    *,
+    preview: Decision | None = None,
+    adjusted: Mapping[str, int] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    agree_form: Mapping[str, str] | None = None,
+    agree_errors: dict[str, list[str]] | None = None,
+) -> str:
+    """Render a stored decision's page; a preview of adjusted answers is shown over it."""
+    stored = record.decision
+    shown = preview or stored
+    return render_template(
+        "web/results/show.html",
+        engagement=engagement,
+        record=record,
+        decision=shown,
+        stored=stored,
+        preview=preview,
+        adjusted=adjusted if adjusted is not None else dict(stored.answers),
+        errors=errors or {},
+        chart=chart_for(shown, stored if preview else None),
+        consultant_view=True,
+        outdated=stored.rules_version != current_rules_version(),
+        **agreement(engagement, record, agree_form, agree_errors),
+    )
+
+
 @bp.get("/<int:decision_id>")
 def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
     """Show a stored decision; with adjusted answers in the query, preview the new one."""
@@ -98,31 +127,14 @@ def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
     stored = record.decision
     preview: Decision | None = None
     errors: dict[str, list[str]] = {}
-    adjusted = dict(stored.answers)
+    adjusted: dict[str, int] | None = None  # the stored answers
     if request.args.get("adjust"):
         given, errors = load_answers_form(request.args, FACTOR_KEYS, required=True)
         if not errors:
             adjusted = given
             preview = decide(given, based_on=stored) if given != stored.answers else None
-        else:
-            adjusted = {**stored.answers}
-    shown = preview or stored
-    status = 422 if errors else 200
-    page = render_template(
-        "web/results/show.html",
-        engagement=engagement,
-        record=record,
-        decision=shown,
-        stored=stored,
-        preview=preview,
-        adjusted=adjusted,
-        errors=errors,
-        chart=chart_for(shown, stored if preview else None),
-        consultant_view=True,
-        outdated=stored.rules_version != current_rules_version(),
-        **agreement(engagement, record),
-    )
-    return (page, status) if errors else page
+    page = result_page(engagement, record, preview=preview, adjusted=adjusted, errors=errors)
+    return (page, 422) if errors else page
 
 
 @bp.post("/<int:decision_id>/confirm")
@@ -135,20 +147,7 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     given, errors = load_answers_form(request.form, FACTOR_KEYS, required=True)
     stored = record.decision
     if errors:
-        return render_template(
-            "web/results/show.html",
-            engagement=engagement,
-            record=record,
-            decision=stored,
-            stored=stored,
-            preview=None,
-            adjusted={**stored.answers},
-            errors=errors,
-            chart=chart_for(stored),
-            consultant_view=True,
-            outdated=stored.rules_version != current_rules_version(),
-            **agreement(engagement, record),
-        ), 422
+        return result_page(engagement, record, errors=errors), 422
     if given == stored.answers:
         flash("The answers are unchanged, so no new decision was stored.", "info")
         return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
@@ -182,20 +181,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
         abort(404)
     change, errors = consensus.load_agreement(request.form)
     if change is None:
-        return render_template(
-            "web/results/show.html",
-            engagement=engagement,
-            record=record,
-            decision=stored,
-            stored=stored,
-            preview=None,
-            adjusted={**stored.answers},
-            errors={},
-            chart=chart_for(stored),
-            consultant_view=True,
-            outdated=stored.rules_version != current_rules_version(),
-            **agreement(engagement, record, request.form, errors),
-        ), 422
+        return result_page(engagement, record, agree_form=request.form, agree_errors=errors), 422
     here = url_for("results.show", engagement_id=engagement.id, decision_id=record.id)
     if not consensus.changes(stored.alignment, change):
         flash("That is already the agreed value and note, so nothing new was stored.", "info")
