@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from assess.factors import FACTORS
 from assess.models import (
@@ -88,6 +88,24 @@ class EngagementSchema(Schema):
     creator_role = Text("creator side's role", ROLE_MAX, required=False)
 
 
+def _tomorrow_to_a_year_ahead(value: date) -> None:
+    today = utcnow().date()
+    if value <= today:
+        raise ValidationError("Choose an expiry date after today.")
+    if value > today + timedelta(days=366):
+        raise ValidationError("Choose an expiry date within a year.")
+
+
+def link_expiry() -> fields.Date:
+    """An optional expiry date for a personal link: from tomorrow up to a year ahead."""
+    return fields.Date(
+        load_default=None,
+        allow_none=True,
+        validate=_tomorrow_to_a_year_ahead,
+        error_messages={"invalid": "Enter the expiry date as YYYY-MM-DD."},
+    )
+
+
 class InvitationSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -98,22 +116,7 @@ class InvitationSchema(Schema):
         validate=validate.OneOf(PARTY_SIDES, error="Choose the producer side or the creator side."),
         error_messages={"required": "Choose the producer side or the creator side."},
     )
-    expires_on = fields.Date(
-        load_default=None,
-        allow_none=True,
-        error_messages={"invalid": "Enter the expiry date as YYYY-MM-DD."},
-    )
-
-    @validates("expires_on")
-    def check_expiry(self, value: date | None, **_kwargs: Any) -> None:
-        """Accept no expiry, or a date from tomorrow up to a year ahead."""
-        if value is None:
-            return
-        today = utcnow().date()
-        if value <= today:
-            raise ValidationError("Choose an expiry date after today.")
-        if value > today + timedelta(days=366):
-            raise ValidationError("Choose an expiry date within a year.")
+    expires_on = link_expiry()
 
 
 def answers_schema(keys: Iterable[str], *, required: bool) -> Schema:

@@ -24,12 +24,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
 from assess.extensions import db, personal_link_limit
-from assess.forms import Text, load_form
+from assess.forms import Text, link_expiry, load_form
 from assess.models import (
     EMAIL_MAX,
     NAME_MAX,
@@ -59,24 +59,6 @@ LINK_DAYS_DEFAULT = 14
 # Forms --------------------------------------------------------------------------------
 
 
-def _expiry_field() -> fields.Date:
-    return fields.Date(
-        load_default=None,
-        allow_none=True,
-        error_messages={"invalid": "Enter the expiry date as YYYY-MM-DD."},
-    )
-
-
-def _check_expiry(value: date | None) -> None:
-    if value is None:
-        return
-    today = utcnow().date()
-    if value <= today:
-        raise ValidationError("Choose an expiry date after today.")
-    if value > today + timedelta(days=366):
-        raise ValidationError("Choose an expiry date within a year.")
-
-
 class SignatorySchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -104,22 +86,14 @@ class StartSchema(Schema):
         ),
         error_messages={"required": "Choose in order, or all at once."},
     )
-    expires_on = _expiry_field()
-
-    @validates("expires_on")
-    def check_expiry(self, value: date | None, **_kwargs: Any) -> None:
-        _check_expiry(value)
+    expires_on = link_expiry()
 
 
 class ResendSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    expires_on = _expiry_field()
-
-    @validates("expires_on")
-    def check_expiry(self, value: date | None, **_kwargs: Any) -> None:
-        _check_expiry(value)
+    expires_on = link_expiry()
 
 
 class ApproveSchema(Schema):
