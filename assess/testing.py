@@ -13,8 +13,10 @@ from assess.commands import upgrade_database
 
 
 @contextmanager
-def fresh_postgres(server_url: str, prefix: str = "assess_test") -> Iterator[str]:
-    """Create a migrated PostgreSQL database on the server; drop it afterwards."""
+def fresh_postgres(
+    server_url: str, prefix: str = "assess_test", *, migrated: bool = True
+) -> Iterator[str]:
+    """Create a PostgreSQL database on the server, migrated unless asked not to; drop it after."""
     server = make_url(server_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -22,7 +24,8 @@ def fresh_postgres(server_url: str, prefix: str = "assess_test") -> Iterator[str
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade_database(url)
+        if migrated:
+            upgrade_database(url)
         yield url
     finally:
         with admin.connect() as connection:

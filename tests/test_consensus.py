@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from webtools import ANSWERS
 
 from assess.alignment import Alignment, Respondent, align
 from assess.consensus import Agreement, agree, changes, history, load_agreement, summary
@@ -14,16 +15,7 @@ from assess.engine import evaluate_respondents
 from assess.models import Consultant, DecisionRecord
 from assess.questionnaire import decide
 
-BASE = {
-    "innovation": 4,
-    "resource_availability": 3,
-    "risk_tolerance": 3,
-    "relationship_duration": 4,
-    "timeline_pressure": 3,
-    "creative_collaboration": 5,
-    "iteration_readiness": 4,
-    "planning_complexity": 2,
-}
+BASE = ANSWERS
 CREATOR = {**BASE, "timeline_pressure": 5, "iteration_readiness": 1}
 
 

@@ -5,21 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 
 from servingtools import PG_SERVER
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+
+from assess.testing import fresh_postgres
 
 
 def test_simultaneous_upgrades_of_one_database_all_succeed() -> None:
-    server = make_url(PG_SERVER)
-    name = f"assess_migrate_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_postgres(PG_SERVER, "assess_migrate", migrated=False) as url:
         nodes = [
             subprocess.Popen(
                 [sys.executable, "-m", "assess.cli", "db", "upgrade"],
@@ -38,7 +32,3 @@ def test_simultaneous_upgrades_of_one_database_all_succeed() -> None:
             versions = connection.execute(text("SELECT count(*) FROM alembic_version")).scalar()
             assert versions == 1
         engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -8,12 +8,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import create_engagement, login, make_consultant
 
 from assess import charter
 from assess.charter import CharterDetails
 from assess.decision import Decision
 from assess.engine import evaluate
+from assess.extensions import db
 from assess.factors import FACTOR_KEYS
+from assess.models import Engagement
+from assess.questionnaire import record_decision
 
 ISSUED = "2026-03-02T09:00:00+00:00"
 
@@ -91,3 +97,19 @@ def trap_server() -> Iterator[CountingServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def charter_page(app: Flask, client: FlaskClient) -> tuple[FlaskClient, int, str]:
+    """A signed-in consultant, their engagement and the charter path of a stored decision."""
+    make_consultant(app)
+    login(client)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        decision = evaluate(ANSWERS["standard"], what_if=True)
+        record = record_decision(db.session, engagement, decision)
+        db.session.commit()
+        decision_id = record.id
+    return client, engagement_id, f"/engagements/{engagement_id}/decisions/{decision_id}/charter"

@@ -8,18 +8,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from webtools import create_engagement, csrf_token, login, make_consultant
+from webtools import csrf_token
 
-from assess.engine import evaluate
 from assess.extensions import db
-from assess.factors import FACTOR_KEYS
 from assess.models import CharterVersion, Engagement
-from assess.questionnaire import record_decision
 from assess.views.charter import stored_form
 
 pytestmark = [pytest.mark.xdist_group("charter-pdf"), pytest.mark.db]
 
-ANSWERS = dict.fromkeys(FACTOR_KEYS, 3)
 FIELDS = {
     "effective_date": "2027-02-01",
     "version": "1",
@@ -34,21 +30,6 @@ FIELDS = {
 }
 
 
-@pytest.fixture
-def web(app: Flask, client: FlaskClient) -> tuple[FlaskClient, int, str]:
-    """A signed-in consultant, their engagement and the charter path of a stored decision."""
-    make_consultant(app)
-    login(client)
-    engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        record = record_decision(db.session, engagement, evaluate(ANSWERS, what_if=True))
-        db.session.commit()
-        decision_id = record.id
-    return client, engagement_id, f"/engagements/{engagement_id}/decisions/{decision_id}/charter"
-
-
 def post(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
     return client.post(path, data={"csrf_token": csrf_token(client, "/engagements"), **data})
 
@@ -61,9 +42,9 @@ def stored(app: Flask, engagement_id: int) -> dict[str, Any] | None:
 
 
 def test_saving_stores_the_fields_and_reopening_shows_them(
-    app: Flask, web: tuple[FlaskClient, int, str]
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
 ) -> None:
-    client, engagement_id, path = web
+    client, engagement_id, path = charter_page
     assert stored(app, engagement_id) is None
     assert 'value="1"' in client.get(path).get_data(as_text=True)  # version 1 by default
     response = post(client, path + "/save", FIELDS)
@@ -92,8 +73,8 @@ def test_saving_stores_the_fields_and_reopening_shows_them(
     assert fields["mediators_external"] == ["Eli Park"] and fields["arbitration"] == ""
 
 
-def test_bad_fields_are_not_stored(app: Flask, web: tuple[FlaskClient, int, str]) -> None:
-    client, engagement_id, path = web
+def test_bad_fields_are_not_stored(app: Flask, charter_page: tuple[FlaskClient, int, str]) -> None:
+    client, engagement_id, path = charter_page
     post(client, path + "/save", FIELDS)
     before = stored(app, engagement_id)
     for action in ("/save", "/preview", ".pdf", ".ics"):
@@ -104,9 +85,9 @@ def test_bad_fields_are_not_stored(app: Flask, web: tuple[FlaskClient, int, str]
 
 
 def test_a_download_saves_what_it_was_made_from(
-    app: Flask, web: tuple[FlaskClient, int, str]
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
 ) -> None:
-    client, engagement_id, path = web
+    client, engagement_id, path = charter_page
     response = post(client, path + ".ics", {"effective_date": "2027-03-01", "version": "2"})
     assert response.status_code == 200
     fields = stored(app, engagement_id)
@@ -115,8 +96,10 @@ def test_a_download_saves_what_it_was_made_from(
     assert fields["mediators_internal"] == [] and fields["revenue_split"] is None
 
 
-def test_the_freeze_uses_the_stored_fields(app: Flask, web: tuple[FlaskClient, int, str]) -> None:
-    client, engagement_id, path = web
+def test_the_freeze_uses_the_stored_fields(
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
+) -> None:
+    client, engagement_id, path = charter_page
     decision_id = path.split("/")[4]
     freeze = f"/engagements/{engagement_id}/charter/freeze/{decision_id}"
     response = post(client, freeze, FIELDS)

@@ -8,35 +8,18 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import create_engagement, csrf_token, login, make_consultant
+from webtools import csrf_token, login, make_consultant
 
-from assess.engine import evaluate
 from assess.extensions import db
-from assess.factors import FACTOR_KEYS
-from assess.models import Consultant, Engagement
-from assess.questionnaire import record_decision
-from assess.views import charter as charter_views
+from assess.models import Consultant
 
 pytestmark = pytest.mark.xdist_group("charter-pdf")
 
-ANSWERS = dict.fromkeys(FACTOR_KEYS, 3)
-
 
 @pytest.fixture
-def web(app: Flask, client: FlaskClient) -> tuple[FlaskClient, str]:
-    """A signed-in consultant's client and the charter path of a stored decision."""
-    if "charter" not in app.blueprints:  # until the app factory registers the blueprint
-        app.register_blueprint(charter_views.bp)
-    make_consultant(app)
-    login(client)
-    engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        record = record_decision(db.session, engagement, evaluate(ANSWERS, what_if=True))
-        db.session.commit()
-        decision_id = record.id
-    return client, f"/engagements/{engagement_id}/decisions/{decision_id}/charter"
+def web(charter_page: tuple[FlaskClient, int, str]) -> tuple[FlaskClient, str]:
+    client, _, path = charter_page
+    return client, path
 
 
 def post(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
