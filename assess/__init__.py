@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_templates(app)
     register_security(app)
+    register_seal_time(app)
     register_blueprints(app)
     # The pages' error handlers must exist before the API adds its JSON ones.
     register_error_handlers(app)
@@ -55,6 +56,21 @@ def register_extensions(app: Flask) -> None:
     # A stolen session cookie used from another browser is dropped, not honoured.
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_consultant)
+
+
+def register_seal_time(app: Flask) -> None:
+    """Check the time-stamping settings of seals now, not at the first signed charter."""
+    url = str(app.config.get("SEAL_TSA_URL") or "")
+    if url and not url.startswith(("http://", "https://")):
+        raise RuntimeError(f"SEAL_TSA_URL must be an http(s) address of an RFC 3161 TSA: {url!r}")
+    roots_file = app.config.get("SEAL_TSA_ROOT_FILE")
+    if roots_file:
+        from assess.signing.timestamps import load_roots
+
+        try:
+            load_roots(roots_file)
+        except (OSError, ValueError) as error:
+            raise RuntimeError(f"SEAL_TSA_ROOT_FILE: {error}") from None
 
 
 def register_templates(app: Flask) -> None:

@@ -92,4 +92,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SEAL_KEY_FILE": os.environ.get("SEAL_KEY_FILE") or None,
         "SEAL_CERT_FILE": os.environ.get("SEAL_CERT_FILE") or None,
         "SEAL_KEY_PASSPHRASE": os.environ.get("SEAL_KEY_PASSPHRASE") or None,
+        # An RFC 3161 time-stamping authority for trusted time in seals, and the
+        # certificates that verification trusts for it.
+        "SEAL_TSA_URL": os.environ.get("SEAL_TSA_URL") or None,
+        "SEAL_TSA_ROOT_FILE": os.environ.get("SEAL_TSA_ROOT_FILE") or None,
     }

@@ -17,11 +17,12 @@ amendment that records the signed version's hash (the hash chain) and shows a di
 from __future__ import annotations
 
 import hmac
+import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -48,8 +49,13 @@ from assess.models import (
 )
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.signing import sha256_hex
-from assess.signing.audit import AuditEntry, AuditTrail
+from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
+
+if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
+    from assess.signing.timestamps import AuthorityTimeStamper
+
+log = logging.getLogger(__name__)
 
 USER_AGENT_MAX = 512
 IP_MAX = 64
@@ -87,10 +93,14 @@ class Actor:
 
 @dataclass(frozen=True)
 class Sealer:
-    """What sealing needs: the service's key and certificate, and its public address."""
+    """What sealing needs: the service's key and certificate, and its public address.
+
+    ``timestamper``: the time-stamping authority whose trusted time goes into the seal.
+    """
 
     keys: SealKeys | Callable[[], SealKeys]
     base_url: str
+    timestamper: AuthorityTimeStamper | None = None
 
     def load_keys(self) -> SealKeys:
         return self.keys if isinstance(self.keys, SealKeys) else self.keys()
@@ -518,13 +528,9 @@ def finalise(session: Session, sign_off: SignOff, sealer: Sealer, now: datetime)
     The claim is a conditional UPDATE (pending -> signed): of two finishers, one changes
     the row and the other changes nothing and stores nothing.
     """
-    from assess.signing.seal import seal  # pyHanko takes a second to import
-
     if any(s.action != "approved" for s in sign_off.signatories):
         return False
-    sealed = seal(
-        sign_off.version.pdf, audit_trail(sign_off, sealer.base_url, now), sealer.load_keys()
-    )
+    sealed, detail = _seal(sign_off, sealer, now)
     claimed = session.execute(
         update(SignOff)
         .where(SignOff.id == sign_off.id, SignOff.status == SIGNOFF_PENDING)
@@ -542,9 +548,34 @@ def finalise(session: Session, sign_off: SignOff, sealer: Sealer, now: datetime)
     engagement = sign_off.version.engagement
     engagement.signed_at = now
     engagement.updated_at = now
-    _event(sign_off, "sealed", now, document_hash=sha256_hex(sealed))
+    _event(sign_off, "sealed", now, document_hash=sha256_hex(sealed), detail=detail)
     session.flush()
     return True
+
+
+def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]:
+    """Seal the approved version, time-stamped when an authority is configured and answers.
+
+    Return the sealed PDF and what the history says about its time. The approvals are
+    complete: an authority that fails delays nothing, the seal goes without its timestamp.
+    """
+    from assess.signing.seal import seal
+    from assess.signing.timestamps import TimestampUnavailable, authority_name
+
+    trail = audit_trail(sign_off, sealer.base_url, now)
+    keys = sealer.load_keys()
+    if sealer.timestamper is None:
+        return seal(sign_off.version.pdf, trail, keys), ""
+    audit_pdf = render_pdf(trail, signer=keys.subject)
+    try:
+        stamped = seal(
+            sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf, timestamper=sealer.timestamper
+        )
+    except TimestampUnavailable as error:
+        log.warning("sealing without a trusted timestamp: %s", error)
+        plain = seal(sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf)
+        return plain, f"Without a trusted timestamp: {error}"
+    return stamped, f"Time-stamped by {authority_name(sealer.timestamper)}"
 
 
 # Looking up and comparing versions ---------------------------------------------------

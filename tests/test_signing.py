@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -23,6 +23,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader, PdfWriter
+from tsatools import TimeStampingAuthority
 
 from assess import charter
 from assess.charter import CharterDetails
@@ -32,6 +33,7 @@ from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys, load_or_create, self_signed_certificate
 from assess.signing.seal import SEAL_FIELD, SealError, seal
+from assess.signing.timestamps import AuthorityTimeStamper, TimestampUnavailable, load_roots
 from assess.signing.verify import UnreadableInput, verify
 
 ANSWERS = {
@@ -124,11 +126,45 @@ def sealed(charter_pdf: bytes, keys: SealKeys) -> bytes:
     return seal(charter_pdf, make_audit(charter_pdf), keys)
 
 
+@pytest.fixture(scope="module")
+def authority() -> Iterator[TimeStampingAuthority]:
+    tsa = TimeStampingAuthority()
+    yield tsa
+    tsa.close()
+
+
+@pytest.fixture(scope="module")
+def stamped(
+    charter_pdf: bytes, keys: SealKeys, authority: TimeStampingAuthority
+) -> tuple[bytes, datetime, datetime]:
+    """A seal time-stamped by the local authority, with the wall-clock bounds of its time."""
+    before = datetime.now(UTC)
+    data = seal(
+        charter_pdf, make_audit(charter_pdf), keys, timestamper=AuthorityTimeStamper(authority.url)
+    )
+    return data, before, datetime.now(UTC)
+
+
+@pytest.fixture(params=["plain", "time-stamped"])
+def any_seal(request: pytest.FixtureRequest) -> bytes:
+    if request.param == "plain":
+        data: bytes = request.getfixturevalue("sealed")
+        return data
+    stamped_seal: bytes = request.getfixturevalue("stamped")[0]
+    return stamped_seal
+
+
 def asn1(keys: SealKeys) -> Any:
     from pyhanko.keys import load_cert_from_pemder
 
     path = keys.cert_file
     return load_cert_from_pemder(str(path))
+
+
+def authority_roots(authority: TimeStampingAuthority) -> list[Any]:
+    from pyhanko.keys import load_certs_from_pemder_data
+
+    return list(load_certs_from_pemder_data(authority.root_pem))
 
 
 def first_stream_byte(pdf: bytes, start: int = 0) -> int:
@@ -150,10 +186,16 @@ def append_page(pdf: bytes) -> bytes:
 # --- the sealed file --------------------------------------------------------------------
 
 
-def test_pyhanko_judges_the_seal_valid_intact_and_certified(sealed: bytes, keys: SealKeys) -> None:
-    reader = PdfFileReader(BytesIO(sealed))
+def test_pyhanko_judges_the_seal_valid_intact_and_certified(
+    any_seal: bytes, keys: SealKeys, authority: TimeStampingAuthority
+) -> None:
+    reader = PdfFileReader(BytesIO(any_seal))
     [signature] = reader.embedded_signatures
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[asn1(keys)]))
+    status = validate_pdf_signature(
+        signature,
+        ValidationContext(trust_roots=[asn1(keys)]),
+        ts_validation_context=ValidationContext(trust_roots=authority_roots(authority)),
+    )
     assert signature.field_name == SEAL_FIELD
     assert status.bottom_line and status.intact and status.valid and status.trusted
     assert signature.docmdp_level == MDPPerm.NO_CHANGES
@@ -224,9 +266,9 @@ def test_the_audit_page_is_appended_with_names_roles_hashes_and_the_link(
     assert "Amends" not in text  # no hash chain for a first version
 
 
-def test_pdf_a_3b_identification_survives_the_seal(sealed: bytes) -> None:
-    assert sealed.startswith(b"%PDF-1.")
-    reader = PdfReader(BytesIO(sealed))
+def test_pdf_a_3b_identification_survives_the_seal(any_seal: bytes) -> None:
+    assert any_seal.startswith(b"%PDF-1.")
+    reader = PdfReader(BytesIO(any_seal))
     assert "/Version" not in reader.trailer["/Root"]  # pyHanko did not raise it to 2.0
     xmp = reader.xmp_metadata
     assert xmp is not None
@@ -462,6 +504,140 @@ def test_a_damaged_pdf_is_altered_not_a_crash() -> None:
     assert not verdict.ok and verdict.summary.startswith(("ALTERED", "NOT SEALED"))
 
 
+# --- trusted time from a time-stamping authority ------------------------------------------
+
+
+def test_a_time_stamped_seal_carries_the_authoritys_time(
+    stamped: tuple[bytes, datetime, datetime],
+    keys: SealKeys,
+    authority: TimeStampingAuthority,
+) -> None:
+    data, before, after = stamped
+    verdict = verify(data, keys.certificate_pem(), authority_roots(authority))
+    assert verdict.ok, verdict
+    assert verdict.timestamp_by == "Test Time-Stamping Authority" and verdict.timestamp_trusted
+    assert verdict.timestamped_at is not None
+    stamped_at = datetime.fromisoformat(verdict.timestamped_at)
+    assert before - timedelta(seconds=1) <= stamped_at <= after + timedelta(seconds=1)
+    # The seal still states the sign-off's own time; the authority's is the independent one.
+    assert verdict.sealed_at == SEALED_AT.isoformat()
+    assert verdict.summary.endswith(
+        f"approved by Ann Lee and Bo Chen; time-stamped {stamped_at:%Y-%m-%d %H:%M} UTC "
+        "by Test Time-Stamping Authority"
+    )
+
+
+def test_one_request_to_the_authority_per_seal(
+    charter_pdf: bytes, keys: SealKeys, authority: TimeStampingAuthority
+) -> None:
+    """The signature's room is reserved up front: no trial timestamp to measure it."""
+    served = authority.requests
+    seal(
+        charter_pdf, make_audit(charter_pdf), keys, timestamper=AuthorityTimeStamper(authority.url)
+    )
+    assert authority.requests == served + 1
+
+
+def test_without_the_authoritys_root_the_timestamp_is_checked_against_itself(
+    stamped: tuple[bytes, datetime, datetime], keys: SealKeys
+) -> None:
+    verdict = verify(stamped[0], keys.certificate_pem())
+    assert verdict.ok and verdict.timestamped_at and not verdict.timestamp_trusted
+    assert verdict.summary.endswith("(time-stamping authority not checked against a trusted one)")
+    unpinned = verify(stamped[0])
+    assert unpinned.summary.endswith(
+        "(seal certificate and time-stamping authority not checked against a trusted one)"
+    )
+
+
+def test_a_timestamp_by_another_authority_is_not_trusted(
+    stamped: tuple[bytes, datetime, datetime], keys: SealKeys
+) -> None:
+    stranger = TimeStampingAuthority("Other Authority")
+    try:
+        verdict = verify(stamped[0], keys.certificate_pem(), authority_roots(stranger))
+    finally:
+        stranger.close()
+    assert not verdict.ok and verdict.intact and not verdict.timestamp_trusted
+    assert verdict.summary == (
+        "NOT TRUSTED: charter PC-2026-NL01-0001 version 1 carries a timestamp by "
+        "'Test Time-Stamping Authority', not by a trusted time-stamping authority"
+    )
+
+
+def test_a_changed_timestamp_token_invalidates_the_seal(
+    stamped: tuple[bytes, datetime, datetime], keys: SealKeys, authority: TimeStampingAuthority
+) -> None:
+    """The token sits in the signature's unsigned part: its own signature must catch this."""
+    data = stamped[0]
+    [signature] = PdfFileReader(BytesIO(data)).embedded_signatures
+    [attribute] = [
+        a
+        for a in signature.signer_info["unsigned_attrs"]
+        if a["type"].native == "signature_time_stamp_token"
+    ]
+    token_signature = attribute["values"][0]["content"]["signer_infos"][0]["signature"].native
+    tail = token_signature[-16:].hex().encode()
+    at = data.lower().find(tail)
+    assert at > 0
+    tampered = bytearray(data)
+    tampered[at + 3] = ord("0") if tampered[at + 3] != ord("0") else ord("1")
+    verdict = verify(bytes(tampered), keys.certificate_pem(), authority_roots(authority))
+    assert not verdict.ok
+    assert verdict.summary == (
+        "INVALID SEAL: charter PC-2026-NL01-0001 version 1: "
+        "the timestamp does not match the seal it claims to date"
+    )
+
+
+def test_an_authority_that_cannot_be_reached_or_answers_garbage_raises(
+    charter_pdf: bytes, keys: SealKeys
+) -> None:
+    broken = TimeStampingAuthority()
+    broken.garbled = True
+    try:
+        with pytest.raises(TimestampUnavailable, match=f"{broken.url} gave no timestamp"):
+            seal(
+                charter_pdf,
+                make_audit(charter_pdf),
+                keys,
+                timestamper=AuthorityTimeStamper(broken.url),
+            )
+    finally:
+        broken.close()
+    assert broken.requests == 1
+    with pytest.raises(TimestampUnavailable, match="Error in communication"):
+        seal(
+            charter_pdf, make_audit(charter_pdf), keys, timestamper=AuthorityTimeStamper(broken.url)
+        )
+
+
+def test_load_roots_refuses_a_file_without_a_certificate(tmp_path: Path) -> None:
+    path = tmp_path / "roots.pem"
+    path.write_text("not a certificate")
+    with pytest.raises(ValueError, match="roots.pem: not a PEM or DER certificate file"):
+        load_roots(path)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("SEAL_TSA_URL", "ftp://tsa.example/", "SEAL_TSA_URL must be an http"),
+        ("SEAL_TSA_ROOT_FILE", "/nonexistent/roots.pem", "SEAL_TSA_ROOT_FILE: .*No such file"),
+        ("SEAL_TSA_ROOT_FILE", __file__, "SEAL_TSA_ROOT_FILE: .*not a PEM or DER certificate"),
+    ],
+)
+def test_the_app_refuses_bad_time_stamping_settings_at_start(
+    setting: str, value: str, message: str
+) -> None:
+    from assess import create_app
+
+    with pytest.raises(RuntimeError, match=message):
+        create_app(
+            {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", setting: value}
+        )
+
+
 # --- the command line -------------------------------------------------------------------
 
 
@@ -470,7 +646,11 @@ def run_verify(tmp_path: Path) -> Callable[..., Any]:
     def run(data: bytes, *options: str) -> Any:
         path = tmp_path / "input.pdf"
         path.write_bytes(data)
-        return CliRunner().invoke(cli, ["verify", str(path), *options], env={"SEAL_CERT_FILE": ""})
+        return CliRunner().invoke(
+            cli,
+            ["verify", str(path), *options],
+            env={"SEAL_CERT_FILE": "", "SEAL_TSA_ROOT_FILE": ""},
+        )
 
     return run
 
@@ -532,6 +712,25 @@ def test_cli_exit_2_for_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "missing.pdf")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_cli_details_show_the_trusted_time(
+    run_verify: Callable[..., Any],
+    stamped: tuple[bytes, datetime, datetime],
+    keys: SealKeys,
+    authority: TimeStampingAuthority,
+    tmp_path: Path,
+) -> None:
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_bytes(authority.root_pem)
+    options = ("--details", "--cert", str(keys.cert_file), "--tsa-root", str(roots))
+    result = run_verify(stamped[0], *options)
+    assert result.exit_code == 0, result.output
+    assert "time-stamped:" in result.output
+    assert "by Test Time-Stamping Authority (trusted)" in result.output
+    roots.write_text("not a certificate")
+    refused = run_verify(stamped[0], *options)
+    assert refused.exit_code == 2 and "not a PEM or DER certificate file" in refused.output
 
 
 def test_cli_rejects_a_cert_file_that_is_not_a_certificate(

@@ -26,6 +26,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     send,
     shared_seal_key,
 )
+from tsatools import TimeStampingAuthority
 from webtools import csrf_token, login, make_consultant
 
 from assess.cli import cli
@@ -35,8 +36,13 @@ pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
 
 @pytest.fixture
-def signed(app: Flask) -> Iterator[tuple[bytes, str, bytes]]:
+def signed(app: Flask) -> tuple[bytes, str, bytes]:
     """A charter signed through the app: the sealed bytes, its document id, the frozen PDF."""
+    return sign_through(app)[:3]
+
+
+def sign_through(app: Flask) -> tuple[bytes, str, bytes, str]:
+    """Sign a charter through the app; also return the version page seen afterwards."""
     make_consultant(app)
     consultant = app.test_client()
     login(consultant)
@@ -50,7 +56,7 @@ def signed(app: Flask) -> Iterator[tuple[bytes, str, bytes]]:
     page = consultant.get(version_path).get_data(as_text=True)
     match = re.search(r"Document (PC-[A-Z0-9-]+)", page)
     assert match
-    yield sealed, match.group(1), frozen
+    return sealed, match.group(1), frozen, page
 
 
 def upload(client: FlaskClient, data: bytes, name: str = "charter.pdf") -> Any:
@@ -106,6 +112,40 @@ def test_the_signed_charter_is_intact_on_the_page_in_pyhanko_and_the_command(
     result = cli_verify(app, tmp_path, sealed)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Intact and sealed")
+
+
+@pytest.fixture
+def authority(app: Flask, tmp_path: Path) -> Iterator[TimeStampingAuthority]:
+    """A time-stamping authority configured for the app, as a deployment configures one."""
+    tsa = TimeStampingAuthority()
+    roots = tmp_path / "tsa-roots.pem"
+    roots.write_bytes(tsa.root_pem)
+    app.config.update(SEAL_TSA_URL=tsa.url, SEAL_TSA_ROOT_FILE=str(roots))
+    yield tsa
+    tsa.close()
+
+
+def test_a_configured_authority_time_stamps_the_seal(
+    app: Flask, client: FlaskClient, authority: TimeStampingAuthority
+) -> None:
+    sealed, _, _, history = sign_through(app)
+    assert authority.requests == 1
+    assert f"Time-stamped by {authority.url}" in history
+    text = upload(client, sealed).get_data(as_text=True)
+    assert "Intact and sealed" in text
+    assert (
+        "time-stamped by Test Time-Stamping Authority (a trusted time-stamping authority)" in text
+    )
+
+
+def test_an_authority_that_is_down_does_not_hold_up_the_seal(
+    app: Flask, client: FlaskClient, authority: TimeStampingAuthority
+) -> None:
+    authority.close()
+    sealed, _, _, history = sign_through(app)
+    assert "Without a trusted timestamp: the time-stamping authority" in history
+    text = upload(client, sealed).get_data(as_text=True)
+    assert "Intact and sealed" in text and "Trusted time" not in text
 
 
 @pytest.mark.parametrize("tamper", [flip_byte, append_page], ids=["one-byte", "page-appended"])

@@ -28,12 +28,25 @@ INSTANCE_CERT = Path(__file__).resolve().parents[2] / "instance" / "seal" / "sea
         "certificate generated in the instance folder, if there is one."
     ),
 )
+@click.option(
+    "--tsa-root",
+    "tsa_root_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="SEAL_TSA_ROOT_FILE",
+    help=(
+        "Certificates (PEM) of the time-stamping authorities to trust for the seal's "
+        "timestamp. Default: $SEAL_TSA_ROOT_FILE."
+    ),
+)
 @click.option("--details", is_flag=True, help="Also print each check and the signatories.")
-def verify_command(pdf_file: Path, cert_file: Path | None, details: bool) -> None:
+def verify_command(
+    pdf_file: Path, cert_file: Path | None, tsa_root_file: Path | None, details: bool
+) -> None:
     """Verify the seal of a signed-off charter PDF.
 
     Exit status: 0 intact and sealed, 1 altered or not sealed, 2 not a readable PDF.
     """
+    from assess.signing.timestamps import load_roots
     from assess.signing.verify import UnreadableInput, verify
 
     # pyHanko logs its diff analysis of altered files with tracebacks; the verdict says it.
@@ -43,10 +56,13 @@ def verify_command(pdf_file: Path, cert_file: Path | None, details: bool) -> Non
     try:
         data = pdf_file.read_bytes()
         trusted = cert_file.read_bytes() if cert_file is not None else None
+        tsa_roots = load_roots(tsa_root_file) if tsa_root_file is not None else None
     except OSError as error:
         fail(f"cannot read {error.filename}: {error.strerror}")
+    except ValueError as error:  # a --tsa-root file that holds no certificate
+        fail(str(error))
     try:
-        verdict = verify(data, trusted)
+        verdict = verify(data, trusted, tsa_roots)
     except UnreadableInput as error:
         fail(f"{pdf_file}: {error}")
     except ValueError as error:  # a --cert file that is not a certificate
@@ -56,6 +72,10 @@ def verify_command(pdf_file: Path, cert_file: Path | None, details: bool) -> Non
         for name in ("sealed", "intact", "valid", "certified", "modified_after_seal", "trusted"):
             click.echo(f"  {name + ':':<21}{'yes' if getattr(verdict, name) else 'no'}")
         click.echo(f"  {'approved SHA-256:':<21}{verdict.approved_hash or '-'}")
+        if verdict.timestamped_at:
+            trust = "trusted" if verdict.timestamp_trusted else "authority not checked"
+            stamp = f"{verdict.timestamped_at} by {verdict.timestamp_by} ({trust})"
+            click.echo(f"  {'time-stamped:':<21}{stamp}")
         for problem in verdict.problems:
             click.echo(f"  problem: {problem}")
         for s in verdict.signatories:

@@ -31,6 +31,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import registry
 
 from assess.signing import sha256_hex
@@ -51,6 +52,8 @@ SEAL_FORMAT = 1
 # Room for the CMS signature: a 3072-bit RSA signature plus the certificate, with margin.
 # A fixed reservation keeps pyHanko from building a dummy signature first to measure it.
 SIGNATURE_BYTES = 8192
+# With a timestamp token, room for the authority's signature and certificate chain too.
+TIMESTAMPED_SIGNATURE_BYTES = 24576
 
 
 class SealError(Exception):
@@ -58,13 +61,20 @@ class SealError(Exception):
 
 
 def seal(
-    charter_pdf: bytes, audit: AuditTrail, keys: SealKeys, *, audit_pdf: bytes | None = None
+    charter_pdf: bytes,
+    audit: AuditTrail,
+    keys: SealKeys,
+    *,
+    audit_pdf: bytes | None = None,
+    timestamper: TimeStamper | None = None,
 ) -> bytes:
     """Return the charter with the audit page(s) appended, certified by the service's key.
 
     ``audit.document_hash`` must be the SHA-256 of ``charter_pdf`` and every approval must
     be for that hash. The signing time is ``audit.sealed_at``. ``audit_pdf`` is the audit
     trail already rendered by ``audit.render_pdf`` for this trail (rendered here if absent).
+    With a ``timestamper`` the seal carries its timestamp token; the result then differs
+    from one sealing to the next, and a failing authority raises ``TimestampUnavailable``.
     """
     approved_hash = sha256_hex(charter_pdf)
     _check_trail(approved_hash, audit)
@@ -82,7 +92,8 @@ def seal(
     statement = seal_statement(audit, charter_pdf, assessment, keys)
     _attach(writer, SEAL_FILE, statement, "What was approved and sealed", audit.sealed_at)
     output = BytesIO()
-    _signer_for(keys, audit).sign_pdf(writer, output=output, bytes_reserved=SIGNATURE_BYTES)
+    reserved = SIGNATURE_BYTES if timestamper is None else TIMESTAMPED_SIGNATURE_BYTES
+    _signer_for(keys, audit, timestamper).sign_pdf(writer, output=output, bytes_reserved=reserved)
     return output.getvalue()
 
 
@@ -294,7 +305,9 @@ class _KeySigner(signers.SimpleSigner):
         return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
-def _signer_for(keys: SealKeys, audit: AuditTrail) -> signers.PdfSigner:
+def _signer_for(
+    keys: SealKeys, audit: AuditTrail, timestamper: TimeStamper | None
+) -> signers.PdfSigner:
     certificate = next(key_loading.load_certs_from_pemder_data(keys.certificate_pem()))
     private_key = asn1_keys.PrivateKeyInfo.load(
         keys.private_key.private_bytes(
@@ -323,6 +336,7 @@ def _signer_for(keys: SealKeys, audit: AuditTrail) -> signers.PdfSigner:
         audit.sealed_at.astimezone(UTC),
         meta,
         signer=cms_signer,
+        timestamper=timestamper,
         # Invisible (zero-size widget, no appearance stream, so no stamp font to embed),
         # attached to the first page: finding the last page would make pyHanko walk the
         # charter's whole page tree.

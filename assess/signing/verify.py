@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from io import BytesIO
 from typing import Any
 
@@ -30,6 +32,7 @@ from assess.signing.seal import ASSESSMENT_FILE, SEAL_FIELD, SEAL_FILE, embedded
 
 key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at this boundary
 
+TIMESTAMP_BROKEN = "the timestamp does not match the seal it claims to date"
 HEADER_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the first KiB
 
 
@@ -58,6 +61,8 @@ class Verdict:
     signer, no disallowed changes). ``certified``: a certification signature allowing no
     changes. ``modified_after_seal``: something was written after the seal. ``trusted``:
     the signer is the trusted certificate given (False when none was given).
+    ``timestamped_at``/``timestamp_by``: the trusted time a time-stamping authority added
+    to the seal, and who; ``timestamp_trusted``: that authority chains to a root given.
     """
 
     sealed: bool
@@ -77,6 +82,9 @@ class Verdict:
     approved_version_ok: bool | None = None
     assessment_ok: bool | None = None
     problems: tuple[str, ...] = ()
+    timestamped_at: str | None = None
+    timestamp_by: str | None = None
+    timestamp_trusted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,12 +103,18 @@ class Verdict:
         return tuple(s.name for s in self.signatories if s.action == "approved")
 
 
-def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = None) -> Verdict:
+def verify(
+    pdf_bytes: bytes,
+    trusted_cert: x509.Certificate | bytes | None = None,
+    tsa_roots: Sequence[Any] | None = None,
+) -> Verdict:
     """Check a PDF's seal and what it states; raise ``UnreadableInput`` if it is not a PDF.
 
     ``trusted_cert`` (a certificate, or PEM/DER bytes) is the service's seal certificate.
     Without it the signer's own certificate is taken as the trust anchor: the seal is then
     checked for integrity and changes, and the summary says the signer was not checked.
+    ``tsa_roots`` (certificates, see ``timestamps.load_roots``) are the time-stamping
+    authorities to trust; without them a timestamp is checked against its own certificates.
     """
     pinned = _certificate(trusted_cert) if trusted_cert is not None else None
     if b"%PDF-" not in pdf_bytes[:HEADER_WINDOW]:
@@ -126,8 +140,11 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
     try:
         anchor = pinned if pinned is not None else embedded.signer_cert
         trusted = pinned is not None and anchor.sha256 == embedded.signer_cert.sha256
+        stamp_roots = list(tsa_roots) if tsa_roots else _timestamp_certificates(embedded)
         status = validate_pdf_signature(
-            embedded, signer_validation_context=ValidationContext(trust_roots=[anchor])
+            embedded,
+            signer_validation_context=ValidationContext(trust_roots=[anchor]),
+            ts_validation_context=ValidationContext(trust_roots=stamp_roots),
         )
         signed_end = int(embedded.byte_range[2]) + int(embedded.byte_range[3])
     except Exception as error:
@@ -140,6 +157,9 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
     )
     certified = embedded.docmdp_level == MDPPerm.NO_CHANGES
     statement, problems = _statement(pdf_bytes[:signed_end])
+    stamp = status.timestamp_validity
+    if stamp is not None and not (stamp.intact and stamp.valid):
+        problems.append(TIMESTAMP_BROKEN)
     facts = _facts(statement) if statement is not None else {}
     approved_ok, assessment_ok = None, None
     if statement is not None and status.intact:
@@ -162,9 +182,22 @@ def verify(pdf_bytes: bytes, trusted_cert: x509.Certificate | bytes | None = Non
         assessment_ok=assessment_ok,
         problems=tuple(problems),
         sealed_by=_subject(embedded.signer_cert),
+        timestamped_at=stamp.timestamp.astimezone(UTC).isoformat() if stamp else None,
+        timestamp_by=_subject(stamp.signing_cert) if stamp else None,
+        timestamp_trusted=bool(stamp and stamp.trusted and tsa_roots),
         **facts,
     )
-    return _with_summary(verdict, pinned is not None)
+    return _with_summary(verdict, pinned is not None, bool(tsa_roots))
+
+
+def _timestamp_certificates(embedded: Any) -> list[Any]:
+    """Return the certificates inside the seal's timestamp token (none without a token)."""
+    attributes = embedded.signer_info["unsigned_attrs"]
+    for attribute in attributes if attributes.native is not None else ():
+        if attribute["type"].native == "signature_time_stamp_token":
+            for token in attribute["values"]:
+                return [c.chosen for c in token["content"]["certificates"] or ()]
+    return []
 
 
 def _statement(signed_revision: bytes) -> tuple[dict[str, Any] | None, list[str]]:
@@ -259,10 +292,13 @@ def _charter_stated_hash(charter: PdfFileReader) -> str | None:
     return str(value).lower() if value is not None else None
 
 
-def _with_summary(verdict: Verdict, pinned: bool) -> Verdict:
+def _with_summary(verdict: Verdict, pinned: bool, tsa_pinned: bool) -> Verdict:
     from dataclasses import replace
 
     what = _describe(verdict)
+    stamped_by_stranger = (
+        tsa_pinned and verdict.timestamp_by is not None and not verdict.timestamp_trusted
+    )
     if not verdict.intact:
         line = f"ALTERED: {what} was changed after sealing; the seal no longer matches its bytes"
     elif verdict.modified_after_seal:
@@ -272,8 +308,15 @@ def _with_summary(verdict: Verdict, pinned: bool) -> Verdict:
             f"NOT TRUSTED: {what} is sealed by {verdict.sealed_by!r}, "
             "not by this service's certificate"
         )
+    elif stamped_by_stranger and TIMESTAMP_BROKEN not in verdict.problems:
+        line = (
+            f"NOT TRUSTED: {what} carries a timestamp by {verdict.timestamp_by!r}, "
+            "not by a trusted time-stamping authority"
+        )
     elif not verdict.valid:
         line = f"INVALID SEAL: {what} has a seal that does not validate"
+        if TIMESTAMP_BROKEN in verdict.problems:
+            line = f"INVALID SEAL: {what}: {TIMESTAMP_BROKEN}"
     elif not verdict.certified:
         line = f"NOT SEALED: {what} is signed, but not with a seal that allows no changes"
     elif verdict.problems:
@@ -281,8 +324,16 @@ def _with_summary(verdict: Verdict, pinned: bool) -> Verdict:
     else:
         approvers = _join(verdict.approvers) or "nobody"
         line = f"Intact and sealed by {verdict.sealed_by}: {what}, approved by {approvers}"
-        if not pinned:
-            line += " (seal certificate not checked against a trusted one)"
+        if verdict.timestamped_at:
+            line += (
+                f"; time-stamped {verdict.timestamped_at[:16].replace('T', ' ')} UTC "
+                f"by {verdict.timestamp_by}"
+            )
+        unchecked = [] if pinned else ["seal certificate"]
+        if verdict.timestamped_at and not tsa_pinned:
+            unchecked.append("time-stamping authority")
+        if unchecked:
+            line += f" ({' and '.join(unchecked)} not checked against a trusted one)"
     return replace(verdict, summary=line)
 
 

@@ -159,9 +159,29 @@ def seal_keys() -> SealKeys:
     return keys
 
 
+def tsa_roots() -> list[Any] | None:
+    """Load the time-stamping authorities to trust (``SEAL_TSA_ROOT_FILE``) once per app."""
+    path = current_app.config.get("SEAL_TSA_ROOT_FILE")
+    if not path:
+        return None
+    cached: tuple[str, list[Any]] | None = current_app.extensions.get("assess.tsa_roots")
+    if cached is None or cached[0] != path:
+        from assess.signing.timestamps import load_roots
+
+        cached = (path, load_roots(path))
+        current_app.extensions["assess.tsa_roots"] = cached
+    return cached[1]
+
+
 def sealer() -> signoff.Sealer:
+    from assess.signing.timestamps import timestamper_from_config
+
     base_url = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
-    return signoff.Sealer(keys=seal_keys, base_url=str(base_url).rstrip("/"))
+    return signoff.Sealer(
+        keys=seal_keys,
+        base_url=str(base_url).rstrip("/"),
+        timestamper=timestamper_from_config(current_app.config),
+    )
 
 
 def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:

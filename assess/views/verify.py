@@ -20,7 +20,7 @@ from assess import signoff
 from assess.extensions import db, limiter
 from assess.forms import load_form
 from assess.models import CharterVersion
-from assess.views.signoff import seal_keys
+from assess.views.signoff import seal_keys, tsa_roots
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -157,7 +157,7 @@ def _check_file(data: bytes) -> tuple[str, int]:
     # pyHanko logs its analysis of altered files with tracebacks; the verdict says it.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     try:
-        verdict = verify(data, seal_keys().certificate)
+        verdict = verify(data, seal_keys().certificate, tsa_roots())
     except UnreadableInput:
         errors = {"pdf": ["This file is not a PDF. Choose the charter PDF you received."]}
         return _page(errors=errors, status=422)
