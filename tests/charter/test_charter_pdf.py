@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import CountingServer, make_details
+from pdftools import fonts_of, structure_problems
 from PIL import Image
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
@@ -33,20 +34,6 @@ pytestmark = pytest.mark.xdist_group("charter-pdf")
 def text_of(pdf: bytes) -> str:
     reader = PdfReader(io.BytesIO(pdf))
     return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
-
-
-def fonts_of(pdf: bytes, tmp_path: Path) -> list[dict[str, str]]:
-    path = tmp_path / "fonts.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
-    rows = out.splitlines()[2:]
-    assert rows, out
-    fonts = []
-    for row in rows:
-        # name type encoding emb sub uni object ID: the three yes/no columns precede the object id.
-        fields = row.split()
-        fonts.append({"name": fields[0], "emb": fields[-5], "uni": fields[-3]})
-    return fonts
 
 
 def test_the_text_names_model_parties_and_exactly_the_chosen_clauses(
@@ -94,6 +81,12 @@ def test_every_font_is_embedded(standard_pdf: bytes, tmp_path: Path) -> None:
     assert all(f["emb"] == "yes" and f["uni"] == "yes" for f in fonts), fonts
     families = {f["name"].split("+", 1)[1].split("-")[1] for f in fonts}
     assert families == {"Serif", "Sans", "Mono"}  # only the charter's bundled fonts
+
+
+def test_qpdf_finds_no_structural_error(standard_pdf: bytes, tmp_path: Path) -> None:
+    assert structure_problems(standard_pdf, tmp_path) == ""
+    broken = standard_pdf.replace(b"startxref", b"startxrex")
+    assert "startxref" in structure_problems(broken, tmp_path)
 
 
 def test_page_one_renders(standard_pdf: bytes, tmp_path: Path) -> None:
