@@ -560,7 +560,7 @@ def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]
     complete: an authority that fails delays nothing, the seal goes without its timestamp.
     """
     from assess.signing.seal import seal
-    from assess.signing.timestamps import TimestampUnavailable, authority_name
+    from assess.signing.timestamps import TimestampUnavailable, authority_name, stamp_of
 
     trail = audit_trail(sign_off, sealer.base_url, now)
     keys = sealer.load_keys()
@@ -575,7 +575,9 @@ def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]
         log.warning("sealing without a trusted timestamp: %s", error)
         plain = seal(sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf)
         return plain, f"Without a trusted timestamp: {error}"
-    return stamped, f"Time-stamped by {authority_name(sealer.timestamper)}"
+    stamp = stamp_of(stamped)
+    when = f" {stamp[0]:%Y-%m-%d %H:%M:%S} UTC by {stamp[1]}" if stamp else ""
+    return stamped, f"Time-stamped{when} ({authority_name(sealer.timestamper)})"
 
 
 # Looking up and comparing versions ---------------------------------------------------

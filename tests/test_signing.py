@@ -34,7 +34,12 @@ from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys, load_or_create, self_signed_certificate
 from assess.signing.seal import SEAL_FIELD, SealError, seal
-from assess.signing.timestamps import AuthorityTimeStamper, TimestampUnavailable, load_roots
+from assess.signing.timestamps import (
+    AuthorityTimeStamper,
+    TimestampUnavailable,
+    load_roots,
+    stamp_of,
+)
 from assess.signing.verify import UnreadableInput, verify
 
 ANSWERS = {
@@ -527,6 +532,18 @@ def test_a_time_stamped_seal_carries_the_authoritys_time(
         f"approved by Ann Lee and Bo Chen; time-stamped {stamped_at:%Y-%m-%d %H:%M} UTC "
         "by Test Time-Stamping Authority"
     )
+
+
+def test_the_stamp_is_read_back_for_the_history(
+    stamped: tuple[bytes, datetime, datetime], sealed: bytes
+) -> None:
+    data, before, after = stamped
+    found = stamp_of(data)
+    assert found is not None
+    when, authority_name = found
+    assert authority_name == "Test Time-Stamping Authority"
+    assert before - timedelta(seconds=1) <= when <= after + timedelta(seconds=1)
+    assert stamp_of(sealed) is None
 
 
 def test_one_request_to_the_authority_per_seal(

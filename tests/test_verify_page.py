@@ -130,7 +130,10 @@ def test_a_configured_authority_time_stamps_the_seal(
 ) -> None:
     sealed, _, _, history = sign_through(app)
     assert authority.requests == 1
-    assert f"Time-stamped by {authority.url}" in history
+    stamped = re.search(
+        r"Time-stamped (\S+ \S+) UTC by Test Time-Stamping Authority \((.+?)\)", history
+    )
+    assert stamped and stamped.group(2) == authority.url, history
     text = upload(client, sealed).get_data(as_text=True)
     assert "Intact and sealed" in text
     assert (

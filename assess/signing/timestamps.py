@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from pyhanko import keys as pyhanko_keys
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
 key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at this boundary
@@ -67,3 +70,44 @@ def load_roots(path: str | Path) -> list[Any]:
     if not roots:
         raise ValueError(f"{path}: no certificate in the file")
     return roots
+
+
+def token_of(signer_info: Any) -> Any | None:
+    """Return the timestamp token in a CMS signer info's unsigned attributes, or None."""
+    attributes = signer_info["unsigned_attrs"]
+    for attribute in attributes if attributes.native is not None else ():
+        if attribute["type"].native == "signature_time_stamp_token":
+            for token in attribute["values"]:
+                return token
+    return None
+
+
+def token_certificates(token: Any) -> list[Any]:
+    """Return the certificates a timestamp token carries (the authority's, maybe its chain)."""
+    return [c.chosen for c in token["content"]["certificates"] or ()]
+
+
+def stamp_of(sealed_pdf: bytes) -> tuple[datetime, str] | None:
+    """Return the time and the authority's name in a sealed PDF's timestamp, if it has one.
+
+    Read from the token as the authority issued it, for the sign-off history; verification
+    (``verify``) is what checks the token.
+    """
+    signatures = PdfFileReader(BytesIO(sealed_pdf), strict=False).embedded_signatures
+    token = token_of(signatures[0].signer_info) if signatures else None
+    if token is None:
+        return None
+    signed = token["content"]
+    info = signed["encap_content_info"]["content"].parsed
+    signer = signed["signer_infos"][0]["sid"].chosen
+    authority = next(
+        (
+            c
+            for c in token_certificates(token)
+            if c.serial_number == signer["serial_number"].native and c.issuer == signer["issuer"]
+        ),
+        None,
+    )
+    name = authority.subject.native.get("common_name") if authority is not None else None
+    when: datetime = info["gen_time"].native
+    return when.astimezone(UTC), str(name or "an unnamed authority")

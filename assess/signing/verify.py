@@ -29,6 +29,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from assess.signing import sha256_hex
 from assess.signing.seal import ASSESSMENT_FILE, SEAL_FIELD, SEAL_FILE, embedded_file
+from assess.signing.timestamps import token_certificates, token_of
 
 key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at this boundary
 
@@ -140,7 +141,8 @@ def verify(
     try:
         anchor = pinned if pinned is not None else embedded.signer_cert
         trusted = pinned is not None and anchor.sha256 == embedded.signer_cert.sha256
-        stamp_roots = list(tsa_roots) if tsa_roots else _timestamp_certificates(embedded)
+        token = token_of(embedded.signer_info)
+        stamp_roots = list(tsa_roots or ()) or (token_certificates(token) if token else [])
         status = validate_pdf_signature(
             embedded,
             signer_validation_context=ValidationContext(trust_roots=[anchor]),
@@ -188,16 +190,6 @@ def verify(
         **facts,
     )
     return _with_summary(verdict, pinned is not None, bool(tsa_roots))
-
-
-def _timestamp_certificates(embedded: Any) -> list[Any]:
-    """Return the certificates inside the seal's timestamp token (none without a token)."""
-    attributes = embedded.signer_info["unsigned_attrs"]
-    for attribute in attributes if attributes.native is not None else ():
-        if attribute["type"].native == "signature_time_stamp_token":
-            for token in attribute["values"]:
-                return [c.chosen for c in token["content"]["certificates"] or ()]
-    return []
 
 
 def _statement(signed_revision: bytes) -> tuple[dict[str, Any] | None, list[str]]:
