@@ -13,11 +13,11 @@ from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError, fields
 
 from assess.extensions import db
+from assess.forms import PASSWORD_MAX, PASSWORD_MIN
 from assess.models import CREATOR, PRODUCER, Consultant, Engagement, Party, Respondent, utcnow
 from assess.questionnaire import decide, decide_together, record_decision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PASSWORD_MIN = 10
 
 db_cli = AppGroup("db", help="Manage the database.")
 user_cli = AppGroup("user", help="Manage consultant accounts.")
@@ -72,15 +72,37 @@ def user_create(email: str, name: str) -> None:
     if find_consultant(email) is not None:
         click.echo(f"Error: an account for {email} already exists.", err=True)
         sys.exit(1)
-    password = _read_password()
-    if len(password) < PASSWORD_MIN:
-        click.echo(f"Error: the password needs at least {PASSWORD_MIN} characters.", err=True)
-        sys.exit(1)
+    password = _read_new_password()
     db.session.add(
         Consultant(email=email, name=name.strip()[:120], password_hash=hash_password(password))
     )
     db.session.commit()
     click.echo(f"Created consultant {email}.")
+
+
+@user_cli.command("password")
+@click.argument("email")
+def user_password(email: str) -> None:
+    """Set a new password for a consultant (from a prompt or stdin); signs out their sessions."""
+    from assess.views.auth import find_consultant, hash_password
+
+    consultant = find_consultant(_check_email(email))
+    if consultant is None:
+        click.echo(f"Error: there is no account for {email.strip()}.", err=True)
+        sys.exit(1)
+    consultant.password_hash = hash_password(_read_new_password())
+    db.session.commit()
+    click.echo(f"New password set for {consultant.email}; their other sessions are signed out.")
+
+
+def _read_new_password() -> str:
+    password = _read_password()
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        click.echo(
+            f"Error: the password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.", err=True
+        )
+        sys.exit(1)
+    return password
 
 
 DEMO_EMAIL = "demo@assess.example"

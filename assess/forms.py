@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from assess.factors import FACTORS
 from assess.models import (
@@ -74,6 +74,40 @@ class LoginSchema(Schema):
         validate=validate.Length(min=1, max=1024, error="Enter your password."),
         error_messages={"required": "Enter your password."},
     )
+
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 1024
+
+
+class PasswordChangeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    current_password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=PASSWORD_MAX, error="Enter your current password."),
+        error_messages={"required": "Enter your current password."},
+    )
+    new_password = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=PASSWORD_MIN,
+            max=PASSWORD_MAX,
+            error=f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+        ),
+        error_messages={"required": "Choose a new password."},
+    )
+    confirm_password = fields.String(
+        required=True, error_messages={"required": "Type the new password again."}
+    )
+
+    @validates_schema
+    def _new_and_confirmed(self, data: dict[str, Any], **_: Any) -> None:
+        if data["confirm_password"] != data["new_password"]:
+            raise ValidationError("The two new passwords differ.", "confirm_password")
+        if data["new_password"] == data["current_password"]:
+            raise ValidationError("Choose a password other than the current one.", "new_password")
 
 
 class EngagementSchema(Schema):

@@ -110,6 +110,18 @@ class Consultant(UserMixin, Base):  # type: ignore[misc]
     def display_name(self) -> str:
         return self.name or self.email
 
+    def get_id(self) -> str:
+        """Return the session's user id: the account and a fingerprint of its password.
+
+        A new password changes the fingerprint, so every session signed in with the old
+        one stops matching and is signed out.
+        """
+        return f"{self.id}.{self.password_fingerprint}"
+
+    @property
+    def password_fingerprint(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
 
 class Engagement(Base):
     __tablename__ = "engagements"

@@ -131,6 +131,7 @@ def test_security_headers_on_every_kind_of_response(
     responses = {
         "home page": client.get("/"),
         "sign-in page": client.get("/login"),
+        "account page": client.get("/account"),
         "redirect": client.get("/engagements"),
         "page not found": client.get("/nowhere"),
         "static file": client.get("/static/app.css"),
@@ -204,6 +205,9 @@ form_values = st.dictionaries(
             "action",
             "name",
             "access",
+            "current_password",
+            "new_password",
+            "confirm_password",
             *ANSWERS,
         ]
     ),
@@ -228,6 +232,7 @@ def test_fuzzed_forms_never_cause_a_server_error(
     for path in (
         "/engagements/new",
         "/account/api-tokens",
+        "/account/password",
         "/engagements/1/edit",
         "/engagements/1/invitations/new",
         "/engagements/1/session",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from webtools import PASSWORD, csrf_token, login, make_consultant, post
 
 from assess.extensions import db
+from assess.models import Consultant
 
 pytestmark = pytest.mark.db
 
@@ -174,3 +177,84 @@ def test_rate_limit_counts_the_client_behind_a_trusted_proxy(database_url: str) 
     assert client.post("/login", data=bad, headers=second).status_code == 422
     with app.app_context():
         db.engine.dispose()
+
+
+# --- the account page: a new password ---------------------------------------------------
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def change(client: FlaskClient, current: str, new: str, again: str | None = None) -> Any:
+    form = {"current_password": current, "new_password": new, "confirm_password": again or new}
+    return post(client, "/account/password", form)
+
+
+def test_a_new_password_signs_out_every_other_session(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    elsewhere = app.test_client()
+    login(client)
+    login(elsewhere)
+    assert client.get("/account").status_code == 200
+
+    response = change(client, PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 303 and response.headers["Location"] == "/account"
+    page = client.get("/account").get_data(as_text=True)
+    assert "Your password is changed." in page and "cara@example.com" in page
+    assert client.get("/engagements").status_code == 200  # this session goes on
+    assert elsewhere.get("/engagements").status_code == 302  # the other one is signed out
+
+    fresh = app.test_client()
+    refused = post(fresh, "/login", {"email": "cara@example.com", "password": PASSWORD})
+    assert refused.status_code == 422
+    accepted = post(fresh, "/login", {"email": "cara@example.com", "password": NEW_PASSWORD})
+    assert accepted.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "again", "field", "message"),
+    [
+        ("wrong password", NEW_PASSWORD, None, "current_password", "not your current password"),
+        ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
+        (PASSWORD, "short", None, "new_password", "Choose a password of 10 to 1024 characters."),
+        (PASSWORD, NEW_PASSWORD, "something else", "confirm_password", "passwords differ"),
+        (PASSWORD, PASSWORD, None, "new_password", "other than the current one"),
+    ],
+)
+def test_a_refused_password_change_says_which_field_and_changes_nothing(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    current: str,
+    new: str,
+    again: str | None,
+    field: str,
+    message: str,
+) -> None:
+    login(client)
+    with app.app_context():
+        before = db.session.get(Consultant, consultant).password_hash
+    response = change(client, current, new, again)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="field-{field}"' in page and f'id="error-{field}"' in page
+    assert 'value="correct' not in page and 'value="a brand' not in page  # never echoed
+    with app.app_context():
+        assert db.session.get(Consultant, consultant).password_hash == before
+    assert client.get("/engagements").status_code == 200
+
+
+def test_wrong_current_passwords_are_rate_limited(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    login(client)
+    codes = [change(client, "wrong password", NEW_PASSWORD).status_code for _ in range(3)]
+    assert codes == [422, 422, 429]
+
+
+def test_the_account_page_needs_a_signed_in_consultant(client: FlaskClient) -> None:
+    assert client.get("/account").headers["Location"].startswith("/login")
+    response = change(client, PASSWORD, NEW_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")

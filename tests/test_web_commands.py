@@ -47,7 +47,7 @@ def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliR
     ("email", "password", "message"),
     [
         ("not-an-email", "a long password", "not a valid email address"),
-        ("eve@example.com", "short", "at least 10 characters"),
+        ("eve@example.com", "short", "needs 10 to 1024 characters"),
     ],
 )
 def test_user_create_refuses_bad_input(
@@ -64,6 +64,46 @@ def test_user_create_refuses_a_duplicate(runner: FlaskCliRunner) -> None:
     runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
     result = runner.invoke(user_cli, ["create", "EVE@example.com"], input="a long password\n")
     assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_user_password_sets_a_new_one_and_signs_out_sessions(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
+    browser = app.test_client()
+    signed_in = post(browser, "/login", {"email": "eve@example.com", "password": "a long password"})
+    assert signed_in.status_code == 302
+    assert browser.get("/engagements").status_code == 200
+
+    result = runner.invoke(user_cli, ["password", "EVE@example.com"], input="another passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert "New password set for eve@example.com" in result.output
+    assert browser.get("/engagements").status_code == 302
+    old = post(
+        app.test_client(), "/login", {"email": "eve@example.com", "password": "a long password"}
+    )
+    assert old.status_code == 422
+    new = {"email": "eve@example.com", "password": "another passphrase"}
+    assert post(app.test_client(), "/login", new).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("nobody@example.com", "another passphrase", "there is no account for nobody@example.com"),
+        ("eve@example.com", "short", "needs 10 to 1024 characters"),
+    ],
+)
+def test_user_password_refuses_bad_input(
+    app: Flask, runner: FlaskCliRunner, email: str, password: str, message: str
+) -> None:
+    runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
+    with app.app_context():
+        before = db.session.scalars(select(Consultant.password_hash)).one()
+    result = runner.invoke(user_cli, ["password", email], input=password + "\n")
+    assert result.exit_code == 1 and message in result.output
+    with app.app_context():
+        assert db.session.scalars(select(Consultant.password_hash)).one() == before
 
 
 def test_demo_creates_a_consultant_and_an_engagement_once(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from assess.extensions import db, limiter, login_manager
-from assess.forms import LoginSchema, load_form
+from assess.forms import PASSWORD_MIN, Errors, LoginSchema, PasswordChangeSchema, load_form
 from assess.models import Consultant, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -46,11 +47,15 @@ def hash_password(password: str) -> str:
     return str(hasher().hash(password))
 
 
-def load_consultant(consultant_id: str) -> Consultant | None:
-    """Return the signed-in consultant for Flask-Login."""
-    if not consultant_id.isdigit() or len(consultant_id) > 18:
+def load_consultant(session_id: str) -> Consultant | None:
+    """Return the signed-in consultant for Flask-Login, if the session's password is current."""
+    number, _, fingerprint = session_id.partition(".")
+    if not number.isdigit() or len(number) > 18:
         return None
-    return db.session.get(Consultant, int(consultant_id))
+    consultant = db.session.get(Consultant, int(number))
+    if consultant is None or not hmac.compare_digest(fingerprint, consultant.password_fingerprint):
+        return None
+    return consultant
 
 
 def find_consultant(email: str) -> Consultant | None:
@@ -132,3 +137,34 @@ def logout() -> Response:
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+def account() -> str | Response:
+    """The consultant's account: who is signed in, and a new password."""
+    if (refused := require_consultant()) is not None:
+        return refused
+    return _account_page({})
+
+
+@bp.post("/account/password")
+@limiter.limit(_login_limit, deduct_when=lambda r: r.status_code == 422)
+def change_password() -> tuple[str, int] | Response:
+    """Set a new password after checking the current one; other sessions are signed out."""
+    if (refused := require_consultant()) is not None:
+        return refused
+    consultant: Consultant = current_user._get_current_object()
+    data, errors = load_form(PasswordChangeSchema(), request.form)
+    if not errors and not check_password(consultant, data["current_password"]):
+        errors = {"current_password": ["That is not your current password."]}
+    if errors:
+        return _account_page(errors), 422
+    consultant.password_hash = hash_password(data["new_password"])
+    db.session.commit()
+    login_user(consultant)  # this session carries the new password's fingerprint
+    flash("Your password is changed. Sessions signed in elsewhere are signed out.", "success")
+    return redirect(url_for("auth.account"), code=303)
+
+
+def _account_page(errors: Errors) -> str:
+    return render_template("web/account.html", errors=errors, password_min=PASSWORD_MIN)

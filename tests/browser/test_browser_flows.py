@@ -211,6 +211,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
         (f"/engagements/{engagement_id}/session", "session"),
         (result_path, "result"),
         (consensus_path, None),
+        ("/account", "account"),
     ):
         page.goto(live_server + path)
         assert_accessible(page)
@@ -222,6 +223,10 @@ def test_main_pages_have_no_serious_accessibility_violations(
     expect(page.get_by_text("There are 4 problems")).to_be_visible()
     assert_accessible(page)
     shoot(page, artifacts, "engagement-form-errors-phone")
+    page.goto(live_server + "/account")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("There are 3 problems")).to_be_visible()
+    assert_accessible(page)
     context.close()
 
     laptop = browser.new_context(viewport={"width": 1366, "height": 860})
