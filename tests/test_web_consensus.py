@@ -234,3 +234,30 @@ def test_a_factor_can_be_chosen_from_the_address(app: Flask, signed_in: FlaskCli
     assert '<option value="iteration_readiness" selected>' not in page
     page = signed_in.get(f"{path}?agree=%3Cscript%3E").get_data(as_text=True)
     assert '<option value="iteration_readiness" selected>' in page and "<script>" not in page
+
+
+def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_page(app, signed_in)
+    engagement_path = path.split("/decisions/")[0]
+    page = signed_in.get(engagement_path).get_data(as_text=True)
+    assert "The consensus of the 2 respondents is decided" in page
+    assert f'href="{path}"' in page and "Decide again" in page
+    assert "Decide on the consensus" not in page
+
+    # An agreed value makes a newer consensus decision: the page follows it.
+    agreed = {"factor": "timeline_pressure", "value": "4", "note": "Agreed in the workshop"}
+    assert post(signed_in, f"{path}/agree", agreed).status_code == 303
+    latest = decisions(app)[-1]
+    page = signed_in.get(engagement_path).get_data(as_text=True)
+    assert f'decisions/{latest.id}"' in page.split("consensus-form")[1].split("</form>")[0]
+
+    # Bo submits changed answers: the consensus is out of date and the prompt is back.
+    with app.app_context():
+        bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
+        bo.answers = {**CREATOR, "risk_tolerance": 1}
+        bo.submitted_at = utcnow()
+        db.session.commit()
+    page = signed_in.get(engagement_path).get_data(as_text=True)
+    assert "Decide on the consensus" in page and "is decided" not in page

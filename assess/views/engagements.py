@@ -28,6 +28,7 @@ from assess.models import (
     CREATOR,
     JOINT,
     PRODUCER,
+    DecisionRecord,
     Engagement,
     Invitation,
     Party,
@@ -140,6 +141,7 @@ def show(engagement_id: int) -> str:
     if new_link and new_link.get("engagement_id") != engagement.id:
         new_link = None
     answered = [r for r in engagement.respondents if r.answers]
+    respondents = together(engagement)
     comparison = []
     for key in FACTOR_KEYS:
         levels = [r.answers.get(key) for r in answered]
@@ -159,7 +161,8 @@ def show(engagement_id: int) -> str:
         disagreements=sum(1 for *_, flag in comparison if flag),
         chart=chart,
         series_classes=classes,
-        submitted=len(together(engagement)),
+        submitted=len(respondents),
+        consensus=current_consensus(engagement, respondents),
         pages=PAGES,
     )
 
@@ -379,6 +382,19 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
 def together(engagement: Engagement) -> list[Respondent]:
     """Return the respondents whose submitted answers a consensus decision combines."""
     return [r for r in engagement.respondents if r.submitted_at and not r.facilitated]
+
+
+def current_consensus(
+    engagement: Engagement, respondents: list[Respondent]
+) -> DecisionRecord | None:
+    """Return the latest consensus decision, unless a respondent submitted after it."""
+    if len(respondents) < 2:
+        return None
+    last_submitted = max(r.submitted_at for r in respondents if r.submitted_at)
+    for record in sorted(engagement.decisions, key=lambda d: (d.created_at, d.id), reverse=True):
+        if record.respondent_id is None and "alignment" in record.data:
+            return record if record.created_at >= last_submitted else None
+    return None
 
 
 @bp.post("/<int:engagement_id>/consensus")
