@@ -358,8 +358,8 @@ with `python -m benchmarks benchmarks.bench_http`. Load average when it started:
 Targets {verdict}. Every evaluation answer carries the what-if tipping points, as the CLI's
 does (mean evaluation latency {statistics.mean(evaluated.latencies_ms or [0]):.1f} ms).
 
-Two things move these figures from run to run on this shared machine: the speed of its
-cores (server CPU per evaluation has ranged from 3.1 to 5.2 ms) and how the clients' four
+Two things move these figures from run to run on these shared machines: the speed of their
+cores (server CPU per evaluation has ranged from 1.8 to 5.2 ms) and how the clients' four
 kept-alive connections fall between the workers. A threaded gunicorn worker accepts every
 connection it can, so at times one worker serves all four while the other idles (a split
 near 100% / 0%), and throughput falls to what one process does. Single-threaded (sync)
