@@ -65,10 +65,12 @@ WORKER = (
     # Where one warm render spends its time, from WeasyPrint's own progress messages.
     import logging
     from weasyprint.logger import PROGRESS_LOGGER
-    marks = {{}}
+    marks, messages = {{}}, []
     class Marks(logging.Handler):
         def emit(self, record):
-            marks.setdefault(record.getMessage()[:6], time.perf_counter())
+            now = time.perf_counter()
+            marks.setdefault(record.getMessage()[:6], now)
+            messages.append((record.getMessage(), now))
     handler = Marks()
     PROGRESS_LOGGER.addHandler(handler)
     PROGRESS_LOGGER.setLevel(logging.INFO)
@@ -81,6 +83,13 @@ WORKER = (
     bounds = [t] + [marks[step] for step in steps] + [ended]
     names = ["templates", "HTML parsing", "styles", "boxes", "layout", "drawing", "PDF writing"]
     phases = dict(zip(names, (b - a for a, b in zip(bounds, bounds[1:]))))
+    # Pages laid out, re-layouts included: WeasyPrint announces each one it (re)makes.
+    layouts = {{}}
+    for (message, at), (_, after) in zip(messages, messages[1:]):
+        if message.startswith("Step 5 - Creating layout - Page") and "up-to-date" not in message:
+            number = int(message.split()[-1])
+            count, spent = layouts.get(number, (0, 0.0))
+            layouts[number] = (count + 1, spent + after - at)
     # Python allocations of one more render, traced apart from the timed runs (tracing is slow).
     clear_cache()
     tracemalloc.start()
@@ -117,7 +126,7 @@ WORKER = (
         "html": html_times, "cached": cached, "pages": len(PdfReader(io.BytesIO(pdf)).pages),
         "bytes": len(pdf), "protocols": len(decision.protocols),
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "peak_python": peak_python, "phases": phases,
+        "peak_python": peak_python, "phases": phases, "layouts": layouts,
         "floor": floor[1:], "floor_pages": len(bare.pages), "words": len(words),
     }}))
     """
@@ -177,6 +186,13 @@ def run() -> str:
     first = float(f["first"])  # type: ignore[arg-type]
     floor = statistics.median(f["floor"])  # type: ignore[type-var]
 
+    layouts = {int(n): v for n, v in f["layouts"].items()}  # type: ignore[attr-defined]
+    made = sum(count for count, _ in layouts.values())
+    again = {n: (c, ms) for n, (c, ms) in layouts.items() if c > 1}
+    relayouts = f"{made} for {len(layouts)} pages" + "".join(
+        f"; page {n} {c} times ({ms * 1000:.0f} ms in all)" for n, (c, ms) in sorted(again.items())
+    )
+
     def verdict(value: float, target: float) -> str:
         return "meets" if value <= target else "misses"
 
@@ -211,6 +227,7 @@ def run() -> str:
             "",
         ),
         ("warm render per page, p50", f"{p50 * 1000 / int(f['pages']):.0f} ms", ""),
+        ("page layouts in one render (WeasyPrint repaginates for page references)", relayouts, ""),
         (
             f"floor: its {f['words']} words as bare paragraphs, p50",
             f"{floor * 1000:.0f} ms ({f['floor_pages']} pages)",
