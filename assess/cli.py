@@ -10,7 +10,7 @@ import click
 from flask.cli import FlaskGroup
 from marshmallow import ValidationError
 
-from assess import create_app
+from assess import create_app, schemas
 from assess.decision import Decision
 from assess.schemas import flatten_errors, load_answers, load_respondents
 
@@ -25,11 +25,9 @@ cli = FlaskGroup(
 def read_json(source: IO[str]) -> Any:
     """Read a JSON document, or exit 2 saying where it is broken."""
     try:
-        return json.load(source)
-    except json.JSONDecodeError as error:
-        fail_input([f"input: not valid JSON ({error.msg} at line {error.lineno})"])
-    except UnicodeDecodeError:
-        fail_input(["input: not UTF-8 text"])
+        return schemas.read_json(source, "input")
+    except schemas.NotJSON as error:
+        fail_input([str(error)])
 
 
 def read_answers(source: IO[str]) -> dict[str, int]:

@@ -97,6 +97,9 @@ def user_password(email: str) -> None:
 
 def _read_new_password() -> str:
     password = _read_password()
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in password):  # undecodable bytes on stdin
+        click.echo("Error: the password is not valid UTF-8 text.", err=True)
+        sys.exit(1)
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         click.echo(
             f"Error: the password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.", err=True

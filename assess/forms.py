@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from assess.models import (
     ROLE_MAX,
     utcnow,
 )
+from assess.text import TextError, clean, is_blank
 
 Errors = dict[str, list[str]]
 
@@ -27,7 +27,7 @@ LEVEL_RANGE = "Choose a level from 1 to 5."
 
 
 class Text(fields.String):
-    """A single line of text: trimmed, printable, within a length limit."""
+    """A single line of text (see ``assess.text``), within a length limit, for web forms."""
 
     def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
         self.label = label
@@ -42,9 +42,12 @@ class Text(fields.String):
             super().__init__(load_default="", error_messages=messages)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
-        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
-            raise ValidationError(f"The {self.label} cannot contain control characters.")
+        try:
+            text = clean(str(super()._deserialize(value, attr, data, **kwargs)))
+        except TextError as error:
+            raise ValidationError(f"The {self.label} {error}.") from None
+        if is_blank(text):
+            text = ""
         if self.required and not text:
             raise ValidationError(f"Enter the {self.label}.")
         if len(text) > self.max_length:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import IO, Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from assess.alignment import SIDES, Respondent
 from assess.factors import FACTOR_KEYS, FACTORS, SCALE
+from assess.text import PRINTABLE_NOT_BLANK, Text
 
 LEVEL = validate.Range(min=SCALE.start, max=SCALE.stop - 1, error="must be an integer from 1 to 5")
 
@@ -59,7 +61,7 @@ class RespondentSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name = Text(120, required=True, metadata={"maxLength": 120, "pattern": PRINTABLE_NOT_BLANK})
     side = fields.String(
         required=True,
         validate=validate.OneOf(SIDES, error="must be one of: " + ", ".join(SIDES)),
@@ -114,3 +116,19 @@ def load_respondents(data: Any) -> tuple[list[Respondent], dict[str, int], dict[
     result = RespondentsSchema().load(data)
     respondents = [Respondent(r["name"], r["side"], r["answers"]) for r in result["respondents"]]
     return respondents, dict(result["consensus"]), dict(result["notes"])
+
+
+class NotJSON(ValueError):
+    """The input is not a JSON document; the message names the input and says why."""
+
+
+def read_json(source: IO[str], label: str) -> Any:
+    """Read a JSON document from a text stream, or raise ``NotJSON``."""
+    try:
+        return json.load(source)
+    except json.JSONDecodeError as error:
+        raise NotJSON(f"{label}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    except UnicodeDecodeError:
+        raise NotJSON(f"{label}: not UTF-8 text") from None
+    except RecursionError:
+        raise NotJSON(f"{label}: nested too deeply to be answers or details") from None

@@ -91,6 +91,23 @@ def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
             ["risk_tolerance: is required"],
         ),
         (json.dumps({**ANSWERS, "budget": 3}), ["budget: unknown field"]),
+        ("[" * 100_000 + "]" * 100_000, ["input: nested too deeply"]),
+        (
+            json.dumps(
+                {
+                    "respondents": [
+                        {"name": "\ud800", "side": "producer", "answers": ANSWERS},
+                        {"name": "Bo\u0007", "side": "creator", "answers": ANSWERS},
+                        {"name": " \u200b ", "side": "creator", "answers": ANSWERS},
+                    ]
+                }
+            ),
+            [
+                "respondents.0.name: must be valid Unicode text",
+                "respondents.1.name: must not contain control characters",
+                "respondents.2.name: must not be empty",
+            ],
+        ),
         (
             json.dumps({**ANSWERS, "budget": 3, "innovation": 0}),
             ["budget: unknown field", "innovation: must be an integer from 1 to 5"],

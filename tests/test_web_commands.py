@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
@@ -122,3 +127,19 @@ def test_demo_creates_a_consultant_and_an_engagement_once(
     assert response.status_code == 302
     page = client.get("/engagements").get_data(as_text=True)
     assert "Tidewater" in page and "Decided" in page
+
+
+def test_a_password_that_is_not_utf8_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 on a pipe reach Python as lone surrogates; a real process."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3"}
+    command = [sys.executable, "-m", "assess.cli"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        [*command, "user", "create", "new@example.com"],
+        input=b"\xff\xfe\xfdlongpassword\n",
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.decode() == "Error: the password is not valid UTF-8 text.\n"

@@ -43,10 +43,12 @@ def test_create_and_list_an_engagement(signed_in: FlaskClient) -> None:
     [
         ("project_name", "", "Enter the project name."),
         ("project_name", "   ", "Enter the project name."),
+        ("project_name", "\u200b\ufeff", "Enter the project name."),
+        ("project_name", "\u0958" * 150, "200 characters or fewer (it has 300)"),
         ("client_organisation", "x" * 201, "200 characters or fewer"),
         ("producer_name", "", "Enter the producer side&#39;s name."),
         ("creator_role", "r" * 121, "120 characters or fewer"),
-        ("creator_name", "Bo\x00Chen", "cannot contain control characters"),
+        ("creator_name", "Bo\x00Chen", "must not contain control characters"),
     ],
 )
 def test_bad_engagement_input_is_reported_per_field_and_nothing_stored(

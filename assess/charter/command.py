@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from typing import IO, Any, NoReturn
 import click
 from marshmallow import ValidationError
 
+from assess import schemas
 from assess.charter.details import load_details, parse_party
 from assess.charter.errors import CharterError
 from assess.decision import Decision
@@ -27,12 +27,11 @@ def fail(lines: list[str], status: int = 2) -> NoReturn:
 
 
 def read_json(source: IO[str], label: str) -> Any:
+    """Read a JSON document, or exit 2 saying where it is broken."""
     try:
-        return json.load(source)
-    except json.JSONDecodeError as error:
-        fail([f"{label}: not valid JSON ({error.msg} at line {error.lineno})"])
-    except UnicodeDecodeError:
-        fail([f"{label}: not UTF-8 text"])
+        return schemas.read_json(source, label)
+    except schemas.NotJSON as error:
+        fail([str(error)])
 
 
 def decide(data: Any) -> tuple[Decision | None, list[str]]:

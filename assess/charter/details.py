@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,6 +19,8 @@ from marshmallow import (
     validate,
     validates_schema,
 )
+
+from assess.text import Text
 
 SIDES: dict[str, str] = {"producer": "Producer side", "creator": "Creator side"}
 DOCUMENT_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{5,39}$")
@@ -95,34 +96,6 @@ class CharterDetails:
         }
 
 
-class Text(fields.String):
-    """A one-line user text: trimmed, no control characters, bounded length."""
-
-    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
-        self.max_length = max_length
-        self.multiline = multiline
-        kwargs.setdefault("error_messages", {})
-        kwargs["error_messages"] = {
-            "required": "is required",
-            "null": "must be text",
-            "invalid": "must be text",
-            **kwargs["error_messages"],
-        }
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        text = unicodedata.normalize("NFC", text).strip()
-        allowed = "\n" if self.multiline else ""
-        if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
-            raise ValidationError("must not contain control characters")
-        if len(text) > self.max_length:
-            raise ValidationError(f"must be at most {self.max_length} characters")
-        if self.required and not text:
-            raise ValidationError("must not be empty")
-        return text
-
-
 def _names(max_items: int) -> fields.List[str]:
     return fields.List(
         Text(120, required=True),
@@ -151,6 +124,23 @@ def _whole(low: int, high: int, **kwargs: Any) -> fields.Integer:
         error_messages={"invalid": "must be a whole number", "required": "is required"},
         **kwargs,
     )
+
+
+# A charter's dates: far enough apart for any real partnership, and a year of reviews after
+# the last one still a valid date.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _utc_day(value: datetime) -> date:
+    try:
+        return value.astimezone(UTC).date()
+    except OverflowError:  # a time zone pushed it before year 1 or after 9999
+        return date.min
+
+
+def _within_years(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValidationError(f"must be between {FIRST_DAY} and {LAST_DAY}")
 
 
 class RevenueSplitSchema(Schema):
@@ -185,6 +175,7 @@ class CharterDetailsSchema(Schema):
     )
     issued_at = fields.AwareDateTime(
         load_default=None,
+        validate=lambda value: _within_years(_utc_day(value)),
         error_messages={
             "invalid": "must be an ISO 8601 time with a zone",
             "invalid_awareness": "must be an ISO 8601 time with a zone",
@@ -199,7 +190,9 @@ class CharterDetailsSchema(Schema):
         ),
     )
     effective_date = fields.Date(
-        load_default=None, error_messages={"invalid": "must be YYYY-MM-DD"}
+        load_default=None,
+        validate=_within_years,
+        error_messages={"invalid": "must be YYYY-MM-DD"},
     )
     project_summary = Text(1500, multiline=True, load_default="")
     mediators_internal = _names(3)

@@ -33,6 +33,7 @@ from assess.charter import CharterDetails
 from assess.charter.render import stylesheet_text
 from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, utcnow
+from assess.text import is_blank
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement
 from assess.views.results import owned_decision
@@ -60,22 +61,22 @@ LABELS: dict[str, str] = {
 def _whole_or_text(value: str) -> int | str:
     """Pass digits on as an int; anything else as text, for the schema to name the problem."""
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) < 10 else value
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else value
 
 
 def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
-    """Turn the flat form into the charter schema's fields; empty inputs are left out."""
+    """Turn the flat form into the charter schema's fields; blank inputs are left out."""
     fields: dict[str, Any] = {}
     for name in ("effective_date", "project_summary", "arbitration", "data_storage"):
-        if form.get(name, "").strip():
+        if not is_blank(form.get(name, "")):
             fields[name] = form[name]
-    if form.get("version", "").strip():
+    if not is_blank(form.get("version", "")):
         fields["version"] = _whole_or_text(form["version"])
     for kind in ("internal", "external"):
         names = [form.get(f"mediator_{kind}_{i}", "") for i in range(1, MEDIATOR_SLOTS + 1)]
-        fields[f"mediators_{kind}"] = [n for n in names if n.strip()]
+        fields[f"mediators_{kind}"] = [n for n in names if not is_blank(n)]
     producer, creator = form.get("revenue_producer", ""), form.get("revenue_creator", "")
-    if producer.strip() or creator.strip():
+    if not (is_blank(producer) and is_blank(creator)):
         fields["revenue_split"] = {
             "producer": _whole_or_text(producer),
             "creator": _whole_or_text(creator),
@@ -117,19 +118,26 @@ def form_errors(messages: Mapping[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
+def charter_data(
+    engagement: Engagement, consultant: str, issued_at: datetime, form: Mapping[str, str]
+) -> dict[str, Any]:
+    """Gather what the charter states besides the decision, for ``charter.load_details``."""
+    return {
+        "project": engagement.project_name,
+        "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
+        "consultant": consultant[:120],
+        "issued_at": issued_at.isoformat(),
+        **fields_from_form(form),
+    }
+
+
 def details_for(
     engagement: Engagement, form: Mapping[str, str]
 ) -> tuple[CharterDetails | None, dict[str, list[str]]]:
     """Combine the engagement with the form's fields; return details or per-field errors."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    data = {
-        "project": engagement.project_name,
-        "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
-        "consultant": (current_user.name or current_user.email)[:120],
-        # Issued at the start of the day: preview and download on the same day match.
-        "issued_at": today.isoformat(),
-        **fields_from_form(form),
-    }
+    # Issued at the start of the day: preview and download on the same day match.
+    data = charter_data(engagement, current_user.display_name, today, form)
     try:
         return charter.load_details(data), {}
     except ValidationError as error:

@@ -240,3 +240,27 @@ def test_several_respondents_give_a_charter_with_their_gaps(tmp_path: Path) -> N
     failed = run(str(source), "--project", "P", *PARTIES, "-o", str(tmp_path / "x.html"), "--html")
     evaluated = CliRunner().invoke(evaluate_command, [str(source)])
     assert failed.exit_code == 2 and failed.stderr == evaluated.stderr != ""
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (
+            ("--effective", "9999-12-31"),
+            "effective_date: must be between 2000-01-01 and 2099-12-31",
+        ),
+        (("--issued", "9999-12-31T23:00:00+00:00"), "issued_at: must be between 2000-01-01"),
+        (("--issued", "0001-01-01T00:30:00+01:00"), "issued_at: must be between 2000-01-01"),
+        # What a shell passes for bytes that are not UTF-8.
+        (("--consultant", "a\udcffb"), "consultant: must be valid Unicode text"),
+        (("--consultant", "Clara\x1b[31m"), "consultant: must not contain control characters"),
+    ],
+)
+def test_out_of_range_dates_and_broken_text_are_input_errors(
+    answers: Path, tmp_path: Path, options: tuple[str, str], line: str
+) -> None:
+    out = tmp_path / "c.pdf"
+    result = run(str(answers), "--project", "P", *PARTIES, *options, "-o", str(out))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(line) and "Traceback" not in result.output
+    assert not out.exists()

@@ -130,3 +130,46 @@ def test_stored_form_reads_old_or_partial_fields() -> None:
         "mediator_internal_2": "B",
         "mediator_internal_3": "C",
     }
+
+
+def test_a_summary_typed_in_a_browser_keeps_its_lines(
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
+) -> None:
+    """Browsers send a textarea's line breaks as CRLF; tabs come with pasted text."""
+    client, engagement_id, path = charter_page
+    summary = "A six-part documentary\r\nand its web series.\r\n\tShot in 2027."
+    response = post(client, path + "/save", {**FIELDS, "project_summary": summary})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    fields = stored(app, engagement_id)
+    assert fields is not None
+    assert (
+        fields["project_summary"] == "A six-part documentary\nand its web series.\n Shot in 2027."
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("effective_date", "9999-12-31", "must be between 2000-01-01 and 2099-12-31"),
+        ("effective_date", "1999-12-31", "must be between 2000-01-01 and 2099-12-31"),
+        ("version", "\u00b2", "must be a whole number"),
+        ("revenue_producer", "\u00b2", "must be a whole number"),
+        ("mediator_internal_1", "\u200b\u200b", None),  # invisible: left out, as if empty
+        ("arbitration", "Geneva\x00", "must not contain control characters"),
+    ],
+)
+def test_odd_values_are_refused_or_ignored_never_a_server_error(
+    app: Flask, charter_page: tuple[FlaskClient, int, str], field: str, value: str, message: str
+) -> None:
+    client, engagement_id, path = charter_page
+    for action in ("/save", "/preview", ".ics"):
+        response = post(client, path + action, {**FIELDS, field: value})
+        if message is None:
+            assert response.status_code in (200, 303), action
+            continue
+        assert response.status_code == 422, (action, response.status_code)
+        assert message in response.get_data(as_text=True)
+        assert stored(app, engagement_id) is None
+    if message is None:
+        fields = stored(app, engagement_id)
+        assert fields is not None and fields["mediators_internal"] == []

@@ -1,0 +1,78 @@
+"""What counts as user text, the same in forms, the JSON API, the CLI and the charter.
+
+Text is NFC-normalised (lengths are counted after it, so every layer agrees on them), line
+breaks are made ``\\n`` (browsers send a textarea's as ``\\r\\n``), tabs become spaces, and
+outer white space is trimmed. Control characters, and lone surrogates (what a non-UTF-8
+command-line argument or a broken ``\\ud800`` JSON escape turns into), are refused. Text
+made only of white space and invisible characters (zero-width spaces, a byte-order mark)
+counts as empty.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+# Characters that show nothing: soft hyphen, zero-width spaces and joiners, direction marks
+# and isolates, word joiner, byte-order mark. Written as a regex class body that Python and
+# JSON Schema (ECMA 262) read alike, so the OpenAPI document states the same rule.
+INVISIBLE = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+CONTROLS = r"\x00-\x1f\x7f-\x9f"
+BLANK = re.compile(rf"[\s{INVISIBLE}]*")
+# For API documentation: text without control characters, and with something visible.
+PRINTABLE = rf"^[^{CONTROLS}]*$"
+PRINTABLE_NOT_BLANK = rf"^[^{CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{CONTROLS}]*$"
+
+
+class TextError(ValueError):
+    """The text cannot be accepted; the message says why, as a phrase ('must ...')."""
+
+
+def clean(value: str, *, multiline: bool = False) -> str:
+    """Return the text as stored, or raise ``TextError``."""
+    text = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    if any(unicodedata.category(c) == "Cs" for c in text):
+        raise TextError("must be valid Unicode text")
+    text = unicodedata.normalize("NFC", text).strip()
+    allowed = "\n" if multiline else ""
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+        raise TextError("must not contain control characters")
+    return text
+
+
+def is_blank(text: str) -> bool:
+    """Return whether nothing in the text would be visible."""
+    return BLANK.fullmatch(text) is not None
+
+
+class Text(fields.String):
+    """A user text field: cleaned, bounded, and non-blank when required."""
+
+    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
+        """``max_length`` counts characters after normalisation."""
+        self.max_length = max_length
+        self.multiline = multiline
+        kwargs["error_messages"] = {
+            "required": "is required",
+            "null": "must be text",
+            "invalid": "must be text",
+            **kwargs.get("error_messages", {}),
+        }
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text = clean(raw, multiline=self.multiline)
+        except TextError as error:
+            raise ValidationError(str(error)) from None
+        if is_blank(text):
+            text = ""
+        if len(text) > self.max_length:
+            raise ValidationError(f"must be at most {self.max_length} characters")
+        if self.required and not text:
+            raise ValidationError("must not be empty")
+        return text
