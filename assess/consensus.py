@@ -72,6 +72,19 @@ def changes(alignment: Alignment, agreement: Agreement) -> bool:
     return not same_value or alignment.notes.get(agreement.factor, "") != agreement.note
 
 
+def same_agreement(one: Decision, other: Decision) -> bool:
+    """Say whether two consensus decisions combine the same answers with the same agreements."""
+    a, b = one.alignment, other.alignment
+    if a is None or b is None:
+        return False
+    return (
+        one.answers == other.answers
+        and respondents_of(a) == respondents_of(b)
+        and a.agreed == b.agreed
+        and a.notes == b.notes
+    )
+
+
 def agree(stored: Decision, agreement: Agreement) -> Decision:
     """Decide again on the same respondents with one factor's agreed value and note changed."""
     alignment = stored.alignment

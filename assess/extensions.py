@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -71,9 +73,38 @@ def _dead_link(response: Any) -> bool:
     return response.status_code in (404, 410)
 
 
+# For each blueprint of personal links, how to find what a token opens (None: nothing).
+link_lookups: dict[str, Callable[[str], object | None]] = {}
+
+
+def _known_link() -> bool:
+    """Say whether the request's link token was ever issued (live, expired or revoked).
+
+    Known links are never limited: guessing is what the limit bounds, and an office whose
+    people share one address must not be locked out of their own links by a guesser there.
+    Asked once per limit, so the answer is kept for the request. It must not raise: the
+    limiter would take any error for its storage failing.
+    """
+    if "known_link" not in g:
+        g.known_link = _look_up_link()
+    return bool(g.known_link)
+
+
+def _look_up_link() -> bool:
+    token = (request.view_args or {}).get("token")
+    look_up = link_lookups.get(request.blueprint or "")
+    if look_up is None or not isinstance(token, str):
+        return False
+    try:
+        return look_up(token) is not None
+    except SQLAlchemyError:  # counted as unknown; the page itself reports the database
+        db.session.rollback()
+        return False
+
+
 # Personal links (questionnaire, sign-off) carry unguessable tokens; this bounds guessing
 # anyway. Only unknown and dead links count, so a respondent at work is never slowed down;
 # one counter per client spans every kind of personal link.
 personal_link_limit = limiter.shared_limit(
-    _link_limit, scope="personal-links", deduct_when=_dead_link
+    _link_limit, scope="personal-links", deduct_when=_dead_link, exempt_when=_known_link
 )

@@ -83,6 +83,10 @@ class NotYourTurn(SignOffError):
     """Sequential sign-off: an earlier signatory has not approved yet."""
 
 
+class AlreadyStarted(SignOffError):
+    """The signatories are fixed once the sign-off has started."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Where an action came from, as recorded in the audit trail."""
@@ -238,7 +242,7 @@ def add_signatory(
 ) -> Signatory:
     """Name one more person who must approve; only before the sign-off starts."""
     if sign_off.status != SIGNOFF_PREPARING:
-        raise SignOffError("Signatories can only be changed before the sign-off starts.")
+        raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
         raise SignOffError(f"A charter takes at most {MAX_SIGNATORIES} signatories.")
     if any(s.email.lower() == email.lower() for s in sign_off.signatories):
@@ -252,7 +256,7 @@ def add_signatory(
 def remove_signatory(sign_off: SignOff, signatory: Signatory) -> None:
     """Take a signatory off the list; only before the sign-off starts."""
     if sign_off.status != SIGNOFF_PREPARING:
-        raise SignOffError("Signatories can only be changed before the sign-off starts.")
+        raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     sign_off.signatories.remove(signatory)
 
 

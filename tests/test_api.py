@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,11 +11,12 @@ import pytest
 from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from webtools import ANSWERS, make_consultant
 
 from assess.api.tokens import ApiToken
 from assess.extensions import db as database
-from assess.models import Respondent, hash_token
+from assess.models import Engagement, Respondent, hash_token
 
 pytestmark = pytest.mark.db
 
@@ -80,6 +82,29 @@ def test_evaluate_several_respondents_reports_alignment(client: FlaskClient) -> 
 
 
 @pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("A\u0000\u0007", "must not contain control characters"),
+        ("   ", "must not be empty"),
+        ("\u200b\ufeff", "must not be empty"),
+        ("x" * 121, "must be at most 120 characters"),
+    ],
+)
+def test_respondent_names_follow_the_rules_of_every_other_name(
+    client: FlaskClient, name: str, message: str
+) -> None:
+    body = {
+        "respondents": [
+            {"name": name, "side": "producer", "answers": ANSWERS},
+            {"name": "Bo", "side": "creator", "answers": ANSWERS},
+        ]
+    }
+    response = client.post("/api/v1/evaluate/respondents", json=body)
+    assert response.status_code == 422
+    assert response.json["errors"]["json"]["respondents"]["0"]["name"] == [message]
+
+
+@pytest.mark.parametrize(
     ("body", "field", "message"),
     [
         ({**ANSWERS, "innovation": 6}, "innovation", "must be an integer from 1 to 5"),
@@ -99,6 +124,17 @@ def test_invalid_answers_get_per_field_messages(
     assert response.status_code == 422
     assert response.mimetype == "application/json"
     assert response.json["errors"]["json"][field] == [message]
+
+
+def test_a_body_that_is_not_json_is_a_415_not_missing_fields(client: FlaskClient) -> None:
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = client.post(
+            "/api/v1/evaluate", data=json.dumps(ANSWERS), content_type=content_type
+        )
+        assert response.status_code == 415, content_type
+        assert response.json["message"].startswith("Send the request body as JSON")
+    spec = client.get("/api/v1/openapi.json").json
+    assert "415" in spec["paths"]["/api/v1/evaluate"]["post"]["responses"]
 
 
 def test_broken_json_is_a_json_400(client: FlaskClient) -> None:
@@ -246,6 +282,35 @@ def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:
     assert pdf.data.startswith(b"%PDF-")
     again = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
     assert again.data == pdf.data
+
+
+def test_the_charter_pdf_uses_the_fields_saved_with_the_engagement(
+    app: Flask, api: FlaskClient
+) -> None:
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    base = f"/api/v1/engagements/{engagement_id}"
+    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
+    decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.charter_fields = {"mediators_external": ["Elif Kaya"], "version": 2}
+        database.session.commit()
+    pdf = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Elif Kaya" in text
+
+    # Data the forms no longer accept (kept from before) gives a 422 that says where.
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.project_name = "x" * 250
+        database.session.commit()
+    refused = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
+    assert refused.status_code == 422 and refused.mimetype == "application/json"
+    assert refused.json["errors"]["engagement"]["project"] == ["must be at most 200 characters"]
 
 
 def test_another_consultants_ids_are_not_found_on_every_api_route(

@@ -30,6 +30,7 @@ from assess import create_app
 from assess.api.tokens import issue_token
 from assess.extensions import db as database
 from assess.models import Consultant, Engagement, Invitation, Party, Respondent, hash_token
+from assess.questionnaire import PAGES
 from assess.signing.verify import verify
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -293,12 +294,13 @@ def admin() -> Iterator[Any]:
     engine.dispose()
 
 
-def _terminate_on(app: Flask, admin: Any, statement_start: str) -> list[int]:
+def _terminate_on(app: Flask, admin: Any, statement_start: str, containing: str = "") -> list[int]:
     """Kill the request's own PostgreSQL backend the moment it starts a given statement."""
     killed: list[int] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not killed and statement.lstrip().upper().startswith(statement_start):
+        upper = statement.lstrip().upper()
+        if not killed and upper.startswith(statement_start) and containing in upper:
             pid = conn.connection.dbapi_connection.info.backend_pid
             with admin.connect() as connection:
                 connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -334,16 +336,21 @@ def test_connection_killed_mid_request_fails_cleanly_and_the_next_succeeds(
     assert again.status_code == 200
     assert stored_answers(pg, seeded["respondent_id"])["timeline_pressure"] == 5
 
-    # A page answers with the HTML error page, not a traceback.
-    killed = _terminate_on(app, admin, "SELECT")
-    page = client.get(f"/i/{seeded['link']}")
+    # A page answers with the HTML error page, not a traceback, and the save is not half done.
+    pg_app.config["WTF_CSRF_ENABLED"] = False
+    link = f"/i/{seeded['link']}"
+    first_page = {key: str(ANSWERS[key]) for key in PAGES[0].keys}
+    killed = _terminate_on(app, admin, "UPDATE RESPONDENTS")
+    page = client.post(f"{link}/step/1", data=first_page)
     assert killed and page.status_code == 503 and page.mimetype == "text/html"
     assert "Traceback" not in page.get_data(as_text=True)
     # Saved answers send the respondent on to their step: the database is back.
-    assert client.get(f"/i/{seeded['link']}").status_code == 302
+    assert client.get(link).status_code == 302
+    # Lost while the link is looked up (the rate limiter asks first): the page recovers.
+    killed = _terminate_on(app, admin, "SELECT", containing="JOIN RESPONDENTS")
+    assert client.get(link).status_code == 302 and killed
 
     # A signed-in consultant's page too, although the error page needs the database itself.
-    pg_app.config["WTF_CSRF_ENABLED"] = False
     signed_in = pg_app.test_client()
     login = signed_in.post("/login", data={"email": seeded["email"], "password": PASSWORD})
     assert login.status_code == 302

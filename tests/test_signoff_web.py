@@ -244,6 +244,14 @@ def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: Flas
     assert "Choose an expiry date after today." in wrong.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Signatory).count() == 1
+    # Once started, the list is fixed: a conflict with the sign-off's state, not bad input.
+    post(client, f"{version_path}/signatories", SIGNATORIES[1])
+    assert post(client, f"{version_path}/start", {"order": "parallel"}).status_code == 303
+    late = post(client, f"{version_path}/signatories", {"name": "Cy", "email": "cy@example.com"})
+    assert late.status_code == 409
+    assert "only be changed before the sign-off starts" in late.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Signatory).count() == 2
 
 
 def test_another_consultant_sees_none_of_it(app: Flask, signed_in: FlaskClient) -> None:

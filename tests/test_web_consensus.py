@@ -243,15 +243,21 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     engagement_path = path.split("/decisions/")[0]
     page = signed_in.get(engagement_path).get_data(as_text=True)
     assert "The consensus of the 2 respondents is decided" in page
-    assert f'href="{path}"' in page and "Decide again" in page
-    assert "Decide on the consensus" not in page
+    assert f'href="{path}"' in page and "Decide on the consensus" not in page
+    # A second click (or an old tab) stores nothing new and leads to the decision made.
+    again = post(signed_in, f"{engagement_path}/consensus")
+    assert again.status_code == 303 and again.headers["Location"] == path
+    assert len(decisions(app)) == 1
 
-    # An agreed value makes a newer consensus decision: the page follows it.
+    # An agreed value makes a newer consensus decision: the page follows it. Sending the
+    # agreement twice (a double click, or from the older decision's page) stores it once.
     agreed = {"factor": "timeline_pressure", "value": "4", "note": "Agreed in the workshop"}
     assert post(signed_in, f"{path}/agree", agreed).status_code == 303
-    latest = decisions(app)[-1]
+    twice = post(signed_in, f"{path}/agree", agreed)
+    first, latest = decisions(app)
+    assert twice.status_code == 303 and f"/decisions/{latest.id}" in twice.headers["Location"]
     page = signed_in.get(engagement_path).get_data(as_text=True)
-    assert f'decisions/{latest.id}"' in page.split("consensus-form")[1].split("</form>")[0]
+    assert f'decisions/{latest.id}"' in page.split("consensus-form")[1].split("</div>")[0]
 
     # Bo submits changed answers: the consensus is out of date and the prompt is back.
     with app.app_context():
@@ -261,3 +267,5 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
         db.session.commit()
     page = signed_in.get(engagement_path).get_data(as_text=True)
     assert "Decide on the consensus" in page and "is decided" not in page
+    assert post(signed_in, f"{engagement_path}/consensus").status_code == 303
+    assert len(decisions(app)) == 3

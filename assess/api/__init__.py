@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from flask_smorest import Api
+from flask_smorest import Api, abort
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -123,6 +123,13 @@ def install_error_handlers(app: Flask) -> None:
 
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected)
+
+
+def require_json_body() -> None:
+    """Refuse a body that is not JSON (415): read as JSON it would look like missing fields."""
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+        if not request.is_json:
+            abort(415, message="Send the request body as JSON (Content-Type: application/json).")
 
 
 class AssessApi(Api):  # type: ignore[misc]

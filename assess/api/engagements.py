@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, url_for
 from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from assess.api import require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret
 from assess.api.schemas import (
     AnswersUpdateSchema,
@@ -28,6 +30,7 @@ from assess.api.schemas import (
     RespondentCreateSchema,
     RespondentRecordSchema,
     SignOffSchema,
+    json_body,
 )
 from assess.extensions import db, limiter
 from assess.models import (
@@ -73,6 +76,7 @@ def _token_limit() -> str:
 
 limiter.limit(_token_limit, key_func=_token_key)(blp)
 blp.before_request(authenticate)
+blp.before_request(require_json_body)
 
 
 def documented(*codes: int) -> Callable[[F], F]:
@@ -82,6 +86,7 @@ def documented(*codes: int) -> Callable[[F], F]:
         403: "The token is read-only",
         404: "No such object among this consultant's engagements",
         409: "The engagement or respondent is in a state that does not allow this",
+        422: "The stored details cannot make this document",
         429: "Too many calls with this token",
     }
 
@@ -194,7 +199,7 @@ def list_engagements() -> list[dict[str, Any]]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(EngagementCreateSchema)
+@json_body(blp, EngagementCreateSchema)
 @blp.response(201, EngagementSchema)
 @documented(403)
 def create_engagement(data: dict[str, Any]) -> dict[str, Any]:
@@ -314,7 +319,7 @@ def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
 
 
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["POST"])
-@blp.arguments(RespondentCreateSchema)
+@json_body(blp, RespondentCreateSchema)
 @blp.response(201, InvitationLinkSchema)
 @documented(403, 404, 409)
 def invite_respondent(data: dict[str, Any], engagement_id: int) -> dict[str, Any]:
@@ -338,7 +343,7 @@ def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 
 
 @blp.route(f"{RESPONDENT}/invitation", methods=["POST"])
-@blp.arguments(InvitationCreateSchema, required=False)
+@json_body(blp, InvitationCreateSchema, required=False)
 @blp.response(201, InvitationLinkSchema)
 @documented(403, 404, 409)
 def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
@@ -353,7 +358,7 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
 
 
 @blp.route(f"{RESPONDENT}/answers", methods=["PUT"])
-@blp.arguments(AnswersUpdateSchema)
+@json_body(blp, AnswersUpdateSchema)
 @blp.response(200, RespondentRecordSchema)
 @documented(403, 404, 409)
 def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
@@ -444,24 +449,29 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
         }
     }
 )
-@documented(404)
+@documented(404, 422)
 def charter_pdf(engagement_id: int, decision_id: int) -> Response:
     """Render the partnership charter for a stored decision."""
     from assess.charter import load_details, to_pdf
+    from assess.views.charter import charter_data, stored_form
 
     engagement, record = owned_decision(engagement_id, decision_id)
-    consultant = current_consultant()
-    details = load_details(
-        {
-            "project": engagement.project_name,
-            "parties": [
-                {"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties
-            ],
-            "consultant": consultant.display_name[:120],
-            # The decision's own time keeps the same decision's charter byte-identical.
-            "issued_at": record.created_at.replace(microsecond=0).isoformat(),
-        }
+    # The fields saved on the charter page, and the decision's own time, which keeps the
+    # same decision's charter byte-identical.
+    data = charter_data(
+        engagement,
+        current_consultant().display_name,
+        record.created_at.replace(microsecond=0),
+        stored_form(engagement.charter_fields),
     )
+    try:
+        details = load_details(data)
+    except ValidationError as error:
+        abort(
+            422,
+            message="The engagement's details cannot make a charter; correct them first.",
+            errors={"engagement": error.messages},
+        )
     pdf = to_pdf(record.decision, details)
     filename = f"charter-{engagement.id}-{record.id}.pdf"
     return Response(

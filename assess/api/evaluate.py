@@ -8,7 +8,14 @@ from flask import Response, current_app, jsonify
 from flask_smorest import Blueprint
 
 from assess.alignment import Respondent
-from assess.api.schemas import AnswersSchema, DecisionSchema, ErrorSchema, RespondentsSchema
+from assess.api import require_json_body
+from assess.api.schemas import (
+    AnswersSchema,
+    DecisionSchema,
+    ErrorSchema,
+    RespondentsSchema,
+    json_body,
+)
 from assess.engine import evaluate, evaluate_respondents
 from assess.extensions import limiter
 
@@ -18,6 +25,7 @@ blp = Blueprint(
     url_prefix="/api/v1/evaluate",
     description="Decide the partnership model for answers; no account needed, rate limited.",
 )
+blp.before_request(require_json_body)
 
 
 def _evaluate_limit() -> str:
@@ -28,7 +36,7 @@ limiter.limit(_evaluate_limit)(blp)
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(AnswersSchema)
+@json_body(blp, AnswersSchema)
 @blp.response(200, DecisionSchema)
 @blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
 def evaluate_answers(answers: dict[str, int]) -> Response:
@@ -39,7 +47,7 @@ def evaluate_answers(answers: dict[str, int]) -> Response:
 
 
 @blp.route("/respondents", methods=["POST"])
-@blp.arguments(RespondentsSchema)
+@json_body(blp, RespondentsSchema)
 @blp.response(200, DecisionSchema)
 @blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
 def evaluate_together(data: dict[str, Any]) -> Response:

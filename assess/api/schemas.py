@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from assess.factors import FACTORS
@@ -20,6 +23,7 @@ from assess.models import (
     STATUSES,
 )
 from assess.schemas import AnswersSchema, RespondentsSchema, level_field
+from assess.text import PRINTABLE, PRINTABLE_NOT_BLANK
 
 __all__ = ["AnswersSchema", "RespondentsSchema"]
 
@@ -32,17 +36,14 @@ SIGNOFF_STATUSES = (
 )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
 class Strict(Schema):
     """Unknown keys in a request are an error, not silently dropped."""
 
     class Meta:
         unknown = RAISE
-
-
-# What Text accepts, stated for the OpenAPI document: no control characters, and for
-# required fields at least one character that is not white space.
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
-PRINTABLE_NOT_BLANK = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
 
 class ApiText(Text):
@@ -67,6 +68,19 @@ class ErrorSchema(Schema):
     errors = fields.Dict(
         metadata={"description": "per-field messages, by request location then field"}
     )
+
+
+def json_body(blp: Any, schema: type[Schema], **kwargs: Any) -> Callable[[F], F]:
+    """Take a JSON request body with ``schema``; document the 415 a body of another type gets."""
+
+    def decorate(view: F) -> F:
+        view = blp.alt_response(
+            415, schema=ErrorSchema, description="The request body is not JSON"
+        )(view)
+        taken: F = blp.arguments(schema, **kwargs)(view)
+        return taken
+
+    return decorate
 
 
 class ProtocolSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -36,7 +37,14 @@ from assess.models import (
     hash_token,
     utcnow,
 )
-from assess.questionnaire import PAGES, decide, decide_together, missing, record_decision
+from assess.questionnaire import (
+    PAGES,
+    decide,
+    decide_together,
+    missing,
+    record_decision,
+    respondents_of,
+)
 from assess.radar import radar
 from assess.views.auth import require_consultant
 
@@ -387,14 +395,22 @@ def together(engagement: Engagement) -> list[Respondent]:
 def current_consensus(
     engagement: Engagement, respondents: list[Respondent]
 ) -> DecisionRecord | None:
-    """Return the latest consensus decision, unless a respondent submitted after it."""
+    """Return the latest consensus decision if it combines exactly these submitted answers."""
     if len(respondents) < 2:
         return None
-    last_submitted = max(r.submitted_at for r in respondents if r.submitted_at)
     for record in sorted(engagement.decisions, key=lambda d: (d.created_at, d.id), reverse=True):
-        if record.respondent_id is None and "alignment" in record.data:
-            return record if record.created_at >= last_submitted else None
+        alignment = record.decision.alignment if record.respondent_id is None else None
+        if alignment is not None:
+            combined = sorted(
+                _answer_set(r.name, r.side, r.answers) for r in respondents_of(alignment)
+            )
+            now = sorted(_answer_set(r.name, r.side, r.answers) for r in respondents)
+            return record if combined == now else None
     return None
+
+
+def _answer_set(name: str, side: str, answers: Mapping[str, int]) -> tuple[Any, ...]:
+    return name, side, tuple(sorted(answers.items()))
 
 
 @bp.post("/<int:engagement_id>/consensus")
@@ -406,6 +422,12 @@ def consensus(engagement_id: int) -> Response:
     if len(respondents) < 2:
         flash("A consensus needs at least two respondents who have submitted.", "info")
         return redirect(url_for("engagements.show", engagement_id=engagement.id))
+    decided = current_consensus(engagement, respondents)
+    if decided is not None:  # a second click, or nothing submitted since
+        flash(f"These answers are already combined in decision #{decided.id}.", "info")
+        return redirect(
+            url_for("results.show", engagement_id=engagement.id, decision_id=decided.id), code=303
+        )
     names = ", ".join(r.name for r in respondents)
     record = record_decision(
         db.session,

@@ -186,10 +186,20 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
     if not consensus.changes(stored.alignment, change):
         flash("That is already the agreed value and note, so nothing new was stored.", "info")
         return redirect(f"{here}#agree-title", code=303)
+    proposed = consensus.agree(stored, change)
+    latest = engagement.latest_decision
+    if latest is not None and latest.id != record.id:
+        if consensus.same_agreement(latest.decision, proposed):  # the form sent twice
+            flash(f"That agreement is already stored as decision #{latest.id}.", "info")
+            return redirect(
+                url_for("results.show", engagement_id=engagement.id, decision_id=latest.id)
+                + "#agree-title",
+                code=303,
+            )
     new = record_decision(
         db.session,
         engagement,
-        consensus.agree(stored, change),
+        proposed,
         consultant=current_user._get_current_object(),
         note=consensus.summary(change, stored.alignment)[:200],
     )

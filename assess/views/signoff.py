@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -28,7 +29,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
-from assess.extensions import db, personal_link_limit
+from assess.extensions import db, link_lookups, personal_link_limit
 from assess.forms import Text, link_expiry, load_form
 from assess.models import (
     EMAIL_MAX,
@@ -328,14 +329,17 @@ def add_signatory(engagement_id: int, number: int) -> Any:
     """Add a signatory to a version in preparation."""
     engagement, version = _owned_version(engagement_id, number)
     data, errors = load_form(SignatorySchema(), request.form)
+    status = 422
     if not errors:
         try:
             signoff.add_signatory(version.sign_off, **data)
+        except signoff.AlreadyStarted as error:
+            errors, status = {"_schema": [str(error)]}, 409
         except signoff.SignOffError as error:
             errors = {"email" if "signatory" in str(error) else "_schema": [str(error)]}
     if errors:
         db.session.rollback()
-        return _version_page(engagement, version, request.form, errors, 422)
+        return _version_page(engagement, version, request.form, errors, status)
     db.session.commit()
     return _to_version(version, "#signatories")
 
@@ -427,8 +431,19 @@ def withdraw(engagement_id: int, number: int) -> Any:
 # Signatory pages ---------------------------------------------------------------------
 
 
+def find_signatory(token: str) -> Signatory | None:
+    """Return the signatory a link token opens, kept for the request (the link limit asks first)."""
+    found: dict[str, Signatory | None] = g.setdefault("signatories", {})
+    if token not in found:
+        found[token] = signoff.find_signatory(db.session, token)
+    return found[token]
+
+
+link_lookups[public.name] = find_signatory
+
+
 def _signatory(token: str) -> Signatory:
-    signatory = signoff.find_signatory(db.session, token)
+    signatory = find_signatory(token)
     if signatory is None:
         abort(404)
     return signatory

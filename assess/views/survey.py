@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from assess.extensions import db, personal_link_limit
+from assess.extensions import db, link_lookups, personal_link_limit
 from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Invitation, Respondent, hash_token, utcnow
 from assess.questionnaire import (
@@ -39,19 +39,32 @@ class Unavailable(Exception):
         self.reason = reason
 
 
+def find_invitation(token: str) -> Invitation | None:
+    """Return the invitation a token opens, kept for the request (the link limit asks first).
+
+    One round trip: every page needs the respondent and their engagement too.
+    """
+    found: dict[str, Invitation | None] = g.setdefault("invitations", {})
+    if token not in found:
+        invitation = None
+        if len(token) <= TOKEN_MAX:
+            invitation = db.session.scalar(
+                select(Invitation)
+                .where(Invitation.token_hash == hash_token(token))
+                .options(joinedload(Invitation.respondent).joinedload(Respondent.engagement))
+            )
+        # Looked up by hash; the constant-time check guards against any collation surprise.
+        found[token] = invitation if invitation and invitation.matches(token) else None
+    return found[token]
+
+
+link_lookups[bp.name] = find_invitation
+
+
 def respondent_for(token: str) -> Respondent:
     """Return the respondent behind a working link; 404 or a clear page otherwise."""
-    if len(token) > TOKEN_MAX:
-        abort(404)
-    token_hash = hash_token(token)
-    # One round trip: every page needs the respondent and their engagement too.
-    invitation = db.session.scalar(
-        select(Invitation)
-        .where(Invitation.token_hash == token_hash)
-        .options(joinedload(Invitation.respondent).joinedload(Respondent.engagement))
-    )
-    # The lookup is by hash; the constant-time check guards against any collation surprise.
-    if invitation is None or not invitation.matches(token):
+    invitation = find_invitation(token)
+    if invitation is None:
         abort(404)
     if invitation.respondent.engagement.archived_at is not None:
         raise Unavailable("closed")
