@@ -84,6 +84,18 @@ def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
     return fields
 
 
+# What the charter takes from the engagement rather than from this form.
+ENGAGEMENT_FIELDS = {"project": "project name", "parties": "parties", "consultant": "your name"}
+
+
+def _first_message(value: Any) -> str:
+    """Return the first message in a schema's nested messages."""
+    if isinstance(value, str):
+        return value
+    items = value.values() if isinstance(value, Mapping) else value
+    return next((_first_message(item) for item in items), "not valid")
+
+
 def form_errors(messages: Mapping[str, Any]) -> dict[str, list[str]]:
     """Map the schema's messages onto the form's field names."""
     errors: dict[str, list[str]] = {}
@@ -110,8 +122,8 @@ def form_errors(messages: Mapping[str, Any]) -> dict[str, list[str]]:
         elif key in ("parties", "project", "consultant"):
             add(
                 "_schema",
-                "The engagement needs a project name and at least one party on each "
-                "side before a charter can be issued; edit the engagement first.",
+                f"The engagement cannot make a charter yet ({ENGAGEMENT_FIELDS[key]}: "
+                f"{_first_message(value)}); edit the engagement first.",
             )
         else:
             add(key, value)

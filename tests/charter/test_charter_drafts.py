@@ -173,3 +173,21 @@ def test_odd_values_are_refused_or_ignored_never_a_server_error(
     if message is None:
         fields = stored(app, engagement_id)
         assert fields is not None and fields["mediators_internal"] == []
+
+
+def test_an_engagement_that_cannot_make_a_charter_says_what_to_fix(
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
+) -> None:
+    """Data kept from before the rules were tightened: a project name that is too long."""
+    client, engagement_id, path = charter_page
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.project_name = "x" * 250
+        db.session.commit()
+    response = post(client, path + "/preview", FIELDS)
+    assert response.status_code == 422
+    assert (
+        "The engagement cannot make a charter yet (project name: must be at most 200 "
+        "characters); edit the engagement first." in response.get_data(as_text=True)
+    )
