@@ -306,7 +306,7 @@ def test_the_charter_pdf_uses_the_fields_saved_with_the_engagement(
     with app.app_context():
         engagement = database.session.get(Engagement, engagement_id)
         assert engagement is not None
-        engagement.project_name = "x" * 250
+        engagement.project_name = "\u0958" * 150  # 300 characters once normalised
         database.session.commit()
     refused = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
     assert refused.status_code == 422 and refused.mimetype == "application/json"

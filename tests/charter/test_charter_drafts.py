@@ -178,12 +178,12 @@ def test_odd_values_are_refused_or_ignored_never_a_server_error(
 def test_an_engagement_that_cannot_make_a_charter_says_what_to_fix(
     app: Flask, charter_page: tuple[FlaskClient, int, str]
 ) -> None:
-    """Data kept from before the rules were tightened: a project name that is too long."""
+    """Data kept from before the rules were tightened: a name too long once normalised."""
     client, engagement_id, path = charter_page
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None
-        engagement.project_name = "x" * 250
+        engagement.project_name = "\u0958" * 150  # 300 characters once normalised
         db.session.commit()
     response = post(client, path + "/preview", FIELDS)
     assert response.status_code == 422
