@@ -9,6 +9,8 @@ This is the one place where rule outcomes are combined. Rules only record; here:
 4. A protocol is chosen when any protocols rule that fired names it. Each parameter takes
    the strictest value any fired rule gave (the catalogue says whether smaller or larger is
    stricter); parameters no fired rule set take the defaults in ``policy.yaml``.
+5. Direct talks end when mediation begins: the escalation ladder's first time box and the
+   mediation trigger are one deadline, the stricter (shorter) of the two values.
 """
 
 from __future__ import annotations
@@ -54,11 +56,12 @@ def merge_protocols(fired: Iterable[Rule], policy: Policy) -> tuple[ChosenProtoc
                     merged[name] = value
                 else:
                     merged[name] = (min if param.stricter == "min" else max)(merged[name], value)
-    return tuple(
-        ChosenProtocol(pid, {**policy.defaults[pid], **given[pid]})
-        for pid in PROTOCOL_IDS
-        if pid in given
-    )
+    chosen = {pid: {**policy.defaults[pid], **given[pid]} for pid in PROTOCOL_IDS if pid in given}
+    ladder, mediation = chosen.get("escalation_ladder"), chosen.get("mediation")
+    if ladder is not None and mediation is not None:
+        deadline = min(ladder["direct_days"], mediation["trigger_days"])
+        ladder["direct_days"] = mediation["trigger_days"] = deadline
+    return tuple(ChosenProtocol(pid, params) for pid, params in chosen.items())
 
 
 def escalation(protocols: Iterable[ChosenProtocol]) -> tuple[Tier, ...]:

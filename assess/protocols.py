@@ -53,7 +53,14 @@ CATALOGUE: tuple[Protocol, ...] = (
         "Mediators, triggers and ground rules agreed before any conflict arises.",
         (
             _days("trigger_days", "Unresolved disagreement triggers mediation after", high=60),
-            Param("trust_threshold", "Trust score that triggers mediation", "of 10", 1, 10, "max"),
+            Param(
+                "trust_threshold",
+                "Mediation starts when a trust score falls below",
+                "of 10",
+                1,
+                10,
+                "max",
+            ),
             _days("brief_due_days", "Disagreement brief due within", high=14),
         ),
     ),

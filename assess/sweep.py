@@ -39,6 +39,11 @@ def _mediation_complete(d: Decision) -> bool:
     return mediation is not None and {"trigger_days", "trust_threshold"} <= set(mediation.params)
 
 
+def _one_deadline(d: Decision) -> bool:
+    mediation = d.protocol("mediation")
+    return mediation is not None and d.escalation[0].max_days == mediation.params["trigger_days"]
+
+
 def _needs(component: str, *protocols: str) -> Callable[[Decision], bool]:
     def check(d: Decision) -> bool:
         return component not in d.components or all(d.protocol(p) for p in protocols)
@@ -56,6 +61,7 @@ INVARIANTS: dict[str, Callable[[Decision], bool]] = {
     ),
     "escalation tiers are 1, 2, 3 with positive time boxes": _ladder_in_order,
     "mediation states trigger_days and trust_threshold": _mediation_complete,
+    "direct talks end when mediation starts (tier 1 = mediation trigger)": _one_deadline,
     "at most one financial framework": lambda d: (
         len(FINANCIAL_FRAMEWORKS & {p.id for p in d.protocols}) <= 1
     ),

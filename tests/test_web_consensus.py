@@ -191,10 +191,30 @@ def test_an_older_decision_points_at_the_newest(app: Flask, signed_in: FlaskClie
     form = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
     newer = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
     old_page = signed_in.get(path).get_data(as_text=True)
-    assert "a newer one exists" in old_page and newer.rsplit("/", 1)[1] in old_page
+    assert (
+        "A newer consensus of these partners exists" in old_page
+        and newer.rsplit("/", 1)[1] in old_page
+    )
     # The older page's history stops at itself.
     assert "A soft launch first." not in old_page
-    assert "a newer one exists" not in signed_in.get(newer).get_data(as_text=True)
+    assert "A newer consensus of these partners exists" not in signed_in.get(newer).get_data(
+        as_text=True
+    )
+
+
+def test_a_respondents_own_newer_decision_is_not_a_newer_consensus(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.questionnaire import decide, record_decision
+
+    path = consensus_page(app, signed_in)
+    with app.app_context():
+        ann = db.session.scalars(select(Respondent).where(Respondent.name == "Ann Lee")).one()
+        record_decision(db.session, ann.engagement, decide(dict(ANSWERS)), respondent=ann)
+        db.session.commit()
+    assert len(decisions(app)) == 2
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "A newer consensus" not in page
 
 
 agree_forms = st.dictionaries(

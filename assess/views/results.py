@@ -77,14 +77,18 @@ def agreement(
     if chosen not in BY_KEY:
         open_gaps = [k for k in alignment.significant if k not in alignment.agreed]
         chosen = (open_gaps or alignment.by_gap())[0]
-    latest = engagement.latest_decision
+    newer = [
+        d
+        for d in engagement.decisions
+        if d.id > record.id and d.respondent_id is None and d.data.get("alignment")
+    ]
     return {
         "agree": {
             "form": form if form is not None else {"factor": chosen},
             "errors": errors or {},
             "labels": AGREE_LABELS,
             "history": consensus.history(d for d in engagement.decisions if d.id <= record.id),
-            "latest": latest if latest is not None and latest.id != record.id else None,
+            "latest": max(newer, key=lambda d: d.id) if newer else None,
             "note_max": consensus.NOTE_MAX,
         }
     }

@@ -83,6 +83,22 @@ def test_every_font_is_embedded(standard_pdf: bytes, tmp_path: Path) -> None:
     assert families == {"Serif", "Sans", "Mono"}  # only the charter's bundled fonts
 
 
+def test_the_text_copies_and_searches_as_printed(standard_pdf: bytes, tmp_path: Path) -> None:
+    """Labels in capitals come out as words, and no hidden text sits on the cover."""
+    path = tmp_path / "charter.pdf"
+    path.write_bytes(standard_pdf)
+
+    def text(*pages: str) -> str:
+        command = ["pdftotext", *pages, str(path), "-"]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    cover = text("-f", "1", "-l", "1")
+    for label in ("PARTNERSHIP CHARTER", "PRODUCER SIDE", "CREATOR SIDE", "DOCUMENT ID"):
+        assert label in cover
+    assert cover.count("Northern Lights") == 1  # the running header's text is not hidden there
+    assert not re.search(r"\b[A-Z] [A-Z] [A-Z] [A-Z]\b", text())
+
+
 def test_qpdf_finds_no_structural_error(standard_pdf: bytes, tmp_path: Path) -> None:
     assert structure_problems(standard_pdf, tmp_path) == ""
     broken = standard_pdf.replace(b"startxref", b"startxrex")

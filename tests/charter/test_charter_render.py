@@ -116,8 +116,10 @@ def test_user_text_is_escaped_everywhere(decisions: dict[str, Decision]) -> None
         ],
     )
     html = charter.to_html(decisions["integrated"], details)
-    assert "<script" not in html and "<img" not in html and "49" not in html
+    assert "<script" not in html and "<img" not in html
     assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;&lt;script&gt;" in html
+    # The braces stay text: user input is never evaluated as a template.
+    assert "alert(1)&lt;/script&gt;{{ 7*7 }}" in html
 
 
 def test_mediators_and_revenue_split_fill_their_clauses(decisions: dict[str, Decision]) -> None:
