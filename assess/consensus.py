@@ -107,6 +107,8 @@ def summary(agreement: Agreement, before: Alignment) -> str:
         return f"{label}: back to the cautious middle (was {was})"
     if agreement.value == was and agreement.factor in before.agreed:
         return f"{label}: note on the agreed value {was}"
+    if agreement.value == was:
+        return f"{label}: {was} confirmed as agreed"
     return f"{label}: agreed {agreement.value} (was {was})"
 
 

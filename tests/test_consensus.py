@@ -102,6 +102,10 @@ def test_changes_and_summary() -> None:
     assert summary(Agreement("timeline_pressure", None, "n"), alignment).endswith(
         "back to the cautious middle (was 5)"
     )
+    innovation = alignment.consensus["innovation"]
+    assert summary(Agreement("innovation", innovation, "n"), alignment) == (
+        f"Innovation requirements: {innovation} confirmed as agreed"
+    )
 
 
 @pytest.mark.parametrize(

@@ -48,10 +48,14 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     elif decision.alignment is not None:
         # A consensus is drawn over each partner's own answers, so the gaps show; past
         # three partners the chart would be unreadable, and the table lists them all.
+        # Partners keep the colours the engagement page gives them, in the same order.
         people = respondents_of(decision.alignment)[:3]
-        for person, css in zip(people, ("series-b", "series-c", "series-d"), strict=False):
+        for person, css in zip(people, ("series-a", "series-b", "series-c"), strict=False):
             series.append((person.name, css, person.answers))
-    series.append(("Consensus" if decision.alignment else "Answers", "series-a", decision.answers))
+    if decision.alignment is not None and baseline is None:
+        series.append(("Consensus", "series-consensus", decision.answers))
+    else:
+        series.append(("Answers", "series-a", decision.answers))
     tipping = [(t.factor, t.to_level, t.sentence()) for t in decision.what_if or ()]
     return radar(series, tipping)
 
