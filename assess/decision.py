@@ -36,9 +36,13 @@ class Reason:
     rule: str
     file: str
     because: str
+    # "scoring" (why this model) or "protocols" (how the protocols were set); empty in
+    # decisions stored before reasons carried it.
+    stage: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "file": self.file, "because": self.because}
+        reason = {"rule": self.rule, "file": self.file, "because": self.because}
+        return {**reason, "stage": self.stage} if self.stage else reason
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class Engine:
             raise EngineError("the rules must always choose escalation_ladder and mediation")
         context = {**facts, **_titles(components)}
         trace = [
-            Reason(rule.id, rule.file, rule.explain(context))
+            Reason(rule.id, rule.file, rule.explain(context), rule.stage)
             for rule in (*by_variant[0], *protocol_rules)
         ]
         trace.append(_hit_policy_reason(scores, model, components, rules, self._policy_file))
@@ -264,7 +264,7 @@ def _hit_policy_reason(
         )
     else:
         because = f"Scores: {listing}. {partnership.BY_KEY[model].title} fits clearly best."
-    return Reason("hit-policy", policy_file, because)
+    return Reason("hit-policy", policy_file, because, "scoring")
 
 
 def load_engine(rules_dir: Path | str | None = None) -> Engine:

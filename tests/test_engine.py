@@ -49,7 +49,8 @@ def test_decision_json_follows_the_contract() -> None:
         (3, "arbitration"),
     ]
     assert len(data["rules_version"]) == 64
-    assert all({"rule", "file", "because"} == set(r) for r in data["trace"])
+    assert all({"rule", "file", "because", "stage"} == set(r) for r in data["trace"])
+    assert {r["stage"] for r in data["trace"]} == {"scoring", "protocols"}
     assert json.loads(json.dumps(data)) == data
 
 

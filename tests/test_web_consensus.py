@@ -51,6 +51,8 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     assert 'id="agree-form"' in page and "History of the consensus" in page
     # The factor with the largest open gap is offered first.
     assert '<option value="iteration_readiness" selected>' in page
+    # Each factor says who answered what.
+    assert "Timeline pressure · Ann Lee 3, Bo Chen 5 · gap 2" in page
     [first] = decisions(app)
     assert first.decision.alignment is not None
     assert first.decision.alignment.consensus["iteration_readiness"] == 2

@@ -78,6 +78,8 @@ def test_stored_decision_is_shown_as_stored_even_if_rules_change(
     page = signed_in.get(path).get_data(as_text=True)
     assert "An old reason." in page and "an-older-rules-" in page
     assert "Made with earlier rules." in page
+    # Reasons stored before they carried their stage are listed as one.
+    assert "What the recommendation rests on" not in page
 
     # Re-evaluating stores a new snapshot and leaves the old one as it was.
     response = post(signed_in, f"{path}/reevaluate")
@@ -88,9 +90,15 @@ def test_stored_decision_is_shown_as_stored_even_if_rules_change(
         new.data == evaluate(ANSWERS, what_if=True).to_dict()
         and new.respondent_id == old.respondent_id
     )
-    assert "Made with earlier rules." not in signed_in.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    fresh = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Made with earlier rules." not in fresh
+    # Why the model first, starting with the scores; then how the protocols were set.
+    rests, _, tuned = fresh.partition("How the protocols were set")
+    assert "What the recommendation rests on" in rests and tuned
+    first_reason = rests.split("What the recommendation rests on")[1].split("<li>")[1]
+    assert first_reason.startswith("Scores: ")
+    governance = next(r for r in new.data["trace"] if r["rule"] == "baseline-governance")
+    assert governance["because"][:40] in tuned.split("</ul>")[0]
     assert post(signed_in, f"{response.headers['Location']}/reevaluate").status_code == 302
     assert len(decisions(app)) == 2
 

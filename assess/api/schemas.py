@@ -98,6 +98,9 @@ class ReasonSchema(Schema):
     rule = fields.String(required=True)
     file = fields.String(required=True)
     because = fields.String(required=True)
+    stage = fields.String(
+        metadata={"description": "scoring (why this model) or protocols (how they were set)"}
+    )
 
 
 class TippingPointSchema(Schema):
