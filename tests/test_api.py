@@ -47,6 +47,15 @@ def create_engagement(api: FlaskClient) -> int:
     return int(response.json["id"])
 
 
+def submitted(api: FlaskClient) -> tuple[int, int, str, int]:
+    """One respondent answers and submits: engagement id, respondent id, its path, decision id."""
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    base = f"/api/v1/engagements/{engagement_id}"
+    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
+    return engagement_id, rid, base, int(api.post(f"{base}/respondents/{rid}/submit").json["id"])
+
+
 def invite(api: FlaskClient, engagement_id: int, name: str, side: str) -> int:
     response = api.post(
         f"/api/v1/engagements/{engagement_id}/respondents", json={"name": name, "side": side}
@@ -272,11 +281,7 @@ def test_archived_engagement_refuses_changes_with_409(app: Flask, api: FlaskClie
 
 
 def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:
-    engagement_id = create_engagement(api)
-    rid = invite(api, engagement_id, "Ann", "producer")
-    base = f"/api/v1/engagements/{engagement_id}"
-    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
-    decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
+    engagement_id, rid, base, decision_id = submitted(api)
     pdf = api.get(f"{base}/decisions/{decision_id}/charter.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF-")
@@ -287,11 +292,7 @@ def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:
 def test_the_charter_pdf_uses_the_fields_saved_with_the_engagement(
     app: Flask, api: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(api)
-    rid = invite(api, engagement_id, "Ann", "producer")
-    base = f"/api/v1/engagements/{engagement_id}"
-    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
-    decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
+    engagement_id, rid, base, decision_id = submitted(api)
     with app.app_context():
         engagement = database.session.get(Engagement, engagement_id)
         assert engagement is not None
@@ -316,11 +317,7 @@ def test_the_charter_pdf_uses_the_fields_saved_with_the_engagement(
 def test_another_consultants_ids_are_not_found_on_every_api_route(
     app: Flask, api: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(api)
-    rid = invite(api, engagement_id, "Ann", "producer")
-    base = f"/api/v1/engagements/{engagement_id}"
-    api.put(f"{base}/respondents/{rid}/answers", json={"answers": ANSWERS})
-    decision_id = api.post(f"{base}/respondents/{rid}/submit").json["id"]
+    engagement_id, rid, base, decision_id = submitted(api)
     sign(app, engagement_id)
     ids = {
         "engagement_id": engagement_id,
