@@ -42,10 +42,14 @@ def document_id(decision: Decision, details: CharterDetails) -> str:
 
 
 def to_html(
-    decision: Decision, details: CharterDetails, *, stylesheet_url: str | None = None
+    decision: Decision,
+    details: CharterDetails,
+    *,
+    stylesheet_url: str | None = None,
+    banner: str | None = None,
 ) -> str:
     """Render the charter as HTML, the same document the PDF is made from."""
-    return render_html(decision, details, stylesheet_url=stylesheet_url)
+    return render_html(decision, details, stylesheet_url=stylesheet_url, banner=banner)
 
 
 def standalone_html(decision: Decision, details: CharterDetails) -> str:

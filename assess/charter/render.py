@@ -317,14 +317,17 @@ def render_html(
     *,
     stylesheet_url: str | None = None,
     inline_stylesheet: bool = False,
+    banner: str | None = None,
 ) -> str:
     """Render the charter as one HTML document.
 
     For the PDF the stylesheet is passed to WeasyPrint separately. A browser preview either
-    links it from ``stylesheet_url`` (see ``stylesheet_text``) or carries it inline.
+    links it from ``stylesheet_url`` (see ``stylesheet_text``) or carries it inline, and may
+    carry a ``banner`` above the document (on screen only) saying what the reader sees.
     """
     values = context(decision, details)
     values["stylesheet_url"] = stylesheet_url
+    values["banner"] = banner
     # Our own stylesheet file, never user input: safe to place in a <style> element.
     values["inline_stylesheet"] = Markup(stylesheet_text()) if inline_stylesheet else None
     return environment().get_template("charter.html").render(values)

@@ -43,6 +43,11 @@ bp.before_request(require_consultant)
 
 BASE = "/engagements/<int:engagement_id>/decisions/<int:decision_id>/charter"
 MEDIATOR_SLOTS = 3
+PREVIEW_BANNER = (
+    "Draft preview, made from the fields in the form; it is not for signature. Freeze the "
+    "charter for sign-off to make the version the parties approve. Close this tab to go "
+    "back to the form."
+)
 
 # Form field -> (label, where the schema reports its problems).
 LABELS: dict[str, str] = {
@@ -267,7 +272,12 @@ def preview(engagement_id: int, decision_id: int) -> Any:
     decision, details, page = _issue(engagement_id, decision_id)
     if details is None:
         return page
-    return charter.to_html(decision, details, stylesheet_url=url_for("charter.stylesheet"))
+    return charter.to_html(
+        decision,
+        details,
+        stylesheet_url=url_for("charter.stylesheet"),
+        banner=PREVIEW_BANNER,
+    )
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:

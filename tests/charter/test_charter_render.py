@@ -101,6 +101,11 @@ def test_parameters_are_written_with_units_and_blanks_when_missing(
     assert tiers.count('<span class="blank"></span>') == 1  # strategic_hours was not given
 
 
+def test_the_charter_itself_carries_no_preview_banner(decisions: dict[str, Decision]) -> None:
+    html = charter.to_html(decisions["integrated"], make_details())
+    assert "preview-banner" not in html.split("<body>", 1)[1]
+
+
 def test_user_text_is_escaped_everywhere(decisions: dict[str, Decision]) -> None:
     hostile = '<img src="file:///etc/passwd"><script>alert(1)</script>{{ 7*7 }}'
     details = make_details(

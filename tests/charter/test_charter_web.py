@@ -72,10 +72,13 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     html = preview.get_data(as_text=True)
     assert "Dana &lt;b&gt;Holt&lt;/b&gt;" in html and "<b>Holt" not in html
     assert '<strong class="value">55%</strong>' in html
+    # The preview says it is a draft, on screen only; the documents made for signing do not.
+    assert '<p class="preview-banner" role="note">Draft preview' in html
     stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', html)
     assert stylesheet is not None
     css = client.get(stylesheet.group(1))
     assert css.mimetype == "text/css" and "charter-asset:" not in css.get_data(as_text=True)
+    assert "@media print { .preview-banner { display: none; } }" in css.get_data(as_text=True)
     font = re.search(r'url\("([^"]+garamond-regular.otf)"\)', css.get_data(as_text=True))
     assert font is not None
     with client.get(font.group(1)) as served:
