@@ -103,8 +103,8 @@ def _look_up_link() -> bool:
 
 
 # Personal links (questionnaire, sign-off) carry unguessable tokens; this bounds guessing
-# anyway. Only unknown and dead links count, so a respondent at work is never slowed down;
-# one counter per client spans every kind of personal link.
+# anyway. Only tokens that were never issued count, and issued links always open, so a
+# respondent at work is never slowed down; one counter per client spans every kind of link.
 personal_link_limit = limiter.shared_limit(
     _link_limit, scope="personal-links", deduct_when=_dead_link, exempt_when=_known_link
 )
