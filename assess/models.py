@@ -169,6 +169,11 @@ class Engagement(Base):
         return self.decisions[0] if self.decisions else None
 
     @property
+    def latest_consensus(self) -> DecisionRecord | None:
+        """Return the newest decision that combines several respondents' answers."""
+        return next((d for d in self.decisions if d.is_consensus), None)
+
+    @property
     def status(self) -> str:
         """Say how far the engagement has come, from new to signed."""
         if self.signed_at:
@@ -326,6 +331,11 @@ class DecisionRecord(Base):
     def decision(self) -> Decision:
         """Rebuild the decision exactly as stored, without re-evaluating."""
         return Decision.from_dict(self.data)
+
+    @property
+    def is_consensus(self) -> bool:
+        """Say whether this decision combines several respondents (it carries their gaps)."""
+        return self.respondent_id is None and bool(self.data.get("alignment"))
 
 
 # Sign-off of a frozen charter version, from the consultant's freeze to the sealed PDF.

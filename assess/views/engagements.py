@@ -396,17 +396,13 @@ def current_consensus(
     engagement: Engagement, respondents: list[Respondent]
 ) -> DecisionRecord | None:
     """Return the latest consensus decision if it combines exactly these submitted answers."""
-    if len(respondents) < 2:
+    latest = engagement.latest_consensus
+    alignment = latest.decision.alignment if latest is not None else None
+    if alignment is None or len(respondents) < 2:
         return None
-    for record in sorted(engagement.decisions, key=lambda d: (d.created_at, d.id), reverse=True):
-        alignment = record.decision.alignment if record.respondent_id is None else None
-        if alignment is not None:
-            combined = sorted(
-                _answer_set(r.name, r.side, r.answers) for r in respondents_of(alignment)
-            )
-            now = sorted(_answer_set(r.name, r.side, r.answers) for r in respondents)
-            return record if combined == now else None
-    return None
+    combined = sorted(_answer_set(r.name, r.side, r.answers) for r in respondents_of(alignment))
+    now = sorted(_answer_set(r.name, r.side, r.answers) for r in respondents)
+    return latest if combined == now else None
 
 
 def _answer_set(name: str, side: str, answers: Mapping[str, int]) -> tuple[Any, ...]:

@@ -81,18 +81,14 @@ def agreement(
     if chosen not in BY_KEY:
         open_gaps = [k for k in alignment.significant if k not in alignment.agreed]
         chosen = (open_gaps or alignment.by_gap())[0]
-    newer = [
-        d
-        for d in engagement.decisions
-        if d.id > record.id and d.respondent_id is None and d.data.get("alignment")
-    ]
+    latest = engagement.latest_consensus
     return {
         "agree": {
             "form": form if form is not None else {"factor": chosen},
             "errors": errors or {},
             "labels": AGREE_LABELS,
             "history": consensus.history(d for d in engagement.decisions if d.id <= record.id),
-            "latest": max(newer, key=lambda d: d.id) if newer else None,
+            "latest": latest if latest is not None and latest.id > record.id else None,
             "note_max": consensus.NOTE_MAX,
         }
     }
@@ -195,7 +191,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
         flash("That is already the agreed value and note, so nothing new was stored.", "info")
         return redirect(f"{here}#agree-title", code=303)
     proposed = consensus.agree(stored, change)
-    latest = engagement.latest_decision
+    latest = engagement.latest_consensus
     if latest is not None and latest.id != record.id:
         if consensus.same_agreement(latest.decision, proposed):  # the form sent twice
             flash(f"That agreement is already stored as decision #{latest.id}.", "info")
