@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from assess import text
 from assess.factors import FACTORS
 from assess.models import (
     EMAIL_MAX,
@@ -18,7 +19,6 @@ from assess.models import (
     ROLE_MAX,
     utcnow,
 )
-from assess.text import TextError, clean, is_blank
 
 Errors = dict[str, list[str]]
 
@@ -26,36 +26,26 @@ CHOOSE_LEVEL = "Choose one of the five levels."
 LEVEL_RANGE = "Choose a level from 1 to 5."
 
 
-class Text(fields.String):
-    """A single line of text (see ``assess.text``), within a length limit, for web forms."""
+class Text(text.Text):
+    """One line of user text (see ``assess.text``) in a web form, its problems as sentences."""
 
     def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
         self.label = label
-        self.max_length = max_length
-        messages: dict[str, Any] = {
-            "required": f"Enter the {label}.",
-            "invalid": f"Enter the {label} as text.",
-        }
+        as_text = f"Enter the {label} as text."
+        messages = {"required": f"Enter the {label}.", "invalid": as_text, "null": as_text}
         if required:
-            super().__init__(required=True, error_messages=messages)
+            super().__init__(max_length, required=True, error_messages=messages)
         else:
-            super().__init__(load_default="", error_messages=messages)
+            super().__init__(max_length, load_default="", error_messages=messages)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        try:
-            text = clean(str(super()._deserialize(value, attr, data, **kwargs)))
-        except TextError as error:
-            raise ValidationError(f"The {self.label} {error}.") from None
-        if is_blank(text):
-            text = ""
-        if self.required and not text:
-            raise ValidationError(f"Enter the {self.label}.")
-        if len(text) > self.max_length:
-            raise ValidationError(
-                f"Keep the {self.label} to {self.max_length} characters or fewer "
-                f"(it has {len(text)})."
-            )
-        return text
+    def unusable(self, reason: str) -> str:
+        return f"The {self.label} {reason}."
+
+    def empty(self) -> str:
+        return f"Enter the {self.label}."
+
+    def too_long(self, length: int) -> str:
+        return f"Keep the {self.label} to {self.max_length} characters or fewer (it has {length})."
 
 
 def level(required: bool) -> fields.Integer:

@@ -64,15 +64,25 @@ class Text(fields.String):
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        raw = super()._deserialize(value, attr, data, **kwargs)
+        raw = str(super()._deserialize(value, attr, data, **kwargs))
         try:
             text = clean(raw, multiline=self.multiline)
         except TextError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError(self.unusable(str(error))) from None
         if is_blank(text):
             text = ""
-        if len(text) > self.max_length:
-            raise ValidationError(f"must be at most {self.max_length} characters")
         if self.required and not text:
-            raise ValidationError("must not be empty")
+            raise ValidationError(self.empty())
+        if len(text) > self.max_length:
+            raise ValidationError(self.too_long(len(text)))
         return text
+
+    # The messages, as phrases after the field name; web forms say them as sentences.
+    def unusable(self, reason: str) -> str:
+        return reason
+
+    def empty(self) -> str:
+        return "must not be empty"
+
+    def too_long(self, length: int) -> str:
+        return f"must be at most {self.max_length} characters"
