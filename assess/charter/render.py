@@ -148,18 +148,24 @@ def assessment_json(decision: Decision) -> bytes:
     return json.dumps(decision.to_dict(), sort_keys=True, indent=2, ensure_ascii=False).encode()
 
 
-@cache
-def environment() -> Environment:
-    """Return the charter's Jinja environment: autoescaped, strict about undefined names."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+def document_environment(folder: Path) -> Environment:
+    """Return a Jinja environment for printed documents: autoescaped, strict about undefined
+    names, templates read once (they ship with the code; no stat() per render)."""
+    return Environment(
+        loader=FileSystemLoader(folder),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=False,  # templates ship with the code; no stat() per render
+        auto_reload=False,
     )
+
+
+@cache
+def environment() -> Environment:
+    """Return the charter's Jinja environment."""
+    env = document_environment(TEMPLATES)
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
     env.filters["quantity"] = quantity

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import segno
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from markupsafe import Markup
 
+from assess.charter.render import document_environment
 from assess.signing import sha256_hex
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "signing"
@@ -169,14 +170,8 @@ def qr_svg(url: str) -> Markup:
 
 @cache
 def environment() -> Environment:
-    """Return the audit page's Jinja environment: autoescaped, strict about undefined names."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """Return the audit page's Jinja environment."""
+    env = document_environment(TEMPLATES)
     env.filters["short_user_agent"] = short_user_agent
     env.filters["utc"] = lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     env.filters["chunked"] = lambda digest: " ".join(
