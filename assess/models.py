@@ -174,13 +174,37 @@ class Engagement(Base):
         return next((d for d in self.decisions if d.is_consensus), None)
 
     @property
+    def submitted_respondents(self) -> list[Respondent]:
+        """Return the respondents whose submitted answers a consensus decision combines."""
+        return [r for r in self.respondents if r.submitted_at and not r.facilitated]
+
+    @property
+    def current_consensus(self) -> DecisionRecord | None:
+        """Return the latest consensus decision if it combines exactly the answers submitted now."""
+        latest = self.latest_consensus
+        alignment = latest.decision.alignment if latest is not None else None
+        submitted = self.submitted_respondents
+        if alignment is None or len(submitted) < 2:
+            return None
+        # A stored consensus keeps each respondent's level per factor, not their answer sets.
+        combined = sorted(
+            (r.name, r.side, tuple(sorted((k, a.values[i]) for k, a in alignment.factors.items())))
+            for i, r in enumerate(alignment.respondents)
+        )
+        now = sorted((r.name, r.side, tuple(sorted(r.answers.items()))) for r in submitted)
+        return latest if combined == now else None
+
+    @property
     def status(self) -> str:
         """Say how far the engagement has come, from new to signed."""
         if self.signed_at:
             return "signed"
         if self.charter_drafted_at:
             return "charter drafted"
-        if self.decisions:
+        # Each respondent's own decision is made when they submit, but several respondents'
+        # answers are only decided by a consensus that combines them as they stand now.
+        awaiting_consensus = len(self.submitted_respondents) > 1 and self.current_consensus is None
+        if self.decisions and not awaiting_consensus:
             return "decided"
         if any(r.submitted_at for r in self.respondents):
             return "answered"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -21,6 +24,12 @@ CREATOR = {**ANSWERS, "iteration_readiness": 1, "timeline_pressure": 5}
 def decisions(app: Flask) -> list[DecisionRecord]:
     with app.app_context():
         return list(db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)))
+
+
+def chosen_factor(page: str) -> str:
+    """Return the one factor the agreed-value form has chosen."""
+    [key] = re.findall(r'id="agree-factor-(\w+)" name="factor" value="\w+" checked', page)
+    return str(key)
 
 
 def consensus_page(app: Flask, client: FlaskClient) -> str:
@@ -50,9 +59,9 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     page = signed_in.get(path).get_data(as_text=True)
     assert 'id="agree-form"' in page and "History of the consensus" in page
     # The factor with the largest open gap is offered first.
-    assert '<option value="iteration_readiness" selected>' in page
+    assert chosen_factor(page) == "iteration_readiness"
     # Each factor says who answered what.
-    assert "Timeline pressure · Ann Lee 3, Bo Chen 5 · gap 2" in page
+    assert re.search(r"Timeline pressure <span[^>]*>Ann Lee 3, Bo Chen 5 · gap 2</span>", page)
     [first] = decisions(app)
     assert first.decision.alignment is not None
     assert first.decision.alignment.consensus["iteration_readiness"] == 2
@@ -101,6 +110,19 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     assert third.alignment is not None and third.alignment.agreed == {}
     assert third.answers["iteration_readiness"] == 2
     assert third.alignment.notes == {"iteration_readiness": "Revisit after episode 1."}
+
+
+def test_histories_say_when_for_people_and_for_machines(app: Flask, signed_in: FlaskClient) -> None:
+    path = consensus_page(app, signed_in)
+    with app.app_context():
+        [record] = db.session.scalars(select(DecisionRecord)).all()
+        record.created_at = datetime(2026, 12, 2, 8, 14, 5, tzinfo=UTC)
+        db.session.commit()
+    stamp = '<time datetime="2026-12-02T08:14:05+00:00">2 Dec 2026, 08:14 UTC</time>'
+    page = signed_in.get(path).get_data(as_text=True)
+    assert stamp in page.split('id="history-title"', 1)[1]
+    listing = signed_in.get(path.split("/decisions/")[0]).get_data(as_text=True)
+    assert stamp in listing.split('id="decisions-title"', 1)[1]
 
 
 @pytest.mark.parametrize(
@@ -252,10 +274,9 @@ def test_fuzzed_agreements_never_cause_a_server_error(
 def test_a_factor_can_be_chosen_from_the_address(app: Flask, signed_in: FlaskClient) -> None:
     path = consensus_page(app, signed_in)
     page = signed_in.get(f"{path}?agree=timeline_pressure").get_data(as_text=True)
-    assert '<option value="timeline_pressure" selected>' in page
-    assert '<option value="iteration_readiness" selected>' not in page
+    assert chosen_factor(page) == "timeline_pressure"
     page = signed_in.get(f"{path}?agree=%3Cscript%3E").get_data(as_text=True)
-    assert '<option value="iteration_readiness" selected>' in page and "<script>" not in page
+    assert chosen_factor(page) == "iteration_readiness" and "<script>" not in page
 
 
 def test_the_engagement_points_at_its_consensus_until_someone_submits_again(

@@ -239,6 +239,70 @@ def test_status_follows_the_engagement_from_new_to_signed(
     assert status() == "signed"
 
 
+def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from webtools import ANSWERS
+
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+    ann = invite(signed_in, engagement_id)
+    bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+
+    def submit(link: str, answers: dict[str, int]) -> None:
+        for number, page in enumerate(PAGES, start=1):
+            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+        assert post(signed_in, f"{link}/review").status_code == 303
+
+    def status() -> str:
+        with app.app_context():
+            engagement = db.session.get(Engagement, engagement_id)
+            assert engagement is not None
+            return engagement.status
+
+    def shown() -> tuple[str, str]:
+        page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+        listing = signed_in.get("/engagements").get_data(as_text=True)
+        return page, listing
+
+    def resubmit(name: str, answers: dict[str, int]) -> None:
+        with app.app_context():
+            who = db.session.scalars(select(Respondent).where(Respondent.name == name)).one()
+            respondent_id = who.id
+        path = f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen"
+        assert post(signed_in, path).status_code == 302
+        submit(ann if name == "Ann Lee" else bo, answers)
+
+    submit(ann, ANSWERS)
+    assert status() == "decided"  # one respondent: their own decision is the decision
+    # Each has a decision of their own, but nothing decides on both answers yet.
+    submit(bo, {**ANSWERS, "timeline_pressure": 5})
+    assert status() == "answered"
+    decided = post(signed_in, f"/engagements/{engagement_id}/consensus")
+    assert decided.status_code == 303
+    assert status() == "decided"
+    page, listing = shown()
+    assert '<span class="status status-large status-decided">Decided</span>' in page
+
+    # Ann changes an answer and submits again: the consensus no longer holds her answers.
+    resubmit("Ann Lee", {**ANSWERS, "timeline_pressure": 2})
+    assert status() == "answered"
+    page, listing = shown()
+    assert '<span class="status status-large status-answered">Answered</span>' in page
+    assert "The answers have changed since the consensus in" in page
+    assert f'href="{decided.headers["Location"]}"' in page
+    assert '<span class="status status-answered">Answered</span>' in listing
+    assert "New answers since the last decision" in listing
+
+    post(signed_in, f"/engagements/{engagement_id}/consensus")
+    assert status() == "decided"
+    # Submitting the same answers again changes nothing the consensus combines.
+    resubmit("Bo Chen", {**ANSWERS, "timeline_pressure": 5})
+    assert status() == "decided"
+    assert "New answers since" not in shown()[1]
+
+
 def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,31 @@ def test_step_pages_show_questions_anchors_and_progress(client: FlaskClient, lin
             assert f'name="{key}" value="{level}"' in page
             assert f'id="{key}-{level}"' in page and f'for="{key}-{level}"' in page
     assert "Do you already have what the project needs to happen?" in page
+
+
+def factor_blocks(page: str) -> list[str]:
+    """Return each factor's question block of a page, as it is written there."""
+    return re.findall(r'<fieldset class="factor".*?</fieldset>', page, flags=re.DOTALL)
+
+
+def test_the_intake_session_asks_every_question_as_the_questionnaire_does(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    session = signed_in.get(f"/engagements/{engagement_id}/session").get_data(as_text=True)
+    asked = [
+        block
+        for number in range(1, len(PAGES) + 1)
+        for block in factor_blocks(signed_in.get(f"{link}/step/{number}").get_data(as_text=True))
+    ]
+    # One macro writes both: the same numbered question, help text and anchored levels.
+    assert len(asked) == 8 and factor_blocks(session) == asked
+    order = re.findall(r'<fieldset class="factor" id="factor-(\w+)"', "".join(asked))
+    assert order == [key for page in PAGES for key in page.keys]
+    for number, block in enumerate(asked, start=1):
+        assert f'<span class="factor-label">{number}. ' in block
+        assert '<p class="factor-help">' in block and block.count('type="radio"') == 5
 
 
 def test_answer_leave_resume_and_submit(app: Flask, client: FlaskClient, link: str) -> None:

@@ -417,7 +417,7 @@ def decide_consensus(engagement_id: int) -> dict[str, Any]:
     """Decide on the consensus of the respondents who have submitted (at least two)."""
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
-    respondents = [r for r in engagement.respondents if r.submitted_at and not r.facilitated]
+    respondents = engagement.submitted_respondents
     if len(respondents) < 2:
         abort(409, message="A consensus needs at least two respondents who have submitted.")
     record = record_decision(

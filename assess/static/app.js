@@ -42,9 +42,9 @@
           else if (old && !fresh) { old.remove(); }
         });
         document.querySelectorAll("#adjust-form .badge").forEach(function (b) { b.remove(); });
-        doc.querySelectorAll("#adjust-form .field").forEach(function (field, i) {
-          var badge = field.querySelector(".badge");
-          var here = document.querySelectorAll("#adjust-form .field label")[i];
+        doc.querySelectorAll("#adjust-form .adjust-factor").forEach(function (factor, i) {
+          var badge = factor.querySelector(".badge");
+          var here = document.querySelectorAll("#adjust-form .adjust-factor legend")[i];
           if (badge && here) { here.append(" ", badge); }
         });
         history.replaceState(null, "", url);

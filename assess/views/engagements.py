@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -29,7 +28,6 @@ from assess.models import (
     CREATOR,
     JOINT,
     PRODUCER,
-    DecisionRecord,
     Engagement,
     Invitation,
     Party,
@@ -43,7 +41,6 @@ from assess.questionnaire import (
     decide_together,
     missing,
     record_decision,
-    respondents_of,
 )
 from assess.radar import radar
 from assess.views.auth import require_consultant
@@ -149,7 +146,7 @@ def show(engagement_id: int) -> str:
     if new_link and new_link.get("engagement_id") != engagement.id:
         new_link = None
     answered = [r for r in engagement.respondents if r.answers]
-    respondents = together(engagement)
+    respondents = engagement.submitted_respondents
     comparison = []
     for key in FACTOR_KEYS:
         levels = [r.answers.get(key) for r in answered]
@@ -170,7 +167,7 @@ def show(engagement_id: int) -> str:
         chart=chart,
         series_classes=classes,
         submitted=len(respondents),
-        consensus=current_consensus(engagement, respondents),
+        consensus=engagement.current_consensus,
         pages=PAGES,
     )
 
@@ -387,38 +384,16 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     )
 
 
-def together(engagement: Engagement) -> list[Respondent]:
-    """Return the respondents whose submitted answers a consensus decision combines."""
-    return [r for r in engagement.respondents if r.submitted_at and not r.facilitated]
-
-
-def current_consensus(
-    engagement: Engagement, respondents: list[Respondent]
-) -> DecisionRecord | None:
-    """Return the latest consensus decision if it combines exactly these submitted answers."""
-    latest = engagement.latest_consensus
-    alignment = latest.decision.alignment if latest is not None else None
-    if alignment is None or len(respondents) < 2:
-        return None
-    combined = sorted(_answer_set(r.name, r.side, r.answers) for r in respondents_of(alignment))
-    now = sorted(_answer_set(r.name, r.side, r.answers) for r in respondents)
-    return latest if combined == now else None
-
-
-def _answer_set(name: str, side: str, answers: Mapping[str, int]) -> tuple[Any, ...]:
-    return name, side, tuple(sorted(answers.items()))
-
-
 @bp.post("/<int:engagement_id>/consensus")
 def consensus(engagement_id: int) -> Response:
     """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
     engagement = owned_engagement(engagement_id)
     _not_archived(engagement)
-    respondents = together(engagement)
+    respondents = engagement.submitted_respondents
     if len(respondents) < 2:
         flash("A consensus needs at least two respondents who have submitted.", "info")
         return redirect(url_for("engagements.show", engagement_id=engagement.id))
-    decided = current_consensus(engagement, respondents)
+    decided = engagement.current_consensus
     if decided is not None:  # a second click, or nothing submitted since
         flash(f"These answers are already combined in decision #{decided.id}.", "info")
         return redirect(

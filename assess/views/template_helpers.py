@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from assess import partnership, protocols
@@ -23,13 +23,37 @@ def globals_for_templates() -> dict[str, Any]:
     }
 
 
-def when(value: datetime | date | None) -> str:
+def _moment(value: datetime | date | str | None) -> datetime | date | None:
+    """Return a time given as itself or as ISO 8601 text (how a seal's audit data keeps it)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
+def when(value: datetime | date | str | None) -> str:
     """Format a time for people: '23 Nov 2026, 16:05 UTC'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%-d %b %Y, %H:%M UTC")
-    return value.strftime("%-d %b %Y")
+    moment = _moment(value)
+    if moment is None:
+        # Text that is no time at all (an altered file's audit data) is shown as it is.
+        return value if isinstance(value, str) else ""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        return moment.strftime("%-d %b %Y, %H:%M UTC")
+    return moment.strftime("%-d %b %Y")
+
+
+def iso(value: datetime | date | str | None) -> str:
+    """Format a time for machines, as a <time datetime> value: '2026-11-23T16:05:09+00:00'."""
+    moment = _moment(value)
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+        return moment.isoformat(timespec="seconds")
+    return moment.isoformat() if moment is not None else ""
 
 
 def day(value: datetime | date | None) -> str:
@@ -61,6 +85,7 @@ def status_class(status: str) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "when": when,
+    "iso": iso,
     "day": day,
     "param_value": param_value,
     "status_class": status_class,

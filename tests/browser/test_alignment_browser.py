@@ -89,13 +89,14 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     expect(rows.nth(1).locator("th")).to_have_text("Timeline pressure")
 
     # A note is needed: the form says so at the field, and nothing is stored.
-    page.select_option("#agree-factor", "iteration_readiness")
-    page.select_option("#agree-value", "3")
+    page.get_by_role("radio", name=re.compile("^Readiness for rapid iteration")).check()
+    page.locator("label[for='agree-value-3']").click()
     page.get_by_role("button", name="Record the agreed value").click()
     expect(page.locator("#agree-error-note")).to_have_text(re.compile("Enter the note on why"))
     expect(page.get_by_text("There is a problem")).to_be_visible()
     assert_accessible(page)
-    expect(page.locator("#agree-value")).to_have_value("3")
+    expect(page.locator("#agree-value-3")).to_be_checked()
+    expect(page.locator("#agree-factor-iteration_readiness")).to_be_checked()
     page.locator("#agree-title").scroll_into_view_if_needed()
     shoot(page, artifacts, "consensus-error-laptop")
 

@@ -10,6 +10,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
 
+from assess.factors import BY_KEY as FACTORS_BY_KEY
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
@@ -143,10 +144,14 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     title = page.locator("#recommendation-title").inner_text()
 
     # Adjusting an answer shows the new recommendation at once, without storing it.
-    tab_to(page, "#adjust-iteration_readiness")
+    tab_to(page, "input[name='iteration_readiness']:checked")
     for _ in range(ANSWERS["iteration_readiness"] - 1):
-        page.keyboard.press("ArrowUp")
-    expect(page.locator("#adjust-iteration_readiness")).to_have_value("1")
+        page.keyboard.press("ArrowLeft")
+    expect(page.locator("#adjust-iteration_readiness-1")).to_be_checked()
+    anchor = FACTORS_BY_KEY["iteration_readiness"].anchor(1)
+    meaning = page.locator("#adjust-iteration_readiness .level-meaning-1")
+    expect(meaning).to_be_visible()
+    expect(meaning).to_have_text(anchor)
     expect(page.locator("#preview-notice")).to_be_visible()
     expect(page.locator("#preview-notice")).to_contain_text("Preview, not stored.")
     shoot(page, artifacts, "result-preview-laptop")

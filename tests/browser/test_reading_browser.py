@@ -1,0 +1,170 @@
+"""Pages read in full on a laptop and a phone: questions, levels and what each level means."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from browsertools import assert_accessible, assert_fits, shoot
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from sqlalchemy import select
+from webtools import ANSWERS, PASSWORD, create_engagement, invite, login, make_consultant, post
+
+from assess.extensions import db
+from assess.factors import BY_KEY, FACTORS
+from assess.models import DecisionRecord, Engagement, Respondent, utcnow
+from assess.questionnaire import PAGES
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1366, "height": 860}
+PHONE = {"width": 390, "height": 844}
+CREATOR = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
+
+# A closed select shows one line and cuts off the rest: list every option wider than its
+# select's text box (the arrow takes about 20 pixels of the padding box).
+CUT_OFF_OPTIONS = """() => {
+  const ruler = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('select')].flatMap(select => {
+    const style = getComputedStyle(select);
+    ruler.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = select.clientWidth - parseFloat(style.paddingLeft)
+      - parseFloat(style.paddingRight) - 20;
+    return [...select.options]
+      .filter(option => ruler.measureText(option.text).width > room)
+      .map(option => `${select.id}: ${option.text}`);
+  });
+}"""
+
+# Nothing of the element is cut off or sticks out of its card.
+SHOWN_IN_FULL = """element => {
+  const own = element.getBoundingClientRect();
+  const card = element.closest('.card').getBoundingClientRect();
+  return element.scrollWidth <= element.clientWidth + 1
+    && own.left >= card.left - 0.5 && own.right <= card.right + 0.5;
+}"""
+
+
+def sign_in(context: BrowserContext, live_server: str) -> Page:
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#field-email", "cara@example.com")
+    page.fill("#field-password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def stacked(page: Page, key: str) -> bool:
+    """Say whether a question's five levels stand one under another."""
+    boxes = [page.locator(f"label[for='{key}-{level}']").bounding_box() for level in range(1, 6)]
+    assert all(boxes)
+    return all(
+        below["y"] >= above["y"] + above["height"]
+        for above, below in zip(boxes, boxes[1:], strict=False)
+    )
+
+
+def font_size(page: Page, selector: str) -> float:
+    return float(page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
+def shown_in_full(locator: Locator) -> bool:
+    return bool(locator.evaluate(SHOWN_IN_FULL))
+
+
+def test_the_intake_session_reads_like_the_questionnaire_in_larger_type(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client)
+    link = invite(client, engagement_id)
+
+    respondent = laptop.new_page()
+    respondent.goto(f"{live_server}{link}/step/1")
+    session = sign_in(laptop, live_server)
+    session.goto(f"{live_server}/engagements/{engagement_id}/session")
+    expect(session.get_by_role("heading", name="Intake session")).to_be_visible()
+
+    first = PAGES[0].keys
+    for page in (respondent, session):
+        # The same question under the same number, its levels one under another.
+        expect(page.locator(f"#factor-{first[0]} .factor-label")).to_have_text(
+            f"1. {BY_KEY[first[0]].label}"
+        )
+        expect(page.locator(f"#factor-{first[1]} .factor-help")).to_be_visible()
+        for key in first:
+            assert stacked(page, key), key
+    # On the shared screen the type is larger, for everyone at the table.
+    for part in (".factor-question", ".factor-help", ".scale-option .anchor"):
+        selector = f"#factor-{first[0]} {part}"
+        assert font_size(session, selector) > font_size(respondent, selector), part
+    shoot(session, artifacts, "session-like-questionnaire-laptop")
+
+
+def consensus_decision(app: Flask) -> tuple[str, dict[str, int]]:
+    """Two respondents answered apart; return their consensus decision's path and answers."""
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in (
+            ("Ann Lee", "producer", ANSWERS),
+            ("Bo Chen", "creator", CREATOR),
+        ):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    response = post(client, f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 303
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord)).one()
+        return str(response.headers["Location"]), dict(record.answers)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_every_level_and_its_meaning_reads_in_full_on_the_consensus_page(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path, viewport: dict[str, int]
+) -> None:
+    path, answers = consensus_decision(app)
+    context = browser.new_context(viewport=viewport)
+    page = sign_in(context, live_server)
+    page.goto(live_server + path)
+    expect(page.get_by_role("heading", name="Agreed values")).to_be_visible()
+    assert page.evaluate(CUT_OFF_OPTIONS) == []
+
+    # Each answer shows what its level means, in full.
+    for factor in FACTORS:
+        meaning = page.locator(f"#adjust-{factor.key} .level-meaning:visible")
+        expect(meaning).to_have_text(factor.anchor(answers[factor.key]))
+        assert shown_in_full(meaning), factor.key
+        for level in range(1, 6):
+            said = re.compile(rf"^{level}\W+{re.escape(factor.anchor(level))}$")
+            choice = page.get_by_role("radio", name=said)
+            expect(choice).to_have_count(1)
+    # Choosing another level says at once what it means, and previews the recommendation.
+    page.locator("label[for='adjust-timeline_pressure-1']").click()
+    meaning = page.locator("#adjust-timeline_pressure .level-meaning:visible")
+    expect(meaning).to_have_text(BY_KEY["timeline_pressure"].anchor(1))
+    expect(page.locator("#preview-notice")).to_be_visible()
+
+    # The agreed value: every factor with each partner's level, and each choice of level.
+    for label in page.locator("#agree-form fieldset label").all():
+        assert shown_in_full(label), label.inner_text()
+    expect(page.locator("label[for='agree-factor-timeline_pressure']")).to_have_text(
+        "Timeline pressure Ann Lee 3, Bo Chen 5 · gap 2"
+    )
+    expect(page.get_by_role("radio", name="No agreed value: the cautious middle")).to_be_visible()
+    assert_fits(page)
+    assert_accessible(page)
+    page.locator("#agree-title").scroll_into_view_if_needed()
+    name = "laptop" if viewport == LAPTOP else "phone"
+    shoot(page, artifacts, f"consensus-levels-{name}")
+    context.close()
