@@ -580,7 +580,7 @@ def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]
         plain = seal(sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf)
         return plain, f"Without a trusted timestamp: {error}"
     stamp = stamp_of(stamped)
-    when = f" {stamp[0]:%Y-%m-%d %H:%M:%S} UTC by {stamp[1]}" if stamp else ""
+    when = f" {stamp[0]:%-d %b %Y, %H:%M:%S} UTC by {stamp[1]}" if stamp else ""
     return stamped, f"Time-stamped{when} ({authority_name(sealer.timestamper)})"
 
 

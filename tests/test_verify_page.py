@@ -131,7 +131,8 @@ def test_a_configured_authority_time_stamps_the_seal(
     sealed, _, _, history = sign_through(app)
     assert authority.requests == 1
     stamped = re.search(
-        r"Time-stamped (\S+ \S+) UTC by Test Time-Stamping Authority \((.+?)\)", history
+        r"Time-stamped (\d+ \w{3} \d{4}, [\d:]{8}) UTC by Test Time-Stamping Authority \((.+?)\)",
+        history,
     )
     assert stamped and stamped.group(2) == authority.url, history
     text = upload(client, sealed).get_data(as_text=True)
