@@ -20,6 +20,26 @@
     field.addEventListener("focus", function () { field.select(); });
   });
 
+  // Agreed values: say what the chosen level means for the chosen factor. Listened for on
+  // the document because a preview of adjusted answers replaces the form.
+  var explainAgreed = function () {
+    var agree = document.getElementById("agree-form");
+    var meaning = document.getElementById("agree-meaning");
+    if (!agree || !meaning) { return; }
+    var factor = agree.querySelector("input[name=factor]:checked");
+    var value = agree.querySelector("input[name=value]:checked");
+    var level = value ? parseInt(value.value, 10) : NaN;
+    if (!factor || !(level >= 1 && level <= 5)) { meaning.hidden = true; return; }
+    var label = agree.querySelector("label[for='" + factor.id + "']");
+    var name = label ? label.firstChild.textContent.trim() : "";
+    meaning.textContent = name + " at " + level + ": " + JSON.parse(factor.dataset.anchors)[level - 1];
+    meaning.hidden = false;
+  };
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest("#agree-form")) { explainAgreed(); }
+  });
+  explainAgreed();
+
   // Result page: preview the recommendation as soon as an answer is adjusted.
   var adjust = document.getElementById("adjust-form");
   var main = document.getElementById("result-main");

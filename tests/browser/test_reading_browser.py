@@ -162,6 +162,20 @@ def test_every_level_and_its_meaning_reads_in_full_on_the_consensus_page(
         "Timeline pressure Ann Lee 3, Bo Chen 5 · gap 2"
     )
     expect(page.get_by_role("radio", name="No agreed value: the cautious middle")).to_be_visible()
+    # Choosing a factor and a level says what that level means for that factor.
+    agreed_meaning = page.locator("#agree-meaning")
+    expect(agreed_meaning).to_be_hidden()
+    page.locator("label[for='agree-factor-timeline_pressure']").click()
+    page.locator("label[for='agree-value-4']").click()
+    expect(agreed_meaning).to_have_text(
+        "Timeline pressure at 4: " + BY_KEY["timeline_pressure"].anchor(4)
+    )
+    page.locator("label[for='agree-factor-iteration_readiness']").click()
+    expect(agreed_meaning).to_have_text(
+        "Readiness for rapid iteration at 4: " + BY_KEY["iteration_readiness"].anchor(4)
+    )
+    page.locator("label[for='agree-value-middle']").click()
+    expect(agreed_meaning).to_be_hidden()
     assert_fits(page)
     assert_accessible(page)
     page.locator("#agree-title").scroll_into_view_if_needed()
