@@ -28,7 +28,7 @@ def decisions(app: Flask) -> list[DecisionRecord]:
 
 def chosen_factor(page: str) -> str:
     """Return the one factor the agreed-value form has chosen."""
-    [key] = re.findall(r'id="agree-factor-(\w+)" name="factor" value="\w+" checked', page)
+    [key] = re.findall(r'<input type="radio" id="agree-factor-(\w+)"[^>]* checked>', page)
     return str(key)
 
 
