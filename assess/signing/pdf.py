@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from weasyprint import CSS, HTML
+from weasyprint import CSS
 from weasyprint.text.fonts import FontConfiguration
 
 from assess.charter import pdf as charter_pdf
@@ -36,7 +36,7 @@ def render_document(html: str) -> Any:
     # The charter's lock: WeasyPrint shares Pango and font state between documents.
     with charter_pdf.render_lock:
         font_config, stylesheet = _fonts_and_css()
-        document = HTML(string=html, url_fetcher=_fetcher(), base_url=None)
+        document = charter_pdf.CharterHTML(string=html, url_fetcher=_fetcher(), base_url=None)
         return document.render(stylesheets=[stylesheet], font_config=font_config)
 
 
