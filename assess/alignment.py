@@ -75,6 +75,13 @@ class Alignment:
         order = [f.key for f in FACTORS]
         return sorted(order, key=lambda k: (-self.factors[k].gap, order.index(k)))
 
+    def answer_sets(self) -> list[Respondent]:
+        """Each respondent with the answers this alignment combined, rebuilt per factor."""
+        return [
+            Respondent(r.name, r.side, {key: a.values[i] for key, a in self.factors.items()})
+            for i, r in enumerate(self.respondents)
+        ]
+
     def facts(self) -> dict[str, int]:
         """Derived facts the protocols rules can test."""
         return {

@@ -19,7 +19,6 @@ from assess.engine import evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
 from assess.forms import Errors, Text, load_form
 from assess.models import DecisionRecord
-from assess.questionnaire import respondents_of
 
 NOTE_MAX = 280
 # Chosen instead of a level: drop the agreed value, back to the cautious middle.
@@ -79,7 +78,7 @@ def same_agreement(one: Decision, other: Decision) -> bool:
         return False
     return (
         one.answers == other.answers
-        and respondents_of(a) == respondents_of(b)
+        and a.answer_sets() == b.answer_sets()
         and a.agreed == b.agreed
         and a.notes == b.notes
     )
@@ -96,7 +95,7 @@ def agree(stored: Decision, agreement: Agreement) -> Decision:
     else:
         agreed[agreement.factor] = agreement.value
     notes = {**alignment.notes, agreement.factor: agreement.note}
-    return evaluate_respondents(respondents_of(alignment), agreed, notes, what_if=True)
+    return evaluate_respondents(alignment.answer_sets(), agreed, notes, what_if=True)
 
 
 def summary(agreement: Agreement, before: Alignment) -> str:

@@ -186,12 +186,10 @@ class Engagement(Base):
         submitted = self.submitted_respondents
         if alignment is None or len(submitted) < 2:
             return None
-        # A stored consensus keeps each respondent's level per factor, not their answer sets.
         combined = sorted(
-            (r.name, r.side, tuple(sorted((k, a.values[i]) for k, a in alignment.factors.items())))
-            for i, r in enumerate(alignment.respondents)
+            (r.name, r.side, sorted(r.answers.items())) for r in alignment.answer_sets()
         )
-        now = sorted((r.name, r.side, tuple(sorted(r.answers.items()))) for r in submitted)
+        now = sorted((r.name, r.side, sorted(r.answers.items())) for r in submitted)
         return latest if combined == now else None
 
     @property

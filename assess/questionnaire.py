@@ -86,22 +86,12 @@ def decide(answers: Mapping[str, int], based_on: Decision | None = None) -> Deci
     stored = based_on.alignment
     agreed = {**stored.agreed}
     agreed.update({k: v for k, v in checked.items() if v != stored.consensus[k]})
-    return evaluate_respondents(respondents_of(stored), agreed, stored.notes, what_if=True)
+    return evaluate_respondents(stored.answer_sets(), agreed, stored.notes, what_if=True)
 
 
 def current_rules_version() -> str:
     """Return the version stamp of the rules decisions are made with now."""
     return default_engine().rulebook.version
-
-
-def respondents_of(stored: alignment.Alignment) -> list[alignment.Respondent]:
-    """Rebuild each respondent's answers from a stored alignment's per-factor values."""
-    return [
-        alignment.Respondent(
-            r.name, r.side, {key: a.values[i] for key, a in stored.factors.items()}
-        )
-        for i, r in enumerate(stored.respondents)
-    ]
 
 
 def decide_together(respondents: list[Respondent]) -> Decision:

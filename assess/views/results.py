@@ -19,7 +19,6 @@ from assess.questionnaire import (
     current_rules_version,
     decide,
     record_decision,
-    respondents_of,
 )
 from assess.radar import radar
 from assess.views.auth import require_consultant
@@ -49,7 +48,7 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
         # A consensus is drawn over each partner's own answers, so the gaps show; past
         # three partners the chart would be unreadable, and the table lists them all.
         # Partners keep the colours the engagement page gives them, in the same order.
-        people = respondents_of(decision.alignment)[:3]
+        people = decision.alignment.answer_sets()[:3]
         for person, css in zip(people, ("series-a", "series-b", "series-c"), strict=False):
             series.append((person.name, css, person.answers))
     if decision.alignment is not None and baseline is None:
