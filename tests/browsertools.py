@@ -5,9 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
+from webtools import PASSWORD
 
 AXE = Axe()
+
+
+def sign_in(context: BrowserContext, live_server: str, email: str = "cara@example.com") -> Page:
+    """Open a page in the context and sign the consultant in there."""
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    page.fill("#field-email", email)
+    page.fill("#field-password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
 
 
 def shoot(page: Page, artifacts: Path, name: str) -> None:

@@ -11,14 +11,20 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from webtools import ANSWERS, create_engagement, login, make_consultant, post
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    consensus_of_two,
+    create_engagement,
+    login,
+    make_consultant,
+    post,
+)
 
 from assess.extensions import db
-from assess.models import DecisionRecord, Engagement, Respondent, utcnow
+from assess.models import DecisionRecord, Respondent, utcnow
 
 pytestmark = pytest.mark.db
-
-CREATOR = {**ANSWERS, "iteration_readiness": 1, "timeline_pressure": 5}
 
 
 def decisions(app: Flask) -> list[DecisionRecord]:
@@ -32,30 +38,10 @@ def chosen_factor(page: str) -> str:
     return str(key)
 
 
-def consensus_page(app: Flask, client: FlaskClient) -> str:
-    """Two respondents submit different answers; return the consensus decision's path."""
-    engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in (
-            ("Ann Lee", "producer", ANSWERS),
-            ("Bo Chen", "creator", CREATOR),
-        ):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
-    response = post(client, f"/engagements/{engagement_id}/consensus")
-    assert response.status_code == 303
-    location: str = response.headers["Location"]
-    return location
-
-
 def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     page = signed_in.get(path).get_data(as_text=True)
     assert 'id="agree-form"' in page and "History of the consensus" in page
     # The factor with the largest open gap is offered first.
@@ -113,7 +99,7 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
 
 
 def test_histories_say_when_for_people_and_for_machines(app: Flask, signed_in: FlaskClient) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     with app.app_context():
         [record] = db.session.scalars(select(DecisionRecord)).all()
         record.created_at = datetime(2026, 12, 2, 8, 14, 5, tzinfo=UTC)
@@ -141,7 +127,7 @@ def test_histories_say_when_for_people_and_for_machines(app: Flask, signed_in: F
 def test_bad_input_is_named_per_field_and_nothing_is_stored(
     app: Flask, signed_in: FlaskClient, form: dict[str, str], field: str, message: str
 ) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     response = post(signed_in, f"{path}/agree", form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -156,7 +142,7 @@ def test_bad_input_is_named_per_field_and_nothing_is_stored(
 
 
 def test_several_problems_at_once(app: Flask, signed_in: FlaskClient) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     response = post(signed_in, f"{path}/agree", {"factor": "x", "value": "0"})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -180,7 +166,7 @@ def test_only_consensus_decisions_take_agreed_values(app: Flask, signed_in: Flas
 def test_another_consultant_gets_404_and_nothing_is_stored(app: Flask, client: FlaskClient) -> None:
     make_consultant(app)
     login(client)
-    path = consensus_page(app, client)
+    path = consensus_of_two(app, client)
     other = app.test_client()
     make_consultant(app, email="dev@example.com", name="Dev Rao")
     login(other, email="dev@example.com")
@@ -193,7 +179,7 @@ def test_another_consultant_gets_404_and_nothing_is_stored(app: Flask, client: F
 
 
 def test_archived_engagements_take_no_agreed_values(app: Flask, signed_in: FlaskClient) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     engagement_id = path.split("/")[2]
     post(signed_in, f"/engagements/{engagement_id}/archive")
     page = signed_in.get(path).get_data(as_text=True)
@@ -204,14 +190,14 @@ def test_archived_engagements_take_no_agreed_values(app: Flask, signed_in: Flask
 
 
 def test_huge_decision_ids_are_not_found(app: Flask, signed_in: FlaskClient) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     base = path.rsplit("/", 1)[0]
     form = {"factor": "innovation", "value": "3", "note": "n"}
     assert post(signed_in, f"{base}/{2**40}/agree", form).status_code == 404
 
 
 def test_an_older_decision_points_at_the_newest(app: Flask, signed_in: FlaskClient) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     form = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
     newer = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
     old_page = signed_in.get(path).get_data(as_text=True)
@@ -231,7 +217,7 @@ def test_a_respondents_own_newer_decision_is_not_a_newer_consensus(
 ) -> None:
     from assess.questionnaire import decide, record_decision
 
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     with app.app_context():
         ann = db.session.scalars(select(Respondent).where(Respondent.name == "Ann Lee")).one()
         record_decision(db.session, ann.engagement, decide(dict(ANSWERS)), respondent=ann)
@@ -264,7 +250,7 @@ def test_fuzzed_agreements_never_cause_a_server_error(
         record = db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)).first()
         path = f"/engagements/{record.engagement_id}/decisions/{record.id}" if record else ""
     if not path:
-        path = consensus_page(app, signed_in)
+        path = consensus_of_two(app, signed_in)
     response = signed_in.post(f"{path}/agree", data=form)
     assert response.status_code in (303, 422), (form, response.status_code)
     if response.status_code == 303:
@@ -272,7 +258,7 @@ def test_fuzzed_agreements_never_cause_a_server_error(
 
 
 def test_a_factor_can_be_chosen_from_the_address(app: Flask, signed_in: FlaskClient) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     page = signed_in.get(f"{path}?agree=timeline_pressure").get_data(as_text=True)
     assert chosen_factor(page) == "timeline_pressure"
     page = signed_in.get(f"{path}?agree=%3Cscript%3E").get_data(as_text=True)
@@ -282,7 +268,7 @@ def test_a_factor_can_be_chosen_from_the_address(app: Flask, signed_in: FlaskCli
 def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    path = consensus_page(app, signed_in)
+    path = consensus_of_two(app, signed_in)
     engagement_path = path.split("/decisions/")[0]
     page = signed_in.get(engagement_path).get_data(as_text=True)
     assert "The consensus of the 2 respondents is decided" in page
@@ -305,7 +291,7 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     # Bo submits changed answers: the consensus is out of date and the prompt is back.
     with app.app_context():
         bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
-        bo.answers = {**CREATOR, "risk_tolerance": 1}
+        bo.answers = {**CREATOR_ANSWERS, "risk_tolerance": 1}
         bo.submitted_at = utcnow()
         db.session.commit()
     page = signed_in.get(engagement_path).get_data(as_text=True)

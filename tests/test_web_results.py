@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from webtools import ANSWERS, create_engagement, login, make_consultant, post
+from webtools import ANSWERS, create_engagement, login, make_consultant, post, submitted_pair
 
 from assess.engine import evaluate
 from assess.extensions import db
@@ -228,22 +228,6 @@ def test_engagement_page_compares_respondents(app: Flask, signed_in: FlaskClient
     assert "Answers side by side" in page
     assert "1 factor</strong> differ" in page and "Discuss" in page
     assert page.count('class="series ') == 2
-
-
-def submitted_pair(app: Flask, engagement_id: int, creator: dict[str, int]) -> None:
-    from assess.models import Engagement, utcnow
-
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in (
-            ("Ann Lee", "producer", ANSWERS),
-            ("Bo Chen", "creator", creator),
-        ):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
 
 
 def test_consensus_decision_shows_where_the_partners_differ(

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from assess.extensions import db as database
-from assess.models import Consultant
+from assess.models import Consultant, Engagement, Respondent, utcnow
 
 PASSWORD = "correct horse battery"
 
@@ -80,3 +80,32 @@ def invite(client: FlaskClient, engagement_id: int, **changes: str) -> str:
     match = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+(/i/[^"]+)"', page)
     assert match, "the new link is shown"
     return match.group(1)
+
+
+# The creator side wants a hard, near date and no sprints: two significant gaps.
+CREATOR_ANSWERS = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
+
+
+def submitted_pair(
+    app: Flask, engagement_id: int, creator: dict[str, int] = CREATOR_ANSWERS
+) -> None:
+    """Ann Lee (producer side) and Bo Chen (creator side) submit their answers."""
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        pair = (("Ann Lee", "producer", ANSWERS), ("Bo Chen", "creator", creator))
+        for name, side, answers in pair:
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        database.session.commit()
+
+
+def consensus_of_two(app: Flask, client: FlaskClient) -> str:
+    """Two respondents submit answers apart; decide on their consensus and return its path."""
+    engagement_id = create_engagement(client)
+    submitted_pair(app, engagement_id)
+    response = post(client, f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 303
+    location: str = response.headers["Location"]
+    return location

@@ -7,19 +7,24 @@ import re
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, assert_fits, shoot
+from browsertools import assert_accessible, assert_fits, shoot, sign_in
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 from pypdf import PdfReader
-from webtools import ANSWERS, PASSWORD, create_engagement, invite, login, make_consultant
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    create_engagement,
+    invite,
+    login,
+    make_consultant,
+)
 
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-# The creator side wants a hard, near date and no sprints: two significant gaps.
-CREATOR = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
 NOTE = "Two-week sprints for the online episodes only; the film keeps a fixed plan."
 
 
@@ -40,15 +45,6 @@ def answer(browser: Browser, url: str, answers: dict[str, int]) -> None:
     context.close()
 
 
-def sign_in(context: BrowserContext, live_server: str) -> Page:
-    page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#field-email", "cara@example.com")
-    page.fill("#field-password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    return page
-
-
 def pdf_text(data: bytes) -> str:
     """Return the PDF's text with whitespace collapsed, so lines wrap anywhere."""
     reader = PdfReader(io.BytesIO(data))
@@ -65,7 +61,7 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     ann = invite(client, engagement_id)
     bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
     answer(browser, live_server + ann, ANSWERS)
-    answer(browser, live_server + bo, CREATOR)
+    answer(browser, live_server + bo, CREATOR_ANSWERS)
 
     page = sign_in(laptop, live_server)
     page.goto(f"{live_server}/engagements/{engagement_id}")

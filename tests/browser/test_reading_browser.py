@@ -6,22 +6,27 @@ import re
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, assert_fits, shoot
+from browsertools import assert_accessible, assert_fits, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import select
-from webtools import ANSWERS, PASSWORD, create_engagement, invite, login, make_consultant, post
+from webtools import (
+    consensus_of_two,
+    create_engagement,
+    invite,
+    login,
+    make_consultant,
+)
 
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTORS
-from assess.models import DecisionRecord, Engagement, Respondent, utcnow
+from assess.models import DecisionRecord
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
 LAPTOP = {"width": 1366, "height": 860}
 PHONE = {"width": 390, "height": 844}
-CREATOR = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
 
 # A closed select shows one line and cuts off the rest: list every option wider than its
 # select's text box (the arrow takes about 20 pixels of the padding box).
@@ -45,15 +50,6 @@ SHOWN_IN_FULL = """element => {
   return element.scrollWidth <= element.clientWidth + 1
     && own.left >= card.left - 0.5 && own.right <= card.right + 0.5;
 }"""
-
-
-def sign_in(context: BrowserContext, live_server: str) -> Page:
-    page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#field-email", "cara@example.com")
-    page.fill("#field-password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    return page
 
 
 def stacked(page: Page, key: str) -> bool:
@@ -110,23 +106,10 @@ def consensus_decision(app: Flask) -> tuple[str, dict[str, int]]:
     make_consultant(app)
     client = app.test_client()
     login(client)
-    engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in (
-            ("Ann Lee", "producer", ANSWERS),
-            ("Bo Chen", "creator", CREATOR),
-        ):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
-    response = post(client, f"/engagements/{engagement_id}/consensus")
-    assert response.status_code == 303
+    path = consensus_of_two(app, client)
     with app.app_context():
         record = db.session.scalars(select(DecisionRecord)).one()
-        return str(response.headers["Location"]), dict(record.answers)
+        return path, dict(record.answers)
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
