@@ -175,3 +175,13 @@ def test_where_the_parties_started_apart_becomes_a_section_and_mediation_topics(
     assert "first topics for mediation: innovation requirements; depth of creative" in mediation
     plain = charter.to_html(evaluate(dict.fromkeys(FACTOR_KEYS, 3)), make_details())
     assert 'id="section-alignment"' not in plain and "First topics" not in plain
+
+
+def test_the_radar_rings_are_drawn_above_the_filled_outer_ring(
+    decisions: dict[str, Decision],
+) -> None:
+    html = charter.to_html(decisions["standard"], make_details())
+    svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    rings = re.findall(r'<polygon points="[^"]+" fill="([^"]+)" stroke="#c9c2b3"', svg)
+    # SVG paints in document order: the filled ring must come first or it hides the others.
+    assert rings == ["#f4f1ea"] + ["none"] * 4
