@@ -232,24 +232,27 @@ def test_the_fetcher_serves_bundled_fonts_only() -> None:
 LONG = ("Συμπαραγωγή 合作制作项目 مشروع الإنتاج المشترك Northern Lights " * 4)[:200]
 
 
-def overflowing_text(document: Any) -> list[str]:
-    """Return text that sticks out of the page's content area (or out of the page)."""
+def overflowing(document: Any) -> list[str]:
+    """Return what sticks out of the page's content area: text, cells, rules, shading."""
     problems: list[str] = []
 
-    def walk(box: Any, bounds: tuple[float, float], page_width: float) -> None:
+    def walk(box: Any, bounds: tuple[float, float], number: int) -> None:
         if isinstance(box, boxes.MarginBox):
-            bounds = (0, page_width)
-        if isinstance(box, boxes.TextBox):
+            return  # the running header and footer live in the margins
+        if not isinstance(box, boxes.PageBox) and box.width is not None:
             low, high = bounds
-            if box.position_x < low - 1 or box.position_x + box.width > high + 1:
-                problems.append(box.text)
+            left, width = box.border_box_x(), box.border_width()
+            if left < low - 1 or left + width > high + 1:
+                text = box.text if isinstance(box, boxes.TextBox) else box.element_tag
+                past = (left - low, left + width - high)
+                problems.append(f"page {number}: {text} ({past[0]:+.0f}, {past[1]:+.0f} pt)")
         for child in box.all_children():
-            walk(child, bounds, page_width)
+            walk(child, bounds, number)
 
-    for page in document.pages:
+    for number, page in enumerate(document.pages, 1):
         page_box = page._page_box
         left = page_box.content_box_x()
-        walk(page_box, (left, left + page_box.width), page.width)
+        walk(page_box, (left, left + page_box.width), number)
     return problems
 
 
@@ -270,7 +273,7 @@ def test_long_and_non_latin_input_fits_and_keeps_its_glyphs(
     )
     decision = decisions["hybrid"]
     html = charter.to_html(decision, details)
-    assert overflowing_text(charter_pdf.render_document(html)) == []
+    assert overflowing(charter_pdf.render_document(html)) == []
     pdf = charter.to_pdf(decision, details)
     text = text_of(pdf)
     for name in names.values():
@@ -317,11 +320,15 @@ def sides_apart() -> Decision:
 @pytest.mark.parametrize(
     "name", ["standard", "integrated", "strategic_resource", "agile", "hybrid", "sides apart"]
 )
-def test_no_page_ends_with_a_heading(decisions: dict[str, Decision], name: str) -> None:
+def test_pages_end_well_and_keep_to_their_margins(
+    decisions: dict[str, Decision], name: str
+) -> None:
     decision = sides_apart() if name == "sides apart" else decisions[name]
     html = charter.to_html(decision, make_details())
-    endings = page_endings(charter_pdf.render_document(html))
+    document = charter_pdf.render_document(html)
+    endings = page_endings(document)
     assert "heading" not in endings, endings
+    assert overflowing(document) == []
 
 
 def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) -> None:
