@@ -269,7 +269,8 @@ def run() -> str:
         "out three times: once before the headings are placed, once with their page numbers,\n"
         "and once more because it also records those numbers as local page counters, which\n"
         "change when the total page count becomes known); the running header and footer\n"
-        "under 8%; the radar chart 4%; parsing the HTML 4%.\n"
+        "under 8%; the radar chart 4% (WeasyPrint sets SVG text letter by letter); parsing\n"
+        "the HTML 4%.\n"
         "Measured and set aside, as shares of the Python calls WeasyPrint makes for one\n"
         "charter (a count, free of the machine's noise):\n\n"
         "- the contents' page numbers by target-counter(): about 13%; laying the contents out\n"
@@ -279,9 +280,9 @@ def run() -> str:
         "- the lettered clause markers (absolutely positioned): 3%; the two-column list of\n"
         "  dimensions: 3%; the month table of the calendar: 3%; inline blocks: 3%;\n"
         "- fixed cost of a document (one line, styles parsed, fonts loaded): under 10 ms;\n"
-        "- dropping overflow-wrap, letter-spacing, text-transform, break rules, orphans or the\n"
-        "  SVG chart, tuning the garbage collector, or Python 3.12 or 3.13 instead of 3.11:\n"
-        "  within the noise.\n"
+        "- dropping overflow-wrap, letter-spacing, text-transform, break rules or orphans,\n"
+        "  one font family per text instead of a list with fallbacks, tuning the garbage\n"
+        "  collector, or Python 3.12 or 3.13 instead of 3.11: within the noise.\n"
     )
 
 
