@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from assess.alignment import Alignment
+from assess.alignment import Respondent as AlignedRespondent
 from assess.decision import Decision
 
 # Field limits shared by the database columns and the form schemas.
@@ -182,15 +185,15 @@ class Engagement(Base):
     def current_consensus(self) -> DecisionRecord | None:
         """Return the latest consensus decision if it combines exactly the answers submitted now."""
         latest = self.latest_consensus
-        alignment = latest.decision.alignment if latest is not None else None
+        alignment = latest.alignment if latest is not None else None
         submitted = self.submitted_respondents
         if alignment is None or len(submitted) < 2:
             return None
-        combined = sorted(
-            (r.name, r.side, sorted(r.answers.items())) for r in alignment.answer_sets()
-        )
-        now = sorted((r.name, r.side, sorted(r.answers.items())) for r in submitted)
-        return latest if combined == now else None
+
+        def answer_sets(people: Sequence[Respondent | AlignedRespondent]) -> list[Any]:
+            return sorted((r.name, r.side, sorted(r.answers.items())) for r in people)
+
+        return latest if answer_sets(alignment.answer_sets()) == answer_sets(submitted) else None
 
     @property
     def status(self) -> str:
@@ -353,6 +356,12 @@ class DecisionRecord(Base):
     def decision(self) -> Decision:
         """Rebuild the decision exactly as stored, without re-evaluating."""
         return Decision.from_dict(self.data)
+
+    @property
+    def alignment(self) -> Alignment | None:
+        """The stored alignment alone: statuses read it without rebuilding the decision."""
+        stored = self.data.get("alignment")
+        return Alignment.from_dict(stored) if stored else None
 
     @property
     def is_consensus(self) -> bool:

@@ -24,12 +24,15 @@ def globals_for_templates() -> dict[str, Any]:
 
 
 def _moment(value: datetime | date | str | None) -> datetime | date | None:
-    """Return a time given as itself or as ISO 8601 text (how a seal's audit data keeps it)."""
+    """Return a time given as itself or as ISO 8601 text (how a seal's audit data keeps it),
+    in UTC when it knows its zone."""
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value)
+            value = datetime.fromisoformat(value)
         except ValueError:
             return None
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
     return value
 
 
@@ -40,8 +43,6 @@ def when(value: datetime | date | str | None) -> str:
         # Text that is no time at all (an altered file's audit data) is shown as it is.
         return value if isinstance(value, str) else ""
     if isinstance(moment, datetime):
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
         return moment.strftime("%-d %b %Y, %H:%M UTC")
     return moment.strftime("%-d %b %Y")
 
@@ -50,8 +51,6 @@ def iso(value: datetime | date | str | None) -> str:
     """Format a time for machines, as a <time datetime> value: '2026-11-23T16:05:09+00:00'."""
     moment = _moment(value)
     if isinstance(moment, datetime):
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
         return moment.isoformat(timespec="seconds")
     return moment.isoformat() if moment is not None else ""
 
