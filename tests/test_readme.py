@@ -1,0 +1,129 @@
+"""The command-line examples in README.md print what the commands really print.
+
+Fenced blocks are read as terminal sessions: `$ cat FILE` followed by the file's text
+creates that file for the examples, every `$ assess ...` command runs in a scratch folder
+with those files, and its output is compared with the lines shown under it. A line of
+`...` stands for any number of lines; `...` inside a line stands for any text; a 12-digit
+hex rules version matches any other. Pretty-printed JSON is compared key by key with the
+abridged object shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+# Covered by their own tests: the sweep takes half a minute, verify needs a signed charter.
+NOT_RUN = ("assess rules sweep", "assess verify")
+HEX_VERSION = re.compile(r"\b[0-9a-f]{12}\b")
+
+
+@dataclass
+class Step:
+    command: str
+    shown: list[str] = field(default_factory=list)
+
+
+def steps(text: str) -> list[Step]:
+    found: list[Step] = []
+    for block in re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.M | re.S):
+        lines = iter(block.splitlines())
+        for line in lines:
+            if line.startswith("$ "):
+                command = line[2:]
+                while command.endswith("\\"):
+                    command = command[:-1] + next(lines).strip()
+                found.append(Step(command.strip()))
+            elif found and not line.startswith("```"):
+                found[-1].shown.append(line.rstrip())
+    return found
+
+
+README_STEPS = steps(README.read_text())
+EXAMPLE_FILES = {
+    step.command.split()[1]: "\n".join(step.shown) + "\n"
+    for step in README_STEPS
+    if step.command.startswith("cat ")
+}
+
+
+def runs(step: Step) -> bool:
+    program = step.command.split("|")[-1].strip()
+    return program.startswith("assess ") and not program.startswith(NOT_RUN)
+
+
+CHECKED = [step for step in README_STEPS if runs(step)]
+
+
+def matches(shown: str, line: str) -> bool:
+    shown, line = HEX_VERSION.sub("#", shown), HEX_VERSION.sub("#", line)
+    pattern = ".*".join(re.escape(part) for part in shown.split("..."))
+    return re.fullmatch(pattern, line) is not None
+
+
+def follows(shown: list[str], printed: list[str]) -> bool:
+    """Whether printed is shown with each `...` line standing for any run of lines."""
+    if not shown:
+        return not printed
+    if shown[0].strip() == "...":
+        return any(follows(shown[1:], printed[start:]) for start in range(len(printed) + 1))
+    return bool(printed) and matches(shown[0], printed[0]) and follows(shown[1:], printed[1:])
+
+
+def abridged_json(shown: list[str], printed: Any) -> list[str]:
+    """Problems of a printed JSON object against the abridged one shown: keys and full values."""
+    problems = []
+    for line in shown:
+        pair = re.match(r'\s*"(\w+)": (.*?),?$', line)
+        if not pair:
+            continue
+        key, value = pair.groups()
+        if key not in printed:
+            problems.append(f"{key}: not printed")
+        elif "..." not in value and json.loads(value) != printed[key]:
+            problems.append(f"{key}: shown {value}, printed {json.dumps(printed[key])}")
+    return problems
+
+
+def run(command: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    scripts = str(Path(sys.executable).parent)
+    environment = {**os.environ, "PATH": scripts + os.pathsep + os.environ["PATH"]}
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_readme_shows_command_examples() -> None:
+    commands = [step.command for step in CHECKED]
+    assert any(command.startswith("assess evaluate") for command in commands)
+    assert any(command.startswith("assess charter") for command in commands)
+    assert any(command.startswith("assess rules check") for command in commands)
+
+
+@pytest.mark.parametrize("step", CHECKED, ids=lambda step: step.command[:50])
+def test_readme_example_prints_what_it_shows(step: Step, tmp_path: Path) -> None:
+    for name, text in EXAMPLE_FILES.items():
+        (tmp_path / name).write_text(text)
+    result = run(step.command, tmp_path)
+    printed = (result.stdout + result.stderr).splitlines()
+    if result.stdout.startswith("{"):
+        assert result.returncode == 0, result.stderr
+        assert abridged_json(step.shown, json.loads(result.stdout)) == []
+    else:
+        assert follows(step.shown, printed), "\n".join(printed)
+        assert result.returncode == 0 or not result.stdout, "an error printed to stdout"
