@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pdfa import pdfa_3b_problems
 from pdftools import fonts_of, structure_problems
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
@@ -290,6 +291,10 @@ def test_pdf_a_3b_identification_survives_the_seal(any_seal: bytes) -> None:
     assert "/OutputIntents" in reader.trailer["/Root"]
     # pyHanko declares its PAdES extension against PDF 1.7, not 2.0.
     assert reader.trailer["/Root"]["/Extensions"]["/ESIC"]["/BaseVersion"] == "/1.7"
+
+
+def test_the_sealed_file_keeps_to_the_pdf_a_3b_requirements(any_seal: bytes) -> None:
+    assert pdfa_3b_problems(any_seal) == []
 
 
 def test_the_assessment_attachment_is_kept_and_seal_json_states_what_was_approved(

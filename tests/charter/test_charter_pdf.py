@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import CountingServer, make_details
+from pdfa import pdfa_3b_problems
 from pdftools import fonts_of, structure_problems
 from PIL import Image
 from pypdf import PdfReader
@@ -74,6 +75,12 @@ def test_pdf_a_3b_identification_and_metadata(standard_pdf: bytes) -> None:
     assert "Integrated Co-Creation" in (info.subject or "")
     assert "partnership charter" in (info.get("/Keywords") or "")
     assert info.get("/CreationDate") == "D:20260302090000Z"
+
+
+def test_the_pdf_a_3b_requirements_that_can_be_read_off_the_file_hold(
+    standard_pdf: bytes,
+) -> None:
+    assert pdfa_3b_problems(standard_pdf) == []
 
 
 def test_every_font_is_embedded(standard_pdf: bytes, tmp_path: Path) -> None:
@@ -348,9 +355,11 @@ def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) 
         rules_version=base.rules_version,
         what_if=base.what_if,
     )
-    text = text_of(charter.to_pdf(everything, make_details()))
+    pdf = charter.to_pdf(everything, make_details())
+    text = text_of(pdf)
     for protocol in CATALOGUE:
         assert BY_ID[protocol.id].title in text
+    assert pdfa_3b_problems(pdf) == []
 
 
 def test_warm_up_loads_fonts_and_styles_once() -> None:
