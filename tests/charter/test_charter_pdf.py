@@ -428,3 +428,10 @@ def test_outline_and_contents_point_at_the_right_pages(standard_pdf: bytes) -> N
     # The contents page lists the same entries in the same order, with their page numbers.
     listed = [int(n) for n in re.match(r"^((?:\d+ )+)Contents", pages[1]).group(1).split()]
     assert listed == [reader.get_destination_page_number(item) + 1 for item in entries]
+    # Its links lead to the same pages, and every page after the cover shows its number.
+    destinations = reader.named_destinations
+    links = [annotation.get_object()["/Dest"] for annotation in reader.pages[1]["/Annots"]]
+    linked = [reader.get_destination_page_number(destinations[name]) + 1 for name in links]
+    assert list(dict.fromkeys(linked)) == list(dict.fromkeys(listed))
+    for number, text in enumerate(pages[1:], start=2):
+        assert f"Page {number} of {len(pages)}" in text
