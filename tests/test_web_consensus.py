@@ -298,3 +298,24 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     assert "Decide on the consensus" in page and "is decided" not in page
     assert post(signed_in, f"{engagement_path}/consensus").status_code == 303
     assert len(decisions(app)) == 3
+
+
+def test_the_consensus_address_opens_the_newest_consensus(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    before = signed_in.get(f"/engagements/{engagement_id}/consensus")
+    assert before.status_code == 302
+    assert before.headers["Location"].endswith(f"/engagements/{engagement_id}")
+    assert "No consensus yet" in signed_in.get(before.headers["Location"]).get_data(as_text=True)
+
+    path = consensus_of_two(app, signed_in)
+    engagement_id = int(path.split("/")[2])
+    form = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
+    newer = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
+    opened = signed_in.get(f"/engagements/{engagement_id}/consensus")
+    assert opened.status_code == 302 and opened.headers["Location"] == newer
+    other = app.test_client()
+    make_consultant(app, email="dev@example.com", name="Dev Rao")
+    login(other, email="dev@example.com")
+    assert other.get(f"/engagements/{engagement_id}/consensus").status_code == 404

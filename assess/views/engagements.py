@@ -384,6 +384,17 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     )
 
 
+@bp.get("/<int:engagement_id>/consensus")
+def latest_consensus(engagement_id: int) -> Response:
+    """Open the newest consensus decision, where the gaps and agreed values are shown."""
+    engagement = owned_engagement(engagement_id)
+    latest = engagement.latest_consensus
+    if latest is None:
+        flash("No consensus yet: it is made once at least two respondents have submitted.", "info")
+        return redirect(url_for("engagements.show", engagement_id=engagement.id))
+    return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=latest.id))
+
+
 @bp.post("/<int:engagement_id>/consensus")
 def consensus(engagement_id: int) -> Response:
     """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
