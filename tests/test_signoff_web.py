@@ -179,7 +179,9 @@ def test_a_new_link_replaces_the_old_and_revoking_stops_it(
 
     new = re.search(r'value="https?://[^/"]+(/sign/[^"]+)"', page)
     assert new and new.group(1) != old
-    assert app.test_client().get(old).status_code == 404
+    replaced = app.test_client().get(old)
+    assert replaced.status_code == 404
+    assert "replaced by a newer link" in replaced.get_data(as_text=True)
     assert app.test_client().get(new.group(1)).status_code == 200
     post(client, f"{version_path}/signatories/{signatory_id}/revoke")
     assert app.test_client().get(new.group(1)).status_code == 410

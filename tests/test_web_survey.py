@@ -197,11 +197,15 @@ def test_consultant_can_reopen_submitted_answers(
     assert signed_in.get(f"{link}/review").status_code == 200
 
 
-def test_unknown_token_is_not_found(client: FlaskClient) -> None:
+def test_unknown_token_is_not_found_and_says_what_to_do(client: FlaskClient) -> None:
     for path in ("/i/not-a-real-token", "/i/" + "x" * 500, "/i/abc/step/1", "/i/abc/result"):
         response = client.get(path)
         assert response.status_code == 404
-        assert b"Page not found" in response.data
+        page = response.get_data(as_text=True)
+        assert "This link does not open anything" in page and "ask your consultant" in page
+        assert "Go to the home page" not in page  # a respondent has no account to go to
+    elsewhere = client.get("/no-such-page").get_data(as_text=True)
+    assert "Page not found" in elsewhere and "Go to the home page" in elsewhere
 
 
 def test_guessing_personal_links_is_rate_limited_but_real_links_still_open(

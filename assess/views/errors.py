@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -28,6 +28,17 @@ MESSAGES: dict[int, tuple[str, str]] = {
 }
 
 
+# Personal links (questionnaire, sign-off) reach people without an account: when one does
+# not open, say what to do about a link rather than about a page.
+PERSONAL_LINKS = {"survey", "sign"}
+LINK_NOT_FOUND = (
+    "This link does not open anything",
+    "It may have been cut short when it was copied, or replaced by a newer link. Open the "
+    "whole address from the most recent message you received, or ask your consultant for a "
+    "new link.",
+)
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
 
@@ -50,7 +61,13 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
-        return render_template("web/error.html", code=code, title=title, message=message), code
+        personal_link = request.blueprint in PERSONAL_LINKS
+        if code == 404 and personal_link:
+            title, message = LINK_NOT_FOUND
+        page = render_template(
+            "web/error.html", code=code, title=title, message=message, home=not personal_link
+        )
+        return page, code
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:
