@@ -336,6 +336,15 @@ def test_pages_end_well_and_keep_to_their_margins(
     endings = page_endings(document)
     assert "heading" not in endings, endings
     assert overflowing(document) == []
+    # The closing provenance table never stands alone: trace rows come with it.
+    last_page = document.pages[-1]._page_box
+    classes = {
+        cls
+        for box in last_page.descendants()
+        if box.element is not None
+        for cls in (box.element.get("class") or "").split()
+    }
+    assert {"trace", "provenance"} <= classes, classes
 
 
 def test_every_protocol_clause_renders_in_a_pdf(decisions: dict[str, Decision]) -> None:
