@@ -1,4 +1,4 @@
-"""The command-line examples in README.md print what the commands really print.
+"""The command-line examples in README.md and docs/ print what the commands really print.
 
 Fenced blocks are read as terminal sessions: `$ cat FILE` followed by the file's text
 creates that file for the examples, every `$ assess ...` command runs in a scratch folder
@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 # Covered by their own tests: the sweep takes half a minute, verify needs a signed charter.
 NOT_RUN = ("assess rules sweep", "assess verify")
@@ -37,19 +39,21 @@ class Step:
 def steps(text: str) -> list[Step]:
     found: list[Step] = []
     for block in re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.M | re.S):
+        in_block: list[Step] = []
         lines = iter(block.splitlines())
         for line in lines:
             if line.startswith("$ "):
                 command = line[2:]
                 while command.endswith("\\"):
                     command = command[:-1] + next(lines).strip()
-                found.append(Step(command.strip()))
-            elif found and not line.startswith("```"):
-                found[-1].shown.append(line.rstrip())
+                in_block.append(Step(command.strip()))
+            elif in_block:
+                in_block[-1].shown.append(line.rstrip())
+        found.extend(in_block)
     return found
 
 
-README_STEPS = steps(README.read_text())
+README_STEPS = [step for document in DOCUMENTS for step in steps(document.read_text())]
 EXAMPLE_FILES = {
     step.command.split()[1]: "\n".join(step.shown) + "\n"
     for step in README_STEPS
