@@ -53,10 +53,10 @@ def steps(text: str) -> list[Step]:
     return found
 
 
-README_STEPS = [step for document in DOCUMENTS for step in steps(document.read_text())]
+DOCUMENTED_STEPS = [step for document in DOCUMENTS for step in steps(document.read_text())]
 EXAMPLE_FILES = {
     step.command.split()[1]: "\n".join(step.shown) + "\n"
-    for step in README_STEPS
+    for step in DOCUMENTED_STEPS
     if step.command.startswith("cat ")
 }
 
@@ -66,7 +66,7 @@ def runs(step: Step) -> bool:
     return program.startswith("assess ") and not program.startswith(NOT_RUN)
 
 
-CHECKED = [step for step in README_STEPS if runs(step)]
+CHECKED = [step for step in DOCUMENTED_STEPS if runs(step)]
 
 
 def matches(shown: str, line: str) -> bool:
