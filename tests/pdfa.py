@@ -287,25 +287,25 @@ def _name_tree(node: Any) -> Iterator[tuple[str, Any]]:
         yield from _name_tree(kid)
 
 
-def content_streams(reader: PdfReader) -> Iterator[bytes]:
+def content_streams(reader: PdfReader, objects: list[Any]) -> Iterator[bytes]:
     """Page contents and form XObjects (appearances included): where colours are set."""
     for page in reader.pages:
         contents = page.get_contents()
         if contents is not None:
             yield contents.get_data()
-    for _, item in walk(reader.trailer):
+    for item in objects:
         if isinstance(item, StreamObject) and item.get("/Subtype") == "/Form":
             yield item.get_data()
 
 
-def colour_problems(reader: PdfReader, components: int | None) -> list[str]:
+def colour_problems(reader: PdfReader, objects: list[Any], components: int | None) -> list[str]:
     """Device colours need an output intent of the same colour space."""
     used = {
         str(item)
-        for _, item in walk(reader.trailer)
+        for item in objects
         if isinstance(item, NameObject) and item in {"/DeviceRGB", "/DeviceCMYK"}
     }
-    for content in content_streams(reader):
+    for content in content_streams(reader, objects):
         if re.search(rb"(?:[-+.\d]+\s+){3}(?:rg|RG)\b", content):
             used.add("/DeviceRGB")
         if re.search(rb"(?:[-+.\d]+\s+){4}(?:k|K)\b", content):
@@ -323,6 +323,8 @@ def pdfa_3b_problems(pdf: bytes) -> list[str]:
     reader = PdfReader(io.BytesIO(pdf))
     catalog = reader.trailer["/Root"].get_object()
     intent, components = output_intent_problems(catalog)
+    located = list(walk(reader.trailer))
+    objects = [item for _, item in located]
     found = [
         *header_problems(pdf),
         *trailer_problems(reader),
@@ -330,9 +332,9 @@ def pdfa_3b_problems(pdf: bytes) -> list[str]:
         *intent,
         *metadata_problems(reader, catalog),
         *embedded_file_problems(catalog),
-        *colour_problems(reader, components),
+        *colour_problems(reader, objects, components),
     ]
-    for where, item in walk(reader.trailer):
+    for where, item in located:
         found.extend(limit_problems(where, item))
         if not isinstance(item, DictionaryObject):
             continue
