@@ -163,7 +163,7 @@ def demo() -> None:
             engagement,
             decide_together(engagement.respondents),
             consultant=consultant,
-            note="Consensus of Ann Lee, Bo Chen",
+            note="Consensus of Ann Lee and Bo Chen",
         )
         db.session.add(engagement)
     db.session.commit()

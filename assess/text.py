@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 from marshmallow import ValidationError, fields
@@ -41,6 +42,13 @@ def clean(value: str, *, multiline: bool = False) -> str:
     if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
         raise TextError("must not contain control characters")
     return text
+
+
+def join_names(names: Sequence[str]) -> str:
+    """Return the names as a sentence lists them: "Ann, Bo and Cy"."""
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def is_blank(text: str) -> bool:

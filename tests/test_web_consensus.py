@@ -19,6 +19,7 @@ from webtools import (
     login,
     make_consultant,
     post,
+    submitted_pair,
 )
 
 from assess.extensions import db
@@ -150,6 +151,30 @@ def test_several_problems_at_once(app: Flask, signed_in: FlaskClient) -> None:
     assert len(decisions(app)) == 1
 
 
+def test_the_engagement_says_an_intake_session_stands_apart_from_the_consensus(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    post(signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
+    submitted_pair(app, engagement_id)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert (
+        "Ann Lee and Bo Chen have submitted (the intake session's answers are not part of"
+        " a consensus)"
+    ) in page
+    path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert (
+        "The consensus of Ann Lee and Bo Chen is decided (the intake session's answers are"
+        " not part of it)"
+    ) in page
+    assert f'href="{path}"' in page
+    with app.app_context():
+        record = db.session.get(DecisionRecord, int(path.rsplit("/", 1)[1]))
+        assert record is not None and record.note == "Consensus of Ann Lee and Bo Chen"
+
+
 def test_only_consensus_decisions_take_agreed_values(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     data = {k: str(v) for k, v in ANSWERS.items()}
@@ -271,7 +296,7 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     path = consensus_of_two(app, signed_in)
     engagement_path = path.split("/decisions/")[0]
     page = signed_in.get(engagement_path).get_data(as_text=True)
-    assert "The consensus of the 2 respondents is decided" in page
+    assert "The consensus of Ann Lee and Bo Chen is decided:" in page
     assert f'href="{path}"' in page and "Decide on the consensus" not in page
     # A second click (or an old tab) stores nothing new and leads to the decision made.
     again = post(signed_in, f"{engagement_path}/consensus")

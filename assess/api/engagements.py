@@ -46,6 +46,7 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import decide, decide_together, missing, record_decision
+from assess.text import join_names
 
 blp = Blueprint(
     "engagements_api",
@@ -425,7 +426,7 @@ def decide_consensus(engagement_id: int) -> dict[str, Any]:
         engagement,
         decide_together(respondents),
         consultant=current_consultant(),
-        note="Consensus of " + ", ".join(r.name for r in respondents),
+        note="Consensus of " + join_names([r.name for r in respondents]),
     )
     engagement.updated_at = utcnow()
     db.session.commit()

@@ -30,6 +30,7 @@ from pyhanko_certvalidator import ValidationContext
 from assess.signing import sha256_hex
 from assess.signing.seal import ASSESSMENT_FILE, SEAL_FIELD, SEAL_FILE, embedded_file
 from assess.signing.timestamps import token_certificates, token_of
+from assess.text import join_names
 
 key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at this boundary
 
@@ -314,7 +315,7 @@ def _with_summary(verdict: Verdict, pinned: bool, tsa_pinned: bool) -> Verdict:
     elif verdict.problems:
         line = f"ALTERED: {what}: {verdict.problems[0]}"
     else:
-        approvers = _join(verdict.approvers) or "nobody"
+        approvers = join_names(verdict.approvers) or "nobody"
         line = f"Intact and sealed by {verdict.sealed_by}: {what}, approved by {approvers}"
         if verdict.timestamped_at:
             line += (
@@ -365,12 +366,6 @@ def _subject(certificate: Any) -> str:
     name = certificate.subject.native
     common_name = name.get("common_name") if isinstance(name, dict) else None
     return str(common_name or certificate.subject.human_friendly)
-
-
-def _join(names: tuple[str, ...]) -> str:
-    if len(names) < 2:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _text(value: Any) -> str | None:

@@ -43,6 +43,7 @@ from assess.questionnaire import (
     record_decision,
 )
 from assess.radar import radar
+from assess.text import join_names
 from assess.views.auth import require_consultant
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
@@ -167,6 +168,8 @@ def show(engagement_id: int) -> str:
         chart=chart,
         series_classes=classes,
         submitted=len(respondents),
+        submitted_names=join_names([r.name for r in respondents]),
+        facilitated_apart=any(r.facilitated and r.submitted_at for r in answered),
         consensus=engagement.current_consensus,
         pages=PAGES,
     )
@@ -410,7 +413,7 @@ def consensus(engagement_id: int) -> Response:
         return redirect(
             url_for("results.show", engagement_id=engagement.id, decision_id=decided.id), code=303
         )
-    names = ", ".join(r.name for r in respondents)
+    names = join_names([r.name for r in respondents])
     record = record_decision(
         db.session,
         engagement,
