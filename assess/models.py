@@ -281,6 +281,20 @@ class Respondent(Base):
         usable = [i for i in self.invitations if i.state == "active"]
         return usable[-1] if usable else None
 
+    def revoke_links(self) -> None:
+        """Stop every link of this respondent that is not revoked yet from working."""
+        now = utcnow()
+        for invitation in self.invitations:
+            if invitation.revoked_at is None:
+                invitation.revoked_at = now
+
+    def issue_link(self, expires_at: datetime | None) -> str:
+        """Replace the respondent's links with a new one and return its token (shown once)."""
+        self.revoke_links()
+        token = Invitation.new_token()
+        self.invitations.append(Invitation(token_hash=hash_token(token), expires_at=expires_at))
+        return token
+
 
 def link_state(revoked_at: datetime | None, expires_at: datetime | None) -> str:
     """Say whether a personal link works: revoked, expired or active."""

@@ -253,6 +253,31 @@ def test_new_invitation_replaces_the_old_link(api: FlaskClient) -> None:
     assert api.get(new_path).status_code == 200
 
 
+def test_revoking_the_invitation_stops_the_link(
+    app: Flask, api: FlaskClient, consultant: int
+) -> None:
+    engagement_id = create_engagement(api)
+    invited = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents", json={"name": "A", "side": "creator"}
+    ).json
+    rid = invited["respondent"]["id"]
+    path = f"/api/v1/engagements/{engagement_id}/respondents/{rid}/invitation"
+    link = invited["url"].split("localhost", 1)[1]
+    assert api.get(link).status_code == 200
+
+    read_only = make_token(app, consultant, can_write=False)
+    refused = api.delete(path, headers=bearer(read_only))
+    assert refused.status_code == 403 and api.get(link).status_code == 200
+
+    revoked = api.delete(path)
+    assert revoked.status_code == 200 and revoked.json["invitation"] == "revoked"
+    assert api.get(link).status_code == 410
+    assert api.delete(path).status_code == 200  # revoking again changes nothing
+    renewed = api.post(path, json={}).json
+    assert renewed["respondent"]["invitation"] == "active"
+    assert api.get(renewed["url"].split("localhost", 1)[1]).status_code == 200
+
+
 def test_answers_saved_over_the_api_show_on_the_link(app: Flask, api: FlaskClient) -> None:
     engagement_id = create_engagement(api)
     rid = invite(api, engagement_id, "Ann", "producer")
@@ -337,7 +362,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
     for path, item in spec["paths"].items():
         if "{engagement_id}" not in path:
             continue
-        for method in ("get", "post", "put"):
+        for method in ("get", "post", "put", "delete"):
             if method not in item:
                 continue
             url = path.format(**ids)
@@ -346,7 +371,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
             assert response.status_code == 404, (method, url, response.json)
             assert response.mimetype == "application/json"
             checked += 1
-    assert checked == 13
+    assert checked == 14
     # The owner still sees everything, unchanged.
     assert api.get(f"{base}/respondents/{rid}").json["answers"] == ANSWERS
 

@@ -39,10 +39,8 @@ from assess.models import (
     CharterVersion,
     DecisionRecord,
     Engagement,
-    Invitation,
     Party,
     Respondent,
-    hash_token,
     utcnow,
 )
 from assess.questionnaire import decide, decide_together, missing, record_decision
@@ -300,14 +298,9 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
 
 
 def _issue_link(respondent: Respondent, expires_in_days: int | None) -> tuple[str, datetime | None]:
-    """Revoke the respondent's working links and issue a new one; return its URL and expiry."""
-    now = utcnow()
-    for invitation in respondent.invitations:
-        if invitation.revoked_at is None:
-            invitation.revoked_at = now
-    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
-    token = Invitation.new_token()
-    respondent.invitations.append(Invitation(token_hash=hash_token(token), expires_at=expires_at))
+    """Replace the respondent's links with a new one; return its URL and expiry."""
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    token = respondent.issue_link(expires_at)
     return url_for("survey.start", token=token, _external=True), expires_at
 
 
@@ -356,6 +349,19 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
     url, expires_at = _issue_link(respondent, data["expires_in_days"])
     db.session.commit()
     return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
+
+
+@blp.route(f"{RESPONDENT}/invitation", methods=["DELETE"])
+@blp.response(200, RespondentRecordSchema)
+@documented(403, 404, 409)
+def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Stop the respondent's link from working; a new invitation can be issued later."""
+    respondent = owned_respondent(engagement_id, respondent_id)[1]
+    if respondent.facilitated:
+        abort(409, message="A facilitated session has no invitation link.")
+    respondent.revoke_links()
+    db.session.commit()
+    return respondent_json(respondent)
 
 
 @blp.route(f"{RESPONDENT}/answers", methods=["PUT"])

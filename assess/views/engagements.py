@@ -29,10 +29,8 @@ from assess.models import (
     JOINT,
     PRODUCER,
     Engagement,
-    Invitation,
     Party,
     Respondent,
-    hash_token,
     utcnow,
 )
 from assess.questionnaire import (
@@ -218,17 +216,6 @@ def restore(engagement_id: int) -> Response:
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
-def _issue_link(respondent: Respondent, expires_at: datetime | None) -> str:
-    """Revoke the respondent's working links and issue a new one; return its token."""
-    now = utcnow()
-    for invitation in respondent.invitations:
-        if invitation.revoked_at is None:
-            invitation.revoked_at = now
-    token = Invitation.new_token()
-    respondent.invitations.append(Invitation(token_hash=hash_token(token), expires_at=expires_at))
-    return token
-
-
 def _remember_link(engagement: Engagement, respondent: Respondent, token: str) -> None:
     # Only the hash is stored, so the link is shown once, on the next page.
     session["new_link"] = {
@@ -267,7 +254,7 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
         expires_at = datetime.combine(data["expires_on"] + timedelta(days=1), time(), UTC)
     respondent = Respondent(name=data["respondent_name"], side=data["side"], answers={})
     engagement.respondents.append(respondent)
-    token = _issue_link(respondent, expires_at)
+    token = respondent.issue_link(expires_at)
     engagement.updated_at = utcnow()
     db.session.commit()
     _remember_link(engagement, respondent, token)
@@ -285,7 +272,7 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
     previous = [i.expires_at for i in respondent.invitations if i.state == "active"]
     default_days = current_app.config["INVITATION_DAYS_DEFAULT"]
     expires_at = previous[-1] if previous else utcnow() + timedelta(days=default_days)
-    token = _issue_link(respondent, expires_at)
+    token = respondent.issue_link(expires_at)
     db.session.commit()
     _remember_link(engagement, respondent, token)
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
@@ -296,10 +283,7 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
     """Stop a respondent's link from working."""
     engagement = owned_engagement(engagement_id)
     respondent = owned_respondent(engagement, respondent_id)
-    now = utcnow()
-    for invitation in respondent.invitations:
-        if invitation.revoked_at is None:
-            invitation.revoked_at = now
+    respondent.revoke_links()
     db.session.commit()
     flash(f"{respondent.name}'s link no longer works.", "info")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
