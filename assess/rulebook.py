@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.partnership import MODEL_KEYS
 from assess.protocols import BY_ID as PROTOCOLS
-from assess.schemas import flatten_errors
+from assess.schemas import Checked, flatten_errors, one_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
@@ -125,49 +125,42 @@ class RulesError(Exception):
 # --- schemas -----------------------------------------------------------------------------
 
 
-class RuleSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RuleSchema(Checked):
     id = fields.String(
         required=True,
         validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lowercase-with-dashes"),
     )
     when = fields.Dict(keys=fields.String(), required=True)
-    because = fields.String(required=True, validate=validate.Length(min=10, max=400))
-    score = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(MODEL_KEYS)), values=fields.Float()
+    because = fields.String(
+        required=True,
+        validate=validate.Length(min=10, max=400, error="must be 10 to 400 characters"),
     )
+    score = fields.Dict(keys=fields.String(validate=one_of(MODEL_KEYS)), values=fields.Float())
     protocols = fields.Dict(
         keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
         values=fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True)),
     )
 
 
-class RulesFileSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    stage = fields.String(required=True, validate=validate.OneOf(STAGES))
+class RulesFileSchema(Checked):
+    stage = fields.String(required=True, validate=one_of(STAGES))
     description = fields.String()
-    rules = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+    rules = fields.List(
+        fields.Dict(), required=True, validate=validate.Length(min=1, error="must list a rule")
+    )
 
 
-class HybridSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    min_ratio = fields.Float(required=True, validate=validate.Range(0, 1))
+class HybridSchema(Checked):
+    min_ratio = fields.Float(
+        required=True, validate=validate.Range(0, 1, error="must be a number from 0 to 1")
+    )
     min_score = fields.Float(required=True)
 
 
-class PolicySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PolicySchema(Checked):
     description = fields.String()
     hybrid = fields.Nested(HybridSchema, required=True)
-    tie_break = fields.List(fields.String(validate=validate.OneOf(MODEL_KEYS)), required=True)
+    tie_break = fields.List(fields.String(validate=one_of(MODEL_KEYS)), required=True)
     defaults = fields.Dict(
         keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
         values=fields.Dict(keys=fields.String(), values=fields.Raw()),

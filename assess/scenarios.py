@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from assess.alignment import Respondent
 from assess.decision import Decision
@@ -16,36 +16,46 @@ from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
 from assess.protocols import PROTOCOL_IDS
 from assess.rulebook import RulesError, display_path
-from assess.schemas import AgreedSchema, AnswersSchema, RespondentSchema, flatten_errors
+from assess.schemas import (
+    AgreedSchema,
+    AnswersSchema,
+    Checked,
+    RespondentSchema,
+    flatten_errors,
+    one_of,
+)
 
+UNKNOWN = "unknown factor"
 _PROTOCOL = fields.String(validate=validate.OneOf(PROTOCOL_IDS, error="unknown protocol id"))
 
 
-class ExpectSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    model = fields.String(required=True, validate=validate.OneOf((*MODEL_KEYS, "hybrid")))
-    components = fields.List(fields.String(validate=validate.OneOf(MODEL_KEYS)), required=True)
+class ExpectSchema(Checked):
+    model = fields.String(required=True, validate=one_of((*MODEL_KEYS, "hybrid")))
+    components = fields.List(fields.String(validate=one_of(MODEL_KEYS)), required=True)
     protocols = fields.List(_PROTOCOL)
     absent = fields.List(_PROTOCOL)
     params = fields.Dict(
         keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer())
     )
-    significant = fields.List(fields.String(validate=validate.OneOf(FACTOR_KEYS)))
-    consensus = fields.Dict(keys=fields.String(validate=validate.OneOf(FACTOR_KEYS)))
+    significant = fields.List(fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)))
+    consensus = fields.Dict(keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)))
 
 
-class ScenarioSchema(Schema):
+class ScenarioSchema(Checked):
     """A case gives either one answer set or several respondents (and agreed values)."""
 
-    class Meta:
-        unknown = RAISE
-
-    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]+$"))
-    rationale = fields.String(required=True, validate=validate.Length(min=10))
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9-]+$", error="must be lowercase-with-dashes"),
+    )
+    rationale = fields.String(
+        required=True, validate=validate.Length(min=10, error="must be at least 10 characters")
+    )
     answers = fields.Nested(AnswersSchema)
-    respondents = fields.List(fields.Nested(RespondentSchema), validate=validate.Length(min=2))
+    respondents = fields.List(
+        fields.Nested(RespondentSchema),
+        validate=validate.Length(min=2, error="must list at least 2 respondents"),
+    )
     consensus = fields.Nested(AgreedSchema)
     expect = fields.Nested(ExpectSchema, required=True)
 

@@ -11,6 +11,53 @@ from assess.alignment import SIDES, Respondent
 from assess.factors import FACTOR_KEYS, FACTORS, SCALE
 from assess.text import PRINTABLE_NOT_BLANK, Text
 
+# marshmallow's own messages, phrased as every other message here: "field: problem".
+PLAIN_MESSAGES = {
+    "Missing data for required field.": "is required",
+    "Field may not be null.": "must not be null",
+    "Invalid value.": "is not valid",
+    "Not a valid boolean.": "must be true or false",
+    "Not a valid integer.": "must be an integer",
+    "Not a valid number.": "must be a number",
+    "Number too large.": "is too large",
+    "Not a valid string.": "must be text",
+    "Not a valid utf-8 string.": "must be text",
+    "Not a valid list.": "must be a list",
+    "Not a valid mapping type.": "must be an object",
+    "Invalid type.": "must be an object",
+    "Not a valid date.": "must be a date (YYYY-MM-DD)",
+}
+
+
+def _plain(field: fields.Field[Any]) -> None:
+    field.error_messages = {
+        key: PLAIN_MESSAGES.get(text, text) if isinstance(text, str) else text
+        for key, text in field.error_messages.items()
+    }
+    for part in ("inner", "key_field", "value_field"):
+        inner = getattr(field, part, None)
+        if isinstance(inner, fields.Field):
+            _plain(inner)
+
+
+class Checked(Schema):
+    """A schema for machine input (JSON, YAML): unknown keys are refused and every message
+    reads "field: problem", whether it is ours or marshmallow's."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"type": "must be an object", "unknown": "unknown field"}
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        _plain(field_obj)
+
+
+def one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
+    """Return a validator that names the allowed values when it refuses one."""
+    return validate.OneOf(choices, error="must be one of: " + ", ".join(choices))
+
+
 LEVEL = validate.Range(min=SCALE.start, max=SCALE.stop - 1, error="must be an integer from 1 to 5")
 
 
@@ -28,10 +75,9 @@ def level_field(**kwargs: Any) -> fields.Integer:
     )
 
 
-AnswersSchema = Schema.from_dict(
+AnswersSchema = Checked.from_dict(
     {f.key: level_field(required=True) for f in FACTORS}, name="AnswersSchema"
 )
-AnswersSchema.Meta.unknown = RAISE
 
 
 def load_answers(data: Any) -> dict[str, int]:
@@ -51,35 +97,26 @@ def flatten_errors(messages: dict[str, Any] | list[Any] | str, prefix: str = "")
     lines: list[str] = []
     for key, value in messages.items():
         name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
-        if value == ["Unknown field."]:
-            value = "unknown field"
         lines.extend(flatten_errors(value, name))
     return lines
 
 
-class RespondentSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RespondentSchema(Checked):
     name = Text(120, required=True, metadata={"maxLength": 120, "pattern": PRINTABLE_NOT_BLANK})
-    side = fields.String(
-        required=True,
-        validate=validate.OneOf(SIDES, error="must be one of: " + ", ".join(SIDES)),
-    )
+    side = fields.String(required=True, validate=one_of(SIDES))
     answers = fields.Nested(AnswersSchema, required=True)
 
 
-AgreedSchema = Schema.from_dict({f.key: level_field() for f in FACTORS}, name="AgreedSchema")
+AgreedSchema = Checked.from_dict({f.key: level_field() for f in FACTORS}, name="AgreedSchema")
 
 
-class RespondentsSchema(Schema):
+class RespondentsSchema(Checked):
     """Several respondents' answers and optionally the values agreed between them."""
 
-    class Meta:
-        unknown = RAISE
-
     respondents = fields.List(
-        fields.Nested(RespondentSchema), required=True, validate=validate.Length(min=2, max=100)
+        fields.Nested(RespondentSchema),
+        required=True,
+        validate=validate.Length(min=2, max=100, error="must list 2 to 100 respondents"),
     )
     consensus = fields.Nested(AgreedSchema, load_default=dict)
     notes = fields.Dict(

@@ -165,6 +165,18 @@ def test_cli_accepts_respondents_and_consensus() -> None:
                 "consensus.vibes: unknown field",
             ],
         ),
+        # The wrong shapes are named in the same words as everything else.
+        ({"respondents": 3}, ["respondents: must be a list"]),
+        (
+            {"respondents": [3, {"name": "A"}], "consensus": 4},
+            [
+                "consensus: must be an object",
+                "respondents.0: must be an object",
+                "respondents.1.answers: is required",
+                "respondents.1.side: is required",
+            ],
+        ),
+        ({"respondents": []}, ["respondents: must list 2 to 100 respondents"]),
     ],
 )
 def test_cli_rejects_bad_respondents_per_field(payload: object, expected: list[str]) -> None:

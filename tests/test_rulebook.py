@@ -82,7 +82,7 @@ DEFECTS = {
     ),
     "missing because": (
         "  - id: no-reason\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n",
-        "rule no-reason: because: Missing data for required field.",
+        "rule no-reason: because: is required",
     ),
     "unknown key": (
         "  - id: extra-key\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from assess.factors import FACTORS
 from assess.forms import Text
@@ -22,7 +22,7 @@ from assess.models import (
     SIGNOFF_WITHDRAWN,
     STATUSES,
 )
-from assess.schemas import AnswersSchema, RespondentsSchema, level_field
+from assess.schemas import AnswersSchema, Checked, RespondentsSchema, level_field, one_of
 from assess.text import PRINTABLE, PRINTABLE_NOT_BLANK
 
 __all__ = ["AnswersSchema", "RespondentsSchema"]
@@ -39,13 +39,6 @@ SIGNOFF_STATUSES = (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Strict(Schema):
-    """Unknown keys in a request are an error, not silently dropped."""
-
-    class Meta:
-        unknown = RAISE
-
-
 class ApiText(Text):
     """One line of text, trimmed and checked; documented as a string with its limit."""
 
@@ -55,10 +48,9 @@ class ApiText(Text):
         self.metadata = {"maxLength": max_length, "pattern": pattern}
 
 
-PartialAnswersSchema = Schema.from_dict(
+PartialAnswersSchema = Checked.from_dict(
     {f.key: level_field() for f in FACTORS}, name="PartialAnswersSchema"
 )
-PartialAnswersSchema.Meta.unknown = RAISE
 
 
 class ErrorSchema(Schema):
@@ -132,7 +124,7 @@ class PartySchema(Schema):
     role = fields.String(required=True)
 
 
-class EngagementCreateSchema(Strict):
+class EngagementCreateSchema(Checked):
     project_name = ApiText("project name", PROJECT_MAX)
     client_organisation = ApiText("client organisation", ORGANISATION_MAX)
     producer_name = ApiText("producer side's name", NAME_MAX)
@@ -154,11 +146,11 @@ class EngagementSchema(Schema):
     signed_at = fields.AwareDateTime(allow_none=True, required=True)
 
 
-class RespondentCreateSchema(Strict):
+class RespondentCreateSchema(Checked):
     name = ApiText("respondent's name", NAME_MAX)
     side = fields.String(
         required=True,
-        validate=validate.OneOf(PARTY_SIDES, error="must be one of: producer, creator"),
+        validate=one_of(PARTY_SIDES),
     )
     expires_in_days = fields.Integer(
         strict=True,
@@ -193,7 +185,7 @@ class InvitationLinkSchema(Schema):
     expires_at = fields.AwareDateTime(allow_none=True, required=True)
 
 
-class InvitationCreateSchema(Strict):
+class InvitationCreateSchema(Checked):
     expires_in_days = RespondentCreateSchema._declared_fields["expires_in_days"]
 
 
@@ -257,7 +249,7 @@ class HealthSchema(Schema):
     database = fields.String(required=True)
 
 
-class AnswersUpdateSchema(Strict):
+class AnswersUpdateSchema(Checked):
     """Some or all answers; unknown factors and values outside 1-5 are refused."""
 
     answers = fields.Nested(PartialAnswersSchema, required=True)

@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import (
-    RAISE,
-    Schema,
     ValidationError,
     fields,
     post_load,
@@ -20,6 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from assess.schemas import Checked
 from assess.text import Text
 
 SIDES: dict[str, str] = {"producer": "Producer side", "creator": "Creator side"}
@@ -104,14 +103,10 @@ def _names(max_items: int) -> fields.List[str]:
     )
 
 
-class PartySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PartySchema(Checked):
     side = fields.String(
         required=True,
         validate=validate.OneOf(list(SIDES), error="must be 'producer' or 'creator'"),
-        error_messages={"required": "is required"},
     )
     name = Text(120, required=True)
     role = Text(120, load_default="")
@@ -121,7 +116,7 @@ def _whole(low: int, high: int, **kwargs: Any) -> fields.Integer:
     return fields.Integer(
         strict=True,
         validate=validate.Range(low, high, error=f"must be {low} to {high}"),
-        error_messages={"invalid": "must be a whole number", "required": "is required"},
+        error_messages={"invalid": "must be a whole number"},
         **kwargs,
     )
 
@@ -143,10 +138,7 @@ def _within_years(value: date) -> None:
         raise ValidationError(f"must be between {FIRST_DAY} and {LAST_DAY}")
 
 
-class RevenueSplitSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RevenueSplitSchema(Checked):
     producer = _whole(0, 100, required=True)
     creator = _whole(0, 100, required=True)
 
@@ -160,18 +152,14 @@ class RevenueSplitSchema(Schema):
         return RevenueSplit(**data)
 
 
-class CharterDetailsSchema(Schema):
+class CharterDetailsSchema(Checked):
     """The engagement details and fill-in fields a consultant edits before issuing a charter."""
-
-    class Meta:
-        unknown = RAISE
 
     project = Text(200, required=True)
     parties = fields.List(
         fields.Nested(PartySchema),
         required=True,
         validate=validate.Length(min=2, max=12, error="name 2 to 12 parties"),
-        error_messages={"required": "is required"},
     )
     issued_at = fields.AwareDateTime(
         load_default=None,
