@@ -9,6 +9,9 @@ from playwright.sync_api import BrowserContext, Page
 from webtools import PASSWORD
 
 AXE = Axe()
+# The two screens every page is looked at on.
+LAPTOP = {"width": 1366, "height": 860}
+PHONE = {"width": 390, "height": 844}
 
 
 def sign_in(context: BrowserContext, live_server: str, email: str = "cara@example.com") -> Page:

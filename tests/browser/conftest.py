@@ -6,11 +6,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from browsertools import LAPTOP
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext
 from werkzeug.serving import make_server
-
-LAPTOP = {"width": 1366, "height": 860}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, assert_fits, shoot, sign_in
+from browsertools import LAPTOP, PHONE, assert_accessible, assert_fits, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, expect
 from pypdf import PdfReader
@@ -24,7 +24,6 @@ from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 NOTE = "Two-week sprints for the online episodes only; the film keeps a fixed plan."
 
 
@@ -123,6 +122,19 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     page.goto(f"{live_server}/engagements/{engagement_id}")
     page.get_by_role("link", name="Prepare the charter").click()
     page.fill("#field-mediator_internal_1", "Dana Holt")
+    assert_accessible(page)
+    shoot(page, artifacts, "charter-form-laptop")
+    # Fields that belong together sit side by side on a laptop, one under the other on a phone.
+    producer = page.locator("#field-revenue_producer")
+    creator = page.locator("#field-revenue_creator")
+    left, right = producer.bounding_box(), creator.bounding_box()
+    assert left and right and left["y"] == right["y"] and left["x"] < right["x"]
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    left, right = producer.bounding_box(), creator.bounding_box()
+    assert left and right and left["x"] == right["x"] and left["y"] < right["y"]
+    shoot(page, artifacts, "charter-form-phone")
+    page.set_viewport_size(LAPTOP)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download PDF").click()
     text = pdf_text(Path(download.value.path()).read_bytes())

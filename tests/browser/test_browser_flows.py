@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, assert_fits, shoot
+from browsertools import PHONE, assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
@@ -14,8 +14,6 @@ from assess.factors import BY_KEY as FACTORS_BY_KEY
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
 
 
 def choose(page: Page, key: str, level: int) -> None:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, assert_fits, shoot, sign_in
+from browsertools import LAPTOP, PHONE, assert_accessible, assert_fits, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import select
@@ -25,8 +25,6 @@ from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
-LAPTOP = {"width": 1366, "height": 860}
-PHONE = {"width": 390, "height": 844}
 
 # A closed select shows one line and cuts off the rest: list every option wider than its
 # select's text box (the arrow takes about 20 pixels of the padding box).

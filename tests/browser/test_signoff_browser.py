@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, shoot
+from browsertools import PHONE, assert_accessible, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
@@ -143,7 +143,7 @@ def test_a_decline_reaches_the_consultant_and_an_expired_link_says_so(
         ann.expires_at = utcnow() - timedelta(minutes=5)
         db.session.commit()
 
-    signatory = browser.new_context(viewport={"width": 390, "height": 844})
+    signatory = browser.new_context(viewport=PHONE)
     expired = signatory.new_page()
     expired.goto(ann_link)
     expect(expired.get_by_text("This link no longer works.")).to_be_visible()
