@@ -29,7 +29,7 @@ class Database:
             options["pool_pre_ping"] = True
         engine = create_engine(url, **options)
         if url.startswith("sqlite"):
-            event.listen(engine, "connect", _sqlite_foreign_keys)
+            event.listen(engine, "connect", _sqlite_like_postgresql)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions["assess.db"] = engine
         sessions = scoped_session(factory)
@@ -52,11 +52,17 @@ class Database:
         return sessions()
 
 
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    """Make SQLite enforce foreign keys, as PostgreSQL does."""
+def _sqlite_like_postgresql(dbapi_connection: Any, _record: Any) -> None:
+    """Make SQLite enforce foreign keys and compare text without case in every script,
+    as PostgreSQL does (its own lower(), which ILIKE becomes, knows only ASCII)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(text: Any) -> Any:
+    return text.lower() if isinstance(text, str) else text
 
 
 db = Database()

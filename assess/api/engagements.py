@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, url_for
 from flask_smorest import Blueprint, abort
+from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from assess.api import require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret
@@ -23,6 +22,7 @@ from assess.api.schemas import (
     AnswersUpdateSchema,
     DecisionRecordSchema,
     EngagementCreateSchema,
+    EngagementQuerySchema,
     EngagementSchema,
     ErrorSchema,
     InvitationCreateSchema,
@@ -33,6 +33,7 @@ from assess.api.schemas import (
     json_body,
 )
 from assess.extensions import db, limiter
+from assess.listing import engagement_page, engagements_query
 from assess.models import (
     CREATOR,
     PRODUCER,
@@ -46,7 +47,19 @@ from assess.models import (
 from assess.questionnaire import decide, decide_together, missing, record_decision
 from assess.text import join_names
 
-blp = Blueprint(
+
+class PagedBlueprint(Blueprint):  # type: ignore[misc]
+    """Documents the X-Pagination header as what it is: JSON text, not a bare object."""
+
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination as JSON: total, total_pages, first_page, last_page, "
+            "page, previous_page, next_page",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+
+
+blp = PagedBlueprint(
     "engagements_api",
     __name__,
     url_prefix="/api/v1/engagements",
@@ -180,21 +193,20 @@ def decision_json(record: DecisionRecord) -> dict[str, Any]:
 
 
 @blp.route("", methods=["GET"])
+@blp.arguments(EngagementQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, EngagementSchema(many=True))
+@blp.paginate(page_size=50, max_page_size=200)
 @documented()
-def list_engagements() -> list[dict[str, Any]]:
-    """List the consultant's engagements, newest activity first, archived ones included."""
-    query = (
-        select(Engagement)
-        .where(Engagement.consultant_id == current_consultant().id)
-        .options(
-            selectinload(Engagement.parties),
-            selectinload(Engagement.respondents).selectinload(Respondent.invitations),
-            selectinload(Engagement.decisions),
-        )
-        .order_by(Engagement.updated_at.desc(), Engagement.id.desc())
-    )
-    return [engagement_json(e) for e in db.session.scalars(query)]
+def list_engagements(
+    pagination_parameters: PaginationParameters, q: str, archived: bool | None
+) -> list[dict[str, Any]]:
+    """List the consultant's engagements, newest activity first, a page at a time
+    (X-Pagination header); archived ones included unless asked otherwise."""
+    query = engagements_query(current_consultant().id, archived=archived, search=q)
+    size = pagination_parameters.page_size
+    page = engagement_page(db.session, query, pagination_parameters.page, size)
+    pagination_parameters.item_count = page.total
+    return [engagement_json(e) for e in page.items]
 
 
 @blp.route("", methods=["POST"])

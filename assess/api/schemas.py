@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from assess.factors import FACTORS
 from assess.forms import Text
+from assess.listing import SEARCH_MAX
 from assess.models import (
     NAME_MAX,
     ORGANISATION_MAX,
@@ -131,6 +132,24 @@ class EngagementCreateSchema(Checked):
     producer_role = ApiText("producer side's role", ROLE_MAX, required=False)
     creator_name = ApiText("creator side's name", NAME_MAX)
     creator_role = ApiText("creator side's role", ROLE_MAX, required=False)
+
+
+class EngagementQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the page arguments are read beside these
+
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=SEARCH_MAX, error=f"must be at most {SEARCH_MAX} characters"),
+        metadata={
+            "description": "words that must all appear in the project, the client or a party's name"
+        },
+    )
+    archived = fields.Boolean(
+        load_default=None,
+        error_messages={"invalid": "must be true or false"},
+        metadata={"description": "only archived (true) or only current (false) engagements"},
+    )
 
 
 class EngagementSchema(Schema):

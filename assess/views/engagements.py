@@ -17,13 +17,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
 from assess.factors import FACTOR_KEYS
 from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
+from assess.listing import engagement_page, engagements_query, search_words
 from assess.models import (
     CREATOR,
     JOINT,
@@ -73,24 +72,25 @@ def owned_respondent(engagement: Engagement, respondent_id: int) -> Respondent:
 
 
 @bp.get("")
-def index() -> str:
-    """List the consultant's engagements with their status."""
+def index() -> str | Response:
+    """List the consultant's engagements with their status, a page at a time, searchable."""
     archived = request.args.get("archived") == "1"
-    query = (
-        select(Engagement)
-        .where(Engagement.consultant_id == current_user.id)
-        .where(
-            Engagement.archived_at.is_not(None) if archived else Engagement.archived_at.is_(None)
-        )
-        .options(
-            selectinload(Engagement.parties),
-            selectinload(Engagement.respondents).selectinload(Respondent.invitations),
-            selectinload(Engagement.decisions),
-        )
-        .order_by(Engagement.updated_at.desc(), Engagement.id.desc())
+    number = request.args.get("page", "1")
+    if not (number.isascii() and number.isdigit() and len(number) <= 6 and int(number) >= 1):
+        abort(404)
+    search = " ".join(search_words(request.args.get("q", "")))
+    query = engagements_query(current_user.id, archived=archived, search=search)
+    page = engagement_page(db.session, query, int(number))
+    if page.number > page.pages:  # the list shrank since the link was made
+        args: dict[str, Any] = {"q": search or None, "archived": 1 if archived else None}
+        return redirect(url_for("engagements.index", page=page.pages, **args))
+    return render_template(
+        "web/engagements/index.html",
+        engagements=page.items,
+        page=page,
+        archived=archived,
+        search=search,
     )
-    engagements = db.session.scalars(query).all()
-    return render_template("web/engagements/index.html", engagements=engagements, archived=archived)
 
 
 def _engagement_form(engagement: Engagement | None) -> dict[str, str]:

@@ -1,0 +1,89 @@
+"""A consultant's engagements, one page at a time: what the web list and the API list share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from assess.models import Engagement, Party, Respondent
+
+PAGE_SIZE = 25
+SEARCH_MAX = 100
+
+
+def search_words(text: str) -> list[str]:
+    """Return the words of a search, without characters no name holds (a NUL breaks SQL)."""
+    printable = "".join(c if c.isprintable() else " " for c in text[:SEARCH_MAX])
+    return printable.split()
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def engagements_query(
+    consultant_id: int, *, archived: bool | None = None, search: str = ""
+) -> Select[Engagement]:
+    """Return the consultant's engagements, newest activity first.
+
+    ``archived`` keeps only archived (True) or current (False) ones; every word of ``search``
+    must appear, in any case, in the project, the client organisation or a party's name.
+    """
+    query = select(Engagement).where(Engagement.consultant_id == consultant_id)
+    if archived is not None:
+        state = Engagement.archived_at
+        query = query.where(state.is_not(None) if archived else state.is_(None))
+    for word in search_words(search):
+        pattern = _like(word)
+        query = query.where(
+            or_(
+                Engagement.project_name.ilike(pattern, escape="\\"),
+                Engagement.client_organisation.ilike(pattern, escape="\\"),
+                Engagement.parties.any(Party.name.ilike(pattern, escape="\\")),
+            )
+        )
+    return query.order_by(Engagement.updated_at.desc(), Engagement.id.desc())
+
+
+@dataclass(frozen=True)
+class EngagementPage:
+    items: list[Engagement]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.size))
+
+    @property
+    def first(self) -> int:
+        """Position of the first item shown, counting from 1 (0 when there is none)."""
+        return (self.number - 1) * self.size + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+
+def engagement_page(
+    session: Session, query: Select[Engagement], number: int, size: int = PAGE_SIZE
+) -> EngagementPage:
+    """Return one page of the query (empty past the last one) with what showing each
+    engagement's status needs loaded in one go."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = total or 0
+    items = session.scalars(
+        query.options(
+            selectinload(Engagement.parties),
+            selectinload(Engagement.respondents).selectinload(Respondent.invitations),
+            selectinload(Engagement.decisions),
+        )
+        .limit(size)
+        .offset((number - 1) * size)
+    ).all()
+    return EngagementPage(list(items), number, size, total)
