@@ -18,8 +18,13 @@ cli = FlaskGroup(
     name="assess",
     create_app=lambda: create_app(),
     load_dotenv=False,
+    add_version_option=False,
     help="Assess a producer partnership and produce its charter.",
 )
+# The app is always this one and reads its settings from the environment: Flask's options
+# to pick another app or an env file would only confuse.
+cli.params = [p for p in cli.params if p.name not in ("app", "env_file")]
+click.version_option(package_name="assess", prog_name="assess", message="%(prog)s %(version)s")(cli)
 
 
 def read_json(source: IO[str]) -> Any:

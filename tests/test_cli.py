@@ -130,3 +130,14 @@ def test_missing_file_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert "No such file or directory" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_command_names_its_own_version_and_only_its_own_options() -> None:
+    from importlib.metadata import version
+
+    shown = assess("--version")
+    assert shown.returncode == 0 and shown.stdout == f"assess {version('assess')}\n"
+    usage = assess("--help").stdout
+    assert "--version" in usage and "--app" not in usage and "--env-file" not in usage
+    refused = assess("--app", "elsewhere", "evaluate")
+    assert refused.returncode == 2 and "No such option" in refused.stderr
