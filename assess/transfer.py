@@ -87,7 +87,10 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     digests: dict[str, str] = {}
     directory = path.resolve().parent
-    descriptor, temporary = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=directory)
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=directory)
+    except OSError as error:
+        raise TransferError(f"cannot write in {directory}: {error.strerror}") from None
     os.close(descriptor)
     try:
         # One repeatable-read snapshot: rows written meanwhile cannot tear the export.
@@ -122,6 +125,9 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
                 archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
             connection.rollback()
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise TransferError(f"cannot write {path}: {error.strerror}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -216,6 +222,8 @@ def export_command(file: Path) -> None:
     """Write every engagement, answer, decision, charter and signed PDF to FILE (zip)."""
     from assess.extensions import db
 
+    if not file.resolve().parent.is_dir():
+        raise click.BadParameter(f"the folder {file.parent} does not exist", param_hint="FILE")
     try:
         counts = export_archive(db.engine, file)
     except TransferError as error:

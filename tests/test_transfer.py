@@ -31,7 +31,7 @@ from assess.cli import cli
 from assess.extensions import db as database
 from assess.models import Base, DecisionRecord, utcnow
 from assess.signing.verify import verify
-from assess.transfer import _rows, _tables
+from assess.transfer import TransferError, _rows, _tables, export_archive
 
 pytestmark = pytest.mark.db
 
@@ -229,6 +229,21 @@ def test_import_refuses_a_damaged_archive(
     finally:
         with target.app_context():
             database.engine.dispose()
+
+
+def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
+    app: Flask, tmp_path: Path
+) -> None:
+    runner = app.test_cli_runner()
+    missing = runner.invoke(cli, ["export", str(tmp_path / "no" / "such" / "backup.zip")])
+    assert missing.exit_code == 2 and "the folder" in missing.output
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+    # The archive is written beside its place, then moved there; a folder in the way fails.
+    occupied = tmp_path / "exports" / "backup.zip"
+    (occupied / "inside").mkdir(parents=True)
+    with app.app_context(), pytest.raises(TransferError, match="cannot write"):
+        export_archive(database.engine, occupied)
+    assert [p.name for p in occupied.parent.iterdir()] == ["backup.zip"]
 
 
 def test_models_are_all_exported(app: Flask) -> None:
