@@ -62,7 +62,9 @@ def register_seal_time(app: Flask) -> None:
     """Check the time-stamping settings of seals now, not at the first signed charter."""
     url = str(app.config.get("SEAL_TSA_URL") or "")
     if url and not url.startswith(("http://", "https://")):
-        raise RuntimeError(f"SEAL_TSA_URL must be an http(s) address of an RFC 3161 TSA: {url!r}")
+        raise app_config.ConfigurationError(
+            f"SEAL_TSA_URL must be an http(s) address of an RFC 3161 TSA: {url!r}"
+        )
     roots_file = app.config.get("SEAL_TSA_ROOT_FILE")
     if roots_file:
         from assess.signing.timestamps import load_roots
@@ -70,7 +72,7 @@ def register_seal_time(app: Flask) -> None:
         try:
             load_roots(roots_file)
         except (OSError, ValueError) as error:
-            raise RuntimeError(f"SEAL_TSA_ROOT_FILE: {error}") from None
+            raise app_config.ConfigurationError(f"SEAL_TSA_ROOT_FILE: {error}") from None
 
 
 def register_templates(app: Flask) -> None:

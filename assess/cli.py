@@ -9,8 +9,10 @@ from typing import IO, Any, NoReturn
 import click
 from flask.cli import FlaskGroup
 from marshmallow import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from assess import create_app, schemas
+from assess.config import ConfigurationError
 from assess.decision import Decision
 from assess.schemas import flatten_errors, load_answers, load_respondents
 
@@ -65,8 +67,18 @@ def fail_input(lines: list[str]) -> NoReturn:
 
 
 def main() -> None:
-    """Run the command line."""
-    cli.main(prog_name="assess")
+    """Run the command line; a setting that cannot work ends it with one line, not a trace."""
+    try:
+        cli.main(prog_name="assess")
+    except ConfigurationError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except (OperationalError, InterfaceError) as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        click.echo(
+            f"Error: the database cannot be reached ({reason}); check DATABASE_URL.", err=True
+        )
+        sys.exit(1)
 
 
 @cli.command("evaluate", with_appcontext=False)

@@ -10,6 +10,10 @@ from typing import Any
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+class ConfigurationError(RuntimeError):
+    """A setting cannot work as given; the message names the setting and says why."""
+
+
 def _flag(name: str, default: bool) -> bool:
     """Read a yes/no environment variable."""
     value = os.environ.get(name)

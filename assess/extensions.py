@@ -10,9 +10,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from assess.config import ConfigurationError
 
 
 class Database:
@@ -21,6 +23,7 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the engine for DATABASE_URL and close the session after each request."""
         url = app.config["DATABASE_URL"]
+        check_database_url(url)
         options: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             # The dev server and the browser tests serve requests from several threads.
@@ -50,6 +53,20 @@ class Database:
         """Return the session of the current application context."""
         sessions: scoped_session[Session] = current_app.extensions["assess.session"]
         return sessions()
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a DATABASE_URL that names no database this app runs on."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        # Not echoed: the text may hold a password.
+        raise ConfigurationError("DATABASE_URL cannot be read as a database address") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"DATABASE_URL names a {backend} database; use sqlite:///PATH or"
+            " postgresql://USER@HOST/DATABASE"
+        )
 
 
 def _sqlite_like_postgresql(dbapi_connection: Any, _record: Any) -> None:

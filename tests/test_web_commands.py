@@ -143,3 +143,38 @@ def test_a_password_that_is_not_utf8_is_refused_not_a_crash(tmp_path: Path) -> N
     )
     assert result.returncode == 1
     assert result.stderr.decode() == "Error: the password is not valid UTF-8 text.\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "Error: DATABASE_URL cannot be read as a database address\n"),
+        (
+            "mysql://root@127.0.0.1/test",
+            "Error: DATABASE_URL names a mysql database; use sqlite:///PATH or"
+            " postgresql://USER@HOST/DATABASE\n",
+        ),
+        (
+            "sqlite:////no/such/folder/assess.sqlite3",
+            "Error: the database cannot be reached (unable to open database file);"
+            " check DATABASE_URL.\n",
+        ),
+        ("postgresql://postgres@127.0.0.1:1/test", "Connection refused"),
+    ],
+)
+def test_a_database_url_that_cannot_work_is_one_line_not_a_trace(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    for args in (["db", "upgrade"], ["export", str(tmp_path / "backup.zip")]):
+        result = subprocess.run(
+            [sys.executable, "-m", "assess.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
+    assert not (tmp_path / "backup.zip").exists()
