@@ -77,6 +77,9 @@ def engagement_page(
     engagement's status needs loaded in one go."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     total = total or 0
+    offset = (number - 1) * size
+    if offset >= total:  # also keeps an absurd page number away from the database
+        return EngagementPage([], number, size, total)
     items = session.scalars(
         query.options(
             selectinload(Engagement.parties),
@@ -84,6 +87,6 @@ def engagement_page(
             selectinload(Engagement.decisions),
         )
         .limit(size)
-        .offset((number - 1) * size)
+        .offset(offset)
     ).all()
     return EngagementPage(list(items), number, size, total)
