@@ -32,6 +32,8 @@ from assess.decision import Decision
 # Field limits shared by the database columns and the form schemas.
 NAME_MAX = 120
 ROLE_MAX = 120
+# A decision's note: where it came from ("Consensus of ..."), or what was agreed.
+NOTE_MAX = 200
 PROJECT_MAX = 200
 ORGANISATION_MAX = 200
 EMAIL_MAX = 254
@@ -183,17 +185,25 @@ class Engagement(Base):
 
     @property
     def current_consensus(self) -> DecisionRecord | None:
-        """Return the latest consensus decision if it combines exactly the answers submitted now."""
-        latest = self.latest_consensus
-        alignment = latest.alignment if latest is not None else None
+        """Return the newest consensus decision that combines exactly the answers submitted
+        now (one agreed on an older consensus may stand after a newer, current one)."""
         submitted = self.submitted_respondents
-        if alignment is None or len(submitted) < 2:
+        if len(submitted) < 2:
             return None
 
         def answer_sets(people: Sequence[Respondent | AlignedRespondent]) -> list[Any]:
             return sorted((r.name, r.side, sorted(r.answers.items())) for r in people)
 
-        return latest if answer_sets(alignment.answer_sets()) == answer_sets(submitted) else None
+        now = answer_sets(submitted)
+        return next(
+            (
+                d
+                for d in self.decisions
+                if (alignment := d.alignment) is not None
+                and answer_sets(alignment.answer_sets()) == now
+            ),
+            None,
+        )
 
     @property
     def status(self) -> str:
@@ -359,7 +369,7 @@ class DecisionRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(32))
     rules_version: Mapped[str] = mapped_column(String(128))
-    note: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(NOTE_MAX), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     engagement: Mapped[Engagement] = relationship(back_populates="decisions")

@@ -11,7 +11,7 @@ from assess import alignment
 from assess.decision import Decision
 from assess.engine import default_engine, evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
-from assess.models import Consultant, DecisionRecord, Engagement, Respondent
+from assess.models import NOTE_MAX, Consultant, DecisionRecord, Engagement, Respondent
 from assess.schemas import load_answers
 
 
@@ -111,7 +111,9 @@ def record_decision(
     consultant: Consultant | None = None,
     note: str = "",
 ) -> DecisionRecord:
-    """Add a snapshot of the decision to the session."""
+    """Add a snapshot of the decision to the session; a note too long is cut with an ellipsis."""
+    if len(note) > NOTE_MAX:
+        note = note[: NOTE_MAX - 1].rstrip() + "…"
     record = DecisionRecord(
         engagement=engagement,
         respondent=respondent,

@@ -69,6 +69,12 @@ def _whole_or_text(value: str) -> int | str:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else value
 
 
+def filled_mediator_slots(form: Mapping[str, str], kind: str) -> list[int]:
+    """Return the numbers of the mediator inputs of this kind that hold a name."""
+    slots = range(1, MEDIATOR_SLOTS + 1)
+    return [i for i in slots if not is_blank(form.get(f"mediator_{kind}_{i}", ""))]
+
+
 def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
     """Turn the flat form into the charter schema's fields; blank inputs are left out."""
     fields: dict[str, Any] = {}
@@ -78,8 +84,8 @@ def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
     if not is_blank(form.get("version", "")):
         fields["version"] = _whole_or_text(form["version"])
     for kind in ("internal", "external"):
-        names = [form.get(f"mediator_{kind}_{i}", "") for i in range(1, MEDIATOR_SLOTS + 1)]
-        fields[f"mediators_{kind}"] = [n for n in names if not is_blank(n)]
+        slots = filled_mediator_slots(form, kind)
+        fields[f"mediators_{kind}"] = [form[f"mediator_{kind}_{i}"] for i in slots]
     producer, creator = form.get("revenue_producer", ""), form.get("revenue_creator", "")
     if not (is_blank(producer) and is_blank(creator)):
         fields["revenue_split"] = {
@@ -101,7 +107,7 @@ def _first_message(value: Any) -> str:
     return next((_first_message(item) for item in items), "not valid")
 
 
-def form_errors(messages: Mapping[str, Any]) -> dict[str, list[str]]:
+def form_errors(messages: Mapping[str, Any], form: Mapping[str, str]) -> dict[str, list[str]]:
     """Map the schema's messages onto the form's field names."""
     errors: dict[str, list[str]] = {}
 
@@ -119,11 +125,13 @@ def form_errors(messages: Mapping[str, Any]) -> dict[str, list[str]]:
                 add("revenue_producer", value)
         elif key in ("mediators_internal", "mediators_external"):
             kind = key.split("_")[1]
+            # Blank inputs are left out, so the n-th name is not always in the n-th input.
+            slots = filled_mediator_slots(form, kind) or [1]
             if isinstance(value, dict):
                 for index, problem in value.items():
-                    add(f"mediator_{kind}_{int(index) + 1}", problem)
+                    add(f"mediator_{kind}_{slots[min(int(index), len(slots) - 1)]}", problem)
             else:
-                add(f"mediator_{kind}_1", value)
+                add(f"mediator_{kind}_{slots[0]}", value)
         elif key in ("parties", "project", "consultant"):
             add(
                 "_schema",
@@ -161,7 +169,7 @@ def details_for(
         messages = (
             error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         )
-        return None, form_errors(messages)
+        return None, form_errors(messages, form)
 
 
 # The fill-in fields stored with the engagement, as the charter schema names them.
@@ -247,6 +255,8 @@ def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
 def save(engagement_id: int, decision_id: int) -> Any:
     """Store the fill-in fields with the engagement, to come back to them later."""
     engagement, record = own_decision(engagement_id, decision_id)
+    if engagement.archived_at is not None:
+        abort(409)
     details, errors = save_fields(engagement, request.form)
     if details is None:
         return edit_page(engagement, record, request.form, errors)
@@ -259,7 +269,10 @@ def save(engagement_id: int, decision_id: int) -> Any:
 
 def _issue(engagement_id: int, decision_id: int) -> tuple[Any, CharterDetails | None, Any]:
     engagement, record = own_decision(engagement_id, decision_id)
-    details, errors = save_fields(engagement, request.form)
+    if engagement.archived_at is not None:  # read only: the fields are used, not stored
+        details, errors = details_for(engagement, request.form)
+    else:
+        details, errors = save_fields(engagement, request.form)
     if details is None:
         return record.decision, None, edit_page(engagement, record, request.form, errors)
     db.session.commit()

@@ -177,6 +177,7 @@ def show(engagement_id: int) -> str:
 def edit(engagement_id: int) -> str | Response | tuple[str, int]:
     """Change the project, client or parties of an engagement."""
     engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
     if request.method == "GET":
         form = _engagement_form(engagement)
         return render_template(
@@ -316,6 +317,20 @@ def _open_session(engagement: Engagement) -> Respondent | None:
     )
 
 
+def _repeated_session(
+    engagement: Engagement, form: Any, answers: dict[str, int]
+) -> Respondent | None:
+    """Return the finished session a post repeats: its form sent again from the browser's
+    history, or a second click on a first session's button."""
+    sessions = [r for r in engagement.respondents if r.facilitated]
+    named = form.get("session", "new")
+    if named != "new":
+        return next((r for r in sessions if str(r.id) == named and r.submitted_at), None)
+    if _open_session(engagement) is None and sessions and sessions[-1].answers == answers:
+        return sessions[-1]
+    return None
+
+
 @bp.route("/<int:engagement_id>/session", methods=["GET", "POST"])
 def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     """Run the questionnaire with the client on one screen, in large type."""
@@ -323,6 +338,7 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     _not_archived(engagement)
     respondent = _open_session(engagement)
     answers: dict[str, int] = dict(respondent.answers) if respondent else {}
+    session_id = respondent.id if respondent else None
     if request.method == "GET":
         return render_template(
             "web/engagements/facilitate.html",
@@ -330,10 +346,20 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
             answers=answers,
             errors={},
             pages=PAGES,
+            session_id=session_id,
         )
     finish = request.form.get("action") == "decide"
     given, errors = load_answers_form(request.form, FACTOR_KEYS, required=False)
     merged = {**answers, **given}
+    repeated = None if errors else _repeated_session(engagement, request.form, merged)
+    if repeated is not None:
+        flash("This session is already finished; its result is below.", "info")
+        record = max(repeated.decisions, key=lambda d: d.id, default=None)
+        if record is None:
+            return redirect(url_for("engagements.show", engagement_id=engagement.id))
+        return redirect(
+            url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
+        )
     if not errors and finish:
         errors = {key: ["Choose one of the five levels."] for key in missing(merged)}
     if errors:
@@ -344,6 +370,7 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
             answers=shown,
             errors=errors,
             pages=PAGES,
+            session_id=session_id,
         ), 422
     if respondent is None:
         respondent = Respondent(

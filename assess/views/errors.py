@@ -6,6 +6,8 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from assess.extensions import db
+
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("This request could not be understood", "Go back, reload the page and try again."),
     403: ("You cannot open this page", "It belongs to another account."),
@@ -73,4 +75,7 @@ def register(app: Flask) -> None:
     def unexpected(error: Exception) -> tuple[str, int]:
         # Logged with the traceback for us; the user only sees the friendly page.
         app.logger.exception("Unhandled error", exc_info=error)
+        # The page itself reads the database (who is signed in): a failed transaction must
+        # not fail it too.
+        db.session.rollback()
         return http_error(InternalServerError())

@@ -140,6 +140,22 @@ def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
     return (page, 422) if errors else page
 
 
+def _stored_already(
+    engagement: Engagement, note: str, answers: dict[str, int]
+) -> DecisionRecord | None:
+    """Return the snapshot a post already stored (a button pressed twice, or a form sent
+    again from the browser's history): same origin, same answers, current rules."""
+    version = current_rules_version()
+    return next(
+        (
+            d
+            for d in engagement.decisions
+            if d.note == note and d.answers == answers and d.rules_version == version
+        ),
+        None,
+    )
+
+
 @bp.post("/<int:decision_id>/confirm")
 def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str, int]:
     """Store the adjusted answers as a new decision snapshot."""
@@ -155,14 +171,23 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
         flash("The answers are unchanged, so no new decision was stored.", "info")
         return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
     changed = [k for k in FACTOR_KEYS if given[k] != stored.answers.get(k)]
+    note = (
+        f"Adjusted from decision #{record.id} ({len(changed)} answer"
+        f"{'' if len(changed) == 1 else 's'} changed)"
+    )
+    done = _stored_already(engagement, note, given)
+    if done is not None:
+        flash("These adjusted answers are already stored: this is their decision.", "info")
+        return redirect(
+            url_for("results.show", engagement_id=engagement.id, decision_id=done.id), code=303
+        )
     new = record_decision(
         db.session,
         engagement,
         decide(given, based_on=stored),
         respondent=None,
         consultant=current_user._get_current_object(),
-        note=f"Adjusted from decision #{record.id} ({len(changed)} answer"
-        f"{'' if len(changed) == 1 else 's'} changed)",
+        note=note,
     )
     engagement.updated_at = utcnow()
     db.session.commit()
@@ -204,7 +229,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
         engagement,
         proposed,
         consultant=current_user._get_current_object(),
-        note=consensus.summary(change, stored.alignment)[:200],
+        note=consensus.summary(change, stored.alignment),
     )
     engagement.updated_at = utcnow()
     db.session.commit()
@@ -226,17 +251,29 @@ def reevaluate(engagement_id: int, decision_id: int) -> Response:
     if stored.rules_version == current_rules_version():
         flash("This decision already uses the current rules.", "info")
         return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
+    note = f"Decision #{record.id} re-evaluated with the current rules"
+    done = _stored_already(engagement, note, stored.answers)
+    if done is not None:
+        flash(f"Decision #{record.id} is already re-evaluated: this is the result.", "info")
+        return redirect(
+            url_for("results.show", engagement_id=engagement.id, decision_id=done.id), code=303
+        )
     if stored.alignment is not None:
         fresh = decide(stored.answers, based_on=stored)
     else:
         fresh = decide(stored.answers)
+    # Answers the respondent has since changed are no longer theirs: the new snapshot then
+    # belongs to the engagement only, and the respondent's own result stays their latest.
+    respondent = record.respondent
+    if respondent is not None and respondent.answers != stored.answers:
+        respondent = None
     new = record_decision(
         db.session,
         engagement,
         fresh,
-        respondent=record.respondent,
+        respondent=respondent,
         consultant=current_user._get_current_object(),
-        note=f"Decision #{record.id} re-evaluated with the current rules",
+        note=note,
     )
     engagement.updated_at = utcnow()
     db.session.commit()

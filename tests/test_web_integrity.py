@@ -1,0 +1,180 @@
+"""Forms sent twice, old pages acted on, archived engagements: nothing stored twice, nothing
+stored against the rules, and what each page says stays true."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from webtools import ANSWERS, create_engagement, invite, post
+
+from assess.extensions import db
+from assess.models import DecisionRecord, Engagement, Respondent
+from assess.questionnaire import PAGES
+
+pytestmark = pytest.mark.db
+
+
+def count(app: Flask, model: type) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def run_session(client: FlaskClient, engagement_id: int, action: str = "decide") -> str:
+    """Send the intake session's form with every answer; return where it leads."""
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    response = post(client, f"/engagements/{engagement_id}/session", {**data, "action": action})
+    assert response.status_code in (302, 303)
+    location: str = response.headers["Location"]
+    return location
+
+
+def answer(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
+    """Answer every page from an invitation link and submit."""
+    for number, page in enumerate(PAGES, start=1):
+        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+    assert post(client, f"{link}/review").status_code == 303
+
+
+def rules_change(app: Flask) -> None:
+    """Make every stored decision look as if older rules had made it."""
+    with app.app_context():
+        for record in db.session.scalars(select(DecisionRecord)):
+            record.data = {**record.data, "rules_version": "0ld"}
+            record.rules_version = "0ld"
+        db.session.commit()
+
+
+def test_an_intake_session_sent_again_stores_nothing_new(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    first = run_session(signed_in, engagement_id)
+    # A second click on the button, then the same form sent again from the history.
+    assert run_session(signed_in, engagement_id) == first
+    page = signed_in.get(f"/engagements/{engagement_id}/session").get_data(as_text=True)
+    assert 'name="session" value="new"' in page
+    again = {**{k: str(v) for k, v in ANSWERS.items()}, "session": "1", "action": "save"}
+    response = post(signed_in, f"/engagements/{engagement_id}/session", again)
+    assert response.headers["Location"] == first
+    assert count(app, Respondent) == 1 and count(app, DecisionRecord) == 1
+    # A new session with other answers is a new session.
+    other = {**{k: str(v) for k, v in ANSWERS.items()}, "innovation": "1", "action": "decide"}
+    post(signed_in, f"/engagements/{engagement_id}/session", other)
+    assert count(app, Respondent) == 2 and count(app, DecisionRecord) == 2
+
+
+def test_adjusted_answers_and_re_evaluations_are_stored_once(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id)
+    adjusted = {**{k: str(v) for k, v in ANSWERS.items()}, "innovation": "1"}
+    first = post(signed_in, f"{path}/confirm", adjusted).headers["Location"]
+    assert post(signed_in, f"{path}/confirm", adjusted).headers["Location"] == first
+    assert count(app, DecisionRecord) == 2
+    rules_change(app)
+    first = post(signed_in, f"{path}/reevaluate").headers["Location"]
+    assert post(signed_in, f"{path}/reevaluate").headers["Location"] == first
+    assert count(app, DecisionRecord) == 3
+
+
+def test_re_evaluating_old_answers_leaves_the_respondents_result_alone(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    answer(signed_in, link, {**ANSWERS, "innovation": 4})
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+        first = db.session.scalars(select(DecisionRecord.id)).one()
+    rules_change(app)
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen")
+    answer(signed_in, link, {**ANSWERS, "innovation": 1})
+    response = post(signed_in, f"/engagements/{engagement_id}/decisions/{first}/reevaluate")
+    assert response.status_code == 303
+    with app.app_context():
+        newest = db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id.desc()))
+        record = newest.first()
+        assert record is not None and record.respondent_id is None
+    result = signed_in.get(f"{link}/result").get_data(as_text=True)
+    level = re.search(r'Innovation[^<]*</th><td class="num">(\d)</td>', result)
+    assert level is not None and level.group(1) == "1"
+
+
+def test_a_consensus_of_long_names_keeps_its_note_within_bounds(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    for number, side in enumerate(("producer", "creator", "producer")):
+        name = f"Respondent {number} " + "y" * 100
+        answer(
+            signed_in, invite(signed_in, engagement_id, respondent_name=name, side=side), ANSWERS
+        )
+    assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord).where(DecisionRecord.note != "")).one()
+        assert len(record.note) == 200 and record.note.endswith("…")
+        assert record.note.startswith("Consensus of Respondent 0 ")
+
+
+def test_agreeing_on_an_older_consensus_keeps_the_engagement_decided(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    ann = invite(signed_in, engagement_id)
+    bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer(signed_in, ann, ANSWERS)
+    answer(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
+    older = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    with app.app_context():
+        query = select(Respondent.id).where(Respondent.name == "Ann Lee")
+        ann_id = db.session.scalars(query).one()
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/reopen")
+    answer(signed_in, ann, {**ANSWERS, "timeline_pressure": 2})
+    current = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    agreed = {"factor": "timeline_pressure", "value": "4", "note": "Settled in the meeting."}
+    assert post(signed_in, f"{older}/agree", agreed).status_code == 303
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.status == "decided"
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'href="{current}"' in page and "The answers have changed" not in page
+    assert "New answers since" not in signed_in.get("/engagements").get_data(as_text=True)
+
+
+def test_an_archived_engagement_cannot_be_changed(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id)
+    post(signed_in, f"/engagements/{engagement_id}/archive")
+    details = {"project_name": "Changed", "client_organisation": "X"}
+    assert post(signed_in, f"/engagements/{engagement_id}/edit", details).status_code == 409
+    assert signed_in.get(f"/engagements/{engagement_id}/edit").status_code == 409
+    fields = {"version": "2", "project_summary": "Changed after the archive."}
+    assert post(signed_in, f"{path}/charter/save", fields).status_code == 409
+    # Its charter can still be read, with the fields given, but they are not stored.
+    preview = post(signed_in, f"{path}/charter/preview", fields)
+    assert preview.status_code == 200 and "Changed after the archive." in preview.get_data(
+        as_text=True
+    )
+    form = signed_in.get(f"{path}/charter").get_data(as_text=True)
+    assert "This engagement is archived" in form and ">Save</button>" not in form
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        assert engagement.project_name == "Tidewater" and engagement.charter_fields is None
+
+
+def test_a_mediator_error_shows_at_the_input_that_holds_the_name(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id)
+    form = {"version": "1", "mediator_internal_2": "Dana Holt", "mediator_internal_3": "x" * 121}
+    response = post(signed_in, f"{path}/charter/save", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="error-mediator_internal_3"' in page
+    assert 'id="error-mediator_internal_1"' not in page
+    assert 'id="error-mediator_internal_2"' not in page
