@@ -26,8 +26,9 @@ class Database:
         check_database_url(url)
         options: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
-            # The dev server and the browser tests serve requests from several threads.
-            options["connect_args"] = {"check_same_thread": False}
+            # The dev server and the browser tests serve requests from several threads; a
+            # writer waits for another's transaction (a sign-off sealing) rather than fail.
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             options["pool_pre_ping"] = True
         engine = create_engine(url, **options)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from assess import charter
@@ -181,6 +181,8 @@ def freeze(
     who = consultant.display_name if consultant else ""
     still_open = open_sign_off(engagement)
     if still_open is not None:
+        still_open = lock(session, still_open.id)
+    if still_open is not None and still_open.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
         _close(still_open, SIGNOFF_WITHDRAWN, now, f"Replaced by version {number}")
         _event(still_open, "withdrawn", now, actor=who, detail=f"Replaced by version {number}")
     version = CharterVersion(
@@ -210,11 +212,15 @@ def freeze(
 
 
 def stale_because(session: Session, version: CharterVersion) -> DecisionRecord | None:
-    """Return the first decision recorded after the freeze, which makes the version stale."""
+    """Return the first decision recorded after the one frozen, or after the freeze: the
+    assessment has moved on and the version is stale."""
+    newer = DecisionRecord.created_at > version.frozen_at
+    if version.decision_id is not None:
+        newer = or_(newer, DecisionRecord.id > version.decision_id)
     return session.scalar(
         select(DecisionRecord)
         .where(DecisionRecord.engagement_id == version.engagement_id)
-        .where(DecisionRecord.created_at > version.frozen_at)
+        .where(newer)
         .order_by(DecisionRecord.id)
         .limit(1)
     )
@@ -238,9 +244,16 @@ def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
 
 
 def add_signatory(
-    sign_off: SignOff, *, name: str, email: str, role: str = "", now: datetime | None = None
+    session: Session,
+    sign_off: SignOff,
+    *,
+    name: str,
+    email: str,
+    role: str = "",
+    now: datetime | None = None,
 ) -> Signatory:
     """Name one more person who must approve; only before the sign-off starts."""
+    sign_off = lock(session, sign_off.id)  # two added at once get the next two positions
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
@@ -253,8 +266,9 @@ def add_signatory(
     return signatory
 
 
-def remove_signatory(sign_off: SignOff, signatory: Signatory) -> None:
+def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) -> None:
     """Take a signatory off the list; only before the sign-off starts."""
+    sign_off = lock(session, sign_off.id)
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     sign_off.signatories.remove(signatory)
@@ -284,6 +298,7 @@ def start(
     the first signatory is invited now; each next one when the previous approved.
     """
     now = now or utcnow()
+    sign_off = lock(session, sign_off.id)
     if sign_off.status != SIGNOFF_PREPARING:
         raise SignOffError("This sign-off has already started.")
     if not sign_off.signatories:
@@ -378,14 +393,23 @@ def names_match(typed: str, name: str) -> bool:
 # Approving and declining -------------------------------------------------------------
 
 
-def _lock(session: Session, signatory: Signatory) -> SignOff:
-    """Lock the sign-off row (``SELECT ... FOR UPDATE`` on PostgreSQL) and reload its state.
+def lock(session: Session, sign_off_id: int) -> SignOff:
+    """Hold the sign-off for the rest of the transaction and reload its state.
 
-    Two approvals at the same instant queue here: the second sees the first's commit.
+    PostgreSQL locks the row (``SELECT ... FOR UPDATE``). SQLite ignores FOR UPDATE, so a
+    write that changes nothing takes its database write lock instead. Two actions on one
+    sign-off at the same instant queue here: the second sees what the first committed.
     """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(SignOff)
+            .where(SignOff.id == sign_off_id)
+            .values(id=SignOff.id)
+            .execution_options(synchronize_session=False)
+        )
     sign_off = session.execute(
         select(SignOff)
-        .where(SignOff.id == signatory.sign_off_id)
+        .where(SignOff.id == sign_off_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
@@ -393,6 +417,10 @@ def _lock(session: Session, signatory: Signatory) -> SignOff:
     for other in sign_off.signatories:
         session.refresh(other)
     return sign_off
+
+
+def _lock(session: Session, signatory: Signatory) -> SignOff:
+    return lock(session, signatory.sign_off_id)
 
 
 def check_can_act(
@@ -410,6 +438,12 @@ def check_can_act(
             states.get(sign_off.status, "This sign-off is not open."), sign_off.status
         )
     check_link(signatory, now)
+    if sign_off.version.engagement.archived_at is not None:
+        raise LinkUnusable(
+            "The consultant has archived this engagement, so its charter cannot be approved "
+            "or declined now. Ask them if this is unexpected.",
+            "archived",
+        )
     if approving:
         _refuse_if_stale(session, sign_off.version)
     if sign_off.sequential:
@@ -476,9 +510,12 @@ def decline(
     session.flush()
 
 
-def withdraw(sign_off: SignOff, *, actor: str = "", now: datetime | None = None) -> None:
+def withdraw(
+    session: Session, sign_off: SignOff, *, actor: str = "", now: datetime | None = None
+) -> None:
     """Stop an open sign-off (the consultant's choice); its links stop working."""
     now = now or utcnow()
+    sign_off = lock(session, sign_off.id)  # a last approval may be sealing it right now
     if sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
         raise SignOffError("This sign-off is already closed.")
     _close(sign_off, SIGNOFF_WITHDRAWN, now, "Withdrawn by the consultant")

@@ -40,7 +40,9 @@ def sign(app: Flask, engagement_id: int) -> bytes:
             }
         )
         version = signoff.freeze(database.session, engagement, engagement.latest_decision, details)
-        signatory = signoff.add_signatory(version.sign_off, name="Ann Lee", email="a@example.com")
+        signatory = signoff.add_signatory(
+            database.session, version.sign_off, name="Ann Lee", email="a@example.com"
+        )
         signoff.start(database.session, version.sign_off, sequential=True, expires_at=None)
         keys = from_config(app.config, app.instance_path)
         sealer = signoff.Sealer(keys=keys, base_url="http://localhost")

@@ -56,7 +56,9 @@ def frozen_charter(engagement: Engagement, record: DecisionRecord) -> dict[str, 
         }
     )
     version = signoff.freeze(database.session, engagement, record, details)
-    signatory = signoff.add_signatory(version.sign_off, name="Ann Lee", email="ann@example.com")
+    signatory = signoff.add_signatory(
+        database.session, version.sign_off, name="Ann Lee", email="ann@example.com"
+    )
     database.session.commit()
     return {"number": version.number, "signatory_id": signatory.id}
 

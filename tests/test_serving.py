@@ -215,7 +215,9 @@ def seed_sign_off(url: str) -> dict[str, Any]:
         )
         version = signoff.freeze(database.session, engagement, record, details)
         for name in ("Ann Lee", "Bo Chen"):
-            signoff.add_signatory(version.sign_off, name=name, email=f"{name[:2]}@example.com")
+            signoff.add_signatory(
+                database.session, version.sign_off, name=name, email=f"{name[:2]}@example.com"
+            )
         tokens = signoff.start(
             database.session, version.sign_off, sequential=False, expires_at=None
         )

@@ -78,7 +78,7 @@ def sign(app: Flask, version: CharterVersion, *names: str, sequential: bool = Tr
     """Add signatories, start, and have each approve in order."""
     for name in names:
         signoff.add_signatory(
-            version.sign_off, name=name, email=f"{name.split()[0].lower()}@example.com"
+            db.session, version.sign_off, name=name, email=f"{name.split()[0].lower()}@example.com"
         )
     signoff.start(db.session, version.sign_off, sequential=sequential, expires_at=None)
     db.session.commit()
@@ -130,7 +130,7 @@ def test_the_frozen_version_keeps_its_inputs(ctx: Flask) -> None:
 
 def test_finalise_seals_exactly_once_even_when_two_callers_race(ctx: Flask, app: Flask) -> None:
     version = freeze()
-    signoff.add_signatory(version.sign_off, name="Ann Lee", email="ann@example.com")
+    signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="ann@example.com")
     signoff.start(db.session, version.sign_off, sequential=False, expires_at=None)
     db.session.commit()
     ann = version.sign_off.signatories[0]
@@ -184,7 +184,7 @@ def test_an_amendment_chains_to_the_signed_hash_and_shows_what_changed(
 
 def test_freezing_again_withdraws_the_open_sign_off(ctx: Flask) -> None:
     first = freeze()
-    signoff.add_signatory(first.sign_off, name="Ann Lee", email="ann@example.com")
+    signoff.add_signatory(db.session, first.sign_off, name="Ann Lee", email="ann@example.com")
     tokens = signoff.start(db.session, first.sign_off, sequential=True, expires_at=None)
     db.session.commit()
     second = freeze()

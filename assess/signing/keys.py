@@ -75,7 +75,9 @@ def load_or_create(
 ) -> SealKeys:
     """Load the service key and certificate from ``folder``, making them on first use.
 
-    A file lock makes concurrent first uses (several web workers) agree on one key.
+    A file lock makes concurrent first uses (several web workers) agree on one key. A first
+    use cut short (disk full, worker killed) is finished by the next: a key without its
+    certificate gets one; a certificate without its key signed nothing and is replaced.
     """
     directory = Path(folder)
     directory.mkdir(parents=True, exist_ok=True)
@@ -83,17 +85,20 @@ def load_or_create(
     with open(directory / LOCK_FILE, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not key_path.exists() and not cert_path.exists():
+            if not key_path.exists():
                 key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-                certificate = self_signed_certificate(key, subject, now=now)
-                _write_private(
-                    key_path,
-                    key.private_bytes(
-                        serialization.Encoding.PEM,
-                        serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption(),
-                    ),
+                pem = key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
                 )
+                cert_path.unlink(missing_ok=True)
+                _write_private(key_path, pem)
+            if not cert_path.exists():
+                stored = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+                if not isinstance(stored, rsa.RSAPrivateKey):
+                    raise SealKeyError(f"{key_path}: the seal key must be an RSA key")
+                certificate = self_signed_certificate(stored, subject, now=now)
                 _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -205,8 +210,15 @@ def self_signed_certificate(
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read, refusing to overwrite one that exists."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)  # the umask may have narrowed it; never widen beyond owner
+    """Write a file only its owner can read, whole or not at all, never over one that exists."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)  # the umask may have narrowed it; never widen beyond owner
+        os.link(temporary, path)  # fails if the file appeared meanwhile: it is never replaced
+    finally:
+        os.unlink(temporary)

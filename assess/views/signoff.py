@@ -244,6 +244,15 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
     details, errors = save_fields(engagement, request.form)
     if details is None:
         return edit_page(engagement, record, request.form, errors)
+    newest = engagement.latest_decision
+    if newest is not None and newest.id != record.id:
+        db.session.commit()  # the fields stay saved
+        problem = (
+            f"Decision #{record.id} has been superseded by #{newest.id}: a charter is frozen "
+            "from the newest decision, so that what is signed is the assessment as it stands."
+        )
+        page, _ = edit_page(engagement, record, request.form, {"_schema": [problem]})
+        return page, 409
     version = signoff.freeze(
         db.session, engagement, record, details, consultant=current_user._get_current_object()
     )
@@ -332,7 +341,7 @@ def add_signatory(engagement_id: int, number: int) -> Any:
     status = 422
     if not errors:
         try:
-            signoff.add_signatory(version.sign_off, **data)
+            signoff.add_signatory(db.session, version.sign_off, **data)
         except signoff.AlreadyStarted as error:
             errors, status = {"_schema": [str(error)]}, 409
         except signoff.SignOffError as error:
@@ -350,7 +359,7 @@ def remove_signatory(engagement_id: int, number: int, signatory_id: int) -> Any:
     _, version = _owned_version(engagement_id, number)
     signatory = _owned_signatory(version, signatory_id)
     try:
-        signoff.remove_signatory(version.sign_off, signatory)
+        signoff.remove_signatory(db.session, version.sign_off, signatory)
     except signoff.SignOffError as error:
         flash(str(error), "info")
         return _to_version(version)
@@ -419,7 +428,7 @@ def withdraw(engagement_id: int, number: int) -> Any:
     """Stop an open sign-off; the charter goes back to draft."""
     _, version = _owned_version(engagement_id, number)
     try:
-        signoff.withdraw(version.sign_off, actor=current_user.display_name)
+        signoff.withdraw(db.session, version.sign_off, actor=current_user.display_name)
     except signoff.SignOffError as error:
         flash(str(error), "info")
         return _to_version(version)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from assess import partnership, protocols
@@ -62,6 +62,14 @@ def day(value: datetime | date | None) -> str:
     return value.strftime("%-d %b %Y")
 
 
+def last_day(value: datetime | None) -> str:
+    """Say the last day an expiry leaves open: a link that stops at midnight UTC on the 8th
+    works through the 7th."""
+    if value is None:
+        return ""
+    return day(value.astimezone(UTC) - timedelta(microseconds=1))
+
+
 def param_value(value: int, unit: str) -> str:
     """Say a protocol parameter with its unit: '14 days', '1 day', '7 of 10', '20 %'."""
     if unit in ("days", "hours", "years"):
@@ -86,6 +94,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "when": when,
     "iso": iso,
     "day": day,
+    "last_day": last_day,
     "param_value": param_value,
     "status_class": status_class,
     "model_title": model_title,
