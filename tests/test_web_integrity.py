@@ -178,3 +178,35 @@ def test_a_mediator_error_shows_at_the_input_that_holds_the_name(signed_in: Flas
     assert 'id="error-mediator_internal_3"' in page
     assert 'id="error-mediator_internal_1"' not in page
     assert 'id="error-mediator_internal_2"' not in page
+
+
+def test_a_page_saved_after_another_tab_submitted_changes_nothing(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assess.views.survey as survey
+
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    answer(signed_in, link, ANSWERS)
+    with app.app_context():
+        respondent = db.session.scalars(select(Respondent)).one()
+        respondent.submitted_at = None  # the first tab still shows the questions
+        db.session.commit()
+    original = survey.load_answers_form
+
+    def submitted_meanwhile(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        # The other tab's submission lands between this page's check and its save.
+        assert post(app.test_client(), f"{link}/review").status_code == 303
+        return result
+
+    monkeypatch.setattr(survey, "load_answers_form", submitted_meanwhile)
+    keys = PAGES[0].keys
+    changed = {k: "1" for k in keys}
+    response = post(signed_in, f"{link}/step/1", {**changed, "action": "next"})
+    assert response.status_code == 303 and response.headers["Location"] == f"{link}/result"
+    with app.app_context():
+        stored = db.session.scalars(select(Respondent)).one()
+        assert stored.answers == ANSWERS and stored.submitted_at is not None
+        decisions = db.session.scalars(select(DecisionRecord)).all()
+        assert all(d.answers == ANSWERS for d in decisions)

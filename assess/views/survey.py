@@ -117,13 +117,21 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
         shown = {**answers, **{k: request.form[k] for k in page.keys if request.form.get(k)}}
         return _render_step(token, respondent, number, shown, errors), 422
     answers.update(given)
-    respondent.answers = answers
     target = {"back": number - 1, "save": number}.get(action, number + 1)
     target = max(1, min(target, REVIEW_STEP))
     if target == REVIEW_STEP and missing(answers):
         target = first_unanswered_step(answers)
-    respondent.step = target
+    # Saved only while not submitted: another tab may have submitted since this page loaded.
+    saved = db.session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
+        .values(answers=answers, step=target)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
+    if saved.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.refresh(respondent)
+        return _locked(token)
     if action == "save":
         flash(
             "Your answers are saved. Open the same link again to carry on where you left off.",
@@ -184,6 +192,10 @@ def review(token: str) -> str | Response | tuple[str, int]:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         return _locked(token)
+    # The claim holds the row: the answers read now are the ones locked in, including a
+    # page another tab saved a moment ago.
+    db.session.refresh(respondent)
+    answers = dict(respondent.answers)
     respondent.engagement.updated_at = utcnow()
     record_decision(db.session, respondent.engagement, decide(answers), respondent=respondent)
     db.session.commit()
