@@ -240,6 +240,11 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
     engagement, record = own_decision(engagement_id, decision_id)
     if engagement.archived_at is not None:
         abort(409)
+    # A sign-off still open is withdrawn by the freeze: hold it before the engagement row,
+    # in the order a last approval takes them, so the two can never deadlock.
+    still_open = signoff.open_sign_off(engagement)
+    if still_open is not None:
+        signoff.lock(db.session, still_open.id)
     # The posted fields are stored first; the freeze uses what was stored.
     details, errors = save_fields(engagement, request.form)
     if details is None:
