@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from assess import alignment
 from assess.decision import Decision
 from assess.engine import default_engine, evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
-from assess.models import NOTE_MAX, Consultant, DecisionRecord, Engagement, Respondent
+from assess.models import NOTE_MAX, Consultant, DecisionRecord, Engagement, Respondent, utcnow
 from assess.schemas import load_answers
 
 
@@ -126,3 +127,43 @@ def record_decision(
     )
     session.add(record)
     return record
+
+
+def save_answers(
+    session: Session, respondent: Respondent, answers: Mapping[str, int], *, step: int | None = None
+) -> bool:
+    """Store the answers (and the page reached) unless they were submitted meanwhile, from
+    another tab, link or API client; return whether they were stored. The caller commits."""
+    values: dict[str, object] = {"answers": dict(answers)}
+    if step is not None:
+        values["step"] = step
+    saved = session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    respondent.engagement.updated_at = utcnow()
+    return bool(getattr(saved, "rowcount", 0) == 1)
+
+
+def submit(session: Session, respondent: Respondent) -> DecisionRecord | None:
+    """Lock the respondent's answers and record the decision they make, once: None when they
+    were submitted already (a double click, two tabs, a retried request). The caller commits.
+
+    The claim is one conditional update that holds the row: the answers read after it are
+    the ones locked in, including a page saved a moment before.
+    """
+    claimed = session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
+        .values(submitted_at=utcnow(), step=REVIEW_STEP)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    session.refresh(respondent)
+    respondent.engagement.updated_at = utcnow()
+    return record_decision(
+        session, respondent.engagement, decide(respondent.answers), respondent=respondent
+    )

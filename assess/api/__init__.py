@@ -7,6 +7,7 @@ installed over the web app's own, so neither side has to know about the other.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from http import HTTPStatus
@@ -126,10 +127,23 @@ def install_error_handlers(app: Flask) -> None:
 
 
 def require_json_body() -> None:
-    """Refuse a body that is not JSON (415): read as JSON it would look like missing fields."""
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-        if not request.is_json:
-            abort(415, message="Send the request body as JSON (Content-Type: application/json).")
+    """Refuse a body that is not JSON (415): read as JSON it would look like missing fields.
+
+    A JSON body is read once here too, so that what the parser behind the schemas lets
+    through as a server error (nesting too deep, an integer of thousands of digits) is
+    refused as bad JSON (400).
+    """
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+        return
+    if not request.is_json:
+        abort(415, message="Send the request body as JSON (Content-Type: application/json).")
+    try:
+        json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else "not valid JSON"
+        abort(400, message=f"The request body is {reason}.")
 
 
 class AssessApi(Api):  # type: ignore[misc]

@@ -16,6 +16,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
 
+from assess import questionnaire
 from assess.api import require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret
 from assess.api.schemas import (
@@ -44,7 +45,7 @@ from assess.models import (
     Respondent,
     utcnow,
 )
-from assess.questionnaire import decide, decide_together, missing, record_decision
+from assess.questionnaire import decide_together, missing, record_decision
 from assess.text import join_names
 
 
@@ -144,6 +145,12 @@ def owned_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, De
 def not_archived(engagement: Engagement) -> None:
     if engagement.archived_at is not None:
         abort(409, message="The engagement is archived; restore it first.")
+
+
+def not_a_session(respondent: Respondent) -> None:
+    """An intake session is answered with the client on its page, not over the API."""
+    if respondent.facilitated:
+        abort(409, message="This is an intake session; it is answered on its session page.")
 
 
 # --- representations ------------------------------------------------------------------------
@@ -356,8 +363,7 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
     """Replace the respondent's link with a new one; the old one stops working."""
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
-    if respondent.facilitated:
-        abort(409, message="A facilitated session has no invitation link.")
+    not_a_session(respondent)
     url, expires_at = _issue_link(respondent, data["expires_in_days"])
     db.session.commit()
     return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
@@ -369,8 +375,7 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
 def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     """Stop the respondent's link from working; a new invitation can be issued later."""
     respondent = owned_respondent(engagement_id, respondent_id)[1]
-    if respondent.facilitated:
-        abort(409, message="A facilitated session has no invitation link.")
+    not_a_session(respondent)
     respondent.revoke_links()
     db.session.commit()
     return respondent_json(respondent)
@@ -384,11 +389,16 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
     """Save some or all of a respondent's answers; submitted answers are locked."""
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
+    not_a_session(respondent)
+    locked = "The answers are submitted; reopen them on the engagement page."
     if respondent.locked:
-        abort(409, message="The answers are submitted; reopen them on the engagement page.")
-    respondent.answers = {**respondent.answers, **data["answers"]}
-    engagement.updated_at = utcnow()
+        abort(409, message=locked)
+    merged = {**respondent.answers, **data["answers"]}
+    if not questionnaire.save_answers(db.session, respondent, merged):
+        db.session.rollback()
+        abort(409, message=locked)
     db.session.commit()
+    db.session.refresh(respondent)
     return respondent_json(respondent)
 
 
@@ -400,6 +410,7 @@ def submit_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     """Lock a respondent's complete answers and store the decision they produce."""
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
+    not_a_session(respondent)
     if respondent.locked:
         abort(409, message="The answers are already submitted.")
     gaps = missing(respondent.answers)
@@ -409,11 +420,11 @@ def submit_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
             message="Answer every factor before submitting.",
             errors={"answers": {key: ["is required"] for key in gaps}},
         )
-    respondent.submitted_at = utcnow()
-    engagement.updated_at = utcnow()
-    record = record_decision(
-        db.session, engagement, decide(respondent.answers), respondent=respondent
-    )
+    record = questionnaire.submit(db.session, respondent)
+    if record is None:  # submitted meanwhile: a retried request, or the link
+        db.session.rollback()
+        abort(409, message="The answers are already submitted.")
+    assert record is not None
     db.session.commit()
     return decision_json(record)
 
@@ -439,6 +450,9 @@ def decide_consensus(engagement_id: int) -> dict[str, Any]:
     respondents = engagement.submitted_respondents
     if len(respondents) < 2:
         abort(409, message="A consensus needs at least two respondents who have submitted.")
+    decided = engagement.current_consensus
+    if decided is not None:  # a retried request, or the consultant decided it on the web
+        abort(409, message=f"These answers are already combined in decision {decided.id}.")
     record = record_decision(
         db.session,
         engagement,

@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from assess.extensions import db, link_lookups, personal_link_limit
 from assess.forms import load_answers_form
-from assess.models import DecisionRecord, Invitation, Respondent, hash_token, utcnow
+from assess.models import DecisionRecord, Invitation, Respondent, hash_token
 from assess.questionnaire import (
     PAGES,
     REVIEW_STEP,
     STEPS,
-    decide,
     first_unanswered_step,
     missing,
     page_of,
-    record_decision,
+    save_answers,
+    submit,
 )
 from assess.views.results import chart_for
 
@@ -122,15 +122,9 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     if target == REVIEW_STEP and missing(answers):
         target = first_unanswered_step(answers)
     # Saved only while not submitted: another tab may have submitted since this page loaded.
-    saved = db.session.execute(
-        update(Respondent)
-        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
-        .values(answers=answers, step=target)
-        .execution_options(synchronize_session=False)
-    )
+    saved = save_answers(db.session, respondent, answers, step=target)
     db.session.commit()
-    if saved.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.refresh(respondent)
+    if not saved:
         return _locked(token)
     if action == "save":
         flash(
@@ -181,23 +175,9 @@ def review(token: str) -> str | Response | tuple[str, int]:
     if gaps:
         errors = {key: ["Answer this question before you submit."] for key in gaps}
         return _render_review(token, respondent, errors), 422
-    # Claim the submission in one conditional update, so a double click or two open tabs
-    # cannot submit twice and store two decisions.
-    claimed = db.session.execute(
-        update(Respondent)
-        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
-        .values(submitted_at=utcnow(), step=REVIEW_STEP)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if submit(db.session, respondent) is None:  # a double click, or another tab
         db.session.rollback()
         return _locked(token)
-    # The claim holds the row: the answers read now are the ones locked in, including a
-    # page another tab saved a moment ago.
-    db.session.refresh(respondent)
-    answers = dict(respondent.answers)
-    respondent.engagement.updated_at = utcnow()
-    record_decision(db.session, respondent.engagement, decide(answers), respondent=respondent)
     db.session.commit()
     return redirect(url_for("survey.result", token=token), code=303)
 

@@ -1,0 +1,193 @@
+"""The API under retries, races with the questionnaire links, and hostile bodies: one
+submission, one consensus, answers that match their decision, and no server errors."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from apitools import make_token
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import ANSWERS, csrf_token, login, post
+
+import assess.api.engagements as api_module
+from assess import questionnaire
+from assess.extensions import db
+from assess.models import DecisionRecord, Respondent
+
+pytestmark = pytest.mark.db
+
+ENGAGEMENT = {
+    "project_name": "Tidewater",
+    "client_organisation": "Northlight Films",
+    "producer_name": "Ann Lee",
+    "creator_name": "Bo Chen",
+}
+
+
+@pytest.fixture
+def api(app: Flask, client: FlaskClient, consultant: int) -> FlaskClient:
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, consultant)}"
+    return client
+
+
+def invited(api: FlaskClient, name: str = "Ann Lee", side: str = "producer") -> tuple[str, str]:
+    """Create an engagement with one invited respondent; return its API path and link."""
+    engagement = api.post("/api/v1/engagements", json=ENGAGEMENT).json
+    assert engagement is not None
+    created = api.post(
+        f"/api/v1/engagements/{engagement['id']}/respondents", json={"name": name, "side": side}
+    ).json
+    assert created is not None
+    path = f"/api/v1/engagements/{engagement['id']}/respondents/{created['respondent']['id']}"
+    return path, urlsplit(created["url"]).path
+
+
+def meanwhile(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, call: Callable[[], Any]
+) -> list[Any]:
+    """Make the first use of ``owner.name`` wait for ``call`` run from another thread (its
+    own request and session): a request that lands between a check and a write."""
+    original = getattr(owner, name)
+    results: list[Any] = []
+    started: list[bool] = []
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        if not started:  # the other request uses it too: only the first use waits
+            started.append(True)
+            thread = threading.Thread(target=lambda: results.append(call()))
+            thread.start()
+            thread.join(60)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, hooked)
+    return results
+
+
+def stored(app: Flask, path: str) -> tuple[dict[str, int], list[dict[str, int]]]:
+    """Return the respondent's stored answers and the answers of its decisions."""
+    respondent_id = int(path.rsplit("/", 1)[1])
+    with app.app_context():
+        respondent = db.session.get(Respondent, respondent_id)
+        assert respondent is not None
+        decisions = db.session.query(DecisionRecord).filter_by(respondent_id=respondent_id)
+        return dict(respondent.answers), [dict(d.answers) for d in decisions]
+
+
+def test_a_retried_submit_stores_one_decision(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = invited(api)
+    assert api.put(f"{path}/answers", json={"answers": ANSWERS}).status_code == 200
+    inner = meanwhile(monkeypatch, api_module, "missing", lambda: api.post(f"{path}/submit"))
+    outer = api.post(f"{path}/submit")
+    assert sorted([inner[0].status_code, outer.status_code]) == [201, 409]
+    answers, decided = stored(app, path)
+    assert decided == [answers]
+
+
+def test_answers_cannot_change_once_the_link_submitted_them(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, link = invited(api)
+    assert api.put(f"{path}/answers", json={"answers": ANSWERS}).status_code == 200
+    other = app.test_client()
+    form = {"csrf_token": csrf_token(other, link)}
+    inner = meanwhile(
+        monkeypatch,
+        questionnaire,
+        "save_answers",
+        lambda: other.post(f"{link}/review", data=form),
+    )
+    outer = api.put(f"{path}/answers", json={"answers": {"innovation": 1}})
+    assert inner[0].status_code == 303 and outer.status_code == 409
+    answers, decided = stored(app, path)
+    assert answers == ANSWERS and decided == [ANSWERS]
+
+
+def test_a_submit_decides_on_the_answers_it_locks(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, link = invited(api)
+    assert api.put(f"{path}/answers", json={"answers": ANSWERS}).status_code == 200
+    other = app.test_client()
+    page = {"innovation": "1", "resource_availability": "2", "action": "save"}
+    inner = meanwhile(
+        monkeypatch, api_module, "missing", lambda: post(other, f"{link}/step/1", page)
+    )
+    assert api.post(f"{path}/submit").status_code == 201
+    assert inner[0].status_code == 303
+    answers, decided = stored(app, path)
+    assert answers["innovation"] == 1 and decided == [answers]
+
+
+def test_a_consensus_posted_again_is_not_stored_again(app: Flask, api: FlaskClient) -> None:
+    path, _ = invited(api)
+    engagement = path.split("/respondents/")[0]
+    creator = api.post(f"{engagement}/respondents", json={"name": "Bo Chen", "side": "creator"})
+    assert creator.json is not None
+    for respondent_id, answers in (
+        (path.rsplit("/", 1)[1], ANSWERS),
+        (creator.json["respondent"]["id"], {**ANSWERS, "innovation": 1}),
+    ):
+        base = f"{engagement}/respondents/{respondent_id}"
+        api.put(f"{base}/answers", json={"answers": answers})
+        assert api.post(f"{base}/submit").status_code == 201
+    first = api.post(f"{engagement}/decisions")
+    again = api.post(f"{engagement}/decisions")
+    assert first.status_code == 201 and again.status_code == 409
+    assert first.json is not None and again.json is not None
+    assert f"decision {first.json['id']}" in again.json["message"]
+    with app.app_context():
+        assert db.session.query(DecisionRecord).filter(DecisionRecord.note != "").count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 5000 + "]" * 5000,
+        '{"innovation": ' + "1" * 5000 + "}",
+        '{"innovation": 3,',
+    ],
+    ids=["nested too deeply", "integer of 5000 digits", "cut short"],
+)
+def test_a_body_that_json_cannot_hold_is_a_400(api: FlaskClient, body: str) -> None:
+    path, _ = invited(api)
+    for method, url in (("POST", "/api/v1/evaluate"), ("PUT", f"{path}/answers")):
+        response = api.open(url, method=method, data=body, content_type="application/json")
+        assert response.status_code == 400 and response.mimetype == "application/json"
+        assert response.json is not None and "request body" in response.json["message"]
+
+
+def test_a_chunked_body_that_is_not_json_is_a_415(api: FlaskClient) -> None:
+    response = api.post(
+        "/api/v1/evaluate",
+        input_stream=io.BytesIO(b'{"innovation": 3}'),
+        content_type="text/plain",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+    assert response.status_code == 415 and response.mimetype == "application/json"
+
+
+def test_an_intake_session_is_not_answered_over_the_api(app: Flask, api: FlaskClient) -> None:
+    engagement = api.post("/api/v1/engagements", json=ENGAGEMENT).json
+    assert engagement is not None
+    web = app.test_client()
+    login(web)
+    data = {k: str(v) for k, v in ANSWERS.items() if k != "innovation"}
+    post(web, f"/engagements/{engagement['id']}/session", {**data, "action": "save"})
+    listed = api.get(f"/api/v1/engagements/{engagement['id']}/respondents").json
+    assert listed is not None
+    [session] = listed
+    base = f"/api/v1/engagements/{engagement['id']}/respondents/{session['id']}"
+    assert api.put(f"{base}/answers", json={"answers": {"innovation": 2}}).status_code == 409
+    assert api.post(f"{base}/submit").status_code == 409
+    with app.app_context():
+        respondent = db.session.get(Respondent, session["id"])
+        assert respondent is not None and "innovation" not in respondent.answers
+        assert db.session.query(DecisionRecord).count() == 0
