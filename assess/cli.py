@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from assess import create_app, schemas
 from assess.config import ConfigurationError
 from assess.decision import Decision
+from assess.engine import EngineError
 from assess.schemas import flatten_errors, load_answers, load_respondents
 
 cli = FlaskGroup(
@@ -72,6 +73,9 @@ def main() -> None:
         cli.main(prog_name="assess")
     except ConfigurationError as error:
         click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except EngineError as error:
+        click.echo(f"Error: {error}; run 'assess rules check' to see where.", err=True)
         sys.exit(1)
     except (OperationalError, InterfaceError) as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
@@ -154,7 +158,7 @@ def rules_group() -> None:
 def rules_check(rules_dir: str | None) -> None:
     """Validate the rules files and run their scenarios; exit 1 on any problem."""
     from assess import scenarios
-    from assess.engine import load_engine
+    from assess.engine import EngineError, load_engine
     from assess.rulebook import RulesError
 
     try:
@@ -164,7 +168,12 @@ def rules_check(rules_dir: str | None) -> None:
         for problem in error.problems:
             click.echo(problem, err=True)
         sys.exit(1)
-    failed = [(case, problem) for case in cases for problem in case.failures(engine)]
+    failed: list[tuple[scenarios.Scenario, str]] = []
+    for case in cases:
+        try:
+            failed += [(case, problem) for problem in case.failures(engine)]
+        except EngineError as error:  # the rules decide, but not something the product can use
+            failed.append((case, f"the rules fail on its answers: {error}"))
     for case, problem in failed:
         click.echo(f"{case.file}: scenario {case.name}: {problem}", err=True)
     if failed:

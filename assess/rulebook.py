@@ -232,8 +232,11 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
 
 def _load_policy(path: Path, problems: list[str]) -> Policy | None:
     name = display_path(path)
+    found = len(problems)
     raw = _read_yaml(path, problems)
     if raw is None:
+        if len(problems) == found:
+            problems.append(f"{name}: file is empty")
         return None
     try:
         data = PolicySchema().load(raw if isinstance(raw, dict) else {})
@@ -273,8 +276,9 @@ def _param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[str]:
 
 def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
     name = display_path(path)
+    found = len(problems)
     raw = _read_yaml(path, problems)
-    if raw is None and not problems:
+    if raw is None and len(problems) == found:  # read, but holds nothing
         problems.append(f"{name}: file is empty")
     if raw is None:
         return
@@ -310,9 +314,18 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
     for pid, params in protocols.items():
         problems.extend(_param_problems(pid, params))
     names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
-    for _, placeholder, _, _ in string.Formatter().parse(data["because"]):
-        if placeholder is not None and placeholder not in names:
+    try:
+        fields = list(string.Formatter().parse(data["because"]))
+    except ValueError as error:  # a lone { or }
+        problems.append(f"because: {error}; write {{{{ or }}}} for a brace itself")
+        fields = []
+    for _, placeholder, spec, conversion in fields:
+        if placeholder is None:
+            continue
+        if placeholder not in names:
             problems.append(f"because: unknown placeholder {{{placeholder}}}")
+        elif spec or conversion:
+            problems.append(f"because: {{{placeholder}}} takes no format or conversion")
     return Rule(data["id"], file, stage, conditions, data["because"], score, protocols)
 
 

@@ -121,9 +121,7 @@ class RespondentsSchema(Checked):
     consensus = fields.Nested(AgreedSchema, load_default=dict)
     notes = fields.Dict(
         keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error="unknown factor")),
-        values=fields.String(
-            validate=validate.Length(min=1, max=280, error="must be 1 to 280 characters")
-        ),
+        values=Text(280, required=True),
         load_default=dict,
     )
 
@@ -167,5 +165,7 @@ def read_json(source: IO[str], label: str) -> Any:
         raise NotJSON(f"{label}: not valid JSON ({error.msg} at line {error.lineno})") from None
     except UnicodeDecodeError:
         raise NotJSON(f"{label}: not UTF-8 text") from None
+    except ValueError:  # an integer of thousands of digits, which Python refuses to read
+        raise NotJSON(f"{label}: not valid JSON (a number too long)") from None
     except RecursionError:
         raise NotJSON(f"{label}: nested too deeply to be answers or details") from None

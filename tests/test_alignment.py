@@ -209,7 +209,19 @@ def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
             "notes: a note explains an agreed value: give consensus values for innovation",
         ),
         ({"budget": "Not a factor."}, "notes.budget.key: unknown factor"),
-        ({"risk_tolerance": "x" * 281}, "notes.risk_tolerance.value: must be 1 to 280 characters"),
+        (
+            {"risk_tolerance": "x" * 281},
+            "notes.risk_tolerance.value: must be at most 280 characters",
+        ),
+        ({"risk_tolerance": " \u200b "}, "notes.risk_tolerance.value: must not be empty"),
+        (
+            {"risk_tolerance": "Agreed\x07"},
+            "notes.risk_tolerance.value: must not contain control characters",
+        ),
+        (
+            {"risk_tolerance": "\ud800 lone"},
+            "notes.risk_tolerance.value: must be valid Unicode text",
+        ),
     ],
 )
 def test_cli_rejects_notes_without_their_agreed_value(notes: dict[str, str], expected: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -56,6 +57,15 @@ def issued_default() -> str | None:
         return datetime.fromtimestamp(int(epoch), UTC).isoformat()
     except (ValueError, OverflowError, OSError):
         fail(["SOURCE_DATE_EPOCH: must be a whole number of seconds since 1970"])
+
+
+def _as_party_option(line: str, given_as: list[int]) -> str:
+    """Say 'parties.1.name: ...' as '--party 2 (name): ...' when the parties were options."""
+    match = re.match(r"parties\.(\d+)\.(\w+): (.*)", line)
+    if match is None or int(match.group(1)) >= len(given_as):
+        return line
+    number, field, problem = int(match.group(1)), match.group(2), match.group(3)
+    return f"--party {given_as[number]} ({field}): {problem}"
 
 
 def write_atomically(files: dict[Path, bytes]) -> None:
@@ -143,20 +153,25 @@ def charter_command(
         if not isinstance(loaded, dict):
             fail(["details: must be a JSON object of charter fields"])
         fields.update(loaded)
+    # Which --party each parsed party came from, to name it in a problem.
+    given_as: list[int] = []
     if parties:
         fields["parties"] = []
         for index, text in enumerate(parties, start=1):
             try:
                 fields["parties"].append(parse_party(text))
+                given_as.append(index)
             except ValueError as error:
                 problems.append(f"--party {index}: {error}")
+    if issued is None and "issued_at" not in fields:
+        issued = issued_default()
     for key, value in (
         ("project", project),
         ("consultant", consultant),
         ("version", charter_version),
         ("document_id", document_id),
         ("effective_date", effective),
-        ("issued_at", issued or issued_default()),
+        ("issued_at", issued),
     ):
         if value is not None:
             fields[key] = value
@@ -167,12 +182,16 @@ def charter_command(
         if any(p.startswith("--party") for p in problems):
             # the list lacks the unreadable lines: its length and sides are not the problem
             lines = [line for line in lines if not line.startswith("parties:")]
+        if given_as:
+            lines = [_as_party_option(line, given_as) for line in lines]
         problems += lines
     if problems:
         fail(problems)
     for target in (output, ics):
         if target is not None and not target.parent.is_dir():
             fail([f"{target}: the folder {target.parent} does not exist"])
+    if ics is not None and ics.resolve() == output.resolve():
+        fail([f"--ics: {ics} is also the charter's file (-o); give the calendar its own"])
 
     assert decision is not None  # no problems means the input was decided
     try:
