@@ -13,7 +13,7 @@ import pytest
 from apitools import make_token
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import ANSWERS, csrf_token, login, post
+from webtools import ANSWERS, ENGAGEMENT, csrf_token, login, post
 
 import assess.api.engagements as api_module
 from assess import questionnaire
@@ -21,13 +21,6 @@ from assess.extensions import db
 from assess.models import DecisionRecord, Respondent
 
 pytestmark = pytest.mark.db
-
-ENGAGEMENT = {
-    "project_name": "Tidewater",
-    "client_organisation": "Northlight Films",
-    "producer_name": "Ann Lee",
-    "creator_name": "Bo Chen",
-}
 
 
 @pytest.fixture
