@@ -258,3 +258,35 @@ def test_the_account_page_needs_a_signed_in_consultant(client: FlaskClient) -> N
     assert client.get("/account").headers["Location"].startswith("/login")
     response = change(client, PASSWORD, NEW_PASSWORD)
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_head_request_never_signs_in(client: FlaskClient, consultant: int) -> None:
+    # HEAD is answered like GET: the credentials in its body are never read.
+    form = {"email": "cara@example.com", "password": PASSWORD}
+    for _ in range(3):
+        response = client.open("/login", method="HEAD", data=form)
+        assert response.status_code == 200
+    assert client.get("/account").status_code == 302
+
+
+def test_a_head_request_saves_no_answers(app: Flask, signed_in: FlaskClient) -> None:
+    from sqlalchemy import select
+    from webtools import create_engagement, invite
+
+    from assess.models import Respondent
+
+    link = invite(signed_in, create_engagement(signed_in))
+    response = signed_in.open(f"{link}/step/1", method="HEAD", data={"innovation": "2"})
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(Respondent)).one().answers == {}
+
+
+def test_signing_out_forgets_what_the_session_held(client: FlaskClient, consultant: int) -> None:
+    login(client)
+    with client.session_transaction() as session:
+        session["new_link"] = {"url": "http://localhost/i/secret"}
+    post(client, "/logout")
+    with client.session_transaction() as session:
+        assert "new_link" not in session and "_user_id" not in session
+    assert client.get("/account").status_code == 302

@@ -104,7 +104,7 @@ def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("engagements.index"))
     next_path = safe_next(request.values.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         return render_template("web/login.html", form={}, errors={}, next=next_path)
     data, errors = load_form(LoginSchema(), request.form)
     consultant = None
@@ -133,8 +133,9 @@ def require_consultant() -> Response | None:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign the consultant out."""
-    logout_user()
+    """Sign the consultant out, forgetting everything the session held (a link shown once)."""
+    session.clear()
+    logout_user()  # after the clear: it marks the remember-me cookie for deletion
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

@@ -122,7 +122,7 @@ def _apply(engagement: Engagement, data: dict[str, Any]) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> str | Response | tuple[str, int]:
     """Create an engagement with its two parties."""
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         return render_template("web/engagements/form.html", engagement=None, form={}, errors={})
     data, errors = load_form(EngagementSchema(), request.form)
     if errors:
@@ -178,7 +178,7 @@ def edit(engagement_id: int) -> str | Response | tuple[str, int]:
     """Change the project, client or parties of an engagement."""
     engagement = owned_engagement(engagement_id)
     _not_archived(engagement)
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         form = _engagement_form(engagement)
         return render_template(
             "web/engagements/form.html", engagement=engagement, form=form, errors={}
@@ -237,7 +237,7 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     """Invite a respondent: name, side and an optional expiry; the link is shown once."""
     engagement = owned_engagement(engagement_id)
     _not_archived(engagement)
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         side = request.args.get("side", PRODUCER)
         party = engagement.party(side)
         form = {"side": side, "respondent_name": party.name if party else ""}
@@ -339,7 +339,7 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     respondent = _open_session(engagement)
     answers: dict[str, int] = dict(respondent.answers) if respondent else {}
     session_id = respondent.id if respondent else None
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         return render_template(
             "web/engagements/facilitate.html",
             engagement=engagement,

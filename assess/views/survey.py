@@ -109,7 +109,7 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
         return _locked(token)
     page = page_of(number)
     answers = dict(respondent.answers)
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         return _render_step(token, respondent, number, answers, {})
     action = request.form.get("action", "next")
     given, errors = load_answers_form(request.form, page.keys, required=action == "next")
@@ -164,7 +164,7 @@ def review(token: str) -> str | Response | tuple[str, int]:
         return _locked(token)
     answers = dict(respondent.answers)
     gaps = missing(answers)
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
         if gaps:
             return redirect(
                 url_for("survey.step", token=token, number=first_unanswered_step(answers))
