@@ -10,11 +10,13 @@ base64, restored byte for byte, so seals still verify).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +32,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 VERSION_TABLE = "alembic_version"
 BATCH = 500
+# JSON lines compress some tens of times, base64 PDFs barely: far more is a zip bomb.
+MAX_EXPANSION = 200
 
 
 class TransferError(Exception):
@@ -141,9 +145,35 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
         raise TransferError("not an assess export: manifest.json is missing") from None
     except ValueError:
         raise TransferError("not an assess export: manifest.json is not JSON") from None
+    if not isinstance(manifest, dict):
+        raise TransferError("not an assess export: manifest.json is not an object")
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
         raise TransferError("not an assess export of a format this version can read")
+    shapes = {"revision": str, "tables": list, "rows": dict, "sha256": dict}
+    for key, shape in shapes.items():
+        if not isinstance(manifest.get(key), shape):
+            raise TransferError(f"manifest.json is damaged: {key} is missing or malformed")
     return manifest
+
+
+def _read_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> list[Any]:
+    """Read one table's rows, refusing a member that is damaged or expands out of reason."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise TransferError(f"{name} is missing from the archive") from None
+    if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
+        raise TransferError(f"{name} expands far beyond any export; refused")
+    try:
+        data = archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+        raise TransferError(f"{name} is damaged: {error}") from None
+    if hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise TransferError(f"{name} is damaged: its checksum does not match")
+    try:
+        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise TransferError(f"{name} is damaged: a line is not JSON") from None
 
 
 def import_archive(engine: Engine, path: Path) -> dict[str, int]:
@@ -161,9 +191,20 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
                 f"{revision}; migrate both to the same revision first"
             )
         tables = {t.name: t for t in _tables(connection)}
-        missing = [name for name in manifest["tables"] if name not in tables]
-        if missing:
-            raise TransferError("the database has no table " + ", ".join(missing))
+        listed = set(map(str, manifest["tables"]))
+        stored = {
+            n[len("tables/") : -len(".jsonl")]
+            for n in archive.namelist()
+            if n.startswith("tables/")
+        }
+        if listed != set(tables) or stored != listed:
+            unknown = sorted((listed | stored) - set(tables))
+            left_out = sorted(set(tables) - listed) + sorted(listed - stored)
+            raise TransferError(
+                "the export's tables do not match this database"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                + (f"; missing: {', '.join(left_out)}" if left_out else "")
+            )
         for table in tables.values():
             if connection.execute(select(func.count()).select_from(table)).scalar_one():
                 raise TransferError(
@@ -175,14 +216,14 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             if table.name not in manifest["tables"]:
                 continue
             name = f"tables/{table.name}.jsonl"
-            data = archive.read(name)
-            if hashlib.sha256(data).hexdigest() != manifest["sha256"].get(name):
-                raise TransferError(f"{name} is damaged: its checksum does not match")
-            rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+            rows = _read_table(archive, name, manifest["sha256"].get(name))
             types = {c.name: c.type for c in table.columns}
-            decoded = [
-                {key: _decode(types[key], value) for key, value in row.items()} for row in rows
-            ]
+            try:
+                decoded = [
+                    {key: _decode(types[key], value) for key, value in row.items()} for row in rows
+                ]
+            except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
+                raise TransferError(f"{name} is damaged: a row does not fit the table") from None
             for start in range(0, len(decoded), BATCH):
                 connection.execute(table.insert(), decoded[start : start + BATCH])
             counts[table.name] = len(decoded)

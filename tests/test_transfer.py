@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apitools import bearer, make_token, sign
@@ -31,7 +34,7 @@ from assess.cli import cli
 from assess.extensions import db as database
 from assess.models import Base, DecisionRecord, utcnow
 from assess.signing.verify import verify
-from assess.transfer import TransferError, _rows, _tables, export_archive
+from assess.transfer import TransferError, _rows, _tables, export_archive, import_archive
 
 pytestmark = pytest.mark.db
 
@@ -251,3 +254,104 @@ def test_models_are_all_exported(app: Flask) -> None:
     with app.app_context(), database.engine.connect() as connection:
         exported = {t.name for t in _tables(connection)}
     assert {t.name for t in Base.metadata.sorted_tables} <= exported
+
+
+def _rewrite(source: Path, target: Path, change: Any) -> None:
+    """Copy an export, letting ``change(name, data)`` return new bytes (or None to drop it);
+    checksums are recomputed so only the change itself is wrong."""
+    with zipfile.ZipFile(source) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    changed = {}
+    for name, data in files.items():
+        new = change(name, data)
+        if new is not None:
+            changed[name] = new
+    for name, data in changed.items():
+        if name in manifest["sha256"]:
+            manifest["sha256"][name] = hashlib.sha256(data).hexdigest()
+    manifest = change("manifest.json", manifest) or manifest
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in changed.items():
+            archive.writestr(name, data)
+        archive.writestr(
+            "manifest.json", json.dumps(manifest) if isinstance(manifest, dict) else manifest
+        )
+
+
+def _line(name: str, data: bytes, table: str, line: bytes) -> bytes:
+    return data + line if name == f"tables/{table}.jsonl" else data
+
+
+CRAFTED = {
+    "manifest that is a list": lambda n, d: "[1]" if n == "manifest.json" else d,
+    "manifest without revision": lambda n, d: (
+        {k: v for k, v in d.items() if k != "revision"} if n == "manifest.json" else d
+    ),
+    "table file missing": lambda n, d: None if n == "tables/parties.jsonl" else d,
+    "table left out of the list": lambda n, d: (
+        {**d, "tables": [t for t in d["tables"] if t != "decisions"]} if n == "manifest.json" else d
+    ),
+    "row with a column the table lacks": lambda n, d: _line(n, d, "parties", b'{"bogus": 1}\n'),
+    "line that is not JSON": lambda n, d: _line(n, d, "parties", b"{not json\n"),
+    "row that is a list": lambda n, d: _line(n, d, "parties", b"[1, 2]\n"),
+    "line that is not UTF-8": lambda n, d: _line(n, d, "parties", b'{"name": "\xff"}\n'),
+    "date that is not a date": lambda n, d: _line(
+        n, d, "consultants", b'{"id": 99, "created_at": "yesterday"}\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CRAFTED.values(), ids=CRAFTED.keys())
+def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    change: Any,
+) -> None:
+    fill(app, client, consultant, charter=False)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    crafted = tmp_path / "crafted.zip"
+    _rewrite(archive, crafted, change)
+    target = restored_app(empty_database, tmp_path)
+    try:
+        with target.app_context():
+            STORED_PDFS.create(database.engine, checkfirst=True)
+        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
+        assert refused.exit_code == 1 and refused.output.startswith("Error: ")
+        assert len(refused.output.strip().splitlines()) == 1, refused.output
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+    finally:
+        with target.app_context():
+            STORED_PDFS.drop(database.engine, checkfirst=True)
+            database.engine.dispose()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_read(app: Flask, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with app.app_context(), database.engine.connect() as connection:
+            tables = [t.name for t in _tables(connection)]
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        manifest = {
+            "format": "assess-export",
+            "format_version": 1,
+            "revision": revision,
+            "tables": tables,
+            "rows": {},
+            "sha256": {},
+        }
+        archive.writestr("manifest.json", json.dumps(manifest))
+        for table in tables:
+            if table != "consultants":
+                archive.writestr(f"tables/{table}.jsonl", b"")
+        with archive.open("tables/consultants.jsonl", "w", force_zip64=True) as member:
+            chunk = b" " * (1 << 20)
+            for _ in range(300):  # 300 MiB of spaces: a few hundred KiB compressed
+                member.write(chunk)
+    with app.app_context():
+        with pytest.raises(TransferError, match="expands far beyond"):
+            import_archive(database.engine, bomb)

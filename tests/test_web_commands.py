@@ -178,3 +178,21 @@ def test_a_database_url_that_cannot_work_is_one_line_not_a_trace(
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
     assert not (tmp_path / "backup.zip").exists()
+
+
+def test_commands_on_a_database_without_tables_say_to_upgrade(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/new.sqlite3"}
+    for args, given in (
+        (["user", "create", "new@example.com"], "a long password\n"),
+        (["demo"], ""),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "assess.cli", *args],
+            input=given,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1
+        assert result.stderr == "Error: the database has no tables yet; run 'assess db upgrade'.\n"
