@@ -78,3 +78,14 @@ def test_tokens_page_needs_sign_in_and_a_form_token(client: FlaskClient, consult
 def test_api_does_not_accept_the_session_cookie(signed_in: FlaskClient) -> None:
     """A signed-in browser is not an API client: a cross-site page cannot use the API."""
     assert signed_in.get("/api/v1/engagements").status_code == 401
+
+
+def test_made_up_tokens_are_limited_per_client_address(app: Flask, client: FlaskClient) -> None:
+    app.config["API_BAD_TOKEN_RATE_LIMIT"] = "3 per minute"
+    statuses = [
+        client.get(
+            "/api/v1/engagements", headers={"Authorization": f"Bearer guess-{n}"}
+        ).status_code
+        for n in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]

@@ -25,6 +25,9 @@ PREFIX = "/api/v1"
 EVALUATE_LIMIT_DEFAULT = "120 per minute"
 # Token-authenticated calls, counted per token.
 TOKEN_LIMIT_DEFAULT = "600 per minute"
+# Calls with a token that is not valid, counted per client address: guessing has no use, but
+# each guess costs a database lookup.
+BAD_TOKEN_LIMIT_DEFAULT = "30 per minute"
 DB_RETRY_SECONDS = "5"
 
 Handler = Callable[[Any], Any]
@@ -166,6 +169,10 @@ def register_api(app: Flask) -> None:
     )
     app.config.setdefault(
         "API_TOKEN_RATE_LIMIT", os.environ.get("ASSESS_API_TOKEN_LIMIT", TOKEN_LIMIT_DEFAULT)
+    )
+    app.config.setdefault(
+        "API_BAD_TOKEN_RATE_LIMIT",
+        os.environ.get("ASSESS_API_BAD_TOKEN_LIMIT", BAD_TOKEN_LIMIT_DEFAULT),
     )
     app.config.update(
         API_TITLE="Assess API",

@@ -87,7 +87,18 @@ def _token_limit() -> str:
     return str(current_app.config["API_TOKEN_RATE_LIMIT"])
 
 
+def _bad_token_limit() -> str:
+    return str(current_app.config["API_BAD_TOKEN_RATE_LIMIT"])
+
+
 limiter.limit(_token_limit, key_func=_token_key)(blp)
+# A new made-up secret each time would escape the per-token count: refused tokens are also
+# counted per client address.
+limiter.limit(
+    _bad_token_limit,
+    scope="api-bad-token",
+    deduct_when=lambda response: response.status_code == 401,
+)(blp)
 blp.before_request(authenticate)
 blp.before_request(require_json_body)
 
