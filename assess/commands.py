@@ -15,7 +15,7 @@ from marshmallow import ValidationError, fields
 from assess.extensions import db
 from assess.forms import PASSWORD_MAX, PASSWORD_MIN
 from assess.models import CREATOR, PRODUCER, Consultant, Engagement, Party, Respondent, utcnow
-from assess.questionnaire import decide, decide_together, record_decision
+from assess.questionnaire import decide, record_consensus, record_decision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -158,13 +158,7 @@ def demo() -> None:
             )
             engagement.respondents.append(respondent)
             record_decision(db.session, engagement, decide(answers), respondent=respondent)
-        record_decision(
-            db.session,
-            engagement,
-            decide_together(engagement.respondents),
-            consultant=consultant,
-            note="Consensus of Ann Lee and Bo Chen",
-        )
+        record_consensus(db.session, engagement, consultant)
         db.session.add(engagement)
     db.session.commit()
     port = os.environ.get("PORT", "5000")

@@ -14,6 +14,7 @@ from assess.engine import default_engine, evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
 from assess.models import NOTE_MAX, Consultant, DecisionRecord, Engagement, Respondent, utcnow
 from assess.schemas import load_answers
+from assess.text import join_names
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,22 @@ def record_decision(
     )
     session.add(record)
     return record
+
+
+def record_consensus(
+    session: Session, engagement: Engagement, consultant: Consultant | None
+) -> DecisionRecord:
+    """Record the decision on the consensus of the respondents who have submitted, named
+    after them. The caller checks there are at least two and commits."""
+    respondents = engagement.submitted_respondents
+    engagement.updated_at = utcnow()
+    return record_decision(
+        session,
+        engagement,
+        decide_together(respondents),
+        consultant=consultant,
+        note="Consensus of " + join_names([r.name for r in respondents]),
+    )
 
 
 def save_answers(

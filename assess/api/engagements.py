@@ -45,8 +45,7 @@ from assess.models import (
     Respondent,
     utcnow,
 )
-from assess.questionnaire import decide_together, missing, record_decision
-from assess.text import join_names
+from assess.questionnaire import missing
 
 
 class PagedBlueprint(Blueprint):  # type: ignore[misc]
@@ -464,14 +463,7 @@ def decide_consensus(engagement_id: int) -> dict[str, Any]:
     decided = engagement.current_consensus
     if decided is not None:  # a retried request, or the consultant decided it on the web
         abort(409, message=f"These answers are already combined in decision {decided.id}.")
-    record = record_decision(
-        db.session,
-        engagement,
-        decide_together(respondents),
-        consultant=current_consultant(),
-        note="Consensus of " + join_names([r.name for r in respondents]),
-    )
-    engagement.updated_at = utcnow()
+    record = questionnaire.record_consensus(db.session, engagement, current_consultant())
     db.session.commit()
     return decision_json(record)
 

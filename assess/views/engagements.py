@@ -35,8 +35,8 @@ from assess.models import (
 from assess.questionnaire import (
     PAGES,
     decide,
-    decide_together,
     missing,
+    record_consensus,
     record_decision,
 )
 from assess.radar import radar
@@ -424,15 +424,7 @@ def consensus(engagement_id: int) -> Response:
         return redirect(
             url_for("results.show", engagement_id=engagement.id, decision_id=decided.id), code=303
         )
-    names = join_names([r.name for r in respondents])
-    record = record_decision(
-        db.session,
-        engagement,
-        decide_together(respondents),
-        consultant=current_user._get_current_object(),
-        note=f"Consensus of {names}",
-    )
-    engagement.updated_at = utcnow()
+    record = record_consensus(db.session, engagement, current_user._get_current_object())
     db.session.commit()
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
