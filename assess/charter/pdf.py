@@ -50,6 +50,9 @@ FONTS: dict[str, tuple[Path, str]] = {
         ("amiri-bold.ttf", "opentype/fonts-hosny-amiri/Amiri-Bold.ttf", "fonts-hosny-amiri"),
         ("cjk-regular.ttc", "truetype/wqy/wqy-microhei.ttc", "fonts-wqy-microhei"),
         ("dejavu-sans.ttf", "truetype/dejavu/DejaVuSans.ttf", "fonts-dejavu-core"),
+        # Last in every stack: Indic, Thai, Ethiopic and other scripts the others lack.
+        ("world-regular.otf", "opentype/freefont/FreeSerif.otf", "fonts-freefont-otf"),
+        ("world-bold.otf", "opentype/freefont/FreeSerifBold.otf", "fonts-freefont-otf"),
     )
 }
 DEBIAN_PACKAGES: tuple[str, ...] = tuple(sorted({package for _, package in FONTS.values()}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -169,7 +170,20 @@ def environment() -> Environment:
     env.filters["long_date"] = long_date
     env.filters["short_date"] = short_date
     env.filters["quantity"] = quantity
+    env.filters["direction"] = direction
     return env
+
+
+def direction(text: str) -> str:
+    """Return the writing direction of a paragraph of the parties' own words, as the browser's
+    ``dir="auto"`` would (WeasyPrint has no ``auto``): that of its first strong character."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return "ltr"
 
 
 def _clauses(decision: Decision, first_number: int) -> list[Section]:

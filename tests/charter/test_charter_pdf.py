@@ -22,6 +22,7 @@ from weasyprint.formatting_structure import boxes
 from assess import charter, partnership, serving
 from assess.alignment import Respondent
 from assess.charter import pdf as charter_pdf
+from assess.charter import render
 from assess.charter.errors import CharterError
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
@@ -290,6 +291,80 @@ def test_long_and_non_latin_input_fits_and_keeps_its_glyphs(
     assert "Charter-CJK" in fonts and "Charter-Arabic" in fonts
     # every glyph came from a real font: no .notdef boxes were drawn
     assert all(f["emb"] == "yes" for f in fonts_of(pdf, tmp_path))
+
+
+NAMES_OF_THE_WORLD = {
+    "Hindi": "अनन्या शर्मा",
+    "Thai": "สมชาย ใจดี",
+    "Hebrew": "נועה כהן",
+    "Korean": "김민준",
+    "Japanese": "山田はなこ",
+    "Russian": "Анна Иванова",
+    "Armenian": "Անի Պետրոսյան",
+    "Georgian": "ნინო ბერიძე",
+    "Bengali": "সুমন দাস",
+    "Tamil": "கார்த்திக் ராஜா",
+    "Amharic": "አበበ ቢቂላ",
+    "Vietnamese": "Nguyễn Thị Hương",
+}
+
+
+def test_names_in_many_scripts_print_with_real_glyphs(
+    decisions: dict[str, Decision], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    parties = [
+        {"side": "producer" if number % 2 else "creator", "name": name, "role": language}
+        for number, (language, name) in enumerate(NAMES_OF_THE_WORLD.items())
+    ]
+    details = make_details(parties=parties)
+    # WeasyPrint draws a .notdef box, and says so, for a character no font of the stack has.
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        pdf = charter.to_pdf(decisions["standard"], details)
+    missing = [r.getMessage() for r in caplog.records if ".notdef" in r.getMessage()]
+    assert missing == []
+    text = text_of(pdf)
+    assert "Nguyễn Thị Hương" in text and "Анна Иванова" in text
+    # from the charter's own last-resort font, not whatever the machine happens to have
+    assert any("Charter-World" in font["name"] for font in fonts_of(pdf, tmp_path))
+
+
+def test_paragraphs_written_right_to_left_are_set_right_to_left(
+    decisions: dict[str, Decision],
+) -> None:
+    assert [render.direction(t) for t in ("«سلام» world", "123 שלום", "Hello سلام", "42")] == [
+        "rtl",
+        "rtl",
+        "ltr",
+        "ltr",
+    ]
+    summary = "Six episodes, shot in Beirut.\nسلسلة وثائقية من ست حلقات، تصوّر في بيروت."
+    html = charter.to_html(decisions["standard"], make_details(project_summary=summary))
+    document = charter_pdf.render_document(html)
+
+    def lines_of(box: Any) -> Any:
+        if isinstance(box, boxes.LineBox):
+            yield box
+        for child in box.all_children():
+            yield from lines_of(child)
+
+    def edges(start: str) -> tuple[float, float, float]:
+        """Return the line's left and right ends and its paragraph's right edge."""
+        for page in document.pages:
+            for block in page._page_box.descendants():
+                if not isinstance(block, boxes.BlockBox) or block.element_tag != "p":
+                    continue
+                for line in lines_of(block):
+                    words = [b for b in line.descendants() if isinstance(b, boxes.TextBox)]
+                    if words and "".join(w.text for w in words).startswith(start):
+                        left = min(w.position_x for w in words)
+                        right = max(w.position_x + w.width for w in words)
+                        return left, right, block.content_box_x() + block.width
+        raise AssertionError(f"no line starts with {start!r}")
+
+    left, right, edge = edges("Six episodes")
+    assert right < edge - 50  # a short line in English stays at the left margin
+    left, right, edge = edges("سلسلة")
+    assert abs(right - edge) < 1 and left > 100  # the Arabic one starts at the right margin
 
 
 def page_endings(document: Any) -> list[str]:

@@ -80,7 +80,8 @@ def test_charters_look_the_same_on_our_defaults(
     kind: str, decisions: dict[str, Decision], tmp_path: Path
 ) -> None:
     decision = apart() if kind == "apart" else decisions[kind]
-    html = charter.to_html(decision, make_details())
+    summary = "A documentary series.\nسلسلة وثائقية من ست حلقات." if kind == "apart" else ""
+    html = charter.to_html(decision, make_details(project_summary=summary))
     _, stylesheet = charter_pdf._fonts_and_css()
     assert_same_pages(html, stylesheet, tmp_path)
 
