@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assess.factors import FACTORS
+from assess.factors import BY_KEY, FACTORS, SCALE
 
 ALIGNED, MINOR, SIGNIFICANT = "aligned", "minor", "significant"
 SIDES = ("producer", "creator")
@@ -125,6 +125,12 @@ def gap_level(gap: int) -> str:
     return ALIGNED if gap == 0 else MINOR if gap == 1 else SIGNIFICANT
 
 
+def missing_sides(sides: Iterable[str]) -> list[str]:
+    """Return the sides nobody answers for: a consensus needs both."""
+    present = set(sides)
+    return [side for side in SIDES if side not in present]
+
+
 def cautious_median(values: Sequence[int], cautious: str) -> int:
     """Return the median, rounded toward the cautious end when it falls between levels."""
     middle = statistics.median(values)
@@ -138,6 +144,16 @@ def align(
 ) -> Alignment:
     """Compute gaps and the consensus answers of several respondents, keeping the notes."""
     agreed = dict(agreed or {})
+    if not respondents:
+        raise ValueError("an alignment needs at least one respondent")
+    # Callers validate their input; this guards the decision against a caller that did not.
+    off_scale = sorted(
+        key
+        for key, value in agreed.items()
+        if key not in BY_KEY or type(value) is not int or value not in SCALE
+    )
+    if off_scale:
+        raise ValueError("agreed values must be levels 1 to 5 of factors: " + ", ".join(off_scale))
     factors: dict[str, FactorAlignment] = {}
     consensus: dict[str, int] = {}
     for factor in FACTORS:

@@ -58,6 +58,10 @@ class Agreement:
 
 def load_agreement(form: Mapping[str, Any]) -> tuple[Agreement | None, Errors]:
     """Validate the agreed-value form; return the change or one message per field."""
+    # The note is typed in a textarea: a line break there is a space, not a control character.
+    note = form.get("note")
+    if isinstance(note, str):
+        form = {**form, "note": " ".join(note.splitlines())}
     data, errors = load_form(AgreeSchema(), form)
     if errors:
         return None, errors
@@ -102,6 +106,8 @@ def summary(agreement: Agreement, before: Alignment) -> str:
     """Describe the change in a line, for the decision's note."""
     label = BY_KEY[agreement.factor].label
     was = before.consensus[agreement.factor]
+    if agreement.value is None and agreement.factor not in before.agreed:
+        return f"{label}: stays at the cautious middle ({was})"
     if agreement.value is None:
         return f"{label}: back to the cautious middle (was {was})"
     if agreement.value == was and agreement.factor in before.agreed:
@@ -180,17 +186,20 @@ def history(records: Iterable[DecisionRecord]) -> list[HistoryEntry]:
     no consensus value or note (a re-evaluation with new rules) are left out.
     """
     entries: list[HistoryEntry] = []
-    previous: Alignment | None = None
+    # The newest consensus of each answer set: an agreement made on an older consensus
+    # (after a respondent answered again) is compared with that consensus, not the newest.
+    previous: dict[tuple[Any, ...], Alignment] = {}
     for record in sorted(records, key=lambda r: r.id):
         alignment = record.decision.alignment
         if alignment is None:
             continue
-        if previous is not None and _answers(previous) == _answers(alignment):
-            started, found = False, _diff(previous, alignment)
+        before = previous.get(_answers(alignment))
+        if before is not None:
+            started, found = False, _diff(before, alignment)
         else:
             started, found = True, _started(alignment)
         if started or found:
             who = record.created_by.display_name if record.created_by else ""
             entries.append(HistoryEntry(record.id, record.created_at, who, started, found))
-        previous = alignment
+        previous[_answers(alignment)] = alignment
     return entries

@@ -12,7 +12,15 @@ from assess import alignment
 from assess.decision import Decision
 from assess.engine import default_engine, evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
-from assess.models import NOTE_MAX, Consultant, DecisionRecord, Engagement, Respondent, utcnow
+from assess.models import (
+    NOTE_MAX,
+    SIDE_LABELS,
+    Consultant,
+    DecisionRecord,
+    Engagement,
+    Respondent,
+    utcnow,
+)
 from assess.schemas import load_answers
 from assess.text import join_names
 
@@ -128,6 +136,19 @@ def record_decision(
     )
     session.add(record)
     return record
+
+
+def why_no_consensus(submitted: list[Respondent]) -> str | None:
+    """Say why these submitted respondents cannot be combined into a consensus yet."""
+    if len(submitted) < 2:
+        return "A consensus needs at least two respondents who have submitted."
+    missing = alignment.missing_sides(r.side for r in submitted)
+    if missing:
+        return (
+            "A consensus needs submitted answers from both sides; none has come from the "
+            f"{SIDE_LABELS[missing[0]].lower()} yet."
+        )
+    return None
 
 
 def record_consensus(

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from assess.alignment import SIDES, Respondent
+from assess.alignment import SIDES, Respondent, missing_sides
 from assess.factors import FACTOR_KEYS, FACTORS, SCALE
 from assess.text import PRINTABLE_NOT_BLANK, Text
 
@@ -126,19 +126,8 @@ class RespondentsSchema(Checked):
     )
 
     @validates_schema
-    def check_notes(self, data: dict[str, Any], **_: Any) -> None:
-        # A note explains a value the partners agreed; without one it has nothing to explain.
-        loose = sorted(set(data.get("notes", {})) - set(data.get("consensus", {})))
-        if loose:
-            raise ValidationError(
-                "a note explains an agreed value: give consensus values for " + ", ".join(loose),
-                "notes",
-            )
-
-    @validates_schema
     def check_sides(self, data: dict[str, Any], **_: Any) -> None:
-        sides = {r["side"] for r in data.get("respondents", [])}
-        missing = [side for side in SIDES if side not in sides]
+        missing = missing_sides(r["side"] for r in data.get("respondents", []))
         if missing:
             raise ValidationError(
                 "needs at least one respondent on each side (missing: " + ", ".join(missing) + ")",

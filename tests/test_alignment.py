@@ -204,10 +204,6 @@ def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
 @pytest.mark.parametrize(
     ("notes", "expected"),
     [
-        (
-            {"innovation": "We agreed after the workshop."},
-            "notes: a note explains an agreed value: give consensus values for innovation",
-        ),
         ({"budget": "Not a factor."}, "notes.budget.key: unknown factor"),
         (
             {"risk_tolerance": "x" * 281},

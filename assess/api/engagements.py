@@ -384,7 +384,8 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
 @documented(403, 404, 409)
 def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     """Stop the respondent's link from working; a new invitation can be issued later."""
-    respondent = owned_respondent(engagement_id, respondent_id)[1]
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
     not_a_session(respondent)
     respondent.revoke_links()
     db.session.commit()
@@ -457,9 +458,9 @@ def decide_consensus(engagement_id: int) -> dict[str, Any]:
     """Decide on the consensus of the respondents who have submitted (at least two)."""
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
-    respondents = engagement.submitted_respondents
-    if len(respondents) < 2:
-        abort(409, message="A consensus needs at least two respondents who have submitted.")
+    blocker = questionnaire.why_no_consensus(engagement.submitted_respondents)
+    if blocker:
+        abort(409, message=blocker)
     decided = engagement.current_consensus
     if decided is not None:  # a retried request, or the consultant decided it on the web
         abort(409, message=f"These answers are already combined in decision {decided.id}.")

@@ -38,6 +38,7 @@ from assess.questionnaire import (
     missing,
     record_consensus,
     record_decision,
+    why_no_consensus,
 )
 from assess.radar import radar
 from assess.text import join_names
@@ -169,6 +170,7 @@ def show(engagement_id: int) -> str:
         submitted_names=join_names([r.name for r in respondents]),
         facilitated_apart=any(r.facilitated and r.submitted_at for r in answered),
         consensus=engagement.current_consensus,
+        no_consensus_because=why_no_consensus(respondents) if len(respondents) > 1 else None,
         pages=PAGES,
     )
 
@@ -283,6 +285,7 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
 def revoke(engagement_id: int, respondent_id: int) -> Response:
     """Stop a respondent's link from working."""
     engagement = owned_engagement(engagement_id)
+    _not_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
     respondent.revoke_links()
     db.session.commit()
@@ -414,9 +417,9 @@ def consensus(engagement_id: int) -> Response:
     """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
     engagement = owned_engagement(engagement_id)
     _not_archived(engagement)
-    respondents = engagement.submitted_respondents
-    if len(respondents) < 2:
-        flash("A consensus needs at least two respondents who have submitted.", "info")
+    blocker = why_no_consensus(engagement.submitted_respondents)
+    if blocker:
+        flash(blocker, "info")
         return redirect(url_for("engagements.show", engagement_id=engagement.id))
     decided = engagement.current_consensus
     if decided is not None:  # a second click, or nothing submitted since
