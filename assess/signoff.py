@@ -234,7 +234,7 @@ def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
     newer = stale_because(session, version)
     if newer is not None:
         raise StaleVersion(
-            f"The answers were evaluated again on {newer.created_at:%d %b %Y at %H:%M} UTC, "
+            f"The answers were evaluated again on {newer.created_at:%-d %b %Y, %H:%M} UTC, "
             f"after version {version.number} was frozen, so it no longer reflects the "
             "assessment and cannot be signed. The consultant will freeze a new version."
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -135,6 +136,11 @@ def test_decline_returns_the_charter_to_draft_with_the_reason(
     page = client.get(version_path).get_data(as_text=True)
     assert "Declined." in page
     assert "Bo Chen: The revenue split is not what we agreed." in page
+    # The other signatory learns there is nothing to do, and is no longer asked to approve.
+    other = app.test_client().get(links["Ann Lee"]).get_data(as_text=True)
+    assert "Another signatory asked for changes" in other
+    assert "asked to approve" not in other and "Read the whole charter" not in other
+    assert "Approve the charter</button>" not in other
     # The other signatory's link no longer lets anyone approve.
     assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 409
     with app.app_context():
@@ -217,7 +223,10 @@ def test_answers_evaluated_again_make_the_frozen_version_stale(
     page = client.get(version_path).get_data(as_text=True)
     assert "This version is stale." in page
     visitor = app.test_client()
-    assert "evaluated again" in visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    seen = visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert "evaluated again" in seen
+    assert 'class="status status-stale">Stale<' in seen and "asked to approve" not in seen
+    assert re.search(r"evaluated again on \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC", seen)
     response = approve(visitor, links["Ann Lee"], "Ann Lee")
     assert response.status_code == 409
     assert "cannot be signed" in response.get_data(as_text=True)  # type: ignore[attr-defined]

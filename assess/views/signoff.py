@@ -495,6 +495,7 @@ def _sign_page(
         token=token,
         problem=problem,
         expired=expired,
+        stale=isinstance(problem, signoff.StaleVersion),
         can_act=problem is None
         and signatory.action is None
         and signatory.sign_off.status == SIGNOFF_PENDING,
