@@ -230,6 +230,18 @@ def is_stale(session: Session, version: CharterVersion) -> bool:
     return stale_because(session, version) is not None
 
 
+def awaiting_signature(session: Session, engagement: Engagement) -> CharterVersion | None:
+    """Return the newest frozen version that a new decision would make stale: its sign-off
+    is being prepared or collecting approvals, and no decision has overtaken it yet."""
+    if not engagement.charter_versions:
+        return None
+    newest = engagement.charter_versions[-1]
+    sign_off = newest.sign_off
+    if sign_off is not None and sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
+        return None
+    return None if is_stale(session, newest) else newest
+
+
 def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
     newer = stale_because(session, version)
     if newer is not None:

@@ -19,7 +19,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     send,
     shared_seal_key,
 )
-from webtools import login, make_consultant
+from webtools import ANSWERS, login, make_consultant
 
 from assess.extensions import db
 from assess.models import CharterVersion, Engagement, Signatory, SignOffEvent, utcnow
@@ -327,3 +327,23 @@ def test_amending_opens_the_charter_form_filled_in_as_the_signed_version(
         assert value in text
     assert "Freeze for sign-off" in text
     assert client.get(f"/engagements/{setup.engagement_id}/charter/v9/amend").status_code == 404
+
+
+def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    result = f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}"
+    preview = f"{result}?adjust=1&" + "&".join(
+        f"{key}={value}" for key, value in {**ANSWERS, "innovation": 5}.items()
+    )
+    warning = "is out for sign-off.</strong> A new decision makes it stale"
+    assert "makes it stale" not in client.get(preview).get_data(as_text=True)  # nothing frozen
+    version_path = freeze(client, setup)
+    assert "Charter version 1 is frozen for sign-off." in client.get(preview).get_data(as_text=True)
+    send(client, version_path, people=SIGNATORIES[:1])
+    assert warning in client.get(preview).get_data(as_text=True)
+    # Once a newer decision has made the version stale, there is nothing left to stop.
+    record(app, setup.engagement_id)
+    assert "makes it stale" not in client.get(preview).get_data(as_text=True)

@@ -19,6 +19,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from assess import signoff
 from assess.extensions import db
 from assess.factors import FACTOR_KEYS
 from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
@@ -170,6 +171,7 @@ def show(engagement_id: int) -> str:
         submitted_names=join_names([r.name for r in respondents]),
         facilitated_apart=any(r.facilitated and r.submitted_at for r in answered),
         consensus=engagement.current_consensus,
+        awaiting=signoff.awaiting_signature(db.session, engagement),
         no_consensus_because=why_no_consensus(respondents) if len(respondents) > 1 else None,
         pages=PAGES,
     )

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from assess import consensus
+from assess import consensus, signoff
 from assess.decision import Decision
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
@@ -118,6 +118,7 @@ def result_page(
         chart=chart_for(shown, stored if preview else None),
         consultant_view=True,
         outdated=stored.rules_version != current_rules_version(),
+        awaiting=signoff.awaiting_signature(db.session, engagement),
         **agreement(engagement, record, agree_form, agree_errors),
     )
 
