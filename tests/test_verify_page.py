@@ -101,6 +101,8 @@ def test_the_signed_charter_is_intact_on_the_page_in_pyhanko_and_the_command(
     assert f"charter {document_id}, version 1" in text
     assert "Ann Lee" in text and "Bo Chen" in text
     assert "this service&#39;s certificate" in text or "this service's certificate" in text
+    assert "Valid: the document may not be changed after sealing" in text
+    assert re.search(r"<dt>Charter</dt><dd>[^<]+, between [^<]+ and [^<]+</dd>", text)
 
     embedded = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
     status = validate_pdf_signature(
@@ -166,6 +168,9 @@ def test_a_tampered_charter_fails_on_the_page_and_in_the_command(
     text = page.get_data(as_text=True)
     assert "Altered: do not rely on this file" in text
     assert "Intact and sealed" not in text
+    # Nothing on the page vouches for what the altered file claims.
+    assert "Recorded in the seal" not in text and "status-approved" not in text
+    assert "<dt>Charter</dt>" not in text
     result = cli_verify(app, tmp_path, altered)
     assert result.exit_code == 1, result.output
     assert result.output.startswith("ALTERED")
