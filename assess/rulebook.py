@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import string
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,24 @@ class PolicySchema(Checked):
 # --- loading -----------------------------------------------------------------------------
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML requires unique
+    keys; PyYAML would silently keep the last, dropping a condition or a parameter)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # the base class reports unhashable keys itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load(directory: Path | str | None = None) -> Rulebook:
     """Read, validate and version every rules file in ``directory``; raise RulesError."""
     root = Path(directory) if directory else DEFAULT_RULES_DIR
@@ -218,13 +236,18 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _read_yaml(path: Path, problems: list[str]) -> Any:
+def read_yaml(path: Path, problems: list[str]) -> Any:
+    """Return a YAML file's content, or None with the reason added to ``problems``."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        problems.append(f"{display_path(path)}: not valid YAML{where}")
+        problem = getattr(error, "problem", None)
+        detail = f" ({problem})" if problem and "duplicate key" in str(problem) else ""
+        problems.append(f"{display_path(path)}: not valid YAML{where}{detail}")
+    except RecursionError:
+        problems.append(f"{display_path(path)}: nested too deeply")
     except (OSError, UnicodeDecodeError) as error:
         problems.append(f"{display_path(path)}: cannot be read ({error})")
     return None
@@ -233,7 +256,7 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
 def _load_policy(path: Path, problems: list[str]) -> Policy | None:
     name = display_path(path)
     found = len(problems)
-    raw = _read_yaml(path, problems)
+    raw = read_yaml(path, problems)
     if raw is None:
         if len(problems) == found:
             problems.append(f"{name}: file is empty")
@@ -277,7 +300,7 @@ def _param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[str]:
 def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
     name = display_path(path)
     found = len(problems)
-    raw = _read_yaml(path, problems)
+    raw = read_yaml(path, problems)
     if raw is None and len(problems) == found:  # read, but holds nothing
         problems.append(f"{name}: file is empty")
     if raw is None:
@@ -346,6 +369,10 @@ def _conditions(
             elif op == "between":
                 if not (isinstance(value, list) and len(value) == 2):
                     problems.append(f"when.{fact}.between: must be a list [low, high]")
+                    continue
+                low, high = value
+                if all(kind.check(v) is None for v in value) and low > high:
+                    problems.append(f"when.{fact}.between: low {low} is above high {high}")
                     continue
                 for bound, opname in zip(value, ("gte", "lte"), strict=True):
                     if (problem := kind.check(bound)) is not None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from assess.alignment import Respondent
@@ -15,7 +14,7 @@ from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
 from assess.protocols import PROTOCOL_IDS
-from assess.rulebook import RulesError, display_path
+from assess.rulebook import RulesError, display_path, read_yaml
 from assess.schemas import (
     AgreedSchema,
     AnswersSchema,
@@ -119,10 +118,9 @@ def load(rules_dir: Path) -> list[Scenario]:
     problems: list[str] = []
     for path in sorted((rules_dir / "scenarios").glob("*.yaml")):
         name = display_path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            problems.append(f"{name}: not valid YAML")
+        unreadable = len(problems)
+        raw = read_yaml(path, problems)
+        if len(problems) > unreadable:
             continue
         if not isinstance(raw, list):
             problems.append(f"{name}: must be a list of scenarios")

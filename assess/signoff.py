@@ -16,7 +16,9 @@ amendment that records the signed version's hash (the hash chain) and shows a di
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import itertools
 import logging
 import unicodedata
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from assess import charter
 from assess.charter import CharterDetails
+from assess.decision import Decision
 from assess.factors import BY_KEY as FACTORS
 from assess.models import (
     SIGNOFF_DECLINED,
@@ -85,6 +88,15 @@ class NotYourTurn(SignOffError):
 
 class AlreadyStarted(SignOffError):
     """The signatories are fixed once the sign-off has started."""
+
+
+class Archived(SignOffError):
+    """The engagement is archived: its sign-off is read-only until it is restored."""
+
+
+def _refuse_if_archived(sign_off: SignOff) -> None:
+    if sign_off.version.engagement.archived_at is not None:
+        raise Archived("The engagement is archived: restore it to change its sign-off.")
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,7 @@ def freeze(
     document_id = versions[0].document_id if versions else ""
     details = replace(details, version=number, document_id=document_id)
     if not document_id:
-        details = replace(details, document_id=charter.document_id(decision, details))
+        details = replace(details, document_id=_unused_document_id(session, decision, details))
     pdf = charter.to_pdf(decision, details)
     previous = latest_signed(engagement)
     who = consultant.display_name if consultant else ""
@@ -209,6 +221,23 @@ def freeze(
     _event(version.sign_off, "frozen", now, actor=who, detail=detail)
     session.flush()
     return version
+
+
+def _unused_document_id(session: Session, decision: Decision, details: CharterDetails) -> str:
+    """Return the id the charter's content gives it, the one its previews showed, unless
+    another charter has it already (two engagements with the same project, parties and
+    answers frozen on one day): then the first free id derived from it."""
+    candidate = charter.document_id(decision, details)
+    base = candidate
+    for attempt in itertools.count(1):
+        taken = session.scalar(
+            select(CharterVersion.id).where(CharterVersion.document_id == candidate).limit(1)
+        )
+        if taken is None:
+            return candidate
+        digest = hashlib.sha256(f"{base}/{attempt}".encode()).hexdigest().upper()
+        candidate = f"PC-{details.issued_at:%Y}-{digest[:4]}-{digest[4:8]}"
+    raise AssertionError("unreachable")
 
 
 def stale_because(session: Session, version: CharterVersion) -> DecisionRecord | None:
@@ -266,6 +295,7 @@ def add_signatory(
 ) -> Signatory:
     """Name one more person who must approve; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)  # two added at once get the next two positions
+    _refuse_if_archived(sign_off)
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
@@ -281,6 +311,7 @@ def add_signatory(
 def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) -> None:
     """Take a signatory off the list; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)
+    _refuse_if_archived(sign_off)
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     sign_off.signatories.remove(signatory)
@@ -311,6 +342,7 @@ def start(
     """
     now = now or utcnow()
     sign_off = lock(session, sign_off.id)
+    _refuse_if_archived(sign_off)
     if sign_off.status != SIGNOFF_PREPARING:
         raise SignOffError("This sign-off has already started.")
     if not sign_off.signatories:
@@ -343,6 +375,7 @@ def resend(
     """Issue a new link for a signatory; the previous one stops working at once."""
     now = now or utcnow()
     sign_off = signatory.sign_off
+    _refuse_if_archived(sign_off)
     if sign_off.status != SIGNOFF_PENDING or signatory.action is not None:
         raise SignOffError(f"{signatory.name} needs no new link: there is nothing left to do.")
     token = _new_link(signatory, expires_at, now)
@@ -353,6 +386,7 @@ def resend(
 def revoke(signatory: Signatory, *, actor: str = "", now: datetime | None = None) -> None:
     """Stop a signatory's link from working."""
     now = now or utcnow()
+    _refuse_if_archived(signatory.sign_off)
     if signatory.token_hash is not None and signatory.revoked_at is None:
         signatory.revoked_at = now
         detail = signatory.name
@@ -528,6 +562,7 @@ def withdraw(
     """Stop an open sign-off (the consultant's choice); its links stop working."""
     now = now or utcnow()
     sign_off = lock(session, sign_off.id)  # a last approval may be sealing it right now
+    _refuse_if_archived(sign_off)
     if sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
         raise SignOffError("This sign-off is already closed.")
     _close(sign_off, SIGNOFF_WITHDRAWN, now, "Withdrawn by the consultant")
@@ -645,6 +680,18 @@ def find_by_hash(session: Session, digest: str) -> tuple[CharterVersion, str] | 
         return sealed, "sealed"
     frozen = session.scalar(select(CharterVersion).where(CharterVersion.sha256 == digest).limit(1))
     return (frozen, "frozen") if frozen is not None else None
+
+
+def superseded_by(session: Session, version: CharterVersion) -> CharterVersion | None:
+    """Return the newest signed amendment of this version's charter, if one replaced it."""
+    later = [
+        v
+        for v in versions_of(session, version.document_id)
+        if v.number > version.number
+        and v.sign_off is not None
+        and v.sign_off.status == SIGNOFF_SIGNED
+    ]
+    return later[-1] if later else None
 
 
 def versions_of(session: Session, document_id: str) -> list[CharterVersion]:

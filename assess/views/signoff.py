@@ -347,7 +347,7 @@ def add_signatory(engagement_id: int, number: int) -> Any:
     if not errors:
         try:
             signoff.add_signatory(db.session, version.sign_off, **data)
-        except signoff.AlreadyStarted as error:
+        except (signoff.AlreadyStarted, signoff.Archived) as error:
             errors, status = {"_schema": [str(error)]}, 409
         except signoff.SignOffError as error:
             errors = {"email" if "signatory" in str(error) else "_schema": [str(error)]}
@@ -422,7 +422,11 @@ def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Stop a signatory's link from working."""
     _, version = _owned_version(engagement_id, number)
     signatory = _owned_signatory(version, signatory_id)
-    signoff.revoke(signatory, actor=current_user.display_name)
+    try:
+        signoff.revoke(signatory, actor=current_user.display_name)
+    except signoff.SignOffError as error:
+        flash(str(error), "info")
+        return _to_version(version)
     db.session.commit()
     flash(f"{signatory.name}'s link no longer works.", "info")
     return _to_version(version, "#signatories")

@@ -166,6 +166,7 @@ def _check_file(data: bytes) -> tuple[str, int]:
     if found is None and verdict.approved_hash:
         found = signoff.find_by_hash(db.session, verdict.approved_hash)
     result: dict[str, Any] = {
+        "superseded_by": signoff.superseded_by(db.session, found[0]) if found else None,
         "kind": "file",
         "verdict": verdict,
         "sha256": digest,

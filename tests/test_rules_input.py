@@ -1,0 +1,89 @@
+"""`assess rules check` names the file and the problem for every unreadable or ambiguous
+rules or scenario file, without a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from assess.cli import cli
+from assess.rulebook import DEFAULT_RULES_DIR
+
+GOOD_BECAUSE = "    because: A reason long enough to explain the rule.\n"
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, target)
+    return target
+
+
+def rules_check(rules_dir: Path) -> Any:
+    return CliRunner().invoke(cli, ["rules", "check", "--rules-dir", str(rules_dir)])
+
+
+# --- rules check: tracebacks on unreadable scenario files and deep nesting ------------
+
+
+def test_rules_check_reports_a_scenario_file_that_is_not_utf8(rules_copy: Path) -> None:
+    (rules_copy / "scenarios" / "extra.yaml").write_bytes(b"- name: caf\xe9\n")
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # no traceback
+    assert "extra.yaml" in result.output
+
+
+def test_rules_check_reports_a_scenario_path_that_is_a_folder(rules_copy: Path) -> None:
+    (rules_copy / "scenarios" / "extra.yaml").mkdir()
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "extra.yaml" in result.output
+
+
+@pytest.mark.parametrize("where", ["rules", "scenarios"])
+def test_rules_check_reports_deeply_nested_yaml(rules_copy: Path, where: str) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    if where == "rules":
+        (rules_copy / "90-extra.yaml").write_text(f"stage: protocols\nrules:\n- {nested}\n")
+    else:
+        (rules_copy / "scenarios" / "extra.yaml").write_text(f"- {nested}\n")
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "extra.yaml" in result.output
+
+
+# --- 7. rules check: duplicate keys silently drop a condition ----------------------------
+
+
+def test_a_duplicate_key_in_a_rule_is_reported(rules_copy: Path) -> None:
+    (rules_copy / "90-extra.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        "  - id: dup-condition\n"
+        "    when: {innovation: {gte: 4}, innovation: {lte: 1}}\n"
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE
+    )
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output  # today: "rules OK", one condition lost
+    assert "90-extra.yaml" in result.output and "innovation" in result.output
+
+
+# --- 8. rules check: a between that can never hold ---------------------------------------
+
+
+def test_a_between_with_low_above_high_is_reported(rules_copy: Path) -> None:
+    (rules_copy / "90-extra.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        "  - id: never-fires\n"
+        "    when: {innovation: {between: [4, 2]}}\n"
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE
+    )
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert "rule never-fires: when.innovation.between" in result.output

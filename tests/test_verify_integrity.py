@@ -1,0 +1,166 @@
+"""Signed charters stay apart and say what they are: unique document ids, damaged or foreign
+files, superseded versions, archived engagements."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from signofftools import (  # noqa: F401  (fixtures)
+    SIGNATORIES,
+    approve,
+    engagement_with_decision,
+    freeze,
+    post,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
+from test_verify_page import sign_through, upload
+
+from assess.extensions import db
+from assess.models import CharterVersion, Signatory
+from assess.signing import sha256_hex
+
+
+@pytest.fixture
+def signed_charter(app: Flask) -> tuple[bytes, str, bytes]:
+    """A charter signed through the app: the sealed bytes, its document id, the frozen PDF."""
+    return sign_through(app)[:3]
+
+
+def result_heading(page: str) -> str:
+    match = re.search(r'<h2 id="result-title">([^<]*)</h2>', page)
+    assert match, page
+    return match.group(1)
+
+
+# --- 1. Verification: two engagements share one document id ------------------------------
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_two_engagements_never_share_a_document_id(app: Flask, signed_in: FlaskClient) -> None:
+    first = engagement_with_decision(app, signed_in)
+    second = engagement_with_decision(app, signed_in)  # same project, parties and answers
+    freeze(signed_in, first)
+    freeze(signed_in, second)
+    with app.app_context():
+        versions = db.session.query(CharterVersion).order_by(CharterVersion.id).all()
+        ids = [v.document_id for v in versions]
+        hashes = [v.sha256 for v in versions]
+    assert ids[0] != ids[1], "two different charters got one document id"
+    assert hashes[0] != hashes[1], "two different charters are byte-identical frozen PDFs"
+    # The QR page of the first charter lists only its own versions.
+    page = signed_in.get(f"/verify/{ids[0]}").get_data(as_text=True)
+    assert re.findall(r'<th scope="row">(\d+)<', page) == ["1"]
+
+
+# --- 2. Verification page: a damaged signed charter is called "not a signed charter" --------
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_truncated_signed_charter_is_reported_as_damaged_not_as_unsigned(
+    client: FlaskClient, signed_charter: tuple[bytes, str, bytes]
+) -> None:
+    truncated = signed_charter[0][: len(signed_charter[0]) // 2]  # e.g. an interrupted download
+    page = upload(client, truncated)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    # A damaged copy of a sealed charter: the page cannot say it carries no seal.
+    box = text[text.index('id="result-title"') : text.index('<dl class="facts card">')]
+    assert "This PDF carries no seal of this service" not in box
+    assert "damaged" in box
+
+
+# --- 3. Verification page: another service's intact seal is called "Altered" -------------
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_charter_sealed_by_another_service_is_not_called_altered(
+    client: FlaskClient, signed_charter: tuple[bytes, str, bytes], tmp_path: Path
+) -> None:
+    from assess.signing.audit import AuditEntry, AuditTrail
+    from assess.signing.keys import load_or_create
+    from assess.signing.seal import seal
+
+    frozen = signed_charter[2]
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    digest = sha256_hex(frozen)
+    trail = AuditTrail(
+        document_id="PC-2026-AAAA-BBBB",
+        version=1,
+        project="Tidewater",
+        document_hash=digest,
+        sealed_at=at,
+        base_url="https://other.example",
+        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", at, digest),),
+    )
+    other = seal(frozen, trail, load_or_create(tmp_path / "other", key_size=2048))
+    text = upload(client, other).get_data(as_text=True)
+    # The bytes are as sealed, but by someone else: not "altered", not vouched for either.
+    assert result_heading(text) == "Not sealed by this service"
+    assert "it was changed after the seal" not in text
+
+
+# --- 4. Verification: a superseded (amended) signed version does not say so -------------
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_verifying_a_signed_version_that_was_amended_says_it_was_superseded(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup, arbitration="Geneva Chamber")
+    link = send(signed_in, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    old_signed = signed_in.get(f"{first}/signed.pdf").data
+    second = freeze(signed_in, setup, arbitration="Zurich Chamber")
+    link = send(signed_in, second, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    text = upload(app.test_client(), old_signed).get_data(as_text=True)
+    assert "Intact and sealed" in text
+    # The holder of version 1 must learn that version 2 now replaces it.
+    assert "Amended since:</strong> version 2 replaces this one" in text
+
+
+# --- 5. Amendment on an archived engagement: links are still sent ------------------------
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_an_archived_engagement_cannot_send_an_amendment_for_sign_off(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup)
+    link = send(signed_in, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    amendment = freeze(signed_in, setup, arbitration="Zurich Chamber")
+    assert post(signed_in, f"{amendment}/signatories", SIGNATORIES[0]).status_code == 303
+    post(signed_in, f"/engagements/{setup.engagement_id}/archive")
+    # Freezing is refused on an archived engagement (409); starting the sign-off must be too:
+    # the links it issues can never be used (check_can_act refuses every approval).
+    started = post(signed_in, f"{amendment}/start", {"order": "parallel"})
+    assert started.status_code == 409  # type: ignore[attr-defined]
+    with app.app_context():
+        assert all(s.token_hash is None for s in db.session.query(Signatory).all()[1:])
+    # Nor can its signatories change, or the signed version's links be touched.
+    added = post(signed_in, f"{amendment}/signatories", SIGNATORIES[1])
+    assert added.status_code == 409  # type: ignore[attr-defined]
+    with app.app_context():
+        ann = db.session.query(Signatory).order_by(Signatory.id).first()
+        assert ann is not None
+        ann_id, before = ann.id, (ann.token_hash, ann.revoked_at)
+        assert db.session.query(Signatory).count() == 2
+    post(signed_in, f"{first}/signatories/{ann_id}/revoke")
+    with app.app_context():
+        ann = db.session.get(Signatory, ann_id)
+        assert ann is not None and (ann.token_hash, ann.revoked_at) == before
