@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
     approve,
@@ -62,6 +64,8 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     assert pdf.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert "frame-ancestors 'self'" in pdf.headers["Content-Security-Policy"]
     assert pdf.headers["Content-Disposition"].startswith("inline")
+    cover = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert "Draft for review" not in cover  # the frozen version is the one to sign
     download = signatory.get(f"{ann}/charter.pdf?download=1")
     assert download.data == pdf.data
     assert download.headers["Content-Disposition"].startswith("attachment")

@@ -488,7 +488,8 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
 )
 @documented(404, 422)
 def charter_pdf(engagement_id: int, decision_id: int) -> Response:
-    """Render the partnership charter for a stored decision."""
+    """Render the partnership charter for a stored decision, marked as a draft: the version
+    to sign is the one frozen for sign-off (see the versions' signed.pdf)."""
     from assess.charter import load_details, to_pdf
     from assess.views.charter import charter_data, stored_form
 
@@ -509,8 +510,8 @@ def charter_pdf(engagement_id: int, decision_id: int) -> Response:
             message="The engagement's details cannot make a charter; correct them first.",
             errors={"engagement": error.messages},
         )
-    pdf = to_pdf(record.decision, details)
-    filename = f"charter-{engagement.id}-{record.id}.pdf"
+    pdf = to_pdf(record.decision, details, draft=True)
+    filename = f"charter-{engagement.id}-{record.id}-draft.pdf"
     return Response(
         pdf,
         mimetype="application/pdf",

@@ -57,12 +57,13 @@ def standalone_html(decision: Decision, details: CharterDetails) -> str:
     return render_html(decision, details, inline_stylesheet=True)
 
 
-def to_pdf(decision: Decision, details: CharterDetails) -> bytes:
-    """Render the charter as PDF/A-3b bytes; same inputs give the same bytes."""
+def to_pdf(decision: Decision, details: CharterDetails, *, draft: bool = False) -> bytes:
+    """Render the charter as PDF/A-3b bytes; same inputs give the same bytes. A ``draft``
+    is marked as not the version to sign on its cover and on every page."""
     from assess.charter.pdf import write_pdf  # WeasyPrint loads Pango: import on first use
 
     return write_pdf(
-        render_html(decision, details),
+        render_html(decision, details, draft=draft),
         document_id=document_id(decision, details),
         attachment=assessment_json(decision),
         attachment_time=details.issued_at,

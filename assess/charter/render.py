@@ -338,16 +338,20 @@ def render_html(
     stylesheet_url: str | None = None,
     inline_stylesheet: bool = False,
     banner: str | None = None,
+    draft: bool = False,
 ) -> str:
     """Render the charter as one HTML document.
 
     For the PDF the stylesheet is passed to WeasyPrint separately. A browser preview either
     links it from ``stylesheet_url`` (see ``stylesheet_text``) or carries it inline, and may
     carry a ``banner`` above the document (on screen only) saying what the reader sees.
+    A ``draft`` says so on its cover and in the running header of every page: a copy
+    handed round before the freeze must never pass for the version to sign.
     """
     values = context(decision, details)
     values["stylesheet_url"] = stylesheet_url
     values["banner"] = banner
+    values["draft"] = draft
     # Our own stylesheet file, never user input: safe to place in a <style> element.
     values["inline_stylesheet"] = Markup(stylesheet_text()) if inline_stylesheet else None
     return environment().get_template("charter.html").render(values)

@@ -307,8 +307,9 @@ def pdf(engagement_id: int, decision_id: int) -> Any:
     decision, details, page = _issue(engagement_id, decision_id)
     if details is None:
         return page
-    name = f"charter-{charter.document_id(decision, details)}.pdf"
-    return _download(charter.to_pdf(decision, details), "application/pdf", name)
+    # Not yet frozen: the copy says it is a draft, and so does its name.
+    name = f"charter-{charter.document_id(decision, details)}-draft.pdf"
+    return _download(charter.to_pdf(decision, details, draft=True), "application/pdf", name)
 
 
 @bp.post(f"{BASE}.ics")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from webtools import csrf_token, login, make_consultant
 
 from assess.extensions import db
@@ -87,6 +89,13 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF-1.7")
     assert "attachment;" in pdf.headers["Content-Disposition"]
+    # Not frozen yet: the file says it is a draft, by its name, on its cover and on every page.
+    assert re.search(
+        r'filename="charter-PC-\d{4}-\w{4}-\w{4}-draft\.pdf"', pdf.headers["Content-Disposition"]
+    )
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages]
+    assert "Draft for review: not the version to sign." in pages[0]
+    assert all(re.search(r"PC-\d{4}-\w{4}-\w{4} · DRAFT", text) for text in pages[1:])
     ics = post(client, path + ".ics", data)
     assert ics.mimetype == "text/calendar" and ics.data.startswith(b"BEGIN:VCALENDAR")
     assert b"DTSTART;VALUE=DATE:2026050" in ics.data  # counted from the effective date
