@@ -721,6 +721,7 @@ FIELD_LABELS: dict[str, str] = {
     "project": "Project",
     "parties": "Parties",
     "consultant": "Consultant",
+    "client": "Client",
     "effective_date": "Effective from",
     "project_summary": "Project summary",
     "mediators_internal": "Internal mediators",
@@ -783,6 +784,6 @@ def diff(old: CharterVersion, new: CharterVersion) -> list[Change]:
         a, b = old.fields.get(name), new.fields.get(name)
         if a != b:
             changes.append(
-                Change("Charter fields", label, _field_text(name, a), _field_text(name, b))
+                Change("Charter details", label, _field_text(name, a), _field_text(name, b))
             )
     return changes

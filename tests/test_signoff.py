@@ -170,7 +170,7 @@ def test_an_amendment_chains_to_the_signed_hash_and_shows_what_changed(
     changes = signoff.diff(first, second)
     items = {(c.section, c.item): (c.before, c.after) for c in changes}
     assert items[("Answers", "Timeline pressure")] == ("3", "5")
-    assert items[("Charter fields", "Arbitration")] == ("Geneva Chamber", "Zurich Chamber")
+    assert items[("Charter details", "Arbitration")] == ("Geneva Chamber", "Zurich Chamber")
     assert all(c.before != c.after for c in changes)
     sign(app, second, "Ann Lee")
     sealed = second.sign_off.sealed_pdf

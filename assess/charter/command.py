@@ -99,6 +99,7 @@ def write_atomically(files: dict[Path, bytes]) -> None:
     help="'Producer side: Name (Role)' or 'Creator side: Name (Role)'; repeat for each person.",
 )
 @click.option("--consultant", help="Consultant who prepared the charter.")
+@click.option("--client", help="Client organisation the charter is prepared for.")
 @click.option(
     "--details",
     "details_file",
@@ -132,6 +133,7 @@ def charter_command(
     project: str | None,
     parties: tuple[str, ...],
     consultant: str | None,
+    client: str | None,
     details_file: IO[str] | None,
     charter_version: int | None,
     document_id: str | None,
@@ -168,6 +170,7 @@ def charter_command(
     for key, value in (
         ("project", project),
         ("consultant", consultant),
+        ("client", client),
         ("version", charter_version),
         ("document_id", document_id),
         ("effective_date", effective),

@@ -54,6 +54,7 @@ class CharterDetails:
     parties: tuple[Party, ...]
     issued_at: datetime
     consultant: str = ""
+    client: str = ""  # the client organisation the engagement is for
     version: int = 1
     document_id: str = ""
     effective_date: date | None = None
@@ -79,6 +80,7 @@ class CharterDetails:
             "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in self.parties],
             "issued_at": self.issued_at.isoformat(),
             "consultant": self.consultant,
+            "client": self.client,
             "version": self.version,
             "document_id": self.document_id,
             "effective_date": self.effective_date.isoformat() if self.effective_date else None,
@@ -170,6 +172,7 @@ class CharterDetailsSchema(Checked):
         },
     )
     consultant = Text(120, load_default="")
+    client = Text(200, load_default="")
     version = _whole(1, 999, load_default=1)
     document_id = fields.String(
         load_default="",

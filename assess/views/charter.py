@@ -151,6 +151,7 @@ def charter_data(
         "project": engagement.project_name,
         "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
         "consultant": consultant[:120],
+        "client": engagement.client_organisation,
         "issued_at": issued_at.isoformat(),
         **fields_from_form(form),
     }

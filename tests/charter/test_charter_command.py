@@ -47,12 +47,15 @@ def test_writes_the_pdf_and_the_calendar(answers: Path, tmp_path: Path) -> None:
         str(ics),
         "--issued",
         "2026-03-02T09:00:00Z",
+        "--client",
+        "Northlight Films",
     )
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and result.stderr == ""
     reader = PdfReader(pdf)
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Northern Lights" in text and "Ann Lee" in text and "Bo Chen" in text
+    assert "CLIENT Northlight Films" in reader.pages[0].extract_text().replace("\n", " ")
     assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
     assert oct(pdf.stat().st_mode & 0o777) != "0o600"  # the umask applies, not mkstemp's 0600
     assert sorted(p.name for p in tmp_path.iterdir()) == [

@@ -95,6 +95,7 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     )
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages]
     assert "Draft for review: not the version to sign." in pages[0]
+    assert "Northlight Films" in pages[0]  # the engagement's client organisation
     assert all(re.search(r"PC-\d{4}-\w{4}-\w{4} · DRAFT", text) for text in pages[1:])
     ics = post(client, path + ".ics", data)
     assert ics.mimetype == "text/calendar" and ics.data.startswith(b"BEGIN:VCALENDAR")
