@@ -274,3 +274,21 @@ def test_consensus_needs_two_submitted_respondents(app: Flask, signed_in: FlaskC
     response = post(signed_in, f"/engagements/{engagement_id}/consensus")
     assert response.status_code == 302
     assert decisions(app) == []
+
+
+def test_the_newest_decision_leads_on_to_the_charter(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    first = run_session(signed_in, engagement_id, ANSWERS)
+    page = signed_in.get(first).get_data(as_text=True)
+    charter = f'href="{first}/charter">Prepare the charter</a>'
+    assert charter in page and "<h1>The recommendation</h1>" in page
+    # A preview is not what the charter would be made from.
+    preview = signed_in.get(f"{first}?{adjusted_query(innovation=1)}").get_data(as_text=True)
+    assert charter not in preview
+    changed = {**ANSWERS, "innovation": 1}
+    response = post(signed_in, f"{first}/confirm", {k: str(v) for k, v in changed.items()})
+    second = response.headers["Location"]
+    assert second.endswith("/decisions/2")
+    # The charter is prepared from the newest decision, not from an older one.
+    assert "Prepare the charter</a>" not in signed_in.get(first).get_data(as_text=True)
+    assert "Prepare the charter</a>" in signed_in.get(second).get_data(as_text=True)
