@@ -88,9 +88,10 @@ def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
         fields[f"mediators_{kind}"] = [form[f"mediator_{kind}_{i}"] for i in slots]
     producer, creator = form.get("revenue_producer", ""), form.get("revenue_creator", "")
     if not (is_blank(producer) and is_blank(creator)):
+        # The labels say "(%)": a share typed as "45%" means 45.
         fields["revenue_split"] = {
-            "producer": _whole_or_text(producer),
-            "creator": _whole_or_text(creator),
+            "producer": _whole_or_text(producer.strip().removesuffix("%")),
+            "creator": _whole_or_text(creator.strip().removesuffix("%")),
         }
     return fields
 
@@ -113,7 +114,7 @@ def form_errors(messages: Mapping[str, Any], form: Mapping[str, str]) -> dict[st
 
     def add(name: str, value: Any) -> None:
         texts = value if isinstance(value, list) else [value]
-        errors.setdefault(name, []).extend(str(t) for t in texts if isinstance(t, str))
+        errors.setdefault(name, []).extend(_sentence(t) for t in texts if isinstance(t, str))
 
     for key, value in messages.items():
         if key == "revenue_split":
@@ -141,6 +142,13 @@ def form_errors(messages: Mapping[str, Any], form: Mapping[str, str]) -> dict[st
         else:
             add(key, value)
     return errors
+
+
+def _sentence(message: str) -> str:
+    """Shown under its field's label, a schema message reads as a sentence of its own."""
+    message = message.strip()
+    ending = "" if message.endswith((".", "?", "!")) else "."
+    return message[:1].upper() + message[1:] + ending
 
 
 def charter_data(

@@ -150,12 +150,12 @@ def test_a_summary_typed_in_a_browser_keeps_its_lines(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("effective_date", "9999-12-31", "must be between 2000-01-01 and 2099-12-31"),
-        ("effective_date", "1999-12-31", "must be between 2000-01-01 and 2099-12-31"),
-        ("version", "\u00b2", "must be a whole number"),
-        ("revenue_producer", "\u00b2", "must be a whole number"),
+        ("effective_date", "9999-12-31", "Must be between 2000-01-01 and 2099-12-31."),
+        ("effective_date", "1999-12-31", "Must be between 2000-01-01 and 2099-12-31."),
+        ("version", "\u00b2", "Must be a whole number."),
+        ("revenue_producer", "\u00b2", "Must be a whole number."),
         ("mediator_internal_1", "\u200b\u200b", None),  # invisible: left out, as if empty
-        ("arbitration", "Geneva\x00", "must not contain control characters"),
+        ("arbitration", "Geneva\x00", "Must not contain control characters."),
     ],
 )
 def test_odd_values_are_refused_or_ignored_never_a_server_error(

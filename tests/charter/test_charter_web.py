@@ -54,10 +54,10 @@ def test_bad_fields_come_back_with_messages_and_nothing_is_produced(
         assert response.status_code == 422
         assert response.mimetype == "text/html"
         html = response.get_data(as_text=True)
-        assert "producer and creator shares must add up to 100" in html
-        assert "must be YYYY-MM-DD" in html
-        assert "must be a whole number" in html
-        assert "must be at most 120 characters" in html
+        assert "Producer and creator shares must add up to 100." in html
+        assert "Must be YYYY-MM-DD." in html
+        assert "Must be a whole number." in html
+        assert "Must be at most 120 characters." in html
         assert 'value="someday"' in html  # what was typed is kept
 
 
@@ -65,8 +65,8 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     client, path = web
     data = {
         "mediator_internal_1": "Dana <b>Holt</b>",
-        "revenue_producer": "55",
-        "revenue_creator": "45",
+        "revenue_producer": "55%",  # the label says (%): typing it too is fine
+        "revenue_creator": " 45 % ",
         "effective_date": "2026-04-01",
     }
     preview = post(client, path + "/preview", data)
