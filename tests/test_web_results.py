@@ -282,6 +282,7 @@ def test_the_newest_decision_leads_on_to_the_charter(signed_in: FlaskClient) -> 
     page = signed_in.get(first).get_data(as_text=True)
     charter = f'href="{first}/charter">Prepare the charter</a>'
     assert charter in page and "<h1>The recommendation</h1>" in page
+    assert "Technical details" in page
     # A preview is not what the charter would be made from.
     preview = signed_in.get(f"{first}?{adjusted_query(innovation=1)}").get_data(as_text=True)
     assert charter not in preview

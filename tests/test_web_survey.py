@@ -108,6 +108,8 @@ def test_answer_leave_resume_and_submit(app: Flask, client: FlaskClient, link: s
     result = client.get(f"{link}/result").get_data(as_text=True)
     assert "Your answers are submitted" in result and "Recommended partnership model" in result
     assert "<svg" in result and "Tipping points" in result or "stable result" in result
+    assert "<h1>Your result</h1>" in result
+    assert "Technical details" not in result  # rule ids and versions are the consultant's
     with app.app_context():
         record = db.session.scalars(select(DecisionRecord)).one()
         assert record.answers == ANSWERS and record.data["answers"] == ANSWERS
