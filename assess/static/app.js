@@ -6,18 +6,26 @@
   var summary = document.querySelector("[data-focus]");
   if (summary) { summary.focus(); }
 
-  // Copy-to-clipboard buttons for invitation links.
+  // Copy-to-clipboard buttons for invitation and signatory links.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     var field = document.querySelector(button.getAttribute("data-copy"));
     if (!field || !navigator.clipboard) { return; }
+    var label = button.innerHTML;
     button.hidden = false;
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(field.value).then(function () {
         button.textContent = "Copied";
-        setTimeout(function () { button.textContent = "Copy link"; }, 2000);
+        setTimeout(function () { button.innerHTML = label; }, 2000);
       });
     });
     field.addEventListener("focus", function () { field.select(); });
+  });
+
+  // Irreversible steps ask first; without JavaScript the button simply submits.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
   // Agreed values: say what the chosen level means for the chosen factor. Listened for on

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browsertools import PHONE, assert_accessible, shoot
@@ -164,3 +165,32 @@ def test_a_decline_reaches_the_consultant_and_an_expired_link_says_so(
     expect(page.locator(".status-large")).to_have_text("Charter drafted")
     assert_accessible(page)
     shoot(page, artifacts, "signoff-engagement-declined")
+
+
+def test_withdrawing_a_version_asks_first(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    page, _ = consultant_page(app, laptop, live_server)
+    freeze_and_send(page, PEOPLE, "parallel")
+    page.get_by_role("button", name="Copy link for Ann Lee").wait_for()  # shown with JavaScript
+    questions: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def handle(dialog: Any) -> None:
+            questions.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        page.once("dialog", handle)
+        page.get_by_role("button", name="Withdraw this version").click()
+
+    answer(accept=False)
+    expect(page.get_by_role("button", name="Withdraw this version")).to_be_visible()
+    with app.app_context():
+        assert {s.sign_off.status for s in db.session.query(Signatory)} == {"pending"}
+    answer(accept=True)
+    expect(page.get_by_text("Version 1 is withdrawn; its links no longer work.")).to_be_visible()
+    assert questions[0].startswith("Withdraw version 1? Every signatory link stops working")
+    shoot(page, artifacts, "signoff-withdrawn")
