@@ -3,9 +3,6 @@ and the same decision from the web, the API and the CLI."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +10,7 @@ from apitools import bearer, make_token
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from test_alignment import cli
 from webtools import (
     ANSWERS,
     CREATOR_ANSWERS,
@@ -50,17 +48,7 @@ def _record(number: int, decision: Decision) -> DecisionRecord:
     )
 
 
-def _cli(payload: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "assess.cli", "evaluate"],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-# --- 1. consensus history ----------------------------------------------------------------
+# --- consensus history ----------------------------------------------------------------
 
 
 def test_history_compares_an_agreement_with_the_consensus_of_the_same_answers() -> None:
@@ -103,7 +91,7 @@ def test_consensus_page_history_names_a_change_made_on_an_older_consensus(
     assert undo in newest
 
 
-# --- 2. respondents all on one side --------------------------------------------------------
+# --- respondents all on one side --------------------------------------------------------
 
 
 @pytest.mark.db
@@ -125,7 +113,7 @@ def test_web_consensus_of_one_side_is_refused_as_the_cli_refuses_it(
             {"name": "Al Roy", "side": "producer", "answers": CREATOR_ANSWERS},
         ]
     }
-    assert _cli(payload).returncode == 2  # "needs at least one respondent on each side"
+    assert cli(payload).returncode == 2  # "needs at least one respondent on each side"
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert "none has come from the creator side yet" in page
     assert "Decide on the consensus</button>" not in page
@@ -166,7 +154,7 @@ def test_api_consensus_of_one_side_is_refused_as_evaluate_respondents_refuses_it
     assert "creator side" in response.json["message"]
 
 
-# --- 3. archived engagements stay read-only ------------------------------------------------
+# --- archived engagements stay read-only ------------------------------------------------
 
 
 @pytest.mark.db
@@ -204,7 +192,7 @@ def test_archived_engagement_links_cannot_be_revoked_over_the_api(
     assert response.status_code == 409, response.json
 
 
-# --- 4. a web consensus JSON the CLI and the API cannot take back ---------------------------
+# --- a consensus decided on the web is reproduced by the API -----------------------------
 
 
 @pytest.mark.db
@@ -232,7 +220,7 @@ def test_a_web_consensus_with_a_note_on_the_middle_is_accepted_by_the_api(
     assert response.json["alignment"] == alignment
 
 
-# --- 5. the agreed-value form ----------------------------------------------------------------
+# --- the agreed-value form ----------------------------------------------------------------
 
 
 def test_a_note_written_on_two_lines_is_accepted() -> None:
@@ -252,7 +240,7 @@ def test_summary_of_a_note_on_a_factor_never_agreed_says_no_value_changed() -> N
     assert line == f"Timeline pressure: stays at the cautious middle ({middle})"
 
 
-# --- 6. the Python entry point ---------------------------------------------------------------
+# --- the Python entry point ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("agreed", [{"innovation": 9}, {"innovation": 0}, {"budget": 3}])

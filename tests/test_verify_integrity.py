@@ -39,7 +39,7 @@ def result_heading(page: str) -> str:
     return match.group(1)
 
 
-# --- 1. Verification: two engagements share one document id ------------------------------
+# --- every charter has its own document id --------------------------------------------
 
 
 @pytest.mark.db
@@ -60,7 +60,7 @@ def test_two_engagements_never_share_a_document_id(app: Flask, signed_in: FlaskC
     assert re.findall(r'<th scope="row">(\d+)<', page) == ["1"]
 
 
-# --- 2. Verification page: a damaged signed charter is called "not a signed charter" --------
+# --- a damaged copy is called damaged ----------------------------------------------------
 
 
 @pytest.mark.db
@@ -78,7 +78,7 @@ def test_a_truncated_signed_charter_is_reported_as_damaged_not_as_unsigned(
     assert "damaged" in box
 
 
-# --- 3. Verification page: another service's intact seal is called "Altered" -------------
+# --- another service's seal is not called an alteration -------------------------------
 
 
 @pytest.mark.db
@@ -109,7 +109,7 @@ def test_a_charter_sealed_by_another_service_is_not_called_altered(
     assert "it was changed after the seal" not in text
 
 
-# --- 4. Verification: a superseded (amended) signed version does not say so -------------
+# --- a signed version replaced by an amendment says so -------------------------------
 
 
 @pytest.mark.db
@@ -131,7 +131,7 @@ def test_verifying_a_signed_version_that_was_amended_says_it_was_superseded(
     assert "Amended since:</strong> version 2 replaces this one" in text
 
 
-# --- 5. Amendment on an archived engagement: links are still sent ------------------------
+# --- an archived engagement's sign-off is read-only -----------------------------------
 
 
 @pytest.mark.db
