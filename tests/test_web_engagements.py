@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from webtools import ENGAGEMENT, create_engagement, invite, login, make_consultant, post
 
 from assess.extensions import db
-from assess.models import Engagement, Invitation, Party, Respondent
+from assess.models import DecisionRecord, Engagement, Invitation, Party, Respondent
 
 pytestmark = pytest.mark.db
 
@@ -284,14 +284,21 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     assert status() == "decided"
     page, listing = shown()
     assert '<span class="status status-large status-decided">Decided</span>' in page
+    agreed = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
+    assert post(signed_in, f"{decided.headers['Location']}/agree", agreed).status_code == 303
+    with app.app_context():
+        decided_with_agreement = max(r.id for r in db.session.scalars(select(DecisionRecord)))
 
     # Ann changes an answer and submits again: the consensus no longer holds her answers.
     resubmit("Ann Lee", {**ANSWERS, "timeline_pressure": 2})
     assert status() == "answered"
     page, listing = shown()
+    # What was agreed on the old answers is named, not silently dropped.
+    assert "The levels agreed there rest on the earlier answers and are not carried over" in page
+    assert "timeline pressure at 4." in page
     assert '<span class="status status-large status-answered">Answered</span>' in page
     assert "The answers have changed since the consensus in" in page
-    assert f'href="{decided.headers["Location"]}"' in page
+    assert f'/decisions/{decided_with_agreement}"' in page
     assert '<span class="status status-answered">Answered</span>' in listing
     assert "New answers since the last decision" in listing
 
