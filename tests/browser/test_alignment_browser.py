@@ -136,7 +136,7 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     shoot(page, artifacts, "charter-form-phone")
     page.set_viewport_size(LAPTOP)
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download PDF").click()
+        page.get_by_role("button", name="Download the draft (PDF)").click()
     text = pdf_text(Path(download.value.path()).read_bytes())
 
     section = text.split("Where the Parties started apart")[-1]
