@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -406,6 +407,17 @@ def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "/api/v1/engagements/{engagement_id}/respondents" in html
+    # Every operation under one heading per resource, each heading once, in a client's order.
+    groups = re.findall(r'<h2 class="api-group">([^<]+)</h2>', html)
+    assert groups == [
+        "Evaluation (no account needed)",
+        "Engagements",
+        "Respondents and answers",
+        "Decisions and charters",
+        "Sign-off",
+    ]
+    signoff = html.split("Sign-off</h2>", 1)[1]
+    assert "/versions/{number}/signed.pdf" in signoff and "/evaluate" not in signoff
     # Served from here, not from a CDN.
     assert "https://" not in html and "//cdn" not in html
     script = client.get("/api/v1/docs/static/api-docs.js")

@@ -28,6 +28,28 @@ def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# The page's sections, by the resource a path is about, in the order a client meets them.
+GROUPS = (
+    ("evaluate", "Evaluation (no account needed)"),
+    ("engagements", "Engagements"),
+    ("respondents", "Respondents and answers"),
+    ("decisions", "Decisions and charters"),
+    ("signoff", "Sign-off"),
+)
+
+
+def group_of(path: str) -> str:
+    """Return the title of the section a path belongs to."""
+    words = [part for part in path.split("/") if part and not part.startswith("{")]
+    if "evaluate" in words:
+        resource = "evaluate"
+    elif "versions" in words:
+        resource = "signoff"
+    else:
+        resource = next((w for w in reversed(words) if w in dict(GROUPS)), "engagements")
+    return dict(GROUPS)[resource]
+
+
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the documented operations in path order, with what the page shows of each."""
     found = []
@@ -48,9 +70,11 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "parameters": [p["name"] for p in operation.get("parameters", [])],
                     "body": json.dumps(resolve(spec, body["schema"]), indent=2) if body else "",
                     "responses": sorted(operation.get("responses", {})),
+                    "group": group_of(path),
                 }
             )
-    return found
+    order = [title for _, title in GROUPS]
+    return sorted(found, key=lambda op: order.index(op["group"]))  # stable: path order within
 
 
 @bp.get("/docs")
