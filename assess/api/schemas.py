@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from assess.factors import FACTORS
 from assess.forms import Text
@@ -150,6 +150,15 @@ class EngagementQuerySchema(Schema):
         error_messages={"invalid": "must be true or false"},
         metadata={"description": "only archived (true) or only current (false) engagements"},
     )
+
+    @validates_schema(pass_original=True)
+    def refuse_unknown(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # EXCLUDE lets the page arguments through to their own schema; anything else is a
+        # mistake the client should hear about, as with every other payload.
+        known = set(self.fields) | {"page", "page_size"}
+        unknown = sorted(set(original) - known)
+        if unknown:
+            raise ValidationError({key: ["unknown field"] for key in unknown})
 
 
 class EngagementSchema(Schema):
