@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(app_config.from_environment(app.instance_path))
     if config:
         app.config.from_mapping(config)
+    register_rules(app)
     register_proxy(app)
     register_extensions(app)
     register_templates(app)
@@ -28,6 +29,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_api(app)
     return app
+
+
+def register_rules(app: Flask) -> None:
+    """Compile a deployment's own rules (ASSESS_RULES_DIR) at start, so a mistake in them
+    stops the start with its message instead of failing the first evaluation."""
+    if not app.config.get("RULES_DIR"):
+        return
+    from assess.engine import default_engine
+    from assess.rulebook import RulesError
+
+    try:
+        default_engine()
+    except RulesError as error:
+        raise app_config.ConfigurationError(f"ASSESS_RULES_DIR: {error}") from None
 
 
 def register_proxy(app: Flask) -> None:

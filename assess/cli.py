@@ -159,7 +159,12 @@ def rules_group() -> None:
 
 
 @rules_group.command("check", with_appcontext=False)
-@click.option("--rules-dir", type=click.Path(file_okay=False), help="Default: rules/.")
+@click.option(
+    "--rules-dir",
+    type=click.Path(file_okay=False),
+    envvar="ASSESS_RULES_DIR",
+    help="Default: $ASSESS_RULES_DIR, else rules/.",
+)
 def rules_check(rules_dir: str | None) -> None:
     """Validate the rules files and run their scenarios; exit 1 on any problem."""
     from assess import scenarios
@@ -192,7 +197,12 @@ def rules_check(rules_dir: str | None) -> None:
 
 
 @rules_group.command("sweep", with_appcontext=False)
-@click.option("--rules-dir", type=click.Path(file_okay=False), help="Default: rules/.")
+@click.option(
+    "--rules-dir",
+    type=click.Path(file_okay=False),
+    envvar="ASSESS_RULES_DIR",
+    help="Default: $ASSESS_RULES_DIR, else rules/.",
+)
 @click.option("--workers", type=click.IntRange(1, 64), help="Default: one per core.")
 def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
     """Evaluate all 390,625 answer sets, check the invariants and print model shares."""

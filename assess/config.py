@@ -7,19 +7,76 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-_FALSE = {"0", "false", "no", "off", ""}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigurationError(RuntimeError):
     """A setting cannot work as given; the message names the setting and says why."""
 
 
+def _given(name: str) -> str | None:
+    """Return a variable's value, or None when it is unset or blank (as ``VAR=`` in an env
+    file): a blank value means the default, never "off"."""
+    value = os.environ.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
 def _flag(name: str, default: bool) -> bool:
     """Read a yes/no environment variable."""
-    value = os.environ.get(name)
+    value = _given(name)
     if value is None:
         return default
-    return value.strip().lower() not in _FALSE
+    if value.lower() not in _TRUE | _FALSE:
+        raise ConfigurationError(f"{name} must be on or off (1/0, true/false): {value!r}")
+    return value.lower() in _TRUE
+
+
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    """Read a whole number within [low, high]."""
+    value = _given(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise ConfigurationError(f"{name} must be a whole number from {low} to {high}: {value!r}")
+    return int(value)
+
+
+def rate_limit(name: str, default: str) -> str:
+    """Read a rate limit such as "10 per minute;50 per hour". Refused when it cannot be
+    read: Flask-Limiter would skip it silently, leaving the route unlimited."""
+    from limits import parse_many
+
+    value = _given(name)
+    if value is None:
+        return default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name} must be limits such as '10 per minute;50 per hour': {value!r}"
+        ) from None
+    return value
+
+
+def redis_url() -> str | None:
+    """Return REDIS_URL after checking it names a Redis server (never echoed: it may hold
+    a password)."""
+    from urllib.parse import urlsplit
+
+    value = _given("REDIS_URL")
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (reading it checks it is a number)
+    except ValueError:
+        raise ConfigurationError("REDIS_URL has a port that is not a number") from None
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError(
+            "REDIS_URL must start with redis://, rediss:// or unix:// (as redis://HOST:6379/0)"
+        )
+    return value
 
 
 def database_url(instance_path: str) -> str:
@@ -32,6 +89,8 @@ def database_url(instance_path: str) -> str:
 def secret_key(instance_path: str) -> str:
     """Return SECRET_KEY, or a random key kept in the instance folder across restarts."""
     configured = os.environ.get("SECRET_KEY")
+    if configured is not None and not configured.strip():
+        raise ConfigurationError("SECRET_KEY is set but blank: set a long random value or unset it")
     if configured:
         return configured
     path = os.path.join(instance_path, "secret_key")
@@ -53,12 +112,15 @@ def secret_key(instance_path: str) -> str:
 
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read settings from environment variables, with embedded defaults for a laptop."""
-    redis_url = os.environ.get("REDIS_URL")
+    redis = redis_url()
+    rules_dir = _given("ASSESS_RULES_DIR")
+    if rules_dir is not None and not os.path.isdir(rules_dir):
+        raise ConfigurationError(f"ASSESS_RULES_DIR is not a directory: {rules_dir!r}")
     return {
         "SECRET_KEY": secret_key(instance_path),
         "DATABASE_URL": database_url(instance_path),
-        "REDIS_URL": redis_url,
-        "RULES_DIR": os.environ.get("ASSESS_RULES_DIR"),
+        "REDIS_URL": redis,
+        "RULES_DIR": rules_dir,
         # Cookies: never readable from JavaScript, not sent on cross-site posts, and
         # HTTPS-only unless explicitly relaxed for a plain-http laptop run.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -75,23 +137,23 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Set explicitly: the limiter object is shared, and would otherwise keep the
         # setting of the previous app created in the same process.
         "RATELIMIT_ENABLED": _flag("ASSESS_RATE_LIMITS", True),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": redis or "memory://",
         # Redis down: count in this process's memory until it is back, rather than fail.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "assess"),
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_RATE_LIMIT": os.environ.get("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
-        "LINK_RATE_LIMIT": os.environ.get("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
+        "LOGIN_RATE_LIMIT": rate_limit("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        "LINK_RATE_LIMIT": rate_limit("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
         "INVITATION_DAYS_DEFAULT": 30,
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
-        "PROXY_HOPS": int(os.environ.get("ASSESS_PROXY_HOPS", "0") or 0),
+        "PROXY_HOPS": _whole("ASSESS_PROXY_HOPS", 0, 0, 10),
         # argon2id costs; stored hashes made with other costs are upgraded at sign-in.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_KIB": 65536,
         # Where the QR code on a signed charter points; from the request when unset.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
-        "SIGNOFF_LINK_DAYS": int(os.environ.get("SIGNOFF_LINK_DAYS", "14") or 14),
+        "SIGNOFF_LINK_DAYS": _whole("SIGNOFF_LINK_DAYS", 14, 1, 365),
         # The service's seal: generated into the instance folder unless a real one is given.
         "SEAL_KEY_FILE": os.environ.get("SEAL_KEY_FILE") or None,
         "SEAL_CERT_FILE": os.environ.get("SEAL_CERT_FILE") or None,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import threading
 from collections import defaultdict
@@ -278,15 +279,17 @@ def load_engine(rules_dir: Path | str | None = None) -> Engine:
     return engine
 
 
-_DEFAULT: Engine | None = None
+_DEFAULTS: dict[str, Engine] = {}
 
 
 def default_engine() -> Engine:
-    """Return the engine for the project's own rules, compiled on first use."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_engine()
-    return _DEFAULT
+    """Return the engine for the deployment's rules, compiled on first use: those in
+    ASSESS_RULES_DIR when it is set, else the project's own."""
+    directory = os.environ.get("ASSESS_RULES_DIR", "").strip()
+    engine = _DEFAULTS.get(directory)
+    if engine is None:
+        engine = _DEFAULTS[directory] = load_engine(directory or None)
+    return engine
 
 
 def evaluate(answers: Mapping[str, int], *, what_if: bool = False) -> Decision:

@@ -31,6 +31,10 @@ class Database:
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             options["pool_pre_ping"] = True
+            # A server that accepts connections but never answers must not hang requests
+            # (and /healthz) for ever: give up connecting after a few seconds.
+            options["connect_args"] = {"connect_timeout": 5}
+            options["pool_timeout"] = 10
         engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_like_postgresql)
@@ -59,14 +63,21 @@ class Database:
 def check_database_url(url: str) -> None:
     """Refuse a DATABASE_URL that names no database this app runs on."""
     try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018  (reading it checks it is a number)
+    except (ArgumentError, ValueError):
         # Not echoed: the text may hold a password.
         raise ConfigurationError("DATABASE_URL cannot be read as a database address") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigurationError(
             f"DATABASE_URL names a {backend} database; use sqlite:///PATH or"
             " postgresql://USER@HOST/DATABASE"
+        )
+    if backend == "postgresql" and driver != "psycopg":
+        raise ConfigurationError(
+            f"DATABASE_URL asks for the {driver} driver; this app talks to PostgreSQL"
+            " through psycopg 3: postgresql://USER@HOST/DATABASE"
         )
 
 

@@ -14,20 +14,42 @@ all shared state lives in PostgreSQL (data) and Redis (rate-limit counters).
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+from typing import Any, NoReturn
+
+WORKER_CLASSES = ("gthread", "sync")
 
 
-def _int(name: str, default: int) -> int:
+def _refuse(message: str) -> NoReturn:
+    # gunicorn would print a traceback for an exception raised here; one line says it all.
+    sys.exit(f"Error: {message}")
+
+
+def _int(name: str, default: int, low: int = 1, high: int = 10_000_000) -> int:
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        _refuse(f"{name} must be a whole number from {low} to {high}: {value!r}")
+    return int(value)
 
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = _int("WEB_CONCURRENCY", os.cpu_count() or 1)
+def _text(name: str, default: str, allowed: tuple[str, ...] = ()) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if not value.strip() or (allowed and value.strip() not in allowed):
+        expected = " or ".join(allowed) if allowed else "a value"
+        _refuse(f"{name} must be {expected}: {value!r}")
+    return value.strip()
+
+
+bind = _text("BIND", "127.0.0.1:8000")
+workers = _int("WEB_CONCURRENCY", os.cpu_count() or 1, high=256)
 # Threads overlap database waits; the rules engine serialises itself with a lock per process.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = _int("GUNICORN_THREADS", 4)
-timeout = _int("GUNICORN_TIMEOUT", 30)
+worker_class = _text("GUNICORN_WORKER_CLASS", "gthread", WORKER_CLASSES)
+threads = _int("GUNICORN_THREADS", 4, high=256)
+timeout = _int("GUNICORN_TIMEOUT", 30, high=3600)
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then, so a slow leak never becomes an outage.

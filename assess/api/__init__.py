@@ -8,7 +8,6 @@ installed over the web app's own, so neither side has to know about the other.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from assess.api.schemas import ErrorSchema
+from assess.config import rate_limit
 
 PREFIX = "/api/v1"
 # Anonymous evaluations are cheap but not free: this many per client address.
@@ -163,17 +163,13 @@ def register_api(app: Flask) -> None:
     from assess.api import account, docs, engagements, evaluate, health
     from assess.extensions import csrf
 
-    app.config.setdefault(
-        "API_EVALUATE_RATE_LIMIT",
-        os.environ.get("ASSESS_API_EVALUATE_LIMIT", EVALUATE_LIMIT_DEFAULT),
-    )
-    app.config.setdefault(
-        "API_TOKEN_RATE_LIMIT", os.environ.get("ASSESS_API_TOKEN_LIMIT", TOKEN_LIMIT_DEFAULT)
-    )
-    app.config.setdefault(
-        "API_BAD_TOKEN_RATE_LIMIT",
-        os.environ.get("ASSESS_API_BAD_TOKEN_LIMIT", BAD_TOKEN_LIMIT_DEFAULT),
-    )
+    for key, variable, default in (
+        ("API_EVALUATE_RATE_LIMIT", "ASSESS_API_EVALUATE_LIMIT", EVALUATE_LIMIT_DEFAULT),
+        ("API_TOKEN_RATE_LIMIT", "ASSESS_API_TOKEN_LIMIT", TOKEN_LIMIT_DEFAULT),
+        ("API_BAD_TOKEN_RATE_LIMIT", "ASSESS_API_BAD_TOKEN_LIMIT", BAD_TOKEN_LIMIT_DEFAULT),
+    ):
+        if key not in app.config:
+            app.config[key] = rate_limit(variable, default)
     app.config.update(
         API_TITLE="Assess API",
         API_VERSION="v1",

@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
         personal_link = request.blueprint in PERSONAL_LINKS
@@ -69,10 +69,12 @@ def register(app: Flask) -> None:
         page = render_template(
             "web/error.html", code=code, title=title, message=message, home=not personal_link
         )
-        return page, code
+        # Keep what the error says in its headers: Allow on a 405, Retry-After on a 429.
+        headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+        return page, code, headers
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int]:
+    def unexpected(error: Exception) -> tuple[str, int, list[tuple[str, str]]]:
         # Logged with the traceback for us; the user only sees the friendly page.
         app.logger.exception("Unhandled error", exc_info=error)
         # The page itself reads the database (who is signed in): a failed transaction must

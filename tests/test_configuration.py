@@ -1,0 +1,269 @@
+"""Settings from the environment: a value that cannot work stops the start with one line
+naming it; a blank one means the default; the database and gunicorn settings too."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from servingtools import ROOT, free_port
+from webtools import ANSWERS
+
+from assess import create_app
+from assess.config import ConfigurationError
+from assess.rulebook import DEFAULT_RULES_DIR
+from assess.rulebook import load as load_rules
+
+
+def production_app(database_url: str, **extra: Any) -> Any:
+    return create_app(
+        {
+            "SECRET_KEY": "review",
+            "DATABASE_URL": database_url,
+            "SERVER_NAME": "localhost",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "WTF_CSRF_ENABLED": False,
+            **extra,
+        }
+    )
+
+
+# --- rate limits that cannot be read stop the start ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "ASSESS_LOGIN_RATE_LIMIT",
+        "ASSESS_LINK_RATE_LIMIT",
+        "ASSESS_API_EVALUATE_LIMIT",
+        "ASSESS_API_TOKEN_LIMIT",
+        "ASSESS_API_BAD_TOKEN_LIMIT",
+    ],
+)
+@pytest.mark.parametrize("value", ["10 per minit", "ten per minute", "10"])
+def test_a_rate_limit_that_cannot_be_read_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+
+
+def test_a_mistyped_login_limit_never_leaves_sign_in_unlimited(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("ASSESS_LOGIN_RATE_LIMIT", "10 per minit")
+    try:
+        app = production_app(database_url)
+    except ConfigurationError:
+        return  # refused at start: fine
+    client = app.test_client()
+    codes = [
+        client.post("/login", data={"email": "a@b.example", "password": "wrong"}).status_code
+        for _ in range(60)
+    ]
+    assert 429 in codes, "60 failed sign-ins in a row were never limited"
+
+
+# --- a database that never answers: /healthz says so within seconds -------------------
+
+
+def test_healthz_answers_503_within_seconds_when_the_database_hangs(tmp_path: Path) -> None:
+    # A port that accepts TCP connections (the kernel completes the handshake) but never
+    # answers: a hung PostgreSQL, a stuck pooler, a half-open network path.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    try:
+        app = production_app(f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing")
+        client = app.test_client()
+        outcome: dict[str, Any] = {}
+        started = time.monotonic()
+        probe = threading.Thread(
+            target=lambda: outcome.update(response=client.get("/healthz")), daemon=True
+        )
+        probe.start()
+        probe.join(8)
+        assert not probe.is_alive(), "/healthz still had not answered after 8 s"
+        response = outcome["response"]
+        assert response.status_code == 503
+        assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+        assert time.monotonic() - started < 8
+    finally:
+        silent.close()  # resets the pending connection: a hung probe thread ends too
+
+
+# --- ASSESS_RULES_DIR: the deployment's own rules -------------------------------------
+
+
+def test_assess_rules_dir_is_the_rules_the_app_decides_with(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    scoring = rules / "10-scoring.yaml"
+    scoring.write_text(scoring.read_text() + "\n# this deployment's copy\n")
+    expected = load_rules(rules).version
+    assert expected != load_rules(DEFAULT_RULES_DIR).version
+    monkeypatch.setenv("ASSESS_RULES_DIR", str(rules))
+    client = production_app(database_url).test_client()
+    response = client.post("/api/v1/evaluate", json=ANSWERS)
+    assert response.status_code == 200
+    assert response.get_json()["rules_version"] == expected
+
+
+def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ASSESS_RULES_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ConfigurationError, match="ASSESS_RULES_DIR"):
+        create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+
+
+# --- bad values stop the start in one line naming the setting --------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ASSESS_PROXY_HOPS", "abc"),
+        ("ASSESS_PROXY_HOPS", "-1"),
+        ("SIGNOFF_LINK_DAYS", "abc"),
+        ("SIGNOFF_LINK_DAYS", "-5"),
+        ("SIGNOFF_LINK_DAYS", "0"),
+        ("SIGNOFF_LINK_DAYS", "99999999"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:abc/test"),
+        ("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/test"),
+        ("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1/test"),
+        ("REDIS_URL", "localhost:6379"),
+        ("REDIS_URL", "redis://127.0.0.1:abc/0"),
+        ("SECRET_KEY", "   "),
+    ],
+)
+def test_a_bad_setting_is_refused_at_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=variable):
+        create_app()
+
+
+@pytest.mark.parametrize("variable", ["SESSION_COOKIE_SECURE", "ASSESS_RATE_LIMITS"])
+def test_an_empty_security_switch_keeps_its_documented_default(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, variable: str
+) -> None:
+    """README: both default to on; an empty value (VAR= in an env file) keeps them on."""
+    monkeypatch.setenv(variable, "")
+    try:
+        app = create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+    except ConfigurationError:
+        return
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["RATELIMIT_ENABLED"] is True
+
+
+def test_the_command_line_reports_a_bad_setting_in_one_line(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "ASSESS_PROXY_HOPS": "two"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "assess"), "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "ASSESS_PROXY_HOPS" in done.stderr
+
+
+# --- gunicorn settings (assess/serving.py) -----------------------------------------------
+
+
+def load_serving(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import assess.serving"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WEB_CONCURRENCY", "abc"),
+        ("WEB_CONCURRENCY", "0"),
+        ("GUNICORN_THREADS", "0"),
+        ("GUNICORN_THREADS", "x"),
+        ("GUNICORN_MAX_REQUESTS", "lots"),
+        ("GUNICORN_TIMEOUT", "30s"),
+        ("BIND", ""),
+        ("GUNICORN_WORKER_CLASS", ""),
+    ],
+)
+def test_a_bad_gunicorn_setting_fails_at_start_in_one_line(variable: str, value: str) -> None:
+    loaded = load_serving(**{variable: value})
+    assert loaded.returncode != 0, f"{variable}={value!r} was accepted"
+    assert "Traceback" not in loaded.stderr
+    assert variable in loaded.stderr
+
+
+def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "0",
+        "GUNICORN_ACCESS_LOG": "",
+        "DATABASE_URL": "sqlite://",
+        "SECRET_KEY": "review",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:assess.serving", "assess:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.terminate()
+        server.wait(timeout=10)
+        pytest.fail("gunicorn kept running with WEB_CONCURRENCY=0 and no worker to answer")
+    assert server.returncode != 0
+
+
+# --- a 405 page says which methods are allowed -----------------------------------------
+
+
+def test_the_405_page_says_which_methods_are_allowed(client: FlaskClient) -> None:
+    response = client.delete("/login")
+    assert response.status_code == 405 and response.mimetype == "text/html"
+    assert response.headers.get("Allow"), "405 without Allow (RFC 9110 section 15.5.6)"
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert client.delete("/api/v1/evaluate").headers.get("Allow")
+
+
+def test_a_blank_rate_limit_means_the_default(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("ASSESS_LOGIN_RATE_LIMIT", "  ")
+    app = create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+    assert app.config["LOGIN_RATE_LIMIT"] == "10 per minute;50 per hour"
