@@ -306,7 +306,11 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     return Response(
         data,
         mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        # A draft of a confidential document: not kept in shared or browser caches.
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -89,6 +89,7 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF-1.7")
     assert "attachment;" in pdf.headers["Content-Disposition"]
+    assert pdf.headers["Cache-Control"] == "no-store"
     # Not frozen yet: the file says it is a draft, by its name, on its cover and on every page.
     assert re.search(
         r'filename="charter-PC-\d{4}-\w{4}-\w{4}-draft\.pdf"', pdf.headers["Content-Disposition"]
@@ -99,6 +100,7 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     assert all(re.search(r"PC-\d{4}-\w{4}-\w{4} · DRAFT", text) for text in pages[1:])
     ics = post(client, path + ".ics", data)
     assert ics.mimetype == "text/calendar" and ics.data.startswith(b"BEGIN:VCALENDAR")
+    assert ics.headers["Cache-Control"] == "no-store"
     assert b"DTSTART;VALUE=DATE:2026050" in ics.data  # counted from the effective date
 
 
