@@ -57,6 +57,9 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
+# gunicorn's control socket has one path per user (~/.gunicorn/gunicorn.ctl): a second node
+# on the same host would take it over from the first. Nothing here uses it.
+control_socket_disable = True
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,11 +128,16 @@ def node_env(pg: str, prefix: str, **extra: str) -> dict[str, str]:
     }
 
 
-def test_two_nodes_share_answers_and_rate_limits(pg: str, redis_prefix: str) -> None:
+def test_two_nodes_share_answers_and_rate_limits(
+    pg: str, redis_prefix: str, tmp_path: Path
+) -> None:
     seeded = seed(pg)
     link, rid = seeded["link"], seeded["respondent_id"]
     env = node_env(pg, redis_prefix, ASSESS_API_EVALUATE_LIMIT="5 per minute")
+    env["HOME"] = str(tmp_path)  # where gunicorn would put its per-user control socket
     with node(env) as a, node(env) as b:
+        # Two nodes on one host: neither claims a control socket the other would take over.
+        assert not (tmp_path / ".gunicorn").exists()
         # The respondent saves the first page on node A ...
         browser = requests.Session()
         start = browser.get(f"{a.url}/i/{link}", timeout=TIMEOUT)
