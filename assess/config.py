@@ -32,7 +32,7 @@ def _flag(name: str, default: bool) -> bool:
     return value.lower() in _TRUE
 
 
-def _whole(name: str, default: int, low: int, high: int) -> int:
+def whole_number(name: str, default: int, low: int, high: int) -> int:
     """Read a whole number within [low, high]."""
     value = _given(name)
     if value is None:
@@ -147,13 +147,13 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LINK_RATE_LIMIT": rate_limit("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
         "INVITATION_DAYS_DEFAULT": 30,
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
-        "PROXY_HOPS": _whole("ASSESS_PROXY_HOPS", 0, 0, 10),
+        "PROXY_HOPS": whole_number("ASSESS_PROXY_HOPS", 0, 0, 10),
         # argon2id costs; stored hashes made with other costs are upgraded at sign-in.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_KIB": 65536,
         # Where the QR code on a signed charter points; from the request when unset.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
-        "SIGNOFF_LINK_DAYS": _whole("SIGNOFF_LINK_DAYS", 14, 1, 365),
+        "SIGNOFF_LINK_DAYS": whole_number("SIGNOFF_LINK_DAYS", 14, 1, 365),
         # The service's seal: generated into the instance folder unless a real one is given.
         "SEAL_KEY_FILE": os.environ.get("SEAL_KEY_FILE") or None,
         "SEAL_CERT_FILE": os.environ.get("SEAL_CERT_FILE") or None,

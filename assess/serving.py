@@ -17,6 +17,8 @@ import os
 import sys
 from typing import Any, NoReturn
 
+from assess.config import ConfigurationError, whole_number
+
 WORKER_CLASSES = ("gthread", "sync")
 
 
@@ -26,12 +28,10 @@ def _refuse(message: str) -> NoReturn:
 
 
 def _int(name: str, default: int, low: int = 1, high: int = 10_000_000) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        _refuse(f"{name} must be a whole number from {low} to {high}: {value!r}")
-    return int(value)
+    try:
+        return whole_number(name, default, low, high)
+    except ConfigurationError as error:
+        _refuse(str(error))
 
 
 def _text(name: str, default: str, allowed: tuple[str, ...] = ()) -> str:
