@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -109,6 +110,14 @@ def test_a_charter_sealed_by_another_service_is_not_called_altered(
     assert "it was changed after the seal" not in text
 
 
+def signed_by_ann(app: Flask, client: FlaskClient, setup: Any, **fields: str) -> str:
+    """Freeze the charter, have Ann Lee approve it alone; return the version's path."""
+    version = freeze(client, setup, **fields)
+    link = send(client, version, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    return version
+
+
 # --- a signed version replaced by an amendment says so -------------------------------
 
 
@@ -118,13 +127,9 @@ def test_verifying_a_signed_version_that_was_amended_says_it_was_superseded(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     setup = engagement_with_decision(app, signed_in)
-    first = freeze(signed_in, setup, arbitration="Geneva Chamber")
-    link = send(signed_in, first, people=SIGNATORIES[:1])["Ann Lee"]
-    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    first = signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
     old_signed = signed_in.get(f"{first}/signed.pdf").data
-    second = freeze(signed_in, setup, arbitration="Zurich Chamber")
-    link = send(signed_in, second, people=SIGNATORIES[:1])["Ann Lee"]
-    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
     text = upload(app.test_client(), old_signed).get_data(as_text=True)
     assert "Intact and sealed" in text
     # The holder of version 1 must learn that version 2 now replaces it.
@@ -140,9 +145,7 @@ def test_an_archived_engagement_cannot_send_an_amendment_for_sign_off(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     setup = engagement_with_decision(app, signed_in)
-    first = freeze(signed_in, setup)
-    link = send(signed_in, first, people=SIGNATORIES[:1])["Ann Lee"]
-    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    first = signed_by_ann(app, signed_in, setup)
     amendment = freeze(signed_in, setup, arbitration="Zurich Chamber")
     assert post(signed_in, f"{amendment}/signatories", SIGNATORIES[0]).status_code == 303
     post(signed_in, f"/engagements/{setup.engagement_id}/archive")
