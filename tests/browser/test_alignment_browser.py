@@ -160,3 +160,13 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     # The gaps are the first topics the mediation clause names.
     assert text.index("Mediation protocol") < text.index("First topics.")
     assert "Dana Holt" in text
+
+    # The HTML preview reads on a phone too: the sheet narrows, wide tables scroll inside.
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name="Preview the charter").click()
+    preview = opened.value
+    preview.set_viewport_size(PHONE)
+    expect(preview.get_by_text("Where the Parties started apart").first).to_be_visible()
+    assert_fits(preview)
+    shoot(preview, artifacts, "charter-preview-phone")
+    preview.close()

@@ -36,6 +36,9 @@ def test_the_form_shows_the_decision_and_its_fields(web: tuple[FlaskClient, str]
     assert "Integrated Co-Creation" in html
     for name in ("effective_date", "mediator_internal_1", "revenue_producer", "arbitration"):
         assert f'name="{name}"' in html
+    # Every field is optional, so the form says it once instead of on each label.
+    assert "Every field is optional" in html
+    assert "(optional)" not in html
 
 
 def test_bad_fields_come_back_with_messages_and_nothing_is_produced(
