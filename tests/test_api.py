@@ -415,7 +415,18 @@ def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
         "Respondents and answers",
         "Decisions and charters",
         "Sign-off",
+        "Schemas",
     ]
+    # Path parameters, declared once per path, get a required field on each of its operations;
+    # query parameters an optional one, sent only when filled in.
+    one = html.split('id="get--api-v1-engagements-engagement_id"', 1)[1].split("</details>")[0]
+    assert re.search(
+        r'name="engagement_id" data-param="path" type="text" inputmode="numeric" required', one
+    )
+    listing = html.split('id="get--api-v1-engagements"', 1)[1].split("</details>")[0]
+    search = re.search(r'<input id="[^"]*-q" name="q" data-param="query"[^>]*>', listing)
+    assert search and "required" not in search.group(0) and "inputmode" not in search.group(0)
+    assert re.search(r'name="page" data-param="query" type="text" inputmode="numeric" ', listing)
     signoff = html.split("Sign-off</h2>", 1)[1]
     assert "/versions/{number}/signed.pdf" in signoff and "/evaluate" not in signoff
     # Served from here, not from a CDN.

@@ -54,6 +54,11 @@ def test_read_only_token_from_the_page(signed_in: FlaskClient) -> None:
 
 def test_revoked_token_stops_working(app: Flask, signed_in: FlaskClient) -> None:
     secret = create(signed_in)
+    listing = signed_in.get("/account/api-tokens").get_data(as_text=True)
+    # Each revoke button names its token for screen readers and asks before revoking.
+    assert 'Revoke<span class="visually-hidden"> CRM sync</span>' in listing
+    assert 'data-confirm="Revoke the token “CRM sync”?' in listing
+    assert '<span class="status status-active">Active</span>' in listing
     with app.app_context():
         token_id = database.session.query(ApiToken).one().id
     revoked = post(signed_in, f"/account/api-tokens/{token_id}/revoke")

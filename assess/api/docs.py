@@ -50,6 +50,28 @@ def group_of(path: str) -> str:
     return dict(GROUPS)[resource]
 
 
+def parameters(
+    spec: dict[str, Any], item: dict[str, Any], operation: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Return an operation's parameters, those declared on its path first, as the form asks
+    for them: the path's own are required, the query's optional."""
+    declared: dict[tuple[str, str], dict[str, Any]] = {}
+    for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
+        parameter = resolve(spec, parameter)
+        declared[(parameter["name"], parameter["in"])] = parameter  # the operation's own win
+    return [
+        {
+            "name": p["name"],
+            "in": p["in"],
+            "required": bool(p.get("required")) or p["in"] == "path",
+            "numeric": p.get("schema", {}).get("type") == "integer",
+            "description": p.get("description", ""),
+        }
+        for p in declared.values()
+        if p["in"] in ("path", "query")
+    ]
+
+
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the documented operations in path order, with what the page shows of each."""
     found = []
@@ -67,7 +89,7 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
                     "secured": bool(operation.get("security")),
-                    "parameters": [p["name"] for p in operation.get("parameters", [])],
+                    "parameters": parameters(spec, item, operation),
                     "body": json.dumps(resolve(spec, body["schema"]), indent=2) if body else "",
                     "responses": sorted(operation.get("responses", {})),
                     "group": group_of(path),

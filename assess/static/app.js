@@ -21,6 +21,19 @@
     field.addEventListener("focus", function () { field.select(); });
   });
 
+  // A table region is a tab stop only while it scrolls: a keyboard user needs it to scroll,
+  // everyone else would meet an empty stop.
+  var scrollers = document.querySelectorAll(".table-scroll[tabindex]");
+  var tabOnlyWhenScrolling = function () {
+    scrollers.forEach(function (region) {
+      region.tabIndex = region.scrollWidth > region.clientWidth + 1 ? 0 : -1;
+    });
+  };
+  if (scrollers.length) {
+    tabOnlyWhenScrolling();
+    window.addEventListener("resize", tabOnlyWhenScrolling);
+  }
+
   // Irreversible steps ask first; without JavaScript the button simply submits.
   document.addEventListener("submit", function (event) {
     var button = event.submitter;
@@ -69,6 +82,9 @@
           else if (fresh && !old) { document.querySelector(".result-layout").before(fresh); }
           else if (old && !fresh) { old.remove(); }
         });
+        var status = document.getElementById("adjust-status");
+        var freshStatus = doc.getElementById("adjust-status");
+        if (status && freshStatus) { status.textContent = freshStatus.textContent; }
         document.querySelectorAll("#adjust-form .badge").forEach(function (b) { b.remove(); });
         doc.querySelectorAll("#adjust-form .adjust-factor").forEach(function (factor, i) {
           var badge = factor.querySelector(".badge");

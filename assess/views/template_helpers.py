@@ -85,6 +85,12 @@ def model_title(model: str, components: list[str] | tuple[str, ...]) -> str:
     return partnership.title(model, components)
 
 
+def sentence(text: str) -> str:
+    """End free text typed by a person with a full stop unless it already ends a sentence."""
+    text = text.rstrip()
+    return text if not text or text[-1] in ".!?…\"”')" else text + "."
+
+
 def status_class(status: str) -> str:
     """Return a CSS class name for a status label."""
     return "status-" + status.replace(" ", "-")
@@ -97,5 +103,6 @@ FILTERS: dict[str, Callable[..., str]] = {
     "last_day": last_day,
     "param_value": param_value,
     "status_class": status_class,
+    "sentence": sentence,
     "model_title": model_title,
 }

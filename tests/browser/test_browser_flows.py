@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apitools import make_token
 from browsertools import PHONE, assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -142,6 +143,8 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     title = page.locator("#recommendation-title").inner_text()
 
     # Adjusting an answer shows the new recommendation at once, without storing it.
+    status = page.locator("#adjust-form #adjust-status[role=status]").element_handle()
+    assert status.text_content() == ""
     tab_to(page, "input[name='iteration_readiness']:checked")
     for _ in range(ANSWERS["iteration_readiness"] - 1):
         page.keyboard.press("ArrowLeft")
@@ -152,6 +155,9 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     expect(meaning).to_have_text(anchor)
     expect(page.locator("#preview-notice")).to_be_visible()
     expect(page.locator("#preview-notice")).to_contain_text("Preview, not stored.")
+    # The status next to the answers is the element that was there before, refilled, so
+    # screen readers announce it.
+    assert "Preview: the recommendation" in (status.text_content() or "")
     shoot(page, artifacts, "result-preview-laptop")
     tab_to(page, "#preview-notice button")
     page.keyboard.press("Enter")
@@ -244,3 +250,34 @@ def test_main_pages_have_no_serious_accessibility_violations(
     assert_accessible(page)
     shoot(page, artifacts, "result-consensus-laptop")
     laptop.close()
+
+
+def test_the_api_docs_page_sends_calls_with_path_and_query_parameters(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    consultant_id = make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client, project_name="Harbour Lights")
+    create_engagement(client, project_name="Salt Roads")
+    secret = make_token(app, consultant_id)
+
+    page = laptop.new_page()
+    page.goto(live_server + "/api/v1/docs")
+    assert_accessible(page)
+    page.fill("#api-token", secret)
+    # A path parameter fills the path.
+    one = page.locator("#get--api-v1-engagements-engagement_id")
+    one.locator("summary").click()
+    one.get_by_label("engagement_id").fill(str(engagement_id))
+    one.get_by_role("button", name="Send").click()
+    expect(one.locator("output")).to_contain_text("200 OK")
+    expect(one.locator("output")).to_contain_text('"project_name": "Harbour Lights"')
+    # A query parameter is optional and sent only when filled in.
+    listing = page.locator("#get--api-v1-engagements")
+    listing.locator("summary").click()
+    listing.get_by_label("q", exact=False).first.fill("salt")
+    listing.get_by_role("button", name="Send").click()
+    expect(listing.locator("output")).to_contain_text("200 OK")
+    expect(listing.locator("output")).to_contain_text("Salt Roads")
+    expect(listing.locator("output")).not_to_contain_text("Harbour Lights")

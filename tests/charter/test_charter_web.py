@@ -78,7 +78,7 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     assert "Dana &lt;b&gt;Holt&lt;/b&gt;" in html and "<b>Holt" not in html
     assert '<strong class="value">55%</strong>' in html
     # The preview says it is a draft, on screen only; the documents made for signing do not.
-    assert '<p class="preview-banner" role="note">Draft preview' in html
+    assert '<aside class="preview-banner" aria-label="Draft preview"><p>Draft preview' in html
     stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', html)
     assert stylesheet is not None
     css = client.get(stylesheet.group(1))

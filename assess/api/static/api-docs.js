@@ -6,9 +6,15 @@
       event.preventDefault();
       var output = form.querySelector("output");
       var path = form.getAttribute("data-path");
+      var query = new URLSearchParams();
       form.querySelectorAll("[data-param]").forEach(function (input) {
-        path = path.replace("{" + input.name + "}", encodeURIComponent(input.value));
+        if (input.getAttribute("data-param") === "path") {
+          path = path.replace("{" + input.name + "}", encodeURIComponent(input.value));
+        } else if (input.value !== "") {
+          query.append(input.name, input.value);
+        }
       });
+      if (query.toString()) { path += "?" + query.toString(); }
       var headers = { "Accept": "application/json" };
       var token = document.getElementById("api-token").value.trim();
       if (token) { headers["Authorization"] = "Bearer " + token; }
@@ -18,6 +24,7 @@
         headers["Content-Type"] = "application/json";
         options.body = body.value;
       }
+      output.hidden = false;
       output.textContent = "…";
       fetch(path, options).then(function (response) {
         var type = response.headers.get("Content-Type") || "";
