@@ -168,5 +168,6 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     preview.set_viewport_size(PHONE)
     expect(preview.get_by_text("Where the Parties started apart").first).to_be_visible()
     assert_fits(preview)
+    assert_accessible(preview)
     shoot(preview, artifacts, "charter-preview-phone")
     preview.close()
