@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browsertools import PHONE, assert_accessible, shoot
+from browsertools import PHONE, assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
@@ -23,6 +24,16 @@ PEOPLE = (
     ("Ann Lee", "ann@northlight.example", "Executive producer"),
     ("Bo Chen", "bo@tidewater.example", "Creative director"),
 )
+
+
+def scrolling_tables(page: Page) -> list[str]:
+    """Name the table regions whose content is wider than the region: they scroll sideways."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll('.table-scroll')]
+            .filter(region => region.scrollWidth > region.clientWidth + 1)
+            .map(region => region.getAttribute('aria-label'))"""
+    )
+    return found
 
 
 def consultant_page(app: Flask, context: BrowserContext, live_server: str) -> tuple[Page, int]:
@@ -131,7 +142,24 @@ def test_two_signatories_approve_in_order_and_the_download_verifies(
     check.get_by_role("button", name="Verify the file").click()
     expect(check.get_by_role("heading", name="Altered: do not rely on this file")).to_be_visible()
     shoot(check, artifacts, "verify-altered")
+    # On a phone, the charter's page and the engagement's versions table fit the screen.
+    check.set_viewport_size(PHONE)
+    check.goto(page.url.split("/engagements/")[0] + "/verify")
+    check.set_input_files("#field-pdf", str(signed))
+    check.get_by_role("button", name="Verify the file").click()
+    check.get_by_role("link", name=re.compile(r"^PC-")).first.click()
+    expect(check.get_by_role("heading", name="Versions of this charter")).to_be_visible()
+    assert_fits(check)
+    assert not scrolling_tables(check)  # the table stacks its rows instead
+    assert_accessible(check)
+    shoot(check, artifacts, "verify-document-phone")
     visitor.close()
+    page.set_viewport_size(PHONE)
+    page.goto(page.url.split("/charter/")[0])
+    expect(page.get_by_role("heading", name="Charter and sign-off")).to_be_visible()
+    assert_fits(page)
+    assert not scrolling_tables(page)
+    assert_accessible(page)
 
 
 def test_a_decline_reaches_the_consultant_and_an_expired_link_says_so(
