@@ -293,3 +293,23 @@ def test_the_newest_decision_leads_on_to_the_charter(signed_in: FlaskClient) -> 
     # The charter is prepared from the newest decision, not from an older one.
     assert "Prepare the charter</a>" not in signed_in.get(first).get_data(as_text=True)
     assert "Prepare the charter</a>" in signed_in.get(second).get_data(as_text=True)
+
+
+def test_ring_numbers_sit_between_axes_on_top_of_the_answers(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    page = signed_in.get(run_session(signed_in, engagement_id, ANSWERS)).get_data(as_text=True)
+    svg = page.split('class="radar-svg"', 1)[1].split("</svg>", 1)[0]
+    centre = float(re.search(r'class="axis" x1="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    axes_x = {
+        float(x) for x in re.findall(r'class="axis" x1="[\d.]+" y1="[\d.]+" x2="([\d.]+)"', svg)
+    }
+    numbers = re.findall(r'<text class="ring-label" x="([\d.]+)" y="[\d.]+"[^>]*>(\d)</text>', svg)
+    assert [n for _, n in numbers] == ["1", "2", "3", "4", "5"]
+    # Drawn after every answer polygon, tipping point and dot, so nothing covers them ...
+    assert svg.index('class="ring-label"') > max(
+        svg.rindex(mark)
+        for mark in ('class="series', 'class="dot', 'class="tipping"')
+        if mark in svg
+    )
+    # ... and off the axes, where the answers and tipping points are drawn.
+    assert all(float(x) not in axes_x and float(x) != centre for x, _ in numbers)
