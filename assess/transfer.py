@@ -17,15 +17,20 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
+from marshmallow import ValidationError
 from sqlalchemy import Connection, Engine, MetaData, Table, func, select, text
-from sqlalchemy.types import Boolean, Date, DateTime, LargeBinary
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
+
+from assess.decision import Decision
+from assess.schemas import AgreedSchema, load_answers
 
 FORMAT = "assess-export"
 FORMAT_VERSION = 1
@@ -55,25 +60,84 @@ def _revision(connection: Connection) -> str | None:
     return str(value) if value is not None else None
 
 
+def _in_utc(moment: datetime) -> datetime:
+    """Return the same instant, aware and in UTC. A naive time is UTC already: SQLite keeps
+    times without their offset, and the app stores every time in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$base64": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):  # with its offset, so no server's time zone can shift it
+        return _in_utc(value).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
 
-def _decode(column_type: Any, value: Any) -> Any:
+# The largest whole number a database column holds (BIGINT; SQLite's INTEGER).
+INTEGER_RANGE = range(-(2**63), 2**63)
+
+
+class RowError(ValueError):
+    """A value in a row is not what its column holds, or not what the app can read."""
+
+
+def _object(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise RowError("is not a JSON object")
+    return value
+
+
+def _decision(value: Any) -> Any:
+    return Decision.from_dict(_object(value))
+
+
+# How the app reads each JSON column it stores: a row it could not read is refused at
+# import rather than restored to fail a page later. (Every JSON column of the models is
+# listed; a table the app does not know travels as it is.)
+JSON_READERS: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("engagements", "charter_fields"): _object,
+    ("respondents", "answers"): lambda value: AgreedSchema().load(_object(value)),
+    ("decisions", "answers"): load_answers,
+    ("decisions", "data"): _decision,
+    ("charter_versions", "answers"): load_answers,
+    ("charter_versions", "decision_data"): _decision,
+    ("charter_versions", "fields"): _object,
+}
+
+
+def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
+    """Turn an exported value back into what the column stores, or raise ``RowError``."""
     if value is None:
         return None
     if isinstance(column_type, LargeBinary):
-        return base64.b64decode(value["$base64"])
+        return base64.b64decode(value["$base64"], validate=True)
     if isinstance(column_type, DateTime):
-        return datetime.fromisoformat(value)
+        moment = _in_utc(datetime.fromisoformat(value))
+        return moment if column_type.timezone else moment.replace(tzinfo=None)
     if isinstance(column_type, Date):
         return date.fromisoformat(value)
     if isinstance(column_type, Boolean):
-        return bool(value)
+        if not isinstance(value, bool):
+            raise RowError(f"{column} is not true or false")
+        return value
+    if isinstance(column_type, Integer):
+        if isinstance(value, bool) or not isinstance(value, int) or value not in INTEGER_RANGE:
+            raise RowError(f"{column} is not a whole number a database holds")
+        return value
+    if isinstance(column_type, String):
+        if not isinstance(value, str) or "\x00" in value:
+            raise RowError(f"{column} is not text")
+        return value
+    if isinstance(column_type, JSON):
+        read = JSON_READERS.get((table, column))
+        if read is not None:
+            try:
+                read(value)
+            except (ValidationError, KeyError, IndexError, TypeError, ValueError) as error:
+                raise RowError(f"{column} is not in a shape the app reads") from error
     return value
 
 
@@ -138,12 +202,25 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
     return counts
 
 
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """Read one member, refusing one that is damaged or expands out of reason."""
+    if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
+        raise TransferError(f"{info.filename} expands far beyond any export; refused")
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
+        raise TransferError(f"{info.filename} is damaged: {error}") from None
+
+
 def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
     try:
-        manifest: dict[str, Any] = json.loads(archive.read(MANIFEST))
+        info = archive.getinfo(MANIFEST)
     except KeyError:
         raise TransferError("not an assess export: manifest.json is missing") from None
-    except ValueError:
+    data = _read_member(archive, info)
+    try:
+        manifest: dict[str, Any] = json.loads(data)
+    except (ValueError, RecursionError):
         raise TransferError("not an assess export: manifest.json is not JSON") from None
     if not isinstance(manifest, dict):
         raise TransferError("not an assess export: manifest.json is not an object")
@@ -162,12 +239,7 @@ def _read_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> li
         info = archive.getinfo(name)
     except KeyError:
         raise TransferError(f"{name} is missing from the archive") from None
-    if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
-        raise TransferError(f"{name} expands far beyond any export; refused")
-    try:
-        data = archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
-        raise TransferError(f"{name} is damaged: {error}") from None
+    data = _read_member(archive, info)
     if hashlib.sha256(data).hexdigest() != expected_sha256:
         raise TransferError(f"{name} is damaged: its checksum does not match")
     try:
@@ -220,18 +292,33 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             types = {c.name: c.type for c in table.columns}
             try:
                 decoded = [
-                    {key: _decode(types[key], value) for key, value in row.items()} for row in rows
+                    {key: _decode(table.name, key, types[key], value) for key, value in row.items()}
+                    for row in rows
                 ]
+            except RowError as error:
+                raise TransferError(f"{name} is damaged: a row's {error}") from None
             except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
                 raise TransferError(f"{name} is damaged: a row does not fit the table") from None
-            for start in range(0, len(decoded), BATCH):
-                connection.execute(table.insert(), decoded[start : start + BATCH])
+            try:
+                for start in range(0, len(decoded), BATCH):
+                    connection.execute(table.insert(), decoded[start : start + BATCH])
+            except (SQLAlchemyError, OverflowError, ValueError) as error:
+                raise TransferError(
+                    f"{name} does not fit this database: {_reason(error)}"
+                ) from None
             counts[table.name] = len(decoded)
             if counts[table.name] != manifest["rows"].get(table.name):
                 raise TransferError(f"{name} holds a different number of rows than recorded")
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+def _reason(error: Exception) -> str:
+    """Say in one line why the database refused a row (its constraint, not the row)."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 def _advance_sequences(connection: Connection, tables: list[Table]) -> None:

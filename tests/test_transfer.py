@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,9 @@ import pytest
 from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
-from servingtools import fresh_postgres
+from servingtools import PG_SERVER, fresh_postgres
 from sqlalchemy import (
+    JSON,
     Column,
     DateTime,
     ForeignKey,
@@ -31,10 +34,18 @@ from webtools import ANSWERS
 
 from assess import create_app
 from assess.cli import cli
+from assess.commands import upgrade_database
 from assess.extensions import db as database
-from assess.models import Base, DecisionRecord, utcnow
+from assess.models import Base, Consultant, DecisionRecord, utcnow
 from assess.signing.verify import verify
-from assess.transfer import TransferError, _rows, _tables, export_archive, import_archive
+from assess.transfer import (
+    JSON_READERS,
+    TransferError,
+    _rows,
+    _tables,
+    export_archive,
+    import_archive,
+)
 
 pytestmark = pytest.mark.db
 
@@ -256,6 +267,16 @@ def test_models_are_all_exported(app: Flask) -> None:
     assert {t.name for t in Base.metadata.sorted_tables} <= exported
 
 
+def test_every_json_column_of_the_models_is_read_back_as_the_app_reads_it() -> None:
+    stored = {
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, JSON)
+    }
+    assert stored == set(JSON_READERS)
+
+
 def _rewrite(source: Path, target: Path, change: Any) -> None:
     """Copy an export, letting ``change(name, data)`` return new bytes (or None to drop it);
     checksums are recomputed so only the change itself is wrong."""
@@ -299,7 +320,38 @@ CRAFTED = {
     "date that is not a date": lambda n, d: _line(
         n, d, "consultants", b'{"id": 99, "created_at": "yesterday"}\n'
     ),
+    "row missing a required column": lambda n, d: _line(n, d, "consultants", b'{"id": 99}\n'),
+    "row whose parent does not exist": lambda n, d: _line(
+        n, d, "parties", _party(b'"id": 99, "engagement_id": 4242')
+    ),
+    "row with an id already used": lambda n, d: (
+        d + d.splitlines(keepends=True)[0] if n == "tables/parties.jsonl" else d
+    ),
+    "whole number holding text": lambda n, d: _line(n, d, "parties", _party(b'"id": "abc"')),
+    "whole number beyond 64 bits": lambda n, d: _line(
+        n, d, "parties", _party(b'"id": 99999999999999999999999')
+    ),
+    "text with a NUL byte": lambda n, d: _line(
+        n, d, "parties", _party(b'"id": 99, "name": "X\\u0000"')
+    ),
+    "answers the app cannot read": lambda n, d: (
+        re.sub(rb'"answers": \{[^}]*\}', b'"answers": "garbage"', d)
+        if n == "tables/respondents.jsonl"
+        else d
+    ),
+    "decision the app cannot read": lambda n, d: (
+        re.sub(rb'"escalation": \[', b'"escalation": 7, "unused": [', d)
+        if n == "tables/decisions.jsonl"
+        else d
+    ),
 }
+
+
+def _party(fields: bytes) -> bytes:
+    """A party row of engagement 1, with some of its fields replaced."""
+    row = {"id": 99, "engagement_id": 1, "side": "producer", "name": "X", "role": ""}
+    given = json.loads(b"{" + fields + b"}")
+    return json.dumps({**row, **given}).encode() + b"\n"
 
 
 @pytest.mark.parametrize("change", CRAFTED.values(), ids=CRAFTED.keys())
@@ -355,3 +407,92 @@ def test_a_zip_bomb_is_refused_before_it_is_read(app: Flask, tmp_path: Path) -> 
     with app.app_context():
         with pytest.raises(TransferError, match="expands far beyond"):
             import_archive(database.engine, bomb)
+
+
+# A PostgreSQL session on a server set to local time instead of UTC.
+LOCAL_TIME = "?options=-c%20timezone%3DAmerica/New_York"
+MOMENT = datetime(2024, 1, 15, 12, 30, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("source_kind", ["sqlite", "postgresql"])
+def test_times_keep_their_instant_between_databases_whatever_the_time_zone(
+    tmp_path: Path, source_kind: str
+) -> None:
+    """SQLite keeps times without an offset and a PostgreSQL session may read them in local
+    time: an export from either restores into the other with the same instants."""
+    sqlite_url = f"sqlite:///{tmp_path / 'times.sqlite3'}"
+    upgrade_database(sqlite_url)
+    with fresh_postgres(PG_SERVER) as postgresql_url:
+        local = postgresql_url + LOCAL_TIME
+        source_url, target_url = (
+            (sqlite_url, local) if source_kind == "sqlite" else (local, sqlite_url)
+        )
+        source = restored_app(source_url, tmp_path)
+        target = restored_app(target_url, tmp_path)
+        try:
+            with source.app_context():
+                database.session.add(
+                    Consultant(
+                        email="t@example.com", name="T", password_hash="x", created_at=MOMENT
+                    )
+                )
+                database.session.commit()
+            archive = tmp_path / "backup.zip"
+            exported = source.test_cli_runner().invoke(cli, ["export", str(archive)])
+            assert exported.exit_code == 0, exported.output
+            with zipfile.ZipFile(archive) as zipped:
+                row = json.loads(zipped.read("tables/consultants.jsonl"))
+            assert row["created_at"] == "2024-01-15T12:30:05+00:00"
+            imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+            assert imported.exit_code == 0, imported.output
+        finally:
+            for app in (source, target):
+                with app.app_context():
+                    database.engine.dispose()
+        engine = create_engine(target_url)
+        with engine.connect() as connection:
+            utc = "created_at" if source_kind == "postgresql" else "created_at AT TIME ZONE 'UTC'"
+            stored = connection.execute(text(f"SELECT {utc} FROM consultants")).scalar_one()
+        engine.dispose()
+    # SQLite holds the time in UTC without its offset; PostgreSQL gives it in UTC as asked.
+    assert str(stored).startswith("2024-01-15 12:30:05")
+
+
+def _deep(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:  # stored, so the nesting itself is read
+        archive.writestr("manifest.json", "[" * 100_000 + "]" * 100_000)
+
+
+def _bad_crc(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:  # stored: one flipped byte breaks the CRC
+        archive.writestr("manifest.json", json.dumps({"format": "assess-export"}))
+    data = bytearray(path.read_bytes())
+    data[data.find(b"assess-export")] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def _manifest_bomb(path: Path) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("manifest.json", "w", force_zip64=True) as member:
+            member.write(b'{"format": "assess-export", "pad": "')
+            for _ in range(300):  # 300 MiB of spaces: a few hundred KiB compressed
+                member.write(b" " * (1 << 20))
+            member.write(b'"}')
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_deep, "manifest.json is not JSON"),
+        (_bad_crc, "manifest.json is damaged"),
+        (_manifest_bomb, "manifest.json expands far beyond"),
+    ],
+    ids=["deep", "bad-crc", "bomb"],
+)
+def test_a_damaged_or_hostile_manifest_is_refused_before_it_is_expanded(
+    app: Flask, tmp_path: Path, make: Any, reason: str
+) -> None:
+    archive = tmp_path / "crafted.zip"
+    make(archive)
+    with app.app_context(), pytest.raises(TransferError, match=reason):
+        import_archive(database.engine, archive)
