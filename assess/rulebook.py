@@ -128,7 +128,7 @@ class RulesError(Exception):
 class RuleSchema(Checked):
     id = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be lowercase-with-dashes"),
+        validate=validate.Regexp(r"[a-z0-9][a-z0-9-]*\Z", error="must be lowercase-with-dashes"),
     )
     when = fields.Dict(keys=fields.String(), required=True)
     because = fields.String(

@@ -45,7 +45,7 @@ class ScenarioSchema(Checked):
 
     name = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z0-9-]+$", error="must be lowercase-with-dashes"),
+        validate=validate.Regexp(r"[a-z0-9-]+\Z", error="must be lowercase-with-dashes"),
     )
     rationale = fields.String(
         required=True, validate=validate.Length(min=10, error="must be at least 10 characters")

@@ -83,3 +83,23 @@ def test_a_condition_that_cannot_mean_what_it_says_is_reported(
     result = rules_check(rules_copy)
     assert result.exit_code == 1, result.output
     assert "90-extra.yaml" in result.output and expected in result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("10-scoring.yaml", "- id: innovation-is-the-goal", '- id: "innovation-is-the-goal\\n"'),
+        ("scenarios/edges.yaml", "- name: everything-at-one", '- name: "everything-at-one\\n"'),
+    ],
+    ids=["rule", "scenario"],
+)
+def test_an_id_ending_in_a_line_break_is_not_lowercase_with_dashes(
+    rules_copy: Path, file: str, old: str, new: str
+) -> None:
+    path = rules_copy / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert "must be lowercase-with-dashes" in result.output

@@ -22,10 +22,10 @@ from assess.schemas import Checked
 from assess.text import Text
 
 SIDES: dict[str, str] = {"producer": "Producer side", "creator": "Creator side"}
-DOCUMENT_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{5,39}$")
-PARTY_ROLE = re.compile(r"^(.*\S)\s*\(([^()]*)\)$", re.DOTALL)
+DOCUMENT_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{5,39}\Z")
+PARTY_ROLE = re.compile(r"(.*\S)\s*\(([^()]*)\)\Z", re.DOTALL)
 PARTY_LINE = re.compile(
-    r"^\s*(producer|creator)(?:\s+side)?\s*:\s*(.*)$", re.IGNORECASE | re.DOTALL
+    r"\s*(producer|creator)(?:\s+side)?\s*:\s*(.*)\Z", re.IGNORECASE | re.DOTALL
 )
 
 

@@ -25,7 +25,7 @@ from assess.views.signoff import seal_keys, tsa_roots
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-DOCUMENT_ID = re.compile(r"^[A-Za-z0-9-]{6,40}$")
+DOCUMENT_ID = re.compile(r"[A-Za-z0-9-]{6,40}")
 LABELS = {
     "pdf": ("Charter PDF", "field-pdf"),
     "sha256": ("SHA-256", "field-sha256"),
@@ -102,7 +102,7 @@ def _page(
 
 
 def _document(document_id: str) -> list[CharterVersion]:
-    if not DOCUMENT_ID.match(document_id):
+    if not DOCUMENT_ID.fullmatch(document_id):
         abort(404)
     versions = signoff.versions_of(db.session, document_id)
     if not versions:

@@ -84,6 +84,10 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
             {"document_id": "bad id"},
             ["document_id: must be 6-40 capital letters, digits or dashes"],
         ),
+        (
+            {"document_id": "ABCDEF\n"},
+            ["document_id: must be 6-40 capital letters, digits or dashes"],
+        ),
         ({"effective_date": "2026-13-01"}, ["effective_date: must be YYYY-MM-DD"]),
         ({"issued_at": "2026-03-02T09:00:00"}, ["issued_at: must be an ISO 8601 time with a zone"]),
         ({"mediators_internal": ["A", "B", "C", "D"]}, ["mediators_internal: at most 3 names"]),
