@@ -125,6 +125,10 @@ class RulesError(Exception):
 # --- schemas -----------------------------------------------------------------------------
 
 
+# The points one rule may give or take from one model (the rules use single digits).
+SCORE_MAX = 1000
+
+
 class RuleSchema(Checked):
     id = fields.String(
         required=True,
@@ -135,7 +139,15 @@ class RuleSchema(Checked):
         required=True,
         validate=validate.Length(min=10, max=400, error="must be 10 to 400 characters"),
     )
-    score = fields.Dict(keys=fields.String(validate=one_of(MODEL_KEYS)), values=fields.Float())
+    # Bounded, so that no sum of them can overflow to infinity in a decision.
+    score = fields.Dict(
+        keys=fields.String(validate=one_of(MODEL_KEYS)),
+        values=fields.Float(
+            validate=validate.Range(
+                -SCORE_MAX, SCORE_MAX, error=f"must be -{SCORE_MAX} to {SCORE_MAX}"
+            )
+        ),
+    )
     protocols = fields.Dict(
         keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
         values=fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True)),

@@ -103,3 +103,13 @@ def test_an_id_ending_in_a_line_break_is_not_lowercase_with_dashes(
     result = rules_check(rules_copy)
     assert result.exit_code == 1, result.output
     assert "must be lowercase-with-dashes" in result.output
+
+
+def test_points_that_could_add_up_to_infinity_are_refused(rules_copy: Path) -> None:
+    (rules_copy / "99-huge.yaml").write_text(
+        "stage: scoring\nrules:\n"
+        "  - id: huge\n    when: {}\n    score: {agile: 1.7e308}\n" + GOOD_BECAUSE
+    )
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert "99-huge.yaml" in result.output and "must be -1000 to 1000" in result.output
