@@ -60,9 +60,11 @@ def rate_limit(name: str, default: str) -> str:
 
 
 def redis_url() -> str | None:
-    """Return REDIS_URL after checking it names a Redis server (never echoed: it may hold
-    a password)."""
+    """Return REDIS_URL after checking it names a Redis server the way the Redis client
+    reads it (never echoed: it may hold a password)."""
     from urllib.parse import urlsplit
+
+    from redis.connection import parse_url
 
     value = _given("REDIS_URL")
     if value is None:
@@ -72,18 +74,28 @@ def redis_url() -> str | None:
         parts.port  # noqa: B018  (reading it checks it is a number)
     except ValueError:
         raise ConfigurationError("REDIS_URL has a port that is not a number") from None
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    if parts.scheme not in ("redis", "rediss", "unix", "redis+unix"):
         raise ConfigurationError(
             "REDIS_URL must start with redis://, rediss:// or unix:// (as redis://HOST:6379/0)"
         )
+    try:  # the options after ? (socket_timeout=...) are read as the client will read them
+        parse_url(value.replace("redis+unix://", "unix://", 1))  # type: ignore[no-untyped-call]
+    except ValueError as error:
+        raise ConfigurationError(f"REDIS_URL cannot be used: {error}") from None
     return value
+
+
+def rate_limit_storage(redis: str | None) -> str:
+    """Return where rate limits count: Redis when configured, else this process's memory.
+    The rate-limit library names a Redis socket redis+unix://, not unix://."""
+    if redis is None:
+        return "memory://"
+    return "redis+unix://" + redis[len("unix://") :] if redis.startswith("unix://") else redis
 
 
 def database_url(instance_path: str) -> str:
     """Return DATABASE_URL, or the embedded SQLite file under the instance folder."""
-    return os.environ.get(
-        "DATABASE_URL", f"sqlite:///{os.path.join(instance_path, 'assess.sqlite3')}"
-    )
+    return _given("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'assess.sqlite3')}"
 
 
 def secret_key(instance_path: str) -> str:
@@ -137,7 +149,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Set explicitly: the limiter object is shared, and would otherwise keep the
         # setting of the previous app created in the same process.
         "RATELIMIT_ENABLED": _flag("ASSESS_RATE_LIMITS", True),
-        "RATELIMIT_STORAGE_URI": redis or "memory://",
+        "RATELIMIT_STORAGE_URI": rate_limit_storage(redis),
         # Redis down: count in this process's memory until it is back, rather than fail.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "assess"),

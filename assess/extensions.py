@@ -79,6 +79,22 @@ def check_database_url(url: str) -> None:
             f"DATABASE_URL asks for the {driver} driver; this app talks to PostgreSQL"
             " through psycopg 3: postgresql://USER@HOST/DATABASE"
         )
+    if backend == "sqlite" and driver != "pysqlite":
+        raise ConfigurationError(
+            f"DATABASE_URL asks for the {driver} driver; this app talks to SQLite"
+            " through Python's sqlite3: sqlite:///PATH"
+        )
+    if backend == "sqlite" and parsed.query:
+        raise ConfigurationError("DATABASE_URL for SQLite takes no options after ?: sqlite:///PATH")
+    if backend == "postgresql" and parsed.query:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import make_conninfo
+
+        try:  # the options after ? go to PostgreSQL's client library: it knows their names
+            make_conninfo("", **dict.fromkeys(parsed.query, ""))
+        except ProgrammingError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise ConfigurationError(f"DATABASE_URL cannot be used: {reason}") from None
 
 
 def _sqlite_like_postgresql(dbapi_connection: Any, _record: Any) -> None:

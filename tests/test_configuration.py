@@ -146,8 +146,12 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:abc/test"),
         ("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/test"),
         ("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1/test"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test?foo=bar"),
+        ("DATABASE_URL", "sqlite+aiosqlite:///x.sqlite3"),
+        ("DATABASE_URL", "sqlite:///x.sqlite3?timeout=abc"),
         ("REDIS_URL", "localhost:6379"),
         ("REDIS_URL", "redis://127.0.0.1:abc/0"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/0?socket_timeout=abc"),
         ("SECRET_KEY", "   "),
     ],
 )
@@ -158,6 +162,23 @@ def test_a_bad_setting_is_refused_at_start_naming_it(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=variable):
         create_app()
+
+
+@pytest.mark.parametrize("scheme", ["unix", "redis+unix"])
+def test_redis_on_a_unix_socket_counts_the_rate_limits(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, scheme: str
+) -> None:
+    monkeypatch.setenv("REDIS_URL", f"{scheme}:///run/redis/redis.sock?db=1")
+    app = create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis+unix:///run/redis/redis.sock?db=1"
+
+
+def test_a_blank_database_url_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "  ")
+    app = create_app({"SECRET_KEY": "review"})
+    assert app.config["DATABASE_URL"] == (
+        f"sqlite:///{os.path.join(app.instance_path, 'assess.sqlite3')}"
+    )
 
 
 @pytest.mark.parametrize("variable", ["SESSION_COOKIE_SECURE", "ASSESS_RATE_LIMITS"])
