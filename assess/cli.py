@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
 import sys
 from typing import IO, Any, NoReturn
 
@@ -67,12 +70,54 @@ def fail_input(lines: list[str]) -> NoReturn:
     sys.exit(2)
 
 
+# Why output cannot be written: a full disk or quota, a file too large, a device failing.
+UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+class ClosedInput(Exception):
+    """Standard input was read but is closed (``assess evaluate <&-``)."""
+
+
+class _ClosedInputFile(io.RawIOBase):
+    """Stands in for a closed standard input: reading it raises ``ClosedInput``."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any, /) -> int:
+        raise ClosedInput
+
+
 def main() -> None:
     """Run the command line; a setting that cannot work ends it with one line, not a trace."""
+    from assess.rulebook import RulesError
+
+    if sys.stdin is None:  # file descriptor 0 closed: Python gives no stream at all
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(_ClosedInputFile()), encoding="utf-8")
     try:
-        cli.main(prog_name="assess")
+        try:
+            cli.main(prog_name="assess")
+        finally:  # output still buffered fails here, inside the handlers below
+            if sys.stdout is not None:
+                sys.stdout.flush()
+    except ClosedInput:
+        click.echo("Error: standard input is closed; give a file, or pipe the input in.", err=True)
+        sys.exit(2)
+    except OSError as error:
+        if error.errno not in UNWRITABLE:
+            raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit does not try to flush it again
+        click.echo(f"Error: cannot write the output: {error.strerror or error}", err=True)
+        sys.exit(1)
     except ConfigurationError as error:
         click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    except RulesError as error:
+        click.echo(
+            f"Error: ASSESS_RULES_DIR: {error.problems[0]}; run 'assess rules check' to see all.",
+            err=True,
+        )
         sys.exit(1)
     except EngineError as error:
         click.echo(f"Error: {error}; run 'assess rules check' to see where.", err=True)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from assess.rulebook import DEFAULT_RULES_DIR
 
 ANSWERS = {
     "innovation": 2,
@@ -132,6 +136,43 @@ def test_missing_file_is_a_usage_error() -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate"],
+        ["evaluate", "-"],
+        ["charter", "-", "--project", "X", "--party", "Producer side: A", "-o", "x.pdf"],
+    ],
+)
+def test_standard_input_closed_is_a_usage_error(args: list[str], tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "assess.cli", *args]
+    result = subprocess.run(  # as `assess evaluate <&-`: no file descriptor 0 at all
+        ["sh", "-c", 'exec "$@" <&-', "sh", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "Error: standard input is closed; give a file, or pipe the input in.\n"
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(ANSWERS))
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "assess.cli", "evaluate", str(path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write the output: No space left on device\n"
+
+
 def test_the_command_names_its_own_version_and_only_its_own_options() -> None:
     from importlib.metadata import version
 
@@ -141,3 +182,20 @@ def test_the_command_names_its_own_version_and_only_its_own_options() -> None:
     assert "--version" in usage and "--app" not in usage and "--env-file" not in usage
     refused = assess("--app", "elsewhere", "evaluate")
     assert refused.returncode == 2 and "No such option" in refused.stderr
+
+
+def test_rules_that_do_not_load_stop_evaluate_in_one_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "99-bad.yaml").write_text("stage: scoring\nrules:\n  - id: Bad\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "evaluate"],
+        input=json.dumps(ANSWERS),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ASSESS_RULES_DIR": str(rules)},
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: ASSESS_RULES_DIR: ") and "99-bad.yaml" in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
