@@ -14,8 +14,18 @@ from marshmallow import ValidationError, fields
 
 from assess.extensions import db
 from assess.forms import PASSWORD_MAX, PASSWORD_MIN
-from assess.models import CREATOR, PRODUCER, Consultant, Engagement, Party, Respondent, utcnow
+from assess.models import (
+    CREATOR,
+    NAME_MAX,
+    PRODUCER,
+    Consultant,
+    Engagement,
+    Party,
+    Respondent,
+    utcnow,
+)
 from assess.questionnaire import decide, record_consensus, record_decision
+from assess.text import Text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,6 +64,15 @@ def _check_email(email: str) -> str:
     return email
 
 
+def _check_name(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
+    """Check a consultant's name as the app checks every person's name."""
+    try:
+        checked: str = Text(NAME_MAX, load_default="").deserialize(name)
+    except ValidationError as error:
+        raise click.BadParameter(" ".join(map(str, error.messages))) from None
+    return checked
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -63,7 +82,7 @@ def _read_password() -> str:
 
 @user_cli.command("create")
 @click.argument("email")
-@click.option("--name", default="", help="Name shown in the app.")
+@click.option("--name", default="", callback=_check_name, help="Name shown in the app.")
 def user_create(email: str, name: str) -> None:
     """Create a consultant account; the password comes from a prompt or stdin."""
     from assess.views.auth import find_consultant, hash_password
@@ -73,9 +92,7 @@ def user_create(email: str, name: str) -> None:
         click.echo(f"Error: an account for {email} already exists.", err=True)
         sys.exit(1)
     password = _read_new_password()
-    db.session.add(
-        Consultant(email=email, name=name.strip()[:120], password_hash=hash_password(password))
-    )
+    db.session.add(Consultant(email=email, name=name, password_hash=hash_password(password)))
     db.session.commit()
     click.echo(f"Created consultant {email}.")
 

@@ -65,6 +65,34 @@ def test_user_create_refuses_bad_input(
         assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("\udcff\udcfe", "must be valid Unicode text"),  # bytes that are not UTF-8 in argv
+        ("Cara\x1b[31m", "must not contain control characters"),
+        ("Cara\x07", "must not contain control characters"),
+        ("C" * 121, "must be at most 120 characters"),
+    ],
+)
+def test_user_create_refuses_a_name_the_app_would_not_take(
+    app: Flask, runner: FlaskCliRunner, name: str, message: str
+) -> None:
+    result = runner.invoke(
+        user_cli, ["create", "eve@example.com", "--name", name], input="a long password\n"
+    )
+    assert result.exit_code == 2
+    assert f"Invalid value for '--name': {message}" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
+
+
+def test_user_create_keeps_the_name_as_the_app_does(app: Flask, runner: FlaskCliRunner) -> None:
+    given = ["create", "eve@example.com", "--name", "  Eve\tDiaz "]
+    assert runner.invoke(user_cli, given, input="a long password\n").exit_code == 0
+    with app.app_context():
+        assert db.session.scalars(select(Consultant.name)).one() == "Eve Diaz"
+
+
 def test_user_create_refuses_a_duplicate(runner: FlaskCliRunner) -> None:
     runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
     result = runner.invoke(user_cli, ["create", "EVE@example.com"], input="a long password\n")
@@ -145,10 +173,32 @@ def test_a_password_that_is_not_utf8_is_refused_not_a_crash(tmp_path: Path) -> N
     assert result.stderr.decode() == "Error: the password is not valid UTF-8 text.\n"
 
 
+def test_user_create_with_standard_input_closed_is_a_usage_error(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3"}
+    command = [sys.executable, "-m", "assess.cli"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    result = subprocess.run(  # as `assess user create ... <&-`: no file descriptor 0 at all
+        ["sh", "-c", 'exec "$@" <&-', "sh", *command, "user", "create", "new@example.com"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: standard input is closed; give a file, or pipe the input in.\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
         ("not a url", "Error: DATABASE_URL cannot be read as a database address\n"),
+        (
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test?foo=bar",
+            'Error: DATABASE_URL cannot be used: invalid connection option "foo"\n',
+        ),
+        ("sqlite+aiosqlite:///x.sqlite3", "Error: DATABASE_URL asks for the aiosqlite driver"),
         (
             "mysql://root@127.0.0.1/test",
             "Error: DATABASE_URL names a mysql database; use sqlite:///PATH or"
