@@ -115,7 +115,7 @@ def main() -> None:
         sys.exit(1)
     except RulesError as error:
         click.echo(
-            f"Error: ASSESS_RULES_DIR: {error.problems[0]}; run 'assess rules check' to see all.",
+            f"Error: the rules do not load: {error.problems[0]}; 'assess rules check' lists all.",
             err=True,
         )
         sys.exit(1)
