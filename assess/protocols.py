@@ -133,7 +133,11 @@ CATALOGUE: tuple[Protocol, ...] = (
         "dynamic_equity",
         "Dynamic equity",
         "A baseline split adjustable within a band at milestones against agreed metrics.",
-        (Param("band_pct", "Adjustment band around the baseline split", "%", 1, 50),),
+        (
+            Param(
+                "band_pct", "Adjustment band around the baseline split", "percentage points", 1, 50
+            ),
+        ),
     ),
     Protocol(
         "risk_adjusted_returns",

@@ -236,7 +236,7 @@ def _unused_document_id(session: Session, decision: Decision, details: CharterDe
         if taken is None:
             return candidate
         digest = hashlib.sha256(f"{base}/{attempt}".encode()).hexdigest().upper()
-        candidate = f"PC-{details.issued_at:%Y}-{digest[:4]}-{digest[4:8]}"
+        candidate = f"PC-{details.issue_day:%Y}-{digest[:4]}-{digest[4:8]}"
     raise AssertionError("unreachable")
 
 

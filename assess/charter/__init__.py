@@ -78,5 +78,7 @@ def to_ics(decision: Decision, details: CharterDetails) -> bytes:
         document_id=values["document_id"],
         project=details.project,
         issued_at=details.issued_at,
+        partnership_key=details.partnership_key,
+        version=details.version,
         clause_numbers=values["clause_numbers"],
     )

@@ -171,9 +171,15 @@ def to_ics(
     document_id: str,
     project: str,
     issued_at: datetime,
+    partnership_key: str,
+    version: int = 1,
     clause_numbers: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Write the review series as an iCalendar file, one recurring all-day event each."""
+    """Write the review series as an iCalendar file, one recurring all-day event each.
+
+    An event's UID names the partnership and the review, not the charter version, and its
+    SEQUENCE is the version: a calendar imports an amended charter as changes to the events
+    it already holds."""
     stamp = issued_at.strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
@@ -189,7 +195,8 @@ def to_ics(
         first = item.dates[0]
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{document_id}-{item.protocol_id.replace('_', '-')}@assess",
+            f"UID:{partnership_key}-{item.protocol_id.replace('_', '-')}@assess",
+            f"SEQUENCE:{version - 1}",
             f"DTSTAMP:{stamp}",
             f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
             f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",

@@ -65,11 +65,26 @@ class CharterDetails:
     arbitration: str = ""
     data_storage: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    issued_on: date | None = None  # the issue day where it was issued; issued_at is in UTC
+
+    @property
+    def issue_day(self) -> date:
+        """Return the day of issue in the time zone the issue time was given in."""
+        return self.issued_on or self.issued_at.date()
 
     @property
     def start(self) -> date:
         """Return the day the charter takes effect; the review calendar counts from it."""
-        return self.effective_date or self.issued_at.date()
+        return self.effective_date or self.issue_day
+
+    @property
+    def partnership_key(self) -> str:
+        """Name the partnership itself, whatever the version, issue day or decision: the
+        project, the client and the parties. The review calendar's events keep it, so a
+        calendar imported again updates them instead of adding a second set."""
+        who = sorted((p.side, p.name) for p in self.parties)
+        text = json.dumps([self.project, self.client, who], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def side(self, side: str) -> tuple[Party, ...]:
         return tuple(p for p in self.parties if p.side == side)
@@ -207,9 +222,9 @@ class CharterDetailsSchema(Checked):
         data["parties"] = tuple(Party(**p) for p in data["parties"])
         data["mediators_internal"] = tuple(data["mediators_internal"])
         data["mediators_external"] = tuple(data["mediators_external"])
-        if data["issued_at"] is None:
-            data["issued_at"] = datetime.now(UTC).replace(microsecond=0)
-        data["issued_at"] = data["issued_at"].astimezone(UTC)
+        given = data["issued_at"] or datetime.now(UTC).replace(microsecond=0)
+        data["issued_on"] = given.date()
+        data["issued_at"] = given.astimezone(UTC)
         return CharterDetails(**data)
 
 
@@ -238,6 +253,8 @@ def document_id_for(decision: Mapping[str, Any], details: CharterDetails) -> str
     """Derive a stable document id from what the charter says, unless one was assigned."""
     if details.document_id:
         return details.document_id
-    content = {"decision": decision, "details": details.to_dict()}
+    content: dict[str, Any] = {"decision": decision, "details": details.to_dict()}
+    if details.issue_day != details.issued_at.date():  # issued east or west of UTC's day
+        content["issued_on"] = details.issue_day.isoformat()
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest().upper()
-    return f"PC-{details.issued_at:%Y}-{digest[:4]}-{digest[4:8]}"
+    return f"PC-{details.issue_day:%Y}-{digest[:4]}-{digest[4:8]}"

@@ -84,7 +84,12 @@ class RadarChart:
 
 def quantity(value: int, unit: str) -> str:
     """Write a parameter value with its unit the way a contract would."""
-    singular = {"days": "day", "hours": "hour", "years": "year"}
+    singular = {
+        "days": "day",
+        "hours": "hour",
+        "years": "year",
+        "percentage points": "percentage point",
+    }
     if unit in singular:
         return f"{value} {singular[unit] if value == 1 else unit}"
     if unit == "% of fee":

@@ -72,7 +72,7 @@ def last_day(value: datetime | None) -> str:
 
 def param_value(value: int, unit: str) -> str:
     """Say a protocol parameter with its unit: '14 days', '1 day', '7 of 10', '20 %'."""
-    if unit in ("days", "hours", "years"):
+    if unit in ("days", "hours", "years", "percentage points"):
         singular = unit[:-1]
         return f"{value} {singular if value == 1 else unit}"
     if unit.startswith("%"):

@@ -86,9 +86,9 @@ def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) ->
     assert lines[0] == "BEGIN:VCALENDAR" and lines[-2] == "END:VCALENDAR"
     series = calendar.review_series(decision, details.start)
     assert sum(line == "BEGIN:VEVENT" for line in lines) == len(series) > 0
-    document_id = charter.document_id(decision, details)
     trust = next(s for s in series if s.protocol_id == "trust_check")
-    assert f"UID:{document_id}-trust-check@assess" in lines
+    assert f"UID:{details.partnership_key}-trust-check@assess" in lines
+    assert "SEQUENCE:0" in lines
     assert f"DTSTART;VALUE=DATE:{trust.dates[0]:%Y%m%d}" in lines
     assert f"RRULE:FREQ=DAILY;INTERVAL={trust.every_days};COUNT={len(trust.dates)}" in lines
     assert "DTSTAMP:20260302T090000Z" in lines
@@ -110,5 +110,28 @@ def test_recurring_dates_match_the_rrule(decisions: dict[str, Decision]) -> None
 
 def test_ics_times_are_utc() -> None:
     stamp = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    text = calendar.to_ics([], document_id="PC-X", project="P", issued_at=stamp).decode()
+    text = calendar.to_ics(
+        [], document_id="PC-X", project="P", issued_at=stamp, partnership_key="k"
+    ).decode()
     assert "BEGIN:VEVENT" not in text and "PRODID:-//assess//Partnership charter//EN" in text
+
+
+def test_events_keep_their_uid_across_days_and_versions(decisions: dict[str, Decision]) -> None:
+    """A calendar that imports the file again, or an amended version, updates its events."""
+
+    def events(**changes: object) -> list[tuple[str, str]]:
+        details = make_details(effective_date="2026-04-01", **changes)
+        lines = unfold(charter.to_ics(decisions["standard"], details).decode())
+        uids = [line for line in lines if line.startswith("UID:")]
+        sequences = [line for line in lines if line.startswith("SEQUENCE:")]
+        return list(zip(uids, sequences, strict=True))
+
+    first = events(issued_at="2026-03-02T00:00:00+00:00")
+    assert first and all(sequence == "SEQUENCE:0" for _, sequence in first)
+    assert events(issued_at="2026-03-03T00:00:00+00:00") == first
+    amended = events(issued_at="2026-05-03T00:00:00+00:00", version=2)
+    assert [uid for uid, _ in amended] == [uid for uid, _ in first]
+    assert all(sequence == "SEQUENCE:1" for _, sequence in amended)
+    # Another partnership's calendar never touches these events.
+    other = events(issued_at="2026-03-02T00:00:00+00:00", project="Another project")
+    assert not {uid for uid, _ in other} & {uid for uid, _ in first}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import date
 from pathlib import Path
 
 from conftest import make_details
@@ -185,3 +186,37 @@ def test_the_radar_rings_are_drawn_above_the_filled_outer_ring(
     rings = re.findall(r'<polygon points="[^"]+" fill="([^"]+)" stroke="#c9c2b3"', svg)
     # SVG paints in document order: the filled ring must come first or it hides the others.
     assert rings == ["#f4f1ea"] + ["none"] * 4
+
+
+# No single-step change of these answers changes the recommendation: no tipping points.
+ROBUST = dict(zip(FACTOR_KEYS, (4, 2, 1, 4, 1, 4, 4, 5), strict=True))
+
+
+def test_the_issue_date_is_the_day_in_the_zone_it_was_given(
+    decisions: dict[str, Decision],
+) -> None:
+    # 8 pm on New Year's Eve in New York is 1 January 2028 in UTC.
+    details = make_details(issued_at="2027-12-31T20:00:00-05:00")
+    html = charter.to_html(decisions["standard"], details)
+    assert "<th>Issued</th><td>31 December 2027</td>" in html
+    assert "<th>Effective from</th><td>31 December 2027</td>" in html
+    assert details.start == date(2027, 12, 31)  # the review calendar counts from it
+    assert charter.document_id(decisions["standard"], details).startswith("PC-2027-")
+
+
+def test_a_robust_charter_refers_to_no_tipping_points_it_lacks() -> None:
+    decision = evaluate(ROBUST, what_if=True)
+    assert decision.what_if == ()  # robust: the model section has no "Tipping points"
+    html = charter.to_html(decision, make_details())
+    assert "Tipping points</h2>" not in html
+    assert "named under Tipping points" not in html
+
+
+def test_the_equity_band_says_percentage_points(decisions: dict[str, Decision]) -> None:
+    decision = decisions["integrated"]
+    band = next(p for p in decision.protocols if p.id == "dynamic_equity").params["band_pct"]
+    html = charter.to_html(decision, make_details())
+    clause = re.search(r'id="clause-dynamic-equity">(.*?)</article>', html, re.S)
+    assert clause is not None
+    # A 55/45 baseline moved "by up to 20%" reads as 44-66 or as 35-75; the rule means points.
+    assert f"{band} percentage points" in re.sub(r"<[^>]+>", "", clause.group(1))
