@@ -13,13 +13,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from weasyprint import CSS, HTML, Attachment
-from weasyprint.css import ColorProfile
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-
 from assess.charter.errors import CharterError
 from assess.charter.render import TEMPLATES
+from assess.charter.weasy import (
+    CSS,
+    HTML,
+    Attachment,
+    ColorProfile,
+    FontConfiguration,
+    URLFetcher,
+    URLFetcherResponse,
+)
 
 ASSET_SCHEME = "charter-asset"
 _DEBIAN_FONTS = Path("/usr/share/fonts")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from weasyprint import CSS
-from weasyprint.text.fonts import FontConfiguration
-
 from assess.charter import pdf as charter_pdf
+from assess.charter.weasy import CSS, FontConfiguration
 from assess.signing.audit import TEMPLATES
 
 

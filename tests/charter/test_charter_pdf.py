@@ -519,3 +519,26 @@ def test_outline_and_contents_point_at_the_right_pages(standard_pdf: bytes) -> N
     assert list(dict.fromkeys(linked)) == list(dict.fromkeys(listed))
     for number, text in enumerate(pages[1:], start=2):
         assert f"Page {number} of {len(pages)}" in text
+
+
+LOADING = """
+import ctypes.util, subprocess, sys
+started = []
+class Recorded(subprocess.Popen):
+    def __init__(self, args, *rest, **kwargs):
+        started.append(args if isinstance(args, str) else " ".join(map(str, args)))
+        super().__init__(args, *rest, **kwargs)
+subprocess.Popen = Recorded
+search = ctypes.util.find_library
+import assess.charter.pdf
+assert ctypes.util.find_library is search, "the library search is not restored"
+print("\\n".join(started))
+"""
+
+
+def test_weasyprint_loads_its_libraries_without_running_a_compiler() -> None:
+    # Each of WeasyPrint's alternative library names would otherwise run ldconfig and gcc.
+    run = subprocess.run(
+        [sys.executable, "-c", LOADING], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert run.stdout.strip() == "", run.stdout
