@@ -152,7 +152,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": rate_limit_storage(redis),
         # Redis down: count in this process's memory until it is back, rather than fail.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "assess"),
+        "RATELIMIT_KEY_PREFIX": _given("RATELIMIT_KEY_PREFIX") or "assess",
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": rate_limit("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),

@@ -35,10 +35,10 @@ def _int(name: str, default: int, low: int = 1, high: int = 10_000_000) -> int:
 
 
 def _text(name: str, default: str, allowed: tuple[str, ...] = ()) -> str:
-    value = os.environ.get(name)
-    if value is None:
+    value = os.environ.get(name, "")
+    if not value.strip():  # unset or blank: the default, as for every other setting
         return default
-    if not value.strip() or (allowed and value.strip() not in allowed):
+    if allowed and value.strip() not in allowed:
         expected = " or ".join(allowed) if allowed else "a value"
         _refuse(f"{name} must be {expected}: {value!r}")
     return value.strip()
@@ -61,7 +61,7 @@ errorlog = "-"
 # on the same host would take it over from the first. Nothing here uses it.
 control_socket_disable = True
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers only.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _text("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker: Any) -> None:

@@ -264,13 +264,12 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             )
         tables = {t.name: t for t in _tables(connection)}
         listed = set(map(str, manifest["tables"]))
-        stored = {
-            n[len("tables/") : -len(".jsonl")]
-            for n in archive.namelist()
-            if n.startswith("tables/")
-        }
-        if listed != set(tables) or stored != listed:
-            unknown = sorted((listed | stored) - set(tables))
+        # Folder entries are left out: an export unpacked and zipped again (zip -r) has them.
+        members = [n for n in archive.namelist() if n.startswith("tables/") and n[-1] != "/"]
+        stored = {n[len("tables/") : -len(".jsonl")] for n in members if n.endswith(".jsonl")}
+        strays = sorted(n for n in members if not n.endswith(".jsonl"))
+        if listed != set(tables) or stored != listed or strays:
+            unknown = sorted((listed | stored) - set(tables)) + strays
             left_out = sorted(set(tables) - listed) + sorted(listed - stored)
             raise TransferError(
                 "the export's tables do not match this database"

@@ -234,8 +234,7 @@ def load_serving(**env: str) -> subprocess.CompletedProcess[str]:
         ("GUNICORN_THREADS", "x"),
         ("GUNICORN_MAX_REQUESTS", "lots"),
         ("GUNICORN_TIMEOUT", "30s"),
-        ("BIND", ""),
-        ("GUNICORN_WORKER_CLASS", ""),
+        ("GUNICORN_WORKER_CLASS", "eventlet"),
     ],
 )
 def test_a_bad_gunicorn_setting_fails_at_start_in_one_line(variable: str, value: str) -> None:
@@ -243,6 +242,23 @@ def test_a_bad_gunicorn_setting_fails_at_start_in_one_line(variable: str, value:
     assert loaded.returncode != 0, f"{variable}={value!r} was accepted"
     assert "Traceback" not in loaded.stderr
     assert variable in loaded.stderr
+
+
+def test_blank_gunicorn_settings_mean_their_defaults() -> None:
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import assess.serving as s; print(s.bind, s.worker_class, s.forwarded_allow_ips)",
+        ],
+        env={**os.environ, "BIND": "", "GUNICORN_WORKER_CLASS": " ", "FORWARDED_ALLOW_IPS": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["127.0.0.1:8000", "gthread", "127.0.0.1"]
 
 
 def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> None:
@@ -286,5 +302,7 @@ def test_a_blank_rate_limit_means_the_default(
     monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
     monkeypatch.setenv("ASSESS_LOGIN_RATE_LIMIT", "  ")
+    monkeypatch.setenv("RATELIMIT_KEY_PREFIX", "")
     app = create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
     assert app.config["LOGIN_RATE_LIMIT"] == "10 per minute;50 per hour"
+    assert app.config["RATELIMIT_KEY_PREFIX"] == "assess"

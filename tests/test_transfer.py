@@ -277,6 +277,37 @@ def test_every_json_column_of_the_models_is_read_back_as_the_app_reads_it() -> N
     assert stored == set(JSON_READERS)
 
 
+def test_an_export_zipped_again_with_folder_entries_imports(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    fill(app, client, consultant, charter=False)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    rezipped, stray = tmp_path / "rezipped.zip", tmp_path / "stray.zip"
+    with zipfile.ZipFile(archive) as source:
+        for target, extra in ((rezipped, {}), (stray, {"tables/notes.txt": b"kept by hand"})):
+            with zipfile.ZipFile(target, "w") as copy:
+                copy.writestr(zipfile.ZipInfo("tables/"), b"")  # as zip -r writes a folder
+                for item in source.namelist():
+                    copy.writestr(item, source.read(item))
+                for name, data in extra.items():
+                    copy.writestr(name, data)
+    target_app = restored_app(empty_database, tmp_path)
+    try:
+        with target_app.app_context():
+            STORED_PDFS.create(database.engine)
+        runner = target_app.test_cli_runner()
+        refused = runner.invoke(cli, ["import", str(stray)])
+        assert refused.exit_code == 1 and "unknown: tables/notes.txt" in refused.output
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+        restored = runner.invoke(cli, ["import", str(rezipped)])
+        assert restored.exit_code == 0, restored.output
+        assert snapshot(empty_database)["engagements"]
+    finally:
+        with target_app.app_context():
+            database.engine.dispose()
+
+
 def _rewrite(source: Path, target: Path, change: Any) -> None:
     """Copy an export, letting ``change(name, data)`` return new bytes (or None to drop it);
     checksums are recomputed so only the change itself is wrong."""
