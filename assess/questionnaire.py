@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from assess import alignment
@@ -168,21 +168,38 @@ def record_consensus(
 
 
 def save_answers(
-    session: Session, respondent: Respondent, answers: Mapping[str, int], *, step: int | None = None
-) -> bool:
-    """Store the answers (and the page reached) unless they were submitted meanwhile, from
-    another tab, link or API client; return whether they were stored. The caller commits."""
-    values: dict[str, object] = {"answers": dict(answers)}
-    if step is not None:
-        values["step"] = step
-    saved = session.execute(
+    session: Session, respondent: Respondent, changes: Mapping[str, int], *, step: int | None = None
+) -> dict[str, int] | None:
+    """Merge changed answers into the stored ones, and store the page reached (the first
+    with a question unanswered when that is the review), unless the answers were submitted
+    meanwhile, from another tab, link or API client. Return all the answers now stored, or
+    None when refused. The caller commits.
+
+    The row is claimed first by a conditional update that holds it until the commit (a row
+    lock on PostgreSQL, the write lock on SQLite): the answers read after it include a page
+    another tab saved a moment before, and no other save lands between read and write.
+    """
+    claimed = session.execute(
         update(Respondent)
         .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
+        .values(step=Respondent.step)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    stored = session.scalar(select(Respondent.answers).where(Respondent.id == respondent.id))
+    merged = {**(stored or {}), **changes}
+    values: dict[str, object] = {"answers": merged}
+    if step is not None:
+        values["step"] = first_unanswered_step(merged) if step == REVIEW_STEP else step
+    session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     respondent.engagement.updated_at = utcnow()
-    return bool(getattr(saved, "rowcount", 0) == 1)
+    return merged
 
 
 def submit(session: Session, respondent: Respondent) -> DecisionRecord | None:

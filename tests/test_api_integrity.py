@@ -103,6 +103,22 @@ def test_answers_cannot_change_once_the_link_submitted_them(
     assert answers == ANSWERS and decided == [ANSWERS]
 
 
+def test_answers_saved_over_the_api_and_from_the_link_at_once_keep_both(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, link = invited(api)
+    other = app.test_client()
+    page = {"resource_availability": "2", "risk_tolerance": "4", "action": "save"}
+    inner = meanwhile(
+        monkeypatch, questionnaire, "save_answers", lambda: post(other, f"{link}/step/2", page)
+    )
+    changed = {"innovation": 1, "planning_complexity": 5}
+    assert api.put(f"{path}/answers", json={"answers": changed}).status_code == 200
+    assert inner[0].status_code == 303
+    answers, _ = stored(app, path)
+    assert answers == {**changed, "resource_availability": 2, "risk_tolerance": 4}
+
+
 def test_a_submit_decides_on_the_answers_it_locks(
     app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

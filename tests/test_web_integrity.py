@@ -4,6 +4,10 @@ stored against the rules, and what each page says stays true."""
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -37,6 +41,16 @@ def answer(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
     for number, page in enumerate(PAGES, start=1):
         post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
     assert post(client, f"{link}/review").status_code == 303
+
+
+def at_once(call: Callable[[], Any]) -> Any:
+    """Send a request from another thread, with its own database session: another tab's
+    request handled at the same moment."""
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(call()))
+    thread.start()
+    thread.join(60)
+    return results[0]
 
 
 def rules_change(app: Flask) -> None:
@@ -210,3 +224,64 @@ def test_a_page_saved_after_another_tab_submitted_changes_nothing(
         assert stored.answers == ANSWERS and stored.submitted_at is not None
         decisions = db.session.scalars(select(DecisionRecord)).all()
         assert all(d.answers == ANSWERS for d in decisions)
+
+
+def test_a_save_refused_after_another_tab_submitted_is_no_activity(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assess.views.survey as survey
+
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    for number, page in enumerate(PAGES, start=1):
+        post(signed_in, f"{link}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
+    original = survey.load_answers_form
+    submitted: list[datetime] = []
+
+    def submit_in_another_tab() -> None:
+        assert post(app.test_client(), f"{link}/review").status_code == 303
+        with app.app_context():
+            engagement = db.session.get(Engagement, engagement_id)
+            assert engagement is not None
+            submitted.append(engagement.updated_at)
+
+    def submitted_meanwhile(*args: object, **kwargs: object) -> object:
+        at_once(submit_in_another_tab)  # lands between this page's check and its save
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(survey, "load_answers_form", submitted_meanwhile)
+    changed = post(signed_in, f"{link}/step/1", {k: "1" for k in PAGES[0].keys})
+    assert changed.headers["Location"] == f"{link}/result"
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        # Nothing changed: the engagement's latest activity stays the submission.
+        assert [engagement.updated_at] == submitted
+        assert engagement.respondents[0].answers == ANSWERS
+
+
+def test_two_tabs_saving_different_pages_at_once_keep_both_pages(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assess.views.survey as survey
+
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    original = survey.load_answers_form
+    landed: list[int] = []
+
+    def other_tab_saves_meanwhile(*args: object, **kwargs: object) -> object:
+        if not landed:  # the other tab's page 2 lands while this tab's page 1 is handled
+            landed.append(0)  # (its own request goes through here too)
+            page = {k: str(ANSWERS[k]) for k in PAGES[1].keys}
+            landed[0] = at_once(lambda: post(app.test_client(), f"{link}/step/2", page)).status_code
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(survey, "load_answers_form", other_tab_saves_meanwhile)
+    page = {k: str(ANSWERS[k]) for k in PAGES[0].keys}
+    assert post(signed_in, f"{link}/step/1", page).status_code == 303
+    assert landed == [303]
+    with app.app_context():
+        stored = db.session.scalars(select(Respondent)).one()
+        keys = PAGES[0].keys + PAGES[1].keys
+        assert stored.answers == {k: ANSWERS[k] for k in keys}

@@ -404,8 +404,7 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
     locked = "The answers are submitted; reopen them on the engagement page."
     if respondent.locked:
         abort(409, message=locked)
-    merged = {**respondent.answers, **data["answers"]}
-    if not questionnaire.save_answers(db.session, respondent, merged):
+    if questionnaire.save_answers(db.session, respondent, data["answers"]) is None:
         db.session.rollback()
         abort(409, message=locked)
     db.session.commit()

@@ -116,16 +116,16 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     if errors:
         shown = {**answers, **{k: request.form[k] for k in page.keys if request.form.get(k)}}
         return _render_step(token, respondent, number, shown, errors), 422
-    answers.update(given)
     target = {"back": number - 1, "save": number}.get(action, number + 1)
     target = max(1, min(target, REVIEW_STEP))
-    if target == REVIEW_STEP and missing(answers):
-        target = first_unanswered_step(answers)
-    # Saved only while not submitted: another tab may have submitted since this page loaded.
-    saved = save_answers(db.session, respondent, answers, step=target)
+    # Merged into the answers stored now (another tab may have saved another page since
+    # this one loaded), and only while not submitted (another tab may have submitted).
+    saved = save_answers(db.session, respondent, given, step=target)
     db.session.commit()
-    if not saved:
+    if saved is None:
         return _locked(token)
+    if target == REVIEW_STEP:
+        target = first_unanswered_step(saved)
     if action == "save":
         flash(
             "Your answers are saved. Open the same link again to carry on where you left off.",
