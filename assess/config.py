@@ -141,7 +141,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", True),
+        # A consultant's sign-in lasts 12 hours; a respondent's session cookie (no sign-in)
+        # until the browser closes.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # A form's CSRF token lives as long as the session it belongs to, not an hour: a
+        # questionnaire page left open over lunch still saves.
+        "WTF_CSRF_TIME_LIMIT": None,
         # Form posts are small; anything larger is an attack or a mistake.
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,

@@ -210,6 +210,24 @@ def test_unknown_token_is_not_found_and_says_what_to_do(client: FlaskClient) -> 
     assert "Page not found" in elsewhere and "Go to the home page" in elsewhere
 
 
+def test_a_page_left_open_for_hours_still_saves(
+    app: Flask, client: FlaskClient, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsdangerous.timed import TimestampSigner
+
+    page = client.get(f"{link}/step/1").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    now = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now(self) + 5 * 3600)
+    data = {k: str(ANSWERS[k]) for k in PAGES[0].keys}
+    response = client.post(
+        f"{link}/step/1", data={"csrf_token": token.group(1), **data, "action": "save"}
+    )
+    assert response.status_code == 303
+    assert respondent(app).answers == {k: ANSWERS[k] for k in PAGES[0].keys}
+
+
 def test_guessing_personal_links_is_rate_limited_but_real_links_still_open(
     app: Flask, client: FlaskClient, link: str
 ) -> None:
