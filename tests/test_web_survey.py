@@ -210,6 +210,19 @@ def test_unknown_token_is_not_found_and_says_what_to_do(client: FlaskClient) -> 
     assert "Page not found" in elsewhere and "Go to the home page" in elsewhere
 
 
+def test_a_refused_form_on_a_personal_link_speaks_to_the_respondent(
+    client: FlaskClient, link: str
+) -> None:
+    client.get(link)
+    data = {k: str(ANSWERS[k]) for k in PAGES[0].keys}
+    response = client.post(f"{link}/step/1", data=data)  # no CSRF token
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Your form has expired" in page and "reload the page" in page
+    assert "Go to the home page" not in page  # as on the link's 404 page: no account
+    assert "sign in" not in page
+
+
 def test_a_page_left_open_for_hours_still_saves(
     app: Flask, client: FlaskClient, link: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -40,24 +40,33 @@ LINK_NOT_FOUND = (
     "new link.",
 )
 
+# A form's token lives as long as the session: a consultant's sign-in, a respondent's
+# browser session (no sign-in on a personal link).
+FORM_EXPIRED = (
+    "For your security, forms expire when your sign-in ends or when you sign in elsewhere. "
+    "Go back, reload the page and submit it again."
+)
+FORM_EXPIRED_ON_LINK = (
+    "For your security, a page opened before the browser was closed can no longer be sent. "
+    "Go back, reload the page and send it again."
+)
+
 
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
-        return (
-            render_template(
-                "web/error.html",
-                code=400,
-                title="Your form has expired",
-                message=(
-                    "For your security, forms expire after a while or when you sign in "
-                    "elsewhere. Go back, reload the page and submit it again."
-                ),
-            ),
-            400,
+        personal_link = request.blueprint in PERSONAL_LINKS
+        message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED
+        page = render_template(
+            "web/error.html",
+            code=400,
+            title="Your form has expired",
+            message=message,
+            home=not personal_link,
         )
+        return page, 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
