@@ -285,3 +285,25 @@ def test_two_tabs_saving_different_pages_at_once_keep_both_pages(
         stored = db.session.scalars(select(Respondent)).one()
         keys = PAGES[0].keys + PAGES[1].keys
         assert stored.answers == {k: ANSWERS[k] for k in keys}
+
+
+def test_a_reopened_intake_session_opens_and_finishes_that_session(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    run_session(signed_in, engagement_id)
+    post(signed_in, f"/engagements/{engagement_id}/session", {"innovation": "1", "action": "save"})
+    with app.app_context():
+        first, newer = db.session.scalars(select(Respondent).order_by(Respondent.id)).all()
+        assert first.submitted_at is not None and newer.submitted_at is None
+    reopened = post(signed_in, f"/engagements/{engagement_id}/respondents/{first.id}/reopen")
+    page = signed_in.get(reopened.headers["Location"]).get_data(as_text=True)
+    # The page shows the reopened session, not the newer one still open.
+    assert f'name="session" value="{first.id}"' in page
+    changed = {**{k: str(v) for k, v in ANSWERS.items()}, "timeline_pressure": "5"}
+    decided = {**changed, "session": str(first.id), "action": "decide"}
+    assert post(signed_in, f"/engagements/{engagement_id}/session", decided).status_code == 303
+    with app.app_context():
+        first, newer = db.session.scalars(select(Respondent).order_by(Respondent.id)).all()
+        assert first.submitted_at is not None and first.answers["timeline_pressure"] == 5
+        assert newer.submitted_at is None and newer.answers == {"innovation": 1}

@@ -306,7 +306,9 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
         respondent.reopened_at = utcnow()
         db.session.commit()
     if respondent.facilitated:
-        return redirect(url_for("engagements.facilitate", engagement_id=engagement.id))
+        return redirect(
+            url_for("engagements.facilitate", engagement_id=engagement.id, session=respondent.id)
+        )
     flash(
         f"{respondent.name}'s answers are open again. Their link leads back to the review page.",
         "success",
@@ -314,12 +316,12 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
-def _open_session(engagement: Engagement) -> Respondent | None:
-    """Return the facilitated session in progress, if there is one."""
-    return next(
-        (r for r in reversed(engagement.respondents) if r.facilitated and not r.submitted_at),
-        None,
-    )
+def _open_session(engagement: Engagement, named: str | None = None) -> Respondent | None:
+    """Return the facilitated session in progress that the page names (one reopened), else
+    the newest one, if there is one."""
+    sessions = [r for r in engagement.respondents if r.facilitated and not r.submitted_at]
+    chosen = next((r for r in sessions if str(r.id) == named), None)
+    return chosen or (sessions[-1] if sessions else None)
 
 
 def _repeated_session(
@@ -341,7 +343,9 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     """Run the questionnaire with the client on one screen, in large type."""
     engagement = owned_engagement(engagement_id)
     _not_archived(engagement)
-    respondent = _open_session(engagement)
+    # The page names its session: a finished one reopened may be older than another open one.
+    named = request.form.get("session") if request.method == "POST" else request.args.get("session")
+    respondent = _open_session(engagement, named)
     answers: dict[str, int] = dict(respondent.answers) if respondent else {}
     session_id = respondent.id if respondent else None
     if request.method != "POST":  # HEAD too: it never reaches the form handling
@@ -387,7 +391,9 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     if not finish:
         db.session.commit()
         flash("Session saved. You can come back to it from the engagement page.", "success")
-        return redirect(url_for("engagements.facilitate", engagement_id=engagement.id))
+        return redirect(
+            url_for("engagements.facilitate", engagement_id=engagement.id, session=respondent.id)
+        )
     respondent.submitted_at = utcnow()
     record = record_decision(
         db.session,
