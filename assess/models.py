@@ -215,7 +215,9 @@ class Engagement(Base):
         # Each respondent's own decision is made when they submit, but several respondents'
         # answers are only decided by a consensus that combines them as they stand now.
         awaiting_consensus = len(self.submitted_respondents) > 1 and self.current_consensus is None
-        if self.decisions and not awaiting_consensus:
+        # Answers reopened after a decision no longer stand submitted: it waits for them.
+        reopened = any(r.reopened_at and not r.submitted_at for r in self.respondents)
+        if self.decisions and not awaiting_consensus and not reopened:
             return "decided"
         if any(r.submitted_at for r in self.respondents):
             return "answered"

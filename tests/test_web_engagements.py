@@ -8,7 +8,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from webtools import ENGAGEMENT, create_engagement, invite, login, make_consultant, post
+from webtools import (
+    ENGAGEMENT,
+    create_engagement,
+    invite,
+    login,
+    make_consultant,
+    post,
+    submitted_pair,
+)
 
 from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, Invitation, Party, Respondent
@@ -308,6 +316,29 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     resubmit("Bo Chen", {**ANSWERS, "timeline_pressure": 5})
     assert status() == "decided"
     assert "New answers since" not in shown()[1]
+
+
+def test_reopened_answers_take_the_engagement_out_of_decided(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id)
+    assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
+
+    def status() -> str:
+        with app.app_context():
+            engagement = db.session.get(Engagement, engagement_id)
+            assert engagement is not None
+            return engagement.status
+
+    assert status() == "decided"
+    with app.app_context():
+        ann, bo = db.session.scalars(select(Respondent.id).order_by(Respondent.id)).all()
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{ann}/reopen")
+    # Ann's answers may change: nothing decides on both sides' answers as they stand.
+    assert status() == "answered"
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{bo}/reopen")
+    assert status() == "in progress"
 
 
 def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
