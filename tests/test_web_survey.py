@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 from webtools import ANSWERS, create_engagement, invite, post
 
 from assess.extensions import db
+from assess.factors import BY_KEY
 from assess.models import DecisionRecord, Invitation, Respondent, utcnow
 from assess.questionnaire import PAGES
 
@@ -167,6 +168,23 @@ def test_review_cannot_be_submitted_incomplete(app: Flask, client: FlaskClient, 
     assert response.status_code == 422
     assert b"Answer this question before you submit." in response.data
     assert respondent(app).submitted_at is None
+
+
+def test_review_errors_name_the_questions_and_lead_to_them(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    answer_page(client, link, 1)
+    response = post(client, f"{link}/review")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = re.search(r'class="error-summary".*?</div>', page, re.DOTALL)
+    assert summary is not None
+    assert "resource_availability:" not in summary.group(0)  # a key, not words
+    assert f"{BY_KEY['resource_availability'].label}: Answer this question" in summary.group(0)
+    anchors = re.findall(r'href="#([^"]+)"', summary.group(0))
+    assert len(anchors) == 6
+    for anchor in anchors:
+        assert f'id="{anchor}"' in page, anchor
 
 
 def test_submitted_answers_are_locked(app: Flask, client: FlaskClient, link: str) -> None:
