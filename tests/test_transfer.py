@@ -8,6 +8,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,20 @@ def restored_app(url: str, tmp_path: Path) -> Flask:
     return app
 
 
+@contextmanager
+def restored(url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on the empty database an export is imported into; its connections closed after."""
+    app = restored_app(url, tmp_path)
+    try:
+        with app.app_context():
+            STORED_PDFS.create(database.engine, checkfirst=True)
+        yield app
+    finally:
+        with app.app_context():
+            STORED_PDFS.drop(database.engine, checkfirst=True)
+            database.engine.dispose()
+
+
 def test_round_trip_loses_nothing(
     app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
 ) -> None:
@@ -158,10 +173,7 @@ def test_round_trip_loses_nothing(
     with zipfile.ZipFile(archive) as zipped:
         assert "manifest.json" in zipped.namelist()
 
-    target = restored_app(empty_database, tmp_path)
-    try:
-        with target.app_context():
-            STORED_PDFS.create(database.engine)
+    with restored(empty_database, tmp_path) as target:
         imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
         assert imported.exit_code == 0, imported.output
         with app.app_context():
@@ -179,11 +191,11 @@ def test_round_trip_loses_nothing(
             original = database.session.execute(select(STORED_PDFS.c.pdf)).scalar_one()
         assert pdf == original
         with target.app_context():
-            restored = database.session.execute(
+            sealed_back = database.session.execute(
                 text("SELECT sealed_pdf FROM sign_offs")
             ).scalar_one()
         # The signed charter comes back byte for byte, so its seal still verifies.
-        assert bytes(restored) == sealed and verify(bytes(restored)).ok
+        assert bytes(sealed_back) == sealed and verify(bytes(sealed_back)).ok
 
         # New records continue after the imported ids.
         again = target.test_client()
@@ -201,9 +213,6 @@ def test_round_trip_loses_nothing(
             headers=headers,
         )
         assert created.status_code == 201 and created.json["id"] == engagement_id + 1
-    finally:
-        with target.app_context():
-            database.engine.dispose()
 
 
 def test_import_refuses_a_database_with_data(
@@ -229,10 +238,7 @@ def test_import_refuses_a_damaged_archive(
             if item == "tables/respondents.jsonl":
                 data = data.replace(b'"Bo"', b'"Eve"')
             copy.writestr(item, data)
-    target = restored_app(empty_database, tmp_path)
-    try:
-        with target.app_context():
-            STORED_PDFS.create(database.engine)
+    with restored(empty_database, tmp_path) as target:
         refused = target.test_cli_runner().invoke(cli, ["import", str(damaged)])
         assert refused.exit_code == 1 and "checksum" in refused.output
         # Nothing was half-imported.
@@ -240,9 +246,6 @@ def test_import_refuses_a_damaged_archive(
         not_zip = tmp_path / "not.zip"
         not_zip.write_text("hello")
         assert target.test_cli_runner().invoke(cli, ["import", str(not_zip)]).exit_code == 1
-    finally:
-        with target.app_context():
-            database.engine.dispose()
 
 
 def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
@@ -292,20 +295,14 @@ def test_an_export_zipped_again_with_folder_entries_imports(
                     copy.writestr(item, source.read(item))
                 for name, data in extra.items():
                     copy.writestr(name, data)
-    target_app = restored_app(empty_database, tmp_path)
-    try:
-        with target_app.app_context():
-            STORED_PDFS.create(database.engine)
+    with restored(empty_database, tmp_path) as target_app:
         runner = target_app.test_cli_runner()
         refused = runner.invoke(cli, ["import", str(stray)])
         assert refused.exit_code == 1 and "unknown: tables/notes.txt" in refused.output
         assert all(rows == [] for rows in snapshot(empty_database).values())
-        restored = runner.invoke(cli, ["import", str(rezipped)])
-        assert restored.exit_code == 0, restored.output
+        imported = runner.invoke(cli, ["import", str(rezipped)])
+        assert imported.exit_code == 0, imported.output
         assert snapshot(empty_database)["engagements"]
-    finally:
-        with target_app.app_context():
-            database.engine.dispose()
 
 
 def _rewrite(source: Path, target: Path, change: Any) -> None:
@@ -399,18 +396,11 @@ def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
     assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
     crafted = tmp_path / "crafted.zip"
     _rewrite(archive, crafted, change)
-    target = restored_app(empty_database, tmp_path)
-    try:
-        with target.app_context():
-            STORED_PDFS.create(database.engine, checkfirst=True)
+    with restored(empty_database, tmp_path) as target:
         refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
         assert refused.exit_code == 1 and refused.output.startswith("Error: ")
         assert len(refused.output.strip().splitlines()) == 1, refused.output
         assert all(rows == [] for rows in snapshot(empty_database).values())
-    finally:
-        with target.app_context():
-            STORED_PDFS.drop(database.engine, checkfirst=True)
-            database.engine.dispose()
 
 
 def test_a_zip_bomb_is_refused_before_it_is_read(app: Flask, tmp_path: Path) -> None:
