@@ -24,6 +24,13 @@ from assess.models import DecisionRecord, Engagement, Invitation, Party, Respond
 pytestmark = pytest.mark.db
 
 
+def status(app: Flask, engagement_id: int) -> str:
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        return engagement.status
+
+
 def count(app: Flask, model: type) -> int:
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
@@ -207,17 +214,11 @@ def test_status_follows_the_engagement_from_new_to_signed(
 
     engagement_id = create_engagement(signed_in)
 
-    def status() -> str:
-        with app.app_context():
-            engagement = db.session.get(Engagement, engagement_id)
-            assert engagement is not None
-            return engagement.status
-
-    assert status() == "new"
+    assert status(app, engagement_id) == "new"
     link = invite(signed_in, engagement_id)
-    assert status() == "invited"
+    assert status(app, engagement_id) == "invited"
     post(signed_in, f"{link}/step/1", {"innovation": "3", "action": "save"})
-    assert status() == "in progress"
+    assert status(app, engagement_id) == "in progress"
     for page in PAGES:
         post(
             signed_in,
@@ -226,25 +227,25 @@ def test_status_follows_the_engagement_from_new_to_signed(
         )
     post(signed_in, f"{link}/review")
     # Submitting makes the respondent's decision at once.
-    assert status() == "decided"
+    assert status(app, engagement_id) == "decided"
     with app.app_context():
         respondent = db.session.scalars(select(Respondent)).one()
         db.session.delete(respondent.decisions[0])
         db.session.commit()
-    assert status() == "answered"
+    assert status(app, engagement_id) == "answered"
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None
         engagement.charter_drafted_at = utcnow()
         db.session.commit()
-    assert status() == "charter drafted"
+    assert status(app, engagement_id) == "charter drafted"
     assert "Charter drafted" in signed_in.get("/engagements").get_data(as_text=True)
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None
         engagement.signed_at = utcnow()
         db.session.commit()
-    assert status() == "signed"
+    assert status(app, engagement_id) == "signed"
 
 
 def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
@@ -263,12 +264,6 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
             post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
         assert post(signed_in, f"{link}/review").status_code == 303
 
-    def status() -> str:
-        with app.app_context():
-            engagement = db.session.get(Engagement, engagement_id)
-            assert engagement is not None
-            return engagement.status
-
     def shown() -> tuple[str, str]:
         page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
         listing = signed_in.get("/engagements").get_data(as_text=True)
@@ -283,13 +278,15 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
         submit(ann if name == "Ann Lee" else bo, answers)
 
     submit(ann, ANSWERS)
-    assert status() == "decided"  # one respondent: their own decision is the decision
+    assert (
+        status(app, engagement_id) == "decided"
+    )  # one respondent: their own decision is the decision
     # Each has a decision of their own, but nothing decides on both answers yet.
     submit(bo, {**ANSWERS, "timeline_pressure": 5})
-    assert status() == "answered"
+    assert status(app, engagement_id) == "answered"
     decided = post(signed_in, f"/engagements/{engagement_id}/consensus")
     assert decided.status_code == 303
-    assert status() == "decided"
+    assert status(app, engagement_id) == "decided"
     page, listing = shown()
     assert '<span class="status status-large status-decided">Decided</span>' in page
     agreed = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
@@ -299,7 +296,7 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
 
     # Ann changes an answer and submits again: the consensus no longer holds her answers.
     resubmit("Ann Lee", {**ANSWERS, "timeline_pressure": 2})
-    assert status() == "answered"
+    assert status(app, engagement_id) == "answered"
     page, listing = shown()
     # What was agreed on the old answers is named, not silently dropped.
     assert "The levels agreed there rest on the earlier answers and are not carried over" in page
@@ -311,10 +308,10 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     assert "New answers since the last decision" in listing
 
     post(signed_in, f"/engagements/{engagement_id}/consensus")
-    assert status() == "decided"
+    assert status(app, engagement_id) == "decided"
     # Submitting the same answers again changes nothing the consensus combines.
     resubmit("Bo Chen", {**ANSWERS, "timeline_pressure": 5})
-    assert status() == "decided"
+    assert status(app, engagement_id) == "decided"
     assert "New answers since" not in shown()[1]
 
 
@@ -325,20 +322,14 @@ def test_reopened_answers_take_the_engagement_out_of_decided(
     submitted_pair(app, engagement_id)
     assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
 
-    def status() -> str:
-        with app.app_context():
-            engagement = db.session.get(Engagement, engagement_id)
-            assert engagement is not None
-            return engagement.status
-
-    assert status() == "decided"
+    assert status(app, engagement_id) == "decided"
     with app.app_context():
         ann, bo = db.session.scalars(select(Respondent.id).order_by(Respondent.id)).all()
     post(signed_in, f"/engagements/{engagement_id}/respondents/{ann}/reopen")
     # Ann's answers may change: nothing decides on both sides' answers as they stand.
-    assert status() == "answered"
+    assert status(app, engagement_id) == "answered"
     post(signed_in, f"/engagements/{engagement_id}/respondents/{bo}/reopen")
-    assert status() == "in progress"
+    assert status(app, engagement_id) == "in progress"
 
 
 def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
