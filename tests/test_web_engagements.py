@@ -278,9 +278,8 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
         submit(ann if name == "Ann Lee" else bo, answers)
 
     submit(ann, ANSWERS)
-    assert (
-        status(app, engagement_id) == "decided"
-    )  # one respondent: their own decision is the decision
+    # One respondent: their own decision is the decision.
+    assert status(app, engagement_id) == "decided"
     # Each has a decision of their own, but nothing decides on both answers yet.
     submit(bo, {**ANSWERS, "timeline_pressure": 5})
     assert status(app, engagement_id) == "answered"
