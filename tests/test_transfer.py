@@ -142,6 +142,14 @@ def restored_app(url: str, tmp_path: Path) -> Flask:
     return app
 
 
+def exported(app: Flask, client: FlaskClient, consultant: int, tmp_path: Path) -> Path:
+    """Fill the database with an engagement (no charter) and export it; return the archive."""
+    fill(app, client, consultant, charter=False)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    return archive
+
+
 @contextmanager
 def restored(url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on the empty database an export is imported into; its connections closed after."""
@@ -218,9 +226,7 @@ def test_round_trip_loses_nothing(
 def test_import_refuses_a_database_with_data(
     app: Flask, client: FlaskClient, consultant: int, tmp_path: Path
 ) -> None:
-    fill(app, client, consultant, charter=False)
-    archive = tmp_path / "backup.zip"
-    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    archive = exported(app, client, consultant, tmp_path)
     refused = app.test_cli_runner().invoke(cli, ["import", str(archive)])
     assert refused.exit_code == 1 and "not empty" in refused.output
 
@@ -228,9 +234,7 @@ def test_import_refuses_a_database_with_data(
 def test_import_refuses_a_damaged_archive(
     app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
 ) -> None:
-    fill(app, client, consultant, charter=False)
-    archive = tmp_path / "backup.zip"
-    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    archive = exported(app, client, consultant, tmp_path)
     damaged = tmp_path / "damaged.zip"
     with zipfile.ZipFile(archive) as source, zipfile.ZipFile(damaged, "w") as copy:
         for item in source.namelist():
@@ -283,9 +287,7 @@ def test_every_json_column_of_the_models_is_read_back_as_the_app_reads_it() -> N
 def test_an_export_zipped_again_with_folder_entries_imports(
     app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
 ) -> None:
-    fill(app, client, consultant, charter=False)
-    archive = tmp_path / "backup.zip"
-    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    archive = exported(app, client, consultant, tmp_path)
     rezipped, stray = tmp_path / "rezipped.zip", tmp_path / "stray.zip"
     with zipfile.ZipFile(archive) as source:
         for target, extra in ((rezipped, {}), (stray, {"tables/notes.txt": b"kept by hand"})):
@@ -391,9 +393,7 @@ def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
     tmp_path: Path,
     change: Any,
 ) -> None:
-    fill(app, client, consultant, charter=False)
-    archive = tmp_path / "backup.zip"
-    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    archive = exported(app, client, consultant, tmp_path)
     crafted = tmp_path / "crafted.zip"
     _rewrite(archive, crafted, change)
     with restored(empty_database, tmp_path) as target:
