@@ -45,6 +45,10 @@ class TransferError(Exception):
     """The archive cannot be written or restored; the message says why."""
 
 
+class ArchiveError(TransferError):
+    """The archive itself is at fault: not an export, damaged, altered or incomplete."""
+
+
 def _tables(connection: Connection) -> list[Table]:
     """Return the database's own tables in dependency order, parents first."""
     metadata = MetaData()
@@ -205,31 +209,31 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """Read one member, refusing one that is damaged or expands out of reason."""
     if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
-        raise TransferError(f"{info.filename} expands far beyond any export; refused")
+        raise ArchiveError(f"{info.filename} expands far beyond any export; refused")
     try:
         return archive.read(info)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
-        raise TransferError(f"{info.filename} is damaged: {error}") from None
+        raise ArchiveError(f"{info.filename} is damaged: {error}") from None
 
 
 def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
     try:
         info = archive.getinfo(MANIFEST)
     except KeyError:
-        raise TransferError("not an assess export: manifest.json is missing") from None
+        raise ArchiveError("not an assess export: manifest.json is missing") from None
     data = _read_member(archive, info)
     try:
         manifest: dict[str, Any] = json.loads(data)
     except (ValueError, RecursionError):
-        raise TransferError("not an assess export: manifest.json is not JSON") from None
+        raise ArchiveError("not an assess export: manifest.json is not JSON") from None
     if not isinstance(manifest, dict):
-        raise TransferError("not an assess export: manifest.json is not an object")
+        raise ArchiveError("not an assess export: manifest.json is not an object")
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise TransferError("not an assess export of a format this version can read")
+        raise ArchiveError("not an assess export of a format this version can read")
     shapes = {"revision": str, "tables": list, "rows": dict, "sha256": dict}
     for key, shape in shapes.items():
         if not isinstance(manifest.get(key), shape):
-            raise TransferError(f"manifest.json is damaged: {key} is missing or malformed")
+            raise ArchiveError(f"manifest.json is damaged: {key} is missing or malformed")
     return manifest
 
 
@@ -238,14 +242,14 @@ def _read_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> li
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise TransferError(f"{name} is missing from the archive") from None
+        raise ArchiveError(f"{name} is missing from the archive") from None
     data = _read_member(archive, info)
     if hashlib.sha256(data).hexdigest() != expected_sha256:
-        raise TransferError(f"{name} is damaged: its checksum does not match")
+        raise ArchiveError(f"{name} is damaged: its checksum does not match")
     try:
         return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise TransferError(f"{name} is damaged: a line is not JSON") from None
+        raise ArchiveError(f"{name} is damaged: a line is not JSON") from None
 
 
 def import_archive(engine: Engine, path: Path) -> dict[str, int]:
@@ -253,7 +257,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as error:
-        raise TransferError(f"cannot read {path}: {error}") from error
+        raise ArchiveError(f"cannot read {path}: {error}") from error
     with archive, engine.begin() as connection:
         manifest = _read_manifest(archive)
         revision = _revision(connection)
@@ -271,7 +275,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         if listed != set(tables) or stored != listed or strays:
             unknown = sorted((listed | stored) - set(tables)) + strays
             left_out = sorted(set(tables) - listed) + sorted(listed - stored)
-            raise TransferError(
+            raise ArchiveError(
                 "the export's tables do not match this database"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
                 + (f"; missing: {', '.join(left_out)}" if left_out else "")
@@ -295,19 +299,17 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
                     for row in rows
                 ]
             except RowError as error:
-                raise TransferError(f"{name} is damaged: a row's {error}") from None
+                raise ArchiveError(f"{name} is damaged: a row's {error}") from None
             except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
-                raise TransferError(f"{name} is damaged: a row does not fit the table") from None
+                raise ArchiveError(f"{name} is damaged: a row does not fit the table") from None
             try:
                 for start in range(0, len(decoded), BATCH):
                     connection.execute(table.insert(), decoded[start : start + BATCH])
             except (SQLAlchemyError, OverflowError, ValueError) as error:
-                raise TransferError(
-                    f"{name} does not fit this database: {_reason(error)}"
-                ) from None
+                raise ArchiveError(f"{name} does not fit this database: {_reason(error)}") from None
             counts[table.name] = len(decoded)
             if counts[table.name] != manifest["rows"].get(table.name):
-                raise TransferError(f"{name} holds a different number of rows than recorded")
+                raise ArchiveError(f"{name} holds a different number of rows than recorded")
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
@@ -358,18 +360,37 @@ def export_command(file: Path) -> None:
     click.echo(f"Exported {_summary(counts)} to {file}.")
 
 
+class UnusableArchive(click.ClickException):
+    """An archive that cannot be restored as it is: bad input, like a malformed answers file."""
+
+    exit_code = 2
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_command(file: Path) -> None:
-    """Restore an export FILE into this empty database."""
+    """Restore an export FILE into this empty database.
+
+    Exit status 2 when FILE is not an export or is damaged, 1 when this database cannot
+    take it (not migrated, at another migration, or not empty).
+    """
     from assess.extensions import db
 
     try:
         counts = import_archive(db.engine, file)
+    except ArchiveError as error:
+        raise UnusableArchive(str(error)) from error
     except TransferError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Imported {_summary(counts)} from {file}.")
 
 
-__all__ = ["export_archive", "import_archive", "export_command", "import_command"]
+__all__ = [
+    "ArchiveError",
+    "TransferError",
+    "export_archive",
+    "import_archive",
+    "export_command",
+    "import_command",
+]

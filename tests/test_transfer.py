@@ -231,6 +231,23 @@ def test_import_refuses_a_database_with_data(
     assert refused.exit_code == 1 and "not empty" in refused.output
 
 
+def test_import_says_when_the_database_cannot_take_an_export_yet(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        with target.app_context(), database.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        refused = runner.invoke(cli, ["import", str(archive)])
+        assert refused.exit_code == 1 and "this database at older" in refused.output
+        with target.app_context(), database.engine.begin() as connection:
+            connection.execute(text("DROP TABLE alembic_version"))
+        refused = runner.invoke(cli, ["import", str(archive)])
+        assert refused.exit_code == 1 and "not migrated" in refused.output
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
 def test_import_refuses_a_damaged_archive(
     app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
 ) -> None:
@@ -244,12 +261,13 @@ def test_import_refuses_a_damaged_archive(
             copy.writestr(item, data)
     with restored(empty_database, tmp_path) as target:
         refused = target.test_cli_runner().invoke(cli, ["import", str(damaged)])
-        assert refused.exit_code == 1 and "checksum" in refused.output
+        assert refused.exit_code == 2 and "checksum" in refused.output
         # Nothing was half-imported.
         assert all(rows == [] for rows in snapshot(empty_database).values())
         not_zip = tmp_path / "not.zip"
         not_zip.write_text("hello")
-        assert target.test_cli_runner().invoke(cli, ["import", str(not_zip)]).exit_code == 1
+        refused = target.test_cli_runner().invoke(cli, ["import", str(not_zip)])
+        assert refused.exit_code == 2 and "cannot read" in refused.output
 
 
 def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
@@ -300,7 +318,7 @@ def test_an_export_zipped_again_with_folder_entries_imports(
     with restored(empty_database, tmp_path) as target_app:
         runner = target_app.test_cli_runner()
         refused = runner.invoke(cli, ["import", str(stray)])
-        assert refused.exit_code == 1 and "unknown: tables/notes.txt" in refused.output
+        assert refused.exit_code == 2 and "unknown: tables/notes.txt" in refused.output
         assert all(rows == [] for rows in snapshot(empty_database).values())
         imported = runner.invoke(cli, ["import", str(rezipped)])
         assert imported.exit_code == 0, imported.output
@@ -398,7 +416,7 @@ def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
     _rewrite(archive, crafted, change)
     with restored(empty_database, tmp_path) as target:
         refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
-        assert refused.exit_code == 1 and refused.output.startswith("Error: ")
+        assert refused.exit_code == 2 and refused.output.startswith("Error: ")
         assert len(refused.output.strip().splitlines()) == 1, refused.output
         assert all(rows == [] for rows in snapshot(empty_database).values())
 
