@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from conftest import make_details
+from pypdf import PdfReader
 
 from assess import charter
 from assess.charter import calendar
+from assess.alignment import Respondent
 from assess.decision import ChosenProtocol, Decision
+from assess.engine import evaluate_respondents
+from assess.factors import FACTOR_KEYS
 
 
 def decision_with(*protocols: ChosenProtocol, base: Decision) -> Decision:
@@ -135,3 +142,27 @@ def test_events_keep_their_uid_across_days_and_versions(decisions: dict[str, Dec
     # Another partnership's calendar never touches these events.
     other = events(issued_at="2026-03-02T00:00:00+00:00", project="Another project")
     assert not {uid for uid, _ in other} & {uid for uid, _ in first}
+
+
+MONTH_ROW = re.compile(
+    r"^(January|February|March|April|May|June|July|August|September|"
+    r"October|November|December) \d{4}\b",
+    re.MULTILINE,
+)
+
+
+@pytest.mark.parametrize("kind", ["apart", "standard", "hybrid"])
+def test_the_month_table_stays_on_one_page(decisions: dict[str, Decision], kind: str) -> None:
+    if kind == "apart":  # two sides far apart: alignment sections push the calendar down
+        answers = dict(zip(FACTOR_KEYS, (4, 2, 5, 4, 2, 4, 2, 2), strict=True))
+        other = dict(zip(FACTOR_KEYS, (2, 4, 2, 2, 5, 2, 4, 4), strict=True))
+        decision = evaluate_respondents(
+            [Respondent("Ann Lee", "producer", answers), Respondent("Bo Chen", "creator", other)],
+            {"risk_tolerance": 3},
+            what_if=True,
+        )
+    else:
+        decision = decisions[kind]
+    pages = PdfReader(io.BytesIO(charter.to_pdf(decision, make_details()))).pages
+    holding = [n for n, page in enumerate(pages) if MONTH_ROW.search(page.extract_text())]
+    assert len(holding) == 1, f"month rows on pages {holding}"
