@@ -11,8 +11,8 @@ from conftest import make_details
 from pypdf import PdfReader
 
 from assess import charter
-from assess.charter import calendar
 from assess.alignment import Respondent
+from assess.charter import calendar
 from assess.decision import ChosenProtocol, Decision
 from assess.engine import evaluate_respondents
 from assess.factors import FACTOR_KEYS
