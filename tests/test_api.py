@@ -12,6 +12,7 @@ import pytest
 from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from pypdf import PdfReader
 from webtools import ANSWERS, make_consultant
 
@@ -434,3 +435,28 @@ def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     script = client.get("/api/v1/docs/static/api-docs.js")
     assert script.status_code == 200 and b"fetch(" in script.data
     script.close()
+
+
+def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient) -> None:
+    """The document gives each body an example, the docs page starts from it, and it works."""
+    spec = api.get("/api/v1/openapi.json").json
+    html = api.get("/api/v1/docs").get_data(as_text=True)
+    engagement_id = create_engagement(api)
+    ids = {
+        "engagement_id": engagement_id,
+        "respondent_id": invite(api, engagement_id, "A", "creator"),
+    }
+    sent = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters" or "requestBody" not in operation:
+                continue
+            example = operation["requestBody"]["content"]["application/json"].get("example")
+            assert example, f"{method} {path} has no example body"
+            anchor = f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", "")
+            form = html.split(f'id="{anchor}"', 1)[1].split("</details>", 1)[0]
+            assert str(escape(json.dumps(example, indent=2))) in form
+            response = api.open(path.format(**ids), method=method.upper(), json=example)
+            assert response.status_code in (200, 201), (method, path, response.json)
+            sent.append(f"{method} {path}")
+    assert len(sent) == 6, sent

@@ -91,6 +91,7 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "secured": bool(operation.get("security")),
                     "parameters": parameters(spec, item, operation),
                     "body": json.dumps(resolve(spec, body["schema"]), indent=2) if body else "",
+                    "example": json.dumps(body.get("example", {}), indent=2) if body else "",
                     "responses": sorted(operation.get("responses", {})),
                     "group": group_of(path),
                 }
