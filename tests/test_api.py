@@ -177,6 +177,12 @@ def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClien
     assert codes == [200, 200, 200, 429]
     limited = client.post("/api/v1/evaluate", json=ANSWERS)
     assert limited.json["code"] == 429 and "Retry-After" in limited.headers
+    # The message is for a person: what the limit is and when to try again.
+    wait = re.fullmatch(
+        r"Too many requests: at most 3 per 1 minute\. Try again in (\d+) seconds\.",
+        limited.json["message"],
+    )
+    assert wait and abs(int(wait.group(1)) - int(limited.headers["Retry-After"])) <= 1
 
 
 def test_engagement_routes_need_a_valid_token(app: Flask, client: FlaskClient, token: str) -> None:

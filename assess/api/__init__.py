@@ -8,11 +8,13 @@ installed over the web app's own, so neither side has to know about the other.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api, abort
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -70,12 +72,24 @@ def http_error_json(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     message = data.get("message") or error.description or _status_name(code)
+    if isinstance(error, RateLimitExceeded):
+        message = f"Too many requests: at most {error.limit.limit}. {_try_again()}"
     # Keep the headers the error carries (Allow on 405, Retry-After on 429, ...).
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     if code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="assess"')
     return json_error(code, str(message), errors, headers)
+
+
+def _try_again() -> str:
+    """Say when the rate limit that was hit lets calls through again."""
+    from assess.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return "Try again later."
+    return f"Try again in {max(1, int(current.reset_at - time.time()))} seconds."
 
 
 def _database_unavailable(error: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
