@@ -171,6 +171,15 @@ def test_errors_under_api_are_json_and_pages_stay_html(client: FlaskClient) -> N
     assert (page.status_code, page.mimetype) == (404, "text/html")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/evaluate", "/api/v1/engagements/1"])
+def test_options_under_api_list_the_methods_without_an_html_body(
+    api: FlaskClient, path: str
+) -> None:
+    options = api.options(path)
+    assert options.status_code == 204 and "Content-Type" not in options.headers
+    assert "OPTIONS" in options.headers["Allow"] and options.data == b""
+
+
 def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClient) -> None:
     app.config["API_EVALUATE_RATE_LIMIT"] = "3 per minute"
     codes = [client.post("/api/v1/evaluate", json=ANSWERS).status_code for _ in range(4)]

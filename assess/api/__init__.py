@@ -143,6 +143,16 @@ def install_error_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected)
 
 
+def options_without_a_body(response: Response) -> Response:
+    """Answer OPTIONS under /api with the Allow header alone: Flask's own answer calls its
+    empty body HTML."""
+    if request.method == "OPTIONS" and is_api_request() and response.status_code == 200:
+        if not response.is_streamed and not response.get_data():
+            response.status_code = 204
+            del response.headers["Content-Type"]
+    return response
+
+
 def require_json_body() -> None:
     """Refuse a body that is not JSON (415): read as JSON it would look like missing fields.
 
@@ -214,4 +224,5 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(account.bp)
+    app.after_request(options_without_a_body)
     install_error_handlers(app)
