@@ -12,7 +12,7 @@ from webtools import post
 
 from assess.api.tokens import ApiToken
 from assess.extensions import db as database
-from assess.models import hash_token
+from assess.models import hash_token, utcnow
 
 pytestmark = pytest.mark.db
 
@@ -94,3 +94,21 @@ def test_made_up_tokens_are_limited_per_client_address(app: Flask, client: Flask
         for n in range(5)
     ]
     assert statuses == [401, 401, 401, 429, 429]
+
+
+def test_a_guesser_at_the_same_address_does_not_lock_out_valid_tokens(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    secret = create(signed_in)
+    revoked = create(signed_in, "Old sync")
+    with app.app_context():
+        database.session.query(ApiToken).filter_by(name="Old sync").one().revoked_at = utcnow()
+        database.session.commit()
+    app.config["API_BAD_TOKEN_RATE_LIMIT"] = "2 per minute"
+    guesses = [
+        signed_in.get("/api/v1/engagements", headers=bearer(f"asst_guess{n}")).status_code
+        for n in range(3)
+    ]
+    assert guesses == [401, 401, 429]
+    assert signed_in.get("/api/v1/engagements", headers=bearer(revoked)).status_code == 429
+    assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_smorest import abort
 
 from assess.api.tokens import ApiToken, find_token, mark_used
@@ -21,10 +21,18 @@ def presented_secret() -> str | None:
     return secret.strip()
 
 
+def presented_token() -> ApiToken | None:
+    """Return the active token the request presents, looked up once per request."""
+    if "presented_token" not in g:
+        secret = presented_secret()
+        g.presented_token = find_token(db.session, secret) if secret else None
+    token: ApiToken | None = g.presented_token
+    return token
+
+
 def authenticate() -> None:
     """Require a valid token; read-only tokens may not change anything (403)."""
-    secret = presented_secret()
-    token = find_token(db.session, secret) if secret else None
+    token = presented_token()
     if token is None:
         abort(
             401,
@@ -47,15 +55,3 @@ def current_token() -> ApiToken:
 def current_consultant() -> Consultant:
     """Return the consultant whose token authenticated this request."""
     return current_token().consultant
-
-
-def token_rate_key() -> str:
-    """Count authenticated calls per token (per address before authentication)."""
-    token: ApiToken | None = g.get("api_token")
-    if token is not None:
-        return f"token:{token.id}"
-    return f"addr:{request.remote_addr or ''}"
-
-
-def token_limit() -> str:
-    return str(current_app.config["API_TOKEN_RATE_LIMIT"])

@@ -15,10 +15,11 @@ from flask import Response, current_app, url_for
 from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from assess import questionnaire
 from assess.api import require_json_body
-from assess.api.auth import authenticate, current_consultant, presented_secret
+from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
     AnswersUpdateSchema,
     DecisionRecordSchema,
@@ -90,13 +91,25 @@ def _bad_token_limit() -> str:
     return str(current_app.config["API_BAD_TOKEN_RATE_LIMIT"])
 
 
+def _valid_token() -> bool:
+    """Say whether the request presents an active token. It must not raise: the limiter
+    would take any error for its storage failing."""
+    try:
+        return presented_token() is not None
+    except SQLAlchemyError:  # counted as not valid; authentication then reports the database
+        db.session.rollback()
+        return False
+
+
 limiter.limit(_token_limit, key_func=_token_key)(blp)
 # A new made-up secret each time would escape the per-token count: refused tokens are also
-# counted per client address.
+# counted per client address. Valid tokens are exempt, so a guesser sharing an office's
+# address cannot lock its integrations out.
 limiter.limit(
     _bad_token_limit,
     scope="api-bad-token",
     deduct_when=lambda response: response.status_code == 401,
+    exempt_when=_valid_token,
 )(blp)
 blp.before_request(authenticate)
 blp.before_request(require_json_body)
