@@ -21,8 +21,8 @@ SECRET = re.compile(r'id="token-secret"[^>]*value="(asst_[^"]+)"')
 
 def create(client: FlaskClient, name: str = "CRM sync", access: str = "write") -> str:
     response = post(client, "/account/api-tokens", {"name": name, "access": access})
-    assert response.status_code == 201
-    match = SECRET.search(response.get_data(as_text=True))
+    assert response.status_code == 303 and response.headers["Location"] == "/account/api-tokens"
+    match = SECRET.search(client.get("/account/api-tokens").get_data(as_text=True))
     assert match, "the new token is not on the page"
     return match.group(1)
 
@@ -31,6 +31,8 @@ def test_token_is_shown_once_and_stored_hashed(app: Flask, signed_in: FlaskClien
     secret = create(signed_in)
     listing = signed_in.get("/account/api-tokens").get_data(as_text=True)
     assert secret not in listing and "CRM sync" in listing and secret[:9] in listing
+    with signed_in.session_transaction() as session:
+        assert secret not in str(dict(session))
     with app.app_context():
         token = database.session.query(ApiToken).one()
         assert token.token_hash == hash_token(secret) and token.can_write

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response
@@ -44,13 +44,14 @@ def _page(
 
 @bp.get("")
 def index() -> str:
-    """List the consultant's tokens."""
-    return _page()
+    """List the consultant's tokens, with the secret of the one just created, once."""
+    return _page(secret=session.pop("new_api_token", None))
 
 
 @bp.post("")
-def create() -> tuple[str, int]:
-    """Create a token and show its secret on this page only: it is stored hashed."""
+def create() -> tuple[str, int] | Response:
+    """Create a token; its secret is shown on the next page only, as it is stored hashed.
+    Redirecting there means reloading that page cannot create a second token."""
     data, errors = load_form(TokenForm(), request.form)
     if errors:
         return _page(form=request.form, errors=errors), 422
@@ -61,7 +62,8 @@ def create() -> tuple[str, int]:
         can_write=data["access"] == "write",
     )
     db.session.commit()
-    return _page(secret=secret), 201
+    session["new_api_token"] = secret
+    return redirect(url_for("api_tokens.index"), code=303)
 
 
 @bp.post("/<int:token_id>/revoke")
