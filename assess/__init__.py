@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from assess import config as app_config
 
@@ -63,6 +63,8 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     csrf.init_app(app)
+    # Registered first so that it runs after the limiter has added its headers.
+    app.after_request(_retry_after_only_when_refused)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -71,6 +73,14 @@ def register_extensions(app: Flask) -> None:
     # A stolen session cookie used from another browser is dropped, not honoured.
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_consultant)
+
+
+def _retry_after_only_when_refused(response: Response) -> Response:
+    """Flask-Limiter sets Retry-After on every response it counts; the header asks a client
+    to wait, so it stays only on refusals (429, and 503 from an unavailable database)."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def register_seal_time(app: Flask) -> None:

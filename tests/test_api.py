@@ -182,8 +182,11 @@ def test_options_under_api_list_the_methods_without_an_html_body(
 
 def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClient) -> None:
     app.config["API_EVALUATE_RATE_LIMIT"] = "3 per minute"
-    codes = [client.post("/api/v1/evaluate", json=ANSWERS).status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    answered = [client.post("/api/v1/evaluate", json=ANSWERS) for _ in range(4)]
+    assert [r.status_code for r in answered] == [200, 200, 200, 429]
+    # Every answer says how much is left; only a refusal asks the client to wait.
+    assert [r.headers["X-RateLimit-Remaining"] for r in answered] == ["2", "1", "0", "0"]
+    assert ["Retry-After" in r.headers for r in answered] == [False, False, False, True]
     limited = client.post("/api/v1/evaluate", json=ANSWERS)
     assert limited.json["code"] == 429 and "Retry-After" in limited.headers
     # The message is for a person: what the limit is and when to try again.
