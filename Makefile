@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 5000
+PORT := $(or $(strip $(PORT)),5000)
 # Runtime libraries and the fonts the charter is designed with.
 DEB_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-inter fonts-ebgaramond fonts-jetbrains-mono fonts-dejavu-core fonts-hosny-amiri fonts-wqy-microhei fonts-freefont-otf
 # What the test suite needs on top: PDF rendering and a browser.

@@ -178,7 +178,7 @@ def demo() -> None:
         record_consensus(db.session, engagement, consultant)
         db.session.add(engagement)
     db.session.commit()
-    port = os.environ.get("PORT", "5000")
+    port = os.environ.get("PORT", "").strip() or "5000"
     click.echo(
         f"Demo ready. Sign in at http://127.0.0.1:{port}/login with\n"
         f"  email:    {DEMO_EMAIL}\n"

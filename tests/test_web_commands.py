@@ -157,6 +157,14 @@ def test_demo_creates_a_consultant_and_an_engagement_once(
     assert "Tidewater" in page and "Decided" in page
 
 
+@pytest.mark.parametrize(("port", "shown"), [("8123", "8123"), ("", "5000"), (" ", "5000")])
+def test_demo_names_the_port_of_the_development_server(
+    runner: FlaskCliRunner, port: str, shown: str
+) -> None:
+    result = runner.invoke(demo, env={"PORT": port})
+    assert f"http://127.0.0.1:{shown}/login" in result.output
+
+
 def test_a_password_that_is_not_utf8_is_refused_not_a_crash(tmp_path: Path) -> None:
     """Bytes that are not UTF-8 on a pipe reach Python as lone surrogates; a real process."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.sqlite3"}

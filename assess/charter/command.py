@@ -50,8 +50,8 @@ def decide(data: Any) -> tuple[Decision | None, list[str]]:
 
 def issued_default() -> str | None:
     """Honour SOURCE_DATE_EPOCH so that builds of the same charter are reproducible."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:  # unset or blank: now, as a blank value means the default everywhere
         return None
     try:
         return datetime.fromtimestamp(int(epoch), UTC).isoformat()

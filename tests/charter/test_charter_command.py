@@ -218,6 +218,16 @@ def test_bad_source_date_epoch_is_named(answers: Path, tmp_path: Path) -> None:
     )
 
 
+def test_blank_source_date_epoch_means_now(answers: Path, tmp_path: Path) -> None:
+    out = tmp_path / "c.html"
+    result = run(
+        str(answers), "--project", "P", *PARTIES, "-o", str(out), "--html",
+        env={"SOURCE_DATE_EPOCH": " "},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+
+
 def test_several_respondents_give_a_charter_with_their_gaps(tmp_path: Path) -> None:
     producer = {**ANSWERS["standard"], "innovation": 2, "creative_collaboration": 2}
     creator = {**ANSWERS["standard"], "innovation": 5, "creative_collaboration": 5}
