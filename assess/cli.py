@@ -135,7 +135,9 @@ def main() -> None:
         sys.exit(1)
 
 
-@cli.command("evaluate", with_appcontext=False)
+@cli.command(
+    "evaluate", with_appcontext=False, short_help="Decide the partnership model for answers."
+)
 @click.argument("answers_file", type=click.File("r"), default="-")
 @click.option(
     "--format",
@@ -203,7 +205,9 @@ def rules_group() -> None:
     """Check and explore the decision rules in rules/."""
 
 
-@rules_group.command("check", with_appcontext=False)
+@rules_group.command(
+    "check", with_appcontext=False, short_help="Validate the rules and run their scenarios."
+)
 @click.option(
     "--rules-dir",
     type=click.Path(file_okay=False),
@@ -241,7 +245,9 @@ def rules_check(rules_dir: str | None) -> None:
     )
 
 
-@rules_group.command("sweep", with_appcontext=False)
+@rules_group.command(
+    "sweep", with_appcontext=False, short_help="Evaluate every answer set against the invariants."
+)
 @click.option(
     "--rules-dir",
     type=click.Path(file_okay=False),

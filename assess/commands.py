@@ -80,7 +80,7 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-@user_cli.command("create")
+@user_cli.command("create", short_help="Create a consultant account.")
 @click.argument("email")
 @click.option("--name", default="", callback=_check_name, help="Name shown in the app.")
 def user_create(email: str, name: str) -> None:
@@ -97,7 +97,7 @@ def user_create(email: str, name: str) -> None:
     click.echo(f"Created consultant {email}.")
 
 
-@user_cli.command("password")
+@user_cli.command("password", short_help="Set a new password for a consultant.")
 @click.argument("email")
 def user_password(email: str) -> None:
     """Set a new password for a consultant (from a prompt or stdin); signs out their sessions."""
@@ -140,7 +140,7 @@ DEMO_ANSWERS = {
 DEMO_CREATOR_ANSWERS = {**DEMO_ANSWERS, "iteration_readiness": 2, "timeline_pressure": 5}
 
 
-@click.command("demo")
+@click.command("demo", short_help="Create the demo consultant and engagement.")
 @with_appcontext
 def demo() -> None:
     """Create a demo consultant and an engagement with answers; print how to sign in."""

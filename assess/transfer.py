@@ -344,7 +344,7 @@ def _summary(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no rows"
 
 
-@click.command("export")
+@click.command("export", short_help="Back up every stored record to a zip file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def export_command(file: Path) -> None:

@@ -184,6 +184,13 @@ def test_the_command_names_its_own_version_and_only_its_own_options() -> None:
     assert refused.returncode == 2 and "No such option" in refused.stderr
 
 
+def test_every_command_s_summary_is_shown_whole() -> None:
+    """`assess --help` lists each command with a summary that is not cut off."""
+    for group in ((), ("rules",), ("user",), ("db",)):
+        listed = assess(*group, "--help").stdout.split("Commands:")[1]
+        assert "..." not in listed, listed
+
+
 def test_rules_that_do_not_load_stop_evaluate_in_one_line(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, rules)

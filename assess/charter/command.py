@@ -89,14 +89,19 @@ def write_atomically(files: dict[Path, bytes]) -> None:
         fail([f"{error.filename or 'output'}: {error.strerror}"], status=1)
 
 
-@click.command("charter")
+@click.command("charter", short_help="Write the partnership charter (PDF or HTML).")
 @click.argument("answers_file", metavar="ANSWERS.json", type=click.File("r"))
-@click.option("--project", help="Project name as the charter states it.")
+@click.option(
+    "--project", help="Project name as the charter states it (required, here or in --details)."
+)
 @click.option(
     "--party",
     "parties",
     multiple=True,
-    help="'Producer side: Name (Role)' or 'Creator side: Name (Role)'; repeat for each person.",
+    help=(
+        "'Producer side: Name (Role)' or 'Creator side: Name (Role)'; repeat for each person, "
+        "at least one per side (here or in --details)."
+    ),
 )
 @click.option("--consultant", help="Consultant who prepared the charter.")
 @click.option("--client", help="Client organisation the charter is prepared for.")

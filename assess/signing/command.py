@@ -25,7 +25,8 @@ INSTANCE_CERT = Path(__file__).resolve().parents[2] / "instance" / "seal" / "sea
     envvar="SEAL_CERT_FILE",
     help=(
         "The service's seal certificate (PEM) to trust. Default: $SEAL_CERT_FILE, else the "
-        "certificate generated in the instance folder, if there is one."
+        "certificate generated in the instance folder, if there is one. Without any, "
+        "the verdict says the certificate was not checked."
     ),
 )
 @click.option(
