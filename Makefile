@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 PORT := $(or $(strip $(PORT)),5000)
 # Runtime libraries and the fonts the charter is designed with.
 DEB_RUNTIME := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-inter fonts-ebgaramond fonts-jetbrains-mono fonts-dejavu-core fonts-hosny-amiri fonts-wqy-microhei fonts-freefont-otf
+# What creating the virtualenv needs: venv, and a C compiler with Python's headers to build
+# durable-rules, published as source only.
+DEB_BUILD := python3-venv python3-dev gcc
 # What the test suite needs on top: PDF rendering and a browser.
 DEB_TEST := poppler-utils qpdf chromium
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -23,7 +26,7 @@ define apt_missing
 endef
 
 system-runtime:
-	$(call apt_missing,$(DEB_RUNTIME))
+	$(call apt_missing,$(DEB_RUNTIME) $(DEB_BUILD))
 
 system-test: system-runtime
 	$(call apt_missing,$(DEB_TEST))
