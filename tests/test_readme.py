@@ -2,7 +2,9 @@
 
 Fenced blocks are read as terminal sessions: `$ cat FILE` followed by the file's text
 creates that file for the examples, every `$ assess ...` command runs in a scratch folder
-with those files, and its output is compared with the lines shown under it. A line of
+with those files and a copy of `rules/`, after the `cp` and `sed` commands shown before it
+in its block (a copy of the rules to change), and its output is compared with the lines
+shown under it. A line of
 `...` stands for any number of lines; `...` inside a line stands for any text; a 12-digit
 hex rules version matches any other. Pretty-printed JSON is compared key by key with the
 abridged object shown, where `...` stands for the items, keys or text left out.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +30,8 @@ DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 # Covered by their own tests: the sweep takes half a minute, verify needs a signed charter.
 NOT_RUN = ("assess rules sweep", "assess verify")
+# Commands that prepare files for the assess commands after them in the same block.
+SETUP = ("cp", "sed")
 HEX_VERSION = re.compile(r"\b[0-9a-f]{12}\b")
 
 
@@ -34,6 +39,7 @@ HEX_VERSION = re.compile(r"\b[0-9a-f]{12}\b")
 class Step:
     command: str
     shown: list[str] = field(default_factory=list)
+    setup: list[str] = field(default_factory=list)
 
 
 def steps(text: str) -> list[Step]:
@@ -46,7 +52,8 @@ def steps(text: str) -> list[Step]:
                 command = line[2:]
                 while command.endswith("\\"):
                     command = command[:-1] + next(lines).strip()
-                in_block.append(Step(command.strip()))
+                setup = [s.command for s in in_block if s.command.split()[0] in SETUP]
+                in_block.append(Step(command.strip(), setup=setup))
             elif in_block:
                 in_block[-1].shown.append(line.rstrip())
         found.extend(in_block)
@@ -151,6 +158,10 @@ def test_the_readme_shows_command_examples() -> None:
 def test_readme_example_prints_what_it_shows(step: Step, tmp_path: Path) -> None:
     for name, text in EXAMPLE_FILES.items():
         (tmp_path / name).write_text(text)
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    for command in step.setup:
+        prepared = run(command, tmp_path)
+        assert prepared.returncode == 0, f"{command}: {prepared.stderr}"
     result = run(step.command, tmp_path)
     printed = (result.stdout + result.stderr).splitlines()
     if result.stdout.startswith("{"):
