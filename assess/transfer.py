@@ -340,8 +340,28 @@ def _advance_sequences(connection: Connection, tables: list[Table]) -> None:
                 )
 
 
+# What a row of each table is, singular and plural, for the one-line summaries.
+ROW_NOUNS = {
+    "consultants": ("consultant", "consultants"),
+    "engagements": ("engagement", "engagements"),
+    "parties": ("party", "parties"),
+    "respondents": ("respondent", "respondents"),
+    "invitations": ("invitation", "invitations"),
+    "decisions": ("decision", "decisions"),
+    "charter_versions": ("charter version", "charter versions"),
+    "sign_offs": ("sign-off", "sign-offs"),
+    "signatories": ("signatory", "signatories"),
+    "sign_off_events": ("sign-off event", "sign-off events"),
+    "api_tokens": ("API token", "API tokens"),
+}
+
+
 def _summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no rows"
+    def counted(table: str, n: int) -> str:
+        singular, plural = ROW_NOUNS.get(table, (table, table))
+        return f"{n} {singular if n == 1 else plural}"
+
+    return ", ".join(counted(table, n) for table, n in counts.items() if n) or "no rows"
 
 
 @click.command("export", short_help="Back up every stored record to a zip file.")

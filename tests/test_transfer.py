@@ -41,6 +41,7 @@ from assess.models import Base, Consultant, DecisionRecord, utcnow
 from assess.signing.verify import verify
 from assess.transfer import (
     JSON_READERS,
+    ROW_NOUNS,
     TransferError,
     _rows,
     _tables,
@@ -174,10 +175,10 @@ def test_round_trip_loses_nothing(
     exported = app.test_cli_runner().invoke(cli, ["export", str(archive)])
     assert exported.exit_code == 0, exported.output
     assert (
-        "3 decisions" in exported.output
-        and "1 sign_offs" in exported.output
-        and "1 transfer_probe_pdfs" in exported.output
+        exported.output.startswith("Exported 1 consultant, ") and "1 engagement," in exported.output
     )
+    assert "2 respondents" in exported.output and "3 decisions" in exported.output
+    assert "1 sign-off," in exported.output and "1 transfer_probe_pdfs" in exported.output
     with zipfile.ZipFile(archive) as zipped:
         assert "manifest.json" in zipped.namelist()
 
@@ -290,6 +291,8 @@ def test_models_are_all_exported(app: Flask) -> None:
     with app.app_context(), database.engine.connect() as connection:
         exported = {t.name for t in _tables(connection)}
     assert {t.name for t in Base.metadata.sorted_tables} <= exported
+    # ... and says in words what its rows are.
+    assert {t.name for t in Base.metadata.sorted_tables} == set(ROW_NOUNS)
 
 
 def test_every_json_column_of_the_models_is_read_back_as_the_app_reads_it() -> None:
