@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from signofftools import record
 from sqlalchemy import func, select
 from webtools import (
     ENGAGEMENT,
@@ -117,6 +118,28 @@ def test_archive_and_restore(signed_in: FlaskClient) -> None:
     assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
     assert card in signed_in.get("/engagements").data
     assert signed_in.get(link).status_code == 200
+
+
+def test_changing_an_archived_engagement_says_it_is_archived(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    decision_id = record(app, engagement_id)
+    post(signed_in, f"/engagements/{engagement_id}/archive")
+    base = f"/engagements/{engagement_id}"
+    refused = [
+        signed_in.get(f"{base}/edit"),
+        signed_in.get(f"{base}/invitations/new"),
+        signed_in.get(f"{base}/session"),
+        post(signed_in, f"{base}/edit", ENGAGEMENT),
+        post(signed_in, f"{base}/decisions/{decision_id}/charter/save", {"version": "1"}),
+        post(signed_in, f"{base}/charter/freeze/{decision_id}", {"version": "1"}),
+    ]
+    for response in refused:
+        page = response.get_data(as_text=True)
+        assert response.status_code == 409 and response.mimetype == "text/html"
+        assert "This engagement is archived" in page and "already been done" not in page
+        assert f'href="{base}"' in page  # back to the page that restores it
 
 
 def test_a_consultant_never_sees_another_consultants_engagements(

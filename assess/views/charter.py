@@ -35,7 +35,7 @@ from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, utcnow
 from assess.text import is_blank
 from assess.views.auth import require_consultant
-from assess.views.engagements import owned_engagement
+from assess.views.engagements import owned_engagement, refuse_if_archived
 from assess.views.results import owned_decision
 
 bp = Blueprint("charter", __name__)
@@ -264,8 +264,7 @@ def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
 def save(engagement_id: int, decision_id: int) -> Any:
     """Store the fill-in fields with the engagement, to come back to them later."""
     engagement, record = own_decision(engagement_id, decision_id)
-    if engagement.archived_at is not None:
-        abort(409)
+    refuse_if_archived(engagement)
     details, errors = save_fields(engagement, request.form)
     if details is None:
         return edit_page(engagement, record, request.form, errors)

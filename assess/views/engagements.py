@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -181,7 +182,7 @@ def show(engagement_id: int) -> str:
 def edit(engagement_id: int) -> str | Response | tuple[str, int]:
     """Change the project, client or parties of an engagement."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         form = _engagement_form(engagement)
         return render_template(
@@ -231,16 +232,26 @@ def _remember_link(engagement: Engagement, respondent: Respondent, token: str) -
     }
 
 
-def _not_archived(engagement: Engagement) -> None:
-    if engagement.archived_at is not None:
-        abort(409)
+def refuse_if_archived(engagement: Engagement) -> None:
+    """Stop a change to an archived engagement with a page that says so (409)."""
+    if engagement.archived_at is None:
+        return
+    page = render_template(
+        "web/error.html",
+        code=409,
+        title="This engagement is archived",
+        message="Nothing in it can be changed while it is archived. Restore it from its page "
+        "to carry on.",
+        back=(url_for("engagements.show", engagement_id=engagement.id), "Open the engagement"),
+    )
+    abort(make_response(page, 409))
 
 
 @bp.route("/<int:engagement_id>/invitations/new", methods=["GET", "POST"])
 def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     """Invite a respondent: name, side and an optional expiry; the link is shown once."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         side = request.args.get("side", PRODUCER)
         party = engagement.party(side)
@@ -270,7 +281,7 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
 def new_link(engagement_id: int, respondent_id: int) -> Response:
     """Replace a respondent's link with a new one; the old one stops working."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
     if respondent.facilitated:
         abort(404)
@@ -287,7 +298,7 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
 def revoke(engagement_id: int, respondent_id: int) -> Response:
     """Stop a respondent's link from working."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
     respondent.revoke_links()
     db.session.commit()
@@ -299,7 +310,7 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
 def reopen(engagement_id: int, respondent_id: int) -> Response:
     """Unlock submitted answers so the respondent can change them."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
     if respondent.submitted_at is not None:
         respondent.submitted_at = None
@@ -342,7 +353,7 @@ def _repeated_session(
 def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     """Run the questionnaire with the client on one screen, in large type."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     # The page names its session: a finished one reopened may be older than another open one.
     named = request.form.get("session") if request.method == "POST" else request.args.get("session")
     respondent = _open_session(engagement, named)
@@ -424,7 +435,7 @@ def latest_consensus(engagement_id: int) -> Response:
 def consensus(engagement_id: int) -> Response:
     """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
     engagement = owned_engagement(engagement_id)
-    _not_archived(engagement)
+    refuse_if_archived(engagement)
     blocker = why_no_consensus(engagement.submitted_respondents)
     if blocker:
         flash(blocker, "info")

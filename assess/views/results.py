@@ -22,7 +22,7 @@ from assess.questionnaire import (
 )
 from assess.radar import radar
 from assess.views.auth import require_consultant
-from assess.views.engagements import MAX_ID, owned_engagement
+from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
 
 bp = Blueprint("results", __name__, url_prefix="/engagements/<int:engagement_id>/decisions")
 
@@ -162,8 +162,7 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     """Store the adjusted answers as a new decision snapshot."""
     engagement = owned_engagement(engagement_id)
     record = owned_decision(engagement, decision_id)
-    if engagement.archived_at is not None:
-        abort(409)
+    refuse_if_archived(engagement)
     given, errors = load_answers_form(request.form, FACTOR_KEYS, required=True)
     stored = record.decision
     if errors:
@@ -203,8 +202,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
     """Store a value agreed after discussion, with its note, as a new consensus decision."""
     engagement = owned_engagement(engagement_id)
     record = owned_decision(engagement, decision_id)
-    if engagement.archived_at is not None:
-        abort(409)
+    refuse_if_archived(engagement)
     stored = record.decision
     if stored.alignment is None:
         abort(404)
@@ -246,8 +244,7 @@ def reevaluate(engagement_id: int, decision_id: int) -> Response:
     """Decide the same answers again with the current rules, as a new snapshot."""
     engagement = owned_engagement(engagement_id)
     record = owned_decision(engagement, decision_id)
-    if engagement.archived_at is not None:
-        abort(409)
+    refuse_if_archived(engagement)
     stored = record.decision
     if stored.rules_version == current_rules_version():
         flash("This decision already uses the current rules.", "info")

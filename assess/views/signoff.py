@@ -46,7 +46,7 @@ from assess.models import (
 from assess.security import frame_on_own_pages
 from assess.signing.keys import SealKeys, from_config
 from assess.views.auth import require_consultant
-from assess.views.engagements import owned_engagement
+from assess.views.engagements import owned_engagement, refuse_if_archived
 
 bp = Blueprint("signoff", __name__, url_prefix="/engagements/<int:engagement_id>/charter")
 bp.before_request(require_consultant)
@@ -238,8 +238,7 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
     from assess.views.charter import edit_page, own_decision, save_fields
 
     engagement, record = own_decision(engagement_id, decision_id)
-    if engagement.archived_at is not None:
-        abort(409)
+    refuse_if_archived(engagement)
     # A sign-off still open is withdrawn by the freeze: hold it before the engagement row,
     # in the order a last approval takes them, so the two can never deadlock.
     still_open = signoff.open_sign_off(engagement)
@@ -313,8 +312,9 @@ def amend(engagement_id: int, number: int) -> Any:
     from assess.views.charter import edit_page, stored_form
 
     engagement, version = _owned_version(engagement_id, number)
+    refuse_if_archived(engagement)
     record = engagement.latest_decision
-    if record is None or engagement.archived_at is not None:
+    if record is None:
         abort(404)
     form = stored_form(version.fields)
     form["version"] = str(engagement.charter_versions[-1].number + 1)
