@@ -239,6 +239,18 @@ def test_answers_evaluated_again_make_the_frozen_version_stale(
     assert "cannot be signed" in response.get_data(as_text=True)  # type: ignore[attr-defined]
 
 
+def test_the_engagement_page_shows_a_stale_version_as_stale(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    send(signed_in, freeze(signed_in, setup), people=SIGNATORIES[:1])
+    engagement_page = f"/engagements/{setup.engagement_id}"
+    assert "status-pending" in signed_in.get(engagement_page).get_data(as_text=True)
+    record(app, setup.engagement_id)
+    page = signed_in.get(engagement_page).get_data(as_text=True)
+    assert 'class="status status-stale">Stale<' in page and "status-pending" not in page
+
+
 def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: FlaskClient) -> None:
     client = signed_in
     setup = engagement_with_decision(app, client)

@@ -29,6 +29,8 @@ from assess.models import (
     CREATOR,
     JOINT,
     PRODUCER,
+    SIGNOFF_PENDING,
+    SIGNOFF_PREPARING,
     Engagement,
     Party,
     Respondent,
@@ -173,6 +175,12 @@ def show(engagement_id: int) -> str:
         facilitated_apart=any(r.facilitated and r.submitted_at for r in answered),
         consensus=engagement.current_consensus,
         awaiting=signoff.awaiting_signature(db.session, engagement),
+        stale_versions={
+            v.id
+            for v in engagement.charter_versions
+            if v.sign_off.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING)
+            and signoff.is_stale(db.session, v)
+        },
         no_consensus_because=why_no_consensus(respondents) if len(respondents) > 1 else None,
         pages=PAGES,
     )
