@@ -191,6 +191,22 @@ def test_an_archived_engagement_is_not_signed(app: Flask, signed_in: FlaskClient
     assert status == "pending" and actions == [""]
 
 
+def test_an_archived_engagements_version_page_offers_no_actions(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    pending = engagement_with_decision(app, signed_in)
+    send(signed_in, freeze(signed_in, pending), people=SIGNATORIES[:1])
+    preparing = engagement_with_decision(app, signed_in)
+    post(signed_in, f"{freeze(signed_in, preparing)}/signatories", SIGNATORIES[0])
+    for setup in (pending, preparing):
+        assert "Withdraw this version" in signed_in.get(setup.version_path()).get_data(as_text=True)
+        post(signed_in, f"/engagements/{setup.engagement_id}/archive")
+        page = signed_in.get(setup.version_path()).get_data(as_text=True)
+        assert "The engagement is archived" in page and "Restore engagement" in page
+        for action in ("Withdraw this version", "New link", "Revoke link", "Remove", "Add"):
+            assert f">{action}" not in page
+
+
 def test_the_version_page_names_the_last_day_a_link_works(
     app: Flask, signed_in: FlaskClient
 ) -> None:
