@@ -348,6 +348,22 @@ def test_amending_opens_the_charter_form_filled_in_as_the_signed_version(
     assert client.get(f"/engagements/{setup.engagement_id}/charter/v9/amend").status_code == 404
 
 
+def test_after_a_freeze_the_charter_form_proposes_the_next_version_number(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+
+    def proposed() -> str:
+        form = signed_in.get(setup.charter_path).get_data(as_text=True)
+        found = re.search(r'name="version" type="text"\s+value="([^"]*)"', form)
+        assert found, form
+        return found.group(1)
+
+    assert proposed() == "1"
+    post(signed_in, f"{freeze(signed_in, setup)}/withdraw")
+    assert proposed() == "2"  # the number the next freeze gives it
+
+
 def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -257,7 +257,11 @@ def edit_page(
 def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
     """Show the charter's fill-in fields for a stored decision, as last saved."""
     engagement, record = own_decision(engagement_id, decision_id)
-    return edit_page(engagement, record, stored_form(engagement.charter_fields), {})
+    form = stored_form(engagement.charter_fields)
+    if engagement.charter_versions:
+        # A freeze numbers its version after the last one: the drafts carry that number too.
+        form["version"] = str(engagement.charter_versions[-1].number + 1)
+    return edit_page(engagement, record, form, {})
 
 
 @bp.post(f"{BASE}/save")
