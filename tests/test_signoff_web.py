@@ -364,6 +364,21 @@ def test_after_a_freeze_the_charter_form_proposes_the_next_version_number(
     assert proposed() == "2"  # the number the next freeze gives it
 
 
+def test_freezing_again_warns_that_it_withdraws_the_open_sign_off(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    assert "data-confirm" not in signed_in.get(setup.charter_path).get_data(as_text=True)
+    version_path = freeze(signed_in, setup)
+    assert "data-confirm" not in signed_in.get(setup.charter_path).get_data(as_text=True)
+    links = send(signed_in, version_path)
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303  # type: ignore[attr-defined]
+    for path in (setup.charter_path, f"{version_path}/amend"):
+        form = signed_in.get(path).get_data(as_text=True)
+        assert "Version 1 is out for sign-off (1 of 2 approved)" in form
+        assert re.search(r'data-confirm="[^"]*withdraws version 1[^"]*">Freeze for sign-off', form)
+
+
 def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
     app: Flask, signed_in: FlaskClient
 ) -> None:

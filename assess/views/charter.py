@@ -28,7 +28,7 @@ from flask import (
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from assess import charter
+from assess import charter, signoff
 from assess.charter import CharterDetails
 from assess.charter.render import stylesheet_text
 from assess.extensions import db
@@ -249,6 +249,7 @@ def edit_page(
         errors=errors,
         labels={name: (label, f"field-{name}") for name, label in LABELS.items()},
         mediator_slots=range(1, MEDIATOR_SLOTS + 1),
+        open_sign_off=signoff.open_sign_off(engagement),
     )
     return page, 422 if errors else 200
 
