@@ -196,6 +196,7 @@ def test_a_new_link_replaces_the_old_and_revoking_stops_it(
     assert replaced.status_code == 404
     assert "replaced by a newer link" in replaced.get_data(as_text=True)
     assert app.test_client().get(new.group(1)).status_code == 200
+    assert "data-confirm=\"Revoke Ann Lee's link? It stops working at once;" in page
     post(client, f"{version_path}/signatories/{signatory_id}/revoke")
     assert app.test_client().get(new.group(1)).status_code == 410
     with app.app_context():

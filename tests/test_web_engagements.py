@@ -203,6 +203,13 @@ def test_bad_invitation_input_is_reported_and_nothing_stored(
     assert count(app, Respondent) == 0 and count(app, Invitation) == 0
 
 
+def test_revoking_a_link_asks_first(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "data-confirm=\"Revoke Ann Lee's link? It stops working at once;" in page
+
+
 def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> None:
     engagement_id = create_engagement(signed_in)
     old = invite(signed_in, engagement_id)
