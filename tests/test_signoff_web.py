@@ -380,6 +380,14 @@ def test_freezing_again_warns_that_it_withdraws_the_open_sign_off(
         assert re.search(r'data-confirm="[^"]*withdraws version 1[^"]*">Freeze for sign-off', form)
 
 
+def test_a_withdrawn_version_offers_the_next_one(app: Flask, signed_in: FlaskClient) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    post(signed_in, f"{version_path}/withdraw")
+    page = signed_in.get(version_path).get_data(as_text=True)
+    assert "Withdrawn." in page and f'href="{version_path}/amend"' in page
+
+
 def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
     app: Flask, signed_in: FlaskClient
 ) -> None:
