@@ -315,6 +315,9 @@ def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) 
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
     sign_off.signatories.remove(signatory)
+    session.flush()  # frees the position before the ones after it move up
+    for number, remaining in enumerate(sign_off.signatories, start=1):
+        remaining.position = number
 
 
 def _new_link(signatory: Signatory, expires_at: datetime | None, now: datetime) -> str:

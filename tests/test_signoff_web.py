@@ -380,6 +380,27 @@ def test_freezing_again_warns_that_it_withdraws_the_open_sign_off(
         assert re.search(r'data-confirm="[^"]*withdraws version 1[^"]*">Freeze for sign-off', form)
 
 
+def test_removing_a_signatory_closes_the_gap_in_the_order(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    third = {"name": "Cy Diaz", "email": "cy@tidewater.example", "role": ""}
+    for person in (*SIGNATORIES, third):
+        post(signed_in, f"{version_path}/signatories", person)
+    with app.app_context():
+        first = db.session.query(Signatory).order_by(Signatory.position).first()
+        assert first is not None and first.name == "Ann Lee"
+        first_id = first.id
+    post(signed_in, f"{version_path}/signatories/{first_id}/remove")
+    post(signed_in, f"{version_path}/signatories", {**SIGNATORIES[0], "name": "Ann Lee"})
+    with app.app_context():
+        order = db.session.query(Signatory.position, Signatory.name).order_by(Signatory.position)
+        assert [tuple(row) for row in order] == [(1, "Bo Chen"), (2, "Cy Diaz"), (3, "Ann Lee")]
+    page = signed_in.get(version_path).get_data(as_text=True)
+    assert re.findall(r'<td data-label="Order">(\d+)</td>', page) == ["1", "2", "3"]
+
+
 def test_a_withdrawn_version_offers_the_next_one(app: Flask, signed_in: FlaskClient) -> None:
     setup = engagement_with_decision(app, signed_in)
     version_path = freeze(signed_in, setup)
