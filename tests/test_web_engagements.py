@@ -361,6 +361,19 @@ def test_reopened_answers_take_the_engagement_out_of_decided(
     assert status(app, engagement_id) == "in progress"
 
 
+def test_reopening_answers_not_submitted_says_there_is_nothing_to_reopen(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    path = f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen"
+    page = signed_in.get(post(signed_in, path).headers["Location"]).get_data(as_text=True)
+    assert "open again" not in page
+    assert "Ann Lee&#39;s answers are not submitted, so there is nothing to reopen." in page
+
+
 def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)

@@ -320,7 +320,8 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
     engagement = owned_engagement(engagement_id)
     refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
-    if respondent.submitted_at is not None:
+    was_submitted = respondent.submitted_at is not None
+    if was_submitted:
         respondent.submitted_at = None
         respondent.reopened_at = utcnow()
         db.session.commit()
@@ -328,10 +329,17 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
         return redirect(
             url_for("engagements.facilitate", engagement_id=engagement.id, session=respondent.id)
         )
-    flash(
-        f"{respondent.name}'s answers are open again. Their link leads back to the review page.",
-        "success",
-    )
+    if was_submitted:
+        flash(
+            f"{respondent.name}'s answers are open again. "
+            "Their link leads back to the review page.",
+            "success",
+        )
+    else:  # a second click, or a page from before they were reopened
+        flash(
+            f"{respondent.name}'s answers are not submitted, so there is nothing to reopen.",
+            "info",
+        )
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
