@@ -390,6 +390,11 @@ def revoke(signatory: Signatory, *, actor: str = "", now: datetime | None = None
     """Stop a signatory's link from working."""
     now = now or utcnow()
     _refuse_if_archived(signatory.sign_off)
+    if signatory.action is not None:
+        # Their link now opens what they acted on (and the signed charter): it stays theirs.
+        raise SignOffError(
+            f"{signatory.name} has already {signatory.action}; the link stays theirs."
+        )
     if signatory.token_hash is not None and signatory.revoked_at is None:
         signatory.revoked_at = now
         detail = signatory.name

@@ -200,3 +200,13 @@ def test_names_match_ignores_case_and_spacing_only() -> None:
     assert signoff.names_match("  ann   LEE", "Ann Lee")
     assert not signoff.names_match("Ann Le", "Ann Lee")
     assert not signoff.names_match("", "Ann Lee")
+
+
+def test_the_link_of_a_signatory_who_acted_cannot_be_revoked(ctx: Flask, app: Flask) -> None:
+    version = freeze()
+    sign(app, version, "Ann Lee")
+    signatory = version.sign_off.signatories[0]
+    with pytest.raises(signoff.SignOffError, match="Ann Lee has already approved"):
+        signoff.revoke(signatory, actor="Clara")
+    assert signatory.revoked_at is None
+    signoff.check_link(signatory)  # still opens the signed charter
