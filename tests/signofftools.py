@@ -78,7 +78,7 @@ def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> 
 
 def freeze(client: FlaskClient, setup: Setup, **fields: str) -> str:
     """Freeze the charter through the charter form; return the version page's path."""
-    response = post(client, setup.freeze_path, {"version": "1", **fields})
+    response = post(client, setup.freeze_path, fields)
     assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
     location: str = response.headers["Location"]  # type: ignore[attr-defined]
     return location

@@ -343,8 +343,9 @@ def test_amending_opens_the_charter_form_filled_in_as_the_signed_version(
     page = client.get(f"{first}/amend")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    for value in ('value="2"', 'value="Geneva Chamber"', 'value="Dana Fox"', 'value="60"'):
+    for value in ('value="Geneva Chamber"', 'value="Dana Fox"', 'value="60"'):
         assert value in text
+    assert 'id="charter-version">Version 2<' in text
     assert "Freeze for sign-off" in text
     assert client.get(f"/engagements/{setup.engagement_id}/charter/v9/amend").status_code == 404
 
@@ -356,13 +357,19 @@ def test_after_a_freeze_the_charter_form_proposes_the_next_version_number(
 
     def proposed() -> str:
         form = signed_in.get(setup.charter_path).get_data(as_text=True)
-        found = re.search(r'name="version" type="text"\s+value="([^"]*)"', form)
+        assert 'name="version"' not in form  # nobody chooses it
+        found = re.search(r'id="charter-version">Version (\d+)<', form)
         assert found, form
         return found.group(1)
 
     assert proposed() == "1"
     post(signed_in, f"{freeze(signed_in, setup)}/withdraw")
     assert proposed() == "2"  # the number the next freeze gives it
+    # A version typed into a hand-made form changes nothing: the draft says version 2.
+    preview = post(signed_in, f"{setup.charter_path}/preview", {"version": "7"})
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "version 7" not in text.lower()
+    assert re.search(r"Charter version</t[hd]>\s*<td>2<", text), text
 
 
 def test_freezing_again_warns_that_it_withdraws_the_open_sign_off(

@@ -52,7 +52,6 @@ PREVIEW_BANNER = (
 # Form field -> (label, where the schema reports its problems).
 LABELS: dict[str, str] = {
     "effective_date": "Effective from",
-    "version": "Charter version",
     "project_summary": "The project in a few lines",
     **{f"mediator_internal_{i}": f"Internal mediator {i}" for i in range(1, MEDIATOR_SLOTS + 1)},
     **{f"mediator_external_{i}": f"External mediator {i}" for i in range(1, MEDIATOR_SLOTS + 1)},
@@ -81,8 +80,6 @@ def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
     for name in ("effective_date", "project_summary", "arbitration", "data_storage"):
         if not is_blank(form.get(name, "")):
             fields[name] = form[name]
-    if not is_blank(form.get("version", "")):
-        fields["version"] = _whole_or_text(form["version"])
     for kind in ("internal", "external"):
         slots = filled_mediator_slots(form, kind)
         fields[f"mediators_{kind}"] = [form[f"mediator_{kind}_{i}"] for i in slots]
@@ -161,8 +158,15 @@ def charter_data(
         "consultant": consultant[:120],
         "client": engagement.client_organisation,
         "issued_at": issued_at.isoformat(),
+        "version": next_version(engagement),
         **fields_from_form(form),
     }
+
+
+def next_version(engagement: Engagement) -> int:
+    """The number the next freeze gives: drafts carry it, as nobody chooses it."""
+    versions = engagement.charter_versions
+    return versions[-1].number + 1 if versions else 1
 
 
 def details_for(
@@ -184,7 +188,6 @@ def details_for(
 # The fill-in fields stored with the engagement, as the charter schema names them.
 STORED_FIELDS = (
     "effective_date",
-    "version",
     "project_summary",
     "mediators_internal",
     "mediators_external",
@@ -196,9 +199,9 @@ STORED_FIELDS = (
 
 def stored_form(stored: Mapping[str, Any] | None) -> dict[str, str]:
     """Turn the stored fill-in fields back into the form's inputs."""
+    form: dict[str, str] = {}
     if not stored:
-        return {"version": "1"}
-    form = {"version": str(stored.get("version") or 1)}
+        return form
     for name in ("effective_date", "project_summary", "arbitration", "data_storage"):
         form[name] = str(stored.get(name) or "")
     for kind in ("internal", "external"):
@@ -250,6 +253,7 @@ def edit_page(
         labels={name: (label, f"field-{name}") for name, label in LABELS.items()},
         mediator_slots=range(1, MEDIATOR_SLOTS + 1),
         open_sign_off=signoff.open_sign_off(engagement),
+        next_version=next_version(engagement),
     )
     return page, 422 if errors else 200
 
@@ -258,11 +262,7 @@ def edit_page(
 def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
     """Show the charter's fill-in fields for a stored decision, as last saved."""
     engagement, record = own_decision(engagement_id, decision_id)
-    form = stored_form(engagement.charter_fields)
-    if engagement.charter_versions:
-        # A freeze numbers its version after the last one: the drafts carry that number too.
-        form["version"] = str(engagement.charter_versions[-1].number + 1)
-    return edit_page(engagement, record, form, {})
+    return edit_page(engagement, record, stored_form(engagement.charter_fields), {})
 
 
 @bp.post(f"{BASE}/save")

@@ -317,7 +317,6 @@ def amend(engagement_id: int, number: int) -> Any:
     if record is None:
         abort(404)
     form = stored_form(version.fields)
-    form["version"] = str(engagement.charter_versions[-1].number + 1)
     return edit_page(engagement, record, form, {})
 
 

@@ -18,7 +18,6 @@ pytestmark = [pytest.mark.xdist_group("charter-pdf"), pytest.mark.db]
 
 FIELDS = {
     "effective_date": "2027-02-01",
-    "version": "1",
     "project_summary": "A six-part documentary\nand its web series.",
     "mediator_internal_1": "Dana Holt",
     "mediator_external_1": "Eli Park",
@@ -46,12 +45,11 @@ def test_saving_stores_the_fields_and_reopening_shows_them(
 ) -> None:
     client, engagement_id, path = charter_page
     assert stored(app, engagement_id) is None
-    assert 'value="1"' in client.get(path).get_data(as_text=True)  # version 1 by default
+    assert 'id="charter-version">Version 1<' in client.get(path).get_data(as_text=True)
     response = post(client, path + "/save", FIELDS)
     assert response.status_code == 303 and response.headers["Location"].endswith(path)
     assert stored(app, engagement_id) == {
         "effective_date": "2027-02-01",
-        "version": 1,
         "project_summary": "A six-part documentary\nand its web series.",
         "mediators_internal": ["Dana Holt"],
         "mediators_external": ["Eli Park", "Fay Moss"],
@@ -92,7 +90,7 @@ def test_a_download_saves_what_it_was_made_from(
     assert response.status_code == 200
     fields = stored(app, engagement_id)
     assert fields is not None
-    assert fields["effective_date"] == "2027-03-01" and fields["version"] == 2
+    assert fields["effective_date"] == "2027-03-01" and "version" not in fields
     assert fields["mediators_internal"] == [] and fields["revenue_split"] is None
 
 
@@ -119,9 +117,10 @@ def test_the_freeze_uses_the_stored_fields(
 
 
 def test_stored_form_reads_old_or_partial_fields() -> None:
-    assert stored_form(None) == {"version": "1"}
-    assert stored_form({"mediators_internal": ["A", "B", "C", "D"], "revenue_split": None}) == {
-        "version": "1",
+    assert stored_form(None) == {}
+    # Fields saved before versions were numbered by the freeze alone may hold one: left out.
+    old = {"version": 3, "mediators_internal": ["A", "B", "C", "D"], "revenue_split": None}
+    assert stored_form(old) == {
         "effective_date": "",
         "project_summary": "",
         "arbitration": "",
@@ -152,7 +151,6 @@ def test_a_summary_typed_in_a_browser_keeps_its_lines(
     [
         ("effective_date", "9999-12-31", "Must be between 2000-01-01 and 2099-12-31."),
         ("effective_date", "1999-12-31", "Must be between 2000-01-01 and 2099-12-31."),
-        ("version", "\u00b2", "Must be a whole number."),
         ("revenue_producer", "\u00b2", "Must be a whole number."),
         ("mediator_internal_1", "\u200b\u200b", None),  # invisible: left out, as if empty
         ("arbitration", "Geneva\x00", "Must not contain control characters."),
