@@ -410,6 +410,7 @@ SIGNOFF_STATUSES: tuple[str, ...] = (
 )
 REASON_MAX = 1000
 DOCUMENT_ID_MAX = 40
+PUBLIC_URL_MAX = 2048
 
 
 class CharterVersion(Base):
@@ -479,6 +480,9 @@ class SignOff(Base):
     reason: Mapped[str] = mapped_column(String(REASON_MAX), default="")
     sealed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     sealed_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The service's address as the consultant who started the sign-off reached it: the QR
+    # code on the sealed charter points there, never where a signatory's request says.
+    public_url: Mapped[str | None] = mapped_column(String(PUBLIC_URL_MAX))
 
     version: Mapped[CharterVersion] = relationship(back_populates="sign_off")
     signatories: Mapped[list[Signatory]] = relationship(

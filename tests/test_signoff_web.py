@@ -434,3 +434,33 @@ def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
     # Once a newer decision has made the version stale, there is nothing left to stop.
     record(app, setup.engagement_id)
     assert "makes it stale" not in client.get(preview).get_data(as_text=True)
+
+
+def test_the_seal_links_to_the_address_the_consultant_used_not_the_signatorys(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from assess.signing.seal import SEAL_FILE, embedded_file
+
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup), people=SIGNATORIES[:1])
+    # The last signatory's request names another host (a forged Host or X-Forwarded-Host):
+    # it must not decide where the QR code in the sealed contract points.
+    signatory = app.test_client()
+    signatory.get(links["Ann Lee"])
+    session = signatory.get_cookie("session")
+    assert session is not None
+    signatory.set_cookie("session", session.value, domain="phish.example")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', signatory.get(links["Ann Lee"]).text)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "full_name": "Ann Lee", "consent": "yes"}
+    approved = signatory.post(
+        f"{links['Ann Lee']}/approve", data=form, headers={"Host": "phish.example"}
+    )
+    assert approved.status_code == 303
+    sealed = signatory.get(f"{links['Ann Lee']}/signed.pdf").data
+    seal = embedded_file(PdfFileReader(io.BytesIO(sealed)), SEAL_FILE)
+    assert seal is not None and b"phish.example" not in seal
+    assert b'"http://localhost/verify/' in seal

@@ -34,6 +34,7 @@ from assess.forms import Text, link_expiry, load_form
 from assess.models import (
     EMAIL_MAX,
     NAME_MAX,
+    PUBLIC_URL_MAX,
     REASON_MAX,
     ROLE_MAX,
     SIGNOFF_PENDING,
@@ -41,6 +42,7 @@ from assess.models import (
     CharterVersion,
     Engagement,
     Signatory,
+    SignOff,
     utcnow,
 )
 from assess.security import frame_on_own_pages
@@ -174,10 +176,18 @@ def tsa_roots() -> list[Any] | None:
     return cached[1]
 
 
-def sealer() -> signoff.Sealer:
+def public_url() -> str | None:
+    """Return the service's address as this request reached it, if it is short enough to keep."""
+    url = request.url_root.rstrip("/")
+    return url if len(url) <= PUBLIC_URL_MAX else None
+
+
+def sealer(sign_off: SignOff) -> signoff.Sealer:
+    """Seal with the configured address, else the one the consultant started the sign-off
+    from: the last signatory's request (its Host header) never decides the QR code."""
     from assess.signing.timestamps import timestamper_from_config
 
-    base_url = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
+    base_url = current_app.config.get("PUBLIC_BASE_URL") or sign_off.public_url or request.url_root
     return signoff.Sealer(
         keys=seal_keys,
         base_url=str(base_url).rstrip("/"),
@@ -391,6 +401,7 @@ def start(engagement_id: int, number: int) -> Any:
     except signoff.SignOffError as error:
         db.session.rollback()
         return _version_page(engagement, version, request.form, {"_schema": [str(error)]}, 409)
+    version.sign_off.public_url = public_url()
     db.session.commit()
     _remember_links(version, tokens)
     return _to_version(version, "#links")
@@ -567,7 +578,7 @@ def approve(token: str) -> Any:
             signatory,
             typed_name=data["full_name"],
             source=source(),
-            sealer=sealer(),
+            sealer=sealer(signatory.sign_off),
         )
     except signoff.SignOffError as error:
         db.session.rollback()
