@@ -58,6 +58,11 @@ def test_login_redirects_only_to_paths_on_this_site(client: FlaskClient, consult
     post(client, "/logout")
     data["next"] = "/engagements/new"
     assert post(client, "/login", data).headers["Location"] == "/engagements/new"
+    # Tricks browsers read as another site, and line breaks that cannot go into a header.
+    for target in ("/\\evil.example", "/\t/evil.example", "/\r\nSet-Cookie: a=b", "/x\x00y"):
+        post(client, "/logout")
+        data["next"] = target
+        assert post(client, "/login", data).headers["Location"] == "/engagements", target
 
 
 def test_post_without_csrf_token_is_rejected(client: FlaskClient, consultant: int) -> None:

@@ -87,7 +87,8 @@ def safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target:
+    # Browsers read a backslash as a slash; control characters cannot go into a header.
+    if "\\" in target or not target.isprintable():
         return None
     return target
 
