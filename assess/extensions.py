@@ -124,7 +124,8 @@ def _dead_link(response: Any) -> bool:
     return response.status_code in (404, 410)
 
 
-# For each blueprint of personal links, how to find what a token opens (None: nothing).
+# For each blueprint of personal links (and of charter ids on /verify), how to find what a
+# token opens (None: nothing).
 link_lookups: dict[str, Callable[[str], object | None]] = {}
 
 
@@ -142,7 +143,8 @@ def _known_link() -> bool:
 
 
 def _look_up_link() -> bool:
-    token = (request.view_args or {}).get("token")
+    arguments = request.view_args or {}
+    token = arguments.get("token", arguments.get("document_id"))
     look_up = link_lookups.get(request.blueprint or "")
     if look_up is None or not isinstance(token, str):
         return False

@@ -207,6 +207,22 @@ def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
     assert client.get("/verify/" + "x" * 300).status_code == 404
 
 
+def test_guessing_document_ids_is_rate_limited_but_real_ones_still_open(
+    app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    # The page names who approved: ids must not be found by trying them one after another.
+    _sealed, document_id, _frozen = signed
+    app.config["LINK_RATE_LIMIT"] = "2 per minute"
+    guesses = (
+        "/verify/PC-2026-0000-0001",
+        "/verify/PC-2026-0000-0002",
+        "/verify/PC-2026-0000-0003",
+    )
+    assert [client.get(path).status_code for path in guesses] == [404, 404, 429]
+    assert client.get(f"/verify/{document_id}").status_code == 200
+    assert client.get("/verify").status_code == 200
+
+
 def test_uploads_that_are_not_charters_get_a_clear_message(app: Flask, client: FlaskClient) -> None:
     not_pdf = upload(client, b"hello, this is a text file", "notes.txt")
     assert not_pdf.status_code == 422

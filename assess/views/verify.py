@@ -17,7 +17,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from assess import signoff
-from assess.extensions import db, limiter
+from assess.extensions import db, limiter, link_lookups, personal_link_limit
 from assess.forms import load_form
 from assess.models import CharterVersion
 from assess.views.signoff import seal_keys, tsa_roots
@@ -110,6 +110,13 @@ def _document(document_id: str) -> list[CharterVersion]:
     return versions
 
 
+def _known_document(document_id: str) -> list[CharterVersion] | None:
+    return signoff.versions_of(db.session, document_id) or None
+
+
+link_lookups[bp.name] = _known_document
+
+
 @bp.get("")
 def index() -> tuple[str, int]:
     """Show the upload and hash forms."""
@@ -117,6 +124,8 @@ def index() -> tuple[str, int]:
 
 
 @bp.get("/<document_id>")
+# A charter's page names who approved it: ids are guessed no faster than personal links.
+@personal_link_limit
 def document(document_id: str) -> tuple[str, int]:
     """Show the versions of one charter, as the QR code on its audit page links to."""
     versions = _document(document_id)
