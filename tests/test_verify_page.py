@@ -184,6 +184,22 @@ def test_the_frozen_copy_is_recognised_but_not_as_signed(
     assert "unsigned frozen copy of version 1" in text
 
 
+def test_the_frozen_copy_of_a_charter_not_yet_signed_says_so(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_consultant(app)
+    consultant = app.test_client()
+    login(consultant)
+    version_path = freeze(consultant, engagement_with_decision(app, consultant))
+    send(consultant, version_path, order="parallel")
+    frozen = consultant.get(f"{version_path}/charter.pdf").data
+    text = upload(client, frozen).get_data(as_text=True)
+    assert "unsigned frozen copy of version 1" in text
+    # There is no signed file to keep yet: the page says where the sign-off stands.
+    assert "keep the signed file" not in text
+    assert "not signed yet" in text
+
+
 def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
     client: FlaskClient, signed: tuple[bytes, str, bytes]
 ) -> None:
