@@ -300,6 +300,8 @@ def test_expired_link_shows_a_clear_page(app: Flask, client: FlaskClient, link: 
         response = client.get(path)
         assert response.status_code == 410
         assert b"This link has expired" in response.data
+        # The link no longer opens the answers: the page does not say that it does.
+        assert b"can see and change your answers" not in response.data
     response = post(client, f"{link}/step/1", {"innovation": "3", "planning_complexity": "3"})
     assert response.status_code == 410
     assert respondent(app).answers == {}
