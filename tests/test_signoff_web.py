@@ -215,6 +215,10 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
     text = wrong.get_data(as_text=True)
     assert "Type your full name exactly as shown: Ann Lee." in text
     assert "Tick the box to confirm your approval." in text
+    assert "<title>Error: Charter for Tidewater" in text
+    # The summary of the problems comes before the charter, where the page opens, so it is
+    # seen without JavaScript too (the charter preview alone is taller than a screen).
+    assert text.index('class="error-summary"') < text.index('id="charter-title"')
     with app.app_context():
         assert db.session.query(Signatory).one().action is None
         assert not [e for e in db.session.query(SignOffEvent) if e.action == "approved"]

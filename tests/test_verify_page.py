@@ -213,6 +213,8 @@ def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
     bad = client.post("/verify", data={"csrf_token": token, "sha256": "xyz"})
     assert bad.status_code == 422
     assert "Enter the 64 hexadecimal characters of a SHA-256." in bad.get_data(as_text=True)
+    assert "<title>Error: Verify a charter" in bad.get_data(as_text=True)
+    assert "<title>Verify a charter" in found.get_data(as_text=True)
 
     listing = client.get(f"/verify/{document_id}")
     assert listing.status_code == 200

@@ -149,6 +149,7 @@ def test_bad_answers_are_reported_and_nothing_is_saved(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page and "There is a problem" in page
+    assert "<title>Error: The work (step 1 of 5)" in page  # heard first with a screen reader
     assert respondent(app).answers == {}
 
 
