@@ -422,7 +422,7 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
         )
     if signatory.expires_at is not None and signatory.expires_at <= now:
         raise LinkUnusable(
-            f"This link expired on {signatory.expires_at:%d %b %Y at %H:%M} UTC. "
+            f"This link expired on {signatory.expires_at:%-d %b %Y, %H:%M} UTC. "
             "Ask the consultant for a new one.",
             "expired",
         )

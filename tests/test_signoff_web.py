@@ -224,6 +224,20 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
         assert not [e for e in db.session.query(SignOffEvent) if e.action == "approved"]
 
 
+def test_an_expired_link_shows_no_pending_status(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup), order="parallel", people=SIGNATORIES[:1])
+    with app.app_context():
+        signatory = db.session.query(Signatory).one()
+        signatory.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    text = app.test_client().get(links["Ann Lee"]).get_data(as_text=True)
+    assert "status-pending" not in text and 'class="status status-expired">Expired<' in text
+    # The time reads as every other time in the product does.
+    assert re.search(r"expired on \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC", text), text
+
+
 def test_answers_evaluated_again_make_the_frozen_version_stale(
     app: Flask, signed_in: FlaskClient
 ) -> None:
