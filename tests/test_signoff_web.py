@@ -110,7 +110,8 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     overview = client.get(f"/engagements/{setup.engagement_id}").get_data(as_text=True)
     assert "Charter and sign-off" in overview and "Sealed" in overview
     # Acting again on a used link changes nothing.
-    assert approve(signatory, ann, "Ann Lee").status_code == 409
+    assert approve(signatory, ann, "Ann Lee").status_code == 303
+    assert post(signatory, f"{ann}/decline", {"reason": "Too late"}).status_code == 409
 
 
 def _token(client: FlaskClient) -> str:
@@ -222,6 +223,26 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
     with app.app_context():
         assert db.session.query(Signatory).one().action is None
         assert not [e for e in db.session.query(SignOffEvent) if e.action == "approved"]
+
+
+def test_approving_twice_records_one_approval_and_shows_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """A double click sends the approval twice: the second lands on the approved page."""
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup), order="parallel")
+    visitor = app.test_client()
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303
+    again = approve(visitor, links["Ann Lee"], "Ann Lee")
+    assert again.status_code == 303  # type: ignore[attr-defined]
+    page = visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert "You approved this charter on" in page and "You cannot act" not in page
+    assert post(visitor, f"{links['Bo Chen']}/decline", {"reason": "Split"}).status_code == 303
+    assert post(visitor, f"{links['Bo Chen']}/decline", {"reason": "Split"}).status_code == 303
+    with app.app_context():
+        actions = [e.action for e in db.session.query(SignOffEvent)]
+        assert actions.count("approved") == 1 and actions.count("declined") == 1
 
 
 def test_an_expired_link_shows_no_pending_status(app: Flask, signed_in: FlaskClient) -> None:

@@ -559,6 +559,14 @@ def signed(token: str) -> Response:
     )
 
 
+def _done_already(signatory: Signatory, error: signoff.SignOffError, action: str) -> bool:
+    """Whether the signatory already did exactly this: a double click, or a second tab.
+
+    The page then shows what was recorded, as the first submission's answer would have.
+    """
+    return isinstance(error, signoff.LinkUnusable) and signatory.action == action
+
+
 @public.post("/<token>/approve")
 def approve(token: str) -> Any:
     """Approve the frozen version: full name typed, consent ticked."""
@@ -582,6 +590,8 @@ def approve(token: str) -> Any:
         )
     except signoff.SignOffError as error:
         db.session.rollback()
+        if _done_already(signatory, error, "approved"):
+            return redirect(url_for("sign.page", token=token), code=303)
         return _sign_page(signatory, token, problem=error, status=409)
     db.session.commit()
     if sealed:
@@ -602,6 +612,8 @@ def decline(token: str) -> Any:
         signoff.decline(db.session, signatory, reason=data["reason"], source=source())
     except signoff.SignOffError as error:
         db.session.rollback()
+        if _done_already(signatory, error, "declined"):
+            return redirect(url_for("sign.page", token=token), code=303)
         return _sign_page(signatory, token, problem=error, status=409)
     db.session.commit()
     flash("Your decision is recorded. The consultant will see your reason.", "info")
