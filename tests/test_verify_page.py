@@ -200,6 +200,25 @@ def test_the_frozen_copy_of_a_charter_not_yet_signed_says_so(
     assert "not signed yet" in text
 
 
+def test_the_public_page_names_approvers_only_once_a_version_is_signed(
+    app: Flask, client: FlaskClient
+) -> None:
+    make_consultant(app)
+    consultant = app.test_client()
+    login(consultant)
+    version_path = freeze(consultant, engagement_with_decision(app, consultant))
+    links = send(consultant, version_path, order="parallel")
+    approve(app.test_client(), links["Ann Lee"], "Ann Lee")
+    assert "Ann Lee" in consultant.get(version_path).get_data(as_text=True)
+    document_id = re.search(
+        r"PC-\d{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", consultant.get(version_path).get_data(as_text=True)
+    )
+    assert document_id
+    text = client.get(f"/verify/{document_id.group(0)}").get_data(as_text=True)
+    assert "Pending" in text and "Ann Lee" not in text
+    assert "Charter SHA-256" in text and "Approved SHA-256" not in text
+
+
 def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
     client: FlaskClient, signed: tuple[bytes, str, bytes]
 ) -> None:
