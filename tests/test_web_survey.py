@@ -111,6 +111,8 @@ def test_answer_leave_resume_and_submit(app: Flask, client: FlaskClient, link: s
     assert "<svg" in result and "Tipping points" in result or "stable result" in result
     assert "<h1>Your result</h1>" in result
     assert "Technical details" not in result  # rule ids and versions are the consultant's
+    # Submitted answers are locked: the page no longer says the link can change them.
+    assert "change your answers" not in result and "see your answers and this result" in result
     with app.app_context():
         record = db.session.scalars(select(DecisionRecord)).one()
         assert record.answers == ANSWERS and record.data["answers"] == ANSWERS
