@@ -30,22 +30,23 @@ class Text(text.Text):
     """One line of user text (see ``assess.text``) in a web form, its problems as sentences."""
 
     def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
-        self.label = label
-        as_text = f"Enter the {label} as text."
-        messages = {"required": f"Enter the {label}.", "invalid": as_text, "null": as_text}
+        # "the project name", but "your full name" where the form speaks to the person.
+        self.label = label if label.startswith("your ") else f"the {label}"
+        as_text = f"Enter {self.label} as text."
+        messages = {"required": f"Enter {self.label}.", "invalid": as_text, "null": as_text}
         if required:
             super().__init__(max_length, required=True, error_messages=messages)
         else:
             super().__init__(max_length, load_default="", error_messages=messages)
 
     def unusable(self, reason: str) -> str:
-        return f"The {self.label} {reason}."
+        return f"{self.label[:1].upper()}{self.label[1:]} {reason}."
 
     def empty(self) -> str:
-        return f"Enter the {self.label}."
+        return f"Enter {self.label}."
 
     def too_long(self, length: int) -> str:
-        return f"Keep the {self.label} to {self.max_length} characters or fewer (it has {length})."
+        return f"Keep {self.label} to {self.max_length} characters or fewer (it has {length})."
 
 
 def level(required: bool) -> fields.Integer:

@@ -220,6 +220,8 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
     # The summary of the problems comes before the charter, where the page opens, so it is
     # seen without JavaScript too (the charter preview alone is taller than a screen).
     assert text.index('class="error-summary"') < text.index('id="charter-title"')
+    blank = post(visitor, f"{links['Ann Lee']}/approve", {"full_name": " ", "consent": "yes"})
+    assert blank.status_code == 422 and "Enter your full name." in blank.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Signatory).one().action is None
         assert not [e for e in db.session.query(SignOffEvent) if e.action == "approved"]

@@ -103,7 +103,7 @@ class ApproveSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    full_name = Text("full name", NAME_MAX)
+    full_name = Text("your full name", NAME_MAX)
     consent = fields.Boolean(
         required=True,
         validate=validate.Equal(True, error="Tick the box to confirm your approval."),
