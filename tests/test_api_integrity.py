@@ -4,6 +4,7 @@ submission, one consensus, answers that match their decision, and no server erro
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -171,6 +172,13 @@ def test_a_body_that_json_cannot_hold_is_a_400(api: FlaskClient, body: str) -> N
         response = api.open(url, method=method, data=body, content_type="application/json")
         assert response.status_code == 400 and response.mimetype == "application/json"
         assert response.json is not None and "request body" in response.json["message"]
+
+
+def test_a_body_not_in_utf8_is_a_400_that_says_so(api: FlaskClient) -> None:
+    body = json.dumps({"innovation": 3}).encode("utf-16")
+    response = api.post("/api/v1/evaluate", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json is not None
+    assert response.json["message"] == "The request body is not UTF-8: send JSON encoded as UTF-8."
 
 
 def test_a_chunked_body_that_is_not_json_is_a_415(api: FlaskClient) -> None:

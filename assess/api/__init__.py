@@ -167,7 +167,10 @@ def require_json_body() -> None:
     if not request.is_json:
         abort(415, message="Send the request body as JSON (Content-Type: application/json).")
     try:
-        json.loads(request.get_data(cache=True))
+        # JSON travels as UTF-8 (RFC 8259); json.loads alone would take UTF-16 too.
+        json.loads(request.get_data(cache=True).decode("utf-8"))
+    except UnicodeDecodeError:
+        abort(400, message="The request body is not UTF-8: send JSON encoded as UTF-8.")
     except (ValueError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else "not valid JSON"
         abort(400, message=f"The request body is {reason}.")
