@@ -273,11 +273,6 @@ class SignOffSchema(Schema):
     )
 
 
-class HealthSchema(Schema):
-    status = fields.String(required=True)
-    database = fields.String(required=True)
-
-
 class AnswersUpdateSchema(Checked):
     """Some or all answers; unknown factors and values outside 1-5 are refused."""
 
