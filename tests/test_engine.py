@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from assess.alignment import Respondent
 from assess.decision import Decision
-from assess.engine import _neighbours, evaluate, load_engine
-from assess.factors import FACTOR_KEYS
+from assess.engine import _neighbours, evaluate, evaluate_respondents, load_engine
+from assess.factors import FACTOR_KEYS, SCALE
 from assess.protocols import PROTOCOL_IDS
 from assess.rulebook import DEFAULT_RULES_DIR
 
@@ -62,6 +63,48 @@ def test_trace_names_rules_from_their_files_in_plain_words() -> None:
     assert by_rule["baseline-governance"].file == "rules/20-governance.yaml"
     assert decision.trace[-1].rule == "hit-policy"
     assert "{" not in "".join(r.because for r in decision.trace)
+
+
+# Cadences the explanation states in words, and the parameter each one describes. A rule's
+# sentence must not state a value another fired rule overrides, nor one no parameter has.
+TRACE_CLAIMS: dict[str, tuple[str, str, float]] = {
+    "two-week sprints with": ("sprint_cadence", "sprint_days", 14),
+    "one-week sprints": ("sprint_cadence", "sprint_days", 7),
+    "three-week sprints": ("sprint_cadence", "sprint_days", 21),
+    "creative tension is reviewed every month": ("creative_tension_review", "every_days", 30),
+    "creative tension is reviewed every two weeks": ("creative_tension_review", "every_days", 14),
+    "decision log is reviewed twice a week": ("decision_log", "review_every_days", 7 / 2),
+    "decision log is reviewed every three days": ("decision_log", "review_every_days", 3),
+    "trust is checked every two weeks": ("trust_check", "every_days", 14),
+    "figures are reviewed together every two weeks": ("financial_review", "every_days", 14),
+    "within half a day": ("communication_tiers", "important_hours", 12),
+}
+
+
+def _far_apart(answers: dict[str, int], rng: random.Random) -> list[Respondent]:
+    other = {key: rng.choice([v for v in SCALE if abs(v - answers[key]) >= 2]) for key in answers}
+    return [Respondent("Ann", "producer", answers), Respondent("Bo", "creator", other)]
+
+
+def test_trace_sentences_state_the_values_the_decision_uses() -> None:
+    rng = random.Random(11)
+    decisions = [evaluate(random_answers(rng)) for _ in range(300)]
+    decisions += [evaluate_respondents(_far_apart(random_answers(rng), rng)) for _ in range(60)]
+    decisions += [
+        evaluate({**CO_CREATION, "iteration_readiness": 5, "timeline_pressure": 5}),
+        evaluate({**CO_CREATION, "iteration_readiness": 5, "planning_complexity": 4}),
+    ]
+    checked = set()
+    for decision in decisions:
+        for reason in decision.trace:
+            text = reason.because.lower()
+            for phrase, (pid, param, value) in TRACE_CLAIMS.items():
+                if phrase in text:
+                    chosen = decision.protocol(pid)
+                    assert chosen is not None, (reason.rule, pid)
+                    assert chosen.params[param] == value, (reason.rule, reason.because)
+                    checked.add(phrase)
+    assert len(checked) >= 7, checked
 
 
 def test_stored_decision_round_trips() -> None:

@@ -165,3 +165,19 @@ def test_rules_check_reports_a_failing_scenario(rules_copy: Path) -> None:
     result = CliRunner().invoke(cli, ["rules", "check", "--rules-dir", str(rules_copy)])
     assert result.exit_code == 1
     assert "scenario immersive-theatre-venue: model is integrated" in result.output
+
+
+def test_reasons_use_the_units_and_terms_of_their_protocols() -> None:
+    rules = {rule.id: rule for rule in load().rules}
+    # The band is in percentage points (catalogue unit), not "points" of an unstated kind.
+    assert "ten percentage points" in rules["co-creation-dynamic-equity-narrow-band"].because
+    # The returns framework weighs four kinds of risk; the reason names them all and claims
+    # nothing the answers do not show (high risk tolerance is not uneven risk).
+    returns = rules["risk-weighted-returns"].because
+    for risk in ("financial", "creative", "reputational", "opportunity-cost"):
+        assert risk in returns
+    assert "uneven" not in returns
+    # The charter sets these cadences for its whole term: no reason promises they end.
+    for rule_id in ("alignment-creative-depth", "alignment-frequent-trust-checks"):
+        assert "until" not in rules[rule_id].because
+        assert "while" not in rules[rule_id].because
