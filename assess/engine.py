@@ -41,6 +41,7 @@ from assess.alignment import Alignment, Individual, Respondent, align
 from assess.decision import Decision, Reason, TippingPoint
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.rulebook import POLICY_FILE, STAGES, Condition, Rule, Rulebook, display_path, load
+from assess.text import join_names
 
 _DURABLE_OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 _KIND = "assessment"
@@ -259,9 +260,25 @@ def _hit_policy_reason(
             f"the two are combined, with {first} leading."
         )
     elif scores[model] < rules.policy.hybrid_min_score:
+        title = partnership.BY_KEY[model].title
+        level = [partnership.BY_KEY[k].title for k, v in ranked if v == scores[model]]
+        if len(level) > 1:
+            standing = (
+                f"{join_names(level)} score the same; {title} is taken because it comes first "
+                "in the order the rules prefer on equal scores"
+            )
+        else:
+            standing = f"{title} leads"
         because = (
-            f"Scores: {listing}. No model fits strongly: {partnership.BY_KEY[model].title} "
-            "leads, and the choice deserves discussion before the charter is signed."
+            f"Scores: {listing}. No model fits strongly: {standing}. The choice deserves "
+            "discussion before the charter is signed."
+        )
+    elif ranked[1][1] >= rules.policy.hybrid_min_ratio * scores[model]:
+        runner_up = partnership.BY_KEY[ranked[1][0]].title
+        because = (
+            f"Scores: {listing}. {partnership.BY_KEY[model].title} fits best; {runner_up} "
+            f"comes close but scores below the {rules.policy.hybrid_min_score:g} points a "
+            "secondary model needs."
         )
     else:
         because = f"Scores: {listing}. {partnership.BY_KEY[model].title} fits clearly best."

@@ -107,6 +107,32 @@ def test_trace_sentences_state_the_values_the_decision_uses() -> None:
     assert len(checked) >= 7, checked
 
 
+def test_the_hit_policy_says_when_models_score_the_same_or_close() -> None:
+    middle = evaluate(dict.fromkeys(FACTOR_KEYS, 3))
+    assert set(middle.scores.values()) == {0}
+    because = middle.trace[-1].because
+    assert "No model fits strongly" in because
+    assert "Integrated Co-Creation leads" not in because  # all three are level
+    assert "score the same; Integrated Co-Creation is taken because it comes first" in because
+    # 6 against 5: the runner-up is within reach, kept out of a hybrid only by its score.
+    close = evaluate(
+        {
+            "innovation": 1,
+            "resource_availability": 2,
+            "risk_tolerance": 1,
+            "relationship_duration": 1,
+            "timeline_pressure": 1,
+            "creative_collaboration": 4,
+            "iteration_readiness": 1,
+            "planning_complexity": 1,
+        }
+    )
+    assert (close.scores["strategic_resource"], close.scores["integrated"]) == (6, 5)
+    because = close.trace[-1].because
+    assert "fits clearly best" not in because
+    assert "Integrated Co-Creation comes close" in because
+
+
 def test_stored_decision_round_trips() -> None:
     decision = evaluate(CO_CREATION, what_if=True)
     assert Decision.from_dict(decision.to_dict()).to_dict() == decision.to_dict()
