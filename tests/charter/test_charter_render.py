@@ -220,3 +220,15 @@ def test_the_equity_band_says_percentage_points(decisions: dict[str, Decision]) 
     assert clause is not None
     # A 55/45 baseline moved "by up to 20%" reads as 44-66 or as 35-75; the rule means points.
     assert f"{band} percentage points" in re.sub(r"<[^>]+>", "", clause.group(1))
+
+
+def test_the_ladder_s_early_exits_agree_with_its_table(decisions: dict[str, Decision]) -> None:
+    html = charter.to_html(decisions["standard"], make_details())
+    clause = re.search(r'id="clause-escalation-ladder">(.*?)</article>', html, re.S)
+    assert clause is not None
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", clause.group(1)))
+    # The table lets either side end direct talks by written notice, and the mediator end
+    # mediation: the opening sentence must not say only a joint decision ends a tier early.
+    assert "either side gives written notice" in text
+    assert "or earlier when both sides agree to move on" not in text
+    assert "earlier in the cases the last column of the table names" in text
