@@ -92,7 +92,7 @@ CATALOGUE: tuple[Protocol, ...] = (
         "A regular 1-10 rating of transparency, reliability and mutual respect.",
         (
             _days("every_days", "Held every", low=7, high=90),
-            Param("threshold", "Score that calls for a structured talk", "of 10", 1, 10, "max"),
+            Param("threshold", "Structured talk when a rating falls below", "of 10", 1, 10, "max"),
         ),
     ),
     Protocol(

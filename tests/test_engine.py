@@ -16,6 +16,7 @@ from assess.alignment import Respondent
 from assess.decision import Decision
 from assess.engine import _neighbours, evaluate, evaluate_respondents, load_engine
 from assess.factors import FACTOR_KEYS, SCALE
+from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import PROTOCOL_IDS
 from assess.rulebook import DEFAULT_RULES_DIR
 
@@ -277,3 +278,12 @@ def test_engine_survives_a_reused_heap_in_a_fresh_process() -> None:
             [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 0 and result.stdout == "ok\n", result.stderr[-500:]
+
+
+def test_threshold_labels_say_below_as_their_clauses_do() -> None:
+    # The trust check and mediation act on a rating *below* the threshold; a label that
+    # calls the threshold itself the score that triggers them says the opposite of the clause.
+    for pid, name in (("trust_check", "threshold"), ("mediation", "trust_threshold")):
+        param = PROTOCOLS[pid].param(name)
+        assert param is not None
+        assert param.label.endswith("falls below"), param.label
