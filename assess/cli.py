@@ -276,6 +276,12 @@ def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
     for label, count, share in result.shares():
         click.echo(f"{label:<46} {count:>12,} {share:>8.2%}")
     click.echo("")
+    misfit_share = result.misfits / max(result.evaluated, 1)
+    click.echo(
+        f"{result.misfits:,} answer sets ({misfit_share:.2%}) led by a model the answers speak "
+        "against while another fits"
+    )
+    click.echo("")
     for name in INVARIANTS:
         examples = result.violations.get(name)
         click.echo(f"{'FAIL' if examples else 'ok':<5} {name}")

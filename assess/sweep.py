@@ -78,15 +78,34 @@ INVARIANTS: dict[str, Callable[[Decision], bool]] = {
 }
 
 
+# The answers that speak against each model: its defining factor at the wrong end.
+CONTRA_INDICATIONS: dict[str, Callable[[dict[str, int]], bool]] = {
+    "strategic_resource": lambda a: a["resource_availability"] >= 4,  # nothing is short
+    "integrated": lambda a: a["creative_collaboration"] <= 2,  # creative calls on one side
+    "agile": lambda a: a["iteration_readiness"] <= 2,  # the team needs a fixed plan
+}
+
+
+def is_misfit(d: Decision) -> bool:
+    """Say whether the leading model is one the answers speak against while another model
+    is not. Where the answers speak against all three, some model must lead anyway."""
+    lead = d.components[0]
+    return CONTRA_INDICATIONS[lead](d.answers) and not all(
+        against(d.answers) for against in CONTRA_INDICATIONS.values()
+    )
+
+
 @dataclass
 class SweepResult:
     evaluated: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     violations: dict[str, list[dict[str, int]]] = field(default_factory=dict)
+    misfits: int = 0
 
     def merge(self, other: SweepResult) -> None:
         self.evaluated += other.evaluated
         self.outcomes.update(other.outcomes)
+        self.misfits += other.misfits
         for name, examples in other.violations.items():
             kept = self.violations.setdefault(name, [])
             kept.extend(examples[: 5 - len(kept)])
@@ -115,6 +134,7 @@ def _sweep_chunk(args: tuple[tuple[int, ...], str | None]) -> SweepResult:
         decision = engine.evaluate(answers)
         result.evaluated += 1
         result.outcomes[outcome_label(decision)] += 1
+        result.misfits += is_misfit(decision)
         for name, holds in INVARIANTS.items():
             if not holds(decision):
                 examples = result.violations.setdefault(name, [])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from assess.sweep import INVARIANTS, sweep
+from assess.engine import evaluate
+from assess.factors import FACTOR_KEYS
+from assess.sweep import INVARIANTS, is_misfit, sweep
 
 
 @pytest.mark.slow
@@ -19,3 +23,18 @@ def test_every_answer_set_gives_a_valid_decision() -> None:
     assert hybrids > 0.1 * 5**8
     assert sum(outcomes.values()) == 5**8
     assert len(INVARIANTS) >= 10
+    # Additive scores cannot rule every misfit out, but they stay rare (9,512 when the rules
+    # last changed; 38,196 before the defining factors also counted against their model).
+    assert result.misfits < 0.03 * 5**8, result.misfits
+
+
+def test_a_misfit_is_a_leading_model_the_answers_speak_against_while_another_fits() -> None:
+    plenty = dict.fromkeys(FACTOR_KEYS, 3) | {"resource_availability": 5}
+    decision = evaluate(plenty)
+    assert decision.components[0] != "strategic_resource" and not is_misfit(decision)
+    resource_led = replace(decision, model="strategic_resource", components=("strategic_resource",))
+    assert is_misfit(resource_led)
+    # Nothing short, creative calls on one side, a team that needs a fixed plan: every model
+    # is spoken against, so whichever leads is no misfit of the rules.
+    against_all = plenty | {"creative_collaboration": 1, "iteration_readiness": 1}
+    assert not is_misfit(replace(resource_led, answers=against_all))

@@ -23,14 +23,14 @@ PARTIES = ["--party", "Producer side: Ann Lee", "--party", "Creator side: Bo Che
 ISSUED = ["--issued", "2026-01-15T10:00:00+00:00"]
 # Nine single-step changes of these answers change the recommendation.
 NINE_TIPPING_POINTS = {
-    "innovation": 5,
+    "innovation": 4,
     "resource_availability": 2,
     "risk_tolerance": 4,
-    "relationship_duration": 4,
-    "timeline_pressure": 4,
-    "creative_collaboration": 2,
-    "iteration_readiness": 3,
-    "planning_complexity": 3,
+    "relationship_duration": 3,
+    "timeline_pressure": 1,
+    "creative_collaboration": 3,
+    "iteration_readiness": 4,
+    "planning_complexity": 2,
 }
 
 
