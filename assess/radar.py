@@ -51,6 +51,7 @@ class Radar:
     rings: tuple[str, ...]
     series: tuple[Series, ...]
     markers: tuple[Marker, ...]
+    left_out: tuple[str, ...] = ()  # the names of answer sets not drawn, to say so
 
 
 def _point(index: int, value: float) -> tuple[float, float]:
@@ -78,8 +79,10 @@ def _polygon(values: Sequence[float]) -> str:
 def radar(
     series: Sequence[tuple[str, str, Mapping[str, int]]],
     tipping: Sequence[tuple[str, int, str]] = (),
+    left_out: Sequence[str] = (),
 ) -> Radar:
-    """Lay out the chart for answer sets (name, css class, answers) and tipping points."""
+    """Lay out the chart for answer sets (name, css class, answers) and tipping points;
+    `left_out` names the answer sets too many to draw, which the chart then mentions."""
     axes = []
     for i, factor in enumerate(FACTORS):
         x, y = _point(i, LEVELS)
@@ -97,4 +100,4 @@ def radar(
         drawn.append(Series(name, css_class, _polygon(values), dots))
     index = {f.key: i for i, f in enumerate(FACTORS)}
     markers = tuple(Marker(*_point(index[key], to), label) for key, to, label in tipping)
-    return Radar(SIZE, CENTRE, tuple(axes), rings, tuple(drawn), markers)
+    return Radar(SIZE, CENTRE, tuple(axes), rings, tuple(drawn), markers, tuple(left_out))

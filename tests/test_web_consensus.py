@@ -344,3 +344,29 @@ def test_the_consensus_address_opens_the_newest_consensus(
     make_consultant(app, email="dev@example.com", name="Dev Rao")
     login(other, email="dev@example.com")
     assert other.get(f"/engagements/{engagement_id}/consensus").status_code == 404
+
+
+def test_the_consensus_chart_says_whose_answers_it_leaves_out(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id)
+    with app.app_context():
+        from assess.models import Engagement
+
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side in (("Cy Diaz", "producer"), ("Di Eng", "creator")):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(ANSWERS), submitted_at=utcnow())
+            )
+        db.session.commit()
+    path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    page = signed_in.get(path).get_data(as_text=True)
+    legend = page.split('id="profile-title"', 1)[1].split('class="legend"', 1)[1]
+    legend = legend.split("</figcaption>", 1)[0]
+    assert "Ann Lee" in legend and "Cy Diaz" in legend and "Consensus" in legend
+    assert "Not drawn, to keep the chart readable: Di Eng" in legend
+    # A pair is drawn whole.
+    pair = signed_in.get(consensus_of_two(app, signed_in)).get_data(as_text=True)
+    assert "Not drawn" not in pair

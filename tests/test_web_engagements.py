@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from signofftools import record
 from sqlalchemy import func, select
 from webtools import (
+    ANSWERS,
     ENGAGEMENT,
     create_engagement,
     invite,
@@ -20,7 +21,7 @@ from webtools import (
 )
 
 from assess.extensions import db
-from assess.models import DecisionRecord, Engagement, Invitation, Party, Respondent
+from assess.models import DecisionRecord, Engagement, Invitation, Party, Respondent, utcnow
 
 pytestmark = pytest.mark.db
 
@@ -402,3 +403,37 @@ def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient
         assert response.status_code == 400, path
         assert b"Your form has expired" in response.data
     assert count(app, Engagement) == 1
+
+
+def submitted_many(app: Flask, engagement_id: int, names: list[str]) -> None:
+    """Each named respondent submits answers of their own, sides taking turns."""
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for i, name in enumerate(names):
+            answers = {**ANSWERS, "innovation": 1 + i % 5}
+            side = "producer" if i % 2 == 0 else "creator"
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=answers, submitted_at=utcnow())
+            )
+        db.session.commit()
+
+
+def test_the_chart_says_whose_answers_it_leaves_out(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    names = ["Ann Lee", "Bo Chen", "Cy Diaz", "Di Eng", "Ed Fox", "Flo Gray"]
+    submitted_many(app, engagement_id, names)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    legend = page.split('class="legend"', 1)[1].split("</figcaption>", 1)[0]
+    # Four are drawn; the others are named, so nobody reads the chart as everyone's.
+    assert all(name in legend for name in names[:4])
+    assert "Not drawn, to keep the chart readable: Ed Fox and Flo Gray" in legend
+    description = page.split('<desc id="compare-radar-desc">', 1)[1].split("</desc>", 1)[0]
+    assert "Ed Fox and Flo Gray are not drawn" in description
+    # In the table, only those drawn carry a colour of the chart.
+    header = page.split('class="table compare-table"', 1)[1].split("</thead>", 1)[0]
+    assert header.count('class="swatch') == 4
+    # With four or fewer, nothing is left out and nothing is said.
+    other = create_engagement(signed_in)
+    submitted_many(app, other, names[:4])
+    assert "Not drawn" not in signed_in.get(f"/engagements/{other}").get_data(as_text=True)

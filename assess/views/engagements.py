@@ -159,7 +159,8 @@ def show(engagement_id: int) -> str:
         comparison.append((key, levels, spread >= DISAGREEMENT))
     classes = ("series-a", "series-b", "series-c", "series-d")
     chart = radar(
-        [(r.name, classes[i % len(classes)], r.answers) for i, r in enumerate(answered[:4])]
+        [(r.name, classes[i], r.answers) for i, r in enumerate(answered[: len(classes)])],
+        left_out=[r.name for r in answered[len(classes) :]],
     )
     return render_template(
         "web/engagements/show.html",

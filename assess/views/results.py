@@ -42,21 +42,23 @@ def owned_decision(engagement: Engagement, decision_id: int) -> DecisionRecord:
 def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     """Lay out the radar for a decision, with the stored answers behind a preview."""
     series: list[tuple[str, str, Mapping[str, int]]] = []
+    left_out: list[str] = []
     if baseline is not None:
         series.append(("Stored answers", "series-b", baseline.answers))
     elif decision.alignment is not None:
         # A consensus is drawn over each partner's own answers, so the gaps show; past
         # three partners the chart would be unreadable, and the table lists them all.
         # Partners keep the colours the engagement page gives them, in the same order.
-        people = decision.alignment.answer_sets()[:3]
+        people = decision.alignment.answer_sets()
         for person, css in zip(people, ("series-a", "series-b", "series-c"), strict=False):
             series.append((person.name, css, person.answers))
+        left_out = [person.name for person in people[3:]]
     if decision.alignment is not None and baseline is None:
         series.append(("Consensus", "series-consensus", decision.answers))
     else:
         series.append(("Answers", "series-a", decision.answers))
     tipping = [(t.factor, t.to_level, t.sentence()) for t in decision.what_if or ()]
-    return radar(series, tipping)
+    return radar(series, tipping, left_out)
 
 
 AGREE_LABELS = {

@@ -9,6 +9,7 @@ from typing import Any
 from assess import partnership, protocols
 from assess.factors import BY_KEY, FACTORS
 from assess.models import SIDE_LABELS, STATUSES
+from assess.text import join_names
 
 
 def globals_for_templates() -> dict[str, Any]:
@@ -105,4 +106,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "status_class": status_class,
     "sentence": sentence,
     "model_title": model_title,
+    "names": join_names,
 }
