@@ -20,7 +20,7 @@ from webtools import (
 
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTORS
-from assess.models import DecisionRecord
+from assess.models import DecisionRecord, Engagement, Respondent, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
@@ -162,4 +162,57 @@ def test_every_level_and_its_meaning_reads_in_full_on_the_consensus_page(
     page.locator("#agree-title").scroll_into_view_if_needed()
     name = "laptop" if viewport == LAPTOP else "phone"
     shoot(page, artifacts, f"consensus-levels-{name}")
+    context.close()
+
+
+LONG_PROJECT = ("The Northern Lights Festival of Immersive Documentary Storytelling " * 3)[:200]
+# An address as a client organisation: one word longer than a phone is wide.
+LONG_WORD = "northernlightsimmersivedocumentarystorytellingfestival.example.org"
+PEOPLE = [
+    "Maria-Josefina Alexandra van der Berghe-Montgomery",
+    "Christopher Alexander Wellington-Smythe III",
+    "أحمد عبد الرحمن",
+    "李安娜",
+    "Oluwaseun Adebayo-Okonkwo",
+]
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_long_names_and_many_respondents_stay_inside_their_cards(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path, viewport: dict[str, int]
+) -> None:
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(
+        client,
+        project_name=LONG_PROJECT,
+        client_organisation=LONG_WORD,
+        producer_name=PEOPLE[0],
+        creator_name=PEOPLE[1],
+    )
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for i, name in enumerate(PEOPLE):
+            answers = {f.key: 1 + (i + n) % 5 for n, f in enumerate(FACTORS)}
+            side = "producer" if i % 2 == 0 else "creator"
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=answers, submitted_at=utcnow())
+            )
+        db.session.commit()
+    context = browser.new_context(viewport=viewport)
+    page = sign_in(context, live_server)
+    name = "laptop" if viewport == LAPTOP else "phone"
+    for path in ("/engagements", f"/engagements/{engagement_id}"):
+        page.goto(live_server + path)
+        assert_fits(page)
+        for card in page.locator(".card").all():
+            assert card.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), path
+        shoot(page, artifacts, f"long-names-{path.count('/')}-{name}")
+    # On a laptop every respondent's column of answers shows without scrolling sideways.
+    if viewport == LAPTOP:
+        table = page.locator(".compare-table")
+        region = page.locator(".compare-table").locator("xpath=..")
+        assert table.evaluate("e => e.scrollWidth") <= region.evaluate("e => e.clientWidth") + 1
     context.close()
