@@ -33,6 +33,10 @@ def decisions(app: Flask) -> list[DecisionRecord]:
         return list(db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id)))
 
 
+def first_answers(app: Flask) -> dict[str, str]:
+    return {k: str(v) for k, v in decisions(app)[0].answers.items()}
+
+
 def chosen_factor(page: str) -> str:
     """Return the one factor the agreed-value form has chosen."""
     [key] = re.findall(r'<input type="radio" id="agree-factor-(\w+)"[^>]* checked>', page)
@@ -48,7 +52,14 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     # The factor with the largest open gap is offered first.
     assert chosen_factor(page) == "iteration_readiness"
     # Each factor says who answered what.
-    assert re.search(r"Timeline pressure <span[^>]*>Ann Lee 3, Bo Chen 5 · gap 2</span>", page)
+    assert re.search(r"Timeline pressure <span[^>]*>Ann Lee 3, Bo Chen 5 · gap 2 · now \d", page)
+    # ... and the level the consensus uses now, before anything is agreed.
+    assert "Ann Lee 4, Bo Chen 1 · gap 3 · now 2 (the cautious middle)</span>" in page
+    # A preview of adjusted answers agrees nothing: the form still says what is stored.
+    adjusted = {**first_answers(app), "iteration_readiness": "5"}
+    preview = signed_in.get(path, query_string={"adjust": "1", **adjusted}).get_data(as_text=True)
+    assert "Preview, not stored." in preview
+    assert "Ann Lee 4, Bo Chen 1 · gap 3 · now 2 (the cautious middle)</span>" in preview
     [first] = decisions(app)
     assert first.decision.alignment is not None
     assert first.decision.alignment.consensus["iteration_readiness"] == 2
@@ -73,6 +84,7 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
 
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert note in page  # in the table and in the history
+    assert "Ann Lee 4, Bo Chen 1 · gap 3 · now 3 (agreed)</span>" in page
     assert "Cara Diaz" in page
     history = page.split('id="history-title"', 1)[1]
     assert history.index(f"Decision #{second.id}") < history.index(f"Decision #{first.id}")
