@@ -25,6 +25,9 @@ from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
 
+# A wall screen or projector the client reads from across the table.
+PROJECTOR = {"width": 1920, "height": 1080}
+
 
 # A closed select shows one line and cuts off the rest: list every option wider than its
 # select's text box (the arrow takes about 20 pixels of the padding box).
@@ -216,3 +219,28 @@ def test_long_names_and_many_respondents_stay_inside_their_cards(
         region = page.locator(".compare-table").locator("xpath=..")
         assert table.evaluate("e => e.scrollWidth") <= region.evaluate("e => e.clientWidth") + 1
     context.close()
+
+
+def test_the_intake_session_grows_on_a_projector(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    engagement_id = create_engagement(client)
+    sizes = {}
+    for name, viewport in (("laptop", {"width": 1280, "height": 800}), ("projector", PROJECTOR)):
+        context = browser.new_context(viewport=viewport)
+        page = sign_in(context, live_server)
+        page.goto(f"{live_server}/engagements/{engagement_id}/session")
+        key = PAGES[0].keys[0]
+        sizes[name] = [
+            font_size(page, f"#factor-{key} {part}")
+            for part in (".factor-question", ".factor-help", ".scale-option .anchor")
+        ]
+        assert_fits(page)
+        shoot(page, artifacts, f"session-{name}")
+        context.close()
+    # Read from across a room, the wide screen's type is larger than a laptop's.
+    pairs = zip(sizes["laptop"], sizes["projector"], strict=True)
+    assert all(big >= small * 1.15 for small, big in pairs), sizes
