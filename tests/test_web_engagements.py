@@ -437,3 +437,12 @@ def test_the_chart_says_whose_answers_it_leaves_out(app: Flask, signed_in: Flask
     other = create_engagement(signed_in)
     submitted_many(app, other, names[:4])
     assert "Not drawn" not in signed_in.get(f"/engagements/{other}").get_data(as_text=True)
+
+
+def test_a_session_in_progress_is_resumed_from_the_toolbar(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert ">Run intake session</a>" in page
+    post(signed_in, f"/engagements/{engagement_id}/session", {"innovation": "4", "action": "save"})
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert ">Resume intake session</a>" in page and ">Run intake session</a>" not in page
