@@ -206,6 +206,16 @@ class Engagement(Base):
         )
 
     @property
+    def awaited(self) -> list[Respondent]:
+        """The respondents yet to be heard: still answering, answers reopened, or a link that
+        still works. While there are any, no decision is the engagement's."""
+        return [
+            r
+            for r in self.respondents
+            if not r.submitted_at and (r.reopened_at or r.answers or r.active_invitation)
+        ]
+
+    @property
     def status(self) -> str:
         """Say how far the engagement has come, from new to signed."""
         if self.signed_at:
@@ -215,9 +225,7 @@ class Engagement(Base):
         # Each respondent's own decision is made when they submit, but several respondents'
         # answers are only decided by a consensus that combines them as they stand now.
         awaiting_consensus = len(self.submitted_respondents) > 1 and self.current_consensus is None
-        # Answers reopened after a decision no longer stand submitted: it waits for them.
-        reopened = any(r.reopened_at and not r.submitted_at for r in self.respondents)
-        if self.decisions and not awaiting_consensus and not reopened:
+        if self.decisions and not awaiting_consensus and not self.awaited:
             return "decided"
         if any(r.submitted_at for r in self.respondents):
             return "answered"

@@ -279,6 +279,29 @@ def test_status_follows_the_engagement_from_new_to_signed(
     assert status(app, engagement_id) == "signed"
 
 
+def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from webtools import ANSWERS
+
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+    ann = invite(signed_in, engagement_id)
+    invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    for number, page in enumerate(PAGES, start=1):
+        post(signed_in, f"{ann}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
+    assert post(signed_in, f"{ann}/review").status_code == 303
+    assert status(app, engagement_id) == "answered"
+    assert "Waiting for Bo Chen" in signed_in.get("/engagements").get_data(as_text=True)
+    with app.app_context():
+        bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
+        path = f"/engagements/{engagement_id}/respondents/{bo.id}/revoke"
+    post(signed_in, path)
+    # Bo will not answer: Ann's decision is the engagement's.
+    assert status(app, engagement_id) == "decided"
+
+
 def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -309,8 +332,8 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
         submit(ann if name == "Ann Lee" else bo, answers)
 
     submit(ann, ANSWERS)
-    # One respondent: their own decision is the decision.
-    assert status(app, engagement_id) == "decided"
+    # Bo's link still works: the engagement waits for his answers.
+    assert status(app, engagement_id) == "answered"
     # Each has a decision of their own, but nothing decides on both answers yet.
     submit(bo, {**ANSWERS, "timeline_pressure": 5})
     assert status(app, engagement_id) == "answered"
