@@ -184,14 +184,19 @@ def test_the_frozen_copy_is_recognised_but_not_as_signed(
     assert "unsigned frozen copy of version 1" in text
 
 
-def test_the_frozen_copy_of_a_charter_not_yet_signed_says_so(
-    app: Flask, client: FlaskClient
-) -> None:
+def out_for_sign_off(app: Flask) -> tuple[FlaskClient, str, dict[str, str]]:
+    """A consultant's client, a version sent to both signatories at once, and their links."""
     make_consultant(app)
     consultant = app.test_client()
     login(consultant)
     version_path = freeze(consultant, engagement_with_decision(app, consultant))
-    send(consultant, version_path, order="parallel")
+    return consultant, version_path, send(consultant, version_path, order="parallel")
+
+
+def test_the_frozen_copy_of_a_charter_not_yet_signed_says_so(
+    app: Flask, client: FlaskClient
+) -> None:
+    consultant, version_path, _links = out_for_sign_off(app)
     frozen = consultant.get(f"{version_path}/charter.pdf").data
     text = upload(client, frozen).get_data(as_text=True)
     assert "unsigned frozen copy of version 1" in text
@@ -203,11 +208,7 @@ def test_the_frozen_copy_of_a_charter_not_yet_signed_says_so(
 def test_the_public_page_names_approvers_only_once_a_version_is_signed(
     app: Flask, client: FlaskClient
 ) -> None:
-    make_consultant(app)
-    consultant = app.test_client()
-    login(consultant)
-    version_path = freeze(consultant, engagement_with_decision(app, consultant))
-    links = send(consultant, version_path, order="parallel")
+    consultant, version_path, links = out_for_sign_off(app)
     approve(app.test_client(), links["Ann Lee"], "Ann Lee")
     assert "Ann Lee" in consultant.get(version_path).get_data(as_text=True)
     document_id = re.search(
