@@ -166,3 +166,12 @@ def test_the_month_table_stays_on_one_page(decisions: dict[str, Decision], kind:
     pages = PdfReader(io.BytesIO(charter.to_pdf(decision, make_details()))).pages
     holding = [n for n, page in enumerate(pages) if MONTH_ROW.search(page.extract_text())]
     assert len(holding) == 1, f"month rows on pages {holding}"
+
+
+def test_a_review_may_move_by_a_third_of_its_interval_at_most(
+    decisions: dict[str, Decision],
+) -> None:
+    """A decision log reviewed every few days cannot be moved by a week."""
+    text = " ".join(charter.to_html(decisions["standard"], make_details()).split())
+    assert "move a review by up to a third of its interval, and never by more than seven" in text
+    assert "by up to seven days by agreement" not in text
