@@ -7,6 +7,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pytest
 from conftest import make_details
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -232,3 +233,12 @@ def test_the_ladder_s_early_exits_agree_with_its_table(decisions: dict[str, Deci
     assert "either side gives written notice" in text
     assert "or earlier when both sides agree to move on" not in text
     assert "earlier in the cases the last column of the table names" in text
+
+
+@pytest.mark.parametrize(("kind", "wait"), [("standard", "7 days"), ("agile", "3 days")])
+def test_finding_a_mediator_leaves_most_of_the_mediation_time_box(
+    decisions: dict[str, Decision], kind: str, wait: str
+) -> None:
+    """Under a ten-day mediation box, a week to find a mediator would leave three."""
+    text = " ".join(charter.to_html(decisions[kind], make_details()).split())
+    assert f"no internal candidate is available within {wait} or either side objects" in text
