@@ -469,3 +469,13 @@ def test_a_session_in_progress_is_resumed_from_the_toolbar(signed_in: FlaskClien
     post(signed_in, f"/engagements/{engagement_id}/session", {"innovation": "4", "action": "save"})
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert ">Resume intake session</a>" in page and ">Run intake session</a>" not in page
+
+
+def test_saving_a_session_before_any_answer_stores_no_empty_respondent(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    saved = post(signed_in, f"/engagements/{engagement_id}/session", {"action": "save"})
+    assert saved.status_code == 302
+    assert "Nothing to save yet" in signed_in.get(saved.headers["Location"]).get_data(as_text=True)
+    assert count(app, Respondent) == 0

@@ -409,6 +409,10 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
             pages=PAGES,
             session_id=session_id,
         ), 422
+    if respondent is None and not merged:
+        # Saving a session before any answer would only list an empty one.
+        flash("Nothing to save yet: choose a level for at least one question.", "info")
+        return redirect(url_for("engagements.facilitate", engagement_id=engagement.id))
     if respondent is None:
         respondent = Respondent(
             name="Intake session", side=JOINT, facilitated=True, answers={}, step=1
