@@ -30,7 +30,7 @@ class Axis:
 class Series:
     name: str
     css_class: str
-    points: str
+    points: str  # empty while answers are missing: a shape through the centre would lie
     dots: tuple[tuple[float, float, int], ...]
 
 
@@ -97,7 +97,8 @@ def radar(
     for name, css_class, answers in series:
         values = [answers.get(f.key, 0) for f in FACTORS]
         dots = tuple((*_point(i, v), v) for i, v in enumerate(values) if v)
-        drawn.append(Series(name, css_class, _polygon(values), dots))
+        points = _polygon(values) if all(values) else ""
+        drawn.append(Series(name, css_class, points, dots))
     index = {f.key: i for i, f in enumerate(FACTORS)}
     markers = tuple(Marker(*_point(index[key], to), label) for key, to, label in tipping)
     return Radar(SIZE, CENTRE, tuple(axes), rings, tuple(drawn), markers, tuple(left_out))

@@ -479,3 +479,24 @@ def test_saving_a_session_before_any_answer_stores_no_empty_respondent(
     assert saved.status_code == 302
     assert "Nothing to save yet" in signed_in.get(saved.headers["Location"]).get_data(as_text=True)
     assert count(app, Respondent) == 0
+
+
+def test_unfinished_answers_are_drawn_as_points_without_a_shape(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_many(app, engagement_id, ["Ann Lee"])
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        started = {"innovation": 4, "risk_tolerance": 2, "timeline_pressure": 5}
+        engagement.respondents.append(Respondent(name="Bo Chen", side="creator", answers=started))
+        db.session.commit()
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    svg = page.split('class="radar-svg"', 1)[1].split("</svg>", 1)[0]
+    # A shape would pass through the centre where Bo has not answered, reading as level 0.
+    assert svg.count('<polygon class="series series-a"') == 1
+    assert '<polygon class="series series-b"' not in svg
+    assert svg.count('class="dot series-b"') == 3
+    legend = page.split('class="legend"', 1)[1].split("</figcaption>", 1)[0]
+    assert "Bo Chen (3 of 8 answered: points only)" in legend
