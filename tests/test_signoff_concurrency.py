@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from servingtools import fresh_postgres
 from signofftools import SIGNATORIES, engagement_with_decision, freeze, send
-from webtools import csrf_token, login, make_consultant
+from webtools import csrf_token, signed_in_consultant
 
 import assess.signing.seal
 from assess import create_app, signoff
@@ -48,9 +48,7 @@ def test_simultaneous_approvals_are_both_recorded_and_sealed_once(
     pg_app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = pg_app
-    make_consultant(app)
-    consultant = app.test_client()
-    login(consultant)
+    consultant = signed_in_consultant(app)
     setup = engagement_with_decision(app, consultant)
     links = send(consultant, freeze(consultant, setup), order="parallel")
 

@@ -27,7 +27,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from tsatools import TimeStampingAuthority
-from webtools import csrf_token, login, make_consultant
+from webtools import csrf_token, signed_in_consultant
 
 from assess.cli import cli
 from assess.signing import sha256_hex
@@ -43,9 +43,7 @@ def signed(app: Flask) -> tuple[bytes, str, bytes]:
 
 def sign_through(app: Flask) -> tuple[bytes, str, bytes, str]:
     """Sign a charter through the app; also return the version page seen afterwards."""
-    make_consultant(app)
-    consultant = app.test_client()
-    login(consultant)
+    consultant = signed_in_consultant(app)
     setup = engagement_with_decision(app, consultant)
     version_path = freeze(consultant, setup)
     links = send(consultant, version_path, order="parallel")
@@ -186,9 +184,7 @@ def test_the_frozen_copy_is_recognised_but_not_as_signed(
 
 def out_for_sign_off(app: Flask) -> tuple[FlaskClient, str, dict[str, str]]:
     """A consultant's client, a version sent to both signatories at once, and their links."""
-    make_consultant(app)
-    consultant = app.test_client()
-    login(consultant)
+    consultant = signed_in_consultant(app)
     version_path = freeze(consultant, engagement_with_decision(app, consultant))
     return consultant, version_path, send(consultant, version_path, order="parallel")
 

@@ -18,7 +18,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from sqlalchemy import select
-from webtools import csrf_token, login, make_consultant
+from webtools import csrf_token, signed_in_consultant
 
 from assess.extensions import db
 from assess.models import SignOff
@@ -43,9 +43,7 @@ def test_a_time_reads_as_a_date_with_utc_and_keeps_the_exact_moment() -> None:
 @pytest.mark.db
 @pytest.mark.usefixtures("shared_seal_key")
 def test_the_verify_page_shows_the_seal_and_its_approvals_as_readable_times(app: Flask) -> None:
-    make_consultant(app)
-    consultant = app.test_client()
-    login(consultant)
+    consultant = signed_in_consultant(app)
     version_path = freeze(consultant, engagement_with_decision(app, consultant))
     links = send(consultant, version_path, order="parallel")
     for person in SIGNATORIES:

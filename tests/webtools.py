@@ -44,6 +44,14 @@ def login(client: FlaskClient, email: str = "cara@example.com") -> None:
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
+def signed_in_consultant(app: Flask) -> FlaskClient:
+    """Store the test consultant and return a client signed in as them."""
+    make_consultant(app)
+    client = app.test_client()
+    login(client)
+    return client
+
+
 ENGAGEMENT = {
     "project_name": "Tidewater",
     "client_organisation": "Northlight Films",

@@ -16,8 +16,7 @@ from webtools import (
     CREATOR_ANSWERS,
     create_engagement,
     invite,
-    login,
-    make_consultant,
+    signed_in_consultant,
 )
 
 from assess.questionnaire import PAGES
@@ -53,9 +52,7 @@ def pdf_text(data: bytes) -> str:
 def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_gaps(
     app: Flask, live_server: str, browser: Browser, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     ann = invite(client, engagement_id)
     bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")

@@ -9,7 +9,15 @@ from apitools import make_token
 from browsertools import PHONE, assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
+from webtools import (
+    ANSWERS,
+    create_engagement,
+    invite,
+    login,
+    make_consultant,
+    post,
+    signed_in_consultant,
+)
 
 from assess.factors import BY_KEY as FACTORS_BY_KEY
 from assess.questionnaire import PAGES
@@ -23,9 +31,7 @@ def choose(page: Page, key: str, level: int) -> None:
 
 def seeded_link(app: Flask) -> tuple[str, int]:
     """Create a consultant, an engagement and an invitation; return the link path and id."""
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     return invite(client, engagement_id), engagement_id
 
@@ -91,9 +97,7 @@ def tab_to(page: Page, selector: str, limit: int = 80) -> None:
 def test_consultant_runs_a_session_with_the_keyboard_only(
     app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     second = create_engagement(client, project_name="Harbour Lights", producer_name="Ida Berg")
     post(client, f"/engagements/{second}/archive")

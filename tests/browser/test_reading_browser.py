@@ -14,8 +14,7 @@ from webtools import (
     consensus_of_two,
     create_engagement,
     invite,
-    login,
-    make_consultant,
+    signed_in_consultant,
 )
 
 from assess.extensions import db
@@ -74,9 +73,7 @@ def shown_in_full(locator: Locator) -> bool:
 def test_the_intake_session_reads_like_the_questionnaire_in_larger_type(
     app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     link = invite(client, engagement_id)
 
@@ -104,9 +101,7 @@ def test_the_intake_session_reads_like_the_questionnaire_in_larger_type(
 
 def consensus_decision(app: Flask) -> tuple[str, dict[str, int]]:
     """Two respondents answered apart; return their consensus decision's path and answers."""
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     path = consensus_of_two(app, client)
     with app.app_context():
         record = db.session.scalars(select(DecisionRecord)).one()
@@ -184,9 +179,7 @@ PEOPLE = [
 def test_long_names_and_many_respondents_stay_inside_their_cards(
     app: Flask, live_server: str, browser: Browser, artifacts: Path, viewport: dict[str, int]
 ) -> None:
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     engagement_id = create_engagement(
         client,
         project_name=LONG_PROJECT,
@@ -224,9 +217,7 @@ def test_long_names_and_many_respondents_stay_inside_their_cards(
 def test_the_intake_session_grows_on_a_projector(
     app: Flask, live_server: str, browser: Browser, artifacts: Path
 ) -> None:
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     sizes = {}
     for name, viewport in (("laptop", {"width": 1280, "height": 800}), ("projector", PROJECTOR)):

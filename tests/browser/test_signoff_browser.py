@@ -13,7 +13,7 @@ from browsertools import PHONE, assert_accessible, assert_fits, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
-from webtools import PASSWORD, login, make_consultant
+from webtools import PASSWORD, signed_in_consultant
 
 from assess.extensions import db
 from assess.models import Signatory, utcnow
@@ -38,9 +38,7 @@ def scrolling_tables(page: Page) -> list[str]:
 
 def consultant_page(app: Flask, context: BrowserContext, live_server: str) -> tuple[Page, int]:
     """Seed an engagement with a decision; sign the consultant in; return the page and id."""
-    make_consultant(app)
-    client = app.test_client()
-    login(client)
+    client = signed_in_consultant(app)
     setup = engagement_with_decision(app, client)
     page = context.new_page()
     page.goto(live_server + "/login")
