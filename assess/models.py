@@ -108,6 +108,9 @@ class Consultant(UserMixin, Base):  # type: ignore[misc]
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counts sign-outs: each one ends every session signed in before it, on any device,
+    # although the session itself lives in the browser's signed cookie.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     engagements: Mapped[list[Engagement]] = relationship(back_populates="consultant")
 
@@ -116,16 +119,21 @@ class Consultant(UserMixin, Base):  # type: ignore[misc]
         return self.name or self.email
 
     def get_id(self) -> str:
-        """Return the session's user id: the account and a fingerprint of its password.
+        """Return the session's user id: the account and a fingerprint of its sessions.
 
-        A new password changes the fingerprint, so every session signed in with the old
-        one stops matching and is signed out.
+        A new password or a sign-out changes the fingerprint, so every session signed in
+        before it stops matching and is signed out.
         """
-        return f"{self.id}.{self.password_fingerprint}"
+        return f"{self.id}.{self.session_fingerprint}"
 
     @property
-    def password_fingerprint(self) -> str:
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+    def session_fingerprint(self) -> str:
+        sessions = f"{self.password_hash}\n{self.session_generation}"
+        return hashlib.sha256(sessions.encode()).hexdigest()[:16]
+
+    def end_sessions(self) -> None:
+        """Sign out every session of this account, wherever it was signed in."""
+        self.session_generation += 1
 
 
 class Engagement(Base):

@@ -33,6 +33,25 @@ def test_sign_in_and_out(client: FlaskClient, consultant: int) -> None:
     assert client.get("/engagements").status_code == 302
 
 
+def test_signing_out_ends_a_copy_of_the_session_and_every_other_device(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    other_device = app.test_client()
+    login(other_device)
+    copied = app.test_client()  # the session cookie as someone could have taken it
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copied.set_cookie("session", cookie.value)
+    assert copied.get("/engagements").status_code == 200
+
+    post(client, "/logout")
+    assert copied.get("/engagements").status_code == 302
+    assert other_device.get("/engagements").status_code == 302
+    login(client)  # signing in again starts afresh
+    assert client.get("/engagements").status_code == 200
+
+
 def test_wrong_password_is_refused_without_saying_which_part_was_wrong(
     client: FlaskClient, consultant: int
 ) -> None:

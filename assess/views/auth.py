@@ -53,7 +53,7 @@ def load_consultant(session_id: str) -> Consultant | None:
     if not number.isdigit() or len(number) > 18:
         return None
     consultant = db.session.get(Consultant, int(number))
-    if consultant is None or not hmac.compare_digest(fingerprint, consultant.password_fingerprint):
+    if consultant is None or not hmac.compare_digest(fingerprint, consultant.session_fingerprint):
         return None
     return consultant
 
@@ -134,10 +134,14 @@ def require_consultant() -> Response | None:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign the consultant out, forgetting everything the session held (a link shown once)."""
+    """Sign the consultant out everywhere, forgetting everything the session held (a link
+    shown once): a copy of the session cookie taken before stops working too."""
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     session.clear()
     logout_user()  # after the clear: it marks the remember-me cookie for deletion
-    flash("You are signed out.", "info")
+    flash("You are signed out, in this browser and everywhere else.", "info")
     return redirect(url_for("auth.login"))
 
 
