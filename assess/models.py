@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_login import UserMixin
@@ -308,6 +308,12 @@ class Respondent(Base):
         """Return the newest link that still works, if any."""
         usable = [i for i in self.invitations if i.state == "active"]
         return usable[-1] if usable else None
+
+    def renewed_expiry(self, default_days: int) -> datetime | None:
+        """Return the expiry of a link replacing this respondent's: the working link's own,
+        so resending never extends or shortens an invitation, else `default_days` ahead."""
+        current = self.active_invitation
+        return current.expires_at if current else utcnow() + timedelta(days=default_days)
 
     def revoke_links(self) -> None:
         """Stop every link of this respondent that is not revoked yet from working."""

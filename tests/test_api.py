@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from apitools import bearer, make_token, sign
@@ -271,6 +272,32 @@ def test_new_invitation_replaces_the_old_link(api: FlaskClient) -> None:
     new_path = second.json["url"].split("localhost", 1)[1]
     assert api.get(old_path).status_code == 410
     assert api.get(new_path).status_code == 200
+
+
+def test_a_new_invitation_keeps_the_expiry_unless_told_otherwise(api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    base = f"/api/v1/engagements/{engagement_id}/respondents"
+
+    def renew(rid: int, body: dict[str, object]) -> datetime | None:
+        response = api.post(f"{base}/{rid}/invitation", json=body)
+        assert response.status_code == 201, response.json
+        expiry = response.json["expires_at"]
+        return datetime.fromisoformat(expiry) if expiry else None
+
+    invited = api.post(base, json={"name": "A", "side": "creator", "expires_in_days": 10}).json
+    rid = invited["respondent"]["id"]
+    first = datetime.fromisoformat(invited["expires_at"])
+    assert renew(rid, {}) == first  # resending neither extends nor shortens it
+    shorter = renew(rid, {"expires_in_days": 3})
+    assert shorter is not None and abs((first - shorter) - timedelta(days=7)) < timedelta(minutes=1)
+    assert renew(rid, {"expires_in_days": None}) is None
+    assert renew(rid, {}) is None  # a link that never expired is replaced by one alike
+
+    api.delete(f"{base}/{rid}/invitation")
+    after_revoking = renew(rid, {})
+    assert after_revoking is not None
+    expected = datetime.now(UTC) + timedelta(days=30)
+    assert abs(after_revoking - expected) < timedelta(minutes=1)
 
 
 def test_revoking_the_invitation_stops_the_link(

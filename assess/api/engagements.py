@@ -339,9 +339,14 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
 # --- respondents, invitations and answers ---------------------------------------------------
 
 
-def _issue_link(respondent: Respondent, expires_in_days: int | None) -> tuple[str, datetime | None]:
+def _issue_link(respondent: Respondent, data: dict[str, Any]) -> tuple[str, datetime | None]:
     """Replace the respondent's links with a new one; return its URL and expiry."""
-    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    if "expires_in_days" not in data:
+        expires_at = respondent.renewed_expiry(current_app.config["INVITATION_DAYS_DEFAULT"])
+    elif (days := data["expires_in_days"]) is None:
+        expires_at = None
+    else:
+        expires_at = utcnow() + timedelta(days=days)
     token = respondent.issue_link(expires_at)
     return url_for("survey.start", token=token, _external=True), expires_at
 
@@ -364,7 +369,7 @@ def invite_respondent(data: dict[str, Any], engagement_id: int) -> dict[str, Any
     not_archived(engagement)
     respondent = Respondent(name=data["name"], side=data["side"], answers={})
     engagement.respondents.append(respondent)
-    url, expires_at = _issue_link(respondent, data["expires_in_days"])
+    url, expires_at = _issue_link(respondent, data)
     engagement.updated_at = utcnow()
     db.session.commit()
     return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
@@ -387,7 +392,7 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
-    url, expires_at = _issue_link(respondent, data["expires_in_days"])
+    url, expires_at = _issue_link(respondent, data)
     db.session.commit()
     return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
 

@@ -175,18 +175,25 @@ class EngagementSchema(Schema):
     signed_at = fields.AwareDateTime(allow_none=True, required=True)
 
 
+def link_days(**options: Any) -> fields.Integer:
+    """The days a questionnaire link works for; null: it never expires."""
+    return fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(1, 366, error="must be 1 to 366 days"),
+        **options,
+    )
+
+
 class RespondentCreateSchema(Checked):
     name = ApiText("respondent's name", NAME_MAX)
     side = fields.String(
         required=True,
         validate=one_of(PARTY_SIDES),
     )
-    expires_in_days = fields.Integer(
-        strict=True,
+    expires_in_days = link_days(
         load_default=None,
-        allow_none=True,
-        validate=validate.Range(1, 366, error="must be 1 to 366 days"),
-        metadata={"description": "the link stops working after this many days; none: never"},
+        metadata={"description": "the link stops working after this many days; null: never"},
     )
 
 
@@ -215,7 +222,13 @@ class InvitationLinkSchema(Schema):
 
 
 class InvitationCreateSchema(Checked):
-    expires_in_days = RespondentCreateSchema._declared_fields["expires_in_days"]
+    expires_in_days = link_days(
+        metadata={
+            "description": "the new link stops working after this many days; null: never; "
+            "omitted: when the link it replaces would have, or after 30 days when there is "
+            "no working link"
+        }
+    )
 
 
 class DecisionRecordSchema(Schema):

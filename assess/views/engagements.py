@@ -294,9 +294,7 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
     respondent = owned_respondent(engagement, respondent_id)
     if respondent.facilitated:
         abort(404)
-    previous = [i.expires_at for i in respondent.invitations if i.state == "active"]
-    default_days = current_app.config["INVITATION_DAYS_DEFAULT"]
-    expires_at = previous[-1] if previous else utcnow() + timedelta(days=default_days)
+    expires_at = respondent.renewed_expiry(current_app.config["INVITATION_DAYS_DEFAULT"])
     token = respondent.issue_link(expires_at)
     db.session.commit()
     _remember_link(engagement, respondent, token)
