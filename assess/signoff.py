@@ -16,7 +16,6 @@ amendment that records the signed version's hash (the hash chain) and shows a di
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import itertools
 import logging
@@ -54,6 +53,7 @@ from assess.protocols import BY_ID as PROTOCOLS
 from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
+from assess.text import time_text
 
 if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
     from assess.signing.timestamps import AuthorityTimeStamper
@@ -235,8 +235,7 @@ def _unused_document_id(session: Session, decision: Decision, details: CharterDe
         )
         if taken is None:
             return candidate
-        digest = hashlib.sha256(f"{base}/{attempt}".encode()).hexdigest().upper()
-        candidate = f"PC-{details.issue_day:%Y}-{digest[:4]}-{digest[4:8]}"
+        candidate = charter.document_id_from(details.issue_day, f"{base}/{attempt}")
     raise AssertionError("unreachable")
 
 
@@ -275,7 +274,7 @@ def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
     newer = stale_because(session, version)
     if newer is not None:
         raise StaleVersion(
-            f"The answers were evaluated again on {newer.created_at:%-d %b %Y, %H:%M} UTC, "
+            f"The answers were evaluated again on {time_text(newer.created_at)}, "
             f"after version {version.number} was frozen, so it no longer reflects the "
             "assessment and cannot be signed. The consultant will freeze a new version."
         )
@@ -422,7 +421,7 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
         )
     if signatory.expires_at is not None and signatory.expires_at <= now:
         raise LinkUnusable(
-            f"This link expired on {signatory.expires_at:%-d %b %Y, %H:%M} UTC. "
+            f"This link expired on {time_text(signatory.expires_at)}. "
             "Ask the consultant for a new one.",
             "expired",
         )
@@ -672,7 +671,7 @@ def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]
         plain = seal(sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf)
         return plain, f"Without a trusted timestamp: {error}"
     stamp = stamp_of(stamped)
-    when = f" {stamp[0]:%-d %b %Y, %H:%M:%S} UTC by {stamp[1]}" if stamp else ""
+    when = f" {time_text(stamp[0], seconds=True)} by {stamp[1]}" if stamp else ""
     return stamped, f"Time-stamped{when} ({authority_name(sealer.timestamper)})"
 
 

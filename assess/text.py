@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields
@@ -94,3 +95,14 @@ class Text(fields.String):
 
     def too_long(self, length: int) -> str:
         return f"must be at most {self.max_length} characters"
+
+
+def day_text(moment: date) -> str:
+    """Format a day for people: '3 Dec 2026' (no zero-padded day, on any platform)."""
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def time_text(moment: datetime, *, seconds: bool = False) -> str:
+    """Format a UTC time for people: '3 Dec 2026, 16:05 UTC'."""
+    clock = moment.strftime("%H:%M:%S" if seconds else "%H:%M")
+    return f"{day_text(moment)}, {clock} UTC"

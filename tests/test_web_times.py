@@ -22,6 +22,7 @@ from webtools import csrf_token, signed_in_consultant
 
 from assess.extensions import db
 from assess.models import SignOff
+from assess.text import time_text
 from assess.views.template_helpers import iso, when
 
 # A <time> element: what machines read, then what people read.
@@ -35,6 +36,7 @@ def test_a_time_reads_as_a_date_with_utc_and_keeps_the_exact_moment() -> None:
     assert when(moment.isoformat()) == "2 Dec 2026, 08:14 UTC"
     assert when(moment.astimezone(timezone(timedelta(hours=2)))) == "2 Dec 2026, 08:14 UTC"
     assert iso(moment) == iso(moment.isoformat()) == "2026-12-02T08:14:05+00:00"
+    assert time_text(moment, seconds=True) == "2 Dec 2026, 08:14:05 UTC"  # a seal's timestamp
     # Text that is no time (an altered file) is shown as it is, with no machine time.
     assert when("yesterday") == "yesterday" and iso("yesterday") == ""
     assert when(None) == iso(None) == ""

@@ -12,6 +12,7 @@ from assess.charter.details import (
     Party,
     RevenueSplit,
     document_id_for,
+    document_id_from,
     load_details,
     parse_party,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "RevenueSplit",
     "assessment_json",
     "document_id",
+    "document_id_from",
     "load_details",
     "parse_party",
     "standalone_html",

@@ -256,5 +256,10 @@ def document_id_for(decision: Mapping[str, Any], details: CharterDetails) -> str
     content: dict[str, Any] = {"decision": decision, "details": details.to_dict()}
     if details.issue_day != details.issued_at.date():  # issued east or west of UTC's day
         content["issued_on"] = details.issue_day.isoformat()
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest().upper()
-    return f"PC-{details.issue_day:%Y}-{digest[:4]}-{digest[4:8]}"
+    return document_id_from(details.issue_day, json.dumps(content, sort_keys=True))
+
+
+def document_id_from(issue_day: date, content: str) -> str:
+    """Return a document id for content issued on a day: 'PC-2026-3F1A-09BC'."""
+    digest = hashlib.sha256(content.encode()).hexdigest().upper()
+    return f"PC-{issue_day:%Y}-{digest[:4]}-{digest[4:8]}"

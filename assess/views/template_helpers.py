@@ -9,7 +9,7 @@ from typing import Any
 from assess import partnership, protocols
 from assess.factors import BY_KEY, FACTORS
 from assess.models import SIDE_LABELS, STATUSES
-from assess.text import join_names
+from assess.text import day_text, join_names, time_text
 
 
 def globals_for_templates() -> dict[str, Any]:
@@ -44,8 +44,8 @@ def when(value: datetime | date | str | None) -> str:
         # Text that is no time at all (an altered file's audit data) is shown as it is.
         return value if isinstance(value, str) else ""
     if isinstance(moment, datetime):
-        return moment.strftime("%-d %b %Y, %H:%M UTC")
-    return moment.strftime("%-d %b %Y")
+        return time_text(moment)
+    return day_text(moment)
 
 
 def iso(value: datetime | date | str | None) -> str:
@@ -60,7 +60,7 @@ def day(value: datetime | date | None) -> str:
     """Format a date for people: '23 Nov 2026'."""
     if value is None:
         return ""
-    return value.strftime("%-d %b %Y")
+    return day_text(value)
 
 
 def last_day(value: datetime | None) -> str:
