@@ -172,14 +172,14 @@ def test_the_engagement_says_an_intake_session_stands_apart_from_the_consensus(
     submitted_pair(app, engagement_id)
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert (
-        "Ann Lee and Bo Chen have submitted (the intake session's answers are not part of"
-        " a consensus)"
+        "<bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> have submitted (the intake session's "
+        "answers are not part of a consensus)"
     ) in page
     path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert (
-        "The consensus of Ann Lee and Bo Chen is decided (the intake session's answers are"
-        " not part of it)"
+        "The consensus of <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> is decided (the intake "
+        "session's answers are not part of it)"
     ) in page
     assert f'href="{path}"' in page
     with app.app_context():
@@ -308,7 +308,7 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     path = consensus_of_two(app, signed_in)
     engagement_path = path.split("/decisions/")[0]
     page = signed_in.get(engagement_path).get_data(as_text=True)
-    assert "The consensus of Ann Lee and Bo Chen is decided:" in page
+    assert "The consensus of <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> is decided:" in page
     assert f'href="{path}"' in page and "Decide on the consensus" not in page
     # A second click (or an old tab) stores nothing new and leads to the decision made.
     again = post(signed_in, f"{engagement_path}/consensus")
@@ -378,7 +378,7 @@ def test_the_consensus_chart_says_whose_answers_it_leaves_out(
     legend = page.split('id="profile-title"', 1)[1].split('class="legend"', 1)[1]
     legend = legend.split("</figcaption>", 1)[0]
     assert "Ann Lee" in legend and "Cy Diaz" in legend and "Consensus" in legend
-    assert "Not drawn, to keep the chart readable: Di Eng" in legend
+    assert "Not drawn, to keep the chart readable: <bdi>Di Eng</bdi>" in legend
     # A pair is drawn whole.
     pair = signed_in.get(consensus_of_two(app, signed_in)).get_data(as_text=True)
     assert "Not drawn" not in pair

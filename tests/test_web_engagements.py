@@ -293,7 +293,7 @@ def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
         post(signed_in, f"{ann}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
     assert post(signed_in, f"{ann}/review").status_code == 303
     assert status(app, engagement_id) == "answered"
-    assert "Waiting for Bo Chen" in signed_in.get("/engagements").get_data(as_text=True)
+    assert "Waiting for <bdi>Bo Chen</bdi>" in signed_in.get("/engagements").get_data(as_text=True)
     with app.app_context():
         bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
         path = f"/engagements/{engagement_id}/respondents/{bo.id}/revoke"
@@ -450,7 +450,9 @@ def test_the_chart_says_whose_answers_it_leaves_out(app: Flask, signed_in: Flask
     legend = page.split('class="legend"', 1)[1].split("</figcaption>", 1)[0]
     # Four are drawn; the others are named, so nobody reads the chart as everyone's.
     assert all(name in legend for name in names[:4])
-    assert "Not drawn, to keep the chart readable: Ed Fox and Flo Gray" in legend
+    assert (
+        "Not drawn, to keep the chart readable: <bdi>Ed Fox</bdi> and <bdi>Flo Gray</bdi>" in legend
+    )
     description = page.split('<desc id="compare-radar-desc">', 1)[1].split("</desc>", 1)[0]
     assert "Ed Fox and Flo Gray are not drawn" in description
     # In the table, only those drawn carry a colour of the chart.
@@ -500,3 +502,12 @@ def test_unfinished_answers_are_drawn_as_points_without_a_shape(
     assert svg.count('class="dot series-b"') == 3
     legend = page.split('class="legend"', 1)[1].split("</figcaption>", 1)[0]
     assert "Bo Chen (3 of 8 answered: points only)" in legend
+
+
+def test_names_in_a_sentence_are_each_isolated_for_right_to_left_scripts() -> None:
+    from assess.views.template_helpers import names
+
+    # Unisolated, the two Arabic names would read as one right-to-left run and swap places.
+    listed = names(["Ann Lee", "محمد", "<i>علي</i>"])
+    assert listed == ("<bdi>Ann Lee</bdi>, <bdi>محمد</bdi> and <bdi>&lt;i&gt;علي&lt;/i&gt;</bdi>")
+    assert names([]) == ""

@@ -45,8 +45,8 @@ from assess.questionnaire import (
     why_no_consensus,
 )
 from assess.radar import radar
-from assess.text import join_names
 from assess.views.auth import require_consultant
+from assess.views.template_helpers import names
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -172,7 +172,7 @@ def show(engagement_id: int) -> str:
         chart=chart,
         series_classes=classes,
         submitted=len(respondents),
-        submitted_names=join_names([r.name for r in respondents]),
+        submitted_names=names([r.name for r in respondents]),
         facilitated_apart=any(r.facilitated and r.submitted_at for r in answered),
         consensus=engagement.current_consensus,
         awaiting=signoff.awaiting_signature(db.session, engagement),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from assess import partnership, protocols
 from assess.factors import BY_KEY, FACTORS
@@ -92,6 +94,12 @@ def sentence(text: str) -> str:
     return text if not text or text[-1] in ".!?…\"”')" else text + "."
 
 
+def names(people: Sequence[str]) -> Markup:
+    """List names in a sentence, each isolated for bidirectional text: two Arabic names in
+    a row would otherwise be read as one right-to-left run and swap places."""
+    return Markup(join_names([f"<bdi>{escape(name)}</bdi>" for name in people]))
+
+
 def status_class(status: str) -> str:
     """Return a CSS class name for a status label."""
     return "status-" + status.replace(" ", "-")
@@ -106,5 +114,6 @@ FILTERS: dict[str, Callable[..., str]] = {
     "status_class": status_class,
     "sentence": sentence,
     "model_title": model_title,
-    "names": join_names,
+    "names": names,
+    "plain_names": join_names,  # where no markup goes: an SVG's title and description
 }
