@@ -85,6 +85,35 @@ def redis_url() -> str | None:
     return value
 
 
+def public_base_url() -> str | None:
+    """Read PUBLIC_BASE_URL: the http(s) address people reach the service at, which links
+    handed out and QR codes carry. Refused unless it is one, so no link is made unusable."""
+    from urllib.parse import urlsplit
+
+    value = _given("PUBLIC_BASE_URL")
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (reading it checks it is a number)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or not value.isprintable()
+        or " " in value
+    ):
+        raise ConfigurationError(
+            f"PUBLIC_BASE_URL must be an http(s) address such as https://assess.example.com: "
+            f"{value!r}"
+        )
+    return value.rstrip("/")
+
+
 def rate_limit_storage(redis: str | None) -> str:
     """Return where rate limits count: Redis when configured, else this process's memory.
     The rate-limit library names a Redis socket redis+unix://, not unix://."""
@@ -168,8 +197,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # argon2id costs; stored hashes made with other costs are upgraded at sign-in.
         "PASSWORD_HASH_TIME_COST": 3,
         "PASSWORD_HASH_MEMORY_KIB": 65536,
-        # Where the QR code on a signed charter points; from the request when unset.
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        # Where personal links and the QR code on a signed charter point; when unset, the
+        # address the consultant reached the service at.
+        "PUBLIC_BASE_URL": public_base_url(),
         "SIGNOFF_LINK_DAYS": whole_number("SIGNOFF_LINK_DAYS", 14, 1, 365),
         # The service's seal: generated into the instance folder unless a real one is given.
         "SEAL_KEY_FILE": os.environ.get("SEAL_KEY_FILE") or None,

@@ -274,6 +274,17 @@ def test_new_invitation_replaces_the_old_link(api: FlaskClient) -> None:
     assert api.get(new_path).status_code == 200
 
 
+def test_an_invitation_link_carries_the_configured_public_address(
+    app: Flask, api: FlaskClient
+) -> None:
+    app.config["PUBLIC_BASE_URL"] = "https://assess.example.com"
+    engagement_id = create_engagement(api)
+    invited = api.post(
+        f"/api/v1/engagements/{engagement_id}/respondents", json={"name": "A", "side": "creator"}
+    )
+    assert invited.json["url"].startswith("https://assess.example.com/i/")
+
+
 def test_a_new_invitation_keeps_the_expiry_unless_told_otherwise(api: FlaskClient) -> None:
     engagement_id = create_engagement(api)
     base = f"/api/v1/engagements/{engagement_id}/respondents"

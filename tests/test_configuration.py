@@ -153,6 +153,12 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         ("REDIS_URL", "redis://127.0.0.1:abc/0"),
         ("REDIS_URL", "redis://127.0.0.1:6379/0?socket_timeout=abc"),
         ("SECRET_KEY", "   "),
+        ("PUBLIC_BASE_URL", "assess.example.com"),
+        ("PUBLIC_BASE_URL", "ftp://assess.example.com"),
+        ("PUBLIC_BASE_URL", "https://"),
+        ("PUBLIC_BASE_URL", "https://assess.example.com:abc"),
+        ("PUBLIC_BASE_URL", "https://assess.example.com/?next=x"),
+        ("PUBLIC_BASE_URL", "https://assess.example.com/a b"),
     ],
 )
 def test_a_bad_setting_is_refused_at_start_naming_it(

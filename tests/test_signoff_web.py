@@ -177,6 +177,18 @@ def test_an_expired_link_says_so_and_cannot_approve(app: Flask, signed_in: Flask
     assert visitor.get(f"{links['Ann Lee']}/charter.pdf").status_code == 410
 
 
+def test_signatories_links_carry_the_configured_public_address(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    app.config["PUBLIC_BASE_URL"] = "https://assess.example.com"
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
+    post(signed_in, f"{version_path}/start", {"order": "sequential"})
+    page = signed_in.get(version_path).get_data(as_text=True)
+    assert 'value="https://assess.example.com/sign/' in page and "localhost/sign/" not in page
+
+
 def test_a_new_link_replaces_the_old_and_revoking_stops_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -180,6 +181,21 @@ def test_invitation_link_is_shown_once_and_stored_hashed(
     with app.app_context():
         invitation = db.session.scalars(select(Invitation)).one()
         assert token not in invitation.token_hash and invitation.matches(token)
+
+
+def test_an_invitation_link_carries_the_configured_public_address(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Served under a path behind the proxy: the link keeps the path the app does not see.
+    app.config["PUBLIC_BASE_URL"] = "https://assess.example.com/partners"
+    engagement_id = create_engagement(signed_in)
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    response = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'id="invitation-link"[^>]*value="([^"]+)"', page)
+    assert link and link.group(1).startswith("https://assess.example.com/partners/i/")
+    path = link.group(1).removeprefix("https://assess.example.com/partners")
+    assert signed_in.get(path).status_code == 200
 
 
 @pytest.mark.parametrize(

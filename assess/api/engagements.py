@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app
 from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
@@ -47,6 +47,7 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import missing
+from assess.views import link_for
 
 
 class PagedBlueprint(Blueprint):  # type: ignore[misc]
@@ -348,7 +349,7 @@ def _issue_link(respondent: Respondent, data: dict[str, Any]) -> tuple[str, date
     else:
         expires_at = utcnow() + timedelta(days=days)
     token = respondent.issue_link(expires_at)
-    return url_for("survey.start", token=token, _external=True), expires_at
+    return link_for("survey.start", token=token), expires_at
 
 
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["GET"])

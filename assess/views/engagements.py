@@ -45,6 +45,7 @@ from assess.questionnaire import (
     why_no_consensus,
 )
 from assess.radar import radar
+from assess.views import link_for
 from assess.views.auth import require_consultant
 from assess.views.template_helpers import names
 
@@ -237,7 +238,7 @@ def _remember_link(engagement: Engagement, respondent: Respondent, token: str) -
         "engagement_id": engagement.id,
         "respondent_id": respondent.id,
         "name": respondent.name,
-        "url": url_for("survey.start", token=token, _external=True),
+        "url": link_for("survey.start", token=token),
     }
 
 

@@ -47,6 +47,7 @@ from assess.models import (
 )
 from assess.security import frame_on_own_pages
 from assess.signing.keys import SealKeys, from_config
+from assess.views import link_for
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement, refuse_if_archived
 
@@ -233,7 +234,7 @@ def _remember_links(version: CharterVersion, tokens: dict[int, str]) -> None:
     session["signoff_links"] = {
         "version_id": version.id,
         "links": [
-            {"name": names[sid], "url": url_for("sign.page", token=token, _external=True)}
+            {"name": names[sid], "url": link_for("sign.page", token=token)}
             for sid, token in tokens.items()
         ],
     }
