@@ -293,6 +293,51 @@ def test_long_and_non_latin_input_fits_and_keeps_its_glyphs(
     assert all(f["emb"] == "yes" for f in fonts_of(pdf, tmp_path))
 
 
+def test_a_name_in_arabic_script_keeps_clear_of_the_role_below_it(
+    decisions: dict[str, Decision], tmp_path: Path
+) -> None:
+    """The deep descenders of Arabic script (the tail of ي) stay clear of the role's text."""
+    details = make_details(
+        parties=[
+            {"side": "producer", "name": "Ann Lee", "role": "Producer"},
+            {"side": "creator", "name": "محمد علي", "role": "Director"},
+        ]
+    )
+    html = charter.to_html(decisions["standard"], details)
+
+    def inked_rows(markup: str, name: str) -> set[int]:
+        """Return the rows of the cover, at 96 dpi, with ink around the role 'Director'."""
+        document = charter_pdf.render_document(markup)
+        role = next(
+            b
+            for b in document.pages[0]._page_box.descendants()
+            if isinstance(b, boxes.TextBox) and b.text == "Director"
+        )
+        source = tmp_path / f"{name}.pdf"
+        source.write_bytes(document.copy(document.pages[:1]).write_pdf())
+        # At 96 dpi a pixel is a CSS pixel, the unit of the layout's positions.
+        subprocess.run(
+            ["pdftoppm", "-r", "96", "-png", str(source), str(tmp_path / name)], check=True
+        )
+        page = Image.open(next(tmp_path.glob(f"{name}*.png"))).convert("L")
+        left, top = int(role.position_x), int(role.position_y) - 30
+        area = page.crop((left, top, left + 80, int(role.position_y + role.height)))
+        return {
+            top + y
+            for y in range(area.height)
+            if any(area.getpixel((x, y)) < 200 for x in range(area.width))
+        }
+
+    everything = inked_rows(html, "cover")
+    name_only = inked_rows(html.replace("</head>", HIDDEN_ROLE + "</head>"), "name")
+    role_only = everything - name_only
+    assert role_only and name_only
+    assert min(role_only) - max(name_only) > 3  # pixels: a gap of 1 mm the eye sees
+
+
+HIDDEN_ROLE = "<style>.side-role { color: transparent }</style>"
+
+
 NAMES_OF_THE_WORLD = {
     "Hindi": "अनन्या शर्मा",
     "Thai": "สมชาย ใจดี",
