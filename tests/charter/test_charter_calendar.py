@@ -70,6 +70,10 @@ def test_months_group_dated_reviews_and_leave_out_frequent_ones(
     march = next(r for r in rows if r.start == date(2026, 3, 1))
     assert march.days == ((date(2026, 3, 2), ("Financial review", "Trust check")),)
     assert not any("Decision log review" in t for r in rows for _, t in r.days)
+    # Reviews on one day are listed on one line; when it wraps, no line starts with "·".
+    details = make_details(effective_date=start.isoformat())
+    html = charter.to_html(decision, details)
+    assert "Financial review\u00a0· Trust check" in html
 
 
 def test_a_leap_day_start_ends_on_the_last_day_of_february() -> None:
