@@ -244,7 +244,7 @@ def version(root: Path) -> str:
 def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the project, or a symlink loop
         return str(path)
 
 
@@ -273,8 +273,11 @@ def _load_policy(path: Path, problems: list[str]) -> Policy | None:
         if len(problems) == found:
             problems.append(f"{name}: file is empty")
         return None
+    if not isinstance(raw, dict):
+        problems.append(f"{name}: must be a mapping of hybrid, tie_break and defaults")
+        return None
     try:
-        data = PolicySchema().load(raw if isinstance(raw, dict) else {})
+        data = PolicySchema().load(raw)
     except ValidationError as error:
         problems.extend(f"{name}: {line}" for line in flatten_errors(error.messages))
         return None
@@ -317,8 +320,11 @@ def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
         problems.append(f"{name}: file is empty")
     if raw is None:
         return
+    if not isinstance(raw, dict):
+        problems.append(f"{name}: must be a mapping of stage and rules")
+        return
     try:
-        data = RulesFileSchema().load(raw if isinstance(raw, dict) else {})
+        data = RulesFileSchema().load(raw)
     except ValidationError as error:
         problems.extend(f"{name}: {line}" for line in flatten_errors(error.messages))
         return

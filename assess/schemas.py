@@ -20,6 +20,7 @@ PLAIN_MESSAGES = {
     "Not a valid integer.": "must be an integer",
     "Not a valid number.": "must be a number",
     "Number too large.": "is too large",
+    "Special numeric values (nan or infinity) are not permitted.": "must be a finite number",
     "Not a valid string.": "must be text",
     "Not a valid utf-8 string.": "must be text",
     "Not a valid list.": "must be a list",

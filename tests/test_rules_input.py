@@ -113,3 +113,61 @@ def test_points_that_could_add_up_to_infinity_are_refused(rules_copy: Path) -> N
     result = rules_check(rules_copy)
     assert result.exit_code == 1, result.output
     assert "99-huge.yaml" in result.output and "must be -1000 to 1000" in result.output
+
+
+# --- files that are not what a rules file is --------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["rules", "scenarios"])
+def test_rules_check_reports_a_symlink_loop(rules_copy: Path, where: str) -> None:
+    folder = rules_copy if where == "rules" else rules_copy / "scenarios"
+    (folder / "90-a.yaml").symlink_to(folder / "91-b.yaml")
+    (folder / "91-b.yaml").symlink_to(folder / "90-a.yaml")
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "90-a.yaml: cannot be read" in result.output
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "expected"),
+    [
+        ("90-extra.yaml", "- stage: protocols\n", "must be a mapping of stage and rules"),
+        ("policy.yaml", "just some words\n", "must be a mapping of hybrid, tie_break and defaults"),
+    ],
+    ids=["rules-as-list", "policy-as-text"],
+)
+def test_a_rules_file_that_is_not_a_mapping_says_so(
+    rules_copy: Path, file: str, content: str, expected: str
+) -> None:
+    (rules_copy / file).write_text(content)
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert [line for line in result.output.splitlines() if file in line] == [
+        f"{rules_copy / file}: {expected}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "10-scoring.yaml",
+            "{integrated: 3,",
+            "{integrated: .nan,",
+            "rule innovation-is-the-goal: score.integrated.value",
+        ),
+        ("policy.yaml", "min_score: 6", "min_score: 1e400", "hybrid.min_score"),
+    ],
+    ids=["score", "policy"],
+)
+def test_a_number_that_is_not_finite_is_named_in_plain_words(
+    rules_copy: Path, file: str, old: str, new: str, expected: str
+) -> None:
+    path = rules_copy / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert f"{file}: " in result.output and f"{expected}: must be a finite number" in result.output
