@@ -68,6 +68,15 @@ def _as_party_option(line: str, given_as: list[int]) -> str:
     return f"--party {given_as[number]} ({field}): {problem}"
 
 
+def same_file(source: IO[str], target: Path) -> bool:
+    """Whether target is the file source reads (by any name: a link, or stdin redirected)."""
+    try:
+        read, written = os.fstat(source.fileno()), os.stat(target)
+    except (OSError, ValueError):  # no file behind the stream, or no such target yet
+        return False
+    return (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino)
+
+
 def write_atomically(files: dict[Path, bytes]) -> None:
     """Write every file or none: each goes to a temporary name first, then is renamed."""
     staged: list[tuple[str, Path]] = []
@@ -200,6 +209,10 @@ def charter_command(
             fail([f"{target}: the folder {target.parent} does not exist"])
     if ics is not None and ics.resolve() == output.resolve():
         fail([f"--ics: {ics} is also the charter's file (-o); give the calendar its own"])
+    for option, target in (("-o", output), ("--ics", ics)):
+        for reads, source in (("ANSWERS.json", answers_file), ("--details", details_file)):
+            if target is not None and source is not None and same_file(source, target):
+                fail([f"{option}: {target} is the {reads} file it reads; write to another file"])
 
     assert decision is not None  # no problems means the input was decided
     try:

@@ -190,6 +190,33 @@ def test_a_missing_output_folder_is_an_input_error(answers: Path, tmp_path: Path
     assert result.stderr == f"{out}: the folder {out.parent} does not exist\n"
 
 
+@pytest.mark.parametrize(
+    ("option", "reads"), [("-o", "ANSWERS.json"), ("--ics", "ANSWERS.json"), ("-o", "--details")]
+)
+def test_an_output_that_is_an_input_file_is_refused_and_the_input_kept(
+    answers: Path, tmp_path: Path, option: str, reads: str
+) -> None:
+    details = tmp_path / "details.json"
+    details.write_text(json.dumps({"project": "P"}))
+    target = answers if reads == "ANSWERS.json" else details
+    before = target.read_bytes()
+    outputs = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")}
+    outputs[option] = str(target)
+    result = run(
+        str(answers),
+        "--details",
+        str(details),
+        *PARTIES,
+        *[word for pair in outputs.items() for word in pair],
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"{option}: {target} is the {reads} file it reads; write to another file\n"
+    )
+    assert target.read_bytes() == before
+    assert not (tmp_path / "c.pdf").exists() and not (tmp_path / "c.ics").exists()
+
+
 def test_binary_input_is_refused_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe\x00garbage")
