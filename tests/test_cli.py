@@ -96,6 +96,8 @@ def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
         ),
         (json.dumps({**ANSWERS, "budget": 3}), ["budget: unknown field"]),
         ("[" * 100_000 + "]" * 100_000, ["input: nested too deeply"]),
+        # Two values for one answer: either could be meant, so neither is taken.
+        (json.dumps(ANSWERS)[:-1] + ', "innovation": 5}', ['input: "innovation" is given twice']),
         (
             json.dumps(
                 {
