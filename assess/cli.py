@@ -12,7 +12,7 @@ from typing import IO, Any, NoReturn
 import click
 from flask.cli import FlaskGroup
 from marshmallow import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from assess import create_app, schemas
 from assess.config import ConfigurationError
@@ -122,12 +122,16 @@ def main() -> None:
     except EngineError as error:
         click.echo(f"Error: {error}; run 'assess rules check' to see where.", err=True)
         sys.exit(1)
-    except (OperationalError, InterfaceError, ProgrammingError) as error:
+    except (OperationalError, InterfaceError, ProgrammingError, DatabaseError) as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
             click.echo("Error: the database has no tables yet; run 'assess db upgrade'.", err=True)
             sys.exit(1)
-        if isinstance(error, ProgrammingError):
+        # The plain DatabaseError is a file that is not a database (or a damaged one); its
+        # other kinds (IntegrityError, ProgrammingError...) are failures of the command itself.
+        if not (
+            type(error) is DatabaseError or isinstance(error, (OperationalError, InterfaceError))
+        ):
             raise
         click.echo(
             f"Error: the database cannot be reached ({reason}); check DATABASE_URL.", err=True

@@ -238,6 +238,25 @@ def test_a_database_url_that_cannot_work_is_one_line_not_a_trace(
     assert not (tmp_path / "backup.zip").exists()
 
 
+def test_a_database_url_to_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Some notes, not a database.\n" * 200)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{notes}"}
+    for args in (["db", "upgrade"], ["demo"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "assess.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == (
+            "Error: the database cannot be reached (file is not a database); check DATABASE_URL.\n"
+        )
+    assert notes.read_text() == "Some notes, not a database.\n" * 200
+
+
 def test_commands_on_a_database_without_tables_say_to_upgrade(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/new.sqlite3"}
     for args, given in (
