@@ -113,15 +113,16 @@ def user_password(email: str) -> None:
 
 
 def _read_new_password() -> str:
+    """Read a new password, or exit 2 (bad input, as a bad email or name) saying why."""
     password = _read_password()
     if any(0xD800 <= ord(c) <= 0xDFFF for c in password):  # undecodable bytes on stdin
         click.echo("Error: the password is not valid UTF-8 text.", err=True)
-        sys.exit(1)
+        sys.exit(2)
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         click.echo(
             f"Error: the password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.", err=True
         )
-        sys.exit(1)
+        sys.exit(2)
     return password
 
 
