@@ -160,6 +160,8 @@ def test_several_problems_at_once(app: Flask, signed_in: FlaskClient) -> None:
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "There are 3 problems" in page
+    # The tab's title is the first thing a screen reader reads out on the new page.
+    assert re.search(r"<title>Error: [^<]+ · Assess</title>", page)
     assert len(decisions(app)) == 1
 
 
