@@ -63,9 +63,11 @@ LABELS: dict[str, str] = {
 
 
 def _whole_or_text(value: str) -> int | str:
-    """Pass digits on as an int; anything else as text, for the schema to name the problem."""
+    """Pass a whole number on as an int, a negative one too so that the schema names the
+    range; anything else as text, for the schema to name the problem."""
     value = value.strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else value
+    digits = value.removeprefix("-")
+    return int(value) if digits.isascii() and digits.isdigit() and len(digits) < 10 else value
 
 
 def filled_mediator_slots(form: Mapping[str, str], kind: str) -> list[int]:
@@ -118,7 +120,11 @@ def form_errors(messages: Mapping[str, Any], form: Mapping[str, str]) -> dict[st
             if isinstance(value, dict):
                 for side, problem in value.items():
                     known = side in ("producer", "creator")
-                    add(f"revenue_{side}" if known else "revenue_producer", problem)
+                    name = f"revenue_{side}" if known else "revenue_producer"
+                    if known and is_blank(form.get(name, "")):
+                        # The other share is filled in: this one is missing, not malformed.
+                        problem = f"Enter the {side} side's share as well, or neither."
+                    add(name, problem)
             else:
                 add("revenue_producer", value)
         elif key in ("mediators_internal", "mediators_external"):

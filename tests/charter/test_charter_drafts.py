@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import select
 from webtools import csrf_token
 
@@ -171,6 +173,34 @@ def test_odd_values_are_refused_or_ignored_never_a_server_error(
     if message is None:
         fields = stored(app, engagement_id)
         assert fields is not None and fields["mediators_internal"] == []
+
+
+@pytest.mark.parametrize(
+    ("producer", "creator", "field", "message"),
+    [
+        ("55", "", "revenue_creator", "Enter the creator side's share as well, or neither."),
+        ("", "45", "revenue_producer", "Enter the producer side's share as well, or neither."),
+        ("140", "-40", "revenue_creator", "Must be 0 to 100."),
+    ],
+)
+def test_a_share_left_empty_or_below_zero_is_named_for_what_it_is(
+    app: Flask,
+    charter_page: tuple[FlaskClient, int, str],
+    producer: str,
+    creator: str,
+    field: str,
+    message: str,
+) -> None:
+    client, engagement_id, path = charter_page
+    shares = {"revenue_producer": producer, "revenue_creator": creator}
+    response = post(client, path + "/save", {**FIELDS, **shares})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    shown = f'id="error-{field}"><span class="visually-hidden">Error:</span> {escape(message)}<'
+    assert shown in page
+    assert "whole number" not in page  # an empty input or -40 is no wrong kind of number
+    assert re.search(rf'value="{producer}"\s', page) and re.search(rf'value="{creator}"\s', page)
+    assert stored(app, engagement_id) is None
 
 
 def test_an_engagement_that_cannot_make_a_charter_says_what_to_fix(
