@@ -75,6 +75,23 @@ def test_token_name_is_required(signed_in: FlaskClient) -> None:
     assert "Enter the token name." in response.get_data(as_text=True)
 
 
+def test_an_unknown_access_is_named_next_to_its_choice_and_nothing_is_stored(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    response = post(signed_in, "/account/api-tokens", {"name": "CRM sync", "access": "admin"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'href="#field-access">Access: Choose read only or read and write.' in page
+    select = re.search(r'<select id="field-access"[^>]*>', page)
+    assert select, "no access choice on the page"
+    assert 'aria-invalid="true"' in select.group(0)
+    assert 'aria-describedby="error-access"' in select.group(0)
+    assert re.search(r'id="error-access">.*Choose read only or read and write\.', page)
+    assert 'value="CRM sync"' in page
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 0
+
+
 def test_tokens_page_needs_sign_in_and_a_form_token(client: FlaskClient, consultant: int) -> None:
     assert client.get("/account/api-tokens").status_code == 302
     assert client.post("/account/api-tokens", data={"name": "x"}).status_code == 400
