@@ -63,6 +63,13 @@ def test_a_refused_agreed_value_or_signatory_opens_at_the_error_summary(
 
     page.fill("#field-email", "ann@northlight.example")
     page.get_by_role("button", name="Add signatory").click()
+    # The form to add the next one stands apart from the list, not glued to its last row.
+    gap = page.evaluate(
+        """() => { const box = s => document.querySelector(s).getBoundingClientRect();
+                   return box('#signatories form h3').top
+                          - box('#signatories .table-scroll').bottom; }"""
+    )
+    assert gap >= 16, gap
     page.fill("#field-expires_on", "2020-01-01")
     page.get_by_role("button", name="Create the links").click()
     summary_in_view(page)
