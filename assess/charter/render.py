@@ -363,5 +363,8 @@ def render_html(
 
 
 def stylesheet_text() -> str:
-    """Return the charter's stylesheet, for a web view that serves it to a browser preview."""
-    return (TEMPLATES / "charter.css").read_text(encoding="utf-8")
+    """Return the charter's stylesheet, for a web view that serves it to a browser preview:
+    the print stylesheet, and the rules for a phone's screen."""
+    return "\n".join(
+        (TEMPLATES / name).read_text(encoding="utf-8") for name in ("charter.css", "phone.css")
+    )

@@ -15,6 +15,7 @@ from weasyprint import HTML
 from assess import charter
 from assess.alignment import Respondent
 from assess.charter import pdf as charter_pdf
+from assess.charter import render
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
 from assess.factors import FACTOR_KEYS
@@ -105,3 +106,15 @@ def test_the_audit_page_looks_the_same_on_our_defaults(tmp_path: Path) -> None:
     html = audit.render_html(trail, signer="assess test seal")
     _, stylesheet = audit_pdf._fonts_and_css()
     assert_same_pages(html, stylesheet, tmp_path)
+
+
+def test_the_print_stylesheet_parses_without_a_warning_and_previews_keep_the_phone_rules(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # WeasyPrint reads no media features: a rule for a phone's screen would be logged as
+    # invalid by every worker that loads the print stylesheet.
+    charter_pdf._fonts_and_css.cache_clear()
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        charter_pdf._fonts_and_css()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
+    assert "@media screen and (max-width: 720px)" in render.stylesheet_text()
