@@ -147,16 +147,16 @@ class NotJSON(ValueError):
     """The input is not a JSON document; the message names the input and says why."""
 
 
-class _KeyGivenTwice(ValueError):
-    pass
+class KeyGivenTwice(ValueError):
+    """A JSON object gives one key twice; the key is the error's argument."""
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """Build a JSON object, refusing a key given twice (JSON would silently keep the last)."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _KeyGivenTwice(key)
+            raise KeyGivenTwice(key)
         result[key] = value
     return result
 
@@ -164,8 +164,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_json(source: IO[str], label: str) -> Any:
     """Read a JSON document from a text stream, or raise ``NotJSON``."""
     try:
-        return json.load(source, object_pairs_hook=_unique_keys)
-    except _KeyGivenTwice as error:
+        return json.load(source, object_pairs_hook=unique_keys)
+    except KeyGivenTwice as error:
         raise NotJSON(f"{label}: {json.dumps(error.args[0])} is given twice") from None
     except json.JSONDecodeError as error:
         raise NotJSON(f"{label}: not valid JSON ({error.msg} at line {error.lineno})") from None

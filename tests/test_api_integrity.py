@@ -181,6 +181,15 @@ def test_a_body_not_in_utf8_is_a_400_that_says_so(api: FlaskClient) -> None:
     assert response.json["message"] == "The request body is not UTF-8: send JSON encoded as UTF-8."
 
 
+def test_a_key_given_twice_is_a_400_that_names_it(api: FlaskClient) -> None:
+    path, _ = invited(api)
+    body = '{"answers": {"innovation": 1, "risk_tolerance": 2, "innovation": 5}}'
+    response = api.put(f"{path}/answers", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json is not None
+    assert response.json["message"] == 'The request body gives "innovation" twice in one object.'
+    assert api.get(path).json["answers"] == {}  # nothing stored
+
+
 def test_a_chunked_body_that_is_not_json_is_a_415(api: FlaskClient) -> None:
     response = api.post(
         "/api/v1/evaluate",

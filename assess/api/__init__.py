@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from assess.api.schemas import ErrorSchema
 from assess.config import rate_limit
+from assess.schemas import KeyGivenTwice, unique_keys
 
 PREFIX = "/api/v1"
 # Anonymous evaluations are cheap but not free: this many per client address.
@@ -168,7 +169,11 @@ def require_json_body() -> None:
         abort(415, message="Send the request body as JSON (Content-Type: application/json).")
     try:
         # JSON travels as UTF-8 (RFC 8259); json.loads alone would take UTF-16 too.
-        json.loads(request.get_data(cache=True).decode("utf-8"))
+        json.loads(request.get_data(cache=True).decode("utf-8"), object_pairs_hook=unique_keys)
+    except KeyGivenTwice as twice:
+        # JSON would keep the last silently: which one the sender meant is theirs to say.
+        key = json.dumps(twice.args[0])
+        abort(400, message=f"The request body gives {key} twice in one object.")
     except UnicodeDecodeError:
         abort(400, message="The request body is not UTF-8: send JSON encoded as UTF-8.")
     except (ValueError, RecursionError) as error:
