@@ -13,11 +13,12 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary
 
 from assess.decision import Decision
 from assess.schemas import AgreedSchema, load_answers
+from assess.signing import sha256_hex
 
 FORMAT = "assess-export"
 FORMAT_VERSION = 1
@@ -143,6 +145,39 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
             except (ValidationError, KeyError, IndexError, TypeError, ValueError) as error:
                 raise RowError(f"{column} is not in a shape the app reads") from error
     return value
+
+
+def _check_digests(table: str, row: dict[str, Any], frozen: dict[Any, str]) -> None:
+    """Refuse a stored SHA-256 that is not the digest of its PDF, or a broken seal.
+
+    The verify page vouches for a file by finding its SHA-256 among the stored ones, so a
+    digest must be the digest of the bytes beside it, and a sealed PDF must carry an intact
+    seal over its own charter version. ``frozen`` collects each version's SHA-256 by id.
+    """
+    if table == "charter_versions":
+        if not isinstance(row["pdf"], bytes) or sha256_hex(row["pdf"]) != row["sha256"]:
+            raise RowError("sha256 is not the SHA-256 of its pdf")
+        frozen[row["id"]] = row["sha256"]
+    elif table == "sign_offs":
+        sealed = row["sealed_pdf"]
+        if sealed is None:
+            if row["sealed_sha256"] is not None:
+                raise RowError("sealed_sha256 names a sealed PDF the row lacks")
+            return
+        if sha256_hex(sealed) != row["sealed_sha256"]:
+            raise RowError("sealed_sha256 is not the SHA-256 of its sealed_pdf")
+        from assess.signing.verify import UnreadableInput, verify
+
+        # pyHanko logs its analysis of altered files with tracebacks; the refusal says it.
+        logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+        try:
+            verdict = verify(sealed)
+        except UnreadableInput:
+            raise RowError("sealed_pdf is not a PDF") from None
+        if not verdict.ok:
+            raise RowError(f"sealed_pdf does not verify ({verdict.summary})")
+        if verdict.approved_hash != frozen.get(row["version_id"]):
+            raise RowError("sealed_pdf seals another charter than its version")
 
 
 def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
@@ -287,6 +322,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
                     "import only into an empty database"
                 )
         counts: dict[str, int] = {}
+        frozen: dict[Any, str] = {}
         for table in tables.values():
             if table.name not in manifest["tables"]:
                 continue
@@ -294,10 +330,18 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             rows = _read_table(archive, name, manifest["sha256"].get(name))
             types = {c.name: c.type for c in table.columns}
             try:
-                decoded = [
-                    {key: _decode(table.name, key, types[key], value) for key, value in row.items()}
-                    for row in rows
-                ]
+                decoded = []
+                for row in rows:
+                    # Every row names every column, as the export writes it: rows are stored
+                    # many at a time, and a column missing from the first would be dropped.
+                    if row.keys() != types.keys():
+                        raise RowError(_columns_differ(row.keys(), types.keys()))
+                    values = {
+                        key: _decode(table.name, key, types[key], value)
+                        for key, value in row.items()
+                    }
+                    _check_digests(table.name, values, frozen)
+                    decoded.append(values)
             except RowError as error:
                 raise ArchiveError(f"{name} is damaged: a row's {error}") from None
             except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
@@ -313,6 +357,15 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+def _columns_differ(given: Iterable[str], columns: Iterable[str]) -> str:
+    """Say which columns a row lacks or has beyond its table's (as ``RowError`` text)."""
+    missing, unknown = sorted(set(columns) - set(given)), sorted(set(given) - set(columns))
+    return "columns are not the table's" + (
+        (f"; missing: {', '.join(missing)}" if missing else "")
+        + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+    )
 
 
 def _reason(error: Exception) -> str:

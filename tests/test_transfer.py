@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -395,7 +396,26 @@ CRAFTED = {
         if n == "tables/decisions.jsonl"
         else d
     ),
+    # Rows are stored many at a time: a column only a later row has must not be dropped.
+    "row with a column the first row lacks": lambda n, d: _edit_rows(
+        n, d, "respondents", lambda rows: [_without(rows[0], "reopened_at"), *rows[1:]]
+    ),
+    "row without one of the table's columns": lambda n, d: _edit_rows(
+        n, d, "respondents", lambda rows: [*rows[:-1], _without(rows[-1], "reopened_at")]
+    ),
 }
+
+
+def _edit_rows(name: str, data: bytes, table: str, edit: Any) -> bytes:
+    """Let ``edit(rows)`` change the rows of one table's file."""
+    if name != f"tables/{table}.jsonl":
+        return data
+    rows = edit([json.loads(line) for line in data.splitlines()])
+    return b"".join(json.dumps(row, sort_keys=True).encode() + b"\n" for row in rows)
+
+
+def _without(row: dict[str, Any], column: str) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != column}
 
 
 def _party(fields: bytes) -> bytes:
@@ -538,3 +558,72 @@ def test_a_damaged_or_hostile_manifest_is_refused_before_it_is_expanded(
     make(archive)
     with app.app_context(), pytest.raises(TransferError, match=reason):
         import_archive(database.engine, archive)
+
+
+def _sealed_row(rows: list[dict[str, Any]], change: Any) -> list[dict[str, Any]]:
+    """Let ``change(pdf)`` alter the sealed PDF of the first sign-off, its SHA-256 recomputed."""
+    sealed = change(base64.b64decode(rows[0]["sealed_pdf"]["$base64"]))
+    rows[0]["sealed_pdf"] = {"$base64": base64.b64encode(sealed).decode()}
+    rows[0]["sealed_sha256"] = hashlib.sha256(sealed).hexdigest()
+    return rows
+
+
+def _flip(pdf: bytes) -> bytes:
+    """Change one letter of the charter's text inside the sealed part of the PDF."""
+    at = pdf.index(b"/Producer") + 2
+    return pdf[:at] + bytes([pdf[at] ^ 1]) + pdf[at + 1 :]
+
+
+def _first(rows: list[dict[str, Any]], **changes: Any) -> list[dict[str, Any]]:
+    return [{**rows[0], **changes}, *rows[1:]]
+
+
+# The verify page vouches for a PDF by looking up its SHA-256 among the stored ones: a
+# stored digest that is not the digest of the stored bytes would vouch for another file.
+SEALED = {
+    "frozen pdf with another SHA-256": (
+        "charter_versions",
+        lambda rows: _first(rows, sha256="0" * 64),
+    ),
+    "sealed pdf with another SHA-256": (
+        "sign_offs",
+        lambda rows: _first(rows, sealed_sha256="0" * 64),
+    ),
+    "sealed SHA-256 without a sealed pdf": (
+        "sign_offs",
+        lambda rows: _first(rows, sealed_pdf=None),
+    ),
+    "sealed pdf altered after its seal": ("sign_offs", lambda rows: _sealed_row(rows, _flip)),
+    "sealed pdf with a page appended after its seal": (
+        "sign_offs",
+        lambda rows: _sealed_row(rows, lambda pdf: pdf + b"\n% appended\n"),
+    ),
+    "sealed pdf of another charter": (
+        "sign_offs",
+        lambda rows: _sealed_row(rows, lambda pdf: OTHER_SEALED[0]),
+    ),
+}
+OTHER_SEALED: list[bytes] = []
+
+
+def test_stored_digests_and_seals_are_checked_on_import(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    first = fill(app, client, consultant)
+    second = fill(app, client, consultant)
+    sign(app, first)
+    OTHER_SEALED[:] = [sign(app, second)]
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        for case, (table, edit) in SEALED.items():
+            crafted = tmp_path / "crafted.zip"
+            _rewrite(archive, crafted, lambda n, d, t=table, e=edit: _edit_rows(n, d, t, e))
+            refused = runner.invoke(cli, ["import", str(crafted)])
+            assert refused.exit_code == 2, (case, refused.output)
+            assert refused.output.startswith("Error: tables/"), (case, refused.output)
+            assert len(refused.output.strip().splitlines()) == 1, (case, refused.output)
+            assert all(rows == [] for rows in snapshot(empty_database).values()), case
+        imported = runner.invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
