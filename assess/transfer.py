@@ -12,16 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import logging
 import os
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask.cli import with_appcontext
@@ -39,6 +41,10 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 VERSION_TABLE = "alembic_version"
 BATCH = 500
+BATCH_BYTES = 16 << 20  # rows holding PDFs are large: a batch is stored by this much too
+CHUNK = 1 << 20
+MAX_LINE = 64 << 20  # a row with a charter's PDFs is some MiB; far more is no export's
+MAX_MANIFEST = 1 << 20
 # JSON lines compress some tens of times, base64 PDFs barely: far more is a zip bomb.
 MAX_EXPANSION = 200
 
@@ -241,22 +247,55 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
     return counts
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """Read one member, refusing one that is damaged or expands out of reason."""
-    if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
-        raise ArchiveError(f"{info.filename} expands far beyond any export; refused")
+def _member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    """Return one member's entry, refusing one no export writes or one that expands out of
+    reason (bzip2 and LZMA expand a whole block at once, whatever size the entry declares;
+    deflate is read a bounded piece at a time, and only up to the declared size)."""
     try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise ArchiveError(f"{name} is missing from the archive") from None
+    if info.flag_bits & 0x1:
+        raise ArchiveError(f"{name} is encrypted; an export never is")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ArchiveError(f"{name} is compressed in a way no export is; refused")
+    if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
+        raise ArchiveError(f"{name} expands far beyond any export; refused")
+    return info
+
+
+def _lines(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """Yield a member's lines one at a time, refusing a damaged member or an endless line."""
+    damaged = (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError)
+    try:
+        member = archive.open(info)
+    except damaged as error:
         raise ArchiveError(f"{info.filename} is damaged: {error}") from None
+    # Buffered in large reads: a member's own readline reads a few bytes at a time.
+    with member, io.BufferedReader(cast(io.RawIOBase, member), CHUNK) as reader:
+        while True:
+            try:
+                line = reader.readline(MAX_LINE + 1)
+            except damaged as error:
+                raise ArchiveError(f"{info.filename} is damaged: {error}") from None
+            if not line:
+                return
+            if len(line) > MAX_LINE:
+                raise ArchiveError(f"{info.filename} is damaged: a line is longer than any row")
+            yield line
 
 
 def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
-    try:
-        info = archive.getinfo(MANIFEST)
-    except KeyError:
-        raise ArchiveError("not an assess export: manifest.json is missing") from None
-    data = _read_member(archive, info)
+    names = archive.namelist()
+    twice = sorted(name for name, count in Counter(names).items() if count > 1)
+    if twice:
+        raise ArchiveError(f"{', '.join(twice)} is in the archive twice; which one is meant?")
+    if MANIFEST not in names:
+        raise ArchiveError("not an assess export: manifest.json is missing")
+    info = _member(archive, MANIFEST)
+    if info.file_size > MAX_MANIFEST:
+        raise ArchiveError("not an assess export: manifest.json is far larger than any export's")
+    data = b"".join(_lines(archive, info))
     try:
         manifest: dict[str, Any] = json.loads(data)
     except (ValueError, RecursionError):
@@ -272,19 +311,25 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
     return manifest
 
 
-def _read_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> list[Any]:
-    """Read one table's rows, refusing a member that is damaged or expands out of reason."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise ArchiveError(f"{name} is missing from the archive") from None
-    data = _read_member(archive, info)
-    if hashlib.sha256(data).hexdigest() != expected_sha256:
+def _check_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> None:
+    """Refuse one table's file if it is damaged, altered or expands out of reason."""
+    digest = hashlib.sha256()
+    for line in _lines(archive, _member(archive, name)):
+        digest.update(line)
+    if digest.hexdigest() != expected_sha256:
         raise ArchiveError(f"{name} is damaged: its checksum does not match")
-    try:
-        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ArchiveError(f"{name} is damaged: a line is not JSON") from None
+
+
+def _read_table(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[Any, int]]:
+    """Yield one table's rows, each with the size of its line, a line at a time."""
+    for line in _lines(archive, _member(archive, name)):
+        if not line.strip():  # a blank line holds no row
+            continue
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise ArchiveError(f"{name} is damaged: a line is not JSON") from None
+        yield row, len(line)
 
 
 def import_archive(engine: Engine, path: Path) -> dict[str, int]:
@@ -321,42 +366,61 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
                     f"the database is not empty (table {table.name} has rows); "
                     "import only into an empty database"
                 )
+        # Every file is checked whole before a row is stored: a damaged one stores nothing.
+        for table in tables.values():
+            name = f"tables/{table.name}.jsonl"
+            _check_table(archive, name, manifest["sha256"].get(name))
         counts: dict[str, int] = {}
         frozen: dict[Any, str] = {}
         for table in tables.values():
-            if table.name not in manifest["tables"]:
-                continue
             name = f"tables/{table.name}.jsonl"
-            rows = _read_table(archive, name, manifest["sha256"].get(name))
             types = {c.name: c.type for c in table.columns}
-            try:
-                decoded = []
-                for row in rows:
-                    # Every row names every column, as the export writes it: rows are stored
-                    # many at a time, and a column missing from the first would be dropped.
-                    if row.keys() != types.keys():
-                        raise RowError(_columns_differ(row.keys(), types.keys()))
-                    values = {
-                        key: _decode(table.name, key, types[key], value)
-                        for key, value in row.items()
-                    }
-                    _check_digests(table.name, values, frozen)
-                    decoded.append(values)
-            except RowError as error:
-                raise ArchiveError(f"{name} is damaged: a row's {error}") from None
-            except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
-                raise ArchiveError(f"{name} is damaged: a row does not fit the table") from None
-            try:
-                for start in range(0, len(decoded), BATCH):
-                    connection.execute(table.insert(), decoded[start : start + BATCH])
-            except (SQLAlchemyError, OverflowError, ValueError) as error:
-                raise ArchiveError(f"{name} does not fit this database: {_reason(error)}") from None
-            counts[table.name] = len(decoded)
+            batch: list[dict[str, Any]] = []
+            size = counts[table.name] = 0
+            # Rows are read and stored a batch at a time: memory does not grow with the file.
+            for row, length in _read_table(archive, name):
+                batch.append(_decode_row(table.name, name, types, row, frozen))
+                size += length
+                if len(batch) == BATCH or size > BATCH_BYTES:
+                    _insert(connection, table, name, batch)
+                    counts[table.name] += len(batch)
+                    batch, size = [], 0
+            _insert(connection, table, name, batch)
+            counts[table.name] += len(batch)
             if counts[table.name] != manifest["rows"].get(table.name):
                 raise ArchiveError(f"{name} holds a different number of rows than recorded")
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+def _decode_row(
+    table: str, name: str, types: dict[str, Any], row: Any, frozen: dict[Any, str]
+) -> dict[str, Any]:
+    """Turn one exported row back into what its table stores, or raise ``ArchiveError``."""
+    try:
+        if not isinstance(row, dict):
+            raise ArchiveError(f"{name} is damaged: a line is not a JSON object")
+        # Every row names every column, as the export writes it: rows are stored many at a
+        # time, and a column missing from the first would be dropped from the rest.
+        if row.keys() != types.keys():
+            raise RowError(_columns_differ(row.keys(), types.keys()))
+        values = {key: _decode(table, key, types[key], value) for key, value in row.items()}
+        _check_digests(table, values, frozen)
+    except RowError as error:
+        raise ArchiveError(f"{name} is damaged: a row's {error}") from None
+    except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
+        raise ArchiveError(f"{name} is damaged: a row does not fit the table") from None
+    return values
+
+
+def _insert(connection: Connection, table: Table, name: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    try:
+        connection.execute(table.insert(), rows)
+    except (SQLAlchemyError, OverflowError, ValueError) as error:
+        raise ArchiveError(f"{name} does not fit this database: {_reason(error)}") from None
 
 
 def _columns_differ(given: Iterable[str], columns: Iterable[str]) -> str:

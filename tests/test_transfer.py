@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import shutil
+import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -542,22 +544,90 @@ def _manifest_bomb(path: Path) -> None:
             member.write(b'"}')
 
 
+def _encrypted(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps({"format": "assess-export"}))
+    data = bytearray(path.read_bytes())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # the "encrypted" flag, as zip -e sets it
+        at = data.find(header)
+        data[at + (6 if header == b"PK\x03\x04" else 8)] |= 1
+    path.write_bytes(bytes(data))
+
+
+def _twice(path: Path) -> None:
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps({"format": "assess-export"}))
+        archive.writestr("manifest.json", json.dumps({"format": "other"}))
+
+
+def _bzip2_bomb(path: Path) -> None:
+    """A manifest of 200 MiB bzip2-compressed to a few hundred bytes, declaring 100 bytes:
+    bzip2 expands a whole block in one step, whatever size the entry declares."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("manifest.json", b"\0" * (200 << 20))
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 24 : at + 28] = (100).to_bytes(4, "little")  # the size the entry declares
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
         (_deep, "manifest.json is not JSON"),
         (_bad_crc, "manifest.json is damaged"),
         (_manifest_bomb, "manifest.json expands far beyond"),
+        (_encrypted, "manifest.json is encrypted"),
+        (_twice, "manifest.json is in the archive twice"),
+        (_bzip2_bomb, "manifest.json is compressed in a way no export is"),
     ],
-    ids=["deep", "bad-crc", "bomb"],
+    ids=["deep", "bad-crc", "bomb", "encrypted", "twice", "bzip2-bomb"],
 )
 def test_a_damaged_or_hostile_manifest_is_refused_before_it_is_expanded(
     app: Flask, tmp_path: Path, make: Any, reason: str
 ) -> None:
     archive = tmp_path / "crafted.zip"
     make(archive)
-    with app.app_context(), pytest.raises(TransferError, match=reason):
-        import_archive(database.engine, archive)
+    with app.app_context():
+        with peak_memory() as peak, pytest.raises(TransferError, match=reason):
+            import_archive(database.engine, archive)
+    assert peak() < MEMORY_BOUND
+
+
+MEMORY_BOUND = 32 << 20
+
+
+@contextmanager
+def peak_memory() -> Iterator[Any]:
+    """Trace allocations in the block; yield a function returning their peak in bytes."""
+    tracemalloc.start()
+    peak: list[int] = []
+    try:
+        yield lambda: peak[0]
+    finally:
+        peak.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+
+
+def test_a_large_table_is_read_row_by_row_not_whole(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    """A member far larger than memory should hold (yet compressed no more than an export
+    is) is read a line at a time: the import's memory does not grow with it."""
+    archive = exported(app, client, consultant, tmp_path)
+    # 32 MiB of blank lines (tabs and spaces, compressed some times), then a refused row.
+    noise = os.urandom(32 << 20).translate(bytes(b" \t"[i % 2] for i in range(256)))
+    blank = b"\n".join(noise[at : at + 4096] for at in range(0, len(noise), 4096))
+    crafted = tmp_path / "large.zip"
+    _rewrite(
+        archive,
+        crafted,
+        lambda n, d: d + blank + b'{"bogus": 1}\n' if n == "tables/consultants.jsonl" else d,
+    )
+    with restored(empty_database, tmp_path) as target, target.app_context():
+        with peak_memory() as peak, pytest.raises(TransferError, match="consultants.jsonl"):
+            import_archive(database.engine, crafted)
+    assert peak() < MEMORY_BOUND
 
 
 def _sealed_row(rows: list[dict[str, Any]], change: Any) -> list[dict[str, Any]]:
