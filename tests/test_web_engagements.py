@@ -527,3 +527,22 @@ def test_names_in_a_sentence_are_each_isolated_for_right_to_left_scripts() -> No
     listed = names(["Ann Lee", "محمد", "<i>علي</i>"])
     assert listed == ("<bdi>Ann Lee</bdi>, <bdi>محمد</bdi> and <bdi>&lt;i&gt;علي&lt;/i&gt;</bdi>")
     assert names([]) == ""
+
+
+def test_a_respondent_without_a_link_says_so(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        # answers carried over from elsewhere (an import, the demo): no link was ever issued
+        engagement.respondents.append(Respondent(name="Bo Chen", side="creator", answers={}))
+        db.session.commit()
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th>.*?data-label="Link">\s*(.*?)\s*</td>', page, re.S
+    )
+    assert [(name, re.sub("<[^>]+>", "", link)) for name, link in rows] == [
+        ("Ann Lee", "Active"),
+        ("Bo Chen", "No link issued"),
+    ]
