@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -59,21 +60,27 @@ def rate_limit(name: str, default: str) -> str:
     return value
 
 
+def _url_parts(value: str) -> SplitResult | None:
+    """Split a URL, or return None when it cannot be read (a port that is not a number)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (reading it checks it is a number)
+    except ValueError:
+        return None
+    return parts
+
+
 def redis_url() -> str | None:
     """Return REDIS_URL after checking it names a Redis server the way the Redis client
     reads it (never echoed: it may hold a password)."""
-    from urllib.parse import urlsplit
-
     from redis.connection import parse_url
 
     value = _given("REDIS_URL")
     if value is None:
         return None
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (reading it checks it is a number)
-    except ValueError:
-        raise ConfigurationError("REDIS_URL has a port that is not a number") from None
+    parts = _url_parts(value)
+    if parts is None:
+        raise ConfigurationError("REDIS_URL has a port that is not a number")
     if parts.scheme not in ("redis", "rediss", "unix", "redis+unix"):
         raise ConfigurationError(
             "REDIS_URL must start with redis://, rediss:// or unix:// (as redis://HOST:6379/0)"
@@ -88,16 +95,10 @@ def redis_url() -> str | None:
 def public_base_url() -> str | None:
     """Read PUBLIC_BASE_URL: the http(s) address people reach the service at, which links
     handed out and QR codes carry. Refused unless it is one, so no link is made unusable."""
-    from urllib.parse import urlsplit
-
     value = _given("PUBLIC_BASE_URL")
     if value is None:
         return None
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (reading it checks it is a number)
-    except ValueError:
-        parts = None
+    parts = _url_parts(value)
     if (
         parts is None
         or parts.scheme not in ("http", "https")
