@@ -190,6 +190,46 @@ def test_bad_adjustment_is_reported(app: Flask, signed_in: FlaskClient, value: s
     assert len(decisions(app)) == 1
 
 
+def test_bad_adjustment_keeps_what_was_sent_and_marks_the_error(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    query = adjusted_query(innovation=9, risk_tolerance=1)
+    response = signed_in.get(f"{path}?{query}")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    checked = dict(re.findall(r'<input type="radio" id="adjust-(\w+)-(\d)"[^>]* checked>', page))
+    # The valid level sent comes back, not the stored one; the refused one is left unchosen.
+    assert checked["risk_tolerance"] == "1"
+    assert "innovation" not in checked
+    assert checked == {k: str(v) for k, v in ANSWERS.items() if k != "innovation"} | {
+        "risk_tolerance": "1"
+    }
+    # Marked as on every other form, the prefix read out before the message.
+    assert re.search(
+        r'<p class="field-error" id="adjust-error-innovation">'
+        r'<span class="visually-hidden">Error:</span> Choose a level from 1 to 5\.</p>',
+        page,
+    )
+    assert 'aria-describedby="adjust-error-innovation"' in page
+    # Nothing is offered to store while the answers are refused.
+    assert "Store as a new decision" not in page
+    assert len(decisions(app)) == 1
+
+
+def test_refused_confirmation_keeps_what_was_sent(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    form = {k: str(v) for k, v in ANSWERS.items()} | {"innovation": "x", "planning_complexity": "5"}
+    response = post(signed_in, f"{path}/confirm", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    checked = dict(re.findall(r'<input type="radio" id="adjust-(\w+)-(\d)"[^>]* checked>', page))
+    assert checked["planning_complexity"] == "5" and "innovation" not in checked
+    assert len(decisions(app)) == 1
+
+
 def test_results_are_private_to_their_consultant(app: Flask, client: FlaskClient) -> None:
     make_consultant(app)
     login(client)

@@ -95,6 +95,13 @@ def agreement(
     }
 
 
+def kept_answers(form: Mapping[str, Any], errors: Mapping[str, list[str]]) -> dict[str, int]:
+    """Return the levels of a refused form that were valid, so the form shows what was sent;
+    a refused level is left unchosen rather than shown as the stored one."""
+    kept, _ = load_answers_form(form, [k for k in FACTOR_KEYS if k not in errors], required=True)
+    return kept
+
+
 def result_page(
     engagement: Engagement,
     record: DecisionRecord,
@@ -136,7 +143,9 @@ def show(engagement_id: int, decision_id: int) -> str | tuple[str, int]:
     adjusted: dict[str, int] | None = None  # the stored answers
     if request.args.get("adjust"):
         given, errors = load_answers_form(request.args, FACTOR_KEYS, required=True)
-        if not errors:
+        if errors:
+            adjusted = kept_answers(request.args, errors)
+        else:
             adjusted = given
             preview = decide(given, based_on=stored) if given != stored.answers else None
     page = result_page(engagement, record, preview=preview, adjusted=adjusted, errors=errors)
@@ -168,7 +177,8 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     given, errors = load_answers_form(request.form, FACTOR_KEYS, required=True)
     stored = record.decision
     if errors:
-        return result_page(engagement, record, errors=errors), 422
+        kept = kept_answers(request.form, errors)
+        return result_page(engagement, record, adjusted=kept, errors=errors), 422
     if given == stored.answers:
         flash("The answers are unchanged, so no new decision was stored.", "info")
         return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
