@@ -517,3 +517,23 @@ def test_the_seal_links_to_the_address_the_consultant_used_not_the_signatorys(
     seal = embedded_file(PdfFileReader(io.BytesIO(sealed)), SEAL_FILE)
     assert seal is not None and b"phish.example" not in seal
     assert b'"http://localhost/verify/' in seal
+
+
+def test_the_sign_off_pages_load_their_stylesheet_in_the_head(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    links = send(signed_in, version_path)
+    engagement_path = version_path.rsplit("/charter/", 1)[0]
+    pages = {
+        "engagement": signed_in.get(engagement_path),
+        "version": signed_in.get(version_path),
+        "sign": app.test_client().get(links["Ann Lee"]),
+        "verify": app.test_client().get("/verify"),
+    }
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        head, body = response.get_data(as_text=True).split("</head>", 1)
+        assert head.count("/static/signoff.css") == 1, name
+        assert "<link" not in body, name
