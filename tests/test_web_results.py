@@ -184,7 +184,10 @@ def test_bad_adjustment_is_reported(app: Flask, signed_in: FlaskClient, value: s
     query = adjusted_query().replace("innovation=4", f"innovation={value}")
     response = signed_in.get(f"{path}?{query}")
     assert response.status_code == 422
-    assert re.search(r"Choose (a|one of the five) level", response.get_data(as_text=True))
+    page = response.get_data(as_text=True)
+    assert re.search(r"Choose (a|one of the five) level", page)
+    # The summary links to the factor's first level, as the questionnaire's does.
+    assert '<a href="#adjust-innovation-1">' in page and 'id="adjust-innovation-1"' in page
     form = {k: str(v) for k, v in ANSWERS.items()} | {"innovation": value}
     assert post(signed_in, f"{path}/confirm", form).status_code == 422
     assert len(decisions(app)) == 1

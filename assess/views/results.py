@@ -61,11 +61,14 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     return radar(series, tipping, left_out)
 
 
-AGREE_LABELS = {
-    "factor": ("Factor", "agree-factor"),
-    "value": ("Agreed level", "agree-value"),
-    "note": ("Why", "agree-note"),
-}
+def agree_labels(first_factor: str) -> dict[str, tuple[str, str]]:
+    """Name each field of the agreed-values form and where its summary link goes: a group
+    of choices to its first choice, as the questionnaire's summary does."""
+    return {
+        "factor": ("Factor", f"agree-factor-{first_factor}"),
+        "value": ("Agreed level", "agree-value-1"),
+        "note": ("Why", "agree-note"),
+    }
 
 
 def agreement(
@@ -87,7 +90,7 @@ def agreement(
         "agree": {
             "form": form if form is not None else {"factor": chosen},
             "errors": errors or {},
-            "labels": AGREE_LABELS,
+            "labels": agree_labels(alignment.by_gap()[0]),
             "history": consensus.history(d for d in engagement.decisions if d.id <= record.id),
             "latest": latest if latest is not None and latest.id > record.id else None,
             "note_max": consensus.NOTE_MAX,
