@@ -11,16 +11,18 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import select
 from webtools import (
+    ANSWERS,
     consensus_of_two,
     create_engagement,
     invite,
     signed_in_consultant,
 )
 
+from assess.engine import evaluate
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTORS
 from assess.models import DecisionRecord, Engagement, Respondent, utcnow
-from assess.questionnaire import PAGES
+from assess.questionnaire import PAGES, record_decision
 
 pytestmark = pytest.mark.browser
 
@@ -235,3 +237,44 @@ def test_the_intake_session_grows_on_a_projector(
     # Read from across a room, the wide screen's type is larger than a laptop's.
     pairs = zip(sizes["laptop"], sizes["projector"], strict=True)
     assert all(big >= small * 1.15 for small, big in pairs), sizes
+
+
+def test_the_two_revenue_shares_line_up_on_a_laptop_and_stack_on_a_phone(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        record = record_decision(db.session, engagement, evaluate(ANSWERS))
+        db.session.commit()
+        path = f"/engagements/{engagement_id}/decisions/{record.id}/charter"
+
+    def box(page: Page, selector: str) -> dict[str, float]:
+        found = page.locator(selector).bounding_box(timeout=5000)
+        assert found is not None, selector
+        return found
+
+    for name, size in (("laptop", LAPTOP), ("phone", PHONE)):
+        context = browser.new_context(viewport=size)
+        page = sign_in(context, live_server)
+        page.goto(live_server + path)
+        hint = box(page, "#hint-revenue_split")
+        labels = [box(page, f"label[for=field-revenue_{side}]") for side in ("producer", "creator")]
+        inputs = [box(page, f"#field-revenue_{side}") for side in ("producer", "creator")]
+        assert hint["y"] + hint["height"] <= labels[0]["y"], name  # the hint heads the pair
+        if name == "laptop":  # side by side: labels and inputs on one line each
+            assert labels[0]["x"] < labels[1]["x"], name
+            assert abs(labels[0]["y"] - labels[1]["y"]) < 1, (name, labels)
+            assert abs(inputs[0]["y"] - inputs[1]["y"]) < 1, (name, inputs)
+        else:  # stacked: each label sits right above its own input, the same way
+            assert inputs[0]["y"] + inputs[0]["height"] <= labels[1]["y"], name
+            gaps = [
+                i["y"] - (lab["y"] + lab["height"]) for lab, i in zip(labels, inputs, strict=True)
+            ]
+            assert abs(gaps[0] - gaps[1]) < 1, (name, gaps)
+        assert_fits(page)
+        page.locator("#hint-revenue_split").scroll_into_view_if_needed()
+        shoot(page, artifacts, f"charter-revenue-{name}")
+        context.close()

@@ -41,6 +41,25 @@ def test_the_form_shows_the_decision_and_its_fields(web: tuple[FlaskClient, str]
     assert "(optional)" not in html
 
 
+def test_the_two_shares_share_one_hint(web: tuple[FlaskClient, str]) -> None:
+    client, path = web
+    html = client.get(path).get_data(as_text=True)
+    # One hint for the pair, above both, so neither input is pushed down on its own...
+    assert html.count("the two shares add up to 100") == 1
+    assert html.index('id="hint-revenue_split"') < html.index('name="revenue_producer"')
+    # ... and each input is described by it.
+    for name in ("revenue_producer", "revenue_creator"):
+        tag = re.search(rf'<input id="field-{name}"[^>]*>', html)
+        assert tag and 'aria-describedby="hint-revenue_split"' in tag.group(0), name
+    # With an error, the input names the shared hint and its own error.
+    response = post(client, path + "/preview", {"revenue_producer": "55"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    tag = re.search(r'<input id="field-revenue_creator"[^>]*>', html)
+    assert tag and 'aria-describedby="hint-revenue_split error-revenue_creator"' in tag.group(0)
+    assert 'aria-invalid="true"' in tag.group(0)
+
+
 def test_bad_fields_come_back_with_messages_and_nothing_is_produced(
     web: tuple[FlaskClient, str],
 ) -> None:
