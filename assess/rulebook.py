@@ -212,6 +212,7 @@ def load(directory: Path | str | None = None) -> Rulebook:
     problems: list[str] = []
     if not (root / POLICY_FILE).is_file():
         raise RulesError([f"{display_path(root / POLICY_FILE)}: file is missing"])
+    problems.extend(misnamed(root))
     policy = _load_policy(root / POLICY_FILE, problems)
     rules: list[Rule] = []
     seen: dict[str, str] = {}
@@ -231,6 +232,16 @@ def load(directory: Path | str | None = None) -> Rulebook:
 def rule_files(root: Path) -> list[Path]:
     """Return the rules files of a directory in the order they are read."""
     return sorted(p for p in root.glob("*.yaml") if p.name != POLICY_FILE)
+
+
+def misnamed(folder: Path) -> list[str]:
+    """Say to rename each YAML file of a folder that is not named ``*.yaml``: only those are
+    read (and versioned), so a ``70-mine.yml`` would otherwise be silently left out."""
+    return [
+        f"{display_path(path)}: only .yaml files are read; rename it to {path.stem}.yaml"
+        for path in sorted(folder.glob("*"))
+        if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
+    ]
 
 
 def version(root: Path) -> str:

@@ -14,7 +14,7 @@ from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
 from assess.protocols import PROTOCOL_IDS
-from assess.rulebook import RulesError, display_path, read_yaml
+from assess.rulebook import RulesError, display_path, misnamed, read_yaml
 from assess.schemas import (
     AgreedSchema,
     AnswersSchema,
@@ -115,7 +115,7 @@ class Scenario:
 def load(rules_dir: Path) -> list[Scenario]:
     """Read every scenario file under ``rules_dir/scenarios``; raise RulesError if invalid."""
     scenarios: list[Scenario] = []
-    problems: list[str] = []
+    problems: list[str] = misnamed(rules_dir / "scenarios")
     for path in sorted((rules_dir / "scenarios").glob("*.yaml")):
         name = display_path(path)
         unreadable = len(problems)

@@ -181,3 +181,12 @@ def test_reasons_use_the_units_and_terms_of_their_protocols() -> None:
     for rule_id in ("alignment-creative-depth", "alignment-frequent-trust-checks"):
         assert "until" not in rules[rule_id].because
         assert "while" not in rules[rule_id].because
+
+
+def test_a_yml_rules_file_stops_the_start_instead_of_being_ignored(rules_copy: Path) -> None:
+    (rules_copy / "70-mine.yml").write_text("stage: protocols\nrules: []\n")
+    with pytest.raises(RulesError) as caught:
+        load(rules_copy)
+    assert caught.value.problems == [
+        f"{rules_copy / '70-mine.yml'}: only .yaml files are read; rename it to 70-mine.yaml"
+    ]

@@ -171,3 +171,17 @@ def test_a_number_that_is_not_finite_is_named_in_plain_words(
     result = rules_check(rules_copy)
     assert result.exit_code == 1, result.output
     assert f"{file}: " in result.output and f"{expected}: must be a finite number" in result.output
+
+
+@pytest.mark.parametrize("where", ["rules", "scenarios"])
+def test_a_yml_file_is_refused_with_a_line_saying_to_rename_it(
+    rules_copy: Path, where: str
+) -> None:
+    folder = rules_copy if where == "rules" else rules_copy / "scenarios"
+    (folder / "70-mine.yml").write_text("stage: protocols\nrules: []\n")
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output == (
+        f"{folder / '70-mine.yml'}: only .yaml files are read; rename it to 70-mine.yaml\n"
+    )
