@@ -25,6 +25,7 @@ from assess.schemas import (
 )
 
 UNKNOWN = "unknown factor"
+ADD_SCENARIOS = "add the scenarios the rules must pass"
 _PROTOCOL = fields.String(validate=validate.OneOf(PROTOCOL_IDS, error="unknown protocol id"))
 
 
@@ -113,10 +114,17 @@ class Scenario:
 
 
 def load(rules_dir: Path) -> list[Scenario]:
-    """Read every scenario file under ``rules_dir/scenarios``; raise RulesError if invalid."""
+    """Read every scenario file under ``rules_dir/scenarios``; raise RulesError if invalid.
+
+    A folder without scenarios is refused too: a check that ran none would look like a pass.
+    """
+    folder = rules_dir / "scenarios"
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "folder is missing; " + ADD_SCENARIOS
+        raise RulesError([f"{display_path(folder)}: {problem}"])
     scenarios: list[Scenario] = []
-    problems: list[str] = misnamed(rules_dir / "scenarios")
-    for path in sorted((rules_dir / "scenarios").glob("*.yaml")):
+    problems: list[str] = misnamed(folder)
+    for path in sorted(folder.glob("*.yaml")):
         name = display_path(path)
         unreadable = len(problems)
         raw = read_yaml(path, problems)
@@ -141,6 +149,8 @@ def load(rules_dir: Path) -> list[Scenario]:
     problems += [
         f"duplicate scenario name {n}" for n in sorted({n for n in names if names.count(n) > 1})
     ]
+    if not scenarios and not problems:
+        problems.append(f"{display_path(folder)}: no scenarios found; {ADD_SCENARIOS}")
     if problems:
         raise RulesError(problems)
     return scenarios

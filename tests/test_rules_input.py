@@ -185,3 +185,29 @@ def test_a_yml_file_is_refused_with_a_line_saying_to_rename_it(
     assert result.output == (
         f"{folder / '70-mine.yml'}: only .yaml files are read; rename it to 70-mine.yaml\n"
     )
+
+
+# --- a check that runs no scenario ------------------------------------------------------
+
+ADD = "add the scenarios the rules must pass"
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda folder: None, f"folder is missing; {ADD}"),
+        (lambda folder: folder.write_text("- name: x\n"), "is not a folder"),
+        (lambda folder: folder.mkdir(), f"no scenarios found; {ADD}"),
+    ],
+    ids=["missing", "a-file", "empty"],
+)
+def test_rules_check_that_runs_no_scenario_does_not_pass(
+    rules_copy: Path, make: Any, expected: str
+) -> None:
+    folder = rules_copy / "scenarios"
+    shutil.rmtree(folder)
+    make(folder)
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output == f"{folder}: {expected}\n"
