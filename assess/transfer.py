@@ -28,7 +28,7 @@ from typing import Any, cast
 import click
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
-from sqlalchemy import Connection, Engine, MetaData, Table, func, select, text
+from sqlalchemy import Connection, Engine, MetaData, Table, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
 
@@ -65,10 +65,11 @@ def _tables(connection: Connection) -> list[Table]:
 
 
 def _revision(connection: Connection) -> str | None:
-    try:
-        value = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    except Exception as error:
-        raise TransferError("the database is not migrated; run `assess db upgrade`") from error
+    """Return the database's migration revision. A database that cannot be read at all (a
+    file that is not one) raises its own error, which the command line reports in one line."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        raise TransferError("the database is not migrated; run `assess db upgrade`")
+    value = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     return str(value) if value is not None else None
 
 
