@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -154,17 +155,26 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
     return value
 
 
-def _check_digests(table: str, row: dict[str, Any], frozen: dict[Any, str]) -> None:
+@dataclass
+class Seen:
+    """What the rows stored so far say that later rows must agree with."""
+
+    # Each charter version's engagement and SHA-256, by id.
+    versions: dict[Any, tuple[Any, str]] = field(default_factory=dict)
+    # Each sign-off's version SHA-256 and sealed SHA-256 (None until sealed), by id.
+    sign_offs: dict[Any, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+def _check_digests(table: str, row: dict[str, Any], seen: Seen) -> None:
     """Refuse a stored SHA-256 that is not the digest of its PDF, or a broken seal.
 
     The verify page vouches for a file by finding its SHA-256 among the stored ones, so a
     digest must be the digest of the bytes beside it, and a sealed PDF must carry an intact
-    seal over its own charter version. ``frozen`` collects each version's SHA-256 by id.
+    seal over its own charter version.
     """
     if table == "charter_versions":
         if not isinstance(row["pdf"], bytes) or sha256_hex(row["pdf"]) != row["sha256"]:
             raise RowError("sha256 is not the SHA-256 of its pdf")
-        frozen[row["id"]] = row["sha256"]
     elif table == "sign_offs":
         sealed = row["sealed_pdf"]
         if sealed is None:
@@ -183,8 +193,43 @@ def _check_digests(table: str, row: dict[str, Any], frozen: dict[Any, str]) -> N
             raise RowError("sealed_pdf is not a PDF") from None
         if not verdict.ok:
             raise RowError(f"sealed_pdf does not verify ({verdict.summary})")
-        if verdict.approved_hash != frozen.get(row["version_id"]):
+        version = seen.versions.get(row["version_id"])
+        if version is None or verdict.approved_hash != version[1]:
             raise RowError("sealed_pdf seals another charter than its version")
+
+
+def _check_chain(table: str, row: dict[str, Any], seen: Seen) -> None:
+    """Refuse a broken hash chain: an amendment must record the SHA-256 of the version of
+    its own engagement it amends, and each sign-off event the SHA-256 it was recorded on
+    (its version's, or for the seal the sealed PDF's), as ``assess.signoff`` writes them.
+    Versions and sign-offs are stored before the rows that refer to them (ids in order)."""
+    if table == "charter_versions":
+        previous_id, previous_sha256 = row["previous_version_id"], row["previous_sha256"]
+        if previous_id is not None:
+            previous = seen.versions.get(previous_id)
+            if previous is None:
+                raise RowError("previous_version_id names no earlier charter version")
+            if previous[0] != row["engagement_id"]:
+                raise RowError("previous_version_id names a version of another engagement")
+            if previous_sha256 is None:
+                raise RowError("previous_sha256 is missing for the version it amends")
+            if previous_sha256 != previous[1]:
+                raise RowError("previous_sha256 is not the SHA-256 of the version it amends")
+        elif previous_sha256 is not None:
+            raise RowError("previous_sha256 names no version it amends")
+        seen.versions[row["id"]] = (row["engagement_id"], row["sha256"])
+    elif table == "sign_offs":
+        version = seen.versions.get(row["version_id"])
+        seen.sign_offs[row["id"]] = (version[1] if version else None, row["sealed_sha256"])
+    elif table == "sign_off_events":
+        sign_off = seen.sign_offs.get(row["sign_off_id"])
+        if sign_off is None:
+            raise RowError("sign_off_id names no sign-off")
+        if row["action"] == "sealed":
+            if row["document_hash"] != sign_off[1]:
+                raise RowError("document_hash is not the SHA-256 of its sign-off's sealed PDF")
+        elif row["document_hash"] != sign_off[0]:
+            raise RowError("document_hash is not the SHA-256 of its sign-off's charter version")
 
 
 def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
@@ -372,7 +417,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             name = f"tables/{table.name}.jsonl"
             _check_table(archive, name, manifest["sha256"].get(name))
         counts: dict[str, int] = {}
-        frozen: dict[Any, str] = {}
+        seen = Seen()
         for table in tables.values():
             name = f"tables/{table.name}.jsonl"
             types = {c.name: c.type for c in table.columns}
@@ -380,7 +425,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             size = counts[table.name] = 0
             # Rows are read and stored a batch at a time: memory does not grow with the file.
             for row, length in _read_table(archive, name):
-                batch.append(_decode_row(table.name, name, types, row, frozen))
+                batch.append(_decode_row(table.name, name, types, row, seen))
                 size += length
                 if len(batch) == BATCH or size > BATCH_BYTES:
                     _insert(connection, table, name, batch)
@@ -396,7 +441,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
 
 
 def _decode_row(
-    table: str, name: str, types: dict[str, Any], row: Any, frozen: dict[Any, str]
+    table: str, name: str, types: dict[str, Any], row: Any, seen: Seen
 ) -> dict[str, Any]:
     """Turn one exported row back into what its table stores, or raise ``ArchiveError``."""
     try:
@@ -407,7 +452,8 @@ def _decode_row(
         if row.keys() != types.keys():
             raise RowError(_columns_differ(row.keys(), types.keys()))
         values = {key: _decode(table, key, types[key], value) for key, value in row.items()}
-        _check_digests(table, values, frozen)
+        _check_digests(table, values, seen)
+        _check_chain(table, values, seen)
     except RowError as error:
         raise ArchiveError(f"{name} is damaged: a row's {error}") from None
     except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):

@@ -726,3 +726,85 @@ def test_stored_digests_and_seals_are_checked_on_import(
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
         imported = runner.invoke(cli, ["import", str(archive)])
         assert imported.exit_code == 0, imported.output
+
+
+def _table_rows(archive: Path, table: str) -> list[dict[str, Any]]:
+    with zipfile.ZipFile(archive) as opened:
+        data = opened.read(f"tables/{table}.jsonl")
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def _edit(rows: list[dict[str, Any]], match: Any, **changes: Any) -> list[dict[str, Any]]:
+    """Change the first row ``match(row)`` holds for; the test fails if there is none."""
+    index = next(i for i, row in enumerate(rows) if match(row))
+    return [*rows[:index], {**rows[index], **changes}, *rows[index + 1 :]]
+
+
+def test_the_hash_chain_of_charter_versions_and_events_is_checked_on_import(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    first = fill(app, client, consultant)
+    second = fill(app, client, consultant)
+    sign(app, first)
+    sign(app, second)
+    sign(app, first)  # version 2 of the first charter amends its signed version 1
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    versions = _table_rows(archive, "charter_versions")
+    amendment = next(v for v in versions if v["previous_version_id"] is not None)
+    amended = next(v for v in versions if v["id"] == amendment["previous_version_id"])
+    other = next(v for v in versions if v["engagement_id"] != amendment["engagement_id"])
+    sign_offs = {s["id"]: s for s in _table_rows(archive, "sign_offs")}
+    sealed = next(s for s in sign_offs.values() if s["version_id"] == amendment["id"])
+
+    def is_amendment(row: dict[str, Any]) -> bool:
+        return bool(row["id"] == amendment["id"])
+
+    def on_the_amendment(action: str) -> Any:
+        return lambda row: row["sign_off_id"] == sealed["id"] and row["action"] == action
+
+    cases = {
+        "amendment chained to another hash": (
+            "charter_versions",
+            lambda rows: _edit(rows, is_amendment, previous_sha256="0" * 64),
+            "previous_sha256 is not the SHA-256 of the version it amends",
+        ),
+        "amendment chained to no version": (
+            "charter_versions",
+            lambda rows: _edit(rows, is_amendment, previous_version_id=None),
+            "previous_sha256 names no version it amends",
+        ),
+        "amendment without the hash it amends": (
+            "charter_versions",
+            lambda rows: _edit(rows, is_amendment, previous_sha256=None),
+            "previous_sha256 is missing for the version it amends",
+        ),
+        "amendment of another engagement's version": (
+            "charter_versions",
+            lambda rows: _edit(
+                rows, is_amendment, previous_version_id=other["id"], previous_sha256=other["sha256"]
+            ),
+            "previous_version_id names a version of another engagement",
+        ),
+        "approval of another version's hash": (
+            "sign_off_events",
+            lambda rows: _edit(rows, on_the_amendment("approved"), document_hash=amended["sha256"]),
+            "document_hash is not the SHA-256 of its sign-off's charter version",
+        ),
+        "seal event naming the frozen hash": (
+            "sign_off_events",
+            lambda rows: _edit(rows, on_the_amendment("sealed"), document_hash=amendment["sha256"]),
+            "document_hash is not the SHA-256 of its sign-off's sealed PDF",
+        ),
+    }
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        for case, (table, edit, expected) in cases.items():
+            crafted = tmp_path / "crafted.zip"
+            _rewrite(archive, crafted, lambda n, d, t=table, e=edit: _edit_rows(n, d, t, e))
+            refused = runner.invoke(cli, ["import", str(crafted)])
+            assert refused.exit_code == 2, (case, refused.output)
+            assert refused.output == f"Error: tables/{table}.jsonl is damaged: a row's {expected}\n"
+            assert all(rows == [] for rows in snapshot(empty_database).values()), case
+        imported = runner.invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
