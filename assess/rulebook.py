@@ -188,63 +188,14 @@ class PolicySchema(Checked):
 # --- loading -----------------------------------------------------------------------------
 
 
-MERGE_TAG = "tag:yaml.org,2002:merge"
-VALUE_TAG = "tag:yaml.org,2002:value"
-
-
 class UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping (YAML requires unique
-    keys; PyYAML would silently keep the last, dropping a condition or a parameter).
+    keys; PyYAML would silently keep the last, dropping a condition or a parameter)."""
 
-    Merge keys (``<<: *anchor`` or ``<<: [*a, *b]``) are read as YAML defines them: a key
-    written in the mapping replaces a merged one, and of several merged mappings the first
-    wins. Only the keys written in the mapping itself must be unique, so they are checked
-    before the merge adds its keys, once per mapping: merging rewrites its node in place.
-    (PyYAML's own merge keeps the wrong value when a merged mapping overrides a key it
-    merged itself, so the merge is done here.)
-    """
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._flattened: set[int] = set()
-
-    def flatten_mapping(self, node: Any) -> None:
-        if id(node) in self._flattened:
-            return
-        self._flattened.add(id(node))
-        for key_node, _ in node.value:
-            if key_node.tag == VALUE_TAG:  # the "=" key, read as a string as PyYAML does
-                key_node.tag = "tag:yaml.org,2002:str"
-        self._refuse_duplicate_keys(node)
-        merged: list[Any] = []
-        written: list[Any] = []
-        for key_node, value_node in node.value:
-            if key_node.tag != MERGE_TAG:
-                written.append((key_node, value_node))
-                continue
-            sources = (
-                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            )
-            for source in reversed(sources):  # the first source wins: it is added last
-                if not isinstance(source, yaml.MappingNode):
-                    raise yaml.constructor.ConstructorError(
-                        None,
-                        None,
-                        "a merge key (<<) takes a mapping or a list of mappings",
-                        source.start_mark,
-                    )
-                self.flatten_mapping(source)
-                merged.extend(source.value)
-        # A mapping is built in order, the last of equal keys winning: written keys last.
-        node.value = merged + written
-
-    def _refuse_duplicate_keys(self, node: Any) -> None:
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            if key_node.tag == MERGE_TAG:
-                key: Any = "<<"
-            else:
-                key = self.construct_object(key_node)
+            key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 continue  # the base class reports unhashable keys itself
             if key in seen:
@@ -252,6 +203,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
             seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load(directory: Path | str | None = None) -> Rulebook:
@@ -315,8 +267,7 @@ def read_yaml(path: Path, problems: list[str]) -> Any:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None)
-        ours = problem and ("duplicate key" in str(problem) or "merge key" in str(problem))
-        detail = f" ({problem})" if ours else ""
+        detail = f" ({problem})" if problem and "duplicate key" in str(problem) else ""
         problems.append(f"{display_path(path)}: not valid YAML{where}{detail}")
     except RecursionError:
         problems.append(f"{display_path(path)}: nested too deeply")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from assess.cli import cli
-from assess.rulebook import DEFAULT_RULES_DIR, RulesError, load, read_yaml
+from assess.rulebook import DEFAULT_RULES_DIR, RulesError, load
 
 
 @pytest.fixture
@@ -189,78 +189,4 @@ def test_a_yml_rules_file_stops_the_start_instead_of_being_ignored(rules_copy: P
         load(rules_copy)
     assert caught.value.problems == [
         f"{rules_copy / '70-mine.yml'}: only .yaml files are read; rename it to 70-mine.yaml"
-    ]
-
-
-MERGED = """stage: protocols
-rules:
-  - id: tight-first
-    when: &tight {timeline_pressure: {gte: 4}}
-    protocols: {decision_log: {}}
-    because: A reason long enough to explain the rule.
-  - id: tight-and-new
-    when: {<<: *tight, %s}
-    protocols: {decision_log: {}}
-    because: A reason long enough to explain the rule.
-"""
-
-
-@pytest.mark.parametrize(
-    ("more", "conditions"),
-    [
-        ("innovation: 5", {("timeline_pressure", "gte", 4), ("innovation", "eq", 5)}),
-        # A key given beside the merge replaces the merged one, as YAML says.
-        ("timeline_pressure: {gte: 5}", {("timeline_pressure", "gte", 5)}),
-    ],
-    ids=["added", "replaced"],
-)
-def test_yaml_merge_keys_are_read(
-    rules_copy: Path, more: str, conditions: set[tuple[str, str, int]]
-) -> None:
-    (rules_copy / "90-extra.yaml").write_text(MERGED % more)
-    rule = next(r for r in load(rules_copy).rules if r.id == "tight-and-new")
-    assert {(c.fact, c.op, c.value) for c in rule.conditions} == conditions
-
-
-def test_a_mapping_merged_from_one_that_merges_keeps_that_ones_own_keys(tmp_path: Path) -> None:
-    path = tmp_path / "merged.yaml"
-    path.write_text(
-        "base: &base {sprint_days: 14, review: 30}\n"
-        "fast: &fast {<<: *base, sprint_days: 7}\n"
-        "faster: {<<: *fast, review: 10}\n"
-        "either: {<<: [*fast, *base]}\n"
-    )
-    assert read_yaml(path, []) == {
-        "base": {"sprint_days": 14, "review": 30},
-        "fast": {"sprint_days": 7, "review": 30},
-        "faster": {"sprint_days": 7, "review": 10},
-        "either": {"sprint_days": 7, "review": 30},
-    }
-
-
-@pytest.mark.parametrize(
-    ("more", "expected"),
-    [
-        ("innovation: 5, innovation: 4", "duplicate key 'innovation'"),
-        ("<<: *tight", "duplicate key '<<'"),
-    ],
-)
-def test_a_key_given_twice_beside_a_merge_key_is_still_refused(
-    rules_copy: Path, more: str, expected: str
-) -> None:
-    (rules_copy / "90-extra.yaml").write_text(MERGED % more)
-    with pytest.raises(RulesError) as caught:
-        load(rules_copy)
-    assert caught.value.problems == [
-        f"{rules_copy / '90-extra.yaml'}: not valid YAML at line 8 ({expected})"
-    ]
-
-
-def test_a_merge_key_that_names_no_mapping_says_so(rules_copy: Path) -> None:
-    (rules_copy / "90-extra.yaml").write_text("stage: protocols\nrules:\n  - <<: 5\n    id: x\n")
-    with pytest.raises(RulesError) as caught:
-        load(rules_copy)
-    assert caught.value.problems == [
-        f"{rules_copy / '90-extra.yaml'}: not valid YAML at line 3"
-        " (a merge key (<<) takes a mapping or a list of mappings)"
     ]
