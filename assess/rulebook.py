@@ -195,6 +195,14 @@ class UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                # A merged key would hide which value a rule really has: each rule says it all.
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "merge keys (<<) are not read in rules files: write the keys out",
+                    key_node.start_mark,
+                )
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 continue  # the base class reports unhashable keys itself
@@ -267,7 +275,9 @@ def read_yaml(path: Path, problems: list[str]) -> Any:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None)
-        detail = f" ({problem})" if problem and "duplicate key" in str(problem) else ""
+        # What the loader refuses on purpose (a key twice, a merge key) is said in words.
+        constructed = isinstance(error, yaml.constructor.ConstructorError)
+        detail = f" ({problem})" if problem and constructed else ""
         problems.append(f"{display_path(path)}: not valid YAML{where}{detail}")
     except RecursionError:
         problems.append(f"{display_path(path)}: nested too deeply")

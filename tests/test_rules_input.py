@@ -67,6 +67,8 @@ def test_rules_check_reports_deeply_nested_yaml(rules_copy: Path, where: str) ->
     [
         # YAML keeps the last of two equal keys: one condition would be lost.
         ("{innovation: {gte: 4}, innovation: {lte: 1}}", "duplicate key 'innovation'"),
+        # A merged mapping would hide which conditions the rule really has.
+        ("{<<: {innovation: 4}, risk_tolerance: 2}", "merge keys (<<) are not read"),
         # A range that can never hold: the rule would never fire.
         ("{innovation: {between: [4, 2]}}", "rule odd-rule: when.innovation.between"),
     ],
