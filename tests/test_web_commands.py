@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,20 @@ from assess.extensions import db
 from assess.models import Base, Consultant, DecisionRecord, Engagement
 
 pytestmark = pytest.mark.db
+
+
+def assess_command(
+    *args: str, env: dict[str, str], given: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run the `assess` command line in its own process, as a terminal would."""
+    return subprocess.run(
+        [sys.executable, "-m", "assess.cli", *args],
+        input=given,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_migrations_match_the_models(app: Flask) -> None:
@@ -228,15 +244,8 @@ def test_user_create_with_standard_input_closed_is_a_usage_error(tmp_path: Path)
 def test_a_database_url_that_cannot_work_is_one_line_not_a_trace(
     tmp_path: Path, url: str, message: str
 ) -> None:
-    env = {**os.environ, "DATABASE_URL": url}
     for args in (["db", "upgrade"], ["export", str(tmp_path / "backup.zip")]):
-        result = subprocess.run(
-            [sys.executable, "-m", "assess.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = assess_command(*args, env={"DATABASE_URL": url})
         assert result.returncode == 1, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
@@ -246,35 +255,33 @@ def test_a_database_url_that_cannot_work_is_one_line_not_a_trace(
 def test_a_database_url_to_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("Some notes, not a database.\n" * 200)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{notes}"}
-    for args in (["db", "upgrade"], ["demo"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "assess.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+    archive = tmp_path / "empty.zip"
+    manifest = {"format": "assess-export", "format_version": 1, "revision": "x"}
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr(
+            "manifest.json", json.dumps(manifest | {"tables": [], "rows": {}, "sha256": {}})
         )
+    for args in (
+        ["db", "upgrade"],
+        ["demo"],
+        ["export", str(tmp_path / "backup.zip")],
+        ["import", str(archive)],
+    ):
+        result = assess_command(*args, env={"DATABASE_URL": f"sqlite:///{notes}"})
         assert result.returncode == 1, result.stderr
         assert result.stderr == (
             "Error: the database cannot be reached (file is not a database); check DATABASE_URL.\n"
         )
     assert notes.read_text() == "Some notes, not a database.\n" * 200
+    assert not (tmp_path / "backup.zip").exists()
 
 
 def test_commands_on_a_database_without_tables_say_to_upgrade(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/new.sqlite3"}
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/new.sqlite3"}
     for args, given in (
         (["user", "create", "new@example.com"], "a long password\n"),
         (["demo"], ""),
     ):
-        result = subprocess.run(
-            [sys.executable, "-m", "assess.cli", *args],
-            input=given,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = assess_command(*args, env=env, given=given)
         assert result.returncode == 1
         assert result.stderr == "Error: the database has no tables yet; run 'assess db upgrade'.\n"
