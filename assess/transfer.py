@@ -27,15 +27,18 @@ from pathlib import Path
 from typing import Any, cast
 
 import click
+from cryptography.hazmat.primitives import hashes
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import Connection, Engine, MetaData, Table, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
 
 from assess.decision import Decision
 from assess.schemas import AgreedSchema, load_answers
 from assess.signing import sha256_hex
+from assess.signing.keys import SealKeyError, existing_certificate
 
 FORMAT = "assess-export"
 FORMAT_VERSION = 1
@@ -568,6 +571,52 @@ def import_command(file: Path) -> None:
     except TransferError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Imported {_summary(counts)} from {file}.")
+    notice = _seal_notice(db.session)
+    if notice:
+        click.echo(notice, err=True)
+
+
+def _seal_notice(session: Session) -> str | None:
+    """Say when imported signed charters were sealed by another certificate than this
+    installation's: the verify page pins its own, and would call them sealed elsewhere."""
+    from flask import current_app
+
+    from assess.models import SignOff
+    from assess.signing.verify import sealing_certificate
+
+    sealed = select(SignOff.sealed_pdf).where(SignOff.sealed_pdf.is_not(None))
+    fingerprints = Counter(
+        sealing_certificate(bytes(pdf))
+        for pdf in session.execute(sealed.execution_options(yield_per=20)).scalars()
+        if pdf is not None
+    )
+    if not fingerprints:
+        return None
+    try:
+        certificate = existing_certificate(current_app.config, current_app.instance_path)
+    except SealKeyError as error:
+        return f"Warning: cannot read this installation's seal certificate: {error}."
+    own = certificate.fingerprint(hashes.SHA256()).hex() if certificate else None
+    foreign = sum(n for fingerprint, n in fingerprints.items() if fingerprint != own)
+    if not foreign:
+        return None
+    where = (
+        "set SEAL_KEY_FILE and SEAL_CERT_FILE to the old installation's key and certificate"
+        if current_app.config.get("SEAL_CERT_FILE")
+        else "copy seal-key.pem and seal-cert.pem from the old installation's instance/seal/ "
+        f"folder into {Path(current_app.instance_path) / 'seal'}"
+    )
+    state = "has no seal key yet" if own is None else "seals with another certificate"
+    charters = (
+        "1 imported signed charter was"
+        if foreign == 1
+        else f"{foreign} imported signed charters were"
+    )
+    return (
+        f"Warning: {charters} sealed with a certificate this installation does not hold "
+        f"(it {state}). Until you {where}, the verify page will say they were not sealed "
+        "by this service."
+    )
 
 
 __all__ = [

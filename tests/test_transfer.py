@@ -41,6 +41,7 @@ from assess.cli import cli
 from assess.commands import upgrade_database
 from assess.extensions import db as database
 from assess.models import Base, Consultant, DecisionRecord, utcnow
+from assess.signing.keys import from_config
 from assess.signing.verify import verify
 from assess.transfer import (
     JSON_READERS,
@@ -188,6 +189,12 @@ def test_round_trip_loses_nothing(
     with restored(empty_database, tmp_path) as target:
         imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
         assert imported.exit_code == 0, imported.output
+        # This installation has no seal key yet: the verify page could not confirm the seal.
+        assert "Warning: 1 imported signed charter was sealed with a certificate" in (
+            imported.stderr
+        )
+        assert "(it has no seal key yet)" in imported.stderr
+        assert str(Path(target.instance_path) / "seal") in imported.stderr
         with app.app_context():
             source_url = str(database.engine.url.render_as_string(hide_password=False))
         assert snapshot(empty_database) == snapshot(source_url)
@@ -225,6 +232,35 @@ def test_round_trip_loses_nothing(
             headers=headers,
         )
         assert created.status_code == 201 and created.json["id"] == engagement_id + 1
+
+
+@pytest.mark.parametrize("seal", ["copied", "another"])
+def test_import_says_when_signed_charters_were_sealed_elsewhere(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    seal: str,
+) -> None:
+    sealed = sign(app, fill(app, client, consultant, charter=False))
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    with restored(empty_database, tmp_path) as target:
+        seal_folder = Path(target.instance_path) / "seal"
+        if seal == "copied":
+            shutil.copytree(Path(app.instance_path) / "seal", seal_folder)
+        else:
+            from_config(target.config, target.instance_path)  # this installation's own key
+        imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+        own = from_config(target.config, target.instance_path).certificate
+        if seal == "copied":
+            assert imported.stderr == ""
+            assert verify(sealed, own).ok
+        else:
+            assert "(it seals with another certificate)" in imported.stderr
+            assert not verify(sealed, own).ok
 
 
 def test_import_refuses_a_database_with_data(

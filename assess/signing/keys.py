@@ -158,6 +158,23 @@ def from_config(config: Mapping[str, Any], instance_folder: str | os.PathLike[st
     return load_or_create(Path(instance_folder) / "seal", subject=subject)
 
 
+def existing_certificate(
+    config: Mapping[str, Any], instance_folder: str | os.PathLike[str]
+) -> x509.Certificate | None:
+    """Return the seal certificate ``from_config`` would use, or None when none is made yet.
+
+    Reads the certificate only: unlike ``from_config``, it never creates a key.
+    """
+    cert_file = config.get("SEAL_CERT_FILE")
+    path = Path(cert_file) if cert_file else Path(instance_folder) / "seal" / CERT_FILE
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise SealKeyError(f"seal certificate {path}: {error}") from None
+
+
 def self_signed_certificate(
     key: rsa.RSAPrivateKey, subject: str = DEFAULT_SUBJECT, *, now: datetime | None = None
 ) -> x509.Certificate:

@@ -193,6 +193,17 @@ def verify(
     return _with_summary(verdict, pinned is not None, bool(tsa_roots))
 
 
+def sealing_certificate(pdf_bytes: bytes) -> str | None:
+    """Return the SHA-256 fingerprint (hex) of the certificate that sealed a PDF, or None
+    when it carries no readable seal."""
+    try:
+        signatures = PdfFileReader(BytesIO(pdf_bytes), strict=False).embedded_signatures
+        ours = [s for s in signatures if s.field_name == SEAL_FIELD]
+        return ours[0].signer_cert.sha256.hex() if ours else None
+    except Exception:  # a damaged file has no certificate to name
+        return None
+
+
 def _statement(signed_revision: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     """Read ``seal.json`` as the seal saw it (the signed revision, not later updates)."""
     try:
