@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -72,6 +72,17 @@ class Section:
 
 
 @dataclass(frozen=True)
+class RadarOverlay:
+    """One party's own answers, outlined over the agreed ones."""
+
+    name: str
+    side: str
+    colour: str
+    dash: str
+    polygon: str
+
+
+@dataclass(frozen=True)
 class RadarChart:
     size: float
     center: float
@@ -80,6 +91,21 @@ class RadarChart:
     polygon: str
     dots: tuple[tuple[float, float], ...]
     labels: tuple[tuple[float, float, str, tuple[str, ...]], ...]
+    overlays: tuple[RadarOverlay, ...] = ()
+    left_out: int = 0  # respondents too many to draw; the alignment section lists them all
+
+    @property
+    def top(self) -> float:
+        """Where the drawing starts: the labels reach further across than up and down."""
+        return round(self.size * 0.15, 2)
+
+    @property
+    def height(self) -> float:
+        return round(self.size - 2 * self.top, 2)
+
+
+# Dark enough on white in print and on a grey-scale copy, and told apart by the dash too.
+OVERLAY_STYLES = (("#9a5b00", "5 2.5"), ("#0f7a6b", "1.5 2"), ("#7830a0", "7 2 1.5 2"))
 
 
 def quantity(value: int, unit: str) -> str:
@@ -119,8 +145,13 @@ def _wrap(text: str, width: int) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def radar(answers: Mapping[str, int], size: float = 340.0) -> RadarChart:
-    """Lay out the eight answers as a radar chart (coordinates only; the template draws)."""
+def radar(
+    answers: Mapping[str, int],
+    size: float = 340.0,
+    respondents: Sequence[tuple[str, str, Mapping[str, int]]] = (),
+) -> RadarChart:
+    """Lay out the eight answers as a radar chart (coordinates only; the template draws),
+    with each respondent's own answers (name, side, answers) outlined over them."""
     center, radius = size / 2, size * 0.25
     count = len(FACTORS)
 
@@ -138,6 +169,16 @@ def radar(answers: Mapping[str, int], size: float = 340.0) -> RadarChart:
         anchor = "middle" if abs(x - center) < 1 else ("start" if x > center else "end")
         labels.append((x, y, anchor, _wrap(factor.label, 16)))
     dots = tuple(point(i, answers[f.key]) for i, f in enumerate(FACTORS))
+    overlays = tuple(
+        RadarOverlay(
+            name,
+            side,
+            colour,
+            dash,
+            " ".join(f"{x},{y}" for x, y in (point(i, own[f.key]) for i, f in enumerate(FACTORS))),
+        )
+        for (name, side, own), (colour, dash) in zip(respondents, OVERLAY_STYLES, strict=False)
+    )
     return RadarChart(
         size=size,
         center=center,
@@ -146,6 +187,8 @@ def radar(answers: Mapping[str, int], size: float = 340.0) -> RadarChart:
         polygon=" ".join(f"{x},{y}" for x, y in dots),
         dots=dots,
         labels=tuple(labels),
+        overlays=overlays,
+        left_out=max(0, len(respondents) - len(OVERLAY_STYLES)),
     )
 
 
@@ -319,7 +362,15 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "roles": [(m, texts.ROLES[m.key]) for m in components],
         "factors": factors,
         "discussion": discussion_items(decision),
-        "radar": radar(decision.answers),
+        "radar": radar(
+            decision.answers,
+            respondents=[
+                (r.name, SIDES.get(r.side, r.side.capitalize()), r.answers)
+                for r in decision.alignment.answer_sets()
+            ]
+            if decision.alignment
+            else (),
+        ),
         "series": series,
         "months": calendar.month_rows(series, details.start),
         "calendar_end": calendar.twelve_months_after(details.start),

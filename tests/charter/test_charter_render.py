@@ -179,6 +179,37 @@ def test_where_the_parties_started_apart_becomes_a_section_and_mediation_topics(
     assert 'id="section-alignment"' not in plain and "First topics" not in plain
 
 
+def test_the_radar_outlines_each_respondent_s_own_answers_over_the_agreed_ones() -> None:
+    from assess.alignment import Respondent
+    from assess.engine import evaluate_respondents
+
+    people = [
+        Respondent(f"Person {i}", "producer" if i % 2 else "creator", dict.fromkeys(FACTOR_KEYS, 3))
+        for i in range(5)
+    ]
+    people[0] = Respondent("Ann Lee", "producer", dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 1})
+    people[1] = Respondent("Bo Chen", "creator", dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 5})
+    decision = evaluate_respondents(people[:2], {}, what_if=True)
+    figure = charter.to_html(decision, make_details()).split('<figure class="radar">', 1)[1]
+    svg, caption = figure.split("</svg>", 1)[0], figure.split("<figcaption>", 1)[1]
+    outlined = re.findall(r'<polygon points="([^"]+)" fill="none" stroke="#(?!c9c2b3)', svg)
+    # Each outline is where that person's own answers alone would put the chart's shape.
+    assert outlined == [render.radar(p.answers).polygon for p in people[:2]]
+    assert outlined[0] != outlined[1] != render.radar(decision.answers).polygon
+    caption = caption.split("</figcaption>", 1)[0]
+    assert "Agreed answers" in caption and 'Ann Lee <span class="side">(producer side)' in caption
+    assert 'Bo Chen <span class="side">(creator side)' in caption
+
+    crowd = charter.to_html(evaluate_respondents(people, {}, what_if=True), make_details())
+    svg = crowd.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert len(re.findall(r'fill="none" stroke="#(?!c9c2b3)', svg)) == 3
+    assert "2 more respondents not drawn." in crowd
+
+    single = charter.to_html(evaluate(dict.fromkeys(FACTOR_KEYS, 3)), make_details())
+    assert "Agreed answers" not in single
+    assert "The eight answers on the 1–5 scale" in single
+
+
 def test_the_radar_rings_are_drawn_above_the_filled_outer_ring(
     decisions: dict[str, Decision],
 ) -> None:
