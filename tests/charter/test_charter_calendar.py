@@ -74,6 +74,14 @@ def test_months_group_dated_reviews_and_leave_out_frequent_ones(
     details = make_details(effective_date=start.isoformat())
     html = charter.to_html(decision, details)
     assert "Financial review\u00a0· Trust check" in html
+    # January 2026 holds only the weekly review: the month says so rather than "nothing".
+    january = html.split('<td class="month">January 2026</td>', 1)[1].split("</tr>", 1)[0]
+    assert "Only the more frequent reviews" in january
+    assert "(decision log review) are in the first table only." in html
+    monthly = decision_with(ChosenProtocol("trust_check", {"every_days": 30}), base=decision)
+    html = charter.to_html(monthly, details)
+    january = html.split('<td class="month">January 2026</td>', 1)[1].split("</tr>", 1)[0]
+    assert "No review" in january and "first table only" not in html
 
 
 def test_a_leap_day_start_ends_on_the_last_day_of_february() -> None:
