@@ -127,6 +127,12 @@ def quantity(value: int, unit: str) -> str:
     return f"{value} {unit}".strip()
 
 
+def isolate(text: str) -> Markup:
+    """Set a name apart from the text around it (Unicode first-strong isolate): an Arabic
+    or Hebrew name followed by a number would otherwise carry the number to its left."""
+    return Markup("\u2068%s\u2069") % text
+
+
 def long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
@@ -216,6 +222,7 @@ def environment() -> Environment:
     """Return the charter's Jinja environment."""
     env = document_environment(TEMPLATES)
     env.filters["long_date"] = long_date
+    env.filters["isolate"] = isolate
     env.filters["short_date"] = short_date
     env.filters["quantity"] = quantity
     env.filters["direction"] = direction
@@ -304,6 +311,17 @@ class DiscussionItem:
     note: str = ""
 
 
+def own_levels(decision: Decision) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Each respondent's own level per factor, in respondent order (none without alignment)."""
+    if decision.alignment is None:
+        return {}
+    names = [r.name for r in decision.alignment.respondents]
+    return {
+        key: tuple(zip(names, factor.values, strict=False))
+        for key, factor in decision.alignment.factors.items()
+    }
+
+
 def discussion_items(decision: Decision) -> list[DiscussionItem]:
     """List the significant gaps between respondents, largest first (none without alignment)."""
     alignment = decision.alignment
@@ -361,6 +379,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "components": components,
         "roles": [(m, texts.ROLES[m.key]) for m in components],
         "factors": factors,
+        "own_levels": own_levels(decision),
         "discussion": discussion_items(decision),
         "radar": radar(
             decision.answers,

@@ -197,8 +197,11 @@ def test_the_radar_outlines_each_respondent_s_own_answers_over_the_agreed_ones()
     assert outlined == [render.radar(p.answers).polygon for p in people[:2]]
     assert outlined[0] != outlined[1] != render.radar(decision.answers).polygon
     caption = caption.split("</figcaption>", 1)[0]
-    assert "Agreed answers" in caption and 'Ann Lee <span class="side">(producer side)' in caption
-    assert 'Bo Chen <span class="side">(creator side)' in caption
+    assert (
+        "Agreed answers" in caption
+        and '\u2068Ann Lee\u2069 <span class="side">(producer side)' in caption
+    )
+    assert '\u2068Bo Chen\u2069 <span class="side">(creator side)' in caption
 
     crowd = charter.to_html(evaluate_respondents(people, {}, what_if=True), make_details())
     svg = crowd.split("<svg", 1)[1].split("</svg>", 1)[0]
@@ -208,6 +211,24 @@ def test_the_radar_outlines_each_respondent_s_own_answers_over_the_agreed_ones()
     single = charter.to_html(evaluate(dict.fromkeys(FACTOR_KEYS, 3)), make_details())
     assert "Agreed answers" not in single
     assert "The eight answers on the 1–5 scale" in single
+
+
+def test_the_assessment_appendix_gives_each_respondent_s_own_level() -> None:
+    from assess.alignment import Respondent
+    from assess.engine import evaluate_respondents
+
+    people = [
+        Respondent("Ann Lee", "producer", dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 1}),
+        Respondent("ليلى حداد", "creator", dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 5}),
+    ]
+    html = charter.to_html(evaluate_respondents(people, {}, what_if=True), make_details())
+    appendix = html.split('class="answers"', 1)[1].split("</table>", 1)[0]
+    innovation = appendix.split("Innovation requirements", 1)[1].split("</tr>", 1)[0]
+    # Each name is isolated: an Arabic name would otherwise pull its level to its left.
+    assert "\u2068Ann Lee\u2069&nbsp;1 · \u2068ليلى حداد\u2069&nbsp;5" in innovation
+    assert appendix.count('class="question own"') == len(FACTOR_KEYS)
+    single = charter.to_html(evaluate(dict.fromkeys(FACTOR_KEYS, 3)), make_details())
+    assert 'class="question own"' not in single
 
 
 def test_the_radar_rings_are_drawn_above_the_filled_outer_ring(
