@@ -516,3 +516,34 @@ def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient
             assert response.status_code in (200, 201), (method, path, response.json)
             sent.append(f"{method} {path}")
     assert len(sent) == 6, sent
+
+
+def test_what_is_created_says_where_it_lives(api: FlaskClient) -> None:
+    """Every 201 carries a Location that answers with what was created."""
+    made = api.post("/api/v1/engagements", json=ENGAGEMENT)
+    assert api.get(made.headers["Location"]).json == made.json
+    base = made.headers["Location"]
+    invited = api.post(f"{base}/respondents", json={"name": "Ann", "side": "producer"})
+    assert api.get(invited.headers["Location"]).json == invited.json["respondent"]
+    renewed = api.post(f"{invited.headers['Location']}/invitation", json={})
+    assert renewed.headers["Location"] == invited.headers["Location"]
+    creator = api.post(f"{base}/respondents", json={"name": "Bo", "side": "creator"})
+    for respondent in (invited, creator):
+        path = respondent.headers["Location"]
+        api.put(f"{path}/answers", json={"answers": ANSWERS})
+        submitted = api.post(f"{path}/submit")
+        assert api.get(submitted.headers["Location"]).json == submitted.json
+    together = api.post(f"{base}/decisions")
+    assert together.status_code == 201
+    assert api.get(together.headers["Location"]).json == together.json
+
+    spec = api.get("/api/v1/openapi.json").json
+    creations = [
+        (method, path, operation["responses"]["201"])
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and "201" in operation["responses"]
+    ]
+    assert len(creations) == 5
+    for method, path, response in creations:
+        assert "Location" in response.get("headers", {}), (method, path)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import Response, current_app
+from flask import Response, current_app, url_for
 from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
@@ -136,6 +136,21 @@ def documented(*codes: int) -> Callable[[F], F]:
     return decorate
 
 
+# A 201 says where the new object lives, so a client need not build the address itself.
+CREATED_AT = {
+    "Location": {
+        "description": "the address of what was created (for an invitation, its respondent)",
+        "schema": {"type": "string"},
+    }
+}
+Created = tuple[dict[str, Any], dict[str, str]]
+
+
+def created(body: dict[str, Any], view: Callable[..., Any], **ids: Any) -> Created:
+    """Return a 201's body with the Location of the object at ``view``."""
+    return body, {"Location": url_for(f"{blp.name}.{view.__name__}", **ids)}
+
+
 # --- lookups: always through the consultant -------------------------------------------------
 
 
@@ -220,6 +235,11 @@ def decision_json(record: DecisionRecord) -> dict[str, Any]:
     }
 
 
+def decision_created(record: DecisionRecord) -> Created:
+    ids = {"engagement_id": record.engagement_id, "decision_id": record.id}
+    return created(decision_json(record), get_decision, **ids)
+
+
 # --- engagements ----------------------------------------------------------------------------
 
 
@@ -242,9 +262,9 @@ def list_engagements(
 
 @blp.route("", methods=["POST"])
 @json_body(blp, EngagementCreateSchema)
-@blp.response(201, EngagementSchema)
+@blp.response(201, EngagementSchema, headers=CREATED_AT)
 @documented(403)
-def create_engagement(data: dict[str, Any]) -> dict[str, Any]:
+def create_engagement(data: dict[str, Any]) -> Created:
     """Create an engagement with its two parties."""
     engagement = Engagement(
         consultant_id=current_consultant().id,
@@ -257,7 +277,7 @@ def create_engagement(data: dict[str, Any]) -> dict[str, Any]:
         )
     db.session.add(engagement)
     db.session.commit()
-    return engagement_json(engagement)
+    return created(engagement_json(engagement), get_engagement, engagement_id=engagement.id)
 
 
 @blp.route(ENGAGEMENT, methods=["GET"])
@@ -352,6 +372,12 @@ def _issue_link(respondent: Respondent, data: dict[str, Any]) -> tuple[str, date
     return link_for("survey.start", token=token), expires_at
 
 
+def invitation_created(respondent: Respondent, url: str, expires_at: datetime | None) -> Created:
+    body = {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
+    ids = {"engagement_id": respondent.engagement_id, "respondent_id": respondent.id}
+    return created(body, get_respondent, **ids)
+
+
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["GET"])
 @blp.response(200, RespondentRecordSchema(many=True))
 @documented(404)
@@ -362,9 +388,9 @@ def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
 
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["POST"])
 @json_body(blp, RespondentCreateSchema)
-@blp.response(201, InvitationLinkSchema)
+@blp.response(201, InvitationLinkSchema, headers=CREATED_AT)
 @documented(403, 404, 409)
-def invite_respondent(data: dict[str, Any], engagement_id: int) -> dict[str, Any]:
+def invite_respondent(data: dict[str, Any], engagement_id: int) -> Created:
     """Invite a respondent; the questionnaire link is in this answer only, never again."""
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
@@ -373,7 +399,7 @@ def invite_respondent(data: dict[str, Any], engagement_id: int) -> dict[str, Any
     url, expires_at = _issue_link(respondent, data)
     engagement.updated_at = utcnow()
     db.session.commit()
-    return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
+    return invitation_created(respondent, url, expires_at)
 
 
 @blp.route(RESPONDENT, methods=["GET"])
@@ -386,16 +412,16 @@ def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 
 @blp.route(f"{RESPONDENT}/invitation", methods=["POST"])
 @json_body(blp, InvitationCreateSchema, required=False)
-@blp.response(201, InvitationLinkSchema)
+@blp.response(201, InvitationLinkSchema, headers=CREATED_AT)
 @documented(403, 404, 409)
-def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
+def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int) -> Created:
     """Replace the respondent's link with a new one; the old one stops working."""
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
     url, expires_at = _issue_link(respondent, data)
     db.session.commit()
-    return {"respondent": respondent_json(respondent), "url": url, "expires_at": expires_at}
+    return invitation_created(respondent, url, expires_at)
 
 
 @blp.route(f"{RESPONDENT}/invitation", methods=["DELETE"])
@@ -432,10 +458,10 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
 
 
 @blp.route(f"{RESPONDENT}/submit", methods=["POST"])
-@blp.response(201, DecisionRecordSchema)
+@blp.response(201, DecisionRecordSchema, headers=CREATED_AT)
 @blp.alt_response(422, schema=ErrorSchema, description="Some factors are not answered yet")
 @documented(403, 404, 409)
-def submit_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
+def submit_answers(engagement_id: int, respondent_id: int) -> Created:
     """Lock a respondent's complete answers and store the decision they produce."""
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
@@ -455,7 +481,7 @@ def submit_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
         abort(409, message="The answers are already submitted.")
     assert record is not None
     db.session.commit()
-    return decision_json(record)
+    return decision_created(record)
 
 
 # --- decisions and the charter --------------------------------------------------------------
@@ -470,9 +496,9 @@ def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
 
 
 @blp.route(f"{ENGAGEMENT}/decisions", methods=["POST"])
-@blp.response(201, DecisionRecordSchema)
+@blp.response(201, DecisionRecordSchema, headers=CREATED_AT)
 @documented(403, 404, 409)
-def decide_consensus(engagement_id: int) -> dict[str, Any]:
+def decide_consensus(engagement_id: int) -> Created:
     """Decide on the consensus of the respondents who have submitted (at least two)."""
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
@@ -484,7 +510,7 @@ def decide_consensus(engagement_id: int) -> dict[str, Any]:
         abort(409, message=f"These answers are already combined in decision {decided.id}.")
     record = questionnaire.record_consensus(db.session, engagement, current_consultant())
     db.session.commit()
-    return decision_json(record)
+    return decision_created(record)
 
 
 @blp.route(DECISION, methods=["GET"])
