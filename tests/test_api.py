@@ -411,6 +411,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
 
     other = make_token(app, make_consultant(app, "dee@example.com", "Dee"))
     bodies = {
+        "{engagement_id}": {"archived": True},
         "/respondents": {"name": "X", "side": "creator"},
         "/answers": {"answers": {"innovation": 1}},
         "/invitation": {},
@@ -420,7 +421,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
     for path, item in spec["paths"].items():
         if "{engagement_id}" not in path:
             continue
-        for method in ("get", "post", "put", "delete"):
+        for method in ("get", "post", "put", "patch", "delete"):
             if method not in item:
                 continue
             url = path.format(**ids)
@@ -429,7 +430,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
             assert response.status_code == 404, (method, url, response.json)
             assert response.mimetype == "application/json"
             checked += 1
-    assert checked == 14
+    assert checked == 15
     # The owner still sees everything, unchanged.
     assert api.get(f"{base}/respondents/{rid}").json["answers"] == ANSWERS
 
@@ -515,7 +516,7 @@ def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient
             response = api.open(path.format(**ids), method=method.upper(), json=example)
             assert response.status_code in (200, 201), (method, path, response.json)
             sent.append(f"{method} {path}")
-    assert len(sent) == 6, sent
+    assert len(sent) == 7, sent
 
 
 def test_what_is_created_says_where_it_lives(api: FlaskClient) -> None:
@@ -547,3 +548,59 @@ def test_what_is_created_says_where_it_lives(api: FlaskClient) -> None:
     assert len(creations) == 5
     for method, path, response in creations:
         assert "Location" in response.get("headers", {}), (method, path)
+
+
+def test_an_engagement_is_changed_archived_and_restored(app: Flask, api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    path = f"/api/v1/engagements/{engagement_id}"
+    before = api.get(path).json
+    changed = api.patch(path, json={"client_organisation": "Northlight Ltd", "creator_role": "DoP"})
+    assert changed.status_code == 200
+    assert changed.json["client_organisation"] == "Northlight Ltd"
+    assert changed.json["project_name"] == before["project_name"]  # left out: kept
+    assert [(p["side"], p["name"], p["role"]) for p in changed.json["parties"]] == [
+        ("producer", "Ann Lee", "Executive producer"),
+        ("creator", "Bo Chen", "DoP"),
+    ]
+    assert changed.json["updated_at"] > before["updated_at"]
+
+    archived = api.patch(path, json={"archived": True})
+    assert archived.status_code == 200 and archived.json["archived"] is True
+    refused = api.patch(path, json={"project_name": "Ebb"})
+    assert refused.status_code == 409 and '"archived": false' in refused.json["message"]
+    restored = api.patch(path, json={"archived": False, "project_name": "Ebb"})
+    assert restored.status_code == 200
+    assert (restored.json["archived"], restored.json["project_name"]) == (False, "Ebb")
+    # Nothing sent means nothing changed: the document gives no default a client might send.
+    update = api.get("/api/v1/openapi.json").json["components"]["schemas"]["EngagementUpdate"]
+    assert not [name for name, field in update["properties"].items() if "default" in field]
+    assert "required" not in update
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"archived": 1}, "archived", "must be true or false"),
+        ({"archived": "true"}, "archived", "must be true or false"),
+        ({"project_name": "  "}, "project_name", "Enter the project name."),
+        ({"project_name": None}, "project_name", "Enter the project name as text."),
+        ({"id": 7}, "id", "unknown field"),
+    ],
+)
+def test_an_engagement_change_is_checked_field_by_field(
+    api: FlaskClient, body: dict[str, object], field: str, message: str
+) -> None:
+    path = f"/api/v1/engagements/{create_engagement(api)}"
+    before = api.get(path).json
+    response = api.patch(path, json=body)
+    assert response.status_code == 422 and response.json["errors"]["json"][field] == [message]
+    assert api.get(path).json == before
+
+
+def test_a_read_only_token_cannot_change_an_engagement(
+    app: Flask, api: FlaskClient, consultant: int
+) -> None:
+    path = f"/api/v1/engagements/{create_engagement(api)}"
+    secret = make_token(app, consultant, can_write=False)
+    refused = api.patch(path, json={"archived": True}, headers=bearer(secret))
+    assert refused.status_code == 403 and api.get(path).json["archived"] is False

@@ -181,6 +181,7 @@ def test_a_whole_workflow_conforms(fuzz_app: Flask) -> None:
     eid = call("POST", engagements, created)["id"]
     call("GET", engagements)
     call("GET", engagement, engagement_id=eid)
+    call("PATCH", engagement, {"creator_role": "Director"}, engagement_id=eid)
     rids = []
     for person in together:
         invited = call(

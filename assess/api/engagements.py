@@ -26,6 +26,7 @@ from assess.api.schemas import (
     EngagementCreateSchema,
     EngagementQuerySchema,
     EngagementSchema,
+    EngagementUpdateSchema,
     ErrorSchema,
     InvitationCreateSchema,
     InvitationLinkSchema,
@@ -183,7 +184,7 @@ def owned_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, De
 
 def not_archived(engagement: Engagement) -> None:
     if engagement.archived_at is not None:
-        abort(409, message="The engagement is archived; restore it first.")
+        abort(409, message='The engagement is archived; restore it first ("archived": false).')
 
 
 def not_a_session(respondent: Respondent) -> None:
@@ -286,6 +287,35 @@ def create_engagement(data: dict[str, Any]) -> Created:
 def get_engagement(engagement_id: int) -> dict[str, Any]:
     """Show one engagement."""
     return engagement_json(owned_engagement(engagement_id))
+
+
+@blp.route(ENGAGEMENT, methods=["PATCH"])
+@json_body(blp, EngagementUpdateSchema(partial=True))
+@blp.response(200, EngagementSchema)
+@documented(403, 404, 409)
+def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any]:
+    """Change an engagement's project, client or parties, or archive or restore it.
+
+    Only the fields sent change. An archived engagement takes no other change until it is
+    restored ("archived": false), which may come in the same request.
+    """
+    engagement = owned_engagement(engagement_id)
+    archive = data.pop("archived", None)
+    if archive is False and engagement.archived_at is not None:
+        engagement.archived_at = None
+        engagement.updated_at = utcnow()
+    if data:
+        not_archived(engagement)
+        for key in ("project_name", "client_organisation"):
+            setattr(engagement, key, data.get(key, getattr(engagement, key)))
+        for party in engagement.parties:
+            party.name = data.get(f"{party.side}_name", party.name)
+            party.role = data.get(f"{party.side}_role", party.role)
+        engagement.updated_at = utcnow()
+    if archive and engagement.archived_at is None:
+        engagement.archived_at = utcnow()
+    db.session.commit()
+    return engagement_json(engagement)
 
 
 @blp.route(f"{ENGAGEMENT}/signoff", methods=["GET"])

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    validate,
+    validates_schema,
+)
 
 from assess.factors import FACTORS
 from assess.forms import Text
@@ -63,15 +71,16 @@ class ErrorSchema(Schema):
     )
 
 
-def json_body(blp: Any, schema: type[Schema], **kwargs: Any) -> Callable[[F], F]:
-    """Take a JSON request body with ``schema``; document its example and the 415 a body of
-    another type gets."""
+def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callable[[F], F]:
+    """Take a JSON request body with ``schema`` (a class, or an instance made partial); document
+    its example and the 415 a body of another type gets."""
+    example = EXAMPLES[schema if isinstance(schema, type) else type(schema)]
 
     def decorate(view: F) -> F:
         view = blp.alt_response(
             415, schema=ErrorSchema, description="The request body is not JSON"
         )(view)
-        taken: F = blp.arguments(schema, example=EXAMPLES[schema], **kwargs)(view)
+        taken: F = blp.arguments(schema, example=example, **kwargs)(view)
         return taken
 
     return decorate
@@ -133,6 +142,34 @@ class EngagementCreateSchema(Checked):
     producer_role = ApiText("producer side's role", ROLE_MAX, required=False)
     creator_name = ApiText("creator side's name", NAME_MAX)
     creator_role = ApiText("creator side's role", ROLE_MAX, required=False)
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false and nothing else: marshmallow would also take 1, "yes" or "on", which in
+    JSON are more likely a mistake than a choice."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class EngagementUpdateSchema(EngagementCreateSchema):
+    """The details to change, each as when creating; those left out keep their value.
+    Used with partial=True: nothing is required."""
+
+    archived = JsonBoolean(
+        metadata={
+            "description": "true archives the engagement (its links stop working, nothing in "
+            "it can change); false restores it"
+        }
+    )
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        super().on_bind_field(field_name, field_obj)
+        # Left out means unchanged, so no default: a generated client would send a role's
+        # "" and clear it.
+        field_obj.load_default = missing
 
 
 class EngagementQuerySchema(Schema):
@@ -322,6 +359,7 @@ EXAMPLES: dict[type[Schema], dict[str, Any]] = {
         "creator_name": "Bo Chen",
         "creator_role": "Director",
     },
+    EngagementUpdateSchema: {"client_organisation": "Northlight Films Ltd", "archived": False},
     RespondentCreateSchema: {"name": "Ann Lee", "side": "producer", "expires_in_days": 14},
     InvitationCreateSchema: {"expires_in_days": 14},
     AnswersUpdateSchema: {"answers": {"innovation": 4, "timeline_pressure": 2}},
