@@ -604,3 +604,16 @@ def test_a_read_only_token_cannot_change_an_engagement(
     secret = make_token(app, consultant, can_write=False)
     refused = api.patch(path, json={"archived": True}, headers=bearer(secret))
     assert refused.status_code == 403 and api.get(path).json["archived"] is False
+
+
+def test_every_operation_has_a_one_line_summary_and_a_description(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            summary, description = operation.get("summary", ""), operation.get("description", "")
+            assert summary and "\n" not in summary and len(summary) <= 80, (method, path)
+            assert len(description) > len(summary), (method, path)
+            assert str(escape(description.split("\n")[0])) in html, (method, path)

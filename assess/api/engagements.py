@@ -252,8 +252,11 @@ def decision_created(record: DecisionRecord) -> Created:
 def list_engagements(
     pagination_parameters: PaginationParameters, q: str, archived: bool | None
 ) -> list[dict[str, Any]]:
-    """List the consultant's engagements, newest activity first, a page at a time
-    (X-Pagination header); archived ones included unless asked otherwise."""
+    """List the consultant's engagements, a page at a time.
+
+    Newest activity first; archived ones are included unless "archived" says otherwise. The
+    X-Pagination header says how many there are and which page comes next.
+    """
     query = engagements_query(current_consultant().id, archived=archived, search=q)
     size = pagination_parameters.page_size
     page = engagement_page(db.session, query, pagination_parameters.page, size)
@@ -266,7 +269,11 @@ def list_engagements(
 @blp.response(201, EngagementSchema, headers=CREATED_AT)
 @documented(403)
 def create_engagement(data: dict[str, Any]) -> Created:
-    """Create an engagement with its two parties."""
+    """Create an engagement with its two parties.
+
+    The producer side and the creator side each have a name and an optional role; the
+    engagement starts with no respondents. Its address is in the Location header.
+    """
     engagement = Engagement(
         consultant_id=current_consultant().id,
         project_name=data["project_name"],
@@ -285,7 +292,10 @@ def create_engagement(data: dict[str, Any]) -> Created:
 @blp.response(200, EngagementSchema)
 @documented(404)
 def get_engagement(engagement_id: int) -> dict[str, Any]:
-    """Show one engagement."""
+    """Show one engagement.
+
+    Its project, client, parties, status (from new to signed) and whether it is archived.
+    """
     return engagement_json(owned_engagement(engagement_id))
 
 
@@ -322,7 +332,11 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
 @blp.response(200, SignOffSchema)
 @documented(404)
 def signoff_status(engagement_id: int) -> dict[str, Any]:
-    """Say how far the engagement has come towards a signed charter."""
+    """Follow the engagement towards a signed charter.
+
+    The latest decision, and each charter version frozen for sign-off (newest first) with
+    the state of its sign-off and what each signatory did and when.
+    """
     engagement = owned_engagement(engagement_id)
     latest = engagement.latest_decision
     versions = sorted(engagement.charter_versions, key=lambda v: -v.number)
@@ -373,7 +387,11 @@ def version_json(version: CharterVersion) -> dict[str, Any]:
 )
 @documented(404)
 def signed_pdf(engagement_id: int, number: int) -> Response:
-    """Download the signed (sealed) charter of a version; 404 until everyone approved."""
+    """Download the signed charter of a frozen version.
+
+    The version's PDF sealed by the service once every signatory approved it; 404 until
+    then.
+    """
     engagement = owned_engagement(engagement_id)
     version = next((v for v in engagement.charter_versions if v.number == number), None)
     if version is None or version.sign_off.sealed_pdf is None:
@@ -412,7 +430,11 @@ def invitation_created(respondent: Respondent, url: str, expires_at: datetime | 
 @blp.response(200, RespondentRecordSchema(many=True))
 @documented(404)
 def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
-    """List the engagement's respondents with their answers so far."""
+    """List the engagement's respondents.
+
+    Each with the answers saved so far, whether they have submitted, and the state of their
+    newest invitation link.
+    """
     return [respondent_json(r) for r in owned_engagement(engagement_id).respondents]
 
 
@@ -421,7 +443,12 @@ def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
 @blp.response(201, InvitationLinkSchema, headers=CREATED_AT)
 @documented(403, 404, 409)
 def invite_respondent(data: dict[str, Any], engagement_id: int) -> Created:
-    """Invite a respondent; the questionnaire link is in this answer only, never again."""
+    """Invite a respondent to answer the questionnaire.
+
+    The answer holds the respondent's personal link, shown this once and never again (only
+    its hash is kept); "expires_in_days" limits how long it works. The respondent's address
+    is in the Location header.
+    """
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
     respondent = Respondent(name=data["name"], side=data["side"], answers={})
@@ -436,7 +463,10 @@ def invite_respondent(data: dict[str, Any], engagement_id: int) -> Created:
 @blp.response(200, RespondentRecordSchema)
 @documented(404)
 def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
-    """Show one respondent and the answers saved so far."""
+    """Show one respondent.
+
+    The answers saved so far, whether they are submitted, and the state of the newest link.
+    """
     return respondent_json(owned_respondent(engagement_id, respondent_id)[1])
 
 
@@ -445,7 +475,12 @@ def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 @blp.response(201, InvitationLinkSchema, headers=CREATED_AT)
 @documented(403, 404, 409)
 def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int) -> Created:
-    """Replace the respondent's link with a new one; the old one stops working."""
+    """Replace a respondent's invitation link with a new one.
+
+    The old link stops working; the new one is in this answer only. Without
+    "expires_in_days" it expires when the link it replaces would have, or after 30 days when
+    none works.
+    """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
@@ -458,7 +493,11 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
 @blp.response(200, RespondentRecordSchema)
 @documented(403, 404, 409)
 def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
-    """Stop the respondent's link from working; a new invitation can be issued later."""
+    """Revoke a respondent's invitation link.
+
+    The link stops working at once; the answers saved stay, and a new invitation can be
+    issued later. Revoking again changes nothing.
+    """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
@@ -472,7 +511,11 @@ def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 @blp.response(200, RespondentRecordSchema)
 @documented(403, 404, 409)
 def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
-    """Save some or all of a respondent's answers; submitted answers are locked."""
+    """Save some or all of a respondent's answers.
+
+    Each factor sent is saved (an integer from 1 to 5); the others keep their value.
+    Submitted answers are locked (409).
+    """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
@@ -492,7 +535,11 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
 @blp.alt_response(422, schema=ErrorSchema, description="Some factors are not answered yet")
 @documented(403, 404, 409)
 def submit_answers(engagement_id: int, respondent_id: int) -> Created:
-    """Lock a respondent's complete answers and store the decision they produce."""
+    """Submit a respondent's answers and decide on them.
+
+    Every factor must be answered (422 names those missing). The answers are locked and the
+    decision they produce is stored; its address is in the Location header.
+    """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
@@ -521,7 +568,10 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
 @blp.response(200, DecisionRecordSchema(many=True))
 @documented(404)
 def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
-    """List the engagement's stored decisions, newest first."""
+    """List the engagement's stored decisions.
+
+    Newest first: one per submitted respondent and one per consensus, each as it was made.
+    """
     return [decision_json(r) for r in owned_engagement(engagement_id).decisions]
 
 
@@ -529,7 +579,12 @@ def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
 @blp.response(201, DecisionRecordSchema, headers=CREATED_AT)
 @documented(403, 404, 409)
 def decide_consensus(engagement_id: int) -> Created:
-    """Decide on the consensus of the respondents who have submitted (at least two)."""
+    """Decide on the consensus of the respondents who have submitted.
+
+    Needs at least two submitted respondents, one on each side (409 otherwise, or when these
+    answers are already combined in a decision). The decision is stored; its address is in
+    the Location header.
+    """
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
     blocker = questionnaire.why_no_consensus(engagement.submitted_respondents)
@@ -547,7 +602,11 @@ def decide_consensus(engagement_id: int) -> Created:
 @blp.response(200, DecisionRecordSchema)
 @documented(404)
 def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
-    """Show one stored decision exactly as it was made."""
+    """Show one stored decision.
+
+    Exactly as it was made, with the rules version that made it, even if the rules changed
+    since.
+    """
     return decision_json(owned_decision(engagement_id, decision_id)[1])
 
 
@@ -562,8 +621,12 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
 )
 @documented(404, 422)
 def charter_pdf(engagement_id: int, decision_id: int) -> Response:
-    """Render the partnership charter for a stored decision, marked as a draft: the version
-    to sign is the one frozen for sign-off (see the versions' signed.pdf)."""
+    """Download the partnership charter of a stored decision, as a draft.
+
+    A PDF/A-3b with the decision JSON attached, made with the fields saved on the
+    engagement's charter page and marked as a draft: the version to sign is the one frozen
+    for sign-off (see signed.pdf). 422 when the saved details cannot make a charter.
+    """
     from assess.charter import load_details, to_pdf
     from assess.views.charter import charter_data, stored_form
 

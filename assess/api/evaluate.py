@@ -40,7 +40,13 @@ limiter.limit(_evaluate_limit)(blp)
 @blp.response(200, DecisionSchema)
 @blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
 def evaluate_answers(answers: dict[str, int]) -> Response:
-    """Decide on one answer set (the eight factors, each 1-5)."""
+    """Decide the partnership model for one answer set.
+
+    Send the eight factors, each an integer from 1 to 5. The answer is the decision document
+    `assess evaluate` prints: the model and its components, the scores, the protocols with
+    their parameters, the escalation ladder, the reasons and the tipping points. Nothing is
+    stored.
+    """
     # The decision is plain data already; serialising it again through the schema (which
     # documents it) would double the cost of the busiest route.
     return jsonify(evaluate(answers, what_if=True).to_dict())
@@ -51,7 +57,13 @@ def evaluate_answers(answers: dict[str, int]) -> Response:
 @blp.response(200, DecisionSchema)
 @blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
 def evaluate_together(data: dict[str, Any]) -> Response:
-    """Decide on several respondents' answers, with gaps, consensus and agreed values."""
+    """Decide on several respondents' answers together.
+
+    At least one respondent on each side (producer and creator). The decision is made on the
+    consensus of their answers, where a value in "consensus" replaces the computed one for
+    its factor; its "alignment" shows each factor's gap, the consensus, the notes and each
+    respondent's own result. Nothing is stored.
+    """
     respondents = [Respondent(r["name"], r["side"], r["answers"]) for r in data["respondents"]]
     decision = evaluate_respondents(respondents, data["consensus"], data["notes"], what_if=True)
     return jsonify(decision.to_dict())
