@@ -617,3 +617,46 @@ def test_every_operation_has_a_one_line_summary_and_a_description(client: FlaskC
             assert summary and "\n" not in summary and len(summary) <= 80, (method, path)
             assert len(description) > len(summary), (method, path)
             assert str(escape(description.split("\n")[0])) in html, (method, path)
+
+
+def test_a_copy_still_current_is_answered_304_without_a_body(app: Flask, api: FlaskClient) -> None:
+    """Polling the sign-off status or fetching a charter again costs a few bytes."""
+    engagement_id, rid, base, decision_id = submitted(api)
+    paths = [
+        "/api/v1/engagements",
+        base,
+        f"{base}/signoff",
+        f"{base}/respondents",
+        f"{base}/respondents/{rid}",
+        f"{base}/decisions",
+        f"{base}/decisions/{decision_id}",
+        f"{base}/decisions/{decision_id}/charter.pdf",
+    ]
+    spec = api.get("/api/v1/openapi.json").json
+    gets = [path for path, item in spec["paths"].items() if "get" in item]
+    assert len(gets) == len(paths) + 1  # the signed charter's, below
+    for path in paths:
+        first = api.get(path)
+        tag = first.headers["ETag"]
+        again = api.get(path, headers={"If-None-Match": tag})
+        assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", tag), path
+        assert api.get(path, headers={"If-None-Match": '"other"'}).data == first.data
+    for path in gets:
+        assert "304" in spec["paths"][path]["get"]["responses"], path
+
+    before = api.get(f"{base}/signoff").headers["ETag"]
+    sign(app, engagement_id)
+    status = api.get(f"{base}/signoff", headers={"If-None-Match": before})
+    assert (
+        status.status_code == 200 and status.json["versions"] and status.headers["ETag"] != before
+    )
+    signed = api.get(f"{base}/versions/1/signed.pdf")
+    unchanged = api.get(
+        f"{base}/versions/1/signed.pdf", headers={"If-None-Match": signed.headers["ETag"]}
+    )
+    assert unchanged.status_code == 304
+    # A page's items can stay the same while its totals change.
+    page = api.get("/api/v1/engagements?page=2")
+    create_engagement(api)
+    later = api.get("/api/v1/engagements?page=2", headers={"If-None-Match": page.headers["ETag"]})
+    assert later.status_code == 200 and later.json == page.json == []

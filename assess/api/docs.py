@@ -18,14 +18,15 @@ bp = Blueprint(
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace a reference to a component schema by the schema itself, one level deep."""
-    reference = schema.get("$ref", "")
-    if reference.startswith("#/components/schemas/"):
-        name = reference.rsplit("/", 1)[1]
-        resolved: dict[str, Any] = spec["components"]["schemas"].get(name, schema)
+def resolve(spec: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """Replace a reference to a component (a schema, a parameter) by the component itself,
+    one level deep."""
+    reference = item.get("$ref", "")
+    if reference.startswith("#/components/"):
+        kind, name = reference.removeprefix("#/components/").split("/", 1)
+        resolved: dict[str, Any] = spec["components"].get(kind, {}).get(name, item)
         return resolved
-    return schema
+    return item
 
 
 # The page's sections, by the resource a path is about, in the order a client meets them.

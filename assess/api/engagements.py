@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
@@ -137,6 +138,27 @@ def documented(*codes: int) -> Callable[[F], F]:
     return decorate
 
 
+def revalidated(view: F) -> F:
+    """Tag a GET's answer (ETag) and answer 304 without a body when the copy the client holds
+    (If-None-Match) is still current: integrations poll the sign-off status and fetch the
+    same charter, a few hundred kilobytes, again."""
+
+    @wraps(view)
+    def tagged(*args: Any, **kwargs: Any) -> Response:
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200:
+            digest = hashlib.sha256(response.get_data())
+            # A page's totals can change while its items do not.
+            digest.update(response.headers.get("X-Pagination", "").encode())
+            response.set_etag(digest.hexdigest()[:32])
+            response.make_conditional(request)
+        return response
+
+    # flask-smorest's own ETag documentation: the If-None-Match parameter, 304 and the header.
+    tagged._apidoc = {**getattr(view, "_apidoc", {}), "etag": True}  # type: ignore[attr-defined]
+    return tagged  # type: ignore[return-value]
+
+
 # A 201 says where the new object lives, so a client need not build the address itself.
 CREATED_AT = {
     "Location": {
@@ -245,6 +267,7 @@ def decision_created(record: DecisionRecord) -> Created:
 
 
 @blp.route("", methods=["GET"])
+@revalidated
 @blp.arguments(EngagementQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, EngagementSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=200)
@@ -289,6 +312,7 @@ def create_engagement(data: dict[str, Any]) -> Created:
 
 
 @blp.route(ENGAGEMENT, methods=["GET"])
+@revalidated
 @blp.response(200, EngagementSchema)
 @documented(404)
 def get_engagement(engagement_id: int) -> dict[str, Any]:
@@ -329,6 +353,7 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
 
 
 @blp.route(f"{ENGAGEMENT}/signoff", methods=["GET"])
+@revalidated
 @blp.response(200, SignOffSchema)
 @documented(404)
 def signoff_status(engagement_id: int) -> dict[str, Any]:
@@ -377,11 +402,13 @@ def version_json(version: CharterVersion) -> dict[str, Any]:
 
 
 @blp.route(f"{ENGAGEMENT}/versions/<{ID}:number>/signed.pdf", methods=["GET"])
+@revalidated
 @blp.doc(
     responses={
         "200": {
             "description": "The sealed charter: the frozen version with the service's seal",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {"ETag": "ETAG"},
         }
     }
 )
@@ -427,6 +454,7 @@ def invitation_created(respondent: Respondent, url: str, expires_at: datetime | 
 
 
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["GET"])
+@revalidated
 @blp.response(200, RespondentRecordSchema(many=True))
 @documented(404)
 def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
@@ -460,6 +488,7 @@ def invite_respondent(data: dict[str, Any], engagement_id: int) -> Created:
 
 
 @blp.route(RESPONDENT, methods=["GET"])
+@revalidated
 @blp.response(200, RespondentRecordSchema)
 @documented(404)
 def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
@@ -565,6 +594,7 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
 
 
 @blp.route(f"{ENGAGEMENT}/decisions", methods=["GET"])
+@revalidated
 @blp.response(200, DecisionRecordSchema(many=True))
 @documented(404)
 def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
@@ -599,6 +629,7 @@ def decide_consensus(engagement_id: int) -> Created:
 
 
 @blp.route(DECISION, methods=["GET"])
+@revalidated
 @blp.response(200, DecisionRecordSchema)
 @documented(404)
 def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
@@ -611,11 +642,13 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
 
 
 @blp.route(f"{DECISION}/charter.pdf", methods=["GET"])
+@revalidated
 @blp.doc(
     responses={
         "200": {
             "description": "The charter, PDF/A-3b with the decision JSON attached",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {"ETag": "ETAG"},
         }
     }
 )
