@@ -660,3 +660,24 @@ def test_a_copy_still_current_is_answered_304_without_a_body(app: Flask, api: Fl
     create_engagement(api)
     later = api.get("/api/v1/engagements?page=2", headers={"If-None-Match": page.headers["ETag"]})
     assert later.status_code == 200 and later.json == page.json == []
+
+
+@pytest.mark.parametrize("accept", ["application/xml", "text/csv, application/json;q=0"])
+def test_an_answer_the_client_cannot_read_is_a_406(api: FlaskClient, accept: str) -> None:
+    engagement_id, rid, base, decision_id = submitted(api)
+    for method, path in (
+        ("POST", "/api/v1/evaluate"),
+        ("GET", base),
+        ("GET", f"{base}/decisions/{decision_id}/charter.pdf"),
+    ):
+        body = ANSWERS if method == "POST" else None
+        refused = api.open(path, method=method, json=body, headers={"Accept": accept})
+        assert refused.status_code == 406 and refused.mimetype == "application/json", path
+        assert refused.json["code"] == 406 and "Accept: application/" in refused.json["message"]
+    # What browsers and HTTP libraries send by default still gets its answer.
+    for usual in ("*/*", "text/html,application/xhtml+xml,*/*;q=0.8", "application/*", ""):
+        assert api.get(base, headers={"Accept": usual}).status_code == 200, usual
+    pdf = api.get(
+        f"{base}/decisions/{decision_id}/charter.pdf", headers={"Accept": "application/pdf"}
+    )
+    assert pdf.status_code == 200

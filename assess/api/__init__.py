@@ -154,6 +154,15 @@ def options_without_a_body(response: Response) -> Response:
     return response
 
 
+def require_acceptable_answer() -> None:
+    """Refuse (406) a request whose Accept header rules out the one type the route answers
+    with, rather than send what the client said it cannot read; the error itself is JSON."""
+    offered = "application/pdf" if request.path.endswith(".pdf") else "application/json"
+    accepted = request.accept_mimetypes
+    if accepted and accepted.best_match([offered]) is None:
+        abort(406, message=f"This route answers with {offered}; send Accept: {offered}.")
+
+
 def require_json_body() -> None:
     """Refuse a body that is not JSON (415): read as JSON it would look like missing fields.
 

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from assess import questionnaire
-from assess.api import require_json_body
+from assess.api import require_acceptable_answer, require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
     AnswersUpdateSchema,
@@ -115,6 +115,7 @@ limiter.limit(
     exempt_when=_valid_token,
 )(blp)
 blp.before_request(authenticate)
+blp.before_request(require_acceptable_answer)
 blp.before_request(require_json_body)
 
 

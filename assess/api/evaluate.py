@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify
 from flask_smorest import Blueprint
 
 from assess.alignment import Respondent
-from assess.api import require_json_body
+from assess.api import require_acceptable_answer, require_json_body
 from assess.api.schemas import (
     AnswersSchema,
     DecisionSchema,
@@ -25,6 +25,7 @@ blp = Blueprint(
     url_prefix="/api/v1/evaluate",
     description="Decide the partnership model for answers; no account needed, rate limited.",
 )
+blp.before_request(require_acceptable_answer)
 blp.before_request(require_json_body)
 
 

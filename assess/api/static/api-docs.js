@@ -15,7 +15,7 @@
         }
       });
       if (query.toString()) { path += "?" + query.toString(); }
-      var headers = { "Accept": "application/json" };
+      var headers = { "Accept": "application/json, application/pdf" };
       var token = document.getElementById("api-token").value.trim();
       if (token) { headers["Authorization"] = "Bearer " + token; }
       var options = { method: form.getAttribute("data-method"), headers: headers, credentials: "omit" };
