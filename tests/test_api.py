@@ -165,6 +165,7 @@ def test_a_body_that_is_not_an_object_is_refused(client: FlaskClient, body: obje
 def test_errors_under_api_are_json_and_pages_stay_html(client: FlaskClient) -> None:
     missing = client.get("/api/v1/no-such-thing")
     assert (missing.status_code, missing.mimetype) == (404, "application/json")
+    assert missing.json["message"] == "No such route in this API; /api/v1/openapi.json lists them."
     wrong_method = client.delete("/api/v1/evaluate")
     assert (wrong_method.status_code, wrong_method.mimetype) == (405, "application/json")
     assert set(wrong_method.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
@@ -681,3 +682,21 @@ def test_an_answer_the_client_cannot_read_is_a_406(api: FlaskClient, accept: str
         f"{base}/decisions/{decision_id}/charter.pdf", headers={"Accept": "application/pdf"}
     )
     assert pdf.status_code == 200
+
+
+def test_a_body_over_the_limit_is_a_413_that_says_the_limit(api: FlaskClient) -> None:
+    body = {**ENGAGEMENT, "project_name": "x" * 1_000_000}
+    response = api.post("/api/v1/engagements", json=body)
+    assert response.status_code == 413 and response.mimetype == "application/json"
+    assert response.json["message"] == "The request body is larger than the 64 KiB the API takes."
+    assert api.get("/api/v1/engagements").json == []
+    spec = api.get("/api/v1/openapi.json").json
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters" and "requestBody" in operation:
+                assert "413" in operation["responses"], (method, path)
+
+
+def test_invalid_fields_are_summed_up_in_the_message(client: FlaskClient) -> None:
+    response = client.post("/api/v1/evaluate", json={"innovation": 9})
+    assert response.json["message"] == "Some fields are not valid; see errors for each one."

@@ -72,7 +72,7 @@ def http_error_json(error: HTTPException) -> Response:
     code = error.code or 500
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
-    message = data.get("message") or error.description or _status_name(code)
+    message = data.get("message") or _what_to_do(code) or error.description or _status_name(code)
     if isinstance(error, RateLimitExceeded):
         message = f"Too many requests: at most {error.limit.limit}. {_try_again()}"
     # Keep the headers the error carries (Allow on 405, Retry-After on 429, ...).
@@ -81,6 +81,18 @@ def http_error_json(error: HTTPException) -> Response:
     if code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="assess"')
     return json_error(code, str(message), errors, headers)
+
+
+def _what_to_do(code: int) -> str | None:
+    """Say what a client can do about the errors werkzeug words for a person at a browser."""
+    if code == 404:
+        return f"No such route in this API; {PREFIX}/openapi.json lists them."
+    if code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // 1024
+        return f"The request body is larger than the {limit} KiB the API takes."
+    if code == 422:
+        return "Some fields are not valid; see errors for each one."
+    return None
 
 
 def _try_again() -> str:

@@ -73,12 +73,15 @@ class ErrorSchema(Schema):
 
 def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callable[[F], F]:
     """Take a JSON request body with ``schema`` (a class, or an instance made partial); document
-    its example and the 415 a body of another type gets."""
+    its example, and the 413 and 415 a body too large or of another type gets."""
     example = EXAMPLES[schema if isinstance(schema, type) else type(schema)]
 
     def decorate(view: F) -> F:
         view = blp.alt_response(
             415, schema=ErrorSchema, description="The request body is not JSON"
+        )(view)
+        view = blp.alt_response(
+            413, schema=ErrorSchema, description="The request body is larger than 64 KiB"
         )(view)
         taken: F = blp.arguments(schema, example=example, **kwargs)(view)
         return taken
