@@ -700,3 +700,11 @@ def test_a_body_over_the_limit_is_a_413_that_says_the_limit(api: FlaskClient) ->
 def test_invalid_fields_are_summed_up_in_the_message(client: FlaskClient) -> None:
     response = client.post("/api/v1/evaluate", json={"innovation": 9})
     assert response.json["message"] == "Some fields are not valid; see errors for each one."
+
+
+@pytest.mark.parametrize("alias", ["01", "\u0661", "\uff11", "+1", "1.0"])
+def test_an_id_is_written_one_way_only(api: FlaskClient, alias: str) -> None:
+    """Leading zeros and other scripts' digits are not other addresses of the same object."""
+    assert create_engagement(api) == 1 and api.get("/api/v1/engagements/1").status_code == 200
+    response = api.get(f"/api/v1/engagements/{alias}")
+    assert response.status_code == 404 and response.mimetype == "application/json"

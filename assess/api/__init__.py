@@ -18,6 +18,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api, abort
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from assess.api.schemas import ErrorSchema
 from assess.config import rate_limit
@@ -202,6 +203,18 @@ def require_json_body() -> None:
         abort(400, message=f"The request body is {reason}.")
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a path, written one way only: werkzeug's int also takes leading zeros
+    and any script's digits (/engagements/02, /engagements/٢), other addresses of the same
+    object."""
+
+    regex = "[1-9][0-9]*"
+
+
+def id_parameter(converter: IdConverter) -> dict[str, Any]:
+    return {"type": "integer", "minimum": converter.min, "maximum": converter.max}
+
+
 class AssessApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, with error handling left to install_error_handlers."""
 
@@ -223,6 +236,7 @@ def register_api(app: Flask) -> None:
     ):
         if key not in app.config:
             app.config[key] = rate_limit(variable, default)
+    app.url_map.converters["id"] = IdConverter
     app.config.update(
         API_TITLE="Assess API",
         API_VERSION="v1",
@@ -245,6 +259,7 @@ def register_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "token", {"type": "http", "scheme": "bearer", "description": "An API token"}
     )
+    api.register_converter(IdConverter, id_parameter)
     app.extensions["assess.api"] = api
     for module in (evaluate, engagements):
         csrf.exempt(module.blp)

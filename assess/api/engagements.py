@@ -72,7 +72,7 @@ blp = PagedBlueprint(
 
 # Ids are 32-bit database keys; the bounds are in the routes and so in the OpenAPI document.
 MAX_ID = 2**31 - 1
-ID = f"int(min=1, max={MAX_ID})"
+ID = f"id(min=1, max={MAX_ID})"
 ENGAGEMENT = f"/<{ID}:engagement_id>"
 RESPONDENT = f"{ENGAGEMENT}/respondents/<{ID}:respondent_id>"
 DECISION = f"{ENGAGEMENT}/decisions/<{ID}:decision_id>"
