@@ -546,3 +546,24 @@ def test_a_respondent_without_a_link_says_so(app: Flask, signed_in: FlaskClient)
         ("Ann Lee", "Active"),
         ("Bo Chen", "No link issued"),
     ]
+
+
+def test_a_respondents_link_names_the_last_day_it_works(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    chosen = date.today() + timedelta(days=30)
+    invite(signed_in, engagement_id, expires_on=chosen.isoformat())
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    # The form says the link works through the chosen day: the table names that day, not
+    # the midnight after it.
+    shown = re.search(r"Active, until ([^<]+)<", page)
+    assert shown is not None and shown.group(1).strip() == f"{chosen:%-d %b %Y}"
+
+
+def test_a_link_renewed_without_a_chosen_day_names_its_exact_end() -> None:
+    from datetime import UTC, datetime
+
+    from assess.views.template_helpers import link_end
+
+    assert link_end(datetime(2027, 1, 3, 16, 25, tzinfo=UTC)) == "3 Jan 2027, 16:25 UTC"
+    assert link_end(datetime(2027, 2, 1, tzinfo=UTC)) == "31 Jan 2027"
+    assert link_end(None) == ""

@@ -73,6 +73,17 @@ def last_day(value: datetime | None) -> str:
     return day(value.astimezone(UTC) - timedelta(microseconds=1))
 
 
+def link_end(value: datetime | None) -> str:
+    """Say when a link stops working as it was chosen: a link chosen to work through a day
+    stops at the next midnight, so that day is named; any other end is named exactly."""
+    if value is None:
+        return ""
+    moment = value.astimezone(UTC)
+    if moment.time() == datetime.min.time():
+        return last_day(moment)
+    return when(moment)
+
+
 def param_value(value: int, unit: str) -> str:
     """Say a protocol parameter with its unit: '14 days', '1 day', '7 of 10', '20 %'."""
     if unit in ("days", "hours", "years", "percentage points"):
@@ -110,6 +121,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "iso": iso,
     "day": day,
     "last_day": last_day,
+    "link_end": link_end,
     "param_value": param_value,
     "status_class": status_class,
     "sentence": sentence,
