@@ -567,3 +567,22 @@ def test_a_link_renewed_without_a_chosen_day_names_its_exact_end() -> None:
     assert link_end(datetime(2027, 1, 3, 16, 25, tzinfo=UTC)) == "3 Jan 2027, 16:25 UTC"
     assert link_end(datetime(2027, 2, 1, tzinfo=UTC)) == "31 Jan 2027"
     assert link_end(None) == ""
+
+
+def test_the_list_says_a_consensus_is_next_once_several_respondents_submitted(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+    for name, side, level in (("Ann Lee", "producer", 2), ("Bo Chen", "creator", 5)):
+        link = invite(signed_in, engagement_id, respondent_name=name, side=side)
+        answers = {**ANSWERS, "timeline_pressure": level}
+        for number, page in enumerate(PAGES, start=1):
+            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+        assert post(signed_in, f"{link}/review").status_code == 303
+    assert status(app, engagement_id) == "answered"
+    # Each submission made that respondent's own decision; nothing has combined them yet.
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert "New answers since" not in listing
+    assert "Ready to decide on the consensus" in listing
