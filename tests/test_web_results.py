@@ -9,7 +9,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from webtools import ANSWERS, create_engagement, login, make_consultant, post, submitted_pair
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    create_engagement,
+    invite,
+    login,
+    make_consultant,
+    post,
+    submitted_pair,
+)
 
 from assess.engine import evaluate
 from assess.extensions import db
@@ -336,6 +345,38 @@ def test_the_newest_decision_leads_on_to_the_charter(signed_in: FlaskClient) -> 
     # The charter is prepared from the newest decision, not from an older one.
     assert "Prepare the charter</a>" not in signed_in.get(first).get_data(as_text=True)
     assert "Prepare the charter</a>" in signed_in.get(second).get_data(as_text=True)
+
+
+def test_the_charter_waits_for_the_consensus_when_several_respondents_submitted(
+    signed_in: FlaskClient,
+) -> None:
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+    engagement_path = f"/engagements/{engagement_id}"
+    for name, side, answers in (
+        ("Ann Lee", "producer", ANSWERS),
+        ("Bo Chen", "creator", CREATOR_ANSWERS),
+    ):
+        link = invite(signed_in, engagement_id, respondent_name=name, side=side)
+        for number, page in enumerate(PAGES, start=1):
+            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+        assert post(signed_in, f"{link}/review").status_code == 303
+    # The newest decision is Bo's alone: a charter made from it would leave Ann's answers out.
+    bo_alone = f"{engagement_path}/decisions/2"
+    page = signed_in.get(bo_alone).get_data(as_text=True)
+    assert "Prepare the charter</a>" not in page
+    assert f'href="{engagement_path}#compare-title">Decide on the consensus first</a>' in page
+    page = signed_in.get(engagement_path).get_data(as_text=True)
+    assert f'href="{bo_alone}/charter"' not in page
+    assert "decide on their consensus first" in page
+
+    consensus = post(signed_in, f"{engagement_path}/consensus").headers["Location"]
+    page = signed_in.get(engagement_path).get_data(as_text=True)
+    # Decided: the charter is the next step, so it is the page's main button.
+    assert f'class="button button-primary" href="{consensus}/charter">Prepare the charter' in page
+    page = signed_in.get(consensus).get_data(as_text=True)
+    assert f'href="{consensus}/charter">Prepare the charter</a>' in page
 
 
 def test_ring_numbers_sit_between_axes_on_top_of_the_answers(signed_in: FlaskClient) -> None:
