@@ -142,7 +142,7 @@ def test_decline_returns_the_charter_to_draft_with_the_reason(
     assert "Declined." in page
     assert "Bo Chen: The revenue split is not what we agreed." in page
     assert "agreed.." not in page  # the reason's own full stop is not doubled
-    ann_row = page.split('<th scope="row">Ann Lee', 1)[1].split("</tr>", 1)[0]
+    ann_row = page.split('<th scope="row"><bdi>Ann Lee', 1)[1].split("</tr>", 1)[0]
     assert "status-closed" in ann_row and "Closed with this version" in ann_row
     # The other signatory learns there is nothing to do, and is no longer asked to approve.
     other = app.test_client().get(links["Ann Lee"]).get_data(as_text=True)

@@ -411,7 +411,7 @@ def test_reopening_answers_not_submitted_says_there_is_nothing_to_reopen(
     path = f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen"
     page = signed_in.get(post(signed_in, path).headers["Location"]).get_data(as_text=True)
     assert "open again" not in page
-    assert "Ann Lee&#39;s answers are not submitted, so there is nothing to reopen." in page
+    assert "<bdi>Ann Lee</bdi>'s answers are not submitted, so there is nothing to reopen." in page
 
 
 def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
@@ -586,3 +586,34 @@ def test_the_list_says_a_consensus_is_next_once_several_respondents_submitted(
     listing = signed_in.get("/engagements").get_data(as_text=True)
     assert "New answers since" not in listing
     assert "Ready to decide on the consensus" in listing
+
+
+# A name pasted from a right-to-left document may end in an unclosed override mark.
+TURNED = "\u202eAnn Lee"
+
+
+def test_a_typed_name_never_turns_the_text_after_it_around(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in, project_name=TURNED, producer_name=TURNED)
+    path = f"/engagements/{engagement_id}"
+    isolated = f"<bdi>{TURNED}</bdi>"
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert f"<strong>{isolated}</strong>, <bdi>Executive producer</bdi>" in listing
+    page = signed_in.get(path).get_data(as_text=True)
+    assert f"<dd>{isolated}<span" in page
+    session = signed_in.get(f"{path}/session").get_data(as_text=True)
+    assert f"together with {isolated} and <bdi>Bo Chen</bdi>. Choose" in session
+    for form in (f"{path}/edit", f"{path}/invitations/new", f"{path}/session"):
+        assert f'">{isolated}</a>' in signed_in.get(form).get_data(as_text=True)
+    assert f"(<bdi>{TURNED}</bdi>)" in signed_in.get(f"{path}/invitations/new").get_data(
+        as_text=True
+    )
+    archived = signed_in.get(post(signed_in, f"{path}/archive").headers["Location"])
+    assert f"“{isolated}” is archived." in archived.get_data(as_text=True)
+    restored = signed_in.get(post(signed_in, f"{path}/restore").headers["Location"])
+    assert f"“{isolated}” is back in your engagements." in restored.get_data(as_text=True)
+    # Whatever is typed is still escaped, isolated or not.
+    post(signed_in, f"{path}/edit", {**ENGAGEMENT, "project_name": "<i>Tide</i>"})
+    archived = signed_in.get(post(signed_in, f"{path}/archive").headers["Location"])
+    assert "“<bdi>&lt;i&gt;Tide&lt;/i&gt;</bdi>” is archived." in archived.get_data(as_text=True)

@@ -47,7 +47,7 @@ from assess.questionnaire import (
 from assess.radar import radar
 from assess.views import link_for
 from assess.views.auth import require_consultant
-from assess.views.template_helpers import names
+from assess.views.template_helpers import isolated, names
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -217,7 +217,10 @@ def archive(engagement_id: int) -> Response:
     if engagement.archived_at is None:
         engagement.archived_at = utcnow()
         db.session.commit()
-    flash(f"“{engagement.project_name}” is archived. Its invitation links no longer open.", "info")
+    flash(
+        isolated("“{}” is archived. Its invitation links no longer open.", engagement.project_name),
+        "info",
+    )
     return redirect(url_for("engagements.index"))
 
 
@@ -228,7 +231,7 @@ def restore(engagement_id: int) -> Response:
     engagement.archived_at = None
     engagement.updated_at = utcnow()
     db.session.commit()
-    flash(f"“{engagement.project_name}” is back in your engagements.", "success")
+    flash(isolated("“{}” is back in your engagements.", engagement.project_name), "success")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
@@ -310,7 +313,7 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
     respondent = owned_respondent(engagement, respondent_id)
     respondent.revoke_links()
     db.session.commit()
-    flash(f"{respondent.name}'s link no longer works.", "info")
+    flash(isolated("{}'s link no longer works.", respondent.name), "info")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
@@ -331,13 +334,17 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
         )
     if was_submitted:
         flash(
-            f"{respondent.name}'s answers are open again. "
-            "Their link leads back to the review page.",
+            isolated(
+                "{}'s answers are open again. Their link leads back to the review page.",
+                respondent.name,
+            ),
             "success",
         )
     else:  # a second click, or a page from before they were reopened
         flash(
-            f"{respondent.name}'s answers are not submitted, so there is nothing to reopen.",
+            isolated(
+                "{}'s answers are not submitted, so there is nothing to reopen.", respondent.name
+            ),
             "info",
         )
     return redirect(url_for("engagements.show", engagement_id=engagement.id))

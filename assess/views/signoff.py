@@ -50,6 +50,7 @@ from assess.signing.keys import SealKeys, from_config
 from assess.views import link_for
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement, refuse_if_archived
+from assess.views.template_helpers import isolated
 
 bp = Blueprint("signoff", __name__, url_prefix="/engagements/<int:engagement_id>/charter")
 bp.before_request(require_consultant)
@@ -439,7 +440,7 @@ def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
         flash(str(error), "info")
         return _to_version(version)
     db.session.commit()
-    flash(f"{signatory.name}'s link no longer works.", "info")
+    flash(isolated("{}'s link no longer works.", signatory.name), "info")
     return _to_version(version, "#signatories")
 
 

@@ -111,6 +111,12 @@ def names(people: Sequence[str]) -> Markup:
     return Markup(join_names([f"<bdi>{escape(name)}</bdi>" for name in people]))
 
 
+def isolated(sentence: str, *typed: str) -> Markup:
+    """Fill a sentence with text people typed, each isolated: a name ending in an unclosed
+    right-to-left mark would otherwise turn the rest of the sentence around."""
+    return Markup(sentence).format(*(Markup("<bdi>{}</bdi>").format(text) for text in typed))
+
+
 def status_class(status: str) -> str:
     """Return a CSS class name for a status label."""
     return "status-" + status.replace(" ", "-")
