@@ -400,6 +400,13 @@ def test_amending_opens_the_charter_form_filled_in_as_the_signed_version(
         assert value in text
     assert 'id="charter-version">Version 2<' in text
     assert "Freeze for sign-off" in text
+    # Nothing says this is an amendment until version 1 is signed.
+    assert "Amending signed version" not in text
+    link = send(client, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    text = client.get(f"{first}/amend").get_data(as_text=True)
+    assert "<strong>Amending signed version 1.</strong>" in text
+    assert "Freezing this form makes version 2" in text and f'href="{first}">Open version 1' in text
     assert client.get(f"/engagements/{setup.engagement_id}/charter/v9/amend").status_code == 404
 
 
