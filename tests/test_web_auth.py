@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import PASSWORD, csrf_token, login, make_consultant, post
+from webtools import ENGAGEMENT, PASSWORD, csrf_token, login, make_consultant, post
 
 from assess.extensions import db
 from assess.models import Consultant
@@ -89,6 +89,23 @@ def test_post_without_csrf_token_is_rejected(client: FlaskClient, consultant: in
     assert response.status_code == 400
     assert b"Your form has expired" in response.data
     assert client.get("/engagements").status_code == 302
+
+
+def test_an_expired_form_says_what_ends_a_sign_in(app: Flask, consultant: int) -> None:
+    client = app.test_client()
+    login(client)
+    token = csrf_token(client, "/engagements/new")
+    form = {"csrf_token": token, **ENGAGEMENT}
+    # Signing in in another browser leaves this one's forms working.
+    login(app.test_client())
+    assert client.post("/engagements/new", data=form).status_code == 302
+    # The sign-in ends (its cookie is gone, as after hours unused): the form says why.
+    client.delete_cookie("session", domain="localhost")
+    response = client.post("/engagements/new", data=form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "when you sign out, or after 12 hours without opening a page" in page
+    assert "sign in elsewhere" not in page
 
 
 def test_failed_logins_are_rate_limited(app: Flask, client: FlaskClient, consultant: int) -> None:

@@ -42,9 +42,11 @@ LINK_NOT_FOUND = (
 
 # A form's token lives as long as the session: a consultant's sign-in, a respondent's
 # browser session (no sign-in on a personal link).
+# Signing in elsewhere ends no session; signing out, or a sign-in left unused, does.
 FORM_EXPIRED = (
-    "For your security, forms expire when your sign-in ends or when you sign in elsewhere. "
-    "Go back, reload the page and submit it again."
+    "For your security, a form expires when the sign-in it was opened in ends: when you "
+    "sign out, or after {hours} hours without opening a page. Go back, reload the page and "
+    "submit it again."
 )
 FORM_EXPIRED_ON_LINK = (
     "For your security, a page opened before the browser was closed can no longer be sent. "
@@ -58,7 +60,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
         personal_link = request.blueprint in PERSONAL_LINKS
-        message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED
+        hours = int(app.permanent_session_lifetime.total_seconds() // 3600)
+        message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED.format(hours=hours)
         page = render_template(
             "web/error.html",
             code=400,
