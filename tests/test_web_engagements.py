@@ -617,3 +617,20 @@ def test_a_typed_name_never_turns_the_text_after_it_around(
     post(signed_in, f"{path}/edit", {**ENGAGEMENT, "project_name": "<i>Tide</i>"})
     archived = signed_in.get(post(signed_in, f"{path}/archive").headers["Location"])
     assert "“<bdi>&lt;i&gt;Tide&lt;/i&gt;</bdi>” is archived." in archived.get_data(as_text=True)
+
+
+def test_an_unfinished_intake_session_is_named_as_such(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/session"
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    assert post(signed_in, path, {**data, "action": "decide"}).status_code == 303
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Answered in the session, no link" in page
+    # A second session, saved half way: the engagement waits for the consultant, not a person.
+    post(signed_in, path, {"session": "new", "innovation": "2", "action": "save"})
+    assert status(app, engagement_id) == "answered"
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert "An intake session is unfinished" in listing
+    assert "Waiting for" not in listing
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert re.search(r'data-label="Link">\s*In session\s*</td>', page)
