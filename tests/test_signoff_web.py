@@ -544,3 +544,28 @@ def test_the_sign_off_pages_load_their_stylesheet_in_the_head(
         head, body = response.get_data(as_text=True).split("</head>", 1)
         assert head.count("/static/signoff.css") == 1, name
         assert "<link" not in body, name
+
+
+def test_the_engagement_page_leads_on_to_the_version_out_for_sign_off(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    engagement = f"/engagements/{setup.engagement_id}"
+
+    def card() -> str:
+        page = client.get(engagement).get_data(as_text=True)
+        return page.split('id="charter-title"', 1)[1].split("</section>", 1)[0]
+
+    first = freeze(client, setup)
+    assert (
+        f'class="button button-primary" href="{first}">Name the signatories of version 1' in card()
+    )
+    link = send(client, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert f'href="{first}">Follow the sign-off of version 1' in card()
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    assert "Amend the charter" in card() and "button-primary" not in card()
+    # The amendment being prepared is where to carry on; amending again would replace it.
+    second = freeze(client, setup, arbitration="Zurich Chamber")
+    assert f'href="{second}">Name the signatories of version 2' in card()
+    assert "Amend the charter" not in card() and "Prepare a new version" in card()
