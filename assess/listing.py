@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from assess.models import Engagement, Party, Respondent
+from assess.models import (
+    CharterVersion,
+    Engagement,
+    Party,
+    Respondent,
+    Signatory,
+    SignOff,
+)
 
 PAGE_SIZE = 25
 SEARCH_MAX = 100
@@ -90,3 +97,45 @@ def engagement_page(
         .offset(offset)
     ).all()
     return EngagementPage(list(items), number, size, total)
+
+
+@dataclass(frozen=True)
+class SignOffProgress:
+    """Where the newest frozen charter version of an engagement stands with its signatories."""
+
+    version: int
+    status: str
+    approved: int
+    signatories: int
+
+
+def sign_off_progress(session: Session, engagement_ids: list[int]) -> dict[int, SignOffProgress]:
+    """Return the newest version's sign-off progress per engagement, in one query (the list
+    shows it without loading any version's PDF)."""
+    if not engagement_ids:
+        return {}
+    newest = (
+        select(CharterVersion.engagement_id, func.max(CharterVersion.number).label("number"))
+        .where(CharterVersion.engagement_id.in_(engagement_ids))
+        .group_by(CharterVersion.engagement_id)
+        .subquery()
+    )
+    approved = func.count(case((Signatory.action == "approved", Signatory.id)))
+    rows = session.execute(
+        select(
+            CharterVersion.engagement_id,
+            CharterVersion.number,
+            SignOff.status,
+            approved,
+            func.count(Signatory.id),
+        )
+        .join(
+            newest,
+            (newest.c.engagement_id == CharterVersion.engagement_id)
+            & (newest.c.number == CharterVersion.number),
+        )
+        .join(SignOff, SignOff.version_id == CharterVersion.id)
+        .outerjoin(Signatory, Signatory.sign_off_id == SignOff.id)
+        .group_by(CharterVersion.engagement_id, CharterVersion.number, SignOff.status)
+    )
+    return {row[0]: SignOffProgress(*row[1:]) for row in rows}

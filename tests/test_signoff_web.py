@@ -569,3 +569,28 @@ def test_the_engagement_page_leads_on_to_the_version_out_for_sign_off(
     second = freeze(client, setup, arbitration="Zurich Chamber")
     assert f'href="{second}">Name the signatories of version 2' in card()
     assert "Amend the charter" not in card() and "Prepare a new version" in card()
+
+
+def test_the_engagements_list_follows_the_newest_version_s_sign_off(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+
+    def progress() -> str:
+        page = client.get("/engagements").get_data(as_text=True)
+        card = page.split('class="engagement-meta"', 1)[1].split("</div>", 1)[0]
+        assert "Charter drafted" in card
+        found = re.search(r"Version \d+:[^<]*", card)
+        return " ".join(found.group().split()) if found else ""
+
+    version_path = freeze(client, setup)
+    assert progress() == "Version 1: signatories to name"
+    links = send(client, version_path, order="parallel")
+    assert progress() == "Version 1: 0 of 2 approved"
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
+    assert progress() == "Version 1: 1 of 2 approved"
+    post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "Not the agreed split."})
+    assert progress() == "Version 1: declined"
+    freeze(client, setup)
+    assert progress() == "Version 2: signatories to name"

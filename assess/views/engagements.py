@@ -24,7 +24,12 @@ from assess import signoff
 from assess.extensions import db
 from assess.factors import FACTOR_KEYS
 from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
-from assess.listing import engagement_page, engagements_query, search_words
+from assess.listing import (
+    engagement_page,
+    engagements_query,
+    search_words,
+    sign_off_progress,
+)
 from assess.models import (
     CREATOR,
     JOINT,
@@ -93,6 +98,7 @@ def index() -> str | Response:
     return render_template(
         "web/engagements/index.html",
         engagements=page.items,
+        sign_offs=sign_off_progress(db.session, [e.id for e in page.items]),
         page=page,
         archived=archived,
         search=search,
