@@ -6,6 +6,19 @@
   var summary = document.querySelector("[data-focus]");
   if (summary) { summary.focus(); }
 
+  // A link in the summary to one of a question's choices scrolls the question into view with
+  // them: jumping to the first choice alone would leave the question above the screen.
+  document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      var question = target && target.closest("fieldset.factor");
+      if (!question) { return; }
+      event.preventDefault();
+      question.scrollIntoView();
+      target.focus({ preventScroll: true });
+    });
+  });
+
   // Copy-to-clipboard buttons for invitation and signatory links.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     var field = document.querySelector(button.getAttribute("data-copy"));
