@@ -96,7 +96,7 @@ def test_the_signed_charter_is_intact_on_the_page_in_pyhanko_and_the_command(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Intact and sealed" in text
-    assert f"charter {document_id}, version 1" in text
+    assert f'charter <span class="doc-id">{document_id}</span>, version 1' in text
     assert "Ann Lee" in text and "Bo Chen" in text
     assert "this service&#39;s certificate" in text or "this service's certificate" in text
     assert "Valid: the document may not be changed after sealing" in text

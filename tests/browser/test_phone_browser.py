@@ -1,5 +1,5 @@
-"""On a phone, 320 and 390 pixels wide: every page a respondent meets fits the screen and
-taps comfortably."""
+"""On a phone, 320 and 390 pixels wide: every page a respondent, a signatory or a visitor of
+the verification page meets fits the screen, taps comfortably and breaks long values well."""
 
 from __future__ import annotations
 
@@ -11,15 +11,22 @@ from pathlib import Path
 import pytest
 from browsertools import assert_accessible, shoot
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, ViewportSize, expect
+from signofftools import (  # noqa: F401  (fixtures)
+    engagement_with_decision,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
 from sqlalchemy import select
 from webtools import ANSWERS, create_engagement, invite, post, signed_in_consultant
 
 from assess.extensions import db
-from assess.models import Invitation, Respondent, utcnow
+from assess.models import CharterVersion, Invitation, Respondent, Signatory, utcnow
 from assess.questionnaire import PAGES
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
 
 # The narrowest phone still sold, and a common one.
 PHONES: dict[str, ViewportSize] = {
@@ -44,6 +51,33 @@ OUT_OF_BOUNDS = """() => {
     const own = e.getBoundingClientRect(), outer = e.parentElement.getBoundingClientRect();
     return own.width > 0 && (own.right > outer.right + 1 || own.left < outer.left - 1);
   }).slice(0, 5).map(e => `${e.tagName}.${e.className} in ${e.parentElement.className}`);
+}"""
+
+# The widths of the lines a text occupies, one entry per line.
+LINE_WIDTHS = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const lines = new Map();
+  for (const box of range.getClientRects()) {
+    const top = Math.round(box.top);
+    lines.set(top, (lines.get(top) || 0) + box.width);
+  }
+  return [...lines.values()];
+}"""
+
+# For each place the text appears in the main content, on how many lines it is drawn.
+LINES_OF_TEXT = """text => {
+  const found = [];
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(text);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + text.length);
+    found.push(new Set([...range.getClientRects()].map(box => Math.round(box.top))).size);
+  }
+  return found;
 }"""
 
 
@@ -79,6 +113,25 @@ def heights(page: Page, selector: str) -> list[float]:
     return [
         box["height"] for box in (e.bounding_box() for e in page.locator(selector).all()) if box
     ]
+
+
+def assert_hashes_wrap_evenly(page: Page) -> None:
+    """Each SHA-256 stays inside its box, on at most two lines of about the same length."""
+    hashes = page.locator("main p.hash, main dd.hash, main td.hash").all()
+    assert hashes, page.url
+    for element in hashes:
+        assert element.evaluate("e => e.scrollWidth <= e.clientWidth"), page.url
+        text = element.inner_text()
+        digest = re.search(r"[0-9a-f]{64}", text)
+        assert digest, text
+        widths = element.evaluate(LINE_WIDTHS)  # of the text: a cell's label is not counted
+        assert len(widths) <= 2, (page.url, digest.group(0), widths)
+        assert min(widths) >= max(widths) / 2, (page.url, digest.group(0), widths)
+
+
+def assert_on_one_line(page: Page, text: str) -> None:
+    lines = page.evaluate(LINES_OF_TEXT, text)
+    assert lines and all(n == 1 for n in lines), (page.url, text, lines)
 
 
 def test_a_respondent_answers_on_a_phone_without_anything_cut_off(
@@ -150,4 +203,124 @@ def test_a_respondent_answers_on_a_phone_without_anything_cut_off(
             page.goto(live_server + link)
             expect(page.get_by_role("heading", name=re.compile(heading))).to_be_visible()
             assert_fits_the_phone(page)
+        page.close()
+
+
+def approve(page: Page, name: str) -> None:
+    page.fill("#field-full_name", name)
+    page.locator("label[for='field-consent']").click()
+    page.get_by_role("button", name="Approve the charter").click()
+    expect(
+        page.get_by_text(re.compile(r"^Thank you\. (Your approval is recorded|Everyone)"))
+    ).to_be_visible()
+
+
+def test_a_signatory_and_a_visitor_of_the_verification_page_read_every_page_on_a_phone(
+    app: Flask, live_server: str, phones: dict[str, BrowserContext], artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    first = freeze(client, setup, arbitration="Geneva Chamber of Commerce, seated in Geneva")
+    ann = send(client, first, people=({"name": "Ann Lee", "email": "ann@x.example", "role": ""},))
+    signer = phones["390"].new_page()
+    signer.goto(live_server + ann["Ann Lee"])
+    approve(signer, "Ann Lee")  # the last approval seals the charter, in the server's thread
+    signed = signer.request.get(f"{live_server}{ann['Ann Lee']}/signed.pdf")
+    assert signed.status == 200
+    signer.close()
+
+    # The amendment: a change to read, a long name and role, one approval, one lapsed link.
+    second = freeze(client, setup, arbitration="Zurich Chamber of Commerce, seated in Zurich")
+    long_name = "Maximiliana Alexandrowna Wolkonskaja-Rasumowskaja"
+    people = (
+        {
+            "name": long_name,
+            "email": "max@x.example",
+            "role": "Head of International Co-Production",
+        },
+        {"name": "Dan Park", "email": "dan@x.example", "role": "Producer"},
+        {"name": "Eve Stone", "email": "eve@x.example", "role": "Producer"},
+    )
+    links = send(client, second, order="parallel", people=people)
+    with app.app_context():
+        eve = db.session.scalars(select(Signatory).where(Signatory.name == "Eve Stone")).one()
+        eve.expires_at = utcnow() - timedelta(minutes=1)
+        versions = db.session.scalars(select(CharterVersion).order_by(CharterVersion.number)).all()
+        document_id, frozen = versions[1].document_id, versions[1].sha256
+        db.session.commit()
+    dan = phones["390"].new_page()
+    dan.goto(live_server + links["Dan Park"])
+    approve(dan, "Dan Park")
+    dan.close()
+
+    for width, context in phones.items():
+        page = context.new_page()
+        page.goto(live_server + links[long_name])
+        changes = page.get_by_role("heading", name="What changes from the signed version 1")
+        expect(changes).to_be_visible()
+        assert_fits_the_phone(page)  # the change reads in full, not in a table scrolling away
+        assert_hashes_wrap_evenly(page)
+        assert_on_one_line(page, document_id)
+        page.get_by_role("button", name="Approve the charter").click()
+        expect(page.get_by_text("Tick the box to confirm your approval.").first).to_be_visible()
+        assert_fits_the_phone(page)
+        # The tick and its sentence are one box to tap, the tick inside it.
+        box = page.locator("label[for='field-consent']").bounding_box()
+        tick = page.locator("#field-consent").bounding_box()
+        assert box and tick and box["height"] >= TAP, box
+        assert box["x"] <= tick["x"] and tick["x"] + tick["width"] <= box["x"] + box["width"]
+        assert box["y"] <= tick["y"] and tick["y"] + tick["height"] <= box["y"] + box["height"]
+        assert min(heights(page, "main .button")) >= TAP
+        assert_accessible(page)
+        shoot(page, artifacts, f"phone-{width}-sign-errors")
+        page.get_by_role("button", name="Decline the charter").click()
+        expect(page.get_by_text("Enter the reason for declining.").first).to_be_visible()
+        assert_fits_the_phone(page)
+
+        for link, shown in (
+            (links["Dan Park"], "You approved this charter"),
+            (links["Eve Stone"], "This link no longer works."),
+            (ann["Ann Lee"], "Signed by everyone"),
+        ):
+            page.goto(live_server + link)
+            expect(page.get_by_text(shown)).to_be_visible()
+            assert_fits_the_phone(page)
+            assert_on_one_line(page, document_id)
+
+        page.goto(live_server + "/verify")
+        assert_fits_the_phone(page)
+        page.get_by_role("button", name="Verify the file").click()  # no file chosen
+        expect(page.get_by_text("There is a problem")).to_be_visible()
+        assert_fits_the_phone(page)
+        for typed, shown in (
+            ("not a fingerprint", "There is a problem"),
+            (frozen, "A frozen charter version of this service"),
+            ("ab" * 32, "Unknown fingerprint"),
+        ):
+            page.fill("#field-sha256", typed)
+            page.get_by_role("button", name="Look up the fingerprint").click()
+            expect(page.get_by_text(shown).first).to_be_visible()
+            assert_fits_the_phone(page)
+            if typed == frozen:
+                assert_on_one_line(page, document_id)  # in the link to the charter's page
+        assert_hashes_wrap_evenly(page)  # the unknown fingerprint, repeated under its verdict
+        upload: FilePayload = {
+            "name": "signed.pdf",
+            "mimeType": "application/pdf",
+            "buffer": signed.body(),
+        }
+        page.set_input_files("#field-pdf", files=[upload])
+        page.get_by_role("button", name="Verify the file").click()
+        expect(page.get_by_role("heading", name="Intact and sealed")).to_be_visible()
+        assert_fits_the_phone(page)
+        assert_hashes_wrap_evenly(page)
+        assert_on_one_line(page, document_id)
+        shoot(page, artifacts, f"phone-{width}-verify-intact")
+
+        page.goto(f"{live_server}/verify/{document_id}")
+        expect(page.get_by_role("heading", name="Versions of this charter")).to_be_visible()
+        assert_fits_the_phone(page)
+        assert_hashes_wrap_evenly(page)
+        assert_on_one_line(page, document_id)
+        expect(page.get_by_role("rowheader", name=re.compile("^Version 2"))).to_be_visible()
         page.close()
