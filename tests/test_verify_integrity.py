@@ -58,7 +58,9 @@ def test_two_engagements_never_share_a_document_id(app: Flask, signed_in: FlaskC
     assert hashes[0] != hashes[1], "two different charters are byte-identical frozen PDFs"
     # The QR page of the first charter lists only its own versions.
     page = signed_in.get(f"/verify/{ids[0]}").get_data(as_text=True)
-    assert re.findall(r'<th scope="row">(\d+)<', page) == ["1"]
+    assert re.findall(r'<th scope="row"><span class="stack-only">Version </span>(\d+)<', page) == [
+        "1"
+    ]
 
 
 # --- a damaged copy is called damaged ----------------------------------------------------
