@@ -1,5 +1,6 @@
-"""On a phone, 320 and 390 pixels wide: every page a respondent, a signatory or a visitor of
-the verification page meets fits the screen, taps comfortably and breaks long values well."""
+"""On a phone, 320 and 390 pixels wide: every page a respondent, a signatory, a visitor of the
+verification page or the consultant meets fits the screen, taps comfortably and breaks long values
+well; the consultant's tables also keep to a tablet's width."""
 
 from __future__ import annotations
 
@@ -9,21 +10,31 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, shoot
+from browsertools import assert_accessible, shoot, sign_in
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, ViewportSize, expect
 from signofftools import (  # noqa: F401  (fixtures)
+    Setup,
     engagement_with_decision,
     freeze,
     seal_key_files,
     send,
     shared_seal_key,
 )
+from signofftools import approve as approve_by_post
 from sqlalchemy import select
-from webtools import ANSWERS, create_engagement, invite, post, signed_in_consultant
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    create_engagement,
+    invite,
+    post,
+    signed_in_consultant,
+)
 
 from assess.extensions import db
-from assess.models import CharterVersion, Invitation, Respondent, Signatory, utcnow
+from assess.models import CharterVersion, Engagement, Invitation, Respondent, Signatory, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
@@ -34,6 +45,7 @@ PHONES: dict[str, ViewportSize] = {
     "390": {"width": 390, "height": 844},
 }
 TAP = 44  # the smallest comfortable tap target, in CSS pixels
+TABLET: ViewportSize = {"width": 768, "height": 1024}
 
 # Boxes that pass the edge of the box they sit in, leaving the page's margins or their card:
 # what a scrolling region, a clipped or an absolutely placed box holds does not count.
@@ -324,3 +336,241 @@ def test_a_signatory_and_a_visitor_of_the_verification_page_read_every_page_on_a
         assert_on_one_line(page, document_id)
         expect(page.get_by_role("rowheader", name=re.compile("^Version 2"))).to_be_visible()
         page.close()
+
+
+# What the consultant taps on its own, not inside a sentence: the menu, buttons, the actions in
+# a table, the path back, the decisions, a version, the levels to adjust, a summary to open.
+STANDALONE = """() => [...document.querySelectorAll(`
+    .site-nav a, .site-nav button, main .button, main .link-button, main .row-actions a,
+    main .breadcrumb a, main .decision-list a, main .stack-table tbody th > a,
+    main .level-choice label, main .details summary, main .pagination a`)]
+  .filter(e => e.getClientRects().length && !e.closest('[hidden]'))
+  .map(e => [e.textContent.trim().slice(0, 40), e.getBoundingClientRect().height])
+  .filter(([, height]) => height < 44 - 0.5)"""
+
+# The rendered size of each radar chart's axis labels, in CSS pixels, and whether each label
+# stays inside the chart's drawing.
+RADAR_LABELS = """() => [...document.querySelectorAll('main .radar-svg')].map(svg => {
+  const box = svg.viewBox.baseVal, scale = svg.getBoundingClientRect().width / box.width;
+  return [...svg.querySelectorAll('.axis-label')]
+    .filter(label => getComputedStyle(label).display !== 'none')
+    .map(label => {
+      const b = label.getBBox();
+      return {
+        text: label.textContent, px: parseFloat(getComputedStyle(label).fontSize) * scale,
+        inside: b.x >= box.x && b.y >= box.y && b.x + b.width <= box.x + box.width
+          && b.y + b.height <= box.y + box.height,
+      };
+    });
+}).flat()"""
+
+
+def assert_taps(page: Page) -> None:
+    """Every link or button that stands on its own is a comfortable tap."""
+    small = page.evaluate(STANDALONE)
+    assert not small, (page.url, small)
+
+
+def assert_radar_reads(page: Page, smallest: float = 10) -> None:
+    """The radar chart's factor names are large enough to read, and none is cut off."""
+    labels = page.evaluate(RADAR_LABELS)
+    assert len(labels) >= 8, page.url
+    bad = [label for label in labels if label["px"] < smallest or not label["inside"]]
+    assert not bad, (page.url, bad)
+
+
+def assert_consultant_page(page: Page) -> None:
+    assert_fits_the_phone(page)
+    assert_taps(page)
+
+
+LONG_NAME = "Maximiliana Alexandrowna Wolkonskaja-Rasumowskaja"
+LONG_EMAIL = "maximiliana.wolkonskaja-rasumowskaja@international-coproductions.example"
+
+
+def engagement_for_a_phone(
+    app: Flask, client: FlaskClient, live_server: str, context: BrowserContext
+) -> dict[str, str]:
+    """An engagement with long names everywhere: three partners and their consensus with a value
+    agreed, an intake session under way, a signed charter and its amendment out for sign-off to
+    three people; return the paths of its pages. The charter is signed in the browser: the last
+    approval seals it, in the server's thread."""
+    engagement_id = create_engagement(
+        client,
+        project_name="Saltmarsh: a six-part documentary series about the North Sea coast",
+        client_organisation="Nordsee Küstenfilm Produktionsgesellschaft mbH & Co. KG",
+        producer_name=LONG_NAME,
+        producer_role="Head of International Co-Production",
+        creator_name="Bartholomew Featherstonehaugh-Cholmondeley",
+        creator_role="Showrunner and lead writer",
+    )
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in (
+            (LONG_NAME, "producer", ANSWERS),
+            ("Bartholomew Featherstonehaugh-Cholmondeley", "creator", CREATOR_ANSWERS),
+            ("Konstantinos Papadopoulos-Alexandropoulos", "creator", {**ANSWERS, "innovation": 1}),
+        ):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    agreed = (
+        post(
+            client,
+            f"{consensus}/agree",
+            {"factor": "timeline_pressure", "value": "4", "note": "Settled in the workshop."},
+        )
+        .headers["Location"]
+        .split("#")[0]
+    )
+    invite(client, engagement_id, respondent_name="Eleonora Wittelsbach-Hohenzollern")
+    base = f"/engagements/{engagement_id}"
+    post(client, f"{base}/session", {"session": "new", "action": "save", "innovation": "2"})
+    setup = Setup(engagement_id, int(agreed.rsplit("/", 1)[1]))
+    first = freeze(client, setup, arbitration="Geneva Chamber of Commerce, seated in Geneva")
+    signer = send(
+        client, first, people=({"name": "Ann Lee", "email": "ann@x.example", "role": ""},)
+    )
+    page = context.new_page()
+    page.goto(live_server + signer["Ann Lee"])
+    approve(page, "Ann Lee")
+    page.close()
+    second = freeze(
+        client,
+        setup,
+        arbitration="Zurich Chamber of Commerce, seated in Zurich",
+        data_storage="https://files.northlight-films-international.example/projects/saltmarsh",
+    )
+    people = (
+        {"name": LONG_NAME, "email": LONG_EMAIL, "role": "Head of International Co-Production"},
+        {"name": "Dan Park", "email": "dan@x.example", "role": "Producer"},
+        {"name": "Eve Stone", "email": "eve@x.example", "role": "Producer"},
+    )
+    links = send(client, second, order="parallel", people=people)
+    approve_by_post(client, links["Dan Park"], "Dan Park")
+    # One intake session's own result, in an engagement of its own.
+    session = {**{key: str(level) for key, level in ANSWERS.items()}, "action": "decide"}
+    single = post(client, f"/engagements/{create_engagement(client)}/session", session)
+    return {
+        "engagement": base,
+        "result": agreed,
+        "single": single.headers["Location"],
+        "charter": f"{agreed}/charter",
+        "signed": first,
+        "amendment": second,
+    }
+
+
+def test_the_consultant_works_on_a_phone_without_anything_cut_off(
+    app: Flask, live_server: str, phones: dict[str, BrowserContext], artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    paths = engagement_for_a_phone(app, client, live_server, phones["390"])
+    with app.app_context():
+        document_id = db.session.scalars(
+            select(CharterVersion.document_id).where(CharterVersion.number == 2)
+        ).one()
+
+    for width, context in phones.items():
+        page = sign_in(context, live_server)
+        page.goto(live_server + "/engagements")
+        expect(page.get_by_role("heading", name="Engagements")).to_be_visible()
+        assert_consultant_page(page)
+        # The menu keeps to one line, signing out included.
+        tops = {
+            round(box["y"])
+            for box in (
+                e.bounding_box() for e in page.locator(".site-nav a, .site-nav button").all()
+            )
+            if box
+        }
+        assert len(tops) == 1, tops
+
+        page.goto(live_server + paths["engagement"])
+        assert_consultant_page(page)  # the parties' card, the answers side by side, the versions
+        assert_radar_reads(page)
+        page.locator("#respondents-title ~ .table-scroll button", has_text="New link").first.click()
+        expect(page.get_by_role("heading", name=re.compile("^Link for"))).to_be_visible()
+        assert_consultant_page(page)
+        shoot(page, artifacts, f"phone-{width}-engagement")
+
+        page.goto(live_server + "/engagements/new")
+        page.get_by_role("button", name="Create engagement").click()
+        expect(page.get_by_text("There are 4 problems")).to_be_visible()
+        assert_consultant_page(page)
+        for path in ("/edit", "/invitations/new", "/session"):
+            page.goto(live_server + paths["engagement"] + path)
+            assert_consultant_page(page)
+        page.get_by_role("button", name="See the recommendation").click()  # seven unanswered
+        expect(page.get_by_text("There are 7 problems")).to_be_visible()
+        assert_consultant_page(page)
+
+        # The result: the gaps and the answers read in full, the chart's labels too.
+        page.goto(live_server + paths["result"])
+        expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+        assert_consultant_page(page)
+        assert_radar_reads(page)
+        expect(page.locator(".alignment-table .factor-note")).to_have_text(
+            "Settled in the workshop."
+        )
+        assert_accessible(page)
+        shoot(page, artifacts, f"phone-{width}-consensus")
+        page.get_by_role("button", name="Record the agreed value").click()  # nothing chosen
+        expect(page.locator("#agree-errors")).to_be_visible()
+        assert_consultant_page(page)
+        page.locator("label[for='adjust-planning_complexity-5']").click()
+        expect(page.locator("#preview-notice")).to_be_visible()
+        assert_consultant_page(page)
+        page.goto(live_server + paths["single"])
+        assert_consultant_page(page)
+        assert_radar_reads(page)
+
+        # The charter's fields, and its preview in a tab of its own.
+        page.goto(live_server + paths["charter"])
+        assert_consultant_page(page)
+        with context.expect_page() as opened:
+            page.get_by_role("button", name=re.compile("^Preview the charter")).click()
+        preview = opened.value
+        preview.wait_for_load_state()
+        assert preview.evaluate(
+            "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
+        )
+        preview.close()
+
+        # The amendment out for sign-off: the changes read as blocks, each signatory too.
+        page.goto(live_server + paths["amendment"])
+        expect(page.get_by_role("heading", name="Changes since signed version 1")).to_be_visible()
+        assert_consultant_page(page)
+        assert_on_one_line(page, document_id)
+        page.locator("#signatories button", has_text="New link").first.click()
+        expect(page.get_by_role("heading", name="Personal links")).to_be_visible()
+        assert_consultant_page(page)
+        assert_accessible(page)
+        shoot(page, artifacts, f"phone-{width}-sign-off")
+        page.goto(live_server + paths["signed"])
+        assert_consultant_page(page)
+
+        page.goto(live_server + "/account")
+        assert_consultant_page(page)
+        page.get_by_role("link", name="Manage your API tokens").click()
+        page.fill("#field-name", "CRM sync for the Northlight Films co-production office")
+        page.get_by_role("button", name="Create token").click()
+        expect(page.get_by_role("heading", name="Your new token")).to_be_visible()
+        assert_consultant_page(page)
+        page.close()
+
+
+def test_the_consultants_tables_keep_to_a_tablet(
+    app: Flask, live_server: str, browser: Browser
+) -> None:
+    client = signed_in_consultant(app)
+    context = browser.new_context(viewport=TABLET, has_touch=True)
+    paths = engagement_for_a_phone(app, client, live_server, context)
+    page = sign_in(context, live_server)
+    for path in (paths["engagement"], paths["amendment"], paths["signed"]):
+        page.goto(live_server + path)
+        assert_fits_the_phone(page)  # the respondents' and the signatories' tables included
+    context.close()
