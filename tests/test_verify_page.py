@@ -52,7 +52,7 @@ def sign_through(app: Flask) -> tuple[bytes, str, bytes, str]:
     sealed = consultant.get(f"{version_path}/signed.pdf").data
     frozen = consultant.get(f"{version_path}/charter.pdf").data
     page = consultant.get(version_path).get_data(as_text=True)
-    match = re.search(r"Document (PC-[A-Z0-9-]+)", page)
+    match = re.search(r'Document <span class="doc-id">(PC-[A-Z0-9-]+)<', page)
     assert match
     return sealed, match.group(1), frozen, page
 
