@@ -109,6 +109,8 @@ def phones(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
 
 def assert_fits_the_phone(page: Page) -> None:
     """Nothing scrolls sideways: not the page, not a table, not a card past its margins."""
+    # A page's text can be visible before its stylesheet applies: measure the styled page.
+    page.wait_for_load_state("load")
     assert page.evaluate(
         "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
     ), page.url
@@ -122,6 +124,7 @@ def assert_fits_the_phone(page: Page) -> None:
 
 
 def heights(page: Page, selector: str) -> list[float]:
+    page.wait_for_load_state("load")
     return [
         box["height"] for box in (e.bounding_box() for e in page.locator(selector).all()) if box
     ]
