@@ -594,3 +594,19 @@ def test_the_engagements_list_follows_the_newest_version_s_sign_off(
     assert progress() == "Version 1: declined"
     freeze(client, setup)
     assert progress() == "Version 2: signatories to name"
+
+
+def test_freezing_again_warns_that_the_signatories_named_for_a_version_are_dropped(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
+    form = signed_in.get(setup.charter_path).get_data(as_text=True)
+    assert "Version 1 is being prepared for sign-off (1 signatory named, no links sent yet)" in form
+    assert re.search(
+        r'data-confirm="[^"]*withdraws version 1 and the 1 signatory[^"]*">Freeze', form
+    )
+    post(signed_in, f"{version_path}/signatories", SIGNATORIES[1])
+    form = signed_in.get(setup.charter_path).get_data(as_text=True)
+    assert "(2 signatories named, no links sent yet)" in form
