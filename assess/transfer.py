@@ -38,7 +38,7 @@ from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary
 from assess.decision import Decision
 from assess.schemas import AgreedSchema, load_answers
 from assess.signing import sha256_hex
-from assess.signing.keys import SealKeyError, existing_certificate
+from assess.signing.keys import SealKeyError, existing_certificate, seal_folder
 
 FORMAT = "assess-export"
 FORMAT_VERSION = 1
@@ -604,7 +604,7 @@ def _seal_notice(session: Session) -> str | None:
         "set SEAL_KEY_FILE and SEAL_CERT_FILE to the old installation's key and certificate"
         if current_app.config.get("SEAL_CERT_FILE")
         else "copy seal-key.pem and seal-cert.pem from the old installation's instance/seal/ "
-        f"folder into {Path(current_app.instance_path) / 'seal'}"
+        f"folder into {seal_folder(current_app.instance_path)}"
     )
     state = "has no seal key yet" if own is None else "seals with another certificate"
     charters = (

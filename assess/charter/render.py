@@ -174,15 +174,16 @@ def radar(
         x, y = point(index, 5.75)
         anchor = "middle" if abs(x - center) < 1 else ("start" if x > center else "end")
         labels.append((x, y, anchor, _wrap(factor.label, 16)))
-    dots = tuple(point(i, answers[f.key]) for i, f in enumerate(FACTORS))
+
+    def dots_of(levels: Mapping[str, int]) -> tuple[tuple[float, float], ...]:
+        return tuple(point(i, levels[f.key]) for i, f in enumerate(FACTORS))
+
+    def outline(points: tuple[tuple[float, float], ...]) -> str:
+        return " ".join(f"{x},{y}" for x, y in points)
+
+    dots = dots_of(answers)
     overlays = tuple(
-        RadarOverlay(
-            name,
-            side,
-            colour,
-            dash,
-            " ".join(f"{x},{y}" for x, y in (point(i, own[f.key]) for i, f in enumerate(FACTORS))),
-        )
+        RadarOverlay(name, side, colour, dash, outline(dots_of(own)))
         for (name, side, own), (colour, dash) in zip(respondents, OVERLAY_STYLES, strict=False)
     )
     return RadarChart(
@@ -190,7 +191,7 @@ def radar(
         center=center,
         rings=tuple(ring(level) for level in range(1, 6)),
         axes=tuple(point(i, 5) for i in range(count)),
-        polygon=" ".join(f"{x},{y}" for x, y in dots),
+        polygon=outline(dots),
         dots=dots,
         labels=tuple(labels),
         overlays=overlays,

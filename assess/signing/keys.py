@@ -155,7 +155,12 @@ def from_config(config: Mapping[str, Any], instance_folder: str | os.PathLike[st
             raise SealKeyError("configure both SEAL_KEY_FILE and SEAL_CERT_FILE, or neither")
         return load(key_file, cert_file, config.get("SEAL_KEY_PASSPHRASE") or None)
     subject = str(config.get("SEAL_SUBJECT") or DEFAULT_SUBJECT)
-    return load_or_create(Path(instance_folder) / "seal", subject=subject)
+    return load_or_create(seal_folder(instance_folder), subject=subject)
+
+
+def seal_folder(instance_folder: str | os.PathLike[str]) -> Path:
+    """Return where the generated key and certificate live when none is configured."""
+    return Path(instance_folder) / "seal"
 
 
 def existing_certificate(
@@ -166,7 +171,7 @@ def existing_certificate(
     Reads the certificate only: unlike ``from_config``, it never creates a key.
     """
     cert_file = config.get("SEAL_CERT_FILE")
-    path = Path(cert_file) if cert_file else Path(instance_folder) / "seal" / CERT_FILE
+    path = Path(cert_file) if cert_file else seal_folder(instance_folder) / CERT_FILE
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
     except FileNotFoundError:

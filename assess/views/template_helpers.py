@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from assess import partnership, protocols
 from assess.factors import BY_KEY, FACTORS
@@ -108,13 +108,18 @@ def sentence(text: str) -> str:
 def names(people: Sequence[str]) -> Markup:
     """List names in a sentence, each isolated for bidirectional text: two Arabic names in
     a row would otherwise be read as one right-to-left run and swap places."""
-    return Markup(join_names([f"<bdi>{escape(name)}</bdi>" for name in people]))
+    return Markup(join_names([str(bdi(name)) for name in people]))
+
+
+def bdi(text: str) -> Markup:
+    """Isolate text people typed from the text around it (HTML ``<bdi>``)."""
+    return Markup("<bdi>{}</bdi>").format(text)
 
 
 def isolated(sentence: str, *typed: str) -> Markup:
     """Fill a sentence with text people typed, each isolated: a name ending in an unclosed
     right-to-left mark would otherwise turn the rest of the sentence around."""
-    return Markup(sentence).format(*(Markup("<bdi>{}</bdi>").format(text) for text in typed))
+    return Markup(sentence).format(*(bdi(text) for text in typed))
 
 
 def status_class(status: str) -> str:
