@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from webtools import ENGAGEMENT, PASSWORD, csrf_token, login, make_consultant, post
 
 from assess.extensions import db
-from assess.models import Consultant
+from assess.models import Consultant, Engagement
 
 pytestmark = pytest.mark.db
 
@@ -50,6 +51,31 @@ def test_signing_out_ends_a_copy_of_the_session_and_every_other_device(
     assert other_device.get("/engagements").status_code == 302
     login(client)  # signing in again starts afresh
     assert client.get("/engagements").status_code == 200
+
+
+def test_a_form_sent_after_signing_out_elsewhere_asks_to_sign_in_again(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    token = csrf_token(client, "/engagements/new")
+    other_device = app.test_client()
+    login(other_device)
+    post(other_device, "/logout")  # ends every session, this one too
+
+    response = client.post("/engagements/new", data={"csrf_token": token, **ENGAGEMENT})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    # Never back to an address that only takes forms: it would answer 405 after signing in.
+    response = client.post("/engagements/1/archive", data={"csrf_token": token})
+    assert response.headers["Location"] == "/login"
+    assert "Sign in to see that page." in client.get("/login").get_data(as_text=True)
+    assert count_engagements(app) == 0
+    assert client.get("/engagements/new").headers["Location"] == "/login?next=%2Fengagements%2Fnew"
+
+
+def count_engagements(app: Flask) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(Engagement)).all())
 
 
 def test_wrong_password_is_refused_without_saying_which_part_was_wrong(

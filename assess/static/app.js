@@ -47,6 +47,104 @@
     window.addEventListener("resize", tabOnlyWhenScrolling);
   }
 
+  // What a consultant typed survives a sign-in that ended in the meantime (signed out in
+  // another tab, or timed out): a form is copied into this tab's storage as it is sent; the
+  // sign-in page or the expired-form page right after keeps the copy, any other page drops
+  // it, and the form's own page puts it back once. Passwords and hidden fields are never
+  // copied, and signing out in this tab forgets every copy.
+  var DRAFT = "assess-draft:";
+  var DRAFT_HOURS = 12;
+  var draftKey = function (form) {
+    // The attribute, not form.action: a control named "action" would stand in for it.
+    var action = form.getAttribute("action") || location.pathname;
+    return DRAFT + new URL(action, location.href).pathname + "#" + form.id;
+  };
+  var copied = function (field) {
+    return field.name && field.name !== "csrf_token" && !field.disabled &&
+      ["password", "hidden", "file", "submit", "button", "reset"].indexOf(field.type) < 0;
+  };
+  var storage = null;
+  try { storage = window.sessionStorage; } catch (error) { storage = null; }
+  if (storage) {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (form.hasAttribute("data-forget-drafts")) {
+        Object.keys(storage).forEach(function (key) {
+          if (key.indexOf(DRAFT) === 0) { storage.removeItem(key); }
+        });
+      }
+      if (!form.hasAttribute("data-keep-draft") || !form.id || event.defaultPrevented) { return; }
+      var fields = [];
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!copied(field)) { return; }
+        if (field.type === "radio" || field.type === "checkbox") {
+          if (field.checked) { fields.push([field.name, field.value, true]); }
+        } else {
+          fields.push([field.name, field.value, false]);
+        }
+      });
+      storage.setItem(draftKey(form), JSON.stringify({
+        at: Date.now(), kept: false, page: location.pathname + location.search, fields: fields
+      }));
+    });
+    var keepHere = document.querySelector("[data-keep-drafts]");
+    var kept = 0;
+    var bounced = [];
+    Object.keys(storage).forEach(function (key) {
+      if (key.indexOf(DRAFT) !== 0) { return; }
+      var draft;
+      try { draft = JSON.parse(storage.getItem(key)); } catch (error) { draft = null; }
+      var age = draft ? Date.now() - draft.at : Infinity;
+      // Only a form sent a moment ago was turned away; an older copy was answered before.
+      var justSent = keepHere && age < 60 * 1000;
+      if (age > DRAFT_HOURS * 3600 * 1000 || (!draft.kept && !justSent)) {
+        storage.removeItem(key);
+        return;
+      }
+      if (justSent) {
+        draft.kept = true;
+        storage.setItem(key, JSON.stringify(draft));
+        kept += 1;
+        if (draft.page) { bounced.push(draft.page); }
+      }
+    });
+    var note = document.querySelector("[data-drafts-note]");
+    if (note && kept) { note.hidden = false; }
+    // Signing in leads back to the page the form was typed on (the server checks the path).
+    var signIn = document.querySelector("form[data-sign-in]");
+    if (signIn && bounced.length && !signIn.querySelector("input[name=next]")) {
+      var next = document.createElement("input");
+      next.type = "hidden";
+      next.name = "next";
+      next.value = bounced[bounced.length - 1];
+      signIn.append(next);
+    }
+    document.querySelectorAll("form[data-keep-draft]").forEach(function (form) {
+      var key = draftKey(form);
+      var draft = form.id && storage.getItem(key) && JSON.parse(storage.getItem(key));
+      if (!draft || !draft.kept) { return; }
+      storage.removeItem(key);
+      draft.fields.forEach(function (saved) {
+        Array.prototype.forEach.call(form.elements, function (field) {
+          if (field.name !== saved[0] || !copied(field)) { return; }
+          if (field.type === "radio" || field.type === "checkbox") {
+            if (field.value === saved[1]) { field.checked = true; }
+          } else {
+            field.value = saved[1];
+          }
+        });
+      });
+      var notice = document.createElement("p");
+      notice.className = "notice small";
+      notice.id = "draft-restored";
+      notice.setAttribute("role", "status");
+      notice.textContent = "What you typed before your sign-in ended is back in this form. " +
+        "It is not saved yet: check it, then send it again.";
+      form.before(notice);
+      form.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  }
+
   // Irreversible steps ask first; without JavaScript the button simply submits.
   document.addEventListener("submit", function (event) {
     var button = event.submitter;

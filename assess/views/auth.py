@@ -128,8 +128,13 @@ def require_consultant() -> Response | None:
     """Send visitors who are not signed in to the sign-in page."""
     if current_user.is_authenticated:
         return None
-    response: Response = login_manager.unauthorized()
-    return response
+    if request.method in ("GET", "HEAD"):
+        response: Response = login_manager.unauthorized()
+        return response
+    # A form sent after the sign-in ended: its address only takes forms, so the sign-in
+    # must not lead back there (the page's script leads back to where the form was typed).
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    return redirect(url_for("auth.login"))
 
 
 @bp.post("/logout")

@@ -68,6 +68,7 @@ def register(app: Flask) -> None:
             title="Your form has expired",
             message=message,
             home=not personal_link,
+            keeps_drafts=not personal_link,
         )
         return page, 400
 
