@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfa import pdfa_3b_problems
@@ -27,7 +28,7 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader, PdfWriter
 from tsatools import TimeStampingAuthority
 
-from assess import charter
+from assess import charter, create_app
 from assess.charter import CharterDetails
 from assess.cli import cli
 from assess.engine import evaluate
@@ -654,8 +655,6 @@ def test_load_roots_refuses_a_file_without_a_certificate(tmp_path: Path) -> None
 def test_the_app_refuses_bad_time_stamping_settings_at_start(
     setting: str, value: str, message: str
 ) -> None:
-    from assess import create_app
-
     with pytest.raises(RuntimeError, match=message):
         create_app(
             {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", setting: value}
@@ -686,6 +685,20 @@ def test_cli_exit_0_for_an_intact_sealed_charter(
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Intact and sealed by assess charter seal: charter PC-2026")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_trusts_the_certificate_generated_in_the_instance_folder(
+    run_verify: Callable[..., Any], sealed: bytes, keys: SealKeys, monkeypatch: Any
+) -> None:
+    checked = run_verify(sealed, "--cert", str(keys.cert_file)).output
+    unchecked = run_verify(sealed).output
+    assert checked != unchecked  # without a certificate the verdict says it was not checked
+    instance = keys.cert_file.parent.parent
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
+    assert create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).instance_path == str(instance)
+    result = run_verify(sealed)
+    assert result.exit_code == 0, result.output
+    assert result.output == checked
 
 
 def test_cli_details_list_the_checks_and_signatories(

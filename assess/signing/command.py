@@ -10,8 +10,16 @@ from typing import NoReturn
 import click
 
 EXIT_OK, EXIT_ALTERED, EXIT_UNREADABLE = 0, 1, 2
-# Where the web app generates its seal certificate (its default instance folder).
-INSTANCE_CERT = Path(__file__).resolve().parents[2] / "instance" / "seal" / "seal-cert.pem"
+
+
+def generated_certificate() -> Path:
+    """Where the web app generates its seal certificate: in the instance folder Flask
+    chooses for the package (beside a checkout, or under the environment's prefix)."""
+    from flask import Flask
+
+    from assess.signing.keys import CERT_FILE, seal_folder
+
+    return seal_folder(Flask("assess").instance_path) / CERT_FILE
 
 
 @click.command("verify")
@@ -52,8 +60,8 @@ def verify_command(
 
     # pyHanko logs its diff analysis of altered files with tracebacks; the verdict says it.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
-    if cert_file is None and INSTANCE_CERT.is_file():
-        cert_file = INSTANCE_CERT
+    if cert_file is None and generated_certificate().is_file():
+        cert_file = generated_certificate()
     try:
         data = pdf_file.read_bytes()
         trusted = cert_file.read_bytes() if cert_file is not None else None
