@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from assess.decision import ChosenProtocol, Decision
 from assess.factors import BY_KEY, FACTORS, Factor
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import Param
+from assess.radar import PRINT, Radar, radar
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "charter"
 RUNNING_TITLE_CHARS = 64
@@ -72,36 +72,12 @@ class Section:
 
 
 @dataclass(frozen=True)
-class RadarOverlay:
-    """One party's own answers, outlined over the agreed ones."""
+class Outline:
+    """How the printed chart tells one respondent's own answers apart, and whose they are."""
 
-    name: str
     side: str
     colour: str
     dash: str
-    polygon: str
-
-
-@dataclass(frozen=True)
-class RadarChart:
-    size: float
-    center: float
-    rings: tuple[str, ...]
-    axes: tuple[tuple[float, float], ...]
-    polygon: str
-    dots: tuple[tuple[float, float], ...]
-    labels: tuple[tuple[float, float, str, tuple[str, ...]], ...]
-    overlays: tuple[RadarOverlay, ...] = ()
-    left_out: int = 0  # respondents too many to draw; the alignment section lists them all
-
-    @property
-    def top(self) -> float:
-        """Where the drawing starts: the labels reach further across than up and down."""
-        return round(self.size * 0.15, 2)
-
-    @property
-    def height(self) -> float:
-        return round(self.size - 2 * self.top, 2)
 
 
 # Dark enough on white in print and on a grey-scale copy, and told apart by the dash too.
@@ -141,62 +117,22 @@ def short_date(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
-def _wrap(text: str, width: int) -> tuple[str, ...]:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return tuple(lines)
-
-
-def radar(
+def printed_radar(
     answers: Mapping[str, int],
-    size: float = 340.0,
     respondents: Sequence[tuple[str, str, Mapping[str, int]]] = (),
-) -> RadarChart:
-    """Lay out the eight answers as a radar chart (coordinates only; the template draws),
-    with each respondent's own answers (name, side, answers) outlined over them."""
-    center, radius = size / 2, size * 0.25
-    count = len(FACTORS)
-
-    def point(index: int, level: float) -> tuple[float, float]:
-        angle = -math.pi / 2 + 2 * math.pi * index / count
-        r = radius * level / 5
-        return (round(center + r * math.cos(angle), 2), round(center + r * math.sin(angle), 2))
-
-    def ring(level: float) -> str:
-        return " ".join(f"{x},{y}" for x, y in (point(i, level) for i in range(count)))
-
-    labels = []
-    for index, factor in enumerate(FACTORS):
-        x, y = point(index, 5.75)
-        anchor = "middle" if abs(x - center) < 1 else ("start" if x > center else "end")
-        labels.append((x, y, anchor, _wrap(factor.label, 16)))
-
-    def dots_of(levels: Mapping[str, int]) -> tuple[tuple[float, float], ...]:
-        return tuple(point(i, levels[f.key]) for i, f in enumerate(FACTORS))
-
-    def outline(points: tuple[tuple[float, float], ...]) -> str:
-        return " ".join(f"{x},{y}" for x, y in points)
-
-    dots = dots_of(answers)
-    overlays = tuple(
-        RadarOverlay(name, side, colour, dash, outline(dots_of(own)))
+) -> Radar[Outline | None]:
+    """Lay out the agreed answers (the first series, with no outline of their own) and each
+    respondent's (name, side, answers) outlined over them; past the last style, the
+    alignment section lists those left out."""
+    series: list[tuple[str, Outline | None, Mapping[str, int]]] = [
+        ("Agreed answers", None, answers)
+    ]
+    series += [
+        (name, Outline(side, colour, dash), own)
         for (name, side, own), (colour, dash) in zip(respondents, OVERLAY_STYLES, strict=False)
-    )
-    return RadarChart(
-        size=size,
-        center=center,
-        rings=tuple(ring(level) for level in range(1, 6)),
-        axes=tuple(point(i, 5) for i in range(count)),
-        polygon=outline(dots),
-        dots=dots,
-        labels=tuple(labels),
-        overlays=overlays,
-        left_out=max(0, len(respondents) - len(OVERLAY_STYLES)),
-    )
+    ]
+    left_out = [name for name, _, _ in respondents[len(OVERLAY_STYLES) :]]
+    return radar(series, left_out=left_out, frame=PRINT)
 
 
 def assessment_json(decision: Decision) -> bytes:
@@ -382,7 +318,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "factors": factors,
         "own_levels": own_levels(decision),
         "discussion": discussion_items(decision),
-        "radar": radar(
+        "radar": printed_radar(
             decision.answers,
             respondents=[
                 (r.name, SIDES.get(r.side, r.side.capitalize()), r.answers)
