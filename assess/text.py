@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -50,6 +51,36 @@ def join_names(names: Sequence[str]) -> str:
     if len(names) < 2:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def short_names(names: Sequence[str]) -> list[str]:
+    """Return a short form of each name that still tells the people apart: its first word
+    (after a title such as "Dr."); where two first words are alike, with the initials of the
+    other words after it ("Ann L."); where those are alike too, the whole name."""
+
+    def words_of(name: str) -> list[str]:
+        words = name.split()
+        while len(words) > 1 and words[0].endswith("."):
+            words = words[1:]
+        return words
+
+    def unique(forms: list[str]) -> list[bool]:
+        seen = Counter(form.casefold() for form in forms)
+        return [seen[form.casefold()] == 1 for form in forms]
+
+    parts = [words_of(name) for name in names]
+    first = [words[0] if words else name for words, name in zip(parts, names, strict=True)]
+    initials = [
+        " ".join([words[0], *(w[0] + "." for w in words[1:])]) if words else name
+        for words, name in zip(parts, names, strict=True)
+    ]
+    alone, alone_with_initials = unique(first), unique(initials)
+    return [
+        f if f_ok else (i if i_ok else name)
+        for name, f, i, f_ok, i_ok in zip(
+            names, first, initials, alone, alone_with_initials, strict=True
+        )
+    ]
 
 
 def is_blank(text: str) -> bool:

@@ -27,6 +27,9 @@ from assess.models import DecisionRecord, Respondent, utcnow
 
 pytestmark = pytest.mark.db
 
+# The agreed-value form's choice of readiness for rapid iteration: who answered what, the gap.
+ITERATION = "<bdi>Ann Lee</bdi> 4, <bdi>Bo Chen</bdi> 1 · gap 3"
+
 
 def decisions(app: Flask) -> list[DecisionRecord]:
     with app.app_context():
@@ -51,15 +54,16 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     assert 'id="agree-form"' in page and "History of the consensus" in page
     # The factor with the largest open gap is offered first.
     assert chosen_factor(page) == "iteration_readiness"
-    # Each factor says who answered what.
-    assert re.search(r"Timeline pressure <span[^>]*>Ann Lee 3, Bo Chen 5 · gap 2 · now \d", page)
+    # Each factor says who answered what, each name isolated from the level after it.
+    timeline = r"<bdi>Ann Lee</bdi> 3, <bdi>Bo Chen</bdi> 5 · gap 2 · now \d"
+    assert re.search(r"Timeline pressure <span[^>]*>" + timeline, page)
     # ... and the level the consensus uses now, before anything is agreed.
-    assert "Ann Lee 4, Bo Chen 1 · gap 3 · now 2 (the cautious middle)</span>" in page
+    assert f"{ITERATION} · now 2 (the cautious middle)</span>" in page
     # A preview of adjusted answers agrees nothing: the form still says what is stored.
     adjusted = {**first_answers(app), "iteration_readiness": "5"}
     preview = signed_in.get(path, query_string={"adjust": "1", **adjusted}).get_data(as_text=True)
     assert "Preview, not stored." in preview
-    assert "Ann Lee 4, Bo Chen 1 · gap 3 · now 2 (the cautious middle)</span>" in preview
+    assert f"{ITERATION} · now 2 (the cautious middle)</span>" in preview
     [first] = decisions(app)
     assert first.decision.alignment is not None
     assert first.decision.alignment.consensus["iteration_readiness"] == 2
@@ -84,7 +88,7 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
 
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert note in page  # in the table and in the history
-    assert "Ann Lee 4, Bo Chen 1 · gap 3 · now 3 (agreed)</span>" in page
+    assert f"{ITERATION} · now 3 (agreed)</span>" in page
     assert "Cara Diaz" in page
     history = page.split('id="history-title"', 1)[1]
     assert history.index(f"Decision #{second.id}") < history.index(f"Decision #{first.id}")

@@ -23,7 +23,7 @@ from webtools import (
 from assess.engine import evaluate
 from assess.extensions import db
 from assess.factors import FACTORS
-from assess.models import DecisionRecord, Respondent
+from assess.models import DecisionRecord, Respondent, utcnow
 from assess.protocols import BY_ID
 
 pytestmark = pytest.mark.db
@@ -319,6 +319,40 @@ def test_consensus_decision_shows_where_the_partners_differ(
     adjusted = decisions(app)[-1].decision
     assert adjusted.alignment is not None and adjusted.alignment.agreed == {"timeline_pressure": 2}
     assert adjusted.answers == changed
+
+
+def test_each_partner_heads_a_column_with_a_short_name_that_tells_them_apart(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """Where the gaps table is narrow for full names (app.css), each column shows a short one:
+    the first name, with initials where two would read alike, never a title such as "Dr.";
+    the full name stays in the header for screen readers and as the short name's title."""
+    from assess.models import Engagement
+
+    engagement_id = create_engagement(signed_in)
+    people = ("Ann Lee", "Ann Moss", "Dr. Cy Diaz", "欧阳建国", "بو تشن")
+    sides = ("producer", "creator", "producer", "creator", "producer")
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side in zip(people, sides, strict=True):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(ANSWERS), submitted_at=utcnow())
+            )
+        db.session.commit()
+    consensus = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    page = signed_in.get(consensus).get_data(as_text=True)
+    head = page.split('class="table alignment-table partners-many"', 1)[1].split("</thead>")[0]
+    headers = re.findall(r'<th scope="col" class="num partner">(.*?)</th>', head)
+    short = '<span class="partner-short" aria-hidden="true" title="{0}"><bdi>{1}</bdi></span>'
+    full = '<bdi class="partner-name">{0}</bdi><span class="th-sub">{1} side</span>'
+    assert headers == [
+        short.format("Ann Lee", "Ann L.") + full.format("Ann Lee", "Producer"),
+        short.format("Ann Moss", "Ann M.") + full.format("Ann Moss", "Creator"),
+        short.format("Dr. Cy Diaz", "Cy") + full.format("Dr. Cy Diaz", "Producer"),
+        full.format("欧阳建国", "Creator"),  # one word: short already
+        short.format("بو تشن", "بو") + full.format("بو تشن", "Producer"),
+    ]
 
 
 def test_consensus_needs_two_submitted_respondents(app: Flask, signed_in: FlaskClient) -> None:

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from assess import partnership, protocols
 from assess.factors import BY_KEY, FACTORS
 from assess.models import SIDE_LABELS, STATUSES
-from assess.text import day_text, join_names, time_text
+from assess.text import day_text, join_names, short_names, time_text
 
 
 def globals_for_templates() -> dict[str, Any]:
@@ -127,7 +127,7 @@ def status_class(status: str) -> str:
     return "status-" + status.replace(" ", "-")
 
 
-FILTERS: dict[str, Callable[..., str]] = {
+FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "when": when,
     "iso": iso,
     "day": day,
@@ -139,4 +139,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "model_title": model_title,
     "names": names,
     "plain_names": join_names,  # where no markup goes: an SVG's title and description
+    "short_names": short_names,
 }
