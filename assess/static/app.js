@@ -36,16 +36,14 @@
 
   // A table region is a tab stop only while it scrolls: a keyboard user needs it to scroll,
   // everyone else would meet an empty stop.
-  var scrollers = document.querySelectorAll(".table-scroll[tabindex]");
+  // Asked again whenever a preview replaces part of the page.
   var tabOnlyWhenScrolling = function () {
-    scrollers.forEach(function (region) {
+    document.querySelectorAll(".table-scroll[tabindex]").forEach(function (region) {
       region.tabIndex = region.scrollWidth > region.clientWidth + 1 ? 0 : -1;
     });
   };
-  if (scrollers.length) {
-    tabOnlyWhenScrolling();
-    window.addEventListener("resize", tabOnlyWhenScrolling);
-  }
+  tabOnlyWhenScrolling();
+  window.addEventListener("resize", tabOnlyWhenScrolling);
 
   // What a consultant typed survives a sign-in that ended in the meantime (signed out in
   // another tab, or timed out): a form is copied into this tab's storage as it is sent; the
@@ -202,6 +200,7 @@
           var here = document.querySelectorAll("#adjust-form .adjust-factor legend")[i];
           if (badge && here) { here.append(" ", badge); }
         });
+        tabOnlyWhenScrolling();
         history.replaceState(null, "", url);
       }).catch(function () {
         adjust.submit();

@@ -169,3 +169,21 @@ def test_names_written_right_to_left_keep_apart_from_their_levels(
     assert offset > 40, offset  # the name comes first, its level after it
     shoot(small, artifacts, "gaps-world-names-phone")
     phone.close()
+
+
+def test_a_table_that_fits_is_no_tab_stop_even_after_a_preview(
+    app: Flask, live_server: str, browser: Browser
+) -> None:
+    client = signed_in_consultant(app)
+    path = consensus_of(app, client, (("Ann Lee", "producer"), ("Bo Chen", "creator")))
+    context = browser.new_context(viewport=DESKTOP)
+    page = sign_in(context, live_server)
+    page.goto(live_server + path)
+    page.wait_for_load_state("load")
+    stops = "[...document.querySelectorAll('.table-scroll[tabindex]')].map(e => e.tabIndex)"
+    assert set(page.evaluate(stops)) == {-1}
+    # The preview replaces the table with the server's, which is a tab stop until measured.
+    page.locator("label[for='adjust-planning_complexity-5']").click()
+    expect(page.locator("#preview-notice")).to_be_visible()
+    assert set(page.evaluate(stops)) == {-1}
+    context.close()
