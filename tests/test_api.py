@@ -583,8 +583,8 @@ def test_an_engagement_is_changed_archived_and_restored(app: Flask, api: FlaskCl
     [
         ({"archived": 1}, "archived", "must be true or false"),
         ({"archived": "true"}, "archived", "must be true or false"),
-        ({"project_name": "  "}, "project_name", "Enter the project name."),
-        ({"project_name": None}, "project_name", "Enter the project name as text."),
+        ({"project_name": "  "}, "project_name", "must not be empty"),
+        ({"project_name": None}, "project_name", "must be text"),
         ({"id": 7}, "id", "unknown field"),
     ],
 )
@@ -596,6 +596,134 @@ def test_an_engagement_change_is_checked_field_by_field(
     response = api.patch(path, json=body)
     assert response.status_code == 422 and response.json["errors"]["json"][field] == [message]
     assert api.get(path).json == before
+
+
+# What the API answers for each kind of bad text: a phrase after the JSON field's name,
+# as for every other field of the API and on the command line.
+TEXT_PROBLEMS = [
+    (None, "is required"),
+    ("x" * 201, "must be at most 200 characters"),
+    ("\u0958" * 150, "must be at most 200 characters"),  # 300 characters once normalised
+    (5, "must be text"),
+    (["Tidewater"], "must be text"),
+    ("  \u200b", "must not be empty"),
+    ("Tide\x00water", "must not contain control characters"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), TEXT_PROBLEMS)
+def test_a_new_engagement_is_refused_with_messages_for_a_program(
+    api: FlaskClient, value: object, message: str
+) -> None:
+    body = {**ENGAGEMENT, "project_name": value, "client_organisation": value}
+    if value is None:
+        del body["project_name"], body["client_organisation"]
+    response = api.post("/api/v1/engagements", json=body)
+    assert response.status_code == 422
+    assert response.json["errors"]["json"] == {
+        "project_name": [message],
+        "client_organisation": [message],
+    }
+
+
+def test_every_engagement_field_names_its_own_limit(api: FlaskClient) -> None:
+    missing = api.post("/api/v1/engagements", json={})
+    assert missing.json["errors"]["json"] == {
+        "project_name": ["is required"],
+        "client_organisation": ["is required"],
+        "producer_name": ["is required"],
+        "creator_name": ["is required"],
+    }
+    long = {**ENGAGEMENT, **{key: "x" * 1000 for key in ENGAGEMENT}, "creator_role": "x" * 121}
+    too_long = api.post("/api/v1/engagements", json=long)
+    assert too_long.json["errors"]["json"] == {
+        "project_name": ["must be at most 200 characters"],
+        "client_organisation": ["must be at most 200 characters"],
+        "producer_name": ["must be at most 120 characters"],
+        "producer_role": ["must be at most 120 characters"],
+        "creator_name": ["must be at most 120 characters"],
+        "creator_role": ["must be at most 120 characters"],
+    }
+    wrong = {key: 1 for key in (*ENGAGEMENT, "creator_role")}
+    assert api.post("/api/v1/engagements", json=wrong).json["errors"]["json"] == {
+        key: ["must be text"] for key in wrong
+    }
+    # A role may be left out or sent empty; it is never null.
+    nulls = {**ENGAGEMENT, "producer_role": None, "creator_role": ""}
+    assert api.post("/api/v1/engagements", json=nulls).json["errors"]["json"] == {
+        "producer_role": ["must be text"]
+    }
+    assert api.get("/api/v1/engagements").json == []
+
+
+@pytest.mark.parametrize(("value", "message"), TEXT_PROBLEMS[1:])
+def test_an_engagement_change_gets_the_same_messages(
+    api: FlaskClient, value: object, message: str
+) -> None:
+    path = f"/api/v1/engagements/{create_engagement(api)}"
+    response = api.patch(path, json={"project_name": value, "creator_name": value})
+    assert response.status_code == 422
+    limit = message.replace("200", "120")
+    assert response.json["errors"]["json"] == {
+        "project_name": [message],
+        "creator_name": [limit],
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"name": ["is required"], "side": ["is required"]}),
+        (
+            {"name": "x" * 121, "side": "both"},
+            {
+                "name": ["must be at most 120 characters"],
+                "side": ["must be one of: producer, creator"],
+            },
+        ),
+        (
+            {"name": 7, "side": None, "expires_in_days": "14"},
+            {
+                "name": ["must be text"],
+                "side": ["must not be null"],
+                "expires_in_days": ["must be an integer"],
+            },
+        ),
+        (
+            {"name": " ", "side": "creator", "expires_in_days": 0},
+            {"name": ["must not be empty"], "expires_in_days": ["must be 1 to 366 days"]},
+        ),
+    ],
+)
+def test_a_respondent_is_refused_with_messages_for_a_program(
+    api: FlaskClient, body: dict[str, object], errors: dict[str, list[str]]
+) -> None:
+    engagement_id = create_engagement(api)
+    response = api.post(f"/api/v1/engagements/{engagement_id}/respondents", json=body)
+    assert response.status_code == 422 and response.json["errors"]["json"] == errors
+
+
+def test_the_web_forms_keep_their_sentences() -> None:
+    """The same rules and limits on the engagement and invitation forms, worded for a person
+    reading them under the form's labels."""
+    from assess.forms import EngagementSchema, InvitationSchema, load_form
+
+    assert load_form(EngagementSchema(), {"producer_role": "r" * 121})[1] == {
+        "project_name": ["Enter the project name."],
+        "client_organisation": ["Enter the client organisation."],
+        "producer_name": ["Enter the producer side's name."],
+        "producer_role": ["Keep the producer side's role to 120 characters or fewer (it has 121)."],
+        "creator_name": ["Enter the creator side's name."],
+    }
+    form = {**ENGAGEMENT, "project_name": "x" * 201, "creator_name": "Bo\x00Chen"}
+    assert load_form(EngagementSchema(), form)[1] == {
+        "project_name": ["Keep the project name to 200 characters or fewer (it has 201)."],
+        "creator_name": ["The creator side's name must not contain control characters."],
+    }
+    assert load_form(InvitationSchema(), {"respondent_name": " ", "side": "both"})[1] == {
+        "respondent_name": ["Enter the respondent's name."],
+        "side": ["Choose the producer side or the creator side."],
+    }
 
 
 def test_a_read_only_token_cannot_change_an_engagement(

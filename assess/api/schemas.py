@@ -16,7 +16,6 @@ from marshmallow import (
 )
 
 from assess.factors import FACTORS
-from assess.forms import Text
 from assess.listing import SEARCH_MAX
 from assess.models import (
     NAME_MAX,
@@ -32,7 +31,7 @@ from assess.models import (
     STATUSES,
 )
 from assess.schemas import AnswersSchema, Checked, RespondentsSchema, level_field, one_of
-from assess.text import PRINTABLE, PRINTABLE_NOT_BLANK
+from assess.text import PRINTABLE, PRINTABLE_NOT_BLANK, Text
 
 __all__ = ["AnswersSchema", "RespondentsSchema"]
 
@@ -49,12 +48,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ApiText(Text):
-    """One line of text, trimmed and checked; documented as a string with its limit."""
+    """One line of text, documented as a string with its limit.
 
-    def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
-        super().__init__(label, max_length, required=required)
+    The rules are those of the web form's fields (``assess.text``: the same cleaning, and
+    limits from the same constants); only the wording differs. The forms speak to a person
+    under a label ("Enter the project name."); a program reads the field's name in the
+    errors, and after it the rule broken ("must be at most 200 characters").
+    """
+
+    def __init__(self, max_length: int, *, required: bool = True) -> None:
         pattern = PRINTABLE_NOT_BLANK if required else PRINTABLE
-        self.metadata = {"maxLength": max_length, "pattern": pattern}
+        metadata = {"maxLength": max_length, "pattern": pattern}
+        if required:
+            super().__init__(max_length, required=True, metadata=metadata)
+        else:
+            super().__init__(max_length, load_default="", metadata=metadata)
 
 
 PartialAnswersSchema = Checked.from_dict(
@@ -139,12 +147,12 @@ class PartySchema(Schema):
 
 
 class EngagementCreateSchema(Checked):
-    project_name = ApiText("project name", PROJECT_MAX)
-    client_organisation = ApiText("client organisation", ORGANISATION_MAX)
-    producer_name = ApiText("producer side's name", NAME_MAX)
-    producer_role = ApiText("producer side's role", ROLE_MAX, required=False)
-    creator_name = ApiText("creator side's name", NAME_MAX)
-    creator_role = ApiText("creator side's role", ROLE_MAX, required=False)
+    project_name = ApiText(PROJECT_MAX)
+    client_organisation = ApiText(ORGANISATION_MAX)
+    producer_name = ApiText(NAME_MAX)
+    producer_role = ApiText(ROLE_MAX, required=False)
+    creator_name = ApiText(NAME_MAX)
+    creator_role = ApiText(ROLE_MAX, required=False)
 
 
 class JsonBoolean(fields.Boolean):
@@ -226,7 +234,7 @@ def link_days(**options: Any) -> fields.Integer:
 
 
 class RespondentCreateSchema(Checked):
-    name = ApiText("respondent's name", NAME_MAX)
+    name = ApiText(NAME_MAX)
     side = fields.String(
         required=True,
         validate=one_of(PARTY_SIDES),
