@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from apitools import bearer, make_token, sign
@@ -789,6 +791,119 @@ def test_a_copy_still_current_is_answered_304_without_a_body(app: Flask, api: Fl
     create_engagement(api)
     later = api.get("/api/v1/engagements?page=2", headers={"If-None-Match": page.headers["ETag"]})
     assert later.status_code == 200 and later.json == page.json == []
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the charters laid out and written as PDF, by document id."""
+    from assess.charter import pdf
+
+    write_pdf = pdf.write_pdf
+
+    def counted(html: str, **kwargs: Any) -> bytes:
+        written.append(kwargs["document_id"])
+        return write_pdf(html, **kwargs)
+
+    written: list[str] = []
+    monkeypatch.setattr(pdf, "write_pdf", counted)
+    return written
+
+
+def test_a_charter_still_current_is_answered_304_without_rendering(
+    api: FlaskClient, renders: list[str]
+) -> None:
+    from assess.charter.pdf import clear_cache
+
+    engagement_id, rid, base, decision_id = submitted(api)
+    path = f"{base}/decisions/{decision_id}/charter.pdf"
+    first = api.get(path)
+    assert first.status_code == 200 and len(renders) == 1
+    tag = first.headers["ETag"]
+    for _ in range(3):
+        again = api.get(path, headers={"If-None-Match": tag})
+        assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", tag)
+    assert len(renders) == 1
+    # The tag names what the bytes are made from, not a copy this process happens to hold.
+    clear_cache()
+    fresh = api.get(path)
+    assert (fresh.status_code, fresh.headers["ETag"], fresh.data) == (200, tag, first.data)
+
+
+def test_whatever_changes_a_charter_changes_its_etag(
+    app: Flask, api: FlaskClient, renders: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assess.charter import pdf
+
+    engagement_id, rid, base, decision_id = submitted(api)
+    path = f"{base}/decisions/{decision_id}/charter.pdf"
+    first = api.get(path)
+    tags, copies = [first.headers["ETag"]], [first.data]
+
+    def fetched_again() -> None:
+        """The copy the client holds is out of date: it gets the new one, with a new tag."""
+        response = api.get(path, headers={"If-None-Match": tags[-1]})
+        assert response.status_code == 200
+        assert response.headers["ETag"] not in tags and response.data not in copies
+        tags.append(response.headers["ETag"])
+        copies.append(response.data)
+        assert api.get(path, headers={"If-None-Match": tags[-1]}).status_code == 304
+
+    with app.app_context():  # a field saved on the charter page
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.charter_fields = {"mediators_external": ["Elif Kaya"]}
+        database.session.commit()
+    fetched_again()
+    assert api.patch(base, json={"creator_role": "Director"}).status_code == 200
+    fetched_again()
+    # Another stylesheet, font or WeasyPrint lays the same HTML out differently.
+    monkeypatch.setattr(pdf, "renderer_version", lambda: "another renderer")
+    response = api.get(path, headers={"If-None-Match": tags[-1]})
+    assert response.status_code == 200 and response.headers["ETag"] not in tags
+    assert len(renders) == 4
+
+
+def test_a_copy_is_compared_before_any_pdf_is_read_or_made(
+    app: Flask, api: FlaskClient, renders: list[str]
+) -> None:
+    """No GET reads a stored PDF from the database, or lays a charter out, to answer 304. A
+    signed charter's tag is its SHA-256, as the sign-off status gives it."""
+    from sqlalchemy import event
+
+    engagement_id, rid, base, decision_id = submitted(api)
+    sealed = sign(app, engagement_id)
+    digest = hashlib.sha256(sealed).hexdigest()
+    assert api.get(f"{base}/signoff").json["versions"][0]["sealed_sha256"] == digest
+    signed = api.get(f"{base}/versions/1/signed.pdf")
+    assert signed.headers["ETag"] == f'"{digest}"' and signed.data == sealed
+
+    ids = {"engagement_id": engagement_id, "respondent_id": rid, "decision_id": decision_id}
+    spec = api.get("/api/v1/openapi.json").json
+    paths = [p.format(**ids, number=1) for p, item in spec["paths"].items() if "get" in item]
+    paths = [p for p in paths if p.startswith("/api/v1/engagements")]
+    assert len(paths) == 9
+    tags = {path: api.get(path).headers["ETag"] for path in paths}
+    made = len(renders)
+
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for path, tag in tags.items():
+            statements.clear()
+            response = api.get(path, headers={"If-None-Match": tag})
+            assert response.status_code == 304, path
+            assert statements, path
+            read = [s for s in statements if re.search(r"\.(sealed_)?pdf\b", s)]
+            assert not read, (path, read)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(renders) == made
 
 
 @pytest.mark.parametrize("accept", ["application/xml", "text/csv, application/json;q=0"])

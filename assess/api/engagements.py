@@ -17,6 +17,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import defer, selectinload
 
 from assess import questionnaire
 from assess.api import require_acceptable_answer, require_json_body
@@ -46,6 +47,7 @@ from assess.models import (
     Engagement,
     Party,
     Respondent,
+    SignOff,
     utcnow,
 )
 from assess.questionnaire import missing
@@ -142,22 +144,38 @@ def documented(*codes: int) -> Callable[[F], F]:
 def revalidated(view: F) -> F:
     """Tag a GET's answer (ETag) and answer 304 without a body when the copy the client holds
     (If-None-Match) is still current: integrations poll the sign-off status and fetch the
-    same charter, a few hundred kilobytes, again."""
+    same charter, a few hundred kilobytes, again.
+
+    An answer is tagged with the hash of its body unless its view tagged it already: a view
+    whose body is costly to make names it first, and asks ``current_copy`` before making it.
+    """
 
     @wraps(view)
     def tagged(*args: Any, **kwargs: Any) -> Response:
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200:
-            digest = hashlib.sha256(response.get_data())
-            # A page's totals can change while its items do not.
-            digest.update(response.headers.get("X-Pagination", "").encode())
-            response.set_etag(digest.hexdigest()[:32])
+            if response.get_etag()[0] is None:
+                digest = hashlib.sha256(response.get_data())
+                # A page's totals can change while its items do not.
+                digest.update(response.headers.get("X-Pagination", "").encode())
+                response.set_etag(digest.hexdigest()[:32])
             response.make_conditional(request)
         return response
 
     # flask-smorest's own ETag documentation: the If-None-Match parameter, 304 and the header.
     tagged._apidoc = {**getattr(view, "_apidoc", {}), "etag": True}  # type: ignore[attr-defined]
     return tagged  # type: ignore[return-value]
+
+
+def current_copy(tag: str) -> Response | None:
+    """Return a 304 when the copy the client holds (If-None-Match) is the one tagged ``tag``,
+    for a view that can name its answer before it makes it."""
+    # Weakly, as make_conditional compares too (RFC 9110 for If-None-Match).
+    if not request.if_none_match.contains_weak(tag):
+        return None
+    response = Response(status=304)
+    response.set_etag(tag)
+    return response
 
 
 # A 201 says where the new object lives, so a client need not build the address itself.
@@ -178,9 +196,22 @@ def created(body: dict[str, Any], view: Callable[..., Any], **ids: Any) -> Creat
 # --- lookups: always through the consultant -------------------------------------------------
 
 
-def owned_engagement(engagement_id: int) -> Engagement:
-    """Return the token owner's engagement, or 404 for anyone else's."""
-    engagement = db.session.get(Engagement, engagement_id)
+# The frozen charters (a few hundred kilobytes each, twice once sealed) stay in the database
+# until a route sends one: listing the versions, numbering the next or comparing an ETag
+# needs none of them.
+VERSIONS_WITHOUT_PDFS = selectinload(Engagement.charter_versions).options(
+    defer(CharterVersion.pdf),
+    selectinload(CharterVersion.sign_off).options(
+        defer(SignOff.sealed_pdf), selectinload(SignOff.signatories)
+    ),
+)
+
+
+def owned_engagement(engagement_id: int, *, versions: bool = False) -> Engagement:
+    """Return the token owner's engagement, or 404 for anyone else's; with its charter
+    versions (and their sign-offs) loaded, but not their PDFs, when ``versions``."""
+    options = [VERSIONS_WITHOUT_PDFS] if versions else []
+    engagement = db.session.get(Engagement, engagement_id, options=options)
     if engagement is None or engagement.consultant_id != current_consultant().id:
         abort(404, message="No such engagement.")
     assert engagement is not None
@@ -196,8 +227,10 @@ def owned_respondent(engagement_id: int, respondent_id: int) -> tuple[Engagement
     return engagement, respondent
 
 
-def owned_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
-    engagement = owned_engagement(engagement_id)
+def owned_decision(
+    engagement_id: int, decision_id: int, *, versions: bool = False
+) -> tuple[Engagement, DecisionRecord]:
+    engagement = owned_engagement(engagement_id, versions=versions)
     record = db.session.get(DecisionRecord, decision_id)
     if record is None or record.engagement_id != engagement.id:
         abort(404, message="No such decision in this engagement.")
@@ -363,7 +396,7 @@ def signoff_status(engagement_id: int) -> dict[str, Any]:
     The latest decision, and each charter version frozen for sign-off (newest first) with
     the state of its sign-off and what each signatory did and when.
     """
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, versions=True)
     latest = engagement.latest_decision
     versions = sorted(engagement.charter_versions, key=lambda v: -v.number)
     return {
@@ -418,19 +451,25 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
     """Download the signed charter of a frozen version.
 
     The version's PDF sealed by the service once every signatory approved it; 404 until
-    then.
+    then. Its ETag is its SHA-256, the sealed_sha256 of the sign-off status.
     """
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, versions=True)
     version = next((v for v in engagement.charter_versions if v.number == number), None)
-    if version is None or version.sign_off.sealed_pdf is None:
+    digest = version.sign_off.sealed_sha256 if version else None
+    if version is None or digest is None:
         abort(404, message="No signed charter for this version.")
-    assert version is not None and version.sign_off.sealed_pdf is not None
+    assert version is not None and digest is not None
+    unchanged = current_copy(digest)
+    if unchanged is not None:
+        return unchanged
     filename = f"{version.document_id}-v{version.number}-signed.pdf"
-    return Response(
+    response = Response(
         version.sign_off.sealed_pdf,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+    response.set_etag(digest)
+    return response
 
 
 # --- respondents, invitations and answers ---------------------------------------------------
@@ -661,10 +700,11 @@ def charter_pdf(engagement_id: int, decision_id: int) -> Response:
     engagement's charter page and marked as a draft: the version to sign is the one frozen
     for sign-off (see signed.pdf). 422 when the saved details cannot make a charter.
     """
-    from assess.charter import load_details, to_pdf
+    from assess import charter
     from assess.views.charter import charter_data, stored_form
 
-    engagement, record = owned_decision(engagement_id, decision_id)
+    # The versions are read for the number the draft carries, the next one's.
+    engagement, record = owned_decision(engagement_id, decision_id, versions=True)
     # The fields saved on the charter page, and the decision's own time, which keeps the
     # same decision's charter byte-identical.
     data = charter_data(
@@ -674,17 +714,24 @@ def charter_pdf(engagement_id: int, decision_id: int) -> Response:
         stored_form(engagement.charter_fields),
     )
     try:
-        details = load_details(data)
+        details = charter.load_details(data)
     except ValidationError as error:
         abort(
             422,
             message="The engagement's details cannot make a charter; correct them first.",
             errors={"engagement": error.messages},
         )
-    pdf = to_pdf(record.decision, details, draft=True)
+    decision = record.decision
+    # Named by what makes its bytes, so a copy still current costs no layout.
+    tag = charter.pdf_tag(decision, details, draft=True)
+    unchanged = current_copy(tag)
+    if unchanged is not None:
+        return unchanged
     filename = f"charter-{engagement.id}-{record.id}-draft.pdf"
-    return Response(
-        pdf,
+    response = Response(
+        charter.to_pdf(decision, details, draft=True),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+    response.set_etag(tag)
+    return response

@@ -5,6 +5,8 @@ Runs without Flask: the CLI, the web views and the benchmarks call these functio
 
 from __future__ import annotations
 
+from typing import Any
+
 from assess.charter import calendar
 from assess.charter.details import (
     CharterDetails,
@@ -31,6 +33,7 @@ __all__ = [
     "document_id_from",
     "load_details",
     "parse_party",
+    "pdf_tag",
     "standalone_html",
     "to_html",
     "to_ics",
@@ -62,14 +65,27 @@ def standalone_html(decision: Decision, details: CharterDetails) -> str:
 def to_pdf(decision: Decision, details: CharterDetails, *, draft: bool = False) -> bytes:
     """Render the charter as PDF/A-3b bytes; same inputs give the same bytes. A ``draft``
     is marked as not the version to sign on its cover and on every page."""
-    from assess.charter.pdf import write_pdf  # WeasyPrint loads Pango: import on first use
+    from assess.charter import pdf  # WeasyPrint loads Pango: import on first use
 
-    return write_pdf(
-        render_html(decision, details, draft=draft),
-        document_id=document_id(decision, details),
-        attachment=assessment_json(decision),
-        attachment_time=details.issued_at,
-    )
+    return pdf.write_pdf(**_pdf_inputs(decision, details, draft))
+
+
+def pdf_tag(decision: Decision, details: CharterDetails, *, draft: bool = False) -> str:
+    """Name the bytes ``to_pdf`` gives for the same arguments without laying them out (the
+    HTML it starts from takes milliseconds, the layout a second): an unchanged name is an
+    unchanged PDF, from any process of any release."""
+    from assess.charter import pdf
+
+    return pdf.pdf_tag(**_pdf_inputs(decision, details, draft))
+
+
+def _pdf_inputs(decision: Decision, details: CharterDetails, draft: bool) -> dict[str, Any]:
+    return {
+        "html": render_html(decision, details, draft=draft),
+        "document_id": document_id(decision, details),
+        "attachment": assessment_json(decision),
+        "attachment_time": details.issued_at,
+    }
 
 
 def to_ics(decision: Decision, details: CharterDetails) -> bytes:

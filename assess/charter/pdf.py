@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
+import re
 import threading
 from collections import OrderedDict
 from datetime import datetime
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from assess.charter.weasy import (
     FontConfiguration,
     URLFetcher,
     URLFetcherResponse,
+    pango_version,
 )
 
 ASSET_SCHEME = "charter-asset"
@@ -155,14 +157,16 @@ SPECIMEN = (
 
 
 def warm_up() -> None:
-    """Load fonts, parse the stylesheet and write one small PDF now (at worker start).
+    """Load fonts, parse the stylesheet, write one small PDF and name the renderer now (at
+    worker start).
 
-    The first charter a worker renders then costs what every later one does.
+    The first charter a worker renders, or tags, then costs what every later one does.
     """
     with render_lock:
         document = render_document(SPECIMEN)
         use_srgb_output_intent(document)
         document.write_pdf(pdf_variant="pdf/a-3b", output_intent=OUTPUT_INTENT)
+    renderer_version()
 
 
 def render_document(html: str, fetcher: BundledAssetFetcher | None = None) -> Any:
@@ -210,11 +214,9 @@ def write_pdf(
     The output depends only on these inputs, so a charter asked for again (preview, then
     download, then freeze for sign-off) is served from a small per-process cache.
     """
-    key = hashlib.sha256(
-        b"\0".join(
-            (html.encode(), document_id.encode(), attachment, attachment_time.isoformat().encode())
-        )
-    ).hexdigest()
+    key = inputs_key(
+        html, document_id=document_id, attachment=attachment, attachment_time=attachment_time
+    )
     with render_lock:
         if fetcher is None and key in _recent:
             _recent.move_to_end(key)
@@ -240,6 +242,53 @@ def write_pdf(
             while len(_recent) > CACHE_SIZE:
                 _recent.popitem(last=False)
     return pdf
+
+
+def inputs_key(html: str, *, document_id: str, attachment: bytes, attachment_time: datetime) -> str:
+    """Name the inputs of ``write_pdf``: within one process, where the styles and fonts are
+    loaded once, the same name gives the same bytes."""
+    return hashlib.sha256(
+        b"\0".join(
+            (html.encode(), document_id.encode(), attachment, attachment_time.isoformat().encode())
+        )
+    ).hexdigest()
+
+
+def pdf_tag(html: str, *, document_id: str, attachment: bytes, attachment_time: datetime) -> str:
+    """Name the PDF that ``write_pdf`` makes of these inputs, without making it: the same
+    name in every process and release that would write the same bytes, another one as soon
+    as the inputs or the renderer differ."""
+    key = inputs_key(
+        html, document_id=document_id, attachment=attachment, attachment_time=attachment_time
+    )
+    return hashlib.sha256(f"{renderer_version()} {key}".encode()).hexdigest()
+
+
+@cache
+def renderer_version() -> str:
+    """Name what a charter's bytes depend on besides their inputs: the stylesheets, fonts and
+    other assets, the colour profile, and the versions of the libraries that lay them out.
+
+    Read once per process, as the stylesheets and fonts are. Hashing the assets (about
+    12 MB) takes a few tens of milliseconds, once; comparing sizes and times would miss a
+    font replaced in place.
+    """
+    check_fonts()
+    parts = [f"pango {pango_version()}"]
+    parts += [f"{name} {metadata.version(name)}" for name in _renderer_packages()]
+    files = {name: TEMPLATES / name for name in ("ua.css", "charter.css")} | asset_paths()
+    for name, path in sorted(files.items()):
+        parts.append(f"{name} {hashlib.sha256(path.read_bytes()).hexdigest()}")
+    parts.append(f"sRGB {hashlib.sha256(_srgb_profile()).hexdigest()}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _renderer_packages() -> list[str]:
+    """WeasyPrint and the packages it always needs (a CSS parser's, a font subsetter's or a
+    hyphenation dictionary's release can change a charter's bytes too)."""
+    needed = [r for r in metadata.requires("weasyprint") or () if ";" not in r]
+    names = (re.match(r"[A-Za-z0-9._-]+", requirement) for requirement in needed)
+    return ["weasyprint", *sorted({m.group().lower() for m in names if m})]
 
 
 def clear_cache() -> None:

@@ -30,8 +30,15 @@ _load_by_soname()
 
 from weasyprint import CSS, HTML, Attachment  # noqa: E402
 from weasyprint.css import ColorProfile  # noqa: E402
+from weasyprint.text.ffi import pango  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
+
+
+def pango_version() -> int:
+    """Return the version of the Pango that lays text out (1.50.12 is 15012)."""
+    return int(pango.pango_version())
+
 
 __all__ = [
     "CSS",
@@ -41,4 +48,5 @@ __all__ = [
     "FontConfiguration",
     "URLFetcher",
     "URLFetcherResponse",
+    "pango_version",
 ]
