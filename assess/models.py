@@ -453,7 +453,7 @@ class CharterVersion(Base):
     document_id: Mapped[str] = mapped_column(String(DOCUMENT_ID_MAX), index=True)
     # The decision it was made from, by id only: the snapshot below is the record.
     decision_id: Mapped[int | None] = mapped_column(Integer)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     answers: Mapped[dict[str, int]] = mapped_column(JSON)
     decision_data: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -500,7 +500,7 @@ class SignOff(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(REASON_MAX), default="")
-    sealed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     sealed_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     # The service's address as the consultant who started the sign-off reached it: the QR
     # code on the sealed charter points there, never where a signatory's request says.

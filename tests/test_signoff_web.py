@@ -610,3 +610,35 @@ def test_freezing_again_warns_that_the_signatories_named_for_a_version_are_dropp
     post(signed_in, f"{version_path}/signatories", SIGNATORIES[1])
     form = signed_in.get(setup.charter_path).get_data(as_text=True)
     assert "(2 signatories named, no links sent yet)" in form
+
+
+def test_pages_listing_versions_read_no_stored_pdf(app: Flask, signed_in: FlaskClient) -> None:
+    """Frozen and sealed charters stay in the database until a download asks for one."""
+    from sqlalchemy import event
+
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    links = send(signed_in, version_path)
+    for name, link in links.items():
+        assert approve(app.test_client(), link, name).status_code == 303
+    pages = ["/engagements", f"/engagements/{setup.engagement_id}", version_path]
+    statements: list[str] = []
+
+    def read(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", read)
+    try:
+        for page in pages:
+            statements.clear()
+            assert signed_in.get(page).status_code == 200, page
+            assert statements, page
+            pdfs = [s for s in statements if re.search(r"\.(sealed_)?pdf\b", s)]
+            assert not pdfs, (page, pdfs)
+        statements.clear()
+        assert signed_in.get(f"{version_path}/signed.pdf").status_code == 200
+        assert any(re.search(r"\.sealed_pdf\b", s) for s in statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", read)

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import selectinload
 
 from assess import questionnaire
 from assess.api import require_acceptable_answer, require_json_body
@@ -196,14 +196,10 @@ def created(body: dict[str, Any], view: Callable[..., Any], **ids: Any) -> Creat
 # --- lookups: always through the consultant -------------------------------------------------
 
 
-# The frozen charters (a few hundred kilobytes each, twice once sealed) stay in the database
-# until a route sends one: listing the versions, numbering the next or comparing an ETag
-# needs none of them.
+# The frozen charters' PDFs are deferred columns (see the models): listing the versions,
+# numbering the next or comparing an ETag loads none of them.
 VERSIONS_WITHOUT_PDFS = selectinload(Engagement.charter_versions).options(
-    defer(CharterVersion.pdf),
-    selectinload(CharterVersion.sign_off).options(
-        defer(SignOff.sealed_pdf), selectinload(SignOff.signatories)
-    ),
+    selectinload(CharterVersion.sign_off).options(selectinload(SignOff.signatories)),
 )
 
 
