@@ -8,6 +8,8 @@ from typing import Any
 from assess import partnership
 from assess.alignment import Alignment
 from assess.factors import BY_KEY as FACTORS
+from assess.protocols import BY_ID as PROTOCOLS
+from assess.protocols import Param
 
 ParamValue = int
 
@@ -32,6 +34,31 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Outweighed:
+    """A parameter value a rule gave that a stricter one replaced: the rule's reason still
+    names its own value, so the explanation says which applies."""
+
+    protocol: str
+    param: str
+    given: ParamValue
+    applies: ParamValue
+
+    @property
+    def spec(self) -> Param:
+        found = PROTOCOLS[self.protocol].param(self.param)
+        assert found is not None  # the rulebook rejects unknown parameters
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "param": self.param,
+            "given": self.given,
+            "applies": self.applies,
+        }
+
+
+@dataclass(frozen=True)
 class Reason:
     rule: str
     file: str
@@ -39,10 +66,20 @@ class Reason:
     # "scoring" (why this model) or "protocols" (how the protocols were set); empty in
     # decisions stored before reasons carried it.
     stage: str = ""
+    outweighed: tuple[Outweighed, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        reason = {"rule": self.rule, "file": self.file, "because": self.because}
-        return {**reason, "stage": self.stage} if self.stage else reason
+        reason: dict[str, Any] = {"rule": self.rule, "file": self.file, "because": self.because}
+        if self.stage:
+            reason["stage"] = self.stage
+        if self.outweighed:
+            reason["outweighed"] = [o.to_dict() for o in self.outweighed]
+        return reason
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reason:
+        outweighed = tuple(Outweighed(**o) for o in data.get("outweighed", ()))
+        return cls(data["rule"], data["file"], data["because"], data.get("stage", ""), outweighed)
 
 
 @dataclass(frozen=True)
@@ -120,7 +157,7 @@ class Decision:
             scores=dict(data["scores"]),
             protocols=tuple(ChosenProtocol(p["id"], dict(p["params"])) for p in data["protocols"]),
             escalation=tuple(Tier(**t) for t in data["escalation"]),
-            trace=tuple(Reason(**r) for r in data["trace"]),
+            trace=tuple(Reason.from_dict(r) for r in data["trace"]),
             rules_version=data["rules_version"],
             what_if=tuple(
                 TippingPoint(w["factor"], w["from"], w["to"], w["model"], tuple(w["components"]))

@@ -164,8 +164,16 @@ class Engine:
             raise EngineError("the rules must always choose escalation_ladder and mediation")
         context = {**facts, **_titles(components)}
         trace = [
-            Reason(rule.id, rule.file, rule.explain(context), rule.stage)
-            for rule in (*by_variant[0], *protocol_rules)
+            Reason(rule.id, rule.file, rule.explain(context), rule.stage) for rule in by_variant[0]
+        ] + [
+            Reason(
+                rule.id,
+                rule.file,
+                rule.explain(context),
+                rule.stage,
+                policy.outweighed(rule, protocols),
+            )
+            for rule in protocol_rules
         ]
         trace.append(_hit_policy_reason(scores, model, components, rules, self._policy_file))
         tipping: list[TippingPoint] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from assess.decision import ChosenProtocol, Tier
+from assess.decision import ChosenProtocol, Outweighed, Tier
 from assess.partnership import MODEL_KEYS
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import PROTOCOL_IDS
@@ -62,6 +62,17 @@ def merge_protocols(fired: Iterable[Rule], policy: Policy) -> tuple[ChosenProtoc
         deadline = min(ladder["direct_days"], mediation["trigger_days"])
         ladder["direct_days"] = mediation["trigger_days"] = deadline
     return tuple(ChosenProtocol(pid, params) for pid, params in chosen.items())
+
+
+def outweighed(rule: Rule, protocols: Iterable[ChosenProtocol]) -> tuple[Outweighed, ...]:
+    """The parameter values this rule gave that the decision does not use."""
+    applied = {p.id: p.params for p in protocols}
+    return tuple(
+        Outweighed(pid, name, value, applied[pid][name])
+        for pid, params in rule.protocols.items()
+        for name, value in params.items()
+        if applied[pid][name] != value
+    )
 
 
 def escalation(protocols: Iterable[ChosenProtocol]) -> tuple[Tier, ...]:

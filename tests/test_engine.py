@@ -51,7 +51,8 @@ def test_decision_json_follows_the_contract() -> None:
         (3, "arbitration"),
     ]
     assert len(data["rules_version"]) == 64
-    assert all({"rule", "file", "because", "stage"} == set(r) for r in data["trace"])
+    keys = {"rule", "file", "because", "stage"}
+    assert all(keys <= set(r) <= keys | {"outweighed"} for r in data["trace"])
     assert {r["stage"] for r in data["trace"]} == {"scoring", "protocols"}
     assert json.loads(json.dumps(data)) == data
 
@@ -106,6 +107,33 @@ def test_trace_sentences_state_the_values_the_decision_uses() -> None:
                     assert chosen.params[param] == value, (reason.rule, reason.because)
                     checked.add(phrase)
     assert len(checked) >= 7, checked
+
+
+def test_a_reason_whose_value_a_stricter_rule_replaced_says_which_applies() -> None:
+    rng = random.Random(5)
+    decisions = [evaluate(random_answers(rng)) for _ in range(200)]
+    decisions += [evaluate_respondents(_far_apart(random_answers(rng), rng)) for _ in range(60)]
+    rules = {rule.id: rule for rule in load_engine().rulebook.rules}
+    outweighed = 0
+    for decision in decisions:
+        for reason in decision.trace:
+            if reason.rule == "hit-policy":
+                continue
+            noted = {(o.protocol, o.param): o for o in reason.outweighed}
+            for pid, params in rules[reason.rule].protocols.items():
+                for name, given in params.items():
+                    applied = decision.protocol(pid)
+                    assert applied is not None
+                    note = noted.pop((pid, name), None)
+                    if applied.params[name] == given:
+                        assert note is None
+                    else:
+                        assert note is not None, (reason.rule, pid, name)
+                        assert (note.given, note.applies) == (given, applied.params[name])
+                        outweighed += 1
+            assert not noted, reason.rule
+        assert Decision.from_dict(decision.to_dict()).trace == decision.trace
+    assert outweighed >= 20
 
 
 def test_the_hit_policy_says_when_models_score_the_same_or_close() -> None:

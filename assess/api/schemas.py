@@ -108,12 +108,28 @@ class TierSchema(Schema):
     max_days = fields.Integer(required=True)
 
 
+class OutweighedSchema(Schema):
+    protocol = fields.String(required=True)
+    param = fields.String(required=True)
+    given = fields.Integer(required=True, metadata={"description": "the value this rule gave"})
+    applies = fields.Integer(
+        required=True, metadata={"description": "the stricter value the decision uses"}
+    )
+
+
 class ReasonSchema(Schema):
     rule = fields.String(required=True)
     file = fields.String(required=True)
     because = fields.String(required=True)
     stage = fields.String(
         metadata={"description": "scoring (why this model) or protocols (how they were set)"}
+    )
+    outweighed = fields.List(
+        fields.Nested(OutweighedSchema),
+        metadata={
+            "description": "parameter values this rule gave that a stricter rule replaced; "
+            "absent when every value it gave applies"
+        },
     )
 
 

@@ -48,7 +48,34 @@ def test_each_discussion_item_carries_every_view_the_settled_level_and_its_note(
     mediation = html.split('id="clause-mediation"', 1)[1].split("</article>", 1)[0]
     topics = mediation.split("First topics", 1)[1]
     assert topics.index("depth of creative collaboration") < topics.index("innovation requirements")
-    assert "starts from the level the Parties settled on there" in topics
+    assert "starts from the level this charter rests on there" in topics
+
+
+def test_a_level_nobody_agreed_is_never_called_settled() -> None:
+    decision = evaluate_respondents(three_way())
+    html = charter.to_html(decision, make_details())
+    part = html.split('id="section-alignment"', 1)[1].split("</section>", 1)[0]
+    assert part.count("Cautious middle, not yet agreed") == 2
+    assert "settled on" not in html.lower()
+    assert "Agreed after discussion" not in part
+
+
+def test_a_value_a_stricter_rule_replaced_is_named_in_the_appendix() -> None:
+    far_apart = [
+        Respondent("Ann Lee", "producer", dict.fromkeys(FACTOR_KEYS, 1) | {"timeline_pressure": 5}),
+        Respondent("Bo Chen", "creator", dict.fromkeys(FACTOR_KEYS, 4) | {"timeline_pressure": 5}),
+    ]
+    decision = evaluate_respondents(far_apart)
+    mediation = decision.protocol("mediation")
+    assert mediation is not None and mediation.params["trigger_days"] < 10
+    html = charter.to_html(decision, make_details())
+    row = html.split("alignment-earlier-mediation", 1)[1].split("</tr>", 1)[0]
+    assert "within ten days at the latest" in row
+    days = mediation.params["trigger_days"]
+    assert (
+        "Another rule is stricter, so this applies: Unresolved disagreement triggers "
+        f"mediation after {days} days." in row
+    )
 
 
 def test_no_note_no_note_line() -> None:
