@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ class Database:
             # (and /healthz) for ever: give up connecting after a few seconds.
             options["connect_args"] = {"connect_timeout": 5}
             options["pool_timeout"] = 10
+        if url.startswith("sqlite"):
+            keep_private(make_url(url).database)
         engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_like_postgresql)
@@ -95,6 +98,20 @@ def check_database_url(url: str) -> None:
         except ProgrammingError as error:
             reason = str(error).strip().splitlines()[0]
             raise ConfigurationError(f"DATABASE_URL cannot be used: {reason}") from None
+
+
+def keep_private(path: str | None) -> None:
+    """Make the SQLite file readable by its owner only, as the secret key and the seal key
+    are: SQLite would create it readable by every local user, and it holds password hashes
+    and the parties' personal data. Its journal files take the same permissions."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError:
+        return  # a folder that does not exist, or another user's file: connecting says so
 
 
 def _sqlite_like_postgresql(dbapi_connection: Any, _record: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -16,10 +17,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from servingtools import ROOT, free_port
+from sqlalchemy import text
 from webtools import ANSWERS
 
 from assess import create_app
 from assess.config import ConfigurationError
+from assess.extensions import db
 from assess.rulebook import DEFAULT_RULES_DIR
 from assess.rulebook import load as load_rules
 
@@ -312,3 +315,15 @@ def test_a_blank_rate_limit_means_the_default(
     app = create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
     assert app.config["LOGIN_RATE_LIMIT"] == "10 per minute;50 per hour"
     assert app.config["RATELIMIT_KEY_PREFIX"] == "assess"
+
+
+def test_the_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    fresh, older = tmp_path / "fresh.sqlite3", tmp_path / "older.sqlite3"
+    older.touch(mode=0o644)
+    older.chmod(0o644)
+    for path in (fresh, older):
+        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+        with app.app_context():
+            db.session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+            db.session.commit()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
