@@ -67,6 +67,16 @@ class Reason:
     # decisions stored before reasons carried it.
     stage: str = ""
     outweighed: tuple[Outweighed, ...] = ()
+    # What a scoring rule added to each model's score (negative: taken away), so a reader
+    # sees which model each consideration argues for.
+    points: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def weights(self) -> list[tuple[str, float]]:
+        """The models this reason scored, by title, the largest contribution first."""
+        order = list(partnership.MODEL_KEYS)
+        ranked = sorted(self.points.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
+        return [(partnership.BY_KEY[model].title, value) for model, value in ranked if value]
 
     def to_dict(self) -> dict[str, Any]:
         reason: dict[str, Any] = {"rule": self.rule, "file": self.file, "because": self.because}
@@ -74,12 +84,20 @@ class Reason:
             reason["stage"] = self.stage
         if self.outweighed:
             reason["outweighed"] = [o.to_dict() for o in self.outweighed]
+        if self.points:
+            reason["points"] = dict(self.points)
         return reason
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reason:
-        outweighed = tuple(Outweighed(**o) for o in data.get("outweighed", ()))
-        return cls(data["rule"], data["file"], data["because"], data.get("stage", ""), outweighed)
+        return cls(
+            data["rule"],
+            data["file"],
+            data["because"],
+            data.get("stage", ""),
+            tuple(Outweighed(**o) for o in data.get("outweighed", ())),
+            dict(data.get("points", {})),
+        )
 
 
 @dataclass(frozen=True)

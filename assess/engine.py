@@ -164,7 +164,8 @@ class Engine:
             raise EngineError("the rules must always choose escalation_ladder and mediation")
         context = {**facts, **_titles(components)}
         trace = [
-            Reason(rule.id, rule.file, rule.explain(context), rule.stage) for rule in by_variant[0]
+            Reason(rule.id, rule.file, rule.explain(context), rule.stage, points=dict(rule.score))
+            for rule in by_variant[0]
         ] + [
             Reason(
                 rule.id,

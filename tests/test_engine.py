@@ -52,7 +52,7 @@ def test_decision_json_follows_the_contract() -> None:
     ]
     assert len(data["rules_version"]) == 64
     keys = {"rule", "file", "because", "stage"}
-    assert all(keys <= set(r) <= keys | {"outweighed"} for r in data["trace"])
+    assert all(keys <= set(r) <= keys | {"outweighed", "points"} for r in data["trace"])
     assert {r["stage"] for r in data["trace"]} == {"scoring", "protocols"}
     assert json.loads(json.dumps(data)) == data
 
@@ -134,6 +134,23 @@ def test_a_reason_whose_value_a_stricter_rule_replaced_says_which_applies() -> N
             assert not noted, reason.rule
         assert Decision.from_dict(decision.to_dict()).trace == decision.trace
     assert outweighed >= 20
+
+
+def test_each_scoring_reason_says_what_it_gave_each_model_and_they_add_up() -> None:
+    rng = random.Random(3)
+    for _ in range(100):
+        decision = evaluate(random_answers(rng))
+        totals = dict.fromkeys(decision.scores, 0.0)
+        for reason in decision.trace:
+            if reason.stage == "protocols" or reason.rule == "hit-policy":
+                assert not reason.points
+                continue
+            assert reason.points, reason.rule
+            for model, value in reason.points.items():
+                totals[model] += value
+        assert totals == decision.scores
+    reason = next(r for r in evaluate(CO_CREATION).trace if r.rule == "innovation-is-the-goal")
+    assert reason.weights == [("Integrated Co-Creation", 3), ("Agile Production Partnership", 1)]
 
 
 def test_the_hit_policy_says_when_models_score_the_same_or_close() -> None:

@@ -124,6 +124,14 @@ class ReasonSchema(Schema):
     stage = fields.String(
         metadata={"description": "scoring (why this model) or protocols (how they were set)"}
     )
+    points = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        metadata={
+            "description": "what a scoring rule added to each model's score (negative: took "
+            "away); absent for the other reasons"
+        },
+    )
     outweighed = fields.List(
         fields.Nested(OutweighedSchema),
         metadata={

@@ -295,3 +295,11 @@ def test_finding_a_mediator_leaves_most_of_the_mediation_time_box(
     """Under a ten-day mediation box, a week to find a mediator would leave three."""
     text = " ".join(charter.to_html(decisions[kind], make_details()).split())
     assert f"no internal candidate is available within {wait} or either side objects" in text
+
+
+def test_each_consideration_says_which_model_it_argues_for() -> None:
+    decision = evaluate(dict.fromkeys(FACTOR_KEYS, 3) | {"innovation": 5, "timeline_pressure": 5})
+    html = charter.to_html(decision, make_details())
+    why = html.split("Why this model", 1)[1].split("</ul>", 1)[0]
+    assert "(Integrated Co-Creation +3, Agile Production Partnership +1)" in why
+    assert "Integrated Co-Creation \u22121)" in why  # what a short timeline takes away
