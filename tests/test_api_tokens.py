@@ -19,12 +19,48 @@ pytestmark = pytest.mark.db
 SECRET = re.compile(r'id="token-secret"[^>]*value="(asst_[^"]+)"')
 
 
+FORM_NUMBER = re.compile(r'name="form_number" value="([^"]+)"')
+
+
+def form_number(client: FlaskClient) -> str:
+    match = FORM_NUMBER.search(client.get("/account/api-tokens").get_data(as_text=True))
+    assert match, "the page has no token form"
+    return match.group(1)
+
+
 def create(client: FlaskClient, name: str = "CRM sync", access: str = "write") -> str:
-    response = post(client, "/account/api-tokens", {"name": name, "access": access})
-    assert response.status_code == 303 and response.headers["Location"] == "/account/api-tokens"
-    match = SECRET.search(client.get("/account/api-tokens").get_data(as_text=True))
+    form = {"name": name, "access": access, "form_number": form_number(client)}
+    response = post(client, "/account/api-tokens", form)
+    assert response.status_code == 201
+    match = SECRET.search(response.get_data(as_text=True))
     assert match, "the new token is not on the page"
     return match.group(1)
+
+
+def test_the_secret_never_travels_in_the_session_cookie_and_a_resent_form_makes_none(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    number = form_number(signed_in)
+    form = {"name": "CRM sync", "access": "read", "form_number": number}
+    response = post(signed_in, "/account/api-tokens", form)
+    secret = SECRET.search(response.get_data(as_text=True))
+    assert response.status_code == 201 and secret
+    assert response.headers["Cache-Control"] == "no-store"
+    cookies = " ".join(response.headers.getlist("Set-Cookie"))
+    with signed_in.session_transaction() as session:
+        assert secret.group(1) not in str(dict(session)) + cookies
+    # The browser's "send again" after the secret was shown: nothing new, and it says why.
+    again = post(signed_in, "/account/api-tokens", form)
+    assert again.status_code == 303 and again.headers["Location"] == "/account/api-tokens"
+    listing = signed_in.get("/account/api-tokens").get_data(as_text=True)
+    assert "That form was already sent" in listing and secret.group(1) not in listing
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 1
+    # Two tabs opened before either was sent each make their token.
+    first, second = form_number(signed_in), form_number(signed_in)
+    for number in (first, second):
+        sent = post(signed_in, "/account/api-tokens", {**form, "form_number": number})
+        assert sent.status_code == 201
 
 
 def test_token_is_shown_once_and_stored_hashed(app: Flask, signed_in: FlaskClient) -> None:
@@ -70,7 +106,8 @@ def test_revoked_token_stops_working(app: Flask, signed_in: FlaskClient) -> None
 
 
 def test_token_name_is_required(signed_in: FlaskClient) -> None:
-    response = post(signed_in, "/account/api-tokens", {"name": "  ", "access": "write"})
+    form = {"name": "  ", "access": "write", "form_number": form_number(signed_in)}
+    response = post(signed_in, "/account/api-tokens", form)
     assert response.status_code == 422
     assert "Enter the token name." in response.get_data(as_text=True)
 
@@ -78,7 +115,8 @@ def test_token_name_is_required(signed_in: FlaskClient) -> None:
 def test_an_unknown_access_is_named_next_to_its_choice_and_nothing_is_stored(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    response = post(signed_in, "/account/api-tokens", {"name": "CRM sync", "access": "admin"})
+    form = {"name": "CRM sync", "access": "admin", "form_number": form_number(signed_in)}
+    response = post(signed_in, "/account/api-tokens", form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'href="#field-access">Access: Choose read only or read and write.' in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
@@ -30,28 +32,46 @@ class TokenForm(Schema):
     )
 
 
+# The forms of the page opened last, by their one-time number: sending one twice (a reload
+# of the page that showed a secret) must not create a second token.
+OPEN_FORMS = 5
+
+
 def _page(
     secret: str | None = None, form: object = None, errors: dict[str, list[str]] | None = None
 ) -> str:
+    number = secrets.token_urlsafe(16)
+    session["token_forms"] = [*session.get("token_forms", [])[-(OPEN_FORMS - 1) :], number]
     return render_template(
         "web/api/tokens.html",
         tokens=tokens_of(db.session, current_user.id),
         secret=secret,
         form=form or {},
         errors=errors or {},
+        form_number=number,
     )
 
 
 @bp.get("")
 def index() -> str:
-    """List the consultant's tokens, with the secret of the one just created, once."""
-    return _page(secret=session.pop("new_api_token", None))
+    """List the consultant's tokens."""
+    return _page()
 
 
 @bp.post("")
 def create() -> tuple[str, int] | Response:
-    """Create a token; its secret is shown on the next page only, as it is stored hashed.
-    Redirecting there means reloading that page cannot create a second token."""
+    """Create a token and show its secret in this answer, once (pages are never cached): it
+    is stored hashed, and never put in the session cookie, which a browser may keep."""
+    forms = session.get("token_forms", [])
+    number = request.form.get("form_number", "")
+    if number not in forms:
+        flash(
+            "That form was already sent: the token it created is in the list below. Its "
+            "secret was shown once; if it was not copied, revoke the token and create another.",
+            "info",
+        )
+        return redirect(url_for("api_tokens.index"), code=303)
+    session["token_forms"] = [n for n in forms if n != number]
     data, errors = load_form(TokenForm(), request.form)
     if errors:
         return _page(form=request.form, errors=errors), 422
@@ -62,8 +82,7 @@ def create() -> tuple[str, int] | Response:
         can_write=data["access"] == "write",
     )
     db.session.commit()
-    session["new_api_token"] = secret
-    return redirect(url_for("api_tokens.index"), code=303)
+    return _page(secret=secret), 201
 
 
 @bp.post("/<int:token_id>/revoke")
