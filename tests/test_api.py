@@ -455,7 +455,7 @@ def test_sign_off_status_and_signed_charter(app: Flask, api: FlaskClient) -> Non
     assert version["number"] == 1 and version["sign_off"] == "signed"
     assert [(s["name"], s["action"]) for s in version["signatories"]] == [("Ann Lee", "approved")]
     signed = api.get(f"{base}/versions/1/signed.pdf")
-    assert signed.status_code == 200 and signed.data == sealed and verify(signed.data).ok
+    assert signed.status_code == 200 and signed.data == sealed and verify(signed.data).as_sealed
 
 
 def test_openapi_document_and_docs_page(client: FlaskClient) -> None:

@@ -266,7 +266,7 @@ def test_a_sign_off_started_on_one_node_completes_on_the_other(pg: str, redis_pr
         engine.dispose()
     assert status == "signed" and approvals == 2
     verdict = verify(bytes(sealed))
-    assert verdict.ok and sorted(verdict.approvers) == ["Ann Lee", "Bo Chen"]
+    assert verdict.as_sealed and sorted(verdict.approvers) == ["Ann Lee", "Bo Chen"]
 
 
 def test_redis_down_the_app_keeps_serving_and_limits_per_process(

@@ -42,7 +42,7 @@ from assess.signing.timestamps import (
     load_roots,
     stamp_of,
 )
-from assess.signing.verify import UnreadableInput, verify
+from assess.signing.verify import Outcome, UnreadableInput, verify
 
 ANSWERS = {
     "innovation": 5,
@@ -230,12 +230,17 @@ def test_verify_names_the_document_version_and_approvers(
     )
 
 
-def test_without_a_trusted_certificate_the_summary_says_the_signer_was_not_checked(
+def test_without_a_trusted_certificate_an_intact_seal_is_unverified_never_ok(
     sealed: bytes,
 ) -> None:
     verdict = verify(sealed)
-    assert verdict.ok and not verdict.trusted
-    assert verdict.summary.endswith("(seal certificate not checked against a trusted one)")
+    assert verdict.outcome == Outcome.UNVERIFIED and verdict.as_sealed
+    assert not verdict.ok and not verdict.trusted and not verdict.trust_checked
+    assert verdict.summary == (
+        "UNVERIFIED: charter PC-2026-NL01-0001 version 1 is intact, but who sealed it is "
+        "unknown: the seal by 'assess charter seal' was not checked against a trusted "
+        "certificate"
+    )
 
 
 def test_the_approved_charter_is_the_first_part_of_the_sealed_file(
@@ -485,9 +490,96 @@ def test_a_page_appended_after_the_seal_is_a_modification(sealed: bytes, keys: S
     assert verdict.summary.startswith("ALTERED: charter PC-2026-NL01-0001 version 1 was modified")
 
 
-def test_bytes_added_after_the_seal_are_altered(sealed: bytes) -> None:
-    verdict = verify(sealed + b"\n%%EOF\n")
+def test_bytes_added_after_the_seal_are_altered(sealed: bytes, keys: SealKeys) -> None:
+    verdict = verify(sealed + b"\n%%EOF\n", keys.certificate_pem())
     assert not verdict.ok and verdict.summary.startswith("ALTERED:")
+    # A comment after %%EOF is no PDF structure: readers ignore it, the seal must not.
+    commented = verify(sealed + b"% a note\n", keys.certificate_pem())
+    assert commented.intact and commented.modified_after_seal
+    assert commented.outcome == Outcome.ALTERED
+    assert commented.summary == (
+        "ALTERED: charter PC-2026-NL01-0001 version 1 was modified after the seal: "
+        "9 bytes appended after the sealed file"
+    )
+
+
+def signature_gap(pdf: bytes) -> tuple[int, int]:
+    """Return where the signature value (the hex string the digest leaves out) starts and ends."""
+    start, first, second, length = PdfFileReader(BytesIO(pdf)).embedded_signatures[0].byte_range
+    assert (start, pdf[first : first + 1], pdf[second - 1 : second]) == (0, b"<", b">")
+    assert second + length == len(pdf)
+    return first, second
+
+
+def test_a_changed_byte_in_the_signatures_padding_is_altered(
+    any_seal: bytes, keys: SealKeys
+) -> None:
+    """Outside the digest, but not outside the check: the room left after the signature."""
+    _, end = signature_gap(any_seal)
+    tampered = bytearray(any_seal)
+    assert tampered[end - 5] == ord("0")
+    tampered[end - 5] = ord("1")
+    verdict = verify(bytes(tampered), keys.certificate_pem())
+    assert verdict.intact, "the digest cannot see this change; the padding check must"
+    assert not verdict.ok and verdict.modified_after_seal
+    assert verdict.summary == (
+        "ALTERED: charter PC-2026-NL01-0001 version 1 was modified after the seal: "
+        "the room reserved for the signature holds 1 byte of other data"
+    )
+
+
+def test_the_signatures_padding_cannot_carry_content(sealed: bytes, keys: SealKeys) -> None:
+    _, end = signature_gap(sealed)
+    payload = b"Clause 9: the producer owns everything.".hex().encode()
+    at = end - 1 - len(payload) - 2  # within the zeros after the signature
+    tampered = sealed[:at] + payload + sealed[at + len(payload) :]
+    assert len(tampered) == len(sealed)
+    verdict = verify(tampered, keys.certificate_pem())
+    assert verdict.outcome == Outcome.ALTERED
+    assert verdict.changes == ("the room reserved for the signature holds 39 bytes of other data",)
+
+
+def test_unsigned_certificates_added_to_the_signature_are_altered(
+    sealed: bytes, keys: SealKeys, tmp_path: Path
+) -> None:
+    """A CMS signature's certificate list is not signed: the seal writes only its own."""
+    from asn1crypto import cms
+
+    begin, end = signature_gap(sealed)
+    room = (end - begin - 2) // 2
+    info = cms.ContentInfo.load(PdfFileReader(BytesIO(sealed)).embedded_signatures[0].pkcs7_content)
+    other = load_or_create(tmp_path / "other", key_size=2048)
+    extra = cms.CertificateChoices.load(asn1(other).dump())
+    certificates = list(info["content"]["certificates"])[:1] + [extra]
+    info["content"]["certificates"] = certificates
+    der = info.dump(force=True)
+    assert len(der) <= room
+    value = b"<" + (der + bytes(room - len(der))).hex().upper().encode() + b">"
+    tampered = sealed[:begin] + value + sealed[end:]
+    verdict = verify(tampered, keys.certificate_pem())
+    assert verdict.intact and verdict.outcome == Outcome.ALTERED
+    assert "the signature carries certificates other than the seal's" in verdict.changes
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: [0, r[1], r[2], r[3] - 74],  # the end of the file left out
+        lambda r: [0, r[1] - 51, r[2], r[3]],  # more than the signature left out
+        lambda r: [0, r[2], r[1], r[3]],  # ranges that make no sense
+    ],
+    ids=["end-left-out", "gap-widened", "swapped"],
+)
+def test_a_changed_byte_range_is_altered(
+    sealed: bytes, keys: SealKeys, change: Callable[[list[int]], list[int]]
+) -> None:
+    stated = [int(n) for n in PdfFileReader(BytesIO(sealed)).embedded_signatures[0].byte_range]
+    old = " ".join(str(n) for n in stated).encode()
+    new = " ".join(str(n) for n in change(stated)).encode()
+    new += b" " * (len(old) - len(new))  # the same length: no offset elsewhere moves
+    assert sealed.count(old) == 1 and len(new) == len(old)
+    verdict = verify(sealed.replace(old, new), keys.certificate_pem())
+    assert not verdict.ok and verdict.outcome == Outcome.ALTERED, verdict.summary
 
 
 def test_a_seal_by_another_key_is_not_trusted(
@@ -495,9 +587,12 @@ def test_a_seal_by_another_key_is_not_trusted(
 ) -> None:
     impostor = load_or_create(tmp_path / "impostor", subject="assess charter seal")
     forged = seal(charter_pdf, make_audit(charter_pdf), impostor)
-    assert verify(forged).ok  # consistent in itself ...
+    unchecked = verify(forged)  # consistent in itself, by whoever made the key ...
+    assert unchecked.outcome == Outcome.UNVERIFIED and not unchecked.ok
     verdict = verify(forged, keys.certificate_pem())  # ... but not the service's seal
-    assert not verdict.ok and not verdict.trusted
+    assert not verdict.ok and not verdict.trusted and verdict.outcome == Outcome.FOREIGN
+    # Intact as sealed, only by someone else: not called broken or altered.
+    assert verdict.intact and verdict.valid and not verdict.modified_after_seal
     assert verdict.summary.startswith("NOT TRUSTED:")
 
 
@@ -569,10 +664,7 @@ def test_without_the_authoritys_root_the_timestamp_is_checked_against_itself(
     verdict = verify(stamped[0], keys.certificate_pem())
     assert verdict.ok and verdict.timestamped_at and not verdict.timestamp_trusted
     assert verdict.summary.endswith("(time-stamping authority not checked against a trusted one)")
-    unpinned = verify(stamped[0])
-    assert unpinned.summary.endswith(
-        "(seal certificate and time-stamping authority not checked against a trusted one)"
-    )
+    assert verify(stamped[0]).outcome == Outcome.UNVERIFIED
 
 
 def test_a_timestamp_by_another_authority_is_not_trusted(
@@ -584,6 +676,7 @@ def test_a_timestamp_by_another_authority_is_not_trusted(
     finally:
         stranger.close()
     assert not verdict.ok and verdict.intact and not verdict.timestamp_trusted
+    assert verdict.outcome == Outcome.UNTRUSTED_TIME
     assert verdict.summary == (
         "NOT TRUSTED: charter PC-2026-NL01-0001 version 1 carries a timestamp by "
         "'Test Time-Stamping Authority', not by a trusted time-stamping authority"
@@ -665,7 +758,12 @@ def test_the_app_refuses_bad_time_stamping_settings_at_start(
 
 
 @pytest.fixture
-def run_verify(tmp_path: Path) -> Callable[..., Any]:
+def run_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    # An instance folder of its own: a seal key another run generated in the checkout's
+    # instance folder would otherwise be the certificate every verification trusts.
+    empty = tmp_path / "instance"
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(empty))
+
     def run(data: bytes, *options: str) -> Any:
         path = tmp_path / "input.pdf"
         path.write_bytes(data)
@@ -691,8 +789,8 @@ def test_cli_trusts_the_certificate_generated_in_the_instance_folder(
     run_verify: Callable[..., Any], sealed: bytes, keys: SealKeys, monkeypatch: Any
 ) -> None:
     checked = run_verify(sealed, "--cert", str(keys.cert_file)).output
-    unchecked = run_verify(sealed).output
-    assert checked != unchecked  # without a certificate the verdict says it was not checked
+    unchecked = run_verify(sealed)
+    assert unchecked.exit_code == 3 and unchecked.output.startswith("UNVERIFIED:")
     instance = keys.cert_file.parent.parent
     monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(instance))
     assert create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).instance_path == str(instance)
@@ -720,6 +818,37 @@ def test_cli_exit_1_for_a_changed_byte_and_an_appended_page(
         assert result.exit_code == 1, result.output
         assert result.output.startswith("ALTERED:")
         assert "Traceback" not in result.output
+
+
+def test_cli_exit_1_for_a_changed_padding_byte(
+    run_verify: Callable[..., Any], sealed: bytes, keys: SealKeys
+) -> None:
+    _, end = signature_gap(sealed)
+    tampered = bytearray(sealed)
+    tampered[end - 5] = ord("1")
+    for options in (("--cert", str(keys.cert_file)), ()):
+        result = run_verify(bytes(tampered), *options)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("ALTERED: charter PC-2026-NL01-0001 version 1 was modified")
+
+
+def test_cli_never_exits_0_for_a_seal_it_cannot_attribute(
+    run_verify: Callable[..., Any], charter_pdf: bytes, keys: SealKeys, tmp_path: Path
+) -> None:
+    """A forgery by a key named like the service's, with an audit trail of its own making."""
+    mallory = load_or_create(tmp_path / "mallory", subject="assess charter seal")
+    audit = make_audit(charter_pdf)
+    forger = replace(audit.entries[0], name="Mallory", email="m@forger.example")
+    forged = seal(charter_pdf, replace(audit, entries=(forger,)), mallory)
+    unchecked = run_verify(forged)
+    assert unchecked.exit_code == 3, unchecked.output
+    assert unchecked.output.startswith("UNVERIFIED: charter PC-2026-NL01-0001 version 1 is intact")
+    assert "Mallory" not in unchecked.output  # nothing it cannot vouch for is repeated
+    pinned = run_verify(forged, "--cert", str(keys.cert_file), "--details")
+    assert pinned.exit_code == 1, pinned.output
+    assert pinned.output.startswith("NOT TRUSTED:")
+    assert "trusted:             no, another certificate sealed it" in pinned.output
+    assert run_verify(forged, "--cert", str(mallory.cert_file)).exit_code == 0
 
 
 def test_cli_exit_1_for_an_unsealed_charter(

@@ -152,7 +152,7 @@ def test_finalise_seals_exactly_once_even_when_two_callers_race(ctx: Flask, app:
     sign_off = engagement().charter_versions[0].sign_off
     assert sign_off.status == "signed"
     assert [e.action for e in sign_off.events].count("sealed") == 1
-    assert sign_off.sealed_pdf is not None and verify(sign_off.sealed_pdf).ok
+    assert sign_off.sealed_pdf is not None and verify(sign_off.sealed_pdf).as_sealed
 
 
 def test_an_amendment_chains_to_the_signed_hash_and_shows_what_changed(
@@ -176,7 +176,7 @@ def test_an_amendment_chains_to_the_signed_hash_and_shows_what_changed(
     sealed = second.sign_off.sealed_pdf
     assert sealed is not None
     verdict = verify(sealed)
-    assert verdict.ok and verdict.version == 2
+    assert verdict.as_sealed and verdict.version == 2
     assert verdict.previous_hash == first.sha256
     # The engagement is still signed; the history lists both versions.
     assert [v.sign_off.status for v in engagement().charter_versions] == ["signed", "signed"]

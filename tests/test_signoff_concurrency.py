@@ -104,6 +104,6 @@ def test_simultaneous_approvals_are_both_recorded_and_sealed_once(
         assert actions.count("approved") == 2 and actions.count("sealed") == 1
         assert sign_off.sealed_pdf is not None
         verdict = verify(sign_off.sealed_pdf)
-        assert verdict.ok and sorted(verdict.approvers) == ["Ann Lee", "Bo Chen"]
+        assert verdict.as_sealed and sorted(verdict.approvers) == ["Ann Lee", "Bo Chen"]
         engagement = db.session.get(Engagement, setup.engagement_id)
         assert engagement is not None and engagement.signed_at is not None

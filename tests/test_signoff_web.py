@@ -86,7 +86,7 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     sealed = second.get(f"{bo}/signed.pdf")
     assert sealed.status_code == 200
     verdict = verify(sealed.data)
-    assert verdict.ok, verdict.summary
+    assert verdict.as_sealed, verdict.summary
     assert verdict.version == 1
     assert verdict.approvers == ("Ann Lee", "Bo Chen")
     consultant_copy = client.get(f"{version_path}/signed.pdf")

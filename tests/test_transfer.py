@@ -174,7 +174,7 @@ def test_round_trip_loses_nothing(
 ) -> None:
     engagement_id = fill(app, client, consultant)
     sealed = sign(app, engagement_id)
-    assert verify(sealed).ok
+    assert verify(sealed).as_sealed
     archive = tmp_path / "backup.zip"
     exported = app.test_cli_runner().invoke(cli, ["export", str(archive)])
     assert exported.exit_code == 0, exported.output
@@ -214,7 +214,7 @@ def test_round_trip_loses_nothing(
                 text("SELECT sealed_pdf FROM sign_offs")
             ).scalar_one()
         # The signed charter comes back byte for byte, so its seal still verifies.
-        assert bytes(sealed_back) == sealed and verify(bytes(sealed_back)).ok
+        assert bytes(sealed_back) == sealed and verify(bytes(sealed_back)).as_sealed
 
         # New records continue after the imported ids.
         again = target.test_client()

@@ -40,6 +40,12 @@ def result_heading(page: str) -> str:
     return match.group(1)
 
 
+def fact(page: str, name: str) -> str | None:
+    """Return the text of one row of the result's facts, tags removed (None if absent)."""
+    match = re.search(rf"<dt>{re.escape(name)}</dt><dd[^>]*>(.*?)</dd>", page)
+    return re.sub(r"<[^>]+>", "", match.group(1)) if match else None
+
+
 # --- every charter has its own document id --------------------------------------------
 
 
@@ -110,6 +116,29 @@ def test_a_charter_sealed_by_another_service_is_not_called_altered(
     # The bytes are as sealed, but by someone else: not "altered", not vouched for either.
     assert result_heading(text) == "Not sealed by this service"
     assert "it was changed after the seal" not in text
+    # Every row says the same: intact, only not by this service's certificate.
+    seal_row = fact(text, "Seal")
+    assert seal_row is not None and "Broken" not in seal_row
+    assert seal_row.endswith("sealed by assess charter seal (not this service's certificate)")
+    assert fact(text, "Since the seal") == "Nothing added or changed"
+
+
+# --- every row agrees with the verdict ---------------------------------------------------
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_data_appended_after_the_end_of_file_is_altered_in_every_row(
+    client: FlaskClient, signed_charter: tuple[bytes, str, bytes]
+) -> None:
+    appended = signed_charter[0] + b"% a note after the end of the file\n"
+    text = upload(client, appended).get_data(as_text=True)
+    assert result_heading(text) == "Altered: do not rely on this file"
+    seal_row = fact(text, "Seal")
+    assert seal_row is not None
+    assert "Valid" not in seal_row and "Intact" not in seal_row
+    assert seal_row.startswith("Matches the bytes it covers only: the file differs from the one")
+    assert fact(text, "Since the seal") == "Changed: 35 bytes appended after the sealed file"
 
 
 def signed_by_ann(app: Flask, client: FlaskClient, setup: Any, **fields: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,10 @@ def test_the_signed_charter_is_intact_on_the_page_in_pyhanko_and_the_command(
     assert f'charter <span class="doc-id">{document_id}</span>, version 1' in text
     assert "Ann Lee" in text and "Bo Chen" in text
     assert "this service&#39;s certificate" in text or "this service's certificate" in text
-    assert "Valid: the document may not be changed after sealing" in text
+    assert (
+        "Intact: the bytes it covers are as sealed, and it allows no change after sealing" in text
+    )
+    assert "<dt>Since the seal</dt><dd>Nothing added or changed</dd>" in text
     assert re.search(r"<dt>Charter</dt><dd>[^<]+, between [^<]+ and [^<]+</dd>", text)
 
     embedded = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
@@ -172,6 +176,84 @@ def test_a_tampered_charter_fails_on_the_page_and_in_the_command(
     result = cli_verify(app, tmp_path, altered)
     assert result.exit_code == 1, result.output
     assert result.output.startswith("ALTERED")
+
+
+def change_padding(pdf: bytes) -> bytes:
+    """Change one zero of the signature's padding: a byte the seal's digest leaves out."""
+    at = PdfFileReader(BytesIO(pdf)).embedded_signatures[0].byte_range[2] - 5
+    assert pdf[at : at + 1] == b"0"
+    return pdf[:at] + b"1" + pdf[at + 1 :]
+
+
+def fingerprint_lookup(client: FlaskClient, digest: str) -> str:
+    token = csrf_token(client, "/verify")
+    return client.post("/verify", data={"csrf_token": token, "sha256": digest}).get_data(
+        as_text=True
+    )
+
+
+def test_a_changed_padding_byte_is_altered_everywhere_the_file_is_checked(
+    app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes], tmp_path: Path
+) -> None:
+    """Page, command and fingerprint look-up agree: these are not the bytes that were sealed."""
+    altered = change_padding(signed[0])
+    text = upload(client, altered).get_data(as_text=True)
+    assert "Altered: do not rely on this file" in text
+    assert "Intact and sealed" not in text and "Nothing has changed" not in text
+    assert "The room reserved for the signature holds 1 byte of other data." in text
+    assert "<dt>Since the seal</dt><dd><strong>Changed</strong>" in text
+    result = cli_verify(app, tmp_path, altered)
+    assert result.exit_code == 1 and result.output.startswith("ALTERED"), result.output
+    assert "Unknown fingerprint" in fingerprint_lookup(client, sha256_hex(altered))
+
+
+def reseal(app: Flask, frozen: bytes, document_id: str, sealed_at: datetime) -> bytes:
+    """Seal a charter version with the service's own key, outside the service's sign-off."""
+    from assess.signing.audit import AuditEntry, AuditTrail
+    from assess.signing.keys import load
+    from assess.signing.seal import seal
+
+    digest = sha256_hex(frozen)
+    trail = AuditTrail(
+        document_id=document_id,
+        version=1,
+        project="Tidewater",
+        document_hash=digest,
+        sealed_at=sealed_at,
+        base_url="https://assess.example",
+        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", sealed_at, digest),),
+    )
+    keys = load(app.config["SEAL_KEY_FILE"], app.config["SEAL_CERT_FILE"])
+    return seal(frozen, trail, keys)
+
+
+def test_a_seal_this_service_did_not_keep_is_not_called_intact(
+    app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes], tmp_path: Path
+) -> None:
+    """With the service's key, but not the sealed file this service keeps for the version:
+    offline it cannot be told apart; the service knows the SHA-256 of what it sealed."""
+    sealed, document_id, frozen = signed
+    other = reseal(app, frozen, document_id, datetime(2026, 1, 2, tzinfo=UTC))
+    assert other != sealed
+    assert cli_verify(app, tmp_path, other).exit_code == 0  # a valid seal by the key
+    text = upload(client, other).get_data(as_text=True)
+    assert "Altered: do not rely on this file" in text and "Intact and sealed" not in text
+    assert "Its bytes differ from the file this service sealed (another SHA-256)." in text
+    assert "Recorded in the seal" not in text
+
+
+def test_a_seal_for_a_version_this_service_never_sealed_is_not_called_intact(
+    app: Flask, client: FlaskClient
+) -> None:
+    consultant, version_path, _links = out_for_sign_off(app)
+    frozen = consultant.get(f"{version_path}/charter.pdf").data
+    page = consultant.get(version_path).get_data(as_text=True)
+    document_id = re.search(r"PC-\d{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", page)
+    assert document_id
+    other = reseal(app, frozen, document_id.group(0), datetime(2026, 1, 2, tzinfo=UTC))
+    text = upload(client, other).get_data(as_text=True)
+    assert "Altered: do not rely on this file" in text
+    assert "This service sealed no file for that version." in text
 
 
 def test_the_frozen_copy_is_recognised_but_not_as_signed(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-EXIT_OK, EXIT_ALTERED, EXIT_UNREADABLE = 0, 1, 2
+if TYPE_CHECKING:
+    from assess.signing.verify import Verdict
+
+EXIT_OK, EXIT_ALTERED, EXIT_UNREADABLE, EXIT_UNVERIFIED = 0, 1, 2, 3
 
 
 def generated_certificate() -> Path:
@@ -33,8 +36,8 @@ def generated_certificate() -> Path:
     envvar="SEAL_CERT_FILE",
     help=(
         "The service's seal certificate (PEM) to trust. Default: $SEAL_CERT_FILE, else the "
-        "certificate generated in the instance folder, if there is one. Without any, "
-        "the verdict says the certificate was not checked."
+        "certificate generated in the instance folder, if there is one. Without any, who "
+        "sealed the file is not checked: an intact file then exits 3, never 0."
     ),
 )
 @click.option(
@@ -53,7 +56,9 @@ def verify_command(
 ) -> None:
     """Verify the seal of a signed-off charter PDF.
 
-    Exit status: 0 intact and sealed, 1 altered or not sealed, 2 not a readable PDF.
+    Exit status: 0 intact and sealed by the trusted certificate; 1 altered, not sealed, or
+    sealed by another certificate; 2 not a readable PDF; 3 intact and sealed, but no trusted
+    certificate was available to check who sealed it (give it with --cert).
     """
     from assess.signing.timestamps import load_roots
     from assess.signing.verify import UnreadableInput, verify
@@ -78,19 +83,43 @@ def verify_command(
         fail(f"{cert_file}: not a PEM or DER certificate ({error})")
     click.echo(verdict.summary)
     if details:
-        for name in ("sealed", "intact", "valid", "certified", "modified_after_seal", "trusted"):
+        for name in ("sealed", "intact", "valid", "certified", "modified_after_seal"):
             click.echo(f"  {name + ':':<21}{'yes' if getattr(verdict, name) else 'no'}")
+        click.echo(f"  {'trusted:':<21}{_signer_trust(verdict)}")
         click.echo(f"  {'approved SHA-256:':<21}{verdict.approved_hash or '-'}")
         if verdict.timestamped_at:
             trust = "trusted" if verdict.timestamp_trusted else "authority not checked"
+            if verdict.timestamp_untrusted:
+                trust = "authority not trusted"
             stamp = f"{verdict.timestamped_at} by {verdict.timestamp_by} ({trust})"
             click.echo(f"  {'time-stamped:':<21}{stamp}")
+        for change in verdict.changes:
+            click.echo(f"  changed: {change}")
         for problem in verdict.problems:
             click.echo(f"  problem: {problem}")
         for s in verdict.signatories:
             role = f" ({s.role})" if s.role else ""
             click.echo(f"  {s.action} {s.at} {s.name}{role} <{s.email}>")
-    sys.exit(EXIT_OK if verdict.ok else EXIT_ALTERED)
+    sys.exit(exit_status(verdict))
+
+
+def _signer_trust(verdict: Verdict) -> str:
+    if not verdict.sealed:
+        return "-"
+    if not verdict.trust_checked:
+        return "not checked (no trusted certificate)"
+    return "yes" if verdict.trusted else "no, another certificate sealed it"
+
+
+def exit_status(verdict: Verdict) -> int:
+    """0 only for a seal by the trusted certificate: a script reads nothing but this."""
+    from assess.signing.verify import Outcome
+
+    if verdict.outcome == Outcome.INTACT:
+        return EXIT_OK
+    if verdict.outcome == Outcome.UNVERIFIED:
+        return EXIT_UNVERIFIED
+    return EXIT_ALTERED
 
 
 def fail(message: str) -> NoReturn:

@@ -1,19 +1,27 @@
 """Verify a sealed charter: the seal (pyHanko), changes after it, the approved bytes, the data.
 
 The verdict rests on pyHanko's overall judgement (``bottom_line``), not on the digest alone:
-a file can be intact up to its signature and still carry an update appended after it.
+a file can be intact up to its signature and still carry an update appended after it. The
+digest covers everything but the signature value, so what sits there is checked too: the
+signature itself and zero padding, nothing else, and nothing after the sealed file.
 Besides the signature, the checks use what the seal states in ``seal.json``: the approved
 charter is the first ``approved.length`` bytes of the file with SHA-256 ``approved.sha256``,
 and its ``assessment.json`` has the SHA-256 the charter prints.
+
+Who sealed is a separate question from whether the file is as sealed: the seal is checked
+against its own certificate, and that certificate against the trusted one given. Without
+a trusted certificate, a seal made with anyone's key is intact but unverified, never ``ok``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
+from enum import StrEnum
 from io import BytesIO
 from typing import Any
 
@@ -33,6 +41,7 @@ from assess.signing.timestamps import token_certificates, token_of
 from assess.text import join_names
 
 key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at this boundary
+asn1_parser: Any = importlib.import_module("asn1crypto.parser")  # ships without annotations
 
 TIMESTAMP_BROKEN = "the timestamp does not match the seal it claims to date"
 HEADER_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the first KiB
@@ -40,6 +49,18 @@ HEADER_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the firs
 
 class UnreadableInput(ValueError):
     """The input is not a PDF at all (as opposed to a damaged or altered one)."""
+
+
+class Outcome(StrEnum):
+    """The one-word answer: what a caller does with the file depends on it alone."""
+
+    INTACT = "intact"  # as sealed, by the trusted certificate
+    UNVERIFIED = "unverified"  # as sealed, but no trusted certificate to say by whom
+    FOREIGN = "foreign"  # as sealed, by another certificate than the trusted one
+    UNTRUSTED_TIME = "untrusted-time"  # its timestamp is by an authority not trusted
+    ALTERED = "altered"  # changed after the seal, or damaged
+    INVALID = "invalid"  # the seal does not validate
+    NOT_SEALED = "not-sealed"  # no seal, or a signature that allows later changes
 
 
 @dataclass(frozen=True)
@@ -87,18 +108,32 @@ class Verdict:
     timestamped_at: str | None = None
     timestamp_by: str | None = None
     timestamp_trusted: bool = False
+    trust_checked: bool = False
+    timestamp_checked: bool = False
+    changes: tuple[str, ...] = ()
+    outcome: Outcome = Outcome.NOT_SEALED
 
     @property
     def ok(self) -> bool:
-        """Return whether this is a sealed charter, unchanged since the seal."""
+        """Return whether this is a charter sealed by the trusted certificate, unchanged since."""
+        return self.outcome == Outcome.INTACT
+
+    @property
+    def as_sealed(self) -> bool:
+        """Return whether the file is exactly as it was sealed, whoever sealed it."""
+        return self.outcome in (Outcome.INTACT, Outcome.UNVERIFIED, Outcome.FOREIGN)
+
+    @property
+    def timestamp_untrusted(self) -> bool:
+        """Return whether the seal's timestamp is by an authority outside the trusted ones."""
         return (
-            self.sealed
-            and self.intact
-            and self.valid
-            and self.certified
-            and not self.modified_after_seal
-            and not self.problems
+            self.timestamp_checked and self.timestamp_by is not None and not self.timestamp_trusted
         )
+
+    @property
+    def timestamp_broken(self) -> bool:
+        """Return whether the seal's timestamp fails to match the seal it claims to date."""
+        return TIMESTAMP_BROKEN in self.problems
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -113,10 +148,10 @@ def verify(
     """Check a PDF's seal and what it states; raise ``UnreadableInput`` if it is not a PDF.
 
     ``trusted_cert`` (a certificate, or PEM/DER bytes) is the service's seal certificate.
-    Without it the signer's own certificate is taken as the trust anchor: the seal is then
-    checked for integrity and changes, and the summary says the signer was not checked.
-    ``tsa_roots`` (certificates, see ``timestamps.load_roots``) are the time-stamping
-    authorities to trust; without them a timestamp is checked against its own certificates.
+    Without it the seal is still checked for integrity and changes, but the outcome is at
+    best ``UNVERIFIED``: a key anyone can make would pass otherwise. ``tsa_roots``
+    (certificates, see ``timestamps.load_roots``) are the time-stamping authorities to
+    trust; without them a timestamp is checked against its own certificates.
     """
     pinned = _certificate(trusted_cert) if trusted_cert is not None else None
     if b"%PDF-" not in pdf_bytes[:HEADER_WINDOW]:
@@ -140,24 +175,23 @@ def verify(
         )
     embedded = ours[0]
     try:
-        anchor = pinned if pinned is not None else embedded.signer_cert
-        trusted = pinned is not None and anchor.sha256 == embedded.signer_cert.sha256
+        # The seal is checked against its own certificate, and that certificate against
+        # the trusted one: a seal by another key then reads as intact but foreign, not
+        # as broken, and integrity never depends on which certificate was given.
+        own = embedded.signer_cert
+        trusted = pinned is not None and pinned.sha256 == own.sha256
         token = token_of(embedded.signer_info)
         stamp_roots = list(tsa_roots or ()) or (token_certificates(token) if token else [])
         status = validate_pdf_signature(
             embedded,
-            signer_validation_context=ValidationContext(trust_roots=[anchor]),
+            signer_validation_context=ValidationContext(trust_roots=[own]),
             ts_validation_context=ValidationContext(trust_roots=stamp_roots),
         )
         signed_end = int(embedded.byte_range[2]) + int(embedded.byte_range[3])
+        changes = _changes_after_seal(pdf_bytes, reader, embedded, status, len(signatures))
     except Exception as error:
         return _damaged(f"the seal cannot be checked ({_short(error)})", sealed=True)
 
-    modified = (
-        status.coverage != SignatureCoverageLevel.ENTIRE_FILE
-        or status.docmdp_ok is False
-        or len(signatures) > 1
-    )
     certified = embedded.docmdp_level == MDPPerm.NO_CHANGES
     statement, problems = _statement(pdf_bytes[:signed_end])
     stamp = status.timestamp_validity
@@ -171,26 +205,136 @@ def verify(
         except Exception as error:  # the approved part is unreadable: same untrusted input
             approved_ok, more = False, [f"the approved charter cannot be read ({_short(error)})"]
         problems += more
-        if statement.get("certificate_sha256") != embedded.signer_cert.sha256.hex():
+        if statement.get("certificate_sha256") != own.sha256.hex():
             problems.append("seal.json names another certificate than the one that sealed it")
+    # pyHanko's bottom line, except the authority's trust: an untrusted timestamp is
+    # its own outcome, and the seal beside it may well be sound.
+    valid = bool(
+        status.intact
+        and status.valid
+        and status.trusted
+        and status.seed_value_ok
+        and (status.docmdp_ok or status.modification_level is None)
+        and (stamp is None or (stamp.intact and stamp.valid))
+    )
     verdict = Verdict(
         sealed=True,
         intact=bool(status.intact),
-        valid=bool(status.bottom_line),
+        valid=valid,
         certified=certified,
-        modified_after_seal=modified,
+        modified_after_seal=bool(changes),
         summary="",
         trusted=trusted,
+        trust_checked=pinned is not None,
+        changes=tuple(changes),
         approved_version_ok=approved_ok,
         assessment_ok=assessment_ok,
         problems=tuple(problems),
-        sealed_by=_subject(embedded.signer_cert),
+        sealed_by=_subject(own),
         timestamped_at=stamp.timestamp.astimezone(UTC).isoformat() if stamp else None,
         timestamp_by=_subject(stamp.signing_cert) if stamp else None,
         timestamp_trusted=bool(stamp and stamp.trusted and tsa_roots),
+        timestamp_checked=bool(tsa_roots),
         **facts,
     )
-    return _with_summary(verdict, pinned is not None, bool(tsa_roots))
+    return _with_summary(verdict)
+
+
+def compared_with_record(verdict: Verdict, file_sha256: str, sealed_sha256: str | None) -> Verdict:
+    """Return the verdict on a file this service knows, against the sealed file it keeps.
+
+    Offline, bytes the seal does not cover are checked for what they may hold; the service
+    knows more: the SHA-256 of the file it sealed (``None`` when it sealed none for that
+    version). Any other file is not the one sealed, however well its seal checks out.
+    """
+    if sealed_sha256 == file_sha256:
+        return verdict
+    change = (
+        "its bytes differ from the file this service sealed (another SHA-256)"
+        if sealed_sha256
+        else "this service sealed no file for that version"
+    )
+    return _with_summary(
+        replace(verdict, modified_after_seal=True, changes=(*verdict.changes, change))
+    )
+
+
+def _changes_after_seal(
+    pdf_bytes: bytes, reader: PdfFileReader, embedded: Any, status: Any, signatures: int
+) -> list[str]:
+    """Say what the file holds besides the sealed bytes and the signature value, if anything.
+
+    The digest covers the whole file except the signature value (the hex string of
+    /Contents): room reserved for the signature, the rest zeros. Without these checks,
+    that room and anything after the sealed revision could carry changed content while
+    the digest still matches.
+    """
+    changes: list[str] = []
+    if signatures > 1:
+        changes.append("another signature was added after the seal")
+    revisions = int(reader.xrefs.total_revisions)
+    if int(embedded.signed_revision) < revisions - 1:
+        changes.append("an update was added after the seal (content added or changed)")
+    elif status.docmdp_ok is False:
+        changes.append("content was added or changed after the seal")
+    byte_range = [int(n) for n in embedded.byte_range]
+    if len(byte_range) != 4 or byte_range[0] != 0 or min(byte_range) < 0:
+        return [*changes, "the seal's byte range is not the standard one"]
+    _, first_end, second, length = byte_range
+    end = second + length
+    if end > len(pdf_bytes):
+        changes.append("the seal's byte range reaches past the end of the file")
+    elif end < len(pdf_bytes) and not changes:
+        changes.append(f"{_bytes(len(pdf_bytes) - end)} appended after the sealed file")
+    gap = pdf_bytes[first_end:second]
+    if not re.fullmatch(rb"<(?:[0-9A-Fa-f]{2})*>", gap):
+        return [*changes, "the seal's byte range leaves out more than its signature value"]
+    value = bytes.fromhex(gap[1:-1].decode("ascii"))
+    if value != bytes(embedded.pkcs7_content):
+        return [*changes, "the seal's byte range leaves out something else than its signature"]
+    used = _der_length(value)
+    if used is None:
+        changes.append("the signature value is not a signature")
+    elif value[used:].strip(b"\0"):
+        extra = len(value) - used - value[used:].count(0)
+        changes.append(f"the room reserved for the signature holds {_bytes(extra)} of other data")
+    changes += _unsigned_additions(embedded)
+    if not changes and status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        changes.append("the seal does not cover the whole file")
+    return changes
+
+
+def _der_length(value: bytes) -> int | None:
+    """Return how many bytes the DER-encoded object at the start of ``value`` takes."""
+    try:
+        _, _, _, header, contents, trailer = asn1_parser.parse(value)
+    except ValueError:
+        return None
+    return len(header) + len(contents) + len(trailer)
+
+
+def _unsigned_additions(embedded: Any) -> list[str]:
+    """List what the signature carries beyond what a seal writes into it.
+
+    Certificates and unsigned attributes of a CMS signature are not covered by it; the
+    seal writes its own certificate and, with a timestamp, one token: anything else was
+    put there later.
+    """
+    own = embedded.signer_cert.sha256
+    signed_data = embedded.signed_data
+    found: list[str] = []
+    certificates = signed_data["certificates"]
+    if any(c.name != "certificate" or c.chosen.sha256 != own for c in certificates or ()):
+        found.append("the signature carries certificates other than the seal's")
+    if signed_data["crls"].native:
+        found.append("the signature carries revocation lists the seal did not write")
+    attributes = embedded.signer_info["unsigned_attrs"]
+    kinds = [a["type"].native for a in attributes] if attributes.native else []
+    if kinds not in ([], ["signature_time_stamp_token"]) or (
+        kinds and len(attributes[0]["values"]) != 1
+    ):
+        found.append("the signature carries unsigned data beyond its timestamp")
+    return found
 
 
 def sealing_certificate(pdf_bytes: bytes) -> str | None:
@@ -296,36 +440,44 @@ def _charter_stated_hash(charter: PdfFileReader) -> str | None:
     return str(value).lower() if value is not None else None
 
 
-def _with_summary(verdict: Verdict, pinned: bool, tsa_pinned: bool) -> Verdict:
-    from dataclasses import replace
-
+def _with_summary(verdict: Verdict) -> Verdict:
+    """Name the outcome and write the one-line verdict; the first thing wrong decides."""
     what = _describe(verdict)
-    stamped_by_stranger = (
-        tsa_pinned and verdict.timestamp_by is not None and not verdict.timestamp_trusted
-    )
+    outcome = Outcome.ALTERED
     if not verdict.intact:
         line = f"ALTERED: {what} was changed after sealing; the seal no longer matches its bytes"
     elif verdict.modified_after_seal:
-        line = f"ALTERED: {what} was modified after the seal (content added or changed)"
-    elif pinned and not verdict.trusted:
+        line = f"ALTERED: {what} was modified after the seal: {verdict.changes[0]}"
+    elif not verdict.valid:
+        outcome = Outcome.INVALID
+        line = f"INVALID SEAL: {what} has a seal that does not validate"
+        if verdict.timestamp_broken:
+            line = f"INVALID SEAL: {what}: {TIMESTAMP_BROKEN}"
+    elif not verdict.certified:
+        outcome = Outcome.NOT_SEALED
+        line = f"NOT SEALED: {what} is signed, but not with a seal that allows no changes"
+    elif verdict.problems:
+        line = f"ALTERED: {what}: {verdict.problems[0]}"
+    elif verdict.trust_checked and not verdict.trusted:
+        outcome = Outcome.FOREIGN
         line = (
             f"NOT TRUSTED: {what} is sealed by {verdict.sealed_by!r}, "
             "not by this service's certificate"
         )
-    elif stamped_by_stranger and TIMESTAMP_BROKEN not in verdict.problems:
+    elif verdict.timestamp_untrusted:
+        outcome = Outcome.UNTRUSTED_TIME
         line = (
             f"NOT TRUSTED: {what} carries a timestamp by {verdict.timestamp_by!r}, "
             "not by a trusted time-stamping authority"
         )
-    elif not verdict.valid:
-        line = f"INVALID SEAL: {what} has a seal that does not validate"
-        if TIMESTAMP_BROKEN in verdict.problems:
-            line = f"INVALID SEAL: {what}: {TIMESTAMP_BROKEN}"
-    elif not verdict.certified:
-        line = f"NOT SEALED: {what} is signed, but not with a seal that allows no changes"
-    elif verdict.problems:
-        line = f"ALTERED: {what}: {verdict.problems[0]}"
+    elif not verdict.trust_checked:
+        outcome = Outcome.UNVERIFIED
+        line = (
+            f"UNVERIFIED: {what} is intact, but who sealed it is unknown: the seal by "
+            f"{verdict.sealed_by!r} was not checked against a trusted certificate"
+        )
     else:
+        outcome = Outcome.INTACT
         approvers = join_names(verdict.approvers) or "nobody"
         line = f"Intact and sealed by {verdict.sealed_by}: {what}, approved by {approvers}"
         if verdict.timestamped_at:
@@ -333,12 +485,9 @@ def _with_summary(verdict: Verdict, pinned: bool, tsa_pinned: bool) -> Verdict:
                 f"; time-stamped {verdict.timestamped_at[:16].replace('T', ' ')} UTC "
                 f"by {verdict.timestamp_by}"
             )
-        unchecked = [] if pinned else ["seal certificate"]
-        if verdict.timestamped_at and not tsa_pinned:
-            unchecked.append("time-stamping authority")
-        if unchecked:
-            line += f" ({' and '.join(unchecked)} not checked against a trusted one)"
-    return replace(verdict, summary=line)
+            if not verdict.timestamp_checked:
+                line += " (time-stamping authority not checked against a trusted one)"
+    return replace(verdict, summary=line, outcome=outcome)
 
 
 def _describe(verdict: Verdict) -> str:
@@ -358,6 +507,7 @@ def _damaged(reason: str, *, sealed: bool = False) -> Verdict:
         modified_after_seal=sealed,
         summary=f"ALTERED: {reason}",
         problems=(reason,),
+        outcome=Outcome.ALTERED,
     )
 
 
@@ -381,6 +531,10 @@ def _subject(certificate: Any) -> str:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _bytes(count: int) -> str:
+    return f"{count} byte" if count == 1 else f"{count} bytes"
 
 
 def _short(error: BaseException) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
@@ -20,9 +20,16 @@ from assess import signoff
 from assess.extensions import db, limiter, link_lookups, personal_link_limit
 from assess.forms import load_form
 from assess.models import CharterVersion
-from assess.views.signoff import seal_keys, tsa_roots
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from assess.signing.verify import Verdict
+from assess.signing.keys import SealKeyError, SealKeys, existing_certificate
+from assess.views.signoff import tsa_roots
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9-]{6,40}")
@@ -163,14 +170,24 @@ def _check_file(data: bytes) -> tuple[str, int]:
 
     if not data:
         return _page(errors={"pdf": ["The file is empty. Choose the charter PDF."]}, status=422)
+    try:
+        certificate = trusted_certificate()
+    except SealKeyError as error:
+        log.error("cannot check uploaded charters: %s", error)
+        message = (
+            "Files cannot be checked right now: this service cannot read its seal "
+            "certificate. Try again later; a SHA-256 can still be looked up below."
+        )
+        return _page(errors={"pdf": [message]}, status=503)
     # pyHanko logs its analysis of altered files with tracebacks; the verdict says it.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     try:
-        verdict = verify(data, seal_keys().certificate, tsa_roots())
+        verdict = verify(data, certificate, tsa_roots())
     except UnreadableInput:
         errors = {"pdf": ["This file is not a PDF. Choose the charter PDF you received."]}
         return _page(errors=errors, status=422)
     digest = sha256_hex(data)
+    verdict = _against_record(verdict, digest)
     found = signoff.find_by_hash(db.session, digest)
     if found is None and verdict.approved_hash:
         found = signoff.find_by_hash(db.session, verdict.approved_hash)
@@ -184,3 +201,46 @@ def _check_file(data: bytes) -> tuple[str, int]:
         "sign_off": found[0].sign_off if found else None,
     }
     return _page(result=result)
+
+
+def trusted_certificate() -> x509.Certificate | None:
+    """Return the certificate this service seals with, or None before its first seal.
+
+    Never makes a key: checking a file is no reason to create one. A configured
+    certificate that cannot be read raises ``SealKeyError``.
+    """
+    keys: SealKeys | None = current_app.extensions.get("assess.seal_keys")
+    if keys is not None:
+        return keys.certificate
+    return existing_certificate(current_app.config, current_app.instance_path)
+
+
+def _against_record(verdict: Verdict, digest: str) -> Verdict:
+    """Compare a file sealed by this service with the sealed file it keeps for that version.
+
+    Offline, a seal proves the bytes it covers; this service also knows the whole file it
+    sealed, so for a charter version it knows, any other bytes are not that file.
+    """
+    from assess.signing.verify import compared_with_record
+
+    if not verdict.ok:  # already not vouched for: the first reason is the one to give
+        return verdict
+    version = None
+    if verdict.document_id and verdict.version is not None:
+        version = next(
+            (v for v in _known_versions(verdict.document_id) if v.number == verdict.version),
+            None,
+        )
+    if version is None and verdict.approved_hash:
+        found = signoff.find_by_hash(db.session, verdict.approved_hash)
+        version = found[0] if found and found[1] == "frozen" else None
+    if version is None:
+        return verdict
+    sealed_sha256 = version.sign_off.sealed_sha256 if version.sign_off else None
+    return compared_with_record(verdict, digest, sealed_sha256)
+
+
+def _known_versions(document_id: str) -> list[CharterVersion]:
+    return (
+        signoff.versions_of(db.session, document_id) if DOCUMENT_ID.fullmatch(document_id) else []
+    )
