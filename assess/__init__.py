@@ -23,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_templates(app)
     register_security(app)
-    register_seal_time(app)
+    register_seal_settings(app)
     register_blueprints(app)
     # The pages' error handlers must exist before the API adds its JSON ones.
     register_error_handlers(app)
@@ -83,8 +83,22 @@ def _retry_after_only_when_refused(response: Response) -> Response:
     return response
 
 
-def register_seal_time(app: Flask) -> None:
-    """Check the time-stamping settings of seals now, not at the first signed charter."""
+def register_seal_settings(app: Flask) -> None:
+    """Check the seal's key and time-stamping settings now, not at the first signed charter.
+
+    A configured key that cannot seal would otherwise fail the last approval of a sign-off
+    and every verification. Nothing is generated here: without a configured key, the
+    service makes its own on first use.
+    """
+    from assess.signing.keys import SealKeyError, check_settings
+
+    try:
+        check_settings(app.config)
+    except SealKeyError as error:
+        setting, message = error.setting or "SEAL_KEY_FILE", str(error)
+        if not message.startswith(setting):
+            message = f"{setting}: {message}"
+        raise app_config.ConfigurationError(message) from None
     url = str(app.config.get("SEAL_TSA_URL") or "")
     if url and not url.startswith(("http://", "https://")):
         raise app_config.ConfigurationError(

@@ -81,8 +81,9 @@ def test_a_configured_key_and_certificate_replace_the_generated_ones(tmp_path: P
 
 def test_a_wrong_passphrase_is_a_clear_error(tmp_path: Path) -> None:
     key_path, cert_path, _ = write_pair(tmp_path, "Studio Legal Seal", b"s3cret")
-    with pytest.raises(SealKeyError, match="not a readable PEM private key"):
+    with pytest.raises(SealKeyError, match="SEAL_KEY_PASSPHRASE does not decrypt") as raised:
         load(key_path, cert_path, "wrong")
+    assert raised.value.setting == "SEAL_KEY_PASSPHRASE"
 
 
 def test_a_certificate_for_another_key_is_refused(tmp_path: Path) -> None:

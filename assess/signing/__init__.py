@@ -17,6 +17,13 @@ from __future__ import annotations
 import hashlib
 
 
+class SealingFailed(Exception):
+    """A charter could not be sealed: its key, certificate or PDF stood in the way.
+
+    Defined here, without pyHanko, so that callers can catch it without importing it.
+    """
+
+
 def sha256_hex(data: bytes) -> str:
     """Return the SHA-256 of ``data`` as 64 lowercase hex digits."""
     return hashlib.sha256(data).hexdigest()

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from assess.signing import SealingFailed
+
 DEFAULT_SUBJECT = "assess charter seal"
 KEY_FILE = "seal-key.pem"
 CERT_FILE = "seal-cert.pem"
@@ -32,8 +34,15 @@ KEY_SIZE = 3072
 VALID_YEARS = 20
 
 
-class SealKeyError(Exception):
-    """The sealing key or certificate is missing, unreadable or does not match."""
+class SealKeyError(SealingFailed):
+    """The sealing key or certificate is missing, unreadable or does not match.
+
+    ``setting`` names the configuration setting to correct, when one is to blame.
+    """
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,13 @@ def load_or_create(
     certificate gets one; a certificate without its key signed nothing and is replaced.
     """
     directory = Path(folder)
+    try:
+        return _load_or_create(directory, subject, key_size, now)
+    except (ValueError, TypeError) as error:  # a generated key file damaged since
+        raise SealKeyError(f"seal key in {directory}: not a readable key ({error})") from None
+
+
+def _load_or_create(directory: Path, subject: str, key_size: int, now: datetime | None) -> SealKeys:
     directory.mkdir(parents=True, exist_ok=True)
     key_path, cert_path = directory / KEY_FILE, directory / CERT_FILE
     with open(directory / LOCK_FILE, "a") as lock:
@@ -114,33 +130,109 @@ def load(
     key_path, cert_path = Path(key_file), Path(cert_file)
     secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
     try:
+        key_pem = key_path.read_bytes()
+    except OSError as error:
+        message = f"seal key {key_path}: {error.strerror or error}"
+        raise SealKeyError(message, "SEAL_KEY_FILE") from None
+    try:
         # The key file is the service's own configuration, not input: skip the RSA
         # consistency check, which takes a third of a second for a 3072-bit key.
         key = serialization.load_pem_private_key(
-            key_path.read_bytes(), password=secret, unsafe_skip_rsa_key_validation=True
+            key_pem, password=secret, unsafe_skip_rsa_key_validation=True
         )
-    except OSError as error:
-        raise SealKeyError(f"seal key {key_path}: {error.strerror or error}") from None
     except (ValueError, TypeError) as error:
-        message = f"seal key {key_path}: not a readable PEM private key ({error})"
-        raise SealKeyError(message) from None
+        raise _unreadable_key(key_path, key_pem, secret, error) from None
     try:
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     except OSError as error:
-        raise SealKeyError(f"seal certificate {cert_path}: {error.strerror or error}") from None
+        message = f"seal certificate {cert_path}: {error.strerror or error}"
+        raise SealKeyError(message, "SEAL_CERT_FILE") from None
     except ValueError as error:
         message = f"seal certificate {cert_path}: not a PEM certificate ({error})"
-        raise SealKeyError(message) from None
+        raise SealKeyError(message, "SEAL_CERT_FILE") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise SealKeyError(
-            f"seal key {key_path}: an RSA key is required (other key types break PDF/A-3)"
+            f"seal key {key_path}: an RSA key is required (other key types break PDF/A-3)",
+            "SEAL_KEY_FILE",
         )
     public = certificate.public_key()
     if not isinstance(public, rsa.RSAPublicKey) or (
         public.public_numbers() != key.public_key().public_numbers()
     ):
-        raise SealKeyError(f"seal certificate {cert_path} does not belong to the key {key_path}")
+        raise SealKeyError(
+            f"seal certificate {cert_path} does not belong to the key {key_path}",
+            "SEAL_CERT_FILE",
+        )
     return SealKeys(key, certificate, key_path, cert_path)
+
+
+def _unreadable_key(
+    path: Path, pem: bytes, passphrase: bytes | None, error: Exception
+) -> SealKeyError:
+    """Say which setting is wrong: the key file, or the passphrase that opens it."""
+    encrypted = b"ENCRYPTED" in pem
+    if encrypted and passphrase is None:
+        message = f"seal key {path} is encrypted: set its passphrase in SEAL_KEY_PASSPHRASE"
+        return SealKeyError(message, "SEAL_KEY_PASSPHRASE")
+    if encrypted:
+        message = f"SEAL_KEY_PASSPHRASE does not decrypt the seal key {path}"
+        return SealKeyError(message, "SEAL_KEY_PASSPHRASE")
+    if passphrase is not None and isinstance(error, TypeError):
+        message = f"SEAL_KEY_PASSPHRASE is set, but the seal key {path} is not encrypted"
+        return SealKeyError(message, "SEAL_KEY_PASSPHRASE")
+    message = f"seal key {path}: not a readable PEM private key ({error})"
+    return SealKeyError(message, "SEAL_KEY_FILE")
+
+
+def check_settings(config: Mapping[str, Any], now: datetime | None = None) -> None:
+    """Check the configured key and certificate can seal, without making any.
+
+    Run at start, so that a wrong setting stops it rather than the last approval of a
+    sign-off. With no key configured there is nothing to check: the generated one is made
+    on first use. Raise ``SealKeyError`` naming the setting to correct.
+    """
+    key_file, cert_file = config.get("SEAL_KEY_FILE"), config.get("SEAL_CERT_FILE")
+    passphrase = config.get("SEAL_KEY_PASSPHRASE") or None
+    if not (key_file or cert_file):
+        if passphrase:
+            message = (
+                "SEAL_KEY_PASSPHRASE is set, but SEAL_KEY_FILE is not "
+                "(the generated key has no passphrase)"
+            )
+            raise SealKeyError(message, "SEAL_KEY_PASSPHRASE")
+        return
+    if not key_file:
+        message = "SEAL_KEY_FILE is not set: SEAL_CERT_FILE needs the key it certifies"
+        raise SealKeyError(message, "SEAL_KEY_FILE")
+    if not cert_file:
+        message = "SEAL_CERT_FILE is not set: SEAL_KEY_FILE needs its certificate"
+        raise SealKeyError(message, "SEAL_CERT_FILE")
+    certificate = load(key_file, cert_file, passphrase).certificate
+    moment = now or datetime.now(UTC)
+    if certificate.not_valid_after_utc < moment:
+        message = (
+            f"the certificate {cert_file} expired on {certificate.not_valid_after_utc:%Y-%m-%d}"
+        )
+        raise SealKeyError(message, "SEAL_CERT_FILE")
+    if certificate.not_valid_before_utc > moment:
+        message = (
+            f"the certificate {cert_file} is valid only from "
+            f"{certificate.not_valid_before_utc:%Y-%m-%d}"
+        )
+        raise SealKeyError(message, "SEAL_CERT_FILE")
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        commits = usage.content_commitment
+    except x509.ExtensionNotFound:
+        commits = False
+    if not commits:
+        # What verification requires of a seal's certificate (pyHanko's default): without
+        # it every seal made with this certificate would fail to verify.
+        message = (
+            f"the certificate {cert_file} does not allow non-repudiation (content commitment) "
+            "in its key usage, which a seal's certificate needs"
+        )
+        raise SealKeyError(message, "SEAL_CERT_FILE")
 
 
 def from_config(config: Mapping[str, Any], instance_folder: str | os.PathLike[str]) -> SealKeys:
@@ -152,7 +244,9 @@ def from_config(config: Mapping[str, Any], instance_folder: str | os.PathLike[st
     key_file, cert_file = config.get("SEAL_KEY_FILE"), config.get("SEAL_CERT_FILE")
     if key_file or cert_file:
         if not (key_file and cert_file):
-            raise SealKeyError("configure both SEAL_KEY_FILE and SEAL_CERT_FILE, or neither")
+            setting = "SEAL_CERT_FILE" if key_file else "SEAL_KEY_FILE"
+            message = "configure both SEAL_KEY_FILE and SEAL_CERT_FILE, or neither"
+            raise SealKeyError(message, setting)
         return load(key_file, cert_file, config.get("SEAL_KEY_PASSPHRASE") or None)
     subject = str(config.get("SEAL_SUBJECT") or DEFAULT_SUBJECT)
     return load_or_create(seal_folder(instance_folder), subject=subject)
@@ -168,16 +262,21 @@ def existing_certificate(
 ) -> x509.Certificate | None:
     """Return the seal certificate ``from_config`` would use, or None when none is made yet.
 
-    Reads the certificate only: unlike ``from_config``, it never creates a key.
+    Reads the certificate only: unlike ``from_config``, it never creates a key. A configured
+    certificate that is missing is an error, not "none yet": only the generated one comes
+    later.
     """
     cert_file = config.get("SEAL_CERT_FILE")
     path = Path(cert_file) if cert_file else seal_folder(instance_folder) / CERT_FILE
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
-    except FileNotFoundError:
-        return None
+    except FileNotFoundError as error:
+        if not cert_file:
+            return None
+        raise SealKeyError(f"seal certificate {path}: {error.strerror}", "SEAL_CERT_FILE") from None
     except (OSError, ValueError) as error:
-        raise SealKeyError(f"seal certificate {path}: {error}") from None
+        setting = "SEAL_CERT_FILE" if cert_file else None
+        raise SealKeyError(f"seal certificate {path}: {error}", setting) from None
 
 
 def self_signed_certificate(

@@ -34,7 +34,7 @@ from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import registry
 
-from assess.signing import sha256_hex
+from assess.signing import SealingFailed, sha256_hex
 from assess.signing.audit import AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
 
@@ -56,7 +56,7 @@ SIGNATURE_BYTES = 8192
 TIMESTAMPED_SIGNATURE_BYTES = 24576
 
 
-class SealError(Exception):
+class SealError(SealingFailed):
     """The charter cannot be sealed as given (wrong version, no approvals, unreadable PDF)."""
 
 

@@ -46,6 +46,7 @@ from assess.models import (
     utcnow,
 )
 from assess.security import frame_on_own_pages
+from assess.signing import SealingFailed
 from assess.signing.keys import SealKeys, from_config
 from assess.views import link_for
 from assess.views.auth import require_consultant
@@ -59,6 +60,11 @@ personal_link_limit(public)
 
 MAX_VERSION = 9999
 LINK_DAYS_DEFAULT = 14
+SEAL_UNAVAILABLE = (
+    "Your approval was not recorded: the signed charter cannot be made right now. "
+    "Nothing was saved; please approve again later. The problem is logged for the "
+    "service's operator."
+)
 
 
 # Forms --------------------------------------------------------------------------------
@@ -595,6 +601,15 @@ def approve(token: str) -> Any:
         if _done_already(signatory, error, "approved"):
             return redirect(url_for("sign.page", token=token), code=303)
         return _sign_page(signatory, token, problem=error, status=409)
+    except (SealingFailed, OSError) as error:
+        # The last approval and the seal are one transaction: without the seal (a key
+        # unreadable, an instance folder that cannot be written), the approval is not
+        # kept either, and the signatory can approve again later.
+        db.session.rollback()
+        current_app.logger.error("sealing failed, approval not recorded: %s", error)
+        problem = signoff.SignOffError(SEAL_UNAVAILABLE)
+        page, status = _sign_page(signatory, token, problem=problem, status=503)
+        return page, status, {"Retry-After": "300"}
     db.session.commit()
     if sealed:
         flash("Thank you. Everyone has approved: the signed charter is ready.", "success")
