@@ -165,6 +165,69 @@ def open_sign_off(engagement: Engagement) -> SignOff | None:
     return None
 
 
+def hold_for_freeze(session: Session, engagement: Engagement) -> SignOff | None:
+    """Take hold of what a freeze changes, for the rest of the transaction, and return the
+    sign-off still open (held too), which the freeze withdraws.
+
+    The open sign-off is held first, then the engagement, in the order a last approval takes
+    them (the sign-off, then the engagement it marks signed), so the two never deadlock. Two
+    freezes of one engagement then queue on its row, and the second numbers its version
+    after the first one's. Once the engagement is held, its versions are read afresh.
+    """
+    expected = open_sign_off(engagement)
+    if expected is not None:
+        lock(session, expected.id)
+    _lock_engagement(session, engagement)
+    found = open_sign_off(engagement)
+    if found is None:
+        return None
+    if expected is None or found.id != expected.id:
+        # Made by a freeze that committed while this one waited for the engagement: nothing
+        # else has held it yet, so taking it second cannot deadlock.
+        found = lock(session, found.id)
+    return found if found.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING) else None
+
+
+def _lock_engagement(session: Session, engagement: Engagement) -> None:
+    """Hold the engagement's row, as ``lock`` holds a sign-off's, and reload its versions.
+
+    On PostgreSQL FOR NO KEY UPDATE: it queues other freezes, yet lets a decision or a
+    respondent that refers to the engagement be stored meanwhile.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Engagement)
+            .where(Engagement.id == engagement.id)
+            # updated_at named too, or its onupdate default would make this a change.
+            .values(id=Engagement.id, updated_at=Engagement.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        select(Engagement.id).where(Engagement.id == engagement.id).with_for_update(key_share=True)
+    )
+    session.expire(engagement, ["charter_versions"])
+
+
+def frozen_already(
+    engagement: Engagement, record: DecisionRecord, details: CharterDetails
+) -> CharterVersion | None:
+    """Return the newest version if freezing ``details`` from ``record`` would only repeat it:
+    made from the same decision with the same fields, and nobody named to sign it yet. That
+    is the same freeze sent twice (a double click, the form sent again from a second tab);
+    the second finds the version the first made rather than replace it with a copy."""
+    if not engagement.charter_versions:
+        return None
+    newest = engagement.charter_versions[-1]
+    if newest.decision_id != record.id or newest.sign_off.status != SIGNOFF_PREPARING:
+        return None
+    if newest.sign_off.signatories:
+        return None
+    numbering = ("version", "document_id")
+    asked = {k: v for k, v in details.to_dict().items() if k not in numbering}
+    made = {k: v for k, v in newest.fields.items() if k not in numbering}
+    return newest if asked == made else None
+
+
 def freeze(
     session: Session,
     engagement: Engagement,
@@ -178,9 +241,11 @@ def freeze(
 
     The version number and document id are the engagement's (one document, numbered
     versions); after a signed version the new one is an amendment chained to its hash.
-    A sign-off still open on an earlier version is withdrawn.
+    A sign-off still open on an earlier version is withdrawn. The caller may hold the
+    engagement first (``hold_for_freeze``), before it changes anything of it.
     """
     now = now or utcnow()
+    still_open = hold_for_freeze(session, engagement)
     versions = engagement.charter_versions
     number = max((v.number for v in versions), default=0) + 1
     decision = record.decision
@@ -191,10 +256,7 @@ def freeze(
     pdf = charter.to_pdf(decision, details)
     previous = latest_signed(engagement)
     who = consultant.display_name if consultant else ""
-    still_open = open_sign_off(engagement)
     if still_open is not None:
-        still_open = lock(session, still_open.id)
-    if still_open is not None and still_open.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
         _close(still_open, SIGNOFF_WITHDRAWN, now, f"Replaced by version {number}")
         _event(still_open, "withdrawn", now, actor=who, detail=f"Replaced by version {number}")
     version = CharterVersion(

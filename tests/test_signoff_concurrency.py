@@ -1,10 +1,12 @@
-"""Two signatories approve at the same instant on PostgreSQL: both recorded, sealed once."""
+"""Requests at the same instant: two last approvals on PostgreSQL are both recorded and seal
+once; a freeze sent twice makes one version, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +14,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from servingtools import fresh_postgres
-from signofftools import SIGNATORIES, engagement_with_decision, freeze, send
-from webtools import csrf_token, signed_in_consultant
+from signofftools import SIGNATORIES, approve, engagement_with_decision, freeze, record, send
+from webtools import csrf_token, login, signed_in_consultant
 
 import assess.signing.seal
-from assess import create_app, signoff
+from assess import charter, create_app, signoff
+from assess.commands import upgrade_database
 from assess.extensions import db
-from assess.models import Engagement, SignOff
+from assess.models import CharterVersion, Engagement, SignOff
 from assess.signing.verify import verify
 
 
@@ -107,3 +110,86 @@ def test_simultaneous_approvals_are_both_recorded_and_sealed_once(
         assert verdict.as_sealed and sorted(verdict.approvers) == ["Ann Lee", "Bo Chen"]
         engagement = db.session.get(Engagement, setup.engagement_id)
         assert engagement is not None and engagement.signed_at is not None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """The app on a fresh SQLite file, then on a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_app")
+        return
+    path = tmp_path / "assess.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{path}",
+            "SERVER_NAME": "localhost",
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_KIB": 1024,
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("before", ["signed", "preparing"])
+def test_a_freeze_sent_twice_at_once_makes_one_version(
+    any_app: Flask, before: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = any_app
+    first = signed_in_consultant(app)
+    second = app.test_client()
+    login(second)
+    setup = engagement_with_decision(app, first)
+    if before == "signed":
+        link = send(first, freeze(first, setup), people=SIGNATORIES[:1])["Ann Lee"]
+        assert approve(app.test_client(), link, "Ann Lee").status_code == 303  # type: ignore[attr-defined]
+    else:
+        freeze(first, setup)
+    setup = replace(setup, decision_id=record(app, setup.engagement_id))
+
+    # Both requests read the versions before either has stored its own: rendering the
+    # charter takes long enough, and a little more here makes sure of it.
+    original_pdf = charter.to_pdf
+
+    def slow_pdf(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.3)
+        return original_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(charter, "to_pdf", slow_pdf)
+    forms = {
+        client: {"csrf_token": csrf_token(client, "/verify"), "arbitration": "Geneva Chamber"}
+        for client in (first, second)
+    }
+    start = threading.Barrier(2)
+    answers: dict[FlaskClient, tuple[int, str | None]] = {}
+
+    def submit(client: FlaskClient) -> None:
+        start.wait()
+        response = client.post(setup.freeze_path, data=forms[client])
+        answers[client] = (response.status_code, response.headers.get("Location"))
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    version_path = setup.version_path(2)
+    assert sorted(answers.values()) == [(303, version_path), (303, version_path)]
+    pages = sorted(c.get(version_path).get_data(as_text=True) for c in (first, second))
+    said = ["already frozen" in page for page in pages]
+    assert sorted(said) == [False, True]
+    assert "Version 2 is frozen." in pages[said.index(False)]
+    with app.app_context():
+        versions = db.session.query(CharterVersion).order_by(CharterVersion.number).all()
+        assert [v.number for v in versions] == [1, 2]
+        assert versions[1].sign_off.status == "preparing"
+        assert [e.action for e in versions[1].sign_off.events] == ["frozen"]
+        assert versions[0].sign_off.status == ("signed" if before == "signed" else "withdrawn")

@@ -642,3 +642,22 @@ def test_pages_listing_versions_read_no_stored_pdf(app: Flask, signed_in: FlaskC
         assert any(re.search(r"\.sealed_pdf\b", s) for s in statements)
     finally:
         event.remove(engine, "before_cursor_execute", read)
+
+
+def test_a_freeze_sent_again_finds_the_version_it_made(app: Flask, signed_in: FlaskClient) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup, arbitration="Geneva Chamber")
+    # The same form sent again (the back button, a second tab): no copy replaces version 1.
+    again = post(signed_in, setup.freeze_path, {"arbitration": "Geneva Chamber"})
+    assert again.status_code == 303 and again.headers["Location"] == first  # type: ignore[attr-defined]
+    page = signed_in.get(first).get_data(as_text=True)
+    assert "Version 1 was already frozen from this decision with these details" in page
+    assert 'class="status status-preparing"' in page
+    # Anything else is a new version: other details, or a version already being signed.
+    assert freeze(signed_in, setup, arbitration="Zurich Chamber").endswith("/charter/v2")
+    second = setup.version_path(2)
+    post(signed_in, f"{second}/signatories", SIGNATORIES[0])
+    assert freeze(signed_in, setup, arbitration="Zurich Chamber").endswith("/charter/v3")
+    with app.app_context():
+        statuses = [v.sign_off.status for v in db.session.query(CharterVersion).order_by("number")]
+        assert statuses == ["withdrawn", "withdrawn", "preparing"]

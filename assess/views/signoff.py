@@ -257,11 +257,9 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
 
     engagement, record = own_decision(engagement_id, decision_id)
     refuse_if_archived(engagement)
-    # A sign-off still open is withdrawn by the freeze: hold it before the engagement row,
-    # in the order a last approval takes them, so the two can never deadlock.
-    still_open = signoff.open_sign_off(engagement)
-    if still_open is not None:
-        signoff.lock(db.session, still_open.id)
+    # Before anything of the engagement changes: a freeze sent twice at once then finds,
+    # the second time, the version the first one made.
+    signoff.hold_for_freeze(db.session, engagement)
     # The posted fields are stored first; the freeze uses what was stored.
     details, errors = save_fields(engagement, request.form)
     if details is None:
@@ -275,6 +273,15 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
         )
         page, _ = edit_page(engagement, record, request.form, {"_schema": [problem]})
         return page, 409
+    made = signoff.frozen_already(engagement, record, details)
+    if made is not None:
+        db.session.commit()
+        flash(
+            f"Version {made.number} was already frozen from this decision with these details, "
+            "so no other version was made. Name who signs it, then send the links.",
+            "info",
+        )
+        return _to_version(made)
     version = signoff.freeze(
         db.session, engagement, record, details, consultant=current_user._get_current_object()
     )
