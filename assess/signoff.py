@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from assess import charter
@@ -302,18 +302,20 @@ def _unused_document_id(session: Session, decision: Decision, details: CharterDe
 
 
 def stale_because(session: Session, version: CharterVersion) -> DecisionRecord | None:
-    """Return the first decision recorded after the one frozen, or after the freeze: the
-    assessment has moved on and the version is stale."""
-    newer = DecisionRecord.created_at > version.frozen_at
+    """Return the first decision that overtook the one the version was frozen from: the
+    assessment has moved on and the version is stale. This is the one place that says so.
+
+    "After" is the database's order of decision ids, never a clock: an id is given when the
+    decision is stored, larger than every id before it, whichever app node stores it and
+    whatever that node's clock says (times are only shown). A freeze takes the engagement's
+    newest decision (``Engagement.latest_decision``, the largest id), so any larger id means
+    a newer decision is the engagement's now. A version with no decision recorded (none
+    is frozen that way) cannot say what it rests on, so every decision overtakes it.
+    """
+    query = select(DecisionRecord).where(DecisionRecord.engagement_id == version.engagement_id)
     if version.decision_id is not None:
-        newer = or_(newer, DecisionRecord.id > version.decision_id)
-    return session.scalar(
-        select(DecisionRecord)
-        .where(DecisionRecord.engagement_id == version.engagement_id)
-        .where(newer)
-        .order_by(DecisionRecord.id)
-        .limit(1)
-    )
+        query = query.where(DecisionRecord.id > version.decision_id)
+    return session.scalar(query.order_by(DecisionRecord.id).limit(1))
 
 
 def is_stale(session: Session, version: CharterVersion) -> bool:

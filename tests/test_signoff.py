@@ -210,3 +210,26 @@ def test_the_link_of_a_signatory_who_acted_cannot_be_revoked(ctx: Flask, app: Fl
         signoff.revoke(signatory, actor="Clara")
     assert signatory.revoked_at is None
     signoff.check_link(signatory)  # still opens the signed charter
+
+
+def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx: Flask) -> None:
+    session: Session = db.session
+    found = engagement()
+    first = record_decision(session, found, evaluate(ANSWERS))
+    session.flush()
+    # The node that freezes runs a minute behind the one that stored the decision.
+    behind = first.created_at - timedelta(minutes=1)
+    version = signoff.freeze(session, found, first, details_for_tests(), now=behind)
+    session.commit()
+    assert signoff.stale_because(session, version) is None
+    assert signoff.awaiting_signature(session, found) is version
+    # A decision stored afterwards by a node whose clock runs further behind is still newer,
+    # and the page says when it was made as that node recorded it.
+    later = record_decision(session, found, evaluate({**ANSWERS, "timeline_pressure": 5}))
+    later.created_at = behind - timedelta(minutes=5)
+    session.commit()
+    assert signoff.stale_because(session, version) is later
+    assert signoff.awaiting_signature(session, found) is None
+    signoff.add_signatory(session, version.sign_off, name="Ann Lee", email="ann@example.com")
+    with pytest.raises(signoff.StaleVersion, match=later.created_at.strftime("%-d %b %Y")):
+        signoff.start(session, version.sign_off, sequential=True, expires_at=None)
