@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from assess import charter
+from assess import charter, partnership
+from assess.alignment import Alignment
 from assess.charter import CharterDetails
-from assess.decision import Decision
+from assess.charter.render import quantity
+from assess.decision import Decision, Reason
 from assess.factors import BY_KEY as FACTORS
 from assess.models import (
     SIGNOFF_DECLINED,
@@ -64,6 +66,15 @@ USER_AGENT_MAX = 512
 IP_MAX = 64
 TOKEN_MAX = 100
 MAX_SIGNATORIES = 12
+
+
+def _isolate(text: str) -> str:
+    """Set text a person typed apart from the sentence around it (a Unicode first-strong
+    isolate, as the charter prints names): a right-to-left name followed by a number would
+    carry the number to its left, and one ending in an unclosed direction override would
+    turn the rest of the sentence around. The messages and changes made here are plain text,
+    shown on pages, in flashed messages and by the API, so the isolate travels with them."""
+    return f"\u2068{text}\u2069"
 
 
 class SignOffError(Exception):
@@ -808,7 +819,8 @@ def _field_text(name: str, value: Any) -> str:
         return "(left to complete by hand)"
     if name == "parties":
         return "; ".join(
-            f"{p['name']} ({p['side']}{', ' + p['role'] if p.get('role') else ''})" for p in value
+            f"{_isolate(p['name'])} ({p['side']}{', ' + p['role'] if p.get('role') else ''})"
+            for p in value
         )
     if name == "revenue_split":
         return f"producer {value['producer']}%, creator {value['creator']}%"
@@ -818,15 +830,95 @@ def _field_text(name: str, value: Any) -> str:
 
 
 def diff(old: CharterVersion, new: CharterVersion) -> list[Change]:
-    """List what changed from one version to another: decision, protocols, answers, fields."""
-    changes: list[Change] = []
+    """List what the charter says differently from one version to another: the decision, the
+    answers and how the respondents' answers were settled, the protocols, the reasoning and
+    the fields. Only the version number and the issue details are left out."""
     before, after = old.decision, new.decision
+    changes: list[Change] = []
     if before.title != after.title:
         changes.append(Change("Decision", "Partnership model", before.title, after.title))
     for key in FACTORS:
         a, b = before.answers.get(key), after.answers.get(key)
         if a != b:
             changes.append(Change("Answers", FACTORS[key].label, str(a or "-"), str(b or "-")))
+    changes += _alignment_changes(before, after)
+    changes += _protocol_changes(before, after)
+    changes += _reasoning_changes(before, after)
+    for name, label in FIELD_LABELS.items():
+        a, b = old.fields.get(name), new.fields.get(name)
+        if a != b:
+            changes.append(
+                Change("Charter details", label, _field_text(name, a), _field_text(name, b))
+            )
+    return changes
+
+
+def _respondents(alignment: Alignment | None) -> str:
+    if alignment is None:
+        return "one set of answers"
+    return "; ".join(f"{_isolate(r.name)} ({r.side})" for r in alignment.respondents)
+
+
+def _own_levels(alignment: Alignment | None, key: str) -> str:
+    if alignment is None or key not in alignment.factors:
+        return "-"
+    values = alignment.factors[key].values
+    return " · ".join(
+        f"{_isolate(r.name)} {value}"
+        for r, value in zip(alignment.respondents, values, strict=False)
+    )
+
+
+def _far_apart(alignment: Alignment | None) -> str:
+    if alignment is None or not alignment.significant:
+        return "none"
+    return "; ".join(
+        f"{FACTORS[key].label} (gap of {alignment.factors[key].gap})"
+        for key in alignment.significant
+    )
+
+
+def _rests_on(decision: Decision, key: str) -> tuple[str, str]:
+    """Return the level the charter's section on the questions far apart gives a factor, in
+    its words, and the note it prints with it ("-" for a factor that is not among them)."""
+    alignment = decision.alignment
+    if alignment is None or key not in alignment.significant:
+        return "-", "-"
+    how = (
+        "agreed after discussion" if key in alignment.agreed else "cautious middle, not yet agreed"
+    )
+    return f"{decision.answers[key]}, {how}", alignment.notes.get(key) or "-"
+
+
+def _alignment_changes(before: Decision, after: Decision) -> list[Change]:
+    """What the charter prints of the respondents' own answers and how they were settled:
+    who answered, each one's level per factor (appendix A), the questions far apart, the
+    level the charter rests on for each and the note saying why (its own section)."""
+    a, b = before.alignment, after.alignment
+    if a is None and b is None:
+        return []
+    changes: list[Change] = []
+    if _respondents(a) != _respondents(b):
+        changes.append(Change("Respondents", "Who answered", _respondents(a), _respondents(b)))
+    for key in FACTORS:
+        own = _own_levels(a, key), _own_levels(b, key)
+        if own[0] != own[1]:
+            changes.append(Change("Respondents", f"{FACTORS[key].label}: own levels", *own))
+    section = "Where the Parties started apart"
+    if _far_apart(a) != _far_apart(b):
+        changes.append(Change(section, "Questions far apart", _far_apart(a), _far_apart(b)))
+    for key in FACTORS:
+        (level_a, note_a), (level_b, note_b) = _rests_on(before, key), _rests_on(after, key)
+        label = FACTORS[key].label
+        if level_a != level_b:
+            changes.append(Change(section, f"{label}: level it rests on", level_a, level_b))
+        if note_a != note_b:
+            changes.append(Change(section, f"{label}: why", note_a, note_b))
+    return changes
+
+
+def _protocol_changes(before: Decision, after: Decision) -> list[Change]:
+    changes: list[Change] = []
     old_protocols = {p.id: p for p in before.protocols}
     new_protocols = {p.id: p for p in after.protocols}
     for pid in list(old_protocols) + [p for p in new_protocols if p not in old_protocols]:
@@ -851,10 +943,71 @@ def diff(old: CharterVersion, new: CharterVersion) -> list[Change]:
                         f"{new_params[name]}{unit}" if name in new_params else "-",
                     )
                 )
-    for name, label in FIELD_LABELS.items():
-        a, b = old.fields.get(name), new.fields.get(name)
+    old_tiers = {t.name: t.max_days for t in before.escalation}
+    new_tiers = {t.name: t.max_days for t in after.escalation}
+    for name in list(old_tiers) + [n for n in new_tiers if n not in old_tiers]:
+        a, b = old_tiers.get(name), new_tiers.get(name)
         if a != b:
             changes.append(
-                Change("Charter details", label, _field_text(name, a), _field_text(name, b))
+                Change(
+                    "Escalation",
+                    name.replace("_", " ").capitalize(),
+                    f"within {a} days" if a is not None else "-",
+                    f"within {b} days" if b is not None else "-",
+                )
             )
     return changes
+
+
+def _reasoning_changes(before: Decision, after: Decision) -> list[Change]:
+    """Why the model, its fit, the tipping points and the reasons of appendix B, each as the
+    charter words it."""
+    changes: list[Change] = []
+    scores = _scores(before), _scores(after)
+    if scores[0] != scores[1]:
+        changes.append(Change("Reasoning", "Fit of each model", *scores))
+    tipping = _tipping_points(before), _tipping_points(after)
+    if tipping[0] != tipping[1]:
+        changes.append(Change("Reasoning", "Tipping points", *tipping))
+    old_reasons = {r.rule: _reason_text(r) for r in before.trace}
+    new_reasons = {r.rule: _reason_text(r) for r in after.trace}
+    for rule in list(old_reasons) + [r for r in new_reasons if r not in old_reasons]:
+        a, b = old_reasons.get(rule, "-"), new_reasons.get(rule, "-")
+        if a != b:
+            changes.append(Change("Reasoning", f"Rule {rule}", a, b))
+    if before.rules_version != after.rules_version:
+        changes.append(
+            Change(
+                "Reasoning", "Rules version", before.rules_version[:12], after.rules_version[:12]
+            )
+        )
+    return changes
+
+
+def _scores(decision: Decision) -> str:
+    ranked = sorted(decision.scores.items(), key=lambda item: -item[1])
+    return " · ".join(
+        f"{partnership.BY_KEY[key].title if key in partnership.BY_KEY else key} {score:g}"
+        for key, score in ranked
+    )
+
+
+def _reason_text(reason: Reason) -> str:
+    """Say a reason as the charter prints it: with the points it gave each model's score,
+    and the stricter value that applies where another rule outweighed its own."""
+    text = reason.because
+    if reason.weights:
+        points = ", ".join(
+            f"{title} {f'{value:+g}'.replace('-', '−')}" for title, value in reason.weights
+        )
+        text += f" ({points})"
+    if reason.outweighed:
+        applies = "; ".join(
+            f"{o.spec.label} {quantity(o.applies, o.spec.unit)}" for o in reason.outweighed
+        )
+        text += f" Another rule is stricter, so this applies: {applies}."
+    return text
+
+
+def _tipping_points(decision: Decision) -> str:
+    return " ".join(w.sentence() for w in decision.what_if or ()) or "none"

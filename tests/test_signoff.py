@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 from signofftools import details_for_tests, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -16,7 +18,10 @@ from sqlalchemy.orm import Session
 from webtools import ANSWERS, make_consultant
 
 from assess import signoff
-from assess.engine import evaluate
+from assess.alignment import Respondent
+from assess.consensus import Agreement, agree
+from assess.decision import Decision
+from assess.engine import evaluate, evaluate_respondents
 from assess.extensions import db
 from assess.models import (
     CharterVersion,
@@ -233,3 +238,102 @@ def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx:
     signoff.add_signatory(session, version.sign_off, name="Ann Lee", email="ann@example.com")
     with pytest.raises(signoff.StaleVersion, match=later.created_at.strftime("%-d %b %Y")):
         signoff.start(session, version.sign_off, sequential=True, expires_at=None)
+
+
+NOTE = "The release date is flexible; agreed in the workshop."
+
+
+def _frozen_from(decision: Decision, **fields: Any) -> CharterVersion:
+    session: Session = db.session
+    found = engagement()
+    record = record_decision(session, found, decision)
+    session.flush()
+    details = replace(details_for_tests(), **fields)
+    version = signoff.freeze(session, found, record, details, now=record.created_at)
+    session.commit()
+    return version
+
+
+def _plain(text: str) -> str:
+    return text.replace("\u2068", "").replace("\u2069", "")
+
+
+def test_an_amendment_shows_how_the_respondents_answers_were_settled(ctx: Flask) -> None:
+    ann = Respondent("Ann Lee", "producer", dict(ANSWERS))
+    bo = Respondent("Bo Chen", "creator", {**ANSWERS, "timeline_pressure": 1})
+    apart = evaluate_respondents([ann, bo], what_if=True)
+    first = _frozen_from(apart)
+    # The value the parties agree is the one the charter had: only the note is new, and
+    # the answers, protocols and model stay as they were.
+    level = apart.answers["timeline_pressure"]
+    agreed = agree(apart, Agreement("timeline_pressure", level, NOTE))
+    assert agreed.answers == apart.answers
+    second = _frozen_from(agreed)
+    assert NOTE in _pdf_text(second.pdf) and NOTE not in _pdf_text(first.pdf)
+    changes = {(c.section, c.item): (c.before, c.after) for c in signoff.diff(first, second)}
+    apart_section = "Where the Parties started apart"
+    assert changes == {
+        (apart_section, "Timeline pressure: level it rests on"): (
+            f"{level}, cautious middle, not yet agreed",
+            f"{level}, agreed after discussion",
+        ),
+        (apart_section, "Timeline pressure: why"): ("-", NOTE),
+    }
+
+    # Bo answers again, further apart on innovation: his own level, the questions far apart
+    # and the reasoning change; the agreement made on his earlier answers does not carry over.
+    again = Respondent("Bo Chen", "creator", {**bo.answers, "innovation": 2})
+    third = _frozen_from(evaluate_respondents([ann, again], what_if=True))
+    changes = {(c.section, c.item): (c.before, c.after) for c in signoff.diff(second, third)}
+    own = changes[("Respondents", "Innovation requirements: own levels")]
+    assert tuple(_plain(t) for t in own) == ("Ann Lee 4 · Bo Chen 4", "Ann Lee 4 · Bo Chen 2")
+    assert "\u2068Bo Chen\u2069 2" in own[1]  # each name set apart from its level
+    assert changes[(apart_section, "Questions far apart")] == (
+        "Timeline pressure (gap of 2)",
+        "Innovation requirements (gap of 2); Timeline pressure (gap of 2)",
+    )
+    assert changes[(apart_section, "Innovation requirements: level it rests on")] == (
+        "-",
+        "3, cautious middle, not yet agreed",
+    )
+    assert changes[(apart_section, "Timeline pressure: level it rests on")] == (
+        f"{level}, agreed after discussion",
+        f"{level}, cautious middle, not yet agreed",
+    )
+    assert changes[(apart_section, "Timeline pressure: why")] == (NOTE, "-")
+    assert ("Respondents", "Who answered") not in changes  # the same two people
+
+    # A charter on one set of answers after one on several respondents' says who answered.
+    alone = _frozen_from(evaluate(ANSWERS))
+    changes = {(c.section, c.item): (c.before, c.after) for c in signoff.diff(third, alone)}
+    who = changes[("Respondents", "Who answered")]
+    assert (_plain(who[0]), who[1]) == (
+        "Ann Lee (producer); Bo Chen (creator)",
+        "one set of answers",
+    )
+    assert all(c.before != c.after for c in signoff.diff(third, alone))
+
+
+def test_an_amendment_shows_changes_to_the_reasoning_the_charter_prints(ctx: Flask) -> None:
+    first = _frozen_from(evaluate(ANSWERS))
+    second = _frozen_from(evaluate({**ANSWERS, "timeline_pressure": 5}))
+    changes = signoff.diff(first, second)
+    items = {(c.section, c.item): (c.before, c.after) for c in changes}
+    assert items[("Reasoning", "Fit of each model")] == (
+        "Integrated Co-Creation 9 · Agile Production Partnership 7 · "
+        "Strategic Resource Partnership 0",
+        "Agile Production Partnership 10 · Integrated Co-Creation 8 · "
+        "Strategic Resource Partnership 0",
+    )
+    before, after = items[("Reasoning", "Rule time-to-market")]
+    assert before == "-" and after.startswith("Timeline pressure is 5 of 5")
+    # With the points it gives each model, as "Why this model" prints them.
+    assert after.endswith("(Agile Production Partnership +3, Integrated Co-Creation −1)")
+    assert ("Reasoning", "Rules version") not in items
+    # Nothing is listed twice, and every change is one.
+    assert len(items) == len(changes) and all(c.before != c.after for c in changes)
+
+
+def _pdf_text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
+    Setup,
     approve,
     engagement_with_decision,
     freeze,
@@ -661,3 +662,41 @@ def test_a_freeze_sent_again_finds_the_version_it_made(app: Flask, signed_in: Fl
     with app.app_context():
         statuses = [v.sign_off.status for v in db.session.query(CharterVersion).order_by("number")]
         assert statuses == ["withdrawn", "withdrawn", "preparing"]
+
+
+def test_an_agreed_note_shows_in_the_amendments_changes(app: Flask, signed_in: FlaskClient) -> None:
+    from assess.alignment import Respondent
+    from assess.consensus import Agreement, agree
+    from assess.engine import evaluate_respondents
+    from assess.questionnaire import record_decision
+
+    note = "The release date is flexible; agreed in the workshop."
+    setup = engagement_with_decision(app, signed_in)
+    people = [
+        Respondent("Ann Lee", "producer", dict(ANSWERS)),
+        Respondent("Bo Chen", "creator", {**ANSWERS, "timeline_pressure": 1}),
+    ]
+    apart = evaluate_respondents(people, what_if=True)
+
+    def decided(decision: object) -> Setup:
+        with app.app_context():
+            engagement = db.session.get(Engagement, setup.engagement_id)
+            stored = record_decision(db.session, engagement, decision)  # type: ignore[arg-type]
+            db.session.commit()
+            return Setup(setup.engagement_id, stored.id)
+
+    first = freeze(signed_in, decided(apart))
+    link = send(signed_in, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    level = apart.answers["timeline_pressure"]
+    second = freeze(signed_in, decided(agree(apart, Agreement("timeline_pressure", level, note))))
+    new_link = send(signed_in, second, people=SIGNATORIES[:1])["Ann Lee"]
+    for page in (
+        signed_in.get(second).get_data(as_text=True),
+        app.test_client().get(new_link).get_data(as_text=True),
+    ):
+        assert "Nothing the charter says differs" not in page
+        assert "Timeline pressure: level it rests on" in page
+        assert f"<bdi>{level}, cautious middle, not yet agreed</bdi>" in page
+        assert f"<bdi>{level}, agreed after discussion</bdi>" in page
+        assert f"<bdi>{note}</bdi>" in page
