@@ -55,7 +55,7 @@ from assess.protocols import BY_ID as PROTOCOLS
 from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
-from assess.text import time_text
+from assess.text import join_names, time_text
 
 if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
     from assess.signing.timestamps import AuthorityTimeStamper
@@ -655,6 +655,124 @@ def _close(sign_off: SignOff, status: str, now: datetime, reason: str) -> None:
     sign_off.status = status
     sign_off.closed_at = now
     sign_off.reason = reason[:1000]
+
+
+# Where a sign-off stands -------------------------------------------------------------
+
+
+def signatory_state(sign_off: SignOff, signatory: Signatory) -> str:
+    """Say where one signatory stands: ``approved`` or ``declined`` once they acted; else
+    ``invited`` (their link is out and it is their turn), ``waiting`` (in order, for those
+    before them to approve), ``not sent`` (the sign-off has not started) or ``closed`` (it
+    was declined or withdrawn without them)."""
+    if signatory.action is not None:
+        return signatory.action
+    if sign_off.status in (SIGNOFF_DECLINED, SIGNOFF_WITHDRAWN):
+        return "closed"
+    if signatory.invited_at is not None:
+        return "invited"
+    return "waiting" if sign_off.status == SIGNOFF_PENDING else "not sent"
+
+
+SIGNATORY_STATES = ("not sent", "invited", "waiting", "approved", "declined", "closed")
+
+
+@dataclass(frozen=True)
+class Decline:
+    """Who declined a version, when, and the reason they gave."""
+
+    signatory: Signatory
+    reason: str
+    at: datetime
+
+
+def decline_of(sign_off: SignOff) -> Decline | None:
+    """Return the decline that stopped the sign-off, if one did."""
+    if sign_off.status != SIGNOFF_DECLINED:
+        return None
+    for event in reversed(sign_off.events):
+        if event.action == "declined" and event.signatory is not None:
+            return Decline(event.signatory, event.detail, event.at)
+    return None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a version's sign-off stands and why, in the words of the version's page."""
+
+    stale_because: DecisionRecord | None
+    decline: Decline | None
+    why: str | None
+
+    @property
+    def stale(self) -> bool:
+        return self.stale_because is not None
+
+
+def standing(session: Session, version: CharterVersion) -> Standing:
+    """Say where the version's sign-off stands: stale or not, who declined it and why, and
+    in a sentence what it waits for or why it cannot complete (None once signed)."""
+    sign_off = version.sign_off
+    is_open = sign_off.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING)
+    newer = stale_because(session, version) if is_open else None
+    decline = decline_of(sign_off)
+    return Standing(newer, decline, _why(version, newer, decline))
+
+
+def _why(
+    version: CharterVersion, newer: DecisionRecord | None, decline: Decline | None
+) -> str | None:
+    sign_off = version.sign_off
+    if sign_off.status == SIGNOFF_SIGNED:
+        return None
+    if sign_off.status == SIGNOFF_DECLINED:
+        who = (
+            f"Declined by {_isolate(decline.signatory.name)} on {time_text(decline.at)}: "
+            f"{_isolate(_sentence(decline.reason))}"
+            if decline is not None
+            else f"Declined. {_isolate(_sentence(sign_off.reason))}"
+        )
+        return (
+            f"{who} The charter is back in draft: change what needs changing and freeze a "
+            "new version."
+        )
+    if sign_off.status == SIGNOFF_WITHDRAWN:
+        return f"Withdrawn. {_sentence(sign_off.reason)}"
+    if version.engagement.archived_at is not None:
+        return (
+            "The engagement is archived. Its sign-off is read-only: nobody can approve or "
+            "decline, and no signatory or link can change until it is restored."
+        )
+    if newer is not None:
+        return (
+            f"This version is stale. The answers were evaluated again on "
+            f"{time_text(newer.created_at)} (decision #{newer.id}), after this version was "
+            "frozen. Its approvals cannot complete: freeze a new version from the current "
+            "decision."
+        )
+    named = sign_off.signatories
+    if sign_off.status == SIGNOFF_PREPARING:
+        if not named:
+            return "Being prepared: nobody is named to sign it yet."
+        people = "1 signatory" if len(named) == 1 else f"{len(named)} signatories"
+        return f"Being prepared: {people} named; the links are not sent yet."
+    turn = [s for s in named if s.action is None and s.invited_at is not None]
+    why = f"Waiting for {join_names([_isolate(s.name) for s in turn])} to approve."
+    for signatory in turn:
+        if signatory.link_state == "revoked":
+            why += f" {_isolate(signatory.name)}'s link was revoked: send a new one."
+        elif signatory.link_state == "expired" and signatory.expires_at is not None:
+            why += (
+                f" {_isolate(signatory.name)}'s link expired on "
+                f"{time_text(signatory.expires_at)}: send a new one."
+            )
+    return why
+
+
+def _sentence(text: str) -> str:
+    """End text a person typed with a full stop unless it ends a sentence already."""
+    text = text.rstrip()
+    return text if not text or text[-1] in ".!?…\"”')" else text + "."
 
 
 # Sealing -----------------------------------------------------------------------------

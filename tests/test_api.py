@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from apitools import bearer, make_token, sign
@@ -456,6 +456,92 @@ def test_sign_off_status_and_signed_charter(app: Flask, api: FlaskClient) -> Non
     assert [(s["name"], s["action"]) for s in version["signatories"]] == [("Ann Lee", "approved")]
     signed = api.get(f"{base}/versions/1/signed.pdf")
     assert signed.status_code == 200 and signed.data == sealed and verify(signed.data).as_sealed
+
+
+def _never_sealed() -> NoReturn:
+    raise AssertionError("only the last approval seals")
+
+
+def test_sign_off_status_says_why_a_version_is_stuck(app: Flask, api: FlaskClient) -> None:
+    from assess import signoff
+    from assess.api.schemas import SignOffSchema
+    from assess.charter import load_details
+    from assess.engine import evaluate
+    from assess.questionnaire import record_decision
+
+    engagement_id, _, base, decision_id = submitted(api)
+    actor = signoff.Actor(ip="198.51.100.4", user_agent="pytest")
+
+    def frozen(arbitration: str) -> Any:
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.latest_decision is not None
+        details = load_details(
+            {
+                "project": engagement.project_name,
+                "parties": [{"side": p.side, "name": p.name} for p in engagement.parties],
+                "arbitration": arbitration,
+            }
+        )
+        return signoff.freeze(database.session, engagement, engagement.latest_decision, details)
+
+    with app.app_context():
+        first = frozen("Geneva Chamber")
+        for name, role in (("Ann Lee", "Executive producer"), ("Bo Chen", "Director")):
+            email = f"{name.split()[0].lower()}@example.com"
+            signoff.add_signatory(
+                database.session, first.sign_off, name=name, email=email, role=role
+            )
+        signoff.start(database.session, first.sign_off, sequential=True, expires_at=None)
+        ann, bo = first.sign_off.signatories
+        sealer = signoff.Sealer(keys=_never_sealed, base_url="http://localhost")
+        signoff.approve(database.session, ann, typed_name="Ann Lee", source=actor, sealer=sealer)
+        signoff.decline(
+            database.session, bo, reason="The release date moves to spring", source=actor
+        )
+        second = frozen("Zurich Chamber")
+        signoff.add_signatory(database.session, second.sign_off, name="Ann Lee", email="a@x.org")
+        signoff.start(database.session, second.sign_off, sequential=True, expires_at=None)
+        database.session.commit()
+
+    status = api.get(f"{base}/signoff").json
+    SignOffSchema().load(status)  # as the OpenAPI document describes it
+    waiting, declined = status["versions"]
+    assert (waiting["sign_off"], waiting["stale"], waiting["declined"]) == ("pending", False, None)
+    # Names and reasons are set apart from the sentence (Unicode isolates), as on the pages.
+    assert waiting["why"] == "Waiting for \u2068Ann Lee\u2069 to approve."
+    [(state, link)] = [(s["state"], s["link"]) for s in waiting["signatories"]]
+    assert (state, link) == ("invited", "active")
+    assert declined["sign_off"] == "declined" and declined["stale"] is False
+    assert declined["declined"]["name"] == "Bo Chen"
+    assert declined["declined"]["role"] == "Director"
+    assert declined["declined"]["position"] == 2
+    assert declined["declined"]["reason"] == "The release date moves to spring"
+    assert declined["why"].startswith("Declined by \u2068Bo Chen\u2069 on ")
+    reason = ": \u2068The release date moves to spring.\u2069 The charter is back in draft"
+    assert reason in declined["why"]
+    assert [s["state"] for s in declined["signatories"]] == ["approved", "declined"]
+
+    # A decision made since overtakes the version out for sign-off: it cannot complete.
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        newer = record_decision(
+            database.session, engagement, evaluate({**ANSWERS, "timeline_pressure": 5})
+        )
+        database.session.commit()
+        newer_id = newer.id
+    assert newer_id > decision_id
+    stale = api.get(f"{base}/signoff").json["versions"][0]
+    assert (stale["sign_off"], stale["stale"]) == ("pending", True)
+    assert stale["stale_because_decision_id"] == newer_id
+    assert stale["why"].startswith("This version is stale. The answers were evaluated again on ")
+    assert f"(decision #{newer_id}), after this version was frozen." in stale["why"]
+
+    spec = api.get("/api/v1/openapi.json").json["components"]["schemas"]
+    version = spec["CharterVersion"]
+    for name in ("stale", "stale_because_decision_id", "why", "declined"):
+        assert name in version["properties"] and name in version["required"], name
+    assert {"state", "link", "link_expires_at"} <= set(spec["SignatoryStatus"]["properties"])
 
 
 def test_openapi_document_and_docs_page(client: FlaskClient) -> None:

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from assess import questionnaire
+from assess import questionnaire, signoff
 from assess.api import require_acceptable_answer, require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
@@ -406,6 +406,8 @@ def signoff_status(engagement_id: int) -> dict[str, Any]:
 
 def version_json(version: CharterVersion) -> dict[str, Any]:
     sign_off = version.sign_off
+    standing = signoff.standing(db.session, version)
+    decline = standing.decline
     return {
         "number": version.number,
         "document_id": version.document_id,
@@ -413,6 +415,20 @@ def version_json(version: CharterVersion) -> dict[str, Any]:
         "sha256": version.sha256,
         "frozen_at": version.frozen_at,
         "sign_off": sign_off.status,
+        "stale": standing.stale,
+        "stale_because_decision_id": (
+            standing.stale_because.id if standing.stale_because is not None else None
+        ),
+        "why": standing.why,
+        "declined": {
+            "name": decline.signatory.name,
+            "role": decline.signatory.role,
+            "position": decline.signatory.position,
+            "reason": decline.reason,
+            "declined_at": decline.at,
+        }
+        if decline is not None
+        else None,
         "sequential": sign_off.sequential,
         "started_at": sign_off.started_at,
         "closed_at": sign_off.closed_at,
@@ -422,9 +438,12 @@ def version_json(version: CharterVersion) -> dict[str, Any]:
                 "name": s.name,
                 "role": s.role,
                 "position": s.position,
+                "state": signoff.signatory_state(sign_off, s),
                 "invited_at": s.invited_at,
                 "action": s.action,
                 "acted_at": s.acted_at,
+                "link": s.link_state,
+                "link_expires_at": s.expires_at if s.token_hash is not None else None,
             }
             for s in sorted(sign_off.signatories, key=lambda s: s.position)
         ],

@@ -31,6 +31,7 @@ from assess.models import (
     STATUSES,
 )
 from assess.schemas import AnswersSchema, Checked, RespondentsSchema, level_field, one_of
+from assess.signoff import SIGNATORY_STATES
 from assess.text import PRINTABLE, PRINTABLE_NOT_BLANK, Text
 
 __all__ = ["AnswersSchema", "RespondentsSchema"]
@@ -317,6 +318,16 @@ class SignatoryStatusSchema(Schema):
     name = fields.String(required=True)
     role = fields.String(required=True)
     position = fields.Integer(required=True)
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(SIGNATORY_STATES),
+        metadata={
+            "description": "approved or declined once they acted; else invited (their link "
+            "is out and it is their turn), waiting (in order, for those before them), not "
+            "sent (the sign-off has not started) or closed (it was declined or withdrawn "
+            "without them)"
+        },
+    )
     invited_at = fields.AwareDateTime(allow_none=True, required=True)
     action = fields.String(
         allow_none=True,
@@ -324,6 +335,24 @@ class SignatoryStatusSchema(Schema):
         metadata={"description": "approved or declined; null while waiting"},
     )
     acted_at = fields.AwareDateTime(allow_none=True, required=True)
+    link = fields.String(
+        required=True,
+        validate=validate.OneOf(("active", "expired", "revoked", "none")),
+        metadata={"description": "their personal link: none until the sign-off starts"},
+    )
+    link_expires_at = fields.AwareDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "when their link stops working; null: it does not expire"},
+    )
+
+
+class DeclinedSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "the signatory who declined"})
+    role = fields.String(required=True)
+    position = fields.Integer(required=True)
+    reason = fields.String(required=True, metadata={"description": "as they wrote it"})
+    declined_at = fields.AwareDateTime(required=True)
 
 
 class CharterVersionSchema(Schema):
@@ -336,6 +365,33 @@ class CharterVersionSchema(Schema):
         required=True,
         validate=validate.OneOf(SIGNOFF_STATUSES),
         metadata={"description": "state of this version's sign-off"},
+    )
+    stale = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true when a decision newer than the one frozen was made while "
+            "the sign-off was open: its approvals cannot complete"
+        },
+    )
+    stale_because_decision_id = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "the first decision newer than the one frozen, when stale"},
+    )
+    why = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "for a person, as the version's page says it: what the sign-off "
+            "waits for, or why it cannot complete (stale, declined, withdrawn, archived); "
+            "null once signed"
+        },
+    )
+    declined = fields.Nested(
+        DeclinedSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "who declined the version and why; null unless declined"},
     )
     sequential = fields.Boolean(required=True)
     started_at = fields.AwareDateTime(allow_none=True, required=True)
