@@ -686,6 +686,30 @@ def test_an_engagement_change_is_checked_field_by_field(
     assert api.get(path).json == before
 
 
+@pytest.mark.parametrize("body", [None, {}, ""], ids=["no body", "empty object", "empty text"])
+def test_an_engagement_change_must_change_something(api: FlaskClient, body: object) -> None:
+    path = f"/api/v1/engagements/{create_engagement(api)}"
+    before = api.get(path).json
+    if body == "":
+        response = api.patch(path, data=body, content_type="application/json")
+    else:
+        response = api.patch(path, json=body)
+    assert response.status_code == 422 and response.mimetype == "application/json"
+    message = "The request body must be a JSON object with at least one field to change."
+    assert response.json["message"] == message
+    assert response.json["errors"] == {
+        "json": {"_schema": ["must be a JSON object with at least one field to change"]}
+    }
+    assert api.get(path).json == before
+    # The document says the same: a body is required, and it names one field or more.
+    operation = api.get("/api/v1/openapi.json").json["paths"]["/api/v1/engagements/{engagement_id}"]
+    assert operation["patch"]["requestBody"]["required"] is True
+    assert "at least one" in operation["patch"]["requestBody"]["description"]
+    assert "422" in operation["patch"]["responses"]
+    update = api.get("/api/v1/openapi.json").json["components"]["schemas"]["EngagementUpdate"]
+    assert update["minProperties"] == 1
+
+
 # What the API answers for each kind of bad text: a phrase after the JSON field's name,
 # as for every other field of the API and on the command line.
 TEXT_PROBLEMS = [

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+from apispec import BasePlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api, abort
@@ -73,7 +75,13 @@ def http_error_json(error: HTTPException) -> Response:
     code = error.code or 500
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
-    message = data.get("message") or _what_to_do(code) or error.description or _status_name(code)
+    message = (
+        data.get("message")
+        or _body_as_a_whole(errors)
+        or _what_to_do(code)
+        or error.description
+        or _status_name(code)
+    )
     if isinstance(error, RateLimitExceeded):
         message = f"Too many requests: at most {error.limit.limit}. {_try_again()}"
     # Keep the headers the error carries (Allow on 405, Retry-After on 429, ...).
@@ -82,6 +90,16 @@ def http_error_json(error: HTTPException) -> Response:
     if code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="assess"')
     return json_error(code, str(message), errors, headers)
+
+
+def _body_as_a_whole(errors: Any) -> str | None:
+    """Say what is wrong with a request body that is refused as a whole (not an object, or
+    an object with nothing in it), rather than speak of fields that were not sent."""
+    if isinstance(errors, dict) and list(errors) == ["json"]:
+        body = errors["json"]
+        if isinstance(body, dict) and list(body) == ["_schema"] and len(body["_schema"]) == 1:
+            return f"The request body {body['_schema'][0]}."
+    return None
 
 
 def _what_to_do(code: int) -> str | None:
@@ -215,6 +233,20 @@ def id_parameter(converter: IdConverter) -> dict[str, Any]:
     return {"type": "integer", "minimum": converter.min, "maximum": converter.max}
 
 
+class SchemaKeywords(BasePlugin):
+    """Add the JSON Schema keywords a schema's ``Meta.json_schema`` names to its component:
+    rules about the object as a whole (``minProperties``), which marshmallow's plugin cannot
+    read from the fields."""
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> Any:
+        schema = kwargs.get("schema")
+        if schema is None:
+            return None
+        meta = getattr(resolve_schema_cls(schema), "Meta", None)
+        keywords = getattr(meta, "json_schema", None)
+        return {**definition, **keywords} if keywords else None
+
+
 class AssessApi(Api):  # type: ignore[misc]
     """flask-smorest's Api, with error handling left to install_error_handlers."""
 
@@ -254,6 +286,7 @@ def register_api(app: Flask) -> None:
                 )
             },
             "servers": [{"url": "/"}],
+            "extra_plugins": [SchemaKeywords()],
         },
     )
     api.spec.components.security_scheme(

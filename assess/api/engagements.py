@@ -354,14 +354,20 @@ def get_engagement(engagement_id: int) -> dict[str, Any]:
 
 
 @blp.route(ENGAGEMENT, methods=["PATCH"])
-@json_body(blp, EngagementUpdateSchema(partial=True))
+@json_body(
+    blp,
+    EngagementUpdateSchema(partial=True),
+    description="The fields to change, at least one; those left out keep their value. "
+    "Without a body, or with {}, the answer is 422.",
+)
 @blp.response(200, EngagementSchema)
 @documented(403, 404, 409)
 def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any]:
     """Change an engagement's project, client or parties, or archive or restore it.
 
-    Only the fields sent change. An archived engagement takes no other change until it is
-    restored ("archived": false), which may come in the same request.
+    Only the fields sent change, and at least one must be sent (422 otherwise). An archived
+    engagement takes no other change until it is restored ("archived": false), which may
+    come in the same request.
     """
     engagement = owned_engagement(engagement_id)
     archive = data.pop("archived", None)

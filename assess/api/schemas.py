@@ -180,6 +180,9 @@ class EngagementCreateSchema(Checked):
     creator_role = ApiText(ROLE_MAX, required=False)
 
 
+NOTHING_TO_CHANGE = "must be a JSON object with at least one field to change"
+
+
 class JsonBoolean(fields.Boolean):
     """true or false and nothing else: marshmallow would also take 1, "yes" or "on", which in
     JSON are more likely a mistake than a choice."""
@@ -192,7 +195,11 @@ class JsonBoolean(fields.Boolean):
 
 class EngagementUpdateSchema(EngagementCreateSchema):
     """The details to change, each as when creating; those left out keep their value.
-    Used with partial=True: nothing is required."""
+    Used with partial=True: no field is required, but at least one must be sent."""
+
+    class Meta(EngagementCreateSchema.Meta):
+        # Read by the API's spec plugin: JSON Schema says "at least one field" itself.
+        json_schema = {"minProperties": 1}
 
     archived = JsonBoolean(
         metadata={
@@ -206,6 +213,13 @@ class EngagementUpdateSchema(EngagementCreateSchema):
         # Left out means unchanged, so no default: a generated client would send a role's
         # "" and clear it.
         field_obj.load_default = missing
+
+    @validates_schema(pass_original=True)
+    def change_something(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # A request that changes nothing is more likely a client's mistake (a body lost on
+        # the way, or sent under another name) than a wish to be told the engagement again.
+        if not original:
+            raise ValidationError(NOTHING_TO_CHANGE)
 
 
 class EngagementQuerySchema(Schema):
