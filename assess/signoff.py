@@ -375,7 +375,7 @@ def add_signatory(
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
         raise SignOffError(f"A charter takes at most {MAX_SIGNATORIES} signatories.")
     if any(s.email.lower() == email.lower() for s in sign_off.signatories):
-        raise SignOffError(f"{email} is already a signatory.")
+        raise SignOffError(f"{_isolate(email)} is already a signatory.")
     position = max((s.position for s in sign_off.signatories), default=0) + 1
     signatory = Signatory(position=position, name=name, email=email, role=role)
     sign_off.signatories.append(signatory)
@@ -454,7 +454,9 @@ def resend(
     sign_off = signatory.sign_off
     _refuse_if_archived(sign_off)
     if sign_off.status != SIGNOFF_PENDING or signatory.action is not None:
-        raise SignOffError(f"{signatory.name} needs no new link: there is nothing left to do.")
+        raise SignOffError(
+            f"{_isolate(signatory.name)} needs no new link: there is nothing left to do."
+        )
     token = _new_link(signatory, expires_at, now)
     _event(sign_off, "new link", now, actor=actor, signatory=signatory, detail=signatory.name)
     return token
@@ -467,7 +469,7 @@ def revoke(signatory: Signatory, *, actor: str = "", now: datetime | None = None
     if signatory.action is not None:
         # Their link now opens what they acted on (and the signed charter): it stays theirs.
         raise SignOffError(
-            f"{signatory.name} has already {signatory.action}; the link stays theirs."
+            f"{_isolate(signatory.name)} has already {signatory.action}; the link stays theirs."
         )
     if signatory.token_hash is not None and signatory.revoked_at is None:
         signatory.revoked_at = now
@@ -578,9 +580,13 @@ def check_can_act(
         first = waiting_for(sign_off)
         if first is not None and first.id != signatory.id:
             raise NotYourTurn(
-                f"It is not your turn yet: {first.name} approves first. "
+                f"It is not your turn yet: {_isolate(first.name)} approves first. "
                 "This page will let you approve once they have."
             )
+
+
+def type_your_name(signatory: Signatory) -> str:
+    return f"Type your full name exactly as shown: {_isolate(signatory.name)}."
 
 
 def approve(
@@ -597,7 +603,7 @@ def approve(
     sign_off = _lock(session, signatory)
     check_can_act(session, sign_off, signatory, now, approving=True)
     if not names_match(typed_name, signatory.name):
-        raise SignOffError(f"Type your full name exactly as shown: {signatory.name}.")
+        raise SignOffError(type_your_name(signatory))
     signatory.action = "approved"
     signatory.acted_at = now
     _event(sign_off, "approved", now, actor=signatory.name, signatory=signatory, source=source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
@@ -141,7 +142,7 @@ def test_decline_returns_the_charter_to_draft_with_the_reason(
     assert response.status_code == 303
     page = client.get(version_path).get_data(as_text=True)
     assert "Declined." in page
-    assert "Bo Chen: The revenue split is not what we agreed." in page
+    assert "<bdi>Bo Chen</bdi>: <bdi>The revenue split is not what we agreed.</bdi>" in page
     assert "agreed.." not in page  # the reason's own full stop is not doubled
     ann_row = page.split('<th scope="row"><bdi>Ann Lee', 1)[1].split("</tr>", 1)[0]
     assert "status-closed" in ann_row and "Closed with this version" in ann_row
@@ -210,7 +211,7 @@ def test_a_new_link_replaces_the_old_and_revoking_stops_it(
     assert replaced.status_code == 404
     assert "replaced by a newer link" in replaced.get_data(as_text=True)
     assert app.test_client().get(new.group(1)).status_code == 200
-    assert "data-confirm=\"Revoke Ann Lee's link? It stops working at once;" in page
+    assert "data-confirm=\"Revoke \u2068Ann Lee\u2069's link? It stops working at once;" in page
     post(client, f"{version_path}/signatories/{signatory_id}/revoke")
     assert app.test_client().get(new.group(1)).status_code == 410
     with app.app_context():
@@ -227,7 +228,7 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
     wrong = post(visitor, f"{links['Ann Lee']}/approve", {"full_name": "Anne Lee"})
     assert wrong.status_code == 422
     text = wrong.get_data(as_text=True)
-    assert "Type your full name exactly as shown: Ann Lee." in text
+    assert "Type your full name exactly as shown: \u2068Ann Lee\u2069." in text
     assert "Tick the box to confirm your approval." in text
     assert "<title>Error: Charter for Tidewater" in text
     # The summary of the problems comes before the charter, where the page opens, so it is
@@ -700,3 +701,99 @@ def test_an_agreed_note_shows_in_the_amendments_changes(app: Flask, signed_in: F
         assert f"<bdi>{level}, cautious middle, not yet agreed</bdi>" in page
         assert f"<bdi>{level}, agreed after discussion</bdi>" in page
         assert f"<bdi>{note}</bdi>" in page
+
+
+RLO = "\u202e"  # right-to-left override: everything after it reads backwards, unless isolated
+
+
+class _Isolation(HTMLParser):
+    """Find text people typed that ends in an unclosed direction override and is not set
+    apart from the page around it: neither inside <bdi> nor between Unicode isolates."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"}
+    # Form controls and titles isolate their own text, or cannot hold markup.
+    OWN = {"textarea", "title", "script", "style", "option"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.bare: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            shown = name in ("data-confirm", "title", "aria-label", "alt", "placeholder")
+            if shown and value and not _isolated(value):
+                self.bare.append(f"<{tag} {name}={value!r}>")
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            while self.open.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if "bdi" in self.open or self.OWN & set(self.open):
+            return
+        if not _isolated(data):
+            self.bare.append(f"{' > '.join(self.open[-3:])}: {data.strip()!r}")
+
+
+def _isolated(text: str) -> bool:
+    """Say whether every override in the text lies inside a Unicode isolate."""
+    depth = 0
+    for char in text:
+        if char in "\u2066\u2067\u2068":
+            depth += 1
+        elif char == "\u2069":
+            depth = max(0, depth - 1)
+        elif char == RLO and depth == 0:
+            return False
+    return True
+
+
+def bare_text(page: str) -> list[str]:
+    parser = _Isolation()
+    parser.feed(page)
+    return parser.bare
+
+
+def test_text_people_typed_is_isolated_on_the_sign_off_pages(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    people = tuple(
+        {**p, "name": p["name"] + RLO, "role": p["role"] + RLO, "email": p["email"]}
+        for p in SIGNATORIES
+    )
+    links = send(client, version_path, people=people)
+    ann, bo = (links[p["name"]] for p in people)
+    visitor = app.test_client()
+    # Bo's turn comes after Ann's: his page names her.
+    waiting = visitor.get(bo).get_data(as_text=True)
+    assert f"not your turn yet: \u2068Ann Lee{RLO}\u2069 approves first" in waiting
+    wrong = post(visitor, f"{ann}/approve", {"full_name": "Someone", "consent": "yes"})
+    pages = {"waiting": waiting, "wrong name": wrong.get_data(as_text=True)}  # type: ignore[attr-defined]
+    assert approve(visitor, ann, f"Ann Lee{RLO}").status_code == 303
+    reason = "Move the release to spring" + RLO
+    assert post(visitor, f"{bo}/decline", {"reason": reason}).status_code == 303  # type: ignore[attr-defined]
+    engagement = client.get(f"/engagements/{setup.engagement_id}").get_data(as_text=True)
+    card = engagement.split('id="charter-title"', 1)[1].split("</section>", 1)[0]
+    assert f"<strong><bdi>Bo Chen{RLO}</bdi>: <bdi>{reason}</bdi></strong>" in card
+    pages |= {
+        "engagement": card,
+        "version": client.get(version_path).get_data(as_text=True),
+        "approved": visitor.get(ann).get_data(as_text=True),
+        "declined": visitor.get(bo).get_data(as_text=True),
+    }
+    assert f"<bdi>Bo Chen{RLO}</bdi>: <bdi>{reason}.</bdi>" in pages["version"]
+    # A version still open offers to revoke a link: the question names the signatory.
+    second = freeze(client, setup, arbitration="Zurich Chamber")
+    send(client, second, people=people)
+    pages["open"] = client.get(second).get_data(as_text=True)
+    assert f"Revoke \u2068Ann Lee{RLO}\u2069's link?" in pages["open"]
+    for name, page in pages.items():
+        assert RLO in page, name
+        assert bare_text(page) == [], name

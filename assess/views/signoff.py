@@ -315,6 +315,7 @@ def _version_page(
         previous=previous,
         changes=changes,
         stale=stale,
+        decline=signoff.decline_of(version.sign_off),
         waiting=signoff.waiting_for(version.sign_off),
         form=form or {},
         errors=errors or {},
@@ -590,7 +591,7 @@ def approve(token: str) -> Any:
     typed = request.form.get("full_name", "")
     if "full_name" not in errors and not signoff.names_match(typed, signatory.name):
         errors = {
-            "full_name": [f"Type your full name exactly as shown: {signatory.name}."],
+            "full_name": [signoff.type_your_name(signatory)],
             **errors,
         }
     if errors:
