@@ -178,18 +178,27 @@ class Engagement(Base):
         return next((p for p in self.parties if p.side == side), None)
 
     @property
+    def newest_first(self) -> list[DecisionRecord]:
+        """The decisions, newest first: the loaded list keeps one added in this session at
+        its end (sessions do not expire on commit), and one not flushed yet is the newest."""
+        return sorted(self.decisions, key=lambda d: (d.id is None, d.id or 0), reverse=True)
+
+    @property
     def latest_decision(self) -> DecisionRecord | None:
-        return self.decisions[0] if self.decisions else None
+        """The newest decision of any kind, what-ifs included (the engagement's own is
+        ``decision_of_record``)."""
+        return next(iter(self.newest_first), None)
 
     @property
     def latest_consensus(self) -> DecisionRecord | None:
         """Return the newest decision that combines several respondents' answers."""
-        return next((d for d in self.decisions if d.is_consensus), None)
+        return next((d for d in self.newest_first if d.is_consensus), None)
 
     @property
     def submitted_respondents(self) -> list[Respondent]:
-        """Return the respondents whose submitted answers a consensus decision combines."""
-        return [r for r in self.respondents if r.submitted_at and not r.facilitated]
+        """Return the respondents whose submitted answers a consensus decision combines:
+        those who answered from a link and the intake sessions, each one answer set."""
+        return [r for r in self.respondents if r.submitted_at]
 
     @property
     def current_consensus(self) -> DecisionRecord | None:
@@ -198,15 +207,11 @@ class Engagement(Base):
         submitted = self.submitted_respondents
         if len(submitted) < 2:
             return None
-
-        def answer_sets(people: Sequence[Respondent | AlignedRespondent]) -> list[Any]:
-            return sorted((r.name, r.side, sorted(r.answers.items())) for r in people)
-
         now = answer_sets(submitted)
         return next(
             (
                 d
-                for d in self.decisions
+                for d in self.newest_first
                 if (alignment := d.alignment) is not None
                 and answer_sets(alignment.answer_sets()) == now
             ),
@@ -214,9 +219,42 @@ class Engagement(Base):
         )
 
     @property
+    def decision_of_record(self) -> DecisionRecord | None:
+        """Return the engagement's decision: the one its list entry and its charter follow,
+        and its status once nobody is awaited. Every other stored decision is a what-if
+        kept for reference.
+
+        - Answers reopened: none until they are submitted again, since they may change.
+        - Two or more answer sets submitted (respondents from their links and intake
+          sessions alike): the newest decision on their consensus as the answers stand,
+          with its agreed values and adjustments; none until the consultant decides it.
+          A respondent's own decision, or an adjusted copy of it, is never the engagement's.
+        - One answer set: the newest decision made on it, the respondent's own or the
+          consultant's adjustment of it.
+
+        Answers still being given for the first time count once submitted: until then the
+        decision stands on those already in, and the status says whom it waits for.
+        """
+        if self.reopened:
+            return None
+        submitted = self.submitted_respondents
+        if len(submitted) > 1:
+            return self.current_consensus
+        others = {r.id for r in self.respondents} - {r.id for r in submitted}
+        return next(
+            (d for d in self.newest_first if not d.is_consensus and d.respondent_id not in others),
+            None,
+        )
+
+    @property
+    def reopened(self) -> list[Respondent]:
+        """The respondents whose submitted answers are open again for changes."""
+        return [r for r in self.respondents if r.reopened_at and not r.submitted_at]
+
+    @property
     def awaited(self) -> list[Respondent]:
         """The respondents yet to be heard: still answering, answers reopened, or a link that
-        still works. While there are any, no decision is the engagement's."""
+        still works. While there are any, the engagement is not decided."""
         return [
             r
             for r in self.respondents
@@ -230,10 +268,7 @@ class Engagement(Base):
             return "signed"
         if self.charter_drafted_at:
             return "charter drafted"
-        # Each respondent's own decision is made when they submit, but several respondents'
-        # answers are only decided by a consensus that combines them as they stand now.
-        awaiting_consensus = len(self.submitted_respondents) > 1 and self.current_consensus is None
-        if self.decisions and not awaiting_consensus and not self.awaited:
+        if self.decision_of_record is not None and not self.awaited:
             return "decided"
         if any(r.submitted_at for r in self.respondents):
             return "answered"
@@ -242,6 +277,11 @@ class Engagement(Base):
         if any(r.invitations for r in self.respondents):
             return "invited"
         return "new"
+
+
+def answer_sets(people: Sequence[Respondent | AlignedRespondent]) -> list[Any]:
+    """What identifies the answers a consensus combines, whatever the respondents' order."""
+    return sorted((r.name, r.side, sorted(r.answers.items())) for r in people)
 
 
 class Party(Base):

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from assess import alignment
+from assess import alignment, consensus
 from assess.decision import Decision
 from assess.engine import default_engine, evaluate, evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
 from assess.models import (
+    JOINT,
     NOTE_MAX,
+    PARTY_SIDES,
     SIDE_LABELS,
     Consultant,
     DecisionRecord,
@@ -104,12 +106,20 @@ def current_rules_version() -> str:
     return default_engine().rulebook.version
 
 
-def decide_together(respondents: list[Respondent]) -> Decision:
+def answer_sets(respondents: list[Respondent]) -> list[alignment.Respondent]:
+    """Each respondent's submitted answers, as a consensus combines them."""
+    return [
+        alignment.Respondent(r.name, r.side, load_answers(dict(r.answers))) for r in respondents
+    ]
+
+
+def decide_together(
+    respondents: list[Respondent],
+    agreed: Mapping[str, int] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> Decision:
     """Decide on the consensus of several respondents' submitted answers."""
-    return evaluate_respondents(
-        [alignment.Respondent(r.name, r.side, load_answers(dict(r.answers))) for r in respondents],
-        what_if=True,
-    )
+    return evaluate_respondents(answer_sets(respondents), agreed, notes, what_if=True)
 
 
 def record_decision(
@@ -142,7 +152,9 @@ def why_no_consensus(submitted: list[Respondent]) -> str | None:
     """Say why these submitted respondents cannot be combined into a consensus yet."""
     if len(submitted) < 2:
         return "A consensus needs at least two respondents who have submitted."
-    missing = alignment.missing_sides(r.side for r in submitted)
+    # An intake session answers for both parties together.
+    sides = [side for r in submitted for side in (PARTY_SIDES if r.side == JOINT else (r.side,))]
+    missing = alignment.missing_sides(sides)
     if missing:
         return (
             "A consensus needs submitted answers from both sides; none has come from the "
@@ -151,17 +163,26 @@ def why_no_consensus(submitted: list[Respondent]) -> str | None:
     return None
 
 
+def carried_over(engagement: Engagement) -> consensus.Carried:
+    """What a consensus decided now would keep of the newest one before it: the agreed
+    levels and reasons on the factors whose answers have not changed."""
+    people = answer_sets(engagement.submitted_respondents)
+    return consensus.carry_over(engagement.latest_consensus, people)
+
+
 def record_consensus(
     session: Session, engagement: Engagement, consultant: Consultant | None
 ) -> DecisionRecord:
     """Record the decision on the consensus of the respondents who have submitted, named
-    after them. The caller checks there are at least two and commits."""
+    after them, keeping what was agreed on answers that have not changed since the last
+    consensus. The caller checks there are at least two and commits."""
     respondents = engagement.submitted_respondents
+    carried = carried_over(engagement)
     engagement.updated_at = utcnow()
     return record_decision(
         session,
         engagement,
-        decide_together(respondents),
+        decide_together(respondents, carried.agreed, carried.notes),
         consultant=consultant,
         note="Consensus of " + join_names([r.name for r in respondents]),
     )

@@ -152,3 +152,35 @@ def test_the_api_lists_a_page_at_a_time_and_searches(app: Flask, many: FlaskClie
         assert response.status_code == 422 and response.mimetype == "application/json", bad
     misspelt = many.get("/api/v1/engagements?archive=true", headers=headers)
     assert misspelt.json["errors"]["query"] == {"archive": ["unknown field"]}
+
+
+def test_the_list_names_the_engagements_decision_not_a_what_if_stored_after_it(
+    app: Flask, client: FlaskClient
+) -> None:
+    from webtools import ANSWERS, consensus_of_two, post
+
+    from assess.engine import evaluate
+    from assess.questionnaire import record_decision
+
+    make_consultant(app)
+    login(client)
+    path = consensus_of_two(app, client)
+    engagement_id = int(path.split("/")[2])
+    form = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
+    post(client, f"{path}/agree", form)
+    what_if = {**ANSWERS, "resource_availability": 1, "innovation": 2, "creative_collaboration": 2}
+    with app.app_context():  # Ann's own decision, then an adjusted copy of it
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        ann = next(r for r in engagement.respondents if r.name == "Ann Lee")
+        record_decision(db.session, engagement, evaluate(ANSWERS), respondent=ann)
+        record_decision(db.session, engagement, evaluate(what_if), note="Adjusted from #3")
+        db.session.commit()
+        agreed = engagement.decision_of_record
+        assert agreed is not None and agreed.id == 2
+        title = agreed.decision.title
+        assert title != evaluate(what_if).title
+    listing = client.get("/engagements").get_data(as_text=True)
+    assert '<span class="status status-decided">Decided</span>' in listing
+    assert f'<p class="small">{title}</p>' in listing
+    assert evaluate(what_if).title not in listing

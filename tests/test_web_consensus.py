@@ -16,6 +16,7 @@ from webtools import (
     CREATOR_ANSWERS,
     consensus_of_two,
     create_engagement,
+    invite,
     login,
     make_consultant,
     post,
@@ -23,7 +24,7 @@ from webtools import (
 )
 
 from assess.extensions import db
-from assess.models import DecisionRecord, Respondent, utcnow
+from assess.models import DecisionRecord, Engagement, Respondent, utcnow
 
 pytestmark = pytest.mark.db
 
@@ -136,8 +137,13 @@ def test_histories_say_when_for_people_and_for_machines(app: Flask, signed_in: F
         ({"factor": "innovation", "note": "ok"}, "value", "Choose the level the parties agreed"),
         ({"factor": "innovation", "value": "9", "note": "ok"}, "value", "Choose a level from 1"),
         ({"factor": "innovation", "value": "three", "note": "ok"}, "value", "Choose a level"),
-        ({"factor": "innovation", "value": "3", "note": ""}, "note", "Enter the note on why."),
-        ({"factor": "innovation", "value": "3", "note": "x" * 281}, "note", "280 characters"),
+        ({"factor": "innovation", "value": "3", "note": ""}, "note", "Reason: Say in a sentence"),
+        ({"factor": "innovation", "value": "3", "note": " \u200b"}, "note", "Say in a sentence or"),
+        (
+            {"factor": "innovation", "value": "3", "note": "x" * 281},
+            "note",
+            "Keep the reason to 280",
+        ),
         ({"factor": "innovation", "value": "3", "note": "a\x00b"}, "note", "control characters"),
     ],
 )
@@ -172,28 +178,58 @@ def test_several_problems_at_once(app: Flask, signed_in: FlaskClient) -> None:
     assert len(decisions(app)) == 1
 
 
-def test_the_engagement_says_an_intake_session_stands_apart_from_the_consensus(
-    app: Flask, signed_in: FlaskClient
-) -> None:
+def test_an_intake_sessions_answers_join_the_consensus(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     data = {k: str(v) for k, v in ANSWERS.items()}
     post(signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
     submitted_pair(app, engagement_id)
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert (
-        "<bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> have submitted (the intake session's "
-        "answers are not part of a consensus)"
-    ) in page
+        "<bdi>Intake session</bdi>, <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> have submitted"
+        in (page)
+    )
     path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert (
-        "The consensus of <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> is decided (the intake "
-        "session's answers are not part of it)"
+        "The consensus of <bdi>Intake session</bdi>, <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> "
+        "is decided"
     ) in page
     assert f'href="{path}"' in page
     with app.app_context():
         record = db.session.get(DecisionRecord, int(path.rsplit("/", 1)[1]))
-        assert record is not None and record.note == "Consensus of Ann Lee and Bo Chen"
+        assert record is not None
+        assert record.note == "Consensus of Intake session, Ann Lee and Bo Chen"
+        alignment = record.decision.alignment
+        assert alignment is not None
+        assert [(r.name, r.side) for r in alignment.respondents] == [
+            ("Intake session", "joint"),
+            ("Ann Lee", "producer"),
+            ("Bo Chen", "creator"),
+        ]
+    # A second session is told apart from the first by its name.
+    second = {**data, "innovation": "2", "action": "decide"}
+    post(signed_in, f"/engagements/{engagement_id}/session", second)
+    with app.app_context():
+        names = db.session.scalars(select(Respondent.name).where(Respondent.facilitated)).all()
+        assert sorted(names) == ["Intake session", "Intake session 2"]
+
+
+def test_an_intake_session_answers_for_both_sides(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    data = {k: str(v) for k, v in CREATOR_ANSWERS.items()}
+    post(signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.respondents.append(
+            Respondent(
+                name="Ann Lee", side="producer", answers=dict(ANSWERS), submitted_at=utcnow()
+            )
+        )
+        db.session.commit()
+    # The session spoke for the creator side too: the consensus can be decided.
+    response = post(signed_in, f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 303 and "/decisions/" in response.headers["Location"]
 
 
 def test_only_consensus_decisions_take_agreed_values(app: Flask, signed_in: FlaskClient) -> None:
@@ -391,3 +427,326 @@ def test_the_consensus_chart_says_whose_answers_it_leaves_out(
     # A pair is drawn whole.
     pair = signed_in.get(consensus_of_two(app, signed_in)).get_data(as_text=True)
     assert "Not drawn" not in pair
+
+
+# --- which decision is the engagement's -------------------------------------------------
+
+AGREED_TITLE = "Hybrid: Integrated Co-Creation with Agile Production Partnership"
+# Ann's answers with the resources missing: a model nobody's answers point to.
+WHAT_IF = {**ANSWERS, "resource_availability": 1, "innovation": 2, "creative_collaboration": 2}
+WHAT_IF_TITLE = "Hybrid: Strategic Resource Partnership with Agile Production Partnership"
+
+
+def answer_through_link(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
+    """Answer every page from an invitation link and submit."""
+    from assess.questionnaire import PAGES
+
+    for number, page in enumerate(PAGES, start=1):
+        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+    assert post(client, f"{link}/review").status_code == 303
+
+
+def agreed_through_links(client: FlaskClient) -> tuple[int, str, str]:
+    """Ann and Bo answer from their links (their own decisions #1 and #2); the consultant
+    decides their consensus (#3) and agrees a value (#4). Return the engagement, the path of
+    its decisions and the path of #4."""
+    engagement_id = create_engagement(client)
+    links = [
+        (invite(client, engagement_id), ANSWERS),
+        (invite(client, engagement_id, respondent_name="Bo Chen", side="creator"), CREATOR_ANSWERS),
+    ]
+    for link, answers in links:
+        answer_through_link(client, link, answers)
+    consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    form = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
+    agreed = post(client, f"{consensus}/agree", form).headers["Location"].split("#")[0]
+    assert agreed.endswith("/decisions/4")
+    return engagement_id, f"/engagements/{engagement_id}/decisions", agreed
+
+
+def of_record(app: Flask, engagement_id: int) -> int | None:
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        record = engagement.decision_of_record
+        return record.id if record else None
+
+
+def test_a_what_if_stored_after_the_consensus_never_becomes_the_engagements_decision(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, base, agreed = agreed_through_links(signed_in)
+    # Ann's own decision, adjusted and stored: a what-if on one respondent's answers.
+    data = {k: str(v) for k, v in WHAT_IF.items()}
+    response = post(signed_in, f"{base}/1/confirm", data)
+    what_if = response.headers["Location"]
+    assert what_if.endswith("/decisions/5")
+    flashed = signed_in.get(what_if).get_data(as_text=True)
+    assert "stored as decision #5, a what-if: the engagement&#39;s decision is still #4" in flashed
+    assert decisions(app)[-1].decision.title == WHAT_IF_TITLE
+
+    assert of_record(app, engagement_id) == 4
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert '<span class="status status-large status-decided">Decided</span>' in page
+    assert f'href="{agreed}/charter">Prepare the charter</a>' in page
+    assert f'href="{what_if}/charter"' not in page
+    assert re.search(rf'href="{agreed}">[^<]+</a> <span class="badge">the engagement', page)
+
+    page = signed_in.get(what_if).get_data(as_text=True)
+    assert "Adjusted answers, kept as a what-if — not the engagement's decision." in page
+    assert f'href="{agreed}">decision #4: {AGREED_TITLE}</a>' in page
+    assert "Prepare the charter" not in page
+    page = signed_in.get(f"{base}/1").get_data(as_text=True)
+    assert "<bdi>Ann Lee</bdi>'s answers alone — not the engagement's decision." in page
+    assert ", on the consensus of <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi>." in page, (
+        "says what the engagement's decision is"
+    )
+    page = signed_in.get(agreed).get_data(as_text=True)
+    assert "Decision #4 · the engagement's decision" in page
+    assert f'href="{agreed}/charter">Prepare the charter</a>' in page
+
+    # The charter is frozen from the consensus, never from the what-if.
+    assert "Freeze for sign-off" in signed_in.get(f"{agreed}/charter").get_data(as_text=True)
+    page = signed_in.get(f"{what_if}/charter").get_data(as_text=True)
+    assert "Freeze for sign-off" not in page and "is a what-if, not the engagement" in page
+    refused = post(signed_in, f"/engagements/{engagement_id}/charter/freeze/5", {"version": "1"})
+    assert refused.status_code == 409
+    assert "Decision #5 is a what-if, not the engagement's decision (#4)" in refused.get_data(
+        as_text=True
+    ).replace("&#39;", "'")
+    frozen = post(signed_in, f"/engagements/{engagement_id}/charter/freeze/4", {"version": "1"})
+    assert frozen.status_code == 303
+
+
+def test_an_intake_session_after_the_consensus_joins_it_instead_of_replacing_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, base, agreed = agreed_through_links(signed_in)
+    data = {k: str(v) for k, v in WHAT_IF.items()}
+    response = post(
+        signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"}
+    )
+    session = response.headers["Location"]
+    assert session.endswith("/decisions/5")
+    page = signed_in.get(session).get_data(as_text=True)
+    assert "answers join the consensus with the others" in page
+    assert "<bdi>Intake session</bdi>'s answers alone — not the engagement's decision." in (page)
+    assert f'href="/engagements/{engagement_id}#compare-title">decide on it on the' in page
+    assert "Prepare the charter" not in page
+
+    # Its answers change what the consensus combines: the engagement waits for a new one.
+    assert of_record(app, engagement_id) is None
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert '<span class="status status-large status-answered">Answered</span>' in page
+    assert "Prepare the charter" not in page and f'href="{session}/charter"' not in page
+    assert "decide on their consensus first" in page
+    assert (
+        "Deciding on the consensus of <bdi>Ann Lee</bdi>, <bdi>Bo Chen</bdi> and "
+        "<bdi>Intake session</bdi> anew drops what was agreed on answers that changed: "
+        "readiness for rapid iteration at 3;"
+    ) in page
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert "New answers since the last decision" in listing and WHAT_IF_TITLE not in listing
+
+    new = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    assert new.endswith("/decisions/6") and of_record(app, engagement_id) == 6
+    alignment = decisions(app)[-1].decision.alignment
+    assert alignment is not None and len(alignment.respondents) == 3
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'href="{new}/charter">Prepare the charter</a>' in page
+    # The charter made from it starts with where the parties started apart.
+    fields = {"mediator_internal_1": "Dana Holt"}
+    charter = post(signed_in, f"{new}/charter/preview", fields).get_data(as_text=True)
+    assert "Where the Parties started apart" in charter
+
+
+# --- a consensus whose answers changed --------------------------------------------------
+
+
+def test_a_consensus_on_answers_that_changed_says_so_and_takes_no_changes(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    engagement_id = int(path.split("/")[2])
+    with app.app_context():  # Ann reopens, changes a factor and submits again
+        ann = db.session.scalars(select(Respondent).where(Respondent.name == "Ann Lee")).one()
+        ann.answers = {**ANSWERS, "timeline_pressure": 1}
+        db.session.commit()
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "The answers have changed since this consensus was decided." in page
+    assert "<bdi>Ann Lee</bdi>'s answers changed: timeline pressure from 3 to 1." in page
+    assert f'action="/engagements/{engagement_id}/consensus"' in page
+    assert "Decide on the consensus anew</button>" in page
+    assert 'id="agree-form"' not in page and "Record the agreed value" not in page
+    preview = signed_in.get(path, query_string={"adjust": "1", **first_answers(app)})
+    assert "Store as a new decision" not in preview.get_data(as_text=True)
+
+    # Nothing is agreed, adjusted or re-evaluated on answers that no longer stand.
+    form = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
+    refused = post(signed_in, f"{path}/agree", form)
+    assert refused.status_code == 409
+    text = refused.get_data(as_text=True)
+    assert "This consensus is out of date" in text and "Nothing was stored" in text
+    adjusted = {**first_answers(app), "iteration_readiness": "3"}
+    reason = {"note-iteration_readiness": "Sprints online only."}
+    assert post(signed_in, f"{path}/confirm", {**adjusted, **reason}).status_code == 409
+    assert post(signed_in, f"{path}/reevaluate").status_code == 409
+    assert len(decisions(app)) == 1
+
+    # Decided anew: the old page points to the consensus of the answers as they stand.
+    new = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "The answers have changed since this consensus was decided." in page
+    assert f'The answers as they stand are combined in <a href="{new}">decision #2' in page
+    assert 'id="agree-form"' in signed_in.get(new).get_data(as_text=True)
+
+
+def test_a_consensus_whose_answers_are_reopened_waits_for_them(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    engagement_id = int(path.split("/")[2])
+    with app.app_context():
+        ann = db.session.scalars(select(Respondent).where(Respondent.name == "Ann Lee")).one()
+        ann_id = ann.id
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/reopen")
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "<bdi>Ann Lee</bdi>'s answers are open again for changes." in page
+    assert "Waiting for <bdi>Ann Lee</bdi> to submit." in page
+    assert "Decide on the consensus anew</button>" not in page
+    form = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
+    assert post(signed_in, f"{path}/agree", form).status_code == 409
+    # Submitted again unchanged: the consensus holds again, with nothing new to decide.
+    with app.app_context():
+        ann = db.session.get(Respondent, ann_id)
+        assert ann is not None
+        ann.submitted_at = utcnow()
+        db.session.commit()
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "The answers have changed" not in page and 'id="agree-form"' in page
+    assert of_record(app, engagement_id) == int(path.rsplit("/", 1)[1])
+
+
+# --- adjusting a consensus agrees values, each with its reason ---------------------------
+
+
+def test_adjusted_consensus_answers_are_stored_as_agreed_values_with_their_reasons(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    adjusted = {**first_answers(app), "iteration_readiness": "3", "timeline_pressure": "5"}
+    preview = signed_in.get(path, query_string={"adjust": "1", **adjusted}).get_data(as_text=True)
+    assert "Each changed level is stored as agreed after discussion" in preview
+    assert (
+        '<label for="note-iteration_readiness">Reason for readiness for rapid iteration at 3'
+        in (preview)
+    )
+    assert '<label for="note-timeline_pressure">Reason for timeline pressure at 5' in preview
+    assert 'name="note-innovation"' not in preview
+
+    # Without a reason for each, nothing is stored; what was typed comes back.
+    reason = "Sprints for the online episodes only."
+    response = post(signed_in, f"{path}/confirm", {**adjusted, "note-iteration_readiness": reason})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r"<title>Error: ", page)
+    assert (
+        '<a href="#note-timeline_pressure">Reason for timeline pressure at 5: Say in a sentence or '
+        "two why the parties settled on this level.</a>"
+    ) in page
+    assert 'id="error-note-timeline_pressure"' in page and page.count('class="field-error"') == 1
+    assert f">{reason}</textarea>" in page and "Preview, not stored." in page
+    assert len(decisions(app)) == 1
+
+    date = "The festival date is fixed."
+    response = post(
+        signed_in,
+        f"{path}/confirm",
+        {**adjusted, "note-iteration_readiness": reason, "note-timeline_pressure": date},
+    )
+    assert response.status_code == 303
+    stored = decisions(app)[-1]
+    alignment = stored.decision.alignment
+    assert alignment is not None
+    assert alignment.agreed == {"iteration_readiness": 3, "timeline_pressure": 5}
+    assert alignment.notes == {"iteration_readiness": reason, "timeline_pressure": date}
+    assert stored.note == (
+        "Timeline pressure: agreed 5 (was 4); Readiness for rapid iteration: agreed 3 (was 2)"
+    )
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    history = page.split('id="history-title"', 1)[1].split('<li class="history-entry', 2)[1]
+    assert f'<q class="history-note">{reason}</q>' in history
+    assert f'<q class="history-note">{date}</q>' in history
+    # The charter gives each agreed level its reason, as the agreed-value form's.
+    new = response.headers["Location"].split("#")[0]
+    charter = post(signed_in, f"{new}/charter/preview", {}).get_data(as_text=True)
+    assert reason in charter and date in charter
+
+    # The same form again stores nothing new.
+    again = post(
+        signed_in,
+        f"{path}/confirm",
+        {**adjusted, "note-iteration_readiness": reason, "note-timeline_pressure": date},
+    )
+    assert again.status_code == 303 and len(decisions(app)) == 2
+
+
+def test_going_back_to_the_cautious_middle_needs_no_reason_and_is_recorded(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    form = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
+    agreed = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
+    page = signed_in.get(agreed).get_data(as_text=True)
+    assert "Optional when going back to the cautious middle." in page
+    response = post(
+        signed_in, f"{agreed}/agree", {"factor": "iteration_readiness", "value": "middle"}
+    )
+    assert response.status_code == 303
+    last = decisions(app)[-1]
+    alignment = last.decision.alignment
+    assert alignment is not None and alignment.agreed == {} and alignment.notes == {}
+    assert last.note == "Readiness for rapid iteration: back to the cautious middle (was 3)"
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    newest = page.split('id="history-title"', 1)[1].split('<li class="history-entry', 2)[1]
+    assert "Readiness for rapid iteration" in newest and "cautious middle</span></span>" in newest
+    assert "history-note" not in newest
+
+
+# --- agreed values carried over ----------------------------------------------------------
+
+
+def test_a_new_consensus_keeps_what_was_agreed_where_the_answers_are_unchanged(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    engagement_id = int(path.split("/")[2])
+    iteration = "Sprints for the online episodes only."
+    form = {"factor": "iteration_readiness", "value": "3", "note": iteration}
+    second = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
+    form = {"factor": "timeline_pressure", "value": "4", "note": "A soft launch first."}
+    third = post(signed_in, f"{second}/agree", form).headers["Location"].split("#")[0]
+    with app.app_context():  # Ann's timeline changes; her other answers stand
+        ann = db.session.scalars(select(Respondent).where(Respondent.name == "Ann Lee")).one()
+        ann.answers = {**ANSWERS, "timeline_pressure": 1}
+        db.session.commit()
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert (
+        "keeps what was agreed where the answers are unchanged: readiness for rapid iteration "
+        "at 3. It drops what was agreed on answers that changed: timeline pressure at 4;"
+    ) in page
+    response = post(signed_in, f"/engagements/{engagement_id}/consensus")
+    new = response.headers["Location"]
+    page = signed_in.get(new).get_data(as_text=True)
+    assert (
+        "Kept from decision #3, where the answers are unchanged: readiness for rapid iteration "
+        "at 3. Dropped, since the answers they were agreed on changed: timeline pressure at 4."
+    ) in page
+    alignment = decisions(app)[-1].decision.alignment
+    assert alignment is not None
+    assert alignment.agreed == {"iteration_readiness": 3}
+    assert alignment.notes == {"iteration_readiness": iteration}
+    started = page.split('id="history-title"', 1)[1].split('<li class="history-entry', 2)[1]
+    assert f'agreed on <a href="{third}">decision #3</a> where the answers are unchanged' in started
+    assert f'<q class="history-note">{iteration}</q>' in started
+    assert "Timeline pressure" not in started

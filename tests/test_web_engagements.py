@@ -310,6 +310,10 @@ def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
     assert post(signed_in, f"{ann}/review").status_code == 303
     assert status(app, engagement_id) == "answered"
     assert "Waiting for <bdi>Bo Chen</bdi>" in signed_in.get("/engagements").get_data(as_text=True)
+    # Ann's decision stands on the answers in so far; the page says what would change it.
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "Waiting for <bdi>Bo Chen</bdi> to submit: answers still to come would change" in page
+    assert f'class="button" href="/engagements/{engagement_id}/decisions/1/charter">Prepare' in page
     with app.app_context():
         bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
         path = f"/engagements/{engagement_id}/respondents/{bo.id}/revoke"
@@ -367,9 +371,8 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     resubmit("Ann Lee", {**ANSWERS, "timeline_pressure": 2})
     assert status(app, engagement_id) == "answered"
     page, listing = shown()
-    # What was agreed on the old answers is named, not silently dropped.
-    assert "The levels agreed there rest on the earlier answers and are not carried over" in page
-    assert "timeline pressure at 4." in page
+    # What was agreed on the changed answers is named, not silently dropped.
+    assert "drops what was agreed on answers that changed: timeline pressure at 4;" in page
     assert '<span class="status status-large status-answered">Answered</span>' in page
     assert "The answers have changed since the consensus in" in page
     assert f'/decisions/{decided_with_agreement}"' in page
@@ -634,3 +637,42 @@ def test_an_unfinished_intake_session_is_named_as_such(app: Flask, signed_in: Fl
     assert "Waiting for" not in listing
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert re.search(r'data-label="Link">\s*In session\s*</td>', page)
+
+
+def test_only_submitted_answers_count_as_differences_to_discuss(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    now = utcnow()
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        people = [
+            Respondent(name="Ann Lee", side="producer", answers=dict(ANSWERS), submitted_at=now),
+            Respondent(
+                name="Bo Chen",
+                side="creator",
+                answers={**ANSWERS, "innovation": 1},
+                submitted_at=now,
+            ),
+            # Still answering, and an intake session not finished: neither is in a consensus.
+            Respondent(
+                name="Cy Diaz",
+                side="producer",
+                answers={"timeline_pressure": 5, "risk_tolerance": 1},
+            ),
+            Respondent(
+                name="Intake session",
+                side="joint",
+                facilitated=True,
+                answers={"planning_complexity": 5},
+            ),
+        ]
+        engagement.respondents.extend(people)
+        db.session.commit()
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "<strong>1 factor</strong> differ by two levels or more between the submitted" in page
+    assert "Answers not submitted yet are shown but not counted." in page
+    assert page.count('<span class="badge badge-warning">Discuss</span>') == 1
+    assert re.search(r"Innovation requirements <span class=\"badge badge-warning\">Discuss", page)
+    assert page.count('<span class="th-sub">not submitted</span>') == 2

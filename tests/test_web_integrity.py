@@ -135,7 +135,7 @@ def test_a_consensus_of_long_names_keeps_its_note_within_bounds(
         assert record.note.startswith("Consensus of Respondent 0 ")
 
 
-def test_agreeing_on_an_older_consensus_keeps_the_engagement_decided(
+def test_agreeing_on_an_outdated_consensus_is_refused_and_the_engagement_stays_decided(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     engagement_id = create_engagement(signed_in)
@@ -151,10 +151,15 @@ def test_agreeing_on_an_older_consensus_keeps_the_engagement_decided(
     answer(signed_in, ann, {**ANSWERS, "timeline_pressure": 2})
     current = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     agreed = {"factor": "timeline_pressure", "value": "4", "note": "Settled in the meeting."}
-    assert post(signed_in, f"{older}/agree", agreed).status_code == 303
+    # The older consensus combines Ann's earlier answers: nothing is agreed on them.
+    refused = post(signed_in, f"{older}/agree", agreed)
+    assert refused.status_code == 409
+    assert "This consensus is out of date" in refused.get_data(as_text=True)
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None and engagement.status == "decided"
+        decided = engagement.decision_of_record
+        assert decided is not None and current.endswith(f"/decisions/{decided.id}")
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert f'href="{current}"' in page and "The answers have changed" not in page
     assert "New answers since" not in signed_in.get("/engagements").get_data(as_text=True)

@@ -264,16 +264,18 @@ def test_results_are_private_to_their_consultant(app: Flask, client: FlaskClient
 
 def test_engagement_page_compares_respondents(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
+    now = utcnow()
     with app.app_context():
         from assess.models import Engagement
 
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None
         engagement.respondents.append(
-            Respondent(name="Ann Lee", side="producer", answers=dict(ANSWERS))
+            Respondent(name="Ann Lee", side="producer", answers=dict(ANSWERS), submitted_at=now)
         )
+        changed = {**ANSWERS, "innovation": 1}
         engagement.respondents.append(
-            Respondent(name="Bo Chen", side="creator", answers={**ANSWERS, "innovation": 1})
+            Respondent(name="Bo Chen", side="creator", answers=changed, submitted_at=now)
         )
         db.session.commit()
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
@@ -307,17 +309,20 @@ def test_consensus_decision_shows_where_the_partners_differ(
     )
     assert "Each partner's answers alone" in page
 
-    # Adjusting a consensus value keeps the partners' answers: it becomes an agreed value.
+    # Adjusting a consensus value keeps the partners' answers: it becomes an agreed value,
+    # with the reason the parties gave.
     consensus = expected.answers
     changed = {**consensus, "timeline_pressure": 2}
+    reason = {"note-timeline_pressure": "The festival date can move."}
     response = post(
         signed_in,
         f"{response.headers['Location']}/confirm",
-        {k: str(v) for k, v in changed.items()},
+        {**{k: str(v) for k, v in changed.items()}, **reason},
     )
     assert response.status_code == 303
     adjusted = decisions(app)[-1].decision
     assert adjusted.alignment is not None and adjusted.alignment.agreed == {"timeline_pressure": 2}
+    assert adjusted.alignment.notes == {"timeline_pressure": "The festival date can move."}
     assert adjusted.answers == changed
 
 
@@ -376,6 +381,12 @@ def test_the_newest_decision_leads_on_to_the_charter(signed_in: FlaskClient) -> 
     response = post(signed_in, f"{first}/confirm", {k: str(v) for k, v in changed.items()})
     second = response.headers["Location"]
     assert second.endswith("/decisions/2")
+    # One answer set: the adjustment is the engagement's decision, not a what-if.
+    page = signed_in.get(second).get_data(as_text=True)
+    assert "The adjusted decision is stored." in page and "what-if" not in page
+    assert "Decision #2 · the engagement&#39;s decision" in page.replace("'", "&#39;")
+    page = signed_in.get(first).get_data(as_text=True)
+    assert "answers alone — not the engagement's decision." in page
     # The charter is prepared from the newest decision, not from an older one.
     assert "Prepare the charter</a>" not in signed_in.get(first).get_data(as_text=True)
     assert "Prepare the charter</a>" in signed_in.get(second).get_data(as_text=True)

@@ -184,6 +184,11 @@
       }).then(function (html) {
         if (mine !== latest) { return; }  // a newer change is already on its way
         var doc = new DOMParser().parseFromString(html, "text/html");
+        // Reasons typed for adjusted consensus levels outlive the preview that asked for them.
+        document.querySelectorAll("#preview-notice textarea[name]").forEach(function (typed) {
+          var again = doc.querySelector("#preview-notice textarea[name='" + typed.name + "']");
+          if (again) { again.textContent = typed.value; }
+        });
         ["result-main", "preview-notice"].forEach(function (id) {
           var fresh = doc.getElementById(id);
           var old = document.getElementById(id);

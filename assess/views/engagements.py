@@ -21,8 +21,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from assess import signoff
+from assess.consensus import Carried
 from assess.extensions import db
-from assess.factors import FACTOR_KEYS
+from assess.factors import BY_KEY, FACTOR_KEYS
 from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
 from assess.listing import (
     engagement_page,
@@ -43,6 +44,7 @@ from assess.models import (
 )
 from assess.questionnaire import (
     PAGES,
+    carried_over,
     decide,
     missing,
     record_consensus,
@@ -161,9 +163,11 @@ def show(engagement_id: int) -> str:
     comparison = []
     for key in FACTOR_KEYS:
         levels = [r.answers.get(key) for r in answered]
-        given = [v for v in levels if v is not None]
+        # Only what a consensus combines: answers still being given may yet change.
+        given = [r.answers[key] for r in respondents if key in r.answers]
         spread = max(given) - min(given) if len(given) > 1 else 0
         comparison.append((key, levels, spread >= DISAGREEMENT))
+    consensus = engagement.current_consensus
     classes = ("series-a", "series-b", "series-c", "series-d")
     chart = radar(
         [(r.name, classes[i], r.answers) for i, r in enumerate(answered[: len(classes)])],
@@ -180,8 +184,10 @@ def show(engagement_id: int) -> str:
         series_classes=classes,
         submitted=len(respondents),
         submitted_names=names([r.name for r in respondents]),
-        facilitated_apart=any(r.facilitated and r.submitted_at for r in answered),
-        consensus=engagement.current_consensus,
+        consensus=consensus,
+        carried=carried_over(engagement) if consensus is None and len(respondents) > 1 else None,
+        carried_names=[r.name for r in respondents],
+        decision_of_record=engagement.decision_of_record,
         awaiting=signoff.awaiting_signature(db.session, engagement),
         stale_versions={
             v.id
@@ -426,9 +432,11 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
         flash("Nothing to save yet: choose a level for at least one question.", "info")
         return redirect(url_for("engagements.facilitate", engagement_id=engagement.id))
     if respondent is None:
-        respondent = Respondent(
-            name="Intake session", side=JOINT, facilitated=True, answers={}, step=1
-        )
+        # Numbered from the second on: each session is one answer set of the consensus, and
+        # its tables and charter tell them apart by name.
+        earlier = sum(1 for r in engagement.respondents if r.facilitated)
+        name = "Intake session" + (f" {earlier + 1}" if earlier else "")
+        respondent = Respondent(name=name, side=JOINT, facilitated=True, answers={}, step=1)
         engagement.respondents.append(respondent)
     respondent.answers = merged
     engagement.updated_at = utcnow()
@@ -448,6 +456,15 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
         note="Facilitated session",
     )
     db.session.commit()
+    if len(engagement.submitted_respondents) > 1:
+        flash(
+            isolated(
+                "{}'s answers join the consensus with the others' submitted answers: the "
+                "engagement's decision is their consensus, decided on the engagement page.",
+                respondent.name,
+            ),
+            "info",
+        )
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
     )
@@ -479,11 +496,34 @@ def consensus(engagement_id: int) -> Response:
         return redirect(
             url_for("results.show", engagement_id=engagement.id, decision_id=decided.id), code=303
         )
+    carried = carried_over(engagement)
     record = record_consensus(db.session, engagement, current_user._get_current_object())
     db.session.commit()
+    if carried.agreed or carried.dropped:
+        flash(_carried_message(carried), "info")
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
     )
+
+
+def _levels(levels: dict[str, int]) -> str:
+    return "; ".join(f"{BY_KEY[key].label.lower()} at {level}" for key, level in levels.items())
+
+
+def _carried_message(carried: Carried) -> str:
+    """Say what a new consensus kept of the one before it, and what it dropped."""
+    source = f"decision #{carried.source.id}" if carried.source else "the last consensus"
+    said = []
+    if carried.agreed:
+        said.append(
+            f"Kept from {source}, where the answers are unchanged: {_levels(carried.agreed)}."
+        )
+    if carried.dropped:
+        said.append(
+            f"Dropped, since the answers they were agreed on changed: {_levels(carried.dropped)}. "
+            "Agree them again where they still hold."
+        )
+    return " ".join(said)
 
 
 def _raw_levels(form: Any) -> dict[str, Any]:

@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from assess import consensus, signoff
@@ -16,13 +26,16 @@ from assess.factors import BY_KEY, FACTOR_KEYS
 from assess.forms import load_answers_form
 from assess.models import DecisionRecord, Engagement, utcnow
 from assess.questionnaire import (
+    carried_over,
     current_rules_version,
     decide,
     record_decision,
+    why_no_consensus,
 )
 from assess.radar import radar
 from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
+from assess.views.template_helpers import isolated
 
 bp = Blueprint("results", __name__, url_prefix="/engagements/<int:engagement_id>/decisions")
 
@@ -67,8 +80,67 @@ def agree_labels(first_factor: str) -> dict[str, tuple[str, str]]:
     return {
         "factor": ("Factor", f"agree-factor-{first_factor}"),
         "value": ("Agreed level", "agree-value-1"),
-        "note": ("Why", "agree-note"),
+        "note": (consensus.REASON_LABEL, "agree-note"),
     }
+
+
+def moved_since(engagement: Engagement, record: DecisionRecord) -> list[consensus.Moved]:
+    """Say how the submitted answers moved away from those a consensus decision combines
+    (empty for a consensus of the answers as they stand, and for any other decision)."""
+    alignment = record.alignment
+    if alignment is None:
+        return []
+    return consensus.moved_since(alignment, engagement.respondents)
+
+
+def standing(engagement: Engagement, record: DecisionRecord) -> dict[str, Any]:
+    """Say whether this is the engagement's decision and, if not, which one is."""
+    of_record = engagement.decision_of_record
+    moved = moved_since(engagement, record)
+    submitted = engagement.submitted_respondents
+    return {
+        "of_record": of_record,
+        "is_of_record": of_record is not None and of_record.id == record.id,
+        "moved": [isolated(m.pattern(), m.name) for m in moved],
+        # Deciding anew: what it would keep of the agreed values, or why it cannot yet.
+        "carried": carried_over(engagement) if moved else None,
+        "no_consensus_because": why_no_consensus(submitted) if moved else None,
+        "current_consensus": engagement.current_consensus,
+        "submitted_names": [r.name for r in submitted],
+    }
+
+
+def refuse_if_outdated(engagement: Engagement, record: DecisionRecord) -> None:
+    """Stop an agreement, adjustment or re-evaluation of a consensus whose answers have
+    changed since, with a page that says so (409): it would build on answers that no
+    longer stand, and nothing would make it the engagement's decision."""
+    moved = moved_since(engagement, record)
+    if not moved:
+        return
+    current = engagement.current_consensus
+    if current is not None:
+        back = (
+            url_for("results.show", engagement_id=engagement.id, decision_id=current.id),
+            f"Open the current consensus (#{current.id})",
+        )
+    else:
+        back = (
+            url_for("engagements.show", engagement_id=engagement.id) + "#compare-title",
+            "Decide on the consensus anew",
+        )
+    changes = Markup(" ").join(isolated(m.pattern(), m.name) for m in moved)
+    page = render_template(
+        "web/error.html",
+        code=409,
+        title="This consensus is out of date",
+        message=Markup(
+            "The answers that decision #{} combines have changed since it was decided. {} "
+            "Nothing was stored: agreed values and adjustments are recorded on a consensus "
+            "of the answers as they stand."
+        ).format(record.id, changes),
+        back=back,
+    )
+    abort(make_response(page, 409))
 
 
 def agreement(
@@ -105,6 +177,17 @@ def kept_answers(form: Mapping[str, Any], errors: Mapping[str, list[str]]) -> di
     return kept
 
 
+def reason_labels(changed: list[str], adjusted: Mapping[str, int]) -> dict[str, tuple[str, str]]:
+    """Name each reason asked for when adjusted consensus answers are stored."""
+    return {
+        consensus.note_field(key): (
+            f"Reason for {BY_KEY[key].label.lower()} at {adjusted[key]}",
+            consensus.note_field(key),
+        )
+        for key in changed
+    }
+
+
 def result_page(
     engagement: Engagement,
     record: DecisionRecord,
@@ -114,10 +197,19 @@ def result_page(
     errors: dict[str, list[str]] | None = None,
     agree_form: Mapping[str, str] | None = None,
     agree_errors: dict[str, list[str]] | None = None,
+    reasons: Mapping[str, str] | None = None,
+    reason_errors: dict[str, list[str]] | None = None,
 ) -> str:
     """Render a stored decision's page; a preview of adjusted answers is shown over it."""
     stored = record.decision
     shown = preview or stored
+    adjusted = adjusted if adjusted is not None else dict(stored.answers)
+    # On a consensus, each adjusted level is stored as agreed, with its reason.
+    changed = (
+        [k for k in FACTOR_KEYS if adjusted.get(k) != stored.answers.get(k)]
+        if preview is not None and stored.alignment is not None
+        else []
+    )
     return render_template(
         "web/results/show.html",
         engagement=engagement,
@@ -125,12 +217,18 @@ def result_page(
         decision=shown,
         stored=stored,
         preview=preview,
-        adjusted=adjusted if adjusted is not None else dict(stored.answers),
+        adjusted=adjusted,
         errors=errors or {},
         chart=chart_for(shown, stored if preview else None),
         consultant_view=True,
         outdated=stored.rules_version != current_rules_version(),
         awaiting=signoff.awaiting_signature(db.session, engagement),
+        reasons_asked=changed,
+        reasons=reasons or {},
+        reason_errors=reason_errors or {},
+        reason_labels=reason_labels(changed, adjusted),
+        reason_max=consensus.NOTE_MAX,
+        standing=standing(engagement, record),
         **agreement(engagement, record, agree_form, agree_errors),
     )
 
@@ -177,6 +275,7 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     engagement = owned_engagement(engagement_id)
     record = owned_decision(engagement, decision_id)
     refuse_if_archived(engagement)
+    refuse_if_outdated(engagement, record)
     given, errors = load_answers_form(request.form, FACTOR_KEYS, required=True)
     stored = record.decision
     if errors:
@@ -185,6 +284,8 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     if given == stored.answers:
         flash("The answers are unchanged, so no new decision was stored.", "info")
         return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))
+    if stored.alignment is not None:
+        return _store_agreed(engagement, record, given)
     changed = [k for k in FACTOR_KEYS if given[k] != stored.answers.get(k)]
     note = (
         f"Adjusted from decision #{record.id} ({len(changed)} answer"
@@ -206,9 +307,60 @@ def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str,
     )
     engagement.updated_at = utcnow()
     db.session.commit()
-    flash("The adjusted decision is stored. The earlier one is kept unchanged.", "success")
+    of_record = engagement.decision_of_record
+    if of_record is None or of_record.id == new.id:
+        flash("The adjusted decision is stored. The earlier one is kept unchanged.", "success")
+    else:
+        flash(
+            f"The adjusted answers are stored as decision #{new.id}, a what-if: the "
+            f"engagement's decision is still #{of_record.id}.",
+            "success",
+        )
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=new.id), code=303
+    )
+
+
+def _store_agreed(
+    engagement: Engagement, record: DecisionRecord, given: dict[str, int]
+) -> Response | tuple[str, int]:
+    """Store adjusted consensus answers as values agreed after discussion: each changed
+    level with the reason the parties gave, as the agreed-value form records one."""
+    stored = record.decision
+    assert stored.alignment is not None
+    agreements, problems = consensus.load_reasons(request.form, stored.alignment, given)
+    if problems:
+        page = result_page(
+            engagement,
+            record,
+            preview=decide(given, based_on=stored),
+            adjusted=given,
+            reasons=request.form,
+            reason_errors=problems,
+        )
+        return page, 422
+    proposed = consensus.agree(stored, *agreements)
+    latest = engagement.latest_consensus
+    if latest is not None and latest.id != record.id:
+        if consensus.same_agreement(latest.decision, proposed):  # the form sent twice
+            flash(f"These agreed values are already stored as decision #{latest.id}.", "info")
+            return redirect(
+                url_for("results.show", engagement_id=engagement.id, decision_id=latest.id),
+                code=303,
+            )
+    new = record_decision(
+        db.session,
+        engagement,
+        proposed,
+        consultant=current_user._get_current_object(),
+        note=consensus.summaries(agreements, stored.alignment),
+    )
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    flash("The agreed values are stored as a new decision. The earlier one is kept.", "success")
+    return redirect(
+        url_for("results.show", engagement_id=engagement.id, decision_id=new.id) + "#agree-title",
+        code=303,
     )
 
 
@@ -221,6 +373,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
     stored = record.decision
     if stored.alignment is None:
         abort(404)
+    refuse_if_outdated(engagement, record)
     change, errors = consensus.load_agreement(request.form)
     if change is None:
         return result_page(engagement, record, agree_form=request.form, agree_errors=errors), 422
@@ -261,6 +414,7 @@ def reevaluate(engagement_id: int, decision_id: int) -> Response:
     record = owned_decision(engagement, decision_id)
     refuse_if_archived(engagement)
     stored = record.decision
+    refuse_if_outdated(engagement, record)
     if stored.rules_version == current_rules_version():
         flash("This decision already uses the current rules.", "info")
         return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=record.id))

@@ -264,13 +264,28 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
     details, errors = save_fields(engagement, request.form)
     if details is None:
         return edit_page(engagement, record, request.form, errors)
-    newest = engagement.latest_decision
-    if newest is not None and newest.id != record.id:
+    # What is signed is the assessment as it stands: the engagement's decision, never a
+    # respondent's own answers or a what-if stored after it.
+    decided = engagement.decision_of_record
+    if decided is None or decided.id != record.id:
         db.session.commit()  # the fields stay saved
-        problem = (
-            f"Decision #{record.id} has been superseded by #{newest.id}: a charter is frozen "
-            "from the newest decision, so that what is signed is the assessment as it stands."
-        )
+        if decided is None:
+            problem = (
+                f"Decision #{record.id} is not the engagement's decision, and the engagement "
+                "has none yet: a charter is frozen once its answers are decided."
+            )
+        elif decided.id > record.id:
+            problem = (
+                f"Decision #{record.id} has been superseded by #{decided.id}: a charter is "
+                "frozen from the engagement's decision, so that what is signed is the "
+                "assessment as it stands."
+            )
+        else:
+            problem = (
+                f"Decision #{record.id} is a what-if, not the engagement's decision "
+                f"(#{decided.id}): a charter is frozen from the engagement's decision, so that "
+                "what is signed is the assessment as it stands."
+            )
         page, _ = edit_page(engagement, record, request.form, {"_schema": [problem]})
         return page, 409
     made = signoff.frozen_already(engagement, record, details)
@@ -339,9 +354,10 @@ def amend(engagement_id: int, number: int) -> Any:
 
     engagement, version = _owned_version(engagement_id, number)
     refuse_if_archived(engagement)
-    record = engagement.latest_decision
+    record = engagement.decision_of_record
     if record is None:
-        abort(404)
+        flash("The engagement has no decision to prepare a new version from yet.", "info")
+        return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#charter")
     form = stored_form(version.fields)
     return edit_page(engagement, record, form, {})
 

@@ -84,7 +84,9 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     page.get_by_role("radio", name=re.compile("^Readiness for rapid iteration")).check()
     page.locator("label[for='agree-value-3']").click()
     page.get_by_role("button", name="Record the agreed value").click()
-    expect(page.locator("#agree-error-note")).to_have_text(re.compile("Enter the note on why"))
+    expect(page.locator("#agree-error-note")).to_have_text(
+        re.compile("Say in a sentence or two why the parties settled on this level")
+    )
     expect(page.get_by_text("There is a problem")).to_be_visible()
     assert_accessible(page)
     expect(page.locator("#agree-value-3")).to_be_checked()
@@ -146,7 +148,7 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     timeline = section.split("Timeline pressure", 1)[1]
     assert re.search(r"Ann Lee Producer side 3 ", timeline), timeline
     assert re.search(r"Bo Chen Creator side 5 ", timeline), timeline
-    assert re.search(r"Settled on the cautious middle 4 ", timeline), timeline
+    assert re.search(r"Cautious middle, not yet agreed 4 ", timeline), timeline
 
     mediation = text.split("First topics.", 1)[1].split("Disagreement brief.", 1)[0]
     assert re.match(
@@ -168,3 +170,86 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     assert_accessible(preview)
     shoot(preview, artifacts, "charter-preview-phone")
     preview.close()
+
+
+def test_a_consensus_whose_answers_changed_says_so_and_is_decided_anew_keeping_what_holds(
+    app: Flask, live_server: str, browser: Browser, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client)
+    ann = invite(client, engagement_id)
+    bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer(browser, live_server + ann, ANSWERS)
+    answer(browser, live_server + bo, CREATOR_ANSWERS)
+
+    page = sign_in(laptop, live_server)
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    page.get_by_role("button", name="Decide on the consensus").click()
+    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    first = page.url.split("#")[0]
+
+    # Adjusted levels on a consensus are agreed values: each asks for its reason, and what
+    # was typed survives the next adjustment's preview.
+    page.locator("label[for='adjust-iteration_readiness-3']").click()
+    reason = page.get_by_label("Reason for readiness for rapid iteration at 3")
+    expect(reason).to_be_visible()
+    reason.fill(NOTE)
+    page.locator("label[for='adjust-timeline_pressure-5']").click()
+    expect(page.get_by_label("Reason for timeline pressure at 5")).to_be_visible()
+    expect(page.get_by_label("Reason for readiness for rapid iteration at 3")).to_have_value(NOTE)
+    page.get_by_role("button", name="Store as a new decision").click()
+    expect(page.get_by_text("Reason for timeline pressure at 5: Say in a sentence")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, artifacts, "consensus-adjust-reasons-laptop")
+    page.get_by_label("Reason for timeline pressure at 5").fill("The festival date is fixed.")
+    page.get_by_role("button", name="Store as a new decision").click()
+    expect(page.get_by_text("The agreed values are stored as a new decision")).to_be_visible()
+    agreed = page.url.split("#")[0]
+    expect(page.locator(".consensus-history .history-note").first).to_have_text(
+        re.compile("The festival date is fixed.|" + re.escape(NOTE))
+    )
+
+    # Ann's answers are reopened; she changes her timeline and submits again.
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    page.get_by_role("button", name="Reopen answers of Ann Lee").click()
+    context = browser.new_context(viewport=PHONE)
+    phone = context.new_page()
+    phone.goto(live_server + ann)
+    phone.get_by_role("link", name=re.compile("Change answers about time")).click()
+    phone.locator("label[for='timeline_pressure-1']").click()
+    phone.get_by_role("button", name="Next").click()
+    phone.get_by_role("button", name="Continue to review").click()
+    phone.get_by_role("button", name="Submit my answers").click()
+    expect(phone.get_by_text("Your answers are submitted")).to_be_visible()
+    context.close()
+
+    # The consensus she was part of says so plainly, and takes no more changes.
+    page.goto(agreed)
+    notice = page.locator("#outdated-consensus")
+    expect(notice).to_contain_text("The answers have changed since this consensus was decided.")
+    expect(notice).to_contain_text("Ann Lee's answers changed: timeline pressure from 3 to 1.")
+    expect(notice).to_contain_text(
+        "keeps what was agreed where the answers are unchanged: readiness for rapid iteration at 3"
+    )
+    expect(page.locator("#agree-form")).to_have_count(0)
+    assert_accessible(page)
+    shoot(page, artifacts, "consensus-outdated-laptop")
+    small = browser.new_context(viewport=PHONE)
+    narrow = sign_in(small, live_server)
+    narrow.goto(agreed)
+    expect(narrow.locator("#outdated-consensus")).to_be_visible()
+    assert_fits(narrow)
+    shoot(narrow, artifacts, "consensus-outdated-phone")
+    small.close()
+    page.get_by_role("button", name="Decide on the consensus anew").click()
+    expect(page.get_by_text("Kept from decision #")).to_be_visible()
+    expect(page.locator(".alignment-table .factor-note")).to_have_text(NOTE)
+    assert page.url.split("#")[0] not in (first, agreed)
+    current = page.url.split("#")[0]
+
+    # The engagement's decision is the new consensus: the charter is prepared from it.
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    page.get_by_role("link", name="Prepare the charter").click()
+    assert page.url.startswith(current + "/charter")
+    page.goto(first)
+    expect(page.locator("#outdated-consensus")).to_contain_text("The answers as they stand")
