@@ -313,16 +313,26 @@ def _unused_document_id(session: Session, decision: Decision, details: CharterDe
 
 
 def stale_because(session: Session, version: CharterVersion) -> DecisionRecord | None:
-    """Return the first decision that overtook the one the version was frozen from: the
-    assessment has moved on and the version is stale. This is the one place that says so.
+    """Return the decision that overtook the one the version was frozen from (the
+    engagement's new decision, else the first one stored after it): the assessment has
+    moved on and the version is stale. This is the one place that says so.
 
-    "After" is the database's order of decision ids, never a clock: an id is given when the
-    decision is stored, larger than every id before it, whichever app node stores it and
-    whatever that node's clock says (times are only shown). A freeze takes the engagement's
-    newest decision (``Engagement.latest_decision``, the largest id), so any larger id means
-    a newer decision is the engagement's now. A version with no decision recorded (none
-    is frozen that way) cannot say what it rests on, so every decision overtakes it.
+    A version stays current while the engagement's decision (``decision_of_record``) is
+    still the one it was frozen from: a what-if stored on one respondent's own answers
+    changes nothing. Otherwise any decision stored after it overtakes it (a new consensus,
+    new answers submitted). "After" is the database's order of decision ids, never a
+    clock: an id is given when the decision is stored, larger than every id before it,
+    whichever app node stores it and whatever that node's clock says (times are only
+    shown). A version with no decision recorded (none is frozen that way) cannot say what
+    it rests on, so every decision overtakes it.
     """
+    of_record = version.engagement.decision_of_record
+    if of_record is not None and of_record.id == version.decision_id:
+        return None
+    if of_record is not None and (
+        version.decision_id is None or of_record.id > version.decision_id
+    ):
+        return of_record
     query = select(DecisionRecord).where(DecisionRecord.engagement_id == version.engagement_id)
     if version.decision_id is not None:
         query = query.where(DecisionRecord.id > version.decision_id)

@@ -27,6 +27,7 @@ from webtools import ANSWERS, login, make_consultant
 
 from assess.extensions import db
 from assess.models import CharterVersion, Engagement, Signatory, SignOffEvent, utcnow
+from assess.models import Respondent as RespondentRecord
 from assess.signing import sha256_hex
 from assess.signing.verify import verify
 
@@ -678,6 +679,19 @@ def test_an_agreed_note_shows_in_the_amendments_changes(app: Flask, signed_in: F
         Respondent("Bo Chen", "creator", {**ANSWERS, "timeline_pressure": 1}),
     ]
     apart = evaluate_respondents(people, what_if=True)
+    with app.app_context():  # the two answered from their links: their consensus decides
+        engagement = db.session.get(Engagement, setup.engagement_id)
+        assert engagement is not None
+        for person in people:
+            engagement.respondents.append(
+                RespondentRecord(
+                    name=person.name,
+                    side=person.side,
+                    answers=dict(person.answers),
+                    submitted_at=utcnow(),
+                )
+            )
+        db.session.commit()
 
     def decided(decision: object) -> Setup:
         with app.app_context():

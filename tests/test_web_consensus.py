@@ -750,3 +750,29 @@ def test_a_new_consensus_keeps_what_was_agreed_where_the_answers_are_unchanged(
     assert f'agreed on <a href="{third}">decision #3</a> where the answers are unchanged' in started
     assert f'<q class="history-note">{iteration}</q>' in started
     assert "Timeline pressure" not in started
+
+
+def test_a_what_if_stored_after_a_freeze_leaves_the_version_current(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.models import CharterVersion
+    from assess.signoff import stale_because
+
+    engagement_id, base, agreed = agreed_through_links(signed_in)
+    frozen = post(signed_in, f"/engagements/{engagement_id}/charter/freeze/4", {"version": "1"})
+    assert frozen.status_code == 303
+
+    def overtaken_by() -> int | None:
+        with app.app_context():
+            version = db.session.scalars(select(CharterVersion)).one()
+            record = stale_because(db.session, version)
+            return record.id if record else None
+
+    assert overtaken_by() is None
+    data = {k: str(v) for k, v in WHAT_IF.items()}
+    assert post(signed_in, f"{base}/1/confirm", data).status_code == 303
+    assert overtaken_by() is None  # Ann's what-if is not the engagement's decision
+    # A new decision on the consensus is: the version frozen before it is stale.
+    agree = {"factor": "risk_tolerance", "value": "2", "note": "Kept cautious for the pilot."}
+    assert post(signed_in, f"{agreed}/agree", agree).status_code == 303
+    assert overtaken_by() == 6

@@ -82,3 +82,16 @@ def test_no_note_no_note_line() -> None:
     decision = evaluate_respondents(three_way(), {"creative_collaboration": 3})
     html = charter.to_html(decision, make_details())
     assert 'class="agreed-note"' not in html and "Agreed after discussion" in html
+
+
+def test_partners_never_far_apart_get_a_charter_without_the_section() -> None:
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    close = [
+        Respondent("Ann Lee", "producer", base),
+        Respondent("Bo Chen", "creator", base | {"innovation": 4, "risk_tolerance": 2}),
+    ]
+    decision = evaluate_respondents(close)
+    assert decision.alignment is not None and not decision.alignment.significant
+    html = charter.to_html(decision, make_details())
+    assert 'id="section-alignment"' not in html and "Bo Chen" in html
+    assert charter.to_pdf(decision, make_details()).startswith(b"%PDF-")
