@@ -330,3 +330,125 @@ def test_a_questionnaire_page_costs_one_query(app: Flask, client: FlaskClient, l
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 1, statements
+
+
+def answer_everything(client: FlaskClient, link: str) -> None:
+    for number in range(1, len(PAGES) + 1):
+        answer_page(client, link, number)
+
+
+def test_change_on_the_review_page_comes_back_to_the_review(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    answer_everything(client, link)
+    review = client.get(f"{link}/review").get_data(as_text=True)
+    change = f'href="{link}/step/2?return_to=review"'
+    assert change in review
+    page = client.get(f"{link}/step/2?return_to=review").get_data(as_text=True)
+    assert '<input type="hidden" name="return_to" value="review">' in page
+    assert "Save and return to review" in page and f'href="{link}/review">Cancel</a>' in page
+    assert '"back"' not in page  # the way back is to the review, not through step 1
+
+    changed = {"resource_availability": "1", "risk_tolerance": "5", "return_to": "review"}
+    response = post(client, f"{link}/step/2", {**changed, "action": "next"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"{link}/review")
+    assert respondent(app).answers == {**ANSWERS, "resource_availability": 1, "risk_tolerance": 5}
+
+    # A mistake keeps the step on its way back to the review.
+    refused = post(client, f"{link}/step/3", {"timeline_pressure": "9", "return_to": "review"})
+    assert refused.status_code == 422
+    assert '<input type="hidden" name="return_to" value="review">' in refused.get_data(as_text=True)
+    # So does saving for later, and the link then opens the review again.
+    later = {"timeline_pressure": "1", "return_to": "review", "action": "save"}
+    saved = post(client, f"{link}/step/3", later)
+    assert saved.headers["Location"].endswith(f"{link}/step/3?return_to=review")
+    client.delete_cookie("session")
+    assert client.get(link).headers["Location"].endswith(f"{link}/review")
+
+    # Without it, Next and Back go on as before.
+    assert answer_page(client, link, 2).endswith(f"{link}/step/3")
+    back = post(client, f"{link}/step/2", {"action": "back", "return_to": "review"})
+    assert back.headers["Location"].endswith(f"{link}/step/1")
+
+
+def test_change_before_every_question_is_answered_leads_to_the_first_gap(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    answer_page(client, link, 1)
+    data = {k: str(ANSWERS[k]) for k in PAGES[0].keys}
+    response = post(client, f"{link}/step/1", {**data, "return_to": "review"})
+    assert response.headers["Location"].endswith(f"{link}/step/2")
+
+
+def test_a_browser_that_refuses_cookies_is_told_to_allow_them(app: Flask, link: str) -> None:
+    browser = app.test_client(use_cookies=False)
+    page = browser.get(f"{link}/step/1").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    data = {"csrf_token": token.group(1), **{k: str(ANSWERS[k]) for k in PAGES[0].keys}}
+    refused = browser.post(f"{link}/step/1", data=data)
+    assert refused.status_code == 303
+    # The answer sets a cookie and asks whether it comes back.
+    assert "session=" in refused.headers.get("Set-Cookie", "")
+    location = refused.headers["Location"]
+    assert location.startswith("/cookie-check?back=")
+    shown = browser.get(location)
+    assert shown.status_code == 400
+    text = shown.get_data(as_text=True)
+    assert "Your browser is blocking this site&#39;s cookies" in text
+    assert "Allow cookies for localhost in your browser&#39;s settings" in text
+    assert "Your form has expired" not in text and "browser was closed" not in text
+    assert f'href="{link}/step/1">Reload the page</a>' in text
+    assert "Go to the home page" not in text
+    assert respondent(app).answers == {}
+
+
+def test_a_page_from_before_the_browser_was_closed_says_so(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    answer_everything(client, link)
+    page = client.get(f"{link}/review").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    client.delete_cookie("session")  # the browser was closed; the page came back with it
+    refused = client.post(f"{link}/review", data={"csrf_token": token.group(1)})
+    assert refused.status_code == 303
+    shown = client.get(refused.headers["Location"])
+    assert shown.status_code == 400
+    text = shown.get_data(as_text=True)
+    assert "Your form has expired" in text and "before the browser was closed" in text
+    assert "cookies" not in text
+    assert f'href="{link}/review">Reload the page</a>' in text
+    # Reloading the explanation does not change it.
+    assert "Your form has expired" in client.get(refused.headers["Location"]).get_data(as_text=True)
+
+
+def test_only_a_personal_links_own_page_is_offered_to_reload(app: Flask) -> None:
+    from assess.views.errors import _page_to_reload
+
+    with app.test_request_context():
+        assert _page_to_reload(app, "/i/abc/step/2") == "/i/abc/step/2"
+        assert _page_to_reload(app, "/sign/abc/approve") == "/sign/abc"
+        for elsewhere in ("/engagements/1", "//evil.example/i/abc", "https://evil.example/", ""):
+            assert _page_to_reload(app, elsewhere) is None, elsewhere
+    client = app.test_client(use_cookies=False)
+    page = client.get("/cookie-check?back=/engagements").get_data(as_text=True)
+    assert "Reload the page" not in page
+
+
+def test_an_archived_questionnaire_says_it_is_closed_and_who_can_open_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = invite(signed_in, engagement_id)
+    post(signed_in, f"/engagements/{engagement_id}/archive")
+    closed = signed_in.get(path)
+    assert closed.status_code == 410
+    text = closed.get_data(as_text=True)
+    assert "This questionnaire is closed" in text
+    # No new link can be made while it is archived: the page does not send them to ask.
+    assert "new link" not in text
+    assert "contact the consultant who sent you this link" in text
+    assert "this same link works again" in text
+    post(signed_in, f"/engagements/{engagement_id}/restore")
+    assert signed_in.get(path).status_code == 200

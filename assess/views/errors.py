@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
 
 from assess.extensions import db
 
@@ -52,14 +53,45 @@ FORM_EXPIRED_ON_LINK = (
     "For your security, a page opened before the browser was closed can no longer be sent. "
     "Go back, reload the page and send it again."
 )
+# A form on a personal link sent with no cookie at all: either the browser refuses this
+# site's cookies (then no form can ever be sent), or the cookie went with a closed browser.
+# Only a cookie set now and sent back tells the two apart.
+COOKIES_BLOCKED = (
+    "Your browser is blocking this site's cookies",
+    "This site needs one cookie to accept a form from you. It protects what you send and is "
+    "deleted when you close the browser; your browser refused it, so nothing can be sent "
+    "from here. Allow cookies for {host} in your browser's settings, then reload the page "
+    "and send it again.",
+)
+COOKIE_PROBE = "cookie_probe"
+
+
+def _page_to_reload(app: Flask, path: str) -> str | None:
+    """Return the personal-link page a form was sent from, to open again: the path itself,
+    or the link's own page for an action that is only ever posted (approve, decline)."""
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    adapter = app.url_map.bind("localhost")
+    for candidate in (path, path.rsplit("/", 1)[0]):
+        try:
+            endpoint, _ = adapter.match(candidate, method="GET")
+        except HTTPException:
+            continue
+        if endpoint.partition(".")[0] in PERSONAL_LINKS:
+            return candidate
+    return None
 
 
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
         personal_link = request.blueprint in PERSONAL_LINKS
+        if personal_link and app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            session[COOKIE_PROBE] = True
+            back = _page_to_reload(app, request.path)
+            return redirect(url_for("cookie_check", back=back), code=303)
         hours = int(app.permanent_session_lifetime.total_seconds() // 3600)
         message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED.format(hours=hours)
         page = render_template(
@@ -69,6 +101,24 @@ def register(app: Flask) -> None:
             message=message,
             home=not personal_link,
             keeps_drafts=not personal_link,
+        )
+        return page, 400
+
+    @app.get("/cookie-check", endpoint="cookie_check")
+    def cookie_check() -> tuple[str, int]:
+        """Say why a form on a personal link was refused, once its cookie came back or not."""
+        back = _page_to_reload(app, request.args.get("back", ""))
+        if session.get(COOKIE_PROBE):
+            title, message = "Your form has expired", FORM_EXPIRED_ON_LINK
+        else:
+            title, message = COOKIES_BLOCKED[0], COOKIES_BLOCKED[1].format(host=request.host)
+        page = render_template(
+            "web/error.html",
+            code=400,
+            title=title,
+            message=message,
+            home=False,
+            back=(back, "Reload the page") if back else None,
         )
         return page, 400
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -29,6 +30,8 @@ personal_link_limit(bp)
 
 # Tokens we issue are 43 characters; anything much longer is not one of ours.
 TOKEN_MAX = 100
+# The query parameter and form field that bring a step changed from the review back there.
+RETURN_TO = "return_to"
 
 
 class Unavailable(Exception):
@@ -109,18 +112,24 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
         return _locked(token)
     page = page_of(number)
     answers = dict(respondent.answers)
+    # "Change" on the review page opens a step to come back to the review once it is saved,
+    # rather than through every later step again.
+    changing = request.values.get(RETURN_TO) == "review"
     if request.method != "POST":  # HEAD too: it never reaches the form handling
-        return _render_step(token, respondent, number, answers, {})
+        return _render_step(token, respondent, number, answers, {}, changing=changing)
     action = request.form.get("action", "next")
     given, errors = load_answers_form(request.form, page.keys, required=action == "next")
     if errors:
         shown = {**answers, **{k: request.form[k] for k in page.keys if request.form.get(k)}}
-        return _render_step(token, respondent, number, shown, errors), 422
+        return _render_step(token, respondent, number, shown, errors, changing=changing), 422
     target = {"back": number - 1, "save": number}.get(action, number + 1)
+    if changing and action == "next":
+        target = REVIEW_STEP
     target = max(1, min(target, REVIEW_STEP))
     # Merged into the answers stored now (another tab may have saved another page since
     # this one loaded), and only while not submitted (another tab may have submitted).
-    saved = save_answers(db.session, respondent, given, step=target)
+    # A step changed from the review belongs to it: the link leads back there next time.
+    saved = save_answers(db.session, respondent, given, step=REVIEW_STEP if changing else target)
     db.session.commit()
     if saved is None:
         return _locked(token)
@@ -133,7 +142,9 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
         )
     if target == REVIEW_STEP:
         return redirect(url_for("survey.review", token=token), code=303)
-    return redirect(url_for("survey.step", token=token, number=target), code=303)
+    # Saving for later keeps a changed step on its way back to the review.
+    back_to: dict[str, Any] = {RETURN_TO: "review"} if changing and target == number else {}
+    return redirect(url_for("survey.step", token=token, number=target, **back_to), code=303)
 
 
 def _render_step(
@@ -142,6 +153,8 @@ def _render_step(
     number: int,
     answers: Mapping[str, object],
     errors: dict[str, list[str]],
+    *,
+    changing: bool = False,
 ) -> str:
     return render_template(
         "web/survey/step.html",
@@ -153,6 +166,8 @@ def _render_step(
         pages=PAGES,
         answers=answers,
         errors=errors,
+        changing=changing,
+        return_to=RETURN_TO,
     )
 
 
