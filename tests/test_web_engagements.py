@@ -433,6 +433,7 @@ def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient
         f"{base}/respondents/{respondent_id}/link",
         f"{base}/respondents/{respondent_id}/revoke",
         f"{base}/respondents/{respondent_id}/reopen",
+        f"{base}/respondents/{respondent_id}/remove",
         f"{base}/session",
         f"{base}/consensus",
         f"{base}/decisions/1/confirm",
@@ -676,3 +677,251 @@ def test_only_submitted_answers_count_as_differences_to_discuss(
     assert page.count('<span class="badge badge-warning">Discuss</span>') == 1
     assert re.search(r"Innovation requirements <span class=\"badge badge-warning\">Discuss", page)
     assert page.count('<span class="th-sub">not submitted</span>') == 2
+
+
+def respondent_id_of(app: Flask, name: str) -> int:
+    with app.app_context():
+        return int(db.session.scalars(select(Respondent.id).where(Respondent.name == name)).one())
+
+
+def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id)
+    assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
+    third = invite(signed_in, engagement_id, respondent_name="Cy Diaz", side="creator")
+    post(signed_in, f"{third}/step/1", {k: str(ANSWERS[k]) for k in PAGES[0].keys})
+    cy = respondent_id_of(app, "Cy Diaz")
+    base = f"/engagements/{engagement_id}"
+    post(signed_in, f"{base}/respondents/{cy}/revoke")
+    # A revoked link is not enough once they have answered something.
+    assert status(app, engagement_id) == "answered"
+    assert "Waiting for <bdi>Cy Diaz</bdi>" in signed_in.get("/engagements").get_data(as_text=True)
+
+    page = signed_in.get(base).get_data(as_text=True)
+    remove = f'href="{base}/respondents/{cy}/remove"'
+    assert remove in page and 'Remove<span class="visually-hidden"> Cy Diaz</span>' in page
+    # Submitted answers stay: only Cy has the action.
+    assert page.count('/remove"') == 1
+
+    confirm = signed_in.get(f"{base}/respondents/{cy}/remove")
+    assert confirm.status_code == 200
+    text = confirm.get_data(as_text=True)
+    assert "Remove <bdi>Cy Diaz</bdi>?" in text
+    assert "Their saved answers are deleted, their link stops opening" in text
+    assert "2 of 8 answered" in text and "Revoked" in text
+    assert "Nobody else answers" not in text  # Bo Chen answers for the creator side
+    assert f'action="{base}/respondents/{cy}/remove"' in text
+    assert count(app, Respondent) == 3  # asking changes nothing
+
+    removed = post(signed_in, f"{base}/respondents/{cy}/remove")
+    assert removed.status_code == 302 and removed.headers["Location"] == base
+    shown = signed_in.get(base).get_data(as_text=True)
+    assert "<bdi>Cy Diaz</bdi> is removed, with their saved answers" in shown
+    assert count(app, Respondent) == 2
+    with app.app_context():
+        assert db.session.scalars(select(Invitation)).all() == []
+    assert status(app, engagement_id) == "decided"
+    assert "Waiting for" not in signed_in.get("/engagements").get_data(as_text=True)
+    # Their link opens nothing any more.
+    assert signed_in.get(third).status_code == 404
+
+    # A second click, or a page from before, is told so rather than shown an error.
+    again = post(signed_in, f"{base}/respondents/{cy}/remove")
+    assert again.status_code == 302
+    assert "no longer part of this engagement" in signed_in.get(base).get_data(as_text=True)
+
+
+def test_submitted_answers_and_answers_a_decision_rests_on_are_never_removed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in)
+    ann = invite(signed_in, engagement_id)
+    for number, page in enumerate(PAGES, start=1):
+        post(signed_in, f"{ann}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
+    assert post(signed_in, f"{ann}/review").status_code == 303
+    base = f"/engagements/{engagement_id}"
+    ann_id = respondent_id_of(app, "Ann Lee")
+    path = f"{base}/respondents/{ann_id}/remove"
+    assert '/remove"' not in signed_in.get(base).get_data(as_text=True)
+    for attempt in (signed_in.get, lambda path: post(signed_in, path)):
+        assert attempt(path).status_code == 302
+        shown = signed_in.get(base).get_data(as_text=True)
+        assert "<bdi>Ann Lee</bdi> has submitted their answers, so they stay" in shown
+    assert count(app, Respondent) == 1
+
+    # Reopened, Ann is no longer submitted, but her decision still names her.
+    post(signed_in, f"{base}/respondents/{ann_id}/reopen")
+    assert '/remove"' not in signed_in.get(base).get_data(as_text=True)
+    assert post(signed_in, path).status_code == 302
+    assert "stored decisions rest on them" in signed_in.get(base).get_data(as_text=True)
+    assert count(app, Respondent) == 1 and count(app, DecisionRecord) == 1
+
+
+def test_removing_the_only_respondent_of_a_side_says_a_consensus_needs_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+    invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    base = f"/engagements/{engagement_id}"
+    bo = respondent_id_of(app, "Bo Chen")
+    confirm = signed_in.get(f"{base}/respondents/{bo}/remove").get_data(as_text=True)
+    assert "Nobody else answers for the creator side." in confirm
+    post(signed_in, f"{base}/respondents/{bo}/remove")
+    page = signed_in.get(base).get_data(as_text=True)
+    assert "Nobody answers for the creator side now: a consensus needs" in page
+    # The respondents card then offers to invite someone for that side, its party named.
+    assert f'href="{base}/invitations/new?side=creator"' in page
+    form = signed_in.get(f"{base}/invitations/new?side=creator").get_data(as_text=True)
+    assert 'value="Bo Chen"' in form
+
+
+def test_an_unfinished_intake_session_can_be_removed(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    base = f"/engagements/{engagement_id}"
+    post(signed_in, f"{base}/session", {"innovation": "3", "action": "save"})
+    session_id = respondent_id_of(app, "Intake session")
+    confirm = signed_in.get(f"{base}/respondents/{session_id}/remove").get_data(as_text=True)
+    assert "Remove the unfinished intake session?" in confirm
+    post(signed_in, f"{base}/respondents/{session_id}/remove")
+    assert "The unfinished intake session is removed" in signed_in.get(base).get_data(as_text=True)
+    assert count(app, Respondent) == 0
+    assert status(app, engagement_id) == "new"
+
+
+def test_removing_from_an_archived_engagement_says_it_is_archived(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+    base = f"/engagements/{engagement_id}"
+    ann = respondent_id_of(app, "Ann Lee")
+    post(signed_in, f"{base}/archive")
+    assert '/remove"' not in signed_in.get(base).get_data(as_text=True)
+    for response in (
+        signed_in.get(f"{base}/respondents/{ann}/remove"),
+        post(signed_in, f"{base}/respondents/{ann}/remove"),
+    ):
+        assert response.status_code == 409
+        assert b"This engagement is archived" in response.data
+    assert count(app, Respondent) == 1
+
+
+def test_the_invitation_form_fills_in_a_name_only_for_the_side_its_link_names(
+    signed_in: FlaskClient,
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/invitations/new"
+
+    def shown(query: str = "") -> tuple[str, list[str]]:
+        page = signed_in.get(path + query).get_data(as_text=True)
+        name = re.search(r'id="field-respondent_name"[^>]*value="([^"]*)"', page)
+        assert name is not None
+        checked = re.findall(r'id="side-(\w+)"[^>]*checked', page)
+        return name.group(1), checked
+
+    # Opened for no side in particular: no party's name to leave behind on the other side.
+    assert shown() == ("", [])
+    assert shown("?side=creator") == ("Bo Chen", ["creator"])
+    assert shown("?side=producer") == ("Ann Lee", ["producer"])
+    assert shown("?side=joint") == ("", [])
+    # With JavaScript the name follows the side chosen: each side carries its party's name.
+    page = signed_in.get(path).get_data(as_text=True)
+    assert 'value="creator" data-party-name="Bo Chen"' in page
+    assert 'id="invite-form" data-keep-draft' in page
+
+
+@pytest.mark.parametrize("typed", ["Ann Lee", "  ann   LEE "])
+def test_a_respondent_is_never_invited_under_the_other_partys_name(
+    app: Flask, signed_in: FlaskClient, typed: str
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/invitations/new"
+    form = {"respondent_name": typed, "side": "creator", "expires_on": ""}
+    response = post(signed_in, path, form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert (
+        "<bdi>Ann Lee</bdi> is the producer side's party: choose Producer side as the side, "
+        "or enter the name of the person who answers for the creator side."
+    ) in page
+    assert count(app, Respondent) == 0
+    # The side's own party, or anyone else, is invited as asked.
+    assert post(signed_in, path, {**form, "respondent_name": "Bo Chen"}).status_code == 302
+    assert post(signed_in, path, {**form, "respondent_name": "Cy Diaz"}).status_code == 302
+    assert post(signed_in, path, {**form, "side": "producer"}).status_code == 302
+    assert count(app, Respondent) == 3
+
+
+def test_the_same_name_on_both_sides_is_no_mix_up(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in, creator_name="Ann Lee")
+    form = {"respondent_name": "Ann Lee", "side": "creator", "expires_on": ""}
+    assert post(signed_in, f"/engagements/{engagement_id}/invitations/new", form).status_code == 302
+
+
+def new_link_notice(client: FlaskClient, location: str) -> str:
+    page = client.get(location).get_data(as_text=True)
+    notice = re.search(r'<section class="notice notice-success new-link".*?</section>', page, re.S)
+    assert notice is not None
+    return re.sub(r"\s+", " ", re.sub("<[^>]+>", "", notice.group(0)))
+
+
+def test_a_new_link_says_how_long_it_works_and_expires_as_an_invitation_does(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    base = f"/engagements/{engagement_id}"
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    created = post(signed_in, f"{base}/invitations/new", form)
+    assert "It does not expire; you can revoke it at any time." in new_link_notice(
+        signed_in, created.headers["Location"]
+    )
+    chosen = date.today() + timedelta(days=20)
+    bo_form = {"respondent_name": "Bo Chen", "side": "creator", "expires_on": chosen.isoformat()}
+    created = post(signed_in, f"{base}/invitations/new", bo_form)
+    assert f"It works until {chosen:%-d %b %Y}." in new_link_notice(
+        signed_in, created.headers["Location"]
+    )
+    ann, bo = respondent_id_of(app, "Ann Lee"), respondent_id_of(app, "Bo Chen")
+
+    def newest_expiry(respondent_id: int) -> object:
+        with app.app_context():
+            return db.session.scalars(
+                select(Invitation.expires_at)
+                .where(Invitation.respondent_id == respondent_id)
+                .order_by(Invitation.id.desc())
+            ).first()
+
+    # Resending a working link keeps its end, and says so.
+    renewed = post(signed_in, f"{base}/respondents/{bo}/link")
+    notice = new_link_notice(signed_in, renewed.headers["Location"])
+    assert f"It works until {chosen:%-d %b %Y}, as the link it replaces did." in notice
+    assert "Their previous link no longer works." in notice
+    # After a revoke, the new link is what the invitation form makes by default.
+    post(signed_in, f"{base}/respondents/{bo}/revoke")
+    renewed = post(signed_in, f"{base}/respondents/{bo}/link")
+    notice = new_link_notice(signed_in, renewed.headers["Location"])
+    assert "It does not expire; you can revoke it at any time." in notice
+    assert "previous link" not in notice
+    assert newest_expiry(bo) is None
+    renewed = post(signed_in, f"{base}/respondents/{ann}/link")
+    assert "It does not expire, as the link it replaces did not;" in new_link_notice(
+        signed_in, renewed.headers["Location"]
+    )
+
+    # Someone with no link yet (answers carried over, as in the demo) gets the same default.
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.respondents.append(Respondent(name="Cy Diaz", side="creator", answers={}))
+        db.session.commit()
+    cy = respondent_id_of(app, "Cy Diaz")
+    renewed = post(signed_in, f"{base}/respondents/{cy}/link")
+    assert "It does not expire" in new_link_notice(signed_in, renewed.headers["Location"])
+    assert newest_expiry(cy) is None

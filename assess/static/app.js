@@ -150,6 +150,25 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
+  // Invitation form: the name follows the side chosen while it is empty or still a party's
+  // name as filled in, so one party's name never stays behind for the other side; a name the
+  // consultant typed is theirs to keep. (Without JavaScript the server refuses the mix-up.)
+  var inviteForm = document.getElementById("invite-form");
+  var inviteName = inviteForm && inviteForm.querySelector("input[name=respondent_name]");
+  if (inviteName) {
+    var partyNames = Array.prototype.map.call(
+      inviteForm.querySelectorAll("input[name=side]"),
+      function (side) { return side.getAttribute("data-party-name") || ""; }
+    );
+    inviteForm.addEventListener("change", function (event) {
+      var side = event.target;
+      if (side.name !== "side" || !side.checked) { return; }
+      var typed = inviteName.value.trim();
+      if (typed && partyNames.indexOf(typed) < 0) { return; }
+      inviteName.value = side.getAttribute("data-party-name") || "";
+    });
+  }
+
   // Agreed values: say what the chosen level means for the chosen factor. Listened for on
   // the document because a preview of adjusted answers replaces the form.
   var explainAgreed = function () {

@@ -8,7 +8,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -18,6 +17,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import func, select, update
 from werkzeug.wrappers import Response
 
 from assess import signoff
@@ -34,9 +35,12 @@ from assess.listing import (
 from assess.models import (
     CREATOR,
     JOINT,
+    PARTY_SIDES,
     PRODUCER,
+    SIDE_LABELS,
     SIGNOFF_PENDING,
     SIGNOFF_PREPARING,
+    DecisionRecord,
     Engagement,
     Party,
     Respondent,
@@ -54,7 +58,7 @@ from assess.questionnaire import (
 from assess.radar import radar
 from assess.views import link_for
 from assess.views.auth import require_consultant
-from assess.views.template_helpers import isolated, names
+from assess.views.template_helpers import isolated, link_end, names
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -247,13 +251,23 @@ def restore(engagement_id: int) -> Response:
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
-def _remember_link(engagement: Engagement, respondent: Respondent, token: str) -> None:
-    # Only the hash is stored, so the link is shown once, on the next page.
+def _remember_link(
+    engagement: Engagement,
+    respondent: Respondent,
+    token: str,
+    expires_at: datetime | None,
+    *,
+    replaces_working: bool = False,
+) -> None:
+    # Only the hash is stored, so the link is shown once, on the next page, with how long it
+    # works: the consultant says so when they send it.
     session["new_link"] = {
         "engagement_id": engagement.id,
         "respondent_id": respondent.id,
         "name": respondent.name,
         "url": link_for("survey.start", token=token),
+        "until": link_end(expires_at),
+        "replaces_working": replaces_working,
     }
 
 
@@ -278,13 +292,19 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     engagement = owned_engagement(engagement_id)
     refuse_if_archived(engagement)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
-        side = request.args.get("side", PRODUCER)
-        party = engagement.party(side)
-        form = {"side": side, "respondent_name": party.name if party else ""}
+        # A party's name is filled in only for the side the link that opened the form names:
+        # a name given for one side must never stay behind when the other is chosen.
+        side = request.args.get("side")
+        form: dict[str, str] = {}
+        if side in PARTY_SIDES:
+            party = engagement.party(side)
+            form = {"side": side, "respondent_name": party.name if party else ""}
         return render_template(
             "web/engagements/invite.html", engagement=engagement, form=form, errors={}
         )
     data, errors = load_form(InvitationSchema(), request.form)
+    if not errors:
+        errors = _other_partys_name(engagement, data["respondent_name"], data["side"])
     if errors:
         return render_template(
             "web/engagements/invite.html", engagement=engagement, form=request.form, errors=errors
@@ -298,8 +318,28 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     token = respondent.issue_link(expires_at)
     engagement.updated_at = utcnow()
     db.session.commit()
-    _remember_link(engagement, respondent, token)
+    _remember_link(engagement, respondent, token, expires_at)
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
+
+
+def _same_name(one: str, other: str) -> bool:
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
+def _other_partys_name(engagement: Engagement, name: str, side: str) -> dict[str, list[str]]:
+    """Refuse a respondent named after the other side's party: the name was left in the
+    form when the side was changed, not meant (the form fills in a party's name)."""
+    other = engagement.party(CREATOR if side == PRODUCER else PRODUCER)
+    own = engagement.party(side)
+    if other is None or not _same_name(name, other.name):
+        return {}
+    if own is not None and _same_name(name, own.name):
+        return {}
+    message = (
+        f"{{}} is the {other.side_label.lower()}'s party: choose {other.side_label} as the "
+        f"side, or enter the name of the person who answers for the {SIDE_LABELS[side].lower()}."
+    )
+    return {"respondent_name": [isolated(message, other.name)]}
 
 
 @bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/link")
@@ -310,10 +350,13 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
     respondent = owned_respondent(engagement, respondent_id)
     if respondent.facilitated:
         abort(404)
-    expires_at = respondent.renewed_expiry(current_app.config["INVITATION_DAYS_DEFAULT"])
+    # Resending never extends or shortens a working link; without one, the new link is what
+    # the invitation form makes when no expiry is chosen: one that does not expire.
+    current = respondent.active_invitation
+    expires_at = current.expires_at if current else None
     token = respondent.issue_link(expires_at)
     db.session.commit()
-    _remember_link(engagement, respondent, token)
+    _remember_link(engagement, respondent, token, expires_at, replaces_working=bool(current))
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
 
 
@@ -327,6 +370,103 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
     db.session.commit()
     flash(isolated("{}'s link no longer works.", respondent.name), "info")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+GONE = "That respondent is no longer part of this engagement."
+
+
+def _why_not_removable(respondent: Respondent) -> str | None:
+    """Say why a respondent must stay: submitted answers, or answers a stored decision used
+    (reopened after submitting: the decision still names them)."""
+    if respondent.facilitated and (respondent.submitted_at or respondent.decisions):
+        return (
+            "This intake session was finished and a decision rests on its answers, so it "
+            "stays with the engagement."
+        )
+    if respondent.submitted_at is not None:
+        return isolated(
+            "{} has submitted their answers, so they stay with the engagement. Reopen their "
+            "answers if they need to change them.",
+            respondent.name,
+        )
+    if respondent.decisions:
+        return isolated(
+            "{}'s answers were submitted before they were reopened, and stored decisions rest "
+            "on them, so they stay with the engagement. Their link leads back to the review "
+            "page, where they can submit again.",
+            respondent.name,
+        )
+    return None
+
+
+def _side_left_without(engagement: Engagement, respondent: Respondent) -> str | None:
+    """Return the side that would have nobody answering for it without this respondent."""
+    if respondent.side not in PARTY_SIDES:
+        return None
+    others = [
+        r
+        for r in engagement.respondents
+        if r.id != respondent.id and not r.facilitated and r.side == respondent.side
+    ]
+    return None if others else respondent.side
+
+
+@bp.route("/<int:engagement_id>/respondents/<int:respondent_id>/remove", methods=["GET", "POST"])
+def remove(engagement_id: int, respondent_id: int) -> str | Response:
+    """Remove a respondent who has not submitted, with their saved answers and links, once
+    the consultant confirms: one who will not answer no longer holds up the engagement."""
+    engagement = owned_engagement(engagement_id)
+    refuse_if_archived(engagement)
+    show = url_for("engagements.show", engagement_id=engagement.id)
+    respondent = next((r for r in engagement.respondents if r.id == respondent_id), None)
+    if respondent is None:  # a second click, or a page from before they were removed
+        flash(GONE, "info")
+        return redirect(show)
+    refusal = _why_not_removable(respondent)
+    if refusal:
+        flash(refusal, "info")
+        return redirect(show)
+    side_left = _side_left_without(engagement, respondent)
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
+        return render_template(
+            "web/engagements/remove.html",
+            engagement=engagement,
+            respondent=respondent,
+            side_left=side_left,
+        )
+    # Claimed like a save or a submit, so a submit on their link at this moment either
+    # lands first (and they stay) or waits and finds them gone.
+    claimed = db.session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
+        .values(step=Respondent.step)
+        .execution_options(synchronize_session=False)
+    )
+    decided_on = db.session.scalar(
+        select(func.count(DecisionRecord.id)).where(DecisionRecord.respondent_id == respondent.id)
+    )
+    if getattr(claimed, "rowcount", 0) != 1 or decided_on:
+        db.session.rollback()
+        current = db.session.get(Respondent, respondent_id)
+        flash((current and _why_not_removable(current)) or GONE, "info")
+        return redirect(show)
+    if respondent.facilitated:
+        message = Markup("The unfinished intake session is removed, with its answers.")
+    else:
+        message = isolated(
+            "{} is removed, with their saved answers; their link no longer opens.",
+            respondent.name,
+        )
+    if side_left:
+        message += (
+            f" Nobody answers for the {SIDE_LABELS[side_left].lower()} now: a consensus needs "
+            "submitted answers from both sides."
+        )
+    engagement.respondents.remove(respondent)
+    engagement.updated_at = utcnow()
+    db.session.commit()
+    flash(message, "success")
+    return redirect(show)
 
 
 @bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/reopen")
