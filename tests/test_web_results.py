@@ -442,3 +442,42 @@ def test_ring_numbers_sit_between_axes_on_top_of_the_answers(signed_in: FlaskCli
     )
     # ... and off the axes, where the answers and tipping points are drawn.
     assert all(float(x) not in axes_x and float(x) != centre for x, _ in numbers)
+
+
+def test_the_reasons_say_which_model_each_argues_for_and_which_value_applies(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.alignment import Respondent as Answers
+    from assess.engine import evaluate_respondents
+    from assess.extensions import db
+    from assess.factors import FACTOR_KEYS
+    from assess.models import Engagement
+    from assess.questionnaire import record_decision
+
+    engagement_id = create_engagement(signed_in)
+    decision = evaluate_respondents(
+        [
+            Answers(
+                "Ann Lee", "producer", dict.fromkeys(FACTOR_KEYS, 1) | {"timeline_pressure": 5}
+            ),
+            Answers("Bo Chen", "creator", dict.fromkeys(FACTOR_KEYS, 4) | {"timeline_pressure": 5}),
+        ]
+    )
+    mediation = decision.protocol("mediation")
+    assert mediation is not None and mediation.params["trigger_days"] < 10
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        stored = record_decision(db.session, engagement, decision)  # type: ignore[arg-type]
+        db.session.commit()
+        decision_id = stored.id
+    page = signed_in.get(f"/engagements/{engagement_id}/decisions/{decision_id}").get_data(
+        as_text=True
+    )
+    assert re.search(
+        r"Agile Production Partnership \+3, Integrated Co-Creation \u22121</span>", page
+    )
+    days = mediation.params["trigger_days"]
+    assert (
+        "Another rule is stricter, so this applies: unresolved disagreement triggers mediation "
+        f"after {days} days." in page
+    )
