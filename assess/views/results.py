@@ -339,13 +339,27 @@ def _store_agreed(
             reason_errors=problems,
         )
         return page, 422
-    proposed = consensus.agree(stored, *agreements)
+    return _store_consensus(
+        engagement,
+        record,
+        consensus.agree(stored, *agreements),
+        consensus.summaries(agreements, stored.alignment),
+        "These agreed values are",
+    )
+
+
+def _store_consensus(
+    engagement: Engagement, record: DecisionRecord, proposed: Decision, note: str, what: str
+) -> Response:
+    """Store agreed values as a new consensus decision, unless the same form was sent twice
+    and stored them already; ``what`` names them in the message ("The agreed value is")."""
     latest = engagement.latest_consensus
     if latest is not None and latest.id != record.id:
         if consensus.same_agreement(latest.decision, proposed):  # the form sent twice
-            flash(f"These agreed values are already stored as decision #{latest.id}.", "info")
+            flash(f"{what} already stored as decision #{latest.id}.", "info")
             return redirect(
-                url_for("results.show", engagement_id=engagement.id, decision_id=latest.id),
+                url_for("results.show", engagement_id=engagement.id, decision_id=latest.id)
+                + "#agree-title",
                 code=303,
             )
     new = record_decision(
@@ -353,11 +367,11 @@ def _store_agreed(
         engagement,
         proposed,
         consultant=current_user._get_current_object(),
-        note=consensus.summaries(agreements, stored.alignment),
+        note=note,
     )
     engagement.updated_at = utcnow()
     db.session.commit()
-    flash("The agreed values are stored as a new decision. The earlier one is kept.", "success")
+    flash(f"{what} stored as a new decision. The earlier one is kept.", "success")
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=new.id) + "#agree-title",
         code=303,
@@ -381,29 +395,12 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
     if not consensus.changes(stored.alignment, change):
         flash("That is already the agreed value and note, so nothing new was stored.", "info")
         return redirect(f"{here}#agree-title", code=303)
-    proposed = consensus.agree(stored, change)
-    latest = engagement.latest_consensus
-    if latest is not None and latest.id != record.id:
-        if consensus.same_agreement(latest.decision, proposed):  # the form sent twice
-            flash(f"That agreement is already stored as decision #{latest.id}.", "info")
-            return redirect(
-                url_for("results.show", engagement_id=engagement.id, decision_id=latest.id)
-                + "#agree-title",
-                code=303,
-            )
-    new = record_decision(
-        db.session,
+    return _store_consensus(
         engagement,
-        proposed,
-        consultant=current_user._get_current_object(),
-        note=consensus.summary(change, stored.alignment),
-    )
-    engagement.updated_at = utcnow()
-    db.session.commit()
-    flash("The agreed value is stored as a new decision. The earlier one is kept.", "success")
-    return redirect(
-        url_for("results.show", engagement_id=engagement.id, decision_id=new.id) + "#agree-title",
-        code=303,
+        record,
+        consensus.agree(stored, change),
+        consensus.summary(change, stored.alignment),
+        "The agreed value is",
     )
 
 
