@@ -344,7 +344,7 @@ def _store_agreed(
         record,
         consensus.agree(stored, *agreements),
         consensus.summaries(agreements, stored.alignment),
-        "These agreed values are",
+        "The agreed values are",
     )
 
 
