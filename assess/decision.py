@@ -58,6 +58,11 @@ class Outweighed:
         }
 
 
+def signed(value: float) -> str:
+    """A score contribution with its sign, a true minus for points taken away."""
+    return f"{value:+g}".replace("-", "\u2212")
+
+
 @dataclass(frozen=True)
 class Reason:
     rule: str
@@ -77,6 +82,11 @@ class Reason:
         order = list(partnership.MODEL_KEYS)
         ranked = sorted(self.points.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
         return [(partnership.BY_KEY[model].title, value) for model, value in ranked if value]
+
+    @property
+    def weights_text(self) -> str:
+        """The weights as read: "Integrated Co-Creation +3, Agile Production Partnership −1"."""
+        return ", ".join(f"{title} {signed(value)}" for title, value in self.weights)
 
     def to_dict(self) -> dict[str, Any]:
         reason: dict[str, Any] = {"rule": self.rule, "file": self.file, "because": self.because}

@@ -13,11 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
-from webtools import login, make_consultant
+from webtools import app_on, login, make_consultant
 
-from assess import create_app
 from assess.commands import upgrade_database
-from assess.extensions import db as database
 from assess.models import Base
 from assess.testing import fresh_postgres
 
@@ -74,25 +72,8 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """Return the application on a fresh database, configured as in production."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": database_url,
-            "SERVER_NAME": "localhost",
-            # The test client and the local browser tests talk plain http.
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            # Cheap hashing keeps the suite fast; the production costs are tested separately.
-            "PASSWORD_HASH_TIME_COST": 1,
-            "PASSWORD_HASH_MEMORY_KIB": 1024,
-        }
-    )
-    app.instance_path = str(tmp_path / "instance")
-    yield app
-    with app.app_context():
-        database.engine.dispose()
+    with app_on(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

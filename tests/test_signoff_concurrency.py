@@ -15,10 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from servingtools import fresh_postgres
 from signofftools import SIGNATORIES, approve, engagement_with_decision, freeze, record, send
-from webtools import csrf_token, login, signed_in_consultant
+from webtools import app_on, csrf_token, login, signed_in_consultant
 
 import assess.signing.seal
-from assess import charter, create_app, signoff
+from assess import charter, signoff
 from assess.commands import upgrade_database
 from assess.extensions import db
 from assess.models import CharterVersion, Engagement, SignOff
@@ -28,23 +28,8 @@ from assess.signing.verify import verify
 @pytest.fixture
 def pg_app(tmp_path: Path) -> Iterator[Flask]:
     """The app on its own fresh PostgreSQL database, whatever DATABASE_URL says."""
-    with fresh_postgres() as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "DATABASE_URL": url,
-                "SERVER_NAME": "localhost",
-                "SESSION_COOKIE_SECURE": False,
-                "RATELIMIT_STORAGE_URI": "memory://",
-                "PASSWORD_HASH_TIME_COST": 1,
-                "PASSWORD_HASH_MEMORY_KIB": 1024,
-            }
-        )
-        app.instance_path = str(tmp_path / "instance")
+    with fresh_postgres() as url, app_on(url, tmp_path) as app:
         yield app
-        with app.app_context():
-            db.engine.dispose()
 
 
 def test_simultaneous_approvals_are_both_recorded_and_sealed_once(
@@ -120,22 +105,8 @@ def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         return
     path = tmp_path / "assess.sqlite3"
     upgrade_database(f"sqlite:///{path}")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{path}",
-            "SERVER_NAME": "localhost",
-            "SESSION_COOKIE_SECURE": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "PASSWORD_HASH_TIME_COST": 1,
-            "PASSWORD_HASH_MEMORY_KIB": 1024,
-        }
-    )
-    app.instance_path = str(tmp_path / "instance")
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with app_on(f"sqlite:///{path}", tmp_path) as app:
+        yield app
 
 
 @pytest.mark.parametrize("before", ["signed", "preparing"])

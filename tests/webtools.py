@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -12,6 +15,32 @@ from assess.extensions import db as database
 from assess.models import Consultant, Engagement, Respondent, utcnow
 
 PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def app_on(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The application on this database, configured as in production but for the tests."""
+    from assess import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "SERVER_NAME": "localhost",
+            # The test client and the local browser tests talk plain http.
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            # Cheap hashing keeps the suite fast; the production costs are tested separately.
+            "PASSWORD_HASH_TIME_COST": 1,
+            "PASSWORD_HASH_MEMORY_KIB": 1024,
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    with app.app_context():
+        database.engine.dispose()
 
 
 def make_consultant(app: Flask, email: str = "cara@example.com", name: str = "Cara Diaz") -> int:
