@@ -40,7 +40,10 @@ def test_typing_survives_signing_out_on_another_device(
     page.fill("#field-project_summary", SUMMARY)
 
     elsewhere = browser.new_context()
-    sign_in(elsewhere, live_server).get_by_role("button", name="Sign out").click()
+    other = sign_in(elsewhere, live_server)
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
+    other.wait_for_load_state("load")
     elsewhere.close()
 
     page.get_by_role("button", name="Save", exact=True).click()
@@ -65,6 +68,10 @@ def sign_out_in_another_tab(context: BrowserContext, url: str) -> None:
     tab = context.new_page()
     tab.goto(url)
     tab.get_by_role("button", name="Sign out").click()
+    # Closed only once the sign-in page has loaded: a download cut short leaves the test
+    # server holding an open file.
+    expect(tab.get_by_role("heading", name="Sign in")).to_be_visible()
+    tab.wait_for_load_state("load")
     tab.close()
 
 
