@@ -18,7 +18,15 @@ from typing import Any
 from assess.factors import BY_KEY, FACTORS, SCALE
 
 ALIGNED, MINOR, SIGNIFICANT = "aligned", "minor", "significant"
-SIDES = ("producer", "creator")
+PRODUCER, CREATOR = "producer", "creator"
+SIDES = (PRODUCER, CREATOR)
+# An intake session answers for both parties at once, so its answers stand for both sides.
+JOINT = "joint"
+SIDE_LABELS: dict[str, str] = {
+    PRODUCER: "Producer side",
+    CREATOR: "Creator side",
+    JOINT: "Both parties together",
+}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from assess.alignment import Alignment
+from assess.alignment import CREATOR as CREATOR
+from assess.alignment import JOINT as JOINT
+from assess.alignment import PRODUCER as PRODUCER
+from assess.alignment import SIDE_LABELS as SIDE_LABELS
+from assess.alignment import SIDES, Alignment
 from assess.alignment import Respondent as AlignedRespondent
 from assess.decision import Decision
 
@@ -38,15 +42,7 @@ PROJECT_MAX = 200
 ORGANISATION_MAX = 200
 EMAIL_MAX = 254
 
-PRODUCER = "producer"
-CREATOR = "creator"
-JOINT = "joint"
-PARTY_SIDES: tuple[str, ...] = (PRODUCER, CREATOR)
-SIDE_LABELS: dict[str, str] = {
-    PRODUCER: "Producer side",
-    CREATOR: "Creator side",
-    JOINT: "Both parties together",
-}
+PARTY_SIDES: tuple[str, ...] = SIDES
 
 # Engagement statuses in the order an engagement moves through them.
 STATUSES: tuple[str, ...] = (

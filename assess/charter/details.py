@@ -18,10 +18,12 @@ from marshmallow import (
     validates_schema,
 )
 
+from assess.alignment import SIDE_LABELS
+from assess.alignment import SIDES as PARTY_SIDES
 from assess.schemas import Checked
 from assess.text import Text
 
-SIDES: dict[str, str] = {"producer": "Producer side", "creator": "Creator side"}
+SIDES: dict[str, str] = {side: SIDE_LABELS[side] for side in PARTY_SIDES}
 DOCUMENT_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{5,39}\Z")
 PARTY_ROLE = re.compile(r"(.*\S)\s*\(([^()]*)\)\Z", re.DOTALL)
 PARTY_LINE = re.compile(

@@ -16,8 +16,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from assess import partnership
+from assess.alignment import SIDE_LABELS
 from assess.charter import calendar, texts
-from assess.charter.details import SIDES, CharterDetails, document_id_for
+from assess.charter.details import CharterDetails, document_id_for
 from assess.decision import ChosenProtocol, Decision
 from assess.factors import BY_KEY, FACTORS, Factor
 from assess.protocols import BY_ID as PROTOCOLS
@@ -268,7 +269,7 @@ def discussion_items(decision: Decision) -> list[DiscussionItem]:
     for key in alignment.significant:
         factor = alignment.factors[key]
         views = tuple(
-            (r.name, SIDES.get(r.side, r.side.capitalize()), value)
+            (r.name, SIDE_LABELS[r.side], value)
             for r, value in zip(alignment.respondents, factor.values, strict=False)
         )
         items.append(
@@ -321,8 +322,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "radar": printed_radar(
             decision.answers,
             respondents=[
-                (r.name, SIDES.get(r.side, r.side.capitalize()), r.answers)
-                for r in decision.alignment.answer_sets()
+                (r.name, SIDE_LABELS[r.side], r.answers) for r in decision.alignment.answer_sets()
             ]
             if decision.alignment
             else (),

@@ -95,3 +95,16 @@ def test_partners_never_far_apart_get_a_charter_without_the_section() -> None:
     html = charter.to_html(decision, make_details())
     assert 'id="section-alignment"' not in html and "Bo Chen" in html
     assert charter.to_pdf(decision, make_details()).startswith(b"%PDF-")
+
+
+def test_an_intake_session_is_named_as_both_parties_answering_together() -> None:
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    session = Respondent("Intake with Dee Park", "joint", base | {"creative_collaboration": 1})
+    creator = Respondent("Bo Chen", "creator", base | {"creative_collaboration": 5})
+    decision = evaluate_respondents([session, creator])
+    [item] = discussion_items(decision)
+    assert [side for _, side, _ in item.views] == ["Both parties together", "Creator side"]
+
+    html = charter.to_html(decision, make_details())
+    assert "(both parties together)" in html  # the chart's legend
+    assert "Joint" not in html
