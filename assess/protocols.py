@@ -32,6 +32,26 @@ class Protocol:
         return next((p for p in self.params if p.name == name), None)
 
 
+def quantity(value: int, unit: str) -> str:
+    """Write a parameter value with its unit the way a contract would: the charter and
+    the result page say it alike."""
+    singular = {
+        "days": "day",
+        "hours": "hour",
+        "years": "year",
+        "percentage points": "percentage point",
+    }
+    if unit in singular:
+        return f"{value} {singular[unit] if value == 1 else unit}"
+    if unit == "% of fee":
+        return f"{value}% of the fee"
+    if unit == "%":
+        return f"{value}%"
+    if unit == "of 10":
+        return f"{value} out of 10"
+    return f"{value} {unit}".strip()
+
+
 def _days(name: str, label: str, low: int = 1, high: int = 365) -> Param:
     return Param(name, label, "days", low, high)
 

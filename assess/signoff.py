@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from assess import charter, partnership
 from assess.alignment import Alignment
 from assess.charter import CharterDetails
-from assess.charter.render import quantity
 from assess.decision import Decision, Reason
 from assess.factors import BY_KEY as FACTORS
 from assess.models import (
@@ -52,6 +51,7 @@ from assess.models import (
     utcnow,
 )
 from assess.protocols import BY_ID as PROTOCOLS
+from assess.protocols import quantity
 from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys

@@ -481,3 +481,15 @@ def test_the_reasons_say_which_model_each_argues_for_and_which_value_applies(
         "Another rule is stricter, so this applies: unresolved disagreement triggers mediation "
         f"after {days} days." in page
     )
+
+
+def test_parameters_read_as_they_do_in_the_charter(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    page = signed_in.get(run_session(signed_in, engagement_id, ANSWERS)).get_data(as_text=True)
+    [record] = decisions(app)
+    mediation = record.decision.protocol("mediation")
+    assert mediation is not None
+    threshold = mediation.params["trust_threshold"]
+    assert f"<dd>{threshold} out of 10</dd>" in page
+    days = mediation.params["trigger_days"]
+    assert f"<dd>{days} day{'' if days == 1 else 's'}</dd>" in page

@@ -22,7 +22,7 @@ from assess.charter.details import CharterDetails, document_id_for
 from assess.decision import ChosenProtocol, Decision
 from assess.factors import BY_KEY, FACTORS, Factor
 from assess.protocols import BY_ID as PROTOCOLS
-from assess.protocols import Param
+from assess.protocols import Param, quantity
 from assess.radar import PRINT, Radar, radar
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "charter"
@@ -83,25 +83,6 @@ class Outline:
 
 # Dark enough on white in print and on a grey-scale copy, and told apart by the dash too.
 OVERLAY_STYLES = (("#9a5b00", "5 2.5"), ("#0f7a6b", "1.5 2"), ("#7830a0", "7 2 1.5 2"))
-
-
-def quantity(value: int, unit: str) -> str:
-    """Write a parameter value with its unit the way a contract would."""
-    singular = {
-        "days": "day",
-        "hours": "hour",
-        "years": "year",
-        "percentage points": "percentage point",
-    }
-    if unit in singular:
-        return f"{value} {singular[unit] if value == 1 else unit}"
-    if unit == "% of fee":
-        return f"{value}% of the fee"
-    if unit == "%":
-        return f"{value}%"
-    if unit == "of 10":
-        return f"{value} out of 10"
-    return f"{value} {unit}".strip()
 
 
 def isolate(text: str) -> Markup:

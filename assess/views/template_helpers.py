@@ -84,16 +84,6 @@ def link_end(value: datetime | None) -> str:
     return when(moment)
 
 
-def param_value(value: int, unit: str) -> str:
-    """Say a protocol parameter with its unit: '14 days', '1 day', '7 of 10', '20 %'."""
-    if unit in ("days", "hours", "years", "percentage points"):
-        singular = unit[:-1]
-        return f"{value} {singular if value == 1 else unit}"
-    if unit.startswith("%"):
-        return f"{value}{unit}" if unit == "%" else f"{value}% {unit[2:]}"
-    return f"{value} {unit}"
-
-
 def model_title(model: str, components: list[str] | tuple[str, ...]) -> str:
     """Return the display title of a model, naming both parts of a hybrid."""
     return partnership.title(model, components)
@@ -133,7 +123,7 @@ FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "day": day,
     "last_day": last_day,
     "link_end": link_end,
-    "param_value": param_value,
+    "quantity": protocols.quantity,
     "status_class": status_class,
     "sentence": sentence,
     "model_title": model_title,
