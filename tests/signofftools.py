@@ -93,9 +93,14 @@ def send(
         assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
     response = post(client, f"{version_path}/start", {"order": order})
     assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    page = client.get(version_path).get_data(as_text=True)
+    links = shown_links(client.get(version_path).get_data(as_text=True))
+    assert len(links) == len(people), links
+    return links
+
+
+def shown_links(page: str) -> dict[str, str]:
+    """Return the personal links a version page shows once, each one's path by name."""
     found = re.findall(r'value="https?://[^/"]+(/sign/[^"]+)" data-name="([^"]+)"', page)
-    assert len(found) == len(people), page
     return {name: path for path, name in found}
 
 

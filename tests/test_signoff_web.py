@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -22,14 +23,24 @@ from signofftools import (  # noqa: F401  (fixtures)
     seal_key_files,
     send,
     shared_seal_key,
+    shown_links,
 )
 from webtools import ANSWERS, login, make_consultant
 
 from assess.extensions import db
-from assess.models import CharterVersion, Engagement, Signatory, SignOffEvent, utcnow
+from assess.models import (
+    EMAIL_MAX,
+    NAME_MAX,
+    CharterVersion,
+    Engagement,
+    Signatory,
+    SignOffEvent,
+    utcnow,
+)
 from assess.models import Respondent as RespondentRecord
 from assess.signing import sha256_hex
 from assess.signing.verify import verify
+from assess.signoff import MAX_SIGNATORIES
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -219,6 +230,65 @@ def test_a_new_link_replaces_the_old_and_revoking_stops_it(
         stored = db.session.query(Signatory).one()
         # Only the hash of the token is stored.
         assert stored.token_hash == sha256_hex(new.group(1).rsplit("/", 1)[1].encode())
+
+
+def longest_signatory(number: int) -> dict[str, str]:
+    """A signatory with the longest name and email address the form accepts. The name is
+    made of characters outside the Basic Multilingual Plane, picked at random: the most a
+    name can weigh once stored as JSON (12 bytes a character), and hardly compressible."""
+    pick = random.Random(number)
+    name = "".join(chr(pick.randrange(0x20000, 0x2A6E0)) for _ in range(NAME_MAX))
+    local = f"signatory-{number:02d}-".ljust(64, "x")
+    domain = ".".join(("d" * 63, "o" * 63, "m" * 53, "example"))
+    email = f"{local}@{domain}"
+    assert len(email) == EMAIL_MAX
+    return {"name": name, "email": email}
+
+
+def test_the_links_for_the_most_signatories_reach_the_next_page(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A browser drops a cookie larger than about 4 KB without a word: the links, shown
+    # only once, would then never be shown at all.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    people = [longest_signatory(number) for number in range(1, MAX_SIGNATORIES + 1)]
+    for person in people:
+        response = post(signed_in, f"{version_path}/signatories", person)
+        assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    assert started.status_code == 303  # type: ignore[attr-defined]
+    cookies = started.headers.getlist("Set-Cookie")  # type: ignore[attr-defined]
+    assert cookies
+    assert all(len(cookie.encode()) < 4093 for cookie in cookies), [len(c) for c in cookies]
+
+    links = shown_links(signed_in.get(version_path).get_data(as_text=True))
+    assert sorted(links) == sorted(person["name"] for person in people)
+    for name, link in links.items():
+        page = app.test_client().get(link)
+        assert page.status_code == 200
+        assert f"For <bdi>{name}</bdi>" in page.get_data(as_text=True)
+    # Shown once: the page shows them no more.
+    assert shown_links(signed_in.get(version_path).get_data(as_text=True)) == {}
+
+
+def test_a_link_replaced_before_the_page_shows_is_not_shown(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    for person in SIGNATORIES:
+        post(signed_in, f"{version_path}/signatories", person)
+    post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    # The same consultant, signed in on another device, makes Bo a new link in between.
+    elsewhere = app.test_client()
+    login(elsewhere)
+    with app.app_context():
+        bo = db.session.query(Signatory).filter_by(name="Bo Chen").one().id
+    post(elsewhere, f"{version_path}/signatories/{bo}/link")
+    links = shown_links(signed_in.get(version_path).get_data(as_text=True))
+    assert list(links) == ["Ann Lee"]
+    assert app.test_client().get(links["Ann Lee"]).status_code == 200
 
 
 def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskClient) -> None:

@@ -352,7 +352,7 @@ def test_a_head_request_saves_no_answers(app: Flask, signed_in: FlaskClient) -> 
 def test_signing_out_forgets_what_the_session_held(client: FlaskClient, consultant: int) -> None:
     login(client)
     with client.session_transaction() as session:
-        session["new_link"] = {"url": "http://localhost/i/secret"}
+        session["new_link"] = {"engagement_id": 1, "respondent_id": 1, "token": "secret"}
     post(client, "/logout")
     with client.session_transaction() as session:
         assert "new_link" not in session and "_user_id" not in session

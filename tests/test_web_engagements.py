@@ -240,6 +240,21 @@ def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> No
     assert replaced.status_code == 410 and b"link has been replaced" in replaced.data
 
 
+def test_a_new_link_revoked_before_its_page_shows_is_not_shown(
+    signed_in: FlaskClient, app: Flask
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    created = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
+    # The same consultant, signed in on another device, revokes it in between.
+    elsewhere = app.test_client()
+    login(elsewhere)
+    respondent_id = respondent_id_of(app, "Ann Lee")
+    post(elsewhere, f"/engagements/{engagement_id}/respondents/{respondent_id}/revoke")
+    page = signed_in.get(created.headers["Location"]).get_data(as_text=True)
+    assert 'id="new-link"' not in page and "/i/" not in page
+
+
 def test_revoked_link_shows_a_clear_page(signed_in: FlaskClient, app: Flask) -> None:
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)

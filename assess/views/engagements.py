@@ -159,9 +159,7 @@ def new() -> str | Response | tuple[str, int]:
 def show(engagement_id: int) -> str:
     """Show an engagement: parties, respondents, their answers side by side, decisions."""
     engagement = owned_engagement(engagement_id)
-    new_link = session.pop("new_link", None)
-    if new_link and new_link.get("engagement_id") != engagement.id:
-        new_link = None
+    new_link = _new_link_to_show(engagement)
     answered = [r for r in engagement.respondents if r.answers]
     respondents = engagement.submitted_respondents
     comparison = []
@@ -255,19 +253,39 @@ def _remember_link(
     engagement: Engagement,
     respondent: Respondent,
     token: str,
-    expires_at: datetime | None,
     *,
     replaces_working: bool = False,
 ) -> None:
-    # Only the hash is stored, so the link is shown once, on the next page, with how long it
-    # works: the consultant says so when they send it.
+    # Only the hash is stored, so the link is shown once, on the next page. The session
+    # travels in a cookie, which a browser drops unseen past about 4 KB: it carries only the
+    # token, and the page finds the rest.
     session["new_link"] = {
         "engagement_id": engagement.id,
         "respondent_id": respondent.id,
+        "token": token,
+        "replaces_working": replaces_working,
+    }
+
+
+def _new_link_to_show(engagement: Engagement) -> dict[str, Any] | None:
+    """Return the link made by the request before, once, on its engagement's page only."""
+    remembered = session.pop("new_link", None)
+    if not remembered or remembered.get("engagement_id") != engagement.id:
+        return None
+    respondent = next(
+        (r for r in engagement.respondents if r.id == remembered.get("respondent_id")), None
+    )
+    token = remembered.get("token", "")
+    # A link replaced or revoked since, or gone with its respondent, would mislead.
+    invitation = respondent.active_invitation if respondent else None
+    if respondent is None or invitation is None or not invitation.matches(token):
+        return None
+    return {
         "name": respondent.name,
         "url": link_for("survey.start", token=token),
-        "until": link_end(expires_at),
-        "replaces_working": replaces_working,
+        # How long it works: the consultant says so when they send it.
+        "until": link_end(invitation.expires_at),
+        "replaces_working": remembered["replaces_working"],
     }
 
 
@@ -318,7 +336,7 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     token = respondent.issue_link(expires_at)
     engagement.updated_at = utcnow()
     db.session.commit()
-    _remember_link(engagement, respondent, token, expires_at)
+    _remember_link(engagement, respondent, token)
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
 
 
@@ -356,7 +374,7 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
     expires_at = current.expires_at if current else None
     token = respondent.issue_link(expires_at)
     db.session.commit()
-    _remember_link(engagement, respondent, token, expires_at, replaces_working=bool(current))
+    _remember_link(engagement, respondent, token, replaces_working=bool(current))
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
 
 

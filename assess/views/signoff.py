@@ -236,15 +236,28 @@ def _to_version(version: CharterVersion, anchor: str = "") -> BaseResponse:
 
 
 def _remember_links(version: CharterVersion, tokens: dict[int, str]) -> None:
-    # Only the hashes are stored, so the links are shown once, on the next page.
-    names = {s.id: s.name for s in version.sign_off.signatories}
+    # Only the hashes are stored, so the links are shown once, on the next page. The session
+    # travels in a cookie, which a browser drops unseen past about 4 KB: it carries only the
+    # tokens, and the page finds the names and builds the addresses.
     session["signoff_links"] = {
         "version_id": version.id,
-        "links": [
-            {"name": names[sid], "url": link_for("sign.page", token=token)}
-            for sid, token in tokens.items()
-        ],
+        "tokens": [[signatory_id, token] for signatory_id, token in tokens.items()],
     }
+
+
+def _links_to_show(version: CharterVersion) -> list[dict[str, str]]:
+    """Return the links made by the request before, once, on their version's page only."""
+    remembered = session.pop("signoff_links", None)
+    if not remembered or remembered.get("version_id") != version.id:
+        return []
+    signatories = {s.id: s for s in version.sign_off.signatories}
+    links = []
+    for signatory_id, token in remembered.get("tokens", []):
+        signatory = signatories.get(signatory_id)
+        # A link replaced, revoked or taken off with its signatory since would mislead.
+        if signatory and signatory.matches(token) and signatory.link_state == "active":
+            links.append({"name": signatory.name, "url": link_for("sign.page", token=token)})
+    return links
 
 
 # Consultant pages --------------------------------------------------------------------
@@ -315,9 +328,7 @@ def _version_page(
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    links = session.pop("signoff_links", None)
-    if links and links.get("version_id") != version.id:
-        links = None
+    links = _links_to_show(version)
     previous = version.previous_version
     changes = signoff.diff(previous, version) if previous else []
     stale = signoff.stale_because(db.session, version)
