@@ -192,7 +192,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": rate_limit("ASSESS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "LINK_RATE_LIMIT": rate_limit("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
-        "INVITATION_DAYS_DEFAULT": 30,
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
         "PROXY_HOPS": whole_number("ASSESS_PROXY_HOPS", 0, 0, 10),
         # argon2id costs; stored hashes made with other costs are upgraded at sign-in.

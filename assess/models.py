@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
@@ -345,11 +345,12 @@ class Respondent(Base):
         usable = [i for i in self.invitations if i.state == "active"]
         return usable[-1] if usable else None
 
-    def renewed_expiry(self, default_days: int) -> datetime | None:
+    def renewed_expiry(self) -> datetime | None:
         """Return the expiry of a link replacing this respondent's: the working link's own,
-        so resending never extends or shortens an invitation, else `default_days` ahead."""
+        so resending never extends or shortens an invitation. Without a working link, none:
+        the new link is what an invitation makes when no expiry is chosen."""
         current = self.active_invitation
-        return current.expires_at if current else utcnow() + timedelta(days=default_days)
+        return current.expires_at if current else None
 
     def revoke_links(self) -> None:
         """Stop every link of this respondent that is not revoked yet from working."""

@@ -263,6 +263,62 @@ def test_full_workflow_over_the_api(app: Flask, api: FlaskClient) -> None:
     assert [e["id"] for e in listed] == [engagement_id]
 
 
+def test_the_engagement_names_its_decision_apart_from_the_newest_what_if(
+    app: Flask, api: FlaskClient
+) -> None:
+    from signofftools import record
+
+    engagement_id = create_engagement(api)
+    base = f"/api/v1/engagements/{engagement_id}"
+    assert api.get(base).json["decision_of_record_id"] is None
+    ann = invite(api, engagement_id, "Ann", "producer")
+    bo = invite(api, engagement_id, "Bo", "creator")
+    api.put(f"{base}/respondents/{ann}/answers", json={"answers": ANSWERS})
+    api.put(f"{base}/respondents/{bo}/answers", json={"answers": {**ANSWERS, "innovation": 1}})
+
+    # One answer set: its decision is the engagement's while Bo is still answering.
+    own = api.post(f"{base}/respondents/{ann}/submit").json
+    assert own["of_record"] is True
+    assert api.get(base).json["decision_of_record_id"] == own["id"]
+    # Two: none until their consensus is decided, and each one's own is a what-if.
+    bos = api.post(f"{base}/respondents/{bo}/submit").json
+    assert bos["of_record"] is False
+    assert api.get(base).json["decision_of_record_id"] is None
+    consensus = api.post(f"{base}/decisions").json
+    assert consensus["of_record"] is True
+
+    # A what-if stored after the consensus is the newest decision, not the engagement's.
+    what_if = record(app, engagement_id, {**ANSWERS, "risk_tolerance": 1})
+    assert api.get(base).json["decision_of_record_id"] == consensus["id"]
+    [listed] = api.get("/api/v1/engagements").json
+    assert listed["decision_of_record_id"] == consensus["id"]
+    status = api.get(f"{base}/signoff").json
+    assert status["latest_decision_id"] == what_if
+    assert status["decision_of_record_id"] == consensus["id"]
+    decisions = api.get(f"{base}/decisions").json
+    assert [(d["id"], d["of_record"]) for d in decisions] == [
+        (what_if, False),
+        (consensus["id"], True),
+        (bos["id"], False),
+        (own["id"], False),
+    ]
+    assert api.get(f"{base}/decisions/{consensus['id']}").json["of_record"] is True
+    assert api.get(f"{base}/decisions/{what_if}").json["of_record"] is False
+
+
+def test_the_openapi_document_tells_the_decision_of_record_from_the_newest(
+    client: FlaskClient,
+) -> None:
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    for name in ("Engagement", "SignOff"):
+        properties = schemas[name]["properties"]
+        assert "decision_of_record_id" in schemas[name]["required"], name
+        assert "what-if" in properties["decision_of_record_id"]["description"], name
+    latest = schemas["SignOff"]["properties"]["latest_decision_id"]["description"]
+    assert "what-if included" in latest
+    assert "of_record" in schemas["DecisionRecord"]["required"]
+
+
 def test_new_invitation_replaces_the_old_link(api: FlaskClient) -> None:
     engagement_id = create_engagement(api)
     first = api.post(
@@ -288,7 +344,9 @@ def test_an_invitation_link_carries_the_configured_public_address(
     assert invited.json["url"].startswith("https://assess.example.com/i/")
 
 
-def test_a_new_invitation_keeps_the_expiry_unless_told_otherwise(api: FlaskClient) -> None:
+def test_a_new_invitation_keeps_the_expiry_unless_told_otherwise(
+    app: Flask, api: FlaskClient
+) -> None:
     engagement_id = create_engagement(api)
     base = f"/api/v1/engagements/{engagement_id}/respondents"
 
@@ -307,11 +365,18 @@ def test_a_new_invitation_keeps_the_expiry_unless_told_otherwise(api: FlaskClien
     assert renew(rid, {"expires_in_days": None}) is None
     assert renew(rid, {}) is None  # a link that never expired is replaced by one alike
 
+    # Without a working link, the new one is what an invitation makes by default, as on the
+    # web: one that does not expire.
+    renew(rid, {"expires_in_days": 5})
     api.delete(f"{base}/{rid}/invitation")
-    after_revoking = renew(rid, {})
-    assert after_revoking is not None
-    expected = datetime.now(UTC) + timedelta(days=30)
-    assert abs(after_revoking - expected) < timedelta(minutes=1)
+    assert renew(rid, {}) is None
+    renew(rid, {"expires_in_days": 5})
+    with app.app_context():
+        respondent = database.session.get(Respondent, rid)
+        assert respondent is not None
+        respondent.invitations[-1].expires_at = datetime.now(UTC) - timedelta(days=1)
+        database.session.commit()
+    assert renew(rid, {}) is None
 
 
 def test_revoking_the_invitation_stops_the_link(

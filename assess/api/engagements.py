@@ -248,12 +248,17 @@ def not_a_session(respondent: Respondent) -> None:
 # --- representations ------------------------------------------------------------------------
 
 
+def _id_of(record: DecisionRecord | None) -> int | None:
+    return record.id if record is not None else None
+
+
 def engagement_json(engagement: Engagement) -> dict[str, Any]:
     return {
         "id": engagement.id,
         "project_name": engagement.project_name,
         "client_organisation": engagement.client_organisation,
         "status": engagement.status,
+        "decision_of_record_id": _id_of(engagement.decision_of_record),
         "archived": engagement.archived_at is not None,
         "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
         "created_at": engagement.created_at,
@@ -276,9 +281,12 @@ def respondent_json(respondent: Respondent) -> dict[str, Any]:
     }
 
 
-def decision_json(record: DecisionRecord) -> dict[str, Any]:
+def decision_json(record: DecisionRecord, of_record: DecisionRecord | None) -> dict[str, Any]:
+    """The stored decision, marked when it is ``of_record``, the engagement's decision (read
+    once by the caller: a list would otherwise work it out again for every decision)."""
     return {
         "id": record.id,
+        "of_record": of_record is not None and record.id == of_record.id,
         "respondent_id": record.respondent_id,
         "model": record.model,
         "rules_version": record.rules_version,
@@ -290,7 +298,8 @@ def decision_json(record: DecisionRecord) -> dict[str, Any]:
 
 def decision_created(record: DecisionRecord) -> Created:
     ids = {"engagement_id": record.engagement_id, "decision_id": record.id}
-    return created(decision_json(record), get_decision, **ids)
+    body = decision_json(record, record.engagement.decision_of_record)
+    return created(body, get_decision, **ids)
 
 
 # --- engagements ----------------------------------------------------------------------------
@@ -348,7 +357,8 @@ def create_engagement(data: dict[str, Any]) -> Created:
 def get_engagement(engagement_id: int) -> dict[str, Any]:
     """Show one engagement.
 
-    Its project, client, parties, status (from new to signed) and whether it is archived.
+    Its project, client, parties, status (from new to signed), whether it is archived, and
+    its decision: the one its charter is made from, never a what-if.
     """
     return engagement_json(owned_engagement(engagement_id))
 
@@ -395,17 +405,18 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
 def signoff_status(engagement_id: int) -> dict[str, Any]:
     """Follow the engagement towards a signed charter.
 
-    The latest decision, and each charter version frozen for sign-off (newest first) with
-    the state of its sign-off and what each signatory did and when.
+    The engagement's decision and the newest one stored, and each charter version frozen for
+    sign-off (newest first) with the state of its sign-off and what each signatory did and
+    when.
     """
     engagement = owned_engagement(engagement_id, versions=True)
-    latest = engagement.latest_decision
     versions = sorted(engagement.charter_versions, key=lambda v: -v.number)
     return {
         "status": engagement.status,
         "charter_drafted_at": engagement.charter_drafted_at,
         "signed_at": engagement.signed_at,
-        "latest_decision_id": latest.id if latest else None,
+        "decision_of_record_id": _id_of(engagement.decision_of_record),
+        "latest_decision_id": _id_of(engagement.latest_decision),
         "versions": [version_json(v) for v in versions],
     }
 
@@ -499,7 +510,7 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
 def _issue_link(respondent: Respondent, data: dict[str, Any]) -> tuple[str, datetime | None]:
     """Replace the respondent's links with a new one; return its URL and expiry."""
     if "expires_in_days" not in data:
-        expires_at = respondent.renewed_expiry(current_app.config["INVITATION_DAYS_DEFAULT"])
+        expires_at = respondent.renewed_expiry()
     elif (days := data["expires_in_days"]) is None:
         expires_at = None
     else:
@@ -568,8 +579,10 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
     """Replace a respondent's invitation link with a new one.
 
     The old link stops working; the new one is in this answer only. Without
-    "expires_in_days" it expires when the link it replaces would have, or after 30 days when
-    none works.
+    "expires_in_days" it expires when the working link it replaces would have, so resending a
+    link never extends or shortens it; when no link works (revoked, expired or never
+    issued) it does not expire, as a respondent's first link made without "expires_in_days",
+    and as the engagement page's "New link" does.
     """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
@@ -661,9 +674,12 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
 def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
     """List the engagement's stored decisions.
 
-    Newest first: one per submitted respondent and one per consensus, each as it was made.
+    Newest first: one per submitted respondent and one per consensus, each as it was made,
+    and "of_record" true for the engagement's decision; every other one is a what-if.
     """
-    return [decision_json(r) for r in owned_engagement(engagement_id).decisions]
+    engagement = owned_engagement(engagement_id)
+    of_record = engagement.decision_of_record
+    return [decision_json(r, of_record) for r in engagement.decisions]
 
 
 @blp.route(f"{ENGAGEMENT}/decisions", methods=["POST"])
@@ -699,7 +715,8 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
     Exactly as it was made, with the rules version that made it, even if the rules changed
     since.
     """
-    return decision_json(owned_decision(engagement_id, decision_id)[1])
+    engagement, record = owned_decision(engagement_id, decision_id)
+    return decision_json(record, engagement.decision_of_record)
 
 
 @blp.route(f"{DECISION}/charter.pdf", methods=["GET"])

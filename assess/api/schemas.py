@@ -249,11 +249,25 @@ class EngagementQuerySchema(Schema):
             raise ValidationError({key: ["unknown field"] for key in unknown})
 
 
+def decision_of_record_id() -> fields.Integer:
+    return fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "the engagement's decision, which its charter is made from: with "
+            "two or more answer sets, the newest on their consensus; never a what-if (a "
+            "respondent's own decision beside a consensus, an adjusted copy, an older "
+            "consensus); null while there is none (answers reopened, or a consensus to decide)"
+        },
+    )
+
+
 class EngagementSchema(Schema):
     id = fields.Integer(required=True)
     project_name = fields.String(required=True)
     client_organisation = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    decision_of_record_id = decision_of_record_id()
     archived = fields.Boolean(required=True)
     parties = fields.List(fields.Nested(PartySchema), required=True)
     created_at = fields.AwareDateTime(required=True)
@@ -312,14 +326,21 @@ class InvitationCreateSchema(Checked):
     expires_in_days = link_days(
         metadata={
             "description": "the new link stops working after this many days; null: never; "
-            "omitted: when the link it replaces would have, or after 30 days when there is "
-            "no working link"
+            "omitted: when the working link it replaces would have, or never when no link "
+            "works, as a first invitation's link"
         }
     )
 
 
 class DecisionRecordSchema(Schema):
     id = fields.Integer(required=True)
+    of_record = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true for the engagement's decision (its decision_of_record_id); "
+            "false for a what-if kept for reference"
+        },
+    )
     respondent_id = fields.Integer(allow_none=True, required=True)
     model = fields.String(required=True)
     rules_version = fields.String(required=True)
@@ -420,7 +441,15 @@ class SignOffSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     charter_drafted_at = fields.AwareDateTime(allow_none=True, required=True)
     signed_at = fields.AwareDateTime(allow_none=True, required=True)
-    latest_decision_id = fields.Integer(allow_none=True, required=True)
+    decision_of_record_id = decision_of_record_id()
+    latest_decision_id = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "the newest stored decision, what-if included; the charter follows "
+            "decision_of_record_id"
+        },
+    )
     versions = fields.List(
         fields.Nested(CharterVersionSchema),
         required=True,

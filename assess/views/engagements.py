@@ -368,13 +368,11 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
     respondent = owned_respondent(engagement, respondent_id)
     if respondent.facilitated:
         abort(404)
-    # Resending never extends or shortens a working link; without one, the new link is what
-    # the invitation form makes when no expiry is chosen: one that does not expire.
-    current = respondent.active_invitation
-    expires_at = current.expires_at if current else None
+    replaces_working = respondent.active_invitation is not None
+    expires_at = respondent.renewed_expiry()
     token = respondent.issue_link(expires_at)
     db.session.commit()
-    _remember_link(engagement, respondent, token, replaces_working=bool(current))
+    _remember_link(engagement, respondent, token, replaces_working=replaces_working)
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
 
 
