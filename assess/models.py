@@ -168,6 +168,12 @@ class Engagement(Base):
         passive_deletes=True,
         order_by="CharterVersion.number",
     )
+    events: Mapped[list[EngagementEvent]] = relationship(
+        back_populates="engagement",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="EngagementEvent.id",
+    )
 
     def party(self, side: str) -> Party | None:
         """Return the party on this side, if recorded."""
@@ -273,6 +279,44 @@ class Engagement(Base):
         if any(r.invitations for r in self.respondents):
             return "invited"
         return "new"
+
+
+# What the engagement's history records, beside what its decisions and sign-offs keep.
+RESPONDENT_REMOVED = "respondent removed"
+# Where a consultant acted from: the engagement's pages, or an API token.
+VIA_WEB = "web"
+VIA_API = "api"
+
+
+class EngagementEvent(Base):
+    """One step in an engagement's history, appended and never changed: who did what, when.
+
+    A removed respondent's row is deleted with their answers and links; the event keeps
+    their name, side and how far they had answered, so the engagement still says who left.
+    """
+
+    __tablename__ = "engagement_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(
+        ForeignKey("engagements.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The consultant by name as it was then, as a sign-off's events keep theirs: the row is
+    # never updated, so it holds no key that a change elsewhere would have to rewrite.
+    actor: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    via: Mapped[str] = mapped_column(String(16))
+    respondent_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    side: Mapped[str] = mapped_column(String(16))
+    # Answers they had saved, deleted with them.
+    answered: Mapped[int] = mapped_column(Integer)
+
+    engagement: Mapped[Engagement] = relationship(back_populates="events")
+
+    @property
+    def side_label(self) -> str:
+        return SIDE_LABELS[self.side]
 
 
 def answer_sets(people: Sequence[Respondent | AlignedRespondent]) -> list[Any]:
@@ -620,11 +664,12 @@ class SignOffEvent(Base):
 def _refuse_changes_to_frozen(session: Session, _context: Any, _instances: Any) -> None:
     """Refuse, in the session already, to change a frozen version or a recorded event."""
     for instance in session.dirty:
-        if isinstance(instance, CharterVersion | SignOffEvent) and session.is_modified(
+        frozen = CharterVersion | SignOffEvent | EngagementEvent
+        if isinstance(instance, frozen) and session.is_modified(
             instance, include_collections=False
         ):
             raise FrozenError(f"{type(instance).__name__} {instance.id} is frozen")
 
 
 class FrozenError(Exception):
-    """Something tried to change a frozen charter version or a recorded sign-off event."""
+    """Something tried to change a frozen charter version or a recorded event."""

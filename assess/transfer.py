@@ -521,6 +521,7 @@ ROW_NOUNS = {
     "sign_offs": ("sign-off", "sign-offs"),
     "signatories": ("signatory", "signatories"),
     "sign_off_events": ("sign-off event", "sign-off events"),
+    "engagement_events": ("engagement history entry", "engagement history entries"),
     "api_tokens": ("API token", "API tokens"),
 }
 

@@ -1,7 +1,13 @@
-"""Helpers for the API tests: tokens for consultants, and bearer headers."""
+"""Helpers for the API tests: tokens for consultants, bearer headers, a signed charter, and
+a request landing in the middle of another."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 from flask import Flask
 
 from assess.api.tokens import issue_token
@@ -53,3 +59,24 @@ def sign(app: Flask, engagement_id: int) -> bytes:
         sealed = version.sign_off.sealed_pdf
         assert sealed is not None
         return sealed
+
+
+def meanwhile(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, call: Callable[[], Any]
+) -> list[Any]:
+    """Make the first use of ``owner.name`` wait for ``call`` run from another thread (its
+    own request and session): a request that lands between a check and a write."""
+    original = getattr(owner, name)
+    results: list[Any] = []
+    started: list[bool] = []
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        if not started:  # the other request uses it too: only the first use waits
+            started.append(True)
+            thread = threading.Thread(target=lambda: results.append(call()))
+            thread.start()
+            thread.join(60)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, hooked)
+    return results

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from apitools import make_token
+from apitools import make_token, meanwhile
 from flask import Flask
 from flask.testing import FlaskClient
 from webtools import ANSWERS, ENGAGEMENT, csrf_token, login, post
@@ -40,27 +37,6 @@ def invited(api: FlaskClient, name: str = "Ann Lee", side: str = "producer") -> 
     assert created is not None
     path = f"/api/v1/engagements/{engagement['id']}/respondents/{created['respondent']['id']}"
     return path, urlsplit(created["url"]).path
-
-
-def meanwhile(
-    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, call: Callable[[], Any]
-) -> list[Any]:
-    """Make the first use of ``owner.name`` wait for ``call`` run from another thread (its
-    own request and session): a request that lands between a check and a write."""
-    original = getattr(owner, name)
-    results: list[Any] = []
-    started: list[bool] = []
-
-    def hooked(*args: Any, **kwargs: Any) -> Any:
-        if not started:  # the other request uses it too: only the first use waits
-            started.append(True)
-            thread = threading.Thread(target=lambda: results.append(call()))
-            thread.start()
-            thread.join(60)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, hooked)
-    return results
 
 
 def stored(app: Flask, path: str) -> tuple[dict[str, int], list[dict[str, int]]]:

@@ -721,6 +721,7 @@ def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
     assert remove in page and 'Remove<span class="visually-hidden"> Cy Diaz</span>' in page
     # Submitted answers stay: only Cy has the action.
     assert page.count('/remove"') == 1
+    assert 'id="engagement-history-title"' not in page  # nobody removed yet
 
     confirm = signed_in.get(f"{base}/respondents/{cy}/remove")
     assert confirm.status_code == 200
@@ -736,6 +737,11 @@ def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
     assert removed.status_code == 302 and removed.headers["Location"] == base
     shown = signed_in.get(base).get_data(as_text=True)
     assert "<bdi>Cy Diaz</bdi> is removed, with their saved answers" in shown
+    # The engagement's history keeps who removed whom, when, and from which side.
+    history = shown.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    assert "<bdi>Cara Diaz</bdi> removed <bdi>Cy Diaz</bdi> (creator side)" in history
+    assert "2 of 8 answers saved" in history and "over the API" not in history
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+">', history)
     assert count(app, Respondent) == 2
     with app.app_context():
         assert db.session.scalars(select(Invitation)).all() == []
@@ -805,7 +811,10 @@ def test_an_unfinished_intake_session_can_be_removed(app: Flask, signed_in: Flas
     confirm = signed_in.get(f"{base}/respondents/{session_id}/remove").get_data(as_text=True)
     assert "Remove the unfinished intake session?" in confirm
     post(signed_in, f"{base}/respondents/{session_id}/remove")
-    assert "The unfinished intake session is removed" in signed_in.get(base).get_data(as_text=True)
+    shown = signed_in.get(base).get_data(as_text=True)
+    assert "The unfinished intake session is removed" in shown
+    history = shown.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    assert "removed <bdi>Intake session</bdi> (both parties together)" in history
     assert count(app, Respondent) == 0
     assert status(app, engagement_id) == "new"
 

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from assess import questionnaire, signoff
+from assess import questionnaire, respondents, signoff
 from assess.api import require_acceptable_answer, require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
@@ -42,6 +42,7 @@ from assess.listing import engagement_page, engagements_query
 from assess.models import (
     CREATOR,
     PRODUCER,
+    VIA_API,
     CharterVersion,
     DecisionRecord,
     Engagement,
@@ -569,6 +570,30 @@ def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     The answers saved so far, whether they are submitted, and the state of the newest link.
     """
     return respondent_json(owned_respondent(engagement_id, respondent_id)[1])
+
+
+@blp.route(RESPONDENT, methods=["DELETE"])
+@blp.response(204, description="Removed; the engagement's history records it")
+@documented(403, 404, 409)
+def remove_respondent(engagement_id: int, respondent_id: int) -> None:
+    """Remove a respondent who will not answer.
+
+    As on the engagement page: their saved answers and invitation links are deleted, the
+    engagement no longer waits for them, and its history records who removed them and when.
+    Submitted answers stay, and so do answers a stored decision rests on, reopened or not
+    (409 says which); an unfinished intake session can be removed, a finished one stays.
+    Removing someone already removed is a 404.
+    """
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    outcome = respondents.remove_respondent(
+        db.session, respondent, current_consultant(), via=VIA_API
+    )
+    if outcome is respondents.GONE:  # removed a moment ago, by another request
+        abort(404, message="No such respondent in this engagement.")
+    if isinstance(outcome, respondents.Refusal):
+        abort(409, message=outcome.text)
+    db.session.commit()
 
 
 @blp.route(f"{RESPONDENT}/invitation", methods=["POST"])

@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, select, update
 from werkzeug.wrappers import Response
 
 from assess import signoff
@@ -40,7 +39,7 @@ from assess.models import (
     SIDE_LABELS,
     SIGNOFF_PENDING,
     SIGNOFF_PREPARING,
-    DecisionRecord,
+    VIA_WEB,
     Engagement,
     Party,
     Respondent,
@@ -56,6 +55,13 @@ from assess.questionnaire import (
     why_no_consensus,
 )
 from assess.radar import radar
+from assess.respondents import (
+    GONE,
+    Refusal,
+    remove_respondent,
+    side_left_without,
+    why_not_removable,
+)
 from assess.views import link_for
 from assess.views.auth import require_consultant
 from assess.views.template_helpers import isolated, link_end, names
@@ -388,43 +394,9 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
-GONE = "That respondent is no longer part of this engagement."
-
-
-def _why_not_removable(respondent: Respondent) -> str | None:
-    """Say why a respondent must stay: submitted answers, or answers a stored decision used
-    (reopened after submitting: the decision still names them)."""
-    if respondent.facilitated and (respondent.submitted_at or respondent.decisions):
-        return (
-            "This intake session was finished and a decision rests on its answers, so it "
-            "stays with the engagement."
-        )
-    if respondent.submitted_at is not None:
-        return isolated(
-            "{} has submitted their answers, so they stay with the engagement. Reopen their "
-            "answers if they need to change them.",
-            respondent.name,
-        )
-    if respondent.decisions:
-        return isolated(
-            "{}'s answers were submitted before they were reopened, and stored decisions rest "
-            "on them, so they stay with the engagement. Their link leads back to the review "
-            "page, where they can submit again.",
-            respondent.name,
-        )
-    return None
-
-
-def _side_left_without(engagement: Engagement, respondent: Respondent) -> str | None:
-    """Return the side that would have nobody answering for it without this respondent."""
-    if respondent.side not in PARTY_SIDES:
-        return None
-    others = [
-        r
-        for r in engagement.respondents
-        if r.id != respondent.id and not r.facilitated and r.side == respondent.side
-    ]
-    return None if others else respondent.side
+def _said(refusal: Refusal) -> Markup:
+    """Word why a respondent stays for the page, their name set apart."""
+    return isolated(refusal.sentence, refusal.name)
 
 
 @bp.route("/<int:engagement_id>/respondents/<int:respondent_id>/remove", methods=["GET", "POST"])
@@ -436,51 +408,38 @@ def remove(engagement_id: int, respondent_id: int) -> str | Response:
     show = url_for("engagements.show", engagement_id=engagement.id)
     respondent = next((r for r in engagement.respondents if r.id == respondent_id), None)
     if respondent is None:  # a second click, or a page from before they were removed
-        flash(GONE, "info")
+        flash(_said(GONE), "info")
         return redirect(show)
-    refusal = _why_not_removable(respondent)
+    refusal = why_not_removable(respondent)
     if refusal:
-        flash(refusal, "info")
+        flash(_said(refusal), "info")
         return redirect(show)
-    side_left = _side_left_without(engagement, respondent)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         return render_template(
             "web/engagements/remove.html",
             engagement=engagement,
             respondent=respondent,
-            side_left=side_left,
+            side_left=side_left_without(engagement, respondent),
         )
-    # Claimed like a save or a submit, so a submit on their link at this moment either
-    # lands first (and they stay) or waits and finds them gone.
-    claimed = db.session.execute(
-        update(Respondent)
-        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
-        .values(step=Respondent.step)
-        .execution_options(synchronize_session=False)
+    name, facilitated = respondent.name, respondent.facilitated
+    outcome = remove_respondent(
+        db.session, respondent, current_user._get_current_object(), via=VIA_WEB
     )
-    decided_on = db.session.scalar(
-        select(func.count(DecisionRecord.id)).where(DecisionRecord.respondent_id == respondent.id)
-    )
-    if getattr(claimed, "rowcount", 0) != 1 or decided_on:
-        db.session.rollback()
-        current = db.session.get(Respondent, respondent_id)
-        flash((current and _why_not_removable(current)) or GONE, "info")
+    if isinstance(outcome, Refusal):
+        flash(_said(outcome), "info")
         return redirect(show)
-    if respondent.facilitated:
+    db.session.commit()
+    if facilitated:
         message = Markup("The unfinished intake session is removed, with its answers.")
     else:
         message = isolated(
-            "{} is removed, with their saved answers; their link no longer opens.",
-            respondent.name,
+            "{} is removed, with their saved answers; their link no longer opens.", name
         )
-    if side_left:
+    if outcome.side_left:
         message += (
-            f" Nobody answers for the {SIDE_LABELS[side_left].lower()} now: a consensus needs "
-            "submitted answers from both sides."
+            f" Nobody answers for the {SIDE_LABELS[outcome.side_left].lower()} now: a "
+            "consensus needs submitted answers from both sides."
         )
-    engagement.respondents.remove(respondent)
-    engagement.updated_at = utcnow()
-    db.session.commit()
     flash(message, "success")
     return redirect(show)
 

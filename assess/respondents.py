@@ -1,0 +1,122 @@
+"""Removing a respondent who will not answer, from the engagement page and the API alike:
+who may be removed, what goes with them, and the line the engagement's history keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from assess.models import (
+    PARTY_SIDES,
+    RESPONDENT_REMOVED,
+    Consultant,
+    DecisionRecord,
+    Engagement,
+    EngagementEvent,
+    Respondent,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a respondent stays: a sentence with ``{}`` where their name goes, so a page can
+    set the name apart from the sentence and the API can print it as it is."""
+
+    sentence: str
+    name: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.sentence.format(self.name)
+
+
+GONE = Refusal("That respondent is no longer part of this engagement.")
+
+
+@dataclass(frozen=True)
+class Removal:
+    event: EngagementEvent
+    # The side nobody answers for any more, if the respondent was its last.
+    side_left: str | None
+
+
+def why_not_removable(respondent: Respondent) -> Refusal | None:
+    """Say why a respondent must stay: submitted answers, or answers a stored decision used
+    (reopened after submitting: the decision still names them)."""
+    if respondent.facilitated and (respondent.submitted_at or respondent.decisions):
+        return Refusal(
+            "This intake session was finished and a decision rests on its answers, so it "
+            "stays with the engagement."
+        )
+    if respondent.submitted_at is not None:
+        return Refusal(
+            "{} has submitted their answers, so they stay with the engagement. Reopen their "
+            "answers if they need to change them.",
+            respondent.name,
+        )
+    if respondent.decisions:
+        return Refusal(
+            "{}'s answers were submitted before they were reopened, and stored decisions rest "
+            "on them, so they stay with the engagement. Their link leads back to the review "
+            "page, where they can submit again.",
+            respondent.name,
+        )
+    return None
+
+
+def side_left_without(engagement: Engagement, respondent: Respondent) -> str | None:
+    """Return the side that would have nobody answering for it without this respondent."""
+    if respondent.side not in PARTY_SIDES:
+        return None
+    others = [
+        r
+        for r in engagement.respondents
+        if r.id != respondent.id and not r.facilitated and r.side == respondent.side
+    ]
+    return None if others else respondent.side
+
+
+def remove_respondent(
+    session: Session, respondent: Respondent, consultant: Consultant, *, via: str
+) -> Removal | Refusal:
+    """Remove a respondent who has not submitted, with their saved answers and links, and
+    record it in the engagement's history: one who will not answer no longer holds up the
+    engagement. The caller commits a removal; a refusal has rolled the session back.
+
+    The row is claimed like a save or a submit, so a submit on their link at this moment
+    either lands first (and they stay) or waits and finds them gone. The claim also decides
+    the refusals: the respondent as loaded may predate a submit that just landed.
+    """
+    respondent_id = respondent.id
+    claimed = session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent_id, Respondent.submitted_at.is_(None))
+        .values(step=Respondent.step)
+        .execution_options(synchronize_session=False)
+    )
+    decided_on = session.scalar(
+        select(func.count(DecisionRecord.id)).where(DecisionRecord.respondent_id == respondent_id)
+    )
+    if getattr(claimed, "rowcount", 0) != 1 or decided_on:
+        # Submitted, decided on, or removed by another request: say why from the row as
+        # it is now.
+        session.rollback()
+        current = session.get(Respondent, respondent_id)
+        return (why_not_removable(current) if current else None) or GONE
+    engagement = respondent.engagement
+    event = EngagementEvent(
+        action=RESPONDENT_REMOVED,
+        actor=consultant.display_name,
+        via=via,
+        respondent_name=respondent.name,
+        side=respondent.side,
+        answered=len(respondent.answers),
+    )
+    side_left = side_left_without(engagement, respondent)
+    engagement.events.append(event)
+    engagement.respondents.remove(respondent)
+    engagement.updated_at = utcnow()
+    return Removal(event, side_left)
