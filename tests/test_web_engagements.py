@@ -728,6 +728,7 @@ def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
     text = confirm.get_data(as_text=True)
     assert "Remove <bdi>Cy Diaz</bdi>?" in text
     assert "Their saved answers are deleted, their link stops opening" in text
+    assert "history records who removed them and when" in text
     assert "2 of 8 answered" in text and "Revoked" in text
     assert "Nobody else answers" not in text  # Bo Chen answers for the creator side
     assert f'action="{base}/respondents/{cy}/remove"' in text
