@@ -283,6 +283,7 @@ class Engagement(Base):
 
 # What the engagement's history records, beside what its decisions and sign-offs keep.
 RESPONDENT_REMOVED = "respondent removed"
+EVENT_ACTIONS = (RESPONDENT_REMOVED,)
 # Where a consultant acted from: the engagement's pages, or an API token.
 VIA_WEB = "web"
 VIA_API = "api"

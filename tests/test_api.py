@@ -498,7 +498,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
             assert response.status_code == 404, (method, url, response.json)
             assert response.mimetype == "application/json"
             checked += 1
-    assert checked == 16
+    assert checked == 17
     # The owner still sees everything, unchanged.
     assert api.get(f"{base}/respondents/{rid}").json["answers"] == ANSWERS
 
@@ -931,6 +931,7 @@ def test_a_copy_still_current_is_answered_304_without_a_body(app: Flask, api: Fl
     paths = [
         "/api/v1/engagements",
         base,
+        f"{base}/history",
         f"{base}/signoff",
         f"{base}/respondents",
         f"{base}/respondents/{rid}",
@@ -1056,7 +1057,7 @@ def test_a_copy_is_compared_before_any_pdf_is_read_or_made(
     spec = api.get("/api/v1/openapi.json").json
     paths = [p.format(**ids, number=1) for p, item in spec["paths"].items() if "get" in item]
     paths = [p for p in paths if p.startswith("/api/v1/engagements")]
-    assert len(paths) == 9
+    assert len(paths) == 10
     tags = {path: api.get(path).headers["ETag"] for path in paths}
     made = len(renders)
 

@@ -219,6 +219,7 @@ def test_a_whole_workflow_conforms(fuzz_app: Flask) -> None:
         "POST", f"{engagement}/respondents", {"name": "G", "side": "creator"}, engagement_id=eid
     )
     call("DELETE", respondent, engagement_id=eid, respondent_id=gone["respondent"]["id"])
+    call("GET", f"{engagement}/history", engagement_id=eid)
     call("GET", f"{engagement}/respondents", engagement_id=eid)
     did = call("POST", f"{engagement}/decisions", engagement_id=eid)["id"]
     call("GET", f"{engagement}/decisions", engagement_id=eid)

@@ -77,6 +77,16 @@ def test_a_respondent_who_will_not_answer_is_removed_with_answers_and_links(
     assert api.post(f"{base}/decisions").status_code == 201
     assert api.get(base).json["status"] == "decided"
     assert history(app) == [("respondent removed", "Cara Diaz", "Cy Diaz", "creator", 2, "api")]
+    [entry] = api.get(f"{base}/history").json
+    assert entry.pop("at").endswith("+00:00")
+    assert entry == {
+        "action": "respondent removed",
+        "actor": "Cara Diaz",
+        "via": "api",
+        "respondent_name": "Cy Diaz",
+        "side": "creator",
+        "answered": 2,
+    }
 
     # Removing again finds nobody, as for any respondent that does not exist.
     again = api.delete(cy)
@@ -131,6 +141,8 @@ def test_a_read_only_token_or_another_consultant_removes_nobody(
     other = make_token(app, make_consultant(app, "dee@example.com", "Dee"))
     refused = api.delete(ann, headers=bearer(other))
     assert refused.status_code == 404 and refused.json["message"] == "No such engagement."
+    assert api.get(f"{base}/history", headers=bearer(other)).status_code == 404
+    assert api.get(f"{base}/history").json == []
     assert api.get(ann).status_code == 200 and history(app) == []
 
 

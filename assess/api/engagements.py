@@ -26,6 +26,7 @@ from assess.api.schemas import (
     AnswersUpdateSchema,
     DecisionRecordSchema,
     EngagementCreateSchema,
+    EngagementEventSchema,
     EngagementQuerySchema,
     EngagementSchema,
     EngagementUpdateSchema,
@@ -397,6 +398,30 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
         engagement.archived_at = utcnow()
     db.session.commit()
     return engagement_json(engagement)
+
+
+@blp.route(f"{ENGAGEMENT}/history", methods=["GET"])
+@revalidated
+@blp.response(200, EngagementEventSchema(many=True))
+@documented(404)
+def history(engagement_id: int) -> list[dict[str, Any]]:
+    """Read the engagement's history.
+
+    Oldest first: each respondent removed, by whom, when and from where. Decisions and
+    sign-offs keep their own records.
+    """
+    return [
+        {
+            "action": e.action,
+            "at": e.at,
+            "actor": e.actor,
+            "via": e.via,
+            "respondent_name": e.respondent_name,
+            "side": e.side,
+            "answered": e.answered,
+        }
+        for e in owned_engagement(engagement_id).events
+    ]
 
 
 @blp.route(f"{ENGAGEMENT}/signoff", methods=["GET"])

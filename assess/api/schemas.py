@@ -18,17 +18,21 @@ from marshmallow import (
 from assess.factors import FACTORS
 from assess.listing import SEARCH_MAX
 from assess.models import (
+    EVENT_ACTIONS,
     NAME_MAX,
     ORGANISATION_MAX,
     PARTY_SIDES,
     PROJECT_MAX,
     ROLE_MAX,
+    SIDE_LABELS,
     SIGNOFF_DECLINED,
     SIGNOFF_PENDING,
     SIGNOFF_PREPARING,
     SIGNOFF_SIGNED,
     SIGNOFF_WITHDRAWN,
     STATUSES,
+    VIA_API,
+    VIA_WEB,
 )
 from assess.schemas import AnswersSchema, Checked, RespondentsSchema, level_field, one_of
 from assess.signoff import SIGNATORY_STATES
@@ -274,6 +278,27 @@ class EngagementSchema(Schema):
     updated_at = fields.AwareDateTime(required=True)
     charter_drafted_at = fields.AwareDateTime(allow_none=True, required=True)
     signed_at = fields.AwareDateTime(allow_none=True, required=True)
+
+
+class EngagementEventSchema(Schema):
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(EVENT_ACTIONS),
+        metadata={"description": "what was done"},
+    )
+    at = fields.AwareDateTime(required=True)
+    actor = fields.String(required=True, metadata={"description": "the consultant who did it"})
+    via = fields.String(
+        required=True,
+        validate=validate.OneOf((VIA_WEB, VIA_API)),
+        metadata={"description": "the engagement page or the API"},
+    )
+    respondent_name = fields.String(required=True)
+    side = fields.String(required=True, validate=validate.OneOf(list(SIDE_LABELS)))
+    answered = fields.Integer(
+        required=True,
+        metadata={"description": "how many answers the respondent had saved, deleted with them"},
+    )
 
 
 def link_days(**options: Any) -> fields.Integer:
