@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from assess import charter, partnership
 from assess.alignment import Alignment
+from assess.alignment import Respondent as AlignedRespondent
 from assess.charter import CharterDetails
 from assess.decision import Decision, Reason
 from assess.factors import BY_KEY as FACTORS
@@ -47,6 +48,7 @@ from assess.models import (
     Signatory,
     SignOff,
     SignOffEvent,
+    answer_sets,
     hash_token,
     utcnow,
 )
@@ -314,29 +316,58 @@ def _unused_document_id(session: Session, decision: Decision, details: CharterDe
 
 def stale_because(session: Session, version: CharterVersion) -> DecisionRecord | None:
     """Return the decision that overtook the one the version was frozen from (the
-    engagement's new decision, else the first one stored after it): the assessment has
-    moved on and the version is stale. This is the one place that says so.
+    engagement's new decision, else the first one stored after it that moved the assessment
+    on): the version is stale. This is the one place that says so.
 
-    A version stays current while the engagement's decision (``decision_of_record``) is
-    still the one it was frozen from: a what-if stored on one respondent's own answers
-    changes nothing. Otherwise any decision stored after it overtakes it (a new consensus,
-    new answers submitted). "After" is the database's order of decision ids, never a
-    clock: an id is given when the decision is stored, larger than every id before it,
-    whichever app node stores it and whatever that node's clock says (times are only
-    shown). A version with no decision recorded (none is frozen that way) cannot say what
-    it rests on, so every decision overtakes it.
+    A version stays current while the engagement's decision (``decision_of_record``) is the
+    one it was frozen from, or says the same: answers submitted again unchanged store a new
+    decision identical to the frozen one. A what-if changes nothing. Otherwise a decision
+    stored after it overtakes it (a new consensus, new answers submitted). While answers
+    are reopened the engagement has no decision; the version is then stale only if a
+    decision stored after it moved the assessment on, never because of a what-if.
+
+    "After" is the database's order of decision ids, never a clock: an id is given when the
+    decision is stored, larger than every id before it, whichever app node stores it and
+    whatever that node's clock says (times are only shown). A version with no decision
+    recorded (none is frozen that way) cannot say what it rests on, so every decision
+    overtakes it.
     """
     of_record = version.engagement.decision_of_record
+    query = select(DecisionRecord).where(DecisionRecord.engagement_id == version.engagement_id)
+    if version.decision_id is None:
+        return of_record or session.scalar(query.order_by(DecisionRecord.id).limit(1))
     if of_record is not None and of_record.id == version.decision_id:
         return None
-    if of_record is not None and (
-        version.decision_id is None or of_record.id > version.decision_id
-    ):
-        return of_record
-    query = select(DecisionRecord).where(DecisionRecord.engagement_id == version.engagement_id)
-    if version.decision_id is not None:
-        query = query.where(DecisionRecord.id > version.decision_id)
-    return session.scalar(query.order_by(DecisionRecord.id).limit(1))
+    frozen = version.decision
+    if of_record is not None:
+        if of_record.decision == frozen:
+            return None
+        if of_record.id > version.decision_id:
+            return of_record
+    later = session.scalars(
+        query.where(DecisionRecord.id > version.decision_id).order_by(DecisionRecord.id)
+    )
+    # An older decision of record that says something else still makes the version stale.
+    return next((d for d in later if _moves_on(d, frozen)), of_record)
+
+
+def _moves_on(record: DecisionRecord, frozen: Decision) -> bool:
+    """Say whether a decision stored after a frozen one changes what the charter rests on.
+
+    On a consensus, a respondent's own decision moves it on only with answers the consensus
+    did not combine (a respondent joining, or answering differently); an adjusted copy of
+    one respondent's answers is a what-if. On one answer set, every different decision is
+    the engagement's in its turn.
+    """
+    if record.decision == frozen:
+        return False
+    if frozen.alignment is None or record.is_consensus:
+        return True
+    if record.respondent is None:
+        return False
+    combined = answer_sets(frozen.alignment.answer_sets())
+    own = AlignedRespondent(record.respondent.name, record.respondent.side, record.answers)
+    return answer_sets([own])[0] not in combined
 
 
 def is_stale(session: Session, version: CharterVersion) -> bool:

@@ -353,7 +353,7 @@ def test_answers_evaluated_again_make_the_frozen_version_stale(
     setup = engagement_with_decision(app, client)
     version_path = freeze(client, setup)
     links = send(client, version_path, people=SIGNATORIES[:1])
-    record(app, setup.engagement_id)
+    record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
     page = client.get(version_path).get_data(as_text=True)
     assert "This version is stale." in page
     visitor = app.test_client()
@@ -373,9 +373,56 @@ def test_the_engagement_page_shows_a_stale_version_as_stale(
     send(signed_in, freeze(signed_in, setup), people=SIGNATORIES[:1])
     engagement_page = f"/engagements/{setup.engagement_id}"
     assert "status-pending" in signed_in.get(engagement_page).get_data(as_text=True)
-    record(app, setup.engagement_id)
+    record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
     page = signed_in.get(engagement_page).get_data(as_text=True)
     assert 'class="status status-stale">Stale<' in page and "status-pending" not in page
+
+
+def test_answers_submitted_again_unchanged_leave_the_frozen_version_current(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from webtools import create_engagement, invite
+
+    from assess.questionnaire import PAGES
+    from assess.signoff import stale_because
+
+    def answer(link: str, answers: dict[str, int]) -> None:
+        for number, page in enumerate(PAGES, start=1):
+            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+        assert post(signed_in, f"{link}/review").status_code == 303  # type: ignore[attr-defined]
+
+    def overtaken_by() -> int | None:
+        with app.app_context():
+            version = db.session.query(CharterVersion).one()
+            newer = stale_because(db.session, version)
+            return newer.id if newer else None
+
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    answer(link, ANSWERS)  # Ann alone answers: her decision #1 is the engagement's
+    setup = Setup(engagement_id, 1)
+    version_path = freeze(signed_in, setup)
+    with app.app_context():
+        ann = db.session.query(RespondentRecord).one().id
+    reopen = f"/engagements/{engagement_id}/respondents/{ann}/reopen"
+
+    # Reopened and submitted again as they were: decision #2 is the engagement's now, and
+    # it says what #1 said, so the charter frozen from #1 still stands.
+    post(signed_in, reopen)
+    answer(link, ANSWERS)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.decision_of_record is not None
+        assert engagement.decision_of_record.id == 2
+    assert overtaken_by() is None
+    page = signed_in.get(version_path).get_data(as_text=True)
+    assert "This version is stale." not in page
+
+    # Answers that change the decision make it stale.
+    post(signed_in, reopen)
+    answer(link, {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1})
+    assert overtaken_by() == 3
+    assert "This version is stale." in signed_in.get(version_path).get_data(as_text=True)
 
 
 def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: FlaskClient) -> None:
@@ -565,7 +612,7 @@ def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
     send(client, version_path, people=SIGNATORIES[:1])
     assert warning in client.get(preview).get_data(as_text=True)
     # Once a newer decision has made the version stale, there is nothing left to stop.
-    record(app, setup.engagement_id)
+    record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
     assert "makes it stale" not in client.get(preview).get_data(as_text=True)
 
 

@@ -776,3 +776,55 @@ def test_a_what_if_stored_after_a_freeze_leaves_the_version_current(
     agree = {"factor": "risk_tolerance", "value": "2", "note": "Kept cautious for the pilot."}
     assert post(signed_in, f"{agreed}/agree", agree).status_code == 303
     assert overtaken_by() == 6
+
+
+def test_reopening_after_a_what_if_leaves_the_frozen_version_current(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.models import CharterVersion
+    from assess.signoff import stale_because
+
+    engagement_id = create_engagement(signed_in)
+    base = f"/engagements/{engagement_id}"
+    ann_link = invite(signed_in, engagement_id)
+    bo_link = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer_through_link(signed_in, ann_link, ANSWERS)  # decision #1
+    answer_through_link(signed_in, bo_link, CREATOR_ANSWERS)  # decision #2
+    assert post(signed_in, f"{base}/consensus").status_code == 303  # decision #3
+    assert post(signed_in, f"{base}/charter/freeze/3", {"version": "1"}).status_code == 303
+    # A what-if on Ann's own answers: decision #4, never the engagement's.
+    data = {k: str(v) for k, v in WHAT_IF.items()}
+    assert post(signed_in, f"{base}/decisions/1/confirm", data).status_code == 303
+    with app.app_context():
+        ann, bo = db.session.scalars(select(Respondent.id).order_by(Respondent.id)).all()
+
+    def overtaken_by() -> int | None:
+        with app.app_context():
+            version = db.session.scalars(select(CharterVersion)).one()
+            record = stale_because(db.session, version)
+            return record.id if record else None
+
+    def version_page() -> str:
+        return str(signed_in.get(f"{base}/charter/v1").get_data(as_text=True))
+
+    assert overtaken_by() is None
+    # Ann's answers are open again: nothing is decided yet, and nothing has overtaken the
+    # version either; the what-if stored before is still only a what-if.
+    post(signed_in, f"{base}/respondents/{ann}/reopen")
+    assert of_record(app, engagement_id) is None
+    assert overtaken_by() is None
+    assert "This version is stale." not in version_page()
+    # Submitted again unchanged: her own decision #5 repeats what the consensus holds.
+    post(signed_in, f"{ann_link}/review")
+    assert len(decisions(app)) == 5 and of_record(app, engagement_id) == 3
+    assert overtaken_by() is None
+    assert "This version is stale." not in version_page()
+
+    # A decision that does change the consensus makes it stale, and keeps it stale while
+    # answers are reopened afterwards.
+    agree = {"factor": "risk_tolerance", "value": "2", "note": "Kept cautious for the pilot."}
+    assert post(signed_in, f"{base}/decisions/3/agree", agree).status_code == 303
+    assert overtaken_by() == 6
+    post(signed_in, f"{base}/respondents/{bo}/reopen")
+    assert overtaken_by() == 6
+    assert "This version is stale." in version_page()
