@@ -226,7 +226,8 @@ class Engagement(Base):
         and its status once nobody is awaited. Every other stored decision is a what-if
         kept for reference.
 
-        - Answers reopened: none until they are submitted again, since they may change.
+        - Answers reopened: none until they are submitted again, or closed again as they
+          were submitted, since they may change.
         - Two or more answer sets submitted (respondents from their links and intake
           sessions alike): the newest decision on their consensus as the answers stand,
           with its agreed values and adjustments; none until the consultant decides it.
@@ -361,6 +362,9 @@ class Respondent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the consultant locks reopened answers again as they were submitted, without
+    # a new submission: the record that the lock since then is the consultant's.
+    closed_again_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     engagement: Mapped[Engagement] = relationship(back_populates="respondents")
     invitations: Mapped[list[Invitation]] = relationship(
@@ -383,6 +387,16 @@ class Respondent(Base):
         if self.answers:
             return "in progress"
         return "not started"
+
+    @property
+    def submitted_answers(self) -> dict[str, int] | None:
+        """The answers as last submitted, or None if no decision records them.
+
+        Reopened answers are changed in place; the submitted ones stay in the decision that
+        submitting stored (a re-evaluation stored as theirs repeats the same answers).
+        """
+        own = max(self.decisions, key=lambda d: d.id or 0, default=None)
+        return dict(own.answers) if own else None
 
     @property
     def active_invitation(self) -> Invitation | None:

@@ -243,3 +243,55 @@ def submit(session: Session, respondent: Respondent) -> DecisionRecord | None:
     return record_decision(
         session, respondent.engagement, decide(respondent.answers), respondent=respondent
     )
+
+
+# What closing reopened answers again came to.
+CLOSED = "closed"
+CLOSED_DISCARDING = "closed, changes discarded"
+CHANGED = "changed"
+NOT_REOPENED = "not reopened"
+
+
+def answers_seen(answers: Mapping[str, int]) -> str:
+    """Name a set of answers in a form field, so a form can say which answers it showed."""
+    return ",".join(f"{key}={level}" for key, level in sorted(answers.items()))
+
+
+def close_again(session: Session, respondent: Respondent, seen: str | None = None) -> str:
+    """Lock reopened answers again as they were submitted, storing no new decision: the way
+    out when the respondent will not submit again. The caller checks the submitted answers
+    are on record (``Respondent.submitted_answers``), and commits.
+
+    Answers changed since reopening are discarded only when ``seen`` names exactly the ones
+    stored now (``answers_seen``): those the consultant was shown. Returns ``CLOSED``,
+    ``CLOSED_DISCARDING`` (closed, changes discarded), ``CHANGED`` (changes not seen:
+    nothing done) or ``NOT_REOPENED`` (submitted meanwhile, or never reopened).
+
+    The row is claimed first, as a save or a submit claims it: a page saved or answers
+    submitted at this moment land either before the close, and are seen, or not at all.
+    """
+    claimed = session.execute(
+        update(Respondent)
+        .where(
+            Respondent.id == respondent.id,
+            Respondent.submitted_at.is_(None),
+            Respondent.reopened_at.is_not(None),
+        )
+        .values(step=Respondent.step)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return NOT_REOPENED
+    session.refresh(respondent)
+    submitted = respondent.submitted_answers
+    assert submitted is not None, "the caller checks the submitted answers are on record"
+    unchanged = respondent.answers == submitted
+    if not unchanged and seen != answers_seen(respondent.answers):
+        return CHANGED
+    now = utcnow()
+    respondent.answers = submitted
+    respondent.step = REVIEW_STEP
+    respondent.submitted_at = now
+    respondent.closed_again_at = now
+    respondent.engagement.updated_at = now
+    return CLOSED if unchanged else CLOSED_DISCARDING

@@ -419,6 +419,172 @@ def test_reopened_answers_take_the_engagement_out_of_decided(
     assert status(app, engagement_id) == "in progress"
 
 
+def answer_through_link(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
+    """Answer every page from an invitation link and submit."""
+    from assess.questionnaire import PAGES
+
+    for number, page in enumerate(PAGES, start=1):
+        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+    assert post(client, f"{link}/review").status_code == 303
+
+
+def decided_through_links(client: FlaskClient) -> tuple[int, str]:
+    """Ann and Bo answer from their links (their own decisions #1 and #2) and the consultant
+    decides their consensus (#3). Return the engagement and Ann's link."""
+    engagement_id = create_engagement(client)
+    ann = invite(client, engagement_id)
+    bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer_through_link(client, ann, ANSWERS)
+    answer_through_link(client, bo, {**ANSWERS, "timeline_pressure": 5})
+    assert post(client, f"/engagements/{engagement_id}/consensus").status_code == 303
+    return engagement_id, ann
+
+
+def reopened_state(app: Flask, name: str) -> tuple[dict[str, int], bool, bool, bool]:
+    """A respondent's answers, and whether they are submitted, reopened and closed again."""
+    with app.app_context():
+        who = db.session.scalars(select(Respondent).where(Respondent.name == name)).one()
+        return (
+            dict(who.answers),
+            who.submitted_at is not None,
+            who.reopened_at is not None,
+            who.closed_again_at is not None,
+        )
+
+
+def of_record(app: Flask, engagement_id: int) -> int | None:
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        record = engagement.decision_of_record
+        return record.id if record else None
+
+
+def test_reopened_answers_never_submitted_again_can_be_closed_again_as_they_were(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, link = decided_through_links(signed_in)
+    base = f"/engagements/{engagement_id}"
+    ann = respondent_id_of(app, "Ann Lee")
+    close = f"{base}/respondents/{ann}/close"
+    assert f'action="{close}"' not in signed_in.get(base).get_data(as_text=True)
+    post(signed_in, f"{base}/respondents/{ann}/reopen")
+    assert status(app, engagement_id) == "answered" and of_record(app, engagement_id) is None
+
+    # Ann will not submit again: the consultant closes her answers as they were.
+    page = signed_in.get(base).get_data(as_text=True)
+    assert f'action="{close}"' in page
+    assert 'Close again without changes<span class="visually-hidden"> for Ann Lee</span>' in page
+    confirm = signed_in.get(close).get_data(as_text=True)
+    assert "Close <bdi>Ann Lee</bdi>'s answers again?" in confirm
+    assert "unchanged since they were reopened" in confirm
+    response = post(signed_in, close)
+    assert response.status_code == 302 and response.headers["Location"] == base
+    page = signed_in.get(base).get_data(as_text=True)
+    assert (
+        "<bdi>Ann Lee</bdi>'s answers are closed again as they were submitted. No new "
+        "decision is stored."
+    ) in page
+    assert reopened_state(app, "Ann Lee") == (ANSWERS, True, True, True)
+    # The engagement's decision is the consensus again; nothing new was decided.
+    assert status(app, engagement_id) == "decided" and of_record(app, engagement_id) == 3
+    assert count(app, DecisionRecord) == 3
+    assert signed_in.get(link).headers["Location"].endswith(f"{link}/result")
+    assert f'action="{close}"' not in page
+
+    # A second click finds nothing to close.
+    again = signed_in.get(post(signed_in, close).headers["Location"]).get_data(as_text=True)
+    assert "<bdi>Ann Lee</bdi>'s answers are not open again, so there is nothing to close." in (
+        again
+    )
+    assert count(app, DecisionRecord) == 3
+
+
+def test_closing_again_after_changes_shows_them_and_keeps_the_submitted_answers(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, link = decided_through_links(signed_in)
+    base = f"/engagements/{engagement_id}"
+    ann = respondent_id_of(app, "Ann Lee")
+    close = f"{base}/respondents/{ann}/close"
+    post(signed_in, f"{base}/respondents/{ann}/reopen")
+    # Ann changes a page of answers but never submits them.
+    post(signed_in, f"{link}/step/3", {"timeline_pressure": "1", "relationship_duration": "4"})
+    changed = {**ANSWERS, "timeline_pressure": 1}
+    assert reopened_state(app, "Ann Lee") == (changed, False, True, False)
+
+    # Closing is not done blindly: the consultant sees what would be discarded.
+    response = post(signed_in, close)
+    assert response.status_code == 303 and response.headers["Location"] == close
+    assert reopened_state(app, "Ann Lee") == (changed, False, True, False)
+    page = signed_in.get(close).get_data(as_text=True)
+    assert "<bdi>Ann Lee</bdi> has changed 1 answer since they were reopened" in page
+    assert re.search(r"Timeline pressure</th>\s*<td[^>]*>3</td>\s*<td[^>]*>1</td>", page)
+    assert "Closing keeps the answers as submitted and discards these changes;" in page
+    assert "ask <bdi>Ann Lee</bdi> to submit them from their link" in page
+    seen = re.search(r'name="answers_seen" value="([^"]*)"', page)
+    assert seen is not None
+
+    # Changed again while the page was open: nothing is discarded unseen.
+    post(signed_in, f"{link}/step/1", {"innovation": "2", "planning_complexity": "2"})
+    response = post(signed_in, close, {"answers_seen": seen.group(1)})
+    assert response.status_code == 303 and response.headers["Location"] == close
+    page = signed_in.get(close).get_data(as_text=True)
+    assert "<bdi>Ann Lee</bdi>'s answers changed again while the page was open" in page
+    assert "has changed 2 answers since they were reopened" in page
+    assert reopened_state(app, "Ann Lee")[1:] == (False, True, False)
+
+    seen = re.search(r'name="answers_seen" value="([^"]*)"', page)
+    assert seen is not None
+    response = post(signed_in, close, {"answers_seen": seen.group(1)})
+    assert response.status_code == 302 and response.headers["Location"] == base
+    assert "the changes made since they were reopened are discarded" in signed_in.get(
+        base
+    ).get_data(as_text=True)
+    assert reopened_state(app, "Ann Lee") == (ANSWERS, True, True, True)
+    assert status(app, engagement_id) == "decided" and of_record(app, engagement_id) == 3
+    assert count(app, DecisionRecord) == 3
+
+
+def test_a_reopened_intake_session_can_be_closed_again(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    base = f"/engagements/{engagement_id}"
+    form = {k: str(v) for k, v in ANSWERS.items()}
+    assert post(signed_in, f"{base}/session", {**form, "action": "decide"}).status_code == 303
+    session_id = respondent_id_of(app, "Intake session")
+    post(signed_in, f"{base}/respondents/{session_id}/reopen")
+    assert of_record(app, engagement_id) is None
+    page = signed_in.get(f"{base}/respondents/{session_id}/close").get_data(as_text=True)
+    assert "finish the session to submit them" not in page
+    assert post(signed_in, f"{base}/respondents/{session_id}/close").status_code == 302
+    assert reopened_state(app, "Intake session") == (ANSWERS, True, True, True)
+    assert status(app, engagement_id) == "decided" and of_record(app, engagement_id) == 1
+
+
+def test_closing_again_is_refused_to_other_consultants_and_on_an_archived_engagement(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    engagement_id, _ = decided_through_links(client)
+    base = f"/engagements/{engagement_id}"
+    ann = respondent_id_of(app, "Ann Lee")
+    close = f"{base}/respondents/{ann}/close"
+    post(client, f"{base}/respondents/{ann}/reopen")
+
+    other = app.test_client()
+    make_consultant(app, "dev@example.com", "Dev")
+    login(other, "dev@example.com")
+    assert other.get(close).status_code == 404
+    assert post(other, close).status_code == 404
+
+    post(client, f"{base}/archive")
+    assert f'action="{close}"' not in client.get(base).get_data(as_text=True)
+    for response in (client.get(close), post(client, close)):
+        assert response.status_code == 409
+        assert b"This engagement is archived" in response.data
+    assert reopened_state(app, "Ann Lee")[1:] == (False, True, False)
+
+
 def test_reopening_answers_not_submitted_says_there_is_nothing_to_reopen(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -448,6 +614,7 @@ def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient
         f"{base}/respondents/{respondent_id}/link",
         f"{base}/respondents/{respondent_id}/revoke",
         f"{base}/respondents/{respondent_id}/reopen",
+        f"{base}/respondents/{respondent_id}/close",
         f"{base}/respondents/{respondent_id}/remove",
         f"{base}/session",
         f"{base}/consensus",

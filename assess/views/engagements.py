@@ -46,8 +46,13 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import (
+    CHANGED,
+    CLOSED,
+    CLOSED_DISCARDING,
     PAGES,
+    answers_seen,
     carried_over,
+    close_again,
     decide,
     missing,
     record_consensus,
@@ -475,6 +480,74 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
             "info",
         )
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+@bp.route("/<int:engagement_id>/respondents/<int:respondent_id>/close", methods=["GET", "POST"])
+def close(engagement_id: int, respondent_id: int) -> str | Response:
+    """Lock reopened answers again as they were submitted, when the respondent will not
+    submit again: the engagement's decision rests on them once more, and none is stored.
+    Answers changed since reopening are shown first, and discarded only once seen."""
+    engagement = owned_engagement(engagement_id)
+    refuse_if_archived(engagement)
+    respondent = owned_respondent(engagement, respondent_id)
+    show = url_for("engagements.show", engagement_id=engagement.id)
+    here = url_for("engagements.close", engagement_id=engagement.id, respondent_id=respondent.id)
+    nothing = isolated(
+        "{}'s answers are not open again, so there is nothing to close.", respondent.name
+    )
+    if respondent.submitted_at is not None or respondent.reopened_at is None:
+        flash(nothing, "info")  # a second click, or submitted meanwhile
+        return redirect(show)
+    submitted = respondent.submitted_answers
+    if submitted is None:
+        flash(
+            isolated(
+                "{}'s answers as submitted are not on record, so they cannot be restored. "
+                "They can submit their answers again from their link.",
+                respondent.name,
+            ),
+            "info",
+        )
+        return redirect(show)
+    if request.method != "POST":  # HEAD too: it never reaches the form handling
+        changes = [
+            (BY_KEY[key], submitted[key], respondent.answers[key])
+            for key in FACTOR_KEYS
+            if respondent.answers.get(key, submitted[key]) != submitted[key]
+        ]
+        return render_template(
+            "web/engagements/close.html",
+            engagement=engagement,
+            respondent=respondent,
+            changes=changes,
+            seen=answers_seen(respondent.answers),
+        )
+    seen = request.form.get("answers_seen")
+    outcome = close_again(db.session, respondent, seen)
+    if outcome == CLOSED:
+        db.session.commit()
+        message = "{}'s answers are closed again as they were submitted. No new decision is stored."
+        flash(isolated(message, respondent.name), "success")
+        return redirect(show)
+    if outcome == CLOSED_DISCARDING:
+        db.session.commit()
+        message = (
+            "{}'s answers are closed again as they were submitted; the changes made since "
+            "they were reopened are discarded. No new decision is stored."
+        )
+        flash(isolated(message, respondent.name), "success")
+        return redirect(show)
+    db.session.rollback()
+    if outcome == CHANGED:
+        if seen is not None:  # the page showed other changes than those stored now
+            message = (
+                "{}'s answers changed again while the page was open. Nothing was discarded: "
+                "check the changes below."
+            )
+            flash(isolated(message, respondent.name), "info")
+        return redirect(here, code=303)
+    flash(nothing, "info")
+    return redirect(show)
 
 
 def _open_session(engagement: Engagement, named: str | None = None) -> Respondent | None:
