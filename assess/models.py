@@ -175,6 +175,19 @@ class Engagement(Base):
         order_by="EngagementEvent.id",
     )
 
+    def record(self, action: str, actor: str, via: str, respondent: Respondent) -> EngagementEvent:
+        """Add a line to the engagement's history: who did what to a respondent's answers."""
+        event = EngagementEvent(
+            action=action,
+            actor=actor,
+            via=via,
+            respondent_name=respondent.name,
+            side=respondent.side,
+            answered=len(respondent.answers),
+        )
+        self.events.append(event)
+        return event
+
     def party(self, side: str) -> Party | None:
         """Return the party on this side, if recorded."""
         return next((p for p in self.parties if p.side == side), None)
@@ -284,7 +297,11 @@ class Engagement(Base):
 
 # What the engagement's history records, beside what its decisions and sign-offs keep.
 RESPONDENT_REMOVED = "respondent removed"
-EVENT_ACTIONS = (RESPONDENT_REMOVED,)
+ANSWERS_REOPENED = "answers reopened"
+ANSWERS_CLOSED = "answers closed again"
+# Closed again as submitted, discarding what was changed since they were reopened.
+ANSWERS_CLOSED_DISCARDING = "answers closed again, changes discarded"
+EVENT_ACTIONS = (RESPONDENT_REMOVED, ANSWERS_REOPENED, ANSWERS_CLOSED, ANSWERS_CLOSED_DISCARDING)
 # Where a consultant acted from: the engagement's pages, or an API token.
 VIA_WEB = "web"
 VIA_API = "api"
@@ -295,6 +312,7 @@ class EngagementEvent(Base):
 
     A removed respondent's row is deleted with their answers and links; the event keeps
     their name, side and how far they had answered, so the engagement still says who left.
+    Reopening submitted answers, and closing them again unchanged, are recorded alike.
     """
 
     __tablename__ = "engagement_events"
@@ -311,7 +329,7 @@ class EngagementEvent(Base):
     via: Mapped[str] = mapped_column(String(16))
     respondent_name: Mapped[str] = mapped_column(String(NAME_MAX))
     side: Mapped[str] = mapped_column(String(16))
-    # Answers they had saved, deleted with them.
+    # Answers the respondent had saved at the time (for a removal, deleted with them).
     answered: Mapped[int] = mapped_column(Integer)
 
     engagement: Mapped[Engagement] = relationship(back_populates="events")

@@ -107,16 +107,8 @@ def remove_respondent(
         current = session.get(Respondent, respondent_id)
         return (why_not_removable(current) if current else None) or GONE
     engagement = respondent.engagement
-    event = EngagementEvent(
-        action=RESPONDENT_REMOVED,
-        actor=consultant.display_name,
-        via=via,
-        respondent_name=respondent.name,
-        side=respondent.side,
-        answered=len(respondent.answers),
-    )
     side_left = side_left_without(engagement, respondent)
-    engagement.events.append(event)
+    event = engagement.record(RESPONDENT_REMOVED, consultant.display_name, via, respondent)
     engagement.respondents.remove(respondent)
     engagement.updated_at = utcnow()
     return Removal(event, side_left)

@@ -491,6 +491,15 @@ def test_reopened_answers_never_submitted_again_can_be_closed_again_as_they_were
     assert count(app, DecisionRecord) == 3
     assert signed_in.get(link).headers["Location"].endswith(f"{link}/result")
     assert f'action="{close}"' not in page
+    # The history says who reopened and who closed, newest first.
+    history = page.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    lines = [re.sub(r"\s+", " ", line) for line in re.findall(r"</time>(.*?)</li>", history, re.S)]
+    assert lines == [
+        " <span><bdi>Cara Diaz</bdi> closed the answers of <bdi>Ann Lee</bdi> again as submitted"
+        " (producer side)</span>",
+        " <span><bdi>Cara Diaz</bdi> reopened the answers of <bdi>Ann Lee</bdi> (producer side)"
+        "</span>",
+    ]
 
     # A second click finds nothing to close.
     again = signed_in.get(post(signed_in, close).headers["Location"]).get_data(as_text=True)
@@ -538,9 +547,10 @@ def test_closing_again_after_changes_shows_them_and_keeps_the_submitted_answers(
     assert seen is not None
     response = post(signed_in, close, {"answers_seen": seen.group(1)})
     assert response.status_code == 302 and response.headers["Location"] == base
-    assert "the changes made since they were reopened are discarded" in signed_in.get(
-        base
-    ).get_data(as_text=True)
+    page = signed_in.get(base).get_data(as_text=True)
+    assert "the changes made since they were reopened are discarded" in page
+    history = page.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    assert "changes made since reopening discarded" in history
     assert reopened_state(app, "Ann Lee") == (ANSWERS, True, True, True)
     assert status(app, engagement_id) == "decided" and of_record(app, engagement_id) == 3
     assert count(app, DecisionRecord) == 3

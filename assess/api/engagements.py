@@ -407,8 +407,8 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
 def history(engagement_id: int) -> list[dict[str, Any]]:
     """Read the engagement's history.
 
-    Oldest first: each respondent removed, by whom, when and from where. Decisions and
-    sign-offs keep their own records.
+    Oldest first, by whom, when and from where: each respondent removed, and submitted
+    answers reopened and closed again. Decisions and sign-offs keep their own records.
     """
     return [
         {

@@ -297,7 +297,10 @@ class EngagementEventSchema(Schema):
     side = fields.String(required=True, validate=validate.OneOf(list(SIDE_LABELS)))
     answered = fields.Integer(
         required=True,
-        metadata={"description": "how many answers the respondent had saved, deleted with them"},
+        metadata={
+            "description": "how many answers the respondent had saved then (for a removal, "
+            "deleted with them)"
+        },
     )
 
 

@@ -32,6 +32,9 @@ from assess.listing import (
     sign_off_progress,
 )
 from assess.models import (
+    ANSWERS_CLOSED,
+    ANSWERS_CLOSED_DISCARDING,
+    ANSWERS_REOPENED,
     CREATOR,
     JOINT,
     PARTY_SIDES,
@@ -459,6 +462,7 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
     if was_submitted:
         respondent.submitted_at = None
         respondent.reopened_at = utcnow()
+        engagement.record(ANSWERS_REOPENED, current_user.display_name, VIA_WEB, respondent)
         db.session.commit()
     if respondent.facilitated:
         return redirect(
@@ -524,13 +528,15 @@ def close(engagement_id: int, respondent_id: int) -> str | Response:
         )
     seen = request.form.get("answers_seen")
     outcome = close_again(db.session, respondent, seen)
-    if outcome == CLOSED:
+    if outcome in (CLOSED, CLOSED_DISCARDING):
+        action = ANSWERS_CLOSED if outcome == CLOSED else ANSWERS_CLOSED_DISCARDING
+        engagement.record(action, current_user.display_name, VIA_WEB, respondent)
         db.session.commit()
+    if outcome == CLOSED:
         message = "{}'s answers are closed again as they were submitted. No new decision is stored."
         flash(isolated(message, respondent.name), "success")
         return redirect(show)
     if outcome == CLOSED_DISCARDING:
-        db.session.commit()
         message = (
             "{}'s answers are closed again as they were submitted; the changes made since "
             "they were reopened are discarded. No new decision is stored."
