@@ -262,6 +262,16 @@ class Engagement(Base):
             None,
         )
 
+    def decides_anew(self, record: DecisionRecord) -> bool:
+        """Return whether a decision stored from this one (its answers adjusted, or the
+        current rules applied) would become the engagement's decision: one on the consensus
+        would; a respondent's own only while theirs is the one answer set submitted, since
+        beside a consensus it is a what-if."""
+        if record.is_consensus:
+            return True
+        submitted = self.submitted_respondents
+        return len(submitted) < 2 and record.respondent_id in {None, *(r.id for r in submitted)}
+
     @property
     def reopened(self) -> list[Respondent]:
         """The respondents whose submitted answers are open again for changes."""

@@ -792,8 +792,14 @@ def test_reopening_after_a_what_if_leaves_the_frozen_version_current(
     answer_through_link(signed_in, bo_link, CREATOR_ANSWERS)  # decision #2
     assert post(signed_in, f"{base}/consensus").status_code == 303  # decision #3
     assert post(signed_in, f"{base}/charter/freeze/3", {"version": "1"}).status_code == 303
-    # A what-if on Ann's own answers: decision #4, never the engagement's.
+    # A what-if on Ann's own answers: decision #4, never the engagement's, so its preview
+    # does not warn that it would stop the sign-off, as one on the consensus does.
     data = {k: str(v) for k, v in WHAT_IF.items()}
+    query = "?adjust=1&" + "&".join(f"{k}={v}" for k, v in data.items())
+    assert "makes it stale" not in signed_in.get(f"{base}/decisions/1{query}").get_data(
+        as_text=True
+    )
+    assert "makes it stale" in signed_in.get(f"{base}/decisions/3{query}").get_data(as_text=True)
     assert post(signed_in, f"{base}/decisions/1/confirm", data).status_code == 303
     with app.app_context():
         ann, bo = db.session.scalars(select(Respondent.id).order_by(Respondent.id)).all()

@@ -222,7 +222,10 @@ def result_page(
         chart=chart_for(shown, stored if preview else None),
         consultant_view=True,
         outdated=stored.rules_version != current_rules_version(),
-        awaiting=signoff.awaiting_signature(db.session, engagement),
+        # Only a decision that would be the engagement's can stop a sign-off.
+        awaiting=signoff.awaiting_signature(db.session, engagement)
+        if engagement.decides_anew(record)
+        else None,
         reasons_asked=changed,
         reasons=reasons or {},
         reason_errors=reason_errors or {},
