@@ -77,13 +77,17 @@ class EngagementPage:
         return self.first + len(self.items) - 1 if self.items else 0
 
 
+def engagement_count(session: Session, query: Select[Engagement]) -> int:
+    """Return how many engagements the query finds."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
 def engagement_page(
     session: Session, query: Select[Engagement], number: int, size: int = PAGE_SIZE
 ) -> EngagementPage:
     """Return one page of the query (empty past the last one) with what showing each
     engagement's status needs loaded in one go."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    total = total or 0
+    total = engagement_count(session, query)
     offset = (number - 1) * size
     if offset >= total:  # also keeps an absurd page number away from the database
         return EngagementPage([], number, size, total)

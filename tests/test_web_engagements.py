@@ -112,7 +112,12 @@ def test_archive_and_restore(signed_in: FlaskClient) -> None:
     link = invite(signed_in, engagement_id)
     assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
     card = f'href="/engagements/{engagement_id}"'.encode()
-    assert card not in signed_in.get("/engagements").data
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert card.decode() not in listing
+    # With every engagement archived, the list points to them rather than starting over.
+    assert "No engagements yet" not in listing and "No current engagements" in listing
+    assert "1 archived engagement is kept with its answers" in listing
+    assert 'href="/engagements?archived=1">show it</a>' in listing
     assert card in signed_in.get("/engagements?archived=1").data
     closed = signed_in.get(link)
     assert closed.status_code == 410 and b"questionnaire is closed" in closed.data

@@ -26,6 +26,7 @@ from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
 from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
 from assess.listing import (
+    engagement_count,
     engagement_page,
     engagements_query,
     search_words,
@@ -115,8 +116,15 @@ def index() -> str | Response:
     if page.number > page.pages:  # the list shrank since the link was made
         args: dict[str, Any] = {"q": search or None, "archived": 1 if archived else None}
         return redirect(url_for("engagements.index", page=page.pages, **args))
+    # An empty list of current engagements says whether archived ones are there to be seen.
+    archived_count = (
+        engagement_count(db.session, engagements_query(current_user.id, archived=True))
+        if not (page.items or archived or search)
+        else 0
+    )
     return render_template(
         "web/engagements/index.html",
+        archived_count=archived_count,
         engagements=page.items,
         sign_offs=sign_off_progress(db.session, [e.id for e in page.items]),
         page=page,
