@@ -19,6 +19,7 @@ from webtools import (
     invite,
     login,
     make_consultant,
+    of_record,
     post,
     submitted_pair,
 )
@@ -462,14 +463,6 @@ def agreed_through_links(client: FlaskClient) -> tuple[int, str, str]:
     agreed = post(client, f"{consensus}/agree", form).headers["Location"].split("#")[0]
     assert agreed.endswith("/decisions/4")
     return engagement_id, f"/engagements/{engagement_id}/decisions", agreed
-
-
-def of_record(app: Flask, engagement_id: int) -> int | None:
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        record = engagement.decision_of_record
-        return record.id if record else None
 
 
 def test_a_what_if_stored_after_the_consensus_never_becomes_the_engagements_decision(

@@ -17,6 +17,7 @@ from webtools import (
     invite,
     login,
     make_consultant,
+    of_record,
     post,
     submitted_pair,
 )
@@ -455,14 +456,6 @@ def reopened_state(app: Flask, name: str) -> tuple[dict[str, int], bool, bool, b
             who.reopened_at is not None,
             who.closed_again_at is not None,
         )
-
-
-def of_record(app: Flask, engagement_id: int) -> int | None:
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        record = engagement.decision_of_record
-        return record.id if record else None
 
 
 def test_reopened_answers_never_submitted_again_can_be_closed_again_as_they_were(

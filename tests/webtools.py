@@ -146,3 +146,12 @@ def consensus_of_two(app: Flask, client: FlaskClient) -> str:
     assert response.status_code == 303
     location: str = response.headers["Location"]
     return location
+
+
+def of_record(app: Flask, engagement_id: int) -> int | None:
+    """Return the id of the engagement's decision, if it has one."""
+    with app.app_context():
+        engagement = database.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        record = engagement.decision_of_record
+        return record.id if record else None
