@@ -61,7 +61,8 @@ def why_not_removable(respondent: Respondent) -> Refusal | None:
         return Refusal(
             "{}'s answers were submitted before they were reopened, and stored decisions rest "
             "on them, so they stay with the engagement. Their link leads back to the review "
-            "page, where they can submit again.",
+            "page, where they can submit again; or close their answers again as they were "
+            "submitted.",
             respondent.name,
         )
     return None

@@ -956,7 +956,9 @@ def test_submitted_answers_and_answers_a_decision_rests_on_are_never_removed(
     post(signed_in, f"{base}/respondents/{ann_id}/reopen")
     assert '/remove"' not in signed_in.get(base).get_data(as_text=True)
     assert post(signed_in, path).status_code == 302
-    assert "stored decisions rest on them" in signed_in.get(base).get_data(as_text=True)
+    page = signed_in.get(base).get_data(as_text=True)
+    assert "stored decisions rest on them" in page
+    assert "or close their answers again as they were submitted" in page
     assert count(app, Respondent) == 1 and count(app, DecisionRecord) == 1
 
 
