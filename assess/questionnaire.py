@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -250,6 +251,7 @@ CLOSED = "closed"
 CLOSED_DISCARDING = "closed, changes discarded"
 CHANGED = "changed"
 NOT_REOPENED = "not reopened"
+NOT_ON_RECORD = "submitted answers not on record"
 
 
 def answers_seen(answers: Mapping[str, int]) -> str:
@@ -257,15 +259,36 @@ def answers_seen(answers: Mapping[str, int]) -> str:
     return ",".join(f"{key}={level}" for key, level in sorted(answers.items()))
 
 
+class Change(NamedTuple):
+    """An answer changed since reopening and not submitted."""
+
+    factor: Factor
+    submitted: int
+    current: int
+
+
+def changes_since_reopening(respondent: Respondent) -> list[Change]:
+    """The answers that differ from those submitted, factor by factor: what closing them
+    again would discard; none when the submitted answers are not on record."""
+    submitted = respondent.submitted_answers or {}
+    current = respondent.answers
+    return [
+        Change(BY_KEY[key], submitted[key], current[key])
+        for key in FACTOR_KEYS
+        if key in submitted and current.get(key, submitted[key]) != submitted[key]
+    ]
+
+
 def close_again(session: Session, respondent: Respondent, seen: str | None = None) -> str:
     """Lock reopened answers again as they were submitted, storing no new decision: the way
-    out when the respondent will not submit again. The caller checks the submitted answers
-    are on record (``Respondent.submitted_answers``), and commits.
+    out when the respondent will not submit again. The caller commits.
 
     Answers changed since reopening are discarded only when ``seen`` names exactly the ones
     stored now (``answers_seen``): those the consultant was shown. Returns ``CLOSED``,
-    ``CLOSED_DISCARDING`` (closed, changes discarded), ``CHANGED`` (changes not seen:
-    nothing done) or ``NOT_REOPENED`` (submitted meanwhile, or never reopened).
+    ``CLOSED_DISCARDING`` (closed, changes discarded), or, with nothing done, ``CHANGED``
+    (changes not seen), ``NOT_REOPENED`` (submitted meanwhile, or never reopened) or
+    ``NOT_ON_RECORD`` (no decision keeps the answers as submitted, so they cannot be
+    restored).
 
     The row is claimed first, as a save or a submit claims it: a page saved or answers
     submitted at this moment land either before the close, and are seen, or not at all.
@@ -284,7 +307,8 @@ def close_again(session: Session, respondent: Respondent, seen: str | None = Non
         return NOT_REOPENED
     session.refresh(respondent)
     submitted = respondent.submitted_answers
-    assert submitted is not None, "the caller checks the submitted answers are on record"
+    if submitted is None:
+        return NOT_ON_RECORD
     unchanged = respondent.answers == submitted
     if not unchanged and seen != answers_seen(respondent.answers):
         return CHANGED

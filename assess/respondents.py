@@ -1,5 +1,7 @@
-"""Removing a respondent who will not answer, from the engagement page and the API alike:
-who may be removed, what goes with them, and the line the engagement's history keeps."""
+"""What a consultant does about a respondent, from the engagement page and the API alike:
+removing one who will not answer, reopening submitted answers and closing them again. Who
+may be removed and what goes with them, when answers reopen or close, and the line the
+engagement's history keeps of each."""
 
 from __future__ import annotations
 
@@ -8,7 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from assess import questionnaire
 from assess.models import (
+    ANSWERS_CLOSED,
+    ANSWERS_CLOSED_DISCARDING,
+    ANSWERS_REOPENED,
     PARTY_SIDES,
     RESPONDENT_REMOVED,
     Consultant,
@@ -113,3 +119,104 @@ def remove_respondent(
     engagement.respondents.remove(respondent)
     engagement.updated_at = utcnow()
     return Removal(event, side_left)
+
+
+def not_submitted(respondent: Respondent) -> Refusal:
+    return Refusal(
+        "{}'s answers are not submitted, so there is nothing to reopen.", respondent.name
+    )
+
+
+def reopen_answers(
+    session: Session, respondent: Respondent, consultant: Consultant, *, via: str
+) -> Refusal | EngagementEvent:
+    """Unlock submitted answers so the respondent can change them, and record it in the
+    engagement's history; until they submit again or their answers are closed again, the
+    engagement has no decision. The caller commits a reopening; a refusal (not submitted:
+    never, or no longer after a second click) has rolled the session back.
+
+    One conditional update unlocks the row, so two reopenings at once record one.
+    """
+    refusal = not_submitted(respondent)  # worded now: a rollback expires the respondent
+    unlocked = session.execute(
+        update(Respondent)
+        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_not(None))
+        .values(submitted_at=None, reopened_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(unlocked, "rowcount", 0) != 1:
+        session.rollback()
+        return refusal
+    session.refresh(respondent)
+    engagement = respondent.engagement
+    return engagement.record(ANSWERS_REOPENED, consultant.display_name, via, respondent)
+
+
+def not_open_again(respondent: Respondent) -> Refusal:
+    return Refusal(
+        "{}'s answers are not open again, so there is nothing to close.", respondent.name
+    )
+
+
+def not_on_record(respondent: Respondent) -> Refusal:
+    return Refusal(
+        "{}'s answers as submitted are not on record, so they cannot be restored. They can "
+        "submit their answers again from their link.",
+        respondent.name,
+    )
+
+
+def why_not_closable(respondent: Respondent) -> Refusal | None:
+    """Say why a respondent's answers cannot be closed again: not reopened, or no decision
+    keeps them as they were submitted."""
+    if respondent.submitted_at is not None or respondent.reopened_at is None:
+        return not_open_again(respondent)
+    if respondent.submitted_answers is None:
+        return not_on_record(respondent)
+    return None
+
+
+@dataclass(frozen=True)
+class Unseen:
+    """Answers changed since reopening that the caller has not been shown, so nothing was
+    closed: the changes, and the ``answers_seen`` that discards exactly them."""
+
+    changes: list[questionnaire.Change]
+    seen: str
+
+
+def close_answers_again(
+    session: Session,
+    respondent: Respondent,
+    consultant: Consultant,
+    *,
+    via: str,
+    seen: str | None = None,
+) -> EngagementEvent | Unseen | Refusal:
+    """Close reopened answers again as they were submitted (``questionnaire.close_again``)
+    and record it in the engagement's history. Answers changed since reopening are discarded
+    only when ``seen`` names the answers stored now; otherwise the changes come back as
+    ``Unseen``. The caller commits a closing; ``Unseen`` and a refusal have rolled the
+    session back.
+    """
+    # Worded now: a rollback expires the respondent.
+    refusals = {
+        questionnaire.NOT_REOPENED: not_open_again(respondent),
+        questionnaire.NOT_ON_RECORD: not_on_record(respondent),
+    }
+    outcome = questionnaire.close_again(session, respondent, seen)
+    if outcome == questionnaire.CHANGED:
+        # Read under the claim, before the rollback: the changes listed are exactly those
+        # the token names.
+        unseen = Unseen(
+            questionnaire.changes_since_reopening(respondent),
+            questionnaire.answers_seen(respondent.answers),
+        )
+        session.rollback()
+        return unseen
+    if outcome in refusals:
+        session.rollback()
+        return refusals[outcome]
+    action = ANSWERS_CLOSED if outcome == questionnaire.CLOSED else ANSWERS_CLOSED_DISCARDING
+    engagement = respondent.engagement
+    return engagement.record(action, consultant.display_name, via, respondent)

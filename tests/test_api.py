@@ -498,7 +498,7 @@ def test_another_consultants_ids_are_not_found_on_every_api_route(
             assert response.status_code == 404, (method, url, response.json)
             assert response.mimetype == "application/json"
             checked += 1
-    assert checked == 17
+    assert checked == 19
     # The owner still sees everything, unchanged.
     assert api.get(f"{base}/respondents/{rid}").json["answers"] == ANSWERS
 
@@ -657,6 +657,12 @@ def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient
         "engagement_id": engagement_id,
         "respondent_id": invite(api, engagement_id, "A", "creator"),
     }
+    # Only reopened answers can be closed again: another respondent's.
+    reopened = invite(api, engagement_id, "B", "producer")
+    reopened_path = f"/api/v1/engagements/{engagement_id}/respondents/{reopened}"
+    api.put(f"{reopened_path}/answers", json={"answers": ANSWERS})
+    api.post(f"{reopened_path}/submit")
+    api.post(f"{reopened_path}/reopen")
     sent = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -667,10 +673,11 @@ def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient
             anchor = f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", "")
             form = html.split(f'id="{anchor}"', 1)[1].split("</details>", 1)[0]
             assert str(escape(json.dumps(example, indent=2))) in form
-            response = api.open(path.format(**ids), method=method.upper(), json=example)
+            on = {**ids, "respondent_id": reopened} if path.endswith("/close") else ids
+            response = api.open(path.format(**on), method=method.upper(), json=example)
             assert response.status_code in (200, 201), (method, path, response.json)
             sent.append(f"{method} {path}")
-    assert len(sent) == 7, sent
+    assert len(sent) == 8, sent
 
 
 def test_what_is_created_says_where_it_lives(api: FlaskClient) -> None:

@@ -1,4 +1,5 @@
-"""Removing a respondent over the API: the engagement page's rules, and the history it keeps."""
+"""Removing a respondent, and reopening or closing again their answers, over the API: the
+engagement page's rules, and the history it keeps."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from webtools import ANSWERS, ENGAGEMENT, csrf_token, login, make_consultant, po
 import assess.api.engagements as api_module
 from assess.extensions import db
 from assess.models import DecisionRecord, EngagementEvent, Invitation, Respondent, utcnow
+from assess.questionnaire import answers_seen
 
 pytestmark = pytest.mark.db
 
@@ -230,3 +232,196 @@ def test_removing_twice_at_once_removes_once(
     outer = api.delete(cy)
     assert sorted([inner[0].status_code, outer.status_code]) == [204, 404]
     assert len(history(app)) == 1
+
+
+# --- answers reopened and closed again --------------------------------------------------------
+
+
+def decisions(app: Flask) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(DecisionRecord.id)).all())
+
+
+def test_reopened_answers_closed_again_unchanged_are_the_decision_again(
+    app: Flask, api: FlaskClient
+) -> None:
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    submit(api, ann)
+    decided = api.get(base).json
+    assert decided["status"] == "decided" and decided["decision_of_record_id"] is not None
+
+    reopened = api.post(f"{ann}/reopen")
+    assert reopened.status_code == 200, reopened.json
+    assert reopened.json == api.get(ann).json
+    assert reopened.json["submitted_at"] is None and reopened.json["answers"] == ANSWERS
+    assert api.get(base).json["decision_of_record_id"] is None
+    # Reopened, the answers can change again.
+    assert api.put(f"{ann}/answers", json={"answers": {"innovation": 4}}).status_code == 200
+
+    closed = api.post(f"{ann}/close")
+    assert closed.status_code == 200, closed.json
+    assert closed.json == api.get(ann).json
+    assert closed.json["status"] == "answered" and closed.json["submitted_at"] is not None
+    again = api.get(base).json
+    assert again["status"] == "decided"
+    assert again["decision_of_record_id"] == decided["decision_of_record_id"]
+    assert decisions(app) == 1  # no new decision
+    assert api.put(f"{ann}/answers", json={"answers": {"innovation": 1}}).status_code == 409
+    assert history(app) == [
+        ("answers reopened", "Cara Diaz", "Ann Lee", "producer", 8, "api"),
+        ("answers closed again", "Cara Diaz", "Ann Lee", "producer", 8, "api"),
+    ]
+    assert [(e["action"], e["via"]) for e in api.get(f"{base}/history").json] == [
+        ("answers reopened", "api"),
+        ("answers closed again", "api"),
+    ]
+    web = app.test_client()
+    login(web)
+    page = web.get(base.removeprefix("/api/v1")).get_data(as_text=True)
+    history_card = page.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    assert (
+        "<bdi>Cara Diaz</bdi> reopened the answers of <bdi>Ann Lee</bdi> (producer side) over "
+        "the API" in history_card
+    )
+
+
+def test_changed_answers_are_discarded_only_once_the_caller_has_seen_them(
+    app: Flask, api: FlaskClient
+) -> None:
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    submit(api, ann)
+    api.post(f"{ann}/reopen")
+    api.put(f"{ann}/answers", json={"answers": {"timeline_pressure": 1}})
+
+    refused = api.post(f"{ann}/close")
+    assert refused.status_code == 409 and refused.json["status"] == "Conflict"
+    assert refused.json["message"] == (
+        "Ann Lee has changed 1 answer since their answers were reopened, without submitting "
+        "it. To discard the changes and close the answers again as they were submitted, "
+        'send "answers_seen" back.'
+    )
+    assert refused.json["changes"] == [
+        {"factor": "timeline_pressure", "submitted": 3, "current": 1}
+    ]
+    changed = {**ANSWERS, "timeline_pressure": 1}
+    assert refused.json["answers_seen"] == answers_seen(changed)
+    assert api.get(ann).json["answers"] == changed
+
+    # Changed again since: the changes that were listed are no longer all there is.
+    api.put(f"{ann}/answers", json={"answers": {"innovation": 2}})
+    for seen in (refused.json["answers_seen"], "innovation=2"):
+        stale = api.post(f"{ann}/close", json={"answers_seen": seen})
+        assert stale.status_code == 409 and len(stale.json["changes"]) == 2
+    assert api.get(ann).json["answers"] == {**changed, "innovation": 2}
+    assert api.get(ann).json["submitted_at"] is None
+
+    closed = api.post(f"{ann}/close", json={"answers_seen": stale.json["answers_seen"]})
+    assert closed.status_code == 200, closed.json
+    assert closed.json["answers"] == ANSWERS and closed.json["submitted_at"] is not None
+    assert api.get(base).json["status"] == "decided" and decisions(app) == 1
+    assert [entry[0] for entry in history(app)] == [
+        "answers reopened",
+        "answers closed again, changes discarded",
+    ]
+
+
+def test_only_submitted_answers_reopen_and_only_reopened_ones_close(
+    app: Flask, api: FlaskClient
+) -> None:
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    api.put(f"{ann}/answers", json={"answers": {"innovation": 2}})
+    refused = api.post(f"{ann}/reopen")
+    assert refused.status_code == 409
+    assert refused.json["message"] == (
+        "Ann Lee's answers are not submitted, so there is nothing to reopen."
+    )
+    refused = api.post(f"{ann}/close")
+    assert refused.status_code == 409
+    assert refused.json["message"] == (
+        "Ann Lee's answers are not open again, so there is nothing to close."
+    )
+    assert "changes" not in refused.json
+
+    submit(api, ann)
+    refused = api.post(f"{ann}/close")
+    assert refused.status_code == 409 and "nothing to close" in refused.json["message"]
+    # Submitted answers point to the way to change them.
+    locked = api.put(f"{ann}/answers", json={"answers": {"innovation": 1}})
+    assert locked.status_code == 409 and f"POST {ann}/reopen" in locked.json["message"]
+    assert history(app) == []
+
+
+def test_answers_whose_submitted_version_is_not_on_record_are_not_closed(
+    app: Flask, api: FlaskClient
+) -> None:
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    api.put(f"{ann}/answers", json={"answers": ANSWERS})
+    with app.app_context():  # reopened, but no decision keeps what was submitted
+        respondent = db.session.get(Respondent, int(ann.rsplit("/", 1)[1]))
+        assert respondent is not None
+        respondent.reopened_at = utcnow()
+        db.session.commit()
+    refused = api.post(f"{ann}/close")
+    assert refused.status_code == 409
+    assert refused.json["message"] == (
+        "Ann Lee's answers as submitted are not on record, so they cannot be restored. They "
+        "can submit their answers again from their link."
+    )
+    assert api.get(ann).json["submitted_at"] is None and history(app) == []
+
+
+def test_reopening_and_closing_need_the_owner_a_writing_token_and_a_current_engagement(
+    app: Flask, api: FlaskClient, consultant: int
+) -> None:
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    submit(api, ann)
+    read_only = bearer(make_token(app, consultant, can_write=False))
+    other = bearer(make_token(app, make_consultant(app, "dee@example.com", "Dee")))
+    for action in ("reopen", "close"):
+        assert api.post(f"{ann}/{action}", headers=read_only).status_code == 403
+        refused = api.post(f"{ann}/{action}", headers=other)
+        assert refused.status_code == 404 and refused.json["message"] == "No such engagement."
+    assert api.post(f"{ann}/reopen").status_code == 200
+
+    api.patch(base, json={"archived": True})
+    for action in ("reopen", "close"):
+        refused = api.post(f"{ann}/{action}")
+        assert refused.status_code == 409 and "archived" in refused.json["message"]
+    assert api.get(ann).json["submitted_at"] is None
+    assert [entry[0] for entry in history(app)] == ["answers reopened"]
+
+
+def test_a_finished_intake_session_reopens_and_closes_as_on_the_web(
+    app: Flask, api: FlaskClient
+) -> None:
+    base = engagement(api)
+    web = app.test_client()
+    login(web)
+    levels = {key: str(level) for key, level in ANSWERS.items()}
+    post(web, f"{base.removeprefix('/api/v1')}/session", {**levels, "action": "decide"})
+    [session] = api.get(f"{base}/respondents").json
+    path = f"{base}/respondents/{session['id']}"
+    assert api.post(f"{path}/reopen").json["submitted_at"] is None
+    closed = api.post(f"{path}/close")
+    assert closed.status_code == 200 and closed.json["submitted_at"] is not None
+    assert [(entry[0], entry[2]) for entry in history(app)] == [
+        ("answers reopened", "Intake session"),
+        ("answers closed again", "Intake session"),
+    ]
+
+
+def test_reopening_twice_at_once_reopens_once(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    submit(api, ann)
+    inner = meanwhile(monkeypatch, api_module, "not_archived", lambda: api.post(f"{ann}/reopen"))
+    outer = api.post(f"{ann}/reopen")
+    assert sorted([inner[0].status_code, outer.status_code]) == [200, 409]
+    assert [entry[0] for entry in history(app)] == ["answers reopened"]

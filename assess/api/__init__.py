@@ -46,9 +46,15 @@ def is_api_request() -> bool:
 
 
 def json_error(
-    code: int, message: str, errors: Any = None, headers: dict[str, str] | None = None
+    code: int,
+    message: str,
+    errors: Any = None,
+    headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Response:
-    """Return the API's error document with a status code."""
+    """Return the API's error document with a status code; ``details`` adds what a client
+    needs to act on this error in particular, beside the message (see ErrorSchema's
+    extensions)."""
     payload: dict[str, Any] = {
         "code": code,
         "status": _status_name(code),
@@ -56,6 +62,7 @@ def json_error(
     }
     if errors:
         payload["errors"] = errors
+    payload.update(details or {})
     response = jsonify(payload)
     response.status_code = code
     for name, value in (headers or {}).items():
@@ -89,7 +96,7 @@ def http_error_json(error: HTTPException) -> Response:
     headers.update(data.get("headers") or {})
     if code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="assess"')
-    return json_error(code, str(message), errors, headers)
+    return json_error(code, str(message), errors, headers, data.get("details"))
 
 
 def _body_as_a_whole(errors: Any) -> str | None:

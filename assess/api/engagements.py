@@ -24,6 +24,7 @@ from assess.api import require_acceptable_answer, require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
     AnswersUpdateSchema,
+    CloseAgainSchema,
     DecisionRecordSchema,
     EngagementCreateSchema,
     EngagementEventSchema,
@@ -36,6 +37,7 @@ from assess.api.schemas import (
     RespondentCreateSchema,
     RespondentRecordSchema,
     SignOffSchema,
+    UnseenChangesErrorSchema,
     json_body,
 )
 from assess.extensions import db, limiter
@@ -672,7 +674,14 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
     not_archived(engagement)
     not_a_session(respondent)
-    locked = "The answers are submitted; reopen them on the engagement page."
+    reopen = url_for(
+        f"{blp.name}.{reopen_answers.__name__}",
+        engagement_id=engagement_id,
+        respondent_id=respondent_id,
+    )
+    locked = (
+        f"The answers are submitted; reopen them first: POST {reopen}, or on the engagement page."
+    )
     if respondent.locked:
         abort(409, message=locked)
     if questionnaire.save_answers(db.session, respondent, data["answers"]) is None:
@@ -712,6 +721,74 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
     assert record is not None
     db.session.commit()
     return decision_created(record)
+
+
+@blp.route(f"{RESPONDENT}/reopen", methods=["POST"])
+@blp.response(200, RespondentRecordSchema)
+@documented(403, 404, 409)
+def reopen_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Reopen a respondent's submitted answers so they can change them.
+
+    As on the engagement page: the answers are unlocked, their link leads back to the review
+    page, and the engagement has no decision until they submit again or their answers are
+    closed again (see close). Its history records who reopened them and when. Answers not
+    submitted are a 409.
+    """
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    outcome = respondents.reopen_answers(db.session, respondent, current_consultant(), via=VIA_API)
+    if isinstance(outcome, respondents.Refusal):
+        abort(409, message=outcome.text)
+    db.session.commit()
+    return respondent_json(respondent)
+
+
+@blp.route(f"{RESPONDENT}/close", methods=["POST"])
+@json_body(blp, CloseAgainSchema, required=False)
+@blp.response(200, RespondentRecordSchema)
+@blp.alt_response(
+    409,
+    schema=UnseenChangesErrorSchema,
+    description="The engagement is archived, the answers are not reopened or not on record as "
+    "submitted, or they changed since reopening: then the changes, and the answers_seen that "
+    "discards them",
+)
+@documented(403, 404)
+def close_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
+    """Close reopened answers again as they were submitted.
+
+    For a respondent who will not submit again, as on the engagement page: the answers as
+    submitted are restored and locked, the engagement's decision rests on them again, and no
+    new decision is stored; its history records who closed them and when. Answers changed
+    since reopening are discarded only when "answers_seen" is the value a 409 gave with
+    exactly those changes; otherwise the 409 lists them. To keep the changes, the respondent
+    submits them instead.
+    """
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    outcome = respondents.close_answers_again(
+        db.session, respondent, current_consultant(), via=VIA_API, seen=data.get("answers_seen")
+    )
+    if isinstance(outcome, respondents.Refusal):
+        abort(409, message=outcome.text)
+    if isinstance(outcome, respondents.Unseen):
+        one = len(outcome.changes) == 1
+        changed, them = ("1 answer", "it") if one else (f"{len(outcome.changes)} answers", "them")
+        abort(
+            409,
+            message=f"{respondent.name} has changed {changed} since their answers were "
+            f"reopened, without submitting {them}. To discard the changes and close the "
+            'answers again as they were submitted, send "answers_seen" back.',
+            details={
+                "changes": [
+                    {"factor": c.factor.key, "submitted": c.submitted, "current": c.current}
+                    for c in outcome.changes
+                ],
+                "answers_seen": outcome.seen,
+            },
+        )
+    db.session.commit()
+    return respondent_json(respondent)
 
 
 # --- decisions and the charter --------------------------------------------------------------

@@ -34,6 +34,7 @@ from assess.models import (
     VIA_API,
     VIA_WEB,
 )
+from assess.questionnaire import answers_seen
 from assess.schemas import AnswersSchema, Checked, RespondentsSchema, level_field, one_of
 from assess.signoff import SIGNATORY_STATES
 from assess.text import PRINTABLE, PRINTABLE_NOT_BLANK, Text
@@ -81,6 +82,27 @@ class ErrorSchema(Schema):
     message = fields.String(metadata={"description": "what went wrong, for a person"})
     errors = fields.Dict(
         metadata={"description": "per-field messages, by request location then field"}
+    )
+
+
+class ChangeSchema(Schema):
+    factor = fields.String(required=True, validate=validate.OneOf([f.key for f in FACTORS]))
+    submitted = fields.Integer(required=True, metadata={"description": "the answer submitted"})
+    current = fields.Integer(
+        required=True, metadata={"description": "the answer changed to since, not submitted"}
+    )
+
+
+class UnseenChangesErrorSchema(ErrorSchema):
+    """An error, and for answers changed since they were reopened, what closing them again
+    would discard."""
+
+    changes = fields.List(
+        fields.Nested(ChangeSchema),
+        metadata={"description": "the answers changed since reopening, factor by factor"},
+    )
+    answers_seen = fields.String(
+        metadata={"description": "send it back as answers_seen to discard exactly these changes"}
     )
 
 
@@ -485,6 +507,16 @@ class SignOffSchema(Schema):
     )
 
 
+class CloseAgainSchema(Checked):
+    answers_seen = fields.String(
+        load_default=None,
+        metadata={
+            "description": "the value a 409 gave with the answers changed since reopening: "
+            "closing discards exactly those changes; not needed when nothing changed"
+        },
+    )
+
+
 class AnswersUpdateSchema(Checked):
     """Some or all answers; unknown factors and values outside 1-5 are refused."""
 
@@ -525,4 +557,6 @@ EXAMPLES: dict[type[Schema], dict[str, Any]] = {
     RespondentCreateSchema: {"name": "Ann Lee", "side": "producer", "expires_in_days": 14},
     InvitationCreateSchema: {"expires_in_days": 14},
     AnswersUpdateSchema: {"answers": {"innovation": 4, "timeline_pressure": 2}},
+    # What a 409 gives for answers changed to _ANSWERS since they were reopened.
+    CloseAgainSchema: {"answers_seen": answers_seen(_ANSWERS)},
 }

@@ -34,8 +34,6 @@ from assess.listing import (
 )
 from assess.models import (
     ANSWERS_CLOSED,
-    ANSWERS_CLOSED_DISCARDING,
-    ANSWERS_REOPENED,
     CREATOR,
     JOINT,
     PARTY_SIDES,
@@ -50,13 +48,10 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import (
-    CHANGED,
-    CLOSED,
-    CLOSED_DISCARDING,
     PAGES,
     answers_seen,
     carried_over,
-    close_again,
+    changes_since_reopening,
     decide,
     missing,
     record_consensus,
@@ -67,8 +62,12 @@ from assess.radar import radar
 from assess.respondents import (
     GONE,
     Refusal,
+    Unseen,
+    close_answers_again,
     remove_respondent,
+    reopen_answers,
     side_left_without,
+    why_not_closable,
     why_not_removable,
 )
 from assess.views import link_for
@@ -466,30 +465,24 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
     engagement = owned_engagement(engagement_id)
     refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
-    was_submitted = respondent.submitted_at is not None
-    if was_submitted:
-        respondent.submitted_at = None
-        respondent.reopened_at = utcnow()
-        engagement.record(ANSWERS_REOPENED, current_user.display_name, VIA_WEB, respondent)
+    outcome = reopen_answers(
+        db.session, respondent, current_user._get_current_object(), via=VIA_WEB
+    )
+    if not isinstance(outcome, Refusal):
         db.session.commit()
     if respondent.facilitated:
         return redirect(
             url_for("engagements.facilitate", engagement_id=engagement.id, session=respondent.id)
         )
-    if was_submitted:
+    if isinstance(outcome, Refusal):  # a second click, or a page from before they were reopened
+        flash(_said(outcome), "info")
+    else:
         flash(
             isolated(
                 "{}'s answers are open again. Their link leads back to the review page.",
                 respondent.name,
             ),
             "success",
-        )
-    else:  # a second click, or a page from before they were reopened
-        flash(
-            isolated(
-                "{}'s answers are not submitted, so there is nothing to reopen.", respondent.name
-            ),
-            "info",
         )
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
@@ -504,55 +497,26 @@ def close(engagement_id: int, respondent_id: int) -> str | Response:
     respondent = owned_respondent(engagement, respondent_id)
     show = url_for("engagements.show", engagement_id=engagement.id)
     here = url_for("engagements.close", engagement_id=engagement.id, respondent_id=respondent.id)
-    nothing = isolated(
-        "{}'s answers are not open again, so there is nothing to close.", respondent.name
-    )
-    if respondent.submitted_at is not None or respondent.reopened_at is None:
-        flash(nothing, "info")  # a second click, or submitted meanwhile
-        return redirect(show)
-    submitted = respondent.submitted_answers
-    if submitted is None:
-        flash(
-            isolated(
-                "{}'s answers as submitted are not on record, so they cannot be restored. "
-                "They can submit their answers again from their link.",
-                respondent.name,
-            ),
-            "info",
-        )
-        return redirect(show)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
-        changes = [
-            (BY_KEY[key], submitted[key], respondent.answers[key])
-            for key in FACTOR_KEYS
-            if respondent.answers.get(key, submitted[key]) != submitted[key]
-        ]
+        refusal = why_not_closable(respondent)
+        if refusal is not None:  # a second click, or submitted meanwhile
+            flash(_said(refusal), "info")
+            return redirect(show)
         return render_template(
             "web/engagements/close.html",
             engagement=engagement,
             respondent=respondent,
-            changes=changes,
+            changes=changes_since_reopening(respondent),
             seen=answers_seen(respondent.answers),
         )
     seen = request.form.get("answers_seen")
-    outcome = close_again(db.session, respondent, seen)
-    if outcome in (CLOSED, CLOSED_DISCARDING):
-        action = ANSWERS_CLOSED if outcome == CLOSED else ANSWERS_CLOSED_DISCARDING
-        engagement.record(action, current_user.display_name, VIA_WEB, respondent)
-        db.session.commit()
-    if outcome == CLOSED:
-        message = "{}'s answers are closed again as they were submitted. No new decision is stored."
-        flash(isolated(message, respondent.name), "success")
+    outcome = close_answers_again(
+        db.session, respondent, current_user._get_current_object(), via=VIA_WEB, seen=seen
+    )
+    if isinstance(outcome, Refusal):
+        flash(_said(outcome), "info")
         return redirect(show)
-    if outcome == CLOSED_DISCARDING:
-        message = (
-            "{}'s answers are closed again as they were submitted; the changes made since "
-            "they were reopened are discarded. No new decision is stored."
-        )
-        flash(isolated(message, respondent.name), "success")
-        return redirect(show)
-    db.session.rollback()
-    if outcome == CHANGED:
+    if isinstance(outcome, Unseen):
         if seen is not None:  # the page showed other changes than those stored now
             message = (
                 "{}'s answers changed again while the page was open. Nothing was discarded: "
@@ -560,7 +524,15 @@ def close(engagement_id: int, respondent_id: int) -> str | Response:
             )
             flash(isolated(message, respondent.name), "info")
         return redirect(here, code=303)
-    flash(nothing, "info")
+    db.session.commit()
+    if outcome.action == ANSWERS_CLOSED:
+        message = "{}'s answers are closed again as they were submitted. No new decision is stored."
+    else:
+        message = (
+            "{}'s answers are closed again as they were submitted; the changes made since "
+            "they were reopened are discarded. No new decision is stored."
+        )
+    flash(isolated(message, respondent.name), "success")
     return redirect(show)
 
 
