@@ -310,8 +310,9 @@ RESPONDENT_REMOVED = "respondent removed"
 ANSWERS_REOPENED = "answers reopened"
 ANSWERS_CLOSED = "answers closed again"
 # Closed again as submitted, discarding what was changed since they were reopened.
-ANSWERS_CLOSED_DISCARDING = "answers closed again, changes discarded"
+ANSWERS_CLOSED_DISCARDING = "closed again, changes discarded"
 EVENT_ACTIONS = (RESPONDENT_REMOVED, ANSWERS_REOPENED, ANSWERS_CLOSED, ANSWERS_CLOSED_DISCARDING)
+ACTION_MAX = 32  # as the column was made: every action above must fit
 # Where a consultant acted from: the engagement's pages, or an API token.
 VIA_WEB = "web"
 VIA_API = "api"
@@ -331,7 +332,7 @@ class EngagementEvent(Base):
     engagement_id: Mapped[int] = mapped_column(
         ForeignKey("engagements.id", ondelete="CASCADE"), index=True
     )
-    action: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(ACTION_MAX))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The consultant by name as it was then, as a sign-off's events keep theirs: the row is
     # never updated, so it holds no key that a change elsewhere would have to rewrite.
@@ -691,7 +692,7 @@ class SignOffEvent(Base):
     signatory_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatories.id", ondelete="CASCADE")
     )
-    action: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(ACTION_MAX))
     actor: Mapped[str] = mapped_column(String(NAME_MAX), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ip: Mapped[str] = mapped_column(String(64), default="")

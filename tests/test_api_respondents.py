@@ -184,6 +184,14 @@ def test_a_removal_over_the_api_shows_in_the_engagement_history(
     assert "over the API" in history_card and "no answers saved" in history_card
 
 
+def test_every_action_the_history_records_fits_its_column() -> None:
+    from assess.models import ACTION_MAX, EVENT_ACTIONS
+
+    column = EngagementEvent.__table__.c.action.type
+    assert column.length == ACTION_MAX  # type: ignore[attr-defined]
+    assert all(len(action) <= ACTION_MAX for action in EVENT_ACTIONS)
+
+
 def test_a_history_entry_is_never_changed(app: Flask, api: FlaskClient) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DatabaseError
@@ -323,7 +331,7 @@ def test_changed_answers_are_discarded_only_once_the_caller_has_seen_them(
     assert api.get(base).json["status"] == "decided" and decisions(app) == 1
     assert [entry[0] for entry in history(app)] == [
         "answers reopened",
-        "answers closed again, changes discarded",
+        "closed again, changes discarded",
     ]
 
 
