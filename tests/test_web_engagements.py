@@ -471,6 +471,10 @@ def test_reopened_answers_never_submitted_again_can_be_closed_again_as_they_were
 
     # Ann will not submit again: the consultant closes her answers as they were.
     page = signed_in.get(base).get_data(as_text=True)
+    assert (
+        "While the answers of <bdi>Ann Lee</bdi> are reopened, the engagement has no decision"
+    ) in page
+    assert "the engagement's decision</span>" not in page
     assert f'action="{close}"' in page
     assert 'Close again without changes<span class="visually-hidden"> for Ann Lee</span>' in page
     confirm = signed_in.get(close).get_data(as_text=True)
