@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from assess import partnership, protocols
+from assess import models, partnership, protocols
 from assess.factors import BY_KEY, FACTORS
 from assess.models import SIDE_LABELS, STATUSES
 from assess.text import day_text, join_names, short_names, time_text
@@ -23,6 +23,10 @@ def globals_for_templates() -> dict[str, Any]:
         "PROTOCOLS": protocols.BY_ID,
         "SIDE_LABELS": SIDE_LABELS,
         "STATUSES": STATUSES,
+        # The history's actions, named as the engagement records them.
+        "REMOVED": models.RESPONDENT_REMOVED,
+        "REOPENED": models.ANSWERS_REOPENED,
+        "CLOSED_DISCARDING": models.ANSWERS_CLOSED_DISCARDING,
     }
 
 
