@@ -69,6 +69,7 @@ def test_a_respondent_who_will_not_answer_is_removed_with_answers_and_links(
 
     removed = api.delete(cy)
     assert removed.status_code == 204 and removed.data == b""
+    assert "Content-Type" not in removed.headers
     assert api.get(cy).status_code == 404
     assert [r["name"] for r in api.get(f"{base}/respondents").json] == ["Ann Lee", "Bo Chen"]
     assert api.get(link).status_code == 404  # their link opens nothing any more

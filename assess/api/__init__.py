@@ -182,13 +182,17 @@ def install_error_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected)
 
 
-def options_without_a_body(response: Response) -> Response:
-    """Answer OPTIONS under /api with the Allow header alone: Flask's own answer calls its
-    empty body HTML."""
-    if request.method == "OPTIONS" and is_api_request() and response.status_code == 200:
-        if not response.is_streamed and not response.get_data():
-            response.status_code = 204
-            del response.headers["Content-Type"]
+def no_content_without_a_type(response: Response) -> Response:
+    """Answer "no content" under /api with no body and no Content-Type: flask-smorest
+    serialises a 204's None as JSON, and Flask calls an OPTIONS answer's empty body HTML
+    (that one becomes a 204 with the Allow header alone)."""
+    if not is_api_request() or response.is_streamed:
+        return response
+    if request.method == "OPTIONS" and response.status_code == 200 and not response.get_data():
+        response.status_code = 204
+    if response.status_code == 204:
+        response.set_data(b"")
+        del response.headers["Content-Type"]
     return response
 
 
@@ -308,5 +312,5 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(account.bp)
-    app.after_request(options_without_a_body)
+    app.after_request(no_content_without_a_type)
     install_error_handlers(app)
