@@ -119,6 +119,44 @@ def test_re_evaluating_old_answers_leaves_the_respondents_result_alone(
     assert level is not None and level.group(1) == "1"
 
 
+def test_re_evaluating_older_answers_a_reopened_draft_matches_keeps_the_submitted_ones(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    older, submitted = {**ANSWERS, "innovation": 4}, {**ANSWERS, "innovation": 1}
+    answer(signed_in, link, older)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+        first = db.session.scalars(select(DecisionRecord.id)).one()
+    base = f"/engagements/{engagement_id}/respondents/{respondent_id}"
+    post(signed_in, f"{base}/reopen")
+    answer(signed_in, link, submitted)
+    rules_change(app)
+    # Reopened once more, the draft goes back to the older answers, unsubmitted.
+    post(signed_in, f"{base}/reopen")
+    for number, page in enumerate(PAGES, start=1):
+        post(signed_in, f"{link}/step/{number}", {k: str(older[k]) for k in page.keys})
+    assert (
+        post(signed_in, f"/engagements/{engagement_id}/decisions/{first}/reevaluate").status_code
+        == 303
+    )
+    with app.app_context():
+        newest = db.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id.desc()))
+        record = newest.first()
+        assert record is not None and record.respondent_id is None
+    # Closing again restores what was last submitted, not the older answers re-evaluated.
+    seen = re.search(
+        r'name="answers_seen" value="([^"]+)"',
+        signed_in.get(f"{base}/close").get_data(as_text=True),
+    )
+    post(signed_in, f"{base}/close", {"answers_seen": seen.group(1)} if seen else {})
+    with app.app_context():
+        respondent = db.session.get(Respondent, respondent_id)
+        assert respondent is not None and respondent.locked
+        assert respondent.answers == submitted
+
+
 def test_a_consensus_of_long_names_keeps_its_note_within_bounds(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -429,10 +429,11 @@ def reevaluate(engagement_id: int, decision_id: int) -> Response:
         fresh = decide(stored.answers, based_on=stored)
     else:
         fresh = decide(stored.answers)
-    # Answers the respondent has since changed are no longer theirs: the new snapshot then
-    # belongs to the engagement only, and the respondent's own result stays their latest.
+    # Answers the respondent has since resubmitted or reopened are no longer theirs: the new
+    # snapshot then belongs to the engagement only, so the respondent's own result, and the
+    # answers closing again would restore, stay their latest submitted ones.
     respondent = record.respondent
-    if respondent is not None and respondent.answers != stored.answers:
+    if respondent is not None and not (respondent.locked and respondent.answers == stored.answers):
         respondent = None
     new = record_decision(
         db.session,
