@@ -323,6 +323,21 @@ def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
     assert client.get("/verify/" + "x" * 300).status_code == 404
 
 
+def test_a_hash_pasted_with_its_algorithm_named_is_looked_up(
+    client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    # Tools and people label a fingerprint with its algorithm; the label is no part of it.
+    sealed = signed[0]
+    token = csrf_token(client, "/verify")
+    digest = sha256_hex(sealed)
+    for pasted in (f"sha256:{digest}", f"SHA-256: {digest.upper()}", f"SHA256={digest}"):
+        found = client.post("/verify", data={"csrf_token": token, "sha256": pasted})
+        assert found.status_code == 200, pasted
+        assert "A signed charter of this service" in found.get_data(as_text=True)
+    other = client.post("/verify", data={"csrf_token": token, "sha256": f"md5:{digest}"})
+    assert other.status_code == 422
+
+
 def test_guessing_document_ids_is_rate_limited_but_real_ones_still_open(
     app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes]
 ) -> None:

@@ -39,11 +39,16 @@ LABELS = {
 }
 
 
+# Tools and people label a fingerprint with its algorithm: "sha256:...", "SHA-256: ...".
+ALGORITHM_LABEL = re.compile(r"^sha-?256[:=]")
+
+
 class Sha256(fields.String):
-    """A SHA-256 in hex, pasted with or without spaces, any case."""
+    """A SHA-256 in hex, pasted with or without spaces or its algorithm named, any case."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = "".join(str(super()._deserialize(value, attr, data, **kwargs)).split()).lower()
+        text = ALGORITHM_LABEL.sub("", text)
         if not re.fullmatch(r"[0-9a-f]{64}", text):
             raise ValidationError("Enter the 64 hexadecimal characters of a SHA-256.")
         return text
