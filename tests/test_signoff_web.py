@@ -366,6 +366,37 @@ def test_answers_evaluated_again_make_the_frozen_version_stale(
     assert "cannot be signed" in response.get_data(as_text=True)  # type: ignore[attr-defined]
 
 
+def test_a_signatory_who_approved_learns_when_the_version_will_not_be_signed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """Whoever approved first is not left waiting for a signed charter that cannot come."""
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    visitor = app.test_client()
+    waiting = "once everyone has approved"
+
+    links = send(client, freeze(client, setup), order="parallel")
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303
+    assert waiting in visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert post(visitor, f"{links['Bo Chen']}/decline", {"reason": "Split"}).status_code == 303
+    declined = visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert "You approved this charter on" in declined and waiting not in declined
+    assert "Another signatory asked for changes" in declined
+
+    version_path = freeze(client, setup)
+    links = send(client, version_path, order="parallel")
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303
+    assert post(client, f"{version_path}/withdraw").status_code == 303
+    withdrawn = visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert waiting not in withdrawn and "The consultant withdrew this version" in withdrawn
+
+    links = send(client, freeze(client, setup), order="parallel")
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303
+    record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
+    stale = visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert waiting not in stale and "evaluated again" in stale
+
+
 def test_the_engagement_page_shows_a_stale_version_as_stale(
     app: Flask, signed_in: FlaskClient
 ) -> None:

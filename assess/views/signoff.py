@@ -543,6 +543,10 @@ def _sign_page(
         "expired",
         "revoked",
     )
+    stale = isinstance(problem, signoff.StaleVersion)
+    if signatory.action == "approved" and signatory.sign_off.status == SIGNOFF_PENDING:
+        # Whoever approved is told when the signed charter they wait for cannot come.
+        stale = signoff.is_stale(db.session, version)
     previous = version.previous_version
     page = render_template(
         "web/signoff/sign.html",
@@ -552,7 +556,7 @@ def _sign_page(
         token=token,
         problem=problem,
         expired=expired,
-        stale=isinstance(problem, signoff.StaleVersion),
+        stale=stale,
         can_act=problem is None
         and signatory.action is None
         and signatory.sign_off.status == SIGNOFF_PENDING,
