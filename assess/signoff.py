@@ -550,12 +550,21 @@ def waiting_for(sign_off: SignOff) -> Signatory | None:
     return next((s for s in sign_off.signatories if s.action is None), None)
 
 
+# A phone's keyboard or a word processor types these for the apostrophe and hyphen of a name
+# (O'Brien, Ruiz-Lee): the same name from another keyboard.
+TYPOGRAPHIC = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2010": "-", "\u2013": "-", "\u2212": "-"}
+)
+
+
 def normalise_name(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    folded = unicodedata.normalize("NFKC", name).casefold().translate(TYPOGRAPHIC)
+    return " ".join(folded.split())
 
 
 def names_match(typed: str, name: str) -> bool:
-    """Compare a typed full name with the signatory's, ignoring case and spacing."""
+    """Compare a typed full name with the signatory's, ignoring case, spacing and the style
+    of apostrophes and hyphens (as the sign page's hint says)."""
     return hmac.compare_digest(
         normalise_name(typed).encode("utf-8"), normalise_name(name).encode("utf-8")
     )

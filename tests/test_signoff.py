@@ -201,8 +201,10 @@ def test_freezing_again_withdraws_the_open_sign_off(ctx: Flask) -> None:
         signoff.approve(db.session, found, typed_name="Ann Lee", source=SOURCE, sealer=sealer(ctx))
 
 
-def test_names_match_ignores_case_and_spacing_only() -> None:
+def test_names_match_ignores_case_spacing_and_punctuation_style_only() -> None:
     assert signoff.names_match("  ann   LEE", "Ann Lee")
+    assert not signoff.names_match("Ann-Lee", "Ann Lee")
+    assert not signoff.names_match("Ann L\u00e9e", "Ann Lee")
     assert not signoff.names_match("Ann Le", "Ann Lee")
     assert not signoff.names_match("", "Ann Lee")
 

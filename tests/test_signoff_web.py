@@ -312,6 +312,24 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
         assert not [e for e in db.session.query(SignOffEvent) if e.action == "approved"]
 
 
+def test_a_name_typed_with_a_phones_apostrophe_and_hyphen_approves(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A phone's keyboard types ’ for ' and may turn - into ‐: the name is the same.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    person = {"name": "Siobhán O'Brien-Ruiz", "email": "sob@northlight.example", "role": ""}
+    links = send(client, freeze(client, setup), people=(person,))
+    link = links["Siobhán O&#39;Brien-Ruiz"]
+    visitor = app.test_client()
+    page = visitor.get(link).get_data(as_text=True)
+    hint = page.split('id="hint-full_name">', 1)[1].split("</p>", 1)[0]
+    assert "Capital letters" in hint and "apostrophes" in hint and "Exactly" not in hint
+    assert approve(visitor, link, "siobhán o’brien‐ruiz").status_code == 303
+    with app.app_context():
+        assert db.session.query(Signatory).one().action == "approved"
+
+
 def test_approving_twice_records_one_approval_and_shows_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:
