@@ -600,7 +600,19 @@ def lock(session: Session, sign_off_id: int) -> SignOff:
 
 
 def _lock(session: Session, signatory: Signatory) -> SignOff:
-    return lock(session, signatory.sign_off_id)
+    """Hold the sign-off for a signatory's action through the link their request opened.
+
+    A new link stored by another request since then replaced that one: it no longer acts.
+    """
+    opened = signatory.token_hash
+    sign_off = lock(session, signatory.sign_off_id)
+    if signatory.token_hash != opened:
+        raise LinkUnusable(
+            "This link has been replaced by a newer one. Open the most recent link you "
+            "received, or ask the consultant for a new one.",
+            "revoked",
+        )
+    return sign_off
 
 
 def check_can_act(

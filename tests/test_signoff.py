@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from pypdf import PdfReader
 from signofftools import details_for_tests, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from webtools import ANSWERS, make_consultant
@@ -29,7 +29,9 @@ from assess.models import (
     Engagement,
     FrozenError,
     Party,
+    Signatory,
     SignOffEvent,
+    hash_token,
 )
 from assess.questionnaire import record_decision
 from assess.signing.keys import from_config
@@ -199,6 +201,29 @@ def test_freezing_again_withdraws_the_open_sign_off(ctx: Flask) -> None:
     assert found is not None
     with pytest.raises(signoff.LinkUnusable, match="withdrew"):
         signoff.approve(db.session, found, typed_name="Ann Lee", source=SOURCE, sealer=sealer(ctx))
+
+
+@pytest.mark.parametrize("action", ["approve", "decline"])
+def test_a_link_replaced_while_its_action_was_on_its_way_does_not_act(
+    ctx: Flask, action: str
+) -> None:
+    version = freeze()
+    signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="ann@example.com")
+    tokens = signoff.start(db.session, version.sign_off, sequential=True, expires_at=None)
+    db.session.commit()
+    found = signoff.find_signatory(db.session, next(iter(tokens.values())))
+    assert found is not None
+    # The consultant's new link, stored by another request after this one opened the old link.
+    with db.engine.begin() as connection:
+        connection.execute(update(Signatory).values(token_hash=hash_token("a newer link")))
+    with pytest.raises(signoff.LinkUnusable, match="replaced by a newer one"):
+        if action == "approve":
+            signoff.approve(
+                db.session, found, typed_name="Ann Lee", source=SOURCE, sealer=sealer(ctx)
+            )
+        else:
+            signoff.decline(db.session, found, reason="Split", source=SOURCE)
+    assert found.action is None
 
 
 def test_names_match_ignores_case_spacing_and_punctuation_style_only() -> None:
