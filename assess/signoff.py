@@ -484,6 +484,7 @@ def start(
 
 
 def resend(
+    session: Session,
     signatory: Signatory,
     *,
     expires_at: datetime | None,
@@ -492,7 +493,8 @@ def resend(
 ) -> str:
     """Issue a new link for a signatory; the previous one stops working at once."""
     now = now or utcnow()
-    sign_off = signatory.sign_off
+    # Held as an approval holds it: one landing meanwhile keeps the link it was made with.
+    sign_off = lock(session, signatory.sign_off_id)
     _refuse_if_archived(sign_off)
     if sign_off.status != SIGNOFF_PENDING or signatory.action is not None:
         raise SignOffError(
@@ -503,10 +505,13 @@ def resend(
     return token
 
 
-def revoke(signatory: Signatory, *, actor: str = "", now: datetime | None = None) -> None:
+def revoke(
+    session: Session, signatory: Signatory, *, actor: str = "", now: datetime | None = None
+) -> None:
     """Stop a signatory's link from working."""
     now = now or utcnow()
-    _refuse_if_archived(signatory.sign_off)
+    sign_off = lock(session, signatory.sign_off_id)  # an approval may be landing right now
+    _refuse_if_archived(sign_off)
     if signatory.action is not None:
         # Their link now opens what they acted on (and the signed charter): it stays theirs.
         raise SignOffError(
@@ -515,9 +520,7 @@ def revoke(signatory: Signatory, *, actor: str = "", now: datetime | None = None
     if signatory.token_hash is not None and signatory.revoked_at is None:
         signatory.revoked_at = now
         detail = signatory.name
-        _event(
-            signatory.sign_off, "link revoked", now, actor=actor, signatory=signatory, detail=detail
-        )
+        _event(sign_off, "link revoked", now, actor=actor, signatory=signatory, detail=detail)
 
 
 def find_signatory(session: Session, token: str) -> Signatory | None:

@@ -226,6 +226,24 @@ def test_a_link_replaced_while_its_action_was_on_its_way_does_not_act(
     assert found.action is None
 
 
+def test_no_new_link_replaces_nor_revoking_stops_one_that_acted_meanwhile(ctx: Flask) -> None:
+    # Their link now opens what they acted on (and the signed charter): it stays theirs.
+    version = freeze()
+    signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="ann@example.com")
+    signoff.start(db.session, version.sign_off, sequential=True, expires_at=None)
+    db.session.commit()
+    signatory = version.sign_off.signatories[0]
+    link = signatory.token_hash
+    # Ann's approval, stored by another request after the consultant's page was read.
+    with db.engine.begin() as connection:
+        connection.execute(update(Signatory).values(action="approved", acted_at=AT))
+    with pytest.raises(signoff.SignOffError, match="nothing left to do"):
+        signoff.resend(db.session, signatory, expires_at=None)
+    with pytest.raises(signoff.SignOffError, match="has already approved"):
+        signoff.revoke(db.session, signatory)
+    assert signatory.token_hash == link and signatory.revoked_at is None
+
+
 def test_names_match_ignores_case_spacing_and_punctuation_style_only() -> None:
     assert signoff.names_match("  ann   LEE", "Ann Lee")
     assert not signoff.names_match("Ann-Lee", "Ann Lee")
@@ -239,7 +257,7 @@ def test_the_link_of_a_signatory_who_acted_cannot_be_revoked(ctx: Flask, app: Fl
     sign(app, version, "Ann Lee")
     signatory = version.sign_off.signatories[0]
     with pytest.raises(signoff.SignOffError, match="\u2068Ann Lee\u2069 has already approved"):
-        signoff.revoke(signatory, actor="Clara")
+        signoff.revoke(db.session, signatory, actor="Clara")
     assert signatory.revoked_at is None
     signoff.check_link(signatory)  # still opens the signed charter
 

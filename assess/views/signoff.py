@@ -461,7 +461,9 @@ def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
     days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
     expires_at = _end_of(data["expires_on"]) or utcnow() + timedelta(days=days)
     try:
-        token = signoff.resend(signatory, expires_at=expires_at, actor=current_user.display_name)
+        token = signoff.resend(
+            db.session, signatory, expires_at=expires_at, actor=current_user.display_name
+        )
     except signoff.SignOffError as error:
         flash(str(error), "info")
         return _to_version(version)
@@ -476,7 +478,7 @@ def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
     _, version = _owned_version(engagement_id, number)
     signatory = _owned_signatory(version, signatory_id)
     try:
-        signoff.revoke(signatory, actor=current_user.display_name)
+        signoff.revoke(db.session, signatory, actor=current_user.display_name)
     except signoff.SignOffError as error:
         flash(str(error), "info")
         return _to_version(version)
