@@ -112,6 +112,18 @@ def _refuse_if_archived(sign_off: SignOff) -> None:
         raise Archived("The engagement is archived: restore it to change its sign-off.")
 
 
+def _refuse_unless_preparing(sign_off: SignOff, refusal: str) -> None:
+    """Refuse to change a sign-off no longer in preparation. A withdrawn one never started:
+    a page opened before a newer version was frozen is still sent from, and says so."""
+    if sign_off.status == SIGNOFF_WITHDRAWN:
+        raise AlreadyStarted(
+            f"Version {sign_off.version.number} was withdrawn from sign-off, so it can no "
+            "longer be changed or sent. Work on the newest version instead."
+        )
+    if sign_off.status != SIGNOFF_PREPARING:
+        raise AlreadyStarted(refusal)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Where an action came from, as recorded in the audit trail."""
@@ -411,8 +423,9 @@ def add_signatory(
     """Name one more person who must approve; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)  # two added at once get the next two positions
     _refuse_if_archived(sign_off)
-    if sign_off.status != SIGNOFF_PREPARING:
-        raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
+    _refuse_unless_preparing(
+        sign_off, "Signatories can only be changed before the sign-off starts."
+    )
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
         raise SignOffError(f"A charter takes at most {MAX_SIGNATORIES} signatories.")
     if any(s.email.lower() == email.lower() for s in sign_off.signatories):
@@ -427,8 +440,9 @@ def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) 
     """Take a signatory off the list; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)
     _refuse_if_archived(sign_off)
-    if sign_off.status != SIGNOFF_PREPARING:
-        raise AlreadyStarted("Signatories can only be changed before the sign-off starts.")
+    _refuse_unless_preparing(
+        sign_off, "Signatories can only be changed before the sign-off starts."
+    )
     sign_off.signatories.remove(signatory)
     session.flush()  # frees the position before the ones after it move up
     for number, remaining in enumerate(sign_off.signatories, start=1):
@@ -461,8 +475,7 @@ def start(
     now = now or utcnow()
     sign_off = lock(session, sign_off.id)
     _refuse_if_archived(sign_off)
-    if sign_off.status != SIGNOFF_PREPARING:
-        raise SignOffError("This sign-off has already started.")
+    _refuse_unless_preparing(sign_off, "This sign-off has already started.")
     if not sign_off.signatories:
         raise SignOffError("Add at least one signatory first.")
     _refuse_if_stale(session, sign_off.version)

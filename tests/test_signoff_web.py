@@ -645,6 +645,23 @@ def test_a_withdrawn_version_offers_the_next_one(app: Flask, signed_in: FlaskCli
     assert "Withdrawn." in page and f'href="{version_path}/amend"' in page
 
 
+def test_a_withdrawn_version_says_so_when_a_stale_tab_still_changes_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Version 1's page, open in another tab while version 2 was frozen, is sent from.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
+    freeze(signed_in, setup)
+    added = post(signed_in, f"{version_path}/signatories", SIGNATORIES[1])
+    started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    for response in (added, started):
+        assert response.status_code == 409
+        text = response.get_data(as_text=True)
+        assert "Version 1 was withdrawn" in text and "already started" not in text
+        assert "before the sign-off starts" not in text
+
+
 def test_storing_a_new_decision_warns_that_it_stops_the_sign_off(
     app: Flask, signed_in: FlaskClient
 ) -> None:
