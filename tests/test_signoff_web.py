@@ -330,6 +330,23 @@ def test_a_name_typed_with_a_phones_apostrophe_and_hyphen_approves(
         assert db.session.query(Signatory).one().action == "approved"
 
 
+def test_a_form_sent_to_a_closed_sign_off_is_a_conflict_not_bad_input(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # The page no longer offers the forms: the sign-off's state is the problem, not the input.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    links = send(client, version_path, order="parallel")
+    assert post(client, f"{version_path}/withdraw").status_code == 303
+    visitor = app.test_client()
+    wrong_name = approve(visitor, links["Ann Lee"], "Someone Else")
+    no_reason = post(visitor, f"{links['Bo Chen']}/decline", {"reason": " "})
+    for response in (wrong_name, no_reason):
+        assert response.status_code == 409
+        assert "The consultant withdrew this version" in response.get_data(as_text=True)
+
+
 def test_approving_twice_records_one_approval_and_shows_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:

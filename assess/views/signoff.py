@@ -549,6 +549,14 @@ def _sign_page(
     if signatory.action == "approved" and signatory.sign_off.status == SIGNOFF_PENDING:
         # Whoever approved is told when the signed charter they wait for cannot come.
         stale = signoff.is_stale(db.session, version)
+    can_act = (
+        problem is None
+        and signatory.action is None
+        and signatory.sign_off.status == SIGNOFF_PENDING
+    )
+    if not can_act and status == 422:
+        # The page offers no form to correct: the sign-off's state refuses it, not the input.
+        status = 409
     previous = version.previous_version
     page = render_template(
         "web/signoff/sign.html",
@@ -559,9 +567,7 @@ def _sign_page(
         problem=problem,
         expired=expired,
         stale=stale,
-        can_act=problem is None
-        and signatory.action is None
-        and signatory.sign_off.status == SIGNOFF_PENDING,
+        can_act=can_act,
         changes=signoff.diff(previous, version) if previous else [],
         previous=previous,
         form=form or {},
