@@ -443,6 +443,8 @@ def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) 
     _refuse_unless_preparing(
         sign_off, "Signatories can only be changed before the sign-off starts."
     )
+    if signatory not in sign_off.signatories:
+        return  # removed meanwhile (a double click): the list is as asked
     sign_off.signatories.remove(signatory)
     session.flush()  # frees the position before the ones after it move up
     for number, remaining in enumerate(sign_off.signatories, start=1):

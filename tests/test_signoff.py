@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from pypdf import PdfReader
 from signofftools import details_for_tests, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
-from sqlalchemy import text, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from webtools import ANSWERS, make_consultant
@@ -242,6 +242,23 @@ def test_no_new_link_replaces_nor_revoking_stops_one_that_acted_meanwhile(ctx: F
     with pytest.raises(signoff.SignOffError, match="has already approved"):
         signoff.revoke(db.session, signatory)
     assert signatory.token_hash == link and signatory.revoked_at is None
+
+
+def test_removing_a_signatory_removed_meanwhile_changes_nothing_more(ctx: Flask) -> None:
+    # A double click on Remove: the second request finds the signatory gone already.
+    version = freeze()
+    for name in ("Ann Lee", "Bo Chen"):
+        signoff.add_signatory(
+            db.session, version.sign_off, name=name, email=f"{name[:2].lower()}@example.com"
+        )
+    db.session.commit()
+    ann = version.sign_off.signatories[0]
+    with db.engine.begin() as connection:
+        connection.execute(delete(Signatory).where(Signatory.id == ann.id))
+        connection.execute(update(Signatory).values(position=1))
+    signoff.remove_signatory(db.session, version.sign_off, ann)
+    db.session.commit()
+    assert [(s.name, s.position) for s in version.sign_off.signatories] == [("Bo Chen", 1)]
 
 
 def test_names_match_ignores_case_spacing_and_punctuation_style_only() -> None:
