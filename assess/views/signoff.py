@@ -587,13 +587,14 @@ def page(token: str) -> tuple[str, int]:
 
 
 @public.get("/<token>/charter.pdf")
-def charter_pdf(token: str) -> Response:
+def charter_pdf(token: str) -> Response | tuple[str, int]:
     """Open the frozen charter in the browser (the bytes the approval is for)."""
     signatory = _signatory(token)
     try:
         signoff.check_link(signatory)
-    except signoff.LinkUnusable:
-        abort(410)
+    except signoff.LinkUnusable as error:
+        # Opened from a page loaded before the link stopped working: say why, as it would.
+        return _sign_page(signatory, token, problem=error)
     version = signatory.sign_off.version
     if request.args.get("download") == "1":
         return pdf_response(version.pdf, version.filename)
