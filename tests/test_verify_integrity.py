@@ -123,6 +123,49 @@ def test_a_charter_sealed_by_another_service_is_not_called_altered(
     assert fact(text, "Since the seal") == "Nothing added or changed"
 
 
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+@pytest.mark.parametrize("stated", ["\u0000" * 64, "0" * 10_000, "PC-2026-AAAA-BBBB\u0000"])
+def test_what_a_foreign_seal_states_is_never_taken_for_a_fingerprint(
+    client: FlaskClient,
+    signed_charter: tuple[bytes, str, bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stated: str,
+) -> None:
+    # Anyone can seal a file stating anything: no text of theirs reaches the database as is.
+    import json
+
+    import assess.signing.seal
+    from assess.signing.audit import AuditEntry, AuditTrail
+    from assess.signing.keys import load_or_create
+    from assess.signing.seal import seal, seal_statement
+
+    def forged(*args: Any) -> bytes:
+        statement = json.loads(seal_statement(*args))
+        statement["approved"]["sha256"] = stated
+        statement["document_id"] = stated
+        return json.dumps(statement).encode()
+
+    monkeypatch.setattr(assess.signing.seal, "seal_statement", forged)
+    frozen = signed_charter[2]
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    digest = sha256_hex(frozen)
+    trail = AuditTrail(
+        document_id="PC-2026-AAAA-BBBB",
+        version=1,
+        project="Tidewater",
+        document_hash=digest,
+        sealed_at=at,
+        base_url="https://other.example",
+        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", at, digest),),
+    )
+    other = seal(frozen, trail, load_or_create(tmp_path / "other", key_size=2048))
+    response = upload(client, other)
+    assert response.status_code == 200
+    assert result_heading(response.get_data(as_text=True)) != "Intact and sealed"
+
+
 # --- every row agrees with the verdict ---------------------------------------------------
 
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9-]{6,40}")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 LABELS = {
     "pdf": ("Charter PDF", "field-pdf"),
     "sha256": ("SHA-256", "field-sha256"),
@@ -49,7 +50,7 @@ class Sha256(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = "".join(str(super()._deserialize(value, attr, data, **kwargs)).split()).lower()
         text = ALGORITHM_LABEL.sub("", text)
-        if not re.fullmatch(r"[0-9a-f]{64}", text):
+        if not SHA256_HEX.fullmatch(text):
             raise ValidationError("Enter the 64 hexadecimal characters of a SHA-256.")
         return text
 
@@ -194,7 +195,8 @@ def _check_file(data: bytes) -> tuple[str, int]:
     digest = sha256_hex(data)
     verdict = _against_record(verdict, digest)
     found = signoff.find_by_hash(db.session, digest)
-    if found is None and verdict.approved_hash:
+    # What a seal states is anyone's text until the seal is known to be this service's.
+    if found is None and verdict.approved_hash and SHA256_HEX.fullmatch(verdict.approved_hash):
         found = signoff.find_by_hash(db.session, verdict.approved_hash)
     result: dict[str, Any] = {
         "superseded_by": signoff.superseded_by(db.session, found[0]) if found else None,
