@@ -147,6 +147,12 @@ class Sealer:
         return self.keys if isinstance(self.keys, SealKeys) else self.keys()
 
 
+def _as_recorded(header: str) -> str:
+    """What a request said of itself, with its control characters as '?': a NUL is no text
+    PostgreSQL stores, and escape sequences have no place in an audit trail."""
+    return "".join("?" if unicodedata.category(c) == "Cc" else c for c in header)
+
+
 def _event(
     sign_off: SignOff,
     action: str,
@@ -164,8 +170,8 @@ def _event(
         actor=actor[:120],
         signatory=signatory,
         at=now,
-        ip=source.ip[:IP_MAX],
-        user_agent=source.user_agent[:USER_AGENT_MAX],
+        ip=_as_recorded(source.ip)[:IP_MAX],
+        user_agent=_as_recorded(source.user_agent)[:USER_AGENT_MAX],
         document_hash=document_hash or sign_off.version.sha256,
         detail=detail[:1000],
     )

@@ -399,3 +399,19 @@ def test_an_amendment_shows_changes_to_the_reasoning_the_charter_prints(ctx: Fla
 def _pdf_text(pdf: bytes) -> str:
     reader = PdfReader(io.BytesIO(pdf))
     return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def test_the_audit_trail_keeps_what_a_request_said_without_its_control_characters(
+    ctx: Flask,
+) -> None:
+    version = freeze()
+    signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="ann@example.com")
+    signoff.start(db.session, version.sign_off, sequential=True, expires_at=None)
+    db.session.commit()
+    odd = signoff.Actor(ip="198.51.100.4\x00", user_agent="Mozilla/5.0\x00 (X11)\x1b[2J")
+    signatory = version.sign_off.signatories[0]
+    signoff.approve(db.session, signatory, typed_name="Ann Lee", source=odd, sealer=sealer(ctx))
+    db.session.commit()
+    db.session.expire_all()
+    approved = [e for e in version.sign_off.events if e.action == "approved"]
+    assert [(e.ip, e.user_agent) for e in approved] == [("198.51.100.4?", "Mozilla/5.0? (X11)?[2J")]
