@@ -483,7 +483,12 @@ def start(
     now = now or utcnow()
     sign_off = lock(session, sign_off.id)
     _refuse_if_archived(sign_off)
-    _refuse_unless_preparing(sign_off, "This sign-off has already started.")
+    _refuse_unless_preparing(
+        sign_off,
+        "This sign-off has already started. Its links were shown once, when it started: if "
+        "they did not reach you, make a new link for each signatory who has none (a new "
+        "link replaces the old one).",
+    )
     if not sign_off.signatories:
         raise SignOffError("Add at least one signatory first.")
     _refuse_if_stale(session, sign_off.version)

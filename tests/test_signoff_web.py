@@ -275,6 +275,27 @@ def test_the_links_for_the_most_signatories_reach_the_next_page(
     assert shown_links(signed_in.get(version_path).get_data(as_text=True)) == {}
 
 
+def test_starting_again_says_how_to_replace_links_that_were_never_seen(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A double click: the browser shows the second answer, and the first answer's links,
+    # shown only once, never reach the page.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    for person in SIGNATORIES:
+        post(signed_in, f"{version_path}/signatories", person)
+    assert post(signed_in, f"{version_path}/start", {"order": "parallel"}).status_code == 303  # type: ignore[attr-defined]
+    again = post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    assert again.status_code == 409  # type: ignore[attr-defined]
+    text = " ".join(again.get_data(as_text=True).split())  # type: ignore[attr-defined]
+    assert "This sign-off has already started" in text
+    assert "make a new link for each signatory who has none" in text
+    assert 'name="order"' not in text  # the page offers no second start
+    for person in SIGNATORIES:
+        name = person["name"]
+        assert f'New link<span class="visually-hidden"> for <bdi>{name}</bdi>' in text
+
+
 def test_a_link_replaced_before_the_page_shows_is_not_shown(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -150,6 +150,29 @@
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
 
+  // A double click sends a form once: the second request would answer the first with
+  // "already done", and what the first showed once (new links) would never be seen. Only
+  // the same button within two seconds counts as a repeat: another button of the form, a
+  // form opening a new tab, or a download asked for again a moment later still go.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    var target = (button && button.getAttribute("formtarget")) || form.getAttribute("target");
+    if (event.defaultPrevented || target === "_blank" ||
+        (form.method || "").toLowerCase() !== "post") { return; }
+    var key = button ? [button.name, button.value, button.getAttribute("formaction")].join("|") : "";
+    var last = form.getAttribute("data-sent") || "";
+    var at = Number(form.getAttribute("data-sent-at") || 0);
+    if (last === key && Date.now() - at < 2000) { event.preventDefault(); return; }
+    form.setAttribute("data-sent", key);
+    form.setAttribute("data-sent-at", String(Date.now()));
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent-at]").forEach(function (form) {
+      form.removeAttribute("data-sent-at");
+    });
+  });
+
   // Invitation form: the name follows the side chosen while it is empty or still a party's
   // name as filled in, so one party's name never stays behind for the other side; a name the
   // consultant typed is theirs to keep. (Without JavaScript the server refuses the mix-up.)

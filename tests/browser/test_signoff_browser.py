@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from browsertools import PHONE, assert_accessible, assert_fits, shoot
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
 from webtools import PASSWORD, signed_in_consultant
 
@@ -49,8 +50,8 @@ def consultant_page(app: Flask, context: BrowserContext, live_server: str) -> tu
     return page, setup.engagement_id
 
 
-def freeze_and_send(page: Page, people: tuple[tuple[str, str, str], ...], order: str) -> list[str]:
-    """From the engagement page: fill the charter, freeze, name the signatories, send."""
+def freeze_and_name(page: Page, people: tuple[tuple[str, str, str], ...], order: str) -> None:
+    """From the engagement page: fill the charter, freeze, name the signatories."""
     page.get_by_role("link", name="Prepare the charter").click()
     page.fill("#field-arbitration", "Geneva Chamber of Commerce, seated in Geneva")
     page.get_by_role("button", name="Freeze for sign-off").click()
@@ -61,6 +62,11 @@ def freeze_and_send(page: Page, people: tuple[tuple[str, str, str], ...], order:
         page.fill("#field-role", role)
         page.get_by_role("button", name="Add signatory").click()
     page.locator(f"label[for='order-{order}']").click()
+
+
+def freeze_and_send(page: Page, people: tuple[tuple[str, str, str], ...], order: str) -> list[str]:
+    """From the engagement page: fill the charter, freeze, name the signatories, send."""
+    freeze_and_name(page, people, order)
     page.get_by_role("button", name="Create the links").click()
     expect(page.get_by_role("heading", name="Personal links")).to_be_visible()
     return [page.input_value(f"#link-{i}") for i in range(1, len(people) + 1)]
@@ -220,3 +226,28 @@ def test_withdrawing_a_version_asks_first(
     expect(page.get_by_text("Version 1 is withdrawn; its links no longer work.")).to_be_visible()
     assert questions[0].startswith("Withdraw version 1? Every signatory link stops working")
     shoot(page, artifacts, "signoff-withdrawn")
+
+
+def test_a_double_click_on_create_the_links_sends_once_and_shows_the_links(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    page, _ = consultant_page(app, laptop, live_server)
+    freeze_and_name(page, PEOPLE, "parallel")
+    # The first request is held until the second click has happened, as on a slow network.
+    held: list[Route] = []
+    page.route("**/start", lambda route: held.append(route))
+    # Two clicks 150 ms apart, the second while the page waits for the answer.
+    page.get_by_role("button", name="Create the links").evaluate(
+        "button => { button.click(); setTimeout(() => button.click(), 150); }"
+    )
+    page.wait_for_timeout(600)
+    sent = len(held)
+    page.unroute("**/start")
+    for route in held:
+        try:
+            route.continue_()
+        except PlaywrightError:  # the browser already gave up on it
+            pass
+    assert sent == 1
+    expect(page.get_by_role("heading", name="Personal links")).to_be_visible()
+    assert page.input_value("#link-1").startswith(live_server + "/sign/")
