@@ -543,11 +543,27 @@ def export_command(file: Path) -> None:
 
     if not file.resolve().parent.is_dir():
         raise click.BadParameter(f"the folder {file.parent} does not exist", param_hint="FILE")
+    if _is_database_file(db.engine, file):
+        # The archive replaces its target whole: here, every record it was to keep.
+        raise click.BadParameter(
+            f"{file} is the database it exports; write to another file", param_hint="FILE"
+        )
     try:
         counts = export_archive(db.engine, file)
     except TransferError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Exported {_summary(counts)} to {file}.")
+
+
+def _is_database_file(engine: Engine, path: Path) -> bool:
+    """Whether path is the SQLite file the engine stores in, by any name (a link too)."""
+    stored = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not stored or stored == ":memory:":
+        return False
+    try:
+        return os.path.samefile(path, stored)
+    except OSError:  # either does not exist (yet): nothing to overwrite
+        return False
 
 
 class UnusableArchive(click.ClickException):

@@ -325,6 +325,24 @@ def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
     assert [p.name for p in occupied.parent.iterdir()] == ["backup.zip"]
 
 
+def test_export_onto_the_database_it_exports_is_refused_and_the_database_kept(
+    app: Flask, consultant: int, tmp_path: Path
+) -> None:
+    with app.app_context():
+        url = database.engine.url
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("only an SQLite database is a file an export could overwrite")
+    stored = Path(str(url.database))
+    before = stored.read_bytes()
+    (tmp_path / "link.sqlite3").symlink_to(stored)
+    for target in (stored, tmp_path / "link.sqlite3"):
+        result = app.test_cli_runner().invoke(cli, ["export", str(target)])
+        assert result.exit_code == 2, result.output
+        assert "is the database it exports" in result.output
+        assert stored.read_bytes() == before
+    assert not [p for p in stored.parent.iterdir() if p.name.startswith(".export-")]
+
+
 def test_models_are_all_exported(app: Flask) -> None:
     """Every mapped table is a table the export reads from the database."""
     with app.app_context(), database.engine.connect() as connection:
