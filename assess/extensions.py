@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from assess.config import ConfigurationError
@@ -71,7 +71,14 @@ def check_database_url(url: str) -> None:
     except (ArgumentError, ValueError):
         # Not echoed: the text may hold a password.
         raise ConfigurationError("DATABASE_URL cannot be read as a database address") from None
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    backend = parsed.get_backend_name()
+    try:
+        driver = parsed.get_driver_name()
+    except NoSuchModuleError:  # a scheme SQLAlchemy has no dialect for, as postgres://
+        raise ConfigurationError(
+            f"DATABASE_URL starts with {backend}://, not a database this app runs on; use"
+            " sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+        ) from None
     if backend not in ("sqlite", "postgresql"):
         raise ConfigurationError(
             f"DATABASE_URL names a {backend} database; use sqlite:///PATH or"

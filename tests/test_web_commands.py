@@ -228,6 +228,13 @@ def test_user_create_with_standard_input_closed_is_a_usage_error(tmp_path: Path)
             'Error: DATABASE_URL cannot be used: invalid connection option "foo"\n',
         ),
         ("sqlite+aiosqlite:///x.sqlite3", "Error: DATABASE_URL asks for the aiosqlite driver"),
+        # Backends SQLAlchemy has no dialect for: an older spelling, and a web address.
+        (
+            "postgres://postgres@127.0.0.1/test",
+            "Error: DATABASE_URL starts with postgres://, not a database this app runs on; use"
+            " sqlite:///PATH or postgresql://USER@HOST/DATABASE\n",
+        ),
+        ("https://assess.example/db", "Error: DATABASE_URL starts with https://, not a database"),
         (
             "mysql://root@127.0.0.1/test",
             "Error: DATABASE_URL names a mysql database; use sqlite:///PATH or"
