@@ -260,6 +260,14 @@ def version(root: Path) -> str:
     return digest.hexdigest()
 
 
+def named(given: Any, index: int) -> str:
+    """Name a rule or scenario in a problem by its id, or by its place in the file when the
+    id is not one line of text (a list that YAML aliases multiply would never end)."""
+    if isinstance(given, str) and given and given.isprintable():
+        return given
+    return f"#{index + 1}"
+
+
 def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(PROJECT_ROOT))
@@ -351,7 +359,7 @@ def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
         return
     stage = data["stage"]
     for index, raw_rule in enumerate(data["rules"]):
-        label = f"rule {raw_rule.get('id') or f'#{index + 1}'}"
+        label = f"rule {named(raw_rule.get('id'), index)}"
         rule_problems: list[str] = []
         rule = _load_rule(raw_rule, name, stage, rule_problems)
         problems.extend(f"{name}: {label}: {p}" for p in rule_problems)

@@ -14,13 +14,14 @@ from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
 from assess.protocols import PROTOCOL_IDS
-from assess.rulebook import RulesError, display_path, misnamed, read_yaml
+from assess.rulebook import RulesError, display_path, misnamed, named, read_yaml
 from assess.schemas import (
     AgreedSchema,
     AnswersSchema,
     Checked,
     RespondentSchema,
     flatten_errors,
+    level_field,
     one_of,
 )
 
@@ -38,7 +39,10 @@ class ExpectSchema(Checked):
         keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer())
     )
     significant = fields.List(fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)))
-    consensus = fields.Dict(keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)))
+    consensus = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)),
+        values=level_field(),
+    )
 
 
 class ScenarioSchema(Checked):
@@ -137,10 +141,9 @@ def load(rules_dir: Path) -> list[Scenario]:
             try:
                 data = ScenarioSchema().load(case)
             except ValidationError as error:
-                label = case.get("name") if isinstance(case, dict) else None
+                label = named(case.get("name") if isinstance(case, dict) else None, index)
                 problems += [
-                    f"{name}: scenario {label or f'#{index + 1}'}: {line}"
-                    for line in flatten_errors(error.messages)
+                    f"{name}: scenario {label}: {line}" for line in flatten_errors(error.messages)
                 ]
                 continue
             respondents = tuple(Respondent(**r) for r in data.pop("respondents", []))

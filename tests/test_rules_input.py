@@ -213,3 +213,84 @@ def test_rules_check_that_runs_no_scenario_does_not_pass(
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.output == f"{folder}: {expected}\n"
+
+
+# --- YAML aliases that expand far beyond the file ---------------------------------------
+
+
+def multiplied(level: int) -> str:
+    """A YAML value that defines anchor a<level>: ten times the one before, 10**(level+1)
+    strings in all from a few bytes (a "billion laughs")."""
+    if level == 0:
+        return "&a0 [" + ", ".join(["laugh"] * 10) + "]"
+    return f"&a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]"
+
+
+ANSWERS_YAML = (
+    "{innovation: 5, resource_availability: 4, risk_tolerance: 4, relationship_duration: 4, "
+    "timeline_pressure: 2, creative_collaboration: 5, iteration_readiness: 3, "
+    "planning_complexity: 3}"
+)
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "expected"),
+    [
+        (
+            "90-extra.yaml",
+            "stage: scoring\nrules:\n"
+            + "".join(
+                f"  - {{id: {multiplied(level)}, when: {{}}, score: {{agile: 1}},"
+                " because: A reason long enough to explain the rule.}\n"
+                for level in range(5)
+            ),
+            "rule #5: id: must be text",
+        ),
+        (
+            "scenarios/extra.yaml",
+            "".join(
+                f"- {{name: {multiplied(level)}, rationale: Ten characters at least,"
+                f" answers: {ANSWERS_YAML}, expect: {{model: agile, components: [agile]}}}}\n"
+                for level in range(5)
+            ),
+            "scenario #5: name: must be text",
+        ),
+        (
+            "scenarios/extra.yaml",
+            "- name: multiplied-consensus\n  rationale: Ten characters at least\n"
+            f"  answers: {ANSWERS_YAML}\n"
+            "  expect:\n    model: integrated\n    components: [integrated]\n    consensus:\n"
+            + "".join(
+                f"      {factor}: {multiplied(level)}\n"
+                for level, factor in enumerate(
+                    (
+                        "innovation",
+                        "risk_tolerance",
+                        "timeline_pressure",
+                        "iteration_readiness",
+                        "planning_complexity",
+                    )
+                )
+            ),
+            "scenario multiplied-consensus: expect.consensus.planning_complexity.value: "
+            "must be an integer from 1 to 5",
+        ),
+        (
+            "90-extra.yaml",
+            'stage: scoring\nrules:\n  - id: "two\\nlines"\n    when: {}\n'
+            "    score: {agile: 1}\n" + GOOD_BECAUSE,
+            "rule #1: id: must be lowercase-with-dashes",
+        ),
+    ],
+    ids=["rule-id", "scenario-name", "scenario-consensus", "id-of-two-lines"],
+)
+def test_a_value_that_is_not_text_is_never_written_out_in_a_problem(
+    rules_copy: Path, file: str, content: str, expected: str
+) -> None:
+    (rules_copy / file).write_text(content)
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output[:500]
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = result.output.splitlines()
+    assert f"{rules_copy / file}: {expected}" in lines, result.output[:2000]
+    assert all(len(line) < 300 and "laugh" not in line for line in lines), result.output[:500]
