@@ -7,6 +7,7 @@ Files are YAML. ``policy.yaml`` holds the hit policy and protocol defaults; ever
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
@@ -125,6 +126,16 @@ class RulesError(Exception):
 # --- schemas -----------------------------------------------------------------------------
 
 
+class Number(fields.Float):
+    """A number as YAML writes one: text such as "3" is refused, where marshmallow would
+    turn it into a number."""
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, str):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 # The points one rule may give or take from one model (the rules use single digits).
 SCORE_MAX = 1000
 
@@ -142,7 +153,7 @@ class RuleSchema(Checked):
     # Bounded, so that no sum of them can overflow to infinity in a decision.
     score = fields.Dict(
         keys=fields.String(validate=one_of(MODEL_KEYS)),
-        values=fields.Float(
+        values=Number(
             validate=validate.Range(
                 -SCORE_MAX, SCORE_MAX, error=f"must be -{SCORE_MAX} to {SCORE_MAX}"
             )
@@ -163,10 +174,10 @@ class RulesFileSchema(Checked):
 
 
 class HybridSchema(Checked):
-    min_ratio = fields.Float(
+    min_ratio = Number(
         required=True, validate=validate.Range(0, 1, error="must be a number from 0 to 1")
     )
-    min_score = fields.Float(required=True)
+    min_score = Number(required=True)
 
 
 class PolicySchema(Checked):
@@ -212,6 +223,15 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+# PyYAML reads a number with an exponent but no dot or no exponent sign (1e2, 1.5e3) as
+# text, as YAML 1.1 did; YAML 1.2, and whoever writes one, means a number.
+UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+\Z"),
+    list("-+0123456789"),
+)
 
 
 def load(directory: Path | str | None = None) -> Rulebook:

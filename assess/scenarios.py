@@ -36,7 +36,7 @@ class ExpectSchema(Checked):
     protocols = fields.List(_PROTOCOL)
     absent = fields.List(_PROTOCOL)
     params = fields.Dict(
-        keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer())
+        keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
     )
     significant = fields.List(fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)))
     consensus = fields.Dict(

@@ -294,3 +294,35 @@ def test_a_value_that_is_not_text_is_never_written_out_in_a_problem(
     lines = result.output.splitlines()
     assert f"{rules_copy / file}: {expected}" in lines, result.output[:2000]
     assert all(len(line) < 300 and "laugh" not in line for line in lines), result.output[:500]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "10-scoring.yaml",
+            "{integrated: 3,",
+            '{integrated: "3",',
+            "rule innovation-is-the-goal: score.integrated.value: must be a number",
+        ),
+        ("policy.yaml", "min_score: 6", 'min_score: "6"', "hybrid.min_score: must be a number"),
+        (
+            "scenarios/alignment.yaml",
+            "mediation: {trigger_days: 14}",
+            'mediation: {trigger_days: "14"}',
+            "scenario partners-agree: expect.params.mediation.value.trigger_days.value: "
+            "must be an integer",
+        ),
+    ],
+    ids=["score", "policy", "scenario"],
+)
+def test_text_where_a_number_is_expected_is_refused(
+    rules_copy: Path, file: str, old: str, new: str, expected: str
+) -> None:
+    path = rules_copy / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert f"{path}: {expected}" in result.output.splitlines(), result.output
