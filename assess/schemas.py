@@ -164,7 +164,10 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_json(source: IO[str], label: str) -> Any:
     """Read a JSON document from a text stream, or raise ``NotJSON``."""
     try:
-        return json.load(source, object_pairs_hook=unique_keys)
+        # Windows editors start UTF-8 files with a byte order mark, which JSON lets a reader
+        # skip.
+        text = source.read().removeprefix("\ufeff")
+        return json.loads(text, object_pairs_hook=unique_keys)
     except KeyGivenTwice as error:
         raise NotJSON(f"{label}: {json.dumps(error.args[0])} is given twice") from None
     except json.JSONDecodeError as error:

@@ -46,6 +46,14 @@ def test_evaluate_reads_a_file_and_prints_the_decision(tmp_path: Path) -> None:
     assert decision["what_if"] == []
 
 
+def test_evaluate_reads_a_file_that_starts_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(ANSWERS), encoding="utf-8-sig")  # as Windows editors save
+    result = assess("evaluate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answers"] == ANSWERS
+
+
 def test_evaluate_lists_tipping_points_of_a_close_call() -> None:
     close_call = {
         **ANSWERS,
