@@ -207,6 +207,11 @@ def charter_command(
     for target in (output, ics):
         if target is not None and not target.parent.is_dir():
             fail([f"{target}: the folder {target.parent} does not exist"])
+    for option, target in (("-o", output), ("--ics", ics)):
+        # Each file is written aside and renamed into place: a pipe or a device (as
+        # /dev/stdout) would be replaced by a plain file, and the reader never get a byte.
+        if target is not None and target.exists() and not target.is_file():
+            fail([f"{option}: {target} is not a regular file; write to a file"])
     if ics is not None and ics.resolve() == output.resolve():
         fail([f"--ics: {ics} is also the charter's file (-o); give the calendar its own"])
     for option, target in (("-o", output), ("--ics", ics)):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -215,6 +217,24 @@ def test_an_output_that_is_an_input_file_is_refused_and_the_input_kept(
     )
     assert target.read_bytes() == before
     assert not (tmp_path / "c.pdf").exists() and not (tmp_path / "c.ics").exists()
+
+
+@pytest.mark.parametrize("option", ["-o", "--ics"])
+def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(
+    answers: Path, tmp_path: Path, option: str
+) -> None:
+    """A pipe (or /dev/stdout) would be replaced by a file of that name, not written to."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    outputs = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")}
+    outputs[option] = str(pipe)
+    result = run(
+        str(answers), "--project", "P", *PARTIES, *[w for pair in outputs.items() for w in pair]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{option}: {pipe} is not a regular file; write to a file\n"
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json", "pipe"]
 
 
 def test_binary_input_is_refused_without_a_traceback(tmp_path: Path) -> None:
