@@ -543,6 +543,11 @@ def export_command(file: Path) -> None:
 
     if not file.resolve().parent.is_dir():
         raise click.BadParameter(f"the folder {file.parent} does not exist", param_hint="FILE")
+    if file.exists() and not file.is_file():
+        # The archive is renamed into place: a pipe or a device would become a plain file.
+        raise click.BadParameter(
+            f"{file} is not a regular file; write to a file", param_hint="FILE"
+        )
     if _is_database_file(db.engine, file):
         # The archive replaces its target whole: here, every record it was to keep.
         raise click.BadParameter(

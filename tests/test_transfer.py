@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
@@ -341,6 +342,18 @@ def test_export_onto_the_database_it_exports_is_refused_and_the_database_kept(
         assert "is the database it exports" in result.output
         assert stored.read_bytes() == before
     assert not [p for p in stored.parent.iterdir() if p.name.startswith(".export-")]
+
+
+def test_export_onto_a_pipe_is_refused_and_the_pipe_kept(app: Flask, tmp_path: Path) -> None:
+    """The archive is written aside and renamed into place: a pipe would become a file."""
+    pipe = tmp_path / "exports" / "pipe"
+    pipe.parent.mkdir()
+    os.mkfifo(pipe)
+    result = app.test_cli_runner().invoke(cli, ["export", str(pipe)])
+    assert result.exit_code == 2, result.output
+    assert f"{pipe} is not a regular file; write to a file" in result.output
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert [p.name for p in pipe.parent.iterdir()] == ["pipe"]
 
 
 def test_models_are_all_exported(app: Flask) -> None:
