@@ -161,19 +161,27 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# Characters of JSON input read at most: 100 respondents' answers or a charter's details
+# take a small part of it (the web app takes 64 KiB), and a larger file is not read whole.
+MAX_JSON = 1 << 20
+
+
 def read_json(source: IO[str], label: str) -> Any:
     """Read a JSON document from a text stream, or raise ``NotJSON``."""
     try:
+        text = source.read(MAX_JSON + 1)
+    except UnicodeDecodeError:
+        raise NotJSON(f"{label}: not UTF-8 text") from None
+    if len(text) > MAX_JSON:
+        raise NotJSON(f"{label}: too large to be answers or details (over {MAX_JSON >> 20} MiB)")
+    try:
         # Windows editors start UTF-8 files with a byte order mark, which JSON lets a reader
         # skip.
-        text = source.read().removeprefix("\ufeff")
-        return json.loads(text, object_pairs_hook=unique_keys)
+        return json.loads(text.removeprefix("\ufeff"), object_pairs_hook=unique_keys)
     except KeyGivenTwice as error:
         raise NotJSON(f"{label}: {json.dumps(error.args[0])} is given twice") from None
     except json.JSONDecodeError as error:
         raise NotJSON(f"{label}: not valid JSON ({error.msg} at line {error.lineno})") from None
-    except UnicodeDecodeError:
-        raise NotJSON(f"{label}: not UTF-8 text") from None
     except ValueError:  # an integer of thousands of digits, which Python refuses to read
         raise NotJSON(f"{label}: not valid JSON (a number too long)") from None
     except RecursionError:

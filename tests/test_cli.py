@@ -104,6 +104,11 @@ def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
         ),
         (json.dumps({**ANSWERS, "budget": 3}), ["budget: unknown field"]),
         ("[" * 100_000 + "]" * 100_000, ["input: nested too deeply"]),
+        # Read no further than any real input goes, not into memory whole however long.
+        (
+            json.dumps({"respondents": [{"name": "A" * 100, "answers": ANSWERS}] * 10_000}),
+            ["input: too large to be answers or details (over 1 MiB)"],
+        ),
         # Two values for one answer: either could be meant, so neither is taken.
         (json.dumps(ANSWERS)[:-1] + ', "innovation": 5}', ['input: "innovation" is given twice']),
         (
