@@ -46,10 +46,37 @@ def upgrade_database(url: str) -> None:
     alembic_command.upgrade(alembic_config(url), "head")
 
 
+def unknown_revision(url: str) -> str | None:
+    """Return the database's migration when none of the project's migrations is it."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    script = ScriptDirectory.from_config(alembic_config(url))
+    for revision in current:
+        try:
+            script.get_revision(revision)
+        except CommandError:
+            return revision
+    return None
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
-    upgrade_database(current_app.config["DATABASE_URL"])
+    url = current_app.config["DATABASE_URL"]
+    # An older version run on a database a newer one migrated (as after a rollback).
+    unknown = unknown_revision(url)
+    if unknown is not None:
+        click.echo(
+            f"Error: the database is at migration {unknown}, which this version of assess does"
+            " not know: a newer version migrated it. Run that version, or restore a backup.",
+            err=True,
+        )
+        sys.exit(1)
+    upgrade_database(url)
     click.echo("Database is up to date.")
 
 

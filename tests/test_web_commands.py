@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from webtools import post
 
 from assess.commands import db_cli, demo, user_cli
@@ -50,6 +50,27 @@ def test_db_upgrade_is_idempotent(runner: FlaskCliRunner) -> None:
     result = runner.invoke(db_cli, ["upgrade"])
     assert result.exit_code == 0, result.output
     assert "up to date" in result.output
+
+
+def test_db_upgrade_of_a_database_a_newer_version_migrated_is_one_line(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    with app.app_context(), db.engine.begin() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+    try:
+        result = runner.invoke(db_cli, ["upgrade"])
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision}
+            )
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output == (
+        "Error: the database is at migration f00dfeedbeef, which this version of assess does"
+        " not know: a newer version migrated it. Run that version, or restore a backup.\n"
+    )
 
 
 def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliRunner) -> None:
