@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError, fields
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from assess.extensions import db
 from assess.forms import PASSWORD_MAX, PASSWORD_MIN
@@ -76,7 +77,18 @@ def db_upgrade() -> None:
             err=True,
         )
         sys.exit(1)
-    upgrade_database(url)
+    try:
+        upgrade_database(url)
+    except (OperationalError, ProgrammingError) as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else ""
+        if "already exists" not in reason:
+            raise
+        click.echo(
+            f"Error: the database already has a table the migrations create ({reason}); does"
+            " DATABASE_URL name another application's database?",
+            err=True,
+        )
+        sys.exit(1)
     click.echo("Database is up to date.")
 
 

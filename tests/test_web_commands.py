@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -70,6 +71,20 @@ def test_db_upgrade_of_a_database_a_newer_version_migrated_is_one_line(
     assert result.output == (
         "Error: the database is at migration f00dfeedbeef, which this version of assess does"
         " not know: a newer version migrated it. Run that version, or restore a backup.\n"
+    )
+
+
+def test_db_upgrade_of_a_database_holding_tables_it_did_not_make_is_one_line(
+    tmp_path: Path,
+) -> None:
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as connection:  # another application's, say
+        connection.execute("CREATE TABLE consultants (id INTEGER PRIMARY KEY, name TEXT)")
+    result = assess_command("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{other}"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Error: the database already has a table the migrations create (table consultants"
+        " already exists); does DATABASE_URL name another application's database?\n"
     )
 
 
