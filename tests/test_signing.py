@@ -908,6 +908,28 @@ def test_cli_rejects_a_cert_file_that_is_not_a_certificate(
     assert result.exit_code == 2 and "not a PEM or DER certificate" in result.output
 
 
+def test_cli_shows_the_file_s_text_without_line_breaks_or_terminal_controls(
+    run_verify: Callable[..., Any], charter_pdf: bytes, keys: SealKeys
+) -> None:
+    """Whoever seals a file writes its names: none may clear the screen, reverse the text
+    or add a line that reads as another verdict."""
+    audit = make_audit(charter_pdf)
+    named = replace(
+        audit.entries[0],
+        name="Ann\x1b[2J\nIntact and sealed by the tax office",
+        role="Director\u202e",
+    )
+    forged = seal(charter_pdf, replace(audit, entries=(named, audit.entries[1])), keys)
+    result = run_verify(forged, "--details", "--cert", str(keys.cert_file))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Intact and sealed by assess charter seal")
+    assert "approved by Ann?[2J?Intact and sealed by the tax office and Bo Chen" in lines[0]
+    assert not any(line.lstrip().startswith("Intact") for line in lines[1:])
+    assert any("Ann?[2J?Intact and sealed by the tax office (Director?)" in line for line in lines)
+
+
 def test_a_certificate_made_for_the_key_signs_documents(keys: SealKeys) -> None:
     """The generated certificate is fit for document signing and names the service."""
     from cryptography import x509

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -81,26 +82,42 @@ def verify_command(
         fail(f"{pdf_file}: {error}")
     except ValueError as error:  # a --cert file that is not a certificate
         fail(f"{cert_file}: not a PEM or DER certificate ({error})")
-    click.echo(verdict.summary)
+    _show(verdict.summary)
     if details:
         for name in ("sealed", "intact", "valid", "certified", "modified_after_seal"):
-            click.echo(f"  {name + ':':<21}{'yes' if getattr(verdict, name) else 'no'}")
-        click.echo(f"  {'trusted:':<21}{_signer_trust(verdict)}")
-        click.echo(f"  {'approved SHA-256:':<21}{verdict.approved_hash or '-'}")
+            _show(f"  {name + ':':<21}{'yes' if getattr(verdict, name) else 'no'}")
+        _show(f"  {'trusted:':<21}{_signer_trust(verdict)}")
+        _show(f"  {'approved SHA-256:':<21}{verdict.approved_hash or '-'}")
         if verdict.timestamped_at:
             trust = "trusted" if verdict.timestamp_trusted else "authority not checked"
             if verdict.timestamp_untrusted:
                 trust = "authority not trusted"
             stamp = f"{verdict.timestamped_at} by {verdict.timestamp_by} ({trust})"
-            click.echo(f"  {'time-stamped:':<21}{stamp}")
+            _show(f"  {'time-stamped:':<21}{stamp}")
         for change in verdict.changes:
-            click.echo(f"  changed: {change}")
+            _show(f"  changed: {change}")
         for problem in verdict.problems:
-            click.echo(f"  problem: {problem}")
+            _show(f"  problem: {problem}")
         for s in verdict.signatories:
             role = f" ({s.role})" if s.role else ""
-            click.echo(f"  {s.action} {s.at} {s.name}{role} <{s.email}>")
+            _show(f"  {s.action} {s.at} {s.name}{role} <{s.email}>")
     sys.exit(exit_status(verdict))
+
+
+# Characters that steer the terminal or the direction of text instead of showing: line
+# and paragraph separators, and the bidirectional marks and overrides.
+STEERING = frozenset(
+    "\u2028\u2029\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def _show(text: str) -> None:
+    """Print a line holding text from the file, which whoever sealed it wrote: control
+    characters (escape sequences, line breaks) and those in STEERING are shown as '?', so
+    none can steer the terminal or add a line that reads as another verdict."""
+    click.echo(
+        "".join("?" if c in STEERING or unicodedata.category(c) == "Cc" else c for c in text)
+    )
 
 
 def _signer_trust(verdict: Verdict) -> str:
