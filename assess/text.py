@@ -30,6 +30,18 @@ PRINTABLE = rf"^[^{CONTROLS}]*$"
 PRINTABLE_NOT_BLANK = rf"^[^{CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{CONTROLS}]*$"
 
 
+# What steers a terminal or the direction of text instead of showing as itself: control
+# characters (escape sequences, line breaks), line and paragraph separators, and the
+# bidirectional marks and overrides.
+STEERING = re.compile(rf"[{CONTROLS}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Return text from a file for a terminal line, each character in STEERING as '?': what
+    whoever wrote the file chose can neither steer the terminal nor add a line."""
+    return STEERING.sub("?", text)
+
+
 class TextError(ValueError):
     """The text cannot be accepted; the message says why, as a phrase ('must ...')."""
 

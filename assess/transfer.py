@@ -39,6 +39,7 @@ from assess.decision import Decision
 from assess.schemas import AgreedSchema, load_answers
 from assess.signing import sha256_hex
 from assess.signing.keys import SealKeyError, existing_certificate, seal_folder
+from assess.text import shown
 
 FORMAT = "assess-export"
 FORMAT_VERSION = 1
@@ -590,10 +591,11 @@ def import_command(file: Path) -> None:
 
     try:
         counts = import_archive(db.engine, file)
+    # The archive's own text (names, a revision) may be in the message: shown, not obeyed.
     except ArchiveError as error:
-        raise UnusableArchive(str(error)) from error
+        raise UnusableArchive(shown(str(error))) from error
     except TransferError as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(shown(str(error))) from error
     click.echo(f"Imported {_summary(counts)} from {file}.")
     notice = _seal_notice(db.session)
     if notice:

@@ -289,6 +289,27 @@ def test_import_says_when_the_database_cannot_take_an_export_yet(
         assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
+def test_an_archive_s_text_in_a_refusal_cannot_steer_the_terminal(
+    app: Flask, empty_database: str, tmp_path: Path
+) -> None:
+    archive = tmp_path / "crafted.zip"
+    manifest = {
+        "format": "assess-export",
+        "format_version": 1,
+        "revision": "r\x1b[2J\nImported 5 engagements",
+        "tables": [],
+        "rows": {},
+        "sha256": {},
+    }
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr("manifest.json", json.dumps(manifest))
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+    assert refused.exit_code == 1, refused.output
+    assert "\x1b" not in refused.output and len(refused.output.splitlines()) == 1
+    assert "the export is at migration r?[2J?Imported 5 engagements, this" in refused.output
+
+
 def test_import_refuses_a_damaged_archive(
     app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
 ) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
+
+from assess.text import shown
 
 if TYPE_CHECKING:
     from assess.signing.verify import Verdict
@@ -104,20 +105,9 @@ def verify_command(
     sys.exit(exit_status(verdict))
 
 
-# Characters that steer the terminal or the direction of text instead of showing: line
-# and paragraph separators, and the bidirectional marks and overrides.
-STEERING = frozenset(
-    "\u2028\u2029\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-
-
 def _show(text: str) -> None:
-    """Print a line holding text from the file, which whoever sealed it wrote: control
-    characters (escape sequences, line breaks) and those in STEERING are shown as '?', so
-    none can steer the terminal or add a line that reads as another verdict."""
-    click.echo(
-        "".join("?" if c in STEERING or unicodedata.category(c) == "Cc" else c for c in text)
-    )
+    """Print a line holding text from the file, which whoever sealed it wrote."""
+    click.echo(shown(text))
 
 
 def _signer_trust(verdict: Verdict) -> str:
