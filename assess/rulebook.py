@@ -7,6 +7,7 @@ Files are YAML. ``policy.yaml`` holds the hit policy and protocol defaults; ever
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 import string
 from collections.abc import Hashable, Iterator
@@ -51,6 +52,14 @@ class FactKind:
     def operators(self) -> tuple[str, ...]:
         return ("eq", "ne") if self.kind in ("bool", "choice") else OPERATORS
 
+    def values(self) -> tuple[Any, ...]:
+        """Every value the fact can take."""
+        if self.kind == "bool":
+            return (False, True)
+        if self.kind == "choice":
+            return self.choices
+        return tuple(range(SCALE.start if self.kind == "level" else 0, self.high + 1))
+
 
 LEVEL = FactKind("level")
 MODEL_CHOICES = (*MODEL_KEYS, "hybrid")
@@ -74,11 +83,24 @@ STAGE_FACTS: dict[str, dict[str, FactKind]] = {
 }
 
 
+COMPARE = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+
 @dataclass(frozen=True)
 class Condition:
     fact: str
     op: str
     value: Any
+
+    def holds(self, fact_value: Any) -> bool:
+        return bool(COMPARE[self.op](fact_value, self.value))
 
 
 @dataclass(frozen=True)
@@ -430,6 +452,7 @@ def _conditions(
         tests = test if isinstance(test, dict) else {"eq": test}
         if not tests:
             problems.append(f"when.{fact}: needs a comparison such as {{gte: 4}}")
+        found: list[Condition] = []
         for op, value in tests.items():
             if op not in kind.operators():
                 problems.append(f"when.{fact}: unknown operator {op!r}")
@@ -445,8 +468,14 @@ def _conditions(
                     if (problem := kind.check(bound)) is not None:
                         problems.append(f"when.{fact}.between: {problem}")
                     else:
-                        yield Condition(fact, opname, bound)
+                        found.append(Condition(fact, opname, bound))
             elif (problem := kind.check(value)) is not None:
                 problems.append(f"when.{fact}.{op}: {problem}")
             else:
-                yield Condition(fact, op, value)
+                found.append(Condition(fact, op, value))
+        # As a between whose bounds are the wrong way round: a rule that could never fire.
+        if found and not any(all(c.holds(v) for c in found) for v in kind.values()):
+            problems.append(
+                f"when.{fact}: no value meets these conditions together; the rule would never fire"
+            )
+        yield from found

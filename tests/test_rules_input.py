@@ -71,6 +71,17 @@ def test_rules_check_reports_deeply_nested_yaml(rules_copy: Path, where: str) ->
         ("{<<: {innovation: 4}, risk_tolerance: 2}", "merge keys (<<) are not read"),
         # A range that can never hold: the rule would never fire.
         ("{innovation: {between: [4, 2]}}", "rule odd-rule: when.innovation.between"),
+        # Conditions no value can meet together, or one none of its values can.
+        *(
+            (when, f"rule odd-rule: when.{fact}: no value meets these conditions together")
+            for when, fact in (
+                ("{innovation: {gte: 4, lte: 2}}", "innovation"),
+                ("{innovation: {lt: 1}}", "innovation"),
+                ("{gap_innovation: {gt: 4}}", "gap_innovation"),
+                ("{model: {eq: agile, ne: agile}}", "model"),
+                ("{hybrid: {eq: true, ne: true}}", "hybrid"),
+            )
+        ),
     ],
 )
 def test_a_condition_that_cannot_mean_what_it_says_is_reported(
