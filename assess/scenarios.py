@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from assess.alignment import Respondent
+from assess.alignment import Respondent, missing_sides
 from assess.decision import Decision
 from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
@@ -67,6 +67,15 @@ class ScenarioSchema(Checked):
     def one_input(self, data: dict[str, Any], **_: Any) -> None:
         if ("answers" in data) == ("respondents" in data):
             raise ValidationError("give either answers or respondents", "answers")
+        # One answer set is decided as it is: agreed values beside it would be ignored.
+        if "answers" in data and "consensus" in data:
+            raise ValidationError("only with respondents", "consensus")
+        missing = "respondents" in data and missing_sides(r["side"] for r in data["respondents"])
+        if missing:  # refused as the product refuses it
+            raise ValidationError(
+                "needs at least one respondent on each side (missing: " + ", ".join(missing) + ")",
+                "respondents",
+            )
 
 
 @dataclass(frozen=True)

@@ -337,3 +337,38 @@ def test_text_where_a_number_is_expected_is_refused(
     result = rules_check(rules_copy)
     assert result.exit_code == 1, result.output
     assert f"{path}: {expected}" in result.output.splitlines(), result.output
+
+
+ONE_ANSWER_SET = f"  answers: {ANSWERS_YAML}\n"
+TWO_PRODUCERS = (
+    "  respondents:\n"
+    f"    - {{name: Ann Lee, side: producer, answers: {ANSWERS_YAML}}}\n"
+    f"    - {{name: Cy Dee, side: producer, answers: {ANSWERS_YAML}}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # Agreed values only apply between respondents: with one answer set they were ignored.
+        (ONE_ANSWER_SET + "  consensus: {innovation: 1}\n", "consensus: only with respondents"),
+        # A case the product refuses: the assessment needs someone from each side.
+        (
+            TWO_PRODUCERS,
+            "respondents: needs at least one respondent on each side (missing: creator)",
+        ),
+    ],
+    ids=["consensus-of-one-answer-set", "one-side-only"],
+)
+def test_a_scenario_the_product_could_not_decide_as_written_is_refused(
+    rules_copy: Path, given: str, expected: str
+) -> None:
+    path = rules_copy / "scenarios" / "extra.yaml"
+    path.write_text(
+        "- name: odd-case\n  rationale: Ten characters at least\n"
+        + given
+        + "  expect: {model: integrated, components: [integrated]}\n"
+    )
+    result = rules_check(rules_copy)
+    assert result.exit_code == 1, result.output
+    assert result.output == f"{path}: scenario odd-case: {expected}\n"
