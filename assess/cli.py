@@ -204,6 +204,11 @@ def summary_text(decision: Decision) -> str:
     return "\n".join(lines)
 
 
+def rules_folder(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Read the folder as the app reads ASSESS_RULES_DIR: blank means the project's rules."""
+    return value.strip() or None if value is not None else None
+
+
 @cli.group("rules")
 def rules_group() -> None:
     """Check and explore the decision rules in rules/."""
@@ -216,6 +221,7 @@ def rules_group() -> None:
     "--rules-dir",
     type=click.Path(file_okay=False),
     envvar="ASSESS_RULES_DIR",
+    callback=rules_folder,
     help="Default: $ASSESS_RULES_DIR, else rules/.",
 )
 def rules_check(rules_dir: str | None) -> None:
@@ -256,6 +262,7 @@ def rules_check(rules_dir: str | None) -> None:
     "--rules-dir",
     type=click.Path(file_okay=False),
     envvar="ASSESS_RULES_DIR",
+    callback=rules_folder,
     help="Default: $ASSESS_RULES_DIR, else rules/.",
 )
 @click.option("--workers", type=click.IntRange(1, 64), help="Default: one per core.")

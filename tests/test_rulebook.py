@@ -155,6 +155,18 @@ def test_rules_check_command_accepts_the_project_rules() -> None:
     assert "scenarios pass" in result.output
 
 
+@pytest.mark.parametrize("given", ["   ", " {rules} "], ids=["blank", "spaced"])
+def test_rules_check_reads_the_folder_the_app_reads_from_the_environment(
+    rules_copy: Path, given: str
+) -> None:
+    """A blank ASSESS_RULES_DIR means the project's rules, and spaces around a folder are
+    not part of its name, for the command as for the app."""
+    env = {"ASSESS_RULES_DIR": given.format(rules=rules_copy)}
+    result = CliRunner().invoke(cli, ["rules", "check"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "scenarios pass" in result.output
+
+
 def test_rules_check_reports_a_failing_scenario(rules_copy: Path) -> None:
     scoring = rules_copy / "10-scoring.yaml"
     scoring.write_text(
