@@ -127,6 +127,14 @@ def main() -> None:
         if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
             click.echo("Error: the database has no tables yet; run 'assess db upgrade'.", err=True)
             sys.exit(1)
+        # PostgreSQL's insufficient privilege, and no schema the account may create in.
+        if getattr(error.orig, "sqlstate", None) in ("42501", "3F000"):
+            click.echo(
+                f"Error: the database refuses this account ({reason}); check the user"
+                " DATABASE_URL names and its rights.",
+                err=True,
+            )
+            sys.exit(1)
         # The plain DatabaseError is a file that is not a database (or a damaged one); its
         # other kinds (IntegrityError, ProgrammingError...) are failures of the command itself.
         if not (

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, inspect, select, text
+from servingtools import PG_SERVER
+from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from webtools import post
 
 from assess.commands import db_cli, demo, user_cli
 from assess.extensions import db
 from assess.models import Base, Consultant, DecisionRecord, Engagement
+from assess.testing import fresh_postgres
 
 pytestmark = pytest.mark.db
 
@@ -86,6 +88,38 @@ def test_db_upgrade_of_a_database_holding_tables_it_did_not_make_is_one_line(
         "Error: the database already has a table the migrations create (table consultants"
         " already exists); does DATABASE_URL name another application's database?\n"
     )
+
+
+@pytest.mark.parametrize("schema", ["unusable", "read-only"])
+def test_a_database_account_without_rights_is_one_line_not_a_trace(schema: str) -> None:
+    with fresh_postgres(PG_SERVER, "assess_rights") as url:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:  # an account that may sign in, and no more
+            connection.execute(text("DROP ROLE IF EXISTS assess_no_rights"))
+            connection.execute(text("CREATE ROLE assess_no_rights LOGIN"))
+            connection.execute(text("REVOKE ALL ON SCHEMA public FROM PUBLIC"))
+            if schema == "read-only":
+                connection.execute(text("GRANT USAGE ON SCHEMA public TO assess_no_rights"))
+        try:
+            account = make_url(url).set(username="assess_no_rights").render_as_string(False)
+            # (Where the account cannot see the tables, other commands say to create them.)
+            commands = [["db", "upgrade"]] + [["user", "create", "a@b.example"]] * (
+                schema == "read-only"
+            )
+            for args in commands:
+                result = assess_command(*args, env={"DATABASE_URL": account})
+                assert result.returncode == 1, result.stderr
+                assert result.stderr.startswith("Error: the database refuses this account ("), (
+                    result.stderr
+                )
+                assert result.stderr.endswith(
+                    "); check the user DATABASE_URL names and its rights.\n"
+                )
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text("DROP OWNED BY assess_no_rights"))
+                connection.execute(text("DROP ROLE assess_no_rights"))
+            admin.dispose()
 
 
 def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliRunner) -> None:
