@@ -87,7 +87,8 @@ OVERLAY_STYLES = (("#9a5b00", "5 2.5"), ("#0f7a6b", "1.5 2"), ("#7830a0", "7 2 1
 
 def isolate(text: str) -> Markup:
     """Set a name apart from the text around it (Unicode first-strong isolate): an Arabic
-    or Hebrew name followed by a number would otherwise carry the number to its left."""
+    or Hebrew name followed by a number would otherwise carry the number to its left, and
+    a direction override left open in typed text would turn the rest of the sentence."""
     return Markup("\u2068%s\u2069") % text
 
 

@@ -412,6 +412,28 @@ def test_paragraphs_written_right_to_left_are_set_right_to_left(
     assert abs(right - edge) < 1 and left > 100  # the Arabic one starts at the right margin
 
 
+RLO = "\u202e"  # right-to-left override: what follows it reads backwards, unless isolated
+
+
+def test_an_override_in_typed_text_never_turns_the_charter_s_words_around(
+    decisions: dict[str, Decision],
+) -> None:
+    details = make_details(
+        project=RLO + "Tidewater",
+        consultant=RLO + "Clara Diaz",
+        arbitration=RLO + "the ICC rules, seated in Paris",
+        data_storage=RLO + "a shared vault",
+    )
+    text = text_of(charter.to_pdf(decisions["integrated"], details))
+    for words in (
+        "to which both sides hold access.",
+        "who facilitated the assessment and is not a party to this charter.",
+        "(the Project). It is written to be attached",
+        "(Appendix A). It sets out",
+    ):
+        assert words in text, words
+
+
 def page_endings(document: Any) -> list[str]:
     """Return, per page, the kind of block its last line of text belongs to.
 
