@@ -219,6 +219,21 @@ class CharterDetailsSchema(Checked):
                 f"name at least one party per side (missing: {missing[0]})", "parties"
             )
 
+    @validates_schema
+    def check_mediators(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # The charter accepts the candidates in the order listed: a name listed twice, or
+        # as both internal and external, leaves the order and the kind unclear.
+        seen: set[str] = set()
+        repeated: dict[str, dict[int, list[str]]] = {}
+        for kind in ("mediators_internal", "mediators_external"):
+            for index, name in enumerate(data.get(kind) or ()):
+                key = " ".join(name.casefold().split())
+                if key in seen:
+                    repeated.setdefault(kind, {})[index] = ["names a candidate already listed"]
+                seen.add(key)
+        if repeated:
+            raise ValidationError(repeated)
+
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> CharterDetails:
         data["parties"] = tuple(Party(**p) for p in data["parties"])

@@ -91,6 +91,16 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
         ({"effective_date": "2026-13-01"}, ["effective_date: must be YYYY-MM-DD"]),
         ({"issued_at": "2026-03-02T09:00:00"}, ["issued_at: must be an ISO 8601 time with a zone"]),
         ({"mediators_internal": ["A", "B", "C", "D"]}, ["mediators_internal: at most 3 names"]),
+        (
+            {
+                "mediators_internal": ["Dana Holt", "dana  HOLT"],
+                "mediators_external": ["Dana Holt"],
+            },
+            [
+                "mediators_internal.1: names a candidate already listed",
+                "mediators_external.0: names a candidate already listed",
+            ],
+        ),
         ({"signature": "x"}, ["signature: unknown field"]),
     ],
 )

@@ -156,6 +156,7 @@ def test_a_summary_typed_in_a_browser_keeps_its_lines(
         ("revenue_producer", "\u00b2", "Must be a whole number."),
         ("mediator_internal_1", "\u200b\u200b", None),  # invisible: left out, as if empty
         ("arbitration", "Geneva\x00", "Must not contain control characters."),
+        ("mediator_external_2", "eli park", "Names a candidate already listed."),
     ],
 )
 def test_odd_values_are_refused_or_ignored_never_a_server_error(
