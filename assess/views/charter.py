@@ -67,7 +67,11 @@ def _whole_or_text(value: str) -> int | str:
     range; anything else as text, for the schema to name the problem."""
     value = value.strip()
     digits = value.removeprefix("-")
-    return int(value) if digits.isascii() and digits.isdigit() and len(digits) < 10 else value
+    if not (digits.isascii() and digits.isdigit()):
+        return value
+    # Ten digits and more are out of range whatever they say: not worth parsing thousands.
+    number = int(digits) if len(digits) < 10 else 10**10
+    return -number if value.startswith("-") else number
 
 
 def filled_mediator_slots(form: Mapping[str, str], kind: str) -> list[int]:

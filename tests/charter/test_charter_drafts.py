@@ -182,6 +182,7 @@ def test_odd_values_are_refused_or_ignored_never_a_server_error(
         ("55", "", "revenue_creator", "Enter the creator side's share as well, or neither."),
         ("", "45", "revenue_producer", "Enter the producer side's share as well, or neither."),
         ("140", "-40", "revenue_creator", "Must be 0 to 100."),
+        ("55", "45000000000000000000", "revenue_creator", "Must be 0 to 100."),
     ],
 )
 def test_a_share_left_empty_or_below_zero_is_named_for_what_it_is(
