@@ -373,6 +373,30 @@ def test_names_in_many_scripts_print_with_real_glyphs(
     assert any("Charter-World" in font["name"] for font in fonts_of(pdf, tmp_path))
 
 
+def test_typed_text_in_every_type_size_prints_in_the_charter_s_own_fonts(
+    tmp_path: Path,
+) -> None:
+    """The cover's roles and facts and the chart's key are set in the sans-serif: a script
+    or symbol it lacks comes from the charter's fonts there too, not from the machine's."""
+    thai, hindi = NAMES_OF_THE_WORLD["Thai"], NAMES_OF_THE_WORLD["Hindi"]
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    respondents = [
+        Respondent(thai, "producer", base | {"innovation": 1}),
+        Respondent(hindi, "creator", base | {"innovation": 5}),
+    ]
+    details = make_details(
+        consultant=f"{thai} \u2713",
+        client=f"{hindi} \u2605",
+        parties=[
+            {"side": "producer", "name": "Ann Lee", "role": thai},
+            {"side": "creator", "name": "Bo Chen", "role": hindi},
+        ],
+    )
+    pdf = charter.to_pdf(evaluate_respondents(respondents, {"innovation": 3}), details)
+    fonts = {font["name"].split("+", 1)[1] for font in fonts_of(pdf, tmp_path)}
+    assert {font for font in fonts if not font.startswith("Charter-")} == set()
+
+
 def test_paragraphs_written_right_to_left_are_set_right_to_left(
     decisions: dict[str, Decision],
 ) -> None:
