@@ -20,6 +20,7 @@ from marshmallow import (
 
 from assess.alignment import SIDE_LABELS
 from assess.alignment import SIDES as PARTY_SIDES
+from assess.charter.fonts import unprintable
 from assess.schemas import Checked
 from assess.text import Text
 
@@ -114,9 +115,22 @@ class CharterDetails:
         }
 
 
+class Printed(Text):
+    """User text the charter prints: each character must be in one of its fonts, or the
+    contract would carry an empty box where the character was meant to be."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        missing = unprintable(text)
+        if missing:
+            shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in missing[:3])
+            raise ValidationError(f"must not contain characters the charter's fonts lack: {shown}")
+        return text
+
+
 def _names(max_items: int) -> fields.List[str]:
     return fields.List(
-        Text(120, required=True),
+        Printed(120, required=True),
         load_default=list,
         validate=validate.Length(max=max_items, error=f"at most {max_items} names"),
     )
@@ -127,8 +141,8 @@ class PartySchema(Checked):
         required=True,
         validate=validate.OneOf(list(SIDES), error="must be 'producer' or 'creator'"),
     )
-    name = Text(120, required=True)
-    role = Text(120, load_default="")
+    name = Printed(120, required=True)
+    role = Printed(120, load_default="")
 
 
 def _whole(low: int, high: int, **kwargs: Any) -> fields.Integer:
@@ -174,7 +188,7 @@ class RevenueSplitSchema(Checked):
 class CharterDetailsSchema(Checked):
     """The engagement details and fill-in fields a consultant edits before issuing a charter."""
 
-    project = Text(200, required=True)
+    project = Printed(200, required=True)
     parties = fields.List(
         fields.Nested(PartySchema),
         required=True,
@@ -188,8 +202,8 @@ class CharterDetailsSchema(Checked):
             "invalid_awareness": "must be an ISO 8601 time with a zone",
         },
     )
-    consultant = Text(120, load_default="")
-    client = Text(200, load_default="")
+    consultant = Printed(120, load_default="")
+    client = Printed(200, load_default="")
     version = _whole(1, 999, load_default=1)
     document_id = fields.String(
         load_default="",
@@ -202,12 +216,12 @@ class CharterDetailsSchema(Checked):
         validate=_within_years,
         error_messages={"invalid": "must be YYYY-MM-DD"},
     )
-    project_summary = Text(1500, multiline=True, load_default="")
+    project_summary = Printed(1500, multiline=True, load_default="")
     mediators_internal = _names(3)
     mediators_external = _names(3)
     revenue_split = fields.Nested(RevenueSplitSchema, load_default=None, allow_none=True)
-    arbitration = Text(200, load_default="")
-    data_storage = Text(200, load_default="")
+    arbitration = Printed(200, load_default="")
+    data_storage = Printed(200, load_default="")
 
     @validates_schema
     def check_sides(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assess.charter.errors import CharterError
+from assess.charter.fonts import FONTS
 from assess.charter.render import TEMPLATES
 from assess.charter.weasy import (
     CSS,
@@ -28,40 +29,6 @@ from assess.charter.weasy import (
 )
 
 ASSET_SCHEME = "charter-asset"
-_DEBIAN_FONTS = Path("/usr/share/fonts")
-
-# Every file the charter may load, by the name its CSS uses, with the Debian package
-# that provides it. The fetcher serves these and refuses everything else.
-FONTS: dict[str, tuple[Path, str]] = {
-    f"fonts/{name}": (_DEBIAN_FONTS / path, package)
-    for name, path, package in (
-        (
-            "garamond-regular.otf",
-            "opentype/ebgaramond/EBGaramond12-Regular.otf",
-            "fonts-ebgaramond",
-        ),
-        ("garamond-italic.otf", "opentype/ebgaramond/EBGaramond12-Italic.otf", "fonts-ebgaramond"),
-        ("garamond-bold.otf", "opentype/ebgaramond/EBGaramond12-Bold.otf", "fonts-ebgaramond"),
-        ("inter-regular.otf", "opentype/inter/Inter-Regular.otf", "fonts-inter"),
-        ("inter-italic.otf", "opentype/inter/Inter-Italic.otf", "fonts-inter"),
-        ("inter-medium.otf", "opentype/inter/Inter-Medium.otf", "fonts-inter"),
-        ("inter-semibold.otf", "opentype/inter/Inter-SemiBold.otf", "fonts-inter"),
-        ("inter-bold.otf", "opentype/inter/Inter-Bold.otf", "fonts-inter"),
-        (
-            "mono-regular.ttf",
-            "truetype/jetbrains-mono/JetBrainsMono-Regular.ttf",
-            "fonts-jetbrains-mono",
-        ),
-        ("amiri-regular.ttf", "opentype/fonts-hosny-amiri/Amiri-Regular.ttf", "fonts-hosny-amiri"),
-        ("amiri-bold.ttf", "opentype/fonts-hosny-amiri/Amiri-Bold.ttf", "fonts-hosny-amiri"),
-        ("cjk-regular.ttc", "truetype/wqy/wqy-microhei.ttc", "fonts-wqy-microhei"),
-        ("dejavu-sans.ttf", "truetype/dejavu/DejaVuSans.ttf", "fonts-dejavu-core"),
-        # Last in every stack: Indic, Thai, Ethiopic and other scripts the others lack.
-        ("world-regular.otf", "opentype/freefont/FreeSerif.otf", "fonts-freefont-otf"),
-        ("world-bold.otf", "opentype/freefont/FreeSerifBold.otf", "fonts-freefont-otf"),
-    )
-}
-DEBIAN_PACKAGES: tuple[str, ...] = tuple(sorted({package for _, package in FONTS.values()}))
 
 
 class BundledAssetFetcher(URLFetcher):  # type: ignore[misc]

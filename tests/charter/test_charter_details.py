@@ -101,6 +101,24 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
                 "mediators_external.0: names a candidate already listed",
             ],
         ),
+        (
+            {
+                "arbitration": "ICC \U0001f469\u200d\U0001f469\u200d\U0001f467 Paris",
+                "mediators_external": ["Ann \U0001f1ec\U0001f1f7"],
+                "parties": [
+                    {"side": "producer", "name": "A", "role": "\U00013000 scribe"},
+                    {"side": "creator", "name": "B"},
+                ],
+            },
+            [
+                "arbitration: must not contain characters the charter's fonts lack: "
+                "\U0001f469 (U+1F469), \U0001f467 (U+1F467)",
+                "mediators_external.0: must not contain characters the charter's fonts lack: "
+                "\U0001f1ec (U+1F1EC), \U0001f1f7 (U+1F1F7)",
+                "parties.0.role: must not contain characters the charter's fonts lack: "
+                "\U00013000 (U+13000)",
+            ],
+        ),
         ({"signature": "x"}, ["signature: unknown field"]),
     ],
 )

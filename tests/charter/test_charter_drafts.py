@@ -157,6 +157,11 @@ def test_a_summary_typed_in_a_browser_keeps_its_lines(
         ("mediator_internal_1", "\u200b\u200b", None),  # invisible: left out, as if empty
         ("arbitration", "Geneva\x00", "Must not contain control characters."),
         ("mediator_external_2", "eli park", "Names a candidate already listed."),
+        (
+            "data_storage",
+            "A vault \U0001f5c4\ufe0f",
+            "Must not contain characters the charter&#39;s fonts lack: \U0001f5c4 (U+1F5C4).",
+        ),
     ],
 )
 def test_odd_values_are_refused_or_ignored_never_a_server_error(

@@ -373,6 +373,23 @@ def test_names_in_many_scripts_print_with_real_glyphs(
     assert any("Charter-World" in font["name"] for font in fonts_of(pdf, tmp_path))
 
 
+# Accepted although no font draws them: marks, joiners, selectors and tags lay out empty.
+UNDRAWN = "a\u00adb\u034fc\u200dd\u2060e\ufe0ff\U000e0067g\u2066h\u2069i\u3164j"
+
+
+def test_whatever_the_fields_accept_prints_with_real_glyphs(
+    decisions: dict[str, Decision], caplog: pytest.LogCaptureFixture
+) -> None:
+    details = make_details(
+        project="\U0001f600 e\u0301\u0302 \u2713 " + UNDRAWN,
+        consultant="Zo\u00eb \u2605 \u263a\ufe0f",
+        mediators_internal=["\u00c5sa \u2192 \u00d8ster\u00f8"],
+    )
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        charter.to_pdf(decisions["standard"], details)
+    assert [r.getMessage() for r in caplog.records if ".notdef" in r.getMessage()] == []
+
+
 def test_typed_text_in_every_type_size_prints_in_the_charter_s_own_fonts(
     tmp_path: Path,
 ) -> None:
