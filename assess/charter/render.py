@@ -92,6 +92,12 @@ def isolate(text: str) -> Markup:
     return Markup("\u2068%s\u2069") % text
 
 
+def text_width(text: str) -> int:
+    """Measure text in the width of a letter: a Chinese, Japanese or Korean character (East
+    Asian wide or full-width) takes about two, so a length alone underestimates it."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
@@ -144,6 +150,7 @@ def environment() -> Environment:
     env.filters["long_date"] = long_date
     env.filters["isolate"] = isolate
     env.filters["short_date"] = short_date
+    env.filters["width"] = text_width
     env.filters["quantity"] = quantity
     env.filters["direction"] = direction
     return env

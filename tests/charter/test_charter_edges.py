@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ANSWERS
+from conftest import ANSWERS, make_details
 from pypdf import PdfReader
 
+from assess import charter
 from assess.engine import evaluate
 
 pytestmark = pytest.mark.xdist_group("charter-pdf")
@@ -142,6 +143,36 @@ def test_twelve_parties_keep_the_cover_facts_on_the_cover(tmp_path: Path) -> Non
     )
     cover = pdf_text(out, slice(0, 1))
     assert "Person Number12" in cover and "PREPARED BY" in cover and "DOCUMENT ID" in cover
+
+
+LONG_CLIENT = ("Northlight Films and Broadcasting Cooperative of the Northern Regions " * 3)[:200]
+
+
+@pytest.mark.parametrize(
+    ("project", "client", "names"),
+    [
+        (("International co-production of a documentary series " * 4)[:200], LONG_CLIENT, 2),
+        (("合作制作的纪录片系列" * 20)[:200], LONG_CLIENT, 2),
+        (("合作制作的纪录片系列" * 20)[:200], ("北方电影与广播合作社" * 20)[:200], 4),
+    ],
+)
+def test_a_long_project_and_client_keep_the_cover_facts_together_on_the_cover(
+    tmp_path: Path, project: str, client: str, names: int
+) -> None:
+    parties = [
+        {"side": side, "name": f"{name} {number}", "role": "执行制片人兼开发部主管"}
+        for number in range(names // 2)
+        for side, name in (("producer", "欧阳娜娜"), ("creator", "司马相如"))
+    ]
+    details = make_details(
+        project=project, client=client, consultant="Clara Diaz " * 10, parties=parties
+    )
+    out = tmp_path / "cover.pdf"
+    out.write_bytes(charter.to_pdf(evaluate(ANSWERS["standard"], what_if=True), details))
+    cover = pdf_text(out, slice(0, 1))
+    for label in ("PREPARED BY", "ISSUED", "DOCUMENT ID", "CLIENT"):
+        assert label in cover, label
+    assert client[-8:].strip() in cover.replace(" ", "")
 
 
 def rules_copy(tmp_path: Path) -> Path:
