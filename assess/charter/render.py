@@ -26,7 +26,7 @@ from assess.protocols import Param, quantity
 from assess.radar import PRINT, Radar, radar
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "charter"
-RUNNING_TITLE_CHARS = 64
+RUNNING_TITLE_CHARS = 64  # the running header holds one line of this text_width
 
 
 @dataclass(frozen=True)
@@ -290,8 +290,10 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
     components = [partnership.BY_KEY[key] for key in decision.components]
     factors: list[tuple[Factor, int]] = [(f, decision.answers[f.key]) for f in FACTORS]
     running = details.project
-    if len(running) > RUNNING_TITLE_CHARS:
-        running = running[: RUNNING_TITLE_CHARS - 1].rstrip() + "\u2026"
+    if text_width(running) > RUNNING_TITLE_CHARS:
+        while text_width(running) > RUNNING_TITLE_CHARS - 1:
+            running = running[:-1]
+        running = running.rstrip() + "\u2026"
     return {
         "d": details,
         "decision": decision,

@@ -293,6 +293,25 @@ def test_long_and_non_latin_input_fits_and_keeps_its_glyphs(
     assert all(f["emb"] == "yes" for f in fonts_of(pdf, tmp_path))
 
 
+@pytest.mark.parametrize("project", [LONG, "合作制作的纪录片系列" * 10, "Northern Lights " * 12])
+def test_the_running_title_is_one_line_however_wide_its_script(
+    decisions: dict[str, Decision], project: str
+) -> None:
+    html = charter.to_html(decisions["standard"], make_details(project=project))
+    page = charter_pdf.render_document(html).pages[1]._page_box
+    (header,) = (
+        box
+        for box in page.all_children()
+        if isinstance(box, boxes.MarginBox) and box.at_keyword == "@top-left"
+    )
+    lines = [box for box in header.descendants() if isinstance(box, boxes.LineBox)]
+    assert len(lines) == 1
+    assert (
+        "".join(box.text for box in lines[0].descendants() if isinstance(box, boxes.TextBox))[-1]
+        == "\u2026"
+    )
+
+
 def test_a_name_in_arabic_script_keeps_clear_of_the_role_below_it(
     decisions: dict[str, Decision], tmp_path: Path
 ) -> None:
