@@ -1,11 +1,11 @@
 """What counts as user text, the same in forms, the JSON API, the CLI and the charter.
 
 Text is NFC-normalised (lengths are counted after it, so every layer agrees on them), line
-breaks are made ``\\n`` (browsers send a textarea's as ``\\r\\n``), tabs become spaces, and
-outer white space is trimmed. Control characters, and lone surrogates (what a non-UTF-8
-command-line argument or a broken ``\\ud800`` JSON escape turns into), are refused. Text
-made only of white space and invisible characters (zero-width spaces, a byte-order mark)
-counts as empty.
+breaks are made ``\\n`` (browsers send a textarea's as ``\\r\\n``; Unicode has line and
+paragraph separators too), tabs become spaces, and outer white space is trimmed. Control
+characters, and lone surrogates (what a non-UTF-8 command-line argument or a broken
+``\\ud800`` JSON escape turns into), are refused. Text made only of white space and
+invisible characters (zero-width spaces, a byte-order mark) counts as empty.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from marshmallow import ValidationError, fields
 # and isolates, word joiner, byte-order mark. Written as a regex class body that Python and
 # JSON Schema (ECMA 262) read alike, so the OpenAPI document states the same rule.
 INVISIBLE = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-CONTROLS = r"\x00-\x1f\x7f-\x9f"
+# Unicode's line and paragraph separators are line breaks too: in a one-line text they
+# would start a new line where the page expects none.
+CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 BLANK = re.compile(rf"[\s{INVISIBLE}]*")
 # For API documentation: text without control characters, and with something visible.
 PRINTABLE = rf"^[^{CONTROLS}]*$"
@@ -48,7 +50,8 @@ class TextError(ValueError):
 
 def clean(value: str, *, multiline: bool = False) -> str:
     """Return the text as stored, or raise ``TextError``."""
-    text = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = value.replace("\r\n", "\n").replace("\t", " ")
+    text = re.sub("[\r\u2028\u2029]", "\n", text)
     if any(unicodedata.category(c) == "Cs" for c in text):
         raise TextError("must be valid Unicode text")
     text = unicodedata.normalize("NFC", text).strip()

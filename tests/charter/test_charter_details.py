@@ -58,6 +58,16 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
         ({"project": "x" * 201}, ["project: must be at most 200 characters"]),
         ({"project": "a\x00b"}, ["project: must not contain control characters"]),
         ({"project": 7}, ["project: must be text"]),
+        ({"consultant": "Clara\u2028Diaz"}, ["consultant: must not contain control characters"]),
+        (
+            {
+                "parties": [
+                    {"side": "producer", "name": "Ann\u2029Lee"},
+                    {"side": "creator", "name": "B"},
+                ]
+            },
+            ["parties.0.name: must not contain control characters"],
+        ),
         ({"parties": ...}, ["parties: is required"]),
         ({"parties": [{"side": "producer", "name": "A"}]}, ["parties: name 2 to 12 parties"]),
         (
@@ -124,6 +134,13 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
 )
 def test_bad_fields_are_named_one_per_line(fields: dict[str, Any], expected: list[str]) -> None:
     assert problems(**fields) == sorted(expected)
+
+
+def test_a_unicode_line_or_paragraph_separator_starts_a_line_of_the_summary() -> None:
+    details = make_details(
+        project_summary="Six episodes.\u2028Shot in 2027.\u2029Released in 2028."
+    )
+    assert details.project_summary == "Six episodes.\nShot in 2027.\nReleased in 2028."
 
 
 def test_details_must_be_an_object() -> None:
