@@ -57,7 +57,7 @@ from assess.protocols import quantity
 from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
-from assess.text import join_names, time_text
+from assess.text import join_names, shown, time_text
 
 if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
     from assess.signing.timestamps import AuthorityTimeStamper
@@ -147,12 +147,6 @@ class Sealer:
         return self.keys if isinstance(self.keys, SealKeys) else self.keys()
 
 
-def _as_recorded(header: str) -> str:
-    """What a request said of itself, with its control characters as '?': a NUL is no text
-    PostgreSQL stores, and escape sequences have no place in an audit trail."""
-    return "".join("?" if unicodedata.category(c) == "Cc" else c for c in header)
-
-
 def _event(
     sign_off: SignOff,
     action: str,
@@ -170,8 +164,8 @@ def _event(
         actor=actor[:120],
         signatory=signatory,
         at=now,
-        ip=_as_recorded(source.ip)[:IP_MAX],
-        user_agent=_as_recorded(source.user_agent)[:USER_AGENT_MAX],
+        ip=shown(source.ip)[:IP_MAX],
+        user_agent=shown(source.user_agent)[:USER_AGENT_MAX],
         document_hash=document_hash or sign_off.version.sha256,
         detail=detail[:1000],
     )

@@ -39,8 +39,9 @@ STEERING = re.compile(rf"[{CONTROLS}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\
 
 
 def shown(text: str) -> str:
-    """Return text from a file for a terminal line, each character in STEERING as '?': what
-    whoever wrote the file chose can neither steer the terminal nor add a line."""
+    """Return text someone else wrote (a file's names, a request's headers) for a line of
+    output or of the audit trail, each character in STEERING as '?': it can neither steer a
+    terminal nor add a line, and a NUL, which PostgreSQL does not store, is gone."""
     return STEERING.sub("?", text)
 
 
