@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -92,16 +93,17 @@ def test_db_upgrade_of_a_database_holding_tables_it_did_not_make_is_one_line(
 
 @pytest.mark.parametrize("schema", ["unusable", "read-only"])
 def test_a_database_account_without_rights_is_one_line_not_a_trace(schema: str) -> None:
+    # Roles belong to the whole server: each run names its own, so parallel runs never meet.
+    role = f"assess_no_rights_{secrets.token_hex(4)}"
     with fresh_postgres(PG_SERVER, "assess_rights") as url:
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:  # an account that may sign in, and no more
-            connection.execute(text("DROP ROLE IF EXISTS assess_no_rights"))
-            connection.execute(text("CREATE ROLE assess_no_rights LOGIN"))
-            connection.execute(text("REVOKE ALL ON SCHEMA public FROM PUBLIC"))
-            if schema == "read-only":
-                connection.execute(text("GRANT USAGE ON SCHEMA public TO assess_no_rights"))
         try:
-            account = make_url(url).set(username="assess_no_rights").render_as_string(False)
+            with admin.connect() as connection:  # an account that may sign in, and no more
+                connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+                connection.execute(text("REVOKE ALL ON SCHEMA public FROM PUBLIC"))
+                if schema == "read-only":
+                    connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+            account = make_url(url).set(username=role).render_as_string(False)
             # (Where the account cannot see the tables, other commands say to create them.)
             commands = [["db", "upgrade"]] + [["user", "create", "a@b.example"]] * (
                 schema == "read-only"
@@ -117,8 +119,8 @@ def test_a_database_account_without_rights_is_one_line_not_a_trace(schema: str) 
                 )
         finally:
             with admin.connect() as connection:
-                connection.execute(text("DROP OWNED BY assess_no_rights"))
-                connection.execute(text("DROP ROLE assess_no_rights"))
+                connection.execute(text(f"DROP OWNED BY {role}"))
+                connection.execute(text(f"DROP ROLE IF EXISTS {role}"))
             admin.dispose()
 
 
