@@ -35,8 +35,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
 
+from assess.api.schemas import DecisionSchema
 from assess.decision import Decision
-from assess.schemas import AgreedSchema, load_answers
+from assess.schemas import (
+    PLAIN_MESSAGES,
+    AgreedSchema,
+    KeyGivenTwice,
+    flatten_errors,
+    load_answers,
+    unique_keys,
+)
 from assess.signing import sha256_hex
 from assess.signing.keys import SealKeyError, existing_certificate, seal_folder
 from assess.text import shown
@@ -108,8 +116,16 @@ def _object(value: Any) -> Any:
     return value
 
 
+# Built once: an import checks every decision and charter version against it.
+DECISION_SCHEMA = DecisionSchema()
+
+
 def _decision(value: Any) -> Any:
-    return Decision.from_dict(_object(value))
+    # The schema the API documents its decisions with says what each value must be (a score
+    # a number, a model a known one), which pages rely on when they show it; decisions stored
+    # before tipping points were kept have none, as ``Decision.from_dict`` allows.
+    DECISION_SCHEMA.load(_object(value), partial=("what_if",))
+    return Decision.from_dict(value)
 
 
 # How the app reads each JSON column it stores: a row it could not read is refused at
@@ -154,9 +170,26 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
         if read is not None:
             try:
                 read(value)
-            except (ValidationError, KeyError, IndexError, TypeError, ValueError) as error:
+            except ValidationError as error:
+                raise RowError(_first_problem(column, error)) from error
+            except (KeyError, IndexError, TypeError, ValueError) as error:
                 raise RowError(f"{column} is not in a shape the app reads") from error
     return value
+
+
+def _first_problem(column: str, error: ValidationError) -> str:
+    """Say the first value a schema refused, as "column.field.inner must be ...": the
+    response schemas keep marshmallow's own wording, reworded here as the request ones are."""
+    lines = flatten_errors(error.messages, column)
+    field, _, problem = (lines[0] if lines else f"{column}: is not valid").partition(": ")
+    # A map's refusals name its key, then "key" or "value": the key alone names the field.
+    field = field.removesuffix(".value")
+    if field.endswith(".key"):
+        field, problem = field.removesuffix(".key"), f"names no known entry ({problem})"
+    problem = PLAIN_MESSAGES.get(problem, problem)
+    if problem in ("Unknown field.", "unknown field"):
+        problem = "is not a known field"
+    return f"{field} {problem}"
 
 
 @dataclass
@@ -372,16 +405,74 @@ def _check_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> N
         raise ArchiveError(f"{name} is damaged: its checksum does not match")
 
 
+class _NotNumber:
+    """Where a row holds NaN or Infinity: JSON has no such numbers, and no export writes them."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+
+def _not_a_number(row: Any, path: str = "") -> tuple[str, str] | None:
+    """Return where the first NaN or Infinity of a row is, and which it is."""
+    if isinstance(row, _NotNumber):
+        return path, row.word
+    items = (
+        row.items() if isinstance(row, dict) else enumerate(row) if isinstance(row, list) else ()
+    )
+    for key, value in items:
+        found = _not_a_number(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def _row_label(row: Any) -> str:
+    """Name a row by its id, as the refusals do."""
+    if isinstance(row, dict) and isinstance(row.get("id"), int | str):
+        return f"row {row['id']}"
+    return "a row"
+
+
+def _parse_row(name: str, line: bytes) -> Any:
+    """Read one line's row, refusing what Python's JSON would take but JSON does not: a key
+    given twice (the last would silently win) and NaN or Infinity (no page can show them)."""
+    twice: list[str] = []
+    constants: list[str] = []
+
+    def constant(word: str) -> _NotNumber:
+        constants.append(word)
+        return _NotNumber(word)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        try:
+            return unique_keys(items)
+        except KeyGivenTwice as error:
+            twice.append(error.args[0])
+            return dict(items)
+
+    try:
+        row = json.loads(line.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ArchiveError(f"{name} is damaged: a line is not JSON") from None
+    if twice:
+        key = json.dumps(twice[0])
+        raise ArchiveError(f"{name} is damaged: {_row_label(row)} gives the key {key} twice")
+    # Found where it is only when there is one: most rows hold none, some hold whole PDFs.
+    found = _not_a_number(row) if constants else None
+    if found:
+        field, word = found
+        raise ArchiveError(
+            f"{name} is damaged: {_row_label(row)}'s {field} is {word}, which is no JSON number"
+        )
+    return row
+
+
 def _read_table(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[Any, int]]:
     """Yield one table's rows, each with the size of its line, a line at a time."""
     for line in _lines(archive, _member(archive, name)):
         if not line.strip():  # a blank line holds no row
             continue
-        try:
-            row = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise ArchiveError(f"{name} is damaged: a line is not JSON") from None
-        yield row, len(line)
+        yield _parse_row(name, line), len(line)
 
 
 def import_archive(engine: Engine, path: Path) -> dict[str, int]:
@@ -461,7 +552,7 @@ def _decode_row(
         _check_digests(table, values, seen)
         _check_chain(table, values, seen)
     except RowError as error:
-        raise ArchiveError(f"{name} is damaged: a row's {error}") from None
+        raise ArchiveError(f"{name} is damaged: {_row_label(row)}'s {error}") from None
     except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
         raise ArchiveError(f"{name} is damaged: a row does not fit the table") from None
     return values

@@ -863,7 +863,158 @@ def test_the_hash_chain_of_charter_versions_and_events_is_checked_on_import(
             _rewrite(archive, crafted, lambda n, d, t=table, e=edit: _edit_rows(n, d, t, e))
             refused = runner.invoke(cli, ["import", str(crafted)])
             assert refused.exit_code == 2, (case, refused.output)
-            assert refused.output == f"Error: tables/{table}.jsonl is damaged: a row's {expected}\n"
+            assert re.fullmatch(
+                rf"Error: tables/{table}\.jsonl is damaged: row \d+'s {re.escape(expected)}\n",
+                refused.output,
+            ), (case, refused.output)
+            assert all(rows == [] for rows in snapshot(empty_database).values()), case
+        imported = runner.invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+
+
+def _decision_data(change: Any) -> Any:
+    """Edit the first decision row's ``data`` with ``change(data)``."""
+
+    def edit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        data = json.loads(json.dumps(rows[0]["data"]))
+        change(data)
+        return _first(rows, data=data)
+
+    return edit
+
+
+def _consensus_data(change: Any) -> Any:
+    """Edit the ``data`` of the first decision made on several respondents' answers."""
+
+    def edit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        data = json.loads(json.dumps(next(r["data"] for r in rows if "alignment" in r["data"])))
+        change(data["alignment"])
+        return _edit(rows, lambda row: "alignment" in row["data"], data=data)
+
+    return edit
+
+
+def _first_score(data: dict[str, Any], value: Any) -> None:
+    data["scores"][next(iter(data["scores"]))] = value
+
+
+def _raw_first_line(replace: Any) -> Any:
+    """Rewrite the first decision row's line as text, for what ``json.dumps`` cannot write."""
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != "tables/decisions.jsonl":
+            return data
+        first, rest = data.split(b"\n", 1)
+        return replace(first) + b"\n" + rest
+
+    return change
+
+
+# Decisions the overall shape of which is right but whose inner values no page can show:
+# each case is (edit of the archive, the field the refusal must name).
+WRONG_INSIDE = {
+    "score that is text": (
+        lambda n, d: _edit_rows(n, d, "decisions", _decision_data(lambda x: _first_score(x, "9"))),
+        "data.scores.",
+    ),
+    "protocol without params": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _decision_data(lambda x: x["protocols"][0].pop("params"))
+        ),
+        "data.protocols.0.params",
+    ),
+    "unknown model": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _decision_data(lambda x: x.update(model="telepathy"))
+        ),
+        "data.model",
+    ),
+    "answer level 9 inside the decision": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _decision_data(lambda x: x["answers"].update(innovation=9))
+        ),
+        "data.answers.innovation",
+    ),
+    "answer level 9 in the answers column": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", lambda rows: _first(rows, answers={**ANSWERS, "innovation": 9})
+        ),
+        "answers.innovation",
+    ),
+    "tier number that is text": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _decision_data(lambda x: x["escalation"][0].update(tier="1"))
+        ),
+        "data.escalation.0.tier",
+    ),
+    "field no decision has": (
+        lambda n, d: _edit_rows(n, d, "decisions", _decision_data(lambda x: x.update(mood=1))),
+        "data.mood is not a known field",
+    ),
+    "score of an unknown model": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _decision_data(lambda x: x["scores"].update(telepathy=1.0))
+        ),
+        "data.scores.telepathy names no known entry",
+    ),
+    "consensus note that is a number": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _consensus_data(lambda x: x["notes"].update(innovation=7))
+        ),
+        "data.alignment.notes.innovation must be text",
+    ),
+    "respondent of no side": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _consensus_data(lambda x: x["respondents"][0].update(side="x"))
+        ),
+        "data.alignment.respondents.0.side",
+    ),
+    "score that is NaN": (
+        _raw_first_line(
+            lambda line: re.sub(rb'("scores": \{"[a-z_]+": )[-0-9.e]+', rb"\1NaN", line)
+        ),
+        "NaN",
+    ),
+    "score that is Infinity": (
+        _raw_first_line(
+            lambda line: re.sub(rb'("scores": \{"[a-z_]+": )[-0-9.e]+', rb"\1-Infinity", line)
+        ),
+        "-Infinity",
+    ),
+    "key given twice": (
+        _raw_first_line(
+            lambda line: line.replace(b'"model": ', b'"model": "telepathy", "model": ', 1)
+        ),
+        'gives the key "model" twice',
+    ),
+}
+
+
+def test_a_decision_with_wrong_values_inside_is_refused_naming_row_and_field(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    decisions = _table_rows(archive, "decisions")
+    first_id = decisions[0]["id"]
+    consensus_id = next(r["id"] for r in decisions if "alignment" in r["data"])
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        for case, (change, field) in WRONG_INSIDE.items():
+            crafted = tmp_path / "crafted.zip"
+            _rewrite(archive, crafted, change)
+            assert _table_rows(crafted, "decisions") != _table_rows(archive, "decisions") or (
+                case.startswith("key")
+            ), case
+            refused = runner.invoke(cli, ["import", str(crafted)])
+            assert refused.exit_code == 2, (case, refused.output)
+            assert refused.output.startswith("Error: tables/decisions.jsonl"), (
+                case,
+                refused.output,
+            )
+            assert len(refused.output.strip().splitlines()) == 1, (case, refused.output)
+            row = consensus_id if "alignment" in field else first_id
+            assert f"row {row}" in refused.output, (case, refused.output)
+            assert field in refused.output, (case, refused.output)
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
         imported = runner.invoke(cli, ["import", str(archive)])
         assert imported.exit_code == 0, imported.output

@@ -15,7 +15,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from assess.factors import FACTORS
+from assess.alignment import ALIGNED, MINOR, SIDES, SIGNIFICANT
+from assess.factors import FACTOR_KEYS, FACTORS
 from assess.listing import SEARCH_MAX
 from assess.models import (
     EVENT_ACTIONS,
@@ -34,6 +35,8 @@ from assess.models import (
     VIA_API,
     VIA_WEB,
 )
+from assess.partnership import MODEL_KEYS
+from assess.protocols import PROTOCOL_IDS
 from assess.questionnaire import answers_seen
 from assess.schemas import AnswersSchema, Checked, RespondentsSchema, level_field, one_of
 from assess.signoff import SIGNATORY_STATES
@@ -124,24 +127,67 @@ def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callabl
     return decorate
 
 
+class Number(fields.Float):
+    """A JSON number and nothing else: marshmallow would also take "3" or true, which a page
+    formatting the value as a number cannot show. (Responses dump as a float does.)"""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        result: float = super()._deserialize(value, attr, data, **kwargs)
+        return result
+
+
+def whole(**kwargs: Any) -> fields.Integer:
+    """A JSON whole number and nothing else (not "3", not 3.5)."""
+    return fields.Integer(strict=True, **kwargs)
+
+
+# The decision document's schemas describe the API's responses, and are also what a stored
+# decision is checked against when an export is imported: every value a page or the charter
+# shows must be of the type and among the keys described here.
+MODEL = validate.OneOf(MODEL_KEYS, error="must be one of: " + ", ".join(MODEL_KEYS))
+PROTOCOL = validate.OneOf(PROTOCOL_IDS, error="is not a known protocol")
+FACTOR = validate.OneOf(FACTOR_KEYS, error="unknown factor")
+# A decision's model is one of the models, or a hybrid of two of them (its components).
+OUTCOMES = (*MODEL_KEYS, "hybrid")
+GAP_LEVELS = (ALIGNED, MINOR, SIGNIFICANT)
+OUTCOME = validate.OneOf(OUTCOMES, error="must be one of: " + ", ".join(OUTCOMES))
+
+
+def components_field() -> fields.List[Any]:
+    return fields.List(
+        fields.String(validate=MODEL),
+        required=True,
+        metadata={"description": "the two models a hybrid combines; otherwise the model alone"},
+    )
+
+
+def check_components(data: dict[str, Any]) -> None:
+    # The title of a hybrid names both its parts; the charter reads any other model's one
+    # part as its primary.
+    hybrid = data.get("model") == "hybrid"
+    if "components" in data and len(data["components"]) != (2 if hybrid else 1):
+        problem = "must name the two models of the hybrid" if hybrid else "must name the model"
+        raise ValidationError(problem, "components")
+
+
 class ProtocolSchema(Schema):
-    id = fields.String(required=True)
-    params = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    id = fields.String(required=True, validate=PROTOCOL)
+    params = fields.Dict(keys=fields.String(), values=whole(), required=True)
 
 
 class TierSchema(Schema):
-    tier = fields.Integer(required=True)
+    tier = whole(required=True)
     name = fields.String(required=True)
-    max_days = fields.Integer(required=True)
+    max_days = whole(required=True)
 
 
 class OutweighedSchema(Schema):
-    protocol = fields.String(required=True)
+    protocol = fields.String(required=True, validate=PROTOCOL)
     param = fields.String(required=True)
-    given = fields.Integer(required=True, metadata={"description": "the value this rule gave"})
-    applies = fields.Integer(
-        required=True, metadata={"description": "the stricter value the decision uses"}
-    )
+    given = whole(required=True, metadata={"description": "the value this rule gave"})
+    applies = whole(required=True, metadata={"description": "the stricter value the decision uses"})
 
 
 class ReasonSchema(Schema):
@@ -152,8 +198,8 @@ class ReasonSchema(Schema):
         metadata={"description": "scoring (why this model) or protocols (how they were set)"}
     )
     points = fields.Dict(
-        keys=fields.String(),
-        values=fields.Float(),
+        keys=fields.String(validate=MODEL),
+        values=Number(),
         metadata={
             "description": "what a scoring rule added to each model's score (negative: took "
             "away); absent for the other reasons"
@@ -169,26 +215,89 @@ class ReasonSchema(Schema):
 
 
 class TippingPointSchema(Schema):
-    factor = fields.String(required=True)
-    from_ = fields.Integer(required=True, attribute="from", data_key="from")
-    to = fields.Integer(required=True)
-    model = fields.String(required=True)
-    components = fields.List(fields.String(), required=True)
+    factor = fields.String(required=True, validate=FACTOR)
+    from_ = whole(required=True, attribute="from", data_key="from")
+    to = whole(required=True)
+    model = fields.String(required=True, validate=OUTCOME)
+    components = components_field()
+
+    @validates_schema
+    def hybrid_parts(self, data: dict[str, Any], **_: Any) -> None:
+        check_components(data)
+
+
+class FactorAlignmentSchema(Schema):
+    values = fields.List(level_field(), required=True, metadata={"description": "each answer"})
+    gap = whole(required=True, metadata={"description": "the highest answer less the lowest"})
+    level = fields.String(required=True, validate=validate.OneOf(GAP_LEVELS))
+
+
+class AlignedRespondentSchema(Schema):
+    name = fields.String(required=True)
+    side = fields.String(required=True, validate=validate.OneOf(SIDES))
+
+
+class IndividualSchema(AlignedRespondentSchema):
+    model = fields.String(required=True, validate=OUTCOME)
+    components = components_field()
+
+    @validates_schema
+    def hybrid_parts(self, data: dict[str, Any], **_: Any) -> None:
+        check_components(data)
+
+
+class AlignmentSchema(Schema):
+    """How far several respondents' answers agree, and what was taken between them."""
+
+    factors = fields.Dict(
+        keys=fields.String(validate=FACTOR),
+        values=fields.Nested(FactorAlignmentSchema),
+        required=True,
+    )
+    significant = fields.List(
+        fields.String(validate=FACTOR),
+        metadata={"description": "factors with a significant gap, the largest first"},
+    )
+    individual = fields.List(
+        fields.Nested(IndividualSchema),
+        required=True,
+        metadata={"description": "the model each respondent's own answers point to"},
+    )
+    consensus = fields.Dict(
+        keys=fields.String(validate=FACTOR), values=level_field(), required=True
+    )
+    agreed = fields.Dict(
+        keys=fields.String(validate=FACTOR),
+        values=level_field(),
+        metadata={"description": "the values agreed between the respondents, by factor"},
+    )
+    notes = fields.Dict(
+        keys=fields.String(validate=FACTOR),
+        values=fields.String(),
+        metadata={"description": "why a factor's consensus is what it is, by factor"},
+    )
+    respondents = fields.List(fields.Nested(AlignedRespondentSchema), required=True)
 
 
 class DecisionSchema(Schema):
     """The decision document, the same JSON as `assess evaluate` prints."""
 
-    model = fields.String(required=True)
-    components = fields.List(fields.String(), required=True)
-    scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    model = fields.String(required=True, validate=OUTCOME)
+    components = components_field()
+    scores = fields.Dict(keys=fields.String(validate=MODEL), values=Number(), required=True)
     protocols = fields.List(fields.Nested(ProtocolSchema), required=True)
     escalation = fields.List(fields.Nested(TierSchema), required=True)
     trace = fields.List(fields.Nested(ReasonSchema), required=True)
     what_if = fields.List(fields.Nested(TippingPointSchema), required=True)
     rules_version = fields.String(required=True)
-    answers = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    alignment = fields.Dict(metadata={"description": "present when several respondents answered"})
+    answers = fields.Dict(keys=fields.String(validate=FACTOR), values=level_field(), required=True)
+    alignment = fields.Nested(
+        AlignmentSchema, metadata={"description": "present when several respondents answered"}
+    )
+
+    @validates_schema
+    def hybrid_parts(self, data: dict[str, Any], **_: Any) -> None:
+        check_components(data)
 
 
 class PartySchema(Schema):
