@@ -252,7 +252,7 @@ def run() -> str:
         "(WeasyPrint) take nearly all of the time, which grows with the page count; wall time\n"
         "above CPU time means other processes competed for the cores during the run. These\n"
         "shared virtual machines differ: the same benchmark has given a warm p50 from 0.9 s to\n"
-        "1.05 s on Intel Xeon machines and from 0.95 s to 2.4 s on AMD EPYC ones; compare\n"
+        "1.05 s on Intel Xeon machines and from 0.66 s to 2.4 s on AMD EPYC ones; compare\n"
         "figures within one run.\n\n"
         "Why the warm target is out of reach: the charter's words alone, set as bare\n"
         f"paragraphs, take {floor * 1000:.0f} ms, {floor / TARGET_WARM_S:.0%} of the target for "

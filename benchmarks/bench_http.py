@@ -359,7 +359,7 @@ Targets {verdict}. Every evaluation answer carries the what-if tipping points, a
 does (mean evaluation latency {statistics.mean(evaluated.latencies_ms or [0]):.1f} ms).
 
 Two things move these figures from run to run on these shared machines: the speed of their
-cores (server CPU per evaluation has ranged from 1.8 to 5.2 ms) and how the clients' four
+cores (server CPU per evaluation has ranged from 1.5 to 5.2 ms) and how the clients' four
 kept-alive connections fall between the workers. A threaded gunicorn worker accepts every
 connection it can, so at times one worker serves all four while the other idles (a split
 near 100% / 0%), and throughput falls to what one process does. Single-threaded (sync)
