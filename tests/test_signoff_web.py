@@ -282,9 +282,7 @@ def test_starting_again_says_how_to_replace_links_that_were_never_seen(
     # shown only once, never reach the page.
     setup = engagement_with_decision(app, signed_in)
     version_path = freeze(signed_in, setup)
-    for person in SIGNATORIES:
-        post(signed_in, f"{version_path}/signatories", person)
-    assert post(signed_in, f"{version_path}/start", {"order": "parallel"}).status_code == 303  # type: ignore[attr-defined]
+    send(signed_in, version_path, order="parallel")
     again = post(signed_in, f"{version_path}/start", {"order": "parallel"})
     assert again.status_code == 409  # type: ignore[attr-defined]
     text = " ".join(again.get_data(as_text=True).split())  # type: ignore[attr-defined]

@@ -34,6 +34,26 @@ def signed_charter(app: Flask) -> tuple[bytes, str, bytes]:
     return sign_through(app)[:3]
 
 
+def sealed_elsewhere(frozen: bytes, folder: Path) -> bytes:
+    """The frozen charter sealed with another key, as another service would seal it."""
+    from assess.signing.audit import AuditEntry, AuditTrail
+    from assess.signing.keys import load_or_create
+    from assess.signing.seal import seal
+
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    digest = sha256_hex(frozen)
+    trail = AuditTrail(
+        document_id="PC-2026-AAAA-BBBB",
+        version=1,
+        project="Tidewater",
+        document_hash=digest,
+        sealed_at=at,
+        base_url="https://other.example",
+        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", at, digest),),
+    )
+    return seal(frozen, trail, load_or_create(folder / "other", key_size=2048))
+
+
 def result_heading(page: str) -> str:
     match = re.search(r'<h2 id="result-title">([^<]*)</h2>', page)
     assert match, page
@@ -95,23 +115,7 @@ def test_a_truncated_signed_charter_is_reported_as_damaged_not_as_unsigned(
 def test_a_charter_sealed_by_another_service_is_not_called_altered(
     client: FlaskClient, signed_charter: tuple[bytes, str, bytes], tmp_path: Path
 ) -> None:
-    from assess.signing.audit import AuditEntry, AuditTrail
-    from assess.signing.keys import load_or_create
-    from assess.signing.seal import seal
-
-    frozen = signed_charter[2]
-    at = datetime(2026, 11, 23, tzinfo=UTC)
-    digest = sha256_hex(frozen)
-    trail = AuditTrail(
-        document_id="PC-2026-AAAA-BBBB",
-        version=1,
-        project="Tidewater",
-        document_hash=digest,
-        sealed_at=at,
-        base_url="https://other.example",
-        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", at, digest),),
-    )
-    other = seal(frozen, trail, load_or_create(tmp_path / "other", key_size=2048))
+    other = sealed_elsewhere(signed_charter[2], tmp_path)
     text = upload(client, other).get_data(as_text=True)
     # The bytes are as sealed, but by someone else: not "altered", not vouched for either.
     assert result_heading(text) == "Not sealed by this service"
@@ -137,9 +141,7 @@ def test_what_a_foreign_seal_states_is_never_taken_for_a_fingerprint(
     import json
 
     import assess.signing.seal
-    from assess.signing.audit import AuditEntry, AuditTrail
-    from assess.signing.keys import load_or_create
-    from assess.signing.seal import seal, seal_statement
+    from assess.signing.seal import seal_statement
 
     def forged(*args: Any) -> bytes:
         statement = json.loads(seal_statement(*args))
@@ -148,19 +150,7 @@ def test_what_a_foreign_seal_states_is_never_taken_for_a_fingerprint(
         return json.dumps(statement).encode()
 
     monkeypatch.setattr(assess.signing.seal, "seal_statement", forged)
-    frozen = signed_charter[2]
-    at = datetime(2026, 11, 23, tzinfo=UTC)
-    digest = sha256_hex(frozen)
-    trail = AuditTrail(
-        document_id="PC-2026-AAAA-BBBB",
-        version=1,
-        project="Tidewater",
-        document_hash=digest,
-        sealed_at=at,
-        base_url="https://other.example",
-        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", at, digest),),
-    )
-    other = seal(frozen, trail, load_or_create(tmp_path / "other", key_size=2048))
+    other = sealed_elsewhere(signed_charter[2], tmp_path)
     response = upload(client, other)
     assert response.status_code == 200
     assert result_heading(response.get_data(as_text=True)) != "Intact and sealed"
