@@ -671,7 +671,9 @@ def check_can_act(
 
 
 def type_your_name(signatory: Signatory) -> str:
-    return f"Type your full name exactly as shown: {_isolate(signatory.name)}."
+    return (
+        f"Type your full name as shown, with every letter and accent: {_isolate(signatory.name)}."
+    )
 
 
 def approve(
