@@ -21,11 +21,10 @@ from signofftools import (  # noqa: F401  (fixtures)
     send,
     shared_seal_key,
 )
-from test_verify_page import sign_through, upload
+from test_verify_page import seal_as, sign_through, upload
 
 from assess.extensions import db
 from assess.models import CharterVersion, Signatory
-from assess.signing import sha256_hex
 
 
 @pytest.fixture
@@ -36,22 +35,11 @@ def signed_charter(app: Flask) -> tuple[bytes, str, bytes]:
 
 def sealed_elsewhere(frozen: bytes, folder: Path) -> bytes:
     """The frozen charter sealed with another key, as another service would seal it."""
-    from assess.signing.audit import AuditEntry, AuditTrail
     from assess.signing.keys import load_or_create
-    from assess.signing.seal import seal
 
+    keys = load_or_create(folder / "other", key_size=2048)
     at = datetime(2026, 11, 23, tzinfo=UTC)
-    digest = sha256_hex(frozen)
-    trail = AuditTrail(
-        document_id="PC-2026-AAAA-BBBB",
-        version=1,
-        project="Tidewater",
-        document_hash=digest,
-        sealed_at=at,
-        base_url="https://other.example",
-        entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", at, digest),),
-    )
-    return seal(frozen, trail, load_or_create(folder / "other", key_size=2048))
+    return seal_as(frozen, keys, "PC-2026-AAAA-BBBB", at, "https://other.example")
 
 
 def result_heading(page: str) -> str:

@@ -207,10 +207,15 @@ def test_a_changed_padding_byte_is_altered_everywhere_the_file_is_checked(
     assert "Unknown fingerprint" in fingerprint_lookup(client, sha256_hex(altered))
 
 
-def reseal(app: Flask, frozen: bytes, document_id: str, sealed_at: datetime) -> bytes:
-    """Seal a charter version with the service's own key, outside the service's sign-off."""
+def seal_as(
+    frozen: bytes,
+    keys: Any,
+    document_id: str,
+    sealed_at: datetime,
+    base_url: str = "https://assess.example",
+) -> bytes:
+    """Seal a charter version with the keys given, outside the service's sign-off."""
     from assess.signing.audit import AuditEntry, AuditTrail
-    from assess.signing.keys import load
     from assess.signing.seal import seal
 
     digest = sha256_hex(frozen)
@@ -220,11 +225,18 @@ def reseal(app: Flask, frozen: bytes, document_id: str, sealed_at: datetime) -> 
         project="Tidewater",
         document_hash=digest,
         sealed_at=sealed_at,
-        base_url="https://assess.example",
+        base_url=base_url,
         entries=(AuditEntry("Ann Lee", "ann@x.example", "approved", sealed_at, digest),),
     )
-    keys = load(app.config["SEAL_KEY_FILE"], app.config["SEAL_CERT_FILE"])
     return seal(frozen, trail, keys)
+
+
+def reseal(app: Flask, frozen: bytes, document_id: str, sealed_at: datetime) -> bytes:
+    """Seal a charter version with the service's own key, outside the service's sign-off."""
+    from assess.signing.keys import load
+
+    keys = load(app.config["SEAL_KEY_FILE"], app.config["SEAL_CERT_FILE"])
+    return seal_as(frozen, keys, document_id, sealed_at)
 
 
 def test_a_seal_this_service_did_not_keep_is_not_called_intact(
