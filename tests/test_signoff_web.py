@@ -321,7 +321,8 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
     wrong = post(visitor, f"{links['Ann Lee']}/approve", {"full_name": "Anne Lee"})
     assert wrong.status_code == 422
     text = wrong.get_data(as_text=True)
-    assert "Type your full name as shown, with every letter and accent: \u2068Ann Lee\u2069." in text
+    refusal = "Type your full name as shown, with every letter and accent: \u2068Ann Lee\u2069."
+    assert refusal in text
     assert "Tick the box to confirm your approval." in text
     assert "<title>Error: Charter for Tidewater" in text
     # The summary of the problems comes before the charter, where the page opens, so it is
