@@ -54,7 +54,7 @@ from assess.models import (
 )
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import quantity
-from assess.signing import sha256_hex
+from assess.signing import is_sha256_hex, sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
 from assess.text import join_names, shown, time_text
@@ -965,7 +965,12 @@ def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]
 
 
 def find_by_hash(session: Session, digest: str) -> tuple[CharterVersion, str] | None:
-    """Return the version whose sealed or frozen PDF has this SHA-256, and which it matched."""
+    """Return the version whose sealed or frozen PDF has this SHA-256, and which it matched.
+
+    Anything else finds nothing: a seal's statement is anyone's text, and a NUL in it is
+    no text PostgreSQL can compare."""
+    if not is_sha256_hex(digest):
+        return None
     sealed = session.scalar(
         select(CharterVersion).join(SignOff).where(SignOff.sealed_sha256 == digest).limit(1)
     )

@@ -15,6 +15,9 @@ the command line should pay for it only when it seals or verifies.
 from __future__ import annotations
 
 import hashlib
+import re
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class SealingFailed(Exception):
@@ -27,3 +30,8 @@ class SealingFailed(Exception):
 def sha256_hex(data: bytes) -> str:
     """Return the SHA-256 of ``data`` as 64 lowercase hex digits."""
     return hashlib.sha256(data).hexdigest()
+
+
+def is_sha256_hex(value: str) -> bool:
+    """Say whether ``value`` is a SHA-256 as ``sha256_hex`` writes it."""
+    return SHA256_HEX.fullmatch(value) is not None

