@@ -33,9 +33,9 @@ PRINTABLE_NOT_BLANK = rf"^[^{CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{CONTROLS}]*
 
 
 # What steers a terminal or the direction of text instead of showing as itself: control
-# characters (escape sequences, line breaks), line and paragraph separators, and the
+# characters (escape sequences, line breaks, line and paragraph separators), and the
 # bidirectional marks and overrides.
-STEERING = re.compile(rf"[{CONTROLS}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+STEERING = re.compile(rf"[{CONTROLS}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text: str) -> str:
