@@ -874,6 +874,24 @@ def test_cli_exit_2_for_a_file_that_is_not_a_pdf(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_cli_verifies_in_a_real_process_without_warnings_on_stderr(
+    sealed: bytes, keys: SealKeys, tmp_path: Path
+) -> None:
+    """Libraries' deprecation notices about algorithms the seal never uses stay out of sight."""
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(sealed)
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "assess.cli", "verify", str(path)]
+        + ["--cert", str(keys.cert_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Intact and sealed by assess charter seal: charter PC-")
+    assert result.stderr == ""
+
+
 def test_cli_exit_2_for_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", str(tmp_path / "missing.pdf")])
     assert result.exit_code == 2

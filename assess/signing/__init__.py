@@ -16,6 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
+
+from cryptography.utils import CryptographyDeprecationWarning
+
+# cryptography 51 deprecates DSA and warns whenever pyHanko, which still accepts DSA keys,
+# names them. The service seals with RSA only; the warning would reach every user of
+# `assess verify` and every server log without telling them anything they can act on.
+warnings.filterwarnings(
+    "ignore", "DSA is deprecated", CryptographyDeprecationWarning, module="pyhanko"
+)
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
