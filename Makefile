@@ -13,7 +13,7 @@ DEB_BUILD := python3-venv python3-dev gcc
 DEB_TEST := poppler-utils qpdf chromium
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint typecheck pytest bench serve system-runtime system-test clean
+.PHONY: run test lint typecheck pytest bench serve upgrade system-runtime system-test clean
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_missing
@@ -34,10 +34,25 @@ system-test: system-runtime
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# Installs the versions in constraints.txt, so that a fresh clone runs what was tested,
+# not whatever a dependency released since.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/activate
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
+
+# Takes the newest releases pyproject.toml allows into constraints.txt; run `make test`
+# after it before committing the new versions.
+upgrade: | $(BIN)/activate
+	rm -rf $(VENV)/upgrade
+	$(PYTHON) -m venv $(VENV)/upgrade
+	$(VENV)/upgrade/bin/pip install -q --upgrade pip
+	$(VENV)/upgrade/bin/pip install -q -e '.[dev]'
+	{ echo "# Exact versions the test suite last passed with; \`make upgrade\` refreshes them."; \
+	  $(VENV)/upgrade/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf $(VENV)/upgrade
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(VENV)/.installed
 
 # The laptop run serves plain http, so the session cookie cannot require HTTPS there.
 run: system-runtime $(VENV)/.installed
