@@ -1131,3 +1131,17 @@ def test_a_new_link_says_how_long_it_works_and_expires_as_an_invitation_does(
     renewed = post(signed_in, f"{base}/respondents/{cy}/link")
     assert "It does not expire" in new_link_notice(signed_in, renewed.headers["Location"])
     assert newest_expiry(cy) is None
+
+
+def test_a_refused_invitation_lists_its_problems_in_the_order_of_the_form(
+    signed_in: FlaskClient,
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    form = {"respondent_name": "", "side": "", "expires_on": ""}
+    response = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    listed = re.findall(r'href="#([^"]+)"', summary)
+    in_the_form = [ident for ident in re.findall(r' id="([^"]+)"', page) if ident in listed]
+    assert listed == in_the_form == ["side-producer", "field-respondent_name"]
