@@ -452,3 +452,9 @@ def test_an_archived_questionnaire_says_it_is_closed_and_who_can_open_it(
     assert "this same link works again" in text
     post(signed_in, f"/engagements/{engagement_id}/restore")
     assert signed_in.get(path).status_code == 200
+
+
+def test_the_welcome_page_counts_the_steps_in_words(client: FlaskClient, link: str) -> None:
+    page = client.get(link).get_data(as_text=True)
+    assert len(PAGES) == 4
+    assert "There are eight questions in four short steps, then a review page." in page
