@@ -383,6 +383,19 @@ def test_the_engagement_points_at_its_consensus_until_someone_submits_again(
     assert len(decisions(app)) == 3
 
 
+def test_the_consensus_address_says_what_is_missing_when_both_sides_have_submitted(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id)
+    response = signed_in.get(f"/engagements/{engagement_id}/consensus")
+    assert response.status_code == 302
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "at least two respondents have submitted" not in page
+    assert "the submitted answers are ready to combine" in page
+    assert not decisions(app)
+
+
 def test_the_consensus_address_opens_the_newest_consensus(
     app: Flask, signed_in: FlaskClient
 ) -> None:

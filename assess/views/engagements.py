@@ -650,7 +650,14 @@ def latest_consensus(engagement_id: int) -> Response:
     engagement = owned_engagement(engagement_id)
     latest = engagement.latest_consensus
     if latest is None:
-        flash("No consensus yet: it is made once at least two respondents have submitted.", "info")
+        blocker = why_no_consensus(engagement.submitted_respondents)
+        flash(
+            f"No consensus yet. {blocker}"
+            if blocker
+            else "No consensus yet: the submitted answers are ready to combine. Decide on "
+            "their consensus under Answers side by side.",
+            "info",
+        )
         return redirect(url_for("engagements.show", engagement_id=engagement.id))
     return redirect(url_for("results.show", engagement_id=engagement.id, decision_id=latest.id))
 
