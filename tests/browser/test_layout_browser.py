@@ -1,0 +1,190 @@
+"""Details a reader notices at once: lines that line up, buttons of one size, room to breathe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browsertools import PHONE, assert_fits, shoot, sign_in
+from flask import Flask
+from playwright.sync_api import Browser, BrowserContext, Locator, expect
+from signofftools import (  # noqa: F401  (fixtures)
+    SIGNATORIES,
+    engagement_with_decision,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
+from signofftools import post as signoff_post
+from webtools import ANSWERS, create_engagement, invite, post, signed_in_consultant, submitted_pair
+
+from assess.questionnaire import PAGES
+
+pytestmark = pytest.mark.browser
+
+# The top of the first line of text in the element, wherever its box starts.
+TEXT_TOP = """element => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT,
+    { acceptNode: n => n.textContent.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP });
+  const range = document.createRange();
+  range.selectNodeContents(walker.nextNode());
+  return range.getClientRects()[0].top;
+}"""
+
+# How many lines the given words of the element's text take.
+LINES_OF = """(element, words) => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.textContent.indexOf(words);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + words.length);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+  }
+  return 0;
+}"""
+
+
+def text_top(locator: Locator) -> float:
+    top: float = locator.evaluate(TEXT_TOP)
+    return top
+
+
+def gap_between(upper: Locator, lower: Locator) -> float:
+    """The room from the bottom of one element to the top of the next one below it."""
+    above, below = upper.bounding_box(), lower.bounding_box()
+    assert above and below
+    return below["y"] - (above["y"] + above["height"])
+
+
+def test_the_actions_of_a_row_stand_on_its_line(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client)
+    invite(client, engagement_id)
+    page = sign_in(laptop, live_server)
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Ann Lee"))
+    name = row.get_by_role("rowheader")
+    actions = row.locator(".row-actions").locator("button, a")
+    expect(actions).to_have_count(3)  # New link, Revoke link, Remove
+    for control in actions.all():
+        assert abs(text_top(control) - text_top(name)) <= 1, control.inner_text()
+    shoot(page, artifacts, "layout-respondent-actions")
+
+
+def test_the_answers_side_by_side_are_headed_by_names_as_typed(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client)
+    submitted_pair(app, engagement_id)
+    page = sign_in(laptop, live_server)
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    table = page.locator(".compare-table")
+    for name in ("Ann Lee", "Bo Chen"):
+        # What is read is what is shown: inner text carries the case the page displays.
+        expect(table.get_by_role("columnheader", name=name)).to_have_text(name, use_inner_text=True)
+
+
+def answered_link(app: Flask) -> str:
+    """Return the link of a respondent who has answered every step and reached the review."""
+    client = signed_in_consultant(app)
+    link = invite(client, create_engagement(client))
+    client.delete_cookie("session")
+    for number, step in enumerate(PAGES, start=1):
+        data = {key: str(ANSWERS[key]) for key in step.keys}
+        response = post(client, f"{link}/step/{number}", {**data, "action": "next"})
+        assert response.status_code == 303, response.get_data(as_text=True)
+    return link
+
+
+def test_the_review_pages_two_buttons_are_one_size(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    link = answered_link(app)
+    page = browser.new_page()
+    page.goto(f"{live_server}{link}/review")
+    for viewport in ({"width": 1280, "height": 800}, PHONE):
+        page.set_viewport_size(viewport)
+        submit = page.get_by_role("button", name="Submit my answers").bounding_box()
+        back = page.get_by_role("link", name="Back", exact=True).bounding_box()
+        assert submit and back
+        assert abs(submit["height"] - back["height"]) <= 1, (submit, back)
+        assert abs(submit["y"] - back["y"]) <= 1, (submit, back)
+        shoot(page, artifacts, f"layout-review-{viewport['width']}")
+    page.close()
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_approval_names_the_fingerprint_in_one_piece_on_a_phone(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup))
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(live_server + links["Ann Lee"])
+    consent = page.locator("label[for='field-consent']")
+    expect(consent).to_contain_text("SHA-256 starting")
+    assert consent.evaluate(LINES_OF, "SHA-256") == 1
+    assert_fits(page)
+    shoot(page, artifacts, "layout-consent-phone")
+    context.close()
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_sign_off_forms_keep_room_between_their_buttons_and_what_follows(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    path = freeze(client, engagement_with_decision(app, client))
+    response = signoff_post(client, f"{path}/signatories", SIGNATORIES[0])
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    page = sign_in(laptop, live_server)
+    page.goto(live_server + path)
+    withdraw = page.get_by_role("button", name="Withdraw this version")
+    for viewport in ({"width": 1280, "height": 800}, PHONE):
+        page.set_viewport_size(viewport)
+        for form_id, name in (("#signatory-form", "Add signatory"), ("#start", "Create the links")):
+            # Each form ends in a rule under its button: the button keeps clear of it.
+            form = page.locator(form_id)
+            button, end = form.get_by_role("button", name=name).bounding_box(), form.bounding_box()
+            assert button and end
+            assert end["y"] + end["height"] - (button["y"] + button["height"]) >= 16, form_id
+        assert gap_between(page.locator("#start"), withdraw) >= 16
+        shoot(page, artifacts, f"layout-version-preparing-{viewport['width']}")
+
+    # Once sent, the withdrawal follows the table of signatories.
+    response = signoff_post(client, f"{path}/start", {"order": "sequential"})
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    page.reload()
+    for viewport in ({"width": 1280, "height": 800}, PHONE):
+        page.set_viewport_size(viewport)
+        assert gap_between(page.locator("#signatories .table-scroll"), withdraw) >= 16
+        shoot(page, artifacts, f"layout-version-pending-{viewport['width']}")
+
+
+def test_the_search_button_stands_beside_the_search_box_on_a_phone(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    create_engagement(client)
+    context = browser.new_context(viewport=PHONE)
+    page = sign_in(context, live_server)
+    page.goto(f"{live_server}/engagements?q=Tidewater")
+    box = page.get_by_role("searchbox", name="Search engagements").bounding_box()
+    for control in (
+        page.get_by_role("button", name="Search"),
+        page.get_by_role("link", name="Clear"),
+    ):
+        beside = control.bounding_box()
+        assert box and beside
+        assert beside["y"] < box["y"] + box["height"] and beside["x"] > box["x"] + box["width"]
+    assert_fits(page)
+    shoot(page, artifacts, "layout-search-phone")
+    context.close()
