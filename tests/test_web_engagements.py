@@ -1145,3 +1145,16 @@ def test_a_refused_invitation_lists_its_problems_in_the_order_of_the_form(
     listed = re.findall(r'href="#([^"]+)"', summary)
     in_the_form = [ident for ident in re.findall(r' id="([^"]+)"', page) if ident in listed]
     assert listed == in_the_form == ["side-producer", "field-respondent_name"]
+
+
+def test_a_refused_session_lists_its_questions_in_the_order_they_are_asked(
+    signed_in: FlaskClient,
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    response = post(signed_in, f"/engagements/{engagement_id}/session", {"action": "decide"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    listed = re.findall(r'href="#([^"]+)"', summary)
+    asked = [ident for ident in re.findall(r' id="([^"]+)"', page) if ident in listed]
+    assert len(listed) == 8 and listed == asked

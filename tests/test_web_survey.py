@@ -458,3 +458,15 @@ def test_the_welcome_page_counts_the_steps_in_words(client: FlaskClient, link: s
     page = client.get(link).get_data(as_text=True)
     assert len(PAGES) == 4
     assert "There are eight questions in four short steps, then a review page." in page
+
+
+def test_a_review_sent_with_questions_unanswered_lists_them_in_the_order_asked(
+    client: FlaskClient, link: str
+) -> None:
+    response = post(client, f"{link}/review")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    listed = re.findall(r'href="#([^"]+)"', summary)
+    asked = [ident for ident in re.findall(r' id="([^"]+)"', page) if ident in listed]
+    assert listed == asked == [f"review-{key}" for step in PAGES for key in step.keys]
