@@ -1034,3 +1034,15 @@ def test_text_people_typed_is_isolated_on_the_sign_off_pages(
     for name, page in pages.items():
         assert RLO in page, name
         assert bare_text(page) == [], name
+
+
+def test_the_frozen_document_names_its_rules_version_as_the_decision_page_does(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version_page = signed_in.get(freeze(signed_in, setup)).get_data(as_text=True)
+    decision_page = signed_in.get(
+        f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}"
+    ).get_data(as_text=True)
+    for page in (version_page, decision_page):
+        assert re.search(r"<dt>Rules version</dt><dd[^>]*>(<code>)?[0-9a-f]{16}<", page)
