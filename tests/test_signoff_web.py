@@ -1046,3 +1046,16 @@ def test_the_frozen_document_names_its_rules_version_as_the_decision_page_does(
     ).get_data(as_text=True)
     for page in (version_page, decision_page):
         assert re.search(r"<dt>Rules version</dt><dd[^>]*>(<code>)?[0-9a-f]{16}<", page)
+
+
+def test_a_signatory_who_declined_is_not_told_their_approval_is_recorded(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    links = send(signed_in, freeze(signed_in, engagement_with_decision(app, signed_in)))
+    signatory = app.test_client()
+    response = post(signatory, f"{links['Ann Lee']}/decline", {"reason": "The split is wrong."})
+    assert response.status_code == 303
+    page = signatory.get(links["Ann Lee"]).get_data(as_text=True)
+    assert "You declined this charter" in page
+    assert "approval is recorded" not in page
+    assert "Your decision to decline is recorded against it" in page
