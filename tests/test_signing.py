@@ -898,6 +898,84 @@ def test_cli_exit_2_for_a_missing_file(tmp_path: Path) -> None:
     assert "does not exist" in result.output
 
 
+def test_cli_says_one_line_about_a_file_it_cannot_check(tmp_path: Path) -> None:
+    """A real process, with Python's default warnings: the verdict is the only line."""
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"Error: {path}: the file is empty, not a charter PDF"]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda path: path.mkdir(), "is a folder, not a PDF file"),
+        (lambda path: path.write_bytes(b""), "the file is empty, not a charter PDF"),
+        (lambda path: path.write_text("notes"), "not a PDF file"),
+        (lambda path: None, "the file does not exist"),
+    ],
+    ids=["folder", "empty", "not a PDF", "missing"],
+)
+def test_cli_refuses_what_is_not_a_charter_in_one_line(
+    tmp_path: Path, make: Callable[[Path], None], problem: str
+) -> None:
+    path = tmp_path / "charter.pdf"
+    make(path)
+    result = CliRunner().invoke(cli, ["verify", str(path)])
+    assert result.exit_code == 2
+    assert len(result.output.splitlines()) == 1, result.output
+    assert result.output.startswith(f"Error: {path}: {problem}")
+
+
+def test_cli_refuses_a_file_larger_than_the_verify_page_takes(tmp_path: Path) -> None:
+    from assess.signing import MAX_CHARTER_BYTES
+    from assess.views.verify import upload_limit
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
+    with app.test_request_context():
+        assert upload_limit() == MAX_CHARTER_BYTES
+    path = tmp_path / "huge.pdf"
+    with path.open("wb") as file:  # sparse: no disk is spent on it
+        file.truncate(MAX_CHARTER_BYTES + 1)
+    result = CliRunner().invoke(cli, ["verify", str(path)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: larger than 20 MB; a charter is much smaller\n"
+
+
+def test_cli_reads_no_more_of_an_endless_file_than_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device or pipe has no size to look at first: what is read past the limit stops it."""
+    import assess.signing
+
+    monkeypatch.setattr(assess.signing, "MAX_CHARTER_BYTES", 1024)
+    result = CliRunner().invoke(cli, ["verify", "/dev/zero"])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: /dev/zero: larger than ")
+
+
+def test_cli_says_when_it_may_not_read_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "charter.pdf"
+    path.write_bytes(b"%PDF-1.7")
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "open", refused)
+    result = CliRunner().invoke(cli, ["verify", str(path)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: cannot read {path}: Permission denied\n"
+
+
 def test_cli_details_show_the_trusted_time(
     run_verify: Callable[..., Any],
     stamped: tuple[bytes, datetime, datetime],

@@ -28,6 +28,9 @@ warnings.filterwarnings(
 )
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# The largest file verified, on the verify page and by ``assess verify``: a sealed charter is
+# well under a megabyte, and anything far larger is not one.
+MAX_CHARTER_BYTES = 20 * 1024 * 1024
 
 
 class SealingFailed(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -28,9 +29,8 @@ def generated_certificate() -> Path:
 
 
 @click.command("verify")
-@click.argument(
-    "pdf_file", metavar="FILE.pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+# Checked by the command itself, to say what is wrong with it in the verdict's one line.
+@click.argument("pdf_file", metavar="FILE.pdf", type=click.Path(path_type=Path))
 @click.option(
     "--cert",
     "cert_file",
@@ -59,8 +59,9 @@ def verify_command(
     """Verify the seal of a signed-off charter PDF.
 
     Exit status: 0 intact and sealed by the trusted certificate; 1 altered, not sealed, or
-    sealed by another certificate; 2 not a readable PDF; 3 intact and sealed, but no trusted
-    certificate was available to check who sealed it (give it with --cert).
+    sealed by another certificate; 2 not a readable PDF, or larger than 20 MB (as on the
+    verify page); 3 intact and sealed, but no trusted certificate was available to check who
+    sealed it (give it with --cert).
     """
     from assess.signing.timestamps import load_roots
     from assess.signing.verify import UnreadableInput, verify
@@ -70,7 +71,7 @@ def verify_command(
     if cert_file is None and generated_certificate().is_file():
         cert_file = generated_certificate()
     try:
-        data = pdf_file.read_bytes()
+        data = read_charter(pdf_file)
         trusted = cert_file.read_bytes() if cert_file is not None else None
         tsa_roots = load_roots(tsa_root_file) if tsa_root_file is not None else None
     except OSError as error:
@@ -103,6 +104,26 @@ def verify_command(
             role = f" ({s.role})" if s.role else ""
             _show(f"  {s.action} {s.at} {s.name}{role} <{s.email}>")
     sys.exit(exit_status(verdict))
+
+
+def read_charter(path: Path) -> bytes:
+    """Return the file's bytes, or exit 2 saying why it cannot be a charter: read no further
+    than the limit, so a huge file, a device or a pipe is refused without filling memory."""
+    from assess.signing import MAX_CHARTER_BYTES
+
+    if path.is_dir():
+        fail(f"{path}: is a folder, not a PDF file")
+    if not path.exists():
+        fail(f"{path}: the file does not exist")
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size  # a file's own size; a device or pipe has none
+        data = b"" if size > MAX_CHARTER_BYTES else file.read(MAX_CHARTER_BYTES + 1)
+    if max(size, len(data)) > MAX_CHARTER_BYTES:
+        megabytes = MAX_CHARTER_BYTES // (1024 * 1024)
+        fail(f"{path}: larger than {megabytes} MB; a charter is much smaller")
+    if not data:
+        fail(f"{path}: the file is empty, not a charter PDF")
+    return data
 
 
 def _show(text: str) -> None:

@@ -25,14 +25,13 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from assess.signing.verify import Verdict
-from assess.signing import is_sha256_hex, sha256_hex
+from assess.signing import MAX_CHARTER_BYTES, is_sha256_hex, sha256_hex
 from assess.signing.keys import SealKeyError, SealKeys, existing_certificate
 from assess.views.signoff import tsa_roots
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9-]{6,40}")
 LABELS = {
     "pdf": ("Charter PDF", "field-pdf"),
@@ -63,7 +62,7 @@ class HashSchema(Schema):
 
 
 def upload_limit() -> int:
-    return int(current_app.config.get("VERIFY_MAX_BYTES", MAX_UPLOAD_BYTES))
+    return int(current_app.config.get("VERIFY_MAX_BYTES", MAX_CHARTER_BYTES))
 
 
 @bp.url_value_preprocessor
