@@ -16,6 +16,7 @@ from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
+from pdftools import served_in_parts
 from pypdf import PdfReader
 from webtools import ANSWERS, make_consultant
 
@@ -521,6 +522,16 @@ def test_sign_off_status_and_signed_charter(app: Flask, api: FlaskClient) -> Non
     assert [(s["name"], s["action"]) for s in version["signatories"]] == [("Ann Lee", "approved")]
     signed = api.get(f"{base}/versions/1/signed.pdf")
     assert signed.status_code == 200 and signed.data == sealed and verify(signed.data).as_sealed
+
+
+def test_the_charters_are_served_a_byte_range_at_a_time(app: Flask, api: FlaskClient) -> None:
+    engagement_id, _rid, base, decision_id = submitted(api)
+    draft = served_in_parts(api, f"{base}/decisions/{decision_id}/charter.pdf")
+    assert draft.startswith(b"%PDF-")
+    sealed = sign(app, engagement_id)
+    assert served_in_parts(api, f"{base}/versions/1/signed.pdf") == sealed
+    beyond = api.get(f"{base}/versions/1/signed.pdf", headers={"Range": "bytes=99999999-"})
+    assert beyond.json["message"] == "The range asked for is not within the document."
 
 
 def _never_sealed() -> NoReturn:

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pdftools import served_in_parts
 from pypdf import PdfReader
 from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
@@ -126,6 +127,26 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     # Acting again on a used link changes nothing.
     assert approve(signatory, ann, "Ann Lee").status_code == 303
     assert post(signatory, f"{ann}/decline", {"reason": "Too late"}).status_code == 409
+
+
+def test_every_charter_pdf_is_served_a_byte_range_at_a_time(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """The frame on the sign page holds the browser's PDF viewer, which fetches a long
+    document a part at a time; a download that broke off resumes from where it stopped."""
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    links = send(signed_in, version_path)
+    ann, bo = links["Ann Lee"], links["Bo Chen"]
+    signatory = app.test_client()
+    frozen = served_in_parts(signatory, f"{ann}/charter.pdf")
+    assert served_in_parts(signatory, f"{ann}/charter.pdf?download=1") == frozen
+    assert served_in_parts(signed_in, f"{version_path}/charter.pdf") == frozen
+    assert approve(signatory, ann, "Ann Lee").status_code == 303
+    assert approve(app.test_client(), bo, "Bo Chen").status_code == 303
+    sealed = served_in_parts(signatory, f"{ann}/signed.pdf")
+    assert served_in_parts(signed_in, f"{version_path}/signed.pdf") == sealed
+    assert verify(sealed).as_sealed
 
 
 def _token(client: FlaskClient) -> str:

@@ -116,6 +116,8 @@ def _what_to_do(code: int) -> str | None:
     if code == 413:
         limit = current_app.config["MAX_CONTENT_LENGTH"] // 1024
         return f"The request body is larger than the {limit} KiB the API takes."
+    if code == 416:  # its Content-Range header says the document's length
+        return "The range asked for is not within the document."
     if code == 422:
         return "Some fields are not valid; see errors for each one."
     return None

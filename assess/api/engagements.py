@@ -55,7 +55,7 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import missing
-from assess.views import link_for
+from assess.views import link_for, served_in_parts
 
 
 class PagedBlueprint(Blueprint):  # type: ignore[misc]
@@ -132,6 +132,7 @@ def documented(*codes: int) -> Callable[[F], F]:
         403: "The token is read-only",
         404: "No such object among this consultant's engagements",
         409: "The engagement or respondent is in a state that does not allow this",
+        416: "The range asked for is not within the document",
         422: "The stored details cannot make this document",
         429: "Too many calls with this token",
     }
@@ -495,18 +496,35 @@ def version_json(version: CharterVersion) -> dict[str, Any]:
     }
 
 
+# A PDF is served whole, or a byte range at a time (Range, If-Range) as PDF viewers fetch it.
+PDF = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+ACCEPT_RANGES = {"description": "bytes", "schema": {"type": "string"}}
+PART = {
+    "description": "The part of the PDF its Range asked for",
+    "content": PDF,
+    "headers": {
+        "ETag": "ETAG",
+        "Content-Range": {
+            "description": "which bytes of how many: bytes first-last/length",
+            "schema": {"type": "string"},
+        },
+    },
+}
+
+
 @blp.route(f"{ENGAGEMENT}/versions/<{ID}:number>/signed.pdf", methods=["GET"])
 @revalidated
 @blp.doc(
     responses={
         "200": {
             "description": "The sealed charter: the frozen version with the service's seal",
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-            "headers": {"ETag": "ETAG"},
-        }
+            "content": PDF,
+            "headers": {"ETag": "ETAG", "Accept-Ranges": ACCEPT_RANGES},
+        },
+        "206": PART,
     }
 )
-@documented(404)
+@documented(404, 416)
 def signed_pdf(engagement_id: int, number: int) -> Response:
     """Download the signed charter of a frozen version.
 
@@ -528,8 +546,7 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-    response.set_etag(digest)
-    return response
+    return served_in_parts(response, digest)
 
 
 # --- respondents, invitations and answers ---------------------------------------------------
@@ -852,12 +869,13 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
     responses={
         "200": {
             "description": "The charter, PDF/A-3b with the decision JSON attached",
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-            "headers": {"ETag": "ETAG"},
-        }
+            "content": PDF,
+            "headers": {"ETag": "ETAG", "Accept-Ranges": ACCEPT_RANGES},
+        },
+        "206": PART,
     }
 )
-@documented(404, 422)
+@documented(404, 416, 422)
 def charter_pdf(engagement_id: int, decision_id: int) -> Response:
     """Download the partnership charter of a stored decision, as a draft.
 
@@ -898,5 +916,4 @@ def charter_pdf(engagement_id: int, decision_id: int) -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-    response.set_etag(tag)
-    return response
+    return served_in_parts(response, tag)

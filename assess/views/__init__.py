@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, url_for
 
 
 def link_for(endpoint: str, **values: Any) -> str:
@@ -15,3 +15,13 @@ def link_for(endpoint: str, **values: Any) -> str:
         return url_for(endpoint, _external=True, **values)
     path = url_for(endpoint, **values)[len(request.script_root) :]
     return base + path
+
+
+def served_in_parts(response: Response, tag: str) -> Response:
+    """Tag a document's answer (ETag) and answer a Range request with the part asked for
+    (206), or 416 when the range is outside it: a browser's PDF viewer fetches a long document
+    a part at a time, and a download that broke off resumes from where it stopped. A part
+    asked for If-Range another tag is answered with the whole document, as it changed."""
+    response.set_etag(tag)
+    response.make_conditional(request, accept_ranges=True, complete_length=response.content_length)
+    return response

@@ -48,7 +48,7 @@ from assess.models import (
 from assess.security import frame_on_own_pages
 from assess.signing import SealingFailed
 from assess.signing.keys import SealKeys, from_config
-from assess.views import link_for
+from assess.views import link_for, served_in_parts
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement, refuse_if_archived
 from assess.views.template_helpers import isolated
@@ -203,9 +203,10 @@ def sealer(sign_off: SignOff) -> signoff.Sealer:
     )
 
 
-def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Response:
+def pdf_response(data: bytes, digest: str, filename: str, *, inline: bool = False) -> Response:
+    """Serve a stored PDF whose SHA-256 is ``digest``, whole or in parts."""
     disposition = "inline" if inline else "attachment"
-    return Response(
+    response = Response(
         data,
         mimetype="application/pdf",
         headers={
@@ -213,6 +214,7 @@ def pdf_response(data: bytes, filename: str, *, inline: bool = False) -> Respons
             "Cache-Control": "no-store",
         },
     )
+    return served_in_parts(response, digest)
 
 
 def _owned_version(engagement_id: int, number: int) -> tuple[Engagement, CharterVersion]:
@@ -377,7 +379,7 @@ def amend(engagement_id: int, number: int) -> Any:
 def frozen_pdf(engagement_id: int, number: int) -> Response:
     """Download the frozen PDF exactly as the signatories see it."""
     _, version = _owned_version(engagement_id, number)
-    return pdf_response(version.pdf, version.filename)
+    return pdf_response(version.pdf, version.sha256, version.filename)
 
 
 @bp.get("/v<int:number>/signed.pdf")
@@ -385,9 +387,10 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
     """Download the sealed charter, once everyone approved."""
     _, version = _owned_version(engagement_id, number)
     sealed = version.sign_off.sealed_pdf
-    if version.sign_off.status != SIGNOFF_SIGNED or sealed is None:
+    digest = version.sign_off.sealed_sha256
+    if version.sign_off.status != SIGNOFF_SIGNED or sealed is None or digest is None:
         abort(404)
-    return pdf_response(sealed, version.filename.replace(".pdf", "-signed.pdf"))
+    return pdf_response(sealed, digest, version.filename.replace(".pdf", "-signed.pdf"))
 
 
 @bp.post("/v<int:number>/signatories")
@@ -597,9 +600,10 @@ def charter_pdf(token: str) -> Response | tuple[str, int]:
         return _sign_page(signatory, token, problem=error)
     version = signatory.sign_off.version
     if request.args.get("download") == "1":
-        return pdf_response(version.pdf, version.filename)
+        return pdf_response(version.pdf, version.sha256, version.filename)
     # Shown inside the sign page, so the signatory reads it where they approve it.
-    return frame_on_own_pages(pdf_response(version.pdf, version.filename, inline=True))
+    shown = pdf_response(version.pdf, version.sha256, version.filename, inline=True)
+    return frame_on_own_pages(shown)
 
 
 @public.get("/<token>/signed.pdf")
@@ -609,9 +613,11 @@ def signed(token: str) -> Response:
     sign_off = signatory.sign_off
     if signatory.revoked_at is not None or sign_off.status != SIGNOFF_SIGNED:
         abort(404)
-    assert sign_off.sealed_pdf is not None
+    assert sign_off.sealed_pdf is not None and sign_off.sealed_sha256 is not None
     return pdf_response(
-        sign_off.sealed_pdf, sign_off.version.filename.replace(".pdf", "-signed.pdf")
+        sign_off.sealed_pdf,
+        sign_off.sealed_sha256,
+        sign_off.version.filename.replace(".pdf", "-signed.pdf"),
     )
 
 
