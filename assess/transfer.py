@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
 
 from assess.api.schemas import DecisionSchema
+from assess.charter.details import check_fields
 from assess.decision import Decision
 from assess.schemas import (
     PLAIN_MESSAGES,
@@ -132,13 +133,14 @@ def _decision(value: Any) -> Any:
 # import rather than restored to fail a page later. (Every JSON column of the models is
 # listed; a table the app does not know travels as it is.)
 JSON_READERS: dict[tuple[str, str], Callable[[Any], Any]] = {
-    ("engagements", "charter_fields"): _object,
+    # The fill-in fields as the charter form stores them, and a version's as it froze them.
+    ("engagements", "charter_fields"): lambda value: check_fields(value, stored=True),
     ("respondents", "answers"): lambda value: AgreedSchema().load(_object(value)),
     ("decisions", "answers"): load_answers,
     ("decisions", "data"): _decision,
     ("charter_versions", "answers"): load_answers,
     ("charter_versions", "decision_data"): _decision,
-    ("charter_versions", "fields"): _object,
+    ("charter_versions", "fields"): check_fields,
 }
 
 
@@ -426,11 +428,18 @@ def _not_a_number(row: Any, path: str = "") -> tuple[str, str] | None:
     return None
 
 
-def _row_label(row: Any) -> str:
-    """Name a row by its id, as the refusals do."""
-    if isinstance(row, dict) and isinstance(row.get("id"), int | str):
-        return f"row {row['id']}"
-    return "a row"
+def _row_label(row: Any, table: str = "") -> str:
+    """Name a row by its id, as the refusals do; an engagement or a charter version also as
+    a consultant knows it."""
+    if not (isinstance(row, dict) and isinstance(row.get("id"), int | str)):
+        return "a row"
+    label = f"row {row['id']}"
+    if table == "engagements":
+        return f"{label} (engagement {row['id']})"
+    engagement, number = row.get("engagement_id"), row.get("number")
+    if table == "charter_versions" and isinstance(engagement, int) and isinstance(number, int):
+        return f"{label} (engagement {engagement}, version {number})"
+    return label
 
 
 def _parse_row(name: str, line: bytes) -> Any:
@@ -552,7 +561,7 @@ def _decode_row(
         _check_digests(table, values, seen)
         _check_chain(table, values, seen)
     except RowError as error:
-        raise ArchiveError(f"{name} is damaged: {_row_label(row)}'s {error}") from None
+        raise ArchiveError(f"{name} is damaged: {_row_label(row, table)}'s {error}") from None
     except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
         raise ArchiveError(f"{name} is damaged: a row does not fit the table") from None
     return values

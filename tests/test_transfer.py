@@ -864,7 +864,8 @@ def test_the_hash_chain_of_charter_versions_and_events_is_checked_on_import(
             refused = runner.invoke(cli, ["import", str(crafted)])
             assert refused.exit_code == 2, (case, refused.output)
             assert re.fullmatch(
-                rf"Error: tables/{table}\.jsonl is damaged: row \d+'s {re.escape(expected)}\n",
+                rf"Error: tables/{table}\.jsonl is damaged: row \d+"
+                rf"( \(engagement \d+, version \d+\))?'s {re.escape(expected)}\n",
                 refused.output,
             ), (case, refused.output)
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
@@ -1015,6 +1016,112 @@ def test_a_decision_with_wrong_values_inside_is_refused_naming_row_and_field(
             row = consensus_id if "alignment" in field else first_id
             assert f"row {row}" in refused.output, (case, refused.output)
             assert field in refused.output, (case, refused.output)
+            assert all(rows == [] for rows in snapshot(empty_database).values()), case
+        imported = runner.invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+
+
+def _fields(column: str, change: Any) -> Any:
+    """Let ``change(fields)`` alter the first row's charter fields in ``column``."""
+
+    def edit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fields = json.loads(json.dumps(rows[0][column]))
+        change(fields)
+        return _first(rows, **{column: fields})
+
+    return edit
+
+
+# Charter fields the charter form would refuse: (table, column, change, field named).
+REFUSED_FIELDS = {
+    "shares that do not add up": (
+        "charter_versions",
+        "fields",
+        lambda f: f.update(revenue_split={"producer": 60, "creator": 60}),
+        "fields.revenue_split",
+    ),
+    "four internal mediators": (
+        "charter_versions",
+        "fields",
+        lambda f: f.update(mediators_internal=["A", "B", "C", "D"]),
+        "fields.mediators_internal",
+    ),
+    "a summary with a control character": (
+        "charter_versions",
+        "fields",
+        lambda f: f.update(project_summary="Bell\u0007"),
+        "fields.project_summary",
+    ),
+    "an effective date in the next century": (
+        "charter_versions",
+        "fields",
+        lambda f: f.update(effective_date="2150-01-01"),
+        "fields.effective_date",
+    ),
+    "a field the charter does not have": (
+        "charter_versions",
+        "fields",
+        lambda f: f.update(bonus="yes"),
+        "fields.bonus",
+    ),
+    "a share above 100": (
+        "engagements",
+        "charter_fields",
+        lambda f: f.update(revenue_split={"producer": 101, "creator": -1}),
+        "charter_fields.revenue_split.",
+    ),
+    "an arbitration that is not text": (
+        "engagements",
+        "charter_fields",
+        lambda f: f.update(arbitration=5),
+        "charter_fields.arbitration",
+    ),
+    "an engagement detail among the form's fields": (
+        "engagements",
+        "charter_fields",
+        lambda f: f.update(project="Elsewhere"),
+        "charter_fields.project",
+    ),
+}
+
+
+def test_charter_fields_the_form_would_refuse_are_refused_naming_version_and_field(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    engagement_id = fill(app, client, consultant)
+    sign(app, engagement_id)
+    saved = {
+        "effective_date": "2027-01-01",
+        "project_summary": "A series in six parts.",
+        "mediators_internal": ["Cara Diaz"],
+        "mediators_external": [],
+        "revenue_split": {"producer": 40, "creator": 60},
+        "arbitration": "Geneva Chamber",
+        "data_storage": "",
+    }
+    with app.app_context(), database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE engagements SET charter_fields = :saved"), {"saved": json.dumps(saved)}
+        )
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    [version] = _table_rows(archive, "charter_versions")
+    assert version["engagement_id"] == engagement_id and version["number"] == 1
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        for case, (table, column, change, field) in REFUSED_FIELDS.items():
+            crafted = tmp_path / "crafted.zip"
+            edit = _fields(column, change)
+            _rewrite(archive, crafted, lambda n, d, t=table, e=edit: _edit_rows(n, d, t, e))
+            refused = runner.invoke(cli, ["import", str(crafted)])
+            output = refused.output
+            assert refused.exit_code == 2, (case, output)
+            assert output.startswith(f"Error: tables/{table}.jsonl"), (case, output)
+            assert len(output.strip().splitlines()) == 1, (case, output)
+            assert f"engagement {engagement_id}" in output, (case, output)
+            if table == "charter_versions":
+                assert "version 1" in output, (case, output)
+            assert field in output, (case, output)
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
         imported = runner.invoke(cli, ["import", str(archive)])
         assert imported.exit_code == 0, imported.output

@@ -259,6 +259,29 @@ class CharterDetailsSchema(Checked):
         return CharterDetails(**data)
 
 
+# The fill-in fields stored with the engagement, as the charter schema names them.
+STORED_FIELDS = (
+    "effective_date",
+    "project_summary",
+    "mediators_internal",
+    "mediators_external",
+    "revenue_split",
+    "arbitration",
+    "data_storage",
+)
+
+
+def check_fields(data: Any, *, stored: bool = False) -> None:
+    """Raise ValidationError, one message per field, for charter details ``load_details``
+    would refuse; or, when ``stored``, for fill-in fields the charter form would not store."""
+    schema = CharterDetailsSchema(only=STORED_FIELDS) if stored else CharterDetailsSchema()
+    if not isinstance(data, Mapping):
+        raise ValidationError({"_schema": ["must be a JSON object"]})
+    errors = schema.validate(dict(data))
+    if errors:
+        raise ValidationError(errors)
+
+
 def load_details(data: Any) -> CharterDetails:
     """Validate engagement details; raise ValidationError with one message per field."""
     if not isinstance(data, Mapping):

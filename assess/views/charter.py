@@ -30,6 +30,7 @@ from marshmallow import ValidationError
 
 from assess import charter, signoff
 from assess.charter import CharterDetails
+from assess.charter.details import STORED_FIELDS
 from assess.charter.render import stylesheet_text
 from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, utcnow
@@ -193,18 +194,6 @@ def details_for(
             error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         )
         return None, form_errors(messages, form)
-
-
-# The fill-in fields stored with the engagement, as the charter schema names them.
-STORED_FIELDS = (
-    "effective_date",
-    "project_summary",
-    "mediators_internal",
-    "mediators_external",
-    "revenue_split",
-    "arbitration",
-    "data_storage",
-)
 
 
 def stored_form(stored: Mapping[str, Any] | None) -> dict[str, str]:
