@@ -154,6 +154,24 @@ def test_the_api_lists_a_page_at_a_time_and_searches(app: Flask, many: FlaskClie
     assert misspelt.json["errors"]["query"] == {"archive": ["unknown field"]}
 
 
+def test_the_api_list_refuses_an_argument_given_twice(app: Flask, many: FlaskClient) -> None:
+    """Which of two pages or filters was meant is the client's to say, as for a JSON key
+    given twice: the first one alone would be a page the client did not ask for."""
+    with app.app_context():
+        cara = db.session.scalars(select(Consultant).filter_by(email="cara@example.com")).one().id
+    headers = bearer(make_token(app, cara))
+    for twice in (
+        "page=1&page=2",
+        "archived=true&archived=false",
+        "q=a&q=b",
+        "page_size=5&page_size=5",
+    ):
+        key = twice.partition("=")[0]
+        response = many.get(f"/api/v1/engagements?{twice}", headers=headers)
+        assert response.status_code == 422, twice
+        assert response.json["errors"]["query"] == {key: ["is given more than once"]}
+
+
 def test_the_list_names_the_engagements_decision_not_a_what_if_stored_after_it(
     app: Flask, client: FlaskClient
 ) -> None:

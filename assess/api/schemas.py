@@ -382,6 +382,13 @@ class EngagementQuerySchema(Schema):
         unknown = sorted(set(original) - known)
         if unknown:
             raise ValidationError({key: ["unknown field"] for key in unknown})
+        # Only the first would count: which one was meant is the client's to say, as for a
+        # JSON key given twice.
+        # A plain dict, as a test may load, holds each key once.
+        given: Callable[[str], list[Any]] = getattr(original, "getlist", lambda key: [])
+        twice = sorted(key for key in known if len(given(key)) > 1)
+        if twice:
+            raise ValidationError({key: ["is given more than once"] for key in twice})
 
 
 def decision_of_record_id() -> fields.Integer:
