@@ -121,9 +121,20 @@ OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 FUZZ = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def sendable(case: schemathesis.Case) -> bool:
+    """Whether the address can carry what was generated. A query argument with no value (an
+    empty list) is left out of it, and one given as a list of one value reads exactly as
+    that value: a negative case whose only fault was of this kind reaches the API as a valid
+    request, rightly answered 200. (A list of two is the argument given twice, refused.)"""
+    return not any(
+        value is None or (isinstance(value, list) and len(value) < 2)
+        for value in (case.query or {}).values()
+    )
+
+
 def conforms(operation: APIOperation, headers: dict[str, str] | None = None) -> None:
     """Valid and invalid requests alike: no server error, every response as documented."""
-    cases = st.one_of(*(operation.as_strategy(mode) for mode in GenerationMode))
+    cases = st.one_of(*(operation.as_strategy(mode) for mode in GenerationMode)).filter(sendable)
 
     @FUZZ
     @given(case=cases)
