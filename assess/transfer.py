@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -679,7 +680,8 @@ class UnusableArchive(click.ClickException):
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# Checked by the command itself, to say what is wrong with it in one line.
+@click.argument("file", type=click.Path(path_type=Path))
 @with_appcontext
 def import_command(file: Path) -> None:
     """Restore an export FILE into this empty database.
@@ -688,6 +690,19 @@ def import_command(file: Path) -> None:
     take it (not migrated, at another migration, or not empty).
     """
     from assess.extensions import db
+
+    name = shown(str(file))
+    try:
+        mode = file.stat().st_mode
+    except FileNotFoundError:
+        raise UnusableArchive(f"{name} does not exist") from None
+    except OSError as error:
+        raise UnusableArchive(f"cannot read {name}: {error.strerror}") from None
+    # A zip file is read from its end: a pipe has none, and a device would be read forever.
+    if stat.S_ISDIR(mode):
+        raise UnusableArchive(f"{name} is a folder, not an export (a .zip file)")
+    if not stat.S_ISREG(mode):
+        raise UnusableArchive(f"{name} is not a file, so not an export (a .zip file)")
 
     try:
         counts = import_archive(db.engine, file)

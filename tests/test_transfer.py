@@ -332,6 +332,29 @@ def test_import_refuses_a_damaged_archive(
         assert refused.exit_code == 2 and "cannot read" in refused.output
 
 
+def test_import_of_what_is_not_a_file_is_refused_in_one_line(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """A folder, a name that is not there, a pipe or a device: a zip file is read from its
+    end, which a pipe has not and a device never reaches."""
+    folder = tmp_path / "backup.zip"
+    folder.mkdir()
+    pipe = tmp_path / "pipe.zip"
+    os.mkfifo(pipe)
+    cases = {
+        folder: "is a folder, not an export (a .zip file)",
+        tmp_path / "missing.zip": "does not exist",
+        pipe: "is not a file, so not an export (a .zip file)",
+        Path("/dev/zero"): "is not a file, so not an export (a .zip file)",
+    }
+    with restored(empty_database, tmp_path) as target:
+        for path, problem in cases.items():
+            refused = target.test_cli_runner().invoke(cli, ["import", str(path)])
+            assert refused.exit_code == 2, (path, refused.output)
+            assert refused.output == f"Error: {path} {problem}\n", refused.output
+            assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
 def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
     app: Flask, tmp_path: Path
 ) -> None:
