@@ -147,6 +147,8 @@ def test_every_charter_pdf_is_served_a_byte_range_at_a_time(
     sealed = served_in_parts(signatory, f"{ann}/signed.pdf")
     assert served_in_parts(signed_in, f"{version_path}/signed.pdf") == sealed
     assert verify(sealed).as_sealed
+    beyond = signatory.get(f"{ann}/signed.pdf", headers={"Range": f"bytes={len(sealed)}-"})
+    assert "Download the whole file again" in beyond.get_data(as_text=True)
 
 
 def _token(client: FlaskClient) -> str:

@@ -20,6 +20,8 @@ MESSAGES: dict[int, tuple[str, str]] = {
     405: ("That action is not possible here", "Use the buttons on the page instead."),
     409: ("This has already been done", "Reload the page to see the current state."),
     413: ("That was too much to send", "Shorten what you entered and try again."),
+    # Asked by a PDF viewer or a resumed download for bytes past the end of the file.
+    416: ("That part of the file is not there", "Download the whole file again."),
     429: (
         "Too many attempts",
         "For your security, please wait a minute before trying again.",
