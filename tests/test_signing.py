@@ -859,16 +859,21 @@ def test_cli_exit_1_for_an_unsealed_charter(
     assert result.output.startswith("NOT SEALED:") and "not a signed-off charter" in result.output
 
 
-def test_cli_exit_2_for_a_file_that_is_not_a_pdf(tmp_path: Path) -> None:
-    """A real process: exit status 2, a clear message, no traceback."""
-    path = tmp_path / "notes.pdf"
-    path.write_text("meeting notes, not a PDF")
-    result = subprocess.run(
-        [sys.executable, "-m", "assess.cli", "verify", str(path)],
+def verify_in_a_process(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``assess verify`` in a real process, with Python's default warnings shown."""
+    return subprocess.run(
+        [sys.executable, "-W", "default", "-m", "assess.cli", "verify", str(path), *options],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_cli_exit_2_for_a_file_that_is_not_a_pdf(tmp_path: Path) -> None:
+    """A real process: exit status 2, a clear message, no traceback."""
+    path = tmp_path / "notes.pdf"
+    path.write_text("meeting notes, not a PDF")
+    result = verify_in_a_process(path)
     assert result.returncode == 2
     assert f"Error: {path}: not a PDF file" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
@@ -880,13 +885,7 @@ def test_cli_verifies_in_a_real_process_without_warnings_on_stderr(
     """Libraries' deprecation notices about algorithms the seal never uses stay out of sight."""
     path = tmp_path / "signed.pdf"
     path.write_bytes(sealed)
-    result = subprocess.run(
-        [sys.executable, "-W", "default", "-m", "assess.cli", "verify", str(path)]
-        + ["--cert", str(keys.cert_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = verify_in_a_process(path, "--cert", str(keys.cert_file))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Intact and sealed by assess charter seal: charter PC-")
     assert result.stderr == ""
@@ -902,12 +901,7 @@ def test_cli_says_one_line_about_a_file_it_cannot_check(tmp_path: Path) -> None:
     """A real process, with Python's default warnings: the verdict is the only line."""
     path = tmp_path / "empty.pdf"
     path.write_bytes(b"")
-    result = subprocess.run(
-        [sys.executable, "-m", "assess.cli", "verify", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = verify_in_a_process(path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"Error: {path}: the file is empty, not a charter PDF"]
     assert result.stdout == ""
