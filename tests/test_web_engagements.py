@@ -1158,3 +1158,58 @@ def test_a_refused_session_lists_its_questions_in_the_order_they_are_asked(
     listed = re.findall(r'href="#([^"]+)"', summary)
     asked = [ident for ident in re.findall(r' id="([^"]+)"', page) if ident in listed]
     assert len(listed) == 8 and listed == asked
+
+
+def test_an_invitation_sent_twice_makes_one_respondent_whose_shown_link_works(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Without JavaScript a double click sends the form twice; the browser shows only the
+    # second answer, so the link made first is never seen.
+    engagement_id = create_engagement(signed_in)
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    path = f"/engagements/{engagement_id}/invitations/new"
+    assert post(signed_in, path, form).status_code == 302
+    again = post(signed_in, path, {**form, "respondent_name": " ann  lee "})
+    assert again.status_code == 302
+    assert count(app, Respondent) == 1
+    page = signed_in.get(again.headers["Location"]).get_data(as_text=True)
+    assert "Link for Ann Lee" in page
+    assert "<bdi>Ann Lee</bdi> was already invited and had not started: their previous" in page
+    link = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+(/i/[^"]+)"', page)
+    assert link and signed_in.get(link.group(1)).status_code == 200
+    with app.app_context():
+        states = sorted(i.state for i in db.session.scalars(select(Invitation)))
+    assert states == ["active", "revoked"]
+
+
+def test_someone_already_answering_is_never_invited_a_second_time(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    post(signed_in, f"{link}/step/1", {"innovation": "3", "action": "save"})
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    response = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
+    assert response.status_code == 422
+    assert (
+        "<bdi>Ann Lee</bdi> already answers for the producer side here. To send them "
+        "another link, use New link next to their name on the engagement page."
+    ) in response.get_data(as_text=True)
+    assert count(app, Respondent) == 1 and count(app, Invitation) == 1
+    assert signed_in.get(link).status_code == 302  # their link still leads to their answers
+
+
+def test_an_engagement_form_sent_twice_creates_one_engagement(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    first = post(signed_in, "/engagements/new", ENGAGEMENT)
+    again = post(signed_in, "/engagements/new", ENGAGEMENT)
+    assert again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(app, Engagement) == 1
+    # Once something is in it, the same details make a new engagement: a second round.
+    engagement_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    invite(signed_in, engagement_id)
+    third = post(signed_in, "/engagements/new", ENGAGEMENT)
+    assert third.headers["Location"] != first.headers["Location"]
+    assert count(app, Engagement) == 2

@@ -168,12 +168,30 @@ def new() -> str | Response | tuple[str, int]:
         return render_template(
             "web/engagements/form.html", engagement=None, form=request.form, errors=errors
         ), 422
-    engagement = Engagement(consultant_id=current_user.id)
-    _apply(engagement, data)
-    db.session.add(engagement)
-    db.session.commit()
+    engagement = _empty_twin(data)
+    if engagement is None:
+        engagement = Engagement(consultant_id=current_user.id)
+        _apply(engagement, data)
+        db.session.add(engagement)
+        db.session.commit()
     flash("Engagement created. Invite the respondents or start a session.", "success")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+def _empty_twin(data: dict[str, Any]) -> Engagement | None:
+    """Return the consultant's current engagement with exactly these details and nothing in
+    it yet: the form sent again (a double click without JavaScript) creates no second one,
+    while the same details once work has started are a new engagement."""
+    query = engagements_query(current_user.id, archived=False).where(
+        Engagement.project_name == data["project_name"],
+        Engagement.client_organisation == data["client_organisation"],
+        ~Engagement.respondents.any(),
+        ~Engagement.decisions.any(),
+        ~Engagement.charter_versions.any(),
+        Engagement.charter_drafted_at.is_(None),
+    )
+    details = {key: data[key] for key in EngagementSchema().fields}
+    return next((e for e in db.session.scalars(query) if _engagement_form(e) == details), None)
 
 
 @bp.get("/<int:engagement_id>")
@@ -276,6 +294,7 @@ def _remember_link(
     token: str,
     *,
     replaces_working: bool = False,
+    already_invited: bool = False,
 ) -> None:
     # Only the hash is stored, so the link is shown once, on the next page. The session
     # travels in a cookie, which a browser drops unseen past about 4 KB: it carries only the
@@ -285,6 +304,7 @@ def _remember_link(
         "respondent_id": respondent.id,
         "token": token,
         "replaces_working": replaces_working,
+        "already_invited": already_invited,
     }
 
 
@@ -307,6 +327,7 @@ def _new_link_to_show(engagement: Engagement) -> dict[str, Any] | None:
         # How long it works: the consultant says so when they send it.
         "until": link_end(invitation.expires_at),
         "replaces_working": remembered["replaces_working"],
+        "already_invited": remembered.get("already_invited", False),
     }
 
 
@@ -344,6 +365,15 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     data, errors = load_form(InvitationSchema(), request.form)
     if not errors:
         errors = _other_partys_name(engagement, data["respondent_name"], data["side"])
+    invited = None
+    if not errors:
+        invited = _already_invited(engagement, data["respondent_name"], data["side"])
+        if invited is not None and (invited.answers or invited.submitted_at):
+            message = (
+                f"{{}} already answers for the {invited.side_label.lower()} here. To send them "
+                "another link, use New link next to their name on the engagement page."
+            )
+            errors = {"respondent_name": [isolated(message, invited.name)]}
     if errors:
         return render_template(
             "web/engagements/invite.html", engagement=engagement, form=request.form, errors=errors
@@ -352,17 +382,36 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     if data["expires_on"] is not None:
         # The link works through the whole of the chosen day, in UTC.
         expires_at = datetime.combine(data["expires_on"] + timedelta(days=1), time(), UTC)
-    respondent = Respondent(name=data["respondent_name"], side=data["side"], answers={})
-    engagement.respondents.append(respondent)
+    respondent = invited
+    if respondent is None:
+        respondent = Respondent(name=data["respondent_name"], side=data["side"], answers={})
+        engagement.respondents.append(respondent)
     token = respondent.issue_link(expires_at)
     engagement.updated_at = utcnow()
     db.session.commit()
-    _remember_link(engagement, respondent, token)
+    _remember_link(engagement, respondent, token, already_invited=invited is not None)
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
 
 
 def _same_name(one: str, other: str) -> bool:
     return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
+def _already_invited(engagement: Engagement, name: str, side: str) -> Respondent | None:
+    """Return the respondent already invited under this name for this side, if any.
+
+    A second one would be the same person twice: the form sent again (a double click without
+    JavaScript, whose first link is never seen) or forgotten. One who has not started gets
+    the new link instead; consensus and history tell respondents apart by name and side.
+    """
+    return next(
+        (
+            r
+            for r in engagement.respondents
+            if not r.facilitated and r.side == side and _same_name(r.name, name)
+        ),
+        None,
+    )
 
 
 def _other_partys_name(engagement: Engagement, name: str, side: str) -> dict[str, list[str]]:
