@@ -230,7 +230,7 @@ def test_revoking_a_link_asks_first(signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     invite(signed_in, engagement_id)
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert "data-confirm=\"Revoke Ann Lee's link? It stops working at once;" in page
+    assert "data-confirm=\"Revoke \u2068Ann Lee\u2069's link? It stops working at once;" in page
 
 
 def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> None:
@@ -1213,3 +1213,25 @@ def test_an_engagement_form_sent_twice_creates_one_engagement(
     third = post(signed_in, "/engagements/new", ENGAGEMENT)
     assert third.headers["Location"] != first.headers["Location"]
     assert count(app, Engagement) == 2
+
+
+def test_a_typed_name_never_turns_a_question_or_a_title_around(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Neither a dialog's question nor a page's title can hold <bdi>: the name is set apart
+    # by the first-strong and pop isolate characters instead.
+    from assess.questionnaire import PAGES
+
+    engagement_id = create_engagement(signed_in, producer_name=TURNED)
+    link = invite(signed_in, engagement_id, respondent_name=TURNED)
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f"data-confirm=\"Revoke \u2068{TURNED}\u2069's link? It stops working" in page
+    for number, page_of in enumerate(PAGES, start=1):
+        post(signed_in, f"{link}/step/{number}", {k: str(ANSWERS[k]) for k in page_of.keys})
+    post(signed_in, f"{link}/review")
+    respondent_id = respondent_id_of(app, TURNED)
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen")
+    close = signed_in.get(f"/engagements/{engagement_id}/respondents/{respondent_id}/close")
+    assert f"<title>Close \u2068{TURNED}\u2069's answers again · Assess</title>" in close.get_data(
+        as_text=True
+    )

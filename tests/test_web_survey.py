@@ -48,7 +48,7 @@ def test_welcome_page_needs_no_account(client: FlaskClient, link: str) -> None:
     page = client.get(link)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Welcome, Ann Lee" in text and "producer side" in text and "Tidewater" in text
+    assert "Welcome, <bdi>Ann Lee</bdi>" in text and "producer side" in text and "Tidewater" in text
 
 
 def test_step_pages_show_questions_anchors_and_progress(client: FlaskClient, link: str) -> None:
@@ -470,3 +470,21 @@ def test_a_review_sent_with_questions_unanswered_lists_them_in_the_order_asked(
     listed = re.findall(r'href="#([^"]+)"', summary)
     asked = [ident for ident in re.findall(r' id="([^"]+)"', page) if ident in listed]
     assert listed == asked == [f"review-{key}" for step in PAGES for key in step.keys]
+
+
+# A name pasted from a right-to-left document may end in an unclosed override mark.
+TURNED = "\u202eAnn Lee"
+
+
+def test_a_typed_name_never_turns_a_respondents_page_around(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in, project_name=TURNED, producer_name=TURNED)
+    link = invite(signed_in, engagement_id, respondent_name=TURNED)
+    isolated = f"<bdi>{TURNED}</bdi>"
+    welcome = signed_in.get(link).get_data(as_text=True)
+    assert f"<h1>Welcome, {isolated}</h1>" in welcome
+    assert f"producer side</strong> of <strong>{isolated}</strong>." in welcome
+    for number in range(1, 5):
+        answer_page(signed_in, link, number)
+    result = signed_in.get(post(signed_in, f"{link}/review").headers["Location"])
+    page = result.get_data(as_text=True)
+    assert f"Thank you, {isolated}. Your answers are submitted." in page
