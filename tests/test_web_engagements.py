@@ -1222,14 +1222,28 @@ def test_a_typed_name_never_turns_a_question_or_a_title_around(
     # by the first-strong and pop isolate characters instead.
     from assess.questionnaire import PAGES
 
-    engagement_id = create_engagement(signed_in, producer_name=TURNED)
+    engagement_id = create_engagement(signed_in, project_name=TURNED, producer_name=TURNED)
     link = invite(signed_in, engagement_id, respondent_name=TURNED)
-    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    path = f"/engagements/{engagement_id}"
+    titles = {
+        path: f"\u2068{TURNED}\u2069",
+        f"{path}/edit": f"Edit \u2068{TURNED}\u2069",
+        f"{path}/session": f"Intake session · \u2068{TURNED}\u2069",
+    }
+    for address, title in titles.items():
+        assert f"<title>{title} · Assess</title>" in signed_in.get(address).get_data(as_text=True)
+    page = signed_in.get(path).get_data(as_text=True)
     assert f"data-confirm=\"Revoke \u2068{TURNED}\u2069's link? It stops working" in page
     for number, page_of in enumerate(PAGES, start=1):
         post(signed_in, f"{link}/step/{number}", {k: str(ANSWERS[k]) for k in page_of.keys})
-    post(signed_in, f"{link}/review")
     respondent_id = respondent_id_of(app, TURNED)
+    remove = signed_in.get(f"{path}/respondents/{respondent_id}/remove")
+    assert f"<title>Remove \u2068{TURNED}\u2069 · Assess</title>" in remove.get_data(as_text=True)
+    post(signed_in, f"{link}/review")
+    with app.app_context():
+        decision_id = db.session.scalars(select(DecisionRecord.id)).one()
+    result = signed_in.get(f"{path}/decisions/{decision_id}").get_data(as_text=True)
+    assert f" · \u2068{TURNED}\u2069 · Assess</title>" in result
     post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen")
     close = signed_in.get(f"/engagements/{engagement_id}/respondents/{respondent_id}/close")
     assert f"<title>Close \u2068{TURNED}\u2069's answers again · Assess</title>" in close.get_data(
