@@ -49,6 +49,28 @@ class Removal:
     side_left: str | None
 
 
+def same_name(one: str, other: str) -> bool:
+    """Say whether two typed names are the same name, whatever their case and spacing."""
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
+def already_invited(engagement: Engagement, name: str, side: str) -> Respondent | None:
+    """Return the respondent already invited under this name for this side, if any.
+
+    A second one would be the same person twice: a form or request sent again (whose first
+    link was never seen) or forgotten. Consensus and history tell respondents apart by name
+    and side, so the same person is invited once and gets a new link when they need one.
+    """
+    return next(
+        (
+            r
+            for r in engagement.respondents
+            if not r.facilitated and r.side == side and same_name(r.name, name)
+        ),
+        None,
+    )
+
+
 def why_not_removable(respondent: Respondent) -> Refusal | None:
     """Say why a respondent must stay: submitted answers, or answers a stored decision used
     (reopened after submitting: the decision still names them)."""

@@ -434,3 +434,26 @@ def test_reopening_twice_at_once_reopens_once(
     outer = api.post(f"{ann}/reopen")
     assert sorted([inner[0].status_code, outer.status_code]) == [200, 409]
     assert [entry[0] for entry in history(app)] == ["answers reopened"]
+
+
+def test_the_same_person_is_invited_once_per_side_and_a_resent_request_says_where_to_renew(
+    app: Flask, api: FlaskClient
+) -> None:
+    base = engagement(api)
+    path, link = invited(api, base, "Ann Lee", "producer")
+    again = api.post(f"{base}/respondents", json={"name": "  ann   LEE ", "side": "producer"})
+    assert again.status_code == 409
+    respondent_id = path.rsplit("/", 1)[1]
+    assert again.json["message"] == (
+        f"Ann Lee is already invited for the producer side (respondent {respondent_id}); "
+        f"to give them a new link, POST to {path}/invitation."
+    )
+    assert api.get(link).status_code == 200  # the link they may have received still works
+    renewed = api.post(f"{path}/invitation")
+    assert renewed.status_code == 201
+    assert api.get(link).status_code == 410
+    # The same name answering for the other side is another person.
+    invited(api, base, "Ann Lee", "creator")
+    with app.app_context():
+        names = [(r.name, r.side) for r in db.session.scalars(select(Respondent))]
+    assert sorted(names) == [("Ann Lee", "creator"), ("Ann Lee", "producer")]

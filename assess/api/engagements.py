@@ -592,10 +592,26 @@ def invite_respondent(data: dict[str, Any], engagement_id: int) -> Created:
 
     The answer holds the respondent's personal link, shown this once and never again (only
     its hash is kept); "expires_in_days" limits how long it works. The respondent's address
-    is in the Location header.
+    is in the Location header. A person is invited once per side: the same name again
+    (whatever its case or spacing) is a 409 naming the respondent, whose link is renewed at
+    their "invitation" address.
     """
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
+    invited = respondents.already_invited(engagement, data["name"], data["side"])
+    if invited is not None:
+        # A request sent again after its answer was lost would otherwise add the same
+        # person twice, the first with a link nobody saw.
+        invitation = url_for(
+            f"{blp.name}.{new_invitation.__name__}",
+            engagement_id=engagement.id,
+            respondent_id=invited.id,
+        )
+        abort(
+            409,
+            message=f"{invited.name} is already invited for the {invited.side_label.lower()} "
+            f"(respondent {invited.id}); to give them a new link, POST to {invitation}.",
+        )
     respondent = Respondent(name=data["name"], side=data["side"], answers={})
     engagement.respondents.append(respondent)
     url, expires_at = _issue_link(respondent, data)

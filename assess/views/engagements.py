@@ -63,9 +63,11 @@ from assess.respondents import (
     GONE,
     Refusal,
     Unseen,
+    already_invited,
     close_answers_again,
     remove_respondent,
     reopen_answers,
+    same_name,
     side_left_without,
     why_not_closable,
     why_not_removable,
@@ -367,7 +369,7 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
         errors = _other_partys_name(engagement, data["respondent_name"], data["side"])
     invited = None
     if not errors:
-        invited = _already_invited(engagement, data["respondent_name"], data["side"])
+        invited = already_invited(engagement, data["respondent_name"], data["side"])
         if invited is not None and (invited.answers or invited.submitted_at):
             message = (
                 f"{{}} already answers for the {invited.side_label.lower()} here. To send them "
@@ -393,35 +395,14 @@ def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     return redirect(url_for("engagements.show", engagement_id=engagement.id) + "#new-link")
 
 
-def _same_name(one: str, other: str) -> bool:
-    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
-
-
-def _already_invited(engagement: Engagement, name: str, side: str) -> Respondent | None:
-    """Return the respondent already invited under this name for this side, if any.
-
-    A second one would be the same person twice: the form sent again (a double click without
-    JavaScript, whose first link is never seen) or forgotten. One who has not started gets
-    the new link instead; consensus and history tell respondents apart by name and side.
-    """
-    return next(
-        (
-            r
-            for r in engagement.respondents
-            if not r.facilitated and r.side == side and _same_name(r.name, name)
-        ),
-        None,
-    )
-
-
 def _other_partys_name(engagement: Engagement, name: str, side: str) -> dict[str, list[str]]:
     """Refuse a respondent named after the other side's party: the name was left in the
     form when the side was changed, not meant (the form fills in a party's name)."""
     other = engagement.party(CREATOR if side == PRODUCER else PRODUCER)
     own = engagement.party(side)
-    if other is None or not _same_name(name, other.name):
+    if other is None or not same_name(name, other.name):
         return {}
-    if own is not None and _same_name(name, own.name):
+    if own is not None and same_name(name, own.name):
         return {}
     message = (
         f"{{}} is the {other.side_label.lower()}'s party: choose {other.side_label} as the "
