@@ -417,6 +417,19 @@ def test_answers_saved_over_the_api_show_on_the_link(app: Flask, api: FlaskClien
         assert respondent is not None and respondent.answers == {"innovation": 2}
 
 
+def test_saving_no_answers_is_refused_as_a_change_of_nothing(app: Flask, api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    path = f"/api/v1/engagements/{engagement_id}/respondents/{rid}/answers"
+    assert api.put(path, json={"answers": {"innovation": 2}}).status_code == 200
+    refused = api.put(path, json={"answers": {}})
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"json": {"answers": ["must hold at least one answer"]}}
+    with app.app_context():
+        respondent = database.session.get(Respondent, rid)
+        assert respondent is not None and respondent.answers == {"innovation": 2}
+
+
 def test_archived_engagement_refuses_changes_with_409(app: Flask, api: FlaskClient) -> None:
     from assess.models import Engagement, utcnow
 

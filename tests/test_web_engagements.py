@@ -817,6 +817,21 @@ def test_a_typed_name_never_turns_the_text_after_it_around(
     assert "“<bdi>&lt;i&gt;Tide&lt;/i&gt;</bdi>” is archived." in archived.get_data(as_text=True)
 
 
+def test_an_intake_session_has_no_link_to_renew_or_revoke(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    data = {k: str(v) for k, v in ANSWERS.items()}
+    post(signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
+    with app.app_context():
+        session_id = db.session.scalars(select(Respondent.id)).one()
+    base = f"/engagements/{engagement_id}/respondents/{session_id}"
+    for action in ("link", "revoke"):
+        assert post(signed_in, f"{base}/{action}").status_code == 404, action
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert "no longer works" not in page
+
+
 def test_an_unfinished_intake_session_is_named_as_such(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     path = f"/engagements/{engagement_id}/session"

@@ -701,7 +701,8 @@ def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -> dict[str, Any]:
     """Save some or all of a respondent's answers.
 
-    Each factor sent is saved (an integer from 1 to 5); the others keep their value.
+    Each factor sent is saved (an integer from 1 to 5), at least one (422 otherwise); the
+    others keep their value.
     Submitted answers are locked (409).
     """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)

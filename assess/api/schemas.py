@@ -633,10 +633,22 @@ class CloseAgainSchema(Checked):
     )
 
 
+def _at_least_one_answer(answers: dict[str, int]) -> None:
+    # Sending none is more likely a client's mistake (answers lost on the way, or sent under
+    # another name) than a wish to change nothing, as for an engagement's PATCH.
+    if not answers:
+        raise ValidationError("must hold at least one answer")
+
+
 class AnswersUpdateSchema(Checked):
     """Some or all answers; unknown factors and values outside 1-5 are refused."""
 
-    answers = fields.Nested(PartialAnswersSchema, required=True)
+    answers = fields.Nested(
+        PartialAnswersSchema,
+        required=True,
+        validate=_at_least_one_answer,
+        metadata={"minProperties": 1},
+    )
 
 
 # One request body per schema that the API accepts as it stands: the OpenAPI document shows

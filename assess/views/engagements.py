@@ -411,14 +411,20 @@ def _other_partys_name(engagement: Engagement, name: str, side: str) -> dict[str
     return {"respondent_name": [isolated(message, other.name)]}
 
 
+def _invited_respondent(engagement: Engagement, respondent_id: int) -> Respondent:
+    """Return the respondent who answers from a link; an intake session has none (404)."""
+    respondent = owned_respondent(engagement, respondent_id)
+    if respondent.facilitated:
+        abort(404)
+    return respondent
+
+
 @bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/link")
 def new_link(engagement_id: int, respondent_id: int) -> Response:
     """Replace a respondent's link with a new one; the old one stops working."""
     engagement = owned_engagement(engagement_id)
     refuse_if_archived(engagement)
-    respondent = owned_respondent(engagement, respondent_id)
-    if respondent.facilitated:
-        abort(404)
+    respondent = _invited_respondent(engagement, respondent_id)
     replaces_working = respondent.active_invitation is not None
     expires_at = respondent.renewed_expiry()
     token = respondent.issue_link(expires_at)
@@ -432,7 +438,7 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
     """Stop a respondent's link from working."""
     engagement = owned_engagement(engagement_id)
     refuse_if_archived(engagement)
-    respondent = owned_respondent(engagement, respondent_id)
+    respondent = _invited_respondent(engagement, respondent_id)
     respondent.revoke_links()
     db.session.commit()
     flash(isolated("{}'s link no longer works.", respondent.name), "info")
