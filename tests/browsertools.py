@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Locator, Page
 from webtools import PASSWORD
 
 AXE = Axe()
@@ -50,3 +50,24 @@ def assert_fits(page: Page) -> None:
     )
     assert not wide, wide
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def lines_of(element: Locator, words: str) -> list[int]:
+    """For each place the words appear in the element's text, on how many lines they are
+    drawn."""
+    return element.evaluate(
+        """(element, words) => {
+          const found = [];
+          const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const at = node.data.indexOf(words);
+            if (at < 0) continue;
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + words.length);
+            found.push(new Set([...range.getClientRects()].map(r => Math.round(r.top))).size);
+          }
+          return found;
+        }""",
+        words,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browsertools import PHONE, assert_fits, shoot, sign_in
+from browsertools import PHONE, assert_fits, lines_of, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, expect
 from signofftools import (  # noqa: F401  (fixtures)
@@ -30,20 +30,6 @@ TEXT_TOP = """element => {
   const range = document.createRange();
   range.selectNodeContents(walker.nextNode());
   return range.getClientRects()[0].top;
-}"""
-
-# How many lines the given words of the element's text take.
-LINES_OF = """(element, words) => {
-  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const at = node.textContent.indexOf(words);
-    if (at < 0) continue;
-    const range = document.createRange();
-    range.setStart(node, at);
-    range.setEnd(node, at + words.length);
-    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
-  }
-  return 0;
 }"""
 
 
@@ -131,7 +117,7 @@ def test_the_approval_names_the_fingerprint_in_one_piece_on_a_phone(
     page.goto(live_server + links["Ann Lee"])
     consent = page.locator("label[for='field-consent']")
     expect(consent).to_contain_text("SHA-256 starting")
-    assert consent.evaluate(LINES_OF, "SHA-256") == 1
+    assert lines_of(consent, "SHA-256") == [1]
     assert_fits(page)
     shoot(page, artifacts, "layout-consent-phone")
     context.close()

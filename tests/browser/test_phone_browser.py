@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browsertools import assert_accessible, shoot, sign_in
+from browsertools import assert_accessible, lines_of, shoot, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, ViewportSize, expect
@@ -77,21 +77,6 @@ LINE_WIDTHS = """element => {
   return [...lines.values()];
 }"""
 
-# For each place the text appears in the main content, on how many lines it is drawn.
-LINES_OF_TEXT = """text => {
-  const found = [];
-  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const at = node.data.indexOf(text);
-    if (at < 0) continue;
-    const range = document.createRange();
-    range.setStart(node, at);
-    range.setEnd(node, at + text.length);
-    found.push(new Set([...range.getClientRects()].map(box => Math.round(box.top))).size);
-  }
-  return found;
-}"""
-
 
 @pytest.fixture
 def phones(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
@@ -145,7 +130,7 @@ def assert_hashes_wrap_evenly(page: Page) -> None:
 
 
 def assert_on_one_line(page: Page, text: str) -> None:
-    lines = page.evaluate(LINES_OF_TEXT, text)
+    lines = lines_of(page.locator("main"), text)
     assert lines and all(n == 1 for n in lines), (page.url, text, lines)
 
 
