@@ -77,13 +77,15 @@ def same_file(source: IO[str], target: Path) -> bool:
     return (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino)
 
 
-def write_atomically(files: dict[Path, bytes]) -> None:
-    """Write every file or none: each goes to a temporary name first, then is renamed."""
+def write_atomically(files: dict[Path, tuple[str, bytes]]) -> None:
+    """Write every file or none: each goes to a temporary name first, then is renamed.
+    ``files`` maps each path to the option that named it and its bytes."""
     staged: list[tuple[str, Path]] = []
     umask = os.umask(0o022)
     os.umask(umask)
+    path = Path()
     try:
-        for path, data in files.items():
+        for path, (_, data) in files.items():
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             staged.append((temporary, path))
             with os.fdopen(handle, "wb") as out:
@@ -95,7 +97,8 @@ def write_atomically(files: dict[Path, bytes]) -> None:
         for temporary, _ in staged:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        fail([f"{error.filename or 'output'}: {error.strerror}"], status=1)
+        # The error names the temporary file, which the user never asked for.
+        fail([f"{files[path][0]}: cannot write {path}: {error.strerror}"], status=1)
 
 
 @click.command("charter", short_help="Write the partnership charter (PDF or HTML).")
@@ -223,13 +226,16 @@ def charter_command(
     try:
         files = {
             output: (
-                charter.standalone_html(decision, details).encode()
-                if as_html
-                else charter.to_pdf(decision, details)
+                "-o",
+                (
+                    charter.standalone_html(decision, details).encode()
+                    if as_html
+                    else charter.to_pdf(decision, details)
+                ),
             )
         }
     except CharterError as error:
         fail([f"charter: {error}"], status=1)
     if ics is not None:
-        files[ics] = charter.to_ics(decision, details)
+        files[ics] = ("--ics", charter.to_ics(decision, details))
     write_atomically(files)

@@ -324,3 +324,20 @@ def test_out_of_range_dates_and_broken_text_are_input_errors(
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(line) and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_folder_that_cannot_be_written_names_the_file_asked_for(
+    answers: Path, tmp_path: Path
+) -> None:
+    """The files are written aside under temporary names first: a problem names the file
+    the user asked for, not one they never heard of."""
+    folder = Path("/sys")  # refuses new files to everyone, root included
+    if not (folder / "kernel").is_dir():
+        pytest.skip("needs a mounted sysfs")
+    ics = folder / "reviews.ics"
+    result = run(
+        str(answers), "--project", "P", *PARTIES, "-o", str(tmp_path / "c.pdf"), "--ics", str(ics)
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"--ics: cannot write {ics}: "), result.stderr
+    assert not (tmp_path / "c.pdf").exists()
