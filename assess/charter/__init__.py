@@ -5,6 +5,7 @@ Runs without Flask: the CLI, the web views and the benchmarks call these functio
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from assess.charter import calendar
@@ -88,14 +89,17 @@ def _pdf_inputs(decision: Decision, details: CharterDetails, draft: bool) -> dic
     }
 
 
-def to_ics(decision: Decision, details: CharterDetails) -> bytes:
-    """Export the charter's twelve-month review calendar as an iCalendar file."""
+def to_ics(
+    decision: Decision, details: CharterDetails, *, stamped_at: datetime | None = None
+) -> bytes:
+    """Export the charter's twelve-month review calendar as an iCalendar file, stamped
+    (DTSTAMP) at ``stamped_at``, by default at the charter's issue time."""
     values = context(decision, details)
     return calendar.to_ics(
         values["series"],
         document_id=values["document_id"],
         project=details.project,
-        issued_at=details.issued_at,
+        issued_at=stamped_at or details.issued_at,
         partnership_key=details.partnership_key,
         version=details.version,
         clause_numbers=values["clause_numbers"],

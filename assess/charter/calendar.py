@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from assess.decision import Decision
 
@@ -180,7 +180,7 @@ def to_ics(
     An event's UID names the partnership and the review, not the charter version, and its
     SEQUENCE is the version: a calendar imports an amended charter as changes to the events
     it already holds."""
-    stamp = issued_at.strftime("%Y%m%dT%H%M%SZ")
+    stamp = issued_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

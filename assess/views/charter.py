@@ -335,7 +335,10 @@ def calendar(engagement_id: int, decision_id: int) -> Any:
     if details is None:
         return page
     name = f"reviews-{charter.document_id(decision, details)}.ics"
-    return _download(charter.to_ics(decision, details), "text/calendar", name)
+    # A draft is issued at the start of the day; a calendar app takes a second download
+    # with the same UIDs and SEQUENCE as a change only if its DTSTAMP is later.
+    stamp = utcnow().astimezone(UTC).replace(microsecond=0)
+    return _download(charter.to_ics(decision, details, stamped_at=stamp), "text/calendar", name)
 
 
 @bp.get("/charter/stylesheet.css")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -144,3 +145,30 @@ def test_other_consultants_and_visitors_get_nothing(
     assert post(other, path + ".pdf", {}).status_code == 404
     visitor = app.test_client()
     assert visitor.get(path).status_code == 302
+
+
+def test_a_calendar_downloaded_again_the_same_day_updates_the_first(
+    web: tuple[FlaskClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A calendar app takes an event of the same UID and SEQUENCE as a change only when its
+    DTSTAMP is later: a second download after changing the effective date must say so."""
+    from assess.views import charter as views
+
+    client, path = web
+
+    def download(effective: str, at: datetime) -> dict[str, str]:
+        monkeypatch.setattr(views, "utcnow", lambda: at)
+        response = post(client, path + ".ics", {"effective_date": effective})
+        assert response.status_code == 200
+        text = response.get_data(as_text=True).replace("\r\n ", "")
+        lines = text.split("\r\n")
+        event = lines[lines.index("BEGIN:VEVENT") : lines.index("END:VEVENT")]
+        return dict(line.split(":", 1) for line in event)
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = download("2026-04-01", today + timedelta(hours=10, microseconds=5))
+    second = download("2026-05-01", today + timedelta(hours=10, minutes=5))
+    assert first["UID"] == second["UID"] and first["SEQUENCE"] == second["SEQUENCE"]
+    assert first["DTSTART;VALUE=DATE"] != second["DTSTART;VALUE=DATE"]
+    assert first["DTSTAMP"] == f"{today:%Y%m%d}T100000Z"
+    assert second["DTSTAMP"] == f"{today:%Y%m%d}T100500Z"
