@@ -6,8 +6,10 @@ import io
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import icalendar
 import pytest
 from conftest import make_details
+from dateutil.rrule import rrulestr
 from pypdf import PdfReader
 
 from assess import charter
@@ -187,3 +189,38 @@ def test_a_review_may_move_by_a_third_of_its_interval_at_most(
     text = " ".join(charter.to_html(decisions["standard"], make_details()).split())
     assert "move a review by up to a third of its interval, and never by more than seven" in text
     assert "by up to seven days by agreement" not in text
+
+
+@pytest.mark.parametrize(
+    "kind", ["standard", "integrated", "agile", "hybrid", "strategic_resource"]
+)
+@pytest.mark.parametrize(
+    "project",
+    [
+        'Fête; été, \\ a:b "quoted"',
+        "مشروع الفيلم الوثائقي: الجزء الأول",
+        "é" * 199 + "x",
+    ],
+)
+def test_a_strict_parser_reads_the_charter_s_review_calendar(
+    decisions: dict[str, Decision], kind: str, project: str
+) -> None:
+    """What a calendar app imports: the same reviews, titles and dates as the charter."""
+    decision = decisions[kind]
+    details = make_details(project=project, effective_date="2028-02-29")
+    data = charter.to_ics(decision, details)
+    assert all(len(line) <= 75 for line in data.split(b"\r\n"))
+    parsed = icalendar.Calendar.from_ical(data)
+    assert parsed["VERSION"] == "2.0" and parsed["METHOD"] == "PUBLISH"
+    events = parsed.walk("VEVENT")
+    assert not [c.errors for c in parsed.walk() if c.errors]
+    series = calendar.review_series(decision, details.start)
+    assert [str(e["SUMMARY"]) for e in events] == [f"{s.title}: {project}" for s in series]
+    assert len({str(e["UID"]) for e in events}) == len(events)
+    for event, item in zip(events, series, strict=True):
+        start = event.decoded("DTSTART")
+        assert not isinstance(start, datetime)  # all-day, in every time zone
+        assert event.decoded("DTSTAMP") == details.issued_at
+        rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
+        assert [day.date() for day in rule] == list(item.dates), item.title
+        assert item.description in str(event["DESCRIPTION"])
