@@ -24,6 +24,7 @@ from assess.models import (
     Respondent,
     utcnow,
 )
+from assess.text import same_name
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,6 @@ class Removal:
     event: EngagementEvent
     # The side nobody answers for any more, if the respondent was its last.
     side_left: str | None
-
-
-def same_name(one: str, other: str) -> bool:
-    """Say whether two typed names are the same name, whatever their case and spacing."""
-    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
 
 
 def already_invited(engagement: Engagement, name: str, side: str) -> Respondent | None:

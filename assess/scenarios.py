@@ -23,6 +23,7 @@ from assess.schemas import (
     flatten_errors,
     level_field,
     one_of,
+    repeated_people,
 )
 
 UNKNOWN = "unknown factor"
@@ -76,6 +77,9 @@ class ScenarioSchema(Checked):
                 "needs at least one respondent on each side (missing: " + ", ".join(missing) + ")",
                 "respondents",
             )
+        repeated = repeated_people(data.get("respondents", []))
+        if repeated:
+            raise ValidationError(repeated, "respondents")
 
 
 @dataclass(frozen=True)

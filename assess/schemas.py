@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from assess.alignment import SIDES, Respondent, missing_sides
 from assess.factors import FACTOR_KEYS, FACTORS, SCALE
-from assess.text import PRINTABLE_NOT_BLANK, Text
+from assess.text import PRINTABLE_NOT_BLANK, Text, same_name
 
 # marshmallow's own messages, phrased as every other message here: "field: problem".
 PLAIN_MESSAGES = {
@@ -108,6 +108,28 @@ class RespondentSchema(Checked):
     answers = fields.Nested(AnswersSchema, required=True)
 
 
+def repeated_people(respondents: list[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+    """Name each respondent listed again under a name already given for their side, whatever
+    its case and spacing: counted twice, one person's answers would outweigh the others'.
+
+    Positions are keys as text: merged with a message on the whole list (a side missing),
+    they sit beside its "_schema" key, and JSON sorts keys of one kind only."""
+    errors: dict[str, dict[str, list[str]]] = {}
+    for index, respondent in enumerate(respondents):
+        first = next(
+            earlier
+            for earlier, other in enumerate(respondents)
+            if other["side"] == respondent["side"] and same_name(other["name"], respondent["name"])
+        )
+        if first != index:
+            message = (
+                f"names the same person as respondents.{first} on the {respondent['side']} "
+                "side; list each person once"
+            )
+            errors[str(index)] = {"name": [message]}
+    return errors
+
+
 AgreedSchema = Checked.from_dict({f.key: level_field() for f in FACTORS}, name="AgreedSchema")
 
 
@@ -134,6 +156,12 @@ class RespondentsSchema(Checked):
                 "needs at least one respondent on each side (missing: " + ", ".join(missing) + ")",
                 "respondents",
             )
+
+    @validates_schema
+    def one_person_once(self, data: dict[str, Any], **_: Any) -> None:
+        repeated = repeated_people(data.get("respondents", []))
+        if repeated:
+            raise ValidationError(repeated, "respondents")
 
 
 def load_respondents(data: Any) -> tuple[list[Respondent], dict[str, int], dict[str, str]]:

@@ -99,6 +99,11 @@ def short_names(names: Sequence[str]) -> list[str]:
     ]
 
 
+def same_name(one: str, other: str) -> bool:
+    """Say whether two typed names are the same name, whatever their case and spacing."""
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
 def is_blank(text: str) -> bool:
     """Return whether nothing in the text would be visible."""
     return BLANK.fullmatch(text) is not None

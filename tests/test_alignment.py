@@ -138,7 +138,11 @@ def test_cli_accepts_respondents_and_consensus() -> None:
     [
         (
             {"respondents": [{"name": "A", "side": "producer", "answers": BASE}] * 2},
-            ["respondents: needs at least one respondent on each side (missing: creator)"],
+            [
+                "respondents: needs at least one respondent on each side (missing: creator)",
+                "respondents.1.name: names the same person as respondents.0 on the producer "
+                "side; list each person once",
+            ],
         ),
         (
             {
@@ -184,6 +188,45 @@ def test_cli_rejects_bad_respondents_per_field(payload: object, expected: list[s
     assert result.returncode == 2
     assert result.stdout == ""
     assert sorted(result.stderr.strip().splitlines()) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Ann Lee", "Ann Lee"),
+        ("Ann Lee", "ann  LEE"),
+        ("Ann Lee", " Ann Lee\t"),
+        # The same letters, one typed as e + a combining accent, the other precomposed.
+        ("Zoe\u0301 Roy", "Zo\u00e9 Roy"),
+    ],
+)
+def test_cli_refuses_the_same_person_twice_on_a_side(first: str, second: str) -> None:
+    # Counted twice, one person's answers would outweigh everyone else's in the median.
+    payload = {
+        "respondents": [
+            {"name": first, "side": "producer", "answers": BASE},
+            {"name": "Bo Chen", "side": "creator", "answers": {**BASE, "risk_tolerance": 1}},
+            {"name": second, "side": "producer", "answers": BASE},
+        ]
+    }
+    result = cli(payload)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "respondents.2.name: names the same person as respondents.0 on the producer side; "
+        "list each person once"
+    ]
+
+
+def test_the_same_name_may_answer_for_each_side() -> None:
+    payload = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": BASE},
+            {"name": "Ann Lee", "side": "creator", "answers": BASE},
+        ]
+    }
+    result = cli(payload)
+    assert result.returncode == 0, result.stderr
 
 
 def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:

@@ -96,6 +96,54 @@ def test_evaluate_several_respondents_reports_alignment(client: FlaskClient) -> 
     assert response.json["alignment"]["factors"]["innovation"]["gap"] == 3
 
 
+def test_evaluate_respondents_refuses_the_same_person_twice_on_a_side(
+    client: FlaskClient,
+) -> None:
+    body = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": ANSWERS},
+            {"name": "Bo Chen", "side": "creator", "answers": ANSWERS},
+            {"name": "ANN LEE", "side": "producer", "answers": {**ANSWERS, "innovation": 1}},
+            {"name": "Bo  Chen", "side": "creator", "answers": ANSWERS},
+        ]
+    }
+    response = client.post("/api/v1/evaluate/respondents", json=body)
+    assert response.status_code == 422
+    assert response.json["errors"]["json"] == {
+        "respondents": {
+            "2": {
+                "name": [
+                    "names the same person as respondents.0 on the producer side; "
+                    "list each person once"
+                ]
+            },
+            "3": {
+                "name": [
+                    "names the same person as respondents.1 on the creator side; "
+                    "list each person once"
+                ]
+            },
+        }
+    }
+
+
+def test_the_same_person_twice_on_the_only_side_gets_both_messages(client: FlaskClient) -> None:
+    ann = {"name": "Ann Lee", "side": "producer", "answers": ANSWERS}
+    response = client.post("/api/v1/evaluate/respondents", json={"respondents": [ann, ann]})
+    assert response.status_code == 422
+    assert response.json["errors"]["json"] == {
+        "respondents": {
+            "_schema": ["needs at least one respondent on each side (missing: creator)"],
+            "1": {
+                "name": [
+                    "names the same person as respondents.0 on the producer side; "
+                    "list each person once"
+                ]
+            },
+        }
+    }
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

@@ -101,8 +101,9 @@ def route_to_fuzz_app(fuzz_app: Flask) -> Iterator[None]:
     target.app = spec_app
 
 
-# Rules that JSON Schema cannot state: a respondent on each side, every factor answered
-# before submitting. Their 422s are correct, so "valid data must be accepted" does not apply.
+# Rules that JSON Schema cannot state: a respondent on each side, each person once, every
+# factor answered before submitting. Their 422s are correct, so "valid data must be
+# accepted" does not apply.
 CROSS_FIELD = {
     ("POST", "/api/v1/evaluate/respondents"),
     ("POST", "/api/v1/engagements/{engagement_id}/respondents/{respondent_id}/submit"),

@@ -357,8 +357,15 @@ TWO_PRODUCERS = (
             TWO_PRODUCERS,
             "respondents: needs at least one respondent on each side (missing: creator)",
         ),
+        # Counted twice, one person's answers would outweigh the others' in the median.
+        (
+            TWO_PRODUCERS.replace("Cy Dee", "ann lee")
+            + f"    - {{name: Bo Chen, side: creator, answers: {ANSWERS_YAML}}}\n",
+            "respondents.1.name: names the same person as respondents.0 on the producer side; "
+            "list each person once",
+        ),
     ],
-    ids=["consensus-of-one-answer-set", "one-side-only"],
+    ids=["consensus-of-one-answer-set", "one-side-only", "same-person-twice"],
 )
 def test_a_scenario_the_product_could_not_decide_as_written_is_refused(
     rules_copy: Path, given: str, expected: str

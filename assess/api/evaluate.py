@@ -60,7 +60,8 @@ def evaluate_answers(answers: dict[str, int]) -> Response:
 def evaluate_together(data: dict[str, Any]) -> Response:
     """Decide on several respondents' answers together.
 
-    At least one respondent on each side (producer and creator). The decision is made on the
+    At least one respondent on each side (producer and creator), each person listed once
+    for their side (names compared whatever their case and spacing). The decision is made on the
     consensus of their answers, where a value in "consensus" replaces the computed one for
     its factor; its "alignment" shows each factor's gap, the consensus, the notes and each
     respondent's own result. Nothing is stored.

@@ -67,11 +67,11 @@ from assess.respondents import (
     close_answers_again,
     remove_respondent,
     reopen_answers,
-    same_name,
     side_left_without,
     why_not_closable,
     why_not_removable,
 )
+from assess.text import same_name
 from assess.views import link_for
 from assess.views.auth import require_consultant
 from assess.views.template_helpers import isolated, link_end, names
