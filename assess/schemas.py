@@ -8,7 +8,7 @@ from typing import IO, Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from assess.alignment import SIDES, Respondent, missing_sides
-from assess.factors import FACTOR_KEYS, FACTORS, SCALE
+from assess.factors import FACTORS, SCALE
 from assess.text import PRINTABLE_NOT_BLANK, Text, same_name
 
 # marshmallow's own messages, phrased as every other message here: "field: problem".
@@ -130,7 +130,24 @@ def repeated_people(respondents: list[dict[str, Any]]) -> dict[str, dict[str, li
     return errors
 
 
+NOTE_MAX = 280
+
 AgreedSchema = Checked.from_dict({f.key: level_field() for f in FACTORS}, name="AgreedSchema")
+
+
+# Why a factor's consensus is what it is: one short note per factor, as the page takes it.
+# A note given must say something (a blank one would explain nothing).
+NotesSchema = Checked.from_dict(
+    {
+        f.key: Text(
+            NOTE_MAX,
+            validate=validate.Length(min=1, error="must not be empty"),
+            metadata={"maxLength": NOTE_MAX, "pattern": PRINTABLE_NOT_BLANK},
+        )
+        for f in FACTORS
+    },
+    name="NotesSchema",
+)
 
 
 class RespondentsSchema(Checked):
@@ -142,11 +159,7 @@ class RespondentsSchema(Checked):
         validate=validate.Length(min=2, max=100, error="must list 2 to 100 respondents"),
     )
     consensus = fields.Nested(AgreedSchema, load_default=dict)
-    notes = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error="unknown factor")),
-        values=Text(280, required=True),
-        load_default=dict,
-    )
+    notes = fields.Nested(NotesSchema, load_default=dict)
 
     @validates_schema
     def check_sides(self, data: dict[str, Any], **_: Any) -> None:

@@ -247,19 +247,19 @@ def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
 @pytest.mark.parametrize(
     ("notes", "expected"),
     [
-        ({"budget": "Not a factor."}, "notes.budget.key: unknown factor"),
+        ({"budget": "Not a factor."}, "notes.budget: unknown field"),
         (
             {"risk_tolerance": "x" * 281},
-            "notes.risk_tolerance.value: must be at most 280 characters",
+            "notes.risk_tolerance: must be at most 280 characters",
         ),
-        ({"risk_tolerance": " \u200b "}, "notes.risk_tolerance.value: must not be empty"),
+        ({"risk_tolerance": " \u200b "}, "notes.risk_tolerance: must not be empty"),
         (
             {"risk_tolerance": "Agreed\x07"},
-            "notes.risk_tolerance.value: must not contain control characters",
+            "notes.risk_tolerance: must not contain control characters",
         ),
         (
             {"risk_tolerance": "\ud800 lone"},
-            "notes.risk_tolerance.value: must be valid Unicode text",
+            "notes.risk_tolerance: must be valid Unicode text",
         ),
     ],
 )

@@ -127,6 +127,32 @@ def test_evaluate_respondents_refuses_the_same_person_twice_on_a_side(
     }
 
 
+def test_notes_are_documented_and_refused_by_factor(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    notes = spec["components"]["schemas"]["Respondents"]["properties"]["notes"]
+    if "$ref" in notes:
+        notes = spec["components"]["schemas"][notes["$ref"].rsplit("/", 1)[1]]
+    # A client reading the schema knows a note goes under a factor and how long it may be.
+    assert notes["additionalProperties"] is False
+    assert set(notes["properties"]) == set(ANSWERS)
+    assert notes["properties"]["risk_tolerance"]["maxLength"] == 280
+    body = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": ANSWERS},
+            {"name": "Bo Chen", "side": "creator", "answers": ANSWERS},
+        ],
+        "notes": {"budget": "Not a factor.", "risk_tolerance": "x" * 281},
+    }
+    response = client.post("/api/v1/evaluate/respondents", json=body)
+    assert response.status_code == 422
+    assert response.json["errors"]["json"] == {
+        "notes": {
+            "budget": ["unknown field"],
+            "risk_tolerance": ["must be at most 280 characters"],
+        }
+    }
+
+
 def test_the_same_person_twice_on_the_only_side_gets_both_messages(client: FlaskClient) -> None:
     ann = {"name": "Ann Lee", "side": "producer", "answers": ANSWERS}
     response = client.post("/api/v1/evaluate/respondents", json={"respondents": [ann, ann]})
