@@ -19,6 +19,7 @@ from assess.config import ConfigurationError
 from assess.decision import Decision
 from assess.engine import EngineError
 from assess.schemas import flatten_errors, load_answers, load_respondents
+from assess.text import shown
 
 cli = FlaskGroup(
     name="assess",
@@ -199,7 +200,9 @@ def summary_text(decision: Decision) -> str:
                 f"consensus {decision.alignment.consensus[key]}"
             )
         lines += [
-            f"  {i.name} ({i.side}) alone: {partnership.title(i.model, i.components)}"
+            # A name from the file may hold a direction override, which would turn the
+            # rest of the line around: it shows as "?".
+            f"  {shown(i.name)} ({i.side}) alone: {partnership.title(i.model, i.components)}"
             for i in decision.alignment.individual
         ]
     lines += ["", "Why:"]

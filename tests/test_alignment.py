@@ -229,6 +229,27 @@ def test_the_same_name_may_answer_for_each_side() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_cli_text_shows_a_name_that_would_turn_the_line_around_as_it_is_not() -> None:
+    # A right-to-left override in a name would show the rest of its line reversed, so the
+    # model beside the name would read as something else.
+    payload = {
+        "respondents": [
+            {"name": "Ann\u202eLee", "side": "producer", "answers": BASE},
+            {"name": "Bo Chen", "side": "creator", "answers": BASE},
+        ]
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "evaluate", "--format", "text"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\u202e" not in result.stdout
+    assert "  Ann?Lee (producer) alone: " in result.stdout
+
+
 def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
     payload = {
         "respondents": [
