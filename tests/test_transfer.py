@@ -987,6 +987,22 @@ WRONG_INSIDE = {
         ),
         "data.alignment.notes.innovation must be text",
     ),
+    # Pages read every factor's alignment, and one answer per respondent in each.
+    "consensus that leaves out a factor": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _consensus_data(lambda x: x["factors"].pop("innovation"))
+        ),
+        "data.alignment.factors.innovation",
+    ),
+    "consensus with an answer missing": (
+        lambda n, d: _edit_rows(
+            n,
+            d,
+            "decisions",
+            _consensus_data(lambda x: x["factors"]["risk_tolerance"]["values"].pop()),
+        ),
+        "data.alignment.factors.risk_tolerance.values",
+    ),
     "respondent of no side": (
         lambda n, d: _edit_rows(
             n, d, "decisions", _consensus_data(lambda x: x["respondents"][0].update(side="x"))

@@ -278,6 +278,26 @@ class AlignmentSchema(Schema):
     )
     respondents = fields.List(fields.Nested(AlignedRespondentSchema), required=True)
 
+    @validates_schema
+    def every_factor_for_every_respondent(self, data: dict[str, Any], **_: Any) -> None:
+        """Pages show each factor's answers and consensus, one answer per respondent: a
+        stored alignment without them could not be shown."""
+        errors: dict[str, Any] = {}
+        count = len(data["respondents"])
+        for name in ("factors", "consensus"):
+            missing = {key: ["is required"] for key in FACTOR_KEYS if key not in data[name]}
+            if missing:
+                errors[name] = missing
+        uneven = {
+            key: {"values": [f"must give one answer per respondent ({count})"]}
+            for key, factor in data["factors"].items()
+            if len(factor["values"]) != count
+        }
+        if uneven:
+            errors.setdefault("factors", {}).update(uneven)
+        if errors:
+            raise ValidationError(errors)
+
 
 class DecisionSchema(Schema):
     """The decision document, the same JSON as `assess evaluate` prints."""
