@@ -284,7 +284,7 @@ def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
         ),
     ],
 )
-def test_cli_rejects_notes_without_their_agreed_value(notes: dict[str, str], expected: str) -> None:
+def test_cli_rejects_malformed_notes(notes: dict[str, str], expected: str) -> None:
     payload = {
         "respondents": [
             {"name": "Ann Lee", "side": "producer", "answers": BASE},
