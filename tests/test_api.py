@@ -276,6 +276,23 @@ def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClien
     assert wait and abs(int(wait.group(1)) - int(limited.headers["Retry-After"])) <= 1
 
 
+def test_both_evaluations_draw_on_one_budget_per_client(app: Flask, client: FlaskClient) -> None:
+    app.config["API_EVALUATE_RATE_LIMIT"] = "3 per minute"
+    pair = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": ANSWERS},
+            {"name": "Bo Chen", "side": "creator", "answers": ANSWERS},
+        ]
+    }
+    codes = [
+        client.post("/api/v1/evaluate", json=ANSWERS).status_code,
+        client.post("/api/v1/evaluate/respondents", json=pair).status_code,
+        client.post("/api/v1/evaluate", json=ANSWERS).status_code,
+        client.post("/api/v1/evaluate/respondents", json=pair).status_code,
+    ]
+    assert codes == [200, 200, 200, 429]
+
+
 def test_engagement_routes_need_a_valid_token(app: Flask, client: FlaskClient, token: str) -> None:
     assert client.get("/api/v1/engagements").status_code == 401
     wrong = client.get("/api/v1/engagements", headers=bearer("asst_not-a-token"))

@@ -33,7 +33,8 @@ def _evaluate_limit() -> str:
     return str(current_app.config["API_EVALUATE_RATE_LIMIT"])
 
 
-limiter.limit(_evaluate_limit)(blp)
+# One budget for both routes: a client may not double its evaluations by alternating them.
+limiter.shared_limit(_evaluate_limit, scope="evaluate")(blp)
 
 
 @blp.route("", methods=["POST"])
