@@ -207,6 +207,9 @@ def charter_command(
         problems += lines
     if problems:
         fail(problems)
+    for option, target in (("-o", output), ("--ics", ics)):
+        if target == Path("."):  # given as "": click took it for the current folder
+            fail([f"{option}: give the name of a file to write"])
     for target in (output, ics):
         if target is not None and not target.parent.is_dir():
             fail([f"{target}: the folder {target.parent} does not exist"])

@@ -237,6 +237,21 @@ def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json", "pipe"]
 
 
+@pytest.mark.parametrize("option", ["-o", "--ics"])
+def test_an_empty_output_name_asks_for_one(
+    answers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outputs = {"-o": "c.pdf", "--ics": "c.ics"}
+    outputs[option] = ""
+    result = run(
+        str(answers), "--project", "P", *PARTIES, *[w for pair in outputs.items() for w in pair]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{option}: give the name of a file to write\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
+
+
 def test_binary_input_is_refused_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe\x00garbage")
