@@ -1003,6 +1003,12 @@ WRONG_INSIDE = {
         ),
         "data.alignment.factors.risk_tolerance.values",
     ),
+    "consensus without a respondent's own model": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", _consensus_data(lambda x: x["individual"].pop())
+        ),
+        "data.alignment.individual must give one model per respondent (2)",
+    ),
     "respondent of no side": (
         lambda n, d: _edit_rows(
             n, d, "decisions", _consensus_data(lambda x: x["respondents"][0].update(side="x"))

@@ -280,8 +280,8 @@ class AlignmentSchema(Schema):
 
     @validates_schema
     def every_factor_for_every_respondent(self, data: dict[str, Any], **_: Any) -> None:
-        """Pages show each factor's answers and consensus, one answer per respondent: a
-        stored alignment without them could not be shown."""
+        """Pages show each factor's answers and consensus, one answer and one model of their
+        own per respondent: a stored alignment without them could not be shown."""
         errors: dict[str, Any] = {}
         count = len(data["respondents"])
         for name in ("factors", "consensus"):
@@ -295,6 +295,8 @@ class AlignmentSchema(Schema):
         }
         if uneven:
             errors.setdefault("factors", {}).update(uneven)
+        if len(data["individual"]) != count:
+            errors["individual"] = [f"must give one model per respondent ({count})"]
         if errors:
             raise ValidationError(errors)
 
