@@ -76,6 +76,7 @@ def test_without_javascript_a_name_left_for_the_other_side_is_caught(
     page.fill("#field-respondent_name", "Bo Chen")
     page.get_by_role("button", name="Create link").click()
     expect(page.get_by_role("heading", name="Link for Bo Chen")).to_be_visible()
+    expect(page.get_by_role("button", name="Copy link")).to_be_hidden()  # needs the script
 
 
 def test_a_respondent_who_will_not_answer_is_removed_without_javascript(

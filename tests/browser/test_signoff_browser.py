@@ -228,6 +228,19 @@ def test_withdrawing_a_version_asks_first(
     shoot(page, artifacts, "signoff-withdrawn")
 
 
+def test_without_javascript_no_copy_button_shows_and_withdrawing_still_works(
+    app: Flask, live_server: str, no_js_laptop: BrowserContext
+) -> None:
+    page, _ = consultant_page(app, no_js_laptop, live_server)
+    links = freeze_and_send(page, PEOPLE, "parallel")
+    assert all(link.startswith(live_server) for link in links)
+    # A copy button without the script behind it would do nothing when pressed.
+    expect(page.get_by_role("button", name="Copy link for Ann Lee")).to_be_hidden()
+    expect(page.locator("[data-copy]:visible")).to_have_count(0)
+    page.get_by_role("button", name="Withdraw this version").click()
+    expect(page.get_by_text("Version 1 is withdrawn; its links no longer work.")).to_be_visible()
+
+
 def test_a_double_click_on_create_the_links_sends_once_and_shows_the_links(
     app: Flask, live_server: str, laptop: BrowserContext
 ) -> None:
