@@ -357,3 +357,20 @@ def test_signing_out_forgets_what_the_session_held(client: FlaskClient, consulta
     with client.session_transaction() as session:
         assert "new_link" not in session and "_user_id" not in session
     assert client.get("/account").status_code == 302
+
+
+def test_signing_in_starts_a_new_session_and_form_token(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    # A session cookie planted before sign-in (by a page on a sibling domain, say) must not
+    # carry over: its form token is known to whoever planted it.
+    planted = csrf_token(client)
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    login(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session and session.get("csrf_token") is None
+    assert csrf_token(client, "/engagements/new") != planted
+    response = client.post("/engagements/new", data={"csrf_token": planted, **ENGAGEMENT})
+    assert response.status_code == 400
+    assert count_engagements(app) == 0

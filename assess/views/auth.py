@@ -119,6 +119,9 @@ def login() -> str | Response | tuple[str, int]:
         return render_template("web/login.html", form=form, errors=errors, next=next_path), 422
     consultant.last_login_at = utcnow()
     db.session.commit()
+    # A fresh session: nothing from before signing in carries over, above all not the form
+    # token, which whoever planted a session cookie in this browser would know.
+    session.clear()
     session.permanent = True
     login_user(consultant)
     return redirect(next_path or url_for("engagements.index"))
