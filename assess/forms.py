@@ -65,7 +65,7 @@ class LoginSchema(Schema):
     email = Text("email address", EMAIL_MAX)
     password = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=1024, error="Enter your password."),
+        validate=validate.Length(max=1024, error="Passwords have 1024 characters or fewer."),
         error_messages={"required": "Enter your password."},
     )
 
@@ -74,21 +74,32 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 1024
 
 
+def _more_than_spaces(password: str) -> None:
+    # Length alone lets through a password anyone would guess first: a row of spaces.
+    if text.is_blank(password):
+        raise ValidationError("Choose a password with more than spaces in it.")
+
+
 class PasswordChangeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
     current_password = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=PASSWORD_MAX, error="Enter your current password."),
+        validate=validate.Length(
+            max=PASSWORD_MAX, error=f"Passwords have {PASSWORD_MAX} characters or fewer."
+        ),
         error_messages={"required": "Enter your current password."},
     )
     new_password = fields.String(
         required=True,
-        validate=validate.Length(
-            min=PASSWORD_MIN,
-            max=PASSWORD_MAX,
-            error=f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+        validate=validate.And(
+            validate.Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                error=f"Choose a password of {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+            ),
+            _more_than_spaces,
         ),
         error_messages={"required": "Choose a new password."},
     )

@@ -97,6 +97,14 @@ def test_login_form_reports_each_missing_field(client: FlaskClient) -> None:
     assert 'aria-invalid="true"' in page
 
 
+def test_an_overlong_password_is_named_as_such(client: FlaskClient, consultant: int) -> None:
+    response = post(client, "/login", {"email": "cara@example.com", "password": "x" * 1025})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Passwords have 1024 characters or fewer." in page
+    assert "Enter your password." not in page
+
+
 def test_login_redirects_only_to_paths_on_this_site(client: FlaskClient, consultant: int) -> None:
     data = {"email": "cara@example.com", "password": PASSWORD, "next": "//evil.example/x"}
     assert post(client, "/login", data).headers["Location"] == "/engagements"
@@ -286,6 +294,10 @@ def test_a_new_password_signs_out_every_other_session(
         (PASSWORD, "short", None, "new_password", "Choose a password of 10 to 1024 characters."),
         (PASSWORD, NEW_PASSWORD, "something else", "confirm_password", "passwords differ"),
         (PASSWORD, PASSWORD, None, "new_password", "other than the current one"),
+        ("x" * 1025, NEW_PASSWORD, None, "current_password", "1024 characters or fewer"),
+        (PASSWORD, "x" * 1025, None, "new_password", "Choose a password of 10 to 1024"),
+        (PASSWORD, " " * 12, None, "new_password", "more than spaces"),
+        (PASSWORD, "\u3000\u200b" * 6, None, "new_password", "more than spaces"),
     ],
 )
 def test_a_refused_password_change_says_which_field_and_changes_nothing(
