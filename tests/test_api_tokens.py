@@ -8,7 +8,7 @@ import pytest
 from apitools import bearer
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import post
+from webtools import PASSWORD, post
 
 from assess.api.tokens import ApiToken
 from assess.extensions import db as database
@@ -169,3 +169,24 @@ def test_a_guesser_at_the_same_address_does_not_lock_out_valid_tokens(
     assert guesses == [401, 401, 429]
     assert signed_in.get("/api/v1/engagements", headers=bearer(revoked)).status_code == 429
     assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
+
+
+def test_a_new_password_or_signing_out_leaves_tokens_working_and_says_so(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Tokens are for tools, not browsers: like a password, only their owner revokes them.
+    # A consultant who changes a password they fear was seen is told where to do that.
+    account = signed_in.get("/account").get_data(as_text=True)
+    assert "API tokens keep working until you revoke them" in account
+    secret = create(signed_in)
+    new = "another passphrase"
+    form = {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+    changed = post(signed_in, "/account/password", form)
+    assert changed.status_code == 303
+    page = signed_in.get("/account").get_data(as_text=True)
+    assert "Your 1 active API token keeps working" in page
+    assert 'href="/account/api-tokens"' in page
+    assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
+    post(signed_in, "/logout")
+    assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
+

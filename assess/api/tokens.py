@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy import Boolean, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from assess.models import Base, Consultant, UTCDateTime, hash_token, utcnow
@@ -90,3 +90,11 @@ def tokens_of(session: Session, consultant_id: int) -> list[ApiToken]:
         select(ApiToken).where(ApiToken.consultant_id == consultant_id).order_by(ApiToken.id.desc())
     )
     return list(session.scalars(query))
+
+
+def active_tokens(session: Session, consultant_id: int) -> int:
+    """Return how many of the consultant's tokens work."""
+    query = select(func.count()).where(
+        ApiToken.consultant_id == consultant_id, ApiToken.revoked_at.is_(None)
+    )
+    return session.scalar(query) or 0

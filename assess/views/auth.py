@@ -21,6 +21,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from assess.api.tokens import active_tokens
 from assess.extensions import db, limiter, login_manager
 from assess.forms import PASSWORD_MIN, Errors, LoginSchema, PasswordChangeSchema, load_form
 from assess.models import Consultant, utcnow
@@ -177,6 +178,16 @@ def change_password() -> tuple[str, int] | Response:
     db.session.commit()
     login_user(consultant)  # this session carries the new password's fingerprint
     flash("Your password is changed. Sessions signed in elsewhere are signed out.", "success")
+    # Tokens belong to tools, not to sign-ins: they outlive the old password. Someone who
+    # changes a password they fear was seen must know the tokens are theirs to revoke.
+    tokens = active_tokens(db.session, consultant.id)
+    if tokens:
+        these = "token keeps" if tokens == 1 else "tokens keep"
+        flash(
+            f"Your {tokens} active API {these} working: revoke any you no longer trust on "
+            "the API tokens page.",
+            "info",
+        )
     return redirect(url_for("auth.account"), code=303)
 
 
