@@ -58,8 +58,8 @@ def test_the_secret_never_travels_in_the_session_cookie_and_a_resent_form_makes_
         assert database.session.query(ApiToken).count() == 1
     # Two tabs opened before either was sent each make their token.
     first, second = form_number(signed_in), form_number(signed_in)
-    for number in (first, second):
-        sent = post(signed_in, "/account/api-tokens", {**form, "form_number": number})
+    for number, name in ((first, "First tab"), (second, "Second tab")):
+        sent = post(signed_in, "/account/api-tokens", {"name": name, "form_number": number})
         assert sent.status_code == 201
 
 
@@ -190,3 +190,18 @@ def test_a_new_password_or_signing_out_leaves_tokens_working_and_says_so(
     post(signed_in, "/logout")
     assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
 
+
+def test_a_name_an_active_token_has_is_refused_and_nothing_is_stored(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    create(signed_in, "CRM sync")
+    form = {"name": " crm  SYNC ", "access": "read", "form_number": form_number(signed_in)}
+    response = post(signed_in, "/account/api-tokens", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'id="error-name">.*You have an active token named “CRM sync”', page)
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 1
+        database.session.query(ApiToken).one().revoked_at = utcnow()
+        database.session.commit()
+    create(signed_in, "CRM sync")  # the name of a revoked token is free again

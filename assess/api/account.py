@@ -13,6 +13,7 @@ from assess.api.tokens import NAME_MAX, ApiToken, issue_token, tokens_of
 from assess.extensions import db
 from assess.forms import Text, load_form
 from assess.models import utcnow
+from assess.text import same_name
 from assess.views.auth import require_consultant
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
@@ -73,6 +74,8 @@ def create() -> tuple[str, int] | Response:
         return redirect(url_for("api_tokens.index"), code=303)
     session["token_forms"] = [n for n in forms if n != number]
     data, errors = load_form(TokenForm(), request.form)
+    if not errors:
+        errors = _name_in_use(data["name"])
     if errors:
         return _page(form=request.form, errors=errors), 422
     _token, secret = issue_token(
@@ -83,6 +86,20 @@ def create() -> tuple[str, int] | Response:
     )
     db.session.commit()
     return _page(secret=secret), 201
+
+
+def _name_in_use(name: str) -> dict[str, list[str]]:
+    """Refuse the name of an active token: the list and the revoke buttons tell tokens
+    apart by their names."""
+    for token in tokens_of(db.session, current_user.id):
+        if token.active and same_name(token.name, name):
+            return {
+                "name": [
+                    f"You have an active token named “{token.name}”: choose another name, "
+                    "or revoke that token first."
+                ]
+            }
+    return {}
 
 
 @bp.post("/<int:token_id>/revoke")
