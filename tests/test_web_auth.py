@@ -386,3 +386,29 @@ def test_signing_in_starts_a_new_session_and_form_token(
     response = client.post("/engagements/new", data={"csrf_token": planted, **ENGAGEMENT})
     assert response.status_code == 400
     assert count_engagements(app) == 0
+
+
+def test_a_password_is_the_same_however_its_accents_are_encoded(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    # "é" is one character from one keyboard, "e" and a combining accent from another.
+    composed, decomposed = "café au lait 2024", "cafe\u0301 au lait 2024"
+    login(client)
+    assert change(client, PASSWORD, decomposed).status_code == 303
+    fresh = app.test_client()
+    response = post(fresh, "/login", {"email": "cara@example.com", "password": composed})
+    assert response.status_code == 302
+    # A password stored before accents were unified is still taken as typed, then rehashed.
+    from assess.views.auth import hasher
+
+    with app.app_context():
+        db.session.get(Consultant, consultant).password_hash = hasher().hash(decomposed)
+        db.session.commit()
+    response = post(
+        app.test_client(), "/login", {"email": "cara@example.com", "password": decomposed}
+    )
+    assert response.status_code == 302
+    response = post(
+        app.test_client(), "/login", {"email": "cara@example.com", "password": composed}
+    )
+    assert response.status_code == 302

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import unicodedata
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -45,7 +46,15 @@ def hasher() -> PasswordHasher:
 
 def hash_password(password: str) -> str:
     """Return the argon2id hash to store for a password."""
-    return str(hasher().hash(password))
+    return str(hasher().hash(unicodedata.normalize("NFC", password)))
+
+
+def _typed_forms(password: str) -> list[str]:
+    """Return the forms a typed password may be stored in: NFC, as every password is hashed
+    since accents typed on one device ("é") and another ("e" and a combining accent) are
+    unified; and as typed, for a password stored before that."""
+    unified = unicodedata.normalize("NFC", password)
+    return [unified] if unified == password else [unified, password]
 
 
 def load_consultant(session_id: str) -> Consultant | None:
@@ -70,15 +79,17 @@ def check_password(consultant: Consultant | None, password: str) -> bool:
     """Verify a password in constant time, rehashing when the parameters have changed."""
     argon2 = hasher()
     stored = consultant.password_hash if consultant else current_app.extensions["assess.dummy_hash"]
-    try:
-        argon2.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    if consultant is None:
-        return False
-    if argon2.check_needs_rehash(consultant.password_hash):
-        consultant.password_hash = hash_password(password)
-    return True
+    for number, typed in enumerate(_typed_forms(password)):
+        try:
+            argon2.verify(stored, typed)
+        except (VerificationError, InvalidHashError):
+            continue
+        if consultant is None:
+            return False
+        if number > 0 or argon2.check_needs_rehash(consultant.password_hash):
+            consultant.password_hash = hash_password(password)
+        return True
+    return False
 
 
 def safe_next(target: str | None) -> str | None:
