@@ -154,6 +154,19 @@ def test_failed_logins_are_rate_limited(app: Flask, client: FlaskClient, consult
     assert "Retry-After" in page.headers
 
 
+def test_a_rate_limited_sign_in_says_how_long_to_wait(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "5 per minute;2 per hour"
+    bad = {"csrf_token": csrf_token(client), "email": "cara@example.com", "password": "nope"}
+    codes = [client.post("/login", data=bad).status_code for _ in range(3)]
+    assert codes == [422, 422, 429]
+    page = client.post("/login", data=bad)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 429 and 3500 < int(page.headers["Retry-After"]) <= 3600
+    assert "Try again in 60 minutes." in text and "wait a minute" not in text
+
+
 def test_successful_logins_do_not_use_up_the_limit(
     app: Flask, client: FlaskClient, consultant: int
 ) -> None:

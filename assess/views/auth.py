@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -137,6 +139,24 @@ def login() -> str | Response | tuple[str, int]:
     session.permanent = True
     login_user(consultant)
     return redirect(next_path or url_for("engagements.index"))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(error: RateLimitExceeded) -> tuple[str, int, list[tuple[str, str]]]:
+    """Say how long signing in or changing the password stays paused: after the hourly
+    limit that is most of an hour, not the minute the general page speaks of."""
+    current = limiter.current_limit
+    seconds = current.reset_at - time.time() if current else 60
+    minutes = max(1, round(seconds / 60))
+    page = render_template(
+        "web/error.html",
+        code=429,
+        title="Too many attempts",
+        message="For your security, there is a pause after several failed attempts. "
+        f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+    )
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    return page, 429, headers
 
 
 def require_consultant() -> Response | None:
