@@ -111,7 +111,21 @@ def test_login_redirects_only_to_paths_on_this_site(client: FlaskClient, consult
     post(client, "/logout")
     data["next"] = "/engagements/new"
     assert post(client, "/login", data).headers["Location"] == "/engagements/new"
+    # Served under a prefix, the path to go to starts with it.
+    post(client, "/logout")
+    under = {"SCRIPT_NAME": "/assess"}
+    data["next"] = "/assess/engagements/new"
+    response = post(client, "/login", data, environ_overrides=under)
+    assert response.headers["Location"] == "/assess/engagements/new"
     # Tricks browsers read as another site, and line breaks that cannot go into a header.
+    # An address that only takes forms, or none at all, would answer an error on arrival.
+    for target in ("/logout", "/account/password", "/no/such/page"):
+        post(client, "/logout")
+        data["next"] = target
+        assert post(client, "/login", data).headers["Location"] == "/engagements", target
+    post(client, "/logout")
+    data["next"] = "/engagements/new?from=list"
+    assert post(client, "/login", data).headers["Location"] == "/engagements/new?from=list"
     for target in ("/\\evil.example", "/\t/evil.example", "/\r\nSet-Cookie: a=b", "/x\x00y"):
         post(client, "/logout")
         data["next"] = target

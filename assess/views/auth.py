@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +22,8 @@ from flask import (
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from assess.api.tokens import active_tokens
@@ -103,6 +105,20 @@ def safe_next(target: str | None) -> str | None:
         return None
     # Browsers read a backslash as a slash; control characters cannot go into a header.
     if "\\" in target or not target.isprintable():
+        return None
+    # Only a page to open: an address that takes forms only (signing out) would answer 405.
+    # Served under a prefix, the path starts with it (as the sign-in link's "next" does).
+    path = unquote(parts.path)
+    root = request.script_root
+    if root:
+        if not path.startswith(root + "/"):
+            return None
+        path = path[len(root) :]
+    try:
+        current_app.url_map.bind("").match(path, method="GET")
+    except RequestRedirect:
+        pass  # the same page at its canonical address
+    except HTTPException:
         return None
     return target
 
