@@ -205,3 +205,28 @@ def test_a_name_an_active_token_has_is_refused_and_nothing_is_stored(
         database.session.query(ApiToken).one().revoked_at = utcnow()
         database.session.commit()
     create(signed_in, "CRM sync")  # the name of a revoked token is free again
+
+
+def test_a_refused_token_is_told_apart_from_a_missing_one(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # RFC 6750: a token that was sent but is not valid says so ("invalid_token"), so a tool
+    # can tell its owner to replace it rather than to configure one.
+    secret = create(signed_in)
+    missing = {"Authorization": f"Basic {secret}"}, {}, {"Authorization": "Bearer "}
+    for headers in missing:
+        response = signed_in.get(f"/api/v1/engagements?access_token={secret}", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="assess"'
+        assert "Authorization: Bearer <token>" in response.get_json()["message"]
+    with app.app_context():
+        database.session.query(ApiToken).one().revoked_at = utcnow()
+        database.session.commit()
+    for sent in (secret, "asst_made-up", "x" * 10_000):
+        response = signed_in.get("/api/v1/engagements", headers=bearer(sent))
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == (
+            'Bearer realm="assess", error="invalid_token"'
+        )
+        message = response.get_json()["message"]
+        assert "not valid" in message and "revoked" in message and sent not in message

@@ -33,11 +33,20 @@ def presented_token() -> ApiToken | None:
 def authenticate() -> None:
     """Require a valid token; read-only tokens may not change anything (403)."""
     token = presented_token()
-    if token is None:
+    if token is None and presented_secret() is None:
         abort(
             401,
             message="Send a valid API token: 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="assess"'},
+        )
+    if token is None:
+        # A tool that has a token must be told to replace it, not to send one (RFC 6750).
+        # Whether it never existed or was revoked is not said: either way it is dead.
+        abort(
+            401,
+            message="This API token is not valid: it may be mistyped or revoked. Create "
+            "another on your account's API tokens page.",
+            headers={"WWW-Authenticate": 'Bearer realm="assess", error="invalid_token"'},
         )
     assert token is not None
     if request.method in WRITE_METHODS and not token.can_write:
