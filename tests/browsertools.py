@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Locator, Page
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 from webtools import PASSWORD
 
 AXE = Axe()
@@ -17,11 +17,39 @@ PHONE = {"width": 390, "height": 844}
 def sign_in(context: BrowserContext, live_server: str, email: str = "cara@example.com") -> Page:
     """Open a page in the context and sign the consultant in there."""
     page = context.new_page()
+    sign_in_on(page, live_server, email)
+    return page
+
+
+def sign_in_on(page: Page, live_server: str, email: str = "cara@example.com") -> None:
+    """Sign the consultant in on the page; return once the signed-in page is there.
+
+    The sign-in's answer carries the session cookie: a page opened before it arrived would
+    meet the sign-in form again.
+    """
     page.goto(live_server + "/login")
     page.fill("#field-email", email)
     page.fill("#field-password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    return page
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def script_ready(page: Page) -> None:
+    """Wait until app.js has enhanced the page now shown.
+
+    A page's buttons show before the script has set up what it adds to them (a preview on
+    change, a copy button, a draft put back); a step that needs it waits for this first.
+    Only for a page reached by a click, a key press or page.goto: the page before it carried
+    the same sign.
+    """
+    expect(page.locator("html[data-script='ready']")).to_be_attached()
+
+
+def settled(page: Page) -> None:
+    """Wait until the page now shown is loaded: styled, its fonts and images in, its script
+    run. A page's text is visible before then, but measured or checked it would not be the
+    page a visitor sees."""
+    page.wait_for_load_state("load")
 
 
 def shoot(page: Page, artifacts: Path, name: str) -> None:
@@ -31,6 +59,7 @@ def shoot(page: Page, artifacts: Path, name: str) -> None:
 
 def assert_accessible(page: Page) -> None:
     """Fail on any serious or critical axe-core violation."""
+    settled(page)
     violations = AXE.run(page).response["violations"]
     bad = [
         f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
@@ -42,6 +71,7 @@ def assert_accessible(page: Page) -> None:
 
 def assert_fits(page: Page) -> None:
     """Fail when anything but a scrolling table makes the page scroll sideways."""
+    settled(page)
     wide = page.evaluate(
         """() => [...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1

@@ -9,12 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsertools import PHONE, assert_accessible, assert_fits, shoot
+from browsertools import PHONE, assert_accessible, assert_fits, script_ready, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from playwright.sync_api import Error as PlaywrightError
-from signofftools import engagement_with_decision, seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
-from webtools import PASSWORD, signed_in_consultant
+from signofftools import (  # noqa: F401  (fixtures)
+    engagement_with_decision,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
+from webtools import signed_in_consultant
 
 from assess.extensions import db
 from assess.models import Signatory, utcnow
@@ -41,11 +47,7 @@ def consultant_page(app: Flask, context: BrowserContext, live_server: str) -> tu
     """Seed an engagement with a decision; sign the consultant in; return the page and id."""
     client = signed_in_consultant(app)
     setup = engagement_with_decision(app, client)
-    page = context.new_page()
-    page.goto(live_server + "/login")
-    page.fill("#field-email", "cara@example.com")
-    page.fill("#field-password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(context, live_server)
     page.goto(f"{live_server}/engagements/{setup.engagement_id}")
     return page, setup.engagement_id
 
@@ -204,7 +206,8 @@ def test_withdrawing_a_version_asks_first(
 ) -> None:
     page, _ = consultant_page(app, laptop, live_server)
     freeze_and_send(page, PEOPLE, "parallel")
-    page.get_by_role("button", name="Copy link for Ann Lee").wait_for()  # shown with JavaScript
+    script_ready(page)
+    expect(page.get_by_role("button", name="Copy link for Ann Lee")).to_be_visible()
     questions: list[str] = []
 
     def answer(accept: bool) -> None:
@@ -219,13 +222,47 @@ def test_withdrawing_a_version_asks_first(
         page.get_by_role("button", name="Withdraw this version").click()
 
     answer(accept=False)
-    expect(page.get_by_role("button", name="Withdraw this version")).to_be_visible()
+    assert len(questions) == 1
     with app.app_context():
         assert {s.sign_off.status for s in db.session.query(Signatory)} == {"pending"}
     answer(accept=True)
     expect(page.get_by_text("Version 1 is withdrawn; its links no longer work.")).to_be_visible()
     assert questions[0].startswith("Withdraw version 1? Every signatory link stops working")
     shoot(page, artifacts, "signoff-withdrawn")
+
+
+# Presses the withdrawal the moment the browser has drawn it, as someone on a slow connection
+# may, while the rest of the page is still on its way.
+PRESS_WITHDRAW_AT_ONCE = """
+new MutationObserver((changes, observer) => {
+  const button = [...document.querySelectorAll("button[data-confirm]")]
+    .find(b => b.textContent === "Withdraw this version");
+  if (button) { observer.disconnect(); button.click(); }
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def test_a_withdrawal_pressed_as_soon_as_it_shows_still_asks_first(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    client = signed_in_consultant(app)
+    version = freeze(client, engagement_with_decision(app, client))
+    send(client, version, order="parallel")
+    page = sign_in(laptop, live_server)
+    questions: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.add_init_script(PRESS_WITHDRAW_AT_ONCE)
+    page.goto(live_server + version)
+    script_ready(page)
+    assert questions and questions[0].startswith("Withdraw version 1?")
+    expect(page.get_by_role("button", name="Withdraw this version")).to_be_visible()
+    with app.app_context():
+        assert {s.sign_off.status for s in db.session.query(Signatory)} == {"pending"}
 
 
 def test_without_javascript_no_copy_button_shows_and_withdrawing_still_works(
@@ -246,6 +283,7 @@ def test_a_double_click_on_create_the_links_sends_once_and_shows_the_links(
 ) -> None:
     page, _ = consultant_page(app, laptop, live_server)
     freeze_and_name(page, PEOPLE, "parallel")
+    script_ready(page)  # the second click is caught by the script
     # The first request is held until the second click has happened, as on a slow network.
     held: list[Route] = []
     page.route("**/start", lambda route: held.append(route))
