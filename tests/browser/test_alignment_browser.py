@@ -7,7 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
-from browsertools import LAPTOP, PHONE, assert_accessible, assert_fits, shoot, sign_in
+from browsertools import (
+    LAPTOP,
+    PHONE,
+    assert_accessible,
+    assert_fits,
+    script_ready,
+    shoot,
+    sign_in,
+)
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, expect
 from pypdf import PdfReader
@@ -187,6 +195,7 @@ def test_a_consensus_whose_answers_changed_says_so_and_is_decided_anew_keeping_w
     page.get_by_role("button", name="Decide on the consensus").click()
     expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
     first = page.url.split("#")[0]
+    script_ready(page)  # an adjusted level is previewed by the script
 
     # Adjusted levels on a consensus are agreed values: each asks for its reason, and what
     # was typed survives the next adjustment's preview.

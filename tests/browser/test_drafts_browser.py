@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browsertools import sign_in
+from browsertools import script_ready, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import PASSWORD, consensus_of_two, signed_in_consultant
@@ -18,6 +18,7 @@ def charter_page(app: Flask) -> str:
 
 
 def sign_in_again(page: Page) -> None:
+    script_ready(page)  # the script leads the sign-in back to the page of the draft
     page.fill("#field-email", "cara@example.com")
     page.fill("#field-password", PASSWORD)
     page.get_by_role("button", name="Sign in").click()

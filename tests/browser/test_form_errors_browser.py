@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browsertools import PHONE, assert_accessible, sign_in
+from browsertools import PHONE, assert_accessible, settled, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from signofftools import seal_key_files, shared_seal_key  # noqa: F401  (fixtures)
@@ -26,6 +26,7 @@ def summary_in_view(page: Page) -> None:
     summary = page.locator(".error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_be_focused()
+    settled(page)  # the page opens at the summary once it is laid out
     assert page.evaluate("window.scrollY") > 0  # the page did not just open at its top
     top, bottom = page.evaluate(
         """() => { const box = document.querySelector('.error-summary').getBoundingClientRect();
