@@ -65,6 +65,7 @@ def test_a_refused_agreed_value_or_signatory_opens_at_the_error_summary(
     page.fill("#field-email", "ann@northlight.example")
     page.get_by_role("button", name="Add signatory").click()
     expect(page.locator("#signatories .table-scroll")).to_be_visible()  # the page after it
+    settled(page)  # measured as styled
     # The form to add the next one stands apart from the list, not glued to its last row.
     gap = page.evaluate(
         """() => { const box = s => document.querySelector(s).getBoundingClientRect();
