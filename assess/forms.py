@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -109,9 +110,14 @@ class PasswordChangeSchema(Schema):
 
     @validates_schema
     def _new_and_confirmed(self, data: dict[str, Any], **_: Any) -> None:
-        if data["confirm_password"] != data["new_password"]:
+        # As passwords are hashed: accents typed either way are the same password.
+        new, again, current = (
+            unicodedata.normalize("NFC", data[name])
+            for name in ("new_password", "confirm_password", "current_password")
+        )
+        if again != new:
             raise ValidationError("The two new passwords differ.", "confirm_password")
-        if data["new_password"] == data["current_password"]:
+        if new == current:
             raise ValidationError("Choose a password other than the current one.", "new_password")
 
 

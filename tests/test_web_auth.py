@@ -439,3 +439,19 @@ def test_a_password_is_the_same_however_its_accents_are_encoded(
         app.test_client(), "/login", {"email": "cara@example.com", "password": composed}
     )
     assert response.status_code == 302
+
+
+def test_the_accents_of_a_new_password_are_compared_as_they_read(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    composed, decomposed = "café au lait 2024", "cafe\u0301 au lait 2024"
+    login(client)
+    # Typed again on another keyboard, the confirmation is the same password.
+    assert change(client, PASSWORD, composed, decomposed).status_code == 303
+    with app.app_context():
+        before = db.session.get(Consultant, consultant).password_hash
+    response = change(client, composed, decomposed)
+    assert response.status_code == 422
+    assert "other than the current one" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Consultant, consultant).password_hash == before
