@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError, fields
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from assess.config import whole_number
 from assess.extensions import db
 from assess.forms import PASSWORD_MAX, PASSWORD_MIN
 from assess.models import (
@@ -186,6 +187,10 @@ def demo() -> None:
     """Create a demo consultant and an engagement with answers; print how to sign in."""
     from assess.views.auth import find_consultant, hash_password
 
+    # Read first: `make run` starts the development server on PORT after this, and a port
+    # it cannot listen on must stop the run before anything is stored or printed.
+    port = whole_number("PORT", 5000, 1, 65535)
+
     consultant = find_consultant(DEMO_EMAIL)
     if consultant is None:
         consultant = Consultant(
@@ -218,7 +223,6 @@ def demo() -> None:
         record_consensus(db.session, engagement, consultant)
         db.session.add(engagement)
     db.session.commit()
-    port = os.environ.get("PORT", "").strip() or "5000"
     click.echo(
         f"Demo ready. Sign in at http://127.0.0.1:{port}/login with\n"
         f"  email:    {DEMO_EMAIL}\n"

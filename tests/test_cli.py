@@ -222,3 +222,17 @@ def test_rules_that_do_not_load_stop_evaluate_in_one_line(tmp_path: Path) -> Non
     assert result.stderr.startswith("Error: the rules do not load: ")
     assert "99-bad.yaml" in result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "-1", "65536", "80 80"])
+def test_demo_refuses_a_port_the_development_server_cannot_listen_on(
+    tmp_path: Path, port: str
+) -> None:
+    """`make run` prints the demo's address before the server starts on PORT."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3", "PORT": port}
+    command = [sys.executable, "-m", "assess.cli"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    result = subprocess.run([*command, "demo"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: PORT must be a whole number from 1 to 65535")
+    assert len(result.stderr.splitlines()) == 1
