@@ -15,7 +15,6 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from assess import create_app, schemas
-from assess.config import ConfigurationError
 from assess.decision import Decision
 from assess.engine import EngineError
 from assess.schemas import flatten_errors, load_answers, load_respondents
@@ -90,7 +89,11 @@ class _ClosedInputFile(io.RawIOBase):
 
 
 def main() -> None:
-    """Run the command line; a setting that cannot work ends it with one line, not a trace."""
+    """Run the command line; a failure it can explain ends it with one line, not a trace.
+
+    A setting that cannot work is a click error (ConfigurationError): click says it in one
+    line itself.
+    """
     from assess.rulebook import RulesError
 
     if sys.stdin is None:  # file descriptor 0 closed: Python gives no stream at all
@@ -110,9 +113,6 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the exit does not try to flush it again
         click.echo(f"Error: cannot write the output: {error.strerror or error}", err=True)
-        sys.exit(1)
-    except ConfigurationError as error:
-        click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     except RulesError as error:
         click.echo(

@@ -8,12 +8,22 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import click
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigurationError(RuntimeError):
-    """A setting cannot work as given; the message names the setting and says why."""
+# Shorter keys are guessable, and whoever guesses the key can sign in as any consultant.
+SECRET_KEY_MIN = 32
+
+
+class ConfigurationError(click.ClickException):
+    """A setting cannot work as given; the message names the setting and says why.
+
+    A click error so that every command line building the app (``assess``, ``flask --app
+    assess``) reports it as one ``Error:`` line and exit status 1, not a traceback.
+    """
 
 
 def _given(name: str) -> str | None:
@@ -85,6 +95,12 @@ def redis_url() -> str | None:
         raise ConfigurationError(
             "REDIS_URL must start with redis://, rediss:// or unix:// (as redis://HOST:6379/0)"
         )
+    database = parts.path.strip("/") if parts.scheme in ("redis", "rediss") else ""
+    if database and not (database.isascii() and database.isdigit()):
+        # The Redis client would quietly use database 0 instead.
+        raise ConfigurationError(
+            "REDIS_URL must end with a database number, as redis://HOST:6379/0"
+        )
     try:  # the options after ? (socket_timeout=...) are read as the client will read them
         parse_url(value.replace("redis+unix://", "unix://", 1))  # type: ignore[no-untyped-call]
     except ValueError as error:
@@ -125,7 +141,29 @@ def rate_limit_storage(redis: str | None) -> str:
 
 def database_url(instance_path: str) -> str:
     """Return DATABASE_URL, or the embedded SQLite file under the instance folder."""
-    return _given("DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'assess.sqlite3')}"
+    value = _given("DATABASE_URL")
+    if value is None:
+        return f"sqlite:///{os.path.join(instance_path, 'assess.sqlite3')}"
+    if not postgresql_database_named(value):
+        raise ConfigurationError(
+            "DATABASE_URL names no database: postgresql+psycopg://USER@HOST/DATABASE"
+        )
+    return value
+
+
+def postgresql_database_named(url: str) -> bool:
+    """Tell whether a PostgreSQL URL names its database (true of any other URL). Without
+    one, PostgreSQL's client picks the database named after the system user: migrations
+    and data would land in whatever database that is (a URL whose parts were left empty)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # not a URL, or a port that is not a number:
+        return True  # refused, with its own reason, when the app binds it
+    named = parsed.database or parsed.query.get("dbname")  # as libpq, also ?dbname=NAME
+    return bool(parsed.get_backend_name() != "postgresql" or named)
 
 
 def secret_key(instance_path: str) -> str:
@@ -133,6 +171,11 @@ def secret_key(instance_path: str) -> str:
     configured = os.environ.get("SECRET_KEY")
     if configured is not None and not configured.strip():
         raise ConfigurationError("SECRET_KEY is set but blank: set a long random value or unset it")
+    if configured and len(configured) < SECRET_KEY_MIN:
+        raise ConfigurationError(  # never echoed: part of a real key is still a secret
+            f"SECRET_KEY is too short: use at least {SECRET_KEY_MIN} random characters, as"
+            " printed by: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     if configured:
         return configured
     path = os.path.join(instance_path, "secret_key")

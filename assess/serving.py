@@ -14,6 +14,7 @@ all shared state lives in PostgreSQL (data) and Redis (rate-limit counters).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any, NoReturn
 
@@ -44,7 +45,21 @@ def _text(name: str, default: str, allowed: tuple[str, ...] = ()) -> str:
     return value.strip()
 
 
-bind = _text("BIND", "127.0.0.1:8000")
+def _bind() -> str:
+    """Read BIND: HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N, as gunicorn takes it. A port
+    gunicorn cannot use would otherwise end it with a traceback."""
+    value = _text("BIND", "127.0.0.1:8000")
+    if value.startswith(("unix:", "fd://")):
+        return value
+    host, colon, port = value.rpartition(":")
+    if colon and not host.endswith("]") and ":" in host:  # a bare IPv6 address, no port
+        return value
+    if colon and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        _refuse(f"BIND must be HOST:PORT with a port from 1 to 65535: {value!r}")
+    return value
+
+
+bind = _bind()
 workers = _int("WEB_CONCURRENCY", os.cpu_count() or 1, high=256)
 # Threads overlap database waits; the rules engine serialises itself with a lock per process.
 worker_class = _text("GUNICORN_WORKER_CLASS", "gthread", WORKER_CLASSES)
@@ -62,6 +77,32 @@ errorlog = "-"
 control_socket_disable = True
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers only.
 forwarded_allow_ips = _text("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(_server: Any) -> None:
+    """Build the app once before gunicorn listens: a setting the app refuses then stops
+    gunicorn with the app's one line, instead of a traceback from every worker.
+
+    Built in a fresh interpreter, not here: the workers are forked from this process, and
+    durable_rules' native state (compiled for ASSESS_RULES_DIR) must not be forked.
+    """
+    checked = subprocess.run(
+        [sys.executable, "-c", "from assess.serving import check_app; check_app()"],
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if checked.returncode != 0:  # the check has said why on stderr
+        sys.exit(max(checked.returncode, 1))
+
+
+def check_app() -> None:
+    """Build the app from the environment; exit 1 with its one line if a setting is refused."""
+    from assess import create_app
+
+    try:
+        create_app()
+    except ConfigurationError as error:
+        _refuse(error.message)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -107,6 +107,27 @@ def test_healthz_answers_503_within_seconds_when_the_database_hangs(tmp_path: Pa
         silent.close()  # resets the pending connection: a hung probe thread ends too
 
 
+def test_a_database_that_is_down_never_shows_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"postgresql+psycopg://assess:Pa55-w0rd-xyz@127.0.0.1:{free_port()}/assess"
+    response = production_app(url).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+    assert "Pa55" not in response.get_data(as_text=True) + caplog.text
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "assess"), "db", "upgrade"],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("Error: the database cannot be reached (")
+    assert len(done.stderr.splitlines()) == 1 and "Pa55" not in done.stderr
+
+
 # --- ASSESS_RULES_DIR: the deployment's own rules -------------------------------------
 
 
@@ -155,7 +176,13 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         ("REDIS_URL", "localhost:6379"),
         ("REDIS_URL", "redis://127.0.0.1:abc/0"),
         ("REDIS_URL", "redis://127.0.0.1:6379/0?socket_timeout=abc"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/ratelimits"),
         ("SECRET_KEY", "   "),
+        ("SECRET_KEY", "x"),
+        ("SECRET_KEY", "change-me-in-production"),
+        ("DATABASE_URL", "postgresql+psycopg://"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:5432"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:5432/"),
         ("PUBLIC_BASE_URL", "assess.example.com"),
         ("PUBLIC_BASE_URL", "ftp://assess.example.com"),
         ("PUBLIC_BASE_URL", "https://"),
@@ -171,6 +198,26 @@ def test_a_bad_setting_is_refused_at_start_naming_it(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError, match=variable):
         create_app()
+
+
+def test_a_long_secret_key_is_taken_and_a_short_one_never_echoed(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SECRET_KEY", "k" * 32)
+    assert create_app().config["SECRET_KEY"] == "k" * 32
+    monkeypatch.setenv("SECRET_KEY", "hunter2hunter2")
+    with pytest.raises(ConfigurationError) as refused:
+        create_app()
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_postgresql_database_named_as_an_option_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/?dbname=test"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert create_app({"SECRET_KEY": "review"}).config["DATABASE_URL"] == url
 
 
 @pytest.mark.parametrize("scheme", ["unix", "redis+unix"])
@@ -220,6 +267,31 @@ def test_the_command_line_reports_a_bad_setting_in_one_line(database_url: str) -
     assert done.stderr.strip().count("\n") == 0 and "ASSESS_PROXY_HOPS" in done.stderr
 
 
+def one_line_refusal(done: subprocess.CompletedProcess[str], variable: str) -> None:
+    """A start refused as the README promises: not zero, no traceback, one line naming it."""
+    assert done.returncode != 0, f"started with a bad {variable}"
+    assert "Traceback" not in done.stderr, done.stderr
+    refusals = [line for line in done.stderr.splitlines() if variable in line]
+    assert len(refusals) == 1, done.stderr
+    assert "Error:" in refusals[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ASSESS_PROXY_HOPS", "two"), ("DATABASE_URL", "nonsense"), ("SECRET_KEY", "x")],
+)
+def test_flask_commands_report_a_bad_setting_in_one_line(variable: str, value: str) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "assess", "routes"],
+        env={**os.environ, "DATABASE_URL": "sqlite://", variable: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    one_line_refusal(done, variable)
+
+
 # --- gunicorn settings (assess/serving.py) -----------------------------------------------
 
 
@@ -244,6 +316,9 @@ def load_serving(**env: str) -> subprocess.CompletedProcess[str]:
         ("GUNICORN_MAX_REQUESTS", "lots"),
         ("GUNICORN_TIMEOUT", "30s"),
         ("GUNICORN_WORKER_CLASS", "eventlet"),
+        ("BIND", "127.0.0.1:99999"),
+        ("BIND", "127.0.0.1:http"),
+        ("BIND", "[::1]:-1"),
     ],
 )
 def test_a_bad_gunicorn_setting_fails_at_start_in_one_line(variable: str, value: str) -> None:
@@ -278,7 +353,7 @@ def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> No
         "WEB_CONCURRENCY": "0",
         "GUNICORN_ACCESS_LOG": "",
         "DATABASE_URL": "sqlite://",
-        "SECRET_KEY": "review",
+        "SECRET_KEY": "k" * 32,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:assess.serving", "assess:create_app()"],
@@ -294,6 +369,39 @@ def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> No
         server.wait(timeout=10)
         pytest.fail("gunicorn kept running with WEB_CONCURRENCY=0 and no worker to answer")
     assert server.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ASSESS_PROXY_HOPS", "two"),
+        ("DATABASE_URL", "nonsense"),
+        ("SECRET_KEY", "x"),
+        ("REDIS_URL", "localhost:6379"),
+    ],
+)
+def test_a_bad_app_setting_stops_gunicorn_in_one_line(variable: str, value: str) -> None:
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": "2",
+        "DATABASE_URL": "sqlite://",
+        "SECRET_KEY": "k" * 32,
+        variable: value,
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:assess.serving"]
+    try:
+        done = subprocess.run(
+            [*command, "assess:create_app()"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gunicorn kept running with {variable}={value!r}")
+    one_line_refusal(done, variable)
 
 
 # --- a 405 page says which methods are allowed -----------------------------------------

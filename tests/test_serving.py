@@ -124,7 +124,7 @@ def node_env(pg: str, prefix: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": pg,
         "REDIS_URL": REDIS_URL,
         "RATELIMIT_KEY_PREFIX": prefix,
-        "SECRET_KEY": "shared-by-every-node",
+        "SECRET_KEY": "shared-by-every-node-of-the-service",
         **extra,
     }
 
