@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import logging
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -57,7 +58,7 @@ from assess.protocols import quantity
 from assess.signing import is_sha256_hex, sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
-from assess.text import join_names, shown, time_text
+from assess.text import INVISIBLE, join_names, shown, time_text
 
 if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
     from assess.signing.timestamps import AuthorityTimeStamper
@@ -537,7 +538,18 @@ def revoke(
         raise SignOffError(
             f"{_isolate(signatory.name)} has already {signatory.action}; the link stays theirs."
         )
-    if signatory.token_hash is not None and signatory.revoked_at is None:
+    if signatory.token_hash is None:
+        raise SignOffError(
+            f"{_isolate(signatory.name)} has no link to revoke: links are made when the "
+            "sign-off starts."
+        )
+    if sign_off.status != SIGNOFF_PENDING:
+        # A page opened before the sign-off closed: its history stays as it closed.
+        raise SignOffError(
+            f"{_isolate(signatory.name)}'s link is not revoked: this sign-off is closed, so "
+            "the link can no longer approve or decline anything."
+        )
+    if signatory.revoked_at is None:
         signatory.revoked_at = now
         detail = signatory.name
         _event(sign_off, "link revoked", now, actor=actor, signatory=signatory, detail=detail)
@@ -580,14 +592,21 @@ TYPOGRAPHIC = str.maketrans(
 )
 
 
+# Characters that show nothing (soft hyphen, zero-width spaces, direction marks): pasted
+# with a name from an email signature or a PDF, they are on no keyboard, and the signatory
+# types the name as it shows.
+UNSEEN = re.compile(f"[{INVISIBLE}]")
+
+
 def normalise_name(name: str) -> str:
-    folded = unicodedata.normalize("NFKC", name).casefold().translate(TYPOGRAPHIC)
-    return " ".join(folded.split())
+    folded = unicodedata.normalize("NFKC", UNSEEN.sub("", name)).casefold()
+    return " ".join(folded.translate(TYPOGRAPHIC).split())
 
 
 def names_match(typed: str, name: str) -> bool:
-    """Compare a typed full name with the signatory's, ignoring case, spacing and the style
-    of apostrophes and hyphens (as the sign page's hint says)."""
+    """Compare a typed full name with the signatory's, ignoring case, spacing, the style
+    of apostrophes and hyphens (as the sign page's hint says) and characters that show
+    nothing."""
     return hmac.compare_digest(
         normalise_name(typed).encode("utf-8"), normalise_name(name).encode("utf-8")
     )

@@ -267,6 +267,8 @@ def test_names_match_ignores_case_spacing_and_punctuation_style_only() -> None:
     assert not signoff.names_match("Ann L\u00e9e", "Ann Lee")
     assert not signoff.names_match("Ann Le", "Ann Lee")
     assert not signoff.names_match("", "Ann Lee")
+    # Pasted with marks that show nothing, the name is typed as it shows.
+    assert signoff.names_match("Ann Lee", "Ann\u00ad Lee\u200b\u200e")
 
 
 def test_the_link_of_a_signatory_who_acted_cannot_be_revoked(ctx: Flask, app: Flask) -> None:

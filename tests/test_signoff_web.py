@@ -1082,3 +1082,104 @@ def test_a_signatory_who_declined_is_not_told_their_approval_is_recorded(
     assert "You declined this charter" in page
     assert "approval is recorded" not in page
     assert "Your decision to decline is recorded against it" in page
+
+
+def test_a_name_pasted_with_invisible_characters_approves_as_it_shows(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Copied from an email signature or a PDF, a name brings marks nobody can type: a
+    # left-to-right mark, a zero-width space, a soft hyphen. The signatory types what shows.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    person = {"name": "Ann\u00ad Lee\u200b\u200e", "email": "ann@northlight.example"}
+    links = send(client, freeze(client, setup), people=(person,))
+    link = next(iter(links.values()))
+    visitor = app.test_client()
+    assert approve(visitor, link, "Ann Lee").status_code == 303
+    with app.app_context():
+        assert db.session.query(Signatory).one().action == "approved"
+
+
+def test_an_email_address_is_stored_as_it_is_meant_and_named_once(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Pasted with a space or an invisible character around it, or with its accent typed
+    # as a separate mark: the same address, never a second signatory.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    pasted = {"name": "Ann Lee", "email": " \u200bann.m\u00fcller@northlight.example\u200e "}
+    assert post(client, f"{version_path}/signatories", pasted).status_code == 303
+    same = ("ANN.MU\u0308LLER@northlight.example", "ann.m\u00fcller@northlight.example\u200b")
+    for again in same:
+        response = post(client, f"{version_path}/signatories", {"name": "Ann", "email": again})
+        assert response.status_code == 422, again  # type: ignore[attr-defined]
+        assert "is already a signatory." in response.get_data(as_text=True)  # type: ignore[attr-defined]
+    with app.app_context():
+        assert [s.email for s in db.session.query(Signatory)] == [
+            "ann.m\u00fcller@northlight.example"
+        ]
+
+
+def test_removing_a_signatory_twice_shows_the_list_without_them(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A double click sends the removal twice: the second finds the list as asked.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    for person in SIGNATORIES:
+        post(client, f"{version_path}/signatories", person)
+    with app.app_context():
+        ann = db.session.query(Signatory).filter_by(name="Ann Lee").one().id
+    remove = f"{version_path}/signatories/{ann}/remove"
+    assert post(client, remove).status_code == 303
+    again = post(client, remove)
+    assert again.status_code == 303  # type: ignore[attr-defined]
+    assert again.headers["Location"].endswith(f"{version_path}#signatories")  # type: ignore[attr-defined]
+    with app.app_context():
+        assert [(s.name, s.position) for s in db.session.query(Signatory)] == [("Bo Chen", 1)]
+    # Another engagement's signatory is still nobody's business here.
+    other = engagement_with_decision(app, client)
+    other_path = freeze(client, other)
+    post(client, f"{other_path}/signatories", SIGNATORIES[0])
+    with app.app_context():
+        theirs = db.session.query(Signatory).filter_by(name="Ann Lee").one().id
+    assert post(client, f"{version_path}/signatories/{theirs}/remove").status_code == 404
+    with app.app_context():
+        assert db.session.query(Signatory).count() == 2
+
+
+@pytest.mark.parametrize("closed_by", ["withdrawal", "decline", "nothing sent yet"])
+def test_revoking_a_link_that_cannot_be_used_changes_nothing_and_says_why(
+    app: Flask, signed_in: FlaskClient, closed_by: str
+) -> None:
+    # Sent from a page opened before the sign-off closed (or before it started): no event
+    # is added to the history of a closed sign-off, and nobody is told a link stopped.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    version_path = freeze(client, setup)
+    if closed_by == "nothing sent yet":
+        post(client, f"{version_path}/signatories", SIGNATORIES[1])
+    else:
+        links = send(client, version_path, order="parallel")
+        if closed_by == "withdrawal":
+            post(client, f"{version_path}/withdraw")
+        else:
+            post(app.test_client(), f"{links['Ann Lee']}/decline", {"reason": "Not yet"})
+    with app.app_context():
+        bo = db.session.query(Signatory).filter_by(name="Bo Chen").one().id
+        before = db.session.query(SignOffEvent).count()
+    response = post(client, f"{version_path}/signatories/{bo}/revoke")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    page = client.get(version_path).get_data(as_text=True)
+    assert "link no longer works" not in page
+    refusal = (
+        "has no link to revoke: links are made when the sign-off starts."
+        if closed_by == "nothing sent yet"
+        else "link is not revoked: this sign-off is closed"
+    )
+    assert refusal in page
+    with app.app_context():
+        assert db.session.query(SignOffEvent).count() == before
+        assert db.session.query(Signatory).filter_by(id=bo).one().revoked_at is None

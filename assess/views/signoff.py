@@ -48,9 +48,10 @@ from assess.models import (
 from assess.security import frame_on_own_pages
 from assess.signing import SealingFailed
 from assess.signing.keys import SealKeys, from_config
+from assess.text import TextError, clean
 from assess.views import link_for, served_in_parts
 from assess.views.auth import require_consultant
-from assess.views.engagements import owned_engagement, refuse_if_archived
+from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
 from assess.views.template_helpers import isolated
 
 bp = Blueprint("signoff", __name__, url_prefix="/engagements/<int:engagement_id>/charter")
@@ -70,12 +71,27 @@ SEAL_UNAVAILABLE = (
 # Forms --------------------------------------------------------------------------------
 
 
+class EmailAddress(fields.Email):
+    """An email address as it is pasted: with spaces around it, or characters that show
+    nothing (a zero-width space, a direction mark from an email signature), or an accent
+    typed as a separate mark. It is the same address, stored one way, so it is named once."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        try:
+            address = clean(signoff.UNSEEN.sub("", str(super()._deserialize(value, attr, data))))
+        except TextError:
+            raise self.make_error("invalid") from None
+        if not address:
+            raise self.make_error("required")
+        return address
+
+
 class SignatorySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
     name = Text("signatory's full name", NAME_MAX)
-    email = fields.Email(
+    email = EmailAddress(
         required=True,
         validate=validate.Length(max=EMAIL_MAX, error="Keep the email address shorter."),
         error_messages={
@@ -230,6 +246,15 @@ def _owned_signatory(version: CharterVersion, signatory_id: int) -> Signatory:
     if signatory is None:
         abort(404)
     return signatory
+
+
+def _removed_already(version: CharterVersion, signatory_id: int) -> bool:
+    """Whether the signatory is on no list at all: one removed leaves no row behind. One on
+    another version's list is not this version's to change (404)."""
+    on_this_list = any(s.id == signatory_id for s in version.sign_off.signatories)
+    return not on_this_list and (
+        signatory_id > MAX_ID or db.session.get(Signatory, signatory_id) is None
+    )
 
 
 def _to_version(version: CharterVersion, anchor: str = "") -> BaseResponse:
@@ -417,6 +442,9 @@ def add_signatory(engagement_id: int, number: int) -> Any:
 def remove_signatory(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Take a signatory off the list before the sign-off starts."""
     _, version = _owned_version(engagement_id, number)
+    if _removed_already(version, signatory_id):
+        # A double click: the first removal took them off, so the list is as asked.
+        return _to_version(version, "#signatories")
     signatory = _owned_signatory(version, signatory_id)
     try:
         signoff.remove_signatory(db.session, version.sign_off, signatory)
