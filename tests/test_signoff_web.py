@@ -1146,6 +1146,8 @@ def test_removing_a_signatory_twice_shows_the_list_without_them(
     with app.app_context():
         theirs = db.session.query(Signatory).filter_by(name="Ann Lee").one().id
     assert post(client, f"{version_path}/signatories/{theirs}/remove").status_code == 404
+    for never in (2**31, 10**20):
+        assert post(client, f"{version_path}/signatories/{never}/remove").status_code == 404
     with app.app_context():
         assert db.session.query(Signatory).count() == 2
 

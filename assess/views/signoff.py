@@ -77,8 +77,9 @@ class EmailAddress(fields.Email):
     typed as a separate mark. It is the same address, stored one way, so it is named once."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        pasted = str(super()._deserialize(value, attr, data, **kwargs))
         try:
-            address = clean(signoff.UNSEEN.sub("", str(super()._deserialize(value, attr, data))))
+            address = clean(signoff.UNSEEN.sub("", pasted))
         except TextError:
             raise self.make_error("invalid") from None
         if not address:
@@ -250,11 +251,11 @@ def _owned_signatory(version: CharterVersion, signatory_id: int) -> Signatory:
 
 def _removed_already(version: CharterVersion, signatory_id: int) -> bool:
     """Whether the signatory is on no list at all: one removed leaves no row behind. One on
-    another version's list is not this version's to change (404)."""
-    on_this_list = any(s.id == signatory_id for s in version.sign_off.signatories)
-    return not on_this_list and (
-        signatory_id > MAX_ID or db.session.get(Signatory, signatory_id) is None
-    )
+    another version's list is not this version's to change, and an id past any the database
+    gives never named anyone (both 404)."""
+    if signatory_id > MAX_ID or any(s.id == signatory_id for s in version.sign_off.signatories):
+        return False
+    return db.session.get(Signatory, signatory_id) is None
 
 
 def _to_version(version: CharterVersion, anchor: str = "") -> BaseResponse:
