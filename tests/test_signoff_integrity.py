@@ -207,6 +207,32 @@ def test_an_archived_engagements_version_page_offers_no_actions(
             assert f">{action}" not in page
 
 
+@pytest.mark.parametrize("action", ["withdraw", "link", "revoke", "remove"])
+def test_a_version_page_opened_before_the_archive_changes_nothing(
+    app: Flask, signed_in: FlaskClient, action: str
+) -> None:
+    # Its forms are sent after the engagement was archived, from a tab opened before.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    if action == "remove":
+        post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
+    else:
+        send(signed_in, version_path, people=SIGNATORIES[:1])
+    before = stored_sign_off(app)
+    with app.app_context():
+        signatory = db.session.query(SignOff).one().signatories[0].id
+    post(signed_in, f"/engagements/{setup.engagement_id}/archive")
+    path = f"{version_path}/{action}"
+    if action != "withdraw":
+        path = f"{version_path}/signatories/{signatory}/{action}"
+    response = post(signed_in, path)
+    assert response.status_code == 409  # type: ignore[attr-defined]
+    assert "This engagement is archived" in response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert stored_sign_off(app) == before
+    with app.app_context():
+        assert db.session.query(SignOff).one().signatories[0].revoked_at is None
+
+
 def test_the_version_page_names_the_last_day_a_link_works(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -442,7 +442,9 @@ def add_signatory(engagement_id: int, number: int) -> Any:
 @bp.post("/v<int:number>/signatories/<int:signatory_id>/remove")
 def remove_signatory(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Take a signatory off the list before the sign-off starts."""
-    _, version = _owned_version(engagement_id, number)
+    engagement, version = _owned_version(engagement_id, number)
+    # A page opened before the archive says so, as the page opened now would.
+    refuse_if_archived(engagement)
     if _removed_already(version, signatory_id):
         # A double click: the first removal took them off, so the list is as asked.
         return _to_version(version, "#signatories")
@@ -486,6 +488,7 @@ def start(engagement_id: int, number: int) -> Any:
 def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Make a new link for a signatory; the old one stops working."""
     engagement, version = _owned_version(engagement_id, number)
+    refuse_if_archived(engagement)
     signatory = _owned_signatory(version, signatory_id)
     data, errors = load_form(ResendSchema(), request.form)
     if errors:
@@ -507,7 +510,8 @@ def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
 @bp.post("/v<int:number>/signatories/<int:signatory_id>/revoke")
 def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Stop a signatory's link from working."""
-    _, version = _owned_version(engagement_id, number)
+    engagement, version = _owned_version(engagement_id, number)
+    refuse_if_archived(engagement)
     signatory = _owned_signatory(version, signatory_id)
     try:
         signoff.revoke(db.session, signatory, actor=current_user.display_name)
@@ -522,7 +526,8 @@ def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
 @bp.post("/v<int:number>/withdraw")
 def withdraw(engagement_id: int, number: int) -> Any:
     """Stop an open sign-off; the charter goes back to draft."""
-    _, version = _owned_version(engagement_id, number)
+    engagement, version = _owned_version(engagement_id, number)
+    refuse_if_archived(engagement)
     try:
         signoff.withdraw(db.session, version.sign_off, actor=current_user.display_name)
     except signoff.SignOffError as error:
