@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pdftools import served_in_parts
 from pypdf import PdfReader
 from signofftools import (  # noqa: F401  (fixtures)
@@ -1185,3 +1187,64 @@ def test_revoking_a_link_that_cannot_be_used_changes_nothing_and_says_why(
     with app.app_context():
         assert db.session.query(SignOffEvent).count() == before
         assert db.session.query(Signatory).filter_by(id=bo).one().revoked_at is None
+
+
+# Any Unicode a form field can carry, control characters and direction overrides included.
+TEXT = st.text(
+    st.characters(codec="utf-8") | st.sampled_from("\x00\t\n\r\u202e\u200b"), max_size=260
+)
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture
+def version_cache() -> dict[str, str]:
+    return {}
+
+
+@FUZZ
+@given(field=st.sampled_from(["name", "email", "role"]), value=TEXT)
+def test_the_signatory_form_takes_any_text_without_failing(
+    app: Flask, signed_in: FlaskClient, version_cache: dict[str, str], field: str, value: str
+) -> None:
+    if "path" not in version_cache:
+        version_cache["path"] = freeze(signed_in, engagement_with_decision(app, signed_in))
+    person = {"name": "Ann Lee", "email": "ann@northlight.example", "role": "", field: value}
+    response = post(signed_in, f"{version_cache['path']}/signatories", person)
+    assert response.status_code in (303, 422)  # type: ignore[attr-defined]
+    with app.app_context():
+        named = db.session.query(Signatory).all()
+        assert len(named) == (1 if response.status_code == 303 else 0)  # type: ignore[attr-defined]
+        for signatory in named:
+            stored = signatory.name + signatory.email + signatory.role
+            assert not re.search("[\x00-\x1f\x7f]", stored), stored
+            assert signatory.name.strip() and signatory.email == signatory.email.strip()
+            db.session.delete(signatory)  # the next example starts from an empty list
+        db.session.commit()
+
+
+@settings(FUZZ, max_examples=20)
+@given(full_name=TEXT, reason=TEXT)
+def test_the_sign_page_takes_any_text_without_failing(
+    app: Flask, signed_in: FlaskClient, version_cache: dict[str, str], full_name: str, reason: str
+) -> None:
+    if "link" not in version_cache:
+        setup = engagement_with_decision(app, signed_in)
+        links = send(signed_in, freeze(signed_in, setup), people=SIGNATORIES[:1])
+        version_cache["link"] = links["Ann Lee"]
+    visitor = app.test_client()
+    link = version_cache["link"]
+    approved = approve(visitor, link, full_name)
+    declined = post(visitor, f"{link}/decline", {"reason": reason})
+    assert approved.status_code in (303, 422)  # type: ignore[attr-defined]
+    assert declined.status_code in (303, 422)  # type: ignore[attr-defined]
+    with app.app_context():
+        signatory = db.session.query(Signatory).order_by(Signatory.id.desc()).first()
+        assert signatory is not None
+        events = db.session.query(SignOffEvent).filter_by(signatory_id=signatory.id)
+        acted = [e.action for e in events if e.action in ("approved", "declined")]
+        assert acted == ([signatory.action] if signatory.action else [])
+        assert (signatory.action is None) == (declined.status_code == 422)  # type: ignore[attr-defined]
+    if signatory.action is not None:
+        version_cache.clear()  # the next example needs a sign-off still open
