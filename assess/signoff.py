@@ -114,12 +114,24 @@ def _refuse_if_archived(sign_off: SignOff) -> None:
 
 
 def _refuse_unless_preparing(sign_off: SignOff, refusal: str) -> None:
-    """Refuse to change a sign-off no longer in preparation. A withdrawn one never started:
-    a page opened before a newer version was frozen is still sent from, and says so."""
+    """Refuse to change a sign-off no longer in preparation. A page opened before it closed
+    (withdrawn when a newer version was frozen, declined, signed) is still sent from: it is
+    told what closed it, never to make links a closed sign-off no longer takes."""
+    number = sign_off.version.number
     if sign_off.status == SIGNOFF_WITHDRAWN:
         raise AlreadyStarted(
-            f"Version {sign_off.version.number} was withdrawn from sign-off, so it can no "
+            f"Version {number} was withdrawn from sign-off, so it can no "
             "longer be changed or sent. Work on the newest version instead."
+        )
+    if sign_off.status == SIGNOFF_DECLINED:
+        raise AlreadyStarted(
+            f"Version {number} was declined, so it can no longer be changed or sent. Change "
+            "what needs changing and freeze a new version."
+        )
+    if sign_off.status == SIGNOFF_SIGNED:
+        raise AlreadyStarted(
+            f"Version {number} is signed, so it can no longer be changed or sent. To change "
+            "the charter, amend it: the amendment is a new version."
         )
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted(refusal)

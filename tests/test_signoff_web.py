@@ -1248,3 +1248,33 @@ def test_the_sign_page_takes_any_text_without_failing(
         assert (signatory.action is None) == (declined.status_code == 422)  # type: ignore[attr-defined]
     if signatory.action is not None:
         version_cache.clear()  # the next example needs a sign-off still open
+
+
+@pytest.mark.parametrize("closed_by", ["decline", "signature"])
+def test_a_form_sent_again_after_the_sign_off_closed_says_what_closed_it(
+    app: Flask, signed_in: FlaskClient, closed_by: str
+) -> None:
+    # The start and add forms, sent again from a tab opened before: no advice to make new
+    # links, which a closed sign-off no longer takes.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    link = send(signed_in, version_path, people=SIGNATORIES[:1])["Ann Lee"]
+    visitor = app.test_client()
+    if closed_by == "decline":
+        post(visitor, f"{link}/decline", {"reason": "Not yet"})
+        said = "Version 1 was declined, so it can no longer be changed or sent."
+    else:
+        approve(visitor, link, "Ann Lee")
+        said = "Version 1 is signed, so it can no longer be changed or sent."
+    with app.app_context():
+        before = db.session.query(SignOffEvent).count()
+    started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    added = post(signed_in, f"{version_path}/signatories", SIGNATORIES[1])
+    for response in (started, added):
+        assert response.status_code == 409  # type: ignore[attr-defined]
+        text = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert said in text
+        assert "make a new link" not in text and "before the sign-off starts" not in text
+    with app.app_context():
+        assert db.session.query(SignOffEvent).count() == before
+        assert db.session.query(Signatory).count() == 1
