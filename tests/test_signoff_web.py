@@ -1139,6 +1139,7 @@ def test_removing_a_signatory_twice_shows_the_list_without_them(
     again = post(client, remove)
     assert again.status_code == 303  # type: ignore[attr-defined]
     assert again.headers["Location"].endswith(f"{version_path}#signatories")  # type: ignore[attr-defined]
+    assert "no longer on the list" in client.get(version_path).get_data(as_text=True)
     with app.app_context():
         assert [(s.name, s.position) for s in db.session.query(Signatory)] == [("Bo Chen", 1)]
     # Another engagement's signatory is still nobody's business here.

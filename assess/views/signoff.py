@@ -446,7 +446,8 @@ def remove_signatory(engagement_id: int, number: int, signatory_id: int) -> Any:
     # A page opened before the archive says so, as the page opened now would.
     refuse_if_archived(engagement)
     if _removed_already(version, signatory_id):
-        # A double click: the first removal took them off, so the list is as asked.
+        # A double click, or a page from before: the list is already as asked.
+        flash("That signatory is no longer on the list.", "info")
         return _to_version(version, "#signatories")
     signatory = _owned_signatory(version, signatory_id)
     try:
