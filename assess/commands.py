@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 
 import click
 from alembic import command as alembic_command
@@ -94,7 +95,8 @@ def db_upgrade() -> None:
 
 
 def _check_email(email: str) -> str:
-    email = email.strip().lower()
+    # As the sign-in form takes it: accents in one form, whichever way they were typed.
+    email = unicodedata.normalize("NFC", email).strip().lower()
     try:
         fields.Email().deserialize(email)
     except ValidationError:

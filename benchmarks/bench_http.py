@@ -16,6 +16,7 @@ import asyncio
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -137,7 +138,7 @@ def gunicorn(url: str, prefix: str) -> Iterator[tuple[str, int]]:
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_URL,
         "RATELIMIT_KEY_PREFIX": prefix,
-        "SECRET_KEY": "bench-secret",
+        "SECRET_KEY": secrets.token_urlsafe(32),
         "SESSION_COOKIE_SECURE": "0",
         "ASSESS_API_EVALUATE_LIMIT": "1000000 per minute",
         "BIND": f"127.0.0.1:{port}",

@@ -80,8 +80,9 @@ class Node:
             except requests.RequestException:
                 pass
             time.sleep(0.1)
+        printed = self.stderr()  # before stopping closes the log
         self.stop()
-        raise RuntimeError(f"gunicorn did not become healthy: {self.stderr()}")
+        raise RuntimeError(f"gunicorn did not become healthy: {printed}")
 
     def workers(self) -> list[int]:
         """Return the process ids of this node's workers."""

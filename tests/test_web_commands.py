@@ -181,6 +181,24 @@ def test_user_create_keeps_the_name_as_the_app_does(app: Flask, runner: FlaskCli
         assert db.session.scalars(select(Consultant.name)).one() == "Eve Diaz"
 
 
+def test_user_create_takes_an_accented_address_as_the_sign_in_page_does(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    # Pasted from a system that writes "é" as "e" and a combining accent.
+    result = runner.invoke(
+        user_cli, ["create", "Jose\u0301@example.com"], input="a long password\n"
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalars(select(Consultant.email)).one() == "jos\u00e9@example.com"
+    typed = {"email": "JOS\u00c9@example.com", "password": "a long password"}
+    assert post(app.test_client(), "/login", typed).status_code == 302
+    again = runner.invoke(
+        user_cli, ["password", "jose\u0301@example.com"], input="another password\n"
+    )
+    assert again.exit_code == 0, again.output
+
+
 def test_user_create_refuses_a_duplicate(runner: FlaskCliRunner) -> None:
     runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
     result = runner.invoke(user_cli, ["create", "EVE@example.com"], input="a long password\n")
