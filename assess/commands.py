@@ -149,7 +149,7 @@ def user_password(email: str) -> None:
     if consultant is None:
         click.echo(f"Error: there is no account for {email.strip()}.", err=True)
         sys.exit(1)
-    consultant.password_hash = hash_password(_read_new_password())
+    consultant.set_password_hash(hash_password(_read_new_password()))
     db.session.commit()
     click.echo(f"New password set for {consultant.email}; their other sessions are signed out.")
 

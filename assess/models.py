@@ -104,8 +104,9 @@ class Consultant(UserMixin, Base):  # type: ignore[misc]
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Counts sign-outs: each one ends every session signed in before it, on any device,
-    # although the session itself lives in the browser's signed cookie.
+    # Counts sign-outs and new passwords: each one ends every session signed in before it,
+    # on any device, although the session itself lives in the browser's signed cookie. A
+    # stronger hash of the same password (at sign-in) ends none.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     engagements: Mapped[list[Engagement]] = relationship(back_populates="consultant")
@@ -124,8 +125,13 @@ class Consultant(UserMixin, Base):  # type: ignore[misc]
 
     @property
     def session_fingerprint(self) -> str:
-        sessions = f"{self.password_hash}\n{self.session_generation}"
+        sessions = f"{self.id}\n{self.session_generation}"
         return hashlib.sha256(sessions.encode()).hexdigest()[:16]
+
+    def set_password_hash(self, password_hash: str) -> None:
+        """Store a new password's hash and sign out every session made with the old one."""
+        self.password_hash = password_hash
+        self.end_sessions()
 
     def end_sessions(self) -> None:
         """Sign out every session of this account, wherever it was signed in."""

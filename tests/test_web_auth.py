@@ -259,6 +259,21 @@ def test_passwords_are_stored_as_argon2id_and_upgraded_at_sign_in(
     assert stored.startswith("$argon2id$") and ",t=2," in stored and PASSWORD not in stored
 
 
+def test_a_stronger_hash_at_sign_in_keeps_the_other_sessions(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    app.config["PASSWORD_HASH_TIME_COST"] = 4  # the cost raised since: rehashed at sign-in
+    app.extensions.pop("assess.hasher")
+    with app.app_context():
+        before = db.session.get(Consultant, consultant).password_hash
+    login(app.test_client())
+    with app.app_context():
+        assert db.session.get(Consultant, consultant).password_hash != before
+    # The password is the same: the laptop signed in before stays signed in.
+    assert client.get("/account").status_code == 200
+
+
 def test_rate_limit_counts_the_client_behind_a_trusted_proxy(database_url: str) -> None:
     from assess import create_app
 

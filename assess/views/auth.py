@@ -221,7 +221,7 @@ def change_password() -> tuple[str, int] | Response:
         errors = {"current_password": ["That is not your current password."]}
     if errors:
         return _account_page(errors), 422
-    consultant.password_hash = hash_password(data["new_password"])
+    consultant.set_password_hash(hash_password(data["new_password"]))
     db.session.commit()
     login_user(consultant)  # this session carries the new password's fingerprint
     flash("Your password is changed. Sessions signed in elsewhere are signed out.", "success")
