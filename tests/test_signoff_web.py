@@ -364,18 +364,23 @@ def test_a_name_typed_with_a_phones_apostrophe_and_hyphen_approves(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     # A phone's keyboard types ’ for ' and may turn - into ‐: the name is the same.
-    client = signed_in
-    setup = engagement_with_decision(app, client)
     person = {"name": "Siobhán O'Brien-Ruiz", "email": "sob@northlight.example", "role": ""}
-    links = send(client, freeze(client, setup), people=(person,))
-    link = links["Siobhán O&#39;Brien-Ruiz"]
-    visitor = app.test_client()
-    page = visitor.get(link).get_data(as_text=True)
+    page = approved_as_typed(app, signed_in, person, "siobhán o’brien‐ruiz")
     hint = page.split('id="hint-full_name">', 1)[1].split("</p>", 1)[0]
     assert "Capital letters" in hint and "apostrophes" in hint and "Exactly" not in hint
-    assert approve(visitor, link, "siobhán o’brien‐ruiz").status_code == 303
+
+
+def approved_as_typed(app: Flask, client: FlaskClient, person: dict[str, str], typed: str) -> str:
+    """Name one signatory, approve from their link with the name as typed; return the page."""
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup), people=(person,))
+    link = next(iter(links.values()))
+    visitor = app.test_client()
+    page = visitor.get(link).get_data(as_text=True)
+    assert approve(visitor, link, typed).status_code == 303
     with app.app_context():
         assert db.session.query(Signatory).one().action == "approved"
+    return page
 
 
 def test_a_form_sent_to_a_closed_sign_off_is_a_conflict_not_bad_input(
@@ -1091,15 +1096,8 @@ def test_a_name_pasted_with_invisible_characters_approves_as_it_shows(
 ) -> None:
     # Copied from an email signature or a PDF, a name brings marks nobody can type: a
     # left-to-right mark, a zero-width space, a soft hyphen. The signatory types what shows.
-    client = signed_in
-    setup = engagement_with_decision(app, client)
     person = {"name": "Ann\u00ad Lee\u200b\u200e", "email": "ann@northlight.example"}
-    links = send(client, freeze(client, setup), people=(person,))
-    link = next(iter(links.values()))
-    visitor = app.test_client()
-    assert approve(visitor, link, "Ann Lee").status_code == 303
-    with app.app_context():
-        assert db.session.query(Signatory).one().action == "approved"
+    approved_as_typed(app, signed_in, person, "Ann Lee")
 
 
 def test_an_email_address_is_stored_as_it_is_meant_and_named_once(
