@@ -31,6 +31,7 @@ from tsatools import TimeStampingAuthority
 from assess import charter, create_app
 from assess.charter import CharterDetails
 from assess.cli import cli
+from assess.config import ConfigurationError
 from assess.engine import evaluate
 from assess.signing import sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
@@ -748,7 +749,7 @@ def test_load_roots_refuses_a_file_without_a_certificate(tmp_path: Path) -> None
 def test_the_app_refuses_bad_time_stamping_settings_at_start(
     setting: str, value: str, message: str
 ) -> None:
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         create_app(
             {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://", setting: value}
         )
