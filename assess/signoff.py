@@ -704,6 +704,8 @@ def check_can_act(
 def type_your_name(signatory: Signatory) -> str:
     return (
         f"Type your full name as shown, with every letter and accent: {_isolate(signatory.name)}."
+        " If it is misspelt, decline the charter and say so: your consultant will send a"
+        " corrected version."
     )
 
 

@@ -348,6 +348,8 @@ def test_approval_needs_the_exact_name_and_consent(app: Flask, signed_in: FlaskC
     text = wrong.get_data(as_text=True)
     refusal = "Type your full name as shown, with every letter and accent: \u2068Ann Lee\u2069."
     assert refusal in text
+    # A name the consultant misspelt cannot be approved as written: the way out is named.
+    assert "If it is misspelt, decline the charter and say so" in text
     assert "Tick the box to confirm your approval." in text
     assert "<title>Error: Charter for Tidewater" in text
     # The summary of the problems comes before the charter, where the page opens, so it is
