@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import PASSWORD, post
 
-from assess.api.tokens import ApiToken
+from assess.api.tokens import ACTIVE_MAX, ApiToken, issue_token
 from assess.extensions import db as database
-from assess.models import hash_token, utcnow
+from assess.models import Consultant, hash_token, utcnow
 
 pytestmark = pytest.mark.db
 
@@ -205,6 +205,26 @@ def test_a_name_an_active_token_has_is_refused_and_nothing_is_stored(
         database.session.query(ApiToken).one().revoked_at = utcnow()
         database.session.commit()
     create(signed_in, "CRM sync")  # the name of a revoked token is free again
+
+
+def test_an_account_holds_a_bounded_number_of_active_tokens(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    with app.app_context():
+        consultant = database.session.query(Consultant).one()
+        for number in range(ACTIVE_MAX):
+            issue_token(database.session, consultant, f"Tool {number}", can_write=False)
+        database.session.commit()
+    form = {"name": "One more", "access": "read", "form_number": form_number(signed_in)}
+    response = post(signed_in, "/account/api-tokens", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(rf'id="error-name">.*You have {ACTIVE_MAX} active tokens', page)
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == ACTIVE_MAX
+        database.session.query(ApiToken).filter_by(name="Tool 0").one().revoked_at = utcnow()
+        database.session.commit()
+    create(signed_in, "One more")  # a revoked token leaves room for a new one
 
 
 def test_a_refused_token_is_told_apart_from_a_missing_one(

@@ -9,7 +9,14 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response
 
-from assess.api.tokens import NAME_MAX, ApiToken, issue_token, tokens_of
+from assess.api.tokens import (
+    ACTIVE_MAX,
+    NAME_MAX,
+    ApiToken,
+    active_tokens,
+    issue_token,
+    tokens_of,
+)
 from assess.extensions import db
 from assess.forms import Text, load_form
 from assess.models import utcnow
@@ -75,7 +82,7 @@ def create() -> tuple[str, int] | Response:
     session["token_forms"] = [n for n in forms if n != number]
     data, errors = load_form(TokenForm(), request.form)
     if not errors:
-        errors = _name_in_use(data["name"])
+        errors = _name_in_use(data["name"]) or _room_for_one_more()
     if errors:
         return _page(form=request.form, errors=errors), 422
     _token, secret = issue_token(
@@ -86,6 +93,18 @@ def create() -> tuple[str, int] | Response:
     )
     db.session.commit()
     return _page(secret=secret), 201
+
+
+def _room_for_one_more() -> dict[str, list[str]]:
+    """Refuse a token beyond the bound, naming the way to make room."""
+    if active_tokens(db.session, current_user.id) < ACTIVE_MAX:
+        return {}
+    return {
+        "name": [
+            f"You have {ACTIVE_MAX} active tokens, the most an account holds: revoke one "
+            "that no tool uses any more, then create this one."
+        ]
+    }
 
 
 def _name_in_use(name: str) -> dict[str, list[str]]:

@@ -92,6 +92,11 @@ def tokens_of(session: Session, consultant_id: int) -> list[ApiToken]:
     return list(session.scalars(query))
 
 
+# Tools and their environments, each with a token of its own, fit many times over; a bound
+# keeps a runaway script from filling the list and the table.
+ACTIVE_MAX = 50
+
+
 def active_tokens(session: Session, consultant_id: int) -> int:
     """Return how many of the consultant's tokens work."""
     query = select(func.count()).where(
