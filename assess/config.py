@@ -217,6 +217,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # A consultant's sign-in lasts 12 hours; a respondent's session cookie (no sign-in)
         # until the browser closes.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # ... and ends a week after it began, however often it is used: a session cookie
+        # copied from a shared or lost computer is not good for ever.
+        "SIGN_IN_MAX_AGE": timedelta(days=7),
         # A form's CSRF token lives as long as the session it belongs to, not an hour: a
         # questionnaire page left open over lunch still saves.
         "WTF_CSRF_TIME_LIMIT": None,

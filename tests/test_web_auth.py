@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -401,6 +402,23 @@ def test_a_head_request_saves_no_answers(app: Flask, signed_in: FlaskClient) -> 
     assert response.status_code == 200
     with app.app_context():
         assert db.session.scalars(select(Respondent)).one().answers == {}
+
+
+def test_a_sign_in_ends_a_week_after_it_began_however_often_it_is_used(
+    client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    with client.session_transaction() as session:
+        began = session["signed_in_at"]
+        assert abs(began - time.time()) < 60
+        session["signed_in_at"] = began - 6 * 86400  # six days ago, used every day since
+    assert client.get("/account").status_code == 200
+    with client.session_transaction() as session:
+        session["signed_in_at"] = began - 7 * 86400 - 60
+    response = client.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    login(client)  # signing in again starts a new week
+    assert client.get("/account").status_code == 200
 
 
 def test_signing_out_forgets_what_the_session_held(client: FlaskClient, consultant: int) -> None:

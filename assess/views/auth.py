@@ -62,9 +62,14 @@ def _typed_forms(password: str) -> list[str]:
 
 
 def load_consultant(session_id: str) -> Consultant | None:
-    """Return the signed-in consultant for Flask-Login, if the session's password is current."""
+    """Return the signed-in consultant for Flask-Login, if the session's password is current
+    and its sign-in is not older than SIGN_IN_MAX_AGE."""
     number, _, fingerprint = session_id.partition(".")
     if not number.isdigit() or len(number) > 18:
+        return None
+    began = session.get("signed_in_at")
+    max_age = current_app.config["SIGN_IN_MAX_AGE"].total_seconds()
+    if not isinstance(began, int) or time.time() - began > max_age:
         return None
     consultant = db.session.get(Consultant, int(number))
     if consultant is None or not hmac.compare_digest(fingerprint, consultant.session_fingerprint):
@@ -153,6 +158,7 @@ def login() -> str | Response | tuple[str, int]:
     # token, which whoever planted a session cookie in this browser would know.
     session.clear()
     session.permanent = True
+    session["signed_in_at"] = int(time.time())
     login_user(consultant)
     return redirect(next_path or url_for("engagements.index"))
 
