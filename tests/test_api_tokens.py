@@ -37,6 +37,14 @@ def create(client: FlaskClient, name: str = "CRM sync", access: str = "write") -
     return match.group(1)
 
 
+def refused(client: FlaskClient, name: str) -> str:
+    """Ask for a token the page must refuse; return the page that says why."""
+    form = {"name": name, "access": "read", "form_number": form_number(client)}
+    response = post(client, "/account/api-tokens", form)
+    assert response.status_code == 422
+    return str(response.get_data(as_text=True))
+
+
 def test_the_secret_never_travels_in_the_session_cookie_and_a_resent_form_makes_none(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -195,10 +203,7 @@ def test_a_name_an_active_token_has_is_refused_and_nothing_is_stored(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     create(signed_in, "CRM sync")
-    form = {"name": " crm  SYNC ", "access": "read", "form_number": form_number(signed_in)}
-    response = post(signed_in, "/account/api-tokens", form)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = refused(signed_in, " crm  SYNC ")
     assert re.search(r'id="error-name">.*You have an active token named “CRM sync”', page)
     with app.app_context():
         assert database.session.query(ApiToken).count() == 1
@@ -215,10 +220,7 @@ def test_an_account_holds_a_bounded_number_of_active_tokens(
         for number in range(ACTIVE_MAX):
             issue_token(database.session, consultant, f"Tool {number}", can_write=False)
         database.session.commit()
-    form = {"name": "One more", "access": "read", "form_number": form_number(signed_in)}
-    response = post(signed_in, "/account/api-tokens", form)
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    page = refused(signed_in, "One more")
     assert re.search(rf'id="error-name">.*You have {ACTIVE_MAX} active tokens', page)
     with app.app_context():
         assert database.session.query(ApiToken).count() == ACTIVE_MAX
