@@ -7,7 +7,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -18,9 +18,12 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     TypeDecorator,
     UniqueConstraint,
     event,
+    select,
+    update,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -92,6 +95,26 @@ class Base(DeclarativeBase):
             "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
             "pk": "pk_%(table_name)s",
         }
+    )
+
+
+def hold_row(session: Session, model: type[Base], row_id: int, *, key_share: bool = False) -> None:
+    """Hold one row for the rest of the transaction: requests that hold it at the same
+    instant queue here, and the second sees what the first committed.
+
+    PostgreSQL locks the row (FOR UPDATE; with ``key_share`` FOR NO KEY UPDATE, which still
+    lets rows that refer to it be stored meanwhile). SQLite ignores FOR UPDATE, so a write
+    that changes nothing takes its database write lock instead.
+    """
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name == "sqlite":
+        # Columns that change on every update are named too, or this would change them.
+        unchanged = {column.key: column for column in table.columns if column.onupdate}
+        session.execute(
+            update(table).where(table.c.id == row_id).values(id=table.c.id, **unchanged)
+        )
+    session.execute(
+        select(table.c.id).where(table.c.id == row_id).with_for_update(key_share=key_share)
     )
 
 

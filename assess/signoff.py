@@ -51,6 +51,7 @@ from assess.models import (
     SignOffEvent,
     answer_sets,
     hash_token,
+    hold_row,
     utcnow,
 )
 from assess.protocols import BY_ID as PROTOCOLS
@@ -232,17 +233,7 @@ def _lock_engagement(session: Session, engagement: Engagement) -> None:
     On PostgreSQL FOR NO KEY UPDATE: it queues other freezes, yet lets a decision or a
     respondent that refers to the engagement be stored meanwhile.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(Engagement)
-            .where(Engagement.id == engagement.id)
-            # updated_at named too, or its onupdate default would make this a change.
-            .values(id=Engagement.id, updated_at=Engagement.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-    session.execute(
-        select(Engagement.id).where(Engagement.id == engagement.id).with_for_update(key_share=True)
-    )
+    hold_row(session, Engagement, engagement.id, key_share=True)
     session.expire(engagement, ["charter_versions"])
 
 
@@ -630,22 +621,12 @@ def names_match(typed: str, name: str) -> bool:
 def lock(session: Session, sign_off_id: int) -> SignOff:
     """Hold the sign-off for the rest of the transaction and reload its state.
 
-    PostgreSQL locks the row (``SELECT ... FOR UPDATE``). SQLite ignores FOR UPDATE, so a
-    write that changes nothing takes its database write lock instead. Two actions on one
-    sign-off at the same instant queue here: the second sees what the first committed.
+    Two actions on one sign-off at the same instant queue here: the second sees what the
+    first committed.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(SignOff)
-            .where(SignOff.id == sign_off_id)
-            .values(id=SignOff.id)
-            .execution_options(synchronize_session=False)
-        )
+    hold_row(session, SignOff, sign_off_id)
     sign_off = session.execute(
-        select(SignOff)
-        .where(SignOff.id == sign_off_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(SignOff).where(SignOff.id == sign_off_id).execution_options(populate_existing=True)
     ).scalar_one()
     session.expire(sign_off, ["signatories", "events"])
     for other in sign_off.signatories:

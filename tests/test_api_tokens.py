@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pytest
 from apitools import bearer
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import PASSWORD, post
+from webtools import PASSWORD, login, post
 
+from assess.api import account
 from assess.api.tokens import ACTIVE_MAX, ApiToken, issue_token
 from assess.extensions import db as database
 from assess.models import Consultant, hash_token, utcnow
@@ -227,6 +230,41 @@ def test_an_account_holds_a_bounded_number_of_active_tokens(
         database.session.query(ApiToken).filter_by(name="Tool 0").one().revoked_at = utcnow()
         database.session.commit()
     create(signed_in, "One more")  # a revoked token leaves room for a new one
+
+
+def test_the_same_name_from_two_tabs_at_once_makes_one_token(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other_tab = app.test_client()
+    login(other_tab)
+    # Widen the window between checking the name and storing the token, so that without
+    # holding the account both requests would find the name free.
+    checked = account._room_for_one_more
+
+    def slow_check() -> dict[str, list[str]]:
+        time.sleep(0.3)
+        return checked()
+
+    monkeypatch.setattr(account, "_room_for_one_more", slow_check)
+    forms = [
+        (tab, {"name": "CRM sync", "access": "read", "form_number": form_number(tab)})
+        for tab in (signed_in, other_tab)
+    ]
+    start = threading.Barrier(len(forms))
+    statuses: list[int] = []
+
+    def send(tab: FlaskClient, form: dict[str, str]) -> None:
+        start.wait()
+        statuses.append(post(tab, "/account/api-tokens", form).status_code)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 422]
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 1
 
 
 def test_a_refused_token_is_told_apart_from_a_missing_one(

@@ -19,7 +19,7 @@ from assess.api.tokens import (
 )
 from assess.extensions import db
 from assess.forms import Text, load_form
-from assess.models import utcnow
+from assess.models import Consultant, hold_row, utcnow
 from assess.text import same_name
 from assess.views.auth import require_consultant
 
@@ -82,6 +82,8 @@ def create() -> tuple[str, int] | Response:
     session["token_forms"] = [n for n in forms if n != number]
     data, errors = load_form(TokenForm(), request.form)
     if not errors:
+        # Two tabs sending at once check the names and the count one after the other.
+        hold_row(db.session, Consultant, current_user.id)
         errors = _name_in_use(data["name"]) or _room_for_one_more()
     if errors:
         return _page(form=request.form, errors=errors), 422
