@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
-import unicodedata
 
 import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from assess import emails
 from assess.config import whole_number
 from assess.extensions import db
 from assess.forms import PASSWORD_MAX, PASSWORD_MIN
 from assess.models import (
     CREATOR,
+    EMAIL_MAX,
     NAME_MAX,
     PRODUCER,
     Consultant,
@@ -95,15 +96,17 @@ def db_upgrade() -> None:
 
 
 def _check_email(email: str) -> str:
-    # As the sign-in form takes it: accents in one form, whichever way they were typed.
-    email = unicodedata.normalize("NFC", email).strip().lower()
+    """Take the address as the sign-in form takes it (see ``assess.emails``)."""
     try:
-        fields.Email().deserialize(email)
-    except ValidationError:
-        raise click.BadParameter("not a valid email address", param_hint="EMAIL") from None
-    if len(email) > 254:
-        raise click.BadParameter("longer than 254 characters", param_hint="EMAIL")
-    return email
+        address = emails.normalise(email)
+    except emails.AddressError as error:
+        if error.reason == "too_long":
+            problem = f"longer than {EMAIL_MAX} characters"
+        else:
+            problem = "not a valid email address"
+        raise click.BadParameter(problem, param_hint="EMAIL") from None
+    # Sign-in finds an account by its address whatever the case: it is stored in one.
+    return address.lower()
 
 
 def _check_name(_ctx: click.Context, _param: click.Parameter, name: str) -> str:

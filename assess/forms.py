@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from assess import text
+from assess import emails, text
 from assess.factors import FACTORS
 from assess.models import (
     EMAIL_MAX,
@@ -50,6 +50,29 @@ class Text(text.Text):
         return f"Keep {self.label} to {self.max_length} characters or fewer (it has {length})."
 
 
+class EmailAddress(fields.String):
+    """An email address in a web form (see ``assess.emails``), its problems as sentences."""
+
+    def __init__(self, label: str) -> None:
+        invalid = "Enter an email address like name@example.com."
+        super().__init__(
+            required=True,
+            error_messages={"required": f"Enter the {label}.", "invalid": invalid, "null": invalid},
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        pasted = str(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            return emails.normalise(pasted)
+        except emails.AddressError as error:
+            if error.reason == "too_long":
+                raise ValidationError(
+                    f"Keep the email address to {EMAIL_MAX} characters or fewer"
+                    f" (it has {error.length})."
+                ) from None
+            raise self.make_error(error.reason) from None
+
+
 def level(required: bool) -> fields.Integer:
     """Return a form field for one answer: a level 1-5 sent as text."""
     return fields.Integer(
@@ -63,7 +86,7 @@ class LoginSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    email = Text("email address", EMAIL_MAX)
+    email = EmailAddress("email address")
     password = fields.String(
         required=True,
         validate=validate.Length(max=1024, error="Passwords have 1024 characters or fewer."),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hmac
 import itertools
 import logging
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -59,7 +58,7 @@ from assess.protocols import quantity
 from assess.signing import is_sha256_hex, sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
-from assess.text import INVISIBLE, join_names, shown, time_text
+from assess.text import UNSEEN, join_names, shown, time_text
 
 if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
     from assess.signing.timestamps import AuthorityTimeStamper
@@ -595,13 +594,10 @@ TYPOGRAPHIC = str.maketrans(
 )
 
 
-# Characters that show nothing (soft hyphen, zero-width spaces, direction marks): pasted
-# with a name from an email signature or a PDF, they are on no keyboard, and the signatory
-# types the name as it shows.
-UNSEEN = re.compile(f"[{INVISIBLE}]")
-
-
 def normalise_name(name: str) -> str:
+    # Characters that show nothing (soft hyphen, zero-width spaces, direction marks): pasted
+    # with a name from an email signature or a PDF, they are on no keyboard, and the
+    # signatory types the name as it shows.
     folded = unicodedata.normalize("NFKC", UNSEEN.sub("", name)).casefold()
     return " ".join(folded.translate(TYPOGRAPHIC).split())
 

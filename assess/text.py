@@ -27,6 +27,9 @@ INVISIBLE = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u
 # would start a new line where the page expects none.
 CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 BLANK = re.compile(rf"[\s{INVISIBLE}]*")
+# One of them, to take out where text is matched rather than shown (a name typed to sign,
+# an email address).
+UNSEEN = re.compile(f"[{INVISIBLE}]")
 # For API documentation: text without control characters, and with something visible.
 PRINTABLE = rf"^[^{CONTROLS}]*$"
 PRINTABLE_NOT_BLANK = rf"^[^{CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{CONTROLS}]*$"

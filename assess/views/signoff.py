@@ -30,9 +30,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
 from assess.extensions import db, link_lookups, personal_link_limit
-from assess.forms import Text, link_expiry, load_form
+from assess.forms import EmailAddress, Text, link_expiry, load_form
 from assess.models import (
-    EMAIL_MAX,
     NAME_MAX,
     PUBLIC_URL_MAX,
     REASON_MAX,
@@ -48,7 +47,6 @@ from assess.models import (
 from assess.security import frame_on_own_pages
 from assess.signing import SealingFailed
 from assess.signing.keys import SealKeys, from_config
-from assess.text import TextError, clean
 from assess.views import link_for, served_in_parts
 from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
@@ -71,35 +69,12 @@ SEAL_UNAVAILABLE = (
 # Forms --------------------------------------------------------------------------------
 
 
-class EmailAddress(fields.Email):
-    """An email address as it is pasted: with spaces around it, or characters that show
-    nothing (a zero-width space, a direction mark from an email signature), or an accent
-    typed as a separate mark. It is the same address, stored one way, so it is named once."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        pasted = str(super()._deserialize(value, attr, data, **kwargs))
-        try:
-            address = clean(signoff.UNSEEN.sub("", pasted))
-        except TextError:
-            raise self.make_error("invalid") from None
-        if not address:
-            raise self.make_error("required")
-        return address
-
-
 class SignatorySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
     name = Text("signatory's full name", NAME_MAX)
-    email = EmailAddress(
-        required=True,
-        validate=validate.Length(max=EMAIL_MAX, error="Keep the email address shorter."),
-        error_messages={
-            "required": "Enter the signatory's email address.",
-            "invalid": "Enter an email address like name@example.com.",
-        },
-    )
+    email = EmailAddress("signatory's email address")
     role = Text("signatory's role", ROLE_MAX, required=False)
 
 
