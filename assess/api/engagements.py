@@ -512,18 +512,21 @@ PART = {
 }
 
 
-@blp.route(f"{ENGAGEMENT}/versions/<{ID}:number>/signed.pdf", methods=["GET"])
-@revalidated
-@blp.doc(
-    responses={
+def pdf_responses(whole: str) -> dict[str, Any]:
+    """Document a PDF download: the whole PDF (described by ``whole``) or the part asked for."""
+    return {
         "200": {
-            "description": "The sealed charter: the frozen version with the service's seal",
+            "description": whole,
             "content": PDF,
             "headers": {"ETag": "ETAG", "Accept-Ranges": ACCEPT_RANGES},
         },
         "206": PART,
     }
-)
+
+
+@blp.route(f"{ENGAGEMENT}/versions/<{ID}:number>/signed.pdf", methods=["GET"])
+@revalidated
+@blp.doc(responses=pdf_responses("The sealed charter: the frozen version with the service's seal"))
 @documented(404, 416)
 def signed_pdf(engagement_id: int, number: int) -> Response:
     """Download the signed charter of a frozen version.
@@ -882,16 +885,7 @@ def get_decision(engagement_id: int, decision_id: int) -> dict[str, Any]:
 
 @blp.route(f"{DECISION}/charter.pdf", methods=["GET"])
 @revalidated
-@blp.doc(
-    responses={
-        "200": {
-            "description": "The charter, PDF/A-3b with the decision JSON attached",
-            "content": PDF,
-            "headers": {"ETag": "ETAG", "Accept-Ranges": ACCEPT_RANGES},
-        },
-        "206": PART,
-    }
-)
+@blp.doc(responses=pdf_responses("The charter, PDF/A-3b with the decision JSON attached"))
 @documented(404, 416, 422)
 def charter_pdf(engagement_id: int, decision_id: int) -> Response:
     """Download the partnership charter of a stored decision, as a draft.
