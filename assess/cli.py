@@ -220,6 +220,16 @@ def rules_folder(_ctx: click.Context, _param: click.Parameter, value: str | None
     return value.strip() or None if value is not None else None
 
 
+# The rules a `rules` command works on, as the app chooses them.
+rules_dir_option = click.option(
+    "--rules-dir",
+    type=click.Path(file_okay=False),
+    envvar="ASSESS_RULES_DIR",
+    callback=rules_folder,
+    help="Default: $ASSESS_RULES_DIR, else rules/.",
+)
+
+
 @cli.group("rules")
 def rules_group() -> None:
     """Check and explore the decision rules in rules/."""
@@ -228,13 +238,7 @@ def rules_group() -> None:
 @rules_group.command(
     "check", with_appcontext=False, short_help="Validate the rules and run their scenarios."
 )
-@click.option(
-    "--rules-dir",
-    type=click.Path(file_okay=False),
-    envvar="ASSESS_RULES_DIR",
-    callback=rules_folder,
-    help="Default: $ASSESS_RULES_DIR, else rules/.",
-)
+@rules_dir_option
 def rules_check(rules_dir: str | None) -> None:
     """Validate the rules files and run their scenarios; exit 1 on any problem."""
     from assess import scenarios
@@ -269,13 +273,7 @@ def rules_check(rules_dir: str | None) -> None:
 @rules_group.command(
     "sweep", with_appcontext=False, short_help="Evaluate every answer set against the invariants."
 )
-@click.option(
-    "--rules-dir",
-    type=click.Path(file_okay=False),
-    envvar="ASSESS_RULES_DIR",
-    callback=rules_folder,
-    help="Default: $ASSESS_RULES_DIR, else rules/.",
-)
+@rules_dir_option
 @click.option("--workers", type=click.IntRange(1, 64), help="Default: one per core.")
 def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
     """Evaluate all 390,625 answer sets, check the invariants and print model shares."""
