@@ -19,6 +19,7 @@ from flask import (
     Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -32,6 +33,7 @@ from assess import charter, signoff
 from assess.charter import CharterDetails
 from assess.charter.details import STORED_FIELDS
 from assess.charter.render import stylesheet_text
+from assess.decision import Decision
 from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, utcnow
 from assess.text import is_blank
@@ -279,24 +281,24 @@ def save(engagement_id: int, decision_id: int) -> Any:
     )
 
 
-def _issue(engagement_id: int, decision_id: int) -> tuple[Any, CharterDetails | None, Any]:
+def _issue(engagement_id: int, decision_id: int) -> tuple[Decision, CharterDetails]:
+    """Return the decision and the posted fields to make its charter from; the form again,
+    saying what to correct, when a field is not right."""
     engagement, record = own_decision(engagement_id, decision_id)
     if engagement.archived_at is not None:  # read only: the fields are used, not stored
         details, errors = details_for(engagement, request.form)
     else:
         details, errors = save_fields(engagement, request.form)
     if details is None:
-        return record.decision, None, edit_page(engagement, record, request.form, errors)
+        abort(make_response(edit_page(engagement, record, request.form, errors)))
     db.session.commit()
-    return record.decision, details, None
+    return record.decision, details
 
 
 @bp.post(f"{BASE}/preview")
-def preview(engagement_id: int, decision_id: int) -> Any:
+def preview(engagement_id: int, decision_id: int) -> str:
     """Show the charter as HTML, from the same templates as the PDF."""
-    decision, details, page = _issue(engagement_id, decision_id)
-    if details is None:
-        return page
+    decision, details = _issue(engagement_id, decision_id)
     return charter.to_html(
         decision,
         details,
@@ -318,22 +320,18 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 
 
 @bp.post(f"{BASE}.pdf")
-def pdf(engagement_id: int, decision_id: int) -> Any:
+def pdf(engagement_id: int, decision_id: int) -> Response:
     """Download the charter as PDF/A-3b."""
-    decision, details, page = _issue(engagement_id, decision_id)
-    if details is None:
-        return page
+    decision, details = _issue(engagement_id, decision_id)
     # Not yet frozen: the copy says it is a draft, and so does its name.
     name = f"charter-{charter.document_id(decision, details)}-draft.pdf"
     return _download(charter.to_pdf(decision, details, draft=True), "application/pdf", name)
 
 
 @bp.post(f"{BASE}.ics")
-def calendar(engagement_id: int, decision_id: int) -> Any:
+def calendar(engagement_id: int, decision_id: int) -> Response:
     """Download the twelve-month review calendar as iCalendar."""
-    decision, details, page = _issue(engagement_id, decision_id)
-    if details is None:
-        return page
+    decision, details = _issue(engagement_id, decision_id)
     name = f"reviews-{charter.document_id(decision, details)}.ics"
     # A draft is issued at the start of the day; a calendar app takes a second download
     # with the same UIDs and SEQUENCE as a change only if its DTSTAMP is later.
