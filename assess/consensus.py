@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema
 
 from assess import alignment as aligned
 from assess.alignment import Alignment, cautious_median
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
 from assess.factors import BY_KEY, FACTOR_KEYS, Factor
-from assess.forms import Errors, Text, load_form
+from assess.forms import Errors, Text, choice, load_form
 from assess.models import DecisionRecord, Respondent
 from assess.text import is_blank
 
@@ -37,17 +37,15 @@ class AgreeSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    factor = fields.String(
-        required=True,
-        validate=validate.OneOf(FACTOR_KEYS, error="Choose one of the eight factors."),
-        error_messages={"required": "Choose the factor the parties agreed on."},
+    factor = choice(
+        FACTOR_KEYS,
+        "Choose one of the eight factors.",
+        missing="Choose the factor the parties agreed on.",
     )
-    value = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            (*LEVELS, MIDDLE), error="Choose a level from 1 to 5, or the cautious middle."
-        ),
-        error_messages={"required": "Choose the level the parties agreed on."},
+    value = choice(
+        (*LEVELS, MIDDLE),
+        "Choose a level from 1 to 5, or the cautious middle.",
+        missing="Choose the level the parties agreed on.",
     )
     # Needed for an agreed level, not to go back to the cautious middle (load_agreement).
     note = Text("reason", NOTE_MAX, required=False)

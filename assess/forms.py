@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -164,6 +164,16 @@ def _tomorrow_to_a_year_ahead(value: date) -> None:
         raise ValidationError("Choose an expiry date within a year.")
 
 
+def choice(options: Sequence[str], message: str, *, missing: str | None = None) -> fields.String:
+    """A required choice among a form's options. ``message`` answers a value that is none of
+    them, and a missing one too unless ``missing`` is given."""
+    return fields.String(
+        required=True,
+        validate=validate.OneOf(options, error=message),
+        error_messages={"required": missing or message},
+    )
+
+
 def link_expiry() -> fields.Date:
     """An optional expiry date for a personal link: from tomorrow up to a year ahead."""
     return fields.Date(
@@ -179,11 +189,7 @@ class InvitationSchema(Schema):
         unknown = EXCLUDE
 
     respondent_name = Text("respondent's name", NAME_MAX)
-    side = fields.String(
-        required=True,
-        validate=validate.OneOf(PARTY_SIDES, error="Choose the producer side or the creator side."),
-        error_messages={"required": "Choose the producer side or the creator side."},
-    )
+    side = choice(PARTY_SIDES, "Choose the producer side or the creator side.")
     expires_on = link_expiry()
 
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, g, request, url_for
+
+Found = TypeVar("Found")
+
+
+def kept_for_request(kind: str, token: str, look_up: Callable[[str], Found]) -> Found:
+    """Return what a personal link's token opens, looked up once per request: the limit on
+    guessing links asks before the page does. ``kind`` names what tokens of this sort open."""
+    found: dict[str, Found] = g.setdefault(kind, {})
+    if token not in found:
+        found[token] = look_up(token)
+    return found[token]
 
 
 def link_for(endpoint: str, **values: Any) -> str:

@@ -9,6 +9,7 @@ the workflow itself is ``assess.signoff``.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -17,7 +18,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
 from assess.extensions import db, link_lookups, personal_link_limit
-from assess.forms import EmailAddress, Text, link_expiry, load_form
+from assess.forms import EmailAddress, Text, choice, link_expiry, load_form
 from assess.models import (
     NAME_MAX,
     PUBLIC_URL_MAX,
@@ -47,7 +47,7 @@ from assess.models import (
 from assess.security import frame_on_own_pages
 from assess.signing import SealingFailed
 from assess.signing.keys import SealKeys, from_config
-from assess.views import link_for, served_in_parts
+from assess.views import kept_for_request, link_for, served_in_parts
 from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
 from assess.views.template_helpers import isolated
@@ -82,13 +82,7 @@ class StartSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    order = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            ("sequential", "parallel"), error="Choose in order, or all at once."
-        ),
-        error_messages={"required": "Choose in order, or all at once."},
-    )
+    order = choice(("sequential", "parallel"), "Choose in order, or all at once.")
     expires_on = link_expiry()
 
 
@@ -140,9 +134,12 @@ def _one_line(form: Any) -> dict[str, str]:
     return {key: " ".join(str(value).split()) for key, value in form.items()}
 
 
-def _end_of(day: date | None) -> datetime | None:
-    """A link works through the whole of its expiry day, in UTC."""
-    return datetime.combine(day + timedelta(days=1), time(), UTC) if day else None
+def _links_expire_at(day: date | None) -> datetime:
+    """Links work through the whole of the expiry day chosen, in UTC; without one, for the
+    configured number of days."""
+    if day is not None:
+        return datetime.combine(day + timedelta(days=1), time(), UTC)
+    return utcnow() + timedelta(days=current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT))
 
 
 # Shared helpers ----------------------------------------------------------------------
@@ -222,6 +219,15 @@ def _owned_signatory(version: CharterVersion, signatory_id: int) -> Signatory:
     if signatory is None:
         abort(404)
     return signatory
+
+
+def _changeable_signatory(
+    engagement_id: int, number: int, signatory_id: int
+) -> tuple[Engagement, CharterVersion, Signatory]:
+    """Return a signatory of the consultant's own version, unless the engagement is archived."""
+    engagement, version = _owned_version(engagement_id, number)
+    refuse_if_archived(engagement)
+    return engagement, version, _owned_signatory(version, signatory_id)
 
 
 def _removed_already(version: CharterVersion, signatory_id: int) -> bool:
@@ -441,8 +447,7 @@ def start(engagement_id: int, number: int) -> Any:
     data, errors = load_form(StartSchema(), request.form)
     if errors:
         return _version_page(engagement, version, request.form, errors, 422)
-    days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
-    expires_at = _end_of(data["expires_on"]) or utcnow() + timedelta(days=days)
+    expires_at = _links_expire_at(data["expires_on"])
     try:
         tokens = signoff.start(
             db.session,
@@ -463,14 +468,11 @@ def start(engagement_id: int, number: int) -> Any:
 @bp.post("/v<int:number>/signatories/<int:signatory_id>/link")
 def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Make a new link for a signatory; the old one stops working."""
-    engagement, version = _owned_version(engagement_id, number)
-    refuse_if_archived(engagement)
-    signatory = _owned_signatory(version, signatory_id)
+    engagement, version, signatory = _changeable_signatory(engagement_id, number, signatory_id)
     data, errors = load_form(ResendSchema(), request.form)
     if errors:
         return _version_page(engagement, version, request.form, errors, 422)
-    days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
-    expires_at = _end_of(data["expires_on"]) or utcnow() + timedelta(days=days)
+    expires_at = _links_expire_at(data["expires_on"])
     try:
         token = signoff.resend(
             db.session, signatory, expires_at=expires_at, actor=current_user.display_name
@@ -486,9 +488,7 @@ def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
 @bp.post("/v<int:number>/signatories/<int:signatory_id>/revoke")
 def revoke(engagement_id: int, number: int, signatory_id: int) -> Any:
     """Stop a signatory's link from working."""
-    engagement, version = _owned_version(engagement_id, number)
-    refuse_if_archived(engagement)
-    signatory = _owned_signatory(version, signatory_id)
+    _, version, signatory = _changeable_signatory(engagement_id, number, signatory_id)
     try:
         signoff.revoke(db.session, signatory, actor=current_user.display_name)
     except signoff.SignOffError as error:
@@ -518,11 +518,8 @@ def withdraw(engagement_id: int, number: int) -> Any:
 
 
 def find_signatory(token: str) -> Signatory | None:
-    """Return the signatory a link token opens, kept for the request (the link limit asks first)."""
-    found: dict[str, Signatory | None] = g.setdefault("signatories", {})
-    if token not in found:
-        found[token] = signoff.find_signatory(db.session, token)
-    return found[token]
+    """Return the signatory a link token opens, if any."""
+    return kept_for_request("signatories", token, partial(signoff.find_signatory, db.session))
 
 
 link_lookups[public.name] = find_signatory

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
@@ -23,6 +23,7 @@ from assess.questionnaire import (
     save_answers,
     submit,
 )
+from assess.views import kept_for_request
 from assess.views.results import chart_for
 
 bp = Blueprint("survey", __name__, url_prefix="/i/<token>")
@@ -43,22 +44,21 @@ class Unavailable(Exception):
 
 
 def find_invitation(token: str) -> Invitation | None:
-    """Return the invitation a token opens, kept for the request (the link limit asks first).
+    """Return the invitation a token opens, if any."""
+    return kept_for_request("invitations", token, _look_up_invitation)
 
-    One round trip: every page needs the respondent and their engagement too.
-    """
-    found: dict[str, Invitation | None] = g.setdefault("invitations", {})
-    if token not in found:
-        invitation = None
-        if len(token) <= TOKEN_MAX:
-            invitation = db.session.scalar(
-                select(Invitation)
-                .where(Invitation.token_hash == hash_token(token))
-                .options(joinedload(Invitation.respondent).joinedload(Respondent.engagement))
-            )
-        # Looked up by hash; the constant-time check guards against any collation surprise.
-        found[token] = invitation if invitation and invitation.matches(token) else None
-    return found[token]
+
+def _look_up_invitation(token: str) -> Invitation | None:
+    # One round trip: every page needs the respondent and their engagement too.
+    if len(token) > TOKEN_MAX:
+        return None
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(Invitation.token_hash == hash_token(token))
+        .options(joinedload(Invitation.respondent).joinedload(Respondent.engagement))
+    )
+    # Looked up by hash; the constant-time check guards against any collation surprise.
+    return invitation if invitation and invitation.matches(token) else None
 
 
 link_lookups[bp.name] = find_invitation
