@@ -139,7 +139,8 @@ def _links_expire_at(day: date | None) -> datetime:
     configured number of days."""
     if day is not None:
         return datetime.combine(day + timedelta(days=1), time(), UTC)
-    return utcnow() + timedelta(days=current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT))
+    days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
+    return utcnow() + timedelta(days=days)
 
 
 # Shared helpers ----------------------------------------------------------------------
