@@ -27,8 +27,14 @@ class AddressError(ValueError):
         self.length = length
 
 
-def normalise(pasted: str) -> str:
-    """Return the address as stored, or raise ``AddressError``."""
+def normalise(pasted: str, *, to_store: bool = True) -> str:
+    """Return the address as stored, or raise ``AddressError``.
+
+    ``to_store=False`` is for finding an account by the address typed at sign-in: the
+    address is cleaned the same way, yet only text that could never have been an account's
+    is refused, since accounts made before these rules (``admin@localhost``, say) must still
+    sign in.
+    """
     try:
         address = clean(UNSEEN.sub("", pasted))
     except TextError:
@@ -40,9 +46,13 @@ def normalise(pasted: str) -> str:
         address = f"{local}@{domain.lower()}"
     if len(address) > EMAIL_MAX:
         raise AddressError("too_long", len(address))
-    # One @, something before it, and a domain with a dot: what mail can be sent to from
-    # here (a quoted "@" or a host name alone is technically an address, but never meant).
-    if not local or "@" in local or "." not in domain.strip("."):
+    if not local or not domain or any(character.isspace() for character in address):
+        raise AddressError("invalid")
+    if not to_store:
+        return address
+    # One @ and a domain with a dot: what mail can be sent to from here (a quoted "@" or a
+    # host name alone is technically an address, but never meant).
+    if "@" in local or "." not in domain.strip("."):
         raise AddressError("invalid")
     try:
         _SYNTAX(address)

@@ -53,7 +53,8 @@ class Text(text.Text):
 class EmailAddress(fields.String):
     """An email address in a web form (see ``assess.emails``), its problems as sentences."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, *, to_store: bool = True) -> None:
+        self.to_store = to_store
         invalid = "Enter an email address like name@example.com."
         super().__init__(
             required=True,
@@ -63,7 +64,7 @@ class EmailAddress(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         pasted = str(super()._deserialize(value, attr, data, **kwargs))
         try:
-            return emails.normalise(pasted)
+            return emails.normalise(pasted, to_store=self.to_store)
         except emails.AddressError as error:
             if error.reason == "too_long":
                 raise ValidationError(
@@ -86,7 +87,7 @@ class LoginSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    email = EmailAddress("email address")
+    email = EmailAddress("email address", to_store=False)
     password = fields.String(
         required=True,
         validate=validate.Length(max=1024, error="Passwords have 1024 characters or fewer."),

@@ -90,12 +90,28 @@ def test_the_command_line_refuses_what_is_not_an_address(
     assert stored_consultants(app) == []
 
 
-@pytest.mark.parametrize("typed", NOT_AN_ADDRESS)
+# Never an account's address, whatever the rules were when accounts were made.
+NEVER_AN_ACCOUNT = [
+    param for param in NOT_AN_ADDRESS if param.id in ("no-local-part", "no-domain", "space-inside")
+] + [pytest.param("ann.northlight.example", id="no-at-sign")]
+
+
+@pytest.mark.parametrize("typed", NEVER_AN_ACCOUNT)
 def test_sign_in_says_what_is_not_an_address(app: Flask, client: FlaskClient, typed: str) -> None:
     make_consultant(app, email=typed)  # even were it stored: it is no address to sign in with
     response = post(client, "/login", {"email": typed, "password": PASSWORD})
     assert response.status_code == 422
     assert INVALID in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stored", ["admin@localhost", '"ann@home"@northlight.example'])
+def test_an_account_made_before_the_address_rules_still_signs_in(
+    app: Flask, client: FlaskClient, stored: str
+) -> None:
+    # Addresses the account command once accepted; new accounts and signatories refuse them.
+    make_consultant(app, email=stored)
+    response = post(client, "/login", {"email": stored.upper(), "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("typed", NOT_AN_ADDRESS)
