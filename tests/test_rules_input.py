@@ -27,23 +27,36 @@ def rules_check(rules_dir: Path) -> Any:
     return CliRunner().invoke(cli, ["rules", "check", "--rules-dir", str(rules_dir)])
 
 
+def refused_output(rules_dir: Path) -> str:
+    """Run the check, which must fail by naming the problems, not with a traceback; return
+    what it printed."""
+    result = rules_check(rules_dir)
+    assert result.exit_code == 1, result.output[:2000]
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    output: str = result.output
+    return output
+
+
+def edit(rules_dir: Path, file: str, old: str, new: str) -> Path:
+    """Replace the first `old` in one of the copied files with `new`; return that file."""
+    path = rules_dir / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
 # --- unreadable scenario files and deep nesting ---------------------------------------
 
 
-def test_rules_check_reports_a_scenario_file_that_is_not_utf8(rules_copy: Path) -> None:
-    (rules_copy / "scenarios" / "extra.yaml").write_bytes(b"- name: caf\xe9\n")
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # no traceback
-    assert "extra.yaml" in result.output
-
-
-def test_rules_check_reports_a_scenario_path_that_is_a_folder(rules_copy: Path) -> None:
-    (rules_copy / "scenarios" / "extra.yaml").mkdir()
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "extra.yaml" in result.output
+@pytest.mark.parametrize(
+    "make",
+    [lambda path: path.write_bytes(b"- name: caf\xe9\n"), lambda path: path.mkdir()],
+    ids=["not-utf8", "a-folder"],
+)
+def test_rules_check_reports_a_scenario_file_it_cannot_read(rules_copy: Path, make: Any) -> None:
+    make(rules_copy / "scenarios" / "extra.yaml")
+    assert "extra.yaml" in refused_output(rules_copy)
 
 
 @pytest.mark.parametrize("where", ["rules", "scenarios"])
@@ -53,10 +66,8 @@ def test_rules_check_reports_deeply_nested_yaml(rules_copy: Path, where: str) ->
         (rules_copy / "90-extra.yaml").write_text(f"stage: protocols\nrules:\n- {nested}\n")
     else:
         (rules_copy / "scenarios" / "extra.yaml").write_text(f"- {nested}\n")
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "extra.yaml" in result.output
+    output = refused_output(rules_copy)
+    assert "extra.yaml" in output
 
 
 # --- rules that would silently mean something else ------------------------------------
@@ -93,9 +104,8 @@ def test_a_condition_that_cannot_mean_what_it_says_is_reported(
         f"    when: {when}\n"
         "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE
     )
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert "90-extra.yaml" in result.output and expected in result.output
+    output = refused_output(rules_copy)
+    assert "90-extra.yaml" in output and expected in output
 
 
 @pytest.mark.parametrize(
@@ -109,13 +119,9 @@ def test_a_condition_that_cannot_mean_what_it_says_is_reported(
 def test_an_id_ending_in_a_line_break_is_not_lowercase_with_dashes(
     rules_copy: Path, file: str, old: str, new: str
 ) -> None:
-    path = rules_copy / file
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert "must be lowercase-with-dashes" in result.output
+    edit(rules_copy, file, old, new)
+    output = refused_output(rules_copy)
+    assert "must be lowercase-with-dashes" in output
 
 
 def test_points_that_could_add_up_to_infinity_are_refused(rules_copy: Path) -> None:
@@ -123,9 +129,8 @@ def test_points_that_could_add_up_to_infinity_are_refused(rules_copy: Path) -> N
         "stage: scoring\nrules:\n"
         "  - id: huge\n    when: {}\n    score: {agile: 1.7e308}\n" + GOOD_BECAUSE
     )
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert "99-huge.yaml" in result.output and "must be -1000 to 1000" in result.output
+    output = refused_output(rules_copy)
+    assert "99-huge.yaml" in output and "must be -1000 to 1000" in output
 
 
 # --- files that are not what a rules file is --------------------------------------------
@@ -136,10 +141,8 @@ def test_rules_check_reports_a_symlink_loop(rules_copy: Path, where: str) -> Non
     folder = rules_copy if where == "rules" else rules_copy / "scenarios"
     (folder / "90-a.yaml").symlink_to(folder / "91-b.yaml")
     (folder / "91-b.yaml").symlink_to(folder / "90-a.yaml")
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "90-a.yaml: cannot be read" in result.output
+    output = refused_output(rules_copy)
+    assert "90-a.yaml: cannot be read" in output
 
 
 @pytest.mark.parametrize(
@@ -154,9 +157,8 @@ def test_a_rules_file_that_is_not_a_mapping_says_so(
     rules_copy: Path, file: str, content: str, expected: str
 ) -> None:
     (rules_copy / file).write_text(content)
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert [line for line in result.output.splitlines() if file in line] == [
+    output = refused_output(rules_copy)
+    assert [line for line in output.splitlines() if file in line] == [
         f"{rules_copy / file}: {expected}"
     ]
 
@@ -177,13 +179,9 @@ def test_a_rules_file_that_is_not_a_mapping_says_so(
 def test_a_number_that_is_not_finite_is_named_in_plain_words(
     rules_copy: Path, file: str, old: str, new: str, expected: str
 ) -> None:
-    path = rules_copy / file
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert f"{file}: " in result.output and f"{expected}: must be a finite number" in result.output
+    edit(rules_copy, file, old, new)
+    output = refused_output(rules_copy)
+    assert f"{file}: " in output and f"{expected}: must be a finite number" in output
 
 
 @pytest.mark.parametrize("where", ["rules", "scenarios"])
@@ -192,10 +190,8 @@ def test_a_yml_file_is_refused_with_a_line_saying_to_rename_it(
 ) -> None:
     folder = rules_copy if where == "rules" else rules_copy / "scenarios"
     (folder / "70-mine.yml").write_text("stage: protocols\nrules: []\n")
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.output == (
+    output = refused_output(rules_copy)
+    assert output == (
         f"{folder / '70-mine.yml'}: only .yaml files are read; rename it to 70-mine.yaml\n"
     )
 
@@ -220,10 +216,8 @@ def test_rules_check_that_runs_no_scenario_does_not_pass(
     folder = rules_copy / "scenarios"
     shutil.rmtree(folder)
     make(folder)
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.output == f"{folder}: {expected}\n"
+    output = refused_output(rules_copy)
+    assert output == f"{folder}: {expected}\n"
 
 
 # --- YAML aliases that expand far beyond the file ---------------------------------------
@@ -299,12 +293,10 @@ def test_a_value_that_is_not_text_is_never_written_out_in_a_problem(
     rules_copy: Path, file: str, content: str, expected: str
 ) -> None:
     (rules_copy / file).write_text(content)
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output[:500]
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = result.output.splitlines()
-    assert f"{rules_copy / file}: {expected}" in lines, result.output[:2000]
-    assert all(len(line) < 300 and "laugh" not in line for line in lines), result.output[:500]
+    output = refused_output(rules_copy)
+    lines = output.splitlines()
+    assert f"{rules_copy / file}: {expected}" in lines, output[:2000]
+    assert all(len(line) < 300 and "laugh" not in line for line in lines), output[:500]
 
 
 @pytest.mark.parametrize(
@@ -330,13 +322,9 @@ def test_a_value_that_is_not_text_is_never_written_out_in_a_problem(
 def test_text_where_a_number_is_expected_is_refused(
     rules_copy: Path, file: str, old: str, new: str, expected: str
 ) -> None:
-    path = rules_copy / file
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert f"{path}: {expected}" in result.output.splitlines(), result.output
+    path = edit(rules_copy, file, old, new)
+    output = refused_output(rules_copy)
+    assert f"{path}: {expected}" in output.splitlines(), output
 
 
 ONE_ANSWER_SET = f"  answers: {ANSWERS_YAML}\n"
@@ -376,6 +364,5 @@ def test_a_scenario_the_product_could_not_decide_as_written_is_refused(
         + given
         + "  expect: {model: integrated, components: [integrated]}\n"
     )
-    result = rules_check(rules_copy)
-    assert result.exit_code == 1, result.output
-    assert result.output == f"{path}: scenario odd-case: {expected}\n"
+    output = refused_output(rules_copy)
+    assert output == f"{path}: scenario odd-case: {expected}\n"
