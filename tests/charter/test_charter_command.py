@@ -149,35 +149,22 @@ def test_all_field_problems_are_reported_together(tmp_path: Path) -> None:
 
 def test_details_file_fills_the_fields_and_is_validated(answers: Path, tmp_path: Path) -> None:
     fields = tmp_path / "fields.json"
+
+    def charter_with_details() -> Result:
+        out = str(tmp_path / "c.html")
+        return run(
+            str(answers), "--details", str(fields), "--project", "P", *PARTIES, "-o", out, "--html"
+        )
+
     fields.write_text(json.dumps({"revenue_split": {"producer": 70, "creator": 20}, "colour": "x"}))
-    result = run(
-        str(answers),
-        "--details",
-        str(fields),
-        "--project",
-        "P",
-        *PARTIES,
-        "-o",
-        str(tmp_path / "c.html"),
-        "--html",
-    )
+    result = charter_with_details()
     assert result.exit_code == 2
     assert sorted(result.stderr.splitlines()) == [
         "colour: unknown field",
         "revenue_split: producer and creator shares must add up to 100",
     ]
     fields.write_text("[1, 2]")
-    result = run(
-        str(answers),
-        "--details",
-        str(fields),
-        "--project",
-        "P",
-        *PARTIES,
-        "-o",
-        str(tmp_path / "c.html"),
-        "--html",
-    )
+    result = charter_with_details()
     assert (result.exit_code, result.stderr) == (
         2,
         "details: must be a JSON object of charter fields\n",
