@@ -17,7 +17,7 @@ from browsertools import (
     sign_in,
 )
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pypdf import PdfReader
 from webtools import (
     ANSWERS,
@@ -51,15 +51,12 @@ def answer(browser: Browser, url: str, answers: dict[str, int]) -> None:
     context.close()
 
 
-def pdf_text(data: bytes) -> str:
-    """Return the PDF's text with whitespace collapsed, so lines wrap anywhere."""
-    reader = PdfReader(io.BytesIO(data))
-    return re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in reader.pages))
-
-
-def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_gaps(
-    app: Flask, live_server: str, browser: Browser, laptop: BrowserContext, artifacts: Path
-) -> None:
+def consensus_decided(
+    app: Flask, live_server: str, browser: Browser, laptop: BrowserContext
+) -> tuple[int, str, Page]:
+    """Ann and Bo answer apart from their links, and the consultant decides on their
+    consensus. Return the engagement, Ann's link and the consultant's page, which shows where
+    the partners differ."""
     client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     ann = invite(client, engagement_id)
@@ -71,6 +68,19 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     page.goto(f"{live_server}/engagements/{engagement_id}")
     page.get_by_role("button", name="Decide on the consensus").click()
     expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    return engagement_id, ann, page
+
+
+def pdf_text(data: bytes) -> str:
+    """Return the PDF's text with whitespace collapsed, so lines wrap anywhere."""
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(p.extract_text() or "" for p in reader.pages))
+
+
+def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_gaps(
+    app: Flask, live_server: str, browser: Browser, laptop: BrowserContext, artifacts: Path
+) -> None:
+    engagement_id, _, page = consensus_decided(app, live_server, browser, laptop)
 
     # The radar overlays both partners and the consensus, with a legend and a text alternative.
     legend = page.locator("#profile-title ~ .compare .legend")
@@ -183,17 +193,7 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
 def test_a_consensus_whose_answers_changed_says_so_and_is_decided_anew_keeping_what_holds(
     app: Flask, live_server: str, browser: Browser, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    client = signed_in_consultant(app)
-    engagement_id = create_engagement(client)
-    ann = invite(client, engagement_id)
-    bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
-    answer(browser, live_server + ann, ANSWERS)
-    answer(browser, live_server + bo, CREATOR_ANSWERS)
-
-    page = sign_in(laptop, live_server)
-    page.goto(f"{live_server}/engagements/{engagement_id}")
-    page.get_by_role("button", name="Decide on the consensus").click()
-    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    engagement_id, ann, page = consensus_decided(app, live_server, browser, laptop)
     first = page.url.split("#")[0]
     script_ready(page)  # an adjusted level is previewed by the script
 
