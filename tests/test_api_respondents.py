@@ -46,6 +46,33 @@ def submit(api: FlaskClient, path: str) -> None:
     assert api.post(f"{path}/submit").status_code == 201
 
 
+def submitted_by_ann(api: FlaskClient) -> tuple[str, str]:
+    """An engagement where Ann Lee submitted her answers; return its API path and hers."""
+    base = engagement(api)
+    ann, _ = invited(api, base, "Ann Lee", "producer")
+    submit(api, ann)
+    return base, ann
+
+
+# The answers as the intake session's form sends them.
+LEVELS = {key: str(level) for key, level in ANSWERS.items()}
+
+
+def in_session(app: Flask, base: str, form: dict[str, str]) -> None:
+    """Send the engagement's intake session form, as its consultant signed in on the web."""
+    web = app.test_client()
+    login(web)
+    post(web, f"{base.removeprefix('/api/v1')}/session", form)
+
+
+def shown_history(app: Flask, base: str) -> str:
+    """Return the history on the engagement's page, as its consultant sees it on the web."""
+    web = app.test_client()
+    login(web)
+    page = web.get(base.removeprefix("/api/v1")).get_data(as_text=True)
+    return page.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+
+
 def history(app: Flask) -> list[tuple[str, str, str, str, int, str]]:
     with app.app_context():
         return [
@@ -100,9 +127,7 @@ def test_a_respondent_who_will_not_answer_is_removed_with_answers_and_links(
 def test_submitted_answers_and_answers_a_decision_rests_on_stay(
     app: Flask, api: FlaskClient
 ) -> None:
-    base = engagement(api)
-    ann, _ = invited(api, base, "Ann Lee", "producer")
-    submit(api, ann)
+    _, ann = submitted_by_ann(api)
     refused = api.delete(ann)
     assert refused.status_code == 409
     assert refused.json["message"] == (
@@ -153,16 +178,12 @@ def test_an_unfinished_intake_session_is_removed_and_a_finished_one_stays(
     app: Flask, api: FlaskClient
 ) -> None:
     base = engagement(api)
-    web = app.test_client()
-    login(web)
-    page = base.removeprefix("/api/v1")
-    post(web, f"{page}/session", {"innovation": "3", "action": "save"})
+    in_session(app, base, {"innovation": "3", "action": "save"})
     [unfinished] = api.get(f"{base}/respondents").json
     assert api.delete(f"{base}/respondents/{unfinished['id']}").status_code == 204
     assert api.get(f"{base}/respondents").json == []
 
-    levels = {key: str(level) for key, level in ANSWERS.items()}
-    post(web, f"{page}/session", {**levels, "action": "decide"})
+    in_session(app, base, {**LEVELS, "action": "decide"})
     [finished] = api.get(f"{base}/respondents").json
     refused = api.delete(f"{base}/respondents/{finished['id']}")
     assert refused.status_code == 409 and "intake session was finished" in refused.json["message"]
@@ -177,10 +198,7 @@ def test_a_removal_over_the_api_shows_in_the_engagement_history(
     base = engagement(api)
     cy, _ = invited(api, base, "Cy Diaz", "creator")
     api.delete(cy)
-    web = app.test_client()
-    login(web)
-    page = web.get(base.removeprefix("/api/v1")).get_data(as_text=True)
-    history_card = page.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    history_card = shown_history(app, base)
     assert "<bdi>Cara Diaz</bdi> removed <bdi>Cy Diaz</bdi> (creator side)" in history_card
     assert "over the API" in history_card and "no answers saved" in history_card
 
@@ -254,9 +272,7 @@ def decisions(app: Flask) -> int:
 def test_reopened_answers_closed_again_unchanged_are_the_decision_again(
     app: Flask, api: FlaskClient
 ) -> None:
-    base = engagement(api)
-    ann, _ = invited(api, base, "Ann Lee", "producer")
-    submit(api, ann)
+    base, ann = submitted_by_ann(api)
     decided = api.get(base).json
     assert decided["status"] == "decided" and decided["decision_of_record_id"] is not None
 
@@ -285,10 +301,7 @@ def test_reopened_answers_closed_again_unchanged_are_the_decision_again(
         ("answers reopened", "api"),
         ("answers closed again", "api"),
     ]
-    web = app.test_client()
-    login(web)
-    page = web.get(base.removeprefix("/api/v1")).get_data(as_text=True)
-    history_card = page.split('id="engagement-history-title"', 1)[1].split("</section>", 1)[0]
+    history_card = shown_history(app, base)
     assert (
         "<bdi>Cara Diaz</bdi> reopened the answers of <bdi>Ann Lee</bdi> (producer side) over "
         "the API" in history_card
@@ -298,9 +311,7 @@ def test_reopened_answers_closed_again_unchanged_are_the_decision_again(
 def test_changed_answers_are_discarded_only_once_the_caller_has_seen_them(
     app: Flask, api: FlaskClient
 ) -> None:
-    base = engagement(api)
-    ann, _ = invited(api, base, "Ann Lee", "producer")
-    submit(api, ann)
+    base, ann = submitted_by_ann(api)
     api.post(f"{ann}/reopen")
     api.put(f"{ann}/answers", json={"answers": {"timeline_pressure": 1}})
 
@@ -386,9 +397,7 @@ def test_answers_whose_submitted_version_is_not_on_record_are_not_closed(
 def test_reopening_and_closing_need_the_owner_a_writing_token_and_a_current_engagement(
     app: Flask, api: FlaskClient, consultant: int
 ) -> None:
-    base = engagement(api)
-    ann, _ = invited(api, base, "Ann Lee", "producer")
-    submit(api, ann)
+    base, ann = submitted_by_ann(api)
     read_only = bearer(make_token(app, consultant, can_write=False))
     other = bearer(make_token(app, make_consultant(app, "dee@example.com", "Dee")))
     for action in ("reopen", "close"):
@@ -409,10 +418,7 @@ def test_a_finished_intake_session_reopens_and_closes_as_on_the_web(
     app: Flask, api: FlaskClient
 ) -> None:
     base = engagement(api)
-    web = app.test_client()
-    login(web)
-    levels = {key: str(level) for key, level in ANSWERS.items()}
-    post(web, f"{base.removeprefix('/api/v1')}/session", {**levels, "action": "decide"})
+    in_session(app, base, {**LEVELS, "action": "decide"})
     [session] = api.get(f"{base}/respondents").json
     path = f"{base}/respondents/{session['id']}"
     assert api.post(f"{path}/reopen").json["submitted_at"] is None
@@ -427,9 +433,7 @@ def test_a_finished_intake_session_reopens_and_closes_as_on_the_web(
 def test_reopening_twice_at_once_reopens_once(
     app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = engagement(api)
-    ann, _ = invited(api, base, "Ann Lee", "producer")
-    submit(api, ann)
+    _, ann = submitted_by_ann(api)
     inner = meanwhile(monkeypatch, api_module, "not_archived", lambda: api.post(f"{ann}/reopen"))
     outer = api.post(f"{ann}/reopen")
     assert sorted([inner[0].status_code, outer.status_code]) == [200, 409]
