@@ -143,50 +143,22 @@ def test_two_nodes_share_answers_and_rate_limits(
         browser = requests.Session()
         start = browser.get(f"{a.url}/i/{link}", timeout=TIMEOUT)
         assert start.status_code == 200
-        saved = browser.post(
-            f"{a.url}/i/{link}/step/1",
-            data={
-                "csrf_token": csrf_of(start.text),
-                "innovation": "4",
-                "planning_complexity": "2",
-                "action": "save",
-            },
-            allow_redirects=False,
-            timeout=TIMEOUT,
-        )
+        first_page = {"innovation": "4", "planning_complexity": "2"}
+        saved = send_form(browser, f"{a.url}/i/{link}/step/1", start, **first_page, action="save")
         assert saved.status_code == 303, saved.text
         # ... and resumes on node B, where the saved answers are shown again,
         resumed = browser.get(f"{b.url}/i/{link}", timeout=TIMEOUT)
         assert resumed.status_code == 200 and resumed.url.endswith("/step/1")
         assert re.search(r'id="innovation-4"[^>]*\bchecked', resumed.text)
         # and the session and form token made on A are accepted on B.
-        onward = browser.post(
-            f"{b.url}/i/{link}/step/1",
-            data={
-                "csrf_token": csrf_of(start.text),
-                "innovation": "4",
-                "planning_complexity": "2",
-                "action": "next",
-            },
-            allow_redirects=False,
-            timeout=TIMEOUT,
-        )
+        onward = send_form(browser, f"{b.url}/i/{link}/step/1", start, **first_page, action="next")
         assert onward.status_code == 303 and onward.headers["Location"].endswith("/step/2")
         page_two = browser.get(f"{b.url}/i/{link}/step/2", timeout=TIMEOUT)
-        assert (
-            browser.post(
-                f"{a.url}/i/{link}/step/2",
-                data={
-                    "csrf_token": csrf_of(page_two.text),
-                    "resource_availability": "3",
-                    "risk_tolerance": "3",
-                    "action": "save",
-                },
-                allow_redirects=False,
-                timeout=TIMEOUT,
-            ).status_code
-            == 303
+        second_page = {"resource_availability": "3", "risk_tolerance": "3"}
+        saved = send_form(
+            browser, f"{a.url}/i/{link}/step/2", page_two, **second_page, action="save"
         )
+        assert saved.status_code == 303, saved.text
         assert stored_answers(pg, rid) == {
             "innovation": 4,
             "planning_complexity": 2,
@@ -199,6 +171,19 @@ def test_two_nodes_share_answers_and_rate_limits(
             for n in (a, b, a, b, a, b)
         ]
         assert codes == [200, 200, 200, 200, 200, 429]
+
+
+def send_form(
+    browser: requests.Session,
+    url: str,
+    page: requests.Response,
+    timeout: float = TIMEOUT,
+    **fields: str,
+) -> requests.Response:
+    """Send a form as a browser does from the page it is on, with that page's CSRF token;
+    return the answer itself, not where it redirects to."""
+    data = {"csrf_token": csrf_of(page.text), **fields}
+    return browser.post(url, data=data, allow_redirects=False, timeout=timeout)
 
 
 def seed_sign_off(url: str) -> dict[str, Any]:
@@ -245,11 +230,13 @@ def test_a_sign_off_started_on_one_node_completes_on_the_other(pg: str, redis_pr
             browser = requests.Session()
             page = browser.get(f"{server.url}/sign/{token}", timeout=TIMEOUT)
             assert page.status_code == 200
-            approved = browser.post(
+            approved = send_form(
+                browser,
                 f"{server.url}/sign/{token}/approve",
-                data={"csrf_token": csrf_of(page.text), "full_name": name, "consent": "on"},
-                allow_redirects=False,
-                timeout=30,
+                page,
+                full_name=name,
+                consent="on",
+                timeout=30,  # the last approval seals the charter
             )
             assert approved.status_code == 303, approved.text[-500:]
     engine = create_engine(pg)
