@@ -14,6 +14,7 @@ from sqlalchemy import select
 from webtools import (
     ANSWERS,
     CREATOR_ANSWERS,
+    answer_through_link,
     consensus_of_two,
     create_engagement,
     invite,
@@ -21,6 +22,7 @@ from webtools import (
     make_consultant,
     of_record,
     post,
+    respondent_id,
     submitted_pair,
 )
 
@@ -451,15 +453,6 @@ WHAT_IF = {**ANSWERS, "resource_availability": 1, "innovation": 2, "creative_col
 WHAT_IF_TITLE = "Hybrid: Strategic Resource Partnership with Agile Production Partnership"
 
 
-def answer_through_link(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
-    """Answer every page from an invitation link and submit."""
-    from assess.questionnaire import PAGES
-
-    for number, page in enumerate(PAGES, start=1):
-        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-    assert post(client, f"{link}/review").status_code == 303
-
-
 def agreed_through_links(client: FlaskClient) -> tuple[int, str, str]:
     """Ann and Bo answer from their links (their own decisions #1 and #2); the consultant
     decides their consensus (#3) and agrees a value (#4). Return the engagement, the path of
@@ -612,9 +605,7 @@ def test_a_consensus_whose_answers_are_reopened_waits_for_them(
 ) -> None:
     path = consensus_of_two(app, signed_in)
     engagement_id = int(path.split("/")[2])
-    with app.app_context():
-        ann = db.session.scalars(select(Respondent).where(Respondent.name == "Ann Lee")).one()
-        ann_id = ann.id
+    ann_id = respondent_id(app, "Ann Lee")
     post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/reopen")
     page = signed_in.get(path).get_data(as_text=True)
     assert "<bdi>Ann Lee</bdi>'s answers are open again for changes." in page

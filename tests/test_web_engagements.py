@@ -9,16 +9,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from signofftools import record
-from sqlalchemy import func, select
+from sqlalchemy import select
 from webtools import (
     ANSWERS,
     ENGAGEMENT,
+    answer_through_link,
+    count,
     create_engagement,
+    fill_in,
     invite,
     login,
     make_consultant,
     of_record,
     post,
+    respondent_id,
     submitted_pair,
 )
 
@@ -33,11 +37,6 @@ def status(app: Flask, engagement_id: int) -> str:
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None
         return engagement.status
-
-
-def count(app: Flask, model: type) -> int:
-    with app.app_context():
-        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_pages_need_a_signed_in_consultant(client: FlaskClient) -> None:
@@ -236,9 +235,8 @@ def test_revoking_a_link_asks_first(signed_in: FlaskClient) -> None:
 def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> None:
     engagement_id = create_engagement(signed_in)
     old = invite(signed_in, engagement_id)
-    with app.app_context():
-        respondent_id = db.session.scalars(select(Respondent.id)).one()
-    response = post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/link")
+    ann_id = respondent_id(app, "Ann Lee")
+    response = post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/link")
     assert response.status_code == 302
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "Link for Ann Lee" in page
@@ -255,8 +253,8 @@ def test_a_new_link_revoked_before_its_page_shows_is_not_shown(
     # The same consultant, signed in on another device, revokes it in between.
     elsewhere = app.test_client()
     login(elsewhere)
-    respondent_id = respondent_id_of(app, "Ann Lee")
-    post(elsewhere, f"/engagements/{engagement_id}/respondents/{respondent_id}/revoke")
+    ann_id = respondent_id(app, "Ann Lee")
+    post(elsewhere, f"/engagements/{engagement_id}/respondents/{ann_id}/revoke")
     page = signed_in.get(created.headers["Location"]).get_data(as_text=True)
     assert 'id="new-link"' not in page and "/i/" not in page
 
@@ -264,9 +262,8 @@ def test_a_new_link_revoked_before_its_page_shows_is_not_shown(
 def test_revoked_link_shows_a_clear_page(signed_in: FlaskClient, app: Flask) -> None:
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
-    with app.app_context():
-        respondent_id = db.session.scalars(select(Respondent.id)).one()
-    post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/revoke")
+    ann_id = respondent_id(app, "Ann Lee")
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/revoke")
     response = signed_in.get(link)
     assert response.status_code == 410
     assert b"link has been replaced" in response.data
@@ -275,8 +272,6 @@ def test_revoked_link_shows_a_clear_page(signed_in: FlaskClient, app: Flask) -> 
 def test_status_follows_the_engagement_from_new_to_signed(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    from webtools import ANSWERS
-
     from assess.models import utcnow
     from assess.questionnaire import PAGES
 
@@ -319,25 +314,17 @@ def test_status_follows_the_engagement_from_new_to_signed(
 def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    from webtools import ANSWERS
-
-    from assess.questionnaire import PAGES
-
     engagement_id = create_engagement(signed_in)
     ann = invite(signed_in, engagement_id)
     invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
-    for number, page in enumerate(PAGES, start=1):
-        post(signed_in, f"{ann}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
-    assert post(signed_in, f"{ann}/review").status_code == 303
+    answer_through_link(signed_in, ann)
     assert status(app, engagement_id) == "answered"
     assert "Waiting for <bdi>Bo Chen</bdi>" in signed_in.get("/engagements").get_data(as_text=True)
     # Ann's decision stands on the answers in so far; the page says what would change it.
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert "Waiting for <bdi>Bo Chen</bdi> to submit: answers still to come would change" in page
     assert f'class="button" href="/engagements/{engagement_id}/decisions/1/charter">Prepare' in page
-    with app.app_context():
-        bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
-        path = f"/engagements/{engagement_id}/respondents/{bo.id}/revoke"
+    path = f"/engagements/{engagement_id}/respondents/{respondent_id(app, 'Bo Chen')}/revoke"
     post(signed_in, path)
     # Bo will not answer: Ann's decision is the engagement's.
     assert status(app, engagement_id) == "decided"
@@ -346,18 +333,9 @@ def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
 def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    from webtools import ANSWERS
-
-    from assess.questionnaire import PAGES
-
     engagement_id = create_engagement(signed_in)
     ann = invite(signed_in, engagement_id)
     bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
-
-    def submit(link: str, answers: dict[str, int]) -> None:
-        for number, page in enumerate(PAGES, start=1):
-            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-        assert post(signed_in, f"{link}/review").status_code == 303
 
     def shown() -> tuple[str, str]:
         page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
@@ -365,18 +343,15 @@ def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
         return page, listing
 
     def resubmit(name: str, answers: dict[str, int]) -> None:
-        with app.app_context():
-            who = db.session.scalars(select(Respondent).where(Respondent.name == name)).one()
-            respondent_id = who.id
-        path = f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen"
+        path = f"/engagements/{engagement_id}/respondents/{respondent_id(app, name)}/reopen"
         assert post(signed_in, path).status_code == 302
-        submit(ann if name == "Ann Lee" else bo, answers)
+        answer_through_link(signed_in, ann if name == "Ann Lee" else bo, answers)
 
-    submit(ann, ANSWERS)
+    answer_through_link(signed_in, ann)
     # Bo's link still works: the engagement waits for his answers.
     assert status(app, engagement_id) == "answered"
     # Each has a decision of their own, but nothing decides on both answers yet.
-    submit(bo, {**ANSWERS, "timeline_pressure": 5})
+    answer_through_link(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
     assert status(app, engagement_id) == "answered"
     decided = post(signed_in, f"/engagements/{engagement_id}/consensus")
     assert decided.status_code == 303
@@ -425,15 +400,6 @@ def test_reopened_answers_take_the_engagement_out_of_decided(
     assert status(app, engagement_id) == "in progress"
 
 
-def answer_through_link(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
-    """Answer every page from an invitation link and submit."""
-    from assess.questionnaire import PAGES
-
-    for number, page in enumerate(PAGES, start=1):
-        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-    assert post(client, f"{link}/review").status_code == 303
-
-
 def decided_through_links(client: FlaskClient) -> tuple[int, str]:
     """Ann and Bo answer from their links (their own decisions #1 and #2) and the consultant
     decides their consensus (#3). Return the engagement and Ann's link."""
@@ -463,7 +429,7 @@ def test_reopened_answers_never_submitted_again_can_be_closed_again_as_they_were
 ) -> None:
     engagement_id, link = decided_through_links(signed_in)
     base = f"/engagements/{engagement_id}"
-    ann = respondent_id_of(app, "Ann Lee")
+    ann = respondent_id(app, "Ann Lee")
     close = f"{base}/respondents/{ann}/close"
     assert f'action="{close}"' not in signed_in.get(base).get_data(as_text=True)
     post(signed_in, f"{base}/respondents/{ann}/reopen")
@@ -516,7 +482,7 @@ def test_closing_again_after_changes_shows_them_and_keeps_the_submitted_answers(
 ) -> None:
     engagement_id, link = decided_through_links(signed_in)
     base = f"/engagements/{engagement_id}"
-    ann = respondent_id_of(app, "Ann Lee")
+    ann = respondent_id(app, "Ann Lee")
     close = f"{base}/respondents/{ann}/close"
     post(signed_in, f"{base}/respondents/{ann}/reopen")
     # Ann changes a page of answers but never submits them.
@@ -563,7 +529,7 @@ def test_a_reopened_intake_session_can_be_closed_again(app: Flask, signed_in: Fl
     base = f"/engagements/{engagement_id}"
     form = {k: str(v) for k, v in ANSWERS.items()}
     assert post(signed_in, f"{base}/session", {**form, "action": "decide"}).status_code == 303
-    session_id = respondent_id_of(app, "Intake session")
+    session_id = respondent_id(app, "Intake session")
     post(signed_in, f"{base}/respondents/{session_id}/reopen")
     assert of_record(app, engagement_id) is None
     page = signed_in.get(f"{base}/respondents/{session_id}/close").get_data(as_text=True)
@@ -579,7 +545,7 @@ def test_closing_again_is_refused_to_other_consultants_and_on_an_archived_engage
     login(client)
     engagement_id, _ = decided_through_links(client)
     base = f"/engagements/{engagement_id}"
-    ann = respondent_id_of(app, "Ann Lee")
+    ann = respondent_id(app, "Ann Lee")
     close = f"{base}/respondents/{ann}/close"
     post(client, f"{base}/respondents/{ann}/reopen")
 
@@ -602,9 +568,8 @@ def test_reopening_answers_not_submitted_says_there_is_nothing_to_reopen(
 ) -> None:
     engagement_id = create_engagement(signed_in)
     invite(signed_in, engagement_id)
-    with app.app_context():
-        respondent_id = db.session.scalars(select(Respondent.id)).one()
-    path = f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen"
+    ann_id = respondent_id(app, "Ann Lee")
+    path = f"/engagements/{engagement_id}/respondents/{ann_id}/reopen"
     page = signed_in.get(post(signed_in, path).headers["Location"]).get_data(as_text=True)
     assert "open again" not in page
     assert "<bdi>Ann Lee</bdi>'s answers are not submitted, so there is nothing to reopen." in page
@@ -613,8 +578,7 @@ def test_reopening_answers_not_submitted_says_there_is_nothing_to_reopen(
 def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
-    with app.app_context():
-        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    ann_id = respondent_id(app, "Ann Lee")
     base = f"/engagements/{engagement_id}"
     paths = [
         "/logout",
@@ -623,11 +587,11 @@ def test_every_form_post_needs_the_csrf_token(app: Flask, signed_in: FlaskClient
         f"{base}/archive",
         f"{base}/restore",
         f"{base}/invitations/new",
-        f"{base}/respondents/{respondent_id}/link",
-        f"{base}/respondents/{respondent_id}/revoke",
-        f"{base}/respondents/{respondent_id}/reopen",
-        f"{base}/respondents/{respondent_id}/close",
-        f"{base}/respondents/{respondent_id}/remove",
+        f"{base}/respondents/{ann_id}/link",
+        f"{base}/respondents/{ann_id}/revoke",
+        f"{base}/respondents/{ann_id}/reopen",
+        f"{base}/respondents/{ann_id}/close",
+        f"{base}/respondents/{ann_id}/remove",
         f"{base}/session",
         f"{base}/consensus",
         f"{base}/decisions/1/confirm",
@@ -770,15 +734,11 @@ def test_a_link_renewed_without_a_chosen_day_names_its_exact_end() -> None:
 def test_the_list_says_a_consensus_is_next_once_several_respondents_submitted(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    from assess.questionnaire import PAGES
-
     engagement_id = create_engagement(signed_in)
     for name, side, level in (("Ann Lee", "producer", 2), ("Bo Chen", "creator", 5)):
         link = invite(signed_in, engagement_id, respondent_name=name, side=side)
         answers = {**ANSWERS, "timeline_pressure": level}
-        for number, page in enumerate(PAGES, start=1):
-            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-        assert post(signed_in, f"{link}/review").status_code == 303
+        answer_through_link(signed_in, link, answers)
     assert status(app, engagement_id) == "answered"
     # Each submission made that respondent's own decision; nothing has combined them yet.
     listing = signed_in.get("/engagements").get_data(as_text=True)
@@ -888,11 +848,6 @@ def test_only_submitted_answers_count_as_differences_to_discuss(
     assert page.count('<span class="th-sub">not submitted</span>') == 2
 
 
-def respondent_id_of(app: Flask, name: str) -> int:
-    with app.app_context():
-        return int(db.session.scalars(select(Respondent.id).where(Respondent.name == name)).one())
-
-
 def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -903,7 +858,7 @@ def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
     assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
     third = invite(signed_in, engagement_id, respondent_name="Cy Diaz", side="creator")
     post(signed_in, f"{third}/step/1", {k: str(ANSWERS[k]) for k in PAGES[0].keys})
-    cy = respondent_id_of(app, "Cy Diaz")
+    cy = respondent_id(app, "Cy Diaz")
     base = f"/engagements/{engagement_id}"
     post(signed_in, f"{base}/respondents/{cy}/revoke")
     # A revoked link is not enough once they have answered something.
@@ -954,15 +909,11 @@ def test_a_respondent_who_started_and_will_not_answer_can_be_removed(
 def test_submitted_answers_and_answers_a_decision_rests_on_are_never_removed(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    from assess.questionnaire import PAGES
-
     engagement_id = create_engagement(signed_in)
     ann = invite(signed_in, engagement_id)
-    for number, page in enumerate(PAGES, start=1):
-        post(signed_in, f"{ann}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
-    assert post(signed_in, f"{ann}/review").status_code == 303
+    answer_through_link(signed_in, ann)
     base = f"/engagements/{engagement_id}"
-    ann_id = respondent_id_of(app, "Ann Lee")
+    ann_id = respondent_id(app, "Ann Lee")
     path = f"{base}/respondents/{ann_id}/remove"
     assert '/remove"' not in signed_in.get(base).get_data(as_text=True)
     for attempt in (signed_in.get, lambda path: post(signed_in, path)):
@@ -988,7 +939,7 @@ def test_removing_the_only_respondent_of_a_side_says_a_consensus_needs_it(
     invite(signed_in, engagement_id)
     invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
     base = f"/engagements/{engagement_id}"
-    bo = respondent_id_of(app, "Bo Chen")
+    bo = respondent_id(app, "Bo Chen")
     confirm = signed_in.get(f"{base}/respondents/{bo}/remove").get_data(as_text=True)
     assert "Nobody else answers for the creator side." in confirm
     post(signed_in, f"{base}/respondents/{bo}/remove")
@@ -1004,7 +955,7 @@ def test_an_unfinished_intake_session_can_be_removed(app: Flask, signed_in: Flas
     engagement_id = create_engagement(signed_in)
     base = f"/engagements/{engagement_id}"
     post(signed_in, f"{base}/session", {"innovation": "3", "action": "save"})
-    session_id = respondent_id_of(app, "Intake session")
+    session_id = respondent_id(app, "Intake session")
     confirm = signed_in.get(f"{base}/respondents/{session_id}/remove").get_data(as_text=True)
     assert "Remove the unfinished intake session?" in confirm
     post(signed_in, f"{base}/respondents/{session_id}/remove")
@@ -1022,7 +973,7 @@ def test_removing_from_an_archived_engagement_says_it_is_archived(
     engagement_id = create_engagement(signed_in)
     invite(signed_in, engagement_id)
     base = f"/engagements/{engagement_id}"
-    ann = respondent_id_of(app, "Ann Lee")
+    ann = respondent_id(app, "Ann Lee")
     post(signed_in, f"{base}/archive")
     assert '/remove"' not in signed_in.get(base).get_data(as_text=True)
     for response in (
@@ -1109,7 +1060,7 @@ def test_a_new_link_says_how_long_it_works_and_expires_as_an_invitation_does(
     assert f"It works until {chosen:%-d %b %Y}." in new_link_notice(
         signed_in, created.headers["Location"]
     )
-    ann, bo = respondent_id_of(app, "Ann Lee"), respondent_id_of(app, "Bo Chen")
+    ann, bo = respondent_id(app, "Ann Lee"), respondent_id(app, "Bo Chen")
 
     def newest_expiry(respondent_id: int) -> object:
         with app.app_context():
@@ -1142,7 +1093,7 @@ def test_a_new_link_says_how_long_it_works_and_expires_as_an_invitation_does(
         assert engagement is not None
         engagement.respondents.append(Respondent(name="Cy Diaz", side="creator", answers={}))
         db.session.commit()
-    cy = respondent_id_of(app, "Cy Diaz")
+    cy = respondent_id(app, "Cy Diaz")
     renewed = post(signed_in, f"{base}/respondents/{cy}/link")
     assert "It does not expire" in new_link_notice(signed_in, renewed.headers["Location"])
     assert newest_expiry(cy) is None
@@ -1235,7 +1186,6 @@ def test_a_typed_name_never_turns_a_question_or_a_title_around(
 ) -> None:
     # Neither a dialog's question nor a page's title can hold <bdi>: the name is set apart
     # by the first-strong and pop isolate characters instead.
-    from assess.questionnaire import PAGES
 
     engagement_id = create_engagement(signed_in, project_name=TURNED, producer_name=TURNED)
     link = invite(signed_in, engagement_id, respondent_name=TURNED)
@@ -1249,18 +1199,17 @@ def test_a_typed_name_never_turns_a_question_or_a_title_around(
         assert f"<title>{title} · Assess</title>" in signed_in.get(address).get_data(as_text=True)
     page = signed_in.get(path).get_data(as_text=True)
     assert f"data-confirm=\"Revoke \u2068{TURNED}\u2069's link? It stops working" in page
-    for number, page_of in enumerate(PAGES, start=1):
-        post(signed_in, f"{link}/step/{number}", {k: str(ANSWERS[k]) for k in page_of.keys})
-    respondent_id = respondent_id_of(app, TURNED)
-    remove = signed_in.get(f"{path}/respondents/{respondent_id}/remove")
+    fill_in(signed_in, link)
+    turned_id = respondent_id(app, TURNED)
+    remove = signed_in.get(f"{path}/respondents/{turned_id}/remove")
     assert f"<title>Remove \u2068{TURNED}\u2069 · Assess</title>" in remove.get_data(as_text=True)
     post(signed_in, f"{link}/review")
     with app.app_context():
         decision_id = db.session.scalars(select(DecisionRecord.id)).one()
     result = signed_in.get(f"{path}/decisions/{decision_id}").get_data(as_text=True)
     assert f" · \u2068{TURNED}\u2069 · Assess</title>" in result
-    post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen")
-    close = signed_in.get(f"/engagements/{engagement_id}/respondents/{respondent_id}/close")
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{turned_id}/reopen")
+    close = signed_in.get(f"/engagements/{engagement_id}/respondents/{turned_id}/close")
     assert f"<title>Close \u2068{TURNED}\u2069's answers again · Assess</title>" in close.get_data(
         as_text=True
     )

@@ -12,19 +12,23 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
-from webtools import ANSWERS, create_engagement, invite, post
+from sqlalchemy import select
+from webtools import (
+    ANSWERS,
+    answer_through_link,
+    count,
+    create_engagement,
+    fill_in,
+    invite,
+    post,
+    respondent_id,
+)
 
 from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, Respondent
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.db
-
-
-def count(app: Flask, model: type) -> int:
-    with app.app_context():
-        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def run_session(client: FlaskClient, engagement_id: int, action: str = "decide") -> str:
@@ -34,13 +38,6 @@ def run_session(client: FlaskClient, engagement_id: int, action: str = "decide")
     assert response.status_code in (302, 303)
     location: str = response.headers["Location"]
     return location
-
-
-def answer(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
-    """Answer every page from an invitation link and submit."""
-    for number, page in enumerate(PAGES, start=1):
-        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-    assert post(client, f"{link}/review").status_code == 303
 
 
 def at_once(call: Callable[[], Any]) -> Any:
@@ -101,13 +98,13 @@ def test_re_evaluating_old_answers_leaves_the_respondents_result_alone(
 ) -> None:
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
-    answer(signed_in, link, {**ANSWERS, "innovation": 4})
+    answer_through_link(signed_in, link, {**ANSWERS, "innovation": 4})
     with app.app_context():
         respondent_id = db.session.scalars(select(Respondent.id)).one()
         first = db.session.scalars(select(DecisionRecord.id)).one()
     rules_change(app)
     post(signed_in, f"/engagements/{engagement_id}/respondents/{respondent_id}/reopen")
-    answer(signed_in, link, {**ANSWERS, "innovation": 1})
+    answer_through_link(signed_in, link, {**ANSWERS, "innovation": 1})
     response = post(signed_in, f"/engagements/{engagement_id}/decisions/{first}/reevaluate")
     assert response.status_code == 303
     with app.app_context():
@@ -125,18 +122,17 @@ def test_re_evaluating_older_answers_a_reopened_draft_matches_keeps_the_submitte
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
     older, submitted = {**ANSWERS, "innovation": 4}, {**ANSWERS, "innovation": 1}
-    answer(signed_in, link, older)
+    answer_through_link(signed_in, link, older)
     with app.app_context():
         respondent_id = db.session.scalars(select(Respondent.id)).one()
         first = db.session.scalars(select(DecisionRecord.id)).one()
     base = f"/engagements/{engagement_id}/respondents/{respondent_id}"
     post(signed_in, f"{base}/reopen")
-    answer(signed_in, link, submitted)
+    answer_through_link(signed_in, link, submitted)
     rules_change(app)
     # Reopened once more, the draft goes back to the older answers, unsubmitted.
     post(signed_in, f"{base}/reopen")
-    for number, page in enumerate(PAGES, start=1):
-        post(signed_in, f"{link}/step/{number}", {k: str(older[k]) for k in page.keys})
+    fill_in(signed_in, link, older)
     assert (
         post(signed_in, f"/engagements/{engagement_id}/decisions/{first}/reevaluate").status_code
         == 303
@@ -163,7 +159,7 @@ def test_a_consensus_of_long_names_keeps_its_note_within_bounds(
     engagement_id = create_engagement(signed_in)
     for number, side in enumerate(("producer", "creator", "producer")):
         name = f"Respondent {number} " + "y" * 100
-        answer(
+        answer_through_link(
             signed_in, invite(signed_in, engagement_id, respondent_name=name, side=side), ANSWERS
         )
     assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
@@ -179,14 +175,12 @@ def test_agreeing_on_an_outdated_consensus_is_refused_and_the_engagement_stays_d
     engagement_id = create_engagement(signed_in)
     ann = invite(signed_in, engagement_id)
     bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
-    answer(signed_in, ann, ANSWERS)
-    answer(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
+    answer_through_link(signed_in, ann, ANSWERS)
+    answer_through_link(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
     older = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
-    with app.app_context():
-        query = select(Respondent.id).where(Respondent.name == "Ann Lee")
-        ann_id = db.session.scalars(query).one()
+    ann_id = respondent_id(app, "Ann Lee")
     post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/reopen")
-    answer(signed_in, ann, {**ANSWERS, "timeline_pressure": 2})
+    answer_through_link(signed_in, ann, {**ANSWERS, "timeline_pressure": 2})
     current = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     agreed = {"factor": "timeline_pressure", "value": "4", "note": "Settled in the meeting."}
     # The older consensus combines Ann's earlier answers: nothing is agreed on them.
@@ -244,7 +238,7 @@ def test_a_page_saved_after_another_tab_submitted_changes_nothing(
 
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
-    answer(signed_in, link, ANSWERS)
+    answer_through_link(signed_in, link, ANSWERS)
     with app.app_context():
         respondent = db.session.scalars(select(Respondent)).one()
         respondent.submitted_at = None  # the first tab still shows the questions
@@ -276,8 +270,7 @@ def test_a_save_refused_after_another_tab_submitted_is_no_activity(
 
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
-    for number, page in enumerate(PAGES, start=1):
-        post(signed_in, f"{link}/step/{number}", {k: str(ANSWERS[k]) for k in page.keys})
+    fill_in(signed_in, link, ANSWERS)
     original = survey.load_answers_form
     submitted: list[datetime] = []
 

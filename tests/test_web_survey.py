@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
-from webtools import ANSWERS, create_engagement, invite, post
+from sqlalchemy import func, select
+from webtools import ANSWERS, create_engagement, invite, post, statements_sent
 
 from assess.extensions import db
 from assess.factors import BY_KEY
@@ -317,18 +316,8 @@ def test_result_before_submitting_goes_back_to_the_questionnaire(
 
 
 def test_a_questionnaire_page_costs_one_query(app: Flask, client: FlaskClient, link: str) -> None:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(app) as statements:
         assert client.get(f"{link}/step/1").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 1, statements
 
 

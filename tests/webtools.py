@@ -10,9 +10,11 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event, func, select
 
 from assess.extensions import db as database
 from assess.models import Consultant, Engagement, Respondent, utcnow
+from assess.questionnaire import PAGES
 
 PASSWORD = "correct horse battery"
 
@@ -119,6 +121,18 @@ def invite(client: FlaskClient, engagement_id: int, **changes: str) -> str:
     return match.group(1)
 
 
+def fill_in(client: FlaskClient, link: str, answers: dict[str, int] = ANSWERS) -> None:
+    """Answer every page of the questionnaire from an invitation link, without submitting."""
+    for number, page in enumerate(PAGES, start=1):
+        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
+
+
+def answer_through_link(client: FlaskClient, link: str, answers: dict[str, int] = ANSWERS) -> None:
+    """Answer every page from an invitation link and submit."""
+    fill_in(client, link, answers)
+    assert post(client, f"{link}/review").status_code == 303
+
+
 # The creator side wants a hard, near date and no sprints: two significant gaps.
 CREATOR_ANSWERS = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
 
@@ -146,6 +160,36 @@ def consensus_of_two(app: Flask, client: FlaskClient) -> str:
     assert response.status_code == 303
     location: str = response.headers["Location"]
     return location
+
+
+@contextmanager
+def statements_sent(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL statements the app sends to the database while the block runs."""
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def count(app: Flask, model: type) -> int:
+    """Return how many rows of the model are stored."""
+    with app.app_context():
+        return int(database.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def respondent_id(app: Flask, name: str) -> int:
+    """Return the id of the one respondent of that name."""
+    with app.app_context():
+        query = select(Respondent.id).where(Respondent.name == name)
+        return int(database.session.scalars(query).one())
 
 
 def of_record(app: Flask, engagement_id: int) -> int | None:

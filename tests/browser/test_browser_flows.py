@@ -11,6 +11,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import (
     ANSWERS,
+    answer_through_link,
     create_engagement,
     invite,
     login,
@@ -174,6 +175,19 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     assert title
 
 
+def look_at_each(
+    page: Page, live_server: str, artifacts: Path, *pages: tuple[str, str | None]
+) -> None:
+    """Open each page on the phone: it must be accessible and fit the screen. A page that is
+    given a name is saved as a screenshot under it."""
+    for path, name in pages:
+        page.goto(live_server + path)
+        assert_accessible(page)
+        assert_fits(page)
+        if name:
+            shoot(page, artifacts, f"{name}-phone")
+
+
 def test_main_pages_have_no_serious_accessibility_violations(
     app: Flask, live_server: str, browser: Browser, artifacts: Path
 ) -> None:
@@ -187,34 +201,31 @@ def test_main_pages_have_no_serious_accessibility_violations(
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     # Anonymous pages first.
-    for path, name in (
+    look_at_each(
+        page,
+        live_server,
+        artifacts,
         ("/", "home"),
         ("/login", None),
         (link, None),
         (f"{link}/step/1", None),
         ("/no-such-page", "not-found"),
-    ):
-        page.goto(live_server + path)
-        assert_accessible(page)
-        assert_fits(page)
-        if name:
-            shoot(page, artifacts, f"{name}-phone")
+    )
     page.goto(live_server + f"{link}/step/1")
     page.get_by_role("button", name="Next").click()
     assert_accessible(page)
 
     # Both parties answer separately and disagree on timing and iteration.
-    creator = {**data, "iteration_readiness": "1", "timeline_pressure": "5"}
-    for path, answers in (
-        (link, data),
-        (invite(client, engagement_id, side="creator", respondent_name="Bo Chen"), creator),
-    ):
-        for number, page_ in enumerate(PAGES, start=1):
-            post(client, f"{path}/step/{number}", {k: answers[k] for k in page_.keys})
-        post(client, f"{path}/review")
+    creator = {**ANSWERS, "iteration_readiness": 1, "timeline_pressure": 5}
+    answer_through_link(client, link)
+    bo = invite(client, engagement_id, side="creator", respondent_name="Bo Chen")
+    answer_through_link(client, bo, creator)
     consensus_path = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
     sign_in_on(page, live_server)
-    for path, name in (
+    look_at_each(
+        page,
+        live_server,
+        artifacts,
         ("/engagements", "engagements"),
         ("/engagements/new", "engagement-form"),
         (f"/engagements/{engagement_id}", "engagement"),
@@ -223,12 +234,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
         (result_path, "result"),
         (consensus_path, None),
         ("/account", "account"),
-    ):
-        page.goto(live_server + path)
-        assert_accessible(page)
-        assert_fits(page)
-        if name:
-            shoot(page, artifacts, f"{name}-phone")
+    )
     page.goto(live_server + "/engagements/new")
     page.get_by_role("button", name="Create engagement").click()
     expect(page.get_by_text("There are 4 problems")).to_be_visible()

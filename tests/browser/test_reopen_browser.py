@@ -7,22 +7,17 @@ from pathlib import Path
 import pytest
 from browsertools import PHONE, assert_accessible, assert_fits, shoot, sign_in
 from flask import Flask
-from flask.testing import FlaskClient
 from playwright.sync_api import Browser, BrowserContext, expect
-from sqlalchemy import select
-from webtools import ANSWERS, create_engagement, invite, post, signed_in_consultant
-
-from assess.extensions import db
-from assess.models import Respondent
-from assess.questionnaire import PAGES
+from webtools import (
+    answer_through_link,
+    create_engagement,
+    invite,
+    post,
+    respondent_id,
+    signed_in_consultant,
+)
 
 pytestmark = pytest.mark.browser
-
-
-def answer(client: FlaskClient, link: str, answers: dict[str, int]) -> None:
-    for number, page in enumerate(PAGES, start=1):
-        post(client, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-    assert post(client, f"{link}/review").status_code == 303
 
 
 def test_reopened_answers_changed_since_are_shown_then_closed_again_without_javascript(
@@ -35,14 +30,13 @@ def test_reopened_answers_changed_since_are_shown_then_closed_again_without_java
     client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
     ann = invite(client, engagement_id)
-    answer(client, ann, ANSWERS)
-    answer(
-        client, invite(client, engagement_id, respondent_name="Bo Chen", side="creator"), ANSWERS
+    answer_through_link(client, ann)
+    answer_through_link(
+        client, invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
     )
     base = f"/engagements/{engagement_id}"
     assert post(client, f"{base}/consensus").status_code == 303
-    with app.app_context():
-        ann_id = db.session.scalars(select(Respondent.id).where(Respondent.name == "Ann Lee")).one()
+    ann_id = respondent_id(app, "Ann Lee")
     post(client, f"{base}/respondents/{ann_id}/reopen")
     post(client, f"{ann}/step/3", {"timeline_pressure": "5", "relationship_duration": "4"})
 
