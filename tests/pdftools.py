@@ -1,10 +1,14 @@
-"""Checks of PDF files by the Debian tools a reader's software is built on (poppler, qpdf)."""
+"""PDF files in the tests: checked by the Debian tools a reader's software is built on
+(poppler, qpdf), fetched as a viewer does, and changed as an editor would."""
 
 from __future__ import annotations
 
 import subprocess
+from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from pypdf import PdfWriter
 
 
 def fonts_of(pdf: bytes, tmp_path: Path) -> list[dict[str, str]]:
@@ -54,3 +58,12 @@ def served_in_parts(client: Any, path: str) -> bytes:
     assert beyond.status_code == 416, path
     assert beyond.headers["Content-Range"] == f"bytes */{length}"
     return data
+
+
+def append_page(pdf: bytes) -> bytes:
+    """Append a blank page the way an editor would: an incremental update."""
+    writer = PdfWriter(BytesIO(pdf), incremental=True)
+    writer.add_blank_page()
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()

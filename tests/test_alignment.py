@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from answertools import INTEGRATED as BASE
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,17 +15,6 @@ from assess.alignment import Respondent, align, cautious_median, gap_level
 from assess.decision import Decision
 from assess.engine import evaluate, evaluate_respondents
 from assess.factors import FACTOR_KEYS
-
-BASE = {
-    "innovation": 5,
-    "resource_availability": 4,
-    "risk_tolerance": 4,
-    "relationship_duration": 4,
-    "timeline_pressure": 2,
-    "creative_collaboration": 5,
-    "iteration_readiness": 3,
-    "planning_complexity": 3,
-}
 
 
 def pair(producer: dict[str, int], creator: dict[str, int]) -> list[Respondent]:

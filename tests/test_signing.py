@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from answertools import INTEGRATED
 from click.testing import CliRunner
 from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfa import pdfa_3b_problems
-from pdftools import fonts_of, structure_problems
+from pdftools import append_page, fonts_of, structure_problems
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 from tsatools import TimeStampingAuthority
 
 from assess import charter, create_app
@@ -45,16 +46,6 @@ from assess.signing.timestamps import (
 )
 from assess.signing.verify import Outcome, UnreadableInput, verify
 
-ANSWERS = {
-    "innovation": 5,
-    "resource_availability": 4,
-    "risk_tolerance": 4,
-    "relationship_duration": 4,
-    "timeline_pressure": 2,
-    "creative_collaboration": 5,
-    "iteration_readiness": 3,
-    "planning_complexity": 3,
-}
 SEALED_AT = datetime(2026, 3, 9, 16, 45, 3, tzinfo=UTC)
 BASE_URL = "https://assess.example.org"
 CHROME = (
@@ -85,7 +76,7 @@ def details() -> CharterDetails:
 @pytest.fixture(scope="session")
 def charter_pdf() -> bytes:
     """The frozen charter the signatories approve: a real one, from the engine."""
-    return charter.to_pdf(evaluate(ANSWERS), details())
+    return charter.to_pdf(evaluate(INTEGRATED), details())
 
 
 @pytest.fixture(scope="session")
@@ -181,15 +172,6 @@ def first_stream_byte(pdf: bytes, start: int = 0) -> int:
     match = re.compile(rb"stream\r?\n").search(pdf, start)
     assert match is not None
     return match.end() + 40
-
-
-def append_page(pdf: bytes) -> bytes:
-    """Append a blank page the way an editor would: an incremental update."""
-    writer = PdfWriter(BytesIO(pdf), incremental=True)
-    writer.add_blank_page()
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 # --- the sealed file --------------------------------------------------------------------
