@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,7 +17,7 @@ from webtools import ANSWERS, create_engagement, csrf_token
 from assess import charter
 from assess.engine import evaluate
 from assess.extensions import db
-from assess.models import Engagement
+from assess.models import Engagement, Signatory
 from assess.questionnaire import record_decision
 from assess.signing.keys import load_or_create
 
@@ -70,6 +73,19 @@ def engagement_with_decision(app: Flask, client: FlaskClient) -> Setup:
     return Setup(engagement_id, record(app, engagement_id))
 
 
+def frozen_charter(app: Flask, client: FlaskClient, **fields: str) -> tuple[Setup, str]:
+    """An engagement with a decision and its charter frozen; return it and the version's path."""
+    setup = engagement_with_decision(app, client)
+    return setup, freeze(client, setup, **fields)
+
+
+def signatory_id(app: Flask, name: str) -> int:
+    """Return the id of the one signatory of that name."""
+    with app.app_context():
+        found: int = db.session.query(Signatory).filter_by(name=name).one().id
+        return found
+
+
 def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> object:
     """Post like a browser, with the session's CSRF token (read from a public page)."""
     token = csrf_token(client, "/verify")
@@ -84,18 +100,35 @@ def freeze(client: FlaskClient, setup: Setup, **fields: str) -> str:
     return location
 
 
+def name_signatories(
+    client: FlaskClient, version_path: str, people: Iterable[dict[str, str]] = SIGNATORIES
+) -> None:
+    """Add the signatories to the version, in order, through its form."""
+    for person in people:
+        response = post(client, f"{version_path}/signatories", person)
+        assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+
+
 def send(
     client: FlaskClient, version_path: str, order: str = "sequential", people: tuple = SIGNATORIES
 ) -> dict[str, str]:
     """Add the signatories and start the sign-off; return each one's link path by name."""
-    for person in people:
-        response = post(client, f"{version_path}/signatories", person)
-        assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    name_signatories(client, version_path, people)
     response = post(client, f"{version_path}/start", {"order": order})
     assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
     links = shown_links(client.get(version_path).get_data(as_text=True))
     assert len(links) == len(people), links
     return links
+
+
+def signed_by_everyone(app: Flask, consultant: FlaskClient) -> str:
+    """Freeze a new engagement's charter, send it and let every signatory approve, so that it
+    is sealed; return the version's path."""
+    version_path = freeze(consultant, engagement_with_decision(app, consultant))
+    links = send(consultant, version_path, order="parallel")
+    for person in SIGNATORIES:
+        assert approve(app.test_client(), links[person["name"]], person["name"]).status_code == 303
+    return version_path
 
 
 def shown_links(page: str) -> dict[str, str]:
@@ -106,6 +139,16 @@ def shown_links(page: str) -> dict[str, str]:
 
 def approve(client: FlaskClient, link: str, name: str, **changes: str) -> object:
     return post(client, f"{link}/approve", {"full_name": name, "consent": "yes", **changes})
+
+
+def upload(client: FlaskClient, data: bytes, name: str = "charter.pdf") -> Any:
+    """Check a file on the public verification page, as a visitor uploads it."""
+    token = csrf_token(client, "/verify")
+    return client.post(
+        "/verify",
+        data={"csrf_token": token, "pdf": (BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def details_for_tests() -> charter.CharterDetails:

@@ -21,14 +21,17 @@ from signofftools import (  # noqa: F401  (fixtures)
     approve,
     engagement_with_decision,
     freeze,
+    frozen_charter,
+    name_signatories,
     post,
     record,
     seal_key_files,
     send,
     shared_seal_key,
     shown_links,
+    signatory_id,
 )
-from webtools import ANSWERS, login, make_consultant
+from webtools import ANSWERS, answer_through_link, login, make_consultant, statements_sent
 
 from assess.extensions import db
 from assess.models import (
@@ -54,8 +57,9 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup, arbitration="Geneva Chamber, seated in Geneva")
+    setup, version_path = frozen_charter(
+        app, client, arbitration="Geneva Chamber, seated in Geneva"
+    )
     assert version_path.endswith("/charter/v1")
     links = send(client, version_path)
     ann, bo = links["Ann Lee"], links["Bo Chen"]
@@ -136,8 +140,7 @@ def test_every_charter_pdf_is_served_a_byte_range_at_a_time(
 ) -> None:
     """The frame on the sign page holds the browser's PDF viewer, which fetches a long
     document a part at a time; a download that broke off resumes from where it stopped."""
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     links = send(signed_in, version_path)
     ann, bo = links["Ann Lee"], links["Bo Chen"]
     signatory = app.test_client()
@@ -163,8 +166,7 @@ def test_decline_returns_the_charter_to_draft_with_the_reason(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    setup, version_path = frozen_charter(app, client)
     links = send(client, version_path, order="parallel")
     signatory = app.test_client()
     # A reason is required; nothing is stored without one.
@@ -198,15 +200,19 @@ def test_decline_returns_the_charter_to_draft_with_the_reason(
     assert freeze(client, setup).endswith("/charter/v2")
 
 
-def test_an_expired_link_says_so_and_cannot_approve(app: Flask, signed_in: FlaskClient) -> None:
-    client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
-    links = send(client, version_path, order="parallel", people=SIGNATORIES[:1])
+def expire_the_link(app: Flask) -> None:
+    """Let the one signatory's link run out a minute ago."""
     with app.app_context():
         signatory = db.session.query(Signatory).one()
         signatory.expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
+
+
+def test_an_expired_link_says_so_and_cannot_approve(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    _, version_path = frozen_charter(app, client)
+    links = send(client, version_path, order="parallel", people=SIGNATORIES[:1])
+    expire_the_link(app)
     visitor = app.test_client()
     page = visitor.get(links["Ann Lee"])
     assert page.status_code == 410
@@ -223,8 +229,7 @@ def test_signatories_links_carry_the_configured_public_address(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     app.config["PUBLIC_BASE_URL"] = "https://assess.example.com"
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
     post(signed_in, f"{version_path}/start", {"order": "sequential"})
     page = signed_in.get(version_path).get_data(as_text=True)
@@ -235,12 +240,10 @@ def test_a_new_link_replaces_the_old_and_revoking_stops_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    _, version_path = frozen_charter(app, client)
     old = send(client, version_path, people=SIGNATORIES[:1])["Ann Lee"]
-    with app.app_context():
-        signatory_id = db.session.query(Signatory).one().id
-    response = post(client, f"{version_path}/signatories/{signatory_id}/link")
+    ann = signatory_id(app, "Ann Lee")
+    response = post(client, f"{version_path}/signatories/{ann}/link")
     assert response.status_code == 303
     page = client.get(version_path).get_data(as_text=True)
     import re
@@ -252,7 +255,7 @@ def test_a_new_link_replaces_the_old_and_revoking_stops_it(
     assert "replaced by a newer link" in replaced.get_data(as_text=True)
     assert app.test_client().get(new.group(1)).status_code == 200
     assert "data-confirm=\"Revoke \u2068Ann Lee\u2069's link? It stops working at once;" in page
-    post(client, f"{version_path}/signatories/{signatory_id}/revoke")
+    post(client, f"{version_path}/signatories/{ann}/revoke")
     assert app.test_client().get(new.group(1)).status_code == 410
     with app.app_context():
         stored = db.session.query(Signatory).one()
@@ -278,12 +281,9 @@ def test_the_links_for_the_most_signatories_reach_the_next_page(
 ) -> None:
     # A browser drops a cookie larger than about 4 KB without a word: the links, shown
     # only once, would then never be shown at all.
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     people = [longest_signatory(number) for number in range(1, MAX_SIGNATORIES + 1)]
-    for person in people:
-        response = post(signed_in, f"{version_path}/signatories", person)
-        assert response.status_code == 303, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    name_signatories(signed_in, version_path, people)
     started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
     assert started.status_code == 303  # type: ignore[attr-defined]
     cookies = started.headers.getlist("Set-Cookie")  # type: ignore[attr-defined]
@@ -305,8 +305,7 @@ def test_starting_again_says_how_to_replace_links_that_were_never_seen(
 ) -> None:
     # A double click: the browser shows the second answer, and the first answer's links,
     # shown only once, never reach the page.
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     send(signed_in, version_path, order="parallel")
     again = post(signed_in, f"{version_path}/start", {"order": "parallel"})
     assert again.status_code == 409  # type: ignore[attr-defined]
@@ -322,16 +321,13 @@ def test_starting_again_says_how_to_replace_links_that_were_never_seen(
 def test_a_link_replaced_before_the_page_shows_is_not_shown(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
-    for person in SIGNATORIES:
-        post(signed_in, f"{version_path}/signatories", person)
+    _, version_path = frozen_charter(app, signed_in)
+    name_signatories(signed_in, version_path)
     post(signed_in, f"{version_path}/start", {"order": "parallel"})
     # The same consultant, signed in on another device, makes Bo a new link in between.
     elsewhere = app.test_client()
     login(elsewhere)
-    with app.app_context():
-        bo = db.session.query(Signatory).filter_by(name="Bo Chen").one().id
+    bo = signatory_id(app, "Bo Chen")
     post(elsewhere, f"{version_path}/signatories/{bo}/link")
     links = shown_links(signed_in.get(version_path).get_data(as_text=True))
     assert list(links) == ["Ann Lee"]
@@ -390,8 +386,7 @@ def test_a_form_sent_to_a_closed_sign_off_is_a_conflict_not_bad_input(
 ) -> None:
     # The page no longer offers the forms: the sign-off's state is the problem, not the input.
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    _, version_path = frozen_charter(app, client)
     links = send(client, version_path, order="parallel")
     assert post(client, f"{version_path}/withdraw").status_code == 303
     visitor = app.test_client()
@@ -426,10 +421,7 @@ def test_an_expired_link_shows_no_pending_status(app: Flask, signed_in: FlaskCli
     client = signed_in
     setup = engagement_with_decision(app, client)
     links = send(client, freeze(client, setup), order="parallel", people=SIGNATORIES[:1])
-    with app.app_context():
-        signatory = db.session.query(Signatory).one()
-        signatory.expires_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
+    expire_the_link(app)
     text = app.test_client().get(links["Ann Lee"]).get_data(as_text=True)
     assert "status-pending" not in text and 'class="status status-expired">Expired<' in text
     # The time reads as every other time in the product does.
@@ -440,8 +432,7 @@ def test_answers_evaluated_again_make_the_frozen_version_stale(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    setup, version_path = frozen_charter(app, client)
     links = send(client, version_path, people=SIGNATORIES[:1])
     record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
     page = client.get(version_path).get_data(as_text=True)
@@ -504,13 +495,7 @@ def test_answers_submitted_again_unchanged_leave_the_frozen_version_current(
 ) -> None:
     from webtools import create_engagement, invite
 
-    from assess.questionnaire import PAGES
     from assess.signoff import stale_because
-
-    def answer(link: str, answers: dict[str, int]) -> None:
-        for number, page in enumerate(PAGES, start=1):
-            post(signed_in, f"{link}/step/{number}", {k: str(answers[k]) for k in page.keys})
-        assert post(signed_in, f"{link}/review").status_code == 303  # type: ignore[attr-defined]
 
     def overtaken_by() -> int | None:
         with app.app_context():
@@ -520,7 +505,7 @@ def test_answers_submitted_again_unchanged_leave_the_frozen_version_current(
 
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
-    answer(link, ANSWERS)  # Ann alone answers: her decision #1 is the engagement's
+    answer_through_link(signed_in, link)  # Ann alone answers: her decision #1 is the engagement's
     setup = Setup(engagement_id, 1)
     version_path = freeze(signed_in, setup)
     with app.app_context():
@@ -530,7 +515,7 @@ def test_answers_submitted_again_unchanged_leave_the_frozen_version_current(
     # Reopened and submitted again as they were: decision #2 is the engagement's now, and
     # it says what #1 said, so the charter frozen from #1 still stands.
     post(signed_in, reopen)
-    answer(link, ANSWERS)
+    answer_through_link(signed_in, link)
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None and engagement.decision_of_record is not None
@@ -541,15 +526,16 @@ def test_answers_submitted_again_unchanged_leave_the_frozen_version_current(
 
     # Answers that change the decision make it stale.
     post(signed_in, reopen)
-    answer(link, {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1})
+    answer_through_link(
+        signed_in, link, {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
+    )
     assert overtaken_by() == 3
     assert "This version is stale." in signed_in.get(version_path).get_data(as_text=True)
 
 
 def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: FlaskClient) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    _, version_path = frozen_charter(app, client)
     bad = post(client, f"{version_path}/signatories", {"name": "", "email": "not-an-email"})
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
@@ -581,8 +567,7 @@ def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: Flas
 
 def test_another_consultant_sees_none_of_it(app: Flask, signed_in: FlaskClient) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    setup, version_path = frozen_charter(app, client)
     make_consultant(app, email="dan@example.com", name="Dan Other")
     other = app.test_client()
     login(other, "dan@example.com")
@@ -600,8 +585,7 @@ def test_an_amendment_shows_its_changes_to_the_consultant_and_the_signatory(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    first = freeze(client, setup, arbitration="Geneva Chamber")
+    setup, first = frozen_charter(app, client, arbitration="Geneva Chamber")
     link = send(client, first, people=SIGNATORIES[:1])["Ann Lee"]
     assert approve(app.test_client(), link, "Ann Lee").status_code == 303
     page = client.get(first).get_data(as_text=True)
@@ -691,11 +675,9 @@ def test_freezing_again_warns_that_it_withdraws_the_open_sign_off(
 def test_removing_a_signatory_closes_the_gap_in_the_order(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     third = {"name": "Cy Diaz", "email": "cy@tidewater.example", "role": ""}
-    for person in (*SIGNATORIES, third):
-        post(signed_in, f"{version_path}/signatories", person)
+    name_signatories(signed_in, version_path, (*SIGNATORIES, third))
     with app.app_context():
         first = db.session.query(Signatory).order_by(Signatory.position).first()
         assert first is not None and first.name == "Ann Lee"
@@ -710,8 +692,7 @@ def test_removing_a_signatory_closes_the_gap_in_the_order(
 
 
 def test_a_withdrawn_version_offers_the_next_one(app: Flask, signed_in: FlaskClient) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     post(signed_in, f"{version_path}/withdraw")
     page = signed_in.get(version_path).get_data(as_text=True)
     assert "Withdrawn." in page and f'href="{version_path}/amend"' in page
@@ -721,8 +702,7 @@ def test_a_withdrawn_version_says_so_when_a_stale_tab_still_changes_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     # Version 1's page, open in another tab while version 2 was frozen, is sent from.
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    setup, version_path = frozen_charter(app, signed_in)
     post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
     freeze(signed_in, setup)
     added = post(signed_in, f"{version_path}/signatories", SIGNATORIES[1])
@@ -787,8 +767,7 @@ def test_the_seal_links_to_the_address_the_consultant_used_not_the_signatorys(
 def test_the_sign_off_pages_load_their_stylesheet_in_the_head(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     links = send(signed_in, version_path)
     engagement_path = version_path.rsplit("/charter/", 1)[0]
     pages = {
@@ -857,8 +836,7 @@ def test_the_engagements_list_follows_the_newest_version_s_sign_off(
 def test_freezing_again_warns_that_the_signatories_named_for_a_version_are_dropped(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    setup, version_path = frozen_charter(app, signed_in)
     post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
     form = signed_in.get(setup.charter_path).get_data(as_text=True)
     assert "Version 1 is being prepared for sign-off (1 signatory named, no links sent yet)" in form
@@ -872,23 +850,13 @@ def test_freezing_again_warns_that_the_signatories_named_for_a_version_are_dropp
 
 def test_pages_listing_versions_read_no_stored_pdf(app: Flask, signed_in: FlaskClient) -> None:
     """Frozen and sealed charters stay in the database until a download asks for one."""
-    from sqlalchemy import event
 
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    setup, version_path = frozen_charter(app, signed_in)
     links = send(signed_in, version_path)
     for name, link in links.items():
         assert approve(app.test_client(), link, name).status_code == 303
     pages = ["/engagements", f"/engagements/{setup.engagement_id}", version_path]
-    statements: list[str] = []
-
-    def read(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", read)
-    try:
+    with statements_sent(app) as statements:
         for page in pages:
             statements.clear()
             assert signed_in.get(page).status_code == 200, page
@@ -898,13 +866,10 @@ def test_pages_listing_versions_read_no_stored_pdf(app: Flask, signed_in: FlaskC
         statements.clear()
         assert signed_in.get(f"{version_path}/signed.pdf").status_code == 200
         assert any(re.search(r"\.sealed_pdf\b", s) for s in statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", read)
 
 
 def test_a_freeze_sent_again_finds_the_version_it_made(app: Flask, signed_in: FlaskClient) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    first = freeze(signed_in, setup, arbitration="Geneva Chamber")
+    setup, first = frozen_charter(app, signed_in, arbitration="Geneva Chamber")
     # The same form sent again (the back button, a second tab): no copy replaces version 1.
     again = post(signed_in, setup.freeze_path, {"arbitration": "Geneva Chamber"})
     assert again.status_code == 303 and again.headers["Location"] == first  # type: ignore[attr-defined]
@@ -1031,8 +996,7 @@ def test_text_people_typed_is_isolated_on_the_sign_off_pages(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    setup, version_path = frozen_charter(app, client)
     people = tuple(
         {**p, "name": p["name"] + RLO, "role": p["role"] + RLO, "email": p["email"]}
         for p in SIGNATORIES
@@ -1108,8 +1072,7 @@ def test_an_email_address_is_stored_as_it_is_meant_and_named_once(
     # Pasted with a space or an invisible character around it, or with its accent typed
     # as a separate mark: the same address, never a second signatory.
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    _, version_path = frozen_charter(app, client)
     pasted = {"name": "Ann Lee", "email": " \u200bann.m\u00fcller@northlight.example\u200e "}
     assert post(client, f"{version_path}/signatories", pasted).status_code == 303
     same = ("ANN.MU\u0308LLER@northlight.example", "ann.m\u00fcller@northlight.example\u200b")
@@ -1128,12 +1091,9 @@ def test_removing_a_signatory_twice_shows_the_list_without_them(
 ) -> None:
     # A double click sends the removal twice: the second finds the list as asked.
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
-    for person in SIGNATORIES:
-        post(client, f"{version_path}/signatories", person)
-    with app.app_context():
-        ann = db.session.query(Signatory).filter_by(name="Ann Lee").one().id
+    _, version_path = frozen_charter(app, client)
+    name_signatories(client, version_path)
+    ann = signatory_id(app, "Ann Lee")
     remove = f"{version_path}/signatories/{ann}/remove"
     assert post(client, remove).status_code == 303
     again = post(client, remove)
@@ -1146,8 +1106,7 @@ def test_removing_a_signatory_twice_shows_the_list_without_them(
     other = engagement_with_decision(app, client)
     other_path = freeze(client, other)
     post(client, f"{other_path}/signatories", SIGNATORIES[0])
-    with app.app_context():
-        theirs = db.session.query(Signatory).filter_by(name="Ann Lee").one().id
+    theirs = signatory_id(app, "Ann Lee")
     assert post(client, f"{version_path}/signatories/{theirs}/remove").status_code == 404
     for never in (2**31, 10**20):
         assert post(client, f"{version_path}/signatories/{never}/remove").status_code == 404
@@ -1162,8 +1121,7 @@ def test_revoking_a_link_that_cannot_be_used_changes_nothing_and_says_why(
     # Sent from a page opened before the sign-off closed (or before it started): no event
     # is added to the history of a closed sign-off, and nobody is told a link stopped.
     client = signed_in
-    setup = engagement_with_decision(app, client)
-    version_path = freeze(client, setup)
+    _, version_path = frozen_charter(app, client)
     if closed_by == "nothing sent yet":
         post(client, f"{version_path}/signatories", SIGNATORIES[1])
     else:
@@ -1172,8 +1130,8 @@ def test_revoking_a_link_that_cannot_be_used_changes_nothing_and_says_why(
             post(client, f"{version_path}/withdraw")
         else:
             post(app.test_client(), f"{links['Ann Lee']}/decline", {"reason": "Not yet"})
+    bo = signatory_id(app, "Bo Chen")
     with app.app_context():
-        bo = db.session.query(Signatory).filter_by(name="Bo Chen").one().id
         before = db.session.query(SignOffEvent).count()
     response = post(client, f"{version_path}/signatories/{bo}/revoke")
     assert response.status_code == 303  # type: ignore[attr-defined]
@@ -1257,8 +1215,7 @@ def test_a_form_sent_again_after_the_sign_off_closed_says_what_closed_it(
 ) -> None:
     # The start and add forms, sent again from a tab opened before: no advice to make new
     # links, which a closed sign-off no longer takes.
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
+    _, version_path = frozen_charter(app, signed_in)
     link = send(signed_in, version_path, people=SIGNATORIES[:1])["Ann Lee"]
     visitor = app.test_client()
     if closed_by == "decline":

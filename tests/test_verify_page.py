@@ -13,19 +13,20 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from pdftools import append_page
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from pypdf import PdfWriter
 from signofftools import (  # noqa: F401  (fixtures)
-    SIGNATORIES,
     approve,
     engagement_with_decision,
     freeze,
     seal_key_files,
     send,
     shared_seal_key,
+    signed_by_everyone,
+    upload,
 )
 from tsatools import TimeStampingAuthority
 from webtools import csrf_token, signed_in_consultant
@@ -45,11 +46,7 @@ def signed(app: Flask) -> tuple[bytes, str, bytes]:
 def sign_through(app: Flask) -> tuple[bytes, str, bytes, str]:
     """Sign a charter through the app; also return the version page seen afterwards."""
     consultant = signed_in_consultant(app)
-    setup = engagement_with_decision(app, consultant)
-    version_path = freeze(consultant, setup)
-    links = send(consultant, version_path, order="parallel")
-    for person in SIGNATORIES:
-        assert approve(app.test_client(), links[person["name"]], person["name"]).status_code == 303
+    version_path = signed_by_everyone(app, consultant)
     sealed = consultant.get(f"{version_path}/signed.pdf").data
     frozen = consultant.get(f"{version_path}/charter.pdf").data
     page = consultant.get(version_path).get_data(as_text=True)
@@ -58,28 +55,10 @@ def sign_through(app: Flask) -> tuple[bytes, str, bytes, str]:
     return sealed, match.group(1), frozen, page
 
 
-def upload(client: FlaskClient, data: bytes, name: str = "charter.pdf") -> Any:
-    token = csrf_token(client, "/verify")
-    return client.post(
-        "/verify",
-        data={"csrf_token": token, "pdf": (BytesIO(data), name)},
-        content_type="multipart/form-data",
-    )
-
-
 def flip_byte(pdf: bytes) -> bytes:
     """Change one byte inside the signed part, in the charter's own text."""
     middle = len(pdf) // 3
     return pdf[:middle] + bytes([pdf[middle] ^ 0x01]) + pdf[middle + 1 :]
-
-
-def append_page(pdf: bytes) -> bytes:
-    """Append a blank page the way an editor would: an incremental update."""
-    writer = PdfWriter(BytesIO(pdf), incremental=True)
-    writer.add_blank_page()
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def cli_verify(app: Flask, tmp_path: Path, data: bytes) -> Any:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from io import BytesIO
 
 import pytest
 from flask import Flask
 from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
-    approve,
-    engagement_with_decision,
-    freeze,
     seal_key_files,
-    send,
     shared_seal_key,
+    signed_by_everyone,
+    upload,
 )
 from sqlalchemy import select
-from webtools import csrf_token, signed_in_consultant
+from webtools import signed_in_consultant
 
 from assess.extensions import db
 from assess.models import SignOff
@@ -46,10 +43,7 @@ def test_a_time_reads_as_a_date_with_utc_and_keeps_the_exact_moment() -> None:
 @pytest.mark.usefixtures("shared_seal_key")
 def test_the_verify_page_shows_the_seal_and_its_approvals_as_readable_times(app: Flask) -> None:
     consultant = signed_in_consultant(app)
-    version_path = freeze(consultant, engagement_with_decision(app, consultant))
-    links = send(consultant, version_path, order="parallel")
-    for person in SIGNATORIES:
-        assert approve(app.test_client(), links[person["name"]], person["name"]).status_code == 303
+    version_path = signed_by_everyone(app, consultant)
     sealed = consultant.get(f"{version_path}/signed.pdf").data
     with app.app_context():
         sign_off = db.session.scalars(select(SignOff)).one()
@@ -57,13 +51,7 @@ def test_the_verify_page_shows_the_seal_and_its_approvals_as_readable_times(app:
         approved_at = {s.name: s.acted_at for s in sign_off.signatories}
     assert sealed_at is not None
 
-    visitor = app.test_client()
-    response = visitor.post(
-        "/verify",
-        data={"csrf_token": csrf_token(visitor, "/verify"), "pdf": (BytesIO(sealed), "c.pdf")},
-        content_type="multipart/form-data",
-    )
-    page = response.get_data(as_text=True)
+    page = upload(app.test_client(), sealed).get_data(as_text=True)
     assert "Intact and sealed" in page
     verdict = page.split('id="result-title"', 1)[1].split("</p>", 1)[0]
     [(exact, shown)] = TIME.findall(verdict)
