@@ -18,6 +18,7 @@ from webtools import (
     create_engagement,
     fill_in,
     invite,
+    invited_pair,
     login,
     make_consultant,
     of_record,
@@ -314,9 +315,7 @@ def test_status_follows_the_engagement_from_new_to_signed(
 def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    ann = invite(signed_in, engagement_id)
-    invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    engagement_id, ann, _ = invited_pair(signed_in)
     answer_through_link(signed_in, ann)
     assert status(app, engagement_id) == "answered"
     assert "Waiting for <bdi>Bo Chen</bdi>" in signed_in.get("/engagements").get_data(as_text=True)
@@ -333,9 +332,7 @@ def test_a_respondent_yet_to_answer_keeps_the_engagement_from_decided(
 def test_new_answers_after_the_consensus_put_the_status_back_to_answered(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    ann = invite(signed_in, engagement_id)
-    bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    engagement_id, ann, bo = invited_pair(signed_in)
 
     def shown() -> tuple[str, str]:
         page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
@@ -403,9 +400,7 @@ def test_reopened_answers_take_the_engagement_out_of_decided(
 def decided_through_links(client: FlaskClient) -> tuple[int, str]:
     """Ann and Bo answer from their links (their own decisions #1 and #2) and the consultant
     decides their consensus (#3). Return the engagement and Ann's link."""
-    engagement_id = create_engagement(client)
-    ann = invite(client, engagement_id)
-    bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
+    engagement_id, ann, bo = invited_pair(client)
     answer_through_link(client, ann, ANSWERS)
     answer_through_link(client, bo, {**ANSWERS, "timeline_pressure": 5})
     assert post(client, f"/engagements/{engagement_id}/consensus").status_code == 303
@@ -935,9 +930,7 @@ def test_submitted_answers_and_answers_a_decision_rests_on_are_never_removed(
 def test_removing_the_only_respondent_of_a_side_says_a_consensus_needs_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    invite(signed_in, engagement_id)
-    invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    engagement_id, _, _ = invited_pair(signed_in)
     base = f"/engagements/{engagement_id}"
     bo = respondent_id(app, "Bo Chen")
     confirm = signed_in.get(f"{base}/respondents/{bo}/remove").get_data(as_text=True)

@@ -20,6 +20,7 @@ from webtools import (
     create_engagement,
     fill_in,
     invite,
+    invited_pair,
     post,
     respondent_id,
 )
@@ -172,9 +173,7 @@ def test_a_consensus_of_long_names_keeps_its_note_within_bounds(
 def test_agreeing_on_an_outdated_consensus_is_refused_and_the_engagement_stays_decided(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    ann = invite(signed_in, engagement_id)
-    bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    engagement_id, ann, bo = invited_pair(signed_in)
     answer_through_link(signed_in, ann, ANSWERS)
     answer_through_link(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
     older = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]

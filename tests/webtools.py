@@ -121,6 +121,15 @@ def invite(client: FlaskClient, engagement_id: int, **changes: str) -> str:
     return match.group(1)
 
 
+def invited_pair(client: FlaskClient) -> tuple[int, str, str]:
+    """Create an engagement and invite Ann Lee (producer side) and Bo Chen (creator side);
+    return the engagement and their links."""
+    engagement_id = create_engagement(client)
+    ann = invite(client, engagement_id)
+    bo = invite(client, engagement_id, respondent_name="Bo Chen", side="creator")
+    return engagement_id, ann, bo
+
+
 def fill_in(client: FlaskClient, link: str, answers: dict[str, int] = ANSWERS) -> None:
     """Answer every page of the questionnaire from an invitation link, without submitting."""
     for number, page in enumerate(PAGES, start=1):
