@@ -1,0 +1,139 @@
+"""Finish a client notices: controls side by side line up, texts of one kind look alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browsertools import PHONE, shoot, sign_in
+from flask import Flask
+from playwright.sync_api import BrowserContext, Locator, Page
+from signofftools import engagement_with_decision
+from webtools import create_engagement, signed_in_consultant, submitted_pair
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def box_of(locator: Locator) -> dict[str, float]:
+    box = locator.bounding_box()
+    assert box, locator
+    return box
+
+
+def assert_level(*locators: Locator) -> None:
+    """The controls start on one line and are of one height."""
+    boxes = [box_of(locator) for locator in locators]
+    tops = [box["y"] for box in boxes]
+    heights = [box["height"] for box in boxes]
+    assert max(tops) - min(tops) <= 1, tops
+    assert max(heights) - min(heights) <= 1, heights
+
+
+def test_the_token_forms_name_and_access_line_up(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    signed_in_consultant(app)
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/account/api-tokens")
+    assert_level(page.locator("label[for='field-name']"), page.locator("label[for='field-access']"))
+    assert_level(page.locator("#field-name"), page.locator("#field-access"))
+    shoot(page, artifacts, "finish-tokens")
+
+
+def test_a_date_box_is_as_tall_as_a_text_box(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(
+        f"{live_server}/engagements/{setup.engagement_id}/decisions/{setup.decision_id}/charter"
+    )
+    date, text = page.locator("#field-effective_date"), page.locator("#field-arbitration")
+    assert abs(box_of(date)["height"] - box_of(text)["height"]) <= 1
+    shoot(page, artifacts, "finish-charter-form")
+
+
+def search_controls(page: Page) -> tuple[Locator, Locator]:
+    return (
+        page.get_by_role("searchbox", name="Search engagements"),
+        page.get_by_role("button", name="Search"),
+    )
+
+
+def test_the_search_button_is_as_tall_as_the_search_box(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    create_engagement(signed_in_consultant(app))
+    page = sign_in(laptop, live_server)
+    page.goto(f"{live_server}/engagements")
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        assert_level(*search_controls(page))
+        shoot(page, artifacts, f"finish-search-{viewport['width']}")
+
+
+# The top of the first line of the element's text, wherever its box starts.
+TEXT_TOP = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  return range.getClientRects()[0].top;
+}"""
+
+
+def test_sign_out_stands_on_the_line_of_the_links_beside_it(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    signed_in_consultant(app)
+    page = sign_in(laptop, live_server)
+    nav = page.get_by_role("navigation", name="Main")
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        tops = [
+            nav.get_by_role("link", name="Account").evaluate(TEXT_TOP),
+            nav.get_by_role("button", name="Sign out").evaluate(TEXT_TOP),
+        ]
+        assert abs(tops[0] - tops[1]) <= 0.5, tops
+        shoot(page, artifacts, f"finish-nav-{viewport['width']}")
+
+
+def test_the_explanations_introductions_are_set_alike(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/engagements/{setup.engagement_id}/decisions/{setup.decision_id}")
+    why = page.locator("section[aria-labelledby='why-title']")
+    # How the models are scored, and the tipping points or the word that there are none.
+    intros = why.locator(":scope > p")
+    assert intros.count() >= 2
+    sizes = {
+        intros.nth(i).evaluate("e => getComputedStyle(e).fontSize") for i in range(intros.count())
+    }
+    assert len(sizes) == 1, sizes
+    shoot(page, artifacts, "finish-why")
+
+
+def test_the_charter_cards_sentences_are_of_one_size(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    submitted_pair(app, setup.engagement_id)
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/engagements/{setup.engagement_id}")
+    sentences = page.locator("#charter > p")
+    assert sentences.count() >= 2  # nothing frozen yet, and what the charter waits for
+    sizes = {
+        sentences.nth(i).evaluate("e => getComputedStyle(e).fontSize")
+        for i in range(sentences.count())
+    }
+    assert len(sizes) == 1, sizes
+    shoot(page, artifacts, "finish-charter-card")
