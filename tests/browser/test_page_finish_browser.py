@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from browsertools import PHONE, shoot, sign_in
+from browsertools import PHONE, lines_of, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import BrowserContext, Locator, Page
-from signofftools import engagement_with_decision
+from signofftools import (  # noqa: F401  (fixtures)
+    approve,
+    engagement_with_decision,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
 from webtools import create_engagement, signed_in_consultant, submitted_pair
 
 pytestmark = pytest.mark.browser
@@ -137,3 +145,57 @@ def test_the_charter_cards_sentences_are_of_one_size(
     }
     assert len(sizes) == 1, sizes
     shoot(page, artifacts, "finish-charter-card")
+
+
+DISTINCT_LINES = """element => new Set(
+  [...element.getClientRects()].map(r => Math.round(r.top))).size"""
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_signatorys_address_and_link_date_read_in_one_piece(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    path = freeze(client, engagement_with_decision(app, client))
+    # A long role widens the name column: the others are left the least room they take.
+    people = (
+        {
+            "name": "Ann Lee",
+            "email": "ann@example.com",
+            "role": "Executive producer, for Northlight Films",
+        },
+        {"name": "Bo Chen", "email": "bo@example.com", "role": "Creative director"},
+    )
+    links = send(client, path, people=people)
+    # Once approved, a row says when, and until when the link still opens the charter.
+    response = approve(app.test_client(), links["Ann Lee"], "Ann Lee")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(live_server + path)
+    table = page.locator(".signatory-table")
+    for address in table.locator("td[data-label='Email'] bdi").all():
+        assert address.evaluate(DISTINCT_LINES) == 1, address.inner_text()
+    for link in table.locator("td[data-label='Link']").all():
+        until = re.search(r"until (.+)$", link.inner_text())
+        assert until, link.inner_text()
+        assert lines_of(link, until.group(1)) == [1], link.inner_text()
+    shoot(page, artifacts, "finish-signatories")
+
+
+def test_a_long_title_leaves_the_status_beside_it(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(
+        client,
+        project_name="Harbour Lights — a feature documentary about the last lighthouse keepers",
+    )
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    title, status = box_of(page.locator("h1")), box_of(page.locator(".page-head .status"))
+    assert title["height"] > 60  # the title takes two lines
+    assert status["x"] >= title["x"] + title["width"], (title, status)
+    assert status["y"] < title["y"] + title["height"] / 2, (title, status)
+    shoot(page, artifacts, "finish-long-title")
