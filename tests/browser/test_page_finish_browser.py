@@ -199,3 +199,49 @@ def test_a_long_title_leaves_the_status_beside_it(
     assert status["x"] >= title["x"] + title["width"], (title, status)
     assert status["y"] < title["y"] + title["height"] / 2, (title, status)
     shoot(page, artifacts, "finish-long-title")
+
+
+# Where the first line of the element's text sits: an empty inline box rests on it.
+BASELINE = """element => {
+  const probe = document.createElement('span');
+  probe.style.cssText = 'display:inline-block;width:0;height:0';
+  element.prepend(probe);
+  const baseline = probe.getBoundingClientRect().bottom;
+  probe.remove();
+  return baseline;
+}"""
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_fingerprint_reads_on_the_line_of_its_label(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    path = freeze(client, engagement_with_decision(app, client))
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(live_server + path)
+    for label in ("Rules version", "SHA-256"):
+        term = page.locator("dl.facts dt", has_text=label).first
+        value = term.locator("xpath=following-sibling::dd[1]")
+        baselines = [term.evaluate(BASELINE), value.evaluate(BASELINE)]
+        assert abs(baselines[0] - baselines[1]) <= 0.5, (label, baselines)
+    shoot(page, artifacts, "finish-frozen-facts")
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_note_under_the_frozen_documents_facts_keeps_clear_of_them(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    path = freeze(client, engagement_with_decision(app, client))
+    links = send(client, path)
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    for url in (live_server + path, live_server + links["Ann Lee"]):
+        page.goto(url)
+        facts = page.locator("dl.facts:has(dt:text-is('SHA-256'))")
+        note = facts.locator("xpath=following-sibling::p[1]")
+        gap = box_of(note)["y"] - (box_of(facts)["y"] + box_of(facts)["height"])
+        assert gap >= 8, (url, gap)
+    shoot(page, artifacts, "finish-fingerprint-note")
