@@ -245,3 +245,25 @@ def test_the_note_under_the_frozen_documents_facts_keeps_clear_of_them(
         gap = box_of(note)["y"] - (box_of(facts)["y"] + box_of(facts)["height"])
         assert gap >= 8, (url, gap)
     shoot(page, artifacts, "finish-fingerprint-note")
+
+
+def test_on_a_phone_the_charter_preview_gives_each_reason_the_width_of_its_table(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    page = sign_in(laptop, live_server)
+    page.goto(
+        f"{live_server}/engagements/{setup.engagement_id}/decisions/{setup.decision_id}/charter"
+    )
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name=re.compile("^Preview the charter")).click()
+    preview = opened.value
+    preview.set_viewport_size(PHONE)
+    table = box_of(preview.locator("table.trace"))
+    reasons = preview.locator("table.trace td:not(.rule)")
+    assert reasons.count() > 3
+    for reason in reasons.all():
+        assert box_of(reason)["width"] >= 0.9 * table["width"], reason.inner_text()
+    shoot(preview, artifacts, "finish-preview-trace-phone")
+    preview.close()
