@@ -63,6 +63,11 @@ def signed(value: float) -> str:
     return f"{value:+g}".replace("-", "\u2212")
 
 
+def score_text(value: float) -> str:
+    """A model's score as sentences print it, a true minus below zero."""
+    return f"{value:g}".replace("-", "\u2212")
+
+
 @dataclass(frozen=True)
 class Reason:
     rule: str

@@ -38,7 +38,7 @@ from durable import engine as durable
 
 from assess import partnership, policy
 from assess.alignment import Alignment, Individual, Respondent, align
-from assess.decision import Decision, Reason, TippingPoint
+from assess.decision import Decision, Reason, TippingPoint, score_text
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.rulebook import POLICY_FILE, STAGES, Condition, Rule, Rulebook, display_path, load
 from assess.text import join_names
@@ -260,7 +260,7 @@ def _hit_policy_reason(
     policy_file: str,
 ) -> Reason:
     ranked = sorted(scores.items(), key=lambda item: -item[1])
-    listing = ", ".join(f"{partnership.BY_KEY[k].title} {v:g}" for k, v in ranked)
+    listing = ", ".join(f"{partnership.BY_KEY[k].title} {score_text(v)}" for k, v in ranked)
     if model == "hybrid":
         first, second = (partnership.BY_KEY[c].title for c in components)
         share = round(rules.policy.hybrid_min_ratio * 100)

@@ -119,7 +119,7 @@ CATALOGUE: tuple[Protocol, ...] = (
         "failure_debriefs",
         "Blameless failure debriefs",
         "After each milestone, what did not work is discussed without assigning blame.",
-        (_days("within_days", "Held within, after each milestone", high=30),),
+        (_days("within_days", "Held after each milestone, within", high=30),),
     ),
     Protocol(
         "creative_veto",
@@ -202,7 +202,7 @@ CATALOGUE: tuple[Protocol, ...] = (
         "retrospective",
         "Project retrospective",
         "A joint retrospective after each project.",
-        (_days("within_days", "Held within, after each project", high=60),),
+        (_days("within_days", "Held after each project, within", high=60),),
     ),
     Protocol(
         "strategic_partnership_charter",

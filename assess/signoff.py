@@ -32,7 +32,7 @@ from assess import charter, partnership
 from assess.alignment import Alignment
 from assess.alignment import Respondent as AlignedRespondent
 from assess.charter import CharterDetails
-from assess.decision import Decision, Reason
+from assess.decision import Decision, Reason, signed
 from assess.factors import BY_KEY as FACTORS
 from assess.models import (
     SIGNOFF_DECLINED,
@@ -1223,9 +1223,7 @@ def _reason_text(reason: Reason) -> str:
     and the stricter value that applies where another rule outweighed its own."""
     text = reason.because
     if reason.weights:
-        points = ", ".join(
-            f"{title} {f'{value:+g}'.replace('-', '−')}" for title, value in reason.weights
-        )
+        points = ", ".join(f"{title} {signed(value)}" for title, value in reason.weights)
         text += f" ({points})"
     if reason.outweighed:
         applies = "; ".join(
