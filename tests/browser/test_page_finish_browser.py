@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from browsertools import PHONE, lines_of, shoot, sign_in
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import BrowserContext, Locator, Page
 from signofftools import (  # noqa: F401  (fixtures)
     approve,
@@ -39,13 +40,31 @@ def assert_level(*locators: Locator) -> None:
     assert max(heights) - min(heights) <= 1, heights
 
 
+def opened(laptop: BrowserContext, live_server: str, path: str) -> Page:
+    """Sign in on a laptop's screen and open the page."""
+    page = sign_in(laptop, live_server)
+    page.set_viewport_size(DESKTOP)
+    page.goto(live_server + path)
+    return page
+
+
+def font_sizes(texts: Locator) -> set[str]:
+    return {
+        texts.nth(i).evaluate("e => getComputedStyle(e).fontSize") for i in range(texts.count())
+    }
+
+
+def frozen_version(app: Flask) -> tuple[FlaskClient, str]:
+    """A charter frozen from a decision; the consultant's client and the version's path."""
+    client = signed_in_consultant(app)
+    return client, freeze(client, engagement_with_decision(app, client))
+
+
 def test_the_token_forms_name_and_access_line_up(
     app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
 ) -> None:
     signed_in_consultant(app)
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(f"{live_server}/account/api-tokens")
+    page = opened(laptop, live_server, "/account/api-tokens")
     assert_level(page.locator("label[for='field-name']"), page.locator("label[for='field-access']"))
     assert_level(page.locator("#field-name"), page.locator("#field-access"))
     shoot(page, artifacts, "finish-tokens")
@@ -56,10 +75,10 @@ def test_a_date_box_is_as_tall_as_a_text_box(
 ) -> None:
     client = signed_in_consultant(app)
     setup = engagement_with_decision(app, client)
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(
-        f"{live_server}/engagements/{setup.engagement_id}/decisions/{setup.decision_id}/charter"
+    page = opened(
+        laptop,
+        live_server,
+        f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}/charter",
     )
     date, text = page.locator("#field-effective_date"), page.locator("#field-arbitration")
     assert abs(box_of(date)["height"] - box_of(text)["height"]) <= 1
@@ -114,17 +133,14 @@ def test_the_explanations_introductions_are_set_alike(
 ) -> None:
     client = signed_in_consultant(app)
     setup = engagement_with_decision(app, client)
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(f"{live_server}/engagements/{setup.engagement_id}/decisions/{setup.decision_id}")
+    page = opened(
+        laptop, live_server, f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}"
+    )
     why = page.locator("section[aria-labelledby='why-title']")
     # How the models are scored, and the tipping points or the word that there are none.
     intros = why.locator(":scope > p")
     assert intros.count() >= 2
-    sizes = {
-        intros.nth(i).evaluate("e => getComputedStyle(e).fontSize") for i in range(intros.count())
-    }
-    assert len(sizes) == 1, sizes
+    assert len(font_sizes(intros)) == 1, font_sizes(intros)
     shoot(page, artifacts, "finish-why")
 
 
@@ -134,16 +150,10 @@ def test_the_charter_cards_sentences_are_of_one_size(
     client = signed_in_consultant(app)
     setup = engagement_with_decision(app, client)
     submitted_pair(app, setup.engagement_id)
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(f"{live_server}/engagements/{setup.engagement_id}")
+    page = opened(laptop, live_server, f"/engagements/{setup.engagement_id}")
     sentences = page.locator("#charter > p")
     assert sentences.count() >= 2  # nothing frozen yet, and what the charter waits for
-    sizes = {
-        sentences.nth(i).evaluate("e => getComputedStyle(e).fontSize")
-        for i in range(sentences.count())
-    }
-    assert len(sizes) == 1, sizes
+    assert len(font_sizes(sentences)) == 1, font_sizes(sentences)
     shoot(page, artifacts, "finish-charter-card")
 
 
@@ -155,8 +165,7 @@ DISTINCT_LINES = """element => new Set(
 def test_a_signatorys_address_and_link_date_read_in_one_piece(
     app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    client = signed_in_consultant(app)
-    path = freeze(client, engagement_with_decision(app, client))
+    client, path = frozen_version(app)
     # A long role widens the name column: the others are left the least room they take.
     people = (
         {
@@ -170,9 +179,7 @@ def test_a_signatorys_address_and_link_date_read_in_one_piece(
     # Once approved, a row says when, and until when the link still opens the charter.
     response = approve(app.test_client(), links["Ann Lee"], "Ann Lee")
     assert response.status_code == 303  # type: ignore[attr-defined]
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(live_server + path)
+    page = opened(laptop, live_server, path)
     table = page.locator(".signatory-table")
     for address in table.locator("td[data-label='Email'] bdi").all():
         assert address.evaluate(DISTINCT_LINES) == 1, address.inner_text()
@@ -191,9 +198,7 @@ def test_a_long_title_leaves_the_status_beside_it(
         client,
         project_name="Harbour Lights — a feature documentary about the last lighthouse keepers",
     )
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(f"{live_server}/engagements/{engagement_id}")
+    page = opened(laptop, live_server, f"/engagements/{engagement_id}")
     title, status = box_of(page.locator("h1")), box_of(page.locator(".page-head .status"))
     assert title["height"] > 60  # the title takes two lines
     assert status["x"] >= title["x"] + title["width"], (title, status)
@@ -216,11 +221,8 @@ BASELINE = """element => {
 def test_the_fingerprint_reads_on_the_line_of_its_label(
     app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    client = signed_in_consultant(app)
-    path = freeze(client, engagement_with_decision(app, client))
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
-    page.goto(live_server + path)
+    _client, path = frozen_version(app)
+    page = opened(laptop, live_server, path)
     for label in ("Rules version", "SHA-256"):
         term = page.locator("dl.facts dt", has_text=label).first
         value = term.locator("xpath=following-sibling::dd[1]")
@@ -233,11 +235,9 @@ def test_the_fingerprint_reads_on_the_line_of_its_label(
 def test_the_note_under_the_frozen_documents_facts_keeps_clear_of_them(
     app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
 ) -> None:
-    client = signed_in_consultant(app)
-    path = freeze(client, engagement_with_decision(app, client))
+    client, path = frozen_version(app)
     links = send(client, path)
-    page = sign_in(laptop, live_server)
-    page.set_viewport_size(DESKTOP)
+    page = opened(laptop, live_server, path)
     for url in (live_server + path, live_server + links["Ann Lee"]):
         page.goto(url)
         facts = page.locator("dl.facts:has(dt:text-is('SHA-256'))")
