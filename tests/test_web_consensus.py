@@ -528,7 +528,7 @@ def test_an_intake_session_after_the_consensus_joins_it_instead_of_replacing_it(
     session = response.headers["Location"]
     assert session.endswith("/decisions/5")
     page = signed_in.get(session).get_data(as_text=True)
-    assert "answers join the consensus with the others" in page
+    assert "The session&#39;s answers join the consensus with the others" in page
     assert "<bdi>Intake session</bdi>'s answers alone — not the engagement's decision." in (page)
     assert f'href="/engagements/{engagement_id}#compare-title">decide on it on the' in page
     assert "Prepare the charter" not in page

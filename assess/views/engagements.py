@@ -668,11 +668,8 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     db.session.commit()
     if len(engagement.submitted_respondents) > 1:
         flash(
-            isolated(
-                "{}'s answers join the consensus with the others' submitted answers: the "
-                "engagement's decision is their consensus, decided on the engagement page.",
-                respondent.name,
-            ),
+            "The session's answers join the consensus with the others' submitted answers: the "
+            "engagement's decision is their consensus, decided on the engagement page.",
             "info",
         )
     return redirect(
