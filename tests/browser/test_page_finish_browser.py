@@ -267,3 +267,26 @@ def test_on_a_phone_the_charter_preview_gives_each_reason_the_width_of_its_table
         assert box_of(reason)["width"] >= 0.9 * table["width"], reason.inner_text()
     shoot(preview, artifacts, "finish-preview-trace-phone")
     preview.close()
+
+
+LINE_STARTS = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  return [...range.getClientRects()].map(r => r.left);
+}"""
+
+
+def test_an_api_routes_summary_keeps_to_its_column_when_it_wraps(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    signed_in_consultant(app)
+    page = opened(laptop, live_server, "/api/v1/docs")
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        routes = page.locator("details.api-operation summary")
+        assert routes.count() > 10
+        for route in routes.all():
+            path = box_of(route.locator(".api-path"))
+            starts = route.locator(".api-summary").evaluate(LINE_STARTS)
+            assert min(starts) >= path["x"] - 1, (viewport, route.inner_text(), starts)
+        shoot(page, artifacts, f"finish-api-docs-{viewport['width']}")
