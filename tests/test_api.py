@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -22,7 +23,9 @@ from webtools import ANSWERS, make_consultant, statements_sent
 from webtools import ENGAGEMENT as FORM_ENGAGEMENT
 
 from assess.api.tokens import ApiToken
+from assess.engine import evaluate
 from assess.extensions import db as database
+from assess.factors import FACTOR_KEYS
 from assess.models import Engagement, Respondent, hash_token
 
 pytestmark = pytest.mark.db
@@ -78,6 +81,40 @@ def test_evaluate_returns_the_same_decision_as_the_cli(client: FlaskClient) -> N
         timeout=60,
     )
     assert response.json == json.loads(cli.stdout)
+
+
+def test_evaluations_at_the_same_instant_each_get_their_own_answer(app: Flask) -> None:
+    # Every request reads its body with the one schema the route holds: nothing of one
+    # request may leak into another's decision or errors.
+    bodies = [
+        {key: 1 + (number + position) % 5 for position, key in enumerate(FACTOR_KEYS)}
+        for number in range(6)
+    ] + [{**ANSWERS, "risk_tolerance": 9}, {**ANSWERS, "innovation": "high"}]
+    answers: dict[int, Any] = {}
+    start = threading.Barrier(len(bodies))
+
+    def ask(number: int) -> None:
+        client = app.test_client()
+        start.wait()
+        for _ in range(10):
+            address = {"REMOTE_ADDR": f"10.0.0.{number + 1}"}
+            response = client.post("/api/v1/evaluate", json=bodies[number], environ_base=address)
+            answers.setdefault(number, []).append((response.status_code, response.json))
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for number, body in enumerate(bodies[:6]):
+        expected = evaluate(body, what_if=True).to_dict()
+        assert answers[number] == [(200, expected)] * 10
+    assert {(s, json.dumps(j["errors"])) for s, j in answers[6]} == {
+        (422, json.dumps({"json": {"risk_tolerance": ["must be an integer from 1 to 5"]}}))
+    }
+    assert {(s, json.dumps(j["errors"])) for s, j in answers[7]} == {
+        (422, json.dumps({"json": {"innovation": ["must be an integer from 1 to 5"]}}))
+    }
 
 
 def test_evaluate_several_respondents_reports_alignment(client: FlaskClient) -> None:

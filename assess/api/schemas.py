@@ -121,7 +121,9 @@ def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callabl
         view = blp.alt_response(
             413, schema=ErrorSchema, description="The request body is larger than 64 KiB"
         )(view)
-        taken: F = blp.arguments(schema, example=example, **kwargs)(view)
+        # An instance, made once: given a class, webargs builds a new schema per request.
+        instance = schema() if isinstance(schema, type) else schema
+        taken: F = blp.arguments(instance, example=example, **kwargs)(view)
         return taken
 
     return decorate
