@@ -66,7 +66,12 @@ worker_class = _text("GUNICORN_WORKER_CLASS", "gthread", WORKER_CLASSES)
 threads = _int("GUNICORN_THREADS", 4, high=256)
 timeout = _int("GUNICORN_TIMEOUT", 30, high=3600)
 graceful_timeout = 20
-keepalive = 5
+# One request per connection. The node serves plain HTTP behind a TLS-terminating proxy,
+# which keeps the clients' connections; a connection the proxy kept open to a worker would
+# bind every request on it to the worker that happened to accept it (one worker busy, the
+# other idle). Closed after each answer, the next connection goes to whichever worker is
+# free to take it.
+keepalive = 0
 # Recycle workers now and then, so a slow leak never becomes an outage.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max_requests // 10

@@ -359,12 +359,14 @@ with `python -m benchmarks benchmarks.bench_http`. Load average when it started:
 Targets {verdict}. Every evaluation answer carries the what-if tipping points, as the CLI's
 does (mean evaluation latency {statistics.mean(evaluated.latencies_ms or [0]):.1f} ms).
 
-Two things move these figures from run to run on these shared machines: the speed of their
-cores (server CPU per evaluation has ranged from 1.5 to 5.2 ms) and how the clients' four
-kept-alive connections fall between the workers. A threaded gunicorn worker accepts every
-connection it can, so at times one worker serves all four while the other idles (a split
-near 100% / 0%), and throughput falls to what one process does. Single-threaded (sync)
-workers always split the work evenly, but managed a quarter fewer saves per second in the
+The speed of these shared machines' cores moves these figures from run to run (server CPU
+per evaluation has ranged from 1.5 to 5.2 ms). The clients keep their connections, as a
+reverse proxy in front of the node would; the workers close each connection after its
+answer (`keepalive = 0` in `assess/serving.py`), so every request goes to whichever worker is
+free to accept it. With kept-alive connections a threaded worker accepted all four
+connections at times while the other idled (a split near 100% / 0%: 287 evaluations/s on an
+Intel Xeon machine where closing them gave 410/s, 50% / 50%). Single-threaded (sync)
+workers also split the work evenly, but managed a quarter fewer saves per second in the
 mixed workload, where threads overlap database waits; the threaded workers stay.
 """
 

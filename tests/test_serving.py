@@ -9,6 +9,7 @@ different node, and the last approval seals the charter.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -440,3 +441,37 @@ def test_worker_killed_mid_request_leaves_no_half_written_record(
             {"id": seeded["engagement_id"]},
         ).all()
         assert sorted(rows) == [("Ann", 1), ("Whole", 1)]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_clients_that_keep_their_connections_are_served_by_every_worker(
+    pg: str, redis_prefix: str
+) -> None:
+    # A reverse proxy keeping a few connections open to the node must not leave all of them
+    # with the worker that happened to accept them while the other idles.
+    env = node_env(pg, redis_prefix, ASSESS_API_EVALUATE_LIMIT="10000 per minute")
+    with node(env, workers=2) as server:
+        workers = server.workers()
+        before = {pid: cpu_seconds(pid) for pid in workers}
+        answers: list[tuple[int, str]] = []
+
+        def client() -> None:
+            with requests.Session() as session:  # keeps its connection while the server does
+                for _ in range(60):
+                    response = session.post(
+                        f"{server.url}/api/v1/evaluate", json=ANSWERS, timeout=TIMEOUT
+                    )
+                    answers.append((response.status_code, response.headers["Connection"]))
+
+        clients = [threading.Thread(target=client) for _ in range(4)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join()
+        used = {pid: cpu_seconds(pid) - before[pid] for pid in workers}
+    assert min(used.values()) >= 0.15 * sum(used.values()), used
+    assert set(answers) == {(200, "close")}
