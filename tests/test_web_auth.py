@@ -169,6 +169,28 @@ def test_failed_logins_are_rate_limited(app: Flask, client: FlaskClient, consult
     assert "Retry-After" in page.headers
 
 
+def test_failed_logins_for_one_account_are_limited_from_every_client(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+    app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "3 per hour"
+    token = csrf_token(client)
+
+    def attempt(email: str, password: str, address: str) -> int:
+        form = {"csrf_token": token, "email": email, "password": password}
+        return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address}).status_code
+
+    # The address as typed in other ways (case, spaces) is the same account.
+    tries = ["cara@example.com", " Cara@Example.COM", "cara@EXAMPLE.com"]
+    codes = [attempt(email, "nope", f"203.0.113.{n}") for n, email in enumerate(tries)]
+    assert codes == [422, 422, 422]
+    assert attempt("cara@example.com", "nope", "198.51.100.7") == 429
+    # Paused for this account even with the right password, from a new client too ...
+    assert attempt("cara@example.com", PASSWORD, "198.51.100.8") == 429
+    # ... but not for another address tried from the same clients.
+    assert attempt("dan@example.com", "nope", "203.0.113.0") == 422
+
+
 def test_a_rate_limited_sign_in_says_how_long_to_wait(
     app: Flask, client: FlaskClient, consultant: int
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 import unicodedata
@@ -27,6 +28,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from assess.api.tokens import active_tokens
+from assess.emails import AddressError, normalise
 from assess.extensions import db, limiter, login_manager
 from assess.forms import PASSWORD_MIN, Errors, LoginSchema, PasswordChangeSchema, load_form
 from assess.models import Consultant, utcnow
@@ -132,9 +134,29 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _account_login_limit() -> str:
+    return str(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"])
+
+
+def _account_tried() -> str:
+    """Key failed sign-ins by the address tried, whichever client sends them: guesses at one
+    account's password spread over many addresses still meet a limit. Hashed, so the
+    rate-limit store holds no email addresses."""
+    try:
+        email = normalise(request.form.get("email", ""), to_store=False).lower()
+    except AddressError:
+        email = ""
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
 # Only failed attempts count, so a consultant who signs in is never locked out by it.
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 302)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_account_login_limit, methods=["POST"], key_func=_account_tried, deduct_when=_failed)
 def login() -> str | Response | tuple[str, int]:
     """Sign a consultant in with email and password."""
     if current_user.is_authenticated:
