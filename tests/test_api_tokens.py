@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from webtools import PASSWORD, login, post
 
 from assess.api import account
-from assess.api.tokens import ACTIVE_MAX, ApiToken, issue_token
+from assess.api.tokens import ACTIVE_MAX, REVOKED_LISTED, ApiToken, issue_token
 from assess.extensions import db as database
 from assess.models import Consultant, hash_token, utcnow
 
@@ -230,6 +230,26 @@ def test_an_account_holds_a_bounded_number_of_active_tokens(
         database.session.query(ApiToken).filter_by(name="Tool 0").one().revoked_at = utcnow()
         database.session.commit()
     create(signed_in, "One more")  # a revoked token leaves room for a new one
+
+
+def test_the_page_lists_every_active_token_and_only_the_latest_revoked(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    with app.app_context():
+        consultant = database.session.query(Consultant).one()
+        issue_token(database.session, consultant, "Oldest, still active", can_write=False)
+        for number in range(REVOKED_LISTED + 3):
+            token, _secret = issue_token(
+                database.session, consultant, f"Script run {number}", can_write=False
+            )
+            token.revoked_at = utcnow()
+        issue_token(database.session, consultant, "Newest", can_write=False)
+        database.session.commit()
+    page = signed_in.get("/account/api-tokens").get_data(as_text=True)
+    names = re.findall(r'<th scope="row">([^<]+)</th>', page)
+    latest = [f"Script run {n}" for n in range(REVOKED_LISTED + 2, 2, -1)]
+    assert names == ["Newest", *latest, "Oldest, still active"]
+    assert "3 older revoked tokens are kept on record and not listed." in page
 
 
 def test_the_same_name_from_two_tabs_at_once_makes_one_token(

@@ -13,6 +13,7 @@ from assess.api.tokens import (
     ACTIVE_MAX,
     NAME_MAX,
     ApiToken,
+    active_named,
     active_tokens,
     issue_token,
     tokens_of,
@@ -20,7 +21,6 @@ from assess.api.tokens import (
 from assess.extensions import db
 from assess.forms import Text, load_form
 from assess.models import Consultant, hold_row, utcnow
-from assess.text import same_name
 from assess.views.auth import require_consultant
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
@@ -49,10 +49,12 @@ def _page(
     secret: str | None = None, form: object = None, errors: dict[str, list[str]] | None = None
 ) -> str:
     number = secrets.token_urlsafe(16)
+    tokens, older_revoked = tokens_of(db.session, current_user.id)
     session["token_forms"] = [*session.get("token_forms", [])[-(OPEN_FORMS - 1) :], number]
     return render_template(
         "web/api/tokens.html",
-        tokens=tokens_of(db.session, current_user.id),
+        tokens=tokens,
+        older_revoked=older_revoked,
         secret=secret,
         form=form or {},
         errors=errors or {},
@@ -112,15 +114,15 @@ def _room_for_one_more() -> dict[str, list[str]]:
 def _name_in_use(name: str) -> dict[str, list[str]]:
     """Refuse the name of an active token: the list and the revoke buttons tell tokens
     apart by their names."""
-    for token in tokens_of(db.session, current_user.id):
-        if token.active and same_name(token.name, name):
-            return {
-                "name": [
-                    f"You have an active token named “{token.name}”: choose another name, "
-                    "or revoke that token first."
-                ]
-            }
-    return {}
+    token = active_named(db.session, current_user.id, name)
+    if token is None:
+        return {}
+    return {
+        "name": [
+            f"You have an active token named “{token.name}”: choose another name, "
+            "or revoke that token first."
+        ]
+    }
 
 
 @bp.post("/<int:token_id>/revoke")

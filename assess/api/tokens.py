@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from assess.models import Base, Consultant, UTCDateTime, hash_token, utcnow
+from assess.text import same_name
 
 # Tokens start with a fixed marker so leaked ones are easy to recognise in logs and scanners.
 TOKEN_PREFIX = "asst_"
@@ -84,12 +85,38 @@ def mark_used(token: ApiToken) -> bool:
     return True
 
 
-def tokens_of(session: Session, consultant_id: int) -> list[ApiToken]:
-    """Return the consultant's tokens, newest first, revoked ones included."""
-    query = (
-        select(ApiToken).where(ApiToken.consultant_id == consultant_id).order_by(ApiToken.id.desc())
+# Revoked tokens stay stored for the record; the page lists only the latest, so a script that
+# creates and revokes tokens cannot make it grow without end.
+REVOKED_LISTED = 20
+
+
+def tokens_of(session: Session, consultant_id: int) -> tuple[list[ApiToken], int]:
+    """Return the consultant's active tokens and the latest revoked ones, newest first, with
+    the number of older revoked tokens left out."""
+    mine = ApiToken.consultant_id == consultant_id
+    active = list(session.scalars(select(ApiToken).where(mine, ApiToken.revoked_at.is_(None))))
+    revoked = list(
+        session.scalars(
+            select(ApiToken)
+            .where(mine, ApiToken.revoked_at.is_not(None))
+            .order_by(ApiToken.id.desc())
+            .limit(REVOKED_LISTED)
+        )
     )
-    return list(session.scalars(query))
+    older = 0
+    if len(revoked) == REVOKED_LISTED:
+        counted = select(func.count()).where(mine, ApiToken.revoked_at.is_not(None))
+        older = (session.scalar(counted) or 0) - REVOKED_LISTED
+    listed = sorted(active + revoked, key=lambda token: token.id, reverse=True)
+    return listed, older
+
+
+def active_named(session: Session, consultant_id: int, name: str) -> ApiToken | None:
+    """Return the consultant's active token whose name reads as ``name``, if any."""
+    query = select(ApiToken).where(
+        ApiToken.consultant_id == consultant_id, ApiToken.revoked_at.is_(None)
+    )
+    return next((token for token in session.scalars(query) if same_name(token.name, name)), None)
 
 
 # Tools and their environments, each with a token of its own, fit many times over; a bound
