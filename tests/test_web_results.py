@@ -25,6 +25,7 @@ from assess.engine import evaluate
 from assess.extensions import db
 from assess.factors import FACTORS
 from assess.models import DecisionRecord, Respondent, utcnow
+from assess.partnership import BY_KEY as MODEL_BY_KEY
 from assess.protocols import BY_ID
 
 pytestmark = pytest.mark.db
@@ -490,3 +491,26 @@ def test_parameters_read_as_they_do_in_the_charter(app: Flask, signed_in: FlaskC
     assert f"<dd>{threshold} out of 10</dd>" in page
     days = mediation.params["trigger_days"]
     assert f"<dd>{days} day{'' if days == 1 else 's'}</dd>" in page
+
+
+def headings(page: str) -> list[str]:
+    """Each heading's text, tags inside it left out."""
+    found = re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", page, re.S)
+    return [re.sub(r"<[^>]+>", "", text).strip() for text in found]
+
+
+def test_a_single_model_is_named_once_and_a_hybrid_names_its_two(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    single = evaluate(CREATOR_ANSWERS)
+    page = signed_in.get(run_session(signed_in, engagement_id, CREATOR_ANSWERS)).get_data(
+        as_text=True
+    )
+    assert single.model != "hybrid"
+    assert headings(page).count(single.title) == 1
+    assert headings(page).count("Strengths") == 1
+    hybrid = evaluate(ANSWERS)
+    page = signed_in.get(run_session(signed_in, engagement_id, ANSWERS)).get_data(as_text=True)
+    assert hybrid.model == "hybrid"
+    assert headings(page).count(hybrid.title) == 1
+    for part in hybrid.components:
+        assert headings(page).count(MODEL_BY_KEY[part].title) == 1
