@@ -17,7 +17,15 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from signofftools import post as signoff_post
-from webtools import ANSWERS, create_engagement, invite, post, signed_in_consultant, submitted_pair
+from webtools import (
+    ANSWERS,
+    consensus_of_two,
+    create_engagement,
+    invite,
+    post,
+    signed_in_consultant,
+    submitted_pair,
+)
 
 from assess.questionnaire import PAGES
 
@@ -173,4 +181,30 @@ def test_the_search_button_stands_beside_the_search_box_on_a_phone(
         assert beside["y"] < box["y"] + box["height"] and beside["x"] > box["x"] + box["width"]
     assert_fits(page)
     shoot(page, artifacts, "layout-search-phone")
+    context.close()
+
+
+def test_storing_or_discarding_a_preview_are_offered_side_by_side(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    path = consensus_of_two(app, signed_in_consultant(app))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = sign_in(context, live_server)
+    page.goto(f"{live_server}{path}")
+    level = page.locator("#adjust-form input[name='innovation']:not(:checked)").first
+    page.locator(f"label[for='{level.get_attribute('id')}']").click()
+    page.get_by_role("button", name="Preview recommendation").click()
+    # On a consensus each changed level asks for its reason before the buttons.
+    expect(page.locator("#store-form textarea")).to_have_count(1)
+    store = page.get_by_role("button", name="Store as a new decision")
+    discard = page.get_by_role("link", name="Discard changes")
+    for viewport in ({"width": 1280, "height": 800}, PHONE):
+        page.set_viewport_size(viewport)
+        one, other = store.bounding_box(), discard.bounding_box()
+        assert one and other
+        on_one_line = abs(text_top(store) - text_top(discard)) <= 1
+        stacked_alike = abs(one["x"] - other["x"]) <= 1 and abs(one["width"] - other["width"]) <= 1
+        assert on_one_line or stacked_alike, (one, other)
+        assert_fits(page)
+        shoot(page, artifacts, f"layout-preview-actions-{viewport['width']}")
     context.close()
