@@ -369,3 +369,17 @@ def test_uploads_that_are_not_charters_get_a_clear_message(app: Flask, client: F
     assert "Not a signed charter" in unsealed.get_data(as_text=True)
     # Without the CSRF token the form is refused, not processed.
     assert client.post("/verify", data={"sha256": "ab" * 32}).status_code == 400
+
+
+def test_the_error_summary_names_the_fingerprint_field_as_its_label_does(
+    client: FlaskClient,
+) -> None:
+    token = csrf_token(client, "/verify")
+    page = client.post("/verify", data={"csrf_token": token, "sha256": "xyz"}).get_data(
+        as_text=True
+    )
+    assert '<label for="field-sha256">SHA-256 fingerprint</label>' in page
+    assert (
+        '<a href="#field-sha256">SHA-256 fingerprint: '
+        "Enter the 64 hexadecimal characters of a SHA-256.</a>"
+    ) in page

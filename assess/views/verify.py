@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9-]{6,40}")
 LABELS = {
     "pdf": ("Charter PDF", "field-pdf"),
-    "sha256": ("SHA-256", "field-sha256"),
+    "sha256": ("SHA-256 fingerprint", "field-sha256"),
 }
 
 
