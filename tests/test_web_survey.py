@@ -118,6 +118,24 @@ def test_answer_leave_resume_and_submit(app: Flask, client: FlaskClient, link: s
         assert record.rules_version == record.data["rules_version"]
 
 
+def test_a_returning_respondent_is_welcomed_back_where_they_stopped(
+    client: FlaskClient, link: str
+) -> None:
+    answer_page(client, link, 1)
+    client.delete_cookie("session")
+    step = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "Step 2 of 5" in step
+    assert "Welcome back, <bdi>Ann Lee</bdi>. Your answers so far are saved" in step
+    for number in (2, 3, 4):
+        answer_page(client, link, number)
+    client.delete_cookie("session")
+    review = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "Review your answers" in review
+    assert "Welcome back, <bdi>Ann Lee</bdi>. Every question is answered" in review
+    # The welcome is said once, not again on the next page.
+    assert "Welcome back" not in client.get(f"{link}/step/1").get_data(as_text=True)
+
+
 def test_back_saves_and_goes_back(app: Flask, client: FlaskClient, link: str) -> None:
     answer_page(client, link, 1)
     location = post(client, f"{link}/step/2", {"resource_availability": "2", "action": "back"})

@@ -25,6 +25,7 @@ from assess.questionnaire import (
 )
 from assess.views import kept_for_request
 from assess.views.results import chart_for
+from assess.views.template_helpers import isolated
 
 bp = Blueprint("survey", __name__, url_prefix="/i/<token>")
 personal_link_limit(bp)
@@ -93,13 +94,23 @@ def start(token: str) -> str | Response:
     respondent = respondent_for(token)
     if respondent.locked:
         return redirect(url_for("survey.result", token=token))
-    if respondent.answers and respondent.step >= REVIEW_STEP:
-        return redirect(url_for("survey.review", token=token))
     if respondent.answers:
+        _welcome_back(respondent)
+        if respondent.step >= REVIEW_STEP:
+            return redirect(url_for("survey.review", token=token))
         return redirect(url_for("survey.step", token=token, number=max(1, respondent.step)))
     return render_template(
         "web/survey/start.html", token=token, respondent=respondent, pages=PAGES, steps=STEPS
     )
+
+
+def _welcome_back(respondent: Respondent) -> None:
+    # Opening the link again lands where they stopped, not on the welcome: say why.
+    if missing(respondent.answers):
+        where = "Your answers so far are saved: carry on where you left off."
+    else:
+        where = "Every question is answered: check your answers, then submit."
+    flash(isolated("Welcome back, {}. " + where, respondent.name), "info")
 
 
 @bp.route("/step/<int:number>", methods=["GET", "POST"])
