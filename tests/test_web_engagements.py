@@ -1206,3 +1206,30 @@ def test_a_typed_name_never_turns_a_question_or_a_title_around(
     assert f"<title>Close \u2068{TURNED}\u2069's answers again · Assess</title>" in close.get_data(
         as_text=True
     )
+
+
+def test_the_main_menu_marks_the_section_a_page_belongs_to(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    nav = re.compile(r'<nav class="site-nav".*?</nav>', re.S)
+
+    def marked(path: str) -> dict[str, str]:
+        menu = nav.search(signed_in.get(path).get_data(as_text=True))
+        assert menu
+        found = re.findall(r'<a href="[^"]*" aria-current="(\w+)"[^>]*>(\w+)', menu.group(0))
+        return {name: current for current, name in found}
+
+    assert marked("/engagements") == {"Engagements": "page"}
+    assert marked("/engagements/new") == {"New": "page"}
+    session = {**{k: str(v) for k, v in ANSWERS.items()}, "action": "decide"}
+    decision = post(signed_in, f"/engagements/{engagement_id}/session", session).location
+    for path in (
+        f"/engagements/{engagement_id}",
+        f"/engagements/{engagement_id}/edit",
+        f"/engagements/{engagement_id}/invitations/new",
+        f"/engagements/{engagement_id}/session",
+        decision,
+        f"{decision}/charter",
+    ):
+        assert marked(path) == {"Engagements": "true"}, path
+    assert marked("/account") == {"Account": "page"}
+    assert marked("/account/api-tokens") == {"Account": "true"}
