@@ -290,3 +290,23 @@ def test_an_api_routes_summary_keeps_to_its_column_when_it_wraps(
             starts = route.locator(".api-summary").evaluate(LINE_STARTS)
             assert min(starts) >= path["x"] - 1, (viewport, route.inner_text(), starts)
         shoot(page, artifacts, f"finish-api-docs-{viewport['width']}")
+
+
+def test_a_charter_sections_note_keeps_to_its_heading_not_to_the_first_field(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    setup = engagement_with_decision(app, signed_in_consultant(app))
+    path = f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}/charter"
+    page = opened(laptop, live_server, path)
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        for section in ("Candidate mediators", "Money and disputes"):
+            fieldset = page.locator("#charter-form fieldset").filter(
+                has=page.locator(f"legend:text-is('{section}')")
+            )
+            heading, note = box_of(fieldset.locator("legend")), box_of(fieldset.locator("> .hint"))
+            label = box_of(fieldset.locator("label").first)
+            above = note["y"] - (heading["y"] + heading["height"])
+            below = label["y"] - (note["y"] + note["height"])
+            assert below >= above + 4, (section, viewport, above, below)
+        shoot(page, artifacts, f"finish-charter-sections-{viewport['width']}")
