@@ -113,6 +113,11 @@ def test_archive_and_restore(signed_in: FlaskClient) -> None:
     link = invite(signed_in, engagement_id)
     assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
     card = f'href="/engagements/{engagement_id}"'.encode()
+    # The notice leads back to the engagement, where it can be restored.
+    assert (
+        "Its invitation links no longer open. You can restore it from "
+        f'<a href="/engagements/{engagement_id}">its page</a>.'
+    ) in signed_in.get("/engagements").get_data(as_text=True)
     listing = signed_in.get("/engagements").get_data(as_text=True)
     assert card.decode() not in listing
     # With every engagement archived, the list points to them rather than starting over.

@@ -272,10 +272,12 @@ def archive(engagement_id: int) -> Response:
     if engagement.archived_at is None:
         engagement.archived_at = utcnow()
         db.session.commit()
-    flash(
-        isolated("“{}” is archived. Its invitation links no longer open.", engagement.project_name),
-        "info",
+    # The list no longer shows it: the notice is the way back, should it be archived by mistake.
+    page = url_for("engagements.show", engagement_id=engagement.id)
+    message = isolated(
+        "“{}” is archived. Its invitation links no longer open.", engagement.project_name
     )
+    flash(message + Markup(' You can restore it from <a href="%s">its page</a>.') % page, "info")
     return redirect(url_for("engagements.index"))
 
 
