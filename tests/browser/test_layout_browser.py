@@ -46,6 +46,12 @@ def text_top(locator: Locator) -> float:
     return top
 
 
+def box_of(locator: Locator) -> dict[str, float]:
+    box = locator.bounding_box()
+    assert box, locator
+    return box
+
+
 def gap_between(upper: Locator, lower: Locator) -> float:
     """The room from the bottom of one element to the top of the next one below it."""
     above, below = upper.bounding_box(), lower.bounding_box()
@@ -207,4 +213,27 @@ def test_storing_or_discarding_a_preview_are_offered_side_by_side(
         assert on_one_line or stacked_alike, (one, other)
         assert_fits(page)
         shoot(page, artifacts, f"layout-preview-actions-{viewport['width']}")
+    context.close()
+
+
+def test_on_a_phone_the_what_if_is_reached_from_the_top_of_the_result(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    path = consensus_of_two(app, signed_in_consultant(app))
+    context = browser.new_context(viewport=PHONE)
+    page = sign_in(context, live_server)
+    page.goto(f"{live_server}{path}")
+    # On a phone the panel comes after the whole explanation, many screens down.
+    form = page.locator("#adjust-form")
+    assert box_of(form)["y"] > 5 * PHONE["height"]
+    jump = page.get_by_role("link", name="Adjust an answer")
+    expect(jump).to_be_in_viewport()
+    jump.click()
+    expect(page.get_by_role("heading", name="Adjust an answer")).to_be_in_viewport()
+    shoot(page, artifacts, "layout-what-if-jump-phone")
+    # Beside the explanation, on a laptop, the panel is in view and needs no link.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server}{path}")
+    expect(jump).to_be_hidden()
+    expect(form).to_be_in_viewport()
     context.close()
