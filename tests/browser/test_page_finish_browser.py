@@ -310,3 +310,26 @@ def test_a_charter_sections_note_keeps_to_its_heading_not_to_the_first_field(
             below = label["y"] - (note["y"] + note["height"])
             assert below >= above + 4, (section, viewport, above, below)
         shoot(page, artifacts, f"finish-charter-sections-{viewport['width']}")
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_status_beside_a_title_is_of_one_size_on_every_page(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    version = freeze(client, setup)
+    links = send(client, version)
+    page = opened(laptop, live_server, f"/engagements/{setup.engagement_id}")
+    sizes = {}
+    pages = {
+        "engagement": f"/engagements/{setup.engagement_id}",
+        "version": version,
+        "signatory": links["Ann Lee"],
+    }
+    for name, path in pages.items():
+        page.goto(live_server + path)
+        status = page.locator(".page-head .status")
+        sizes[name] = (font_sizes(status), round(box_of(status)["height"]))
+        shoot(page, artifacts, f"finish-status-{name}")
+    assert len(set(map(str, sizes.values()))) == 1, sizes
