@@ -127,15 +127,33 @@
     });
 
     // Copy-to-clipboard buttons for invitation and signatory links.
+    // What happened is said in the row as well, where a screen reader hears it; a copy the
+    // browser refuses leaves the link selected and says so in sight, for the keyboard to copy.
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       var field = document.querySelector(button.getAttribute("data-copy"));
       if (!field || !navigator.clipboard) { return; }
       var label = button.innerHTML;
+      var restore = null;
+      var said = document.createElement("p");
+      said.setAttribute("role", "status");
+      said.className = "copy-status small visually-hidden";
+      button.parentNode.appendChild(said);
       button.hidden = false;
       button.addEventListener("click", function () {
         navigator.clipboard.writeText(field.value).then(function () {
+          said.className = "copy-status small visually-hidden";
+          said.textContent = "Link copied.";
           button.textContent = "Copied";
-          setTimeout(function () { button.innerHTML = label; }, 2000);
+          clearTimeout(restore);
+          restore = setTimeout(function () { button.innerHTML = label; }, 2000);
+        }, function () {
+          clearTimeout(restore);
+          button.innerHTML = label;
+          field.focus();
+          field.select();
+          said.className = "copy-status small";
+          said.textContent = "The link could not be copied here. It is selected: copy it with " +
+            "Ctrl+C, or \u2318C on a Mac.";
         });
       });
       field.addEventListener("focus", function () { field.select(); });

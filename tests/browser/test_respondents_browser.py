@@ -3,10 +3,11 @@ removing one who will not answer, and a respondent changing an answer from the r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from browsertools import PHONE, assert_accessible, assert_fits, shoot, sign_in
+from browsertools import PHONE, assert_accessible, assert_fits, script_ready, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import (
@@ -195,3 +196,33 @@ def test_the_pages_a_respondent_may_meet_when_a_form_cannot_be_sent_read_well(
         shoot(page, artifacts, f"survey-closed-{viewport}")
     finally:
         context.close()
+
+
+def test_copying_a_link_is_confirmed_and_a_failed_copy_says_what_to_do(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    engagement_id = create_engagement(signed_in_consultant(app))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = sign_in(context, live_server)
+    page.goto(f"{live_server}/engagements/{engagement_id}/invitations/new?side=producer")
+    page.get_by_role("button", name="Create link").click()
+    script_ready(page)
+    link = page.locator("#invitation-link").input_value()
+    said = page.locator("#new-link [role='status']")
+    page.get_by_role("button", name="Copy link").click()
+    # Heard by a screen reader too, not only seen on the button.
+    expect(said).to_have_text("Link copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    # A browser may refuse the clipboard: the link is then selected, and the page says so.
+    page.evaluate(
+        "() => { navigator.clipboard.writeText = () => Promise.reject(new Error('refused')); }"
+    )
+    page.get_by_role("button", name=re.compile("^Cop")).click()
+    expect(said).to_be_visible()
+    expect(page.get_by_role("button", name="Copy link")).to_be_visible()
+    expect(said).to_contain_text("could not be copied")
+    assert page.evaluate("document.getSelection().toString()") == link
+    assert_fits(page)
+    shoot(page, artifacts, "copy-link-refused")
+    context.close()
