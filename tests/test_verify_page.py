@@ -308,6 +308,7 @@ def test_a_hash_is_looked_up_and_the_qr_page_lists_the_versions(
     listing = client.get(f"/verify/{document_id}")
     assert listing.status_code == 200
     text = listing.get_data(as_text=True)
+    assert f"<title>Charter {document_id} · Verify a charter · Assess</title>" in text
     assert sha256_hex(frozen) in text and "Ann Lee" in text and "Signed" in text
     assert "ann@northlight.example" not in text  # no personal contact details in public
     assert client.get("/verify/PC-0000-NONE-0000").status_code == 404

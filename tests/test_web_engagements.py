@@ -1238,3 +1238,9 @@ def test_the_main_menu_marks_the_section_a_page_belongs_to(signed_in: FlaskClien
         assert marked(path) == {"Engagements": "true"}, path
     assert marked("/account") == {"Account": "page"}
     assert marked("/account/api-tokens") == {"Account": "true"}
+
+
+def test_the_invitation_page_is_titled_with_its_engagement(signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    page = signed_in.get(f"/engagements/{engagement_id}/invitations/new").get_data(as_text=True)
+    assert "<title>Invite a respondent · \u2068Tidewater\u2069 · Assess</title>" in page
