@@ -14,6 +14,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     approve,
     engagement_with_decision,
     freeze,
+    name_signatories,
     seal_key_files,
     send,
     shared_seal_key,
@@ -333,3 +334,32 @@ def test_the_status_beside_a_title_is_of_one_size_on_every_page(
         sizes[name] = (font_sizes(status), round(box_of(status)["height"]))
         shoot(page, artifacts, f"finish-status-{name}")
     assert len(set(map(str, sizes.values()))) == 1, sizes
+
+
+# The middle of the first line of the element's text.
+FIRST_LINE_MIDDLE = """element => {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const line = range.getClientRects()[0];
+  return (line.top + line.bottom) / 2;
+}"""
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_choices_button_stands_level_with_its_words(
+    app: Flask, live_server: str, laptop: BrowserContext, artifacts: Path
+) -> None:
+    client, version = frozen_version(app)
+    name_signatories(client, version)
+    engagement = version.split("/charter/")[0]
+    page = opened(laptop, live_server, f"{engagement}/invitations/new")
+    for path in (f"{engagement}/invitations/new", version):
+        page.goto(live_server + path)
+        options = page.locator(".choice .choice-option")
+        assert options.count() == 2, path
+        for option in options.all():
+            button = box_of(option.locator("input"))
+            words: float = option.locator("label").evaluate(FIRST_LINE_MIDDLE)
+            middle = button["y"] + button["height"] / 2
+            assert abs(middle - words) <= 1, (path, option.inner_text(), middle, words)
+        shoot(page, artifacts, "finish-choice-" + ("version" if path == version else "invite"))
