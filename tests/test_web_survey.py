@@ -48,6 +48,9 @@ def test_welcome_page_needs_no_account(client: FlaskClient, link: str) -> None:
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Welcome, <bdi>Ann Lee</bdi>" in text and "producer side" in text and "Tidewater" in text
+    # Said as the footer says it: a choice is saved on moving to another page, not on the click.
+    assert "Each page's answers are saved when you move on from it." in text
+    assert "as you go" not in text
 
 
 def test_step_pages_show_questions_anchors_and_progress(client: FlaskClient, link: str) -> None:
