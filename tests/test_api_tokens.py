@@ -310,3 +310,8 @@ def test_a_refused_token_is_told_apart_from_a_missing_one(
         )
         message = response.get_json()["message"]
         assert "not valid" in message and "revoked" in message and sent not in message
+
+
+def test_the_tokens_page_leads_back_to_the_account(signed_in: FlaskClient) -> None:
+    page = signed_in.get("/account/api-tokens").get_data(as_text=True)
+    assert '<p class="breadcrumb"><a href="/account">Your account</a></p>' in page
