@@ -138,20 +138,36 @@ def embedded_file(reader: PdfFileReader, name: str) -> bytes | None:
     return _find_in_name_tree(tree, name)
 
 
-def _find_in_name_tree(node: Any, name: str, depth: int = 0) -> bytes | None:
-    if depth > 16:  # a hostile file could loop its name tree
-        return None
-    names = node.get("/Names", [])
-    for index in range(0, len(names) - 1, 2):
-        if str(names[index]) == name:
-            spec = names[index + 1].get_object()
-            data: bytes = spec["/EF"].get("/UF", spec["/EF"].get("/F")).get_object().data
-            return data
-    for kid in node.get("/Kids", []):
-        found = _find_in_name_tree(kid.get_object(), name, depth + 1)
-        if found is not None:
-            return found
+def _find_in_name_tree(tree: Any, name: str) -> bytes | None:
+    """Look for ``name`` in a name tree, visiting each of its nodes once.
+
+    A hostile file can name one node as its own kid many times over: read naively, that
+    is more nodes to visit than any check has time for.
+    """
+    pending = [tree]
+    seen: set[tuple[int, int]] = set()
+    while pending:
+        node = pending.pop()
+        names = node.get("/Names", [])
+        for index in range(0, len(names) - 1, 2):
+            if str(names[index]) == name:
+                spec = names[index + 1].get_object()
+                data: bytes = spec["/EF"].get("/UF", spec["/EF"].get("/F")).get_object().data
+                return data
+        kids = [kid for kid in node.get("/Kids", []) if _first_visit(kid, seen)]
+        pending.extend(kid.get_object() for kid in reversed(kids))  # in order, depth first
     return None
+
+
+def _first_visit(kid: Any, seen: set[tuple[int, int]]) -> bool:
+    """Say whether a name tree's kid is met for the first time, and remember it."""
+    if not isinstance(kid, generic.IndirectObject):
+        return True  # written inside its parent: met once, with it
+    key = (kid.idnum, kid.generation)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 class _DeterministicWriter(IncrementalPdfFileWriter):

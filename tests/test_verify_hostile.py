@@ -1,0 +1,160 @@
+"""Files made to mislead or to wear out verification: each gets a clear, prompt answer.
+
+The verify page is public and ``assess verify`` runs on whatever a client was sent, so
+every file here is someone's attempt to pass off a changed charter or to tie up the
+service. The answers are checked in a real process where a hostile file could keep the
+check busy: the deadline is what a web worker would allow before it is killed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from pyhanko import keys as pyhanko_keys
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko_certvalidator import registry
+from test_signing import charter_pdf, keys, sealed  # noqa: F401  (fixtures)
+
+from assess.signing.keys import SealKeys, load_or_create
+from assess.signing.seal import SEAL_FIELD
+from assess.signing.verify import Outcome, verify
+
+# A web worker is killed after 30 seconds; twice that is no answer at all.
+ANSWER_WITHIN_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def forger(tmp_path_factory: pytest.TempPathFactory) -> SealKeys:
+    """Anyone's key: what a forger seals their own files with."""
+    return load_or_create(tmp_path_factory.mktemp("forger"), key_size=2048)
+
+
+def bare_pdf(*extra: bytes, catalogue: bytes = b"") -> bytes:
+    """A one-page PDF written by hand; ``extra`` are objects 4, 5, ... for the catalogue."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalogue + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        *extra,
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def sealed_by(owner: SealKeys, pdf: bytes) -> bytes:
+    """Certify ``pdf`` with ``owner``'s key in a field named like the service's seal."""
+    certificate = next(pyhanko_keys.load_certs_from_pemder_data(owner.certificate_pem()))
+    signer = signers.SimpleSigner(
+        signing_cert=certificate,
+        signing_key=pyhanko_keys.load_private_key_from_pemder(owner.key_file, passphrase=None),
+        cert_registry=registry.SimpleCertificateStore.from_certs([certificate]),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=SEAL_FIELD,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+    )
+    spec = fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=0, box=None)
+    out = BytesIO()
+    signers.PdfSigner(meta, signer=signer, new_field_spec=spec).sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(pdf), strict=False), output=out
+    )
+    return out.getvalue()
+
+
+def catalogue_rewritten(pdf: bytes, times: int) -> bytes:
+    """Append ``times`` small updates, each writing the catalogue again, as an editor saves."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    root = reader.trailer.raw_get("/Root")
+    size = int(reader.trailer["/Size"])
+    body = BytesIO()
+    reader.root.write_to_stream(body, None)
+    out = bytearray(pdf)
+    previous = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    for _ in range(times):
+        offset = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (root.idnum, body.getvalue())
+        xref = len(out)
+        out += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n" % (root.idnum, offset)
+        out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+            size,
+            root.idnum,
+            previous,
+            xref,
+        )
+        previous = xref
+    return bytes(out)
+
+
+def verified_in_a_process(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``assess verify`` in a real process, given the time a web worker has."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "assess.cli", "verify", str(path), *options],
+            capture_output=True,
+            text=True,
+            timeout=ANSWER_WITHIN_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"no answer about {path.name} within {ANSWER_WITHIN_SECONDS} seconds")
+
+
+# --- files that would keep the check busy ----------------------------------------------
+
+
+def test_an_attachment_list_that_refers_to_itself_gets_an_answer(
+    forger: SealKeys, tmp_path: Path
+) -> None:
+    """Each node of the attachment list names itself twenty times: read naively, twenty to
+    the sixteenth nodes to visit before giving up."""
+    looping = b"<< /Kids [" + b"4 0 R " * 20 + b"] >>"
+    path = tmp_path / "looping.pdf"
+    path.write_bytes(
+        sealed_by(forger, bare_pdf(looping, catalogue=b"/Names << /EmbeddedFiles 4 0 R >>"))
+    )
+    result = verified_in_a_process(path, "--cert", str(forger.cert_file))
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("ALTERED: the document: the seal states nothing"), result.stdout
+
+
+def test_thousands_of_updates_after_the_seal_get_an_answer(
+    sealed: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A genuine seal followed by 5,000 updates (15 MB, within the size the page takes):
+    any update after a seal that allows none is an alteration, whatever it changed."""
+    path = tmp_path / "updated.pdf"
+    path.write_bytes(catalogue_rewritten(sealed, 5000))
+    result = verified_in_a_process(path, "--cert", str(keys.cert_file))
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("ALTERED: charter PC-2026-NL01-0001 version 1 was modified")
+    assert "an update was added after the seal" in result.stdout
+
+
+def test_an_update_after_the_seal_is_still_altered(sealed: bytes, keys: SealKeys) -> None:  # noqa: F811
+    verdict = verify(catalogue_rewritten(sealed, 1), keys.certificate)
+    assert verdict.outcome == Outcome.ALTERED
+    assert verdict.intact and verdict.modified_after_seal
+    assert verdict.changes == ("an update was added after the seal (content added or changed)",)
