@@ -15,13 +15,16 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from pyhanko import keys as pyhanko_keys
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko_certvalidator import registry
+from signofftools import seal_key_files, shared_seal_key, upload  # noqa: F401  (fixtures)
 from test_signing import charter_pdf, keys, sealed  # noqa: F401  (fixtures)
+from test_verify_page import sign_through
 
 from assess.signing.keys import SealKeys, load_or_create
 from assess.signing.seal import SEAL_FIELD
@@ -158,3 +161,72 @@ def test_an_update_after_the_seal_is_still_altered(sealed: bytes, keys: SealKeys
     assert verdict.outcome == Outcome.ALTERED
     assert verdict.intact and verdict.modified_after_seal
     assert verdict.changes == ("an update was added after the seal (content added or changed)",)
+
+
+def test_a_file_that_takes_too_long_to_read_gets_an_answer(tmp_path: Path) -> None:
+    """One object of three million references (18 MB, within the size the page takes):
+    reading it alone keeps a parser busy for most of a minute."""
+    huge = b"<< /Fields [" + b"3 0 R " * 3_000_000 + b"] >>"
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(bare_pdf(huge, catalogue=b"/AcroForm 4 0 R"))
+    result = verified_in_a_process(path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("NOT CHECKED: checking the file took over"), result.stdout
+
+
+def test_what_cannot_be_checked_in_time_is_never_intact(
+    sealed: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import assess.signing.verify
+
+    monkeypatch.setattr(assess.signing.verify, "CHECK_SECONDS", 0)
+    verdict = verify(sealed, keys.certificate)
+    assert verdict.outcome == Outcome.UNCHECKED and not verdict.ok
+    assert verdict.summary == (
+        "NOT CHECKED: checking the file took over 0 seconds, which no charter sealed by this "
+        "service takes: it is not the file that was sealed"
+    )
+
+
+def encrypted(pdf: bytes, tmp_path: Path, user_password: str) -> bytes:
+    """The file as an editor saves it with a password (qpdf, AES-256)."""
+    source, target = tmp_path / "in.pdf", tmp_path / "encrypted.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        ["qpdf", "--encrypt", user_password, "owner", "256", "--", str(source), str(target)],
+        check=True,
+    )
+    return target.read_bytes()
+
+
+@pytest.mark.parametrize("user_password", ["", "secret"], ids=["opens freely", "password"])
+def test_an_encrypted_copy_of_a_sealed_charter_says_it_is_encrypted(
+    sealed: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    tmp_path: Path,
+    user_password: str,
+) -> None:
+    verdict = verify(encrypted(sealed, tmp_path, user_password), keys.certificate)
+    assert verdict.outcome == Outcome.UNCHECKED and not verdict.ok
+    assert verdict.summary == (
+        "NOT CHECKED: the file is encrypted (password-protected), which no charter sealed by "
+        "this service is: it is not the file that was sealed"
+    )
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_page_says_an_encrypted_copy_cannot_be_checked(app: Flask, tmp_path: Path) -> None:
+    genuine = sign_through(app)[0]
+    response = upload(app.test_client(), encrypted(genuine, tmp_path, ""))
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    box = text[text.index('id="result-title"') : text.index('<dl class="facts card">')]
+    assert "Cannot be checked: do not rely on this file</h2>" in box
+    assert (
+        "<p>The file is encrypted (password-protected), which no charter sealed by this service "
+        "is: it is not the charter as this service sealed it." in box
+    )
+    assert "damaged" not in box

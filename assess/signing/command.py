@@ -58,10 +58,10 @@ def verify_command(
 ) -> None:
     """Verify the seal of a signed-off charter PDF.
 
-    Exit status: 0 intact and sealed by the trusted certificate; 1 altered, not sealed, or
-    sealed by another certificate; 2 not a readable PDF, or larger than 20 MB (as on the
-    verify page); 3 intact and sealed, but no trusted certificate was available to check who
-    sealed it (give it with --cert).
+    Exit status: 0 intact and sealed by the trusted certificate; 1 altered, not sealed,
+    sealed by another certificate, or not checked (encrypted, or too long to check); 2 not
+    a readable PDF, or larger than 20 MB (as on the verify page); 3 intact and sealed, but
+    no trusted certificate was available to check who sealed it (give it with --cert).
     """
     from assess.signing.timestamps import load_roots
     from assess.signing.verify import UnreadableInput, verify

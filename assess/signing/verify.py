@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC
@@ -45,10 +46,34 @@ asn1_parser: Any = importlib.import_module("asn1crypto.parser")  # ships without
 
 TIMESTAMP_BROKEN = "the timestamp does not match the seal it claims to date"
 HEADER_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the first KiB
+# A sealed charter is checked in well under a second. A file can be built to keep the
+# parser busy for minutes (one object of millions of entries); it gets its answer here.
+CHECK_SECONDS = 10
 
 
 class UnreadableInput(ValueError):
     """The input is not a PDF at all (as opposed to a damaged or altered one)."""
+
+
+class _OutOfTime(BaseException):
+    """The check ran past ``CHECK_SECONDS``.
+
+    Not an ``Exception``: the parsers catch those to work around damage in a file, and
+    running out of time is nothing to work around.
+    """
+
+
+class _TimedInput(BytesIO):
+    """The file as the parsers read it, refusing to be read past the deadline."""
+
+    def __init__(self, data: bytes, deadline: float) -> None:
+        super().__init__(data)
+        self._deadline = deadline
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if time.monotonic() > self._deadline:
+            raise _OutOfTime
+        return super().read(size)
 
 
 class Outcome(StrEnum):
@@ -61,6 +86,7 @@ class Outcome(StrEnum):
     ALTERED = "altered"  # changed after the seal, or damaged
     INVALID = "invalid"  # the seal does not validate
     NOT_SEALED = "not-sealed"  # no seal, or a signature that allows later changes
+    UNCHECKED = "unchecked"  # encrypted, or too long to check: not a file the service sealed
 
 
 @dataclass(frozen=True)
@@ -156,10 +182,28 @@ def verify(
     pinned = _certificate(trusted_cert) if trusted_cert is not None else None
     if b"%PDF-" not in pdf_bytes[:HEADER_WINDOW]:
         raise UnreadableInput("not a PDF file (no %PDF- header)")
+    deadline = time.monotonic() + CHECK_SECONDS
+    try:
+        return _verify(pdf_bytes, pinned, tsa_roots, deadline)
+    except _OutOfTime:
+        return _unchecked(
+            f"checking the file took over {CHECK_SECONDS} seconds, "
+            "which no charter sealed by this service takes"
+        )
+
+
+def _verify(
+    pdf_bytes: bytes, pinned: Any, tsa_roots: Sequence[Any] | None, deadline: float
+) -> Verdict:
     # The file is untrusted input (an upload on a public page): whatever the parsers
     # raise on it means a damaged file, reported as a verdict rather than a crash.
     try:
-        reader = PdfFileReader(BytesIO(pdf_bytes), strict=False)
+        reader = PdfFileReader(_TimedInput(pdf_bytes, deadline), strict=False)
+        if reader.encrypted:
+            return _unchecked(
+                "the file is encrypted (password-protected), "
+                "which no charter sealed by this service is"
+            )
         signatures = reader.embedded_signatures
     except Exception as error:
         return _damaged(f"the PDF structure is damaged ({_short(error)})")
@@ -197,7 +241,7 @@ def verify(
         return _damaged(f"the seal cannot be checked ({_short(error)})", sealed=True)
 
     certified = embedded.docmdp_level == MDPPerm.NO_CHANGES
-    statement, problems = _statement(pdf_bytes[:signed_end])
+    statement, problems = _statement(_TimedInput(pdf_bytes[:signed_end], deadline))
     stamp = status.timestamp_validity
     if stamp is not None and not (stamp.intact and stamp.valid):
         problems.append(TIMESTAMP_BROKEN)
@@ -205,7 +249,9 @@ def verify(
     approved_ok, assessment_ok = None, None
     if statement is not None and status.intact:
         try:
-            approved_ok, assessment_ok, more = _check_statement(pdf_bytes, signed_end, statement)
+            approved_ok, assessment_ok, more = _check_statement(
+                pdf_bytes, signed_end, statement, deadline
+            )
         except Exception as error:  # the approved part is unreadable: same untrusted input
             approved_ok, more = False, [f"the approved charter cannot be read ({_short(error)})"]
         problems += more
@@ -356,10 +402,10 @@ def sealing_certificate(pdf_bytes: bytes) -> str | None:
         return None
 
 
-def _statement(signed_revision: bytes) -> tuple[dict[str, Any] | None, list[str]]:
+def _statement(signed_revision: BytesIO) -> tuple[dict[str, Any] | None, list[str]]:
     """Read ``seal.json`` as the seal saw it (the signed revision, not later updates)."""
     try:
-        data = embedded_file(PdfFileReader(BytesIO(signed_revision), strict=False), SEAL_FILE)
+        data = embedded_file(PdfFileReader(signed_revision, strict=False), SEAL_FILE)
     except Exception as error:
         return None, [f"the sealed revision cannot be read ({_short(error)})"]
     if data is None:
@@ -401,7 +447,7 @@ def _facts(statement: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_statement(
-    pdf_bytes: bytes, signed_end: int, statement: dict[str, Any]
+    pdf_bytes: bytes, signed_end: int, statement: dict[str, Any], deadline: float
 ) -> tuple[bool, bool | None, list[str]]:
     """Check the approved bytes are the file's first part, and the assessment's hash."""
     problems: list[str] = []
@@ -416,7 +462,7 @@ def _check_statement(
     if not approved_ok:
         problems.append("the approved charter is not the first part of this file")
         return False, None, problems
-    charter = PdfFileReader(BytesIO(pdf_bytes[:length]), strict=False)
+    charter = PdfFileReader(_TimedInput(pdf_bytes[:length], deadline), strict=False)
     assessment = embedded_file(charter, ASSESSMENT_FILE)
     stated = statement.get("assessment_sha256")
     if assessment is None:
@@ -516,6 +562,20 @@ def _damaged(reason: str, *, sealed: bool = False) -> Verdict:
         summary=f"ALTERED: {reason}",
         problems=(reason,),
         outcome=Outcome.ALTERED,
+    )
+
+
+def _unchecked(reason: str) -> Verdict:
+    """The verdict on a file unlike any sealed charter in a way that keeps it from a check."""
+    return Verdict(
+        sealed=False,
+        intact=False,
+        valid=False,
+        certified=False,
+        modified_after_seal=False,
+        summary=f"NOT CHECKED: {reason}: it is not the file that was sealed",
+        problems=(reason,),
+        outcome=Outcome.UNCHECKED,
     )
 
 
