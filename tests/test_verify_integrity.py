@@ -25,6 +25,7 @@ from test_verify_page import seal_as, sign_through, upload
 
 from assess.extensions import db
 from assess.models import CharterVersion, Signatory
+from assess.signing import sha256_hex
 
 
 @pytest.fixture
@@ -185,7 +186,7 @@ def test_verifying_a_signed_version_that_was_amended_says_it_was_superseded(
     text = upload(app.test_client(), old_signed).get_data(as_text=True)
     assert "Intact and sealed" in text
     # The holder of version 1 must learn that version 2 now replaces it.
-    assert "Amended since:</strong> version 2 replaces this one" in text
+    assert "<p><strong>Amended since: version 2, signed on " in text
 
 
 # --- an archived engagement's sign-off is read-only -----------------------------------
@@ -219,3 +220,23 @@ def test_an_archived_engagement_cannot_send_an_amendment_for_sign_off(
     with app.app_context():
         ann = db.session.get(Signatory, ann_id)
         assert ann is not None and (ann.token_hash, ann.revoked_at) == before
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_an_amended_version_says_so_in_its_answer_whether_uploaded_or_looked_up(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """The holder of version 1 learns that version 2 replaces it in the answer itself, also
+    when pasting its fingerprint; the version's pages are not theirs to see."""
+    setup = engagement_with_decision(app, signed_in)
+    first = signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
+    old_signed = signed_in.get(f"{first}/signed.pdf").data
+    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
+    visitor = app.test_client()
+    uploaded = upload(visitor, old_signed).get_data(as_text=True)
+    looked_up = post(visitor, "/verify", {"sha256": sha256_hex(old_signed)})
+    for text in (uploaded, looked_up.get_data(as_text=True)):  # type: ignore[attr-defined]
+        box = text[text.index('id="result-title"') : text.index("</section>")]
+        box = re.sub(r"<[^>]+>", "", box[: box.index("</div>")])
+        assert re.search(r"Amended since: version 2, signed on [^<]+ UTC, replaces this one\.", box)

@@ -166,6 +166,7 @@ def _check_hash(digest: str) -> tuple[str, int]:
     if found is not None:
         version, matched = found
         result.update(found=version, matched=matched, sign_off=version.sign_off)
+        result["superseded_by"] = signoff.superseded_by(db.session, version)
     return _page(result=result, form={"sha256": digest})
 
 
