@@ -230,3 +230,35 @@ def test_the_page_says_an_encrypted_copy_cannot_be_checked(app: Flask, tmp_path:
         "is: it is not the charter as this service sealed it." in box
     )
     assert "damaged" not in box
+
+
+def test_a_compressed_attachment_that_unpacks_to_gigabytes_is_not_unpacked(
+    forger: SealKeys,
+) -> None:
+    """``seal.json`` of 300 KB that unpacks to 300 MB: the check reads a seal's statement,
+    a few kilobytes, with the memory that takes, not hundreds of megabytes per upload."""
+    import tracemalloc
+    import zlib
+
+    packer = zlib.compressobj(9)
+    blank = b" " * (1 << 20)
+    bomb = b"".join(packer.compress(blank) for _ in range(300)) + packer.flush()
+    stream = b"<< /Type /EmbeddedFile /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
+    pdf = sealed_by(
+        forger,
+        bare_pdf(
+            b"<< /Names [(seal.json) 5 0 R] >>",
+            b"<< /Type /Filespec /F (seal.json) /EF << /F 6 0 R >> >>",
+            stream % (len(bomb), bomb),
+            catalogue=b"/Names << /EmbeddedFiles 4 0 R >>",
+        ),
+    )
+    tracemalloc.start()
+    try:
+        verdict = verify(pdf, forger.certificate)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert verdict.outcome == Outcome.ALTERED and not verdict.ok
+    assert verdict.summary.startswith("ALTERED: the document: the sealed revision cannot be read")
+    assert peak < 64 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB"

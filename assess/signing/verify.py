@@ -29,6 +29,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko import keys as pyhanko_keys
+from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
@@ -49,6 +50,15 @@ HEADER_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the firs
 # A sealed charter is checked in well under a second. A file can be built to keep the
 # parser busy for minutes (one object of millions of entries); it gets its answer here.
 CHECK_SECONDS = 10
+# What a check unpacks (seal.json, assessment.json, the file's cross-reference and object
+# streams) comes to kilobytes in a sealed charter. pyHanko's limits for untrusted files
+# let each stream unpack to 256 MiB, several times per check: that much memory for each
+# upload would let a few small files exhaust the server's.
+MiB = 1024 * 1024
+DECODE_LIMITS = DecodeLimits(
+    per_stream=StreamDecodeLimits(max_output_size=16 * MiB),
+    document_budget=DocumentDecodeBudget(base_allowance=32 * MiB, max_ratio=2),
+)
 
 
 class UnreadableInput(ValueError):
@@ -198,7 +208,7 @@ def _verify(
     # The file is untrusted input (an upload on a public page): whatever the parsers
     # raise on it means a damaged file, reported as a verdict rather than a crash.
     try:
-        reader = PdfFileReader(_TimedInput(pdf_bytes, deadline), strict=False)
+        reader = _reader(_TimedInput(pdf_bytes, deadline))
         if reader.encrypted:
             return _unchecked(
                 "the file is encrypted (password-protected), "
@@ -402,10 +412,14 @@ def sealing_certificate(pdf_bytes: bytes) -> str | None:
         return None
 
 
+def _reader(stream: BytesIO) -> PdfFileReader:
+    return PdfFileReader(stream, strict=False, decode_limits=DECODE_LIMITS)
+
+
 def _statement(signed_revision: BytesIO) -> tuple[dict[str, Any] | None, list[str]]:
     """Read ``seal.json`` as the seal saw it (the signed revision, not later updates)."""
     try:
-        data = embedded_file(PdfFileReader(signed_revision, strict=False), SEAL_FILE)
+        data = embedded_file(_reader(signed_revision), SEAL_FILE)
     except Exception as error:
         return None, [f"the sealed revision cannot be read ({_short(error)})"]
     if data is None:
@@ -462,7 +476,7 @@ def _check_statement(
     if not approved_ok:
         problems.append("the approved charter is not the first part of this file")
         return False, None, problems
-    charter = PdfFileReader(_TimedInput(pdf_bytes[:length], deadline), strict=False)
+    charter = _reader(_TimedInput(pdf_bytes[:length], deadline))
     assessment = embedded_file(charter, ASSESSMENT_FILE)
     stated = statement.get("assessment_sha256")
     if assessment is None:
