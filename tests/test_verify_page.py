@@ -384,3 +384,16 @@ def test_the_error_summary_names_the_fingerprint_field_as_its_label_does(
         '<a href="#field-sha256">SHA-256 fingerprint: '
         "Enter the 64 hexadecimal characters of a SHA-256.</a>"
     ) in page
+
+
+def test_the_qr_page_shows_the_fingerprint_of_the_signed_file_a_client_holds(
+    client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    """The signed file's SHA-256 is not the approved charter's: a client who hashes the file
+    they were sent finds it on the page the audit page's QR code opens."""
+    sealed, document_id, frozen = signed
+    text = client.get(f"/verify/{document_id}").get_data(as_text=True)
+    row = text[text.index('<th scope="row">') : text.index("</tr>", text.index('<th scope="row">'))]
+    cells = dict(re.findall(r'data-label="([^"]+)">([^<]*)</td>', row))
+    assert cells["Charter SHA-256"] == sha256_hex(frozen)
+    assert cells["Signed file SHA-256"] == sha256_hex(sealed)
