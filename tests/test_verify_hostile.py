@@ -262,3 +262,19 @@ def test_a_compressed_attachment_that_unpacks_to_gigabytes_is_not_unpacked(
     assert verdict.outcome == Outcome.ALTERED and not verdict.ok
     assert verdict.summary.startswith("ALTERED: the document: the sealed revision cannot be read")
     assert peak < 64 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB"
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_page_calls_a_cut_short_charter_damaged_in_plain_words(app: Flask) -> None:
+    """An interrupted download: the answer is what to do, the parser's words come after."""
+    genuine = sign_through(app)[0]
+    text = upload(app.test_client(), genuine[:-500]).get_data(as_text=True)
+    box = text[text.index('id="result-title"') : text.index('<dl class="facts card">')]
+    assert "Damaged or incomplete: cannot be checked</h2>" in box
+    first, details = re.findall(r"<p[^>]*>(.*?)</p>", box, re.S)
+    assert first == (
+        "This file is not a whole, readable PDF, so whether it carries a seal cannot be checked. "
+        "If it is your signed charter, get the file again as you received it from the service."
+    )
+    assert details == "What the check found: the PDF structure is damaged (EOF marker not found)."

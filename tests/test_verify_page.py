@@ -365,9 +365,9 @@ def test_uploads_that_are_not_charters_get_a_clear_message(app: Flask, client: F
     )
     assert huge.status_code == 413
     assert "The file is larger than 1 MB" in huge.get_data(as_text=True)
-    unsealed = upload(client, b"%PDF-1.7\n%%EOF\n")
-    assert unsealed.status_code == 200
-    assert "Not a signed charter" in unsealed.get_data(as_text=True)
+    broken = upload(client, b"%PDF-1.7\n%%EOF\n")
+    assert broken.status_code == 200
+    assert "Damaged or incomplete: cannot be checked" in broken.get_data(as_text=True)
     # Without the CSRF token the form is refused, not processed.
     assert client.post("/verify", data={"sha256": "ab" * 32}).status_code == 400
 
