@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -23,11 +25,12 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko_certvalidator import registry
 from signofftools import seal_key_files, shared_seal_key, upload  # noqa: F401  (fixtures)
-from test_signing import charter_pdf, keys, sealed  # noqa: F401  (fixtures)
+from test_signing import authority, charter_pdf, keys, sealed, stamped  # noqa: F401
 from test_verify_page import sign_through
+from tsatools import TimeStampingAuthority
 
 from assess.signing.keys import SealKeys, load_or_create
-from assess.signing.seal import SEAL_FIELD
+from assess.signing.seal import SEAL_FIELD, seal
 from assess.signing.verify import Outcome, verify
 
 # A web worker is killed after 30 seconds; twice that is no answer at all.
@@ -278,3 +281,92 @@ def test_the_page_calls_a_cut_short_charter_damaged_in_plain_words(app: Flask) -
         "If it is your signed charter, get the file again as you received it from the service."
     )
     assert details == "What the check found: the PDF structure is damaged (EOF marker not found)."
+
+
+def stamper_of(tsa: TimeStampingAuthority) -> Any:
+    """The authority's own stamper, to make tokens without a request (the forger's TSA)."""
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    handler = tsa._server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
+    [stamper] = [
+        c.cell_contents
+        for c in handler.__closure__ or ()
+        if isinstance(c.cell_contents, DummyTimeStamper)
+    ]
+    return stamper
+
+
+def with_unsigned_part(pdf: bytes, change: Any) -> bytes:
+    """The file with its seal's signer info changed by ``change``, spliced back in place."""
+    from asn1crypto import cms
+
+    [signature] = PdfFileReader(BytesIO(pdf)).embedded_signatures
+    first_end, second = signature.byte_range[1], signature.byte_range[2]
+    content = cms.ContentInfo.load(bytes(signature.pkcs7_content))
+    change(content["content"]["signer_infos"][0])
+    value = content.dump(force=True).hex().encode()
+    room = second - first_end - 2
+    assert len(value) <= room
+    return pdf[: first_end + 1] + value + b"0" * (room - len(value)) + pdf[second - 1 :]
+
+
+def with_timestamp_of(pdf: bytes, tsa: TimeStampingAuthority, at: datetime) -> bytes:
+    """Put a token from ``tsa`` stating time ``at`` into the seal's unsigned part."""
+    import asyncio
+    import hashlib
+
+    from asn1crypto import cms
+
+    stamper = stamper_of(tsa)
+    stamper.fixed_dt = at
+
+    def stamp(info: Any) -> None:
+        digest = hashlib.sha256(info["signature"].native).digest()
+        token = asyncio.run(stamper.async_timestamp(digest, "sha256"))
+        info["unsigned_attrs"] = cms.CMSAttributes(
+            [cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]})]
+        )
+
+    return with_unsigned_part(pdf, stamp)
+
+
+def test_a_timestamp_put_into_a_seal_made_without_one_is_an_alteration(
+    charter_pdf: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The timestamp sits in the part of the signature the seal cannot cover: anyone can put
+    one there, from an authority of their own, stating any time they like."""
+    from test_signing import make_audit
+
+    import assess.signing.seal
+
+    monkeypatch.setattr(assess.signing.seal, "SIGNATURE_BYTES", 16384)  # room for a token
+    genuine = seal(charter_pdf, make_audit(charter_pdf), keys)
+    backdating = TimeStampingAuthority("Backdating Time Authority")
+    try:
+        forged = with_timestamp_of(genuine, backdating, datetime(2025, 1, 1, tzinfo=UTC))
+    finally:
+        backdating.close()
+    assert verify(genuine, keys.certificate).ok
+    verdict = verify(forged, keys.certificate)
+    assert verdict.outcome == Outcome.ALTERED and not verdict.ok
+    assert verdict.summary == (
+        "ALTERED: charter PC-2026-NL01-0001 version 1 was modified after the seal: "
+        "a timestamp was put into the seal after sealing (the seal states it was made without one)"
+    )
+
+
+def test_a_timestamp_taken_out_of_a_time_stamped_seal_is_an_alteration(
+    stamped: tuple[bytes, datetime, datetime],  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+) -> None:
+    def unstamp(info: Any) -> None:
+        del info["unsigned_attrs"]
+
+    verdict = verify(with_unsigned_part(stamped[0], unstamp), keys.certificate)
+    assert verdict.outcome == Outcome.ALTERED and not verdict.ok
+    assert verdict.summary == (
+        "ALTERED: charter PC-2026-NL01-0001 version 1 was modified after the seal: "
+        "the seal's timestamp was taken out after sealing"
+    )

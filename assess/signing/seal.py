@@ -89,7 +89,7 @@ def seal(
     if charter.embedded_signatures:
         raise SealError("the charter is already signed; seal the frozen, unsigned version")
     _append_pages(writer, audit_pdf or render_pdf(audit, signer=keys.subject))
-    statement = seal_statement(audit, charter_pdf, assessment, keys)
+    statement = seal_statement(audit, charter_pdf, assessment, keys, timestamper is not None)
     _attach(writer, SEAL_FILE, statement, "What was approved and sealed", audit.sealed_at)
     output = BytesIO()
     reserved = SIGNATURE_BYTES if timestamper is None else TIMESTAMPED_SIGNATURE_BYTES
@@ -98,9 +98,18 @@ def seal(
 
 
 def seal_statement(
-    audit: AuditTrail, charter_pdf: bytes, assessment: bytes | None, keys: SealKeys
+    audit: AuditTrail,
+    charter_pdf: bytes,
+    assessment: bytes | None,
+    keys: SealKeys,
+    time_stamped: bool = False,
 ) -> bytes:
-    """Serialise what the seal states: the approved bytes, the assessment, the trail."""
+    """Serialise what the seal states: the approved bytes, the assessment, the trail.
+
+    ``time_stamped`` says whether the seal carries a timestamp: the token sits in the part
+    of the signature the seal cannot cover, so only this statement tells one put there
+    later from one the seal was made with.
+    """
     statement: dict[str, Any] = {
         "format": SEAL_FORMAT,
         "issuer": audit.issuer,
@@ -111,6 +120,7 @@ def seal_statement(
             "length": len(charter_pdf),
         },
         "assessment_sha256": sha256_hex(assessment) if assessment is not None else None,
+        "time_stamped": time_stamped,
         **audit.to_dict(),
     }
     return json.dumps(statement, sort_keys=True, indent=2, ensure_ascii=False).encode()

@@ -267,6 +267,15 @@ def _verify(
         problems += more
         if statement.get("certificate_sha256") != own.sha256.hex():
             problems.append("seal.json names another certificate than the one that sealed it")
+    # Seals made before seal.json said so state nothing either way.
+    stated_stamp = statement.get("time_stamped") if statement is not None else None
+    if stated_stamp is False and token is not None:
+        changes.append(
+            "a timestamp was put into the seal after sealing "
+            "(the seal states it was made without one)"
+        )
+    elif stated_stamp is True and token is None:
+        changes.append("the seal's timestamp was taken out after sealing")
     # pyHanko's bottom line, except the authority's trust: an untrusted timestamp is
     # its own outcome, and the seal beside it may well be sound.
     valid = bool(
