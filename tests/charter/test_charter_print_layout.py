@@ -1,0 +1,51 @@
+"""How the printed charter reads as a whole: columns, the pages' fill, what stays together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from conftest import ANSWERS, make_details
+from weasyprint.formatting_structure import boxes
+
+from assess import charter
+from assess.charter import pdf as charter_pdf
+from assess.engine import evaluate
+
+MM = 96 / 25.4  # CSS pixels per millimetre
+
+
+def descendants(box: Any) -> Iterator[Any]:
+    yield box
+    for child in box.all_children() if hasattr(box, "all_children") else ():
+        yield from descendants(child)
+
+
+@cache
+def laid_out(kind: str, **details: Any) -> Any:
+    html = charter.to_html(evaluate(ANSWERS[kind], what_if=True), make_details(**details))
+    return charter_pdf.render_document(html)
+
+
+def column_widths(document: Any, table_class: str) -> list[float]:
+    """The widths in millimetres of the first table carrying ``table_class``."""
+    for page in document.pages:
+        for box in descendants(page._page_box):
+            if (
+                isinstance(box, boxes.TableBox)
+                and table_class in (box.element.get("class") or "").split()
+            ):
+                return [round(width / MM, 1) for width in box.column_widths]
+    raise AssertionError(f"no table {table_class}")
+
+
+def test_columns_take_the_widths_their_content_needs() -> None:
+    document = laid_out("hybrid")
+    factor, level, meaning = column_widths(document, "answers")
+    # The level is a number and five dots; the meaning of the level is the longest text.
+    assert level < 26 and meaning > factor > level, (factor, level, meaning)
+    rule, reason = column_widths(document, "trace")
+    assert rule < 60 < reason, (rule, reason)
+    side, name, role = column_widths(document, "parties")
+    assert side < 40 < name, (side, name, role)
