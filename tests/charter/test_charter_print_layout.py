@@ -49,3 +49,29 @@ def test_columns_take_the_widths_their_content_needs() -> None:
     assert rule < 60 < reason, (rule, reason)
     side, name, role = column_widths(document, "parties")
     assert side < 40 < name, (side, name, role)
+
+
+def pages_holding(document: Any, found: Any) -> list[int]:
+    """The numbers of the pages with a box for which ``found(box)`` is true."""
+    return [
+        number
+        for number, page in enumerate(document.pages, 1)
+        if any(found(box) for box in descendants(page._page_box))
+    ]
+
+
+def has_class(box: Any, name: str) -> bool:
+    element = getattr(box, "element", None)
+    return element is not None and name in (element.get("class") or "").split()
+
+
+def test_the_note_under_the_review_months_never_stands_alone_on_a_page() -> None:
+    # A hybrid with a project summary, effective from April: the month table ends its page.
+    document = laid_out(
+        "hybrid", effective_date="2026-04-01", project_summary="A documentary.\nShot in Tromsø."
+    )
+    note = pages_holding(
+        document, lambda box: isinstance(box, boxes.TextBox) and "first table only" in box.text
+    )
+    months = pages_holding(document, lambda box: has_class(box, "months"))
+    assert len(note) == 1 and note[0] in months, (note, months)
