@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
 from conftest import ANSWERS, make_details
@@ -22,7 +21,6 @@ def descendants(box: Any) -> Iterator[Any]:
         yield from descendants(child)
 
 
-@cache
 def laid_out(kind: str, **details: Any) -> Any:
     html = charter.to_html(evaluate(ANSWERS[kind], what_if=True), make_details(**details))
     return charter_pdf.render_document(html)
@@ -75,3 +73,25 @@ def test_the_note_under_the_review_months_never_stands_alone_on_a_page() -> None
     )
     months = pages_holding(document, lambda box: has_class(box, "months"))
     assert len(note) == 1 and note[0] in months, (note, months)
+
+
+FOUR_PARTIES = [
+    {"side": "producer", "name": "Ann Lee", "role": "Executive Producer"},
+    {"side": "producer", "name": "Dev Patel"},
+    {"side": "creator", "name": "Bo Chen", "role": "Director"},
+    {"side": "creator", "name": "Carla Díaz"},
+]
+
+
+def test_signatures_sit_two_to_a_row_and_four_share_one_page() -> None:
+    document = laid_out("standard", parties=FOUR_PARTIES)
+    blocks = [
+        (number, round(box.position_y), round(box.position_x))
+        for number, page in enumerate(document.pages, 1)
+        for box in descendants(page._page_box)
+        if has_class(box, "signature")
+    ]
+    assert len(blocks) == 4, blocks
+    assert len({number for number, _, _ in blocks}) == 1, blocks
+    rows = {y for _, y, _ in blocks}
+    assert len(rows) == 2 and len({x for _, _, x in blocks}) == 2, blocks
