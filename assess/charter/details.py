@@ -92,6 +92,12 @@ class CharterDetails:
     def side(self, side: str) -> tuple[Party, ...]:
         return tuple(p for p in self.parties if p.side == side)
 
+    @property
+    def by_side(self) -> tuple[Party, ...]:
+        """The parties as the charter lists them: the producer side, then the creator side,
+        each in the order given."""
+        return self.side("producer") + self.side("creator")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "project": self.project,

@@ -95,3 +95,14 @@ def test_signatures_sit_two_to_a_row_and_four_share_one_page() -> None:
     assert len({number for number, _, _ in blocks}) == 1, blocks
     rows = {y for _, y, _ in blocks}
     assert len(rows) == 2 and len({x for _, _, x in blocks}) == 2, blocks
+
+
+def test_parties_and_signatures_are_grouped_by_side_as_on_the_cover() -> None:
+    # Typed in the order the respondents answered: producer, creator, creator, producer.
+    typed = [FOUR_PARTIES[0], FOUR_PARTIES[2], FOUR_PARTIES[3], FOUR_PARTIES[1]]
+    html = charter.to_html(evaluate(ANSWERS["standard"]), make_details(parties=typed))
+    table = html.split('<table class="parties', 1)[1].split("</table>", 1)[0]
+    signoff = html.split('id="section-signoff"', 1)[1].split("</section>", 1)[0]
+    for part in (table, signoff):
+        names = [p["name"] for p in FOUR_PARTIES]
+        assert sorted(names, key=part.index) == names, part
