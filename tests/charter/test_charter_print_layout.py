@@ -106,3 +106,21 @@ def test_parties_and_signatures_are_grouped_by_side_as_on_the_cover() -> None:
     for part in (table, signoff):
         names = [p["name"] for p in FOUR_PARTIES]
         assert sorted(names, key=part.index) == names, part
+
+
+def test_each_label_of_the_cover_facts_holds_on_one_line() -> None:
+    document = laid_out("standard", client="Northlight Films")
+    cover = document.pages[0]._page_box
+    labels = [
+        box
+        for box in descendants(cover)
+        if isinstance(box, boxes.TableCellBox) and box.element_tag == "th"
+    ]
+    assert len(labels) == 6
+    lines = {
+        " ".join(b.text for b in descendants(label) if isinstance(b, boxes.TextBox)): sum(
+            isinstance(b, boxes.LineBox) for b in descendants(label)
+        )
+        for label in labels
+    }
+    assert set(lines.values()) == {1}, lines
