@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from conftest import ANSWERS, make_details
 from weasyprint.formatting_structure import boxes
 
@@ -124,3 +125,40 @@ def test_each_label_of_the_cover_facts_holds_on_one_line() -> None:
         for label in labels
     }
     assert set(lines.values()) == {1}, lines
+
+
+def first_page(document: Any, found: Any) -> int:
+    return pages_holding(document, found)[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "details"),
+    [
+        ("standard", {}),
+        ("standard", {"consultant": "", "mediators_internal": [], "revenue_split": None}),
+        ("hybrid", {"project_summary": "A documentary.\nShot in Tromsø."}),
+    ],
+    ids=["standard", "standard-unfilled", "hybrid-with-summary"],
+)
+def test_a_section_or_clause_that_opens_on_a_table_starts_on_the_page_of_its_table(
+    kind: str, details: dict[str, Any]
+) -> None:
+    # A heading and the sentence introducing the table "below", left at the foot of a page
+    # while the table opens the next.
+    document = laid_out(kind, **details)
+    for title, table in (
+        ("Roles and responsibilities", "roles"),
+        ("Escalation ladder", "ladder"),
+        ("Communication tiers", "tiers"),
+        ("Review calendar", "series"),
+    ):
+        # The contents page names each section too; the heading comes later.
+        heading = pages_holding(
+            document,
+            lambda box, title=title: isinstance(box, boxes.TextBox) and box.text.strip() == title,
+        )[-1]
+        starts = first_page(
+            document,
+            lambda box, table=table: isinstance(box, boxes.TableBox) and has_class(box, table),
+        )
+        assert heading == starts, (title, heading, starts)
