@@ -162,3 +162,22 @@ def test_a_section_or_clause_that_opens_on_a_table_starts_on_the_page_of_its_tab
             lambda box, table=table: isinstance(box, boxes.TableBox) and has_class(box, table),
         )
         assert heading == starts, (title, heading, starts)
+
+
+def roles_introduction(kind: str) -> str:
+    html = charter.to_html(evaluate(ANSWERS[kind]), make_details())
+    section = html.split('id="section-roles"', 1)[1]
+    return section.split('<span class="pn">', 1)[1].split("</p>", 1)[0]
+
+
+def test_the_roles_name_the_model_as_a_sentence_would() -> None:
+    assert roles_introduction("integrated").startswith(
+        "3.1</span>Under the Integrated Co-Creation model, each side takes on"
+    )
+    # Not "Under the Hybrid: Integrated Co-Creation with Agile Production Partnership model".
+    hybrid = roles_introduction("hybrid")
+    assert "Hybrid:" not in hybrid
+    assert (
+        "Under the hybrid of Integrated Co-Creation (primary) and Agile Production Partnership"
+        " (secondary), each side takes on"
+    ) in hybrid, hybrid
