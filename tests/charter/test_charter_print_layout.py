@@ -11,6 +11,7 @@ from weasyprint.formatting_structure import boxes
 
 from assess import charter
 from assess.charter import pdf as charter_pdf
+from assess.charter import render
 from assess.engine import evaluate
 
 MM = 96 / 25.4  # CSS pixels per millimetre
@@ -181,3 +182,25 @@ def test_the_roles_name_the_model_as_a_sentence_would() -> None:
         "Under the hybrid of Integrated Co-Creation (primary) and Agile Production Partnership"
         " (secondary), each side takes on"
     ) in hybrid, hybrid
+
+
+def test_a_clause_refers_to_another_by_its_number() -> None:
+    decision = evaluate(ANSWERS["hybrid"])
+    details = make_details()
+    html = charter.to_html(decision, details)
+    number = render.context(decision, details)["clause_numbers"]
+
+    def clause(protocol_id: str) -> str:
+        anchor = protocol_id.replace("_", "-")
+        return " ".join(html.split(f'id="clause-{anchor}"', 1)[1].split("</article>", 1)[0].split())
+
+    ladder = f"escalation ladder (clause {number['escalation_ladder']})"
+    assert ladder in clause("creative_tension_review")
+    assert ladder in clause("creative_veto")
+    assert f"creative tension review (clause {number['creative_tension_review']})" in clause(
+        "creative_veto"
+    )
+    assert f"communication tiers (clause {number['communication_tiers']})" in clause(
+        "sprint_cadence"
+    )
+    assert f"trust check (clause {number['trust_check']})" in clause("communication_tiers")
