@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import ANSWERS, make_details
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
 from assess import charter
@@ -204,3 +207,32 @@ def test_a_clause_refers_to_another_by_its_number() -> None:
         "sprint_cadence"
     )
     assert f"trust check (clause {number['trust_check']})" in clause("communication_tiers")
+
+
+def weights_of(pdf: bytes, page_text: str) -> dict[str, int]:
+    """The weight class (400 regular, 700 bold) of the font each run of text on the page
+    holding ``page_text`` is drawn in, read from the font program embedded in the PDF."""
+    reader = PdfReader(io.BytesIO(pdf))
+    page = next(p for p in reader.pages if page_text in p.extract_text())
+    weights: dict[str, int] = {}
+
+    def weight(font: Any) -> int:
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        program = (descriptor.get("/FontFile3") or descriptor["/FontFile2"]).get_object()
+        return int(TTFont(io.BytesIO(program.get_data()))["OS/2"].usWeightClass)
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if text.strip() and font is not None:
+            weights[text.strip()] = weight(font)
+
+    page.extract_text(visitor_text=visit)
+    return weights
+
+
+def test_bold_in_the_body_text_prints_in_the_bold_face(standard_pdf: bytes) -> None:
+    # The Debian bold of the serif covers fewer languages than its regular, so a font
+    # matcher that weighs language over weight took the regular face for bold text.
+    weights = weights_of(standard_pdf, "Candidate mediators.")
+    for run in ("Agreed in advance.", "Candidate mediators.", "Triggers."):
+        assert weights[run] >= 700, (run, weights[run])
+    assert weights_of(standard_pdf, "(the Parties)")["Parties"] >= 700
