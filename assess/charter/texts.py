@@ -142,7 +142,7 @@ MEDIATION_GROUND_RULES: tuple[str, ...] = (
     "What is said in mediation is confidential and is not used later as an admission.",
     "The discussion addresses interests and evidence, not personalities.",
     "The mediator guides the process; the Parties keep the decision.",
-    "Work on the project continues during mediation unless both sides agree to pause it.",
+    "Work on the Project continues during mediation unless both sides agree to pause it.",
 )
 
 DISAGREEMENT_BRIEF: tuple[tuple[str, str], ...] = (
@@ -151,5 +151,5 @@ DISAGREEMENT_BRIEF: tuple[tuple[str, str], ...] = (
     ("Underlying interests", "Why it matters: the needs and concerns behind the position."),
     ("Evidence", "Facts, figures, audience data or precedents that support the position."),
     ("Possible compromises", "Outcomes this side could accept, in order of preference."),
-    ("Impact of delay", "What it costs the project while the issue stays open."),
+    ("Impact of delay", "What it costs the Project while the issue stays open."),
 )

@@ -236,3 +236,16 @@ def test_bold_in_the_body_text_prints_in_the_bold_face(standard_pdf: bytes) -> N
     for run in ("Agreed in advance.", "Candidate mediators.", "Triggers."):
         assert weights[run] >= 700, (run, weights[run])
     assert weights_of(standard_pdf, "(the Parties)")["Parties"] >= 700
+
+
+def test_the_clauses_read_as_a_lawyer_would_write_them() -> None:
+    decision = evaluate(ANSWERS["agile"])
+    text = " ".join(charter.to_html(decision, make_details()).split())
+    # Two sides: "neither", not "no side"; "are each", not "each are".
+    assert "Neither side may skip a tier" in text and "No side may" not in text
+    assert "Penalties and bonuses are each capped at" in text
+    # The Project is a defined term (clause 1.1), capitalised wherever it means this one.
+    assert "Work on the Project continues during mediation" in text
+    assert "What it costs the Project while the issue stays open" in text
+    clauses = text.split('id="section-conflict"', 1)[1].split('id="section-general"', 1)[0]
+    assert " the project " not in clauses.replace("<", " ").replace(">", " ")
