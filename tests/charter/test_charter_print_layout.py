@@ -249,3 +249,17 @@ def test_the_clauses_read_as_a_lawyer_would_write_them() -> None:
     assert "What it costs the Project while the issue stays open" in text
     clauses = text.split('id="section-conflict"', 1)[1].split('id="section-general"', 1)[0]
     assert " the project " not in clauses.replace("<", " ").replace(">", " ")
+
+
+def test_a_clause_title_lines_up_with_the_clause_text() -> None:
+    document = laid_out("standard")
+    for page in document.pages:
+        texts = [b for b in descendants(page._page_box) if isinstance(b, boxes.TextBox)]
+        titles = [b for b in texts if b.element_tag == "h2" and "Escalation" in b.text]
+        if titles:
+            break
+    (title,) = titles
+    first_line = next(b for b in texts if b.text.startswith("A disagreement that affects"))
+    # A space after the number pushed the title right of the text column it heads.
+    assert title.text == "Escalation ladder", repr(title.text)
+    assert abs(title.position_x - first_line.position_x) < 0.2 * MM
