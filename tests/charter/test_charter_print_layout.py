@@ -263,3 +263,15 @@ def test_a_clause_title_lines_up_with_the_clause_text() -> None:
     # A space after the number pushed the title right of the text column it heads.
     assert title.text == "Escalation ladder", repr(title.text)
     assert abs(title.position_x - first_line.position_x) < 0.2 * MM
+
+
+def test_every_bulleted_list_takes_the_same_bullet() -> None:
+    document = laid_out("standard")
+    bullets = {
+        box.style["list_style_type"]
+        for page in document.pages
+        for box in descendants(page._page_box)
+        if box.element_tag == "li" and box.style["list_style_type"] not in ("none", "decimal")
+    }
+    # The clauses' lists (mediation's triggers and ground rules) took hollow circles.
+    assert bullets == {"disc"}, bullets
