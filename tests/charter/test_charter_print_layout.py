@@ -275,3 +275,11 @@ def test_every_bulleted_list_takes_the_same_bullet() -> None:
     }
     # The clauses' lists (mediation's triggers and ground rules) took hollow circles.
     assert bullets == {"disc"}, bullets
+
+
+def test_the_standing_of_the_charter_says_where_the_tipping_points_are() -> None:
+    decision = evaluate(ANSWERS["hybrid"], what_if=True)
+    assert decision.what_if
+    text = " ".join(charter.to_html(decision, make_details()).split())
+    general = text.split('id="section-general"', 1)[1].split("</section>", 1)[0]
+    assert "in one of the directions named under Tipping points in section 2." in general
