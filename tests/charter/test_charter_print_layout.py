@@ -283,3 +283,30 @@ def test_the_standing_of_the_charter_says_where_the_tipping_points_are() -> None
     text = " ".join(charter.to_html(decision, make_details()).split())
     general = text.split('id="section-general"', 1)[1].split("</section>", 1)[0]
     assert "in one of the directions named under Tipping points in section 2." in general
+
+
+UNFILLED = {
+    "consultant": "",
+    "mediators_internal": [],
+    "mediators_external": [],
+    "revenue_split": None,
+}
+
+
+@pytest.mark.parametrize("kind", ["standard", "hybrid"])
+def test_a_clause_s_short_list_stays_whole_with_the_words_that_lead_into_it(kind: str) -> None:
+    # Left unfilled, the mediators' table is two blank lines each: the mediation triggers
+    # came to the foot of a page, one of three there and two on the next.
+    document = laid_out(kind, **UNFILLED)
+    lead_in = pages_holding(
+        document, lambda box: isinstance(box, boxes.TextBox) and box.text == "Triggers."
+    )
+    conditions = [
+        number
+        for start in ("a disagreement stays", "either side scores", "either side asks")
+        for number in pages_holding(
+            document,
+            lambda box, start=start: isinstance(box, boxes.TextBox) and box.text.startswith(start),
+        )
+    ]
+    assert len(conditions) == 3 and set(conditions) == set(lead_in), (lead_in, conditions)
