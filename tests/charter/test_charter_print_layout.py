@@ -310,3 +310,18 @@ def test_a_clause_s_short_list_stays_whole_with_the_words_that_lead_into_it(kind
         )
     ]
     assert len(conditions) == 3 and set(conditions) == set(lead_in), (lead_in, conditions)
+
+
+def test_a_tipping_point_names_a_hybrid_as_a_sentence_would() -> None:
+    decision = evaluate(ANSWERS["hybrid"], what_if=True)
+    text = " ".join(charter.to_html(decision, make_details()).split())
+    tipping = text.split('<ul class="tipping">', 1)[1].split("</ul>", 1)[0]
+    assert "Hybrid:" not in tipping, tipping
+    assert (
+        "If timeline pressure were 4 instead of 3, the recommendation would be the hybrid of"
+        " Agile Production Partnership (primary) and Integrated Co-Creation (secondary)."
+    ) in tipping, tipping
+    assert (
+        "If timeline pressure were 2 instead of 3, the recommendation would be Integrated"
+        " Co-Creation."
+    ) in tipping, tipping
