@@ -325,3 +325,11 @@ def test_a_tipping_point_names_a_hybrid_as_a_sentence_would() -> None:
         "If timeline pressure were 2 instead of 3, the recommendation would be Integrated"
         " Co-Creation."
     ) in tipping, tipping
+
+
+def test_without_named_rules_the_arbitrator_is_appointed_by_the_contract_s_institution() -> None:
+    text = " ".join(charter.to_html(evaluate(ANSWERS["agile"]), make_details()).split())
+    assert (
+        "A sole arbitrator agreed by both sides or, failing agreement, appointed by the"
+        " institution named in the partnership contract."
+    ) in text
