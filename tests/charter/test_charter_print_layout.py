@@ -333,3 +333,14 @@ def test_without_named_rules_the_arbitrator_is_appointed_by_the_contract_s_insti
         "A sole arbitrator agreed by both sides or, failing agreement, appointed by the"
         " institution named in the partnership contract."
     ) in text
+
+
+def test_the_project_s_name_prints_in_one_weight_whatever_its_letters(
+    decisions: dict[str, Any],
+) -> None:
+    # The serif's bold has no accented letters: set in bold, "Café" lost the weight at "é".
+    project = "Café Müller à Tromsø"
+    pdf = charter.to_pdf(decisions["standard"], make_details(project=project))
+    runs = weights_of(pdf, "This charter records how")
+    name = {weight for run, weight in runs.items() if run.strip("\u2068\u2069") in project}
+    assert len(name) == 1, {run: w for run, w in runs.items() if run in project}
