@@ -240,6 +240,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ACCOUNT_LOGIN_RATE_LIMIT": rate_limit(
             "ASSESS_ACCOUNT_LOGIN_RATE_LIMIT", "30 per hour;100 per day"
         ),
+        "VERIFY_RATE_LIMIT": rate_limit("ASSESS_VERIFY_RATE_LIMIT", "10 per minute;100 per day"),
         "LINK_RATE_LIMIT": rate_limit("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
         "PROXY_HOPS": whole_number("ASSESS_PROXY_HOPS", 0, 0, 10),

@@ -33,6 +33,7 @@ from webtools import csrf_token, signed_in_consultant
 
 from assess.cli import cli
 from assess.signing import sha256_hex
+from assess.views import verify as verify_view
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -384,6 +385,28 @@ def test_the_error_summary_names_the_fingerprint_field_as_its_label_does(
         '<a href="#field-sha256">SHA-256 fingerprint: '
         "Enter the 64 hexadecimal characters of a SHA-256.</a>"
     ) in page
+
+
+def test_files_are_checked_a_few_at_a_time_and_a_client_a_few_times_a_minute(
+    app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    sealed, _document_id, _frozen = signed
+    # Every slot taken, as by slow uploads still being checked: the next one is told to
+    # come back instead of waiting on a thread the other pages need.
+    for _ in range(verify_view.CHECKS_AT_ONCE):
+        assert verify_view.checking.acquire(blocking=False)
+    try:
+        busy = upload(client, sealed)
+        assert busy.status_code == 503
+        assert "Send this one again in a moment." in busy.get_data(as_text=True)
+        assert client.get("/verify").status_code == 200
+    finally:
+        for _ in range(verify_view.CHECKS_AT_ONCE):
+            verify_view.checking.release()
+    assert "Intact and sealed" in upload(client, sealed).get_data(as_text=True)
+    app.config["VERIFY_RATE_LIMIT"] = "1 per minute"
+    assert upload(client, sealed).status_code == 200
+    assert upload(client, sealed).status_code == 429
 
 
 def test_the_qr_page_shows_the_fingerprint_of_the_signed_file_a_client_holds(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, render_template, request
@@ -81,7 +82,14 @@ def allow_uploads(_endpoint: str | None, _values: dict[str, Any] | None) -> None
 
 
 def _verify_limit() -> str:
-    return str(current_app.config.get("VERIFY_RATE_LIMIT", "30 per minute"))
+    return str(current_app.config["VERIFY_RATE_LIMIT"])
+
+
+# A charter is checked in milliseconds, but an upload built to be slow takes up to the
+# check's time limit. Bounding the checks that run at once in a process keeps its other
+# threads serving pages whatever is uploaded.
+CHECKS_AT_ONCE = 2
+checking = threading.BoundedSemaphore(CHECKS_AT_ONCE)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -186,11 +194,16 @@ def _check_file(data: bytes) -> tuple[str, int]:
         return _page(errors={"pdf": [message]}, status=503)
     # pyHanko logs its analysis of altered files with tracebacks; the verdict says it.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    if not checking.acquire(blocking=False):
+        message = "Other files are being checked right now. Send this one again in a moment."
+        return _page(errors={"pdf": [message]}, status=503)
     try:
         verdict = verify(data, certificate, tsa_roots())
     except UnreadableInput:
         errors = {"pdf": ["This file is not a PDF. Choose the charter PDF you received."]}
         return _page(errors=errors, status=422)
+    finally:
+        checking.release()
     digest = sha256_hex(data)
     verdict = _against_record(verdict, digest)
     found = signoff.find_by_hash(db.session, digest)
