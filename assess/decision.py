@@ -135,7 +135,7 @@ class TippingPoint:
     def sentence(self) -> str:
         """Say the tipping point in words a client understands."""
         label = FACTORS[self.factor].label.lower()
-        outcome = partnership.title(self.model, self.components)
+        outcome = partnership.in_words(self.model, self.components)
         return (
             f"If {label} were {self.to_level} instead of {self.from_level}, "
             f"the recommendation would be {outcome}."

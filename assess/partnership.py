@@ -79,3 +79,12 @@ def title(model: str, components: list[str] | tuple[str, ...]) -> str:
         first, second = components
         return f"Hybrid: {BY_KEY[first].title} with {BY_KEY[second].title}"
     return BY_KEY[model].title
+
+
+def in_words(model: str, components: list[str] | tuple[str, ...]) -> str:
+    """Name a decision's model inside a sentence: a hybrid's display title ("Hybrid: A with
+    B") reads as a heading, so a sentence says which part leads."""
+    if model == "hybrid":
+        primary, secondary = (BY_KEY[key].title for key in components)
+        return f"the hybrid of {primary} (primary) and {secondary} (secondary)"
+    return BY_KEY[model].title

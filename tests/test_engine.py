@@ -206,7 +206,8 @@ def test_what_if_sentence_reads_naturally() -> None:
     sentences = [w.sentence() for w in decision.what_if or ()]
     assert (
         "If timeline pressure were 4 instead of 3, the recommendation would be "
-        "Hybrid: Agile Production Partnership with Integrated Co-Creation."
+        "the hybrid of Agile Production Partnership (primary) and Integrated Co-Creation "
+        "(secondary)."
     ) in sentences
     assert (
         "If readiness for rapid iteration were 3 instead of 4, the recommendation would be "

@@ -19,7 +19,7 @@ from assess import partnership
 from assess.alignment import SIDE_LABELS
 from assess.charter import calendar, texts
 from assess.charter.details import CharterDetails, document_id_for
-from assess.decision import ChosenProtocol, Decision, TippingPoint
+from assess.decision import ChosenProtocol, Decision
 from assess.factors import BY_KEY, FACTORS, Factor
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import Param, quantity
@@ -96,24 +96,6 @@ def text_width(text: str) -> int:
     """Measure text in the width of a letter: a Chinese, Japanese or Korean character (East
     Asian wide or full-width) takes about two, so a length alone underestimates it."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def model_in_words(model: str, components: Sequence[str]) -> str:
-    """Name a partnership model inside a sentence: a hybrid's display title ("Hybrid: A with
-    B") reads as a heading, so a sentence says which part leads."""
-    if model == "hybrid":
-        primary, secondary = (partnership.BY_KEY[key].title for key in components)
-        return f"the hybrid of {primary} (primary) and {secondary} (secondary)"
-    return partnership.BY_KEY[model].title
-
-
-def tipping_sentence(point: TippingPoint) -> str:
-    """Say a tipping point as the charter's sentences name a model."""
-    label = BY_KEY[point.factor].label.lower()
-    return (
-        f"If {label} were {point.to_level} instead of {point.from_level}, the recommendation "
-        f"would be {model_in_words(point.model, point.components)}."
-    )
 
 
 def long_date(day: date) -> str:
@@ -344,8 +326,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "protocols": PROTOCOLS,
         "params_of": _params_of,
         "model_title": lambda key: partnership.BY_KEY[key].title,
-        "model_in_words": model_in_words(decision.model, decision.components),
-        "tipping_sentence": tipping_sentence,
+        "model_in_words": partnership.in_words(decision.model, decision.components),
     }
 
 
