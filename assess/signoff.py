@@ -439,6 +439,19 @@ def add_signatory(
     return signatory
 
 
+def named_before(version: CharterVersion) -> CharterVersion | None:
+    """Return the newest earlier version of the engagement that named signatories: a new
+    version (an amendment, or one frozen after a decline) is usually signed by the same
+    people, so their list is offered again. A version withdrawn before anyone was named is
+    passed over."""
+    earlier = [
+        v
+        for v in version.engagement.charter_versions
+        if v.number < version.number and v.sign_off.signatories
+    ]
+    return max(earlier, key=lambda v: v.number, default=None)
+
+
 def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) -> None:
     """Take a signatory off the list; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)

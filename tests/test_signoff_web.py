@@ -1236,3 +1236,152 @@ def test_a_form_sent_again_after_the_sign_off_closed_says_what_closed_it(
     with app.app_context():
         assert db.session.query(SignOffEvent).count() == before
         assert db.session.query(Signatory).count() == 1
+
+
+def _named(app: Flask, number: int) -> list[tuple[int, str, str, str]]:
+    """Return who a version names, in order: position, name, email, role."""
+    with app.app_context():
+        version = db.session.query(CharterVersion).filter_by(number=number).one()
+        return [(s.position, s.name, s.email, s.role) for s in version.sign_off.signatories]
+
+
+NAME_AGAIN = "Name the same signatories as version 1"
+
+
+@pytest.mark.parametrize("closed_by", ["decline", "signature"])
+def test_a_new_version_names_the_signatories_of_the_one_before_with_one_action(
+    app: Flask, signed_in: FlaskClient, closed_by: str
+) -> None:
+    client = signed_in
+    setup, first = frozen_charter(app, client, arbitration="Geneva Chamber")
+    links = send(client, first, order="parallel")
+    if closed_by == "decline":
+        post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "Not agreed."})
+    else:
+        for name, link in links.items():
+            assert approve(app.test_client(), link, name).status_code == 303
+    second = freeze(client, setup, arbitration="Zurich Chamber")
+    assert second.endswith("/charter/v2")
+    page = client.get(second).get_data(as_text=True)
+    assert NAME_AGAIN in page
+    assert "<bdi>Ann Lee</bdi>" in page and "<bdi>bo@tidewater.example</bdi>" in page
+    assert _named(app, 2) == []  # offered, not named until the consultant asks
+
+    response = post(client, f"{second}/signatories/again")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert response.headers["Location"].endswith(f"{second}#signatories")  # type: ignore[attr-defined]
+    people = [(i, p["name"], p["email"], p["role"]) for i, p in enumerate(SIGNATORIES, 1)]
+    assert _named(app, 2) == people
+    with app.app_context():
+        version = db.session.query(CharterVersion).filter_by(number=2).one()
+        # Named only: no link made, nobody invited, the sign-off not started.
+        assert version.sign_off.status == "preparing"
+        named = version.sign_off.signatories
+        assert all(s.token_hash is None and s.invited_at is None for s in named)
+        assert [e.action for e in version.sign_off.events] == ["frozen"]
+    page = client.get(second).get_data(as_text=True)
+    assert NAME_AGAIN not in page
+    assert page.count(">Remove<") == 2
+    # Sent all at once last time: offered the same way again.
+    assert 'value="parallel" checked' in page and 'value="sequential" checked' not in page
+
+    # Sent again (a double click): the list stays as asked.
+    again = post(client, f"{second}/signatories/again")
+    assert again.status_code == 303  # type: ignore[attr-defined]
+    assert "The signatories of version 1 are already named." in client.get(second).get_data(
+        as_text=True
+    )
+    assert _named(app, 2) == people
+
+    # Still the consultant's to change before the links go out.
+    with app.app_context():
+        version = db.session.query(CharterVersion).filter_by(number=2).one()
+        ann = version.sign_off.signatories[0].id
+    assert post(client, f"{second}/signatories/{ann}/remove").status_code == 303
+    assert _named(app, 2) == [(1, "Bo Chen", "bo@tidewater.example", "Creative director")]
+    assert post(client, f"{second}/start", {"order": "sequential"}).status_code == 303
+    assert list(shown_links(client.get(second).get_data(as_text=True))) == ["Bo Chen"]
+
+
+def test_signatories_named_again_are_all_named_or_none(app: Flask, signed_in: FlaskClient) -> None:
+    client = signed_in
+    setup, first = frozen_charter(app, client, arbitration="Geneva Chamber")
+    name_signatories(client, first)
+    second = freeze(client, setup, arbitration="Zurich Chamber")  # withdraws version 1
+    # An address the signatory form refuses now (stored before the rule, say): named by
+    # nobody, and the consultant learns whose and why.
+    with app.app_context():
+        bo = db.session.query(Signatory).filter_by(name="Bo Chen").one()
+        bo.email = "bo@tidewater"
+        db.session.commit()
+    refused = post(client, f"{second}/signatories/again")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    text = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert (
+        "<bdi>Bo Chen</bdi> cannot be named again. Email address: "
+        "Enter an email address like name@example.com." in text
+    )
+    assert _named(app, 2) == []
+    with app.app_context():
+        bo = db.session.query(Signatory).filter_by(name="Bo Chen").one()
+        bo.email = "bo@tidewater.example"
+        db.session.commit()
+    # A person named meanwhile (from a second tab): the form's own refusal, nothing added.
+    post(client, f"{second}/signatories", {"name": "Bo Chen", "email": "BO@tidewater.example"})
+    duplicate = post(client, f"{second}/signatories/again")
+    assert duplicate.status_code == 422  # type: ignore[attr-defined]
+    assert "bo@tidewater.example\u2069 is already a signatory." in duplicate.get_data(  # type: ignore[attr-defined]
+        as_text=True
+    )
+    assert [n for _, n, _, _ in _named(app, 2)] == ["Bo Chen"]
+
+
+def test_the_newest_version_that_named_anyone_is_offered(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup, first = frozen_charter(app, client, arbitration="Geneva Chamber")
+    # The first version names nobody: nothing to offer, and asking is refused.
+    assert "Name the same signatories" not in client.get(first).get_data(as_text=True)
+    nothing = post(client, f"{first}/signatories/again")
+    assert nothing.status_code == 409  # type: ignore[attr-defined]
+    assert "No earlier version of this charter names signatories." in nothing.get_data(  # type: ignore[attr-defined]
+        as_text=True
+    )
+    name_signatories(client, first, SIGNATORIES[:1])
+    second = freeze(client, setup, arbitration="Zurich Chamber")
+    assert "Name the same signatories" in client.get(second).get_data(as_text=True)
+    # Version 2 is replaced before anyone is named on it: version 3 is offered version 1's.
+    third = freeze(client, setup, arbitration="Paris Chamber")
+    page = client.get(third).get_data(as_text=True)
+    assert NAME_AGAIN in page
+    assert post(client, f"{third}/signatories/again").status_code == 303
+    assert [n for _, n, _, _ in _named(app, 3)] == ["Ann Lee"]
+    page = client.get(third).get_data(as_text=True)
+    assert 'value="sequential" checked' in page  # version 1 was never sent: in order
+
+
+def test_only_the_consultants_own_open_version_names_signatories_again(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup, first = frozen_charter(app, client, arbitration="Geneva Chamber")
+    name_signatories(client, first)
+    second = freeze(client, setup, arbitration="Zurich Chamber")
+    make_consultant(app, email="dan@example.com", name="Dan Other")
+    other = app.test_client()
+    login(other, "dan@example.com")
+    assert post(other, f"{second}/signatories/again").status_code == 404
+    assert _named(app, 2) == []
+    # Once the links are out the list is fixed.
+    send(client, second, people=SIGNATORIES[1:])
+    started = post(client, f"{second}/signatories/again")
+    assert started.status_code == 409  # type: ignore[attr-defined]
+    assert "only be changed before the sign-off starts" in started.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert [n for _, n, _, _ in _named(app, 2)] == ["Bo Chen"]
+    # An archived engagement changes nothing.
+    third = freeze(client, setup, arbitration="Paris Chamber")
+    post(client, f"/engagements/{setup.engagement_id}/archive")
+    assert "Name the same signatories" not in client.get(third).get_data(as_text=True)
+    assert post(client, f"{third}/signatories/again").status_code == 409
+    assert _named(app, 3) == []

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -357,6 +358,7 @@ def _version_page(
         errors=errors or {},
         labels=SIGNATORY_LABELS,
         latest=engagement.charter_versions[-1],
+        named_before=signoff.named_before(version),
     )
     return page, status
 
@@ -419,6 +421,57 @@ def add_signatory(engagement_id: int, number: int) -> Any:
         return _version_page(engagement, version, request.form, errors, status)
     db.session.commit()
     return _to_version(version, "#signatories")
+
+
+@bp.post("/v<int:number>/signatories/again")
+def name_again(engagement_id: int, number: int) -> Any:
+    """Name the signatories of the previous version again, in their order. Each is added as
+    the form adds one, under the same rules; if one cannot be, nobody is. No link is sent."""
+    engagement, version = _owned_version(engagement_id, number)
+    refuse_if_archived(engagement)
+    earlier = signoff.named_before(version)
+    if earlier is None:
+        nothing = ["No earlier version of this charter names signatories."]
+        return _version_page(engagement, version, {}, {"_schema": nothing}, 409)
+    people = earlier.sign_off.signatories
+    # Held first, so that of a double click the second request finds what the first named.
+    sign_off = signoff.lock(db.session, version.sign_off.id)
+    named = [s.email.lower() for s in sign_off.signatories]
+    if named and named == [s.email.lower() for s in people]:
+        # A double click, or a second tab: the list is already as asked.
+        flash(f"The signatories of version {earlier.number} are already named.", "info")
+        return _to_version(version, "#signatories")
+    errors: dict[str, list[str]] = {}
+    status = 422
+    for person in people:
+        data, invalid = load_form(
+            SignatorySchema(), {"name": person.name, "email": person.email, "role": person.role}
+        )
+        if invalid:
+            errors = {"_schema": [_cannot_name_again(person, invalid)]}
+            break
+        try:
+            signoff.add_signatory(db.session, sign_off, **data)
+        except (signoff.AlreadyStarted, signoff.Archived) as error:
+            errors, status = {"_schema": [str(error)]}, 409
+            break
+        except signoff.SignOffError as error:
+            errors = {"_schema": [str(error)]}
+            break
+    if errors:
+        db.session.rollback()
+        return _version_page(engagement, version, {}, errors, status)
+    db.session.commit()
+    return _to_version(version, "#signatories")
+
+
+def _cannot_name_again(person: Signatory, errors: dict[str, list[str]]) -> str:
+    """Say which person of the earlier list the signatory form now refuses, and why."""
+    field, messages = next(iter(errors.items()))
+    label = SIGNATORY_LABELS.get(field, (field.capitalize(), ""))[0]
+    return Markup("{} cannot be named again. {}: {}").format(
+        isolated("{}", person.name), label, messages[0]
+    )
 
 
 @bp.post("/v<int:number>/signatories/<int:signatory_id>/remove")
