@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,9 +14,10 @@ from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
 from assess import charter
+from assess.alignment import Respondent
 from assess.charter import pdf as charter_pdf
 from assess.charter import render
-from assess.engine import evaluate
+from assess.engine import evaluate, evaluate_respondents
 
 MM = 96 / 25.4  # CSS pixels per millimetre
 
@@ -344,3 +346,21 @@ def test_the_project_s_name_prints_in_one_weight_whatever_its_letters(
     runs = weights_of(pdf, "This charter records how")
     name = {weight for run, weight in runs.items() if run.strip("\u2068\u2069") in project}
     assert len(name) == 1, {run: w for run, w in runs.items() if run in project}
+
+
+def test_a_numbered_heading_is_read_before_the_text_under_it() -> None:
+    """Copied or read aloud, a page gives each numbered heading before the text under it,
+    with its number apart from its title: the clauses and the questions the Parties
+    started apart on."""
+    apart = [
+        Respondent("Ann Lee", "producer", {**ANSWERS["integrated"], "iteration_readiness": 5}),
+        Respondent("Bo Chen", "creator", {**ANSWERS["integrated"], "iteration_readiness": 1}),
+    ]
+    decision = evaluate_respondents(apart)
+    reader = PdfReader(io.BytesIO(charter.to_pdf(decision, make_details())))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    gap = text.index("3.2 Readiness for rapid iteration · gap of")
+    assert gap < text.index("Ann Lee Producer side 5", gap)
+    ladder = re.search(r"\d\.1 Escalation ladder", text[gap:])
+    assert ladder is not None
+    assert ladder.start() < text[gap:].index("A disagreement that affects the Project moves up")

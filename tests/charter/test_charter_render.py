@@ -21,7 +21,7 @@ from assess.protocols import BY_ID, CATALOGUE
 
 CLAUSE = re.compile(
     r'<article class="clause" id="clause-([a-z-]+)">\s*'
-    r'<h2><span class="num">([\d.]+)</span> ([^<]+)</h2>'
+    r'<h2><span class="num">([\d.]+) </span>([^<]+)</h2>'
 )
 
 
