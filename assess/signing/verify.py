@@ -576,29 +576,25 @@ def _describe(verdict: Verdict) -> str:
 
 
 def _damaged(reason: str, *, sealed: bool = False) -> Verdict:
+    return _refused(reason, f"ALTERED: {reason}", Outcome.ALTERED, sealed=sealed)
+
+
+def _unchecked(reason: str) -> Verdict:
+    """The verdict on a file unlike any sealed charter in a way that keeps it from a check."""
+    summary = f"NOT CHECKED: {reason}: it is not the file that was sealed"
+    return _refused(reason, summary, Outcome.UNCHECKED)
+
+
+def _refused(reason: str, summary: str, outcome: Outcome, *, sealed: bool = False) -> Verdict:
     return Verdict(
         sealed=sealed,
         intact=False,
         valid=False,
         certified=False,
         modified_after_seal=sealed,
-        summary=f"ALTERED: {reason}",
+        summary=summary,
         problems=(reason,),
-        outcome=Outcome.ALTERED,
-    )
-
-
-def _unchecked(reason: str) -> Verdict:
-    """The verdict on a file unlike any sealed charter in a way that keeps it from a check."""
-    return Verdict(
-        sealed=False,
-        intact=False,
-        valid=False,
-        certified=False,
-        modified_after_seal=False,
-        summary=f"NOT CHECKED: {reason}: it is not the file that was sealed",
-        problems=(reason,),
-        outcome=Outcome.UNCHECKED,
+        outcome=outcome,
     )
 
 
