@@ -94,6 +94,7 @@ class Series(Generic[S]):
     style: S
     points: str  # empty while answers are missing: a shape through the centre would lie
     dots: tuple[tuple[float, float, int], ...]
+    levels: tuple[int, ...]  # the answer on each axis, 0 where there is none
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def radar(
         levels = [answers.get(f.key, 0) for f in FACTORS]
         dots = tuple((*frame.point(i, v), v) for i, v in enumerate(levels) if v)
         points = frame.outline(levels) if all(levels) else ""
-        drawn.append(Series(name, style, points, dots))
+        drawn.append(Series(name, style, points, dots, tuple(levels)))
     index = {f.key: i for i, f in enumerate(FACTORS)}
     return Radar(
         frame,

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 
 
 def fonts_of(pdf: bytes, tmp_path: Path) -> list[dict[str, str]]:
@@ -34,6 +36,82 @@ def structure_problems(pdf: bytes, tmp_path: Path) -> str:
     if result.returncode == 0 and "No syntax or stream encoding errors found" in result.stdout:
         return ""
     return (result.stdout + result.stderr).strip() or f"qpdf exited {result.returncode}"
+
+
+@dataclass
+class Element:
+    """An element of a tagged PDF's structure tree: its role, the text under it, the page
+    (0-based) its content is on, and its alternate text."""
+
+    role: str
+    text: str = ""
+    page: int | None = None
+    alt: str | None = None
+    kids: list[Element] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Element]:
+        yield self
+        for kid in self.kids:
+            yield from kid.walk()
+
+
+def read_aloud(pdf: bytes, tmp_path: Path) -> list[Element]:
+    """Return the structure tree's elements in reading order with their text, as poppler
+    reads them for assistive technology (``pdfinfo -struct-text``)."""
+    path = tmp_path / "tagged.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    root = Element("")
+    open_elements: list[tuple[int, Element]] = [(-1, root)]
+    for line in out.splitlines():
+        depth = len(line) - len(line.lstrip())
+        content = line.strip()
+        if not content or content.startswith("/"):  # attributes
+            continue
+        while open_elements[-1][0] >= depth:
+            open_elements.pop()
+        if content.startswith('"'):
+            for _, element in open_elements:  # lines of a paragraph are separate texts
+                element.text = " ".join((element.text + " " + content[1:-1]).split())
+            continue
+        element = Element(content.split()[0].rstrip(":"))
+        open_elements[-1][1].kids.append(element)
+        open_elements.append((depth, element))
+    return list(root.walk())[1:]
+
+
+def structure_tree(pdf: bytes) -> list[Element]:
+    """Return the structure tree's elements in order as pypdf reads them, with the page
+    each is on and its alternate text; check that every page's marked content is mapped
+    (its StructParents key in the parent tree, to elements on that page)."""
+    reader = PdfReader(BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    pages = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages)}
+    tree = root["/StructTreeRoot"]
+    nums = tree["/ParentTree"]["/Nums"]
+    mapped = {int(nums[i]): nums[i + 1].get_object() for i in range(0, len(nums), 2)}
+    for n, page in enumerate(reader.pages):
+        assert page["/StructParents"] in mapped, f"page {n + 1} has no structure"
+        for owner in mapped[page["/StructParents"]]:
+            assert pages[owner.get_object().raw_get("/Pg").idnum] == n, f"page {n + 1}"
+
+    def element(node: Any, page: int | None) -> Element:
+        if "/Pg" in node:
+            page = pages[node.raw_get("/Pg").idnum]
+        alt = node.get("/Alt")
+        found = Element(str(node["/S"])[1:], page=page, alt=None if alt is None else str(alt))
+        kids = node.get("/K", [])
+        for kid in kids if isinstance(kids, list) else [kids]:
+            kid = kid.get_object()
+            if isinstance(kid, dict) and kid.get("/Type", "/StructElem") == "/StructElem":
+                found.kids.append(element(kid, page))
+        return found
+
+    document = element(tree["/K"][0].get_object(), None)
+    return list(document.walk())
 
 
 def served_in_parts(client: Any, path: str) -> bytes:

@@ -125,8 +125,7 @@ def test_the_charter_outlines_as_many_respondents_as_it_has_styles_and_counts_th
     assert agreed.points == PRINT.outline([3] * len(FACTORS))
     assert len(outlined) == len(OVERLAY_STYLES) == 3
     assert [o.style for o in outlined] == [
-        Outline(side, colour, dash)
-        for (_, side, _), (colour, dash) in zip(people, OVERLAY_STYLES, strict=False)
+        Outline(side, *style) for (_, side, _), style in zip(people, OVERLAY_STYLES, strict=False)
     ]
     assert [o.points for o in outlined] == [
         printed_radar(own).series[0].points for _, _, own in people[:3]

@@ -20,7 +20,7 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfa import pdfa_3b_problems
-from pdftools import append_page, fonts_of, structure_problems
+from pdftools import append_page, fonts_of, read_aloud, structure_problems, structure_tree
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
@@ -28,9 +28,11 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 from tsatools import TimeStampingAuthority
+from weasyprint import Document
 
 from assess import charter, create_app
 from assess.charter import CharterDetails
+from assess.charter.pdf import clear_cache
 from assess.cli import cli
 from assess.config import ConfigurationError
 from assess.engine import evaluate
@@ -260,6 +262,40 @@ def test_the_audit_page_is_appended_with_names_roles_hashes_and_the_link(
         assert expected in text, expected
     assert sha256_hex(charter_pdf) in flat
     assert "Amends" not in text  # no hash chain for a first version
+
+
+def test_a_screen_reader_reads_the_audit_trail_after_the_charter(
+    sealed: bytes, charter_pdf: bytes, tmp_path: Path
+) -> None:
+    # Every page of the sealed file, the audit page too, maps its content to the tree.
+    elements = structure_tree(sealed)
+    audit_page = len(PdfReader(BytesIO(charter_pdf)).pages)
+    on_audit_page = [i for i, e in enumerate(elements) if e.page == audit_page]
+    assert on_audit_page and on_audit_page == list(range(on_audit_page[0], len(elements)))
+    before = structure_tree(charter_pdf)
+    assert [e.role for e in elements[: len(before)]] == [e.role for e in before]
+    headings = [e.text for e in read_aloud(sealed, tmp_path) if e.role == "H1"]
+    assert headings[-2:] == ["Appendix B How the recommendation was reached", "Audit trail"]
+    qr = [e.alt for e in elements if e.role == "Figure" and e.page == audit_page]
+    assert qr == [f"QR code that opens {BASE_URL}/verify/PC-2026-NL01-0001"]
+
+
+def test_a_charter_frozen_untagged_is_sealed_with_untagged_audit_pages(
+    keys: SealKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Charters frozen before charters were tagged are sealed as they were approved."""
+    write = Document.write_pdf
+    monkeypatch.setattr(Document, "write_pdf", lambda self, **o: write(self, **o | {"pdf_tags": 0}))
+    clear_cache()  # rendered afresh, and the untagged bytes kept out of the other tests' way
+    untagged = charter.to_pdf(evaluate(INTEGRATED), details())
+    clear_cache()
+    monkeypatch.undo()
+    result = seal(untagged, make_audit(untagged), keys)
+    assert verify(result, keys.certificate_pem()).ok
+    reader = PdfReader(BytesIO(result))
+    assert "/StructTreeRoot" not in reader.trailer["/Root"]
+    assert all("/StructParents" not in page for page in reader.pages)
+    assert pdfa_3b_problems(result) == []
 
 
 def test_pdf_a_3b_identification_survives_the_seal(any_seal: bytes) -> None:

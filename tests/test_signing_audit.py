@@ -74,7 +74,10 @@ def test_the_qr_code_encodes_the_verification_url() -> None:
     svg = str(qr_svg(audit.verify_url))
     assert svg.startswith("<svg") and "viewBox" in svg
     expected = segno.make(audit.verify_url, error="m", micro=False)
-    assert expected.svg_inline(scale=1, border=0, omitsize=True, dark="#1d2330") == svg
+    modules = expected.svg_inline(scale=1, border=0, omitsize=True, dark="#1d2330")
+    # The same modules, with the address as the code's text alternative.
+    title = f"<title>QR code that opens {audit.verify_url}</title>"
+    assert svg == modules.replace("<path", title + "<path", 1)
 
 
 def test_the_page_shows_the_qr_code_inline_and_escapes_user_text() -> None:

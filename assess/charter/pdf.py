@@ -131,8 +131,7 @@ def warm_up() -> None:
     """
     with render_lock:
         document = render_document(SPECIMEN)
-        use_srgb_output_intent(document)
-        document.write_pdf(pdf_variant="pdf/a-3b", output_intent=OUTPUT_INTENT)
+        write_archival(document)
     renderer_version()
 
 
@@ -152,7 +151,20 @@ def _srgb_profile() -> bytes:
     return (resources.files("weasyprint.pdf") / "sRGB2014.icc").read_bytes()
 
 
-def use_srgb_output_intent(document: Any) -> None:
+def write_archival(document: Any, **options: Any) -> bytes:
+    """Write a laid-out document as tagged PDF/A-3b.
+
+    Tagged: the structure tree (headings, lists, tables with their header cells, the chart's
+    text alternative) lets a screen reader follow the charter, and a reader reflow it.
+    """
+    _use_srgb_output_intent(document)
+    pdf: bytes = document.write_pdf(
+        pdf_variant="pdf/a-3b", pdf_tags=True, output_intent=OUTPUT_INTENT, **options
+    )
+    return pdf
+
+
+def _use_srgb_output_intent(document: Any) -> None:
     """Give PDF/A its sRGB output intent from bytes we hold.
 
     WeasyPrint's own ``output_intent="srgb"`` opens the ICC file and never closes it (a
@@ -176,7 +188,7 @@ def write_pdf(
     attachment_time: datetime,
     fetcher: BundledAssetFetcher | None = None,
 ) -> bytes:
-    """Lay out the charter HTML and write PDF/A-3b bytes with ``assessment.json`` attached.
+    """Lay out the charter HTML and write tagged PDF/A-3b bytes with ``assessment.json`` attached.
 
     The output depends only on these inputs, so a charter asked for again (preview, then
     download, then freeze for sign-off) is served from a small per-process cache.
@@ -197,13 +209,7 @@ def write_pdf(
             modified=attachment_time,
             relationship="Data",
         )
-        use_srgb_output_intent(document)
-        pdf: bytes = document.write_pdf(
-            pdf_variant="pdf/a-3b",
-            output_intent=OUTPUT_INTENT,
-            pdf_identifier=document_id.encode(),
-            attachments=[data],
-        )
+        pdf = write_archival(document, pdf_identifier=document_id.encode(), attachments=[data])
         if fetcher is None:
             _recent[key] = pdf
             while len(_recent) > CACHE_SIZE:

@@ -79,10 +79,15 @@ class Outline:
     side: str
     colour: str
     dash: str
+    line: str  # the dash in words, for the key's text alternative
 
 
 # Dark enough on white in print and on a grey-scale copy, and told apart by the dash too.
-OVERLAY_STYLES = (("#9a5b00", "5 2.5"), ("#0f7a6b", "1.5 2"), ("#7830a0", "7 2 1.5 2"))
+OVERLAY_STYLES = (
+    ("#9a5b00", "5 2.5", "Dashed line"),
+    ("#0f7a6b", "1.5 2", "Dotted line"),
+    ("#7830a0", "7 2 1.5 2", "Dash-dot line"),
+)
 
 
 def isolate(text: str) -> Markup:
@@ -117,8 +122,8 @@ def printed_radar(
         ("Agreed answers", None, answers)
     ]
     series += [
-        (name, Outline(side, colour, dash), own)
-        for (name, side, own), (colour, dash) in zip(respondents, OVERLAY_STYLES, strict=False)
+        (name, Outline(side, *style), own)
+        for (name, side, own), style in zip(respondents, OVERLAY_STYLES, strict=False)
     ]
     left_out = [name for name, _, _ in respondents[len(OVERLAY_STYLES) :]]
     return radar(series, left_out=left_out, frame=PRINT)

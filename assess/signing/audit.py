@@ -158,9 +158,12 @@ def short_user_agent(user_agent: str) -> str:
 
 
 def qr_svg(url: str) -> Markup:
-    """Return the QR code for ``url`` as inline SVG: vector, nothing to fetch."""
+    """Return the QR code for ``url`` as inline SVG: vector, nothing to fetch; its title is
+    the text alternative a screen reader reads out."""
     code = segno.make(url, error="m", micro=False)
-    svg: str = code.svg_inline(scale=1, border=0, omitsize=True, dark="#1d2330")
+    svg: str = code.svg_inline(
+        scale=1, border=0, omitsize=True, dark="#1d2330", title=f"QR code that opens {url}"
+    )
     return Markup(svg)  # segno's own markup; the URL inside is encoded as modules, not text
 
 

@@ -39,13 +39,7 @@ def render_document(html: str) -> Any:
 
 
 def write_pdf(html: str, *, document_id: str) -> bytes:
-    """Lay out the audit HTML and write it as PDF/A-3b bytes."""
+    """Lay out the audit HTML and write it as tagged PDF/A-3b bytes."""
     with charter_pdf.render_lock:
         document = render_document(html)
-        charter_pdf.use_srgb_output_intent(document)
-        pdf: bytes = document.write_pdf(
-            pdf_variant="pdf/a-3b",
-            output_intent=charter_pdf.OUTPUT_INTENT,
-            pdf_identifier=f"{document_id}-audit".encode(),
-        )
-    return pdf
+        return charter_pdf.write_archival(document, pdf_identifier=f"{document_id}-audit".encode())

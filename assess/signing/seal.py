@@ -29,6 +29,7 @@ from pyhanko.pdf_utils.metadata.model import VENDOR, DocumentMetadata
 from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import _ObjectImporter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -215,32 +216,105 @@ class _DeterministicWriter(IncrementalPdfFileWriter):
 
 
 def _append_pages(writer: Any, pdf: bytes) -> None:
-    """Copy every page of ``pdf`` to the end of the document being written.
+    """Copy every page of ``pdf`` to the end of the document being written, and its
+    structure tree under the charter's, so that the audit trail is read as part of the
+    tagged document.
 
-    All pages go through one import so that fonts they share are copied once. The page
-    tree parent, links and structure references are left behind: they belong to the
-    source document.
+    One importer copies everything, so that fonts the pages share are copied once and the
+    structure elements point at the copied pages. The page tree parent and links are left
+    behind: they belong to the source document.
     """
     source: Any = PdfFileReader(BytesIO(pdf), strict=False)
-    copies = generic.ArrayObject()
-    for index in range(_page_count(source)):
-        page = source.find_page_for_modification(index)[0].get_object()
-        copy = generic.DictionaryObject(
-            {k: v for k, v in page.items() if k not in ("/Parent", "/Annots", "/StructParents")}
-        )
-        copy.container_ref = page.container_ref  # tells the importer which file it reads
-        copies.append(copy)
-    copies.container_ref = source.root.container_ref
+    # pyHanko's public import_object forgets what it copied between calls; its importer
+    # keeps the map, which lets the structure elements' page references land on the copies.
+    importer = _ObjectImporter(source, writer, reference_map={}, obj_stream=None)
+    tags = _StructureTrees(writer.root, source.root)
     pages_ref = writer.root.raw_get("/Pages")
     pages = pages_ref.get_object()
-    for page in writer.import_object(copies):
+    for index in range(_page_count(source)):
+        page_ref = source.find_page_for_modification(index)[0]
+        original = page_ref.get_object()
+        copy = generic.DictionaryObject(
+            {k: v for k, v in original.items() if k not in ("/Parent", "/Annots")}
+        )
+        copy.container_ref = original.container_ref  # tells the importer which file it reads
+        page: Any = importer.import_object(copy)
         # Appended at the root of the page tree: pyHanko's insert_page would first walk
         # (and parse) every page of the charter to find the last one's parent.
         page["/Parent"] = pages_ref
-        pages["/Kids"].append(writer.add_object(page))
+        if tags.merged and "/StructParents" in page:
+            page["/StructParents"] = tags.renumber(page["/StructParents"])
+        else:
+            page.pop("/StructParents", None)
+        added = writer.add_object(page)
+        importer.reference_map[page_ref.reference] = added
+        pages["/Kids"].append(added)
         pages["/Count"] = generic.NumberObject(pages["/Count"] + 1)
     writer.update_container(pages)
     writer.update_container(pages["/Kids"])
+    if tags.merged:
+        tags.import_into(writer, importer)
+
+
+class _StructureTrees:
+    """The charter's structure tree and the audit trail's, when both documents have one.
+
+    A charter frozen untagged gets untagged audit pages: a tagged page in an untagged
+    document would only confuse a reader.
+    """
+
+    def __init__(self, charter: Any, audit: Any) -> None:
+        self.charter_ref, self.audit_ref = _structure_tree(charter), _structure_tree(audit)
+        self.merged = self.charter_ref is not None and self.audit_ref is not None
+        if self.merged:
+            self.charter, self.audit = self.charter_ref.get_object(), self.audit_ref.get_object()
+            # Keys above every one the charter uses; the audit's own keep their order.
+            self.offset = max(_numbers(self.charter["/ParentTree"]), default=-1) + 1
+            self.renumbered: dict[int, int] = {}
+
+    def renumber(self, key: int) -> Any:
+        self.renumbered[key] = self.offset + key
+        return generic.NumberObject(self.offset + key)
+
+    def import_into(self, writer: Any, importer: Any) -> None:
+        """Hang the audit's top-level elements under the charter's document element and map
+        the copied pages' marked content to its elements."""
+        charter_document = self.charter["/K"].raw_get(0)
+        audit_document = self.audit["/K"].raw_get(0)
+        importer.reference_map[audit_document.reference] = charter_document
+        importer.reference_map[self.audit_ref.reference] = self.charter_ref
+        kids = charter_document.get_object()["/K"]
+        for kid in importer.import_object(audit_document.get_object()["/K"]):
+            kids.append(kid)
+        writer.update_container(kids)
+        audit_numbers = _numbers(self.audit["/ParentTree"])
+        charter_tree = self.charter["/ParentTree"]
+        for key, renumbered in self.renumbered.items():
+            charter_tree["/Nums"].append(generic.NumberObject(renumbered))
+            charter_tree["/Nums"].append(importer.import_object(audit_numbers[key]))
+        if "/ParentTreeNextKey" in self.charter:
+            self.charter["/ParentTreeNextKey"] = generic.NumberObject(
+                max(self.renumbered.values()) + 1
+            )
+            writer.update_container(self.charter)
+        writer.update_container(charter_tree)
+
+
+def _structure_tree(catalog: Any) -> Any:
+    """Return the reference to a document's structure tree, if it has one in the shape
+    WeasyPrint writes (a parent tree with one flat /Nums array); None otherwise."""
+    if "/StructTreeRoot" not in catalog:
+        return None
+    tree = catalog["/StructTreeRoot"]
+    if "/ParentTree" not in tree or "/Nums" not in tree["/ParentTree"] or "/K" not in tree:
+        return None
+    return catalog.raw_get("/StructTreeRoot")
+
+
+def _numbers(tree: Any) -> dict[int, Any]:
+    """The entries of a flat number tree (one /Nums array, as WeasyPrint writes it)."""
+    nums = tree["/Nums"]
+    return {int(nums[i]): nums.raw_get(i + 1) for i in range(0, len(nums), 2)}
 
 
 def _page_count(reader: PdfFileReader) -> int:

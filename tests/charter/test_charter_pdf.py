@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import CountingServer, make_details
 from pdfa import pdfa_3b_problems
-from pdftools import fonts_of, structure_problems
+from pdftools import fonts_of, read_aloud, structure_problems, structure_tree
 from PIL import Image
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
@@ -26,7 +26,7 @@ from assess.charter import render
 from assess.charter.errors import CharterError
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
-from assess.factors import FACTOR_KEYS
+from assess.factors import FACTOR_KEYS, FACTORS
 from assess.protocols import BY_ID, CATALOGUE
 
 # All PDF tests on one worker: they share the rendered standard charter.
@@ -669,3 +669,39 @@ def test_weasyprint_loads_its_libraries_without_running_a_compiler() -> None:
         [sys.executable, "-c", LOADING], capture_output=True, text=True, check=True, timeout=60
     )
     assert run.stdout.strip() == "", run.stdout
+
+
+def test_a_screen_reader_finds_the_sections_in_order_under_their_headings(
+    standard_pdf: bytes, tmp_path: Path
+) -> None:
+    elements = read_aloud(standard_pdf, tmp_path)
+    headings = [e.text for e in elements if e.role == "H1"]
+    # The cover's heading is the project; then every section the outline lists, in its order.
+    outline = PdfReader(io.BytesIO(standard_pdf)).outline
+    sections = [item.title for item in outline if not isinstance(item, list)]
+    assert headings == ["Northern Lights: an immersive documentary", *sections[1:]]
+    clauses = [e.text for e in elements if e.role == "H2"]
+    assert "4.1 Escalation ladder" in clauses, clauses
+    # Lists and tables keep their roles: items, header cells and the data under them.
+    roles = {e.role for e in elements}
+    assert {"L", "LI", "Table", "TH", "TD", "Figure"} <= roles
+
+
+@pytest.mark.parametrize("who", ["answers", "two respondents"])
+def test_the_chart_s_text_alternative_gives_every_value_drawn(
+    decisions: dict[str, Decision], who: str
+) -> None:
+    decision = sides_apart() if who == "two respondents" else decisions["hybrid"]
+    pdf = charter.to_pdf(decision, make_details())
+    chart, *key = [e for e in structure_tree(pdf) if e.role == "Figure"]
+    agreed = "; ".join(f"{f.label} {decision.answers[f.key]}" for f in FACTORS)
+    assert chart.alt is not None and f"{agreed}." in chart.alt
+    if who == "two respondents":
+        assert "Agreed answers:" in chart.alt
+        assert "Ann Lee (producer side): Innovation requirements 1;" in chart.alt
+        assert "Bo Chen (creator side): Innovation requirements 4;" in chart.alt
+        # The key below says how each is drawn: Ann Lee's answers are the dashed line.
+        assert [k.alt for k in key] == ["Shaded shape", "Dashed line", "Dotted line"]
+    else:
+        assert "Ann Lee" not in chart.alt
+        assert key == []
