@@ -41,8 +41,11 @@ def quantity(value: int, unit: str) -> str:
         "years": "year",
         "percentage points": "percentage point",
     }
+    if unit == "days" and value >= 365 and value % 365 == 0:  # a term of years, as meant
+        years = value // 365
+        return f"{value:,} days ({years} year{'s' if years > 1 else ''})"
     if unit in singular:
-        return f"{value} {singular[unit] if value == 1 else unit}"
+        return f"{value:,} {singular[unit] if value == 1 else unit}"
     if unit == "% of fee":
         return f"{value}% of the fee"
     if unit == "%":

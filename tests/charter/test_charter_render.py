@@ -17,7 +17,7 @@ from assess.charter import render
 from assess.decision import ChosenProtocol, Decision
 from assess.engine import evaluate
 from assess.factors import FACTOR_KEYS
-from assess.protocols import BY_ID, CATALOGUE
+from assess.protocols import BY_ID, CATALOGUE, quantity
 
 CLAUSE = re.compile(
     r'<article class="clause" id="clause-([a-z-]+)">\s*'
@@ -303,3 +303,29 @@ def test_each_consideration_says_which_model_it_argues_for() -> None:
     why = html.split("Why this model", 1)[1].split("</ul>", 1)[0]
     assert "(Integrated Co-Creation +3, Agile Production Partnership +1)" in why
     assert "Integrated Co-Creation \u22121)" in why  # what a short timeline takes away
+
+
+@pytest.mark.parametrize(
+    ("duration", "access"), [(4, "730 days (2 years)"), (5, "1,825 days (5 years)")]
+)
+def test_a_term_of_whole_years_is_also_given_in_years(duration: int, access: str) -> None:
+    answers = dict.fromkeys(FACTOR_KEYS, 3) | {"relationship_duration": duration}
+    decision = evaluate(answers, what_if=True)
+    html = re.sub(r"<[^>]+>", "", charter.to_html(decision, make_details()))
+    assert f"keeps access to the exported material for {access}." in html
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "written"),
+    [
+        (1, "days", "1 day"),
+        (364, "days", "364 days"),
+        (365, "days", "365 days (1 year)"),
+        (400, "days", "400 days"),
+        (3650, "days", "3,650 days (10 years)"),
+        (1200, "hours", "1,200 hours"),
+        (15, "% of fee", "15% of the fee"),
+    ],
+)
+def test_quantities_read_as_a_contract_writes_them(value: int, unit: str, written: str) -> None:
+    assert quantity(value, unit) == written
