@@ -259,15 +259,24 @@ def _hit_policy_reason(
     rules: Rulebook,
     policy_file: str,
 ) -> Reason:
-    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    # Equal scores are listed in the order the rules prefer, as the choice reads them.
+    order = rules.policy.tie_break
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], order.index(item[0])))
     listing = ", ".join(f"{partnership.BY_KEY[k].title} {score_text(v)}" for k, v in ranked)
     if model == "hybrid":
         first, second = (partnership.BY_KEY[c].title for c in components)
         share = round(rules.policy.hybrid_min_ratio * 100)
-        because = (
-            f"Scores: {listing}. {second} scores at least {share}% of {first}'s score, so "
-            f"the two are combined, with {first} leading."
-        )
+        if scores[components[0]] == scores[components[1]]:
+            because = (
+                f"Scores: {listing}. {first} and {second} score the same, so the two are "
+                f"combined, with {first} leading because it comes first in the order the "
+                "rules prefer on equal scores."
+            )
+        else:
+            because = (
+                f"Scores: {listing}. {second} scores at least {share}% of {first}'s score, "
+                f"so the two are combined, with {first} leading."
+            )
     elif scores[model] < rules.policy.hybrid_min_score:
         title = partnership.BY_KEY[model].title
         level = [partnership.BY_KEY[k].title for k, v in ranked if v == scores[model]]

@@ -179,6 +179,30 @@ def test_the_hit_policy_says_when_models_score_the_same_or_close() -> None:
     assert "Integrated Co-Creation comes close" in because
 
 
+def test_a_hybrid_of_two_models_that_score_the_same_says_why_one_leads() -> None:
+    level = evaluate(
+        {
+            "innovation": 3,
+            "resource_availability": 1,
+            "risk_tolerance": 3,
+            "relationship_duration": 5,
+            "timeline_pressure": 2,
+            "creative_collaboration": 5,
+            "iteration_readiness": 4,
+            "planning_complexity": 1,
+        }
+    )
+    assert level.components == ("integrated", "strategic_resource")
+    assert level.scores["integrated"] == level.scores["strategic_resource"]
+    because = level.trace[-1].because
+    assert "scores at least 75%" not in because
+    assert (
+        "Integrated Co-Creation and Strategic Resource Partnership score the same, so the two "
+        "are combined, with Integrated Co-Creation leading because it comes first in the "
+        "order the rules prefer on equal scores." in because
+    )
+
+
 def test_stored_decision_round_trips() -> None:
     decision = evaluate(CO_CREATION, what_if=True)
     assert Decision.from_dict(decision.to_dict()).to_dict() == decision.to_dict()
