@@ -21,7 +21,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.partnership import MODEL_KEYS
 from assess.protocols import BY_ID as PROTOCOLS
-from assess.schemas import Checked, flatten_errors, one_of
+from assess.schemas import Checked, Entries, flatten_errors, one_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
@@ -147,6 +147,11 @@ class RulesError(Exception):
 
 # --- schemas -----------------------------------------------------------------------------
 
+# A typo in a protocol id is told what it could have been, as an unknown fact is.
+PROTOCOL_ID = validate.OneOf(
+    tuple(PROTOCOLS), error=f"unknown protocol id (expected one of {', '.join(PROTOCOLS)})"
+)
+
 
 class Number(fields.Float):
     """A number as YAML writes one: text such as "3" is refused, where marshmallow would
@@ -167,13 +172,13 @@ class RuleSchema(Checked):
         required=True,
         validate=validate.Regexp(r"[a-z0-9][a-z0-9-]*\Z", error="must be lowercase-with-dashes"),
     )
-    when = fields.Dict(keys=fields.String(), required=True)
+    when = Entries(keys=fields.String(), required=True)
     because = fields.String(
         required=True,
         validate=validate.Length(min=10, max=400, error="must be 10 to 400 characters"),
     )
     # Bounded, so that no sum of them can overflow to infinity in a decision.
-    score = fields.Dict(
+    score = Entries(
         keys=fields.String(validate=one_of(MODEL_KEYS)),
         values=Number(
             validate=validate.Range(
@@ -181,9 +186,9 @@ class RuleSchema(Checked):
             )
         ),
     )
-    protocols = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
-        values=fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True)),
+    protocols = Entries(
+        keys=fields.String(validate=PROTOCOL_ID),
+        values=Entries(keys=fields.String(), values=fields.Raw(allow_none=True)),
     )
 
 
@@ -206,9 +211,9 @@ class PolicySchema(Checked):
     description = fields.String()
     hybrid = fields.Nested(HybridSchema, required=True)
     tie_break = fields.List(fields.String(validate=one_of(MODEL_KEYS)), required=True)
-    defaults = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(tuple(PROTOCOLS), error="unknown protocol id")),
-        values=fields.Dict(keys=fields.String(), values=fields.Raw()),
+    defaults = Entries(
+        keys=fields.String(validate=PROTOCOL_ID),
+        values=Entries(keys=fields.String(), values=fields.Raw()),
         required=True,
     )
 
@@ -260,8 +265,12 @@ def load(directory: Path | str | None = None) -> Rulebook:
     """Read, validate and version every rules file in ``directory``; raise RulesError."""
     root = Path(directory) if directory else DEFAULT_RULES_DIR
     problems: list[str] = []
+    if not root.is_dir():
+        problem = "is not a folder" if root.exists() else "folder is missing"
+        raise RulesError([f"{display_path(root)}: {problem}"])
     if not (root / POLICY_FILE).is_file():
-        raise RulesError([f"{display_path(root / POLICY_FILE)}: file is missing"])
+        problem = "is not a file" if (root / POLICY_FILE).exists() else "file is missing"
+        raise RulesError([f"{display_path(root / POLICY_FILE)}: {problem}"])
     problems.extend(misnamed(root))
     policy = _load_policy(root / POLICY_FILE, problems)
     rules: list[Rule] = []
@@ -376,7 +385,8 @@ def _param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[str]:
     for name, value in params.items():
         param = protocol.param(name)
         if param is None:
-            yield f"{protocol_id}.{name}: unknown parameter"
+            known = ", ".join(p.name for p in protocol.params)
+            yield f"{protocol_id}.{name}: unknown parameter (expected one of {known})"
         elif isinstance(value, bool) or not isinstance(value, int):
             yield f"{protocol_id}.{name}: must be an integer"
         elif not param.low <= value <= param.high:
@@ -424,7 +434,7 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
     if stage == "protocols" and (not protocols or score):
         problems.append("a protocols rule names at least one protocol and gives no score")
     for pid, params in protocols.items():
-        problems.extend(_param_problems(pid, params))
+        problems.extend(f"protocols.{line}" for line in _param_problems(pid, params))
     names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
     try:
         fields = list(string.Formatter().parse(data["because"]))
@@ -455,7 +465,10 @@ def _conditions(
         found: list[Condition] = []
         for op, value in tests.items():
             if op not in kind.operators():
-                problems.append(f"when.{fact}: unknown operator {op!r}")
+                problems.append(
+                    f"when.{fact}: unknown operator {op!r}"
+                    f" (expected one of {', '.join(kind.operators())})"
+                )
             elif op == "between":
                 if not (isinstance(value, list) and len(value) == 2):
                     problems.append(f"when.{fact}.between: must be a list [low, high]")

@@ -13,12 +13,13 @@ from assess.decision import Decision
 from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
-from assess.protocols import PROTOCOL_IDS
-from assess.rulebook import RulesError, display_path, misnamed, named, read_yaml
+from assess.protocols import BY_ID as PROTOCOLS
+from assess.rulebook import PROTOCOL_ID, RulesError, display_path, misnamed, named, read_yaml
 from assess.schemas import (
     AgreedSchema,
     AnswersSchema,
     Checked,
+    Entries,
     RespondentSchema,
     flatten_errors,
     level_field,
@@ -28,7 +29,7 @@ from assess.schemas import (
 
 UNKNOWN = "unknown factor"
 ADD_SCENARIOS = "add the scenarios the rules must pass"
-_PROTOCOL = fields.String(validate=validate.OneOf(PROTOCOL_IDS, error="unknown protocol id"))
+_PROTOCOL = fields.String(validate=PROTOCOL_ID)
 
 
 class ExpectSchema(Checked):
@@ -36,14 +37,31 @@ class ExpectSchema(Checked):
     components = fields.List(fields.String(validate=one_of(MODEL_KEYS)), required=True)
     protocols = fields.List(_PROTOCOL)
     absent = fields.List(_PROTOCOL)
-    params = fields.Dict(
-        keys=_PROTOCOL, values=fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
+    params = Entries(
+        keys=_PROTOCOL, values=Entries(keys=fields.String(), values=fields.Integer(strict=True))
     )
     significant = fields.List(fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)))
-    consensus = fields.Dict(
+    consensus = Entries(
         keys=fields.String(validate=validate.OneOf(FACTOR_KEYS, error=UNKNOWN)),
         values=level_field(),
     )
+
+    @validates_schema
+    def known_params(self, data: dict[str, Any], **_: Any) -> None:
+        # Checked here, as in the rules: a parameter the protocol does not have would only
+        # show up as a decision that never matches.
+        unknown = {
+            pid: {
+                name: [f"unknown parameter (expected one of {', '.join(known)})"]
+                for name in params
+                if name not in known
+            }
+            for pid, params in data.get("params", {}).items()
+            for known in [[p.name for p in PROTOCOLS[pid].params]]
+        }
+        unknown = {pid: names for pid, names in unknown.items() if names}
+        if unknown:
+            raise ValidationError(unknown, "params")
 
 
 class ScenarioSchema(Checked):
@@ -124,9 +142,10 @@ class Scenario:
         for pid, params in self.expect.get("params", {}).items():
             protocol = decision.protocol(pid)
             for name, value in params.items():
-                got_param = protocol.params.get(name) if protocol else None
-                if got_param != value:
-                    problems.append(f"{pid}.{name} is {got_param}, expected {value}")
+                if protocol is None:
+                    problems.append(f"{pid}.{name}: {pid} is missing, expected {value}")
+                elif (given := protocol.params.get(name)) != value:
+                    problems.append(f"{pid}.{name} is {given}, expected {value}")
         return problems
 
 
@@ -161,10 +180,14 @@ def load(rules_dir: Path) -> list[Scenario]:
                 continue
             respondents = tuple(Respondent(**r) for r in data.pop("respondents", []))
             scenarios.append(Scenario(file=name, respondents=respondents, **data))
-    names = [s.name for s in scenarios]
-    problems += [
-        f"duplicate scenario name {n}" for n in sorted({n for n in names if names.count(n) > 1})
-    ]
+    first: dict[str, str] = {}
+    for scenario in scenarios:
+        if scenario.name in first:
+            problems.append(
+                f"{scenario.file}: scenario {scenario.name}: duplicate scenario name"
+                f" (also in {first[scenario.name]})"
+            )
+        first.setdefault(scenario.name, scenario.file)
     if not scenarios and not problems:
         problems.append(f"{display_path(folder)}: no scenarios found; {ADD_SCENARIOS}")
     if problems:

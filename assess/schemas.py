@@ -54,6 +54,24 @@ class Checked(Schema):
         _plain(field_obj)
 
 
+class Entries(fields.Dict):
+    """A mapping whose problems name the entry at fault ("score.integrated: ..."), rather
+    than marshmallow's "score.integrated.key" or "score.integrated.value" of it: an entry
+    with an unknown key is reported for its key alone."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-untyped-call]
+        except ValidationError as error:
+            messages = error.messages
+            if isinstance(messages, dict):
+                messages = {
+                    entry: problems.get("key", problems.get("value"))
+                    for entry, problems in messages.items()
+                }
+            raise ValidationError(messages, valid_data=error.valid_data) from None
+
+
 def one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
     """Return a validator that names the allowed values when it refuses one."""
     return validate.OneOf(choices, error="must be one of: " + ", ".join(choices))

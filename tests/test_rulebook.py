@@ -44,17 +44,19 @@ DEFECTS = {
     "unknown protocol": (
         "  - id: bad-protocol\n    when: {innovation: 4}\n    protocols: {group_hug: {}}\n"
         + GOOD_BECAUSE,
-        "rule bad-protocol: protocols.group_hug",
+        "rule bad-protocol: protocols.group_hug: unknown protocol id (expected one of "
+        "escalation_ladder, mediation, communication_tiers,",
     ),
     "unknown parameter": (
         "  - id: bad-param\n    when: {innovation: 4}\n    protocols: {mediation: {days: 3}}\n"
         + GOOD_BECAUSE,
-        "rule bad-param: mediation.days: unknown parameter",
+        "rule bad-param: protocols.mediation.days: unknown parameter (expected one of "
+        "trigger_days, trust_threshold, brief_due_days)",
     ),
     "parameter out of range": (
         "  - id: bad-range\n    when: {innovation: 4}\n"
         "    protocols: {trust_check: {threshold: 11}}\n" + GOOD_BECAUSE,
-        "rule bad-range: trust_check.threshold: must be from 1 to 10",
+        "rule bad-range: protocols.trust_check.threshold: must be from 1 to 10",
     ),
     "duplicate id": (
         "  - id: baseline-governance\n    when: {innovation: 4}\n"
@@ -64,7 +66,8 @@ DEFECTS = {
     "unknown operator": (
         "  - id: bad-op\n    when: {innovation: {about: 4}}\n    protocols: {decision_log: {}}\n"
         + GOOD_BECAUSE,
-        "rule bad-op: when.innovation: unknown operator 'about'",
+        "rule bad-op: when.innovation: unknown operator 'about' (expected one of eq, ne, lt, "
+        "lte, gt, gte, between)",
     ),
     "malformed between": (
         "  - id: bad-between\n    when: {innovation: {between: 4}}\n"
@@ -83,6 +86,10 @@ DEFECTS = {
     "missing because": (
         "  - id: no-reason\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n",
         "rule no-reason: because: is required",
+    ),
+    "unknown model in a score": (
+        "  - id: bad-model\n    when: {innovation: 4}\n    score: {agil: 1}\n" + GOOD_BECAUSE,
+        "rule bad-model: score.agil: must be one of: integrated, strategic_resource, agile",
     ),
     "unknown key": (
         "  - id: extra-key\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"

@@ -170,7 +170,7 @@ def test_a_rules_file_that_is_not_a_mapping_says_so(
             "10-scoring.yaml",
             "{integrated: 3,",
             "{integrated: .nan,",
-            "rule innovation-is-the-goal: score.integrated.value",
+            "rule innovation-is-the-goal: score.integrated",
         ),
         ("policy.yaml", "min_score: 6", "min_score: 1e400", "hybrid.min_score"),
     ],
@@ -277,7 +277,7 @@ ANSWERS_YAML = (
                     )
                 )
             ),
-            "scenario multiplied-consensus: expect.consensus.planning_complexity.value: "
+            "scenario multiplied-consensus: expect.consensus.planning_complexity: "
             "must be an integer from 1 to 5",
         ),
         (
@@ -306,15 +306,14 @@ def test_a_value_that_is_not_text_is_never_written_out_in_a_problem(
             "10-scoring.yaml",
             "{integrated: 3,",
             '{integrated: "3",',
-            "rule innovation-is-the-goal: score.integrated.value: must be a number",
+            "rule innovation-is-the-goal: score.integrated: must be a number",
         ),
         ("policy.yaml", "min_score: 6", 'min_score: "6"', "hybrid.min_score: must be a number"),
         (
             "scenarios/alignment.yaml",
             "mediation: {trigger_days: 14}",
             'mediation: {trigger_days: "14"}',
-            "scenario partners-agree: expect.params.mediation.value.trigger_days.value: "
-            "must be an integer",
+            "scenario partners-agree: expect.params.mediation.trigger_days: must be an integer",
         ),
     ],
     ids=["score", "policy", "scenario"],
@@ -366,3 +365,91 @@ def test_a_scenario_the_product_could_not_decide_as_written_is_refused(
     )
     output = refused_output(rules_copy)
     assert output == f"{path}: scenario odd-case: {expected}\n"
+
+
+# --- names in problems: the entry at fault, what is allowed, the file ------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "policy.yaml",
+            "sprint_cadence: {",
+            "sprint_cadense: {",
+            "defaults.sprint_cadense: unknown protocol id (expected one of escalation_ladder,",
+        ),
+        (
+            "policy.yaml",
+            "sprint_cadence: {sprint_days: 14}",
+            "sprint_cadence:",
+            "defaults.sprint_cadence: must not be null",
+        ),
+        (
+            "scenarios/alignment.yaml",
+            "mediation: {trigger_days: 14}",
+            "mediation: {trigger_day: 14}",
+            "scenario partners-agree: expect.params.mediation.trigger_day: unknown parameter "
+            "(expected one of trigger_days, trust_threshold, brief_due_days)",
+        ),
+        (
+            "scenarios/alignment.yaml",
+            "absent: [alignment_workshop]",
+            "absent: [alignment_worksop]",
+            "scenario partners-agree: expect.absent.0: unknown protocol id (expected one of "
+            "escalation_ladder,",
+        ),
+    ],
+    ids=["policy-protocol", "policy-params", "scenario-param", "scenario-protocol"],
+)
+def test_a_problem_names_the_entry_at_fault_and_what_is_allowed(
+    rules_copy: Path, file: str, old: str, new: str, expected: str
+) -> None:
+    path = edit(rules_copy, file, old, new)
+    output = refused_output(rules_copy)
+    assert any(line.startswith(f"{path}: {expected}") for line in output.splitlines()), output
+    assert ".key" not in output and ".value" not in output
+
+
+def test_a_scenario_expecting_a_parameter_of_a_missing_protocol_says_it_is_missing(
+    rules_copy: Path,
+) -> None:
+    path = rules_copy / "scenarios" / "extra.yaml"
+    path.write_text(
+        "- name: no-sprints\n  rationale: Ten characters at least\n"
+        f"  answers: {ANSWERS_YAML}\n"
+        "  expect:\n    model: integrated\n    components: [integrated]\n"
+        "    params: {sprint_cadence: {sprint_days: 7}}\n"
+    )
+    output = refused_output(rules_copy)
+    assert output == (
+        f"{path}: scenario no-sprints: sprint_cadence.sprint_days: sprint_cadence is missing, "
+        "expected 7\n"
+    )
+
+
+def test_a_scenario_name_given_twice_names_both_files(rules_copy: Path) -> None:
+    path = rules_copy / "scenarios" / "extra.yaml"
+    edges = rules_copy / "scenarios" / "edges.yaml"
+    path.write_text(
+        "- name: everything-at-one\n  rationale: Ten characters at least\n"
+        f"  answers: {ANSWERS_YAML}\n"
+        "  expect: {model: integrated, components: [integrated]}\n"
+    )
+    output = refused_output(rules_copy)
+    assert output == (
+        f"{path}: scenario everything-at-one: duplicate scenario name (also in {edges})\n"
+    )
+
+
+def test_a_rules_folder_that_does_not_exist_is_named_as_such(tmp_path: Path) -> None:
+    missing = tmp_path / "my-rules"
+    output = refused_output(missing)
+    assert output == f"{missing}: folder is missing\n"
+
+
+def test_a_policy_that_is_a_folder_is_not_called_missing(rules_copy: Path) -> None:
+    policy = rules_copy / "policy.yaml"
+    policy.unlink()
+    policy.mkdir()
+    assert refused_output(rules_copy) == f"{policy}: is not a file\n"
