@@ -40,7 +40,16 @@ from assess import partnership, policy
 from assess.alignment import Alignment, Individual, Respondent, align
 from assess.decision import Decision, Reason, TippingPoint, score_text
 from assess.factors import FACTOR_KEYS, SCALE
-from assess.rulebook import POLICY_FILE, STAGES, Condition, Rule, Rulebook, display_path, load
+from assess.rulebook import (
+    POLICY_FILE,
+    STAGES,
+    Condition,
+    Rule,
+    Rulebook,
+    RulesError,
+    display_path,
+    load,
+)
 from assess.text import join_names
 
 _DURABLE_OPS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
@@ -55,6 +64,21 @@ _VARIANT = re.compile(r'"variant":\s*(\d+)')
 
 class EngineError(RuntimeError):
     """The rules produced something the product cannot use (a rules bug, not bad input)."""
+
+
+# What durable_rules 2.0.28's limits (its error codes) mean for whoever writes the rules.
+_NATIVE_LIMITS = {
+    108: "more rules with the same conditions than it compiles; merge some of them",
+    303: (
+        "more of their conditions hold for one answer set than it can follow at once; "
+        "merge rules that test the same fact"
+    ),
+}
+
+
+def _native_problem(error: Exception) -> str:
+    code = re.search(r"error code: (\d+)", str(error))
+    return _NATIVE_LIMITS.get(int(code[1]), str(error)) if code else str(error)
 
 
 class _QuietHost(durable.Host):  # type: ignore[misc]
@@ -107,7 +131,16 @@ class Engine:
             }
             if name not in host._ruleset_directory:
                 # register_rulesets strips keys from what it is given: hand it a copy.
-                host.register_rulesets({name: copy.deepcopy(definition)})
+                try:
+                    host.register_rulesets({name: copy.deepcopy(definition)})
+                except native.error as error:
+                    files = sorted({rule.file for rule in stage_rules})
+                    raise RulesError(
+                        [
+                            f"{', '.join(files)}: durable_rules cannot compile the {stage} "
+                            f"rules: {_native_problem(error)}"
+                        ]
+                    ) from None
             self._handles[stage] = host.get_ruleset(name)._handle
 
     def _fire(self, stage: str, facts: list[dict[str, Any]]) -> list[tuple[Rule, int]]:
@@ -120,7 +153,12 @@ class Engine:
         payload = json.dumps(batch)
         message = None
         with _LOCK:
-            code, state = native.assert_facts(handle, payload)
+            try:
+                code, state = native.assert_facts(handle, payload)
+            except native.error as error:
+                raise EngineError(
+                    f"durable_rules cannot evaluate the {stage} rules: {_native_problem(error)}"
+                ) from None
             if code not in (0, _NOT_HANDLED):
                 raise EngineError(f"durable_rules refused the facts (code {code})")
             try:

@@ -10,6 +10,7 @@ import hashlib
 import operator
 import re
 import string
+from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
 POLICY_FILE = "policy.yaml"
 STAGES = ("scoring", "protocols")
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
+# durable_rules 2.0.28 hangs at most this many rules of a ruleset on one chain of
+# conditions: one more fails to compile, or with two conditions or more, crashes the process.
+SAME_CONDITIONS_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -283,9 +287,25 @@ def load(directory: Path | str | None = None) -> Rulebook:
                 )
             seen.setdefault(rule.id, rule.file)
             rules.append(rule)
+    problems.extend(crowded(rules))
     if problems or policy is None:
         raise RulesError(problems)
     return Rulebook(root, tuple(rules), policy, version(root))
+
+
+def crowded(rules: list[Rule]) -> Iterator[str]:
+    """Name the rule past the most that durable_rules takes with exactly the same conditions
+    (in the same order) in one stage."""
+    counts: Counter[tuple[str, tuple[Condition, ...]]] = Counter()
+    for rule in rules:
+        key = (rule.stage, rule.conditions)
+        counts[key] += 1
+        if counts[key] == SAME_CONDITIONS_MAX + 1:
+            yield (
+                f"{rule.file}: rule {rule.id}: {counts[key]} {rule.stage} rules have exactly "
+                f"these conditions; durable_rules compiles at most {SAME_CONDITIONS_MAX} with "
+                "the same conditions: merge some of them"
+            )
 
 
 def rule_files(root: Path) -> list[Path]:

@@ -3,7 +3,11 @@ rules or scenario file, without a traceback."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -453,3 +457,81 @@ def test_a_policy_that_is_a_folder_is_not_called_missing(rules_copy: Path) -> No
     policy.unlink()
     policy.mkdir()
     assert refused_output(rules_copy) == f"{policy}: is not a file\n"
+
+
+# --- rules beyond what durable_rules can compile or evaluate ----------------------------
+
+ALL_THREE = dict.fromkeys(
+    (
+        "innovation",
+        "resource_availability",
+        "risk_tolerance",
+        "relationship_duration",
+        "timeline_pressure",
+        "creative_collaboration",
+        "iteration_readiness",
+        "planning_complexity",
+    ),
+    3,
+)
+
+
+def test_more_rules_on_the_same_conditions_than_durable_rules_compiles_are_refused(
+    rules_copy: Path,
+) -> None:
+    path = rules_copy / "90-extra.yaml"
+    path.write_text(
+        "stage: protocols\nrules:\n"
+        + "".join(
+            f"  - id: same-{n}\n    when: {{innovation: 2, risk_tolerance: 2}}\n"
+            "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE
+            for n in range(256)
+        )
+    )
+    assert refused_output(rules_copy) == (
+        f"{path}: rule same-255: 256 protocols rules have exactly these conditions; "
+        "durable_rules compiles at most 255 with the same conditions: merge some of them\n"
+    )
+
+
+def test_rules_with_more_conditions_holding_at_once_than_durable_rules_follows_fail_in_words(
+    rules_copy: Path,
+) -> None:
+    """Each of these conditions holds when every answer is 3: durable_rules follows at most
+    64 of them at once for one answer set."""
+    conditions = [
+        (fact, op, value)
+        for fact in ALL_THREE
+        for op, values in (("ne", (1, 2, 4, 5)), ("lte", (3, 4, 5)), ("gte", (1, 2, 3)))
+        for value in values
+    ]
+    (rules_copy / "90-extra.yaml").write_text(
+        "stage: scoring\nrules:\n"
+        + "".join(
+            f"  - id: holds-{n}\n    when: {{{fact}: {{{op}: {value}}}}}\n"
+            "    score: {agile: 0}\n" + GOOD_BECAUSE
+            for n, (fact, op, value) in enumerate(conditions[:70])
+        )
+    )
+    reason = (
+        "the rules fail on its answers: durable_rules cannot evaluate the scoring rules: more "
+        "of their conditions hold for one answer set than it can follow at once; "
+        "merge rules that test the same fact"
+    )
+    lines = refused_output(rules_copy).splitlines()
+    assert (
+        f"{rules_copy / 'scenarios' / 'edges.yaml'}: scenario everything-in-the-middle: " + (reason)
+        in lines
+    ), lines
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "evaluate"],
+        input=json.dumps(ALL_THREE),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ASSESS_RULES_DIR": str(rules_copy)},
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: {reason.split(': ', 1)[1]}; run 'assess rules check' to see where.\n"
+    )
