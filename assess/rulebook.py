@@ -352,15 +352,20 @@ def read_yaml(path: Path, problems: list[str]) -> Any:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None)
-        # What the loader refuses on purpose (a key twice, a merge key) is said in words.
-        constructed = isinstance(error, yaml.constructor.ConstructorError)
-        detail = f" ({problem})" if problem and constructed else ""
+        detail = f" ({problem})" if problem else ""
         problems.append(f"{display_path(path)}: not valid YAML{where}{detail}")
     except RecursionError:
         problems.append(f"{display_path(path)}: nested too deeply")
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        byte = error.object[error.start]
+        problems.append(
+            f"{display_path(path)}: not UTF-8 text (byte 0x{byte:02x} at line {line});"
+            " save it as UTF-8"
+        )
+    except OSError as error:
         problems.append(f"{display_path(path)}: cannot be read ({error})")
     return None
 

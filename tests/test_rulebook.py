@@ -123,10 +123,27 @@ def test_scoring_rule_must_score(rules_copy: Path) -> None:
         load(rules_copy)
 
 
-def test_invalid_yaml_names_the_line(rules_copy: Path) -> None:
-    (rules_copy / "90-extra.yaml").write_text("stage: scoring\nrules: [\n  - id: x\n")
-    with pytest.raises(RulesError, match="not valid YAML at line"):
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rules: [\n  - id: x\n", "line 3, column 3 (expected the node content, but found '-')"),
+        (
+            "rules:\n\t- id: x\n",
+            "line 3, column 1 (found character '\\t' that cannot start any token)",
+        ),
+        ("rules:\n  - id: x\n    when: {innovation: 4\n", "line 5, column 1 (expected ',' or '}'"),
+        ('rules:\n  - id: "x\n', "line 4, column 1 (found unexpected end of stream)"),
+    ],
+    ids=["flow-list", "tab", "unclosed-brace", "unclosed-quote"],
+)
+def test_invalid_yaml_names_the_line_column_and_what_is_wrong(
+    rules_copy: Path, text: str, expected: str
+) -> None:
+    (rules_copy / "90-extra.yaml").write_text("stage: scoring\n" + text)
+    with pytest.raises(RulesError) as caught:
         load(rules_copy)
+    [problem] = [p for p in caught.value.problems if "90-extra.yaml" in p]
+    assert problem.startswith(f"{rules_copy / '90-extra.yaml'}: not valid YAML at {expected}")
 
 
 def test_policy_must_give_every_default(rules_copy: Path) -> None:

@@ -535,3 +535,11 @@ def test_rules_with_more_conditions_holding_at_once_than_durable_rules_follows_f
     assert result.stderr == (
         f"Error: {reason.split(': ', 1)[1]}; run 'assess rules check' to see where.\n"
     )
+
+
+def test_a_file_that_is_not_utf8_names_the_byte_and_its_line(rules_copy: Path) -> None:
+    path = rules_copy / "90-extra.yaml"
+    path.write_bytes(b"stage: scoring\nrules:\n  - id: caf\xe9\n")
+    assert refused_output(rules_copy) == (
+        f"{path}: not UTF-8 text (byte 0xe9 at line 3); save it as UTF-8\n"
+    )
