@@ -463,8 +463,8 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
     names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
     try:
         fields = list(string.Formatter().parse(data["because"]))
-    except ValueError as error:  # a lone { or }
-        problems.append(f"because: {error}; write {{{{ or }}}} for a brace itself")
+    except ValueError:  # Python's words for it are about format strings
+        problems.append("because: a { or } without its pair; write {{ or }} for a brace itself")
         fields = []
     for _, placeholder, spec, conversion in fields:
         if placeholder is None:

@@ -83,6 +83,16 @@ DEFECTS = {
         "    because: Innovation is {innovasion} of 5, which matters.\n",
         "rule bad-text: because: unknown placeholder {innovasion}",
     ),
+    "brace without its pair": (
+        "  - id: bad-brace\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
+        "    because: Innovation is {innovation of 5, which matters.\n",
+        "rule bad-brace: because: a { or } without its pair; write {{ or }} for a brace itself",
+    ),
+    "closing brace alone": (
+        "  - id: lone-brace\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
+        "    because: Innovation is innovation} of 5, which matters.\n",
+        "rule lone-brace: because: a { or } without its pair; write {{ or }} for a brace itself",
+    ),
     "missing because": (
         "  - id: no-reason\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n",
         "rule no-reason: because: is required",
