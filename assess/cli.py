@@ -178,7 +178,7 @@ def summary_text(decision: Decision) -> str:
     from assess import partnership
     from assess.factors import BY_KEY as FACTORS_BY_KEY
     from assess.factors import FACTORS
-    from assess.protocols import BY_ID
+    from assess.protocols import BY_ID, quantity
 
     lines = [f"Recommended model: {decision.title}", ""]
     lines.append("Scores: " + ", ".join(f"{k} {v:g}" for k, v in decision.scores.items()))
@@ -206,7 +206,16 @@ def summary_text(decision: Decision) -> str:
             for i in decision.alignment.individual
         ]
     lines += ["", "Why:"]
-    lines += [f"  - {r.because}" for r in decision.trace]
+    for reason in decision.trace:
+        line = f"  - {reason.because}"
+        # The reason keeps its rule's own words: say the value that applies instead, as the
+        # result page and the charter do.
+        if reason.outweighed:
+            applies = "; ".join(
+                f"{o.spec.label} {quantity(o.applies, o.spec.unit)}" for o in reason.outweighed
+            )
+            line += f" Another rule is stricter, so this applies: {applies}."
+        lines.append(line)
     if decision.what_if is not None:
         lines += ["", "Tipping points:"]
         lines += [f"  - {w.sentence()}" for w in decision.what_if] or [

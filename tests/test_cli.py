@@ -76,6 +76,19 @@ def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
     assert "Tipping points:\n  No single one-step change" in result.stdout
 
 
+def test_text_says_which_value_applies_where_a_stricter_rule_outweighed_a_reason() -> None:
+    """As the result page and the charter do: the reason keeps its own words, and the value
+    that applies instead follows it."""
+    answers = {**ANSWERS, "risk_tolerance": 1, "timeline_pressure": 5}
+    result = assess("evaluate", "--format", "text", stdin=json.dumps(answers))
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if "Risk tolerance is 1 of 5" in line]
+    assert line.endswith(
+        "mediation starts sooner. Another rule is stricter, so this applies: "
+        "Unresolved disagreement triggers mediation after 7 days."
+    ), line
+
+
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
