@@ -471,6 +471,16 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
             continue
         if placeholder not in names:
             problems.append(f"because: unknown placeholder {{{placeholder}}}")
+        elif placeholder in facts and facts[placeholder].kind == "choice":
+            problems.append(
+                f"because: {{{placeholder}}} would show the client a key such as "
+                "strategic_resource; write {primary_title} or {secondary_title} for a model's name"
+            )
+        elif placeholder in facts and facts[placeholder].kind == "bool":
+            problems.append(
+                f"because: {{{placeholder}}} would show the client True or False; say it in "
+                "words, with a condition on it"
+            )
         elif spec or conversion:
             problems.append(f"because: {{{placeholder}}} takes no format or conversion")
     return Rule(data["id"], file, stage, conditions, data["because"], score, protocols)

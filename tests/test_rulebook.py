@@ -93,6 +93,18 @@ DEFECTS = {
         "    because: Innovation is innovation} of 5, which matters.\n",
         "rule lone-brace: because: a { or } without its pair; write {{ or }} for a brace itself",
     ),
+    "model key in a reason": (
+        "  - id: keyed-text\n    when: {hybrid: true}\n    protocols: {decision_log: {}}\n"
+        "    because: The {primary} side leads this partnership.\n",
+        "rule keyed-text: because: {primary} would show the client a key such as "
+        "strategic_resource; write {primary_title} or {secondary_title} for a model's name",
+    ),
+    "true or false in a reason": (
+        "  - id: bool-text\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n"
+        "    because: A hybrid ({hybrid}) matters here.\n",
+        "rule bool-text: because: {hybrid} would show the client True or False; say it in "
+        "words, with a condition on it",
+    ),
     "missing because": (
         "  - id: no-reason\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n",
         "rule no-reason: because: is required",
