@@ -199,8 +199,9 @@ class RuleSchema(Checked):
 class RulesFileSchema(Checked):
     stage = fields.String(required=True, validate=one_of(STAGES))
     description = fields.String()
+    # Each rule is checked on its own, so that a problem names it.
     rules = fields.List(
-        fields.Dict(), required=True, validate=validate.Length(min=1, error="must list a rule")
+        fields.Raw(), required=True, validate=validate.Length(min=1, error="must list a rule")
     )
 
 
@@ -436,6 +437,9 @@ def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
         return
     stage = data["stage"]
     for index, raw_rule in enumerate(data["rules"]):
+        if not isinstance(raw_rule, dict):
+            problems.append(f"{name}: rule #{index + 1}: must be an object")
+            continue
         label = f"rule {named(raw_rule.get('id'), index)}"
         rule_problems: list[str] = []
         rule = _load_rule(raw_rule, name, stage, rule_problems)

@@ -543,3 +543,13 @@ def test_a_file_that_is_not_utf8_names_the_byte_and_its_line(rules_copy: Path) -
     assert refused_output(rules_copy) == (
         f"{path}: not UTF-8 text (byte 0xe9 at line 3); save it as UTF-8\n"
     )
+
+
+def test_a_rule_that_is_not_a_mapping_is_named_by_its_place_as_a_scenario_is(
+    rules_copy: Path,
+) -> None:
+    path = rules_copy / "90-extra.yaml"
+    path.write_text("stage: scoring\nrules:\n  - just-a-sentence\n  - 42\n")
+    assert refused_output(rules_copy) == (
+        f"{path}: rule #1: must be an object\n{path}: rule #2: must be an object\n"
+    )
