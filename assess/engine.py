@@ -47,6 +47,7 @@ from assess.rulebook import (
     Rule,
     Rulebook,
     RulesError,
+    derived_facts,
     display_path,
     load,
 )
@@ -265,17 +266,6 @@ def _neighbours(base: dict[str, int]) -> list[dict[str, int]]:
 
 def _changed(base: dict[str, int], variant: dict[str, int]) -> str:
     return next(key for key in FACTOR_KEYS if base[key] != variant[key])
-
-
-def derived_facts(model: str, components: tuple[str, ...]) -> dict[str, Any]:
-    """Facts the protocols stage may test besides the answers."""
-    return {
-        "model": model,
-        "primary": components[0],
-        "secondary": components[1] if len(components) > 1 else "none",
-        "hybrid": model == "hybrid",
-        **{f"uses_{key}": key in components for key in partnership.MODEL_KEYS},
-    }
 
 
 def alignment_facts(alignment: Alignment | None) -> dict[str, int]:

@@ -7,6 +7,7 @@ Files are YAML. ``policy.yaml`` holds the hit policy and protocol defaults; ever
 from __future__ import annotations
 
 import hashlib
+import itertools
 import operator
 import re
 import string
@@ -80,6 +81,27 @@ DERIVED_FACTS: dict[str, FactKind] = {
     "significant_gaps": FactKind("count", high=len(FACTOR_KEYS)),
     **{f"gap_{key}": FactKind("count", high=SCALE.stop - 1 - SCALE.start) for key in FACTOR_KEYS},
 }
+
+
+def derived_facts(model: str, components: tuple[str, ...]) -> dict[str, Any]:
+    """Facts the protocols stage may test besides the answers."""
+    return {
+        "model": model,
+        "primary": components[0],
+        "secondary": components[1] if len(components) > 1 else "none",
+        "hybrid": model == "hybrid",
+        **{f"uses_{key}": key in components for key in MODEL_KEYS},
+    }
+
+
+# What the derived facts of every possible decision are: one model, or a hybrid of two.
+OUTCOMES = tuple(
+    derived_facts(*outcome)
+    for outcome in [
+        *((key, (key,)) for key in MODEL_KEYS),
+        *(("hybrid", pair) for pair in itertools.permutations(MODEL_KEYS, 2)),
+    ]
+)
 
 STAGE_FACTS: dict[str, dict[str, FactKind]] = {
     "scoring": {key: LEVEL for key in FACTOR_KEYS},
@@ -455,7 +477,14 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
         problems.extend(flatten_errors(error.messages))
         return None
     facts = STAGE_FACTS[stage]
+    found = len(problems)
     conditions = tuple(_conditions(data["when"], facts, problems))
+    # Each fact can hold on its own, yet a decision never has them together (a hybrid's
+    # model is "hybrid", never "agile"): the rule would silently never fire.
+    on_outcome = [c for c in conditions if c.fact in OUTCOMES[0]]
+    together = any(all(c.holds(o[c.fact]) for c in on_outcome) for o in OUTCOMES)
+    if on_outcome and len(problems) == found and not together:
+        problems.append("when: no decision has these together; the rule would never fire")
     score = dict(data.get("score", {}))
     protocols = {pid: dict(params or {}) for pid, params in data.get("protocols", {}).items()}
     if stage == "scoring" and (not score or protocols):

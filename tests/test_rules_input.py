@@ -97,6 +97,17 @@ def test_rules_check_reports_deeply_nested_yaml(rules_copy: Path, where: str) ->
                 ("{hybrid: {eq: true, ne: true}}", "hybrid"),
             )
         ),
+        # Facts of one decision that never go together: a hybrid's model is "hybrid".
+        *(
+            (when, "rule odd-rule: when: no decision has these together; the rule would never fire")
+            for when in (
+                "{model: agile, hybrid: true}",
+                "{model: agile, secondary: integrated}",
+                "{primary: agile, uses_agile: false}",
+                "{secondary: none, hybrid: true}",
+                "{model: integrated, innovation: 4, primary: agile}",
+            )
+        ),
     ],
 )
 def test_a_condition_that_cannot_mean_what_it_says_is_reported(
@@ -553,3 +564,13 @@ def test_a_rule_that_is_not_a_mapping_is_named_by_its_place_as_a_scenario_is(
     assert refused_output(rules_copy) == (
         f"{path}: rule #1: must be an object\n{path}: rule #2: must be an object\n"
     )
+
+
+def test_facts_of_one_decision_that_do_go_together_are_accepted(rules_copy: Path) -> None:
+    (rules_copy / "90-extra.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        "  - id: agile-led-hybrid\n"
+        "    when: {model: hybrid, primary: agile, secondary: integrated, uses_integrated: true}\n"
+        "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE
+    )
+    assert rules_check(rules_copy).exit_code == 0
