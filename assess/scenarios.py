@@ -47,6 +47,20 @@ class ExpectSchema(Checked):
     )
 
     @validates_schema
+    def possible(self, data: dict[str, Any], **_: Any) -> None:
+        # Expectations no decision meets would fail whatever the rules say.
+        model, components = data["model"], data["components"]
+        if model == "hybrid" and (len(components) != 2 or len(set(components)) != 2):
+            raise ValidationError(
+                "a hybrid has two different models, the primary first", "components"
+            )
+        if model != "hybrid" and components != [model]:
+            raise ValidationError(f"must be [{model}] for that model", "components")
+        both = [p for p in data.get("absent", []) if p in data.get("protocols", [])]
+        if both:
+            raise ValidationError(f"{', '.join(both)} is also expected present", "absent")
+
+    @validates_schema
     def known_params(self, data: dict[str, Any], **_: Any) -> None:
         # Checked here, as in the rules: a parameter the protocol does not have would only
         # show up as a decision that never matches.

@@ -574,3 +574,37 @@ def test_facts_of_one_decision_that_do_go_together_are_accepted(rules_copy: Path
         "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE
     )
     assert rules_check(rules_copy).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("expect", "expected"),
+    [
+        (
+            "{model: agile, components: [integrated]}",
+            "expect.components: must be [agile] for that model",
+        ),
+        (
+            "{model: hybrid, components: [agile]}",
+            "expect.components: a hybrid has two different models, the primary first",
+        ),
+        (
+            "{model: hybrid, components: [agile, agile]}",
+            "expect.components: a hybrid has two different models, the primary first",
+        ),
+        (
+            "{model: agile, components: [agile], protocols: [sprint_cadence],"
+            " absent: [sprint_cadence]}",
+            "expect.absent: sprint_cadence is also expected present",
+        ),
+    ],
+    ids=["single-model", "hybrid-of-one", "hybrid-of-the-same", "present-and-absent"],
+)
+def test_a_scenario_that_no_decision_could_pass_is_refused(
+    rules_copy: Path, expect: str, expected: str
+) -> None:
+    path = rules_copy / "scenarios" / "extra.yaml"
+    path.write_text(
+        "- name: odd-case\n  rationale: Ten characters at least\n"
+        f"  answers: {ANSWERS_YAML}\n  expect: {expect}\n"
+    )
+    assert refused_output(rules_copy) == f"{path}: scenario odd-case: {expected}\n"
