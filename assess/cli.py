@@ -289,7 +289,7 @@ def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
     import time
 
     from assess.rulebook import RulesError
-    from assess.sweep import INVARIANTS, sweep
+    from assess.sweep import DECIDES, INVARIANTS, sweep
 
     started = time.perf_counter()
     try:
@@ -311,7 +311,7 @@ def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
         "against while another fits"
     )
     click.echo("")
-    for name in INVARIANTS:
+    for name in (DECIDES, *INVARIANTS):
         examples = result.violations.get(name)
         click.echo(f"{'FAIL' if examples else 'ok':<5} {name}")
         for answers in examples or []:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assess.decision import Decision
-from assess.engine import load_engine
+from assess.engine import EngineError, load_engine
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.partnership import MODEL_KEYS
 from assess.protocols import PROTOCOL_IDS
@@ -50,6 +50,10 @@ def _needs(component: str, *protocols: str) -> Callable[[Decision], bool]:
 
     return check
 
+
+# The first thing to hold: the rules give every answer set a decision the product can use
+# (the rules check only tries its scenarios).
+DECIDES = "the rules decide every answer set"
 
 # Every decision must satisfy each of these; the name says what it guards.
 INVARIANTS: dict[str, Callable[[Decision], bool]] = {
@@ -136,8 +140,14 @@ def _sweep_chunk(args: tuple[tuple[int, ...], str | None]) -> SweepResult:
     engine = load_engine(rules_dir)
     result = SweepResult()
     for answers in all_answers(prefix):
-        decision = engine.evaluate(answers)
         result.evaluated += 1
+        try:
+            decision = engine.evaluate(answers)
+        except EngineError:
+            examples = result.violations.setdefault(DECIDES, [])
+            if len(examples) < 5:
+                examples.append(answers)
+            continue
         result.outcomes[outcome_label(decision)] += 1
         result.misfits += is_misfit(decision)
         for name, holds in INVARIANTS.items():

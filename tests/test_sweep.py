@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from assess.engine import evaluate
 from assess.factors import FACTOR_KEYS
-from assess.sweep import INVARIANTS, is_misfit, sweep
+from assess.rulebook import DEFAULT_RULES_DIR
+from assess.sweep import DECIDES, INVARIANTS, _sweep_chunk, is_misfit, sweep
 
 
 @pytest.mark.slow
@@ -38,3 +41,25 @@ def test_a_misfit_is_a_leading_model_the_answers_speak_against_while_another_fit
     # is spoken against, so whichever leads is no misfit of the rules.
     against_all = plenty | {"creative_collaboration": 1, "iteration_readiness": 1}
     assert not is_misfit(replace(resource_led, answers=against_all))
+
+
+def test_answers_the_rules_cannot_decide_are_a_failed_invariant_with_examples(
+    tmp_path: Path,
+) -> None:
+    """The rules check runs only the scenarios: the sweep is what finds the answer sets
+    the rules fail on, and names them rather than stopping at the first."""
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    governance = rules / "20-governance.yaml"
+    text = governance.read_text()
+    baseline = "  - id: baseline-governance\n    when: {}\n"
+    assert baseline in text
+    governance.write_text(
+        text.replace(baseline, baseline.replace("{}", "{planning_complexity: {ne: 5}}"))
+    )
+    result = _sweep_chunk(((1, 1, 1, 1, 1, 1), str(rules)))
+    assert result.evaluated == 25
+    assert list(result.violations) == [DECIDES]
+    assert all(a["planning_complexity"] == 5 for a in result.violations[DECIDES])
+    assert len(result.violations[DECIDES]) == 5
+    assert sum(result.outcomes.values()) == 20
