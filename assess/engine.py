@@ -305,6 +305,22 @@ def _hit_policy_reason(
                 f"Scores: {listing}. {second} scores at least {share}% of {first}'s score, "
                 f"so the two are combined, with {first} leading."
             )
+        # A third model can reach the bar as well: say why it is left out.
+        third_key, third_score = ranked[2]
+        third = partnership.BY_KEY[third_key].title
+        if third_score >= rules.policy.hybrid_min_score and (
+            third_score >= rules.policy.hybrid_min_ratio * scores[components[0]]
+        ):
+            if third_score == scores[components[1]]:
+                because += (
+                    f" {third} scores the same as {second}; a hybrid combines two models, and "
+                    f"{second} comes first in the order the rules prefer on equal scores."
+                )
+            else:
+                because += (
+                    f" {third} comes close too, but a hybrid combines only the two models that "
+                    "score highest."
+                )
     elif scores[model] < rules.policy.hybrid_min_score:
         title = partnership.BY_KEY[model].title
         level = [partnership.BY_KEY[k].title for k, v in ranked if v == scores[model]]

@@ -203,6 +203,42 @@ def test_a_hybrid_of_two_models_that_score_the_same_says_why_one_leads() -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("timeline_pressure", "expected"),
+    [
+        (
+            1,
+            "Agile Production Partnership scores the same as Integrated Co-Creation; a hybrid "
+            "combines two models, and Integrated Co-Creation comes first in the order the "
+            "rules prefer on equal scores.",
+        ),
+        (
+            3,
+            "Integrated Co-Creation comes close too, but a hybrid combines only the two models "
+            "that score highest.",
+        ),
+    ],
+    ids=["third-level-with-second", "third-close"],
+)
+def test_a_hybrid_says_why_a_third_model_that_also_qualifies_is_left_out(
+    timeline_pressure: int, expected: str
+) -> None:
+    decision = evaluate(
+        {
+            "innovation": 1,
+            "resource_availability": 1,
+            "risk_tolerance": 1,
+            "relationship_duration": 4,
+            "timeline_pressure": timeline_pressure,
+            "creative_collaboration": 4,
+            "iteration_readiness": 4,
+            "planning_complexity": 1,
+        }
+    )
+    assert decision.model == "hybrid" and min(decision.scores.values()) >= 6
+    assert decision.trace[-1].because.endswith(expected), decision.trace[-1].because
+
+
 def test_stored_decision_round_trips() -> None:
     decision = evaluate(CO_CREATION, what_if=True)
     assert Decision.from_dict(decision.to_dict()).to_dict() == decision.to_dict()
