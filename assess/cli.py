@@ -208,6 +208,8 @@ def summary_text(decision: Decision) -> str:
     lines += ["", "Why:"]
     for reason in decision.trace:
         line = f"  - {reason.because}"
+        if reason.weights:  # what a scoring rule added to each model, as the scores add up
+            line += f" ({reason.weights_text})"
         # The reason keeps its rule's own words: say the value that applies instead, as the
         # result page and the charter do.
         if reason.outweighed:

@@ -76,6 +76,18 @@ def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
     assert "Tipping points:\n  No single one-step change" in result.stdout
 
 
+def test_text_gives_each_scoring_reason_its_points_as_the_result_page_and_charter_do() -> None:
+    answers = {**ANSWERS, "innovation": 5, "timeline_pressure": 4}
+    result = assess("evaluate", "--format", "text", stdin=json.dumps(answers))
+    assert result.returncode == 0, result.stderr
+    why = result.stdout.split("Why:\n")[1]
+    assert (
+        "  - Innovation is rated 5 of 5: inventing something new is best served by partners "
+        "who shape it together. (Integrated Co-Creation +3, Agile Production Partnership +1)\n"
+    ) in why
+    assert "(Agile Production Partnership +3, Integrated Co-Creation \u22121)\n" in why
+
+
 def test_text_says_which_value_applies_where_a_stricter_rule_outweighed_a_reason() -> None:
     """As the result page and the charter do: the reason keeps its own words, and the value
     that applies instead follows it."""
