@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from assess import create_app, schemas
-from assess.decision import Decision
+from assess.decision import Decision, score_text
 from assess.engine import EngineError
 from assess.schemas import flatten_errors, load_answers, load_respondents
 from assess.text import shown
@@ -181,7 +181,15 @@ def summary_text(decision: Decision) -> str:
     from assess.protocols import BY_ID, quantity
 
     lines = [f"Recommended model: {decision.title}", ""]
-    lines.append("Scores: " + ", ".join(f"{k} {v:g}" for k, v in decision.scores.items()))
+    # Highest first, the recommended models first among equal scores, named as everywhere else.
+    order = [*decision.components, *(k for k in decision.scores if k not in decision.components)]
+    ranked = sorted(order, key=lambda key: -decision.scores[key])
+    lines.append(
+        "Scores: "
+        + ", ".join(
+            f"{partnership.BY_KEY[key].title} {score_text(decision.scores[key])}" for key in ranked
+        )
+    )
     lines += ["", "Answers:"]
     lines += [f"  {f.label:<36} {decision.answers[f.key]}" for f in FACTORS]
     lines += ["", "Protocols:"]

@@ -88,6 +88,22 @@ def test_text_gives_each_scoring_reason_its_points_as_the_result_page_and_charte
     assert "(Agile Production Partnership +3, Integrated Co-Creation \u22121)\n" in why
 
 
+def test_text_names_the_models_in_the_scores_line_highest_first() -> None:
+    answers = {**ANSWERS, "innovation": 5, "timeline_pressure": 4}
+    result = assess("evaluate", "--format", "text", stdin=json.dumps(answers))
+    decision = json.loads(assess("evaluate", stdin=json.dumps(answers)).stdout)
+    ranked = sorted(decision["scores"].items(), key=lambda kv: -kv[1])
+    titles = {
+        "integrated": "Integrated Co-Creation",
+        "agile": "Agile Production Partnership",
+        "strategic_resource": "Strategic Resource Partnership",
+    }
+    line = "Scores: " + ", ".join(
+        f"{titles[key]} " + f"{value:g}".replace("-", "\u2212") for key, value in ranked
+    )
+    assert f"\n\n{line}\n\n" in result.stdout, result.stdout[:300]
+
+
 def test_text_says_which_value_applies_where_a_stricter_rule_outweighed_a_reason() -> None:
     """As the result page and the charter do: the reason keeps its own words, and the value
     that applies instead follows it."""
