@@ -333,7 +333,18 @@ def crowded(rules: list[Rule]) -> Iterator[str]:
 
 def rule_files(root: Path) -> list[Path]:
     """Return the rules files of a directory in the order they are read."""
-    return sorted(p for p in root.glob("*.yaml") if p.name != POLICY_FILE)
+    return [p for p in yaml_files(root) if p.name != POLICY_FILE]
+
+
+def hidden(path: Path) -> bool:
+    """Say whether a file is one an editor or a system leaves beside the rules, never part
+    of them: an editor's lock (.#file, a dangling link) or a Mac's resource fork (._file)."""
+    return path.name.startswith(".")
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """Return the ``*.yaml`` files of a folder that are read, in name order."""
+    return sorted(p for p in folder.glob("*.yaml") if not hidden(p))
 
 
 def misnamed(folder: Path) -> list[str]:
@@ -342,7 +353,7 @@ def misnamed(folder: Path) -> list[str]:
     return [
         f"{display_path(path)}: only .yaml files are read; rename it to {path.stem}.yaml"
         for path in sorted(folder.glob("*"))
-        if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml"
+        if path.suffix.lower() in (".yml", ".yaml") and path.suffix != ".yaml" and not hidden(path)
     ]
 
 

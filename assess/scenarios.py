@@ -14,7 +14,15 @@ from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
 from assess.protocols import BY_ID as PROTOCOLS
-from assess.rulebook import PROTOCOL_ID, RulesError, display_path, misnamed, named, read_yaml
+from assess.rulebook import (
+    PROTOCOL_ID,
+    RulesError,
+    display_path,
+    misnamed,
+    named,
+    read_yaml,
+    yaml_files,
+)
 from assess.schemas import (
     AgreedSchema,
     AnswersSchema,
@@ -174,7 +182,7 @@ def load(rules_dir: Path) -> list[Scenario]:
         raise RulesError([f"{display_path(folder)}: {problem}"])
     scenarios: list[Scenario] = []
     problems: list[str] = misnamed(folder)
-    for path in sorted(folder.glob("*.yaml")):
+    for path in yaml_files(folder):
         name = display_path(path)
         unreadable = len(problems)
         raw = read_yaml(path, problems)

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from assess.cli import cli
-from assess.rulebook import DEFAULT_RULES_DIR
+from assess.rulebook import DEFAULT_RULES_DIR, load
 
 GOOD_BECAUSE = "    because: A reason long enough to explain the rule.\n"
 
@@ -608,3 +608,18 @@ def test_a_scenario_that_no_decision_could_pass_is_refused(
         f"  answers: {ANSWERS_YAML}\n  expect: {expect}\n"
     )
     assert refused_output(rules_copy) == f"{path}: scenario odd-case: {expected}\n"
+
+
+@pytest.mark.parametrize("where", ["rules", "scenarios"])
+def test_hidden_files_that_editors_and_systems_leave_beside_the_rules_are_not_read(
+    rules_copy: Path, where: str
+) -> None:
+    """An editor's lock (a dangling link named .#file) or the resource fork a Mac copies
+    beside each file (._file, binary) is not part of the rules."""
+    folder = rules_copy if where == "rules" else rules_copy / "scenarios"
+    (folder / ".#10-scoring.yaml").symlink_to(folder / "user@host.1234")
+    (folder / "._edges.yaml").write_bytes(b"\x00\x05\x16\x07\xff")
+    (folder / ".old.yml").write_text("- leftover\n")
+    result = rules_check(rules_copy)
+    assert result.exit_code == 0, result.output
+    assert load(rules_copy).version == load(DEFAULT_RULES_DIR).version
