@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     # Registered first so that it runs after the limiter has added its headers.
     app.after_request(_retry_after_only_when_refused)
+    app.after_request(_date_from_the_server_alone)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -80,6 +81,14 @@ def _retry_after_only_when_refused(response: Response) -> Response:
     to wait, so it stays only on refusals (429, and 503 from an unavailable database)."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    return response
+
+
+def _date_from_the_server_alone(response: Response) -> Response:
+    """werkzeug dates the answers it makes conditional (ETag, byte ranges, static files), and
+    the server (gunicorn, the development server) dates every answer: two Date fields reach
+    a client as one value that is no date."""
+    response.headers.remove("Date")
     return response
 
 

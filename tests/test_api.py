@@ -1124,6 +1124,41 @@ def test_a_copy_still_current_is_answered_304_without_a_body(app: Flask, api: Fl
     assert later.status_code == 200 and later.json == page.json == []
 
 
+def test_a_tagged_answer_carries_one_date_the_servers(api: FlaskClient, token: str) -> None:
+    """The server (gunicorn, or the development server) dates every answer itself: a Date the
+    app sets as well arrives as a second field, "Sun, 6 Dec ... GMT, Sun, 6 Dec ... GMT" to a
+    client, which reads no date at all."""
+    from http.client import HTTPConnection
+
+    from werkzeug.serving import make_server
+
+    engagement_id, rid, base, decision_id = submitted(api)
+    server = make_server("127.0.0.1", 0, api.application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        tag = api.get(base).headers["ETag"]
+        asked = [
+            (base, {}),
+            (base, {"If-None-Match": tag}),
+            (f"{base}/decisions/{decision_id}/charter.pdf", {"Range": "bytes=0-9"}),
+            ("/static/app.css", {}),
+        ]
+        for path, headers in asked:
+            connection = HTTPConnection("127.0.0.1", server.port, timeout=30)
+            connection.request(
+                "GET", path, headers={"Host": "localhost", **bearer(token), **headers}
+            )
+            answer = connection.getresponse()
+            answer.read()
+            connection.close()
+            assert answer.status in (200, 206, 304), (path, answer.status)
+            assert len(answer.msg.get_all("Date") or []) == 1, (path, answer.msg.get_all("Date"))
+    finally:
+        server.shutdown()
+        thread.join()
+
+
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the charters laid out and written as PDF, by document id."""
