@@ -303,10 +303,17 @@ def test_evaluate_is_rate_limited_with_a_json_429(app: Flask, client: FlaskClien
     assert limited.json["code"] == 429 and "Retry-After" in limited.headers
     # The message is for a person: what the limit is and when to try again.
     wait = re.fullmatch(
-        r"Too many requests: at most 3 per 1 minute\. Try again in (\d+) seconds\.",
+        r"Too many requests: at most 3 per minute\. Try again in (\d+) seconds\.",
         limited.json["message"],
     )
     assert wait and abs(int(wait.group(1)) - int(limited.headers["Retry-After"])) <= 1
+
+
+def test_a_limit_over_several_units_is_said_in_the_plural(app: Flask, client: FlaskClient) -> None:
+    app.config["API_EVALUATE_RATE_LIMIT"] = "1 per 5 minutes"
+    client.post("/api/v1/evaluate", json=ANSWERS)
+    limited = client.post("/api/v1/evaluate", json=ANSWERS)
+    assert limited.json["message"].startswith("Too many requests: at most 1 per 5 minutes. ")
 
 
 def test_both_evaluations_draw_on_one_budget_per_client(app: Flask, client: FlaskClient) -> None:

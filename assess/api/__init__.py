@@ -90,7 +90,7 @@ def http_error_json(error: HTTPException) -> Response:
         or _status_name(code)
     )
     if isinstance(error, RateLimitExceeded):
-        message = f"Too many requests: at most {error.limit.limit}. {_try_again()}"
+        message = f"Too many requests: at most {_in_words(error.limit.limit)}. {_try_again()}"
     # Keep the headers the error carries (Allow on 405, Retry-After on 429, ...).
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
@@ -121,6 +121,15 @@ def _what_to_do(code: int) -> str | None:
     if code == 422:
         return "Some fields are not valid; see errors for each one."
     return None
+
+
+def _in_words(limit: Any) -> str:
+    """Say a limit as the settings write it ("120 per minute", "10 per 5 minutes"), where
+    the limits library says "120 per 1 minute" and "10 per 5 minute"."""
+    unit = limit.GRANULARITY.name
+    if limit.multiples == 1:
+        return f"{limit.amount} per {unit}"
+    return f"{limit.amount} per {limit.multiples} {unit}s"
 
 
 def _try_again() -> str:
