@@ -154,6 +154,27 @@ def test_the_api_lists_a_page_at_a_time_and_searches(app: Flask, many: FlaskClie
     assert misspelt.json["errors"]["query"] == {"archive": ["unknown field"]}
 
 
+def test_the_page_arguments_are_refused_in_the_words_of_every_other_field(
+    app: Flask, many: FlaskClient
+) -> None:
+    """A program reads "page" and "page_size" messages beside the filters' ("must be true or
+    false"): the same wording, not marshmallow's sentences ("Not a valid integer.")."""
+    with app.app_context():
+        cara = db.session.scalars(select(Consultant).filter_by(email="cara@example.com")).one().id
+    headers = bearer(make_token(app, cara))
+    for query, messages in (
+        ("page=abc", {"page": ["must be an integer"]}),
+        ("page=1.5", {"page": ["must be an integer"]}),
+        ("page=0", {"page": ["must be 1 or more"]}),
+        ("page_size=x", {"page_size": ["must be an integer"]}),
+        ("page_size=0", {"page_size": ["must be 1 to 200"]}),
+        ("page_size=201", {"page_size": ["must be 1 to 200"]}),
+    ):
+        response = many.get(f"/api/v1/engagements?{query}", headers=headers)
+        assert response.status_code == 422, query
+        assert response.json["errors"]["query"] == messages, query
+
+
 def test_the_api_list_refuses_an_argument_given_twice(app: Flask, many: FlaskClient) -> None:
     """Which of two pages or filters was meant is the client's to say, as for a JSON key
     given twice: the first one alone would be a page the client did not ask for."""

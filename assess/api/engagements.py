@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint, abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, validate
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
+from webargs.flaskparser import FlaskParser
 
 from assess import questionnaire, respondents, signoff
 from assess.api import require_acceptable_answer, require_json_body
@@ -58,8 +59,30 @@ from assess.questionnaire import missing
 from assess.views import link_for, served_in_parts
 
 
+class PageArgumentsParser(FlaskParser):
+    """Reads "page" and "page_size" with messages worded as every other field's ("must be
+    an integer"), where flask-smorest's schema gives marshmallow's own sentences."""
+
+    def _get_schema(self, argmap: Any, req: Any) -> Schema:
+        schema: Schema = super()._get_schema(argmap, req)
+        for field in schema.fields.values():
+            field.error_messages = {**field.error_messages, "invalid": "must be an integer"}
+            field.validators = [_worded(rule) for rule in field.validators]
+        return schema
+
+
+def _worded(rule: Any) -> Any:
+    if not isinstance(rule, validate.Range):
+        return rule
+    if rule.max is None:
+        return validate.Range(min=rule.min, error=f"must be {rule.min} or more")
+    return validate.Range(rule.min, rule.max, error=f"must be {rule.min} to {rule.max}")
+
+
 class PagedBlueprint(Blueprint):  # type: ignore[misc]
     """Documents the X-Pagination header as what it is: JSON text, not a bare object."""
+
+    PAGINATION_ARGUMENTS_PARSER = PageArgumentsParser()
 
     def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
         resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
