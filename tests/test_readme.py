@@ -7,7 +7,8 @@ in its block (a copy of the rules to change), and its output is compared with th
 shown under it. A line of
 `...` stands for any number of lines; `...` inside a line stands for any text; a 12-digit
 hex rules version matches any other. Pretty-printed JSON is compared key by key with the
-abridged object shown, where `...` stands for the items, keys or text left out.
+abridged object shown, where `...` stands for the items, keys or text left out. A `$ curl ...`
+command is sent, pipe and all, to the app served on a free port in place of the address shown.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -75,6 +78,9 @@ def runs(step: Step) -> bool:
 
 
 CHECKED = [step for step in DOCUMENTED_STEPS if runs(step)]
+# The API examples, sent to the app served on a free port in place of the address shown.
+API_EXAMPLES = [step for step in DOCUMENTED_STEPS if step.command.startswith("curl ")]
+SHOWN_ADDRESS = "http://127.0.0.1:5000"
 
 
 def matches(shown: str, line: str) -> bool:
@@ -171,3 +177,28 @@ def test_readme_example_prints_what_it_shows(step: Step, tmp_path: Path) -> None
     else:
         assert follows(step.shown, printed), "\n".join(printed)
         assert result.returncode == 0 or not result.stdout, "an error printed to stdout"
+
+
+def test_the_readme_shows_api_examples() -> None:
+    assert API_EXAMPLES and all(SHOWN_ADDRESS in step.command for step in API_EXAMPLES)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("step", API_EXAMPLES, ids=lambda step: step.command[:70])
+def test_readme_api_example_prints_what_it_shows(app: Flask, step: Step, tmp_path: Path) -> None:
+    from werkzeug.serving import make_server
+
+    for name, text in EXAMPLE_FILES.items():
+        (tmp_path / name).write_text(text)
+    app.config["SERVER_NAME"] = None
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        command = step.command.replace(SHOWN_ADDRESS, f"http://127.0.0.1:{server.port}")
+        result = run(command, tmp_path)
+    finally:
+        server.shutdown()
+        thread.join()
+    printed = (result.stdout + result.stderr).splitlines()
+    assert follows(step.shown, printed), "\n".join(printed)
