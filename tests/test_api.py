@@ -283,6 +283,16 @@ def test_errors_under_api_are_json_and_pages_stay_html(client: FlaskClient) -> N
     assert (page.status_code, page.mimetype) == (404, "text/html")
 
 
+def test_a_method_a_route_does_not_take_is_named_with_those_it_takes(api: FlaskClient) -> None:
+    engagement_id = create_engagement(api)
+    wrong_method = api.put(f"/api/v1/engagements/{engagement_id}", json={"archived": True})
+    assert wrong_method.status_code == 405
+    assert wrong_method.json["message"] == "This route does not take PUT; it takes GET, PATCH."
+    assert api.delete("/api/v1/evaluate").json["message"] == (
+        "This route does not take DELETE; it takes POST."
+    )
+
+
 @pytest.mark.parametrize("path", ["/api/v1/evaluate", "/api/v1/engagements/1"])
 def test_options_under_api_list_the_methods_without_an_html_body(
     api: FlaskClient, path: str

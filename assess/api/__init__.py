@@ -19,7 +19,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api, abort
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from assess.api.schemas import ErrorSchema
@@ -85,7 +85,7 @@ def http_error_json(error: HTTPException) -> Response:
     message = (
         data.get("message")
         or _body_as_a_whole(errors)
-        or _what_to_do(code)
+        or _what_to_do(error)
         or error.description
         or _status_name(code)
     )
@@ -109,8 +109,13 @@ def _body_as_a_whole(errors: Any) -> str | None:
     return None
 
 
-def _what_to_do(code: int) -> str | None:
+def _what_to_do(error: HTTPException) -> str | None:
     """Say what a client can do about the errors werkzeug words for a person at a browser."""
+    code = error.code
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        # HEAD and OPTIONS come with every route; the Allow header lists them too.
+        taken = sorted(set(error.valid_methods) - {"HEAD", "OPTIONS"})
+        return f"This route does not take {request.method}; it takes {', '.join(taken)}."
     if code == 404:
         return f"No such route in this API; {PREFIX}/openapi.json lists them."
     if code == 413:
