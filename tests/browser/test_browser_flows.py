@@ -286,3 +286,50 @@ def test_the_api_docs_page_sends_calls_with_path_and_query_parameters(
     expect(listing.locator("output")).to_contain_text("200 OK")
     expect(listing.locator("output")).to_contain_text("Salt Roads")
     expect(listing.locator("output")).not_to_contain_text("Harbour Lights")
+
+
+def test_the_api_docs_page_shows_the_headers_a_client_acts_on(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    """Where a created object lives (Location), how many pages there are (X-Pagination): the
+    docs page shows them with the body; an answer without a body says so."""
+    consultant_id = make_consultant(app)
+    secret = make_token(app, consultant_id)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    created = client.post(
+        "/api/v1/engagements",
+        json={
+            "project_name": "Harbour Lights",
+            "client_organisation": "Northlight Films",
+            "producer_name": "Ann Lee",
+            "creator_name": "Bo Chen",
+        },
+    )
+    engagement_id = created.json["id"]
+    invited = client.post(
+        f"/api/v1/engagements/{engagement_id}/respondents",
+        json={"name": "Ann Lee", "side": "producer"},
+    )
+    respondent_id = invited.json["respondent"]["id"]
+
+    page = laptop.new_page()
+    page.goto(live_server + "/api/v1/docs")
+    page.fill("#api-token", secret)
+    create = page.locator("#post--api-v1-engagements")
+    create.locator("summary").click()
+    create.get_by_role("button", name="Send").click()
+    expect(create.locator("output")).to_contain_text("201")
+    expect(create.locator("output")).to_contain_text("Location: /api/v1/engagements/")
+    listing = page.locator("#get--api-v1-engagements")
+    listing.locator("summary").click()
+    listing.get_by_role("button", name="Send").click()
+    expect(listing.locator("output")).to_contain_text('X-Pagination: {"total": 2')
+    remove = page.locator("#delete--api-v1-engagements-engagement_id-respondents-respondent_id")
+    remove.locator("summary").click()
+    remove.get_by_label("engagement_id").fill(str(engagement_id))
+    remove.get_by_label("respondent_id").fill(str(respondent_id))
+    remove.get_by_role("button", name="Send").click()
+    expect(remove.locator("output")).to_contain_text("204")
+    expect(remove.locator("output")).to_contain_text("(no body)")
+    expect(remove.locator("output")).not_to_contain_text("bytes")

@@ -1,6 +1,7 @@
 // Try an API call from the docs page: same origin, the visitor's own token, nothing stored.
 (function () {
   "use strict";
+  var SHOWN_HEADERS = ["Location", "X-Pagination", "ETag", "Retry-After"];
   document.querySelectorAll("form[data-try]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -28,11 +29,23 @@
       output.textContent = "…";
       fetch(path, options).then(function (response) {
         var type = response.headers.get("Content-Type") || "";
-        var read = type.indexOf("json") >= 0 ? response.json().then(function (data) {
-          return JSON.stringify(data, null, 2);
-        }) : Promise.resolve("(" + type + ", " + (response.headers.get("Content-Length") || "?") + " bytes)");
+        var read;
+        if (!type) {
+          read = Promise.resolve("(no body)");
+        } else if (type.indexOf("json") >= 0) {
+          read = response.json().then(function (data) { return JSON.stringify(data, null, 2); });
+        } else {
+          read = response.blob().then(function (data) { return "(" + type + ", " + data.size + " bytes)"; });
+        }
+        // The headers a client acts on: where a created object lives, the pages of a list,
+        // the tag to send back, how long to wait.
+        var told = SHOWN_HEADERS.filter(function (name) {
+          return response.headers.has(name);
+        }).map(function (name) {
+          return name + ": " + response.headers.get(name) + "\n";
+        }).join("");
         return read.then(function (text) {
-          output.textContent = response.status + " " + response.statusText + "\n" + text;
+          output.textContent = response.status + " " + response.statusText + "\n" + told + "\n" + text;
         });
       }).catch(function (error) {
         output.textContent = "The request failed: " + error;
