@@ -813,6 +813,22 @@ def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     script.close()
 
 
+def test_the_openapi_document_lists_every_refusal_the_readme_names(client: FlaskClient) -> None:
+    """A generated client types the errors it is told of: a body that is not JSON (400), an
+    Accept header ruling out the answer (406), and a rate limit's wait (Retry-After)."""
+    spec = client.get("/api/v1/openapi.json").json
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            where = f"{method.upper()} {path}"
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                assert "400" in responses, where
+            assert "406" in responses, where
+            assert "Retry-After" in responses["429"].get("headers", {}), where
+
+
 def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient) -> None:
     """The document gives each body an example, the docs page starts from it, and it works."""
     spec = api.get("/api/v1/openapi.json").json

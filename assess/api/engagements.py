@@ -40,6 +40,7 @@ from assess.api.schemas import (
     SignOffSchema,
     UnseenChangesErrorSchema,
     json_body,
+    refusals,
 )
 from assess.extensions import db, limiter
 from assess.listing import engagement_page, engagements_query
@@ -157,12 +158,14 @@ def documented(*codes: int) -> Callable[[F], F]:
         409: "The engagement or respondent is in a state that does not allow this",
         416: "The range asked for is not within the document",
         422: "The stored details cannot make this document",
-        429: "Too many calls with this token",
     }
 
     def decorate(view: F) -> F:
-        for code in (401, 429, *codes):
+        for code in (401, *codes):
             view = blp.alt_response(code, schema=ErrorSchema, description=descriptions[code])(view)
+        view = refusals(
+            blp, "Too many calls with this token, or from this address with tokens not valid"
+        )(view)
         decorated: F = blp.doc(security=[{"token": []}])(view)
         return decorated
 

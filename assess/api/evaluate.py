@@ -12,9 +12,9 @@ from assess.api import require_acceptable_answer, require_json_body
 from assess.api.schemas import (
     AnswersSchema,
     DecisionSchema,
-    ErrorSchema,
     RespondentsSchema,
     json_body,
+    refusals,
 )
 from assess.engine import evaluate, evaluate_respondents
 from assess.extensions import limiter
@@ -40,7 +40,7 @@ limiter.shared_limit(_evaluate_limit, scope="evaluate")(blp)
 @blp.route("", methods=["POST"])
 @json_body(blp, AnswersSchema)
 @blp.response(200, DecisionSchema)
-@blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
+@refusals(blp, "Too many evaluations from this address")
 def evaluate_answers(answers: dict[str, int]) -> Response:
     """Decide the partnership model for one answer set.
 
@@ -57,7 +57,7 @@ def evaluate_answers(answers: dict[str, int]) -> Response:
 @blp.route("/respondents", methods=["POST"])
 @json_body(blp, RespondentsSchema)
 @blp.response(200, DecisionSchema)
-@blp.alt_response(429, schema=ErrorSchema, description="Too many evaluations from this address")
+@refusals(blp, "Too many evaluations from this address")
 def evaluate_together(data: dict[str, Any]) -> Response:
     """Decide on several respondents' answers together.
 

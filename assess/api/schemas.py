@@ -109,12 +109,46 @@ class UnseenChangesErrorSchema(ErrorSchema):
     )
 
 
+# A 429 says how long to wait, as a 503 from an unavailable database does.
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "the seconds to wait before calling again",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+def refusals(blp: Any, limited: str) -> Callable[[F], F]:
+    """Document what every route can refuse: an Accept header that rules out its answer
+    (406), and too many calls (429, described by ``limited``)."""
+
+    def decorate(view: F) -> F:
+        view = blp.alt_response(
+            406,
+            schema=ErrorSchema,
+            description="The Accept header rules out the type this route answers with",
+        )(view)
+        documented: F = blp.alt_response(
+            429, schema=ErrorSchema, description=limited, headers=RETRY_AFTER
+        )(view)
+        return documented
+
+    return decorate
+
+
 def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callable[[F], F]:
     """Take a JSON request body with ``schema`` (a class, or an instance made partial); document
-    its example, and the 413 and 415 a body too large or of another type gets."""
+    its example, and the 400, 413 and 415 a body that is not JSON, too large or of another
+    type gets."""
     example = EXAMPLES[schema if isinstance(schema, type) else type(schema)]
 
     def decorate(view: F) -> F:
+        view = blp.alt_response(
+            400,
+            schema=ErrorSchema,
+            description="The request body is not valid JSON: broken, not UTF-8, nested too "
+            "deeply, or giving a key twice in one object",
+        )(view)
         view = blp.alt_response(
             415, schema=ErrorSchema, description="The request body is not JSON"
         )(view)
