@@ -829,6 +829,25 @@ def test_the_openapi_document_lists_every_refusal_the_readme_names(client: Flask
             assert "Retry-After" in responses["429"].get("headers", {}), where
 
 
+def test_every_operation_is_named_for_a_generated_client(client: FlaskClient) -> None:
+    """A client generated from the document names its methods after the operation ids:
+    create_engagement, not one made of the path and method."""
+    spec = client.get("/api/v1/openapi.json").json
+    names = [
+        operation.get("operationId")
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+    assert all(name and re.fullmatch(r"[a-z]+(_[a-z]+)+", name) for name in names), names
+    assert len(set(names)) == len(names)
+    engagement = spec["paths"]["/api/v1/engagements/{engagement_id}"]
+    assert (engagement["get"]["operationId"], engagement["patch"]["operationId"]) == (
+        "get_engagement",
+        "update_engagement",
+    )
+
+
 def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient) -> None:
     """The document gives each body an example, the docs page starts from it, and it works."""
     spec = api.get("/api/v1/openapi.json").json

@@ -17,7 +17,7 @@ from apispec import BasePlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
-from flask_smorest import Api, abort
+from flask_smorest import Api, Blueprint, abort
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
@@ -272,6 +272,21 @@ class SchemaKeywords(BasePlugin):
         meta = getattr(resolve_schema_cls(schema), "Meta", None)
         keywords = getattr(meta, "json_schema", None)
         return {**definition, **keywords} if keywords else None
+
+
+class ApiBlueprint(Blueprint):  # type: ignore[misc]
+    """A flask-smorest blueprint whose operations are named after their views (operationId):
+    a client generated from the document then has create_engagement, not a name made of
+    the path and method."""
+
+    def route(self, rule: str, **options: Any) -> Callable[[Handler], Handler]:
+        register = super().route(rule, **options)
+
+        def decorate(view: Handler) -> Handler:
+            named: Handler = self.doc(operationId=view.__name__)(view)
+            return register(named)  # type: ignore[no-any-return]
+
+        return decorate
 
 
 class AssessApi(Api):  # type: ignore[misc]

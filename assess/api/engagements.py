@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, request, url_for
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import Schema, ValidationError, validate
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 
 from assess import questionnaire, respondents, signoff
-from assess.api import require_acceptable_answer, require_json_body
+from assess.api import ApiBlueprint, require_acceptable_answer, require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
     AnswersUpdateSchema,
@@ -80,7 +80,7 @@ def _worded(rule: Any) -> Any:
     return validate.Range(rule.min, rule.max, error=f"must be {rule.min} to {rule.max}")
 
 
-class PagedBlueprint(Blueprint):  # type: ignore[misc]
+class PagedBlueprint(ApiBlueprint):
     """Documents the X-Pagination header as what it is: JSON text, not a bare object."""
 
     PAGINATION_ARGUMENTS_PARSER = PageArgumentsParser()
@@ -433,7 +433,7 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
 @revalidated
 @blp.response(200, EngagementEventSchema(many=True))
 @documented(404)
-def history(engagement_id: int) -> list[dict[str, Any]]:
+def engagement_history(engagement_id: int) -> list[dict[str, Any]]:
     """Read the engagement's history.
 
     Oldest first, by whom, when and from where: each respondent removed, and submitted

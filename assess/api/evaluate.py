@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, jsonify
-from flask_smorest import Blueprint
 
 from assess.alignment import Respondent
-from assess.api import require_acceptable_answer, require_json_body
+from assess.api import ApiBlueprint, require_acceptable_answer, require_json_body
 from assess.api.schemas import (
     AnswersSchema,
     DecisionSchema,
@@ -19,7 +18,7 @@ from assess.api.schemas import (
 from assess.engine import evaluate, evaluate_respondents
 from assess.extensions import limiter
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "evaluate",
     __name__,
     url_prefix="/api/v1/evaluate",
