@@ -848,6 +848,18 @@ def test_every_operation_is_named_for_a_generated_client(client: FlaskClient) ->
     )
 
 
+def test_the_errors_document_says_where_stored_data_s_messages_go(api: FlaskClient) -> None:
+    """A request's own fields come by location ("json", "query"); what stops a submission is
+    the stored answers, whose messages come under "answers": the document says both."""
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    refused = api.post(f"/api/v1/engagements/{engagement_id}/respondents/{rid}/submit")
+    assert refused.status_code == 422 and list(refused.json["errors"]) == ["answers"]
+    errors = api.get("/api/v1/openapi.json").json["components"]["schemas"]["Error"]
+    described = errors["properties"]["errors"]["description"]
+    assert '"json"' in described and '"answers"' in described, described
+
+
 def test_every_request_body_has_an_example_that_the_api_accepts(api: FlaskClient) -> None:
     """The document gives each body an example, the docs page starts from it, and it works."""
     spec = api.get("/api/v1/openapi.json").json

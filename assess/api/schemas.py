@@ -84,7 +84,12 @@ class ErrorSchema(Schema):
     status = fields.String(required=True, metadata={"description": "the status name"})
     message = fields.String(metadata={"description": "what went wrong, for a person"})
     errors = fields.Dict(
-        metadata={"description": "per-field messages, by request location then field"}
+        metadata={
+            "description": 'per-field messages: for what the request sent, by location ("json", '
+            '"query") then field; for stored data that stops the request, by what it is '
+            '("answers" not all given, "engagement" details that cannot make a charter) then '
+            "field"
+        }
     )
 
 
