@@ -1,10 +1,12 @@
-"""Helpers for the API tests: tokens for consultants, bearer headers, a signed charter, and
-a request landing in the middle of another."""
+"""Helpers for the API tests: tokens for consultants, bearer headers, a signed charter, a
+request landing in the middle of another, and the app behind a real HTTP server."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.client import HTTPConnection, HTTPResponse
 from typing import Any
 
 import pytest
@@ -80,3 +82,39 @@ def meanwhile(
 
     monkeypatch.setattr(owner, name, hooked)
     return results
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[Callable[..., tuple[HTTPResponse, bytes]]]:
+    """Serve the app with werkzeug's server on a free port, for what the test client does not
+    show: the headers the server adds, a body sent in chunks. Yields a function that sends
+    one request (method, path, body, headers) and returns the answer and its body."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def send(
+        method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[HTTPResponse, bytes]:
+        connection = HTTPConnection("127.0.0.1", server.port, timeout=30)
+        headers = {"Host": "localhost", **(headers or {})}
+        try:
+            connection.request(
+                method,
+                path,
+                body=body,
+                headers=headers,
+                encode_chunked=headers.get("Transfer-Encoding") == "chunked",
+            )
+            answer = connection.getresponse()
+            return answer, answer.read()
+        finally:
+            connection.close()
+
+    try:
+        yield send
+    finally:
+        server.shutdown()
+        thread.join()

@@ -9,11 +9,12 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import pytest
-from apitools import bearer, make_token, sign
+from apitools import bearer, make_token, served, sign
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
@@ -1192,35 +1193,19 @@ def test_a_tagged_answer_carries_one_date_the_servers(api: FlaskClient, token: s
     """The server (gunicorn, or the development server) dates every answer itself: a Date the
     app sets as well arrives as a second field, "Sun, 6 Dec ... GMT, Sun, 6 Dec ... GMT" to a
     client, which reads no date at all."""
-    from http.client import HTTPConnection
-
-    from werkzeug.serving import make_server
-
     engagement_id, rid, base, decision_id = submitted(api)
-    server = make_server("127.0.0.1", 0, api.application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        tag = api.get(base).headers["ETag"]
-        asked = [
-            (base, {}),
-            (base, {"If-None-Match": tag}),
-            (f"{base}/decisions/{decision_id}/charter.pdf", {"Range": "bytes=0-9"}),
-            ("/static/app.css", {}),
-        ]
+    tag = api.get(base).headers["ETag"]
+    asked = [
+        (base, {}),
+        (base, {"If-None-Match": tag}),
+        (f"{base}/decisions/{decision_id}/charter.pdf", {"Range": "bytes=0-9"}),
+        ("/static/app.css", {}),
+    ]
+    with served(api.application) as send:
         for path, headers in asked:
-            connection = HTTPConnection("127.0.0.1", server.port, timeout=30)
-            connection.request(
-                "GET", path, headers={"Host": "localhost", **bearer(token), **headers}
-            )
-            answer = connection.getresponse()
-            answer.read()
-            connection.close()
+            answer, _ = send("GET", path, headers={**bearer(token), **headers})
             assert answer.status in (200, 206, 304), (path, answer.status)
             assert len(answer.msg.get_all("Date") or []) == 1, (path, answer.msg.get_all("Date"))
-    finally:
-        server.shutdown()
-        thread.join()
 
 
 @pytest.fixture
@@ -1357,6 +1342,38 @@ def test_a_body_over_the_limit_is_a_413_that_says_the_limit(api: FlaskClient) ->
         for method, operation in item.items():
             if method != "parameters" and "requestBody" in operation:
                 assert "413" in operation["responses"], (method, path)
+
+
+def test_a_body_sent_in_chunks_over_the_limit_is_a_413_too(app: Flask) -> None:
+    """A chunked body has no length to check beforehand: the server stops reading it at the
+    limit, and the part read must not be taken for broken JSON (400), nor, padded after a
+    whole object, for the object alone."""
+    padded = json.dumps(ANSWERS).encode() + b" " * (64 * 1024)
+    broken = json.dumps({"innovation": "x" * (64 * 1024)}).encode()
+
+    def chunks(body: bytes) -> Iterator[bytes]:
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    with served(app) as send:
+        for body in (padded, broken):
+            answer, data = send(
+                "POST",
+                "/api/v1/evaluate",
+                chunks(body),
+                {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+            )
+            assert answer.status == 413, data
+            assert json.loads(data)["message"] == (
+                "The request body is larger than the 64 KiB the API takes."
+            )
+        whole, _ = send(
+            "POST",
+            "/api/v1/evaluate",
+            chunks(json.dumps(ANSWERS).encode()),
+            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        )
+        assert whole.status == 200
 
 
 def test_invalid_fields_are_summed_up_in_the_message(client: FlaskClient) -> None:

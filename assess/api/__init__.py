@@ -234,9 +234,20 @@ def require_json_body() -> None:
         return
     if not request.is_json:
         abort(415, message="Send the request body as JSON (Content-Type: application/json).")
+    body = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    # A body sent in chunks has no length to refuse beforehand: the server's stream stops
+    # at the limit, and what it cut there would pass for broken JSON, or, padded after a
+    # whole object, for that object.
+    if (
+        request.content_length is None
+        and len(body) >= limit
+        and request.environ["wsgi.input"].read(1)
+    ):
+        abort(413)
     try:
         # JSON travels as UTF-8 (RFC 8259); json.loads alone would take UTF-16 too.
-        json.loads(request.get_data(cache=True).decode("utf-8"), object_pairs_hook=unique_keys)
+        json.loads(body.decode("utf-8"), object_pairs_hook=unique_keys)
     except KeyGivenTwice as twice:
         # JSON would keep the last silently: which one the sender meant is theirs to say.
         key = json.dumps(twice.args[0])
