@@ -260,6 +260,19 @@ def test_a_body_that_is_not_json_is_a_415_not_missing_fields(client: FlaskClient
     assert "415" in spec["paths"]["/api/v1/evaluate"]["post"]["responses"]
 
 
+def test_a_body_sent_to_a_route_that_takes_none_is_not_asked_for_as_json(
+    api: FlaskClient,
+) -> None:
+    """Submitting takes no body: a client sending one (answers in a form, say) is told that,
+    not to send it again as JSON, which the route would ignore."""
+    engagement_id = create_engagement(api)
+    rid = invite(api, engagement_id, "Ann", "producer")
+    submit = f"/api/v1/engagements/{engagement_id}/respondents/{rid}/submit"
+    response = api.post(submit, data="innovation=4", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json["message"] == "This route takes no request body: send it without one."
+
+
 def test_broken_json_is_a_json_400(client: FlaskClient) -> None:
     response = client.post("/api/v1/evaluate", data="{", content_type="application/json")
     assert response.status_code == 400

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
-from assess.api.schemas import ErrorSchema
+from assess.api.schemas import TAKES_JSON, ErrorSchema
 from assess.config import rate_limit
 from assess.schemas import KeyGivenTwice, unique_keys
 
@@ -233,6 +233,8 @@ def require_json_body() -> None:
     if not (request.content_length or request.headers.get("Transfer-Encoding")):
         return
     if not request.is_json:
+        if not getattr(current_app.view_functions.get(request.endpoint or ""), TAKES_JSON, False):
+            abort(415, message="This route takes no request body: send it without one.")
         abort(415, message="Send the request body as JSON (Content-Type: application/json).")
     body = request.get_data(cache=True)
     limit = current_app.config["MAX_CONTENT_LENGTH"]

@@ -141,6 +141,10 @@ def refusals(blp: Any, limited: str) -> Callable[[F], F]:
     return decorate
 
 
+# Marks a view that reads a JSON body: a body sent to any other is not asked for as JSON.
+TAKES_JSON = "takes_json_body"
+
+
 def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callable[[F], F]:
     """Take a JSON request body with ``schema`` (a class, or an instance made partial); document
     its example, and the 400, 413 and 415 a body that is not JSON, too large or of another
@@ -160,6 +164,7 @@ def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callabl
         view = blp.alt_response(
             413, schema=ErrorSchema, description="The request body is larger than 64 KiB"
         )(view)
+        setattr(view, TAKES_JSON, True)  # carried to the route's view by functools.wraps
         # An instance, made once: given a class, webargs builds a new schema per request.
         instance = schema() if isinstance(schema, type) else schema
         taken: F = blp.arguments(instance, example=example, **kwargs)(view)
