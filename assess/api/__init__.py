@@ -296,8 +296,11 @@ class ApiBlueprint(Blueprint):  # type: ignore[misc]
         register = super().route(rule, **options)
 
         def decorate(view: Handler) -> Handler:
-            named: Handler = self.doc(operationId=view.__name__)(view)
-            return register(named)  # type: ignore[no-any-return]
+            # Set on the view itself: blp.doc would wrap it in one more call per request.
+            apidoc = getattr(view, "_apidoc", {})
+            manual = {**apidoc.get("manual_doc", {}), "operationId": view.__name__}
+            view._apidoc = {**apidoc, "manual_doc": manual}  # type: ignore[attr-defined]
+            return register(view)  # type: ignore[no-any-return]
 
         return decorate
 
