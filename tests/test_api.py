@@ -1221,6 +1221,42 @@ def test_a_tagged_answer_carries_one_date_the_servers(api: FlaskClient, token: s
             assert len(answer.msg.get_all("Date") or []) == 1, (path, answer.msg.get_all("Date"))
 
 
+def test_a_change_made_on_a_copy_no_longer_current_is_refused_412(api: FlaskClient) -> None:
+    """Two tools changing one engagement: the one that read it before the other's change,
+    and says so with If-Match, does not overwrite that change unseen."""
+    engagement_id = create_engagement(api)
+    path = f"/api/v1/engagements/{engagement_id}"
+    read = api.get(path).headers["ETag"]
+    first = api.patch(path, json={"project_name": "First"}, headers={"If-Match": read})
+    assert first.status_code == 200
+    second = api.patch(path, json={"project_name": "Second"}, headers={"If-Match": read})
+    assert second.status_code == 412
+    assert second.json["message"] == (
+        "The engagement changed since the copy named in If-Match: read it again (its ETag), "
+        "then make the change."
+    )
+    assert api.get(path).json["project_name"] == "First"
+    assert (
+        api.patch(path, json={"project_name": "Third"}, headers={"If-Match": "*"}).status_code
+        == 200
+    )
+    assert api.patch(path, json={"project_name": "Fourth"}).status_code == 200
+
+    rid = invite(api, engagement_id, "Ann", "producer")
+    respondent = f"{path}/respondents/{rid}"
+    seen = api.get(respondent).headers["ETag"]
+    api.put(f"{respondent}/answers", json={"answers": {"innovation": 4}})
+    removed = api.delete(respondent, headers={"If-Match": seen})
+    assert removed.status_code == 412 and api.get(respondent).status_code == 200
+    spec = api.get("/api/v1/openapi.json").json["paths"]
+    for operation in (
+        spec["/api/v1/engagements/{engagement_id}"]["patch"],
+        spec["/api/v1/engagements/{engagement_id}/respondents/{respondent_id}"]["delete"],
+    ):
+        assert "412" in operation["responses"]
+        assert any(p.get("name") == "If-Match" for p in operation["parameters"])
+
+
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the charters laid out and written as PDF, by document id."""

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import Schema, ValidationError, validate
@@ -186,16 +186,57 @@ def revalidated(view: F) -> F:
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200:
             if response.get_etag()[0] is None:
-                digest = hashlib.sha256(response.get_data())
                 # A page's totals can change while its items do not.
-                digest.update(response.headers.get("X-Pagination", "").encode())
-                response.set_etag(digest.hexdigest()[:32])
+                paging = response.headers.get("X-Pagination", "")
+                response.set_etag(body_tag(response.get_data(), paging))
             response.make_conditional(request)
         return response
 
     # flask-smorest's own ETag documentation: the If-None-Match parameter, 304 and the header.
     tagged._apidoc = {**getattr(view, "_apidoc", {}), "etag": True}  # type: ignore[attr-defined]
     return tagged  # type: ignore[return-value]
+
+
+def body_tag(body: bytes, paging: str = "") -> str:
+    """Return the ETag of a JSON answer: the hash of its body (and of a page's totals)."""
+    return hashlib.sha256(body + paging.encode()).hexdigest()[:32]
+
+
+# A change may name the copy it was made on (If-Match, the ETag of the object's GET).
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "the ETag of the copy read before this change: 412 if the object changed "
+    "since; without it, the change is made whatever changed",
+}
+
+
+def if_match(view: F) -> F:
+    """Document the optional If-Match a change takes and the 412 it may give."""
+    view = blp.alt_response(
+        412,
+        schema=ErrorSchema,
+        description="The object changed since the copy named in If-Match",
+    )(view)
+    documented: F = blp.doc(parameters=[IF_MATCH])(view)
+    return documented
+
+
+def still_current(kind: str, schema: Schema, body: dict[str, Any]) -> None:
+    """Refuse (412) a change made on a copy that is no longer current: the If-Match it sends
+    names another ETag than the object's GET answers with now, so a tool does not overwrite
+    what another changed meanwhile unseen. Without If-Match, nothing is checked."""
+    if not request.if_match:
+        return
+    if request.if_match.contains(body_tag(jsonify(schema.dump(body)).get_data())):
+        return
+    abort(
+        412,
+        message=f"The {kind} changed since the copy named in If-Match: read it again (its "
+        "ETag), then make the change.",
+    )
 
 
 def current_copy(tag: str) -> Response | None:
@@ -403,6 +444,7 @@ def get_engagement(engagement_id: int) -> dict[str, Any]:
 )
 @blp.response(200, EngagementSchema)
 @documented(403, 404, 409)
+@if_match
 def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any]:
     """Change an engagement's project, client or parties, or archive or restore it.
 
@@ -411,6 +453,7 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
     come in the same request.
     """
     engagement = owned_engagement(engagement_id)
+    still_current("engagement", EngagementSchema(), engagement_json(engagement))
     archive = data.pop("archived", None)
     if archive is False and engagement.archived_at is not None:
         engagement.archived_at = None
@@ -664,6 +707,7 @@ def get_respondent(engagement_id: int, respondent_id: int) -> dict[str, Any]:
 @blp.route(RESPONDENT, methods=["DELETE"])
 @blp.response(204, description="Removed; the engagement's history records it")
 @documented(403, 404, 409)
+@if_match
 def remove_respondent(engagement_id: int, respondent_id: int) -> None:
     """Remove a respondent who will not answer.
 
@@ -674,6 +718,7 @@ def remove_respondent(engagement_id: int, respondent_id: int) -> None:
     Removing someone already removed is a 404.
     """
     engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    still_current("respondent", RespondentRecordSchema(), respondent_json(respondent))
     not_archived(engagement)
     outcome = respondents.remove_respondent(
         db.session, respondent, current_consultant(), via=VIA_API
