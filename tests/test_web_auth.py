@@ -510,3 +510,37 @@ def test_the_accents_of_a_new_password_are_compared_as_they_read(
     assert "other than the current one" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Consultant, consultant).password_hash == before
+
+
+def test_signing_out_in_a_second_tab_after_the_first_says_so(
+    client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    second_tab = csrf_token(client, "/engagements")
+    post(client, "/logout")  # in the first tab: the session, and its form token, are gone
+
+    response = client.post("/logout", data={"csrf_token": second_tab})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    assert "You are signed out" in client.get("/login").get_data(as_text=True)
+
+
+def test_a_sign_out_forged_from_another_site_signs_nobody_out(
+    client: FlaskClient, consultant: int
+) -> None:
+    login(client)
+    response = client.post("/logout")
+    assert response.status_code == 400
+    assert client.get("/engagements").status_code == 200
+
+
+def test_signing_in_from_a_second_tab_after_the_first_leads_to_the_engagements(
+    client: FlaskClient, consultant: int
+) -> None:
+    second_tab = csrf_token(client, "/login")
+    login(client)  # in the first tab: a new session, with a new form token
+
+    form = {"csrf_token": second_tab, "email": "cara@example.com", "password": PASSWORD}
+    response = client.post("/login", data=form)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/engagements"

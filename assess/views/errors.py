@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -89,6 +90,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
+        # Signing out or in from a tab opened before the other tab did it: the form token is
+        # stale, but what was asked for is already so. A forged form changes nothing here.
+        if request.endpoint == "auth.logout" and not current_user.is_authenticated:
+            flash("You are signed out.", "info")
+            return redirect(url_for("auth.login"))
+        if request.endpoint == "auth.login" and current_user.is_authenticated:
+            return redirect(url_for("engagements.index"))
         personal_link = request.blueprint in PERSONAL_LINKS
         if personal_link and app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             session[COOKIE_PROBE] = True
