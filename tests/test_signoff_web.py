@@ -1385,3 +1385,28 @@ def test_only_the_consultants_own_open_version_names_signatories_again(
     assert "Name the same signatories" not in client.get(third).get_data(as_text=True)
     assert post(client, f"{third}/signatories/again").status_code == 409
     assert _named(app, 3) == []
+
+
+def test_a_revoked_link_no_longer_shows_whose_charter_it_was(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A link is revoked when it reached the wrong person: from then on it tells them nothing
+    # of the charter, its parties or its document id (which /verify would look up).
+    _, version_path = frozen_charter(app, signed_in)
+    link = send(signed_in, version_path, people=SIGNATORIES[:1])["Ann Lee"]
+    with app.app_context():
+        document_id = db.session.query(Signatory).one().sign_off.version.document_id
+    post(signed_in, f"{version_path}/signatories/{signatory_id(app, 'Ann Lee')}/revoke")
+
+    visitor = app.test_client()
+    for response in (
+        visitor.get(link),
+        visitor.get(f"{link}/charter.pdf"),
+        approve(visitor, link, "Ann Lee"),
+        post(visitor, f"{link}/decline", {"reason": "Wrong person"}),
+    ):
+        page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert response.status_code == 410, page  # type: ignore[attr-defined]
+        assert "This link has been withdrawn. Ask the consultant for a new one." in page
+        for secret in ("Tidewater", "Ann Lee", "Executive producer", document_id):
+            assert secret not in page, secret

@@ -605,6 +605,17 @@ def _sign_page(
                 )
         except signoff.SignOffError as error:
             problem = error
+    if isinstance(problem, signoff.LinkUnusable) and problem.state == "revoked":
+        # Revoked, most often, because it reached the wrong person: like a replaced link, it
+        # tells them nothing more of the charter, its parties or its document id.
+        gone = render_template(
+            "web/error.html",
+            code=410,
+            title="This link no longer works",
+            message=str(problem),
+            home=False,
+        )
+        return gone, 410
     expired = isinstance(problem, signoff.LinkUnusable) and problem.state in (
         "expired",
         "revoked",
