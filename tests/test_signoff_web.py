@@ -31,7 +31,14 @@ from signofftools import (  # noqa: F401  (fixtures)
     shown_links,
     signatory_id,
 )
-from webtools import ANSWERS, answer_through_link, login, make_consultant, statements_sent
+from webtools import (
+    ANSWERS,
+    answer_through_link,
+    cookie_session,
+    login,
+    make_consultant,
+    statements_sent,
+)
 
 from assess.extensions import db
 from assess.models import (
@@ -1410,3 +1417,22 @@ def test_a_revoked_link_no_longer_shows_whose_charter_it_was(
         assert "This link has been withdrawn. Ask the consultant for a new one." in page
         for secret in ("Tidewater", "Ann Lee", "Executive producer", document_id):
             assert secret not in page, secret
+
+
+def test_signing_links_never_travel_readable_in_the_session_cookie(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Anyone holding a signing link can approve in its signatory's name: the cookie that
+    # carries new links to the page that shows them once must not give them away.
+    _, version_path = frozen_charter(app, signed_in)
+    name_signatories(signed_in, version_path, SIGNATORIES)
+    started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    carried = cookie_session(app, started)
+    links = shown_links(signed_in.get(version_path).get_data(as_text=True))
+    assert len(links) == 2
+    ann = signatory_id(app, "Ann Lee")
+    renewed = post(signed_in, f"{version_path}/signatories/{ann}/link")
+    carried += cookie_session(app, renewed)
+    links.update(shown_links(signed_in.get(version_path).get_data(as_text=True)))
+    for path in links.values():
+        assert path.rsplit("/", 1)[1] not in carried

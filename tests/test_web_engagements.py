@@ -14,6 +14,7 @@ from webtools import (
     ANSWERS,
     ENGAGEMENT,
     answer_through_link,
+    cookie_session,
     count,
     create_engagement,
     fill_in,
@@ -248,6 +249,27 @@ def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> No
     assert "Link for Ann Lee" in page
     replaced = signed_in.get(old)
     assert replaced.status_code == 410 and b"link has been replaced" in replaced.data
+
+
+def test_a_new_link_never_travels_readable_in_the_session_cookie(
+    signed_in: FlaskClient, app: Flask
+) -> None:
+    # Carried to the page that shows it once, in a cookie a browser keeps on disk: anyone
+    # holding the cookie must not be able to read the link from it.
+    engagement_id = create_engagement(signed_in)
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    created = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
+    carried = cookie_session(app, created)
+    page = signed_in.get(created.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+/i/([^"]+)"', page)
+    assert link, "the new link is shown"
+    assert link.group(1) not in carried
+    ann_id = respondent_id(app, "Ann Lee")
+    renewed = post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/link")
+    carried = cookie_session(app, renewed)
+    page = signed_in.get(renewed.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+/i/([^"]+)"', page)
+    assert link and link.group(1) not in carried
 
 
 def test_a_new_link_revoked_before_its_page_shows_is_not_shown(

@@ -70,6 +70,19 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, **k
     return client.post(path, data=form, **kwargs)
 
 
+def cookie_session(app: Flask, response: Any) -> str:
+    """Return what the session cookie a response sets holds, as anyone holding the cookie
+    can read it (the cookie is signed, not encrypted)."""
+    from http.cookies import SimpleCookie
+
+    cookies: SimpleCookie = SimpleCookie()
+    for header in response.headers.getlist("Set-Cookie"):
+        cookies.load(header)
+    value = cookies[app.config["SESSION_COOKIE_NAME"]].value
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return str(serializer.loads(value))
+
+
 def login(client: FlaskClient, email: str = "cara@example.com") -> None:
     response = post(client, "/login", {"email": email, "password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)

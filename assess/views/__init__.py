@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cryptography.fernet import Fernet, InvalidToken
 from flask import Response, current_app, g, request, url_for
 
 Found = TypeVar("Found")
@@ -27,6 +30,34 @@ def link_for(endpoint: str, **values: Any) -> str:
         return url_for(endpoint, _external=True, **values)
     path = url_for(endpoint, **values)[len(request.script_root) :]
     return base + path
+
+
+def sealed_for_session(token: str) -> str:
+    """Return a new link's token as the session may carry it to the page that shows it once.
+
+    The session is a cookie that is signed, not encrypted, and a browser may keep it on
+    disk: a link in it in clear would open the questionnaire, or approve a charter, for
+    whoever reads the cookie. Encrypted, it is readable by this service only.
+    """
+    return _session_cipher().encrypt(token.encode()).decode("ascii")
+
+
+def opened_from_session(sealed: object) -> str:
+    """Return the token ``sealed_for_session`` made ``sealed`` from; "" if it cannot be read
+    (a cookie from before a change of SECRET_KEY)."""
+    if not isinstance(sealed, str):
+        return ""
+    try:
+        return _session_cipher().decrypt(sealed.encode("ascii")).decode()
+    except (InvalidToken, UnicodeError):
+        return ""
+
+
+def _session_cipher() -> Fernet:
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else bytes(secret)
+    key = hashlib.sha256(b"assess: new links carried in the session\0" + secret).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def served_in_parts(response: Response, tag: str) -> Response:

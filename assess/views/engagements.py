@@ -72,7 +72,7 @@ from assess.respondents import (
     why_not_removable,
 )
 from assess.text import same_name
-from assess.views import link_for
+from assess.views import link_for, opened_from_session, sealed_for_session
 from assess.views.auth import require_consultant
 from assess.views.template_helpers import isolated, link_end, names
 
@@ -302,11 +302,11 @@ def _remember_link(
 ) -> None:
     # Only the hash is stored, so the link is shown once, on the next page. The session
     # travels in a cookie, which a browser drops unseen past about 4 KB: it carries only the
-    # token, and the page finds the rest.
+    # token, encrypted, and the page finds the rest.
     session["new_link"] = {
         "engagement_id": engagement.id,
         "respondent_id": respondent.id,
-        "token": token,
+        "token": sealed_for_session(token),
         "replaces_working": replaces_working,
         "already_invited": already_invited,
     }
@@ -320,7 +320,7 @@ def _new_link_to_show(engagement: Engagement) -> dict[str, Any] | None:
     respondent = next(
         (r for r in engagement.respondents if r.id == remembered.get("respondent_id")), None
     )
-    token = remembered.get("token", "")
+    token = opened_from_session(remembered.get("token"))
     # A link replaced or revoked since, or gone with its respondent, would mislead.
     invitation = respondent.active_invitation if respondent else None
     if respondent is None or invitation is None or not invitation.matches(token):

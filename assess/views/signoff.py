@@ -48,7 +48,13 @@ from assess.models import (
 from assess.security import frame_on_own_pages
 from assess.signing import SealingFailed
 from assess.signing.keys import SealKeys, from_config
-from assess.views import kept_for_request, link_for, served_in_parts
+from assess.views import (
+    kept_for_request,
+    link_for,
+    opened_from_session,
+    sealed_for_session,
+    served_in_parts,
+)
 from assess.views.auth import require_consultant
 from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
 from assess.views.template_helpers import isolated
@@ -249,10 +255,12 @@ def _to_version(version: CharterVersion, anchor: str = "") -> BaseResponse:
 def _remember_links(version: CharterVersion, tokens: dict[int, str]) -> None:
     # Only the hashes are stored, so the links are shown once, on the next page. The session
     # travels in a cookie, which a browser drops unseen past about 4 KB: it carries only the
-    # tokens, and the page finds the names and builds the addresses.
+    # tokens, encrypted, and the page finds the names and builds the addresses.
     session["signoff_links"] = {
         "version_id": version.id,
-        "tokens": [[signatory_id, token] for signatory_id, token in tokens.items()],
+        "tokens": [
+            [signatory_id, sealed_for_session(token)] for signatory_id, token in tokens.items()
+        ],
     }
 
 
@@ -263,8 +271,9 @@ def _links_to_show(version: CharterVersion) -> list[dict[str, str]]:
         return []
     signatories = {s.id: s for s in version.sign_off.signatories}
     links = []
-    for signatory_id, token in remembered.get("tokens", []):
+    for signatory_id, sealed in remembered.get("tokens", []):
         signatory = signatories.get(signatory_id)
+        token = opened_from_session(sealed)
         # A link replaced, revoked or taken off with its signatory since would mislead.
         if signatory and signatory.matches(token) and signatory.link_state == "active":
             links.append({"name": signatory.name, "url": link_for("sign.page", token=token)})
