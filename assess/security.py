@@ -39,6 +39,9 @@ HEADERS: dict[str, str] = {
     "Permissions-Policy": PERMISSIONS_POLICY,
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # Personal links get pasted where crawlers read them: neither their pages nor the
+    # charters and files behind them belong in a search index.
+    "X-Robots-Tag": "noindex, nofollow",
 }
 # Only sent over HTTPS, where browsers honour it.
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"

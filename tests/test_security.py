@@ -121,6 +121,7 @@ def assert_secure(response: object) -> None:
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Frame-Options"] == "DENY"
     assert "camera=()" in headers["Permissions-Policy"]
+    assert headers["X-Robots-Tag"] == "noindex, nofollow"
 
 
 def test_security_headers_on_every_kind_of_response(

@@ -1436,3 +1436,15 @@ def test_signing_links_never_travel_readable_in_the_session_cookie(
     links.update(shown_links(signed_in.get(version_path).get_data(as_text=True)))
     for path in links.values():
         assert path.rsplit("/", 1)[1] not in carried
+
+
+def test_a_signing_link_that_leaked_to_a_search_engine_is_not_indexed_nor_followed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A link pasted somewhere public is fetched by crawlers: neither the page nor the
+    # confidential charter it frames may end up in a search index.
+    _, version_path = frozen_charter(app, signed_in)
+    link = send(signed_in, version_path, people=SIGNATORIES[:1])["Ann Lee"]
+    visitor = app.test_client()
+    for response in (visitor.get(link), visitor.get(f"{link}/charter.pdf")):
+        assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
