@@ -14,9 +14,12 @@ all shared state lives in PostgreSQL (data) and Redis (rate-limit counters).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any, NoReturn
+
+from gunicorn.glogging import Logger
 
 from assess.config import ConfigurationError, whole_number
 
@@ -76,12 +79,39 @@ keepalive = 0
 max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+logger_class = "assess.serving.AccessLog"
 errorlog = "-"
 # gunicorn's control socket has one path per user (~/.gunicorn/gunicorn.ctl): a second node
 # on the same host would take it over from the first. Nothing here uses it.
 control_socket_disable = True
 # Behind a reverse proxy on the same host: trust its X-Forwarded-* headers only.
 forwarded_allow_ips = _text("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+# The token of a personal link (questionnaire /i/..., sign-off /sign/...) in a path.
+LINK_TOKEN = re.compile(r"(/(?:i|sign)/)[^/?#\s\"]+")
+
+
+def without_link_tokens(text: str) -> str:
+    """Return a logged value with the tokens of personal links hidden."""
+    if "/i/" not in text and "/sign/" not in text:
+        return text
+    return LINK_TOKEN.sub(r"\1<hidden>", text)
+
+
+class AccessLog(Logger):  # type: ignore[misc]
+    """gunicorn's logger, with personal links hidden in whatever a log line shows.
+
+    Only a fingerprint of a link is stored: a log line keeping it whole would let whoever
+    reads the logs answer the questionnaire, or approve a charter, in someone's name.
+    """
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            key: without_link_tokens(value) if isinstance(value, str) else value
+            for key, value in atoms.items()
+        }
 
 
 def on_starting(_server: Any) -> None:

@@ -435,3 +435,50 @@ def test_the_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> No
             db.session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
             db.session.commit()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_the_access_log_keeps_no_personal_link(tmp_path: Path) -> None:
+    # Only a fingerprint of a personal link is stored: a log line must not keep it whole,
+    # for whoever reads the logs could then answer, or approve a charter, in someone's name.
+    import requests
+
+    from assess.commands import upgrade_database
+
+    database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    upgrade_database(database)
+    port, log = free_port(), tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_ACCESS_LOG": str(log),
+        "DATABASE_URL": database,
+        "SECRET_KEY": "k" * 32,
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:assess.serving"]
+    server = subprocess.Popen(
+        [*command, "assess:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    secret = "Qx7TqS0b3rVq1mJ9kA2cL5dF8gH4jK6nP0sU3wY7zB1"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        for path in (f"/i/{secret}", f"/i/{secret}/step/2?return_to=review", f"/sign/{secret}"):
+            requests.get(base + path, timeout=10, headers={"Referer": base + path})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    logged = log.read_text(encoding="utf-8")
+    assert "/i/" in logged and "/sign/" in logged and "/step/2?return_to=review" in logged
+    assert secret not in logged
