@@ -573,7 +573,11 @@ def withdraw(engagement_id: int, number: int) -> Any:
         flash(str(error), "info")
         return _to_version(version)
     db.session.commit()
-    flash(f"Version {version.number} is withdrawn; its links no longer work.", "info")
+    flash(
+        f"Version {version.number} is withdrawn; its links show it as withdrawn and can no "
+        "longer approve or decline it.",
+        "info",
+    )
     return _to_version(version)
 
 

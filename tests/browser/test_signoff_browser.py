@@ -225,8 +225,10 @@ def test_withdrawing_a_version_asks_first(
     with app.app_context():
         assert {s.sign_off.status for s in db.session.query(Signatory)} == {"pending"}
     answer(accept=True)
-    expect(page.get_by_text("Version 1 is withdrawn; its links no longer work.")).to_be_visible()
-    assert questions[0].startswith("Withdraw version 1? Every signatory link stops working")
+    expect(
+        page.get_by_text("Version 1 is withdrawn; its links show it as withdrawn")
+    ).to_be_visible()
+    assert questions[0].startswith("Withdraw version 1? No one can approve or decline it any more")
     shoot(page, artifacts, "signoff-withdrawn")
 
 
@@ -274,7 +276,9 @@ def test_without_javascript_no_copy_button_shows_and_withdrawing_still_works(
     expect(page.get_by_role("button", name="Copy link for Ann Lee")).to_be_hidden()
     expect(page.locator("[data-copy]:visible")).to_have_count(0)
     page.get_by_role("button", name="Withdraw this version").click()
-    expect(page.get_by_text("Version 1 is withdrawn; its links no longer work.")).to_be_visible()
+    expect(
+        page.get_by_text("Version 1 is withdrawn; its links show it as withdrawn")
+    ).to_be_visible()
 
 
 def test_a_double_click_on_create_the_links_sends_once_and_shows_the_links(
