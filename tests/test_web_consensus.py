@@ -32,7 +32,7 @@ from assess.models import DecisionRecord, Engagement, Respondent, utcnow
 pytestmark = pytest.mark.db
 
 # The agreed-value form's choice of readiness for rapid iteration: who answered what, the gap.
-ITERATION = "<bdi>Ann Lee</bdi> 4, <bdi>Bo Chen</bdi> 1 · gap 3"
+ITERATION = "<bdi>Ann Lee</bdi>: 4, <bdi>Bo Chen</bdi>: 1 · gap 3"
 
 
 def decisions(app: Flask) -> list[DecisionRecord]:
@@ -59,7 +59,7 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     # The factor with the largest open gap is offered first.
     assert chosen_factor(page) == "iteration_readiness"
     # Each factor says who answered what, each name isolated from the level after it.
-    timeline = r"<bdi>Ann Lee</bdi> 3, <bdi>Bo Chen</bdi> 5 · gap 2 · now \d"
+    timeline = r"<bdi>Ann Lee</bdi>: 3, <bdi>Bo Chen</bdi>: 5 · gap 2 · now \d"
     assert re.search(r"Timeline pressure <span[^>]*>" + timeline, page)
     # ... and the level the consensus uses now, before anything is agreed.
     assert f"{ITERATION} · now 2 (the cautious middle)</span>" in page
@@ -209,6 +209,12 @@ def test_an_intake_sessions_answers_join_the_consensus(app: Flask, signed_in: Fl
             ("Ann Lee", "producer"),
             ("Bo Chen", "creator"),
         ]
+    # Each level stands apart from the name before it: "Intake session 4" would read as the
+    # fourth session.
+    page = signed_in.get(path).get_data(as_text=True)
+    assert (
+        "<bdi>Intake session</bdi>: 4, <bdi>Ann Lee</bdi>: 4, <bdi>Bo Chen</bdi>: 1 · gap 3"
+    ) in page
     # A second session is told apart from the first by its name.
     second = {**data, "innovation": "2", "action": "decide"}
     post(signed_in, f"/engagements/{engagement_id}/session", second)

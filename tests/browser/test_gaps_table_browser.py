@@ -147,7 +147,7 @@ def test_names_written_right_to_left_keep_apart_from_their_levels(
     for where in (f"{GAPS} thead", ".individual-list", "#agree-factor .choice-detail"):
         expect(page.locator(where).locator("bdi", has_text=ARABIC).first).to_be_attached()
     detail = page.locator("#agree-factor .choice-detail").first
-    expect(detail).to_contain_text(re.compile(rf"^{re.escape(ARABIC)} \d, "))
+    expect(detail).to_contain_text(re.compile(rf"^{re.escape(ARABIC)}: \d, "))
     assert_accessible(page)
     page.locator("#alignment-title").scroll_into_view_if_needed()
     shoot(page, artifacts, "gaps-world-names-1280")

@@ -140,7 +140,7 @@ def test_every_level_and_its_meaning_reads_in_full_on_the_consensus_page(
     for label in page.locator("#agree-form fieldset label").all():
         assert shown_in_full(label), label.inner_text()
     expect(page.locator("label[for='agree-factor-timeline_pressure']")).to_have_text(
-        "Timeline pressure Ann Lee 3, Bo Chen 5 · gap 2 · now 4 (the cautious middle)"
+        "Timeline pressure Ann Lee: 3, Bo Chen: 5 · gap 2 · now 4 (the cautious middle)"
     )
     expect(page.get_by_role("radio", name="No agreed value: the cautious middle")).to_be_visible()
     # Choosing a factor and a level says what that level means for that factor.
