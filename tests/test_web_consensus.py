@@ -535,7 +535,9 @@ def test_an_intake_session_after_the_consensus_joins_it_instead_of_replacing_it(
     assert session.endswith("/decisions/5")
     page = signed_in.get(session).get_data(as_text=True)
     assert "The session&#39;s answers join the consensus with the others" in page
-    assert "<bdi>Intake session</bdi>'s answers alone — not the engagement's decision." in (page)
+    # A session is not a person: its page names it as the session it is.
+    assert "This intake session's answers alone — not the engagement's decision." in page
+    assert "<bdi>Intake session</bdi>'s" not in page
     assert f'href="/engagements/{engagement_id}#compare-title">decide on it on the' in page
     assert "Prepare the charter" not in page
 
