@@ -22,6 +22,9 @@ PRODUCER, CREATOR = "producer", "creator"
 SIDES = (PRODUCER, CREATOR)
 # An intake session answers for both parties at once, so its answers stand for both sides.
 JOINT = "joint"
+# Intake sessions are named "Intake session", then "Intake session 2" and so on: a label that
+# tells them apart in tables, not a person's name.
+SESSION_NAME = "Intake session"
 SIDE_LABELS: dict[str, str] = {
     PRODUCER: "Producer side",
     CREATOR: "Creator side",
@@ -131,6 +134,17 @@ class Alignment:
 def gap_level(gap: int) -> str:
     """Name a gap: none, one step, or two or more (more than a third of the scale)."""
     return ALIGNED if gap == 0 else MINOR if gap == 1 else SIGNIFICANT
+
+
+def in_sentence(name: str, side: str, *, start: bool = False) -> str:
+    """Name a respondent inside a sentence: a person by their name as typed, an intake
+    session as the session it is ("the intake session", "intake session 2"), which a
+    sentence never treats as someone with answers of their own. At the start of a sentence
+    only the session's words are capitalised: a person's name stays as they wrote it."""
+    if side != JOINT:
+        return name
+    words = "the intake session" if name == SESSION_NAME else name[:1].lower() + name[1:]
+    return words[:1].upper() + words[1:] if start else words
 
 
 def missing_sides(sides: Iterable[str]) -> list[str]:

@@ -321,6 +321,7 @@ class Moved:
     name: str
     how: str  # "changed", "reopened", "joined", "left", or "other" when it cannot say
     changes: tuple[tuple[Factor, int, int], ...] = ()
+    side: str = ""
 
     def pattern(self) -> str:
         """The sentence with ``{}`` where the name goes (for a page to isolate it)."""
@@ -339,7 +340,11 @@ class Moved:
         return "The submitted answers have changed since."
 
     def sentence(self) -> str:
-        return self.pattern().format(self.name)
+        return self.pattern().format(self.named())
+
+    def named(self) -> str:
+        """The name as the sentence opens with it: an intake session as the session it is."""
+        return aligned.in_sentence(self.name, self.side, start=True)
 
 
 def moved_since(alignment: Alignment, respondents: Sequence[Respondent]) -> list[Moved]:
@@ -359,19 +364,19 @@ def moved_since(alignment: Alignment, respondents: Sequence[Respondent]) -> list
             next((r for r in same if r.submitted_at), same[0] if same else None),
         )
         if match is None:
-            found.append(Moved(person.name, "left"))
+            found.append(Moved(person.name, "left", side=person.side))
             continue
         unmatched.remove(match)
         if not match.submitted_at:
-            found.append(Moved(person.name, "reopened"))
+            found.append(Moved(person.name, "reopened", side=person.side))
         elif match.answers != person.answers:
             changes = tuple(
                 (BY_KEY[key], person.answers[key], match.answers[key])
                 for key in FACTOR_KEYS
                 if person.answers[key] != match.answers.get(key)
             )
-            found.append(Moved(person.name, "changed", changes))
-    found.extend(Moved(r.name, "joined") for r in unmatched if r.submitted_at)
+            found.append(Moved(person.name, "changed", changes, person.side))
+    found.extend(Moved(r.name, "joined", side=r.side) for r in unmatched if r.submitted_at)
     # Two respondents of one name and side can swap answers: still not the same answers.
     return found or [Moved("", "other")]
 

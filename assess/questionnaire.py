@@ -178,6 +178,7 @@ def record_consensus(
     after them, keeping what was agreed on answers that have not changed since the last
     consensus. The caller checks there are at least two and commits."""
     respondents = engagement.submitted_respondents
+    named = [alignment.in_sentence(r.name, r.side) for r in respondents]
     carried = carried_over(engagement)
     engagement.updated_at = utcnow()
     return record_decision(
@@ -185,7 +186,7 @@ def record_consensus(
         engagement,
         decide_together(respondents, carried.agreed, carried.notes),
         consultant=consultant,
-        note="Consensus of " + join_names([r.name for r in respondents]),
+        note="Consensus of " + join_names(named),
     )
 
 

@@ -11,7 +11,14 @@ from answertools import INTEGRATED as BASE
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assess.alignment import Respondent, align, cautious_median, gap_level
+from assess.alignment import (
+    JOINT,
+    Respondent,
+    align,
+    cautious_median,
+    gap_level,
+    in_sentence,
+)
 from assess.decision import Decision
 from assess.engine import evaluate, evaluate_respondents
 from assess.factors import FACTOR_KEYS
@@ -287,3 +294,13 @@ def test_cli_rejects_malformed_notes(notes: dict[str, str], expected: str) -> No
     assert result.returncode == 2
     assert result.stdout == ""
     assert any(line.startswith(expected) for line in result.stderr.splitlines()), result.stderr
+
+
+def test_a_sentence_names_an_intake_session_as_the_session_it_is() -> None:
+    assert in_sentence("Intake session", JOINT) == "the intake session"
+    assert in_sentence("Intake session", JOINT, start=True) == "The intake session"
+    assert in_sentence("Intake session 2", JOINT) == "intake session 2"
+    assert in_sentence("Intake session 2", JOINT, start=True) == "Intake session 2"
+    # A person keeps their name as they wrote it, even at the start of a sentence.
+    assert in_sentence("de Vries", "creator", start=True) == "de Vries"
+    assert in_sentence("Intake session", "producer") == "Intake session"

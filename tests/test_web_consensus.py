@@ -187,21 +187,18 @@ def test_an_intake_sessions_answers_join_the_consensus(app: Flask, signed_in: Fl
     post(signed_in, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
     submitted_pair(app, engagement_id)
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert (
-        "<bdi>Intake session</bdi>, <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> have submitted"
-        in (page)
-    )
+    # A session is not a person: sentences name it as the session it is.
+    assert "The intake session, <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> have submitted" in page
     path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert (
-        "The consensus of <bdi>Intake session</bdi>, <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> "
-        "is decided"
+        "The consensus of the intake session, <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi> is decided"
     ) in page
     assert f'href="{path}"' in page
     with app.app_context():
         record = db.session.get(DecisionRecord, int(path.rsplit("/", 1)[1]))
         assert record is not None
-        assert record.note == "Consensus of Intake session, Ann Lee and Bo Chen"
+        assert record.note == "Consensus of the intake session, Ann Lee and Bo Chen"
         alignment = record.decision.alignment
         assert alignment is not None
         assert [(r.name, r.side) for r in alignment.respondents] == [
@@ -548,10 +545,17 @@ def test_an_intake_session_after_the_consensus_joins_it_instead_of_replacing_it(
     assert "Prepare the charter" not in page and f'href="{session}/charter"' not in page
     assert "decide on their consensus first" in page
     assert (
-        "Deciding on the consensus of <bdi>Ann Lee</bdi>, <bdi>Bo Chen</bdi> and "
-        "<bdi>Intake session</bdi> anew drops what was agreed on answers that changed: "
+        "Deciding on the consensus of <bdi>Ann Lee</bdi>, <bdi>Bo Chen</bdi> and the intake "
+        "session anew drops what was agreed on answers that changed: "
         "readiness for rapid iteration at 3;"
     ) in page
+    # The consensus decided before says what changed, and the sentence opens with the session.
+    page = signed_in.get(agreed).get_data(as_text=True)
+    assert "<li>The intake session&#39;s answers were submitted since.</li>" in page
+    refused = post(signed_in, f"{agreed}/agree", {"factor": "innovation", "value": "middle"})
+    assert refused.status_code == 409
+    said = "The intake session&#39;s answers were submitted since."
+    assert said in refused.get_data(as_text=True)
     listing = signed_in.get("/engagements").get_data(as_text=True)
     assert "New answers since the last decision" in listing and WHAT_IF_TITLE not in listing
 

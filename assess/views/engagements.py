@@ -21,6 +21,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from assess import signoff
+from assess.alignment import SESSION_NAME
 from assess.consensus import Carried
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
@@ -74,7 +75,7 @@ from assess.respondents import (
 from assess.text import same_name
 from assess.views import link_for, opened_from_session, sealed_for_session
 from assess.views.auth import require_consultant
-from assess.views.template_helpers import isolated, link_end, names
+from assess.views.template_helpers import isolated, link_end
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -226,10 +227,10 @@ def show(engagement_id: int) -> str:
         chart=chart,
         series_classes=classes,
         submitted=len(respondents),
-        submitted_names=names([r.name for r in respondents]),
+        submitted_people=respondents,
         consensus=consensus,
         carried=carried_over(engagement) if consensus is None and len(respondents) > 1 else None,
-        carried_names=[r.name for r in respondents],
+        carried_people=respondents,
         decision_of_record=engagement.decision_of_record,
         awaiting=signoff.awaiting_signature(db.session, engagement),
         stale_versions={
@@ -647,7 +648,7 @@ def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
         # Numbered from the second on: each session is one answer set of the consensus, and
         # its tables and charter tell them apart by name.
         earlier = sum(1 for r in engagement.respondents if r.facilitated)
-        name = "Intake session" + (f" {earlier + 1}" if earlier else "")
+        name = SESSION_NAME + (f" {earlier + 1}" if earlier else "")
         respondent = Respondent(name=name, side=JOINT, facilitated=True, answers={}, step=1)
         engagement.respondents.append(respondent)
     respondent.answers = merged

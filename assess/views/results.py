@@ -24,7 +24,7 @@ from assess.decision import Decision
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
 from assess.forms import load_answers_form
-from assess.models import DecisionRecord, Engagement, utcnow
+from assess.models import JOINT, DecisionRecord, Engagement, utcnow
 from assess.questionnaire import (
     carried_over,
     current_rules_version,
@@ -93,6 +93,13 @@ def moved_since(engagement: Engagement, record: DecisionRecord) -> list[consensu
     return consensus.moved_since(alignment, engagement.respondents)
 
 
+def said(moved: consensus.Moved) -> Markup:
+    """Say how a respondent's answers moved, a person's name isolated as they typed it."""
+    if moved.side == JOINT:
+        return Markup.escape(moved.sentence())
+    return isolated(moved.pattern(), moved.name)
+
+
 def standing(engagement: Engagement, record: DecisionRecord) -> dict[str, Any]:
     """Say whether this is the engagement's decision and, if not, which one is."""
     of_record = engagement.decision_of_record
@@ -101,12 +108,12 @@ def standing(engagement: Engagement, record: DecisionRecord) -> dict[str, Any]:
     return {
         "of_record": of_record,
         "is_of_record": of_record is not None and of_record.id == record.id,
-        "moved": [isolated(m.pattern(), m.name) for m in moved],
+        "moved": [said(m) for m in moved],
         # Deciding anew: what it would keep of the agreed values, or why it cannot yet.
         "carried": carried_over(engagement) if moved else None,
         "no_consensus_because": why_no_consensus(submitted) if moved else None,
         "current_consensus": engagement.current_consensus,
-        "submitted_names": [r.name for r in submitted],
+        "submitted": submitted,
     }
 
 
@@ -128,7 +135,7 @@ def refuse_if_outdated(engagement: Engagement, record: DecisionRecord) -> None:
             url_for("engagements.show", engagement_id=engagement.id) + "#compare-title",
             "Decide on the consensus anew",
         )
-    changes = Markup(" ").join(isolated(m.pattern(), m.name) for m in moved)
+    changes = Markup(" ").join(said(m) for m in moved)
     page = render_template(
         "web/error.html",
         code=409,

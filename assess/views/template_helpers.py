@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from markupsafe import Markup
 
 from assess import models, partnership, protocols
+from assess.alignment import in_sentence
 from assess.factors import BY_KEY, FACTORS
-from assess.models import SIDE_LABELS, STATUSES
+from assess.models import JOINT, SIDE_LABELS, STATUSES
 from assess.text import day_text, join_names, short_names, time_text
 
 
@@ -105,6 +106,23 @@ def names(people: Sequence[str]) -> Markup:
     return Markup(join_names([str(bdi(name)) for name in people]))
 
 
+class Named(Protocol):
+    name: str
+    side: str
+
+
+def respondent_names(respondents: Sequence[Named], start: bool = False) -> Markup:
+    """List respondents in a sentence: people by name, each isolated as `names` does, and an
+    intake session as the session it is. ``start``: the list opens the sentence."""
+    said = [
+        Markup.escape(in_sentence(r.name, r.side, start=start and i == 0))
+        if r.side == JOINT
+        else bdi(r.name)
+        for i, r in enumerate(respondents)
+    ]
+    return Markup(join_names([str(s) for s in said]))
+
+
 def bdi(text: str) -> Markup:
     """Isolate text people typed from the text around it (HTML ``<bdi>``)."""
     return Markup("<bdi>{}</bdi>").format(text)
@@ -132,6 +150,7 @@ FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "sentence": sentence,
     "model_title": model_title,
     "names": names,
+    "respondent_names": respondent_names,
     "plain_names": join_names,  # where no markup goes: an SVG's title and description
     "short_names": short_names,
 }
