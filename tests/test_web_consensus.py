@@ -93,6 +93,9 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert note in page  # in the table and in the history
     assert f"{ITERATION} · now 3 (agreed)</span>" in page
+    # Values are agreed after discussion, not in an intake session, which is something else.
+    assert "rounded toward the more cautious reading, except where the parties agreed a " in page
+    assert "agreed in the session" not in page
     assert "Cara Diaz" in page
     history = page.split('id="history-title"', 1)[1]
     assert history.index(f"Decision #{second.id}") < history.index(f"Decision #{first.id}")
