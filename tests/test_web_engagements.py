@@ -464,7 +464,10 @@ def test_reopened_answers_never_submitted_again_can_be_closed_again_as_they_were
     ) in page
     assert "the engagement's decision</span>" not in page
     assert f'action="{close}"' in page
-    assert 'Close again without changes<span class="visually-hidden"> for Ann Lee</span>' in page
+    assert (
+        'Close again without changes<span class="visually-hidden"> for <bdi>Ann Lee</bdi></span>'
+        in page
+    )
     confirm = signed_in.get(close).get_data(as_text=True)
     assert "Close <bdi>Ann Lee</bdi>'s answers again?" in confirm
     assert "unchanged since they were reopened" in confirm
@@ -552,13 +555,40 @@ def test_a_reopened_intake_session_can_be_closed_again(app: Flask, signed_in: Fl
     form = {k: str(v) for k, v in ANSWERS.items()}
     assert post(signed_in, f"{base}/session", {**form, "action": "decide"}).status_code == 303
     session_id = respondent_id(app, "Intake session")
+    page = signed_in.get(base).get_data(as_text=True)
+    assert '<span class="visually-hidden"> of the intake session</span>' in page
     post(signed_in, f"{base}/respondents/{session_id}/reopen")
     assert of_record(app, engagement_id) is None
+    page = signed_in.get(base).get_data(as_text=True)
+    assert "While the answers of the intake session are reopened" in page
+    assert '<span class="visually-hidden"> for the intake session</span>' in page
     page = signed_in.get(f"{base}/respondents/{session_id}/close").get_data(as_text=True)
     assert "finish the session to submit them" not in page
-    assert post(signed_in, f"{base}/respondents/{session_id}/close").status_code == 302
+    # A session is not a person: the page names it as the session it is.
+    assert "<h1>Close the intake session's answers again?</h1>" in page
+    assert "<title>Close the intake session's answers again · " in page
+    response = post(signed_in, f"{base}/respondents/{session_id}/close")
+    assert response.status_code == 302
+    page = signed_in.get(base).get_data(as_text=True)
+    assert "The intake session's answers are closed again as they were submitted." in page
     assert reopened_state(app, "Intake session") == (ANSWERS, True, True, True)
     assert status(app, engagement_id) == "decided" and of_record(app, engagement_id) == 1
+
+
+def test_closing_a_changed_intake_session_again_names_it_as_a_session(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    base = f"/engagements/{engagement_id}"
+    form = {k: str(v) for k, v in ANSWERS.items()}
+    post(signed_in, f"{base}/session", {**form, "action": "decide"})
+    session_id = respondent_id(app, "Intake session")
+    post(signed_in, f"{base}/respondents/{session_id}/reopen")
+    changed = {**form, "innovation": "1", "session": str(session_id), "action": "save"}
+    post(signed_in, f"{base}/session", changed)
+    page = signed_in.get(f"{base}/respondents/{session_id}/close").get_data(as_text=True)
+    assert "1 answer of the intake session changed since it was reopened on " in page
+    assert "<bdi>Intake session</bdi> has changed" not in page
 
 
 def test_closing_again_is_refused_to_other_consultants_and_on_an_archived_engagement(

@@ -75,7 +75,7 @@ from assess.respondents import (
 from assess.text import same_name
 from assess.views import link_for, opened_from_session, sealed_for_session
 from assess.views.auth import require_consultant
-from assess.views.template_helpers import isolated, link_end
+from assess.views.template_helpers import about, isolated, link_end
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -561,7 +561,7 @@ def close(engagement_id: int, respondent_id: int) -> str | Response:
                 "{}'s answers changed again while the page was open. Nothing was discarded: "
                 "check the changes below."
             )
-            flash(isolated(message, respondent.name), "info")
+            flash(about(message, respondent), "info")
         return redirect(here, code=303)
     db.session.commit()
     if outcome.action == ANSWERS_CLOSED:
@@ -571,7 +571,7 @@ def close(engagement_id: int, respondent_id: int) -> str | Response:
             "{}'s answers are closed again as they were submitted; the changes made since "
             "they were reopened are discarded. No new decision is stored."
         )
-    flash(isolated(message, respondent.name), "success")
+    flash(about(message, respondent), "success")
     return redirect(show)
 
 

@@ -111,16 +111,23 @@ class Named(Protocol):
     side: str
 
 
+def named(respondent: Named, start: bool = False) -> Markup:
+    """Name a respondent in a sentence: a person by name, isolated as `names` does, and an
+    intake session as the session it is. ``start``: the name opens the sentence."""
+    if respondent.side == JOINT:
+        return Markup.escape(in_sentence(respondent.name, respondent.side, start=start))
+    return bdi(respondent.name)
+
+
 def respondent_names(respondents: Sequence[Named], start: bool = False) -> Markup:
-    """List respondents in a sentence: people by name, each isolated as `names` does, and an
-    intake session as the session it is. ``start``: the list opens the sentence."""
-    said = [
-        Markup.escape(in_sentence(r.name, r.side, start=start and i == 0))
-        if r.side == JOINT
-        else bdi(r.name)
-        for i, r in enumerate(respondents)
-    ]
+    """List respondents in a sentence, each named as `named` does."""
+    said = [named(r, start and i == 0) for i, r in enumerate(respondents)]
     return Markup(join_names([str(s) for s in said]))
+
+
+def about(sentence: str, respondent: Named) -> Markup:
+    """Fill a sentence with ``{}`` where the respondent is named, as `named` does."""
+    return Markup(sentence).format(named(respondent, start=sentence.startswith("{}")))
 
 
 def bdi(text: str) -> Markup:
@@ -151,6 +158,7 @@ FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "model_title": model_title,
     "names": names,
     "respondent_names": respondent_names,
+    "named": named,
     "plain_names": join_names,  # where no markup goes: an SVG's title and description
     "short_names": short_names,
 }
