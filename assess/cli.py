@@ -203,10 +203,16 @@ def summary_text(decision: Decision) -> str:
         for key in decision.alignment.by_gap():
             a = decision.alignment.factors[key]
             values = ", ".join(str(v) for v in a.values)
+            # An agreed level can sit anywhere between the answers: said, it is not read as
+            # the cautious middle rounded the other way.
+            agreed = " (agreed)" if key in decision.alignment.agreed else ""
             lines.append(
                 f"  {FACTORS_BY_KEY[key].label:<36} {values:<12} gap {a.gap} ({a.level}), "
-                f"consensus {decision.alignment.consensus[key]}"
+                f"consensus {decision.alignment.consensus[key]}{agreed}"
             )
+            note = decision.alignment.notes.get(key)
+            if note:
+                lines.append(f"    Why: {shown(note)}")
         lines += [
             # A name from the file may hold a direction override, which would turn the
             # rest of the line around: it shows as "?".

@@ -262,6 +262,34 @@ def test_cli_keeps_the_note_that_explains_an_agreed_value() -> None:
     assert alignment["notes"] == payload["notes"]
 
 
+def test_cli_text_tells_an_agreed_consensus_from_the_cautious_middle() -> None:
+    # 4 and 1 have their cautious middle at 2: a 3 the text did not call agreed would read
+    # as the rounding gone the other way.
+    note = "Overruns above 10% go to the steering group first."
+    payload = {
+        "respondents": [
+            {"name": "Ann Lee", "side": "producer", "answers": {**BASE, "risk_tolerance": 4}},
+            {"name": "Bo Chen", "side": "creator", "answers": {**BASE, "risk_tolerance": 1}},
+        ],
+        "consensus": {"risk_tolerance": 3},
+        "notes": {"risk_tolerance": note},
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "evaluate", "--format", "text"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    alignment = result.stdout.split("Alignment (largest gaps first):", 1)[1].splitlines()
+    [line] = [x for x in alignment if x.startswith("  Risk tolerance ")]
+    assert line.endswith("consensus 3 (agreed)")
+    assert f"    Why: {note}" in alignment
+    [line] = [x for x in alignment if x.startswith("  Innovation ")]
+    assert line.endswith(" (aligned), consensus " + str(BASE["innovation"]))
+
+
 @pytest.mark.parametrize(
     ("notes", "expected"),
     [
