@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from assess import partnership
-from assess.alignment import SIDE_LABELS
+from assess.alignment import JOINT, SIDE_LABELS
 from assess.charter import calendar, texts
 from assess.charter.details import CharterDetails, document_id_for
 from assess.decision import ChosenProtocol, Decision
@@ -254,6 +254,13 @@ def own_levels(decision: Decision) -> dict[str, tuple[tuple[str, int], ...]]:
     }
 
 
+def how_answered(decision: Decision) -> tuple[int, int]:
+    """Count the answer sets given apart and those given together in an intake session."""
+    sides = [r.side for r in decision.alignment.respondents] if decision.alignment else []
+    together = sides.count(JOINT)
+    return len(sides) - together, together
+
+
 def discussion_items(decision: Decision) -> list[DiscussionItem]:
     """List the significant gaps between respondents, largest first (none without alignment)."""
     alignment = decision.alignment
@@ -315,6 +322,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "factors": factors,
         "own_levels": own_levels(decision),
         "discussion": discussion_items(decision),
+        "answered": how_answered(decision),
         "radar": printed_radar(
             decision.answers,
             respondents=[

@@ -108,3 +108,25 @@ def test_an_intake_session_is_named_as_both_parties_answering_together() -> None
     html = charter.to_html(decision, make_details())
     assert "(both parties together)" in html  # the chart's legend
     assert "Joint" not in html
+
+
+def started_apart(respondents: list[Respondent]) -> str:
+    html = charter.to_html(evaluate_respondents(respondents), make_details())
+    part = html.split('id="section-alignment"', 1)[1].split("</section>", 1)[0]
+    return part.split("</p>", 1)[0]
+
+
+def test_how_the_parties_answered_is_said_as_it_happened() -> None:
+    ann, bo, _ = three_way()
+    session = Respondent("Intake session", "joint", dict(bo.answers))
+    second = Respondent("Intake session 2", "joint", dict(ann.answers))
+    assert "The Parties answered the assessment separately." in started_apart([ann, bo])
+    # Answers given together in an intake session were not given separately.
+    mixed = started_apart([ann, bo, session])
+    assert "separately" not in mixed.replace("separately and together", "")
+    assert (
+        "The Parties answered the assessment separately and together in an intake session." in mixed
+    )
+    assert "The Parties answered the assessment together in 2 intake sessions." in (
+        started_apart([session, second])
+    )
