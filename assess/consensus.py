@@ -205,6 +205,8 @@ class HistoryEntry:
     changes: tuple[FactorChange, ...]
     # A consensus started from the agreed values of an earlier one (see carry_over).
     carried_from: int | None = None
+    # Whose answers it combines: what tells a consensus started anew from the one before.
+    respondents: tuple[aligned.Respondent, ...] = ()
 
 
 def _answers(alignment: Alignment) -> tuple[Any, ...]:
@@ -268,7 +270,17 @@ def history(records: Iterable[DecisionRecord]) -> list[HistoryEntry]:
         if started or found:
             who = record.created_by.display_name if record.created_by else ""
             carried = last if started and found else None
-            entries.append(HistoryEntry(record.id, record.created_at, who, started, found, carried))
+            entries.append(
+                HistoryEntry(
+                    record.id,
+                    record.created_at,
+                    who,
+                    started,
+                    found,
+                    carried,
+                    alignment.respondents,
+                )
+            )
         previous[_answers(alignment)] = alignment
         last = record.id
     return entries

@@ -568,6 +568,13 @@ def test_an_intake_session_after_the_consensus_joins_it_instead_of_replacing_it(
     assert alignment is not None and len(alignment.respondents) == 3
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert f'href="{new}/charter">Prepare the charter</a>' in page
+    # Its history tells the new consensus from the one before by whose answers each combines.
+    history = signed_in.get(new).get_data(as_text=True).split('id="history-title"', 1)[1]
+    assert "Consensus of <bdi>Ann Lee</bdi>, <bdi>Bo Chen</bdi> and the intake session: " in (
+        history
+    )
+    assert "Consensus of <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi>: the cautious middle" in history
+    assert "Consensus of the submitted answers" not in history
     # The charter made from it starts with where the parties started apart.
     fields = {"mediator_internal_1": "Dana Holt"}
     charter = post(signed_in, f"{new}/charter/preview", fields).get_data(as_text=True)
