@@ -646,6 +646,35 @@ def test_a_consensus_whose_answers_are_reopened_waits_for_them(
     assert of_record(app, engagement_id) == int(path.rsplit("/", 1)[1])
 
 
+def test_no_consensus_is_decided_without_answers_that_are_reopened(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # With a third respondent reopened, the other two could still be combined: a consensus
+    # that leaves out answers about to come back, never the engagement's decision.
+    path = consensus_of_two(app, signed_in)
+    engagement_id = int(path.split("/")[2])
+    base = f"/engagements/{engagement_id}"
+    cy = invite(signed_in, engagement_id, respondent_name="Cy Dahl", side="creator")
+    answer_through_link(signed_in, cy)
+    third = post(signed_in, f"{base}/consensus").headers["Location"]
+    cy_id = respondent_id(app, "Cy Dahl")
+    post(signed_in, f"{base}/respondents/{cy_id}/reopen")
+    page = signed_in.get(base).get_data(as_text=True)
+    assert "Decide on the consensus</button>" not in page
+    waits = (
+        "The answers of <bdi>Cy Dahl</bdi> are open again, so a consensus now would leave them "
+        "out. Decide on it once they are submitted again, or closed again as they were submitted."
+    )
+    assert waits in page
+    response = post(signed_in, f"{base}/consensus")
+    assert response.status_code == 302 and response.headers["Location"] == base
+    assert waits in signed_in.get(base).get_data(as_text=True)
+    assert len(decisions(app)) == 3  # the two consensus decisions and Cy's own
+    # Closed again as they were: the consensus of all three is the engagement's decision again.
+    post(signed_in, f"{base}/respondents/{cy_id}/close")
+    assert of_record(app, engagement_id) == int(third.rsplit("/", 1)[1])
+
+
 # --- adjusting a consensus agrees values, each with its reason ---------------------------
 
 

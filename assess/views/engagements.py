@@ -75,7 +75,7 @@ from assess.respondents import (
 from assess.text import same_name
 from assess.views import link_for, opened_from_session, sealed_for_session
 from assess.views.auth import require_consultant
-from assess.views.template_helpers import about, isolated, link_end
+from assess.views.template_helpers import about, isolated, link_end, respondent_names
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
@@ -239,7 +239,7 @@ def show(engagement_id: int) -> str:
             if v.sign_off.status in (SIGNOFF_PREPARING, SIGNOFF_PENDING)
             and signoff.is_stale(db.session, v)
         },
-        no_consensus_because=why_no_consensus(respondents) if len(respondents) > 1 else None,
+        no_consensus_because=why_no_consensus_now(engagement) if len(respondents) > 1 else None,
         pages=PAGES,
     )
 
@@ -703,7 +703,7 @@ def consensus(engagement_id: int) -> Response:
     """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
     engagement = owned_engagement(engagement_id)
     refuse_if_archived(engagement)
-    blocker = why_no_consensus(engagement.submitted_respondents)
+    blocker = why_no_consensus_now(engagement)
     if blocker:
         flash(blocker, "info")
         return redirect(url_for("engagements.show", engagement_id=engagement.id))
@@ -721,6 +721,18 @@ def consensus(engagement_id: int) -> Response:
     return redirect(
         url_for("results.show", engagement_id=engagement.id, decision_id=record.id), code=303
     )
+
+
+def why_no_consensus_now(engagement: Engagement) -> Markup | str | None:
+    """Say why the submitted answers cannot be combined now. Answers reopened count too:
+    a consensus without them would never be the engagement's decision (it has none while
+    they are open), and would be out of date once they come back."""
+    if engagement.reopened:
+        return Markup(
+            "The answers of {} are open again, so a consensus now would leave them out. Decide "
+            "on it once they are submitted again, or closed again as they were submitted."
+        ).format(respondent_names(engagement.reopened))
+    return why_no_consensus(engagement.submitted_respondents)
 
 
 def _levels(levels: dict[str, int]) -> str:
