@@ -27,6 +27,8 @@ from webtools import (
     signed_in_consultant,
 )
 
+from assess.extensions import db
+from assess.models import Engagement, Respondent, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
@@ -261,3 +263,37 @@ def test_a_consensus_whose_answers_changed_says_so_and_is_decided_anew_keeping_w
     assert page.url.startswith(current + "/charter")
     page.goto(first)
     expect(page.locator("#outdated-consensus")).to_contain_text("The answers as they stand")
+
+
+def test_why_no_consensus_yet_reads_as_one_sentence(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    # Two answers from the producer side only: the page says why they are not combined yet.
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name in ("Ann Lee", "Dee Park"):
+            engagement.respondents.append(
+                Respondent(name=name, side="producer", answers=dict(ANSWERS), submitted_at=utcnow())
+            )
+        db.session.commit()
+    page = sign_in(laptop, live_server)
+    page.goto(f"{live_server}/engagements/{engagement_id}")
+    said = page.locator("#compare-title ~ .consensus-form").first
+    expect(said).to_contain_text("none has come from the creator side yet")
+    # The names run in the sentence rather than each set apart on a line of its own.
+    name = said.locator("bdi").first.bounding_box()
+    rest = said.evaluate(
+        """element => {
+          const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+          let node = walker.nextNode();
+          while (!node.data.includes('have submitted')) node = walker.nextNode();
+          const range = document.createRange();
+          range.setStart(node, node.data.indexOf('have submitted'));
+          range.setEnd(node, node.data.indexOf('have submitted') + 4);
+          return range.getBoundingClientRect().top;
+        }"""
+    )
+    assert name is not None and abs(name["y"] - rest) < 4, (name, rest)
