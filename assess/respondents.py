@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from assess import questionnaire
+from assess.alignment import in_sentence
 from assess.models import (
     ANSWERS_CLOSED,
     ANSWERS_CLOSED_DISCARDING,
@@ -34,10 +35,13 @@ class Refusal:
 
     sentence: str
     name: str = ""
+    side: str = ""
 
     @property
     def text(self) -> str:
-        return self.sentence.format(self.name)
+        # An intake session is named as the session it is, not as a person.
+        start = self.sentence.startswith("{}")
+        return self.sentence.format(in_sentence(self.name, self.side, start=start))
 
 
 GONE = Refusal("That respondent is no longer part of this engagement.")
@@ -80,6 +84,7 @@ def why_not_removable(respondent: Respondent) -> Refusal | None:
             "{} has submitted their answers, so they stay with the engagement. Reopen their "
             "answers if they need to change them.",
             respondent.name,
+            respondent.side,
         )
     if respondent.decisions:
         return Refusal(
@@ -88,6 +93,7 @@ def why_not_removable(respondent: Respondent) -> Refusal | None:
             "page, where they can submit again; or close their answers again as they were "
             "submitted.",
             respondent.name,
+            respondent.side,
         )
     return None
 
@@ -141,7 +147,9 @@ def remove_respondent(
 
 def not_submitted(respondent: Respondent) -> Refusal:
     return Refusal(
-        "{}'s answers are not submitted, so there is nothing to reopen.", respondent.name
+        "{}'s answers are not submitted, so there is nothing to reopen.",
+        respondent.name,
+        respondent.side,
     )
 
 
@@ -172,7 +180,9 @@ def reopen_answers(
 
 def not_open_again(respondent: Respondent) -> Refusal:
     return Refusal(
-        "{}'s answers are not open again, so there is nothing to close.", respondent.name
+        "{}'s answers are not open again, so there is nothing to close.",
+        respondent.name,
+        respondent.side,
     )
 
 
@@ -181,6 +191,7 @@ def not_on_record(respondent: Respondent) -> Refusal:
         "{}'s answers as submitted are not on record, so they cannot be restored. They can "
         "submit their answers again from their link.",
         respondent.name,
+        respondent.side,
     )
 
 

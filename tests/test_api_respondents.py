@@ -16,6 +16,7 @@ import assess.api.engagements as api_module
 from assess.extensions import db
 from assess.models import DecisionRecord, EngagementEvent, Invitation, Respondent, utcnow
 from assess.questionnaire import answers_seen
+from assess.respondents import Refusal
 
 pytestmark = pytest.mark.db
 
@@ -461,3 +462,13 @@ def test_the_same_person_is_invited_once_per_side_and_a_resent_request_says_wher
     with app.app_context():
         names = [(r.name, r.side) for r in db.session.scalars(select(Respondent))]
     assert sorted(names) == [("Ann Lee", "creator"), ("Ann Lee", "producer")]
+
+
+def test_a_refusal_names_an_intake_session_as_the_session_it_is() -> None:
+    said = "{}'s answers are not open again, so there is nothing to close."
+    assert Refusal(said, "Intake session", "joint").text == (
+        "The intake session's answers are not open again, so there is nothing to close."
+    )
+    assert Refusal(said, "Intake session 2", "joint").text.startswith("Intake session 2's ")
+    # A person's name stays as they wrote it, even at the start of a sentence.
+    assert Refusal(said, "de Vries", "creator").text.startswith("de Vries's answers ")

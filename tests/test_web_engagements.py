@@ -571,6 +571,10 @@ def test_a_reopened_intake_session_can_be_closed_again(app: Flask, signed_in: Fl
     assert response.status_code == 302
     page = signed_in.get(base).get_data(as_text=True)
     assert "The intake session's answers are closed again as they were submitted." in page
+    # A second click says why nothing happens, naming the session as the session it is.
+    again = signed_in.get(f"{base}/respondents/{session_id}/close").headers["Location"]
+    page = signed_in.get(again).get_data(as_text=True)
+    assert "The intake session's answers are not open again, so there is nothing to close." in page
     assert reopened_state(app, "Intake session") == (ANSWERS, True, True, True)
     assert status(app, engagement_id) == "decided" and of_record(app, engagement_id) == 1
 

@@ -450,7 +450,7 @@ def revoke(engagement_id: int, respondent_id: int) -> Response:
 
 def _said(refusal: Refusal) -> Markup:
     """Word why a respondent stays for the page, their name set apart."""
-    return isolated(refusal.sentence, refusal.name)
+    return about(refusal.sentence, refusal)
 
 
 @bp.route("/<int:engagement_id>/respondents/<int:respondent_id>/remove", methods=["GET", "POST"])

@@ -107,8 +107,11 @@ def names(people: Sequence[str]) -> Markup:
 
 
 class Named(Protocol):
-    name: str
-    side: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def side(self) -> str: ...
 
 
 def named(respondent: Named, start: bool = False) -> Markup:
