@@ -149,6 +149,14 @@ def record_decision(
     return record
 
 
+# Answers reopened count too: a consensus without them would never be the engagement's
+# decision (it has none while they are open), and would be out of date once they come back.
+REOPENED_BLOCK = (
+    "The answers of {} are open again, so a consensus now would leave them out. Decide on it "
+    "once they are submitted again, or closed again as they were submitted."
+)
+
+
 def why_no_consensus(submitted: list[Respondent]) -> str | None:
     """Say why these submitted respondents cannot be combined into a consensus yet."""
     if len(submitted) < 2:

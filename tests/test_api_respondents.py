@@ -472,3 +472,22 @@ def test_a_refusal_names_an_intake_session_as_the_session_it_is() -> None:
     assert Refusal(said, "Intake session 2", "joint").text.startswith("Intake session 2's ")
     # A person's name stays as they wrote it, even at the start of a sentence.
     assert Refusal(said, "de Vries", "creator").text.startswith("de Vries's answers ")
+
+
+def test_no_consensus_is_decided_while_answers_are_reopened(app: Flask, api: FlaskClient) -> None:
+    """As on the web: a consensus leaving reopened answers out would never be the decision."""
+    base, ann = submitted_by_ann(api)
+    for name, side in (("Bo Chen", "creator"), ("Cy Diaz", "producer")):
+        path, _ = invited(api, base, name, side)
+        submit(api, path)
+    assert api.post(f"{ann}/reopen").status_code == 200
+    before = decisions(app)
+    refused = api.post(f"{base}/decisions")
+    assert refused.status_code == 409, refused.json
+    assert refused.json["message"] == (
+        "The answers of Ann Lee are open again, so a consensus now would leave them out. "
+        "Decide on it once they are submitted again, or closed again as they were submitted."
+    )
+    assert decisions(app) == before
+    assert api.post(f"{ann}/close").status_code == 200
+    assert api.post(f"{base}/decisions").status_code == 201

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 
 from assess import questionnaire, respondents, signoff
+from assess.alignment import in_sentence
 from assess.api import ApiBlueprint, require_acceptable_answer, require_json_body
 from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
 from assess.api.schemas import (
@@ -57,6 +58,7 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import missing
+from assess.text import join_names
 from assess.views import link_for, served_in_parts
 
 
@@ -923,12 +925,15 @@ def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
 def decide_consensus(engagement_id: int) -> Created:
     """Decide on the consensus of the respondents who have submitted.
 
-    Needs at least two submitted respondents, one on each side (409 otherwise, or when these
-    answers are already combined in a decision). The decision is stored; its address is in
-    the Location header.
+    Needs at least two submitted respondents, one on each side, and no answers reopened (409
+    otherwise, or when these answers are already combined in a decision). The decision is
+    stored; its address is in the Location header.
     """
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
+    if engagement.reopened:
+        names = join_names([in_sentence(r.name, r.side) for r in engagement.reopened])
+        abort(409, message=questionnaire.REOPENED_BLOCK.format(names))
     blocker = questionnaire.why_no_consensus(engagement.submitted_respondents)
     if blocker:
         abort(409, message=blocker)

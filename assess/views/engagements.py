@@ -50,6 +50,7 @@ from assess.models import (
 )
 from assess.questionnaire import (
     PAGES,
+    REOPENED_BLOCK,
     answers_seen,
     carried_over,
     changes_since_reopening,
@@ -724,14 +725,9 @@ def consensus(engagement_id: int) -> Response:
 
 
 def why_no_consensus_now(engagement: Engagement) -> Markup | str | None:
-    """Say why the submitted answers cannot be combined now. Answers reopened count too:
-    a consensus without them would never be the engagement's decision (it has none while
-    they are open), and would be out of date once they come back."""
+    """Say why the submitted answers cannot be combined now, answers reopened included."""
     if engagement.reopened:
-        return Markup(
-            "The answers of {} are open again, so a consensus now would leave them out. Decide "
-            "on it once they are submitted again, or closed again as they were submitted."
-        ).format(respondent_names(engagement.reopened))
+        return Markup(REOPENED_BLOCK).format(respondent_names(engagement.reopened))
     return why_no_consensus(engagement.submitted_respondents)
 
 
