@@ -105,17 +105,23 @@ def _more_than_spaces(password: str) -> None:
         raise ValidationError("Choose a password with more than spaces in it.")
 
 
-class PasswordChangeSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    current_password = fields.String(
+def current_password_field(required: str) -> fields.String:
+    """The password the consultant signed in with, asked again before an action that
+    outlasts the sign-in (a new password, an API token)."""
+    return fields.String(
         required=True,
         validate=validate.Length(
             max=PASSWORD_MAX, error=f"Passwords have {PASSWORD_MAX} characters or fewer."
         ),
-        error_messages={"required": "Enter your current password."},
+        error_messages={"required": required},
     )
+
+
+class PasswordChangeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    current_password = current_password_field("Enter your current password.")
     new_password = fields.String(
         required=True,
         validate=validate.And(

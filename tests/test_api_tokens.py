@@ -32,7 +32,12 @@ def form_number(client: FlaskClient) -> str:
 
 
 def create(client: FlaskClient, name: str = "CRM sync", access: str = "write") -> str:
-    form = {"name": name, "access": access, "form_number": form_number(client)}
+    form = {
+        "name": name,
+        "access": access,
+        "form_number": form_number(client),
+        "password": PASSWORD,
+    }
     response = post(client, "/account/api-tokens", form)
     assert response.status_code == 201
     match = SECRET.search(response.get_data(as_text=True))
@@ -42,7 +47,12 @@ def create(client: FlaskClient, name: str = "CRM sync", access: str = "write") -
 
 def refused(client: FlaskClient, name: str) -> str:
     """Ask for a token the page must refuse; return the page that says why."""
-    form = {"name": name, "access": "read", "form_number": form_number(client)}
+    form = {
+        "name": name,
+        "access": "read",
+        "form_number": form_number(client),
+        "password": PASSWORD,
+    }
     response = post(client, "/account/api-tokens", form)
     assert response.status_code == 422
     return str(response.get_data(as_text=True))
@@ -52,7 +62,7 @@ def test_the_secret_never_travels_in_the_session_cookie_and_a_resent_form_makes_
     app: Flask, signed_in: FlaskClient
 ) -> None:
     number = form_number(signed_in)
-    form = {"name": "CRM sync", "access": "read", "form_number": number}
+    form = {"name": "CRM sync", "access": "read", "form_number": number, "password": PASSWORD}
     response = post(signed_in, "/account/api-tokens", form)
     secret = SECRET.search(response.get_data(as_text=True))
     assert response.status_code == 201 and secret
@@ -70,7 +80,11 @@ def test_the_secret_never_travels_in_the_session_cookie_and_a_resent_form_makes_
     # Two tabs opened before either was sent each make their token.
     first, second = form_number(signed_in), form_number(signed_in)
     for number, name in ((first, "First tab"), (second, "Second tab")):
-        sent = post(signed_in, "/account/api-tokens", {"name": name, "form_number": number})
+        sent = post(
+            signed_in,
+            "/account/api-tokens",
+            {"name": name, "form_number": number, "password": PASSWORD},
+        )
         assert sent.status_code == 201
 
 
@@ -117,7 +131,12 @@ def test_revoked_token_stops_working(app: Flask, signed_in: FlaskClient) -> None
 
 
 def test_token_name_is_required(signed_in: FlaskClient) -> None:
-    form = {"name": "  ", "access": "write", "form_number": form_number(signed_in)}
+    form = {
+        "name": "  ",
+        "access": "write",
+        "form_number": form_number(signed_in),
+        "password": PASSWORD,
+    }
     response = post(signed_in, "/account/api-tokens", form)
     assert response.status_code == 422
     assert "Enter the token name." in response.get_data(as_text=True)
@@ -126,7 +145,12 @@ def test_token_name_is_required(signed_in: FlaskClient) -> None:
 def test_an_unknown_access_is_named_next_to_its_choice_and_nothing_is_stored(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    form = {"name": "CRM sync", "access": "admin", "form_number": form_number(signed_in)}
+    form = {
+        "name": "CRM sync",
+        "access": "admin",
+        "form_number": form_number(signed_in),
+        "password": PASSWORD,
+    }
     response = post(signed_in, "/account/api-tokens", form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -267,7 +291,15 @@ def test_the_same_name_from_two_tabs_at_once_makes_one_token(
 
     monkeypatch.setattr(account, "_room_for_one_more", slow_check)
     forms = [
-        (tab, {"name": "CRM sync", "access": "read", "form_number": form_number(tab)})
+        (
+            tab,
+            {
+                "name": "CRM sync",
+                "access": "read",
+                "form_number": form_number(tab),
+                "password": PASSWORD,
+            },
+        )
         for tab in (signed_in, other_tab)
     ]
     start = threading.Barrier(len(forms))
@@ -315,3 +347,34 @@ def test_a_refused_token_is_told_apart_from_a_missing_one(
 def test_the_tokens_page_leads_back_to_the_account(signed_in: FlaskClient) -> None:
     page = signed_in.get("/account/api-tokens").get_data(as_text=True)
     assert '<p class="breadcrumb"><a href="/account">Your account</a></p>' in page
+
+
+def test_a_token_is_made_only_with_the_consultant_s_password(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """A token outlives the sign-in: whoever holds the session alone cannot mint one."""
+    for password, message in (
+        ("", "Enter your password."),
+        ("guess", "That is not your password."),
+    ):
+        form = {"name": "CRM sync", "form_number": form_number(signed_in)}
+        response = post(signed_in, "/account/api-tokens", form | {"password": password})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and message in page
+        assert 'href="#field-password">Your password' in page
+        assert re.search(r'id="field-password" name="password" type="password"\s+value=""', page)
+        assert not SECRET.search(page)
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 0
+    assert create(signed_in).startswith("asst_")
+
+
+def test_wrong_passwords_on_the_token_form_are_rate_limited(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    codes = []
+    for _ in range(3):
+        form = {"name": "CRM sync", "form_number": form_number(signed_in), "password": "guess"}
+        codes.append(post(signed_in, "/account/api-tokens", form).status_code)
+    assert codes == [422, 422, 429]

@@ -18,10 +18,10 @@ from assess.api.tokens import (
     issue_token,
     tokens_of,
 )
-from assess.extensions import db
-from assess.forms import Text, load_form
+from assess.extensions import db, limiter
+from assess.forms import Text, current_password_field, load_form
 from assess.models import Consultant, hold_row, utcnow
-from assess.views.auth import require_consultant
+from assess.views.auth import check_password, login_limit, require_consultant
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 bp.before_request(require_consultant)
@@ -34,6 +34,9 @@ class TokenForm(Schema):
         unknown = EXCLUDE
 
     name = Text("token name", NAME_MAX)
+    # A token works without signing in, for as long as it is not revoked: whoever holds the
+    # session (a borrowed laptop, a stolen cookie) must not be able to mint one.
+    password = current_password_field("Enter your password.")
     access = fields.String(
         load_default="read",
         validate=validate.OneOf(("read", "write"), error="Choose read only or read and write."),
@@ -69,6 +72,7 @@ def index() -> str:
 
 
 @bp.post("")
+@limiter.limit(login_limit, deduct_when=lambda r: r.status_code == 422)
 def create() -> tuple[str, int] | Response:
     """Create a token and show its secret in this answer, once (pages are never cached): it
     is stored hashed, and never put in the session cookie, which a browser may keep."""
@@ -83,6 +87,8 @@ def create() -> tuple[str, int] | Response:
         return redirect(url_for("api_tokens.index"), code=303)
     session["token_forms"] = [n for n in forms if n != number]
     data, errors = load_form(TokenForm(), request.form)
+    if "password" in data and not check_password(current_user, data["password"]):
+        errors["password"] = ["That is not your password."]
     if not errors:
         # Two tabs sending at once check the names and the count one after the other.
         hold_row(db.session, Consultant, current_user.id)

@@ -130,7 +130,7 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_limit() -> str:
+def login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
@@ -155,7 +155,7 @@ def _failed(response: Response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 # Only failed attempts count, so a consultant who signs in is never locked out by it.
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_account_login_limit, methods=["POST"], key_func=_account_tried, deduct_when=_failed)
 def login() -> str | Response | tuple[str, int]:
     """Sign a consultant in with email and password."""
@@ -238,7 +238,7 @@ def account() -> str | Response:
 
 
 @bp.post("/account/password")
-@limiter.limit(_login_limit, deduct_when=lambda r: r.status_code == 422)
+@limiter.limit(login_limit, deduct_when=lambda r: r.status_code == 422)
 def change_password() -> tuple[str, int] | Response:
     """Set a new password after checking the current one; other sessions are signed out."""
     if (refused := require_consultant()) is not None:

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from webtools import (
     ANSWERS,
     CREATOR_ANSWERS,
+    PASSWORD,
     create_engagement,
     invite,
     post,
@@ -546,6 +547,7 @@ def test_the_consultant_works_on_a_phone_without_anything_cut_off(
         page.get_by_role("link", name="Manage your API tokens").click()
         # One token per phone: an active token's name is not taken twice.
         page.fill("#field-name", f"CRM sync for the Northlight Films co-production office {width}")
+        page.get_by_label("Your password").fill(PASSWORD)
         page.get_by_role("button", name="Create token").click()
         expect(page.get_by_role("heading", name="Your new token")).to_be_visible()
         assert_consultant_page(page)
