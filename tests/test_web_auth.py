@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -134,10 +135,27 @@ def test_login_redirects_only_to_paths_on_this_site(client: FlaskClient, consult
 
 
 def test_post_without_csrf_token_is_rejected(client: FlaskClient, consultant: int) -> None:
-    response = client.post("/login", data={"email": "cara@example.com", "password": PASSWORD})
+    response = client.post(
+        "/login?next=/engagements/new", data={"email": "cara@example.com", "password": PASSWORD}
+    )
     assert response.status_code == 400
-    assert b"Your form has expired" in response.data
     assert client.get("/engagements").status_code == 302
+
+
+def test_a_sign_in_page_open_too_long_is_shown_again_ready_to_send(
+    client: FlaskClient, consultant: int
+) -> None:
+    """Nobody was signed in, so nothing 'ended': the page says so and its form works again."""
+    form = {"email": "cara@example.com", "password": PASSWORD, "next": "/engagements/new"}
+    page = client.post("/login", data=form).get_data(as_text=True)
+    assert "This sign-in page was open too long to be sent" in page
+    assert "Your form has expired" not in page and "sign-in it was opened in" not in page
+    assert 'value="cara@example.com"' in page and PASSWORD not in page
+    assert 'name="next" value="/engagements/new"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    signed_in = client.post("/login", data=form | {"csrf_token": token.group(1)})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/engagements/new"
 
 
 def test_an_expired_form_says_what_ends_a_sign_in(app: Flask, consultant: int) -> None:

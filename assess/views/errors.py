@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
+from assess.views.auth import safe_next
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("This request could not be understood", "Go back, reload the page and try again."),
@@ -51,6 +52,10 @@ FORM_EXPIRED = (
     "For your security, a form expires when the sign-in it was opened in ends: when you "
     "sign out, or after {hours} hours without opening a page. Go back, reload the page and "
     "submit it again."
+)
+SIGN_IN_PAGE_EXPIRED = (
+    "This sign-in page was open too long to be sent, for your security. Enter your "
+    "password again and sign in."
 )
 FORM_EXPIRED_ON_LINK = (
     "For your security, a page opened before the browser was closed can no longer be sent. "
@@ -95,8 +100,15 @@ def register(app: Flask) -> None:
         if request.endpoint == "auth.logout" and not current_user.is_authenticated:
             flash("You are signed out.", "info")
             return redirect(url_for("auth.login"))
-        if request.endpoint == "auth.login" and current_user.is_authenticated:
-            return redirect(url_for("engagements.index"))
+        if request.endpoint == "auth.login":
+            if current_user.is_authenticated:
+                return redirect(url_for("engagements.index"))
+            # No sign-in ended here: the page was open longer than the browser's session (or
+            # across a browser restart). Its form again, with a token that works.
+            form = {"email": request.form.get("email", "")[:254]}
+            errors = {"_schema": [SIGN_IN_PAGE_EXPIRED]}
+            next_path = safe_next(request.values.get("next"))
+            return render_template("web/login.html", form=form, errors=errors, next=next_path), 400
         personal_link = request.blueprint in PERSONAL_LINKS
         if personal_link and app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             session[COOKIE_PROBE] = True
