@@ -104,9 +104,9 @@ def test_single_answer_set_never_fires_alignment_rules() -> None:
     assert "alignment" not in evaluate(BASE).to_dict()
 
 
-def cli(payload: object) -> subprocess.CompletedProcess[str]:
+def cli(payload: object, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "assess.cli", "evaluate"],
+        [sys.executable, "-m", "assess.cli", "evaluate", *options],
         input=json.dumps(payload),
         capture_output=True,
         text=True,
@@ -235,13 +235,7 @@ def test_cli_text_shows_a_name_that_would_turn_the_line_around_as_it_is_not() ->
             {"name": "Bo Chen", "side": "creator", "answers": BASE},
         ]
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "assess.cli", "evaluate", "--format", "text"],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli(payload, "--format", "text")
     assert result.returncode == 0, result.stderr
     assert "\u202e" not in result.stdout
     assert "  Ann?Lee (producer) alone: " in result.stdout
@@ -274,13 +268,7 @@ def test_cli_text_tells_an_agreed_consensus_from_the_cautious_middle() -> None:
         "consensus": {"risk_tolerance": 3},
         "notes": {"risk_tolerance": note},
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "assess.cli", "evaluate", "--format", "text"],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli(payload, "--format", "text")
     assert result.returncode == 0, result.stderr
     alignment = result.stdout.split("Alignment (largest gaps first):", 1)[1].splitlines()
     [line] = [x for x in alignment if x.startswith("  Risk tolerance ")]

@@ -27,6 +27,7 @@ from webtools import (
     respondent_id,
     submitted_pair,
 )
+from werkzeug.test import TestResponse
 
 from assess.extensions import db
 from assess.models import DecisionRecord, Engagement, Invitation, Party, Respondent, utcnow
@@ -259,17 +260,18 @@ def test_a_new_link_never_travels_readable_in_the_session_cookie(
     engagement_id = create_engagement(signed_in)
     form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
     created = post(signed_in, f"/engagements/{engagement_id}/invitations/new", form)
-    carried = cookie_session(app, created)
-    page = signed_in.get(created.headers["Location"]).get_data(as_text=True)
-    link = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+/i/([^"]+)"', page)
-    assert link, "the new link is shown"
-    assert link.group(1) not in carried
+    assert shown_token(signed_in, created) not in cookie_session(app, created)
     ann_id = respondent_id(app, "Ann Lee")
     renewed = post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/link")
-    carried = cookie_session(app, renewed)
-    page = signed_in.get(renewed.headers["Location"]).get_data(as_text=True)
+    assert shown_token(signed_in, renewed) not in cookie_session(app, renewed)
+
+
+def shown_token(client: FlaskClient, sent: TestResponse) -> str:
+    """Follow to the page that shows a new link once; return the link's token."""
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
     link = re.search(r'id="invitation-link"[^>]*value="https?://[^/"]+/i/([^"]+)"', page)
-    assert link and link.group(1) not in carried
+    assert link, "the new link is shown"
+    return link.group(1)
 
 
 def test_a_new_link_revoked_before_its_page_shows_is_not_shown(
