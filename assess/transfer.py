@@ -309,7 +309,9 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
                     count = 0
                     with archive.open(name, "w") as member:
                         for row in _rows(connection, table):
-                            line = (json.dumps(row, sort_keys=True) + "\n").encode("utf-8")
+                            # Columns in the table's order, and a JSON value's keys in its
+                            # own: pages list a decision's terms in the order it keeps them.
+                            line = (json.dumps(row) + "\n").encode("utf-8")
                             digest.update(line)
                             member.write(line)
                             count += 1

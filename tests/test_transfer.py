@@ -419,6 +419,43 @@ def test_every_json_column_of_the_models_is_read_back_as_the_app_reads_it() -> N
     assert stored == set(JSON_READERS)
 
 
+def _json_as_stored(url: str) -> dict[tuple[str, str], list[str]]:
+    """Every JSON value of the models' tables, in the order of its keys (as pages list them).
+    SQLite gives a JSON value as its text, PostgreSQL parsed."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        values = {
+            (table, column): [
+                json.dumps(json.loads(value) if isinstance(value, str) else value)
+                for value in connection.execute(
+                    text(f"SELECT {column} FROM {table} ORDER BY id")
+                ).scalars()
+            ]
+            for table, column in JSON_READERS
+        }
+    engine.dispose()
+    return values
+
+
+def test_a_round_trip_keeps_the_order_within_stored_json(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    """A decision's protocol terms are shown in the order the rules gave them: restored
+    with their keys sorted, the result page would list them in another order."""
+    engagement_id = fill(app, client, consultant)
+    sign(app, engagement_id)
+    with app.app_context():
+        source_url = database.engine.url.render_as_string(hide_password=False)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    with restored(empty_database, tmp_path) as target:
+        imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+    before, after = _json_as_stored(source_url), _json_as_stored(empty_database)
+    assert before[("decisions", "data")] and before[("charter_versions", "fields")]
+    assert after == before
+
+
 def test_an_export_zipped_again_with_folder_entries_imports(
     app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
 ) -> None:
