@@ -67,8 +67,42 @@ def unknown_revision(url: str) -> str | None:
     return None
 
 
+def migration_order() -> list[str]:
+    """Return the project's migrations, the newest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return [revision.revision for revision in script.walk_revisions()]
+
+
+def _check_revision(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and value not in migration_order():
+        raise click.BadParameter(f"no migration is called {value}")
+    return value
+
+
+def _past(revision: str) -> bool:
+    """Whether the database is at a later migration than revision (upgrading to it would
+    leave the database as it is)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    order = migration_order()
+    return current in order and order.index(current) < order.index(revision)
+
+
 @db_cli.command("upgrade")
-def db_upgrade() -> None:
+# An export restores only into a database at its own migration: a backup from before an
+# upgrade goes into a new database migrated that far, which then migrates on.
+@click.option(
+    "--to",
+    "revision",
+    metavar="REVISION",
+    callback=_check_revision,
+    help="Migrate only this far (to restore an export made by an earlier version).",
+)
+def db_upgrade(revision: str | None) -> None:
     """Apply the database migrations."""
     url = current_app.config["DATABASE_URL"]
     # An older version run on a database a newer one migrated (as after a rollback).
@@ -80,8 +114,15 @@ def db_upgrade() -> None:
             err=True,
         )
         sys.exit(1)
+    if revision is not None and _past(revision):
+        click.echo(
+            f"Error: the database is past migration {revision} already; migrate a new,"
+            " empty database to it instead.",
+            err=True,
+        )
+        sys.exit(1)
     try:
-        upgrade_database(url)
+        alembic_command.upgrade(alembic_config(url), revision or "head")
     except (OperationalError, ProgrammingError) as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else ""
         if "already exists" not in reason:
@@ -92,7 +133,7 @@ def db_upgrade() -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo("Database is up to date.")
+    click.echo(f"Database is at migration {revision}." if revision else "Database is up to date.")
 
 
 def _check_email(email: str) -> str:

@@ -392,7 +392,18 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
         raise ArchiveError("not an assess export: manifest.json is not JSON") from None
     if not isinstance(manifest, dict):
         raise ArchiveError("not an assess export: manifest.json is not an object")
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if (
+        manifest.get("format") == FORMAT
+        and isinstance(version, int)
+        and not isinstance(version, bool)
+        and version > FORMAT_VERSION
+    ):
+        raise ArchiveError(
+            f"the export is of format version {version}, newer than this version of assess "
+            f"reads ({FORMAT_VERSION}): import it with the version that wrote it"
+        )
+    if manifest.get("format") != FORMAT or version != FORMAT_VERSION:
         raise ArchiveError("not an assess export of a format this version can read")
     shapes = {"revision": str, "tables": list, "rows": dict, "sha256": dict}
     for key, shape in shapes.items():
@@ -497,10 +508,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         manifest = _read_manifest(archive)
         revision = _revision(connection)
         if manifest["revision"] != revision:
-            raise TransferError(
-                f"the export is at migration {manifest['revision']}, this database at "
-                f"{revision}; migrate both to the same revision first"
-            )
+            raise TransferError(_other_migration(manifest["revision"], revision))
         tables = {t.name: t for t in _tables(connection)}
         listed = set(map(str, manifest["tables"]))
         # Folder entries are left out: an export unpacked and zipped again (zip -r) has them.
@@ -547,6 +555,29 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+def _other_migration(exported: str, current: str | None) -> str:
+    """Say why an export at another migration than the database's cannot be imported, and
+    what to do: a backup made before an upgrade is the usual case after a disaster."""
+    from assess.commands import migration_order
+
+    order = migration_order()
+    if exported not in order:
+        return (
+            f"the export is at migration {exported}, which this version of assess does not "
+            "know: a newer version wrote it; import it with that version"
+        )
+    if current in order and order.index(exported) > order.index(current):
+        return (
+            f"the export is at migration {exported}, older than this database's ({current}): "
+            f"import it into a new, empty database migrated with `assess db upgrade --to "
+            f"{exported}`, then run `assess db upgrade`"
+        )
+    return (
+        f"the export is at migration {exported}, this database at {current}; "
+        "run `assess db upgrade` first"
+    )
 
 
 def _decode_row(

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command as alembic_command
+from alembic.script import ScriptDirectory
 from apitools import bearer, make_token, sign
 from flask import Flask
 from flask.testing import FlaskClient
@@ -39,7 +41,7 @@ from webtools import ANSWERS
 
 from assess import create_app
 from assess.cli import cli
-from assess.commands import upgrade_database
+from assess.commands import alembic_config, upgrade_database
 from assess.extensions import db as database
 from assess.models import Base, Consultant, DecisionRecord, utcnow
 from assess.signing.keys import from_config
@@ -289,6 +291,84 @@ def test_import_says_when_the_database_cannot_take_an_export_yet(
         assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
+def test_a_backup_from_before_an_upgrade_restores_after_it(tmp_path: Path) -> None:
+    """After a disaster the backup may predate the version now installed: the refusal says
+    how to restore it, and the database then migrates on with the restored records."""
+    source_url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    migrations = ScriptDirectory.from_config(alembic_config(source_url))
+    head = migrations.get_current_head()
+    older = migrations.get_revision(head).down_revision
+    assert isinstance(older, str)
+    alembic_command.upgrade(alembic_config(source_url), older)
+    source = restored_app(source_url, tmp_path)
+    with source.app_context():
+        database.session.add(Consultant(email="t@example.com", name="T", password_hash="x"))
+        database.session.commit()
+    archive = tmp_path / "backup.zip"
+    assert source.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+
+    current_url = f"sqlite:///{tmp_path / 'current.sqlite3'}"
+    upgrade_database(current_url)
+    refused = (
+        restored_app(current_url, tmp_path).test_cli_runner().invoke(cli, ["import", str(archive)])
+    )
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: the export is at migration {older}, older than this database's "
+        f"({head}): import it into a new, empty database migrated "
+        f"with `assess db upgrade --to {older}`, then run `assess db upgrade`\n"
+    )
+
+    target = restored_app(f"sqlite:///{tmp_path / 'new.sqlite3'}", tmp_path)
+    runner = target.test_cli_runner()
+    migrated = runner.invoke(cli, ["db", "upgrade", "--to", older])
+    assert migrated.exit_code == 0, migrated.output
+    assert migrated.output == f"Database is at migration {older}.\n"
+    imported = runner.invoke(cli, ["import", str(archive)])
+    assert imported.exit_code == 0, imported.output
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    with target.app_context():
+        assert database.session.scalars(select(Consultant.email)).all() == ["t@example.com"]
+        database.engine.dispose()
+
+
+def test_db_upgrade_to_a_migration_it_cannot_reach_is_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    runner = restored_app(url, tmp_path).test_cli_runner()
+    refused = runner.invoke(cli, ["db", "upgrade", "--to", "f00dfeedbeef"])
+    assert refused.exit_code == 2
+    assert "Error: Invalid value for '--to': no migration is called f00dfeedbeef" in (
+        refused.output
+    )
+    upgrade_database(url)
+    first = ScriptDirectory.from_config(alembic_config(url)).get_base()
+    refused = runner.invoke(cli, ["db", "upgrade", "--to", first])
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: the database is past migration {first} already; migrate a new, empty "
+        "database to it instead.\n"
+    )
+
+
+def test_an_export_of_a_newer_format_says_so(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    archive, newer = exported(app, client, consultant, tmp_path), tmp_path / "newer.zip"
+    _rewrite(
+        archive,
+        newer,
+        lambda name, data: {**data, "format_version": 2} if name == "manifest.json" else data,
+    )
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(newer)])
+        assert refused.exit_code == 2
+        assert refused.output == (
+            "Error: the export is of format version 2, newer than this version of assess "
+            "reads (1): import it with the version that wrote it\n"
+        )
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
 def test_an_archive_s_text_in_a_refusal_cannot_steer_the_terminal(
     app: Flask, empty_database: str, tmp_path: Path
 ) -> None:
@@ -307,7 +387,7 @@ def test_an_archive_s_text_in_a_refusal_cannot_steer_the_terminal(
         refused = target.test_cli_runner().invoke(cli, ["import", str(archive)])
     assert refused.exit_code == 1, refused.output
     assert "\x1b" not in refused.output and len(refused.output.splitlines()) == 1
-    assert "the export is at migration r?[2J?Imported 5 engagements, this" in refused.output
+    assert "the export is at migration r?[2J?Imported 5 engagements, which" in refused.output
 
 
 def test_import_refuses_a_damaged_archive(
