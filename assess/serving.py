@@ -78,7 +78,8 @@ keepalive = 0
 # Recycle workers now and then, so a slow leak never becomes an outage.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max_requests // 10
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# Set but blank turns the log off: a name of spaces would otherwise become a log file.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-").strip() or None
 logger_class = "assess.serving.AccessLog"
 errorlog = "-"
 # gunicorn's control socket has one path per user (~/.gunicorn/gunicorn.ctl): a second node

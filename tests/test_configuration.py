@@ -345,6 +345,20 @@ def test_blank_gunicorn_settings_mean_their_defaults() -> None:
     assert loaded.stdout.split() == ["127.0.0.1:8000", "gthread", "127.0.0.1"]
 
 
+@pytest.mark.parametrize(("value", "shown"), [(" ", "None"), ("\t", "None"), (" - ", "'-'")])
+def test_a_blank_access_log_is_off_and_never_a_file_named_by_spaces(value: str, shown: str) -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import assess.serving as s; print(repr(s.accesslog))"],
+        env={**os.environ, "GUNICORN_ACCESS_LOG": value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == shown
+
+
 def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> None:
     port = free_port()
     env = {
