@@ -195,7 +195,10 @@ def user_password(email: str) -> None:
         sys.exit(1)
     consultant.set_password_hash(hash_password(_read_new_password()))
     db.session.commit()
-    click.echo(f"New password set for {consultant.email}; their other sessions are signed out.")
+    click.echo(
+        f"New password set for {consultant.email}; every session signed in with the old one"
+        " is signed out."
+    )
 
 
 def _read_new_password() -> str:
