@@ -450,6 +450,17 @@ def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
     assert [p.name for p in occupied.parent.iterdir()] == ["backup.zip"]
 
 
+def test_an_export_is_readable_by_its_owner_only(
+    app: Flask, consultant: int, tmp_path: Path
+) -> None:
+    """It holds the accounts' password hashes, as the database does."""
+    archive = tmp_path / "backup.zip"
+    archive.write_bytes(b"an older backup")
+    archive.chmod(0o644)
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+
+
 def test_export_onto_the_database_it_exports_is_refused_and_the_database_kept(
     app: Flask, consultant: int, tmp_path: Path
 ) -> None:
