@@ -252,11 +252,14 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "PUBLIC_BASE_URL": public_base_url(),
         "SIGNOFF_LINK_DAYS": whole_number("SIGNOFF_LINK_DAYS", 14, 1, 365),
         # The service's seal: generated into the instance folder unless a real one is given.
-        "SEAL_KEY_FILE": os.environ.get("SEAL_KEY_FILE") or None,
-        "SEAL_CERT_FILE": os.environ.get("SEAL_CERT_FILE") or None,
-        "SEAL_KEY_PASSPHRASE": os.environ.get("SEAL_KEY_PASSPHRASE") or None,
+        "SEAL_KEY_FILE": _given("SEAL_KEY_FILE"),
+        "SEAL_CERT_FILE": _given("SEAL_CERT_FILE"),
+        # A passphrase is taken as given, spaces and all; only a blank one means none.
+        "SEAL_KEY_PASSPHRASE": os.environ["SEAL_KEY_PASSPHRASE"]
+        if _given("SEAL_KEY_PASSPHRASE")
+        else None,
         # An RFC 3161 time-stamping authority for trusted time in seals, and the
         # certificates that verification trusts for it.
-        "SEAL_TSA_URL": os.environ.get("SEAL_TSA_URL") or None,
-        "SEAL_TSA_ROOT_FILE": os.environ.get("SEAL_TSA_ROOT_FILE") or None,
+        "SEAL_TSA_URL": _given("SEAL_TSA_URL"),
+        "SEAL_TSA_ROOT_FILE": _given("SEAL_TSA_ROOT_FILE"),
     }

@@ -237,6 +237,25 @@ def test_a_blank_database_url_means_the_default(monkeypatch: pytest.MonkeyPatch)
     )
 
 
+@pytest.mark.parametrize(
+    "variables",
+    [
+        ("SEAL_KEY_FILE", "SEAL_CERT_FILE"),
+        ("SEAL_KEY_FILE", "SEAL_CERT_FILE", "SEAL_KEY_PASSPHRASE"),
+        ("SEAL_TSA_URL",),
+        ("SEAL_TSA_ROOT_FILE",),
+    ],
+)
+def test_blank_seal_settings_mean_their_defaults(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, variables: tuple[str, ...]
+) -> None:
+    """README: a blank value (spaces too, as for every other setting) means the default."""
+    for variable in variables:
+        monkeypatch.setenv(variable, "  ")
+    app = create_app({"SECRET_KEY": "k" * 32, "DATABASE_URL": database_url})
+    assert all(app.config[variable] is None for variable in variables)
+
+
 @pytest.mark.parametrize("variable", ["SESSION_COOKIE_SECURE", "ASSESS_RATE_LIMITS"])
 def test_an_empty_security_switch_keeps_its_documented_default(
     monkeypatch: pytest.MonkeyPatch, database_url: str, variable: str
