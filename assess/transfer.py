@@ -16,12 +16,14 @@ import io
 import json
 import logging
 import os
+import sqlite3
 import stat
 import tempfile
 import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +33,17 @@ import click
 from cryptography.hazmat.primitives import hashes
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
-from sqlalchemy import Connection, Engine, MetaData, Table, func, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
@@ -283,6 +295,39 @@ def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
         yield {key: _encode(value) for key, value in row.items()}
 
 
+@contextmanager
+def _snapshot(engine: Engine, directory: Path) -> Iterator[Engine]:
+    """Yield an engine that reads the database as it is now, whatever is written meanwhile.
+
+    PostgreSQL gives each export its own snapshot (repeatable read). SQLite reads each
+    table as last committed, so a row written between two tables would tear the export
+    (an engagement without its consultant, which no import takes): it is copied first, in
+    one step that holds writers back only for as long as a file copy takes.
+    """
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    # Private to this user, as the database is: the copy holds the accounts' password hashes.
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=directory) as folder:
+        copy = Path(folder) / "snapshot.sqlite3"
+        with engine.connect() as connection:
+            # A file that is no database, or not migrated, is refused as reading it would be.
+            _revision(connection)
+            target = sqlite3.connect(copy)
+            try:
+                source = cast(sqlite3.Connection, connection.connection.driver_connection)
+                source.backup(target)
+            except sqlite3.Error as error:  # the disk full, most likely
+                raise TransferError(f"cannot copy the database into {directory}: {error}") from None
+            finally:
+                target.close()
+        snapshot = create_engine(f"sqlite:///{copy}")
+        try:
+            yield snapshot
+        finally:
+            snapshot.dispose()
+
+
 def export_archive(engine: Engine, path: Path) -> dict[str, int]:
     """Write every table to a zip file at path (atomically); return the row counts."""
     counts: dict[str, int] = {}
@@ -295,7 +340,7 @@ def export_archive(engine: Engine, path: Path) -> dict[str, int]:
     os.close(descriptor)
     try:
         # One repeatable-read snapshot: rows written meanwhile cannot tear the export.
-        with engine.connect() as connection:
+        with _snapshot(engine, directory) as source, source.connect() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(
                     text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

@@ -37,13 +37,14 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.orm import Session as OrmSession
 from webtools import ANSWERS
 
 from assess import create_app
 from assess.cli import cli
 from assess.commands import alembic_config, upgrade_database
 from assess.extensions import db as database
-from assess.models import Base, Consultant, DecisionRecord, utcnow
+from assess.models import Base, Consultant, DecisionRecord, Engagement, utcnow
 from assess.signing.keys import from_config
 from assess.signing.verify import verify
 from assess.transfer import (
@@ -448,6 +449,42 @@ def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
     with app.app_context(), pytest.raises(TransferError, match="cannot write"):
         export_archive(database.engine, occupied)
     assert [p.name for p in occupied.parent.iterdir()] == ["backup.zip"]
+
+
+def test_rows_written_while_exporting_never_tear_the_export(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A consultant who signs up and starts an engagement while the export runs must not
+    leave an engagement in it whose consultant is not: such a backup would never restore."""
+    from assess import transfer
+
+    with app.app_context():
+        url = database.engine.url.render_as_string(hide_password=False)
+    read = transfer._rows
+
+    def meanwhile(connection: Any, table: Table) -> Iterator[dict[str, Any]]:
+        yield from read(connection, table)
+        if table.name == "consultants":
+            writer = create_engine(url)
+            with OrmSession(writer) as other:
+                late = Consultant(email="late@example.com", name="L", password_hash="x")
+                other.add(Engagement(consultant=late, project_name="Late", client_organisation="L"))
+                other.commit()
+            writer.dispose()
+
+    monkeypatch.setattr(transfer, "_rows", meanwhile)
+    archive = tmp_path / "backup.zip"
+    exported = app.test_cli_runner().invoke(cli, ["export", str(archive)])
+    assert exported.exit_code == 0, exported.output
+    assert exported.output.startswith("Exported 1 consultant to ")
+    with restored(empty_database, tmp_path) as target:
+        imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
 
 
 def test_an_export_is_readable_by_its_owner_only(
