@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,13 +42,16 @@ def structure_problems(pdf: bytes, tmp_path: Path) -> str:
 @dataclass
 class Element:
     """An element of a tagged PDF's structure tree: its role, the text under it, the page
-    (0-based) its content is on, and its alternate text."""
+    (0-based) its content is on, and its alternate text; a table's header cell has an id,
+    and a data cell the ids of the header cells it is announced with."""
 
     role: str
     text: str = ""
     page: int | None = None
     alt: str | None = None
     kids: list[Element] = field(default_factory=list)
+    id: str | None = None
+    headers: list[str] = field(default_factory=list)
 
     def walk(self) -> Iterator[Element]:
         yield self
@@ -68,18 +72,30 @@ def read_aloud(pdf: bytes, tmp_path: Path) -> list[Element]:
     for line in out.splitlines():
         depth = len(line) - len(line.lstrip())
         content = line.strip()
-        if not content or content.startswith("/"):  # attributes
+        if not content:
             continue
         while open_elements[-1][0] >= depth:
             open_elements.pop()
+        if content.startswith("/"):  # an attribute of the element above it
+            if content.startswith("/Headers"):
+                open_elements[-1][1].headers = re.findall(r"\(([^)]*)\)", content)
+            continue
         if content.startswith('"'):
             for _, element in open_elements:  # lines of a paragraph are separate texts
                 element.text = " ".join((element.text + " " + content[1:-1]).split())
             continue
         element = Element(content.split()[0].rstrip(":"))
+        if ident := re.search(r"<([^>]*)>", content):
+            element.id = ident[1]
         open_elements[-1][1].kids.append(element)
         open_elements.append((depth, element))
     return list(root.walk())[1:]
+
+
+def announced(elements: list[Element]) -> list[tuple[str, list[str]]]:
+    """Each table data cell's text, with the texts of the header cells it is announced with."""
+    header_cells = {e.id: e.text for e in elements if e.role == "TH" and e.id}
+    return [(e.text, [header_cells[h] for h in e.headers]) for e in elements if e.role == "TD"]
 
 
 def structure_tree(pdf: bytes) -> list[Element]:

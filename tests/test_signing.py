@@ -20,7 +20,14 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfa import pdfa_3b_problems
-from pdftools import append_page, fonts_of, read_aloud, structure_problems, structure_tree
+from pdftools import (
+    announced,
+    append_page,
+    fonts_of,
+    read_aloud,
+    structure_problems,
+    structure_tree,
+)
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import validate_pdf_signature
@@ -278,6 +285,15 @@ def test_a_screen_reader_reads_the_audit_trail_after_the_charter(
     assert headings[-2:] == ["Appendix B How the recommendation was reached", "Audit trail"]
     qr = [e.alt for e in elements if e.role == "Figure" and e.page == audit_page]
     assert qr == [f"QR code that opens {BASE_URL}/verify/PC-2026-NL01-0001"]
+
+
+def test_a_screen_reader_names_each_fact_of_the_audit_page_by_its_label(
+    sealed: bytes, charter_pdf: bytes, tmp_path: Path
+) -> None:
+    cells = announced(read_aloud(sealed, tmp_path))
+    audit_cells = cells[len(announced(read_aloud(charter_pdf, tmp_path))) :]
+    assert ("PC-2026-NL01-0001", ["Document ID"]) in audit_cells
+    assert [text for text, headers in audit_cells if not headers] == []
 
 
 def test_a_charter_frozen_untagged_is_sealed_with_untagged_audit_pages(

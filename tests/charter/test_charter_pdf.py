@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import CountingServer, make_details
 from pdfa import pdfa_3b_problems
-from pdftools import fonts_of, read_aloud, structure_problems, structure_tree
+from pdftools import announced, fonts_of, read_aloud, structure_problems, structure_tree
 from PIL import Image
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
@@ -685,6 +685,37 @@ def test_a_screen_reader_finds_the_sections_in_order_under_their_headings(
     # Lists and tables keep their roles: items, header cells and the data under them.
     roles = {e.role for e in elements}
     assert {"L", "LI", "Table", "TH", "TD", "Figure"} <= roles
+
+
+@pytest.mark.parametrize("who", ["answers", "two respondents"])
+def test_a_screen_reader_names_each_table_cell_by_its_header(
+    decisions: dict[str, Decision], who: str, tmp_path: Path
+) -> None:
+    decision = sides_apart() if who == "two respondents" else decisions["hybrid"]
+    cells = announced(read_aloud(charter.to_pdf(decision, make_details()), tmp_path))
+    assert [text for text, headers in cells if not headers] == []
+    # Header cells at the start of a row name the cells beside them.
+    assert ("Dana Holt", ["Internal"]) in cells
+    assert ("Bo Chen", ["NAME"]) in cells
+    # Each model's fit: its score is announced with the model's name.
+    models = {model.title for model in partnership.MODELS}
+    assert {h[0] for _, h in cells if h and h[0] in models} == models
+
+
+def test_blocks_set_side_by_side_are_not_announced_as_tables(
+    standard_pdf: bytes, tmp_path: Path
+) -> None:
+    tables = [e for e in read_aloud(standard_pdf, tmp_path) if e.role == "Table"]
+    assert not [t for t in tables if "WHAT THIS MODEL DOES WELL" in t.text]
+    assert not [t for t in tables if any(e.role == "Figure" for e in t.walk())]
+
+
+def test_the_cover_s_facts_read_as_label_then_value(standard_pdf: bytes, tmp_path: Path) -> None:
+    elements = read_aloud(standard_pdf, tmp_path)
+    cover = next(e for e in elements if e.role == "Sect")
+    assert "PREPARED BY Clara Diaz CHARTER VERSION 1 ISSUED 2 March 2026" in cover.text
+    # No table whose value cells would be announced with both labels of their row.
+    assert not [e for e in cover.walk() if e.role == "Table"]
 
 
 @pytest.mark.parametrize("who", ["answers", "two respondents"])

@@ -252,8 +252,8 @@ def test_the_issue_date_is_the_day_in_the_zone_it_was_given(
     # 8 pm on New Year's Eve in New York is 1 January 2028 in UTC.
     details = make_details(issued_at="2027-12-31T20:00:00-05:00")
     html = charter.to_html(decisions["standard"], details)
-    assert "<th>Issued</th><td>31 December 2027</td>" in html
-    assert "<th>Effective from</th><td>31 December 2027</td>" in html
+    assert '<div class="key">Issued</div><div class="value">31 December 2027</div>' in html
+    assert '<div class="key">Effective from</div><div class="value">31 December 2027</div>' in html
     assert details.start == date(2027, 12, 31)  # the review calendar counts from it
     assert charter.document_id(decisions["standard"], details).startswith("PC-2027-")
 
