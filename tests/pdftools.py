@@ -130,6 +130,29 @@ def structure_tree(pdf: bytes) -> list[Element]:
     return list(document.walk())
 
 
+def unresolved_header_cells(pdf: bytes) -> list[str]:
+    """Return the header cell ids that data cells name but the structure tree's ID tree
+    does not resolve to a header cell (an assistive technology looks ids up there)."""
+    reader = PdfReader(BytesIO(pdf))
+    tree = reader.trailer["/Root"]["/StructTreeRoot"]
+    names = tree["/IDTree"]["/Names"] if "/IDTree" in tree else []
+    ids = [str(names[i]) for i in range(0, len(names), 2)]
+    assert ids == sorted(ids, key=lambda i: i.encode()), "the ID tree's keys are in order"
+    resolved = {str(names[i]) for i in range(0, len(names), 2) if names[i + 1]["/S"] == "/TH"}
+
+    def named(node: Any) -> Iterator[str]:
+        attributes = node.get("/A")
+        if isinstance(attributes, dict) and "/Headers" in attributes:
+            yield from (str(h) for h in attributes["/Headers"])
+        kids = node.get("/K", [])
+        for kid in kids if isinstance(kids, list) else [kids]:
+            kid = kid.get_object()
+            if isinstance(kid, dict) and kid.get("/Type", "/StructElem") == "/StructElem":
+                yield from named(kid)
+
+    return [h for h in named(tree) if h not in resolved]
+
+
 def served_in_parts(client: Any, path: str) -> bytes:
     """Check that ``path`` serves its PDF a byte range at a time, as a browser's PDF viewer
     and a resumed download ask for it; return the whole PDF."""

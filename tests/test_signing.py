@@ -27,6 +27,7 @@ from pdftools import (
     read_aloud,
     structure_problems,
     structure_tree,
+    unresolved_header_cells,
 )
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
@@ -294,6 +295,7 @@ def test_a_screen_reader_names_each_fact_of_the_audit_page_by_its_label(
     audit_cells = cells[len(announced(read_aloud(charter_pdf, tmp_path))) :]
     assert ("PC-2026-NL01-0001", ["Document ID"]) in audit_cells
     assert [text for text, headers in audit_cells if not headers] == []
+    assert unresolved_header_cells(sealed) == []
 
 
 def test_a_charter_frozen_untagged_is_sealed_with_untagged_audit_pages(

@@ -14,6 +14,8 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+import pydyf
+
 from assess.charter.errors import CharterError
 from assess.charter.fonts import FONTS
 from assess.charter.render import TEMPLATES
@@ -159,9 +161,28 @@ def write_archival(document: Any, **options: Any) -> bytes:
     """
     _use_srgb_output_intent(document)
     pdf: bytes = document.write_pdf(
-        pdf_variant="pdf/a-3b", pdf_tags=True, output_intent=OUTPUT_INTENT, **options
+        pdf_variant="pdf/a-3b",
+        pdf_tags=True,
+        output_intent=OUTPUT_INTENT,
+        finisher=_index_header_cells,
+        **options,
     )
     return pdf
+
+
+def _index_header_cells(document: Any, pdf: Any) -> None:
+    """Give the structure tree the index of element ids (its ID tree) that a reader looks
+    up a data cell's header cells in. WeasyPrint names each table's header cells and lists
+    them on the data cells, but writes no index, so no reader could find them."""
+    dictionaries = [o for o in pdf.objects if isinstance(o, dict)]
+    root = next((o for o in dictionaries if o.get("Type") == "/StructTreeRoot"), None)
+    named: list[Any] = [o for o in dictionaries if o.get("Type") == "/StructElem" and "ID" in o]
+    if root is None or not named:
+        return
+    names = pydyf.Array()
+    for element in sorted(named, key=lambda o: str(o["ID"].string).encode()):
+        names.extend((element["ID"], element.reference))
+    root["IDTree"] = pydyf.Dictionary({"Names": names})
 
 
 def _use_srgb_output_intent(document: Any) -> None:

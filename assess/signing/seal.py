@@ -298,6 +298,56 @@ class _StructureTrees:
             )
             writer.update_container(self.charter)
         writer.update_container(charter_tree)
+        self._index_header_cells(writer, importer)
+
+    def _index_header_cells(self, writer: Any, importer: Any) -> None:
+        """List the audit trail's header cells in the charter's index of element ids (its
+        ID tree), where a reader looks up a data cell's header cells. Both documents name
+        their cells after their own object numbers, so the audit trail's are renamed apart."""
+        if "/IDTree" not in self.audit:
+            return
+        audit_names = self.audit["/IDTree"]["/Names"]
+        renamed: dict[str, Any] = {}
+        entries: list[tuple[str, Any]] = []
+        for i in range(0, len(audit_names), 2):
+            name = f"audit-{audit_names[i]}"
+            renamed[str(audit_names[i])] = generic.TextStringObject(name)
+            entries.append((name, importer.import_object(audit_names.raw_get(i + 1))))
+        for _, reference in entries:
+            reference.get_object()["/ID"] = renamed[str(reference.get_object()["/ID"])]
+        kids = self.audit["/K"][0]["/K"]
+        top = [importer.import_object(kids.raw_get(i)) for i in range(len(kids))]
+        for element in (e for reference in top for e in _elements(reference)):
+            attributes = element.get("/A")
+            if isinstance(attributes, generic.DictionaryObject) and "/Headers" in attributes:
+                attributes["/Headers"] = generic.ArrayObject(
+                    renamed[str(h)] for h in attributes["/Headers"]
+                )
+        if "/IDTree" in self.charter:
+            tree = self.charter["/IDTree"]
+            names = tree["/Names"]
+            entries += [(str(names[i]), names.raw_get(i + 1)) for i in range(0, len(names), 2)]
+        else:
+            tree = generic.DictionaryObject()
+            self.charter["/IDTree"] = tree
+        tree["/Names"] = generic.ArrayObject(
+            item
+            for name, reference in sorted(entries, key=lambda e: e[0].encode())
+            for item in (generic.TextStringObject(name), reference)
+        )
+        writer.update_container(self.charter)
+
+
+def _elements(reference: Any) -> Any:
+    """The structure elements under an element and the element itself."""
+    element = reference.get_object()
+    yield element
+    kids = element.get("/K", [])
+    for kid in kids if isinstance(kids, list) else [kids]:
+        if isinstance(kid, generic.IndirectObject):
+            kid_object = kid.get_object()
+            if kid_object.get("/Type", "/StructElem") == "/StructElem":
+                yield from _elements(kid)
 
 
 def _structure_tree(catalog: Any) -> Any:

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 from conftest import CountingServer, make_details
 from pdfa import pdfa_3b_problems
-from pdftools import announced, fonts_of, read_aloud, structure_problems, structure_tree
+from pdftools import (
+    announced,
+    fonts_of,
+    read_aloud,
+    structure_problems,
+    structure_tree,
+    unresolved_header_cells,
+)
 from PIL import Image
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
@@ -692,7 +699,8 @@ def test_a_screen_reader_names_each_table_cell_by_its_header(
     decisions: dict[str, Decision], who: str, tmp_path: Path
 ) -> None:
     decision = sides_apart() if who == "two respondents" else decisions["hybrid"]
-    cells = announced(read_aloud(charter.to_pdf(decision, make_details()), tmp_path))
+    pdf = charter.to_pdf(decision, make_details())
+    cells = announced(read_aloud(pdf, tmp_path))
     assert [text for text, headers in cells if not headers] == []
     # Header cells at the start of a row name the cells beside them.
     assert ("Dana Holt", ["Internal"]) in cells
@@ -700,6 +708,8 @@ def test_a_screen_reader_names_each_table_cell_by_its_header(
     # Each model's fit: its score is announced with the model's name.
     models = {model.title for model in partnership.MODELS}
     assert {h[0] for _, h in cells if h and h[0] in models} == models
+    # A reader finds each header cell a data cell names through the tree's index of ids.
+    assert unresolved_header_cells(pdf) == []
 
 
 def test_blocks_set_side_by_side_are_not_announced_as_tables(
