@@ -147,7 +147,8 @@ def test_the_api_lists_a_page_at_a_time_and_searches(app: Flask, many: FlaskClie
     for page in ("9", str(10**30)):
         past_the_end = many.get(f"/api/v1/engagements?page={page}&page_size=10", headers=headers)
         assert past_the_end.status_code == 200 and past_the_end.json == []
-    for bad in ("page=0", "page_size=500", "archived=maybe", "q=" + "x" * 101, "sort=name"):
+    bad_archived = ("archived=maybe", "archived=1", "archived=yes", "archived=on")
+    for bad in ("page=0", "page_size=500", *bad_archived, "q=" + "x" * 101, "sort=name"):
         response = many.get(f"/api/v1/engagements?{bad}", headers=headers)
         assert response.status_code == 422 and response.mimetype == "application/json", bad
     misspelt = many.get("/api/v1/engagements?archive=true", headers=headers)

@@ -438,6 +438,9 @@ class EngagementQuerySchema(Schema):
     )
     archived = fields.Boolean(
         load_default=None,
+        # Exactly what the message and the document say: marshmallow would also take 1, yes, on.
+        truthy={"true"},
+        falsy={"false"},
         error_messages={"invalid": "must be true or false"},
         metadata={"description": "only archived (true) or only current (false) engagements"},
     )
