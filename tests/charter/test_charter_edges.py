@@ -184,7 +184,7 @@ def rules_copy(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("written", "problem"),
     [
-        ("{agrees", "because: unmatched '{' in format spec; write {{ or }} for a brace itself"),
+        ("{agrees", "because: a { or } without its pair; write {{ or }} for a brace itself"),
         ("{innovation:s}", "because: {innovation} takes no format or conversion"),
         ("{innovation!r}", "because: {innovation} takes no format or conversion"),
     ],
