@@ -661,7 +661,7 @@ def test_after_a_freeze_the_charter_form_proposes_the_next_version_number(
     preview = post(signed_in, f"{setup.charter_path}/preview", {"version": "7"})
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "version 7" not in text.lower()
-    assert re.search(r"Charter version</t[hd]>\s*<td>2<", text), text
+    assert re.search(r"Charter version\s+2\s", re.sub(r"<[^>]+>", " ", text)), text
 
 
 def test_freezing_again_warns_that_it_withdraws_the_open_sign_off(
