@@ -204,6 +204,13 @@ def user_password(email: str) -> None:
 def _read_new_password() -> str:
     """Read a new password, or exit 2 (bad input, as a bad email or name) saying why."""
     password = _read_password()
+    if not password and not sys.stdin.isatty():
+        click.echo(
+            "Error: no password came on standard input; pipe one in, or run the command in a "
+            "terminal to be asked for it.",
+            err=True,
+        )
+        sys.exit(2)
     if any(0xD800 <= ord(c) <= 0xDFFF for c in password):  # undecodable bytes on stdin
         click.echo("Error: the password is not valid UTF-8 text.", err=True)
         sys.exit(2)

@@ -141,6 +141,7 @@ def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliR
     [
         ("not-an-email", "a long password", "not a valid email address"),
         ("eve@example.com", "short", "needs 10 to 1024 characters"),
+        ("eve@example.com", "", "no password came on standard input"),
     ],
 )
 def test_user_create_refuses_bad_input(
