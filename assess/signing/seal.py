@@ -284,8 +284,8 @@ class _StructureTrees:
         importer.reference_map[audit_document.reference] = charter_document
         importer.reference_map[self.audit_ref.reference] = self.charter_ref
         kids = charter_document.get_object()["/K"]
-        for kid in importer.import_object(audit_document.get_object()["/K"]):
-            kids.append(kid)
+        imported = importer.import_object(audit_document.get_object()["/K"])
+        kids.extend(imported)
         writer.update_container(kids)
         audit_numbers = _numbers(self.audit["/ParentTree"])
         charter_tree = self.charter["/ParentTree"]
@@ -298,9 +298,9 @@ class _StructureTrees:
             )
             writer.update_container(self.charter)
         writer.update_container(charter_tree)
-        self._index_header_cells(writer, importer)
+        self._index_header_cells(writer, importer, imported)
 
-    def _index_header_cells(self, writer: Any, importer: Any) -> None:
+    def _index_header_cells(self, writer: Any, importer: Any, top: Any) -> None:
         """List the audit trail's header cells in the charter's index of element ids (its
         ID tree), where a reader looks up a data cell's header cells. Both documents name
         their cells after their own object numbers, so the audit trail's are renamed apart."""
@@ -315,8 +315,6 @@ class _StructureTrees:
             entries.append((name, importer.import_object(audit_names.raw_get(i + 1))))
         for _, reference in entries:
             reference.get_object()["/ID"] = renamed[str(reference.get_object()["/ID"])]
-        kids = self.audit["/K"][0]["/K"]
-        top = [importer.import_object(kids.raw_get(i)) for i in range(len(kids))]
         for element in (e for reference in top for e in _elements(reference)):
             attributes = element.get("/A")
             if isinstance(attributes, generic.DictionaryObject) and "/Headers" in attributes:
