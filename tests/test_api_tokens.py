@@ -206,6 +206,37 @@ def test_a_guesser_at_the_same_address_does_not_lock_out_valid_tokens(
     assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer asst_guess"},
+        {"Origin": "https://crm.example", "Access-Control-Request-Method": "PATCH"},
+        {"Origin": "https://crm.example", "Authorization": "Bearer asst_guess"},
+    ],
+)
+def test_options_requests_are_not_failed_authentication_attempts(
+    app: Flask, signed_in: FlaskClient, headers: dict[str, str]
+) -> None:
+    """A preflight (or plain OPTIONS) carries no credentials to fail: it asks what a route
+    takes. Counting it as a refused token would lock a browser-based tool out, and without
+    a token it would share one count with every other client's."""
+    secret = create(signed_in)
+    app.config["API_BAD_TOKEN_RATE_LIMIT"] = "2 per minute"
+    app.config["API_TOKEN_RATE_LIMIT"] = "3 per minute"
+    asked = [
+        signed_in.options("/api/v1/engagements/1", headers=headers).status_code for _ in range(5)
+    ]
+    assert asked == [204] * 5
+    assert signed_in.get("/api/v1/engagements", headers=bearer(secret)).status_code == 200
+    # Only failed attempts count: the limit still holds for tokens that are refused.
+    guesses = [
+        signed_in.get("/api/v1/engagements", headers=bearer(f"asst_guess{n}")).status_code
+        for n in range(3)
+    ]
+    assert guesses == [401, 401, 429]
+
+
 def test_a_new_password_or_signing_out_leaves_tokens_working_and_says_so(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -12,6 +12,11 @@ from assess.models import Consultant
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def asks_what_a_route_takes() -> bool:
+    """Say whether the request is an OPTIONS request (plain, or a CORS preflight)."""
+    return request.method == "OPTIONS"
+
+
 def presented_secret() -> str | None:
     """Return the token from an 'Authorization: Bearer ...' header, if any."""
     header = request.headers.get("Authorization", "")
@@ -31,7 +36,13 @@ def presented_token() -> ApiToken | None:
 
 
 def authenticate() -> None:
-    """Require a valid token; read-only tokens may not change anything (403)."""
+    """Require a valid token; read-only tokens may not change anything (403).
+
+    OPTIONS needs none: it asks only which methods a route takes, as the public OpenAPI
+    document says, and a browser's CORS preflight never carries the token to send.
+    """
+    if asks_what_a_route_takes():
+        return
     token = presented_token()
     if token is None and presented_secret() is None:
         abort(

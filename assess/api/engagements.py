@@ -23,7 +23,13 @@ from webargs.flaskparser import FlaskParser
 from assess import questionnaire, respondents, signoff
 from assess.alignment import in_sentence
 from assess.api import ApiBlueprint, require_acceptable_answer, require_json_body
-from assess.api.auth import authenticate, current_consultant, presented_secret, presented_token
+from assess.api.auth import (
+    asks_what_a_route_takes,
+    authenticate,
+    current_consultant,
+    presented_secret,
+    presented_token,
+)
 from assess.api.schemas import (
     AnswersUpdateSchema,
     CloseAgainSchema,
@@ -136,7 +142,10 @@ def _valid_token() -> bool:
         return False
 
 
-limiter.limit(_token_limit, key_func=_token_key)(blp)
+# OPTIONS is exempt from both limits: it is answered from the routes alone, presents no
+# token to count or refuse, and without one it would share a single count with every
+# other client's.
+limiter.limit(_token_limit, key_func=_token_key, exempt_when=asks_what_a_route_takes)(blp)
 # A new made-up secret each time would escape the per-token count: refused tokens are also
 # counted per client address. Valid tokens are exempt, so a guesser sharing an office's
 # address cannot lock its integrations out.
@@ -144,7 +153,7 @@ limiter.limit(
     _bad_token_limit,
     scope="api-bad-token",
     deduct_when=lambda response: response.status_code == 401,
-    exempt_when=_valid_token,
+    exempt_when=lambda: asks_what_a_route_takes() or _valid_token(),
 )(blp)
 blp.before_request(authenticate)
 blp.before_request(require_acceptable_answer)
