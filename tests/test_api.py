@@ -1257,6 +1257,51 @@ def test_a_change_made_on_a_copy_no_longer_current_is_refused_412(api: FlaskClie
         assert any(p.get("name") == "If-Match" for p in operation["parameters"])
 
 
+def test_a_change_answers_with_the_etag_of_the_copy_it_made(api: FlaskClient) -> None:
+    """A tool that changes an engagement twice names the copy its first change made in the
+    second's If-Match, without reading it again in between."""
+    engagement_id = create_engagement(api)
+    path = f"/api/v1/engagements/{engagement_id}"
+    first = api.patch(path, json={"project_name": "First"}, headers={"If-Match": "*"})
+    assert first.status_code == 200 and first.headers.get("ETag")
+    assert first.headers["ETag"] == api.get(path).headers["ETag"]
+    second = api.patch(
+        path, json={"client_organisation": "Second"}, headers={"If-Match": first.headers["ETag"]}
+    )
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+    assert second.headers["ETag"] == api.get(path).headers["ETag"]
+    stale = api.patch(
+        path, json={"project_name": "Third"}, headers={"If-Match": first.headers["ETag"]}
+    )
+    assert stale.status_code == 412 and api.get(path).json["project_name"] == "First"
+
+    # Each change that answers with a respondent as its GET shows it tags it the same way.
+    respondent = f"{path}/respondents/{invite(api, engagement_id, 'Ann', 'producer')}"
+    changes = [
+        ("PUT", "/answers", {"answers": ANSWERS}),
+        ("DELETE", "/invitation", None),
+        ("POST", "/submit", None),
+        ("POST", "/reopen", None),
+        ("POST", "/close", None),
+    ]
+    for method, suffix, body in changes:
+        changed = api.open(f"{respondent}{suffix}", method=method, json=body)
+        assert changed.status_code in (200, 201), (suffix, changed.json)
+        if changed.status_code == 200:
+            assert changed.headers["ETag"] == api.get(respondent).headers["ETag"], suffix
+    spec = api.get("/api/v1/openapi.json").json["paths"]
+    etag = spec["/api/v1/engagements/{engagement_id}"]["get"]["responses"]["200"]["headers"]
+    responding = "/api/v1/engagements/{engagement_id}/respondents/{respondent_id}"
+    for where, method in (
+        ("/api/v1/engagements/{engagement_id}", "patch"),
+        (f"{responding}/answers", "put"),
+        (f"{responding}/invitation", "delete"),
+        (f"{responding}/reopen", "post"),
+        (f"{responding}/close", "post"),
+    ):
+        assert spec[where][method]["responses"]["200"]["headers"]["ETag"] == etag["ETag"], where
+
+
 @pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Count the charters laid out and written as PDF, by document id."""
