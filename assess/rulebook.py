@@ -493,7 +493,8 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
     # Each fact can hold on its own, yet a decision never has them together (a hybrid's
     # model is "hybrid", never "agile"): the rule would silently never fire.
     on_outcome = [c for c in conditions if c.fact in OUTCOMES[0]]
-    together = any(all(c.holds(o[c.fact]) for c in on_outcome) for o in OUTCOMES)
+    fires_for = [o for o in OUTCOMES if all(c.holds(o[c.fact]) for c in on_outcome)]
+    together = bool(fires_for)
     if on_outcome and len(problems) == found and not together:
         problems.append("when: no decision has these together; the rule would never fire")
     score = dict(data.get("score", {}))
@@ -527,6 +528,13 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
             )
         elif spec or conversion:
             problems.append(f"because: {{{placeholder}}} takes no format or conversion")
+        elif placeholder == "secondary_title" and not all(o["hybrid"] for o in fires_for):
+            # A decision of one model has no second: the sentence would name the first twice.
+            problems.append(
+                "because: {secondary_title} names a hybrid's second model, and this rule also "
+                "fires for a decision of one model; add hybrid: true to when, or write "
+                "{primary_title}"
+            )
     return Rule(data["id"], file, stage, conditions, data["because"], score, protocols)
 
 

@@ -105,6 +105,20 @@ DEFECTS = {
         "rule bool-text: because: {hybrid} would show the client True or False; say it in "
         "words, with a condition on it",
     ),
+    "second model named where one model may be chosen": (
+        "  - id: lone-second\n    when: {uses_agile: true}\n    protocols: {decision_log: {}}\n"
+        "    because: Agile work sits alongside {secondary_title} here.\n",
+        "rule lone-second: because: {secondary_title} names a hybrid's second model, and this "
+        "rule also fires for a decision of one model; add hybrid: true to when, or write "
+        "{primary_title}",
+    ),
+    "second model named by a scoring rule": (
+        "  - id: scoring-second\n    when: {innovation: 4}\n    score: {agile: 1}\n"
+        "    because: Innovation at 4 favours {secondary_title} as well.\n",
+        "rule scoring-second: because: {secondary_title} names a hybrid's second model, and "
+        "this rule also fires for a decision of one model; add hybrid: true to when, or write "
+        "{primary_title}",
+    ),
     "missing because": (
         "  - id: no-reason\n    when: {innovation: 4}\n    protocols: {decision_log: {}}\n",
         "rule no-reason: because: is required",
@@ -132,6 +146,22 @@ def test_each_defect_is_reported_with_file_and_rule(rules_copy: Path, defect: st
         p.startswith(str(rules_copy / "90-extra.yaml")) and expected in p
         for p in caught.value.problems
     ), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    "when", ["{hybrid: true}", "{model: hybrid}", "{secondary: {ne: none}}", "{secondary: agile}"]
+)
+def test_a_rule_that_fires_only_for_hybrids_may_name_the_second_model(
+    rules_copy: Path, when: str
+) -> None:
+    add_rule(
+        rules_copy,
+        f"  - id: second-named\n    when: {when}\n    protocols: {{decision_log: {{}}}}\n"
+        "    because: '{primary_title} leads and {secondary_title} supports.'\n",
+    )
+    [rule] = [rule for rule in load(rules_copy).rules if rule.id == "second-named"]
+    titles = {"primary_title": "Agile", "secondary_title": "Integrated"}
+    assert rule.explain(titles) == "Agile leads and Integrated supports."
 
 
 def test_scoring_rule_must_score(rules_copy: Path) -> None:
