@@ -10,6 +10,7 @@ import sys
 from typing import IO, Any, NoReturn
 
 import click
+from click.core import ParameterSource
 from flask.cli import FlaskGroup
 from marshmallow import ValidationError
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
@@ -240,15 +241,30 @@ def summary_text(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def rules_folder(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """Read the folder as the app reads ASSESS_RULES_DIR: blank means the project's rules."""
-    return value.strip() or None if value is not None else None
+def rules_folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Read the folder as the app reads ASSESS_RULES_DIR: blank means the project's rules.
+
+    A value that is not a folder is refused naming where it came from: the option, or the
+    environment variable a user may have set long ago and forgotten.
+    """
+    folder = value.strip() if value is not None else ""
+    if not folder:
+        return None
+    if not os.path.isdir(folder):
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        if ctx.get_parameter_source(str(param.name)) is ParameterSource.ENVIRONMENT:
+            hint = f"the environment variable {param.envvar}"
+            raise click.BadParameter(f"{folder!r} {problem}.", ctx, param_hint=hint)
+        raise click.BadParameter(f"{folder!r} {problem}.", ctx, param)
+    return folder
 
 
 # The rules a `rules` command works on, as the app chooses them.
 rules_dir_option = click.option(
     "--rules-dir",
-    type=click.Path(file_okay=False),
+    # Checked by rules_folder, which can tell the option from the environment variable.
+    type=click.Path(),
+    metavar="DIRECTORY",
     envvar="ASSESS_RULES_DIR",
     callback=rules_folder,
     help="Default: $ASSESS_RULES_DIR, else rules/.",

@@ -243,6 +243,32 @@ def test_rules_check_reads_the_folder_the_app_reads_from_the_environment(
     assert "scenarios pass" in result.output
 
 
+@pytest.mark.parametrize("command", ["check", "sweep"])
+@pytest.mark.parametrize("kind", ["file", "missing"])
+def test_a_rules_folder_that_is_not_one_is_refused_naming_where_it_was_given(
+    tmp_path: Path, command: str, kind: str
+) -> None:
+    """The folder comes from --rules-dir or from ASSESS_RULES_DIR: the error names the one
+    the user gave, not an option they never typed."""
+    given = tmp_path / "rules.yaml"
+    if kind == "file":
+        given.write_text("stage: scoring\nrules: []\n")
+    problem = "is not a folder" if kind == "file" else "does not exist"
+    from_env = CliRunner().invoke(cli, ["rules", command], env={"ASSESS_RULES_DIR": str(given)})
+    assert from_env.exit_code == 2, from_env.output
+    assert isinstance(from_env.exception, SystemExit), from_env.exception  # not a traceback
+    assert from_env.stderr.endswith(
+        f"Error: Invalid value for the environment variable ASSESS_RULES_DIR: "
+        f"'{given}' {problem}.\n"
+    ), from_env.stderr
+    assert "--rules-dir" not in from_env.stderr.replace(f"assess rules {command} --help", "")
+    from_option = CliRunner().invoke(cli, ["rules", command, "--rules-dir", str(given)])
+    assert from_option.exit_code == 2 and "Traceback" not in from_option.output
+    assert from_option.stderr.endswith(
+        f"Error: Invalid value for '--rules-dir': '{given}' {problem}.\n"
+    ), from_option.stderr
+
+
 def test_rules_check_reports_a_failing_scenario(rules_copy: Path) -> None:
     scoring = rules_copy / "10-scoring.yaml"
     scoring.write_text(
