@@ -700,7 +700,11 @@ def test_without_the_authoritys_root_the_timestamp_is_checked_against_itself(
 ) -> None:
     verdict = verify(stamped[0], keys.certificate_pem())
     assert verdict.ok and verdict.timestamped_at and not verdict.timestamp_trusted
-    assert verdict.summary.endswith("(time-stamping authority not checked against a trusted one)")
+    stamped_at = datetime.fromisoformat(verdict.timestamped_at)
+    assert verdict.summary.endswith(
+        f"; time-stamped {stamped_at:%Y-%m-%d %H:%M} UTC by 'Test Time-Stamping Authority', "
+        "but that authority was not checked against a trusted root"
+    )
     assert verify(stamped[0]).outcome == Outcome.UNVERIFIED
 
 
@@ -1024,6 +1028,26 @@ def test_cli_details_show_the_trusted_time(
     roots.write_text("not a certificate")
     refused = run_verify(stamped[0], *options)
     assert refused.exit_code == 2 and "not a PEM or DER certificate file" in refused.output
+
+
+def test_cli_says_plainly_when_the_timestamp_s_authority_was_not_checked(
+    run_verify: Callable[..., Any], stamped: tuple[bytes, datetime, datetime], keys: SealKeys
+) -> None:
+    """Without --tsa-root the file is still intact (exit 0), but nothing says the authority
+    that dated it is one to trust: the output must not read as if it were."""
+    result = run_verify(stamped[0], "--details", "--cert", str(keys.cert_file))
+    assert result.exit_code == 0, result.output
+    verdict, *details = result.output.splitlines()
+    assert verdict.startswith("Intact and sealed by assess charter seal: ")
+    assert verdict.endswith(
+        "by 'Test Time-Stamping Authority', but that authority was not checked against a "
+        "trusted root: give its root certificate with --tsa-root to check it"
+    )
+    [line] = [line for line in details if "time-stamped:" in line]
+    assert line.endswith(
+        "by Test Time-Stamping Authority (authority not checked against a trusted root)"
+    )
+    assert "trusted)" not in result.output
 
 
 def test_cli_rejects_a_cert_file_that_is_not_a_certificate(

@@ -49,7 +49,8 @@ def generated_certificate() -> Path:
     envvar="SEAL_TSA_ROOT_FILE",
     help=(
         "Certificates (PEM) of the time-stamping authorities to trust for the seal's "
-        "timestamp. Default: $SEAL_TSA_ROOT_FILE."
+        "timestamp. Default: $SEAL_TSA_ROOT_FILE. Without any, the timestamp's authority is "
+        "not checked, and the verdict says so."
     ),
 )
 @click.option("--details", is_flag=True, help="Also print each check and the signatories.")
@@ -64,7 +65,7 @@ def verify_command(
     no trusted certificate was available to check who sealed it (give it with --cert).
     """
     from assess.signing.timestamps import load_roots
-    from assess.signing.verify import UnreadableInput, verify
+    from assess.signing.verify import Outcome, UnreadableInput, verify
 
     # pyHanko logs its diff analysis of altered files with tracebacks; the verdict says it.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
@@ -84,16 +85,21 @@ def verify_command(
         fail(f"{pdf_file}: {error}")
     except ValueError as error:  # a --cert file that is not a certificate
         fail(f"{cert_file}: not a PEM or DER certificate ({error})")
-    _show(verdict.summary)
+    verdict_line = verdict.summary
+    unchecked_time = verdict.timestamped_at and not verdict.timestamp_checked
+    if verdict.outcome == Outcome.INTACT and unchecked_time:
+        # The verdict says the time's authority was not checked; here is how to check it.
+        verdict_line += ": give its root certificate with --tsa-root to check it"
+    _show(verdict_line)
     if details:
         for name in ("sealed", "intact", "valid", "certified", "modified_after_seal"):
             _show(f"  {name + ':':<21}{'yes' if getattr(verdict, name) else 'no'}")
         _show(f"  {'trusted:':<21}{_signer_trust(verdict)}")
         _show(f"  {'approved SHA-256:':<21}{verdict.approved_hash or '-'}")
         if verdict.timestamped_at:
-            trust = "trusted" if verdict.timestamp_trusted else "authority not checked"
-            if verdict.timestamp_untrusted:
-                trust = "authority not trusted"
+            trust = "trusted" if verdict.timestamp_trusted else "authority not trusted"
+            if not verdict.timestamp_checked:
+                trust = "authority not checked against a trusted root"
             stamp = f"{verdict.timestamped_at} by {verdict.timestamp_by} ({trust})"
             _show(f"  {'time-stamped:':<21}{stamp}")
         for change in verdict.changes:

@@ -46,6 +46,7 @@ key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at thi
 asn1_parser: Any = importlib.import_module("asn1crypto.parser")  # ships without annotations
 
 TIMESTAMP_BROKEN = "the timestamp does not match the seal it claims to date"
+UNCHECKED_AUTHORITY = "that authority was not checked against a trusted root"
 HEADER_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the first KiB
 # A sealed charter is checked in well under a second. A file can be built to keep the
 # parser busy for minutes (one object of millions of entries); it gets its answer here.
@@ -558,12 +559,14 @@ def _with_summary(verdict: Verdict) -> Verdict:
         approvers = join_names(verdict.approvers) or "nobody"
         line = f"Intact and sealed by {verdict.sealed_by}: {what}, approved by {approvers}"
         if verdict.timestamped_at:
-            line += (
-                f"; time-stamped {verdict.timestamped_at[:16].replace('T', ' ')} UTC "
-                f"by {verdict.timestamp_by}"
-            )
-            if not verdict.timestamp_checked:
-                line += " (time-stamping authority not checked against a trusted one)"
+            when = f"{verdict.timestamped_at[:16].replace('T', ' ')} UTC"
+            if verdict.timestamp_checked:
+                line += f"; time-stamped {when} by {verdict.timestamp_by}"
+            else:
+                # Anyone can name an authority; only a trusted root confirms the time.
+                line += (
+                    f"; time-stamped {when} by {verdict.timestamp_by!r}, but {UNCHECKED_AUTHORITY}"
+                )
     return replace(verdict, summary=line, outcome=outcome)
 
 
