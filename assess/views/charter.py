@@ -165,7 +165,7 @@ def charter_data(
     engagement: Engagement, consultant: str, issued_at: datetime, form: Mapping[str, str]
 ) -> dict[str, Any]:
     """Gather what the charter states besides the decision, for ``charter.load_details``."""
-    return {
+    data: dict[str, Any] = {
         "project": engagement.project_name,
         "parties": [{"side": p.side, "name": p.name, "role": p.role} for p in engagement.parties],
         "consultant": consultant[:120],
@@ -174,6 +174,10 @@ def charter_data(
         "version": next_version(engagement),
         **fields_from_form(form),
     }
+    # An amendment keeps the first version's id: its draft and calendar name it too.
+    if engagement.charter_versions:
+        data["document_id"] = engagement.charter_versions[0].document_id
+    return data
 
 
 def next_version(engagement: Engagement) -> int:

@@ -401,6 +401,27 @@ def frozen_pdf(engagement_id: int, number: int) -> Response:
     return pdf_response(version.pdf, version.sha256, version.filename)
 
 
+@bp.get("/v<int:number>/reviews.ics")
+def frozen_calendar(engagement_id: int, number: int) -> Response:
+    """Download the review calendar the frozen version states: counted from its dates,
+    numbered as its version, whatever day it is downloaded on."""
+    from assess import charter
+
+    _, version = _owned_version(engagement_id, number)
+    details = charter.load_details(version.fields)
+    # Stamped when frozen: the same version's calendar is the same file at every download.
+    data = charter.to_ics(version.decision, details, stamped_at=version.frozen_at)
+    filename = f"reviews-{version.document_id}-v{version.number}.ics"
+    return Response(
+        data,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @bp.get("/v<int:number>/signed.pdf")
 def signed_pdf(engagement_id: int, number: int) -> Response:
     """Download the sealed charter, once everyone approved."""

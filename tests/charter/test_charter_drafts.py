@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
+import icalendar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -226,3 +228,73 @@ def test_an_engagement_that_cannot_make_a_charter_says_what_to_fix(
         "The engagement cannot make a charter yet (project name: must be at most 200 "
         "characters); edit the engagement first." in response.get_data(as_text=True)
     )
+
+
+def freeze_path(engagement_id: int, path: str) -> str:
+    return f"/engagements/{engagement_id}/charter/freeze/{path.split('/')[4]}"
+
+
+def test_drafts_after_a_freeze_carry_the_charter_s_document_id(
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
+) -> None:
+    """An amendment keeps the document id of the charter it amends: its draft says so too."""
+    client, engagement_id, path = charter_page
+    assert post(client, freeze_path(engagement_id, path), FIELDS).status_code == 303
+    with app.app_context():
+        document_id = db.session.scalars(select(CharterVersion)).one().document_id
+    ics = post(client, path + ".ics", FIELDS)
+    disposition = ics.headers["Content-Disposition"]
+    assert disposition == f'attachment; filename="reviews-{document_id}.ics"'
+    text = ics.get_data(as_text=True).replace("\r\n ", "")
+    assert f"Charter {document_id}\\, clause" in text and "SEQUENCE:1" in text
+    preview = post(client, path + "/preview", FIELDS).get_data(as_text=True)
+    assert document_id in preview
+
+
+def test_a_frozen_version_has_the_calendar_its_charter_states(
+    app: Flask, charter_page: tuple[FlaskClient, int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downloaded on any later day, the calendar is the frozen charter's: counted from its
+    issue day, numbered as its version, naming its document id."""
+    import datetime as stdlib
+
+    from webtools import login, make_consultant
+
+    from assess.views import charter as views
+
+    class FrozenOnMonday(stdlib.datetime):
+        @classmethod
+        def now(cls, tz: stdlib.tzinfo | None = None) -> FrozenOnMonday:
+            return cls(2026, 3, 2, 15, tzinfo=stdlib.UTC)
+
+    client, engagement_id, path = charter_page
+    monkeypatch.setattr(views, "datetime", FrozenOnMonday)
+    no_effective_date = {**FIELDS, "effective_date": ""}
+    assert post(client, freeze_path(engagement_id, path), no_effective_date).status_code == 303
+    monkeypatch.undo()
+    with app.app_context():
+        version = db.session.scalars(select(CharterVersion)).one()
+        document_id, frozen_at = version.document_id, version.frozen_at
+    page = client.get(f"/engagements/{engagement_id}/charter/v1").get_data(as_text=True)
+    address = f"/engagements/{engagement_id}/charter/v1/reviews.ics"
+    assert f'href="{address}"' in page
+    response = client.get(address)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="reviews-{document_id}-v1.ics"'
+    )
+    assert client.get(address).data == response.data
+    parsed = icalendar.Calendar.from_ical(response.data)
+    events = {str(e["SUMMARY"]).split(":")[0]: e for e in parsed.walk("VEVENT")}
+    weekly = events["Decision log review"]
+    assert weekly.decoded("DTSTART") == date(2026, 3, 9)  # a week after the issue day
+    assert weekly["SEQUENCE"] == 0 and weekly.decoded("DTSTAMP") == frozen_at.replace(microsecond=0)
+    assert f"Charter {document_id}, clause" in str(weekly["DESCRIPTION"])
+    # Only the engagement's consultant gets it.
+    make_consultant(app, email="dev@example.com")
+    other = app.test_client()
+    login(other, email="dev@example.com")
+    assert other.get(address).status_code == 404
+    assert app.test_client().get(address).status_code == 302
+    assert client.get(f"/engagements/{engagement_id}/charter/v2/reviews.ics").status_code == 404
