@@ -187,8 +187,10 @@ def to_ics(
         "PRODID:-//assess//Partnership charter//EN",
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape(f'Charter reviews: {project}')}",
     ]
+    # RFC 7986 names a calendar with NAME; Apple and Google Calendar read X-WR-CALNAME.
+    name = _escape(f"Charter reviews: {project}")
+    lines += [f"NAME:{name}", f"X-WR-CALNAME:{name}"]
     for item in series:
         clause = (clause_numbers or {}).get(item.protocol_id)
         reference = f"Charter {document_id}" + (f", clause {clause}" if clause else "")
