@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ from pypdf import PdfReader
 
 from assess import charter
 from assess.alignment import Respondent
-from assess.charter import calendar
+from assess.charter import calendar, render
 from assess.decision import ChosenProtocol, Decision
 from assess.engine import evaluate_respondents
 from assess.factors import FACTOR_KEYS
@@ -89,6 +90,11 @@ def test_months_group_dated_reviews_and_leave_out_frequent_ones(
 def test_a_leap_day_start_ends_on_the_last_day_of_february() -> None:
     assert calendar.twelve_months_after(date(2028, 2, 29)) == date(2029, 2, 28)
     assert calendar.twelve_months_after(date(2026, 3, 2)) == date(2027, 3, 1)
+
+
+def unescape(text: str) -> str:
+    """Read an iCalendar text value (RFC 5545 3.3.11)."""
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], text)
 
 
 def unfold(ics: str) -> list[str]:
@@ -212,6 +218,10 @@ def test_a_strict_parser_reads_the_charter_s_review_calendar(
     assert all(len(line) <= 75 for line in data.split(b"\r\n"))
     parsed = icalendar.Calendar.from_ical(data)
     assert parsed["VERSION"] == "2.0" and parsed["METHOD"] == "PUBLISH"
+    # Named for the user: RFC 7986's NAME, and the name Apple and Google Calendar read
+    # (text values both; the parser leaves their escapes in).
+    for name in ("NAME", "X-WR-CALNAME"):
+        assert unescape(str(parsed[name])) == f"Charter reviews: {project}"
     events = parsed.walk("VEVENT")
     assert not [c.errors for c in parsed.walk() if c.errors]
     series = calendar.review_series(decision, details.start)
@@ -224,3 +234,74 @@ def test_a_strict_parser_reads_the_charter_s_review_calendar(
         rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
         assert [day.date() for day in rule] == list(item.dates), item.title
         assert item.description in str(event["DESCRIPTION"])
+
+
+def consensus_far_apart() -> Decision:
+    answers = dict(zip(FACTOR_KEYS, (4, 2, 5, 4, 2, 4, 2, 2), strict=True))
+    other = dict(zip(FACTOR_KEYS, (2, 4, 2, 2, 5, 2, 4, 4), strict=True))
+    return evaluate_respondents(
+        [Respondent("Ann Lee", "producer", answers), Respondent("Bo Chen", "creator", other)],
+        {"risk_tolerance": 3},
+        what_if=True,
+    )
+
+
+@pytest.mark.parametrize("effective", ["2028-01-31", "2028-02-29", "2027-12-31"])
+@pytest.mark.parametrize(
+    "kind", ["standard", "integrated", "agile", "hybrid", "strategic_resource", "apart"]
+)
+def test_the_calendar_file_holds_what_the_charter_s_tables_show(
+    decisions: dict[str, Decision], kind: str, effective: str
+) -> None:
+    """Read off the rendered charter and off the file: the same reviews, every, first date,
+    count and clause, and in each month the same dated reviews on the same days."""
+    decision = consensus_far_apart() if kind == "apart" else decisions[kind]
+    project = "Βόρειο Σέλας, 北极光; \\ الشفق"
+    details = make_details(project=project, effective_date=effective)
+    page = charter.to_html(decision, details)
+
+    def rows(table: str) -> list[str]:
+        body = page.split(f'<table class="{table}', 1)[1].split("<tbody>", 1)[1]
+        return re.findall(r"<tr>(.*?)</tr>", body.split("</tbody>", 1)[0], re.DOTALL)
+
+    def text(markup: str) -> str:
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+    def cells(row: str) -> list[str]:
+        return [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+
+    table = [cells(row) for row in rows("series")]
+    months = {
+        cells(row)[0]: [text(event) for event in re.findall(r'<p class="event">(.*?)</p>', row)]
+        for row in rows("months")
+    }
+
+    events = icalendar.Calendar.from_ical(charter.to_ics(decision, details)).walk("VEVENT")
+    from_file, by_day = [], {}
+    for event in events:
+        title, _, named = str(event["SUMMARY"]).partition(": ")
+        assert named == project
+        rule = event["RRULE"]
+        start = event.decoded("DTSTART")
+        days = [d.date() for d in rrulestr(rule.to_ical().decode(), dtstart=start)]
+        assert event.decoded("DTEND") - start == timedelta(days=1)  # all-day, one day each
+        every = rule["INTERVAL"][0]
+        clause = re.search(r"clause ([\d.]+)\.$", str(event["DESCRIPTION"]))
+        from_file.append(
+            [
+                title,
+                f"{every} days",
+                render.long_date(days[0]),
+                str(len(days)),
+                clause[1] if clause else "",
+            ]
+        )
+        if every >= calendar.FREQUENT_DAYS:
+            for day in days:
+                by_day.setdefault(day, []).append(title)
+    assert from_file == table
+    shown: dict[str, list[str]] = {month: [] for month in months}
+    for day in sorted(by_day):
+        titles = " · ".join(sorted(by_day[day]))
+        shown[f"{day:%B %Y}"].append(f"{render.short_date(day)} {titles}")
+    assert shown == months
