@@ -90,10 +90,15 @@ def _pdf_inputs(decision: Decision, details: CharterDetails, draft: bool) -> dic
 
 
 def to_ics(
-    decision: Decision, details: CharterDetails, *, stamped_at: datetime | None = None
+    decision: Decision,
+    details: CharterDetails,
+    *,
+    stamped_at: datetime | None = None,
+    draft: bool = False,
 ) -> bytes:
     """Export the charter's twelve-month review calendar as an iCalendar file, stamped
-    (DTSTAMP) at ``stamped_at``, by default at the charter's issue time."""
+    (DTSTAMP) at ``stamped_at``, by default at the charter's issue time; a ``draft``'s
+    says it is one."""
     values = context(decision, details)
     return calendar.to_ics(
         values["series"],
@@ -103,4 +108,5 @@ def to_ics(
         partnership_key=details.partnership_key,
         version=details.version,
         clause_numbers=values["clause_numbers"],
+        draft=draft,
     )

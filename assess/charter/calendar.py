@@ -174,12 +174,14 @@ def to_ics(
     partnership_key: str,
     version: int = 1,
     clause_numbers: Mapping[str, str] | None = None,
+    draft: bool = False,
 ) -> bytes:
-    """Write the review series as an iCalendar file, one recurring all-day event each.
+    """Write the review series as an iCalendar file, one recurring all-day event each; a
+    ``draft``'s says so in its name and on each event, as the draft PDF does on each page.
 
     An event's UID names the partnership and the review, not the charter version, and its
     SEQUENCE is the version: a calendar imports an amended charter as changes to the events
-    it already holds."""
+    it already holds, and the frozen version's calendar (stamped later) replaces a draft's."""
     stamp = issued_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
@@ -189,11 +191,13 @@ def to_ics(
         "METHOD:PUBLISH",
     ]
     # RFC 7986 names a calendar with NAME; Apple and Google Calendar read X-WR-CALNAME.
-    name = _escape(f"Charter reviews: {project}")
+    name = _escape(f"{'Draft charter' if draft else 'Charter'} reviews: {project}")
     lines += [f"NAME:{name}", f"X-WR-CALNAME:{name}"]
     for item in series:
         clause = (clause_numbers or {}).get(item.protocol_id)
-        reference = f"Charter {document_id}" + (f", clause {clause}" if clause else "")
+        reference = f"{'Draft of charter' if draft else 'Charter'} {document_id}" + (
+            f", clause {clause}" if clause else ""
+        )
         first = item.dates[0]
         lines += [
             "BEGIN:VEVENT",

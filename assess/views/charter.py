@@ -336,11 +336,13 @@ def pdf(engagement_id: int, decision_id: int) -> Response:
 def calendar(engagement_id: int, decision_id: int) -> Response:
     """Download the twelve-month review calendar as iCalendar."""
     decision, details = _issue(engagement_id, decision_id)
-    name = f"reviews-{charter.document_id(decision, details)}.ics"
+    # Not frozen yet: like the PDF, the calendar says it is a draft's.
+    name = f"reviews-{charter.document_id(decision, details)}-draft.ics"
     # A draft is issued at the start of the day; a calendar app takes a second download
     # with the same UIDs and SEQUENCE as a change only if its DTSTAMP is later.
     stamp = utcnow().astimezone(UTC).replace(microsecond=0)
-    return _download(charter.to_ics(decision, details, stamped_at=stamp), "text/calendar", name)
+    data = charter.to_ics(decision, details, stamped_at=stamp, draft=True)
+    return _download(data, "text/calendar", name)
 
 
 @bp.get("/charter/stylesheet.css")

@@ -244,9 +244,9 @@ def test_drafts_after_a_freeze_carry_the_charter_s_document_id(
         document_id = db.session.scalars(select(CharterVersion)).one().document_id
     ics = post(client, path + ".ics", FIELDS)
     disposition = ics.headers["Content-Disposition"]
-    assert disposition == f'attachment; filename="reviews-{document_id}.ics"'
+    assert disposition == f'attachment; filename="reviews-{document_id}-draft.ics"'
     text = ics.get_data(as_text=True).replace("\r\n ", "")
-    assert f"Charter {document_id}\\, clause" in text and "SEQUENCE:1" in text
+    assert f"Draft of charter {document_id}\\, clause" in text and "SEQUENCE:1" in text
     preview = post(client, path + "/preview", FIELDS).get_data(as_text=True)
     assert document_id in preview
 
@@ -290,7 +290,8 @@ def test_a_frozen_version_has_the_calendar_its_charter_states(
     weekly = events["Decision log review"]
     assert weekly.decoded("DTSTART") == date(2026, 3, 9)  # a week after the issue day
     assert weekly["SEQUENCE"] == 0 and weekly.decoded("DTSTAMP") == frozen_at.replace(microsecond=0)
-    assert f"Charter {document_id}, clause" in str(weekly["DESCRIPTION"])
+    assert f" Charter {document_id}, clause" in str(weekly["DESCRIPTION"])
+    assert b"draft" not in response.data.lower()  # the version that is signed
     # Only the engagement's consultant gets it.
     make_consultant(app, email="dev@example.com")
     other = app.test_client()

@@ -123,6 +123,14 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     assert ics.mimetype == "text/calendar" and ics.data.startswith(b"BEGIN:VCALENDAR")
     assert ics.headers["Cache-Control"] == "no-store"
     assert b"DTSTART;VALUE=DATE:2026050" in ics.data  # counted from the effective date
+    # Not frozen yet either: the calendar says it is a draft's, by its name and on each event.
+    assert re.search(
+        r'filename="reviews-PC-\d{4}-\w{4}-\w{4}-draft\.ics"', ics.headers["Content-Disposition"]
+    )
+    text = ics.get_data(as_text=True).replace("\r\n ", "")
+    assert "\r\nX-WR-CALNAME:Draft charter reviews: Tidewater\r\n" in text
+    descriptions = re.findall(r"\r\nDESCRIPTION:(.*)\r\n", text)
+    assert descriptions and all("Draft of charter PC-" in d for d in descriptions)
 
 
 def test_assets_outside_the_bundle_are_not_served(web: tuple[FlaskClient, str]) -> None:
@@ -143,8 +151,11 @@ def test_other_consultants_and_visitors_get_nothing(
     login(other, email="dev@example.com")
     assert other.get(path).status_code == 404
     assert post(other, path + ".pdf", {}).status_code == 404
+    assert post(other, path + ".ics", {}).status_code == 404
     visitor = app.test_client()
     assert visitor.get(path).status_code == 302
+    refused = visitor.post(path + ".ics", data={"effective_date": "2027-01-01"})
+    assert refused.status_code in (302, 400) and b"VCALENDAR" not in refused.data
 
 
 def test_a_calendar_downloaded_again_the_same_day_updates_the_first(
