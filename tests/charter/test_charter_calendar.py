@@ -123,6 +123,17 @@ def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) ->
     assert "Fête\\; été\\, \\\\ 日本語の長いプロジェクト名" in summary
 
 
+@pytest.mark.parametrize("text", ["Σέλας", "北极光", "الشفق", "é"])
+def test_long_lines_fold_between_characters(text: str) -> None:
+    """However the characters fall against the 75-octet limit, none is split in two."""
+    for lead in range(60, 80):
+        line = "SUMMARY:" + "x" * lead + text * 40
+        physical = calendar._fold(line).encode().split(b"\r\n")
+        assert all(len(part) <= 75 for part in physical)
+        assert all(part.decode() for part in physical)  # each one valid UTF-8 by itself
+        assert b"".join(part.removeprefix(b" ") for part in physical).decode() == line
+
+
 def test_recurring_dates_match_the_rrule(decisions: dict[str, Decision]) -> None:
     start = date(2026, 3, 2)
     for item in calendar.review_series(decisions["hybrid"], start):
