@@ -76,6 +76,8 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Approve the charter" in text
+    # Its calendar is the signed charter's: nothing to plan by until everyone approved.
+    assert signatory.get(f"{ann}/reviews.ics").status_code == 404
 
     # Bo cannot approve before Ann: it is not his turn.
     second = app.test_client()
@@ -119,6 +121,13 @@ def test_two_signatories_approve_in_order_and_the_sealed_charter_verifies(
     assert verdict.approvers == ("Ann Lee", "Bo Chen")
     consultant_copy = client.get(f"{version_path}/signed.pdf")
     assert consultant_copy.data == sealed.data
+
+    # Once in force, the charter's review calendar is theirs too: the consultant's file.
+    assert f'href="{bo}/reviews.ics"' in done
+    calendar = second.get(f"{bo}/reviews.ics")
+    assert calendar.mimetype == "text/calendar"
+    assert calendar.data == client.get(f"{version_path}/reviews.ics").data
+    assert b"BEGIN:VEVENT" in calendar.data
 
     with app.app_context():
         version = db.session.query(CharterVersion).one()

@@ -401,13 +401,11 @@ def frozen_pdf(engagement_id: int, number: int) -> Response:
     return pdf_response(version.pdf, version.sha256, version.filename)
 
 
-@bp.get("/v<int:number>/reviews.ics")
-def frozen_calendar(engagement_id: int, number: int) -> Response:
-    """Download the review calendar the frozen version states: counted from its dates,
-    numbered as its version, whatever day it is downloaded on."""
+def calendar_response(version: CharterVersion) -> Response:
+    """The review calendar a frozen version states: counted from its dates, numbered as its
+    version, whatever day it is downloaded on."""
     from assess import charter
 
-    _, version = _owned_version(engagement_id, number)
     details = charter.load_details(version.fields)
     # Stamped when frozen: the same version's calendar is the same file at every download.
     data = charter.to_ics(version.decision, details, stamped_at=version.frozen_at)
@@ -420,6 +418,13 @@ def frozen_calendar(engagement_id: int, number: int) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+@bp.get("/v<int:number>/reviews.ics")
+def frozen_calendar(engagement_id: int, number: int) -> Response:
+    """Download the review calendar of a frozen version."""
+    _, version = _owned_version(engagement_id, number)
+    return calendar_response(version)
 
 
 @bp.get("/v<int:number>/signed.pdf")
@@ -725,6 +730,15 @@ def signed(token: str) -> Response:
         sign_off.sealed_sha256,
         sign_off.version.filename.replace(".pdf", "-signed.pdf"),
     )
+
+
+@public.get("/<token>/reviews.ics")
+def signed_calendar(token: str) -> Response:
+    """Download the signed charter's review calendar, on the same terms as the signed PDF."""
+    signatory = _signatory(token)
+    if signatory.revoked_at is not None or signatory.sign_off.status != SIGNOFF_SIGNED:
+        abort(404)
+    return calendar_response(signatory.sign_off.version)
 
 
 def _done_already(signatory: Signatory, error: signoff.SignOffError, action: str) -> bool:
