@@ -126,6 +126,20 @@ def test_a_configured_authority_time_stamps_the_seal(
     )
 
 
+def test_a_timestamp_whose_authority_is_not_checked_does_not_read_as_trusted(
+    app: Flask, client: FlaskClient, authority: TimeStampingAuthority
+) -> None:
+    sealed, _, _, _ = sign_through(app)
+    app.config["SEAL_TSA_ROOT_FILE"] = ""
+    text = upload(client, sealed).get_data(as_text=True)
+    assert "Intact and sealed" in text
+    assert "Trusted time" not in text
+    assert (
+        "time-stamped by Test Time-Stamping Authority (this service has no trusted root to"
+        " check that authority against)" in text
+    )
+
+
 def test_an_authority_that_is_down_does_not_hold_up_the_seal(
     app: Flask, client: FlaskClient, authority: TimeStampingAuthority
 ) -> None:
@@ -133,7 +147,7 @@ def test_an_authority_that_is_down_does_not_hold_up_the_seal(
     sealed, _, _, history = sign_through(app)
     assert "Without a trusted timestamp: the time-stamping authority" in history
     text = upload(client, sealed).get_data(as_text=True)
-    assert "Intact and sealed" in text and "Trusted time" not in text
+    assert "Intact and sealed" in text and "time-stamped by" not in text
 
 
 @pytest.mark.parametrize("tamper", [flip_byte, append_page], ids=["one-byte", "page-appended"])
