@@ -116,8 +116,14 @@ def main() -> None:
         click.echo(f"Error: cannot write the output: {error.strerror or error}", err=True)
         sys.exit(1)
     except RulesError as error:
+        # Commands without --rules-dir take the deployment's rules: say where they came from.
+        rules = (
+            "the rules in ASSESS_RULES_DIR"
+            if os.environ.get("ASSESS_RULES_DIR", "").strip()
+            else "the rules"
+        )
         click.echo(
-            f"Error: the rules do not load: {error.problems[0]}; 'assess rules check' lists all.",
+            f"Error: {rules} do not load: {error.problems[0]}; 'assess rules check' lists all.",
             err=True,
         )
         sys.exit(1)

@@ -260,7 +260,7 @@ def test_rules_that_do_not_load_stop_evaluate_in_one_line(tmp_path: Path) -> Non
         env={**os.environ, "ASSESS_RULES_DIR": str(rules)},
     )
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.startswith("Error: the rules do not load: ")
+    assert result.stderr.startswith("Error: the rules in ASSESS_RULES_DIR do not load: ")
     assert "99-bad.yaml" in result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
 
