@@ -171,7 +171,8 @@ def evaluate_command(answers_file: IO[str], output: str) -> None:
     """Decide the partnership model for ANSWERS_FILE (JSON; '-' or omitted: stdin).
 
     The file holds either the eight answers, or {"respondents": [{"name", "side",
-    "answers"}, ...], "consensus": {agreed values}} for partners who answered separately.
+    "answers"}, ...], "consensus": {agreed values}, "notes": {why each was agreed}} for
+    partners who answered separately.
     """
     decision = decide(answers_file)
     if output == "json":

@@ -247,6 +247,14 @@ def test_every_command_s_summary_is_shown_whole() -> None:
         assert "..." not in listed, listed
 
 
+def test_evaluate_s_help_names_every_key_of_the_several_respondents_form() -> None:
+    from assess.schemas import RespondentSchema, RespondentsSchema
+
+    shown = " ".join(assess("evaluate", "--help").stdout.split())
+    for key in [*RespondentsSchema().fields, *RespondentSchema().fields]:
+        assert f'"{key}"' in shown, key
+
+
 def test_rules_that_do_not_load_stop_evaluate_in_one_line(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES_DIR, rules)
