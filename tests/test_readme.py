@@ -8,7 +8,11 @@ shown under it. A line of
 `...` stands for any number of lines; `...` inside a line stands for any text; a 12-digit
 hex rules version matches any other. Pretty-printed JSON is compared key by key with the
 abridged object shown, where `...` stands for the items, keys or text left out. A `$ curl ...`
-command is sent, pipe and all, to the app served on a free port in place of the address shown.
+command is sent, pipe and all, to the app served on a free port in place of the address shown,
+with a consultant's API token in `$TOKEN`.
+
+What the prose names exists too: each `assess` command and option, `make` target, setting of
+the configuration table and route named in a code span.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apitools import make_token
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,9 +146,12 @@ def abridged_json(shown: list[str], printed: Any) -> list[str]:
     return problems
 
 
-def run(command: str, folder: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    command: str, folder: Path, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     scripts = str(Path(sys.executable).parent)
     environment = {**os.environ, "PATH": scripts + os.pathsep + os.environ["PATH"]}
+    environment.update(settings or {})
     return subprocess.run(
         ["bash", "-c", command],
         cwd=folder,
@@ -181,13 +189,18 @@ def test_readme_example_prints_what_it_shows(step: Step, tmp_path: Path) -> None
 
 def test_the_readme_shows_api_examples() -> None:
     assert API_EXAMPLES and all(SHOWN_ADDRESS in step.command for step in API_EXAMPLES)
+    assert any("Bearer $TOKEN" in step.command for step in API_EXAMPLES)
 
 
 @pytest.mark.db
 @pytest.mark.parametrize("step", API_EXAMPLES, ids=lambda step: step.command[:70])
-def test_readme_api_example_prints_what_it_shows(app: Flask, step: Step, tmp_path: Path) -> None:
+def test_readme_api_example_prints_what_it_shows(
+    app: Flask, consultant: int, step: Step, tmp_path: Path
+) -> None:
+    """`$TOKEN` in an example is a consultant's read-and-write API token."""
     from werkzeug.serving import make_server
 
+    token = make_token(app, consultant)
     for name, text in EXAMPLE_FILES.items():
         (tmp_path / name).write_text(text)
     app.config["SERVER_NAME"] = None
@@ -196,9 +209,137 @@ def test_readme_api_example_prints_what_it_shows(app: Flask, step: Step, tmp_pat
     thread.start()
     try:
         command = step.command.replace(SHOWN_ADDRESS, f"http://127.0.0.1:{server.port}")
-        result = run(command, tmp_path)
+        result = run(command, tmp_path, {"TOKEN": token})
     finally:
         server.shutdown()
         thread.join()
     printed = (result.stdout + result.stderr).splitlines()
     assert follows(step.shown, printed), "\n".join(printed)
+
+
+# What the prose names must exist too: commands, options, make targets, settings and routes
+# named in code spans (`...`) and example commands, so a renamed option or route fails here.
+CODE = [
+    span for document in DOCUMENTS for span in re.findall(r"`([^`\n]+)`", document.read_text())
+] + [step.command for step in DOCUMENTED_STEPS]
+
+
+def assess_commands() -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Each `assess COMMAND [SUBCOMMAND] ...` named, with the options given with it."""
+    named = set()
+    for text in CODE:
+        for call in re.finditer(r"(?:^|[\s/])assess ([^|<>;]*)", text):
+            tokens = call.group(1).split()
+            words = []
+            for token in tokens:  # the command words come first: arguments are files
+                if not re.fullmatch(r"[a-z][\w-]*", token):
+                    break
+                words.append(token)
+            options = (t.split("=")[0] for t in tokens if re.fullmatch(r"--?[a-z][\w=-]*", t))
+            named.add((tuple(words), tuple(options)))
+    return named
+
+
+def command_help() -> dict[tuple[str, ...], str]:
+    """The --help of every assess command, by its words (only the leaves)."""
+    from click.testing import CliRunner
+
+    from assess.cli import cli
+
+    helps: dict[tuple[str, ...], str] = {}
+    waiting: list[tuple[str, ...]] = [()]
+    while waiting:
+        path = waiting.pop()
+        shown = CliRunner().invoke(cli, [*path, "--help"])
+        assert shown.exit_code == 0, f"assess {' '.join(path)}: {shown.output}"
+        group = re.search(r"^Commands:\n((?:  .*\n?)*)", shown.output, flags=re.M)
+        if group is None:
+            helps[path] = shown.output
+        else:
+            lines = group.group(1).splitlines()
+            waiting += [(*path, line.split()[0]) for line in lines if line[2:3].strip()]
+    return helps
+
+
+def test_every_assess_command_named_exists_with_its_options() -> None:
+    helps = command_help()
+    named = assess_commands()
+    assert (("rules", "check"), ("--rules-dir",)) in named
+    for words, options in sorted(named):
+        path = next((words[:n] for n in range(len(words), 0, -1) if words[:n] in helps), None)
+        assert path is not None, f"assess {' '.join(words)}: no such command"
+        for option in options:
+            assert re.search(rf"(?<![\w-]){re.escape(option)}\b", helps[path]), (
+                f"assess {' '.join(path)} has no option {option}"
+            )
+
+
+def test_every_option_named_is_an_option_of_an_assess_command() -> None:
+    every_help = "\n".join(command_help().values())
+    options = {m for span in CODE for m in re.findall(r"^(--[a-z][\w-]*)(?: [\w.]+)?$", span)}
+    assert {"--cert", "--details"} <= options
+    for option in options:
+        assert re.search(rf"(?<![\w-]){re.escape(option)}\b", every_help), option
+
+
+def test_every_make_target_named_exists() -> None:
+    targets = set(re.findall(r"^([\w.-]+):", (ROOT / "Makefile").read_text(), flags=re.M))
+    named = {target for text in CODE for target in re.findall(r"\bmake ([a-z][\w-]*)", text)}
+    assert {"run", "test", "system-runtime"} <= named
+    assert named <= targets, named - targets
+
+
+def documented_settings() -> set[str]:
+    """The variables in the README's configuration table."""
+    table = README.read_text().split("| variable | default | meaning |", 1)[1].split("\n\n")[0]
+    return {
+        name
+        for row in table.splitlines()
+        if row.startswith("| `")
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])
+    }
+
+
+def test_the_configuration_table_lists_every_setting_read() -> None:
+    source = "\n".join(path.read_text() for path in (ROOT / "assess").rglob("*.py"))
+    source += (ROOT / "Makefile").read_text()
+    readers = r"(?:_given|_flag|whole_number|rate_limit|_text|_int|getenv|environ\.get)"
+    read = set(re.findall(readers + r"\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+    read |= set(re.findall(r"environ\[\"([A-Z][A-Z0-9_]+)\"\]", source))
+    read |= set(re.findall(r"\"(ASSESS_[A-Z0-9_]+)\"", source))
+    documented = documented_settings()
+    assert {"DATABASE_URL", "SECRET_KEY", "PORT", "ASSESS_API_TOKEN_LIMIT"} <= documented
+    assert read <= documented, f"read but not documented: {sorted(read - documented)}"
+    unread = {name for name in documented if f'"{name}"' not in source and name not in read}
+    assert not unread, f"documented but never read: {sorted(unread)}"
+
+
+def routes_named() -> set[str]:
+    """Each route named in a code span: `/path`, `GET /path`, `POST .../end/of/path`."""
+    return {
+        span
+        for span in CODE
+        if re.fullmatch(r"(?:[A-Z]+ )?(?:\.\.\.)?/[\w./<> -]*", span)
+        and not span.startswith(("/usr/", "/tmp/", "/srv/"))
+    }
+
+
+def test_every_route_named_exists(app: Flask) -> None:
+    rules = [
+        (re.sub(r"<[^>]*>", "<>", rule.rule), rule.methods or set())
+        for rule in app.url_map.iter_rules()
+    ]
+    named = routes_named()
+    assert {"/verify/<document id>", "POST .../respondents/<id>/reopen"} <= named
+    for span in sorted(named):
+        method, _, path = span.partition(" ") if span[0].isupper() else ("", "", span)
+        path = re.sub(r"<[^>]*>", "<>", path)
+        found = [
+            methods
+            for rule, methods in rules
+            if rule == path
+            or (path.startswith("...") and rule.endswith(path[3:]))
+            or rule.startswith(path.rstrip("/") + "/")  # a prefix, as `/api/v1`
+        ]
+        assert found, f"{span}: no such route"
+        assert not method or any(method in methods for methods in found), f"{span}: no {method}"

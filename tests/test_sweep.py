@@ -13,6 +13,8 @@ from assess.factors import FACTOR_KEYS
 from assess.rulebook import DEFAULT_RULES_DIR
 from assess.sweep import DECIDES, INVARIANTS, _sweep_chunk, is_misfit, sweep
 
+RULES_DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+
 
 @pytest.mark.slow
 def test_every_answer_set_gives_a_valid_decision() -> None:
@@ -29,6 +31,15 @@ def test_every_answer_set_gives_a_valid_decision() -> None:
     # Additive scores cannot rule every misfit out, but they stay rare (9,512 when the rules
     # last changed; 38,196 before the defining factors also counted against their model).
     assert result.misfits < 0.03 * 5**8, result.misfits
+    # docs/rules.md gives the shares and the misfits of the current rules.
+    shown = RULES_DOC.read_text().split("| outcome | answer sets | share |")[1].split("\n\n")[0]
+    rows = [row.strip("|").split("|") for row in shown.splitlines()[2:]]
+    assert [tuple(cell.strip() for cell in row) for row in rows] == [
+        (label, f"{count:,}", f"{share:.2%}") for label, count, share in result.shares()
+    ]
+    assert f"in {result.misfits:,} answer sets ({result.misfits / 5**8:.2%}" in " ".join(
+        RULES_DOC.read_text().split()
+    )
 
 
 def test_a_misfit_is_a_leading_model_the_answers_speak_against_while_another_fits() -> None:
