@@ -74,13 +74,14 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 # Database tests run a second time on PostgreSQL; each test process gets its own
-# fresh database there, dropped at the end.
+# fresh database there, dropped at the end. Tests that always need PostgreSQL (several app
+# nodes, concurrent migrations) make their databases on the server TEST_PG_URL names.
 # Browser tests run in their own pass: Playwright keeps an event loop running in its
 # process, which libraries calling asyncio.run() (pyHanko) cannot share.
 pytest: system-test $(VENV)/.installed
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not browser"
-	$(BIN)/pytest -n 2 --dist loadgroup -m browser
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadgroup -m "db and not browser"
+	TEST_PG_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadgroup -m "not browser"
+	TEST_PG_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadgroup -m browser
+	TEST_PG_URL=$(PG_URL) DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 --dist loadgroup -m "db and not browser"
 
 test: lint typecheck pytest
 

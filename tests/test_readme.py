@@ -343,3 +343,20 @@ def test_every_route_named_exists(app: Flask) -> None:
         ]
         assert found, f"{span}: no such route"
         assert not method or any(method in methods for methods in found), f"{span}: no {method}"
+
+
+def test_make_test_runs_every_postgresql_test_on_the_server_pg_url_names() -> None:
+    """The tests that make their own PostgreSQL databases (several app nodes, concurrent
+    migrations) read TEST_PG_URL: `make test PG_URL=...` must reach them too."""
+    elsewhere = "postgresql+psycopg://tester@db.example:5433/scratch"
+    planned = subprocess.run(
+        ["make", "-n", "pytest", f"PG_URL={elsewhere}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    runs = [line for line in planned.splitlines() if "bin/pytest" in line]
+    assert len(runs) == 3
+    for line in runs:
+        assert f"TEST_PG_URL={elsewhere} " in line, line
