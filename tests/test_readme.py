@@ -345,6 +345,21 @@ def test_every_route_named_exists(app: Flask) -> None:
         assert not method or any(method in methods for methods in found), f"{span}: no {method}"
 
 
+def test_the_error_statuses_listed_are_those_the_api_document_gives(app: Flask) -> None:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    given = {
+        int(status)
+        for operation in document["paths"].values()
+        for answer in operation.values()
+        if isinstance(answer, dict)
+        for status in answer.get("responses", {})
+        if status.isdigit() and int(status) >= 400
+    }
+    listed = re.search(r"\b(4\d\d(?:/4\d\d)+) as fits", " ".join(README.read_text().split()))
+    assert listed is not None
+    assert given <= {int(status) for status in listed.group(1).split("/")}
+
+
 def test_make_test_runs_every_postgresql_test_on_the_server_pg_url_names() -> None:
     """The tests that make their own PostgreSQL databases (several app nodes, concurrent
     migrations) read TEST_PG_URL: `make test PG_URL=...` must reach them too."""
