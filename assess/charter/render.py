@@ -338,9 +338,17 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "texts": texts,
         "protocols": PROTOCOLS,
         "params_of": _params_of,
-        "model_title": lambda key: partnership.BY_KEY[key].title,
         "model_in_words": partnership.in_words(decision.model, decision.components),
+        "score_rows": score_rows(decision),
     }
+
+
+def score_rows(decision: Decision) -> list[tuple[str, float]]:
+    """The models by score, highest first; on equal scores the recommended models come first,
+    primary then secondary, so the table never ranks a model above the one chosen over it."""
+    order = [*decision.components, *(k for k in decision.scores if k not in decision.components)]
+    ranked = sorted(order, key=lambda key: -decision.scores[key])
+    return [(partnership.BY_KEY[key].title, decision.scores[key]) for key in ranked]
 
 
 def _params_of(protocol: ChosenProtocol) -> list[tuple[Param, int]]:

@@ -1,0 +1,88 @@
+"""The charter reads as one consistent document whatever the decision: each table agrees with
+the sentences about it, and defined terms are written the same way everywhere."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from conftest import make_details
+
+from assess import charter
+from assess.decision import Decision
+from assess.engine import evaluate
+from assess.factors import FACTOR_KEYS
+from assess.partnership import BY_KEY as MODELS
+
+
+def answers(digits: str) -> dict[str, int]:
+    return dict(zip(FACTOR_KEYS, map(int, digits), strict=True))
+
+
+# Answer sets, in factor order, whose decision has models on equal scores: a hybrid of two
+# equal models, a hybrid whose secondary ties with the third model, a single model tied with
+# another below the hybrid bar, and all three models at zero.
+EQUAL_SCORES = ("11411141", "11441441", "12134344", "12144344", "33333333", "11441141")
+
+
+class _Blocks(HTMLParser):
+    """The text of each block of a document (paragraph, list item, cell), tags left out."""
+
+    BLOCKS = frozenset({"p", "li", "td", "th", "h1", "h2", "caption", "figcaption"})
+    SKIPPED = frozenset({"svg", "style", "head"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[list[str]] = []
+        self.open: list[list[str]] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIPPED:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.open.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIPPED:
+            self.skipping -= 1
+        elif tag in self.BLOCKS and self.open:
+            self.blocks.append(self.open.pop())
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            for block in self.open:
+                block.append(data)
+
+
+def blocks(html: str) -> list[str]:
+    parser = _Blocks()
+    parser.feed(html)
+    return [" ".join("".join(b).split()) for b in parser.blocks]
+
+
+def score_table(html: str) -> list[str]:
+    table = re.search(r'<table class="score-table">(.*?)</table>', html, re.DOTALL)
+    assert table is not None
+    return re.findall(r'<th scope="row">([^<]+)</th>', table[1])
+
+
+@pytest.mark.parametrize("digits", EQUAL_SCORES)
+def test_the_score_table_puts_the_recommended_models_first_among_equal_scores(
+    digits: str,
+) -> None:
+    decision = evaluate(answers(digits), what_if=True)
+    assert len(set(decision.scores.values())) < len(decision.scores)  # a tie, as meant
+    rows = score_table(charter.to_html(decision, make_details()))
+    assert rows[: len(decision.components)] == [MODELS[k].title for k in decision.components]
+    by_title = {MODELS[key].title: score for key, score in decision.scores.items()}
+    assert [by_title[title] for title in rows] == sorted(by_title.values(), reverse=True)
+
+
+def test_the_score_table_ranks_every_decision_as_its_recommendation(
+    decisions: dict[str, Decision],
+) -> None:
+    for decision in decisions.values():
+        rows = score_table(charter.to_html(decision, make_details()))
+        assert rows[0] == MODELS[decision.components[0]].title
