@@ -21,7 +21,7 @@ ROLES: dict[str, Roles] = {
         ),
         creator=(
             "Leads the creative vision and explains the reasons behind creative choices.",
-            "Involves the producer side in creative decisions from the first concept onwards.",
+            "Involves the Producer side in creative decisions from the first concept onwards.",
             "Weighs production constraints early rather than at the point of delivery.",
         ),
         shared=(
@@ -40,7 +40,7 @@ ROLES: dict[str, Roles] = {
         creator=(
             "Holds creative direction within the agreed boundaries.",
             "Uses the contributed resources for the agreed purpose and accounts for their use.",
-            "Keeps the producer side informed of progress, beyond the minimum the contract "
+            "Keeps the Producer side informed of progress, beyond the minimum the contract "
             "requires.",
         ),
         shared=(
@@ -51,7 +51,7 @@ ROLES: dict[str, Roles] = {
     ),
     "agile": Roles(
         producer=(
-            "Runs the sprint cadence: plans each sprint with the creator side and facilitates "
+            "Runs the sprint cadence: plans each sprint with the Creator side and facilitates "
             "its review.",
             "Keeps the backlog of deliverables visible and ordered by value.",
             "Brings audience and platform data into each review.",

@@ -26,6 +26,21 @@ def answers(digits: str) -> dict[str, int]:
 EQUAL_SCORES = ("11411141", "11441441", "12134344", "12144344", "33333333", "11441141")
 
 
+# One answer set, in factor order, per kind of recommendation: each model alone and each
+# hybrid, primary first.
+EVERY_MODEL = {
+    ("strategic_resource",): "11111111",
+    ("integrated",): "55555555",
+    ("agile",): "11434341",
+    ("strategic_resource", "agile"): "11111141",
+    ("agile", "strategic_resource"): "11114141",
+    ("strategic_resource", "integrated"): "11141411",
+    ("integrated", "strategic_resource"): "11441411",
+    ("integrated", "agile"): "11441441",
+    ("agile", "integrated"): "12143441",
+}
+
+
 class _Blocks(HTMLParser):
     """The text of each block of a document (paragraph, list item, cell), tags left out."""
 
@@ -86,3 +101,25 @@ def test_the_score_table_ranks_every_decision_as_its_recommendation(
     for decision in decisions.values():
         rows = score_table(charter.to_html(decision, make_details()))
         assert rows[0] == MODELS[decision.components[0]].title
+
+
+@pytest.fixture(scope="module")
+def every_model() -> dict[tuple[str, ...], str]:
+    """The charter of each kind of recommendation, as HTML."""
+    rendered = {}
+    for components, digits in EVERY_MODEL.items():
+        decision = evaluate(answers(digits), what_if=True)
+        assert decision.components == components
+        rendered[components] = charter.to_html(decision, make_details())
+    return rendered
+
+
+def test_the_sides_are_named_as_the_charter_defines_them(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # Section 1 defines "Producer side" and "Creator side": an obligation that names a side
+    # uses the defined term.
+    for html in every_model.values():
+        assert "<dfn>Producer side</dfn>" in html and "<dfn>Creator side</dfn>" in html
+        lowercase = [b for b in blocks(html) if re.search(r"\bthe (producer|creator) side\b", b)]
+        assert lowercase == []
