@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assess.charter.render import OVERLAY_STYLES, Outline, printed_radar
+from assess.charter.render import OVERLAY_STYLES, RESTS_ON, Outline, printed_radar
 from assess.factors import FACTOR_KEYS, FACTORS
 from assess.radar import PRINT, SCREEN, Frame, radar, wrap_label
 
@@ -121,7 +121,7 @@ def test_the_charter_outlines_as_many_respondents_as_it_has_styles_and_counts_th
     people = [(f"Person {i}", sides[i % 2], ALL_THREE | {"innovation": 1 + i}) for i in range(5)]
     chart = printed_radar(ALL_THREE, people)
     agreed, *outlined = chart.series
-    assert (agreed.name, agreed.style) == ("Agreed answers", None)
+    assert (agreed.name, agreed.style) == (RESTS_ON, None)
     assert agreed.points == PRINT.outline([3] * len(FACTORS))
     assert len(outlined) == len(OVERLAY_STYLES) == 3
     assert [o.style for o in outlined] == [

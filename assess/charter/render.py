@@ -111,16 +111,18 @@ def short_date(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
+RESTS_ON = "Levels the charter rests on"
+
+
 def printed_radar(
     answers: Mapping[str, int],
     respondents: Sequence[tuple[str, str, Mapping[str, int]]] = (),
 ) -> Radar[Outline | None]:
-    """Lay out the agreed answers (the first series, with no outline of their own) and each
-    respondent's (name, side, answers) outlined over them; past the last style, the
-    alignment section lists those left out."""
-    series: list[tuple[str, Outline | None, Mapping[str, int]]] = [
-        ("Agreed answers", None, answers)
-    ]
+    """Lay out the levels the charter rests on (the first series, with no outline of their
+    own) and each respondent's (name, side, answers) outlined over them; past the last style,
+    the alignment section lists those left out. The levels are not all agreed: where the
+    Parties agreed none, a level is the cautious middle of their answers."""
+    series: list[tuple[str, Outline | None, Mapping[str, int]]] = [(RESTS_ON, None, answers)]
     series += [
         (name, Outline(side, *style), own)
         for (name, side, own), style in zip(respondents, OVERLAY_STYLES, strict=False)
@@ -340,6 +342,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "params_of": _params_of,
         "model_in_words": partnership.in_words(decision.model, decision.components),
         "score_rows": score_rows(decision),
+        "rests_on": RESTS_ON,
     }
 
 

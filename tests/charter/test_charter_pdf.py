@@ -738,7 +738,7 @@ def test_the_chart_s_text_alternative_gives_every_value_drawn(
     agreed = "; ".join(f"{f.label} {decision.answers[f.key]}" for f in FACTORS)
     assert chart.alt is not None and f"{agreed}." in chart.alt
     if who == "two respondents":
-        assert "Agreed answers:" in chart.alt
+        assert "Levels the charter rests on:" in chart.alt
         assert "Ann Lee (producer side): Innovation requirements 1;" in chart.alt
         assert "Bo Chen (creator side): Innovation requirements 4;" in chart.alt
         # The key below says how each is drawn: Ann Lee's answers are the dashed line.

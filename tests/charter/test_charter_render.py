@@ -199,7 +199,7 @@ def test_the_radar_outlines_each_respondent_s_own_answers_over_the_agreed_ones()
     assert outlined[0] != outlined[1] != render.printed_radar(decision.answers).series[0].points
     caption = caption.split("</figcaption>", 1)[0]
     assert (
-        "Agreed answers" in caption
+        "Levels the charter rests on" in caption
         and '\u2068Ann Lee\u2069 <span class="side">(producer side)' in caption
     )
     assert '\u2068Bo Chen\u2069 <span class="side">(creator side)' in caption
@@ -210,7 +210,7 @@ def test_the_radar_outlines_each_respondent_s_own_answers_over_the_agreed_ones()
     assert "2 more respondents not drawn." in crowd
 
     single = charter.to_html(evaluate(dict.fromkeys(FACTOR_KEYS, 3)), make_details())
-    assert "Agreed answers" not in single
+    assert "Levels the charter rests on" not in single
     assert "The eight answers on the 1–5 scale" in single
 
 

@@ -10,8 +10,9 @@ import pytest
 from conftest import make_details
 
 from assess import charter
+from assess.alignment import Respondent
 from assess.decision import Decision
-from assess.engine import evaluate
+from assess.engine import evaluate, evaluate_respondents
 from assess.factors import FACTOR_KEYS
 from assess.partnership import BY_KEY as MODELS
 
@@ -123,3 +124,30 @@ def test_the_sides_are_named_as_the_charter_defines_them(
         assert "<dfn>Producer side</dfn>" in html and "<dfn>Creator side</dfn>" in html
         lowercase = [b for b in blocks(html) if re.search(r"\bthe (producer|creator) side\b", b)]
         assert lowercase == []
+
+
+# Two partners' answers, in factor order: far apart on some factors, close on the others.
+APART = (
+    ("51331331", "15333333"),
+    ("54343542", "12315213"),
+    ("33333333", "33343333"),
+    ("11111111", "55555555"),
+)
+AGREED = re.compile(r"\b(levels?|answers) agreed\b|\bagreed (answers|levels?)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("producer", "creator"), APART)
+def test_levels_nobody_agreed_are_never_called_agreed(producer: str, creator: str) -> None:
+    # With nothing agreed after discussion, each level is the cautious middle of the answers:
+    # a sentence that calls the levels agreed says the other case too.
+    people = [
+        Respondent("Ann Lee", "producer", answers(producer)),
+        Respondent("Bo Chen", "creator", answers(creator)),
+    ]
+    decision = evaluate_respondents(people, {}, what_if=True)
+    assert decision.alignment is not None and not decision.alignment.agreed
+    html = charter.to_html(decision, make_details())
+    chart = re.findall(r"<title>(Radar chart[^<]*)</title>", html)
+    said = [b for b in [*blocks(html), *chart] if AGREED.search(b)]
+    assert said, "the charter says what the levels are"
+    assert [b for b in said if "cautious middle" not in b] == []
