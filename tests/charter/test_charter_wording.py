@@ -151,3 +151,16 @@ def test_levels_nobody_agreed_are_never_called_agreed(producer: str, creator: st
     said = [b for b in [*blocks(html), *chart] if AGREED.search(b)]
     assert said, "the charter says what the levels are"
     assert [b for b in said if "cautious middle" not in b] == []
+
+
+def test_mediation_starts_on_the_same_trust_ratings_the_trust_check_takes(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # The trust check rates three qualities of the partnership, each out of 10; the mediation
+    # trigger says which of those ratings starts it, not a score of its own.
+    for html in every_model.values():
+        text = blocks(html)
+        trust = next(b for b in text if b.startswith("A rating below") and "any of the three" in b)
+        assert "out of 10" in trust
+        [trigger] = [b for b in text if b.endswith("; or") and "trust check (clause" in b]
+        assert re.search(r"a rating below \d+ out of 10 on any of the three", trigger), trigger
