@@ -899,7 +899,7 @@ def test_only_submitted_answers_count_as_differences_to_discuss(
         engagement.respondents.extend(people)
         db.session.commit()
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert "<strong>1 factor</strong> differ by two levels or more between the submitted" in page
+    assert "<strong>1 factor</strong> differs by two levels or more between the submitted" in page
     assert "Answers not submitted yet are shown but not counted." in page
     assert page.count('<span class="badge badge-warning">Discuss</span>') == 1
     assert re.search(r"Innovation requirements <span class=\"badge badge-warning\">Discuss", page)

@@ -282,8 +282,37 @@ def test_engagement_page_compares_respondents(app: Flask, signed_in: FlaskClient
         db.session.commit()
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert "Answers side by side" in page
-    assert "1 factor</strong> differ" in page and "Discuss" in page
+    assert "1 factor</strong> differs" in page and "Discuss" in page
     assert page.count('class="series ') == 2
+
+
+# How many factors the creator side answers far from the producer side, and the answers.
+GAPS = {
+    1: {**ANSWERS, "innovation": 1 if ANSWERS["innovation"] > 2 else 5},
+    2: CREATOR_ANSWERS,
+}
+
+
+@pytest.mark.parametrize("gaps", sorted(GAPS))
+def test_the_count_of_factors_far_apart_agrees_with_its_verb(
+    app: Flask, signed_in: FlaskClient, gaps: int
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id, GAPS[gaps])
+    engagement_page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    response = post(signed_in, f"/engagements/{engagement_id}/consensus")
+    result_page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    [record] = decisions(app)
+    assert record.alignment is not None and len(record.alignment.significant) == gaps
+    one = gaps == 1
+    said = {
+        engagement_page: f"{gaps} factor{'' if one else 's'}</strong> differ{'s' if one else ''} ",
+        result_page: f"{gaps} factor{'' if one else 's'}</strong> show{'s' if one else ''} a ",
+    }
+    advice = {engagement_page: "discuss", result_page: "settle"}
+    for page, count in said.items():
+        assert count in page
+        assert f"{advice[page]} {'it' if one else 'these'} first" in page
 
 
 def test_consensus_decision_shows_where_the_partners_differ(
