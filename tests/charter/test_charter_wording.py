@@ -164,3 +164,17 @@ def test_mediation_starts_on_the_same_trust_ratings_the_trust_check_takes(
         assert "out of 10" in trust
         [trigger] = [b for b in text if b.endswith("; or") and "trust check (clause" in b]
         assert re.search(r"a rating below \d+ out of 10 on any of the three", trigger), trigger
+
+
+def test_the_score_table_points_to_where_the_points_are_listed(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    for html in every_model.values():
+        [where] = re.findall(r"Scores are the sum of the [a-z ]+ in ([^;]+);", html)
+        if where.startswith("Appendix"):
+            letter = where.split()[-1]
+            part = html.split(f'<span class="num">Appendix {letter}</span>', 1)[1]
+            part = part.split("</section>", 1)[0]
+        else:
+            part = html.split(f'<span class="pn">{where}</span>', 1)[1].split("</ul>", 1)[0]
+        assert 'class="weights"' in part, where
