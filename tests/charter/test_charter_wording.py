@@ -178,3 +178,35 @@ def test_the_score_table_points_to_where_the_points_are_listed(
         else:
             part = html.split(f'<span class="pn">{where}</span>', 1)[1].split("</ul>", 1)[0]
         assert 'class="weights"' in part, where
+
+
+def test_appendix_b_lists_the_rules_in_the_order_they_were_applied() -> None:
+    # The scores choose the model before the protocol rules run: they test the model.
+    for digits in EVERY_MODEL.values():
+        decision = evaluate(answers(digits), what_if=True)
+        html = charter.to_html(decision, make_details())
+        trace = html.split('<table class="trace">', 1)[1].split("</table>", 1)[0]
+        rows = re.findall(r'<td class="rule mono">([a-z0-9-]+)<span', trace)
+        stage = {reason.rule: reason.stage for reason in decision.trace}
+        assert sorted(rows) == sorted(stage)
+        assert rows.index("hit-policy") < min(
+            i for i, rule in enumerate(rows) if stage[rule] == "protocols"
+        )
+        assert rows == [r for r in rows if stage[r] == "scoring"] + [
+            r for r in rows if stage[r] != "scoring"
+        ]
+
+
+def test_appendix_b_promises_only_what_the_answers_and_rules_decide(
+    decisions: dict[str, Decision],
+) -> None:
+    # The same decision in another engagement's details is another charter: the appendix
+    # promises the same recommendation and protocols, not the same document.
+    decision = decisions["hybrid"]
+    one = charter.to_html(decision, make_details())
+    other = charter.to_html(decision, make_details(project="Another project"))
+    assert one != other
+    for html in (one, other):
+        appendix = html.split('<table class="trace">', 1)[0].rsplit("<h1>", 1)[1]
+        assert "always give the same recommendation and protocols" in appendix
+        assert "same charter" not in appendix
