@@ -210,3 +210,19 @@ def test_appendix_b_promises_only_what_the_answers_and_rules_decide(
         appendix = html.split('<table class="trace">', 1)[0].rsplit("<h1>", 1)[1]
         assert "always give the same recommendation and protocols" in appendix
         assert "same charter" not in appendix
+
+
+def test_why_this_model_lists_every_consideration_it_says_it_lists(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # The list is every scoring rule that fired and the scores they add up to: an
+    # introduction that speaks of a selection ("those that weighed most") would leave the
+    # reader looking for the others.
+    for components, digits in EVERY_MODEL.items():
+        decision = evaluate(answers(digits))
+        html = every_model[components]
+        intro, reasons = html.split('<ul class="reasons">', 1)
+        intro = intro.rsplit('<span class="pn">', 1)[1]
+        items = re.findall(r"<li>", reasons.split("</ul>", 1)[0])
+        assert len(items) == len([r for r in decision.trace if r.stage == "scoring"])
+        assert "most" not in intro and "every consideration" in intro.lower()
