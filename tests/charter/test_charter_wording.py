@@ -50,15 +50,15 @@ class _Blocks(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.blocks: list[list[str]] = []
-        self.open: list[list[str]] = []
+        self.blocks: list[tuple[str, list[str]]] = []
+        self.open: list[tuple[str, list[str]]] = []
         self.skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.SKIPPED:
             self.skipping += 1
         elif tag in self.BLOCKS:
-            self.open.append([])
+            self.open.append((tag, []))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIPPED:
@@ -68,14 +68,20 @@ class _Blocks(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
-            for block in self.open:
-                block.append(data)
+            for _, text in self.open:
+                text.append(data)
 
 
-def blocks(html: str) -> list[str]:
+def blocks(html: str, tags: tuple[str, ...] = ()) -> list[str]:
+    """The text of each block, white space collapsed (a no-break space kept); only the blocks
+    of these ``tags`` when given."""
     parser = _Blocks()
     parser.feed(html)
-    return [" ".join("".join(b).split()) for b in parser.blocks]
+    return [
+        re.sub(r"[^\S\u00a0]+", " ", "".join(text)).strip()
+        for tag, text in parser.blocks
+        if not tags or tag in tags
+    ]
 
 
 def score_table(html: str) -> list[str]:
@@ -226,3 +232,23 @@ def test_why_this_model_lists_every_consideration_it_says_it_lists(
         items = re.findall(r"<li>", reasons.split("</ul>", 1)[0])
         assert len(items) == len([r for r in decision.trace if r.stage == "scoring"])
         assert "most" not in intro and "every consideration" in intro.lower()
+
+
+REFERENCE = re.compile(r"\b(clause|section|Appendix)(\s)([0-9A-Z][0-9.]*)")
+
+
+@pytest.mark.parametrize(("producer", "creator"), APART[:2])
+def test_a_reference_never_breaks_between_its_word_and_its_number(
+    every_model: dict[tuple[str, ...], str], producer: str, creator: str
+) -> None:
+    # "clause" at the end of one line and "7.1" at the start of the next reads as two things.
+    people = [
+        Respondent("Ann Lee", "producer", answers(producer)),
+        Respondent("Bo Chen", "creator", answers(creator)),
+    ]
+    apart = charter.to_html(evaluate_respondents(people, {}, what_if=True), make_details())
+    for html in [apart, *every_model.values()]:
+        text = [b for b in blocks(html, ("p", "li", "td")) if REFERENCE.search(b)]
+        assert text, "the charter refers to its own parts"
+        spaces = {m[2] for b in text for m in REFERENCE.finditer(b)}
+        assert spaces == {"\u00a0"}, [b for b in text if " " in REFERENCE.search(b)[0]][:3]
