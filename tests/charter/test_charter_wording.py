@@ -252,3 +252,25 @@ def test_a_reference_never_breaks_between_its_word_and_its_number(
         assert text, "the charter refers to its own parts"
         spaces = {m[2] for b in text for m in REFERENCE.finditer(b)}
         assert spaces == {"\u00a0"}, [b for b in text if " " in REFERENCE.search(b)[0]][:3]
+
+
+@pytest.mark.parametrize(("producer", "creator"), APART)
+def test_the_alignment_workshop_takes_the_questions_the_charter_lists_as_far_apart(
+    producer: str, creator: str
+) -> None:
+    # Section "Where the Parties started apart" lists the questions far apart as the
+    # workshop's topics; the workshop clause names the same questions, not every difference.
+    people = [
+        Respondent("Ann Lee", "producer", answers(producer)),
+        Respondent("Bo Chen", "creator", answers(creator)),
+    ]
+    decision = evaluate_respondents(people, {}, what_if=True)
+    html = charter.to_html(decision, make_details())
+    if decision.protocol("alignment_workshop") is None:
+        assert 'id="section-alignment"' not in html
+        return
+    section = re.search(r'id="section-alignment">\s*<h1><span class="num">(\d+)</span>', html)
+    assert section is not None
+    workshop = html.split('id="clause-alignment-workshop"', 1)[1].split("</article>", 1)[0]
+    assert f"far apart (section&nbsp;{section[1]})" in workshop
+    assert "differed" not in workshop
