@@ -274,3 +274,16 @@ def test_the_alignment_workshop_takes_the_questions_the_charter_lists_as_far_apa
     workshop = html.split('id="clause-alignment-workshop"', 1)[1].split("</article>", 1)[0]
     assert f"far apart (section&nbsp;{section[1]})" in workshop
     assert "differed" not in workshop
+
+
+def test_the_trust_check_allows_the_use_the_mediation_clause_makes_of_its_ratings(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # Mediation starts on a low trust rating: the trust check cannot say its ratings are
+    # never used in a dispute without that exception.
+    for html in every_model.values():
+        mediation = re.search(r'<span class="num">([\d.]+) </span>Mediation protocol', html)
+        assert mediation is not None
+        trust = html.split('id="clause-trust-check"', 1)[1].split("</article>", 1)[0]
+        said = [b for b in blocks(trust) if "dispute" in b]
+        assert said and all(f"clause\u00a0{mediation[1]}" in b for b in said), said
