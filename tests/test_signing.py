@@ -1050,13 +1050,24 @@ def test_cli_says_plainly_when_the_timestamp_s_authority_was_not_checked(
     assert "trusted)" not in result.output
 
 
-def test_cli_rejects_a_cert_file_that_is_not_a_certificate(
-    run_verify: Callable[..., Any], sealed: bytes, tmp_path: Path
+NOT_CERTIFICATES = {
+    "text": b"not a certificate",
+    "broken-pem": b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    "random": bytes(range(7, 250)) * 2,
+}
+
+
+@pytest.mark.parametrize("option", ["--cert", "--tsa-root"])
+@pytest.mark.parametrize("content", NOT_CERTIFICATES.values(), ids=NOT_CERTIFICATES.keys())
+def test_cli_rejects_a_certificate_file_that_is_not_one_in_plain_words(
+    run_verify: Callable[..., Any], sealed: bytes, tmp_path: Path, option: str, content: bytes
 ) -> None:
+    """The parser's own message (ASN.1 tags, byte counts) means nothing to whoever checks."""
     bogus = tmp_path / "cert.pem"
-    bogus.write_text("not a certificate")
-    result = run_verify(sealed, "--cert", str(bogus))
-    assert result.exit_code == 2 and "not a PEM or DER certificate" in result.output
+    bogus.write_bytes(content)
+    result = run_verify(sealed, option, str(bogus))
+    assert result.exit_code == 2
+    assert result.output == f"Error: {bogus}: not a PEM or DER certificate file\n"
 
 
 def test_cli_shows_the_file_s_text_without_line_breaks_or_terminal_controls(

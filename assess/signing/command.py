@@ -83,8 +83,8 @@ def verify_command(
         verdict = verify(data, trusted, tsa_roots)
     except UnreadableInput as error:
         fail(f"{pdf_file}: {error}")
-    except ValueError as error:  # a --cert file that is not a certificate
-        fail(f"{cert_file}: not a PEM or DER certificate ({error})")
+    except ValueError:  # a --cert file that is not a certificate; the parser's words say less
+        fail(f"{cert_file}: not a PEM or DER certificate file")
     verdict_line = verdict.summary
     unchecked_time = verdict.timestamped_at and not verdict.timestamp_checked
     if verdict.outcome == Outcome.INTACT and unchecked_time:

@@ -65,8 +65,8 @@ def load_roots(path: str | Path) -> list[Any]:
     data = Path(path).read_bytes()
     try:
         roots = list(key_loading.load_certs_from_pemder_data(data))
-    except Exception as error:  # asn1crypto raises several types on non-certificates
-        raise ValueError(f"{path}: not a PEM or DER certificate file ({error})") from None
+    except Exception:  # asn1crypto raises several types, in its own terms, on non-certificates
+        raise ValueError(f"{path}: not a PEM or DER certificate file") from None
     if not roots:
         raise ValueError(f"{path}: no certificate in the file")
     return roots
