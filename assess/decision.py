@@ -160,6 +160,12 @@ class Decision:
     def title(self) -> str:
         return partnership.title(self.model, self.components)
 
+    def ranked_scores(self) -> list[tuple[str, float]]:
+        """The models by score, highest first; on equal scores the recommended models come
+        first, primary then secondary, so no model ranks above the one chosen over it."""
+        order = [*self.components, *(k for k in self.scores if k not in self.components)]
+        return sorted(((key, self.scores[key]) for key in order), key=lambda item: -item[1])
+
     def protocol(self, protocol_id: str) -> ChosenProtocol | None:
         """Return the chosen protocol with this id, if the decision includes it."""
         return next((p for p in self.protocols if p.id == protocol_id), None)

@@ -1224,7 +1224,7 @@ def _reasoning_changes(before: Decision, after: Decision) -> list[Change]:
 
 
 def _scores(decision: Decision) -> str:
-    ranked = sorted(decision.scores.items(), key=lambda item: -item[1])
+    ranked = decision.ranked_scores()
     return " · ".join(
         f"{partnership.BY_KEY[key].title if key in partnership.BY_KEY else key} {score:g}"
         for key, score in ranked

@@ -19,10 +19,12 @@ from webtools import ANSWERS, make_consultant
 
 from assess import signoff
 from assess.alignment import Respondent
+from assess.charter.render import score_rows
 from assess.consensus import Agreement, agree
 from assess.decision import Decision
 from assess.engine import evaluate, evaluate_respondents
 from assess.extensions import db
+from assess.factors import FACTOR_KEYS
 from assess.models import (
     CharterVersion,
     Consultant,
@@ -376,6 +378,18 @@ def test_an_amendment_shows_how_the_respondents_answers_were_settled(ctx: Flask)
         "one set of answers",
     )
     assert all(c.before != c.after for c in signoff.diff(third, alone))
+
+
+def test_an_amendment_ranks_equal_scores_as_the_charter_s_table_does(ctx: Flask) -> None:
+    """Integrated and agile tie on 11441441; the charter lists the recommended one first."""
+    tied = evaluate(dict(zip(FACTOR_KEYS, map(int, "11441441"), strict=True)))
+    assert len(set(tied.scores.values())) < len(tied.scores)
+    [change] = [
+        c
+        for c in signoff.diff(_frozen_from(evaluate(ANSWERS)), _frozen_from(tied))
+        if c.item == "Fit of each model"
+    ]
+    assert change.after == " · ".join(f"{title} {score:g}" for title, score in score_rows(tied))
 
 
 def test_an_amendment_shows_changes_to_the_reasoning_the_charter_prints(ctx: Flask) -> None:

@@ -347,11 +347,8 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
 
 
 def score_rows(decision: Decision) -> list[tuple[str, float]]:
-    """The models by score, highest first; on equal scores the recommended models come first,
-    primary then secondary, so the table never ranks a model above the one chosen over it."""
-    order = [*decision.components, *(k for k in decision.scores if k not in decision.components)]
-    ranked = sorted(order, key=lambda key: -decision.scores[key])
-    return [(partnership.BY_KEY[key].title, decision.scores[key]) for key in ranked]
+    """The models' titles and scores, ranked as the recommendation reads."""
+    return [(partnership.BY_KEY[key].title, score) for key, score in decision.ranked_scores()]
 
 
 def _params_of(protocol: ChosenProtocol) -> list[tuple[Param, int]]:
