@@ -250,6 +250,7 @@ def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> No
     assert "Link for Ann Lee" in page
     replaced = signed_in.get(old)
     assert replaced.status_code == 410 and b"link has been replaced" in replaced.data
+    assert "<title>This link has been replaced · Assess</title>" in replaced.get_data(as_text=True)
 
 
 def test_a_new_link_never_travels_readable_in_the_session_cookie(

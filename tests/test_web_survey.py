@@ -322,7 +322,7 @@ def test_expired_link_shows_a_clear_page(app: Flask, client: FlaskClient, link: 
     for path in (link, f"{link}/step/1", f"{link}/review", f"{link}/result"):
         response = client.get(path)
         assert response.status_code == 410
-        assert b"This link has expired" in response.data
+        assert b"<title>This link has expired \xc2\xb7 Assess</title>" in response.data
         # The link no longer opens the answers: the page does not say that it does.
         assert b"can see and change your answers" not in response.data
     response = post(client, f"{link}/step/1", {"innovation": "3", "planning_complexity": "3"})
@@ -455,7 +455,7 @@ def test_an_archived_questionnaire_says_it_is_closed_and_who_can_open_it(
     closed = signed_in.get(path)
     assert closed.status_code == 410
     text = closed.get_data(as_text=True)
-    assert "This questionnaire is closed" in text
+    assert "<title>This questionnaire is closed · Assess</title>" in text
     # No new link can be made while it is archived: the page does not send them to ask.
     assert "new link" not in text
     assert "contact the consultant who sent you this link" in text
