@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 from apitools import make_token
-from browsertools import PHONE, assert_accessible, assert_fits, script_ready, shoot, sign_in_on
+from browsertools import PHONE, assert_accessible, script_ready, shoot
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import (
     ANSWERS,
-    answer_through_link,
     create_engagement,
     invite,
     login,
@@ -173,88 +172,6 @@ def test_consultant_runs_a_session_with_the_keyboard_only(
     expect(page.get_by_text("Decision #2")).to_be_visible()
     assert stored == page.locator("#recommendation-title").inner_text()
     assert title
-
-
-def look_at_each(
-    page: Page, live_server: str, artifacts: Path, *pages: tuple[str, str | None]
-) -> None:
-    """Open each page on the phone: it must be accessible and fit the screen. A page that is
-    given a name is saved as a screenshot under it."""
-    for path, name in pages:
-        page.goto(live_server + path)
-        assert_accessible(page)
-        assert_fits(page)
-        if name:
-            shoot(page, artifacts, f"{name}-phone")
-
-
-def test_main_pages_have_no_serious_accessibility_violations(
-    app: Flask, live_server: str, browser: Browser, artifacts: Path
-) -> None:
-    link, engagement_id = seeded_link(app)
-    client = app.test_client()
-    login(client)
-    data = {k: str(v) for k, v in ANSWERS.items()}
-    response = post(client, f"/engagements/{engagement_id}/session", {**data, "action": "decide"})
-    result_path = response.headers["Location"]
-
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    # Anonymous pages first.
-    look_at_each(
-        page,
-        live_server,
-        artifacts,
-        ("/", "home"),
-        ("/login", None),
-        (link, None),
-        (f"{link}/step/1", None),
-        ("/no-such-page", "not-found"),
-    )
-    page.goto(live_server + f"{link}/step/1")
-    page.get_by_role("button", name="Next").click()
-    assert_accessible(page)
-
-    # Both parties answer separately and disagree on timing and iteration.
-    creator = {**ANSWERS, "iteration_readiness": 1, "timeline_pressure": 5}
-    answer_through_link(client, link)
-    bo = invite(client, engagement_id, side="creator", respondent_name="Bo Chen")
-    answer_through_link(client, bo, creator)
-    consensus_path = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
-    sign_in_on(page, live_server)
-    look_at_each(
-        page,
-        live_server,
-        artifacts,
-        ("/engagements", "engagements"),
-        ("/engagements/new", "engagement-form"),
-        (f"/engagements/{engagement_id}", "engagement"),
-        (f"/engagements/{engagement_id}/invitations/new", None),
-        (f"/engagements/{engagement_id}/session", "session"),
-        (result_path, "result"),
-        (consensus_path, None),
-        ("/account", "account"),
-    )
-    page.goto(live_server + "/engagements/new")
-    page.get_by_role("button", name="Create engagement").click()
-    expect(page.get_by_text("There are 4 problems")).to_be_visible()
-    assert_accessible(page)
-    shoot(page, artifacts, "engagement-form-errors-phone")
-    page.goto(live_server + "/account")
-    page.get_by_role("button", name="Change password").click()
-    expect(page.get_by_text("There are 3 problems")).to_be_visible()
-    assert_accessible(page)
-    context.close()
-
-    laptop = browser.new_context(viewport={"width": 1366, "height": 860})
-    page = laptop.new_page()
-    sign_in_on(page, live_server)
-    page.goto(live_server + f"/engagements/{engagement_id}")
-    shoot(page, artifacts, "engagement-laptop")
-    page.goto(live_server + consensus_path)
-    assert_accessible(page)
-    shoot(page, artifacts, "result-consensus-laptop")
-    laptop.close()
 
 
 def test_the_api_docs_page_sends_calls_with_path_and_query_parameters(
