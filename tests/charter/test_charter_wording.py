@@ -287,3 +287,22 @@ def test_the_trust_check_allows_the_use_the_mediation_clause_makes_of_its_rating
         trust = html.split('id="clause-trust-check"', 1)[1].split("</article>", 1)[0]
         said = [b for b in blocks(trust) if "dispute" in b]
         assert said and all(f"clause\u00a0{mediation[1]}" in b for b in said), said
+
+
+SPELLED_QUANTITY = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+(days?|weeks?|months?)\b"
+    r"|\bper\s?cent\b",
+    re.IGNORECASE,
+)
+
+
+def test_quantities_are_written_in_figures_as_the_filled_in_parameters_are(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # "within two days" beside "within 3 days", "five per cent" beside "10%": one style for
+    # the charter's own terms. The rules' reasons, quoted as written, are prose of their own.
+    for components, html in every_model.items():
+        reasons = [r.because for r in evaluate(answers(EVERY_MODEL[components])).trace]
+        assert re.search(r"\b\d+ days\b", html)
+        terms = [b for b in blocks(html) if not any(r in b for r in reasons)]
+        assert [b for b in terms if SPELLED_QUANTITY.search(b)] == []
