@@ -26,7 +26,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 from assess.alignment import CREATOR as CREATOR
 from assess.alignment import JOINT as JOINT
@@ -731,6 +738,22 @@ class SignOffEvent(Base):
 
     sign_off: Mapped[SignOff] = relationship(back_populates="events")
     signatory: Mapped[Signatory | None] = relationship()
+
+
+# Loader options for pages that show a whole engagement: each collection in one query for
+# all its rows, where reading it row by row would cost a query per respondent or version.
+RESPONDENTS_WITH_LINKS = selectinload(Engagement.respondents).selectinload(Respondent.invitations)
+# A version's status and approvals; its PDF stays deferred.
+SIGN_OFFS_WITH_SIGNATORIES = selectinload(CharterVersion.sign_off).selectinload(SignOff.signatories)
+VERSIONS_WITH_SIGN_OFFS = selectinload(Engagement.charter_versions).options(
+    SIGN_OFFS_WITH_SIGNATORIES
+)
+# The same with each sign-off's history, for pages that show its latest step or a decline.
+VERSIONS_WITH_SIGN_OFF_HISTORY = selectinload(Engagement.charter_versions).options(
+    selectinload(CharterVersion.sign_off).options(
+        selectinload(SignOff.signatories), selectinload(SignOff.events)
+    )
+)
 
 
 @event.listens_for(Session, "before_flush")

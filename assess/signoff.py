@@ -35,6 +35,7 @@ from assess.charter import CharterDetails
 from assess.decision import Decision, Reason, signed
 from assess.factors import BY_KEY as FACTORS
 from assess.models import (
+    SIGN_OFFS_WITH_SIGNATORIES,
     SIGNOFF_DECLINED,
     SIGNOFF_PENDING,
     SIGNOFF_PREPARING,
@@ -1024,6 +1025,7 @@ def versions_of(session: Session, document_id: str) -> list[CharterVersion]:
             select(CharterVersion)
             .where(func.upper(CharterVersion.document_id) == document_id.upper())
             .order_by(CharterVersion.number)
+            .options(SIGN_OFFS_WITH_SIGNATORIES)
         )
     )
 

@@ -17,7 +17,6 @@ from flask_smorest import abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import Schema, ValidationError, validate
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 
 from assess import questionnaire, respondents, signoff
@@ -54,13 +53,14 @@ from assess.listing import engagement_page, engagements_query
 from assess.models import (
     CREATOR,
     PRODUCER,
+    RESPONDENTS_WITH_LINKS,
+    VERSIONS_WITH_SIGN_OFF_HISTORY,
     VIA_API,
     CharterVersion,
     DecisionRecord,
     Engagement,
     Party,
     Respondent,
-    SignOff,
     utcnow,
 )
 from assess.questionnaire import missing
@@ -298,17 +298,14 @@ def created(body: dict[str, Any], view: Callable[..., Any], **ids: Any) -> Creat
 # --- lookups: always through the consultant -------------------------------------------------
 
 
-# The frozen charters' PDFs are deferred columns (see the models): listing the versions,
-# numbering the next or comparing an ETag loads none of them.
-VERSIONS_WITHOUT_PDFS = selectinload(Engagement.charter_versions).options(
-    selectinload(CharterVersion.sign_off).options(selectinload(SignOff.signatories)),
-)
-
-
 def owned_engagement(engagement_id: int, *, versions: bool = False) -> Engagement:
-    """Return the token owner's engagement, or 404 for anyone else's; with its charter
-    versions (and their sign-offs) loaded, but not their PDFs, when ``versions``."""
-    options = [VERSIONS_WITHOUT_PDFS] if versions else []
+    """Return the token owner's engagement, or 404 for anyone else's, with its respondents
+    and their links (its status reads them); with its charter versions, their sign-offs and
+    their history too when ``versions``. The frozen charters' PDFs are deferred columns (see
+    the models): listing the versions, numbering the next or comparing an ETag loads none."""
+    options = [RESPONDENTS_WITH_LINKS]
+    if versions:
+        options.append(VERSIONS_WITH_SIGN_OFF_HISTORY)
     engagement = db.session.get(Engagement, engagement_id, options=options)
     if engagement is None or engagement.consultant_id != current_consultant().id:
         abort(404, message="No such engagement.")

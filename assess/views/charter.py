@@ -35,7 +35,7 @@ from assess.charter.details import STORED_FIELDS
 from assess.charter.render import stylesheet_text
 from assess.decision import Decision
 from assess.extensions import db
-from assess.models import DecisionRecord, Engagement, utcnow
+from assess.models import VERSIONS_WITH_SIGN_OFFS, DecisionRecord, Engagement, utcnow
 from assess.text import is_blank
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement, refuse_if_archived
@@ -238,7 +238,7 @@ def save_fields(
 
 
 def own_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, VERSIONS_WITH_SIGN_OFFS)
     return engagement, owned_decision(engagement, decision_id)
 
 

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
 from assess import signoff
@@ -39,9 +40,11 @@ from assess.models import (
     JOINT,
     PARTY_SIDES,
     PRODUCER,
+    RESPONDENTS_WITH_LINKS,
     SIDE_LABELS,
     SIGNOFF_PENDING,
     SIGNOFF_PREPARING,
+    VERSIONS_WITH_SIGN_OFF_HISTORY,
     VIA_WEB,
     Engagement,
     Party,
@@ -90,9 +93,14 @@ DISAGREEMENT = 2
 bp.before_request(require_consultant)
 
 
-def owned_engagement(engagement_id: int) -> Engagement:
-    """Return the signed-in consultant's engagement, or 404 for anyone else's."""
-    engagement = db.session.get(Engagement, engagement_id) if engagement_id <= MAX_ID else None
+def owned_engagement(engagement_id: int, *loading: ORMOption) -> Engagement:
+    """Return the signed-in consultant's engagement, or 404 for anyone else's; with what the
+    ``loading`` options name loaded along with it."""
+    engagement = (
+        db.session.get(Engagement, engagement_id, options=loading)
+        if engagement_id <= MAX_ID
+        else None
+    )
     if engagement is None or engagement.consultant_id != current_user.id:
         abort(404)
     return engagement
@@ -201,7 +209,9 @@ def _empty_twin(data: dict[str, Any]) -> Engagement | None:
 @bp.get("/<int:engagement_id>")
 def show(engagement_id: int) -> str:
     """Show an engagement: parties, respondents, their answers side by side, decisions."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(
+        engagement_id, RESPONDENTS_WITH_LINKS, VERSIONS_WITH_SIGN_OFF_HISTORY
+    )
     new_link = _new_link_to_show(engagement)
     answered = [r for r in engagement.respondents if r.answers]
     respondents = engagement.submitted_respondents
@@ -229,6 +239,8 @@ def show(engagement_id: int) -> str:
         series_classes=classes,
         submitted=len(respondents),
         submitted_people=respondents,
+        # Who a stored decision rests on, read from the decisions loaded already.
+        decided_respondents={d.respondent_id for d in engagement.decisions},
         consensus=consensus,
         carried=carried_over(engagement) if consensus is None and len(respondents) > 1 else None,
         carried_people=respondents,

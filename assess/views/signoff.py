@@ -39,6 +39,7 @@ from assess.models import (
     ROLE_MAX,
     SIGNOFF_PENDING,
     SIGNOFF_SIGNED,
+    VERSIONS_WITH_SIGN_OFFS,
     CharterVersion,
     Engagement,
     Signatory,
@@ -215,7 +216,7 @@ def pdf_response(data: bytes, digest: str, filename: str, *, inline: bool = Fals
 
 
 def _owned_version(engagement_id: int, number: int) -> tuple[Engagement, CharterVersion]:
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, VERSIONS_WITH_SIGN_OFFS)
     version = next((v for v in engagement.charter_versions if v.number == number), None)
     if version is None or number > MAX_VERSION:
         abort(404)
