@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from servingtools import ROOT, free_port
+from servingtools import ROOT, free_port, node
 from sqlalchemy import text
 from webtools import ANSWERS
 
@@ -479,39 +479,12 @@ def test_the_access_log_keeps_no_personal_link(tmp_path: Path) -> None:
 
     database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
     upgrade_database(database)
-    port, log = free_port(), tmp_path / "access.log"
-    env = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_ACCESS_LOG": str(log),
-        "DATABASE_URL": database,
-        "SECRET_KEY": "k" * 32,
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:assess.serving"]
-    server = subprocess.Popen(
-        [*command, "assess:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "access.log"
     secret = "Qx7TqS0b3rVq1mJ9kA2cL5dF8gH4jK6nP0sU3wY7zB1"
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+    settings = {"GUNICORN_ACCESS_LOG": str(log), "DATABASE_URL": database, "SECRET_KEY": "k" * 32}
+    with node(settings) as server:
         for path in (f"/i/{secret}", f"/i/{secret}/step/2?return_to=review", f"/sign/{secret}"):
-            requests.get(base + path, timeout=10, headers={"Referer": base + path})
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            requests.get(server.url + path, timeout=10, headers={"Referer": server.url + path})
     logged = log.read_text(encoding="utf-8")
     assert "/i/" in logged and "/sign/" in logged and "/step/2?return_to=review" in logged
     assert secret not in logged

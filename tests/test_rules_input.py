@@ -459,8 +459,9 @@ def test_a_scenario_name_given_twice_names_both_files(rules_copy: Path) -> None:
 
 def test_a_rules_folder_that_does_not_exist_is_named_as_such(tmp_path: Path) -> None:
     missing = tmp_path / "my-rules"
-    output = refused_output(missing)
-    assert output == f"{missing}: folder is missing\n"
+    result = rules_check(missing)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"Invalid value for '--rules-dir': '{missing}' does not exist." in result.output
 
 
 def test_a_policy_that_is_a_folder_is_not_called_missing(rules_copy: Path) -> None:
