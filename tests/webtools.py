@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from assess.extensions import db as database
-from assess.models import Consultant, Engagement, Respondent, utcnow
+from assess.models import Consultant, Engagement, Invitation, Respondent, utcnow
 from assess.questionnaire import PAGES
 
 PASSWORD = "correct horse battery"
@@ -205,6 +206,16 @@ def count(app: Flask, model: type) -> int:
     """Return how many rows of the model are stored."""
     with app.app_context():
         return int(database.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def expire_invitation(app: Flask, respondent_name: str) -> None:
+    """Let the invitation of the one respondent of that name expire a minute ago."""
+    with app.app_context():
+        invitation = database.session.scalars(
+            select(Invitation).join(Respondent).where(Respondent.name == respondent_name)
+        ).one()
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        database.session.commit()
 
 
 def respondent_id(app: Flask, name: str) -> int:

@@ -30,6 +30,7 @@ from webtools import (
     answer_through_link,
     consensus_of_two,
     create_engagement,
+    expire_invitation,
     fill_in,
     invite,
     post,
@@ -37,7 +38,7 @@ from webtools import (
 )
 
 from assess.extensions import db
-from assess.models import CharterVersion, Invitation, Respondent, Signatory, utcnow
+from assess.models import CharterVersion, Respondent, Signatory, utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -80,12 +81,7 @@ def main_pages(app: Flask, client: FlaskClient) -> tuple[list[Visit], list[Visit
     fill_in(client, answered)
     expired = invite(client, engagement_id, respondent_name="Eve Stone")
     revoked = invite(client, engagement_id, respondent_name="Rob Hale")
-    with app.app_context():
-        invitation = db.session.scalars(
-            select(Invitation).join(Respondent).where(Respondent.name == "Eve Stone")
-        ).one()
-        invitation.expires_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
+    expire_invitation(app, "Eve Stone")
     cy = respondent_of(app, "Cy Park").id
     post(client, f"{base}/respondents/{respondent_of(app, 'Rob Hale').id}/revoke")
     consensus = post(client, f"{base}/consensus").headers["Location"]

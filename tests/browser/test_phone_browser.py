@@ -29,13 +29,15 @@ from webtools import (
     CREATOR_ANSWERS,
     PASSWORD,
     create_engagement,
+    expire_invitation,
     invite,
     post,
+    respondent_id,
     signed_in_consultant,
 )
 
 from assess.extensions import db
-from assess.models import CharterVersion, Engagement, Invitation, Respondent, Signatory, utcnow
+from assess.models import CharterVersion, Engagement, Respondent, Signatory, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
@@ -148,13 +150,8 @@ def test_a_respondent_answers_on_a_phone_without_anything_cut_off(
     }
     expired = invite(client, engagement_id, respondent_name="Eve")
     revoked = invite(client, engagement_id, respondent_name="Rob")
-    with app.app_context():
-        invitation = db.session.scalars(
-            select(Invitation).join(Respondent).where(Respondent.name == "Eve")
-        ).one()
-        invitation.expires_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
-        rob = db.session.scalars(select(Respondent.id).where(Respondent.name == "Rob")).one()
+    expire_invitation(app, "Eve")
+    rob = respondent_id(app, "Rob")
     post(client, f"/engagements/{engagement_id}/respondents/{rob}/revoke")
 
     for width, context in phones.items():
