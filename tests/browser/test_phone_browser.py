@@ -80,6 +80,17 @@ LINE_WIDTHS = """element => {
   return [...lines.values()];
 }"""
 
+# Text fields whose hint is wider than the room the field leaves for it, so that it reads cut off.
+CUT_PLACEHOLDERS = """() => {
+  const canvas = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('main input[placeholder]')].filter(e => {
+    const s = getComputedStyle(e);
+    canvas.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    return canvas.measureText(e.placeholder).width > room;
+  }).map(e => e.name);
+}"""
+
 
 @pytest.fixture
 def phones(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
@@ -109,6 +120,7 @@ def assert_fits_the_phone(page: Page) -> None:
             .map(region => region.getAttribute('aria-label'))"""
     )
     assert not scrolling, (page.url, scrolling)
+    assert not page.evaluate(CUT_PLACEHOLDERS), (page.url, page.evaluate(CUT_PLACEHOLDERS))
 
 
 def heights(page: Page, selector: str) -> list[float]:
