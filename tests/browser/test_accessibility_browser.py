@@ -166,7 +166,7 @@ UNFOCUSED = """() => {
   const ring = e => { const s = getComputedStyle(e);
                       return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; };
   const controls = [...document.querySelectorAll(
-    'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex="0"]')]
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, iframe, [tabindex="0"]')]
     .filter(e => !e.disabled && e.getClientRects().length);
   const missing = [];
   for (const control of controls) {
@@ -313,6 +313,20 @@ def test_every_main_page_passes_every_accessibility_rule_and_reflows_at_320_pixe
                 shoot(preview, artifacts, "charter-preview-320")
                 preview.close()
     context.close()
+
+
+def test_the_charter_in_the_signing_page_shows_the_focus_on_a_wide_screen(
+    app: Flask, live_server: str, browser: Browser
+) -> None:
+    """A keyboard user tabs into the charter's frame to scroll it: the frame shows it has the
+    focus (a phone shows no frame, so the pages at 320 pixels do not meet it)."""
+    anyone, _ = main_pages(app, signed_in_consultant(app))
+    sign = next(visit for visit in anyone if visit.name == "sign")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server + sign.path)
+    expect(page.locator("iframe.charter-preview")).to_be_visible()
+    assert_focus_shows(page)
+    page.close()
 
 
 # How a box is drawn: what a high contrast theme leaves of its colours and lines. A box with
