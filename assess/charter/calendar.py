@@ -77,15 +77,20 @@ CADENCES: dict[str, tuple[str, str, str]] = {
     ),
 }
 FREQUENT_DAYS = 28  # shorter cadences are stated once rather than listed date by date
+SATURDAY = 5  # date.weekday(): Monday is 0
 
 
 @dataclass(frozen=True)
 class ReviewSeries:
+    """A recurring review: ``scheduled`` are the days its cadence gives, counted from the
+    effective date; ``dates`` the days it takes place, none of them on a weekend."""
+
     protocol_id: str
     title: str
     description: str
     every_days: int
     dates: tuple[date, ...]
+    scheduled: tuple[date, ...]
 
     @property
     def frequent(self) -> bool:
@@ -107,8 +112,17 @@ def twelve_months_after(start: date) -> date:
     return anniversary - timedelta(days=1)
 
 
+def on_a_weekday(day: date) -> date:
+    """Return ``day``, or the Monday after it when it falls on a Saturday or a Sunday."""
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= SATURDAY else day
+
+
 def review_series(decision: Decision, start: date) -> tuple[ReviewSeries, ...]:
-    """List every recurring review the decision implies, with its dates in the first year."""
+    """List every recurring review the decision implies, with its dates in the first year.
+
+    A review the cadence puts on a weekend takes place on the Monday after (the next one
+    still counts from the day the cadence gave); one that a daily cadence already holds on
+    that Monday is not held twice, and one moved past the twelve months is not listed."""
     end = twelve_months_after(start)
     series: list[ReviewSeries] = []
     for protocol in decision.protocols:
@@ -119,13 +133,16 @@ def review_series(decision: Decision, start: date) -> tuple[ReviewSeries, ...]:
         every = protocol.params[param]
         if every < 1:
             continue
-        dates = []
+        scheduled = []
         day = start + timedelta(days=every)
         while day <= end:
-            dates.append(day)
+            scheduled.append(day)
             day += timedelta(days=every)
+        dates = sorted({d for d in map(on_a_weekday, scheduled) if d <= end})
         if dates:
-            series.append(ReviewSeries(protocol.id, title, description, every, tuple(dates)))
+            series.append(
+                ReviewSeries(protocol.id, title, description, every, tuple(dates), tuple(scheduled))
+            )
     return tuple(sorted(series, key=lambda s: (s.every_days, s.title)))
 
 
@@ -165,6 +182,36 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
+def series_uid(partnership_key: str, protocol_id: str) -> str:
+    """Name a review series of a partnership whatever the charter version: a calendar
+    imports an amended charter's events as changes to the ones it already holds."""
+    return f"{partnership_key}-{protocol_id.replace('_', '-')}@assess"
+
+
+def _days(days: Iterable[date]) -> str:
+    return ",".join(f"{day:%Y%m%d}" for day in days)
+
+
+def _recurrence(item: ReviewSeries) -> list[str]:
+    """The series as one recurring all-day event: the cadence's days (RRULE), less those on
+    a weekend (EXDATE), plus the Mondays they move to (RDATE) unless the cadence already
+    holds a review there. Each RDATE pairs with an EXDATE, as Outlook needs to read it as
+    a moved occurrence."""
+    first = item.scheduled[0]
+    lines = [
+        f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+        f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
+        f"RRULE:FREQ=DAILY;INTERVAL={item.every_days};COUNT={len(item.scheduled)}",
+    ]
+    weekend = [day for day in item.scheduled if on_a_weekday(day) != day]
+    moved = sorted(set(item.dates) - set(item.scheduled))
+    if weekend:
+        lines.append(f"EXDATE;VALUE=DATE:{_days(weekend)}")
+    if moved:
+        lines.append(f"RDATE;VALUE=DATE:{_days(moved)}")
+    return lines
+
+
 def to_ics(
     series: Iterable[ReviewSeries],
     *,
@@ -198,15 +245,12 @@ def to_ics(
         reference = f"{'Draft of charter' if draft else 'Charter'} {document_id}" + (
             f", clause {clause}" if clause else ""
         )
-        first = item.dates[0]
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{partnership_key}-{item.protocol_id.replace('_', '-')}@assess",
+            f"UID:{series_uid(partnership_key, item.protocol_id)}",
             f"SEQUENCE:{version - 1}",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
-            f"RRULE:FREQ=DAILY;INTERVAL={item.every_days};COUNT={len(item.dates)}",
+            *_recurrence(item),
             f"SUMMARY:{_escape(f'{item.title}: {project}')}",
             f"DESCRIPTION:{_escape(f'{item.description} {reference}.')}",
             "TRANSP:TRANSPARENT",

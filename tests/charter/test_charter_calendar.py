@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 import pytest
 from conftest import make_details
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rruleset, rrulestr
 from pypdf import PdfReader
 
 from assess import charter
@@ -19,6 +19,7 @@ from assess.charter import calendar, render
 from assess.decision import ChosenProtocol, Decision
 from assess.engine import evaluate_respondents
 from assess.factors import FACTOR_KEYS
+from assess.protocols import BY_ID as PROTOCOLS
 
 
 def decision_with(*protocols: ChosenProtocol, base: Decision) -> Decision:
@@ -101,6 +102,22 @@ def unfold(ics: str) -> list[str]:
     return ics.replace("\r\n ", "").split("\r\n")
 
 
+def occurrences(event: icalendar.Event) -> list[date]:
+    """The days of an all-day event as a calendar app lists them: its RRULE's, less its
+    EXDATEs, plus its RDATEs (RFC 5545 3.8.5)."""
+    start = datetime.combine(event.decoded("DTSTART"), time())
+    days = rruleset()
+    days.rrule(rrulestr(event["RRULE"].to_ical().decode(), dtstart=start))
+    for name, add in (("EXDATE", days.exdate), ("RDATE", days.rdate)):
+        values = event.get(name, [])
+        for value in values if isinstance(values, list) else [values]:
+            assert value.params.get("VALUE") == "DATE"
+            for day in value.dts:
+                assert not isinstance(day.dt, datetime)
+                add(datetime.combine(day.dt, time()))
+    return [day.date() for day in days]
+
+
 def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) -> None:
     decision = decisions["standard"]
     details = make_details(project="Fête; été, \\ 日本語の長いプロジェクト名 " + "x" * 80)
@@ -116,8 +133,8 @@ def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) ->
     trust = next(s for s in series if s.protocol_id == "trust_check")
     assert f"UID:{details.partnership_key}-trust-check@assess" in lines
     assert "SEQUENCE:0" in lines
-    assert f"DTSTART;VALUE=DATE:{trust.dates[0]:%Y%m%d}" in lines
-    assert f"RRULE:FREQ=DAILY;INTERVAL={trust.every_days};COUNT={len(trust.dates)}" in lines
+    assert f"DTSTART;VALUE=DATE:{trust.scheduled[0]:%Y%m%d}" in lines
+    assert f"RRULE:FREQ=DAILY;INTERVAL={trust.every_days};COUNT={len(trust.scheduled)}" in lines
     assert "DTSTAMP:20260302T090000Z" in lines
     summary = next(line for line in lines if line.startswith("SUMMARY:Trust check"))
     assert "Fête\\; été\\, \\\\ 日本語の長いプロジェクト名" in summary
@@ -134,16 +151,106 @@ def test_long_lines_fold_between_characters(text: str) -> None:
         assert b"".join(part.removeprefix(b" ") for part in physical).decode() == line
 
 
-def test_recurring_dates_match_the_rrule(decisions: dict[str, Decision]) -> None:
+def test_recurring_dates_follow_the_cadence_from_the_effective_date(
+    decisions: dict[str, Decision],
+) -> None:
     start = date(2026, 3, 2)
+    end = calendar.twelve_months_after(start)
     for item in calendar.review_series(decisions["hybrid"], start):
-        expected = [
-            item.dates[0] + timedelta(days=i * item.every_days) for i in range(len(item.dates))
-        ]
-        assert list(item.dates) == expected
-        assert item.dates[-1] + timedelta(days=item.every_days) > calendar.twelve_months_after(
-            start
-        )
+        every = timedelta(days=item.every_days)
+        expected = [start + every * i for i in range(1, len(item.scheduled) + 1)]
+        assert list(item.scheduled) == expected
+        assert item.scheduled[-1] <= end < item.scheduled[-1] + every
+        assert list(item.dates) == [calendar.on_a_weekday(d) for d in item.scheduled]
+
+
+@pytest.mark.parametrize(
+    ("start", "every", "expected"),
+    [
+        # From a Monday every 30 days: 31 May and 29 August 2026 are a Sunday and a Saturday.
+        (
+            date(2026, 3, 2),
+            30,
+            [date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1), date(2026, 6, 30)],
+        ),
+        (
+            date(2026, 3, 2),
+            30,
+            [date(2026, 7, 30), date(2026, 8, 31), date(2026, 9, 28)],
+        ),
+        # From a Saturday every week: every review on the Monday after.
+        (date(2026, 3, 7), 7, [date(2026, 3, 16), date(2026, 3, 23), date(2026, 3, 30)]),
+        # From a Sunday every 90 days: a Saturday, then a Friday and a Thursday.
+        (date(2026, 5, 31), 90, [date(2026, 8, 31), date(2026, 11, 27), date(2027, 2, 25)]),
+        # From a Friday every 15 days: a Saturday, a Sunday, then a Monday.
+        (date(2026, 3, 6), 15, [date(2026, 3, 23), date(2026, 4, 6), date(2026, 4, 20)]),
+    ],
+)
+def test_a_review_due_on_a_weekend_takes_place_the_following_monday(
+    decisions: dict[str, Decision], start: date, every: int, expected: list[date]
+) -> None:
+    decision = decision_with(
+        ChosenProtocol("trust_check", {"every_days": every}), base=decisions["standard"]
+    )
+    (series,) = calendar.review_series(decision, start)
+    assert set(expected) <= set(series.dates)
+    assert all(day.weekday() < 5 for day in series.dates)
+    # The cadence still counts from the effective date, not from a moved review.
+    assert series.scheduled[0] == start + timedelta(days=every)
+
+
+def test_a_daily_review_is_held_once_on_monday_and_none_past_the_twelve_months(
+    decisions: dict[str, Decision],
+) -> None:
+    decision = decision_with(
+        ChosenProtocol("decision_log", {"review_every_days": 1}), base=decisions["standard"]
+    )
+    start = date(2026, 3, 4)  # a Wednesday: the twelve months end on a Wednesday too
+    (series,) = calendar.review_series(decision, start)
+    end = calendar.twelve_months_after(start)
+    weekdays = [
+        start + timedelta(days=n)
+        for n in range(1, (end - start).days + 1)
+        if (start + timedelta(days=n)).weekday() < 5
+    ]
+    assert list(series.dates) == weekdays
+    # Twelve months that end on a Sunday: that weekend's reviews would fall after them.
+    start = date(2026, 3, 1)
+    (series,) = calendar.review_series(decision, start)
+    assert calendar.twelve_months_after(start) == date(2027, 2, 28)
+    assert series.dates[-1] == date(2027, 2, 26)
+    assert series.scheduled[-1] == date(2027, 2, 28)
+
+
+def cadence_decisions(base: Decision) -> list[Decision]:
+    """One decision per recurring review and every cadence its protocol allows."""
+    found = []
+    for protocol_id, (param, _, _) in calendar.CADENCES.items():
+        allowed = next(p for p in PROTOCOLS[protocol_id].params if p.name == param)
+        for every in range(allowed.low, allowed.high + 1):
+            found.append(decision_with(ChosenProtocol(protocol_id, {param: every}), base=base))
+    return found
+
+
+def test_no_review_ever_falls_on_a_weekend(decisions: dict[str, Decision]) -> None:
+    """Every cadence of every review from a start on each day of the week and on a leap
+    day, and the recommended cadences from every day of two years."""
+
+    def check(decision: Decision, start: date) -> None:
+        end = calendar.twelve_months_after(start)
+        for item in calendar.review_series(decision, start):
+            assert all(start < day <= end and day.weekday() < 5 for day in item.dates)
+            assert list(item.dates) == sorted(set(item.dates))
+            moved = {calendar.on_a_weekday(day) for day in item.scheduled}
+            assert set(item.dates) == {day for day in moved if day <= end}
+
+    starts = [date(2027, 3, 1) + timedelta(days=n) for n in range(7)] + [date(2028, 2, 29)]
+    for decision in cadence_decisions(decisions["standard"]):
+        for start in starts:
+            check(decision, start)
+    for decision in decisions.values():
+        for n in range(731):
+            check(decision, date(2027, 1, 1) + timedelta(days=n))
 
 
 def test_ics_times_are_utc() -> None:
@@ -208,6 +315,25 @@ def test_a_review_may_move_by_a_third_of_its_interval_at_most(
     assert "by up to seven days by agreement" not in text
 
 
+def test_the_charter_says_a_weekend_review_moves_to_the_monday(
+    decisions: dict[str, Decision],
+) -> None:
+    decision = decision_with(
+        ChosenProtocol("trust_check", {"every_days": 30}), base=decisions["standard"]
+    )
+    page = charter.to_html(decision, make_details(effective_date="2026-03-02"))
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert (
+        "A review that would fall on a Saturday or a Sunday takes place on the following Monday."
+        in text
+    )
+    # 30 days after 1 May 2026 is Sunday 31 May: the table shows Monday 1 June.
+    may = page.split('<td class="month">May 2026</td>', 1)[1].split("</tr>", 1)[0]
+    june = page.split('<td class="month">June 2026</td>', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="day">31 May</span>' not in may
+    assert '<span class="day">1 Jun</span>' in june
+
+
 @pytest.mark.parametrize(
     "kind", ["standard", "integrated", "agile", "hybrid", "strategic_resource"]
 )
@@ -242,8 +368,7 @@ def test_a_strict_parser_reads_the_charter_s_review_calendar(
         start = event.decoded("DTSTART")
         assert not isinstance(start, datetime)  # all-day, in every time zone
         assert event.decoded("DTSTAMP") == details.issued_at
-        rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
-        assert [day.date() for day in rule] == list(item.dates), item.title
+        assert occurrences(event) == list(item.dates), item.title
         assert item.description in str(event["DESCRIPTION"])
 
 
@@ -294,8 +419,9 @@ def test_the_calendar_file_holds_what_the_charter_s_tables_show(
         assert named == project
         rule = event["RRULE"]
         start = event.decoded("DTSTART")
-        days = [d.date() for d in rrulestr(rule.to_ical().decode(), dtstart=start)]
+        days = occurrences(event)
         assert event.decoded("DTEND") - start == timedelta(days=1)  # all-day, one day each
+        assert all(day.weekday() < 5 for day in days)
         every = rule["INTERVAL"][0]
         clause = re.search(r"clause ([\d.]+)\.$", str(event["DESCRIPTION"]))
         from_file.append(
@@ -316,3 +442,44 @@ def test_the_calendar_file_holds_what_the_charter_s_tables_show(
         titles = " · ".join(sorted(by_day[day]))
         shown[f"{day:%B %Y}"].append(f"{render.short_date(day)} {titles}")
     assert shown == months
+
+
+def events_by_uid(data: bytes) -> dict[str, icalendar.Event]:
+    parsed = icalendar.Calendar.from_ical(data)
+    assert not [c.errors for c in parsed.walk() if c.errors]
+    assert all(len(line) <= 75 for line in data.split(b"\r\n"))
+    return {str(event["UID"]): event for event in parsed.walk("VEVENT")}
+
+
+def test_a_moved_review_is_an_exdate_paired_with_an_rdate(decisions: dict[str, Decision]) -> None:
+    """Outlook reads a moved occurrence as an RDATE paired with the EXDATE it replaces; a
+    daily review's weekend needs no RDATE, its Monday is held already."""
+    decision = decision_with(
+        ChosenProtocol("decision_log", {"review_every_days": 1}),
+        ChosenProtocol("trust_check", {"every_days": 15}),
+        ChosenProtocol("health_assessment", {"every_days": 91}),
+        base=decisions["standard"],
+    )
+    details = make_details(effective_date="2026-03-06")  # a Friday
+    events = events_by_uid(charter.to_ics(decision, details))
+    series = {
+        calendar.series_uid(details.partnership_key, s.protocol_id): s
+        for s in calendar.review_series(decision, details.start)
+    }
+    assert set(events) == set(series)
+    for uid, event in events.items():
+        item = series[uid]
+        assert occurrences(event) == list(item.dates)
+        assert "STATUS" not in event
+        weekend = [d.dt for d in event["EXDATE"].dts] if "EXDATE" in event else []
+        moved = [d.dt for d in event["RDATE"].dts] if "RDATE" in event else []
+        assert all(day.weekday() >= 5 for day in weekend)
+        assert all(day.weekday() == 0 and day not in item.scheduled for day in moved)
+        if item.every_days == 1:
+            assert weekend and not moved
+        else:
+            paired = [calendar.on_a_weekday(day) for day in weekend]
+            assert moved == [day for day in paired if day in item.dates]
+    # Every 91 days from a Friday: always a Friday, nothing moved.
+    health = next(e for e in events.values() if str(e["SUMMARY"]).startswith("Partnership"))
+    assert "EXDATE" not in health and "RDATE" not in health
