@@ -32,6 +32,7 @@ from assess import charter, partnership
 from assess.alignment import Alignment
 from assess.alignment import Respondent as AlignedRespondent
 from assess.charter import CharterDetails
+from assess.charter.calendar import EarlierCalendar
 from assess.decision import Decision, Reason, signed
 from assess.factors import BY_KEY as FACTORS
 from assess.models import (
@@ -194,6 +195,16 @@ def latest_signed(engagement: Engagement) -> CharterVersion | None:
     """Return the engagement's most recent signed version, if any."""
     signed = [v for v in engagement.charter_versions if v.sign_off.status == SIGNOFF_SIGNED]
     return signed[-1] if signed else None
+
+
+def earlier_calendars(engagement: Engagement, number: int) -> list[EarlierCalendar]:
+    """The review calendars of the engagement's versions before version ``number``, signed
+    or not: a calendar app may hold the reviews of any of them."""
+    return [
+        charter.earlier_calendar(v.decision, charter.load_details(v.fields))
+        for v in engagement.charter_versions
+        if v.number < number
+    ]
 
 
 def open_sign_off(engagement: Engagement) -> SignOff | None:

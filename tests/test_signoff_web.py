@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
+import icalendar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -621,6 +622,53 @@ def test_an_amendment_shows_its_changes_to_the_consultant_and_the_signatory(
     signatory_page = app.test_client().get(new_link).get_data(as_text=True)
     assert "What changes from the signed version 1" in signatory_page
     assert "Zurich Chamber" in signatory_page
+
+
+def test_an_amendment_s_calendar_cancels_the_reviews_it_drops(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """A calendar that imported the signed version keeps no review the amendment drops: the
+    amendment's calendar, for the consultant, for a signatory and in its draft, cancels it
+    under the same UID at a higher SEQUENCE."""
+    client = signed_in
+    setup, first = frozen_charter(app, client, effective_date="2027-02-06")
+    link = send(client, first, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+
+    def events(data: bytes) -> dict[str, icalendar.Event]:
+        assert all(len(line) <= 75 for line in data.split(b"\r\n"))
+        parsed = icalendar.Calendar.from_ical(data)
+        return {str(e["SUMMARY"]).split(":")[0]: e for e in parsed.walk("VEVENT")}
+
+    before = events(client.get(f"{first}/reviews.ics").data)
+    assert "Partnership check-in" in before and "CANCELLED" not in str(before)
+    # A shorter relationship: the decision no longer sets the quarterly check-ins.
+    amended = Setup(
+        setup.engagement_id,
+        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
+    )
+    second = freeze(client, amended, effective_date="2027-02-06")
+    assert second.endswith("/charter/v2")
+    after = events(client.get(f"{second}/reviews.ics").data)
+    assert set(after) == set(before)
+    dropped, was = after["Partnership check-in"], before["Partnership check-in"]
+    assert dropped["STATUS"] == "CANCELLED" and dropped["UID"] == was["UID"]
+    assert dropped["SEQUENCE"] == 1 > was["SEQUENCE"]
+    assert dropped.decoded("DTSTART") == was.decoded("DTSTART")
+    kept = [e for title, e in after.items() if title != "Partnership check-in"]
+    assert kept and all("STATUS" not in e and e["SEQUENCE"] == 1 for e in kept)
+    # The signatories' copy is the same file; so is a draft's, on the next version.
+    new_link = send(client, second, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), new_link, "Ann Lee").status_code == 303
+    signatory = app.test_client().get(f"{new_link}/reviews.ics")
+    assert signatory.data == client.get(f"{second}/reviews.ics").data
+    draft = post(client, amended.charter_path + ".ics", {"effective_date": "2027-02-06"})
+    drafted = events(draft.data)  # type: ignore[attr-defined]
+    assert drafted["Partnership check-in"]["STATUS"] == "CANCELLED"
+    assert drafted["Partnership check-in"]["SEQUENCE"] == 2
+    assert str(drafted["Partnership check-in"]["DESCRIPTION"]).startswith(
+        "Cancelled. The draft of version 3 of charter PC-"
+    )
 
 
 def test_amending_opens_the_charter_form_filled_in_as_the_signed_version(

@@ -5,6 +5,7 @@ Runs without Flask: the CLI, the web views and the benchmarks call these functio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "assessment_json",
     "document_id",
     "document_id_from",
+    "earlier_calendar",
     "load_details",
     "parse_party",
     "pdf_tag",
@@ -95,10 +97,12 @@ def to_ics(
     *,
     stamped_at: datetime | None = None,
     draft: bool = False,
+    earlier: Iterable[calendar.EarlierCalendar] = (),
 ) -> bytes:
     """Export the charter's twelve-month review calendar as an iCalendar file, stamped
     (DTSTAMP) at ``stamped_at``, by default at the charter's issue time; a ``draft``'s
-    says it is one."""
+    says it is one. The reviews of ``earlier`` versions this one no longer sets are in it,
+    cancelled."""
     values = context(decision, details)
     return calendar.to_ics(
         values["series"],
@@ -109,4 +113,16 @@ def to_ics(
         version=details.version,
         clause_numbers=values["clause_numbers"],
         draft=draft,
+        earlier=earlier,
+    )
+
+
+def earlier_calendar(decision: Decision, details: CharterDetails) -> calendar.EarlierCalendar:
+    """Return the reviews an earlier version's calendar file gave, to cancel those a later
+    version drops."""
+    return calendar.EarlierCalendar(
+        calendar.review_series(decision, details.start),
+        details.partnership_key,
+        details.project,
+        details.version,
     )

@@ -98,6 +98,17 @@ class ReviewSeries:
 
 
 @dataclass(frozen=True)
+class EarlierCalendar:
+    """The reviews an earlier version of the same charter set, as its calendar file gave
+    them: what a calendar that imported it may still hold."""
+
+    series: tuple[ReviewSeries, ...]
+    partnership_key: str
+    project: str
+    version: int
+
+
+@dataclass(frozen=True)
 class MonthRow:
     start: date
     days: tuple[tuple[date, tuple[str, ...]], ...]
@@ -222,13 +233,17 @@ def to_ics(
     version: int = 1,
     clause_numbers: Mapping[str, str] | None = None,
     draft: bool = False,
+    earlier: Iterable[EarlierCalendar] = (),
 ) -> bytes:
     """Write the review series as an iCalendar file, one recurring all-day event each; a
     ``draft``'s says so in its name and on each event, as the draft PDF does on each page.
 
     An event's UID names the partnership and the review, not the charter version, and its
     SEQUENCE is the version: a calendar imports an amended charter as changes to the events
-    it already holds, and the frozen version's calendar (stamped later) replaces a draft's."""
+    it already holds, and the frozen version's calendar (stamped later) replaces a draft's.
+    A review an ``earlier`` version of the charter set and this one does not is in the file
+    too, cancelled (STATUS:CANCELLED at this version's SEQUENCE), so that a calendar which
+    imported the earlier version removes it."""
     stamp = issued_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
@@ -240,19 +255,45 @@ def to_ics(
     # RFC 7986 names a calendar with NAME; Apple and Google Calendar read X-WR-CALNAME.
     name = _escape(f"{'Draft charter' if draft else 'Charter'} reviews: {project}")
     lines += [f"NAME:{name}", f"X-WR-CALNAME:{name}"]
+    held: set[str] = set()
     for item in series:
         clause = (clause_numbers or {}).get(item.protocol_id)
         reference = f"{'Draft of charter' if draft else 'Charter'} {document_id}" + (
             f", clause {clause}" if clause else ""
         )
+        uid = series_uid(partnership_key, item.protocol_id)
+        held.add(uid)
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{series_uid(partnership_key, item.protocol_id)}",
+            f"UID:{uid}",
             f"SEQUENCE:{version - 1}",
             f"DTSTAMP:{stamp}",
             *_recurrence(item),
             f"SUMMARY:{_escape(f'{item.title}: {project}')}",
             f"DESCRIPTION:{_escape(f'{item.description} {reference}.')}",
+            "TRANSP:TRANSPARENT",
+            "END:VEVENT",
+        ]
+    # The latest earlier version that set a review is the one a calendar holds it from.
+    dropped: dict[str, tuple[EarlierCalendar, ReviewSeries]] = {}
+    for before in sorted(earlier, key=lambda c: c.version):
+        if before.version >= version:
+            continue  # a SEQUENCE no higher than its own would not cancel it
+        for item in before.series:
+            uid = series_uid(before.partnership_key, item.protocol_id)
+            if uid not in held:
+                dropped[uid] = (before, item)
+    this = f"{'The draft of version' if draft else 'Version'} {version} of charter {document_id}"
+    for uid, (before, item) in dropped.items():
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"SEQUENCE:{version - 1}",
+            f"DTSTAMP:{stamp}",
+            *_recurrence(item),
+            f"SUMMARY:{_escape(f'{item.title}: {before.project}')}",
+            f"DESCRIPTION:{_escape(f'Cancelled. {this} no longer sets this review.')}",
+            "STATUS:CANCELLED",
             "TRANSP:TRANSPARENT",
             "END:VEVENT",
         ]

@@ -285,9 +285,9 @@ def save(engagement_id: int, decision_id: int) -> Any:
     )
 
 
-def _issue(engagement_id: int, decision_id: int) -> tuple[Decision, CharterDetails]:
-    """Return the decision and the posted fields to make its charter from; the form again,
-    saying what to correct, when a field is not right."""
+def _issue(engagement_id: int, decision_id: int) -> tuple[Engagement, Decision, CharterDetails]:
+    """Return the engagement, the decision and the posted fields to make its charter from;
+    the form again, saying what to correct, when a field is not right."""
     engagement, record = own_decision(engagement_id, decision_id)
     if engagement.archived_at is not None:  # read only: the fields are used, not stored
         details, errors = details_for(engagement, request.form)
@@ -296,13 +296,13 @@ def _issue(engagement_id: int, decision_id: int) -> tuple[Decision, CharterDetai
     if details is None:
         abort(make_response(edit_page(engagement, record, request.form, errors)))
     db.session.commit()
-    return record.decision, details
+    return engagement, record.decision, details
 
 
 @bp.post(f"{BASE}/preview")
 def preview(engagement_id: int, decision_id: int) -> str:
     """Show the charter as HTML, from the same templates as the PDF."""
-    decision, details = _issue(engagement_id, decision_id)
+    _, decision, details = _issue(engagement_id, decision_id)
     return charter.to_html(
         decision,
         details,
@@ -326,7 +326,7 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 @bp.post(f"{BASE}.pdf")
 def pdf(engagement_id: int, decision_id: int) -> Response:
     """Download the charter as PDF/A-3b."""
-    decision, details = _issue(engagement_id, decision_id)
+    _, decision, details = _issue(engagement_id, decision_id)
     # Not yet frozen: the copy says it is a draft, and so does its name.
     name = f"charter-{charter.document_id(decision, details)}-draft.pdf"
     return _download(charter.to_pdf(decision, details, draft=True), "application/pdf", name)
@@ -335,13 +335,15 @@ def pdf(engagement_id: int, decision_id: int) -> Response:
 @bp.post(f"{BASE}.ics")
 def calendar(engagement_id: int, decision_id: int) -> Response:
     """Download the twelve-month review calendar as iCalendar."""
-    decision, details = _issue(engagement_id, decision_id)
+    engagement, decision, details = _issue(engagement_id, decision_id)
     # Not frozen yet: like the PDF, the calendar says it is a draft's.
     name = f"reviews-{charter.document_id(decision, details)}-draft.ics"
     # A draft is issued at the start of the day; a calendar app takes a second download
     # with the same UIDs and SEQUENCE as a change only if its DTSTAMP is later.
     stamp = utcnow().astimezone(UTC).replace(microsecond=0)
-    data = charter.to_ics(decision, details, stamped_at=stamp, draft=True)
+    # The version this draft would become cancels the reviews the frozen ones set and it drops.
+    earlier = signoff.earlier_calendars(engagement, details.version)
+    data = charter.to_ics(decision, details, stamped_at=stamp, draft=True, earlier=earlier)
     return _download(data, "text/calendar", name)
 
 

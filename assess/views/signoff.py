@@ -409,7 +409,9 @@ def calendar_response(version: CharterVersion) -> Response:
 
     details = charter.load_details(version.fields)
     # Stamped when frozen: the same version's calendar is the same file at every download.
-    data = charter.to_ics(version.decision, details, stamped_at=version.frozen_at)
+    # It cancels the reviews of earlier versions this one drops, whichever was imported.
+    earlier = signoff.earlier_calendars(version.engagement, version.number)
+    data = charter.to_ics(version.decision, details, stamped_at=version.frozen_at, earlier=earlier)
     filename = f"reviews-{version.document_id}-v{version.number}.ics"
     return Response(
         data,

@@ -483,3 +483,77 @@ def test_a_moved_review_is_an_exdate_paired_with_an_rdate(decisions: dict[str, D
     # Every 91 days from a Friday: always a Friday, nothing moved.
     health = next(e for e in events.values() if str(e["SUMMARY"]).startswith("Partnership"))
     assert "EXDATE" not in health and "RDATE" not in health
+
+
+def test_an_amended_calendar_cancels_the_reviews_it_no_longer_sets(
+    decisions: dict[str, Decision],
+) -> None:
+    """A calendar that imported an earlier version removes the reviews an amendment drops:
+    the amendment's file holds them, same UID, STATUS:CANCELLED at its higher SEQUENCE."""
+    base = decisions["standard"]
+    trust = ChosenProtocol("trust_check", {"every_days": 30})
+    health = ChosenProtocol("health_assessment", {"every_days": 91})
+    sprints = ChosenProtocol("sprint_cadence", {"sprint_days": 14})
+    first = decision_with(trust, health, sprints, base=base)
+    first_details = make_details(effective_date="2026-04-04", document_id="PC-2026-AAAA-BBBB")
+    first_events = events_by_uid(charter.to_ics(first, first_details))
+    assert len(first_events) == 3
+    history = [charter.earlier_calendar(first, first_details)]
+
+    second = decision_with(trust, base=base)
+    second_details = make_details(
+        effective_date="2026-05-01",
+        issued_at="2026-04-20T10:00:00+00:00",
+        document_id="PC-2026-AAAA-BBBB",
+        version=2,
+    )
+    events = events_by_uid(charter.to_ics(second, second_details, earlier=history))
+    cancelled = {uid: e for uid, e in events.items() if e.get("STATUS") == "CANCELLED"}
+    kept = calendar.series_uid(second_details.partnership_key, "trust_check")
+    assert set(events) == set(first_events) and set(cancelled) == set(events) - {kept}
+    for uid, event in cancelled.items():
+        before = first_events[uid]
+        assert event["SEQUENCE"] == 1 > before["SEQUENCE"] == 0
+        assert event.decoded("DTSTAMP") == second_details.issued_at
+        assert occurrences(event) == occurrences(before)
+        assert str(event["SUMMARY"]) == str(before["SUMMARY"])
+        assert str(event["DESCRIPTION"]) == (
+            "Cancelled. Version 2 of charter PC-2026-AAAA-BBBB no longer sets this review."
+        )
+    # The review kept is changed in place, counted from the new effective date.
+    assert "STATUS" not in events[kept] and events[kept]["SEQUENCE"] == 1
+    assert occurrences(events[kept])[0] == date(2026, 6, 1)  # not Sunday 31 May
+
+    # Version 3 sets the health assessment again and still cancels the sprint reviews, for a
+    # calendar that imported version 1 and none since; its draft says it is one.
+    history.append(charter.earlier_calendar(second, second_details))
+    third = decision_with(trust, health, base=base)
+    third_details = make_details(
+        effective_date="2026-05-01", document_id="PC-2026-AAAA-BBBB", version=3
+    )
+    data = charter.to_ics(third, third_details, earlier=history, draft=True)
+    events = events_by_uid(data)
+    cancelled = {uid: e for uid, e in events.items() if e.get("STATUS") == "CANCELLED"}
+    assert set(cancelled) == {calendar.series_uid(first_details.partnership_key, "sprint_cadence")}
+    assert all(e["SEQUENCE"] == 2 for e in events.values())
+    assert "The draft of version 3 of charter PC-2026-AAAA-BBBB no longer sets" in " ".join(
+        str(e["DESCRIPTION"]) for e in cancelled.values()
+    )
+    # Nothing cancels what a later version set, nor a first version's calendar anything.
+    assert b"CANCELLED" not in charter.to_ics(first, first_details, earlier=history)
+
+
+def test_a_renamed_partnership_cancels_the_events_of_its_old_name(
+    decisions: dict[str, Decision],
+) -> None:
+    """Its events are named anew (the project is part of their UID): the old ones go."""
+    decision = decisions["standard"]
+    before = make_details(effective_date="2026-04-01")
+    after = make_details(effective_date="2026-04-01", project="Southern Lights", version=2)
+    old = events_by_uid(charter.to_ics(decision, before))
+    new = events_by_uid(
+        charter.to_ics(decision, after, earlier=[charter.earlier_calendar(decision, before)])
+    )
+    assert set(old) < set(new)
+    assert all(new[uid]["STATUS"] == "CANCELLED" for uid in old)
+    assert all("STATUS" not in new[uid] for uid in set(new) - set(old))
