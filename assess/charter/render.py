@@ -320,7 +320,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "clause": {c.protocol.id: c for c in clauses},
         "section_by_key": {s.key: s for s in sections},
         "components": components,
-        "roles": [(m, texts.ROLES[m.key]) for m in components],
+        "roles": roles_of(decision),
         "factors": factors,
         "own_levels": own_levels(decision),
         "discussion": discussion_items(decision),
@@ -344,6 +344,14 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
         "score_rows": score_rows(decision),
         "rests_on": RESTS_ON,
     }
+
+
+def roles_of(decision: Decision) -> texts.Roles:
+    """The responsibilities of each side: a hybrid has its own set, written for the pair."""
+    if decision.model == "hybrid":
+        primary, secondary = decision.components
+        return texts.HYBRID_ROLES[(primary, secondary)]
+    return texts.ROLES[decision.model]
 
 
 def score_rows(decision: Decision) -> list[tuple[str, float]]:

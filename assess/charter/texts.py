@@ -69,6 +69,146 @@ ROLES: dict[str, Roles] = {
     ),
 }
 
+# A hybrid's responsibilities, by (primary, secondary) model: one set per side, written for
+# the pair with the primary model leading. The two models' own sets, printed one after the
+# other, would give a side duties that contradict each other.
+HYBRID_ROLES: dict[tuple[str, str], Roles] = {
+    ("integrated", "agile"): Roles(
+        producer=(
+            "Takes part in creative development as an equal partner, from concept to delivery.",
+            "Owns the budget and schedule, runs the sprint cadence and facilitates each sprint "
+            "review.",
+            "Brings production expertise and audience and platform data to planning and "
+            "reviews, before choices are fixed.",
+        ),
+        creator=(
+            "Leads the creative vision and explains the reasons behind creative choices.",
+            "Plans each sprint with the Producer side and shows the agreed increment at its "
+            "review.",
+            "Raises early any change of direction, and any work that cannot fit within a sprint.",
+        ),
+        shared=(
+            "The backlog is ordered jointly; creative decisions of consequence, a change of "
+            "direction included, are taken jointly and entered in the decision log.",
+            "Scope may change between sprints by agreement at planning; the goal and the "
+            "budget change only by joint decision.",
+        ),
+    ),
+    ("agile", "integrated"): Roles(
+        producer=(
+            "Runs the sprint cadence: plans each sprint with the Creator side and facilitates "
+            "its review.",
+            "Keeps the backlog of deliverables visible and orders it with the Creator side at "
+            "each sprint planning.",
+            "Takes part in creative development as a partner at planning and review, and "
+            "brings audience and platform data to both.",
+        ),
+        creator=(
+            "Leads the creative vision and delivers the agreed increment in each sprint.",
+            "Adapts scope and direction in response to feedback between sprints, in agreement "
+            "with the Producer side.",
+            "Raises early any change that cannot fit within a sprint.",
+        ),
+        shared=(
+            "Creative decisions of consequence are taken jointly, as a rule at sprint planning "
+            "or review, and entered in the decision log.",
+            "Scope may change between sprints; the goal and the budget change only by joint "
+            "decision.",
+        ),
+    ),
+    ("integrated", "strategic_resource"): Roles(
+        producer=(
+            "Takes part in creative development as an equal partner, from concept to delivery.",
+            "Provides the agreed resources (funding, venue, equipment, archives or specialist "
+            "expertise) on the agreed terms and dates.",
+            "Owns the production plan, budget and schedule, shares them openly and reports "
+            "promptly on anything that affects a resource.",
+        ),
+        creator=(
+            "Leads the creative vision and involves the Producer side in creative decisions "
+            "from the first concept onwards.",
+            "Uses the contributed resources for the agreed purpose and accounts for their use.",
+            "Weighs production constraints and the terms of each resource early rather than "
+            "at the point of delivery.",
+        ),
+        shared=(
+            "Creative decisions of consequence are taken jointly and entered in the decision "
+            "log, except those the resource and creative boundaries leave to the Creator side.",
+            "A side's creative say comes from the partnership, not from the size of its "
+            "resource contribution.",
+        ),
+    ),
+    ("strategic_resource", "integrated"): Roles(
+        producer=(
+            "Provides the agreed resources (funding, venue, equipment, archives or specialist "
+            "expertise) on the agreed terms and dates.",
+            "Takes part as a creative partner in the work opened to joint development, and "
+            "gives other creative input only where invited.",
+            "Reports promptly on anything that affects the availability of a resource.",
+        ),
+        creator=(
+            "Holds creative direction, and involves the Producer side from the first concept "
+            "in the work opened to joint development.",
+            "Uses the contributed resources for the agreed purpose and accounts for their use.",
+            "Keeps the Producer side informed of progress, beyond the minimum the contract "
+            "requires.",
+        ),
+        shared=(
+            "The resource and creative boundaries name the work opened to joint development; "
+            "creative decisions outside it stay with the Creator side, subject to the creative "
+            "veto.",
+            "Both sides invest time in the relationship itself, not only in transactions.",
+        ),
+    ),
+    ("agile", "strategic_resource"): Roles(
+        producer=(
+            "Runs the sprint cadence: plans each sprint with the Creator side and facilitates "
+            "its review.",
+            "Provides the agreed resources on the agreed terms, in time for the sprints that "
+            "need them, and reports promptly on anything that affects them.",
+            "Brings audience and platform data into each review; gives other creative input "
+            "only where invited or where the boundaries allow.",
+        ),
+        creator=(
+            "Holds creative direction within the agreed boundaries and keeps the backlog of "
+            "deliverables ordered by value.",
+            "Delivers the agreed increment in each sprint and adapts scope and direction in "
+            "response to feedback between sprints.",
+            "Uses the contributed resources for the agreed purpose, accounts for their use and "
+            "raises early any change that alters what a sprint needs of them.",
+        ),
+        shared=(
+            "Scope may change between sprints; the goal, the budget and the terms of a "
+            "resource contribution change only by joint decision.",
+            "The line between resource contributions and creative input is written down and "
+            "reviewed, not assumed.",
+        ),
+    ),
+    ("strategic_resource", "agile"): Roles(
+        producer=(
+            "Provides the agreed resources (funding, venue, equipment, archives or specialist "
+            "expertise) on the agreed terms, in time for the sprints that need them.",
+            "Agrees each sprint's deliverables at planning; gives creative input only where "
+            "invited or where the boundaries in this charter allow.",
+            "Reports promptly on anything that affects the availability of a resource.",
+        ),
+        creator=(
+            "Holds creative direction within the agreed boundaries and keeps the backlog of "
+            "deliverables ordered by value.",
+            "Runs the sprint cadence: plans each sprint with the Producer side, delivers the "
+            "agreed increment and shows it at the review.",
+            "Uses the contributed resources for the agreed purpose, accounts for their use and "
+            "raises early any change of scope that alters what they are needed for.",
+        ),
+        shared=(
+            "Scope may change between sprints within the agreed boundaries; the goal, the "
+            "budget and the terms of a resource contribution change only by joint decision.",
+            "Both sides invest time in the relationship itself, not only in the business of "
+            "each sprint.",
+        ),
+    ),
+}
+
 # Order and headings of the protocol sections; only groups with a chosen protocol appear.
 GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (

@@ -36,6 +36,21 @@ ANSWERS: dict[str, dict[str, int]] = {
 }
 
 
+# One answer set, in factor order, per kind of recommendation: each model alone and each
+# hybrid, primary first.
+EVERY_MODEL = {
+    ("strategic_resource",): "11111111",
+    ("integrated",): "55555555",
+    ("agile",): "11434341",
+    ("strategic_resource", "agile"): "11111141",
+    ("agile", "strategic_resource"): "11114141",
+    ("strategic_resource", "integrated"): "11141411",
+    ("integrated", "strategic_resource"): "11441411",
+    ("integrated", "agile"): "11441441",
+    ("agile", "integrated"): "12143441",
+}
+
+
 @pytest.fixture(scope="session")
 def decisions() -> dict[str, Decision]:
     return {name: evaluate(answers, what_if=True) for name, answers in ANSWERS.items()}

@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import make_details
+from conftest import EVERY_MODEL, make_details
 
 from assess import charter
 from assess.alignment import Respondent
@@ -25,21 +25,6 @@ def answers(digits: str) -> dict[str, int]:
 # equal models, a hybrid whose secondary ties with the third model, a single model tied with
 # another below the hybrid bar, and all three models at zero.
 EQUAL_SCORES = ("11411141", "11441441", "12134344", "12144344", "33333333", "11441141")
-
-
-# One answer set, in factor order, per kind of recommendation: each model alone and each
-# hybrid, primary first.
-EVERY_MODEL = {
-    ("strategic_resource",): "11111111",
-    ("integrated",): "55555555",
-    ("agile",): "11434341",
-    ("strategic_resource", "agile"): "11111141",
-    ("agile", "strategic_resource"): "11114141",
-    ("strategic_resource", "integrated"): "11141411",
-    ("integrated", "strategic_resource"): "11441411",
-    ("integrated", "agile"): "11441441",
-    ("agile", "integrated"): "12143441",
-}
 
 
 class _Blocks(HTMLParser):
