@@ -28,7 +28,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The pages' error handlers must exist before the API adds its JSON ones.
     register_error_handlers(app)
     register_api(app)
+    register_logging(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    """Keep personal links out of the development server's request lines and the app's
+    own log (an error names the path it happened on); gunicorn's access log hides them
+    itself (assess.serving)."""
+    import logging
+
+    from assess.access_log import hide_link_tokens
+
+    hide_link_tokens(logging.getLogger("werkzeug"), app.logger)
 
 
 def register_rules(app: Flask) -> None:

@@ -14,13 +14,13 @@ all shared state lives in PostgreSQL (data) and Redis (rate-limit counters).
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from typing import Any, NoReturn
 
 from gunicorn.glogging import Logger
 
+from assess.access_log import without_link_tokens
 from assess.config import ConfigurationError, whole_number
 
 WORKER_CLASSES = ("gthread", "sync")
@@ -89,23 +89,8 @@ control_socket_disable = True
 forwarded_allow_ips = _text("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
-# The token of a personal link (questionnaire /i/..., sign-off /sign/...) in a path.
-LINK_TOKEN = re.compile(r"(/(?:i|sign)/)[^/?#\s\"]+")
-
-
-def without_link_tokens(text: str) -> str:
-    """Return a logged value with the tokens of personal links hidden."""
-    if "/i/" not in text and "/sign/" not in text:
-        return text
-    return LINK_TOKEN.sub(r"\1<hidden>", text)
-
-
 class AccessLog(Logger):  # type: ignore[misc]
-    """gunicorn's logger, with personal links hidden in whatever a log line shows.
-
-    Only a fingerprint of a link is stored: a log line keeping it whole would let whoever
-    reads the logs answer the questionnaire, or approve a charter, in someone's name.
-    """
+    """gunicorn's logger, with personal links hidden in whatever a log line shows."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)

@@ -111,3 +111,56 @@ def node(env: dict[str, str], workers: int = 1) -> Iterator[Node]:
         yield started
     finally:
         started.stop()
+
+
+class DevServer:
+    """`assess run`, the development server, on a loopback port, its output in a file."""
+
+    def __init__(self, env: dict[str, str], *options: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()
+        self.printed = ""  # all it wrote, once stopped
+        command = [str(Path(sys.executable).parent / "assess"), "run", "--no-reload"]
+        self.process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(self.port), *options],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                requests.get(f"{self.url}/healthz", timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"assess run did not start: {self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@contextmanager
+def dev_server(env: dict[str, str], *options: str) -> Iterator[DevServer]:
+    """Run `assess run` with these settings; its output stays readable after it stops."""
+    started = DevServer(env, *options)
+    try:
+        yield started
+    finally:
+        started.stop()
+        started.printed = started.output()
+        started.log.close()

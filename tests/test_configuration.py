@@ -4,6 +4,7 @@ naming it; a blank one means the default; the database and gunicorn settings too
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import stat
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from servingtools import ROOT, free_port, node
+from servingtools import ROOT, dev_server, free_port, node
 from sqlalchemy import text
 from webtools import ANSWERS
 
@@ -488,3 +490,36 @@ def test_the_access_log_keeps_no_personal_link(tmp_path: Path) -> None:
     logged = log.read_text(encoding="utf-8")
     assert "/i/" in logged and "/sign/" in logged and "/step/2?return_to=review" in logged
     assert secret not in logged
+
+
+def test_the_development_server_log_keeps_no_personal_link(tmp_path: Path) -> None:
+    import requests
+
+    from assess.commands import upgrade_database
+
+    database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    upgrade_database(database)
+    secret = "Qx7TqS0b3rVq1mJ9kA2cL5dF8gH4jK6nP0sU3wY7zB1"
+    settings = {"DATABASE_URL": database, "SECRET_KEY": "k" * 32}
+    with dev_server(settings) as server:
+        for path in (f"/i/{secret}/step/2?return_to=review", f"/sign/{secret}/charter.pdf"):
+            requests.get(server.url + path, timeout=10)
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", server.printed)  # without its colours
+    assert "GET /i/<hidden>/step/2?return_to=review HTTP/1.1" in printed
+    assert "GET /sign/<hidden>/charter.pdf HTTP/1.1" in printed
+    assert secret not in printed
+
+
+def test_every_route_taking_a_personal_link_keeps_it_out_of_the_logs(app: Flask) -> None:
+    from assess.access_log import HIDDEN, without_link_tokens
+
+    secret = "Qx7TqS0b3rVq1mJ9kA2cL5dF8gH4jK6nP0sU3wY7zB1"
+    urls = app.url_map.bind("localhost")
+    routes = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert {rule.rule.split("/")[1] for rule in routes} == {"i", "sign"}
+    for rule in routes:
+        values = {name: secret if name == "token" else 2 for name in rule.arguments}
+        path = urls.build(rule.endpoint, values)
+        assert without_link_tokens(f"GET {path} HTTP/1.1") == (
+            f"GET {path.replace(secret, HIDDEN)} HTTP/1.1"
+        ), rule.rule
