@@ -11,7 +11,7 @@ from typing import IO, Any, NoReturn
 
 import click
 from click.core import ParameterSource
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, run_command
 from marshmallow import ValidationError
 from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
@@ -32,6 +32,30 @@ cli = FlaskGroup(
 # to pick another app or an env file would only confuse.
 cli.params = [p for p in cli.params if p.name not in ("app", "env_file")]
 click.version_option(package_name="assess", prog_name="assess", message="%(prog)s %(version)s")(cli)
+
+
+@click.pass_context
+def _run_locally(ctx: click.Context, /, **options: Any) -> None:
+    """Run the development server; over plain http the session cookie cannot require HTTPS.
+
+    A browser sends a cookie marked Secure back over https only: served on plain http, the
+    session would never come back and signing in would fail without a word. Unless
+    SESSION_COOKIE_SECURE says otherwise, a plain-http run relaxes it, as ``make run`` does.
+    """
+    if options["cert"] is None and not os.environ.get("SESSION_COOKIE_SECURE", "").strip():
+        os.environ["SESSION_COOKIE_SECURE"] = "0"
+    ctx.invoke(run_command.callback, **options)  # type: ignore[arg-type]
+
+
+cli.add_command(
+    click.Command(
+        "run",
+        params=run_command.params,
+        callback=_run_locally,
+        help=run_command.help,
+        short_help=run_command.short_help,
+    )
+)
 
 
 def read_json(source: IO[str]) -> Any:

@@ -523,3 +523,32 @@ def test_every_route_taking_a_personal_link_keeps_it_out_of_the_logs(app: Flask)
         assert without_link_tokens(f"GET {path} HTTP/1.1") == (
             f"GET {path.replace(secret, HIDDEN)} HTTP/1.1"
         ), rule.rule
+
+
+def test_assess_run_signs_in_over_plain_http_as_make_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A browser sends a cookie marked Secure back over https only: on http://127.0.0.1 the
+    # session would never come back, and signing in would fail without a word.
+    import requests
+    from webtools import PASSWORD, make_consultant
+
+    from assess.commands import upgrade_database
+
+    database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    upgrade_database(database)
+    make_consultant(create_app({"DATABASE_URL": database, "SECRET_KEY": "k" * 32}))
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    settings = {"DATABASE_URL": database, "SECRET_KEY": "k" * 32}
+    with dev_server(settings) as server, requests.Session() as browser:
+        page = browser.get(f"{server.url}/login", timeout=10)
+        assert "secure" not in page.headers["Set-Cookie"].lower()
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert token, "the sign-in page carries no CSRF token"
+        form = {"csrf_token": token.group(1), "email": "cara@example.com", "password": PASSWORD}
+        signed_in = browser.post(f"{server.url}/login", data=form, timeout=10)
+        assert signed_in.url == f"{server.url}/engagements", signed_in.text[-500:]
+    # Said in so many words, the setting stands.
+    with dev_server({**settings, "SESSION_COOKIE_SECURE": "1"}) as server:
+        cookie = requests.get(f"{server.url}/login", timeout=10).headers["Set-Cookie"]
+        assert "secure" in cookie.lower()
