@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from assess.models import (
     CharterVersion,
+    DecisionRecord,
     Engagement,
     Party,
     Respondent,
@@ -95,7 +96,13 @@ def engagement_page(
         query.options(
             selectinload(Engagement.parties),
             selectinload(Engagement.respondents).selectinload(Respondent.invitations),
-            selectinload(Engagement.decisions),
+            # A decision's columns tell the status and title; its document stays unread.
+            selectinload(Engagement.decisions).load_only(
+                DecisionRecord.respondent_id,
+                DecisionRecord.model,
+                DecisionRecord.components,
+                DecisionRecord.answer_sets_digest,
+            ),
         )
         .limit(size)
         .offset(offset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -33,8 +34,10 @@ from sqlalchemy.orm import (
     mapped_column,
     relationship,
     selectinload,
+    validates,
 )
 
+from assess import partnership
 from assess.alignment import CREATOR as CREATOR
 from assess.alignment import JOINT as JOINT
 from assess.alignment import PRODUCER as PRODUCER
@@ -51,6 +54,8 @@ NOTE_MAX = 200
 PROJECT_MAX = 200
 ORGANISATION_MAX = 200
 EMAIL_MAX = 254
+# A decision's models, comma-separated: a hybrid's two model keys.
+COMPONENTS_MAX = 100
 
 PARTY_SIDES: tuple[str, ...] = SIDES
 
@@ -258,16 +263,8 @@ class Engagement(Base):
         submitted = self.submitted_respondents
         if len(submitted) < 2:
             return None
-        now = answer_sets(submitted)
-        return next(
-            (
-                d
-                for d in self.newest_first
-                if (alignment := d.alignment) is not None
-                and answer_sets(alignment.answer_sets()) == now
-            ),
-            None,
-        )
+        now = answer_sets_digest(submitted)
+        return next((d for d in self.newest_first if d.answer_sets_digest == now), None)
 
     @property
     def decision_of_record(self) -> DecisionRecord | None:
@@ -389,6 +386,13 @@ class EngagementEvent(Base):
 def answer_sets(people: Sequence[Respondent | AlignedRespondent]) -> list[Any]:
     """What identifies the answers a consensus combines, whatever the respondents' order."""
     return sorted((r.name, r.side, sorted(r.answers.items())) for r in people)
+
+
+def answer_sets_digest(people: Sequence[Respondent | AlignedRespondent]) -> str:
+    """Fingerprint the answers a consensus combines: equal exactly when their answer sets
+    are, so a decision tells which answers it stands on without its document being read."""
+    text = json.dumps(answer_sets(people), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Party(Base):
@@ -556,10 +560,26 @@ class DecisionRecord(Base):
     rules_version: Mapped[str] = mapped_column(String(128))
     note: Mapped[str] = mapped_column(String(NOTE_MAX), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Read from ``data`` as it is stored, so that lists and statuses need not read it:
+    # a hybrid's two models, comma-separated ...
+    components: Mapped[str] = mapped_column(String(COMPONENTS_MAX), default="", server_default="")
+    # ... and for a decision on a consensus, the fingerprint of the answer sets it combines
+    # (``answer_sets_digest``); None for a decision on one answer set.
+    answer_sets_digest: Mapped[str | None] = mapped_column(String(64))
 
     engagement: Mapped[Engagement] = relationship(back_populates="decisions")
     respondent: Mapped[Respondent | None] = relationship(back_populates="decisions")
     created_by: Mapped[Consultant | None] = relationship()
+
+    @validates("data")
+    def _read_data(self, _key: str, data: dict[str, Any]) -> dict[str, Any]:
+        self.components, self.answer_sets_digest = decision_columns(data)
+        return data
+
+    @property
+    def title(self) -> str:
+        """The model's display title, as the decision's own (read without the decision)."""
+        return partnership.title(self.model, tuple(filter(None, self.components.split(","))))
 
     @property
     def decision(self) -> Decision:
@@ -575,7 +595,15 @@ class DecisionRecord(Base):
     @property
     def is_consensus(self) -> bool:
         """Say whether this decision combines several respondents (it carries their gaps)."""
-        return self.respondent_id is None and bool(self.data.get("alignment"))
+        return self.respondent_id is None and self.answer_sets_digest is not None
+
+
+def decision_columns(data: dict[str, Any]) -> tuple[str, str | None]:
+    """Return what a decision's columns say of its stored document: its components, and
+    the fingerprint of the answer sets it combines (None for one answer set)."""
+    stored = data.get("alignment")
+    digest = answer_sets_digest(Alignment.from_dict(stored).answer_sets()) if stored else None
+    return ",".join(data.get("components", ())), digest
 
 
 # Sign-off of a frozen charter version, from the consultant's freeze to the sealed PDF.

@@ -217,6 +217,17 @@ class Seen:
     sign_offs: dict[Any, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
+def _check_decision_columns(table: str, row: dict[str, Any]) -> None:
+    """Refuse a decision whose columns say other than its document: lists and statuses
+    read the columns alone, and would show another model or status than its pages."""
+    if table != "decisions" or "answer_sets_digest" not in row:  # an older migration's
+        return
+    from assess.models import decision_columns
+
+    if decision_columns(row["data"]) != (row["components"], row["answer_sets_digest"]):
+        raise RowError("components or answer_sets_digest is not what its data says")
+
+
 def _check_digests(table: str, row: dict[str, Any], seen: Seen) -> None:
     """Refuse a stored SHA-256 that is not the digest of its PDF, or a broken seal.
 
@@ -638,6 +649,7 @@ def _decode_row(
             raise RowError(_columns_differ(row.keys(), types.keys()))
         values = {key: _decode(table, key, types[key], value) for key, value in row.items()}
         _check_digests(table, values, seen)
+        _check_decision_columns(table, values)
         _check_chain(table, values, seen)
     except RowError as error:
         raise ArchiveError(f"{name} is damaged: {_row_label(row, table)}'s {error}") from None

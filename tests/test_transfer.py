@@ -1192,6 +1192,19 @@ WRONG_INSIDE = {
         ),
         "-Infinity",
     ),
+    # Lists and statuses read these columns alone: they must say what the document says.
+    "consensus fingerprint on a decision of one answer set": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", lambda rows: _first(rows, answer_sets_digest="0" * 64)
+        ),
+        "components or answer_sets_digest is not what its data says",
+    ),
+    "components of another model": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", lambda rows: _first(rows, components="agile,integrated")
+        ),
+        "components or answer_sets_digest is not what its data says",
+    ),
     "key given twice": (
         _raw_first_line(
             lambda line: line.replace(b'"model": ', b'"model": "telepathy", "model": ', 1)

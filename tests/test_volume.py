@@ -10,6 +10,7 @@ import pytest
 from apitools import bearer, make_token
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from webtools import ANSWERS, CREATOR_ANSWERS, login, make_consultant, statements_sent
 
 from assess import charter, signoff
@@ -209,3 +210,32 @@ def test_the_lists_cost_the_same_statements_for_3_engagements_as_for_30(app: Fla
             )
         )
     assert counts[0] == counts[1]
+
+
+def test_the_lists_tell_each_status_without_reading_any_stored_decision(app: Flask) -> None:
+    # A stored decision is a large document; a list of engagements needs none of it.
+    consultant_id = consultant_with_engagements(app, "cara@example.com", 8)
+    with app.app_context():
+        consultant = db.session.get(Consultant, consultant_id)
+        engagements = db.session.scalars(
+            select(Engagement).where(Engagement.consultant_id == consultant_id)
+        ).all()
+        for engagement in engagements:
+            if engagement.project_name in ("Project 1", "Project 5"):
+                title = record_consensus(db.session, engagement, consultant).decision.title
+        db.session.commit()
+    web = app.test_client()
+    login(web)
+    api = app.test_client()
+    headers = bearer(make_token(app, consultant_id))
+    web.get("/engagements")  # the first request records the session's use
+    with statements_sent(app) as statements:
+        listed = api.get("/api/v1/engagements?page_size=50", headers=headers).json
+        page = web.get("/engagements").get_data(as_text=True)
+    assert [s for s in statements if "decisions.data" in s] == []
+    statuses = {e["project_name"]: e["status"] for e in listed}
+    assert statuses == {f"Project {i}": "decided" if i in (1, 5) else "answered" for i in range(8)}
+    assert page.count('<span class="status status-decided">Decided</span>') == 1  # 5 archived
+    assert page.count("Ready to decide on the consensus") == 2  # projects 3 and 7
+    assert page.count("Waiting for") == 3  # projects 0, 4 and 6; 2 is archived
+    assert f'<p class="small">{title}</p>' in page  # the decision of project 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -387,3 +388,90 @@ def test_commands_on_a_database_without_tables_say_to_upgrade(tmp_path: Path) ->
         result = assess_command(*args, env=env, given=given)
         assert result.returncode == 1
         assert result.stderr == "Error: the database has no tables yet; run 'assess db upgrade'.\n"
+
+
+def test_decisions_stored_before_the_upgrade_get_their_columns_from_their_documents(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command as alembic_command
+    from sqlalchemy import MetaData
+    from webtools import ANSWERS, CREATOR_ANSWERS
+
+    from assess.alignment import Respondent
+    from assess.commands import alembic_config
+    from assess.engine import evaluate, evaluate_respondents
+
+    database = os.environ.get("DATABASE_URL", "")
+    if database.startswith("postgresql"):
+        fresh = fresh_postgres(database, migrated=False)
+    else:
+        fresh = contextlib.nullcontext(f"sqlite:///{tmp_path / 'older.sqlite3'}")
+    pair = [
+        Respondent("Ann Lee", "producer", ANSWERS),
+        Respondent("Bo Chen", "creator", CREATOR_ANSWERS),
+    ]
+    hybrid = {
+        **evaluate(ANSWERS).to_dict(),
+        "model": "hybrid",
+        "components": ["agile", "integrated"],
+    }
+    documents = [evaluate(ANSWERS).to_dict(), evaluate_respondents(pair).to_dict(), hybrid]
+    with fresh as url:
+        alembic_command.upgrade(alembic_config(url), "0008_respondent_closed_again")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            tables = MetaData()
+            tables.reflect(bind=connection)
+            now = datetime.now(UTC)
+            connection.execute(
+                tables.tables["consultants"].insert(),
+                {
+                    "id": 1,
+                    "email": "c@example.com",
+                    "name": "",
+                    "password_hash": "x",
+                    "created_at": now,
+                },
+            )
+            connection.execute(
+                tables.tables["engagements"].insert(),
+                {
+                    "id": 1,
+                    "consultant_id": 1,
+                    "project_name": "P",
+                    "client_organisation": "C",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            connection.execute(
+                tables.tables["decisions"].insert(),
+                [
+                    {
+                        "engagement_id": 1,
+                        "answers": ANSWERS,
+                        "data": data,
+                        "model": data["model"],
+                        "rules_version": "r",
+                        "note": "",
+                        "created_at": now,
+                    }
+                    for data in documents
+                ],
+            )
+        alembic_command.upgrade(alembic_config(url), "head")
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT components, answer_sets_digest FROM decisions ORDER BY id")
+            ).all()
+        engine.dispose()
+    made = [DecisionRecord(data=data, model=data["model"]) for data in documents]
+    assert stored == [(d.components, d.answer_sets_digest) for d in made]
+    assert [d.title for d in made] == [
+        evaluate(ANSWERS).title,
+        evaluate_respondents(pair).title,
+        "Hybrid: Agile Production Partnership with Integrated Co-Creation",
+    ]
+    assert stored[0][1] is None and stored[1][1] is not None
