@@ -405,6 +405,10 @@ def _member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
         raise ArchiveError(f"{name} is encrypted; an export never is")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise ArchiveError(f"{name} is compressed in a way no export is; refused")
+    # The limit below trusts the compressed size the archive records: it must be bytes the
+    # archive holds, ahead of its directory, or a member could claim more and expand more.
+    if info.header_offset + info.compress_size > archive.start_dir:
+        raise ArchiveError(f"{name} is damaged: it runs past the end of its data")
     if info.file_size > MAX_EXPANSION * max(info.compress_size, 1) + 1024:
         raise ArchiveError(f"{name} expands far beyond any export; refused")
     return info

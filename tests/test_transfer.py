@@ -749,6 +749,45 @@ def test_a_zip_bomb_is_refused_before_it_is_read(app: Flask, tmp_path: Path) -> 
             import_archive(database.engine, bomb)
 
 
+def test_a_member_said_to_hold_more_than_the_archive_does_is_refused_unread(
+    app: Flask, tmp_path: Path
+) -> None:
+    """The expansion limit weighs a member's size against its compressed size, which the
+    archive itself records: one claiming more compressed bytes than the archive holds could
+    pass it and expand a thousandfold."""
+    crafted = tmp_path / "crafted.zip"
+    blank = b"\n" * (64 << 20)  # 64 MiB of blank lines, about 64 KiB compressed
+    with app.app_context(), database.engine.connect() as connection:
+        tables = [t.name for t in _tables(connection)]
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    with zipfile.ZipFile(crafted, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for table in tables:
+            archive.writestr(f"tables/{table}.jsonl", blank if table == "consultants" else b"")
+        manifest = {
+            "format": "assess-export",
+            "format_version": 1,
+            "revision": revision,
+            "tables": tables,
+            "rows": dict.fromkeys(tables, 0),
+            "sha256": {
+                f"tables/{table}.jsonl": hashlib.sha256(
+                    blank if table == "consultants" else b""
+                ).hexdigest()
+                for table in tables
+            },
+        }
+        archive.writestr("manifest.json", json.dumps(manifest))
+    data = bytearray(crafted.read_bytes())
+    at = data.find(b"PK\x01\x02")  # the directory's first entry: tables/consultants.jsonl
+    assert data[at + 46 : at + 46 + 24] == b"tables/consultants.jsonl"
+    data[at + 20 : at + 24] = (1 << 20).to_bytes(4, "little")  # 1 MiB compressed, it says
+    crafted.write_bytes(bytes(data))
+    assert crafted.stat().st_size < 1 << 20
+    with app.app_context():
+        with pytest.raises(TransferError, match="consultants.jsonl is damaged: it runs past"):
+            import_archive(database.engine, crafted)
+
+
 # A PostgreSQL session on a server set to local time instead of UTC.
 LOCAL_TIME = "?options=-c%20timezone%3DAmerica/New_York"
 MOMENT = datetime(2024, 1, 15, 12, 30, 5, tzinfo=UTC)
