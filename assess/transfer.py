@@ -734,7 +734,9 @@ def _summary(counts: dict[str, int]) -> str:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def export_command(file: Path) -> None:
-    """Write every engagement, answer, decision, charter and signed PDF to FILE (zip)."""
+    """Write every engagement, answer, decision, charter and signed PDF to FILE (zip).
+
+    A file already at FILE is replaced only once the export is complete."""
     from assess.extensions import db
 
     if not file.resolve().parent.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -449,6 +450,29 @@ def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
     with app.app_context(), pytest.raises(TransferError, match="cannot write"):
         export_archive(database.engine, occupied)
     assert [p.name for p in occupied.parent.iterdir()] == ["backup.zip"]
+
+
+def test_an_export_that_fails_leaves_the_file_it_was_to_replace_as_it_was(
+    app: Flask, consultant: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export over the last good backup replaces it only once complete: a disk filling
+    up half-way must not leave the operator with neither."""
+    from assess import transfer
+
+    archive = tmp_path / "backup.zip"
+    archive.write_bytes(b"the last good backup")
+    read = transfer._rows
+
+    def filling_up(connection: Any, table: Table) -> Iterator[dict[str, Any]]:
+        yield from read(connection, table)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(transfer, "_rows", filling_up)
+    result = app.test_cli_runner().invoke(cli, ["export", str(archive)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot write {archive}: No space left on device\n"
+    assert archive.read_bytes() == b"the last good backup"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export-")] == []
 
 
 def test_rows_written_while_exporting_never_tear_the_export(
