@@ -91,13 +91,16 @@ def _tables(connection: Connection) -> list[Table]:
     return [t for t in metadata.sorted_tables if t.name != VERSION_TABLE]
 
 
-def _revision(connection: Connection) -> str | None:
+def _revision(connection: Connection) -> str:
     """Return the database's migration revision. A database that cannot be read at all (a
-    file that is not one) raises its own error, which the command line reports in one line."""
-    if not inspect(connection).has_table(VERSION_TABLE):
+    file that is not one) raises its own error, which the command line reports in one line.
+    One that records no revision is not migrated either: no import would take its export."""
+    value = None
+    if inspect(connection).has_table(VERSION_TABLE):
+        value = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    if value is None:
         raise TransferError("the database is not migrated; run `assess db upgrade`")
-    value = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    return str(value) if value is not None else None
+    return str(value)
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -617,7 +620,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
     return counts
 
 
-def _other_migration(exported: str, current: str | None) -> str:
+def _other_migration(exported: str, current: str) -> str:
     """Say why an export at another migration than the database's cannot be imported, and
     what to do: a backup made before an upgrade is the usual case after a disaster."""
     from assess.commands import migration_order

@@ -293,6 +293,31 @@ def test_import_says_when_the_database_cannot_take_an_export_yet(
         assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
+def test_a_database_that_records_no_migration_is_neither_exported_nor_imported_into(
+    app: Flask, client: FlaskClient, consultant: int, tmp_path: Path
+) -> None:
+    """An export must name its migration, or no import would take it (as after `alembic
+    stamp base`, which empties the record but keeps the tables)."""
+    archive = exported(app, client, consultant, tmp_path)
+    with app.app_context(), database.engine.begin() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        connection.execute(text("DELETE FROM alembic_version"))
+    try:
+        runner = app.test_cli_runner()
+        again = tmp_path / "again.zip"
+        refused = runner.invoke(cli, ["export", str(again)])
+        assert refused.exit_code == 1 and "the database is not migrated" in refused.output
+        assert not again.exists()
+        refused = runner.invoke(cli, ["import", str(archive)])
+        assert refused.exit_code == 1 and "the database is not migrated" in refused.output
+    finally:
+        with app.app_context(), database.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO alembic_version (version_num) VALUES (:revision)"),
+                {"revision": revision},
+            )
+
+
 def test_a_backup_from_before_an_upgrade_restores_after_it(tmp_path: Path) -> None:
     """After a disaster the backup may predate the version now installed: the refusal says
     how to restore it, and the database then migrates on with the restored records."""
