@@ -44,7 +44,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
 
@@ -670,6 +670,12 @@ def _insert(connection: Connection, table: Table, name: str, rows: list[dict[str
         return
     try:
         connection.execute(table.insert(), rows)
+    # A database that stops taking rows (locked, its disk full, the server gone) is no
+    # fault of the archive: saying it does not fit would have a sound backup thrown away.
+    except (OperationalError, InterfaceError) as error:
+        raise TransferError(
+            f"the database failed while importing {name} ({_reason(error)}); nothing was imported"
+        ) from None
     except (SQLAlchemyError, OverflowError, ValueError) as error:
         raise ArchiveError(f"{name} does not fit this database: {_reason(error)}") from None
 
@@ -786,7 +792,7 @@ def import_command(file: Path) -> None:
     """Restore an export FILE into this empty database.
 
     Exit status 2 when FILE is not an export or is damaged, 1 when this database cannot
-    take it (not migrated, at another migration, or not empty).
+    take it (not migrated, at another migration, or not empty) or fails during the import.
     """
     from assess.extensions import db
 

@@ -51,6 +51,7 @@ from assess.signing.verify import verify
 from assess.transfer import (
     JSON_READERS,
     ROW_NOUNS,
+    ArchiveError,
     TransferError,
     _rows,
     _tables,
@@ -291,6 +292,39 @@ def test_import_says_when_the_database_cannot_take_an_export_yet(
         refused = runner.invoke(cli, ["import", str(archive)])
         assert refused.exit_code == 1 and "not migrated" in refused.output
         assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
+def test_a_database_failing_during_an_import_is_not_blamed_on_the_archive(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    """A database that stops taking rows half-way (locked, its disk full, the server gone)
+    is no fault of the backup: the import says the database failed, not that the archive
+    does not fit, and stores nothing."""
+    archive = exported(app, client, consultant, tmp_path)
+    postgresql = empty_database.startswith("postgresql")
+    # The import gives up waiting for a lock at once: another session holds one that lets
+    # it read (and find the database empty) but not write.
+    waiting = {"options": "-c lock_timeout=200"} if postgresql else {"timeout": 0.2}
+    importer = create_engine(empty_database, connect_args=waiting)
+    holder = create_engine(empty_database)
+    try:
+        with restored(empty_database, tmp_path), holder.connect() as other:
+            if postgresql:
+                other.execute(text("LOCK TABLE consultants IN SHARE MODE"))
+            else:
+                other.exec_driver_sql("BEGIN IMMEDIATE")
+            with pytest.raises(TransferError) as refused:
+                import_archive(importer, archive)
+            other.rollback()
+    finally:
+        importer.dispose()
+        holder.dispose()
+    assert not isinstance(refused.value, ArchiveError)
+    assert str(refused.value).startswith(
+        "the database failed while importing tables/consultants.jsonl ("
+    )
+    assert str(refused.value).endswith("); nothing was imported")
+    assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
 def test_a_database_that_records_no_migration_is_neither_exported_nor_imported_into(
