@@ -41,6 +41,8 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            # So `alembic revision --autogenerate` and `alembic check` see a changed default.
+            compare_server_default=True,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
