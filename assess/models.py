@@ -562,7 +562,7 @@ class DecisionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Read from ``data`` as it is stored, so that lists and statuses need not read it:
     # a hybrid's two models, comma-separated ...
-    components: Mapped[str] = mapped_column(String(COMPONENTS_MAX), default="", server_default="")
+    components: Mapped[str] = mapped_column(String(COMPONENTS_MAX), default="")
     # ... and for a decision on a consensus, the fingerprint of the answer sets it combines
     # (``answer_sets_digest``); None for a decision on one answer set.
     answer_sets_digest: Mapped[str | None] = mapped_column(String(64))

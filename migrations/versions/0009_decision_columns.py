@@ -72,6 +72,9 @@ def upgrade() -> None:
                 )
             )
         last = rows[-1][0]
+    # The default only filled the rows stored before; the app sets the column on every new row.
+    with op.batch_alter_table("decisions", schema=None) as batch_op:
+        batch_op.alter_column("components", server_default=None)
 
 
 def downgrade() -> None:
