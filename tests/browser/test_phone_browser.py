@@ -80,10 +80,12 @@ LINE_WIDTHS = """element => {
   return [...lines.values()];
 }"""
 
-# Text fields whose hint is wider than the room the field leaves for it, so that it reads cut off.
+# Empty text fields (a hint shows only there) whose hint is wider than the room the field
+# leaves for it, so that it reads cut off.
 CUT_PLACEHOLDERS = """() => {
   const canvas = document.createElement('canvas').getContext('2d');
   return [...document.querySelectorAll('main input[placeholder]')].filter(e => {
+    if (e.value) return false;
     const s = getComputedStyle(e);
     canvas.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
     const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
