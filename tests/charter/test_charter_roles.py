@@ -136,3 +136,22 @@ def test_a_single_model_s_roles_are_its_own(model: tuple[str]) -> None:
         f"Under the {MODELS[key].title} model, each side takes on the responsibilities below, "
         "in addition to its obligations under the partnership contract."
     )
+
+
+# The hybrids whose roles defer to the resource and creative boundaries.
+BOUNDED = [pair for pair in HYBRIDS if "boundaries" in " ".join(duties(HYBRID_ROLES[pair]))]
+
+
+@pytest.mark.parametrize("pair", BOUNDED, ids="+".join)
+def test_the_boundaries_a_hybrid_s_roles_rely_on_are_drawn_in_its_charter(
+    pair: tuple[str, str],
+) -> None:
+    """The clause that asks the sides to write the boundaries down asks for what the roles
+    rely on: the creative decisions left to the Creator side, and any work opened to joint
+    development."""
+    html = charter.to_html(decision_for(pair), make_details())
+    clause = html.split('id="clause-resource-boundaries"', 1)[1].split("</article>", 1)[0]
+    text = " ".join(unescape(re.sub(r"<[^>]+>", "", clause)).split())
+    assert "the creative decisions that stay with the Creator side" in text
+    if "opened to joint development" in " ".join(duties(HYBRID_ROLES[pair])):
+        assert "any work opened to joint development" in text
