@@ -5,6 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+# The API's token model lives with the API: imported here so that a comparison made without
+# the app (alembic check, revision --autogenerate) still sees its table.
+import assess.api.tokens  # noqa: F401
 from assess.models import Base
 
 config = context.config
