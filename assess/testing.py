@@ -1,7 +1,10 @@
-"""Throwaway databases for the test suite and the benchmarks (never used by the app)."""
+"""Throwaway databases and servers for the test suite and the benchmarks (never used by the
+app)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,3 +34,14 @@ def fresh_postgres(
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def terminate(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """Stop a server as its supervisor would: asked first, killed if it will not go."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

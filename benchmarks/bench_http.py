@@ -17,7 +17,6 @@ import os
 import random
 import re
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -35,7 +34,7 @@ from sqlalchemy import create_engine, text
 
 from assess.factors import FACTOR_KEYS
 from assess.questionnaire import PAGES
-from assess.testing import fresh_postgres
+from assess.testing import fresh_postgres, terminate
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -170,12 +169,7 @@ def gunicorn(url: str, prefix: str) -> Iterator[tuple[str, int]]:
                 time.sleep(0.1)
         yield base, process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        terminate(process)
         log.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import requests
 
 from assess.testing import fresh_postgres as throwaway_postgres
+from assess.testing import terminate
 
 PG_SERVER = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,17 +96,6 @@ class Node:
     def stop(self) -> None:
         terminate(self.process)
         self.log.close()
-
-
-def terminate(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server as its supervisor would: asked first, killed if it will not go."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @contextmanager
