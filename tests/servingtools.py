@@ -36,6 +36,16 @@ def free_port() -> int:
         return port
 
 
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """Hold a loopback port that refuses every connection: bound but not listening, so no
+    server started meanwhile (by this test or a parallel one) can take it over."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port: int = holder.getsockname()[1]
+        yield port
+
+
 class Node:
     """One gunicorn app process (master + workers) on a loopback port."""
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from servingtools import ROOT, dev_server, free_port, node
+from servingtools import ROOT, closed_port, dev_server, free_port, node
 from sqlalchemy import text
 from webtools import ANSWERS
 
@@ -112,22 +112,23 @@ def test_healthz_answers_503_within_seconds_when_the_database_hangs(tmp_path: Pa
 def test_a_database_that_is_down_never_shows_its_password(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url = f"postgresql+psycopg://assess:Pa55-w0rd-xyz@127.0.0.1:{free_port()}/assess"
-    response = production_app(url).test_client().get("/healthz")
-    assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
-    assert "Pa55" not in response.get_data(as_text=True) + caplog.text
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "assess"), "db", "upgrade"],
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.startswith("Error: the database cannot be reached (")
-    assert len(done.stderr.splitlines()) == 1 and "Pa55" not in done.stderr
+    with closed_port() as port:
+        url = f"postgresql+psycopg://assess:Pa55-w0rd-xyz@127.0.0.1:{port}/assess"
+        response = production_app(url).test_client().get("/healthz")
+        assert response.status_code == 503
+        assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+        assert "Pa55" not in response.get_data(as_text=True) + caplog.text
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "assess"), "db", "upgrade"],
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.startswith("Error: the database cannot be reached (")
+        assert len(done.stderr.splitlines()) == 1 and "Pa55" not in done.stderr
 
 
 # --- ASSESS_RULES_DIR: the deployment's own rules -------------------------------------

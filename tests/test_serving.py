@@ -23,7 +23,7 @@ import redis
 import requests
 from apitools import bearer
 from flask import Flask
-from servingtools import PG_SERVER, free_port, fresh_postgres, node
+from servingtools import PG_SERVER, closed_port, fresh_postgres, node
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -260,19 +260,23 @@ def test_a_sign_off_started_on_one_node_completes_on_the_other(pg: str, redis_pr
 def test_redis_down_the_app_keeps_serving_and_limits_per_process(
     pg: str, redis_prefix: str
 ) -> None:
-    closed = f"redis://127.0.0.1:{free_port()}/0"
-    env = node_env(pg, redis_prefix, REDIS_URL=closed, ASSESS_API_EVALUATE_LIMIT="3 per minute")
-    with node(env) as a:
-        assert requests.get(f"{a.url}/", timeout=TIMEOUT).status_code == 200
-        assert requests.get(f"{a.url}/healthz", timeout=TIMEOUT).status_code == 200
-        started = time.monotonic()
-        codes = [
-            requests.post(f"{a.url}/api/v1/evaluate", json=ANSWERS, timeout=TIMEOUT).status_code
-            for _ in range(4)
-        ]
-        # Documented degradation: counted in the worker's memory while Redis is away.
-        assert codes == [200, 200, 200, 429]
-        assert time.monotonic() - started < 5
+    with closed_port() as port:
+        closed = f"redis://127.0.0.1:{port}/0"
+        env = node_env(pg, redis_prefix, REDIS_URL=closed, ASSESS_API_EVALUATE_LIMIT="3 per minute")
+        with node(env) as a:
+            assert requests.get(f"{a.url}/", timeout=TIMEOUT).status_code == 200
+            assert requests.get(f"{a.url}/healthz", timeout=TIMEOUT).status_code == 200
+            workers = a.workers()
+            started = time.monotonic()
+            codes = [
+                requests.post(f"{a.url}/api/v1/evaluate", json=ANSWERS, timeout=TIMEOUT).status_code
+                for _ in range(4)
+            ]
+            elapsed = time.monotonic() - started
+            # Documented degradation: counted in the worker's memory while Redis is away; a
+            # worker that was replaced meanwhile would have forgotten the count.
+            assert (codes, a.workers()) == ([200, 200, 200, 429], workers), a.stderr()
+            assert elapsed < 5
 
 
 @pytest.fixture
