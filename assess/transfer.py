@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import click
 from cryptography.hazmat.primitives import hashes
@@ -455,24 +455,84 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
         raise ArchiveError("not an assess export: manifest.json is not JSON") from None
     if not isinstance(manifest, dict):
         raise ArchiveError("not an assess export: manifest.json is not an object")
+    if manifest.get("format") != FORMAT:
+        raise ArchiveError("not an assess export of a format this version can read")
     version = manifest.get("format_version")
-    if (
-        manifest.get("format") == FORMAT
-        and isinstance(version, int)
-        and not isinstance(version, bool)
-        and version > FORMAT_VERSION
-    ):
+    # JSON's true and 1.0 equal 1 in Python; no export writes either.
+    if _whole(version) and version > FORMAT_VERSION:
         raise ArchiveError(
             f"the export is of format version {version}, newer than this version of assess "
             f"reads ({FORMAT_VERSION}): import it with the version that wrote it"
         )
-    if manifest.get("format") != FORMAT or version != FORMAT_VERSION:
+    if not _whole(version):
+        raise _damaged_manifest("format_version is not a whole number")
+    if version != FORMAT_VERSION:
         raise ArchiveError("not an assess export of a format this version can read")
+    _check_manifest(manifest)
+    return manifest
+
+
+def _whole(value: Any) -> TypeGuard[int]:
+    """Whether value is a JSON whole number: JSON's true is Python's 1, and 1.0 equals it."""
+    return type(value) is int
+
+
+def _damaged_manifest(problem: str) -> ArchiveError:
+    return ArchiveError(f"manifest.json is damaged: {problem}")
+
+
+def _check_manifest(manifest: dict[str, Any]) -> None:
+    """Refuse a manifest other than the export writes: each field of its type, the row
+    counts and checksums given for exactly the tables listed, each count a whole number."""
+    fields = ("format", "format_version", "revision", "tables", "rows", "sha256")
+    unknown = sorted(set(manifest) - set(fields))
+    if unknown:
+        raise _damaged_manifest(f"{unknown[0]} is not a field of an export's manifest")
     shapes = {"revision": str, "tables": list, "rows": dict, "sha256": dict}
     for key, shape in shapes.items():
         if not isinstance(manifest.get(key), shape):
-            raise ArchiveError(f"manifest.json is damaged: {key} is missing or malformed")
-    return manifest
+            raise _damaged_manifest(f"{key} is missing or malformed")
+    if not manifest["revision"]:
+        raise _damaged_manifest("revision is empty")
+    listed: list[str] = []
+    for at, table in enumerate(manifest["tables"]):
+        if not isinstance(table, str) or not table or "/" in table:
+            raise _damaged_manifest(f"tables[{at}] is not a table's name")
+        if table in listed:
+            raise _damaged_manifest(f"tables names {table} twice")
+        listed.append(table)
+    for key, expected in (
+        ("rows", set(listed)),
+        ("sha256", {f"tables/{table}.jsonl" for table in listed}),
+    ):
+        given = set(manifest[key])
+        if given - expected:
+            raise _damaged_manifest(f"{key} names {min(given - expected)}, no table it lists")
+        if expected - given:
+            raise _damaged_manifest(f"{key} lacks {min(expected - given)}")
+    for table, count in manifest["rows"].items():
+        if not _whole(count) or count < 0 or count not in INTEGER_RANGE:
+            raise _damaged_manifest(f"rows.{table} is not a number of rows (0 or more)")
+    for name, digest in manifest["sha256"].items():
+        if not (isinstance(digest, str) and len(digest) == 64 and set(digest) <= HEX_DIGITS):
+            raise _damaged_manifest(f"sha256.{name} is not a SHA-256 (64 hex digits)")
+
+
+HEX_DIGITS = set("0123456789abcdef")
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    """Refuse a member no export writes: the archive is a copy of the database, whole, and
+    a file added beside it (a note, a table of another installation) would not be restored.
+    A folder entry for tables/ is what zipping an unpacked export again adds."""
+    strays = sorted(
+        name
+        for name in archive.namelist()
+        if name not in (MANIFEST, "tables/")
+        and not (name.startswith("tables/") and name.endswith(".jsonl") and name.count("/") == 1)
+    )
+    if strays:
+        raise ArchiveError(f"the archive holds what no export writes; unknown: {', '.join(strays)}")
 
 
 def _check_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> None:
@@ -565,22 +625,25 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
     """Restore an export into an empty, migrated database in one transaction; return counts."""
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as error:
+    # A damaged directory may name a zip version or feature no reader has (NotImplemented).
+    except (OSError, zipfile.BadZipFile, NotImplementedError, ValueError, EOFError) as error:
         raise ArchiveError(f"cannot read {path}: {error}") from error
     with archive, engine.begin() as connection:
         manifest = _read_manifest(archive)
+        _check_members(archive)
         revision = _revision(connection)
         if manifest["revision"] != revision:
             raise TransferError(_other_migration(manifest["revision"], revision))
         tables = {t.name: t for t in _tables(connection)}
-        listed = set(map(str, manifest["tables"]))
-        # Folder entries are left out: an export unpacked and zipped again (zip -r) has them.
-        members = [n for n in archive.namelist() if n.startswith("tables/") and n[-1] != "/"]
-        stored = {n[len("tables/") : -len(".jsonl")] for n in members if n.endswith(".jsonl")}
-        strays = sorted(n for n in members if not n.endswith(".jsonl"))
-        if listed != set(tables) or stored != listed or strays:
-            unknown = sorted((listed | stored) - set(tables)) + strays
-            left_out = sorted(set(tables) - listed) + sorted(listed - stored)
+        listed = set(manifest["tables"])
+        members = {n for n in archive.namelist() if n.endswith(".jsonl")}
+        if listed != set(tables) or members != {f"tables/{t}.jsonl" for t in listed}:
+            unknown = sorted(listed - set(tables)) + sorted(
+                n for n in members if n[len("tables/") : -len(".jsonl")] not in listed
+            )
+            left_out = sorted(set(tables) - listed) + sorted(
+                t for t in listed if f"tables/{t}.jsonl" not in members
+            )
             raise ArchiveError(
                 "the export's tables do not match this database"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
@@ -595,7 +658,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         # Every file is checked whole before a row is stored: a damaged one stores nothing.
         for table in tables.values():
             name = f"tables/{table.name}.jsonl"
-            _check_table(archive, name, manifest["sha256"].get(name))
+            _check_table(archive, name, manifest["sha256"][name])
         counts: dict[str, int] = {}
         seen = Seen()
         for table in tables.values():
@@ -603,8 +666,11 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             types = {c.name: c.type for c in table.columns}
             batch: list[dict[str, Any]] = []
             size = counts[table.name] = 0
+            recorded = manifest["rows"][table.name]
             # Rows are read and stored a batch at a time: memory does not grow with the file.
             for row, length in _read_table(archive, name):
+                if counts[table.name] + len(batch) == recorded:
+                    raise _miscounted(name, table.name, recorded, "more")
                 batch.append(_decode_row(table.name, name, types, row, seen))
                 size += length
                 if len(batch) == BATCH or size > BATCH_BYTES:
@@ -613,11 +679,17 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
                     batch, size = [], 0
             _insert(connection, table, name, batch)
             counts[table.name] += len(batch)
-            if counts[table.name] != manifest["rows"].get(table.name):
-                raise ArchiveError(f"{name} holds a different number of rows than recorded")
+            if counts[table.name] != recorded:
+                raise _miscounted(name, table.name, recorded, "fewer")
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+def _miscounted(name: str, table: str, recorded: int, held: str) -> ArchiveError:
+    return ArchiveError(
+        f"{name} holds {held} rows than manifest.json records ({recorded}, rows.{table})"
+    )
 
 
 def _other_migration(exported: str, current: str) -> str:

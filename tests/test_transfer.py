@@ -805,6 +805,204 @@ def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
         assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
+def _manifest(**changes: Any) -> Any:
+    """Change the manifest's fields: a function of the old value, or the new value itself."""
+
+    def change(name: str, data: Any) -> Any:
+        if name != "manifest.json":
+            return data
+        edited = dict(data)
+        for key, value in changes.items():
+            edited[key] = value(data.get(key)) if callable(value) else value
+        return edited
+
+    return change
+
+
+def _count(value: Any) -> Any:
+    return _manifest(rows=lambda rows: {**rows, "engagements": value})
+
+
+# Each is refused before a row is read, naming the field at fault.
+CRAFTED_MANIFESTS = {
+    # JSON's true and 1.0 equal 1 in Python, the number of engagements the export holds.
+    "count that is true": (_count(True), "rows.engagements is not a number of rows (0 or more)"),
+    "count that is 1.0": (_count(1.0), "rows.engagements is not a number of rows (0 or more)"),
+    "count that is text": (_count("1"), "rows.engagements is not a number of rows (0 or more)"),
+    "count below zero": (_count(-1), "rows.engagements is not a number of rows (0 or more)"),
+    "count beyond any table": (
+        _count(2**63),
+        "rows.engagements is not a number of rows (0 or more)",
+    ),
+    "count of a table not listed": (
+        _manifest(rows=lambda rows: {**rows, "notes": 0}),
+        "rows names notes, no table it lists",
+    ),
+    "count missing": (
+        _manifest(rows=lambda rows: _without(rows, "parties")),
+        "rows lacks parties",
+    ),
+    "checksum of a file not listed": (
+        _manifest(sha256=lambda sums: {**sums, "tables/notes.jsonl": "0" * 64}),
+        "sha256 names tables/notes.jsonl, no table it lists",
+    ),
+    "checksum missing": (
+        _manifest(sha256=lambda sums: _without(sums, "tables/parties.jsonl")),
+        "sha256 lacks tables/parties.jsonl",
+    ),
+    "checksum that is a number": (
+        _manifest(sha256=lambda sums: {**sums, "tables/parties.jsonl": 5}),
+        "sha256.tables/parties.jsonl is not a SHA-256 (64 hex digits)",
+    ),
+    "format version that is true": (
+        _manifest(format_version=True),
+        "format_version is not a whole number",
+    ),
+    "format version that is 1.0": (
+        _manifest(format_version=1.0),
+        "format_version is not a whole number",
+    ),
+    "table listed twice": (
+        _manifest(tables=lambda tables: [*tables, "parties"]),
+        "tables names parties twice",
+    ),
+    "table that is a number": (
+        _manifest(tables=lambda tables: [1, *tables]),
+        "tables[0] is not a table's name",
+    ),
+    "empty revision": (_manifest(revision=""), "revision is empty"),
+    "field no export writes": (
+        _manifest(note="kept by hand"),
+        "note is not a field of an export's manifest",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"), CRAFTED_MANIFESTS.values(), ids=CRAFTED_MANIFESTS.keys()
+)
+def test_a_manifest_field_other_than_an_export_writes_is_refused_by_name(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    change: Any,
+    problem: str,
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    crafted = tmp_path / "crafted.zip"
+    _rewrite(archive, crafted, change)
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
+        assert refused.exit_code == 2
+        assert refused.output == f"Error: manifest.json is damaged: {problem}\n"
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
+def _added(members: dict[str, bytes]) -> Any:
+    """Copy an export, adding members beside its own (a name given twice warns as written)."""
+
+    def add(source: Path, target: Path) -> None:
+        with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as copy:
+            for item in archive.namelist():
+                copy.writestr(item, archive.read(item))
+            for name, data in members.items():
+                copy.writestr(zipfile.ZipInfo(name), data)
+
+    return add
+
+
+STRAY_MEMBERS = {
+    "note beside the manifest": ({"notes.txt": b"kept by hand"}, "unknown: notes.txt"),
+    "folder of its own": ({"extra/": b""}, "unknown: extra/"),
+    "file a Mac adds": ({"__MACOSX/._manifest.json": b"x"}, "unknown: __MACOSX/._manifest.json"),
+    "table in a sub-folder": (
+        {"tables/old/parties.jsonl": b""},
+        "unknown: tables/old/parties.jsonl",
+    ),
+    "table file not listed": ({"tables/notes.jsonl": b""}, "unknown: tables/notes.jsonl"),
+}
+
+
+@pytest.mark.parametrize(("members", "problem"), STRAY_MEMBERS.values(), ids=STRAY_MEMBERS.keys())
+def test_a_member_no_export_writes_is_refused_by_name(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    members: dict[str, bytes],
+    problem: str,
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    crafted = tmp_path / "crafted.zip"
+    _added(members)(archive, crafted)
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
+        assert refused.exit_code == 2 and refused.output.startswith("Error: ")
+        assert problem in refused.output and len(refused.output.splitlines()) == 1
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
+def test_a_table_file_given_twice_is_refused_whichever_copy_is_meant(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    crafted = tmp_path / "crafted.zip"
+    with zipfile.ZipFile(archive) as source:
+        parties = source.read("tables/parties.jsonl")
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        _added({"tables/parties.jsonl": parties})(archive, crafted)
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
+        assert refused.exit_code == 2
+        assert refused.output == (
+            "Error: tables/parties.jsonl is in the archive twice; which one is meant?\n"
+        )
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
+@pytest.mark.parametrize(("recorded", "held"), [(1, "more"), (5, "fewer")])
+def test_a_table_holding_other_than_its_recorded_rows_is_refused_naming_the_count(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    recorded: int,
+    held: str,
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    crafted = tmp_path / "crafted.zip"
+    _rewrite(archive, crafted, _manifest(rows=lambda rows: {**rows, "parties": recorded}))
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
+        assert refused.exit_code == 2
+        assert refused.output == (
+            f"Error: tables/parties.jsonl holds {held} rows than manifest.json records "
+            f"({recorded}, rows.parties)\n"
+        )
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+
+
+def test_an_archive_of_a_zip_version_no_reader_has_is_refused_in_one_line(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    archive = exported(app, client, consultant, tmp_path)
+    data = bytearray(archive.read_bytes())
+    at = data.find(b"PK\x01\x02")  # the directory's first entry
+    data[at + 6] = 148  # the zip version it needs to extract, 14.8
+    archive.write_bytes(bytes(data))
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert refused.exit_code == 2
+        assert refused.output.startswith("Error: cannot read ") and "zip file version 14.8" in (
+            refused.output
+        )
+        assert len(refused.output.splitlines()) == 1
+
+
 def test_a_zip_bomb_is_refused_before_it_is_read(app: Flask, tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -816,8 +1014,8 @@ def test_a_zip_bomb_is_refused_before_it_is_read(app: Flask, tmp_path: Path) -> 
             "format_version": 1,
             "revision": revision,
             "tables": tables,
-            "rows": {},
-            "sha256": {},
+            "rows": dict.fromkeys(tables, 0),
+            "sha256": {f"tables/{table}.jsonl": "0" * 64 for table in tables},
         }
         archive.writestr("manifest.json", json.dumps(manifest))
         for table in tables:
