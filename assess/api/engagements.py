@@ -16,7 +16,9 @@ from flask import Response, current_app, jsonify, request, url_for
 from flask_smorest import abort
 from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 from marshmallow import Schema, ValidationError, validate
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 
 from assess import questionnaire, respondents, signoff
@@ -41,6 +43,7 @@ from assess.api.schemas import (
     ErrorSchema,
     InvitationCreateSchema,
     InvitationLinkSchema,
+    PageQuerySchema,
     RespondentCreateSchema,
     RespondentRecordSchema,
     SignOffSchema,
@@ -59,6 +62,7 @@ from assess.models import (
     CharterVersion,
     DecisionRecord,
     Engagement,
+    EngagementEvent,
     Party,
     Respondent,
     utcnow,
@@ -401,6 +405,34 @@ def decision_created(record: DecisionRecord) -> Created:
     return created(body, get_decision, **ids)
 
 
+# --- lists, a page at a time ---------------------------------------------------------------
+
+# Every list reads "page" and "page_size" alike: a client pages through all of them one way.
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def paginated(view: F) -> F:
+    """Read "page" and "page_size" (50 by default, at most 200) and answer with the page's
+    items and the X-Pagination header; the view sets the total and returns the page."""
+    paged: F = blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)(view)
+    return paged
+
+
+T = TypeVar("T")
+
+
+def page_of(query: Select[T], pagination_parameters: PaginationParameters) -> list[T]:
+    """Return one page of the query's rows (empty past the last one), counting them all for
+    the X-Pagination header."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pagination_parameters.item_count = total or 0
+    offset = (pagination_parameters.page - 1) * pagination_parameters.page_size
+    if offset >= pagination_parameters.item_count:  # an absurd page never reaches the database
+        return []
+    return list(db.session.scalars(query.limit(pagination_parameters.page_size).offset(offset)))
+
+
 # --- engagements ----------------------------------------------------------------------------
 
 
@@ -408,7 +440,7 @@ def decision_created(record: DecisionRecord) -> Created:
 @revalidated
 @blp.arguments(EngagementQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, EngagementSchema(many=True))
-@blp.paginate(page_size=50, max_page_size=200)
+@paginated
 @documented()
 def list_engagements(
     pagination_parameters: PaginationParameters, q: str, archived: bool | None
@@ -502,14 +534,25 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
 
 @blp.route(f"{ENGAGEMENT}/history", methods=["GET"])
 @revalidated
+@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, EngagementEventSchema(many=True))
+@paginated
 @documented(404)
-def engagement_history(engagement_id: int) -> list[dict[str, Any]]:
-    """Read the engagement's history.
+def engagement_history(
+    pagination_parameters: PaginationParameters, engagement_id: int
+) -> list[dict[str, Any]]:
+    """Read the engagement's history, a page at a time.
 
     Oldest first, by whom, when and from where: each respondent removed, and submitted
     answers reopened and closed again. Decisions and sign-offs keep their own records.
+    The X-Pagination header says how many entries there are and which page comes next.
     """
+    engagement = owned_engagement(engagement_id)
+    query = (
+        select(EngagementEvent)
+        .where(EngagementEvent.engagement_id == engagement.id)
+        .order_by(EngagementEvent.id)
+    )
     return [
         {
             "action": e.action,
@@ -520,7 +563,7 @@ def engagement_history(engagement_id: int) -> list[dict[str, Any]]:
             "side": e.side,
             "answered": e.answered,
         }
-        for e in owned_engagement(engagement_id).events
+        for e in page_of(query, pagination_parameters)
     ]
 
 
@@ -672,15 +715,27 @@ def invitation_created(respondent: Respondent, url: str, expires_at: datetime | 
 
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["GET"])
 @revalidated
+@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, RespondentRecordSchema(many=True))
+@paginated
 @documented(404)
-def list_respondents(engagement_id: int) -> list[dict[str, Any]]:
-    """List the engagement's respondents.
+def list_respondents(
+    pagination_parameters: PaginationParameters, engagement_id: int
+) -> list[dict[str, Any]]:
+    """List the engagement's respondents, a page at a time.
 
-    Each with the answers saved so far, whether they have submitted, and the state of their
-    newest invitation link.
+    In the order they were added, each with the answers saved so far, whether they have
+    submitted, and the state of their newest invitation link. The X-Pagination header says
+    how many there are and which page comes next.
     """
-    return [respondent_json(r) for r in owned_engagement(engagement_id).respondents]
+    engagement = owned_engagement(engagement_id)
+    query = (
+        select(Respondent)
+        .where(Respondent.engagement_id == engagement.id)
+        .order_by(Respondent.id)
+        .options(selectinload(Respondent.invitations))
+    )
+    return [respondent_json(r) for r in page_of(query, pagination_parameters)]
 
 
 @blp.route(f"{ENGAGEMENT}/respondents", methods=["POST"])
@@ -936,17 +991,27 @@ def close_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) 
 
 @blp.route(f"{ENGAGEMENT}/decisions", methods=["GET"])
 @revalidated
+@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, DecisionRecordSchema(many=True))
+@paginated
 @documented(404)
-def list_decisions(engagement_id: int) -> list[dict[str, Any]]:
-    """List the engagement's stored decisions.
+def list_decisions(
+    pagination_parameters: PaginationParameters, engagement_id: int
+) -> list[dict[str, Any]]:
+    """List the engagement's stored decisions, a page at a time.
 
     Newest first: one per submitted respondent and one per consensus, each as it was made,
-    and "of_record" true for the engagement's decision; every other one is a what-if.
+    and "of_record" true for the engagement's decision; every other one is a what-if. The
+    X-Pagination header says how many there are and which page comes next.
     """
     engagement = owned_engagement(engagement_id)
     of_record = engagement.decision_of_record
-    return [decision_json(r, of_record) for r in engagement.decisions]
+    query = (
+        select(DecisionRecord)
+        .where(DecisionRecord.engagement_id == engagement.id)
+        .order_by(DecisionRecord.id.desc())
+    )
+    return [decision_json(r, of_record) for r in page_of(query, pagination_parameters)]
 
 
 @blp.route(f"{ENGAGEMENT}/decisions", methods=["POST"])

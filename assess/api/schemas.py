@@ -425,25 +425,12 @@ class EngagementUpdateSchema(EngagementCreateSchema):
             raise ValidationError(NOTHING_TO_CHANGE)
 
 
-class EngagementQuerySchema(Schema):
+class PageQuerySchema(Schema):
+    """The query of a list read a page at a time: "page" and "page_size" (read by the
+    pagination beside these fields), and nothing unknown or given twice."""
+
     class Meta:
         unknown = EXCLUDE  # the page arguments are read beside these
-
-    q = fields.String(
-        load_default="",
-        validate=validate.Length(max=SEARCH_MAX, error=f"must be at most {SEARCH_MAX} characters"),
-        metadata={
-            "description": "words that must all appear in the project, the client or a party's name"
-        },
-    )
-    archived = fields.Boolean(
-        load_default=None,
-        # Exactly what the message and the document say: marshmallow would also take 1, yes, on.
-        truthy={"true"},
-        falsy={"false"},
-        error_messages={"invalid": "must be true or false"},
-        metadata={"description": "only archived (true) or only current (false) engagements"},
-    )
 
     @validates_schema(pass_original=True)
     def refuse_unknown(self, data: dict[str, Any], original: Any, **_: Any) -> None:
@@ -460,6 +447,24 @@ class EngagementQuerySchema(Schema):
         twice = sorted(key for key in known if len(given(key)) > 1)
         if twice:
             raise ValidationError({key: ["is given more than once"] for key in twice})
+
+
+class EngagementQuerySchema(PageQuerySchema):
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=SEARCH_MAX, error=f"must be at most {SEARCH_MAX} characters"),
+        metadata={
+            "description": "words that must all appear in the project, the client or a party's name"
+        },
+    )
+    archived = fields.Boolean(
+        load_default=None,
+        # Exactly what the message and the document say: marshmallow would also take 1, yes, on.
+        truthy={"true"},
+        falsy={"false"},
+        error_messages={"invalid": "must be true or false"},
+        metadata={"description": "only archived (true) or only current (false) engagements"},
+    )
 
 
 def decision_of_record_id() -> fields.Integer:
