@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from pdftools import RUN_FOLDER
 from sqlalchemy import create_engine, text
 from webtools import app_on, login, make_consultant
 
@@ -21,6 +23,18 @@ from assess.testing import fresh_postgres
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the run one folder its test processes share (see pdftools.read_aloud), made
+    by the process that starts the others, which inherit its environment."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ[RUN_FOLDER] = tempfile.mkdtemp(prefix="assess-tests-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        shutil.rmtree(os.environ.pop(RUN_FOLDER), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

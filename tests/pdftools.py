@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -12,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader, PdfWriter
+
+# The environment variable naming a folder shared by the test processes of one run.
+RUN_FOLDER = "ASSESS_TEST_RUN_FOLDER"
 
 
 def fonts_of(pdf: bytes, tmp_path: Path) -> list[dict[str, str]]:
@@ -62,11 +67,7 @@ class Element:
 def read_aloud(pdf: bytes, tmp_path: Path) -> list[Element]:
     """Return the structure tree's elements in reading order with their text, as poppler
     reads them for assistive technology (``pdfinfo -struct-text``)."""
-    path = tmp_path / "tagged.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(
-        ["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True
-    ).stdout
+    out = _struct_text(pdf, tmp_path)
     root = Element("")
     open_elements: list[tuple[int, Element]] = [(-1, root)]
     for line in out.splitlines():
@@ -90,6 +91,24 @@ def read_aloud(pdf: bytes, tmp_path: Path) -> list[Element]:
         open_elements[-1][1].kids.append(element)
         open_elements.append((depth, element))
     return list(root.walk())[1:]
+
+
+def _struct_text(pdf: bytes, tmp_path: Path) -> str:
+    """Run ``pdfinfo -struct-text`` once per distinct file in a test run, whichever test
+    process asks first: poppler reads a page's content again for each element, seconds
+    per charter, and several tests read the same charter."""
+    kept = Path(os.environ[RUN_FOLDER]) / f"struct-text-{hashlib.sha256(pdf).hexdigest()}"
+    if kept.exists():
+        return kept.read_text()
+    path = tmp_path / "tagged.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    written = kept.with_name(f"{kept.name}.{os.getpid()}")
+    written.write_text(out)
+    written.replace(kept)  # whole or not at all, for a process reading it meanwhile
+    return out
 
 
 def announced(elements: list[Element]) -> list[tuple[str, list[str]]]:
