@@ -786,6 +786,18 @@ def _party(fields: bytes) -> bytes:
     return json.dumps({**row, **given}).encode() + b"\n"
 
 
+def _refused(archive: Path, change: Any, empty_database: str, tmp_path: Path) -> str:
+    """Import ``archive`` with ``change`` made to it into the empty database, check that it
+    is refused as damaged with nothing stored, and return what the command said."""
+    crafted = tmp_path / "crafted.zip"
+    _rewrite(archive, crafted, change)
+    with restored(empty_database, tmp_path) as target:
+        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
+        assert refused.exit_code == 2, refused.output
+        assert all(rows == [] for rows in snapshot(empty_database).values())
+    return refused.output
+
+
 @pytest.mark.parametrize("change", CRAFTED.values(), ids=CRAFTED.keys())
 def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
     app: Flask,
@@ -795,14 +807,8 @@ def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
     tmp_path: Path,
     change: Any,
 ) -> None:
-    archive = exported(app, client, consultant, tmp_path)
-    crafted = tmp_path / "crafted.zip"
-    _rewrite(archive, crafted, change)
-    with restored(empty_database, tmp_path) as target:
-        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
-        assert refused.exit_code == 2 and refused.output.startswith("Error: ")
-        assert len(refused.output.strip().splitlines()) == 1, refused.output
-        assert all(rows == [] for rows in snapshot(empty_database).values())
+    output = _refused(exported(app, client, consultant, tmp_path), change, empty_database, tmp_path)
+    assert output.startswith("Error: ") and len(output.strip().splitlines()) == 1, output
 
 
 def _manifest(**changes: Any) -> Any:
@@ -890,14 +896,8 @@ def test_a_manifest_field_other_than_an_export_writes_is_refused_by_name(
     change: Any,
     problem: str,
 ) -> None:
-    archive = exported(app, client, consultant, tmp_path)
-    crafted = tmp_path / "crafted.zip"
-    _rewrite(archive, crafted, change)
-    with restored(empty_database, tmp_path) as target:
-        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
-        assert refused.exit_code == 2
-        assert refused.output == f"Error: manifest.json is damaged: {problem}\n"
-        assert all(rows == [] for rows in snapshot(empty_database).values())
+    output = _refused(exported(app, client, consultant, tmp_path), change, empty_database, tmp_path)
+    assert output == f"Error: manifest.json is damaged: {problem}\n"
 
 
 def _added(members: dict[str, bytes]) -> Any:
@@ -974,16 +974,11 @@ def test_a_table_holding_other_than_its_recorded_rows_is_refused_naming_the_coun
     held: str,
 ) -> None:
     archive = exported(app, client, consultant, tmp_path)
-    crafted = tmp_path / "crafted.zip"
-    _rewrite(archive, crafted, _manifest(rows=lambda rows: {**rows, "parties": recorded}))
-    with restored(empty_database, tmp_path) as target:
-        refused = target.test_cli_runner().invoke(cli, ["import", str(crafted)])
-        assert refused.exit_code == 2
-        assert refused.output == (
-            f"Error: tables/parties.jsonl holds {held} rows than manifest.json records "
-            f"({recorded}, rows.parties)\n"
-        )
-        assert all(rows == [] for rows in snapshot(empty_database).values())
+    change = _manifest(rows=lambda rows: {**rows, "parties": recorded})
+    assert _refused(archive, change, empty_database, tmp_path) == (
+        f"Error: tables/parties.jsonl holds {held} rows than manifest.json records "
+        f"({recorded}, rows.parties)\n"
+    )
 
 
 def test_an_archive_of_a_zip_version_no_reader_has_is_refused_in_one_line(
