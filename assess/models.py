@@ -653,6 +653,12 @@ class CharterVersion(Base):
     )
     previous_sha256: Mapped[str | None] = mapped_column(String(64))
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The review calendar as frozen, like the PDF: the exact iCalendar file served for this
+    # version, and its review series (assess.charter.calendar.series_to_json), which the
+    # calendars of later versions and drafts cancel when they drop a review. Neither is ever
+    # worked out again: the scheduling rules may change, what was frozen does not.
+    review_series: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    calendar_ics: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     # Cascade, not SET NULL: the row cannot be updated, and it goes with its consultant.
     frozen_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultants.id", ondelete="CASCADE")

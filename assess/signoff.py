@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from assess import charter, partnership
 from assess.alignment import Alignment
 from assess.alignment import Respondent as AlignedRespondent
-from assess.charter import CharterDetails
+from assess.charter import CharterDetails, calendar
 from assess.charter.calendar import EarlierCalendar
 from assess.decision import Decision, Reason, signed
 from assess.factors import BY_KEY as FACTORS
@@ -199,9 +199,11 @@ def latest_signed(engagement: Engagement) -> CharterVersion | None:
 
 def earlier_calendars(engagement: Engagement, number: int) -> list[EarlierCalendar]:
     """The review calendars of the engagement's versions before version ``number``, signed
-    or not: a calendar app may hold the reviews of any of them."""
+    or not, as each was frozen: a calendar app may hold the reviews of any of them."""
     return [
-        charter.earlier_calendar(v.decision, charter.load_details(v.fields))
+        charter.earlier_calendar(
+            charter.load_details(v.fields), calendar.series_from_json(v.review_series)
+        )
         for v in engagement.charter_versions
         if v.number < number
     ]
@@ -294,6 +296,12 @@ def freeze(
     if not document_id:
         details = replace(details, document_id=_unused_document_id(session, decision, details))
     pdf = charter.to_pdf(decision, details)
+    # The calendar is frozen with the PDF, from the same code: the dates it gives are the
+    # ones the PDF prints, at every later download. Stamped when frozen, it replaces a
+    # draft's events; it cancels the reviews of earlier versions this one drops.
+    series, calendar_ics = charter.frozen_calendar(
+        decision, details, stamped_at=now, earlier=earlier_calendars(engagement, number)
+    )
     previous = latest_signed(engagement)
     who = consultant.display_name if consultant else ""
     if still_open is not None:
@@ -308,6 +316,8 @@ def freeze(
         answers=dict(decision.answers),
         decision_data=decision.to_dict(),
         fields=details.to_dict(),
+        review_series=calendar.series_to_json(series),
+        calendar_ics=calendar_ics,
         rules_version=decision.rules_version,
         previous_version=previous,
         previous_sha256=previous.sha256 if previous else None,

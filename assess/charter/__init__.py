@@ -34,6 +34,7 @@ __all__ = [
     "document_id",
     "document_id_from",
     "earlier_calendar",
+    "frozen_calendar",
     "load_details",
     "parse_party",
     "pdf_tag",
@@ -103,9 +104,32 @@ def to_ics(
     (DTSTAMP) at ``stamped_at``, by default at the charter's issue time; a ``draft``'s
     says it is one. The reviews of ``earlier`` versions this one no longer sets are in it,
     cancelled."""
-    values = context(decision, details)
-    return calendar.to_ics(
-        values["series"],
+    return _calendar(context(decision, details), details, stamped_at, draft, earlier)[1]
+
+
+def frozen_calendar(
+    decision: Decision,
+    details: CharterDetails,
+    *,
+    stamped_at: datetime,
+    earlier: Iterable[calendar.EarlierCalendar] = (),
+) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
+    """Return the review series and the calendar file a version frozen now keeps, from the
+    one schedule both are made from: its file is then served as it was frozen, like its PDF,
+    and its series are what a later version's file cancels when it drops them."""
+    return _calendar(context(decision, details), details, stamped_at, False, earlier)
+
+
+def _calendar(
+    values: dict[str, Any],
+    details: CharterDetails,
+    stamped_at: datetime | None,
+    draft: bool,
+    earlier: Iterable[calendar.EarlierCalendar],
+) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
+    series: tuple[calendar.ReviewSeries, ...] = values["series"]
+    data = calendar.to_ics(
+        series,
         document_id=values["document_id"],
         project=details.project,
         issued_at=stamped_at or details.issued_at,
@@ -115,14 +139,14 @@ def to_ics(
         draft=draft,
         earlier=earlier,
     )
+    return series, data
 
 
-def earlier_calendar(decision: Decision, details: CharterDetails) -> calendar.EarlierCalendar:
-    """Return the reviews an earlier version's calendar file gave, to cancel those a later
-    version drops."""
+def earlier_calendar(
+    details: CharterDetails, series: Iterable[calendar.ReviewSeries]
+) -> calendar.EarlierCalendar:
+    """Return the reviews an earlier version's calendar file gave (the ``series`` it froze),
+    to cancel those a later version drops."""
     return calendar.EarlierCalendar(
-        calendar.review_series(decision, details.start),
-        details.partnership_key,
-        details.project,
-        details.version,
+        tuple(series), details.partnership_key, details.project, details.version
     )

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from assess.decision import Decision
+from assess.schemas import Checked
+from assess.text import Text
 
 # Which parameter of a protocol sets a recurring meeting, and what the meeting is called.
 CADENCES: dict[str, tuple[str, str, str]] = {
@@ -157,6 +162,81 @@ def review_series(decision: Decision, start: date) -> tuple[ReviewSeries, ...]:
     return tuple(sorted(series, key=lambda s: (s.every_days, s.title)))
 
 
+def series_to_json(series: Iterable[ReviewSeries]) -> list[dict[str, Any]]:
+    """Write the series as a frozen version stores them (dates as YYYY-MM-DD)."""
+    return [
+        {
+            "protocol_id": item.protocol_id,
+            "title": item.title,
+            "description": item.description,
+            "every_days": item.every_days,
+            "dates": [day.isoformat() for day in item.dates],
+            "scheduled": [day.isoformat() for day in item.scheduled],
+        }
+        for item in series
+    ]
+
+
+def series_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[ReviewSeries, ...]:
+    """Read the series a frozen version stored, exactly as they were when it was frozen."""
+    return tuple(
+        ReviewSeries(
+            str(item["protocol_id"]),
+            str(item["title"]),
+            str(item["description"]),
+            int(item["every_days"]),
+            tuple(map(date.fromisoformat, item["dates"])),
+            tuple(map(date.fromisoformat, item["scheduled"])),
+        )
+        for item in data
+    )
+
+
+class ReviewSeriesSchema(Checked):
+    """A frozen review series as ``series_from_json`` reads it and the calendar file writes it:
+    its id goes into an event's UID, its texts into the event, its days into RRULE, EXDATE
+    and RDATE, which need the days the cadence gave evenly spaced and both lists in order."""
+
+    protocol_id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"[a-z][a-z0-9_]{0,63}\Z", error="must be a protocol's id"),
+    )
+    title = Text(200, required=True)
+    description = Text(1000, required=True)
+    every_days = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(1, 366, error="must be 1 to 366"),
+        error_messages={"invalid": "must be a whole number"},
+    )
+    dates = fields.List(
+        fields.Date(), required=True, validate=validate.Length(min=1, error="must not be empty")
+    )
+    scheduled = fields.List(
+        fields.Date(), required=True, validate=validate.Length(min=1, error="must not be empty")
+    )
+
+    @validates_schema
+    def _in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        for name in ("dates", "scheduled"):
+            days = data.get(name) or []
+            if any(a >= b for a, b in zip(days, days[1:], strict=False)):
+                raise ValidationError("must be in order, each day once", name)
+        scheduled, every = data.get("scheduled") or [], data.get("every_days")
+        if every and any(
+            (b - a).days != every for a, b in zip(scheduled, scheduled[1:], strict=False)
+        ):
+            raise ValidationError("must be every_days apart", "scheduled")
+
+
+def load_series(data: Any) -> tuple[ReviewSeries, ...]:
+    """Validate stored review series (a list); raise ValidationError naming the field."""
+    if not isinstance(data, list):
+        raise ValidationError("must be a list of review series")
+    ReviewSeriesSchema(many=True).load(data)
+    return series_from_json(data)
+
+
 def month_rows(series: Iterable[ReviewSeries], start: date) -> tuple[MonthRow, ...]:
     """Group the dated (not the frequent) reviews by calendar month, twelve rows from ``start``."""
     rows: list[MonthRow] = []
@@ -214,7 +294,9 @@ def _recurrence(item: ReviewSeries) -> list[str]:
         f"DTEND;VALUE=DATE:{first + timedelta(days=1):%Y%m%d}",
         f"RRULE:FREQ=DAILY;INTERVAL={item.every_days};COUNT={len(item.scheduled)}",
     ]
-    weekend = [day for day in item.scheduled if on_a_weekday(day) != day]
+    # Read off the series alone, not worked out again: a frozen version's series is
+    # cancelled as its own file gave it, whatever the scheduling rules say today.
+    weekend = [day for day in item.scheduled if day not in item.dates]
     moved = sorted(set(item.dates) - set(item.scheduled))
     if weekend:
         lines.append(f"EXDATE;VALUE=DATE:{_days(weekend)}")

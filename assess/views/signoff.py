@@ -403,15 +403,11 @@ def frozen_pdf(engagement_id: int, number: int) -> Response:
 
 
 def calendar_response(version: CharterVersion) -> Response:
-    """The review calendar a frozen version states: counted from its dates, numbered as its
-    version, whatever day it is downloaded on."""
-    from assess import charter
-
-    details = charter.load_details(version.fields)
-    # Stamped when frozen: the same version's calendar is the same file at every download.
-    # It cancels the reviews of earlier versions this one drops, whichever was imported.
-    earlier = signoff.earlier_calendars(version.engagement, version.number)
-    data = charter.to_ics(version.decision, details, stamped_at=version.frozen_at, earlier=earlier)
+    """The review calendar a frozen version states: the file frozen with it, byte for byte
+    like its PDF, whatever day it is downloaded on and whatever the scheduling rules say
+    now. It is stamped with the time of the freeze and cancels the reviews of earlier
+    versions this one drops."""
+    data = bytes(version.calendar_ics)
     filename = f"reviews-{version.document_id}-v{version.number}.ics"
     return Response(
         data,

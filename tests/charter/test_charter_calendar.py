@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
+from calendartools import occurrences
 from conftest import make_details
-from dateutil.rrule import rruleset, rrulestr
 from pypdf import PdfReader
 
 from assess import charter
@@ -100,22 +100,6 @@ def unescape(text: str) -> str:
 
 def unfold(ics: str) -> list[str]:
     return ics.replace("\r\n ", "").split("\r\n")
-
-
-def occurrences(event: icalendar.Event) -> list[date]:
-    """The days of an all-day event as a calendar app lists them: its RRULE's, less its
-    EXDATEs, plus its RDATEs (RFC 5545 3.8.5)."""
-    start = datetime.combine(event.decoded("DTSTART"), time())
-    days = rruleset()
-    days.rrule(rrulestr(event["RRULE"].to_ical().decode(), dtstart=start))
-    for name, add in (("EXDATE", days.exdate), ("RDATE", days.rdate)):
-        values = event.get(name, [])
-        for value in values if isinstance(values, list) else [values]:
-            assert value.params.get("VALUE") == "DATE"
-            for day in value.dts:
-                assert not isinstance(day.dt, datetime)
-                add(datetime.combine(day.dt, time()))
-    return [day.date() for day in days]
 
 
 def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) -> None:
@@ -485,6 +469,12 @@ def test_a_moved_review_is_an_exdate_paired_with_an_rdate(decisions: dict[str, D
     assert "EXDATE" not in health and "RDATE" not in health
 
 
+def frozen(decision: Decision, details: charter.CharterDetails) -> calendar.EarlierCalendar:
+    """The calendar a version frozen from ``decision`` and ``details`` keeps."""
+    series, _ = charter.frozen_calendar(decision, details, stamped_at=details.issued_at)
+    return charter.earlier_calendar(details, series)
+
+
 def test_an_amended_calendar_cancels_the_reviews_it_no_longer_sets(
     decisions: dict[str, Decision],
 ) -> None:
@@ -498,7 +488,7 @@ def test_an_amended_calendar_cancels_the_reviews_it_no_longer_sets(
     first_details = make_details(effective_date="2026-04-04", document_id="PC-2026-AAAA-BBBB")
     first_events = events_by_uid(charter.to_ics(first, first_details))
     assert len(first_events) == 3
-    history = [charter.earlier_calendar(first, first_details)]
+    history = [frozen(first, first_details)]
 
     second = decision_with(trust, base=base)
     second_details = make_details(
@@ -526,7 +516,7 @@ def test_an_amended_calendar_cancels_the_reviews_it_no_longer_sets(
 
     # Version 3 sets the health assessment again and still cancels the sprint reviews, for a
     # calendar that imported version 1 and none since; its draft says it is one.
-    history.append(charter.earlier_calendar(second, second_details))
+    history.append(frozen(second, second_details))
     third = decision_with(trust, health, base=base)
     third_details = make_details(
         effective_date="2026-05-01", document_id="PC-2026-AAAA-BBBB", version=3
@@ -551,9 +541,7 @@ def test_a_renamed_partnership_cancels_the_events_of_its_old_name(
     before = make_details(effective_date="2026-04-01")
     after = make_details(effective_date="2026-04-01", project="Southern Lights", version=2)
     old = events_by_uid(charter.to_ics(decision, before))
-    new = events_by_uid(
-        charter.to_ics(decision, after, earlier=[charter.earlier_calendar(decision, before)])
-    )
+    new = events_by_uid(charter.to_ics(decision, after, earlier=[frozen(decision, before)]))
     assert set(old) < set(new)
     assert all(new[uid]["STATUS"] == "CANCELLED" for uid in old)
     assert all("STATUS" not in new[uid] for uid in set(new) - set(old))

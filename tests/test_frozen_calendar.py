@@ -1,0 +1,206 @@
+"""A frozen version's review calendar is frozen with it, like its PDF: the same file at every
+download and the dates its PDF prints, whatever the scheduling rules say later."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from alembic import command as alembic_command
+from calendartools import events_by_title, occurrences, printed_calendar
+from flask import Flask
+from flask.testing import FlaskClient
+from signofftools import (  # noqa: F401  (fixtures)
+    SIGNATORIES,
+    Setup,
+    approve,
+    freeze,
+    frozen_charter,
+    post,
+    record,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+from webtools import ANSWERS
+
+from assess import charter
+from assess.charter import calendar
+from assess.commands import alembic_config
+from assess.extensions import db
+from assess.models import CharterVersion
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
+
+# A Monday: the monthly and quarterly reviews each fall on a weekend at least once, and the
+# rules in force move them to the Monday after (9 May 2027 to 10 May 2027, say).
+EFFECTIVE = "2027-02-08"
+BEFORE_THE_UPGRADE = "0009_decision_columns"
+
+
+def rules_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Change the scheduling code as it once changed, the other way round: a review the
+    cadence puts on a weekend is held that day, not on the Monday after."""
+    monkeypatch.setattr(calendar, "on_a_weekday", lambda day: day)
+
+
+def stored(app: Flask) -> list[tuple[list[dict[str, Any]], bytes]]:
+    """Each version's frozen review series and calendar file, oldest first."""
+    with app.app_context():
+        versions = db.session.query(CharterVersion).order_by(CharterVersion.number).all()
+        return [(v.review_series, bytes(v.calendar_ics)) for v in versions]
+
+
+def series_today(app: Flask) -> list[list[dict[str, Any]]]:
+    """The review series the code in force gives each version's frozen decision and fields."""
+    with app.app_context():
+        versions = db.session.query(CharterVersion).order_by(CharterVersion.number).all()
+        return [
+            calendar.series_to_json(
+                calendar.review_series(v.decision, charter.load_details(v.fields).start)
+            )
+            for v in versions
+        ]
+
+
+def signed(app: Flask, client: FlaskClient, version_path: str) -> str:
+    """Have the version approved, so that its calendar is the signatory's too; return the link."""
+    link = send(client, version_path, people=SIGNATORIES[:1])["Ann Lee"]
+    assert approve(app.test_client(), link, "Ann Lee").status_code == 303
+    return link
+
+
+def test_a_frozen_calendar_is_the_same_file_after_the_scheduling_rules_change(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_in
+    _, version = frozen_charter(app, client, effective_date=EFFECTIVE)
+    link = signed(app, client, version)
+    signatory = app.test_client()
+    frozen = client.get(f"{version}/reviews.ics").data
+    assert signatory.get(f"{link}/reviews.ics").data == frozen
+    [(series, ics)] = stored(app)
+    assert ics == frozen
+
+    rules_changed(monkeypatch)
+    assert series_today(app) != [series]  # worked out again, the dates would differ
+    for response in (client.get(f"{version}/reviews.ics"), signatory.get(f"{link}/reviews.ics")):
+        assert response.status_code == 200 and response.mimetype == "text/calendar"
+        assert response.data == frozen
+    events = events_by_title(frozen)
+    assert date(2027, 5, 10) in occurrences(events["Trust check"])
+    assert date(2027, 5, 9) not in occurrences(events["Trust check"])
+
+
+def test_a_frozen_calendar_gives_the_dates_its_pdf_prints(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read off the frozen PDF (its text, as pypdf extracts it) and off the calendar file
+    downloaded after the rules changed: the same reviews, first dates, counts and days."""
+    client = signed_in
+    _, version = frozen_charter(app, client, effective_date=EFFECTIVE)
+    rules_changed(monkeypatch)
+    first, by_day = printed_calendar(client.get(f"{version}/charter.pdf").data)
+    events = events_by_title(client.get(f"{version}/reviews.ics").data)
+    assert set(events) == set(first) and len(first) > 3
+    printed: set[tuple[date, str]] = set()
+    for title, event in events.items():
+        days = occurrences(event)
+        assert (days[0], len(days)) == first[title], title
+        if event["RRULE"]["INTERVAL"][0] >= calendar.FREQUENT_DAYS:
+            printed |= {(day, title) for day in days}
+    assert printed == {(day, title) for day, titles in by_day.items() for title in titles}
+    assert date(2027, 5, 10) in by_day and date(2027, 5, 9) not in by_day
+
+
+def test_an_amendment_cancels_what_it_drops_on_the_days_the_earlier_file_gave(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quarterly check-ins version 1 set are cancelled by version 2 (and by the draft of
+    version 3) on the days version 1's file gave them, though the rules changed since."""
+    client = signed_in
+    setup, first = frozen_charter(app, client, effective_date=EFFECTIVE)
+    signed(app, client, first)
+    before = events_by_title(client.get(f"{first}/reviews.ics").data)
+    dropped = occurrences(before["Partnership check-in"])
+    assert date(2027, 5, 10) in dropped
+
+    rules_changed(monkeypatch)
+    # A shorter relationship: the decision no longer sets the quarterly check-ins.
+    amended = Setup(
+        setup.engagement_id,
+        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
+    )
+    second = freeze(client, amended, effective_date=EFFECTIVE)
+    draft = post(client, amended.charter_path + ".ics", {"effective_date": EFFECTIVE})
+    for data in (client.get(f"{second}/reviews.ics").data, draft.data):  # type: ignore[attr-defined]
+        events = events_by_title(data)
+        cancelled = {t: e for t, e in events.items() if e.get("STATUS") == "CANCELLED"}
+        assert set(cancelled) == {"Partnership check-in"}
+        assert occurrences(cancelled["Partnership check-in"]) == dropped
+        assert cancelled["Partnership check-in"]["UID"] == before["Partnership check-in"]["UID"]
+        # What this version sets follows the rules it was frozen under.
+        assert date(2027, 5, 9) in occurrences(events["Trust check"])
+
+
+def _refuses_updates(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE charter_versions SET sha256 = 'changed'"))
+    except DBAPIError as error:
+        assert "frozen" in str(error)
+        return True
+    finally:
+        engine.dispose()
+    return False
+
+
+def _columns(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {c["name"] for c in inspect(connection).get_columns("charter_versions")}
+    finally:
+        engine.dispose()
+
+
+def test_the_upgrade_gives_versions_frozen_before_it_the_calendars_the_code_gives_then(
+    app: Flask, signed_in: FlaskClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downgraded to before the frozen calendars and upgraded again, on SQLite and on
+    PostgreSQL: each version gets the series and the file a download gave until now (for a
+    version 2, cancelling what version 1 set and it drops), and stays frozen."""
+    client = signed_in
+    setup, first = frozen_charter(app, client, effective_date=EFFECTIVE)
+    signed(app, client, first)
+    amended = Setup(
+        setup.engagement_id,
+        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
+    )
+    freeze(client, amended, effective_date=EFFECTIVE)
+    frozen = stored(app)
+    assert b"STATUS:CANCELLED" in frozen[1][1]
+    with app.app_context():
+        db.engine.dispose()
+    config = alembic_config(database_url)
+    try:
+        alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
+        assert not {"review_series", "calendar_ics"} & _columns(database_url)
+        assert _refuses_updates(database_url)
+        alembic_command.upgrade(config, "head")
+        assert stored(app) == frozen
+        assert _refuses_updates(database_url)
+
+        # Upgraded under other rules, they keep the schedule those rules give.
+        alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
+        rules_changed(monkeypatch)
+        alembic_command.upgrade(config, "head")
+        assert [series for series, _ in stored(app)] == series_today(app)
+        assert stored(app) != frozen
+        assert _refuses_updates(database_url)
+    finally:
+        alembic_command.upgrade(config, "head")  # the next test's database, whatever happened
