@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
 
 from assess.api.schemas import DecisionSchema
+from assess.charter.calendar import load_series
 from assess.charter.details import check_fields
 from assess.decision import Decision
 from assess.schemas import (
@@ -157,6 +158,8 @@ JSON_READERS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("charter_versions", "answers"): load_answers,
     ("charter_versions", "decision_data"): _decision,
     ("charter_versions", "fields"): check_fields,
+    # The review series frozen with a version: later versions' calendars cancel from them.
+    ("charter_versions", "review_series"): load_series,
 }
 
 
@@ -229,6 +232,19 @@ def _check_decision_columns(table: str, row: dict[str, Any]) -> None:
 
     if decision_columns(row["data"]) != (row["components"], row["answer_sets_digest"]):
         raise RowError("components or answer_sets_digest is not what its data says")
+
+
+def _check_calendar(table: str, row: dict[str, Any]) -> None:
+    """Refuse a frozen calendar that is no iCalendar file: it is served as it is stored."""
+    if table != "charter_versions" or "calendar_ics" not in row:  # an older migration's
+        return
+    ics = row["calendar_ics"]
+    try:
+        text = ics.decode("utf-8") if isinstance(ics, bytes) else ""
+    except UnicodeDecodeError:
+        text = ""
+    if not (text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")):
+        raise RowError("calendar_ics is not an iCalendar file")
 
 
 def _check_digests(table: str, row: dict[str, Any], seen: Seen) -> None:
@@ -728,6 +744,7 @@ def _decode_row(
             raise RowError(_columns_differ(row.keys(), types.keys()))
         values = {key: _decode(table, key, types[key], value) for key, value in row.items()}
         _check_digests(table, values, seen)
+        _check_calendar(table, values)
         _check_decision_columns(table, values)
         _check_chain(table, values, seen)
     except RowError as error:

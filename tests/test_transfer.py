@@ -45,9 +45,17 @@ from assess import create_app
 from assess.cli import cli
 from assess.commands import alembic_config, upgrade_database
 from assess.extensions import db as database
-from assess.models import Base, Consultant, DecisionRecord, Engagement, utcnow
+from assess.models import (
+    Base,
+    CharterVersion,
+    Consultant,
+    DecisionRecord,
+    Engagement,
+    utcnow,
+)
 from assess.signing.keys import from_config
 from assess.signing.verify import verify
+from assess.testing import fresh_postgres as empty_postgres
 from assess.transfer import (
     JSON_READERS,
     ROW_NOUNS,
@@ -1663,3 +1671,147 @@ def test_charter_fields_the_form_would_refuse_are_refused_naming_version_and_fie
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
         imported = runner.invoke(cli, ["import", str(archive)])
         assert imported.exit_code == 0, imported.output
+
+
+def _series(change: Any) -> Any:
+    """Let ``change(series)`` alter the first version's frozen review series."""
+
+    def edit(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        series = json.loads(json.dumps(rows[0]["review_series"]))
+        return _first(rows, review_series=change(series))
+
+    return edit
+
+
+def _swap_first_dates(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    series[0]["dates"][:2] = series[0]["dates"][1::-1]
+    return series
+
+
+# Frozen calendars the app could not serve or cancel from: (change, column named).
+REFUSED_CALENDARS = {
+    "series that are not a list": (
+        _series(lambda s: {"trust_check": s}),
+        "review_series must be a list of review series",
+    ),
+    "a series without its dates": (
+        _series(lambda s: [{k: v for k, v in s[0].items() if k != "dates"}, *s[1:]]),
+        "review_series.0.dates is required",
+    ),
+    "dates out of order": (_series(_swap_first_dates), "review_series.0.dates must be in order"),
+    "a day that is no date": (
+        _series(lambda s: [{**s[0], "dates": ["2027-02-30"]}, *s[1:]]),
+        "review_series.0.dates.0 must be a date",
+    ),
+    "an interval of no days": (
+        _series(lambda s: [{**s[0], "every_days": 0}, *s[1:]]),
+        "review_series.0.every_days must be 1 to 366",
+    ),
+    "days the cadence did not give": (
+        _series(lambda s: [{**s[0], "every_days": s[0]["every_days"] + 1}, *s[1:]]),
+        "review_series.0.scheduled must be every_days apart",
+    ),
+    "an id that would end the calendar's line": (
+        _series(lambda s: [{**s[0], "protocol_id": "trust_check\r\nEND:VCALENDAR"}, *s[1:]]),
+        "review_series.0.protocol_id must be a protocol's id",
+    ),
+    "a title with a control character": (
+        _series(lambda s: [{**s[0], "title": "Trust\u0007check"}, *s[1:]]),
+        "review_series.0.title must not contain control characters",
+    ),
+    "a field a series does not have": (
+        _series(lambda s: [{**s[0], "colour": "red"}, *s[1:]]),
+        "review_series.0.colour is not a known field",
+    ),
+    "a calendar that is no iCalendar file": (
+        lambda rows: _first(rows, calendar_ics={"$base64": base64.b64encode(b"%PDF-").decode()}),
+        "calendar_ics is not an iCalendar file",
+    ),
+    "no calendar": (
+        lambda rows: _first(rows, calendar_ics=None),
+        "calendar_ics is not an iCalendar file",
+    ),
+}
+
+
+def test_frozen_calendars_travel_and_are_checked_on_import(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    """A version's frozen review series and calendar file come back as they were; ones the
+    app could not serve or cancel from are refused, naming the version and the field."""
+    engagement_id = fill(app, client, consultant)
+    sign(app, engagement_id)
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    [version] = _table_rows(archive, "charter_versions")
+    assert isinstance(version["review_series"], list) and version["review_series"]
+    frozen = base64.b64decode(version["calendar_ics"]["$base64"])
+    assert frozen.startswith(b"BEGIN:VCALENDAR\r\n")
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        for case, (edit, problem) in REFUSED_CALENDARS.items():
+            crafted = tmp_path / "crafted.zip"
+            _rewrite(archive, crafted, lambda n, d, e=edit: _edit_rows(n, d, "charter_versions", e))
+            refused = runner.invoke(cli, ["import", str(crafted)])
+            output = refused.output
+            assert refused.exit_code == 2, (case, output)
+            assert output.startswith(
+                f"Error: tables/charter_versions.jsonl is damaged: row {version['id']} "
+                f"(engagement {engagement_id}, version 1)'s {problem}"
+            ), (case, output)
+            assert len(output.strip().splitlines()) == 1, (case, output)
+            assert all(rows == [] for rows in snapshot(empty_database).values()), case
+        imported = runner.invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+        with target.app_context():
+            restored_version = database.session.scalars(select(CharterVersion)).one()
+            assert bytes(restored_version.calendar_ics) == frozen
+            assert restored_version.review_series == version["review_series"]
+
+
+def test_a_backup_from_before_frozen_calendars_gets_them_when_migrated_on(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    database_url: str,
+    migrated_database: str,
+    tmp_path: Path,
+) -> None:
+    """An export made before versions kept their calendar has none to import: it restores at
+    its own migration, as any older backup, and the upgrade then gives each version the
+    series and file the code gives, as for a database upgraded in place."""
+    engagement_id = fill(app, client, consultant)
+    sign(app, engagement_id)
+    with app.app_context():
+        version = database.session.scalars(select(CharterVersion)).one()
+        frozen = (version.review_series, bytes(version.calendar_ics))
+    with app.app_context():  # once the session gave its connection back
+        database.engine.dispose()
+    before = "0009_decision_columns"
+    archive = tmp_path / "backup.zip"
+    try:
+        alembic_command.downgrade(alembic_config(database_url), before)
+        exported = app.test_cli_runner().invoke(cli, ["export", str(archive)])
+        assert exported.exit_code == 0, exported.output
+    finally:
+        with app.app_context():
+            database.engine.dispose()
+        alembic_command.upgrade(alembic_config(database_url), "head")
+    assert "calendar_ics" not in _table_rows(archive, "charter_versions")[0]
+
+    def import_and_upgrade(url: str) -> None:
+        alembic_command.upgrade(alembic_config(url), before)
+        with restored(url, tmp_path) as target:
+            runner = target.test_cli_runner()
+            imported = runner.invoke(cli, ["import", str(archive)])
+            assert imported.exit_code == 0, imported.output
+            assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+            with target.app_context():
+                back = database.session.scalars(select(CharterVersion)).one()
+                assert (back.review_series, bytes(back.calendar_ics)) == frozen
+
+    if migrated_database.startswith("postgresql"):
+        with empty_postgres(migrated_database, migrated=False) as url:
+            import_and_upgrade(url)
+    else:
+        import_and_upgrade(f"sqlite:///{tmp_path / 'older.sqlite3'}")
