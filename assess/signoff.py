@@ -202,7 +202,7 @@ def earlier_calendars(engagement: Engagement, number: int) -> list[EarlierCalend
     or not, as each was frozen: a calendar app may hold the reviews of any of them."""
     return [
         charter.earlier_calendar(
-            charter.load_details(v.fields), calendar.series_from_json(v.review_series)
+            charter.frozen_details(v.fields), calendar.series_from_json(v.review_series)
         )
         for v in engagement.charter_versions
         if v.number < number

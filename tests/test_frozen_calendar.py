@@ -11,6 +11,7 @@ from alembic import command as alembic_command
 from calendartools import events_by_title, occurrences, printed_calendar
 from flask import Flask
 from flask.testing import FlaskClient
+from marshmallow import ValidationError
 from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
     Setup,
@@ -28,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from webtools import ANSWERS
 
 from assess import charter
-from assess.charter import calendar
+from assess.charter import calendar, details
 from assess.commands import alembic_config
 from assess.extensions import db
 from assess.models import CharterVersion
@@ -204,3 +205,42 @@ def test_the_upgrade_gives_versions_frozen_before_it_the_calendars_the_code_give
         assert _refuses_updates(database_url)
     finally:
         alembic_command.upgrade(config, "head")  # the next test's database, whatever happened
+
+
+def test_a_version_frozen_before_a_check_of_its_fields_still_gets_and_cancels_its_calendar(
+    app: Flask, signed_in: FlaskClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frozen before the charter's fields were checked against its fonts, a version keeps a
+    summary today's form refuses: the upgrade gives it its calendar all the same rather than
+    stop there, and an amendment cancels what it drops, as for any other version."""
+    client = signed_in
+    with monkeypatch.context() as before_the_check:
+        before_the_check.setattr(details, "unprintable", lambda text: [])
+        setup, first = frozen_charter(
+            app, client, effective_date=EFFECTIVE, project_summary="Filming 🎬 in the spring"
+        )
+    with app.app_context():
+        [version] = db.session.query(CharterVersion).all()
+        with pytest.raises(ValidationError):
+            charter.load_details(version.fields)
+    frozen = stored(app)
+    with app.app_context():
+        db.engine.dispose()
+    config = alembic_config(database_url)
+    try:
+        alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
+        alembic_command.upgrade(config, "head")
+        assert stored(app) == frozen
+    finally:
+        alembic_command.upgrade(config, "head")
+
+    amended = Setup(
+        setup.engagement_id,
+        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
+    )
+    second = freeze(client, amended, effective_date=EFFECTIVE)
+    draft = post(client, amended.charter_path + ".ics", {"effective_date": EFFECTIVE})
+    for data in (client.get(f"{second}/reviews.ics").data, draft.data):  # type: ignore[attr-defined]
+        cancelled = [e for e in events_by_title(data).values() if e.get("STATUS") == "CANCELLED"]
+        assert [str(e["SUMMARY"]).split(": ")[0] for e in cancelled] == ["Partnership check-in"]
+    assert client.get(f"{first}/reviews.ics").data == frozen[0][1]

@@ -17,6 +17,7 @@ from assess.charter.details import (
     RevenueSplit,
     document_id_for,
     document_id_from,
+    frozen_details,
     load_details,
     parse_party,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "document_id_from",
     "earlier_calendar",
     "frozen_calendar",
+    "frozen_details",
     "load_details",
     "parse_party",
     "pdf_tag",

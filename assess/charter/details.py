@@ -296,6 +296,36 @@ def load_details(data: Any) -> CharterDetails:
     return details
 
 
+def frozen_details(data: Mapping[str, Any]) -> CharterDetails:
+    """Read the details a version was frozen with (``CharterDetails.to_dict``) as
+    ``load_details`` reads them, or as stored where a check added since the freeze refuses
+    them (a character the fonts lack, a mediator listed twice, a date out of range): those
+    checks are for new input, and what was frozen, its PDF made from them, stays readable."""
+    try:
+        return load_details(data)
+    except ValidationError:
+        pass
+    issued_at = datetime.fromisoformat(data["issued_at"])
+    effective_date, split = data.get("effective_date"), data.get("revenue_split")
+    return CharterDetails(
+        project=data["project"],
+        parties=tuple(Party(p["side"], p["name"], p.get("role", "")) for p in data["parties"]),
+        issued_at=issued_at.astimezone(UTC),
+        issued_on=issued_at.date(),
+        consultant=data.get("consultant", ""),
+        client=data.get("client", ""),
+        version=data.get("version", 1),
+        document_id=data.get("document_id", ""),
+        effective_date=date.fromisoformat(effective_date) if effective_date else None,
+        project_summary=data.get("project_summary", ""),
+        mediators_internal=tuple(data.get("mediators_internal", ())),
+        mediators_external=tuple(data.get("mediators_external", ())),
+        revenue_split=RevenueSplit(split["producer"], split["creator"]) if split else None,
+        arbitration=data.get("arbitration", ""),
+        data_storage=data.get("data_storage", ""),
+    )
+
+
 def parse_party(text: str) -> dict[str, str]:
     """Read 'Producer side: Ann Lee' or 'Creator side: Bo Chen (Director)' into a party."""
     match = PARTY_LINE.match(text)

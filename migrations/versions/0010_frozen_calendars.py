@@ -11,7 +11,9 @@ later version's calendar cancels the reviews it drops from the series stored her
 Versions frozen before this change keep the schedule the code gives at upgrade time: their
 series and file are made here by assess's own calendar code, as a download made them until
 now (stamped with the time of the freeze, cancelling what earlier versions set and they
-drop), and stay so through every later upgrade. Where the scheduling rules changed between
+drop), and stay so through every later upgrade. Their fields are read as they were frozen,
+though a check added since refuses them (a character the charter's fonts lack): the upgrade
+does not stop at a version the app still serves. Where the scheduling rules changed between
 such a version's freeze and the upgrade (reviews on a weekend moving to the Monday), its
 file gives the dates it gave at its last download, not those its PDF prints.
 
@@ -117,7 +119,7 @@ def fill_in() -> None:
             if engagement_id != engagement:
                 earlier = []
             engagement, number = engagement_id, row_number
-            details = charter.load_details(fields)
+            details = charter.frozen_details(fields)
             series, ics = charter.frozen_calendar(
                 Decision.from_dict(data), details, stamped_at=_in_utc(frozen_at), earlier=earlier
             )
