@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, Engine, create_engine, event, pool
 
 # The API's token model lives with the API: imported here so that a comparison made without
 # the app (alembic check, revision --autogenerate) still sees its table.
@@ -24,6 +26,24 @@ def database_url() -> str:
     return str(create_app().config["DATABASE_URL"])
 
 
+def transactional_ddl(engine: Engine) -> None:
+    """Make one transaction of the whole upgrade on SQLite, as it is on PostgreSQL.
+
+    Python's sqlite3 driver opens transactions for data changes only, so each ALTER TABLE
+    would stand on its own: a migration failing half-way would leave its first columns in
+    place, and every later upgrade would stop on them. SQLite itself can roll schema
+    changes back; with the driver's own handling off, the transaction is begun here.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _driver_leaves_transactions_alone(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
 def run_migrations_offline() -> None:
     context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
@@ -38,6 +58,8 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = create_engine(database_url(), poolclass=pool.NullPool)
+    if engine.dialect.name == "sqlite":
+        transactional_ddl(engine)
     with engine.connect() as connection:
         # SQLite cannot alter constraints in place; batch mode rebuilds tables instead.
         context.configure(

@@ -244,3 +244,41 @@ def test_a_version_frozen_before_a_check_of_its_fields_still_gets_and_cancels_it
         cancelled = [e for e in events_by_title(data).values() if e.get("STATUS") == "CANCELLED"]
         assert [str(e["SUMMARY"]).split(": ")[0] for e in cancelled] == ["Partnership check-in"]
     assert client.get(f"{first}/reviews.ics").data == frozen[0][1]
+
+
+def test_an_upgrade_that_fails_half_way_leaves_the_database_as_it_was(
+    app: Flask, signed_in: FlaskClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite as on PostgreSQL: the columns added before the failure go with it, so the
+    next upgrade starts from a database it knows rather than stop on a duplicate column."""
+    frozen_charter(app, signed_in, effective_date=EFFECTIVE)
+    frozen = stored(app)
+    with app.app_context():
+        db.engine.dispose()
+    config = alembic_config(database_url)
+    try:
+        alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
+        with monkeypatch.context() as failing:
+            failing.setattr(charter, "frozen_calendar", _fail)
+            with pytest.raises(RuntimeError, match="half way"):
+                alembic_command.upgrade(config, "head")
+        assert not {"review_series", "calendar_ics"} & _columns(database_url)
+        assert _revision(database_url) == BEFORE_THE_UPGRADE
+        assert _refuses_updates(database_url)
+        alembic_command.upgrade(config, "head")
+        assert stored(app) == frozen
+    finally:
+        alembic_command.upgrade(config, "head")
+
+
+def _fail(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("stopped half way")
+
+
+def _revision(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return str(connection.execute(text("SELECT version_num FROM alembic_version")).one()[0])
+    finally:
+        engine.dispose()
