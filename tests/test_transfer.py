@@ -1703,6 +1703,10 @@ REFUSED_CALENDARS = {
         _series(lambda s: [{**s[0], "dates": ["2027-02-30"]}, *s[1:]]),
         "review_series.0.dates.0 must be a date",
     ),
+    "a day at the end of the calendar": (
+        _series(lambda s: [{**s[0], "dates": ["9999-12-31"], "scheduled": ["9999-12-31"]}]),
+        "review_series.0.dates.0 must be before the year 9999",
+    ),
     "an interval of no days": (
         _series(lambda s: [{**s[0], "every_days": 0}, *s[1:]]),
         "review_series.0.every_days must be 1 to 366",

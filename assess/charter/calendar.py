@@ -192,6 +192,11 @@ def series_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[ReviewSeries, .
     )
 
 
+# The file gives each review's end (the day after) and moves a weekend's to the Monday:
+# days at the very end of the calendar would have none.
+_IN_A_CALENDAR = validate.Range(max=date(9998, 12, 31), error="must be before the year 9999")
+
+
 class ReviewSeriesSchema(Checked):
     """A frozen review series as ``series_from_json`` reads it and the calendar file writes it:
     its id goes into an event's UID, its texts into the event, its days into RRULE, EXDATE
@@ -210,10 +215,14 @@ class ReviewSeriesSchema(Checked):
         error_messages={"invalid": "must be a whole number"},
     )
     dates = fields.List(
-        fields.Date(), required=True, validate=validate.Length(min=1, error="must not be empty")
+        fields.Date(validate=_IN_A_CALENDAR),
+        required=True,
+        validate=validate.Length(min=1, error="must not be empty"),
     )
     scheduled = fields.List(
-        fields.Date(), required=True, validate=validate.Length(min=1, error="must not be empty")
+        fields.Date(validate=_IN_A_CALENDAR),
+        required=True,
+        validate=validate.Length(min=1, error="must not be empty"),
     )
 
     @validates_schema
