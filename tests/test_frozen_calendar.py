@@ -74,6 +74,18 @@ def signed(app: Flask, client: FlaskClient, version_path: str) -> str:
     return link
 
 
+def amendment_calendars(app: Flask, client: FlaskClient, setup: Setup) -> list[bytes]:
+    """Freeze an amendment for a shorter relationship, whose decision no longer sets the
+    quarterly check-ins; return its calendar and that of the draft after it."""
+    amended = Setup(
+        setup.engagement_id,
+        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
+    )
+    second = freeze(client, amended, effective_date=EFFECTIVE)
+    draft = post(client, amended.charter_path + ".ics", {"effective_date": EFFECTIVE})
+    return [client.get(f"{second}/reviews.ics").data, draft.data]  # type: ignore[attr-defined]
+
+
 def test_a_frozen_calendar_is_the_same_file_after_the_scheduling_rules_change(
     app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,14 +142,7 @@ def test_an_amendment_cancels_what_it_drops_on_the_days_the_earlier_file_gave(
     assert date(2027, 5, 10) in dropped
 
     rules_changed(monkeypatch)
-    # A shorter relationship: the decision no longer sets the quarterly check-ins.
-    amended = Setup(
-        setup.engagement_id,
-        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
-    )
-    second = freeze(client, amended, effective_date=EFFECTIVE)
-    draft = post(client, amended.charter_path + ".ics", {"effective_date": EFFECTIVE})
-    for data in (client.get(f"{second}/reviews.ics").data, draft.data):  # type: ignore[attr-defined]
+    for data in amendment_calendars(app, client, setup):
         events = events_by_title(data)
         cancelled = {t: e for t, e in events.items() if e.get("STATUS") == "CANCELLED"}
         assert set(cancelled) == {"Partnership check-in"}
@@ -234,13 +239,7 @@ def test_a_version_frozen_before_a_check_of_its_fields_still_gets_and_cancels_it
     finally:
         alembic_command.upgrade(config, "head")
 
-    amended = Setup(
-        setup.engagement_id,
-        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
-    )
-    second = freeze(client, amended, effective_date=EFFECTIVE)
-    draft = post(client, amended.charter_path + ".ics", {"effective_date": EFFECTIVE})
-    for data in (client.get(f"{second}/reviews.ics").data, draft.data):  # type: ignore[attr-defined]
+    for data in amendment_calendars(app, client, setup):
         cancelled = [e for e in events_by_title(data).values() if e.get("STATUS") == "CANCELLED"]
         assert [str(e["SUMMARY"]).split(": ")[0] for e in cancelled] == ["Partnership check-in"]
     assert client.get(f"{first}/reviews.ics").data == frozen[0][1]
