@@ -3,11 +3,14 @@ download and the dates its PDF prints, whatever the scheduling rules say later."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import pytest
 from alembic import command as alembic_command
+from alembic.config import Config
 from calendartools import events_by_title, occurrences, printed_calendar
 from flask import Flask
 from flask.testing import FlaskClient
@@ -152,6 +155,19 @@ def test_an_amendment_cancels_what_it_drops_on_the_days_the_earlier_file_gave(
         assert date(2027, 5, 9) in occurrences(events["Trust check"])
 
 
+@contextmanager
+def migrating(app: Flask, database_url: str) -> Iterator[Config]:
+    """Migrate the test's database by hand: the app's connections closed first, and the
+    database at the newest migration afterwards, whatever happened (the next test uses it)."""
+    with app.app_context():
+        db.engine.dispose()
+    config = alembic_config(database_url)
+    try:
+        yield config
+    finally:
+        alembic_command.upgrade(config, "head")
+
+
 def _refuses_updates(url: str) -> bool:
     engine = create_engine(url)
     try:
@@ -190,10 +206,7 @@ def test_the_upgrade_gives_versions_frozen_before_it_the_calendars_the_code_give
     freeze(client, amended, effective_date=EFFECTIVE)
     frozen = stored(app)
     assert b"STATUS:CANCELLED" in frozen[1][1]
-    with app.app_context():
-        db.engine.dispose()
-    config = alembic_config(database_url)
-    try:
+    with migrating(app, database_url) as config:
         alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
         assert not {"review_series", "calendar_ics"} & _columns(database_url)
         assert _refuses_updates(database_url)
@@ -208,8 +221,6 @@ def test_the_upgrade_gives_versions_frozen_before_it_the_calendars_the_code_give
         assert [series for series, _ in stored(app)] == series_today(app)
         assert stored(app) != frozen
         assert _refuses_updates(database_url)
-    finally:
-        alembic_command.upgrade(config, "head")  # the next test's database, whatever happened
 
 
 def test_a_version_frozen_before_a_check_of_its_fields_still_gets_and_cancels_its_calendar(
@@ -229,15 +240,10 @@ def test_a_version_frozen_before_a_check_of_its_fields_still_gets_and_cancels_it
         with pytest.raises(ValidationError):
             charter.load_details(version.fields)
     frozen = stored(app)
-    with app.app_context():
-        db.engine.dispose()
-    config = alembic_config(database_url)
-    try:
+    with migrating(app, database_url) as config:
         alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
         alembic_command.upgrade(config, "head")
         assert stored(app) == frozen
-    finally:
-        alembic_command.upgrade(config, "head")
 
     for data in amendment_calendars(app, client, setup):
         cancelled = [e for e in events_by_title(data).values() if e.get("STATUS") == "CANCELLED"]
@@ -252,10 +258,7 @@ def test_an_upgrade_that_fails_half_way_leaves_the_database_as_it_was(
     next upgrade starts from a database it knows rather than stop on a duplicate column."""
     frozen_charter(app, signed_in, effective_date=EFFECTIVE)
     frozen = stored(app)
-    with app.app_context():
-        db.engine.dispose()
-    config = alembic_config(database_url)
-    try:
+    with migrating(app, database_url) as config:
         alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
         with monkeypatch.context() as failing:
             failing.setattr(charter, "frozen_calendar", _fail)
@@ -266,8 +269,6 @@ def test_an_upgrade_that_fails_half_way_leaves_the_database_as_it_was(
         assert _refuses_updates(database_url)
         alembic_command.upgrade(config, "head")
         assert stored(app) == frozen
-    finally:
-        alembic_command.upgrade(config, "head")
 
 
 def _fail(*args: Any, **kwargs: Any) -> Any:
