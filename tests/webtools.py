@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import event, func, select
 
 from assess.extensions import db as database
@@ -18,6 +19,24 @@ from assess.models import Consultant, Engagement, Invitation, Respondent, utcnow
 from assess.questionnaire import PAGES
 
 PASSWORD = "correct horse battery"
+
+
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per test process, kept in memory; Jinja checks each entry
+    against its template's source, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 @contextmanager
@@ -41,6 +60,8 @@ def app_on(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         }
     )
     app.instance_path = str(tmp_path / "instance")
+    # Each test's app would otherwise compile every template it shows again.
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     yield app
     with app.app_context():
         database.engine.dispose()
