@@ -30,9 +30,11 @@ BLANK = re.compile(rf"[\s{INVISIBLE}]*")
 # One of them, to take out where text is matched rather than shown (a name typed to sign,
 # an email address).
 UNSEEN = re.compile(f"[{INVISIBLE}]")
-# For API documentation: text without control characters, and with something visible.
-PRINTABLE = rf"^[^{CONTROLS}]*$"
-PRINTABLE_NOT_BLANK = rf"^[^{CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{CONTROLS}]*$"
+# For API documentation: text without control characters, and with something visible. A
+# tab is taken as a space, so the documented rule lets it through.
+TAKEN_CONTROLS = r"\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029"  # CONTROLS but the tab
+PRINTABLE = rf"^[^{TAKEN_CONTROLS}]*$"
+PRINTABLE_NOT_BLANK = rf"^[^{TAKEN_CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{TAKEN_CONTROLS}]*$"
 
 
 # What steers a terminal or the direction of text instead of showing as itself: control

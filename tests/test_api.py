@@ -1481,3 +1481,31 @@ def test_an_id_is_written_one_way_only(api: FlaskClient, alias: str) -> None:
     assert create_engagement(api) == 1 and api.get("/api/v1/engagements/1").status_code == 200
     response = api.get(f"/api/v1/engagements/{alias}")
     assert response.status_code == 404 and response.mimetype == "application/json"
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_the_document_allows_the_text_the_api_takes_and_refuses_the_rest(
+    api: FlaskClient,
+) -> None:
+    """A tab is taken as a space, as in the forms; a line break is refused in a one-line
+    text. A client checking its requests against the document must agree on both."""
+    tabbed = api.post("/api/v1/engagements", json={**ENGAGEMENT, "creator_role": "Art\tdirector"})
+    assert tabbed.status_code == 201, tabbed.json
+    assert {"side": "creator", "name": "Bo Chen", "role": "Art director"} in tabbed.json["parties"]
+    broken = api.post("/api/v1/engagements", json={**ENGAGEMENT, "creator_role": "Art\ndirector"})
+    assert broken.status_code == 422
+    patterns = set(_patterns(api.get("/api/v1/openapi.json").json))
+    assert patterns
+    for pattern in patterns:
+        assert re.search(pattern, "Art\tdirector"), pattern
+        assert not re.search(pattern, "Art\ndirector"), pattern
