@@ -131,6 +131,11 @@ def make_audit(document: bytes, **overrides: Any) -> AuditTrail:
     return AuditTrail(**values)
 
 
+# The sealed file differs in each test process (its own key), and a screen reader takes
+# seconds to read it: the tests that read it run in one process, which reads it once.
+READS_THE_SEALED_FILE_ALOUD = pytest.mark.xdist_group("sealed-read-aloud")
+
+
 @pytest.fixture(scope="session")
 def sealed(charter_pdf: bytes, keys: SealKeys) -> bytes:
     return seal(charter_pdf, make_audit(charter_pdf), keys)
@@ -272,6 +277,7 @@ def test_the_audit_page_is_appended_with_names_roles_hashes_and_the_link(
     assert "Amends" not in text  # no hash chain for a first version
 
 
+@READS_THE_SEALED_FILE_ALOUD
 def test_a_screen_reader_reads_the_audit_trail_after_the_charter(
     sealed: bytes, charter_pdf: bytes, tmp_path: Path
 ) -> None:
@@ -288,6 +294,7 @@ def test_a_screen_reader_reads_the_audit_trail_after_the_charter(
     assert qr == [f"QR code that opens {BASE_URL}/verify/PC-2026-NL01-0001"]
 
 
+@READS_THE_SEALED_FILE_ALOUD
 def test_a_screen_reader_names_each_fact_of_the_audit_page_by_its_label(
     sealed: bytes, charter_pdf: bytes, tmp_path: Path
 ) -> None:
