@@ -60,11 +60,12 @@ def clean(value: str, *, multiline: bool = False) -> str:
     text = re.sub("[\r\u2028\u2029]", "\n", text)
     if any(unicodedata.category(c) == "Cs" for c in text):
         raise TextError("must be valid Unicode text")
-    text = unicodedata.normalize("NFC", text).strip()
     allowed = "\n" if multiline else ""
+    # Checked before the trimming, which takes some (U+001C to U+001F, U+0085) for white
+    # space: refused anywhere, as the API document says.
     if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
         raise TextError("must not contain control characters")
-    return text
+    return unicodedata.normalize("NFC", text).strip()
 
 
 def join_names(names: Sequence[str]) -> str:

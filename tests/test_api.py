@@ -1018,6 +1018,10 @@ TEXT_PROBLEMS = [
     (["Tidewater"], "must be text"),
     ("  \u200b", "must not be empty"),
     ("Tide\x00water", "must not contain control characters"),
+    # At either end too, where trimming the white space would have taken them out unseen.
+    ("\x85Tidewater", "must not contain control characters"),
+    ("Tidewater\x1f", "must not contain control characters"),
+    ("Tidewater\n", "must not contain control characters"),
 ]
 
 
