@@ -1,11 +1,12 @@
 """What counts as user text, the same in forms, the JSON API, the CLI and the charter.
 
-Text is NFC-normalised (lengths are counted after it, so every layer agrees on them), line
-breaks are made ``\\n`` (browsers send a textarea's as ``\\r\\n``; Unicode has line and
-paragraph separators too), tabs become spaces, and outer white space is trimmed. Control
-characters, and lone surrogates (what a non-UTF-8 command-line argument or a broken
-``\\ud800`` JSON escape turns into), are refused. Text made only of white space and
-invisible characters (zero-width spaces, a byte-order mark) counts as empty.
+Text is NFC-normalised, line breaks are made ``\\n`` (browsers send a textarea's as
+``\\r\\n``; Unicode has line and paragraph separators too), tabs become spaces, and outer
+white space is trimmed. Control characters, and lone surrogates (what a non-UTF-8
+command-line argument or a broken ``\\ud800`` JSON escape turns into), are refused. Text
+made only of white space and invisible characters (zero-width spaces, a byte-order mark)
+counts as empty. A length limit holds for the text as sent and as stored, so that every
+layer agrees on it: the forms, the API and its document, the CLI, a browser's maxlength.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class Text(fields.String):
     """A user text field: cleaned, bounded, and non-blank when required."""
 
     def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
-        """``max_length`` counts characters after normalisation."""
+        """``max_length`` bounds the characters sent and those stored after normalising."""
         self.max_length = max_length
         self.multiline = multiline
         kwargs["error_messages"] = {
@@ -140,8 +141,11 @@ class Text(fields.String):
             text = ""
         if self.required and not text:
             raise ValidationError(self.empty())
-        if len(text) > self.max_length:
-            raise ValidationError(self.too_long(len(text)))
+        # The limit holds for the text as sent (a line break counting one character), as the
+        # API document and a browser's maxlength count it, and for the text as stored.
+        length = max(len(raw.replace("\r\n", "\n")), len(text))
+        if length > self.max_length:
+            raise ValidationError(self.too_long(length))
         return text
 
     # The messages, as phrases after the field name; web forms say them as sentences.

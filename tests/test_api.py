@@ -1014,6 +1014,10 @@ TEXT_PROBLEMS = [
     (None, "is required"),
     ("x" * 201, "must be at most 200 characters"),
     ("\u0958" * 150, "must be at most 200 characters"),  # 300 characters once normalised
+    # Counted as sent too, as the API document and a browser's maxlength count them: 201
+    # with the white space trimming takes off, 202 before normalising makes them 101.
+    ("\t" + "x" * 200, "must be at most 200 characters"),
+    ("e\u0301" * 101, "must be at most 200 characters"),
     (5, "must be text"),
     (["Tidewater"], "must be text"),
     ("  \u200b", "must not be empty"),
