@@ -25,17 +25,17 @@ from marshmallow import ValidationError, fields
 # JSON Schema (ECMA 262) read alike, so the OpenAPI document states the same rule.
 INVISIBLE = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 # Unicode's line and paragraph separators are line breaks too: in a one-line text they
-# would start a new line where the page expects none.
-CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+# would start a new line where the page expects none. Text is refused for any of them but
+# the tab, which it takes as a space.
+REFUSED_CONTROLS = r"\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029"
+CONTROLS = rf"\t{REFUSED_CONTROLS}"
 BLANK = re.compile(rf"[\s{INVISIBLE}]*")
 # One of them, to take out where text is matched rather than shown (a name typed to sign,
 # an email address).
 UNSEEN = re.compile(f"[{INVISIBLE}]")
-# For API documentation: text without control characters, and with something visible. A
-# tab is taken as a space, so the documented rule lets it through.
-TAKEN_CONTROLS = r"\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029"  # CONTROLS but the tab
-PRINTABLE = rf"^[^{TAKEN_CONTROLS}]*$"
-PRINTABLE_NOT_BLANK = rf"^[^{TAKEN_CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{TAKEN_CONTROLS}]*$"
+# For API documentation: text without control characters, and with something visible.
+PRINTABLE = rf"^[^{REFUSED_CONTROLS}]*$"
+PRINTABLE_NOT_BLANK = rf"^[^{REFUSED_CONTROLS}]*[^\s{INVISIBLE}{CONTROLS}][^{REFUSED_CONTROLS}]*$"
 
 
 # What steers a terminal or the direction of text instead of showing as itself: control
