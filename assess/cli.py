@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import io
 import json
 import os
 import sys
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.core import ParameterSource
 from flask.cli import FlaskGroup, run_command
 from marshmallow import ValidationError
-from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
 
 from assess import create_app, schemas
 from assess.decision import Decision, score_text
@@ -21,7 +21,43 @@ from assess.engine import EngineError
 from assess.schemas import flatten_errors, load_answers, load_respondents
 from assess.text import shown
 
-cli = FlaskGroup(
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
+
+
+class AssessGroup(FlaskGroup):
+    """The assess commands, each module imported when its command is run.
+
+    The web app's commands pull in the database layer, migrations and PDF libraries:
+    imported up front they would double the start of `assess evaluate`.
+    """
+
+    LAZY = {
+        "db": "assess.commands:db_cli",
+        "user": "assess.commands:user_cli",
+        "demo": "assess.commands:demo",
+        "charter": "assess.charter.command:charter_command",
+        "verify": "assess.signing.command:verify_command",
+        "export": "assess.transfer:export_command",
+        "import": "assess.transfer:import_command",
+    }
+
+    def _load(self, name: str) -> None:
+        if name in self.LAZY and name not in self.commands:
+            module, attribute = self.LAZY[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in self.LAZY:
+            self._load(name)
+        return super().list_commands(ctx)
+
+
+cli = AssessGroup(
     name="assess",
     create_app=lambda: create_app(),
     load_dotenv=False,
@@ -113,6 +149,16 @@ class _ClosedInputFile(io.RawIOBase):
         raise ClosedInput
 
 
+def _database_errors() -> tuple[type[DBAPIError], ...]:
+    """The database failures main() explains, once a command has loaded the database layer
+    (an except clause asks for them only when something was raised)."""
+    if "sqlalchemy.exc" not in sys.modules:
+        return ()
+    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError, ProgrammingError
+
+    return (OperationalError, InterfaceError, ProgrammingError, DatabaseError)
+
+
 def main() -> None:
     """Run the command line; a failure it can explain ends it with one line, not a trace.
 
@@ -154,7 +200,9 @@ def main() -> None:
     except EngineError as error:
         click.echo(f"Error: {error}; run 'assess rules check' to see where.", err=True)
         sys.exit(1)
-    except (OperationalError, InterfaceError, ProgrammingError, DatabaseError) as error:
+    except _database_errors() as error:
+        from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+
         reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
             click.echo("Error: the database has no tables yet; run 'assess db upgrade'.", err=True)
@@ -382,29 +430,6 @@ def rules_sweep(rules_dir: str | None, workers: int | None) -> None:
     if result.violations:
         sys.exit(1)
 
-
-# Web app commands: database migrations, consultant accounts, demo data.
-from assess.commands import db_cli, demo, user_cli  # noqa: E402
-
-cli.add_command(db_cli)
-cli.add_command(user_cli)
-cli.add_command(demo)
-
-# The partnership charter: PDF or HTML, and its review calendar.
-from assess.charter.command import charter_command  # noqa: E402
-
-cli.add_command(charter_command)
-
-# Offline verification of sealed charters (no app context, like evaluate).
-from assess.signing.command import verify_command  # noqa: E402
-
-cli.add_command(verify_command)
-
-# Backup and restore of every stored record.
-from assess.transfer import export_command, import_command  # noqa: E402
-
-cli.add_command(export_command)
-cli.add_command(import_command)
 
 if __name__ == "__main__":
     main()

@@ -46,6 +46,30 @@ def test_evaluate_reads_a_file_and_prints_the_decision(tmp_path: Path) -> None:
     assert decision["what_if"] == []
 
 
+# What only the web app, the charter and backups need: loaded for every evaluation, they
+# would more than double the time `assess evaluate` takes to start.
+HEAVY_MODULES = ("sqlalchemy", "alembic", "weasyprint", "pyhanko", "cryptography")
+
+
+def test_evaluate_loads_neither_the_database_layer_nor_the_pdf_libraries(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(ANSWERS))
+    probe = (
+        "import sys\n"
+        "from assess.cli import main\n"
+        f"sys.argv = ['assess', 'evaluate', {str(path)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        f"    print([m for m in {HEAVY_MODULES!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(result.stdout)["answers"] == ANSWERS
+    assert result.stderr == "[]\n"
+
+
 def test_evaluate_reads_a_file_that_starts_with_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "answers.json"
     path.write_text(json.dumps(ANSWERS), encoding="utf-8-sig")  # as Windows editors save
