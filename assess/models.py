@@ -56,6 +56,9 @@ ORGANISATION_MAX = 200
 EMAIL_MAX = 254
 # A decision's models, comma-separated: a hybrid's two model keys.
 COMPONENTS_MAX = 100
+# The largest id a key can hold: keys are 32-bit on some backends, so a larger id in a
+# path names nothing, and is not sent to a database that would refuse it as out of range.
+MAX_ID = 2**31 - 1
 
 PARTY_SIDES: tuple[str, ...] = SIDES
 

@@ -20,13 +20,11 @@ from assess.api.tokens import (
 )
 from assess.extensions import db, limiter
 from assess.forms import Text, current_password_field, load_form
-from assess.models import Consultant, hold_row, utcnow
+from assess.models import MAX_ID, Consultant, hold_row, utcnow
 from assess.views.auth import check_password, login_limit, require_consultant
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 bp.before_request(require_consultant)
-
-MAX_ID = 2**31 - 1
 
 
 class TokenForm(Schema):

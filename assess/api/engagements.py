@@ -55,6 +55,7 @@ from assess.extensions import db, limiter
 from assess.listing import engagement_page, engagements_query
 from assess.models import (
     CREATOR,
+    MAX_ID,
     PRODUCER,
     RESPONDENTS_WITH_LINKS,
     VERSIONS_WITH_SIGN_OFF_HISTORY,
@@ -112,8 +113,7 @@ blp = PagedBlueprint(
     description="A consultant's engagements; needs an API token (Authorization: Bearer).",
 )
 
-# Ids are 32-bit database keys; the bounds are in the routes and so in the OpenAPI document.
-MAX_ID = 2**31 - 1
+# The bounds of an id are in the routes, and so in the OpenAPI document.
 ID = f"id(min=1, max={MAX_ID})"
 ENGAGEMENT = f"/<{ID}:engagement_id>"
 RESPONDENT = f"{ENGAGEMENT}/respondents/<{ID}:respondent_id>"

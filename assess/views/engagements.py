@@ -38,6 +38,7 @@ from assess.models import (
     ANSWERS_CLOSED,
     CREATOR,
     JOINT,
+    MAX_ID,
     PARTY_SIDES,
     PRODUCER,
     RESPONDENTS_WITH_LINKS,
@@ -83,8 +84,6 @@ from assess.views.template_helpers import about, isolated, link_end, respondent_
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 
-# Database integer keys are 32-bit on some backends; larger ids cannot exist.
-MAX_ID = 2**31 - 1
 # A spread this large between two respondents on one factor is worth discussing.
 DISAGREEMENT = 2
 

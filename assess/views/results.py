@@ -24,7 +24,7 @@ from assess.decision import Decision
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
 from assess.forms import load_answers_form
-from assess.models import JOINT, DecisionRecord, Engagement, utcnow
+from assess.models import JOINT, MAX_ID, DecisionRecord, Engagement, utcnow
 from assess.questionnaire import (
     carried_over,
     current_rules_version,
@@ -34,7 +34,7 @@ from assess.questionnaire import (
 )
 from assess.radar import radar
 from assess.views.auth import require_consultant
-from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
+from assess.views.engagements import owned_engagement, refuse_if_archived
 from assess.views.template_helpers import isolated
 
 bp = Blueprint("results", __name__, url_prefix="/engagements/<int:engagement_id>/decisions")

@@ -33,6 +33,7 @@ from assess import signoff
 from assess.extensions import db, link_lookups, personal_link_limit
 from assess.forms import EmailAddress, Text, choice, link_expiry, load_form
 from assess.models import (
+    MAX_ID,
     NAME_MAX,
     PUBLIC_URL_MAX,
     REASON_MAX,
@@ -57,7 +58,7 @@ from assess.views import (
     served_in_parts,
 )
 from assess.views.auth import require_consultant
-from assess.views.engagements import MAX_ID, owned_engagement, refuse_if_archived
+from assess.views.engagements import owned_engagement, refuse_if_archived
 from assess.views.template_helpers import isolated
 
 bp = Blueprint("signoff", __name__, url_prefix="/engagements/<int:engagement_id>/charter")
