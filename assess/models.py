@@ -750,6 +750,8 @@ class Signatory(Base):
     def link_state(self) -> str:
         if self.token_hash is None:
             return "none"
+        if self.revoked_at is None and self.sign_off.status == SIGNOFF_SIGNED:
+            return "active"  # it keeps opening the signed charter (signoff.check_link)
         return link_state(self.revoked_at, self.expires_at)
 
 

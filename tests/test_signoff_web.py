@@ -244,6 +244,46 @@ def test_an_expired_link_says_so_and_cannot_approve(app: Flask, signed_in: Flask
     assert "This link expired on" in charter.get_data(as_text=True)
 
 
+def test_a_signed_charter_s_links_keep_opening_it_after_they_expire(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    _, version_path = frozen_charter(app, client)
+    links = send(client, version_path, order="parallel", people=SIGNATORIES[:1])
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
+    expire_the_link(app)
+    # What the link was sent for is done: the signatory keeps a way back to the signed copy,
+    # and the page offering it does not also say that the link no longer works.
+    visitor = app.test_client()
+    page = visitor.get(links["Ann Lee"])
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200, text
+    assert "Signed by everyone" in text and "Download the signed charter" in text
+    assert "no longer works" not in text and "expired on" not in text
+    assert visitor.get(f"{links['Ann Lee']}/signed.pdf").status_code == 200
+    assert visitor.get(f"{links['Ann Lee']}/charter.pdf").status_code == 200
+    # The consultant's page says the same of the link.
+    page_text = client.get(version_path).get_data(as_text=True)
+    row = page_text.split('<th scope="row"><bdi>Ann Lee</bdi>', 1)[1].split("</tr>", 1)[0]
+    assert 'data-label="Link">Used; opens the signed charter</td>' in row, row
+
+
+def test_links_last_the_configured_days_and_the_form_says_so(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    app.config["SIGNOFF_LINK_DAYS"] = 3
+    client = signed_in
+    _, version_path = frozen_charter(app, client)
+    name_signatories(client, version_path, SIGNATORIES[:1])
+    assert "Empty: in 3 days." in client.get(version_path).get_data(as_text=True)
+    before = utcnow()
+    assert post(client, f"{version_path}/start", {"order": "parallel"}).status_code == 303
+    with app.app_context():
+        expires_at = db.session.query(Signatory).one().expires_at
+    assert expires_at is not None
+    assert timedelta(days=3) <= expires_at - before <= timedelta(days=3, minutes=1)
+
+
 def test_signatories_links_carry_the_configured_public_address(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -148,8 +148,12 @@ def _links_expire_at(day: date | None) -> datetime:
     configured number of days."""
     if day is not None:
         return datetime.combine(day + timedelta(days=1), time(), UTC)
-    days = current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT)
-    return utcnow() + timedelta(days=days)
+    return utcnow() + timedelta(days=_link_days())
+
+
+def _link_days() -> int:
+    """How long a link made without an expiry day works, in days (SIGNOFF_LINK_DAYS)."""
+    return int(current_app.config.get("SIGNOFF_LINK_DAYS", LINK_DAYS_DEFAULT))
 
 
 # Shared helpers ----------------------------------------------------------------------
@@ -356,6 +360,7 @@ def _version_page(
     stale = signoff.stale_because(db.session, version)
     page = render_template(
         "web/signoff/version.html",
+        link_days=_link_days(),
         engagement=engagement,
         version=version,
         sign_off=version.sign_off,
