@@ -754,6 +754,13 @@ class Signatory(Base):
             return "active"  # it keeps opening the signed charter (signoff.check_link)
         return link_state(self.revoked_at, self.expires_at)
 
+    @property
+    def link_expires_at(self) -> datetime | None:
+        """When the link stops working; None when it does not expire (or there is none)."""
+        if self.token_hash is None or self.sign_off.status == SIGNOFF_SIGNED:
+            return None
+        return self.expires_at
+
 
 class SignOffEvent(Base):
     """One step of a sign-off, appended and never changed: who did what, when, from where."""

@@ -27,7 +27,7 @@ from assess.api.tokens import ApiToken
 from assess.engine import evaluate
 from assess.extensions import db as database
 from assess.factors import FACTOR_KEYS
-from assess.models import Engagement, Respondent, hash_token
+from assess.models import Engagement, Respondent, Signatory, hash_token
 
 pytestmark = pytest.mark.db
 
@@ -684,10 +684,16 @@ def test_sign_off_status_and_signed_charter(app: Flask, api: FlaskClient) -> Non
     assert api.get(f"{base}/versions/1/signed.pdf").status_code == 404
 
     sealed = sign(app, engagement_id)
+    with app.app_context():  # the day the link was given to work through has passed
+        database.session.query(Signatory).one().expires_at = datetime.now(UTC) - timedelta(1)
+        database.session.commit()
     status = api.get(f"{base}/signoff").json
     [version] = status["versions"]
     assert version["number"] == 1 and version["sign_off"] == "signed"
     assert [(s["name"], s["action"]) for s in version["signatories"]] == [("Ann Lee", "approved")]
+    # A signed charter's links keep opening it: they no longer expire.
+    [signatory] = version["signatories"]
+    assert (signatory["link"], signatory["link_expires_at"]) == ("active", None)
     signed = api.get(f"{base}/versions/1/signed.pdf")
     assert signed.status_code == 200 and signed.data == sealed and verify(signed.data).as_sealed
 

@@ -629,7 +629,7 @@ def version_json(version: CharterVersion) -> dict[str, Any]:
                 "action": s.action,
                 "acted_at": s.acted_at,
                 "link": s.link_state,
-                "link_expires_at": s.expires_at if s.token_hash is not None else None,
+                "link_expires_at": s.link_expires_at,
             }
             for s in sorted(sign_off.signatories, key=lambda s: s.position)
         ],
