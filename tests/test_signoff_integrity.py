@@ -32,6 +32,7 @@ from assess import signoff
 from assess.extensions import db
 from assess.models import Engagement, SignOff, utcnow
 from assess.signing import keys
+from assess.text import time_text
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -246,6 +247,24 @@ def test_the_version_page_names_the_last_day_a_link_works(
     assert started.status_code == 303  # type: ignore[attr-defined]
     shown = re.search(r"Active, until ([^<]+)<", signed_in.get(version_path).get_data(as_text=True))
     assert shown is not None and shown.group(1).strip() == f"{chosen:%-d %b %Y}"
+
+
+def test_the_version_page_names_the_time_a_link_made_without_a_day_stops(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Made for SIGNOFF_LINK_DAYS from now, it stops at that time of day: naming only the
+    # day would read as the whole day (the form's "until the end of this day"), which the
+    # signatory's page and the API's link_expires_at contradict.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
+    started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
+    assert started.status_code == 303  # type: ignore[attr-defined]
+    with app.app_context():
+        ends = db.session.query(SignOff).one().signatories[0].expires_at
+    assert ends is not None and ends != ends.replace(hour=0, minute=0, second=0, microsecond=0)
+    shown = re.search(r"Active, until ([^<]+)<", signed_in.get(version_path).get_data(as_text=True))
+    assert shown is not None and shown.group(1).strip() == time_text(ends)
 
 
 def test_a_seal_key_set_up_cut_short_is_finished_next_time(
