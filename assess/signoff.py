@@ -617,10 +617,14 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
     if signatory.sign_off.status == SIGNOFF_SIGNED:
         return
     if signatory.expires_at is not None and signatory.expires_at <= now:
+        # A new link is made only for someone left to act on an open sign-off (resend).
+        ask = (
+            " Ask the consultant for a new one."
+            if signatory.action is None and signatory.sign_off.status == SIGNOFF_PENDING
+            else ""
+        )
         raise LinkUnusable(
-            f"This link expired on {time_text(signatory.expires_at)}. "
-            "Ask the consultant for a new one.",
-            "expired",
+            f"This link expired on {time_text(signatory.expires_at)}.{ask}", "expired"
         )
 
 

@@ -268,6 +268,41 @@ def test_a_signed_charter_s_links_keep_opening_it_after_they_expire(
     assert 'data-label="Link">Used; opens the signed charter</td>' in row, row
 
 
+def test_an_expired_link_asks_for_a_new_one_only_when_one_can_be_made(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    _, version_path = frozen_charter(app, client)
+    links = send(client, version_path, order="parallel")
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
+    with app.app_context():
+        for signatory in db.session.query(Signatory):
+            signatory.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    ask = "Ask the consultant for a new one."
+    # Bo Chen still has to approve: the consultant can send him a new link.
+    bo = app.test_client().get(links["Bo Chen"]).get_data(as_text=True)
+    assert "This link expired on" in bo and ask in bo
+    # Ann Lee has approved: no new link is made for her (the consultant's page offers none),
+    # and once everyone has approved, this link opens the signed charter again.
+    ann = app.test_client().get(links["Ann Lee"])
+    text = ann.get_data(as_text=True)
+    assert ann.status_code == 410 and "This link expired on" in text
+    assert ask not in text and "once everyone has approved" in text
+    row = (
+        client.get(version_path)
+        .get_data(as_text=True)
+        .split('<th scope="row"><bdi>Ann Lee</bdi>', 1)[1]
+        .split("</tr>", 1)[0]
+    )
+    assert "New link" not in row
+    # A withdrawn version takes no new link either.
+    assert post(client, f"{version_path}/withdraw").status_code == 303  # type: ignore[attr-defined]
+    bo = app.test_client().get(links["Bo Chen"]).get_data(as_text=True)
+    assert "This link expired on" in bo and ask not in bo
+    assert "The consultant withdrew this version" in bo
+
+
 def test_links_last_the_configured_days_and_the_form_says_so(
     app: Flask, signed_in: FlaskClient
 ) -> None:
