@@ -790,7 +790,8 @@ def decline(
 def withdraw(
     session: Session, sign_off: SignOff, *, actor: str = "", now: datetime | None = None
 ) -> None:
-    """Stop an open sign-off (the consultant's choice); its links stop working."""
+    """Stop an open sign-off (the consultant's choice); its links can no longer approve or
+    decline it."""
     now = now or utcnow()
     sign_off = lock(session, sign_off.id)  # a last approval may be sealing it right now
     _refuse_if_archived(sign_off)

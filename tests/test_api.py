@@ -600,6 +600,15 @@ def test_archived_engagement_refuses_changes_with_409(app: Flask, api: FlaskClie
     assert response.status_code == 409 and response.json["code"] == 409
 
 
+def test_the_api_document_says_which_links_archiving_closes(api: FlaskClient) -> None:
+    # As the engagement page says: its invitation links stop opening; a signatory's link
+    # still opens its charter, read-only (and a signed one for download).
+    schemas = api.get("/api/v1/openapi.json").json["components"]["schemas"]
+    described = schemas["EngagementUpdate"]["properties"]["archived"]["description"]
+    assert "its invitation links stop opening" in described
+    assert "its links stop working" not in described
+
+
 def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:
     engagement_id, rid, base, decision_id = submitted(api)
     pdf = api.get(f"{base}/decisions/{decision_id}/charter.pdf")

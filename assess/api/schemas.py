@@ -406,8 +406,9 @@ class EngagementUpdateSchema(EngagementCreateSchema):
 
     archived = JsonBoolean(
         metadata={
-            "description": "true archives the engagement (its links stop working, nothing in "
-            "it can change); false restores it"
+            "description": "true archives the engagement (its invitation links stop opening, "
+            "nothing in it can change, and nobody can approve or decline its charter); false "
+            "restores it"
         }
     )
 

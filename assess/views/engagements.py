@@ -280,7 +280,7 @@ def edit(engagement_id: int) -> str | Response | tuple[str, int]:
 
 @bp.post("/<int:engagement_id>/archive")
 def archive(engagement_id: int) -> Response:
-    """Archive an engagement: it leaves the list and its links stop working."""
+    """Archive an engagement: it leaves the list and its invitation links stop opening."""
     engagement = owned_engagement(engagement_id)
     if engagement.archived_at is None:
         engagement.archived_at = utcnow()
