@@ -234,19 +234,23 @@ def test_a_version_page_opened_before_the_archive_changes_nothing(
         assert db.session.query(SignOff).one().signatories[0].revoked_at is None
 
 
+def link_end_shown(app: Flask, client: FlaskClient, **start: str) -> str:
+    """Start a one-signatory sign-off with the start form's fields; return the end of the
+    link as the version page names it."""
+    version_path = freeze(client, engagement_with_decision(app, client))
+    post(client, f"{version_path}/signatories", SIGNATORIES[0])
+    started = post(client, f"{version_path}/start", {"order": "parallel", **start})
+    assert started.status_code == 303  # type: ignore[attr-defined]
+    shown = re.search(r"Active, until ([^<]+)<", client.get(version_path).get_data(as_text=True))
+    assert shown is not None
+    return shown.group(1).strip()
+
+
 def test_the_version_page_names_the_last_day_a_link_works(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
-    post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
     chosen = utcnow().date() + timedelta(days=5)
-    started = post(
-        signed_in, f"{version_path}/start", {"order": "parallel", "expires_on": chosen.isoformat()}
-    )
-    assert started.status_code == 303  # type: ignore[attr-defined]
-    shown = re.search(r"Active, until ([^<]+)<", signed_in.get(version_path).get_data(as_text=True))
-    assert shown is not None and shown.group(1).strip() == f"{chosen:%-d %b %Y}"
+    assert link_end_shown(app, signed_in, expires_on=chosen.isoformat()) == f"{chosen:%-d %b %Y}"
 
 
 def test_the_version_page_names_the_time_a_link_made_without_a_day_stops(
@@ -255,16 +259,11 @@ def test_the_version_page_names_the_time_a_link_made_without_a_day_stops(
     # Made for SIGNOFF_LINK_DAYS from now, it stops at that time of day: naming only the
     # day would read as the whole day (the form's "until the end of this day"), which the
     # signatory's page and the API's link_expires_at contradict.
-    setup = engagement_with_decision(app, signed_in)
-    version_path = freeze(signed_in, setup)
-    post(signed_in, f"{version_path}/signatories", SIGNATORIES[0])
-    started = post(signed_in, f"{version_path}/start", {"order": "parallel"})
-    assert started.status_code == 303  # type: ignore[attr-defined]
+    shown = link_end_shown(app, signed_in)
     with app.app_context():
         ends = db.session.query(SignOff).one().signatories[0].expires_at
     assert ends is not None and ends != ends.replace(hour=0, minute=0, second=0, microsecond=0)
-    shown = re.search(r"Active, until ([^<]+)<", signed_in.get(version_path).get_data(as_text=True))
-    assert shown is not None and shown.group(1).strip() == time_text(ends)
+    assert shown == time_text(ends)
 
 
 def test_a_seal_key_set_up_cut_short_is_finished_next_time(
