@@ -241,7 +241,8 @@ def link_end_shown(app: Flask, client: FlaskClient, **start: str) -> str:
     post(client, f"{version_path}/signatories", SIGNATORIES[0])
     started = post(client, f"{version_path}/start", {"order": "parallel", **start})
     assert started.status_code == 303  # type: ignore[attr-defined]
-    shown = re.search(r"Active, until ([^<]+)<", client.get(version_path).get_data(as_text=True))
+    page = client.get(version_path).get_data(as_text=True)
+    shown = re.search(r'Active, until <span class="no-break">([^<]+)<', page)
     assert shown is not None
     return shown.group(1).strip()
 
