@@ -144,6 +144,14 @@ def isolated(sentence: str, *typed: str) -> Markup:
     return Markup(sentence).format(*(bdi(text) for text in typed))
 
 
+def in_parts(text: str) -> Markup:
+    """Keep each part of a date and time on one line ('20 Dec 2026,' and '23:04 UTC'): a
+    narrow column may break between them, never inside one."""
+    return Markup(", ").join(
+        Markup('<span class="no-break">{}</span>').format(part) for part in text.split(", ")
+    )
+
+
 def status_class(status: str) -> str:
     """Return a CSS class name for a status label."""
     return "status-" + status.replace(" ", "-")
@@ -155,6 +163,7 @@ FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "day": day,
     "last_day": last_day,
     "link_end": link_end,
+    "in_parts": in_parts,
     "quantity": protocols.quantity,
     "status_class": status_class,
     "sentence": sentence,
