@@ -750,13 +750,15 @@ class Signatory(Base):
     def link_state(self) -> str:
         if self.token_hash is None:
             return "none"
-        if self.revoked_at is None and self.sign_off.status == SIGNOFF_SIGNED:
-            return "active"  # it keeps opening the signed charter (signoff.check_link)
-        return link_state(self.revoked_at, self.expires_at)
+        return link_state(self.revoked_at, self.link_expires_at)
 
     @property
     def link_expires_at(self) -> datetime | None:
-        """When the link stops working; None when it does not expire (or there is none)."""
+        """When the link stops working; None when it does not expire (or there is none).
+
+        Once the charter is signed, what the link was sent for is done: it keeps opening the
+        signed copy, the signatory's record of the agreement.
+        """
         if self.token_hash is None or self.sign_off.status == SIGNOFF_SIGNED:
             return None
         return self.expires_at

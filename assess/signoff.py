@@ -603,20 +603,16 @@ def find_signatory(session: Session, token: str) -> Signatory | None:
 
 
 def check_link(signatory: Signatory, now: datetime | None = None) -> None:
-    """Raise ``LinkUnusable`` unless the link still works.
-
-    Once the charter is signed, what the link was sent for is done: it does not expire, so
-    the signatory keeps a way back to the signed copy, their record of the agreement (a
-    withdrawn link stays closed: it may have reached the wrong person).
-    """
+    """Raise ``LinkUnusable`` unless the link still works: not withdrawn (it may have
+    reached the wrong person), and not expired (a signed charter's links no longer expire,
+    see ``Signatory.link_expires_at``)."""
     now = now or utcnow()
     if signatory.revoked_at is not None:
         raise LinkUnusable(
             "This link has been withdrawn. Ask the consultant for a new one.", "revoked"
         )
-    if signatory.sign_off.status == SIGNOFF_SIGNED:
-        return
-    if signatory.expires_at is not None and signatory.expires_at <= now:
+    ends = signatory.link_expires_at
+    if ends is not None and ends <= now:
         # A new link is made only for someone left to act on an open sign-off (resend).
         ask = (
             " Ask the consultant for a new one."
@@ -624,7 +620,7 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
             else ""
         )
         raise LinkUnusable(
-            f"This link expired on {time_text(signatory.expires_at)}.{ask}", "expired"
+            f"This link expired on {time_text(ends)}.{ask}", "expired"
         )
 
 
