@@ -619,9 +619,7 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
             if signatory.action is None and signatory.sign_off.status == SIGNOFF_PENDING
             else ""
         )
-        raise LinkUnusable(
-            f"This link expired on {time_text(ends)}.{ask}", "expired"
-        )
+        raise LinkUnusable(f"This link expired on {time_text(ends)}.{ask}", "expired")
 
 
 def waiting_for(sign_off: SignOff) -> Signatory | None:
