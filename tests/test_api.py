@@ -803,6 +803,30 @@ def test_sign_off_status_says_why_a_version_is_stuck(app: Flask, api: FlaskClien
     assert {"state", "link", "link_expires_at"} <= set(spec["SignatoryStatus"]["properties"])
 
 
+def test_the_openapi_document_read_at_once_by_several_requests_is_whole_in_each(
+    app: Flask,
+) -> None:
+    """The operations are documented when the document is first read, not at start-up."""
+    documents: list[Any] = []
+    start = threading.Barrier(4)
+
+    def read() -> None:
+        client = app.test_client()
+        start.wait()
+        documents.append(client.get("/api/v1/openapi.json").json)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert len(documents) == 4
+    whole = app.test_client().get("/api/v1/openapi.json").json
+    assert [t["name"] for t in whole["tags"]] == ["evaluate", "engagements_api"]
+    assert "/api/v1/engagements/{engagement_id}/versions/{number}/signed.pdf" in whole["paths"]
+    assert all(document == whole for document in documents)
+
+
 def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")

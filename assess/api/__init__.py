@@ -8,6 +8,7 @@ installed over the web app's own, so neither side has to know about the other.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -306,9 +307,42 @@ class ApiBlueprint(Blueprint):  # type: ignore[misc]
 
 
 class AssessApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api, with error handling left to install_error_handlers."""
+    """flask-smorest's Api, with error handling left to install_error_handlers, and the
+    operations documented in the OpenAPI document when it is first read.
+
+    Documenting them costs about a third of building the app, and most apps never serve the
+    document: command-line runs, most workers between restarts, every test's app.
+    """
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app: Flask, **options: Any) -> None:
+        self._undocumented: list[tuple[Blueprint, str, Any]] = []
+        self._documenting = threading.RLock()
+        super().__init__(app, **options)
+
+    @property
+    def spec(self) -> Any:
+        """The OpenAPI document, with every registered blueprint's operations in it."""
+        with self._documenting:
+            while self._undocumented:
+                blp, name, parameters = self._undocumented.pop(0)
+                blp.register_views_in_doc(
+                    self, self._app, self._spec, name=name, parameters=parameters
+                )
+                self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: Any) -> None:
+        self._spec = spec
+
+    def register_blueprint(self, blp: Blueprint, *, parameters: Any = None, **options: Any) -> None:
+        """Serve the blueprint's routes now, as flask-smorest does; document them later."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def _register_error_handlers(self) -> None:
         return None
