@@ -526,10 +526,12 @@ def test_a_page_appended_after_the_seal_is_a_modification(sealed: bytes, keys: S
     appended = append_page(sealed)
     assert appended.startswith(sealed)
     reader = PdfFileReader(BytesIO(appended))
+    # The signed digest still matches: only the coverage tells of what came after it. (The
+    # diff analysis that would also see it takes pyHanko tens of seconds on a tagged file.)
     status = validate_pdf_signature(
-        reader.embedded_signatures[0], ValidationContext(trust_roots=[asn1(keys)])
+        reader.embedded_signatures[0], ValidationContext(trust_roots=[asn1(keys)]), skip_diff=True
     )
-    assert status.intact and not status.bottom_line  # the digest alone would miss it
+    assert status.intact and status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
     verdict = verify(appended, keys.certificate_pem())
     assert verdict.intact and verdict.modified_after_seal and not verdict.ok
     assert verdict.summary.startswith("ALTERED: charter PC-2026-NL01-0001 version 1 was modified")
