@@ -19,7 +19,7 @@ from webtools import app_on, login, make_consultant
 
 from assess.commands import upgrade_database
 from assess.models import Base
-from assess.testing import fresh_postgres
+from assess.testing import drop_templates, fresh_postgres
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -49,6 +49,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Drive Debian's chromium; Playwright's own browser download is not available."""
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_templates() -> Iterator[None]:
+    """Drop the migrated databases this process copied fresh PostgreSQL ones from."""
+    yield
+    drop_templates()
 
 
 @pytest.fixture(scope="session")
