@@ -79,10 +79,15 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     """Return an empty, migrated database for one test."""
     if migrated_database.startswith("postgresql"):
         yield migrated_database
+        # Emptied, ids starting again at 1: deleting a test's few rows takes a third of the
+        # time truncating does, which makes new files for every table.
         engine = create_engine(migrated_database)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+            sequences = connection.execute(text("SELECT sequencename FROM pg_sequences"))
+            for (sequence,) in sequences.all():
+                connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
         engine.dispose()
     else:
         path = tmp_path / "assess.sqlite3"
