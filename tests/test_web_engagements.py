@@ -129,10 +129,21 @@ def test_archive_and_restore(signed_in: FlaskClient) -> None:
     assert card in signed_in.get("/engagements?archived=1").data
     closed = signed_in.get(link)
     assert closed.status_code == 410 and b"questionnaire is closed" in closed.data
+    # The respondent's row says so too, rather than calling the link active.
+    assert link_cell(signed_in, engagement_id) == "Closed while the engagement is archived"
     assert signed_in.get(f"/engagements/{engagement_id}/invitations/new").status_code == 409
     assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
     assert card in signed_in.get("/engagements").data
     assert signed_in.get(link).status_code == 200
+    assert link_cell(signed_in, engagement_id) == "Active"
+
+
+def link_cell(client: FlaskClient, engagement_id: int) -> str:
+    """The text of the first respondent's Link cell on the engagement page."""
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    cell = re.search(r'<td class="small" data-label="Link">(.*?)</td>', page, re.S)
+    assert cell, page
+    return " ".join(re.sub(r"<[^>]+>", "", cell[1]).split())
 
 
 def test_changing_an_archived_engagement_says_it_is_archived(
