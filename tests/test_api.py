@@ -827,6 +827,14 @@ def test_the_openapi_document_read_at_once_by_several_requests_is_whole_in_each(
     assert all(document == whole for document in documents)
 
 
+def test_assess_openapi_print_prints_the_document_the_api_serves(app: Flask) -> None:
+    printed = app.test_cli_runner().invoke(args=["openapi", "print"])
+    assert printed.exit_code == 0, printed.output
+    served = app.test_client().get("/api/v1/openapi.json").json
+    assert json.loads(printed.output) == served
+    assert "/api/v1/engagements/{engagement_id}/respondents" in served["paths"]
+
+
 def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
