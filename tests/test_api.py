@@ -607,6 +607,9 @@ def test_the_api_document_says_which_links_archiving_closes(api: FlaskClient) ->
     described = schemas["EngagementUpdate"]["properties"]["archived"]["description"]
     assert "its invitation links stop opening" in described
     assert "its links stop working" not in described
+    # A respondent's link keeps its own state, which says so.
+    invitation = schemas["RespondentRecord"]["properties"]["invitation"]["description"]
+    assert "while the engagement is archived, no link opens" in invitation
 
 
 def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:

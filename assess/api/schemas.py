@@ -553,7 +553,12 @@ class RespondentRecordSchema(Schema):
     invitation = fields.String(
         required=True,
         validate=validate.OneOf(("active", "expired", "revoked", "none")),
-        metadata={"description": "state of the newest invitation link"},
+        metadata={
+            "description": (
+                "state of the newest invitation link; while the engagement is archived, "
+                "no link opens, active or not"
+            )
+        },
     )
 
 
