@@ -278,6 +278,25 @@ def test_unexpected_errors_show_a_friendly_page(app: Flask, client: FlaskClient)
     assert b"secret internals" not in response.data
 
 
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".example", "xn--.example"])
+@pytest.mark.parametrize("path", ["/login", "/engagements", "/i/some-link", "/static/favicon.svg"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_host_that_is_no_host_name_is_a_400_not_a_500(
+    app: Flask, host: str, path: str, method: str
+) -> None:
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    # A deployment names no SERVER_NAME: pages are addressed by the Host a request gives.
+    app.config["SERVER_NAME"] = None
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    # Sent as a server hands it on: the test client would make the request's address itself.
+    environ = EnvironBuilder(path=path, method=method, headers={"Host": host}).get_environ()
+    body, status, headers = run_wsgi_app(app, environ, buffered=True)
+    assert status.startswith("400 ")
+    assert b"could not be understood" in b"".join(body)
+    assert headers["Content-Security-Policy"]
+
+
 def test_oversized_post_is_refused(client: FlaskClient) -> None:
     response = client.post("/login", data={"email": "x" * 100_000, "password": "y"})
     assert response.status_code == 413

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
@@ -90,8 +90,21 @@ def _page_to_reload(app: Flask, path: str) -> str | None:
     return None
 
 
+def require_a_host_name() -> None:
+    """Refuse a request whose Host werkzeug cannot read as a host name (an empty label, one
+    longer than 63 characters, an "xn--" label that decodes to nothing): the addresses of
+    this request and of every link on its page are made from it, and would fail."""
+    try:
+        request.url  # noqa: B018 (read for the error it raises)
+    except UnicodeError:
+        raise BadHost() from None
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
+    # First of all the checks before a view: the others (CSRF, rate limits) answer with
+    # pages made from the request's address too.
+    app.before_request_funcs.setdefault(None, []).insert(0, require_a_host_name)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
@@ -146,6 +159,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+        if isinstance(error, BadHost):
+            # A Host that is no host name leaves no address to link to from this request:
+            # the page, whose every link is made for it, cannot be drawn.
+            title, message = MESSAGES[400]
+            return f"{title}. {message}\n", 400, [("Content-Type", "text/plain; charset=utf-8")]
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
         personal_link = request.blueprint in PERSONAL_LINKS
