@@ -839,7 +839,9 @@ def export_command(file: Path) -> None:
 
     if not file.resolve().parent.is_dir():
         raise click.BadParameter(f"the folder {file.parent} does not exist", param_hint="FILE")
-    if file.exists() and not file.is_file():
+    # A name the system refuses (too long, in a folder that cannot be searched) is taken
+    # for none here: writing it says why.
+    if os.path.exists(file) and not file.is_file():
         # The archive is renamed into place: a pipe or a device would become a plain file.
         raise click.BadParameter(
             f"{file} is not a regular file; write to a file", param_hint="FILE"

@@ -620,6 +620,19 @@ def test_export_onto_a_pipe_is_refused_and_the_pipe_kept(app: Flask, tmp_path: P
     assert [p.name for p in pipe.parent.iterdir()] == ["pipe"]
 
 
+def test_export_to_a_name_the_system_refuses_is_said_in_one_line(
+    app: Flask, tmp_path: Path
+) -> None:
+    # Longer than a file name may be: asking whether the file is there fails as well.
+    refused = tmp_path / "exports" / ("e" * 300)
+    refused.parent.mkdir()
+    result = app.test_cli_runner().invoke(cli, ["export", str(refused)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "File name too long" in result.output
+    assert list(refused.parent.iterdir()) == []
+
+
 def test_models_are_all_exported(app: Flask) -> None:
     """Every mapped table is a table the export reads from the database."""
     with app.app_context(), database.engine.connect() as connection:

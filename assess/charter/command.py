@@ -216,7 +216,9 @@ def charter_command(
     for option, target in (("-o", output), ("--ics", ics)):
         # Each file is written aside and renamed into place: a pipe or a device (as
         # /dev/stdout) would be replaced by a plain file, and the reader never get a byte.
-        if target is not None and target.exists() and not target.is_file():
+        # A name the system refuses (too long, in a folder that cannot be searched) is
+        # taken for none here: writing it says why.
+        if target is not None and os.path.exists(target) and not target.is_file():
             fail([f"{option}: {target} is not a regular file; write to a file"])
     if ics is not None and ics.resolve() == output.resolve():
         fail([f"--ics: {ics} is also the charter's file (-o); give the calendar its own"])

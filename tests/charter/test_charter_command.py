@@ -225,6 +225,22 @@ def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(
 
 
 @pytest.mark.parametrize("option", ["-o", "--ics"])
+def test_an_output_name_the_system_refuses_is_said_in_one_line(
+    answers: Path, tmp_path: Path, option: str
+) -> None:
+    # Longer than a file name may be: asking whether the file is there fails as well.
+    refused = tmp_path / ("c" * 300)
+    outputs = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")}
+    outputs[option] = str(refused)
+    result = run(
+        str(answers), "--project", "P", *PARTIES, *[w for pair in outputs.items() for w in pair]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"{option}: cannot write {refused}: File name too long\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
+
+
+@pytest.mark.parametrize("option", ["-o", "--ics"])
 def test_an_empty_output_name_asks_for_one(
     answers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
 ) -> None:
