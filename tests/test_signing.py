@@ -1080,6 +1080,19 @@ def test_cli_rejects_a_certificate_file_that_is_not_one_in_plain_words(
     assert result.output == f"Error: {bogus}: not a PEM or DER certificate file\n"
 
 
+@pytest.mark.parametrize("option", ["--cert", "--tsa-root"])
+def test_cli_refuses_a_certificate_file_far_too_large_without_reading_it_all(
+    run_verify: Callable[..., Any], sealed: bytes, tmp_path: Path, option: str
+) -> None:
+    """A file given by mistake (a video, a disk image) is not read into memory whole."""
+    huge = tmp_path / "cert.pem"
+    with huge.open("wb") as file:
+        file.truncate(2**40)  # a terabyte of nothing: the file system stores none of it
+    result = run_verify(sealed, option, str(huge))
+    assert result.exit_code == 2, result.output
+    assert result.output == f"Error: {huge}: larger than 10 MB; not a certificate file\n"
+
+
 def test_cli_shows_the_file_s_text_without_line_breaks_or_terminal_controls(
     run_verify: Callable[..., Any], charter_pdf: bytes, keys: SealKeys
 ) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
+from pathlib import Path
 
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -31,6 +32,9 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # The largest file verified, on the verify page and by ``assess verify``: a sealed charter is
 # well under a megabyte, and anything far larger is not one.
 MAX_CHARTER_BYTES = 20 * 1024 * 1024
+# The largest certificate file read (a seal certificate, a bundle of time-stamping roots):
+# a bundle of every public root is well under a megabyte.
+MAX_CERTIFICATES_BYTES = 10 * 1024 * 1024
 
 
 class SealingFailed(Exception):
@@ -38,6 +42,17 @@ class SealingFailed(Exception):
 
     Defined here, without pyHanko, so that callers can catch it without importing it.
     """
+
+
+def read_certificates(path: str | Path) -> bytes:
+    """Return a certificate file's bytes; raise ``ValueError`` when it is far larger than
+    any, read no further than the limit (a device or a huge file given by mistake)."""
+    with open(path, "rb") as file:
+        data = file.read(MAX_CERTIFICATES_BYTES + 1)
+    if len(data) > MAX_CERTIFICATES_BYTES:
+        megabytes = MAX_CERTIFICATES_BYTES // (1024 * 1024)
+        raise ValueError(f"{path}: larger than {megabytes} MB; not a certificate file")
+    return data
 
 
 def sha256_hex(data: bytes) -> str:

@@ -64,6 +64,7 @@ def verify_command(
     a readable PDF, or larger than 20 MB (as on the verify page); 3 intact and sealed, but
     no trusted certificate was available to check who sealed it (give it with --cert).
     """
+    from assess.signing import read_certificates
     from assess.signing.timestamps import load_roots
     from assess.signing.verify import Outcome, UnreadableInput, verify
 
@@ -73,11 +74,11 @@ def verify_command(
         cert_file = generated_certificate()
     try:
         data = read_charter(pdf_file)
-        trusted = cert_file.read_bytes() if cert_file is not None else None
+        trusted = read_certificates(cert_file) if cert_file is not None else None
         tsa_roots = load_roots(tsa_root_file) if tsa_root_file is not None else None
     except OSError as error:
         fail(f"cannot read {error.filename}: {error.strerror}")
-    except ValueError as error:  # a --tsa-root file that holds no certificate
+    except ValueError as error:  # far too large, or a --tsa-root file without a certificate
         fail(str(error))
     try:
         verdict = verify(data, trusted, tsa_roots)

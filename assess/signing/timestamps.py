@@ -22,6 +22,8 @@ from pyhanko import keys as pyhanko_keys
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
+from assess.signing import read_certificates
+
 key_loading: Any = pyhanko_keys  # unannotated in pyHanko: handled as Any at this boundary
 
 TIMEOUT_SECONDS = 10
@@ -62,7 +64,7 @@ def load_roots(path: str | Path) -> list[Any]:
 
     Raises ``ValueError`` when the file holds no certificate.
     """
-    data = Path(path).read_bytes()
+    data = read_certificates(path)
     try:
         roots = list(key_loading.load_certs_from_pemder_data(data))
     except Exception:  # asn1crypto raises several types, in its own terms, on non-certificates
