@@ -1315,6 +1315,24 @@ def test_a_change_made_on_a_copy_no_longer_current_is_refused_412(api: FlaskClie
         assert any(p.get("name") == "If-Match" for p in operation["parameters"])
 
 
+@pytest.mark.parametrize("if_match", ["", '"', ","])
+def test_an_if_match_that_names_no_etag_changes_nothing(api: FlaskClient, if_match: str) -> None:
+    """An If-Match left empty (a variable the tool never set) is a condition nothing meets,
+    not a change made whatever changed."""
+    engagement_id = create_engagement(api)
+    path = f"/api/v1/engagements/{engagement_id}"
+    changed = api.patch(path, json={"project_name": "Changed"}, headers={"If-Match": if_match})
+    assert changed.status_code == 412
+    assert changed.json["message"] == (
+        "If-Match names no ETag, so no copy matches it: send the ETag the GET answered with, "
+        "or * for any copy."
+    )
+    assert api.get(path).json["project_name"] != "Changed"
+    respondent = f"{path}/respondents/{invite(api, engagement_id, 'Ann', 'producer')}"
+    assert api.delete(respondent, headers={"If-Match": if_match}).status_code == 412
+    assert api.get(respondent).status_code == 200
+
+
 def test_a_change_answers_with_the_etag_of_the_copy_it_made(api: FlaskClient) -> None:
     """A tool that changes an engagement twice names the copy its first change made in the
     second's If-Match, without reading it again in between."""

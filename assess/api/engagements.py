@@ -243,7 +243,7 @@ IF_MATCH = {
     "required": False,
     "schema": {"type": "string"},
     "description": "the ETag of the copy read before this change: 412 if the object changed "
-    "since; without it, the change is made whatever changed",
+    "since, or if it names no ETag; without it, the change is made whatever changed",
 }
 
 
@@ -262,8 +262,14 @@ def still_current(kind: str, schema: Schema, body: dict[str, Any]) -> None:
     """Refuse (412) a change made on a copy that is no longer current: the If-Match it sends
     names another ETag than the object's GET answers with now, so a tool does not overwrite
     what another changed meanwhile unseen. Without If-Match, nothing is checked."""
-    if not request.if_match:
+    if "If-Match" not in request.headers:
         return
+    if not request.if_match:  # given, but empty or without a tag: no copy can match it
+        abort(
+            412,
+            message="If-Match names no ETag, so no copy matches it: send the ETag the GET "
+            "answered with, or * for any copy.",
+        )
     if request.if_match.contains(body_tag(jsonify(schema.dump(body)).get_data())):
         return
     abort(
