@@ -29,7 +29,7 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import decide, record_consensus, record_decision
-from assess.text import Text
+from assess.text import Text, is_blank
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -218,6 +218,9 @@ def _read_new_password() -> str:
         click.echo(
             f"Error: the password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.", err=True
         )
+        sys.exit(2)
+    if is_blank(password):  # as the password form refuses it: the first one anyone guesses
+        click.echo("Error: the password needs more than spaces in it.", err=True)
         sys.exit(2)
     return password
 
