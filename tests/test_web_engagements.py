@@ -191,6 +191,30 @@ def test_huge_ids_are_not_found(signed_in: FlaskClient) -> None:
     assert signed_in.get(f"/engagements/1/decisions/{2**70}").status_code == 404
 
 
+def test_an_engagement_not_found_says_so_and_leads_back_to_the_list(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """A consultant on a stale or mistyped engagement address is told what is missing and
+    taken to their engagements, not to a home page that only redirects there."""
+    engagement_id = create_engagement(signed_in)
+    for path in (
+        "/engagements/99999",
+        f"/engagements/{engagement_id}/decisions/99999",
+        f"/engagements/{engagement_id}/charter/v9",
+    ):
+        response = signed_in.get(path)
+        assert response.status_code == 404
+        page = response.get_data(as_text=True)
+        assert "No engagement of yours is at this address" in page, path
+        assert '<a class="button" href="/engagements">Go to your engagements</a>' in page
+        assert "Go to the home page" not in page
+    other = signed_in.get("/no-such-page").get_data(as_text=True)
+    assert "Page not found" in other and "No engagement of yours" not in other
+    assert '<a class="button" href="/engagements">Go to your engagements</a>' in other
+    signed_out = app.test_client().get("/no-such-page").get_data(as_text=True)
+    assert '<a class="button" href="/">Go to the home page</a>' in signed_out
+
+
 def test_invitation_link_is_shown_once_and_stored_hashed(
     app: Flask, signed_in: FlaskClient
 ) -> None:

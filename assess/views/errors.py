@@ -45,6 +45,14 @@ LINK_NOT_FOUND = (
     "new link.",
 )
 
+# An engagement's pages answer 404 for another consultant's engagement as for a missing one:
+# say what is missing, without telling the two apart.
+ENGAGEMENT_NOT_FOUND = (
+    "Page not found",
+    "No engagement of yours is at this address: the link may be mistyped or cut short, or "
+    "lead to an engagement in another account. Find the engagement in your list instead.",
+)
+
 # A form's token lives as long as the session: a consultant's sign-in, a respondent's
 # browser session (no sign-in on a personal link).
 # Signing in elsewhere ends no session; signing out, or a sign-in left unused, does.
@@ -169,6 +177,9 @@ def register(app: Flask) -> None:
         personal_link = request.blueprint in PERSONAL_LINKS
         if code == 404 and personal_link:
             title, message = LINK_NOT_FOUND
+        elif code == 404 and current_user.is_authenticated:
+            if request.path.startswith("/engagements/"):
+                title, message = ENGAGEMENT_NOT_FOUND
         page = render_template(
             "web/error.html", code=code, title=title, message=message, home=not personal_link
         )
