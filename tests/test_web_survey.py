@@ -314,6 +314,19 @@ def test_unknown_step_is_not_found(client: FlaskClient, link: str) -> None:
         assert client.get(f"{link}/step/{number}").status_code == 404
 
 
+def test_an_unknown_step_of_a_working_link_leads_back_to_the_questionnaire(
+    client: FlaskClient, link: str
+) -> None:
+    """The link itself works: the page does not blame it, and offers the way back in."""
+    response = client.get(f"{link}/step/9")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "This page is not part of the questionnaire" in page
+    assert "This link does not open anything" not in page
+    assert f'<a class="button" href="{link}">Go to your questionnaire</a>' in page
+    assert "Go to the home page" not in page
+
+
 def test_expired_link_shows_a_clear_page(app: Flask, client: FlaskClient, link: str) -> None:
     with app.app_context():
         invitation = db.session.scalars(select(Invitation)).one()

@@ -118,7 +118,16 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     """Show one page of questions; save its answers and move back or on."""
     respondent = respondent_for(token)
     if not 1 <= number < REVIEW_STEP:
-        abort(404)
+        # The link works, only the page number does not: lead back in rather than blame it.
+        not_a_page = render_template(
+            "web/error.html",
+            code=404,
+            title="This page is not part of the questionnaire",
+            message="The questionnaire has no page at this address. Your link still works: "
+            "open it to carry on where you left off.",
+            back=(url_for("survey.start", token=token), "Go to your questionnaire"),
+        )
+        return not_a_page, 404
     if respondent.locked:
         return _locked(token)
     page = page_of(number)
