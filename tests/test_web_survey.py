@@ -223,6 +223,25 @@ def test_submitted_answers_are_locked(app: Flask, client: FlaskClient, link: str
         assert db.session.scalar(select(func.count()).select_from(DecisionRecord)) == 1
 
 
+def test_a_submitted_respondent_is_told_once_and_only_warned_of_changes_not_saved(
+    client: FlaskClient, link: str
+) -> None:
+    """The result page already says the answers are submitted and how to change them: a
+    second notice saying so again is noise, unless what they just sent was thrown away."""
+    for number in range(1, 5):
+        answer_page(client, link, number)
+    post(client, f"{link}/review")
+    opened = client.get(f"{link}/step/1", follow_redirects=True).get_data(as_text=True)
+    assert "Your answers are submitted." in opened and 'class="flash' not in opened
+    sent = {"innovation": "1", "planning_complexity": "1"}
+    post(client, f"{link}/step/1", sent)
+    after = client.get(f"{link}/result").get_data(as_text=True)
+    assert "What you just sent was not saved: your answers were already submitted." in after
+    post(client, f"{link}/review")  # a double click on Submit
+    again = client.get(f"{link}/result").get_data(as_text=True)
+    assert 'class="flash' not in again
+
+
 def test_consultant_can_reopen_submitted_answers(
     app: Flask, client: FlaskClient, signed_in: FlaskClient
 ) -> None:

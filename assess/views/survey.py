@@ -83,8 +83,11 @@ def unavailable(error: Unavailable) -> tuple[str, int]:
     return render_template("web/survey/unavailable.html", reason=error.reason), 410
 
 
-def _locked(token: str) -> Response:
-    flash("Your answers are already submitted, so they can no longer be changed.", "info")
+def _locked(token: str, *, discarded: bool = False) -> Response:
+    # The result page says the answers are submitted and how to have them reopened; only
+    # answers sent and thrown away need a word of their own.
+    if discarded:
+        flash("What you just sent was not saved: your answers were already submitted.", "info")
     return redirect(url_for("survey.result", token=token), code=303)
 
 
@@ -129,7 +132,7 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
         )
         return not_a_page, 404
     if respondent.locked:
-        return _locked(token)
+        return _locked(token, discarded=request.method == "POST")
     page = page_of(number)
     answers = dict(respondent.answers)
     # "Change" on the review page opens a step to come back to the review once it is saved,
@@ -152,7 +155,7 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     saved = save_answers(db.session, respondent, given, step=REVIEW_STEP if changing else target)
     db.session.commit()
     if saved is None:
-        return _locked(token)
+        return _locked(token, discarded=True)
     if target == REVIEW_STEP:
         target = first_unanswered_step(saved)
     if action == "save":
