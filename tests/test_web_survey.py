@@ -317,6 +317,19 @@ def test_guessing_personal_links_is_rate_limited_but_real_links_still_open(
     assert client.get("/i/guess-six").status_code == 429
 
 
+def test_a_paused_link_says_how_long_the_pause_lasts(app: Flask, client: FlaskClient) -> None:
+    """Past the daily limit the pause lasts the rest of the day, not the minute the page
+    used to promise."""
+    app.config["LINK_RATE_LIMIT"] = "30 per minute;2 per day"
+    assert [client.get(f"/i/guess-{n}").status_code for n in range(3)] == [404, 404, 429]
+    page = client.get("/i/guess-3").get_data(as_text=True)
+    assert "Try again in 24 hours." in page and "wait a minute" not in page
+    app.config["LINK_RATE_LIMIT"] = "1 per minute"
+    assert client.get("/sign/guess-4").status_code == 404
+    page = client.get("/sign/guess-5").get_data(as_text=True)
+    assert "Try again in 1 minute." in page
+
+
 def test_a_respondent_at_work_never_meets_the_link_limit(
     app: Flask, client: FlaskClient, link: str
 ) -> None:

@@ -185,19 +185,28 @@ def login() -> str | Response | tuple[str, int]:
     return redirect(next_path or url_for("engagements.index"))
 
 
+def pause_left() -> str:
+    """Say how long the limit just exceeded keeps refusing: a minute after a burst, most of
+    a day after a daily limit."""
+    current = limiter.current_limit
+    seconds = current.reset_at - time.time() if current else 60
+    minutes = max(1, round(seconds / 60))
+    if minutes > 90:
+        hours = round(minutes / 60)
+        return f"{hours} hours"
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
 @bp.errorhandler(RateLimitExceeded)
 def too_many_attempts(error: RateLimitExceeded) -> tuple[str, int, list[tuple[str, str]]]:
     """Say how long signing in or changing the password stays paused: after the hourly
     limit that is most of an hour, not the minute the general page speaks of."""
-    current = limiter.current_limit
-    seconds = current.reset_at - time.time() if current else 60
-    minutes = max(1, round(seconds / 60))
     page = render_template(
         "web/error.html",
         code=429,
         title="Too many attempts",
         message="For your security, there is a pause after several failed attempts. "
-        f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+        f"Try again in {pause_left()}.",
     )
     headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     return page, 429, headers

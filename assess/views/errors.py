@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
-from assess.views.auth import safe_next
+from assess.views.auth import pause_left, safe_next
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("This request could not be understood", "Go back, reload the page and try again."),
@@ -26,7 +26,8 @@ MESSAGES: dict[int, tuple[str, str]] = {
     416: ("That part of the file is not there", "Download the whole file again."),
     429: (
         "Too many attempts",
-        "For your security, please wait a minute before trying again.",
+        "For your security, there is a pause after too many attempts in a short time. "
+        "Try again in {pause}.",
     ),
     500: (
         "Something went wrong on our side",
@@ -175,6 +176,8 @@ def register(app: Flask) -> None:
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
         personal_link = request.blueprint in PERSONAL_LINKS
+        if code == 429:
+            message = message.format(pause=pause_left())
         if code == 404 and personal_link:
             title, message = LINK_NOT_FOUND
         elif code == 404 and current_user.is_authenticated:
