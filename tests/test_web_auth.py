@@ -263,7 +263,11 @@ def test_unknown_page_is_a_friendly_404(client: FlaskClient) -> None:
 def test_wrong_method_is_a_friendly_405(client: FlaskClient) -> None:
     response = client.get("/logout")
     assert response.status_code == 405
-    assert b"not possible here" in response.data
+    page = response.get_data(as_text=True)
+    # Says why a typed or bookmarked address does not open, and what to use instead.
+    assert "This address only works from a button" in page
+    assert "it does not open from a link or a typed address" in page
+    assert "Go back to the page and use its button." in page
 
 
 def test_unexpected_errors_show_a_friendly_page(app: Flask, client: FlaskClient) -> None:

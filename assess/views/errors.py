@@ -19,7 +19,12 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "The address may be mistyped, or the page may have moved. "
         "Check the link, or start again from the home page.",
     ),
-    405: ("That action is not possible here", "Use the buttons on the page instead."),
+    # Met by opening, from a bookmark or the history, an address only a form posts to.
+    405: (
+        "This address only works from a button",
+        "It takes what a button on a page sends; it does not open from a link or a typed "
+        "address. Go back to the page and use its button.",
+    ),
     409: ("This has already been done", "Reload the page to see the current state."),
     413: ("That was too much to send", "Shorten what you entered and try again."),
     # Asked by a PDF viewer or a resumed download for bytes past the end of the file.
