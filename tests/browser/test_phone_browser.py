@@ -576,3 +576,24 @@ def test_the_consultants_tables_keep_to_a_tablet(
         page.goto(live_server + path)
         assert_fits_the_phone(page)  # the respondents' and the signatories' tables included
     context.close()
+
+
+def test_the_token_form_lines_its_fields_up_on_a_phone_and_a_laptop(
+    app: Flask, live_server: str, browser: Browser, phones: dict[str, BrowserContext]
+) -> None:
+    """The password sits in the column of the fields above it: beside nothing on a laptop,
+    it is as wide as the token's name; on a phone, as wide as every field."""
+    signed_in_consultant(app)
+    laptop = browser.new_context(viewport={"width": 1280, "height": 900})
+    for context in (*phones.values(), laptop):
+        page = sign_in(context, live_server)
+        page.goto(live_server + "/account/api-tokens")
+        page.wait_for_load_state("load")
+        name, password = (
+            page.locator(selector).bounding_box() for selector in ("#field-name", "#field-password")
+        )
+        assert name and password
+        assert abs(password["x"] - name["x"]) < 1
+        assert abs(password["width"] - name["width"]) < 1, (name, password)
+        page.close()
+    laptop.close()
