@@ -361,6 +361,19 @@ def test_guessing_document_ids_is_rate_limited_but_real_ones_still_open(
     assert client.get("/verify").status_code == 200
 
 
+def test_an_unknown_document_id_leads_to_checking_the_file_itself(client: FlaskClient) -> None:
+    """A visitor from a QR code or a typed address is told no charter has that id, and taken
+    to the page that checks the file they hold."""
+    for path in ("/verify/PC-2026-0000-0001", "/verify/" + "x" * 300):
+        response = client.get(path)
+        assert response.status_code == 404
+        page = response.get_data(as_text=True)
+        assert "No charter has this document id" in page
+        assert "the document id printed on the charter" in page
+        assert '<a class="button" href="/verify">Check the charter file</a>' in page
+        assert "Go to the home page" not in page
+
+
 def test_uploads_that_are_not_charters_get_a_clear_message(app: Flask, client: FlaskClient) -> None:
     not_pdf = upload(client, b"hello, this is a text file", "notes.txt")
     assert not_pdf.status_code == 422

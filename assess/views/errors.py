@@ -59,6 +59,13 @@ ENGAGEMENT_NOT_FOUND = (
     "lead to an engagement in another account. Find the engagement in your list instead.",
 )
 
+# Reached from a charter's QR code or a typed address: the file itself can still be checked.
+DOCUMENT_NOT_FOUND = (
+    "No charter has this document id",
+    "This service has no charter with the id in this address. Compare it with the document id "
+    "printed on the charter, or check the charter file itself.",
+)
+
 # A form's token lives as long as the session: a consultant's sign-in, a respondent's
 # browser session (no sign-in on a personal link).
 # Signing in elsewhere ends no session; signing out, or a sign-in left unused, does.
@@ -181,15 +188,24 @@ def register(app: Flask) -> None:
         code = error.code or 500
         title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
         personal_link = request.blueprint in PERSONAL_LINKS
+        back = None
         if code == 429:
             message = message.format(pause=pause_left())
         if code == 404 and personal_link:
             title, message = LINK_NOT_FOUND
+        elif code == 404 and request.blueprint == "verify":
+            title, message = DOCUMENT_NOT_FOUND
+            back = (url_for("verify.index"), "Check the charter file")
         elif code == 404 and current_user.is_authenticated:
             if request.path.startswith("/engagements/"):
                 title, message = ENGAGEMENT_NOT_FOUND
         page = render_template(
-            "web/error.html", code=code, title=title, message=message, home=not personal_link
+            "web/error.html",
+            code=code,
+            title=title,
+            message=message,
+            home=not personal_link,
+            back=back,
         )
         # Keep what the error says in its headers: Allow on a 405, Retry-After on a 429.
         headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
