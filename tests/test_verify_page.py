@@ -268,6 +268,11 @@ def test_the_frozen_copy_is_recognised_but_not_as_signed(
     text = upload(client, signed[2]).get_data(as_text=True)
     assert "Not a signed charter" in text
     assert "unsigned frozen copy of version 1" in text
+    # Where the file to rely on is, not only that there is one.
+    assert (
+        "this version has since been signed, so check and keep the signed charter instead "
+        "(the consultant can send it if you do not have it)."
+    ) in text
 
 
 def out_for_sign_off(app: Flask) -> tuple[FlaskClient, str, dict[str, str]]:
