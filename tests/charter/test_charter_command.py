@@ -179,6 +179,14 @@ def test_a_missing_output_folder_is_an_input_error(answers: Path, tmp_path: Path
     assert result.stderr == f"{out}: the folder {out.parent} does not exist\n"
 
 
+def outputs(tmp_path: Path, option: str, target: Path) -> list[str]:
+    """The -o and --ics options, each to its own file in tmp_path but ``option`` to ``target``."""
+    chosen = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")} | {
+        option: str(target)
+    }
+    return [word for pair in chosen.items() for word in pair]
+
+
 @pytest.mark.parametrize(
     ("option", "reads"), [("-o", "ANSWERS.json"), ("--ics", "ANSWERS.json"), ("-o", "--details")]
 )
@@ -189,14 +197,8 @@ def test_an_output_that_is_an_input_file_is_refused_and_the_input_kept(
     details.write_text(json.dumps({"project": "P"}))
     target = answers if reads == "ANSWERS.json" else details
     before = target.read_bytes()
-    outputs = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")}
-    outputs[option] = str(target)
     result = run(
-        str(answers),
-        "--details",
-        str(details),
-        *PARTIES,
-        *[word for pair in outputs.items() for word in pair],
+        str(answers), "--details", str(details), *PARTIES, *outputs(tmp_path, option, target)
     )
     assert result.exit_code == 2, result.output
     assert result.stderr == (
@@ -213,11 +215,7 @@ def test_an_output_that_is_not_a_regular_file_is_refused_and_kept(
     """A pipe (or /dev/stdout) would be replaced by a file of that name, not written to."""
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
-    outputs = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")}
-    outputs[option] = str(pipe)
-    result = run(
-        str(answers), "--project", "P", *PARTIES, *[w for pair in outputs.items() for w in pair]
-    )
+    result = run(str(answers), "--project", "P", *PARTIES, *outputs(tmp_path, option, pipe))
     assert result.exit_code == 2, result.output
     assert result.stderr == f"{option}: {pipe} is not a regular file; write to a file\n"
     assert stat.S_ISFIFO(pipe.stat().st_mode)
@@ -230,11 +228,7 @@ def test_an_output_name_the_system_refuses_is_said_in_one_line(
 ) -> None:
     # Longer than a file name may be: asking whether the file is there fails as well.
     refused = tmp_path / ("c" * 300)
-    outputs = {"-o": str(tmp_path / "c.pdf"), "--ics": str(tmp_path / "c.ics")}
-    outputs[option] = str(refused)
-    result = run(
-        str(answers), "--project", "P", *PARTIES, *[w for pair in outputs.items() for w in pair]
-    )
+    result = run(str(answers), "--project", "P", *PARTIES, *outputs(tmp_path, option, refused))
     assert result.exit_code == 1, result.output
     assert result.stderr == f"{option}: cannot write {refused}: File name too long\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
@@ -245,10 +239,9 @@ def test_an_empty_output_name_asks_for_one(
     answers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    outputs = {"-o": "c.pdf", "--ics": "c.ics"}
-    outputs[option] = ""
+    names = {"-o": "c.pdf", "--ics": "c.ics"} | {option: ""}
     result = run(
-        str(answers), "--project", "P", *PARTIES, *[w for pair in outputs.items() for w in pair]
+        str(answers), "--project", "P", *PARTIES, *[w for pair in names.items() for w in pair]
     )
     assert result.exit_code == 2, result.output
     assert result.stderr == f"{option}: give the name of a file to write\n"
