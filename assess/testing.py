@@ -28,16 +28,20 @@ def fresh_postgres(
     """
     server = make_url(server_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     template = f' TEMPLATE "{_migrated_template(server_url)}"' if migrated else ""
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
+    _administer(server_url, f'CREATE DATABASE "{name}"{template}')
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _administer(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _administer(url: str, statement: str) -> None:
+    """Run one statement that cannot run in a transaction (creating or dropping a database)."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(statement))
+    admin.dispose()
 
 
 # This process's migrated database on each server, by the server's maintenance database
@@ -58,10 +62,7 @@ def _migrated_template(server_url: str) -> str:
             atexit.register(drop_templates)
         name = f"assess_template_{uuid.uuid4().hex[:12]}"
         _templates[maintenance] = name
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        _administer(server_url, f'CREATE DATABASE "{name}"')
         upgrade_database(server.set(database=name).render_as_string(hide_password=False))
         return name
 
@@ -73,10 +74,7 @@ def drop_templates() -> list[str]:
     with _making_template:
         while _templates:
             maintenance, name = _templates.popitem()
-            admin = create_engine(maintenance, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            _administer(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             dropped.append(name)
     return dropped
 

@@ -196,9 +196,12 @@ def register(app: Flask) -> None:
         elif code == 404 and request.blueprint == "verify":
             title, message = DOCUMENT_NOT_FOUND
             back = (url_for("verify.index"), "Check the charter file")
-        elif code == 404 and current_user.is_authenticated:
-            if request.path.startswith("/engagements/"):
-                title, message = ENGAGEMENT_NOT_FOUND
+        elif (
+            code == 404
+            and current_user.is_authenticated
+            and request.path.startswith("/engagements/")
+        ):
+            title, message = ENGAGEMENT_NOT_FOUND
         page = render_template(
             "web/error.html",
             code=code,
