@@ -139,6 +139,10 @@ def test_bad_page_arguments_of_an_engagement_s_list_are_refused_per_field(
     for query, messages in (
         ("page=abc", {"page": ["must be an integer"]}),
         ("page=1.5", {"page": ["must be an integer"]}),
+        # Python's int() would read these as 1; a URL writes its numbers in ASCII digits.
+        ("page=%D9%A1", {"page": ["must be an integer"]}),
+        ("page=%201", {"page": ["must be an integer"]}),
+        ("page_size=%EF%BC%95", {"page_size": ["must be an integer"]}),
         ("page=0", {"page": ["must be 1 or more"]}),
         ("page=-1", {"page": ["must be 1 or more"]}),
         ("page_size=x", {"page_size": ["must be an integer"]}),

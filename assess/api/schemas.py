@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -448,6 +449,15 @@ class PageQuerySchema(Schema):
         twice = sorted(key for key in known if len(given(key)) > 1)
         if twice:
             raise ValidationError({key: ["is given more than once"] for key in twice})
+        # int() would also read " 1" or other scripts' digits; the range is checked beside.
+        unwritten = [key for key in ("page", "page_size") if not _written_whole(original, key)]
+        if unwritten:
+            raise ValidationError({key: ["must be an integer"] for key in unwritten})
+
+
+def _written_whole(query: Any, key: str) -> bool:
+    value = query.get(key, "0")
+    return not isinstance(value, str) or re.fullmatch(r"-?[0-9]+", value) is not None
 
 
 class EngagementQuerySchema(PageQuerySchema):
