@@ -837,6 +837,10 @@ def export_command(file: Path) -> None:
     A file already at FILE is replaced only once the export is complete."""
     from assess.extensions import db
 
+    if str(file) == "-":  # the archive is renamed into place once whole: a pipe has no place
+        raise click.BadParameter(
+            "standard output (-) cannot take an export; give a file name", param_hint="FILE"
+        )
     if not file.resolve().parent.is_dir():
         raise click.BadParameter(f"the folder {file.parent} does not exist", param_hint="FILE")
     # A name the system refuses (too long, in a folder that cannot be searched) is taken
@@ -887,6 +891,8 @@ def import_command(file: Path) -> None:
     """
     from assess.extensions import db
 
+    if str(file) == "-":  # a zip archive is read from its end, which a pipe does not have
+        raise UnusableArchive("standard input (-) cannot give an export; give its file name")
     name = shown(str(file))
     try:
         mode = file.stat().st_mode

@@ -505,6 +505,25 @@ def test_import_of_what_is_not_a_file_is_refused_in_one_line(
             assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
+def test_a_dash_is_not_taken_for_standard_output_or_input(
+    app: Flask, empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shell user writes "-" for a pipe: an archive is written whole and read from its end,
+    which a pipe cannot do, so the command asks for a file instead of making one named "-"."""
+    monkeypatch.chdir(tmp_path)
+    exported = app.test_cli_runner().invoke(cli, ["export", "-"])
+    assert exported.exit_code == 2, exported.output
+    assert "standard output (-) cannot take an export; give a file name" in exported.output
+    assert not (tmp_path / "-").exists()
+    (tmp_path / "-").write_bytes(b"not read")
+    with restored(empty_database, tmp_path) as target:
+        imported = target.test_cli_runner().invoke(cli, ["import", "-"])
+    assert imported.exit_code == 2, imported.output
+    assert imported.output == (
+        "Error: standard input (-) cannot give an export; give its file name\n"
+    )
+
+
 def test_export_to_a_place_it_cannot_write_says_so_and_leaves_nothing(
     app: Flask, tmp_path: Path
 ) -> None:
