@@ -602,6 +602,12 @@ def find_signatory(session: Session, token: str) -> Signatory | None:
     return signatory
 
 
+ARCHIVED_LINK = (
+    "The consultant has archived this engagement, so its charter cannot be approved or "
+    "declined now. Ask them if this is unexpected."
+)
+
+
 def check_link(signatory: Signatory, now: datetime | None = None) -> None:
     """Raise ``LinkUnusable`` unless the link still works: not withdrawn (it may have
     reached the wrong person), and not expired (a signed charter's links no longer expire,
@@ -613,12 +619,12 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
         )
     ends = signatory.link_expires_at
     if ends is not None and ends <= now:
-        # A new link is made only for someone left to act on an open sign-off (resend).
-        ask = (
-            " Ask the consultant for a new one."
-            if signatory.action is None and signatory.sign_off.status == SIGNOFF_PENDING
-            else ""
-        )
+        # A new link is made only for someone left to act on an open sign-off (resend), and
+        # not while the engagement is archived.
+        ask = ""
+        if signatory.action is None and signatory.sign_off.status == SIGNOFF_PENDING:
+            archived = signatory.sign_off.version.engagement.archived_at is not None
+            ask = f" {ARCHIVED_LINK}" if archived else " Ask the consultant for a new one."
         raise LinkUnusable(f"This link expired on {time_text(ends)}.{ask}", "expired")
 
 
@@ -702,11 +708,7 @@ def check_can_act(
         )
     check_link(signatory, now)
     if sign_off.version.engagement.archived_at is not None:
-        raise LinkUnusable(
-            "The consultant has archived this engagement, so its charter cannot be approved "
-            "or declined now. Ask them if this is unexpected.",
-            "archived",
-        )
+        raise LinkUnusable(ARCHIVED_LINK, "archived")
     if approving:
         _refuse_if_stale(session, sign_off.version)
     if sign_off.sequential:

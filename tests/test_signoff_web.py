@@ -277,7 +277,7 @@ def test_an_expired_link_asks_for_a_new_one_only_when_one_can_be_made(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     client = signed_in
-    _, version_path = frozen_charter(app, client)
+    setup, version_path = frozen_charter(app, client)
     links = send(client, version_path, order="parallel")
     assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
     expire_the_link(app)
@@ -292,6 +292,13 @@ def test_an_expired_link_asks_for_a_new_one_only_when_one_can_be_made(
     assert ann.status_code == 410 and "This link expired on" in text
     assert ask not in text and "once everyone has approved" in text
     assert "New link" not in signatory_row(client, version_path, "Ann Lee")
+    # Nor does an archived engagement, until it is restored.
+    assert post(client, f"/engagements/{setup.engagement_id}/archive").status_code == 302  # type: ignore[attr-defined]
+    bo = app.test_client().get(links["Bo Chen"]).get_data(as_text=True)
+    assert "This link expired on" in bo and ask not in bo
+    assert "The consultant has archived this engagement" in bo
+    assert post(client, f"/engagements/{setup.engagement_id}/restore").status_code == 302  # type: ignore[attr-defined]
+    assert ask in app.test_client().get(links["Bo Chen"]).get_data(as_text=True)
     # A withdrawn version takes no new link either.
     assert post(client, f"{version_path}/withdraw").status_code == 303  # type: ignore[attr-defined]
     bo = app.test_client().get(links["Bo Chen"]).get_data(as_text=True)
