@@ -365,3 +365,22 @@ def test_a_numbered_heading_is_read_before_the_text_under_it() -> None:
     ladder = re.search(r"\d\.1 Escalation ladder", text[gap:])
     assert ladder is not None
     assert ladder.start() < text[gap:].index("A disagreement that affects the Project moves up")
+
+
+def test_a_tier_s_name_wrapped_onto_two_lines_stays_right_of_its_number() -> None:
+    document = laid_out("standard")
+    cells = [
+        box
+        for page in document.pages
+        for box in descendants(page._page_box)
+        if has_class(box, "tier") and box.element_tag == "td"
+    ]
+    strategic = next(cell for cell in cells if "Strategic" in "".join(cell.element.itertext()))
+    words = {
+        box.text.strip(): box.position_x
+        for box in descendants(strategic)
+        if isinstance(box, boxes.TextBox) and box.text.strip() in ("Strategic and", "creative")
+    }
+    # "Strategic and / creative": the second line ran back under the tier's number.
+    assert len(words) == 2, words
+    assert abs(words["creative"] - words["Strategic and"]) < 0.2 * MM, words
