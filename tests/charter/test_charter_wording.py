@@ -291,3 +291,26 @@ def test_quantities_are_written_in_figures_as_the_filled_in_parameters_are(
         assert re.search(r"\b\d+ days\b", html)
         terms = [b for b in blocks(html) if not any(r in b for r in reasons)]
         assert [b for b in terms if SPELLED_QUANTITY.search(b)] == []
+
+
+def test_who_acts_for_a_side_follows_the_lead_each_side_must_name(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # The roles make naming a lead an obligation; the parties' clause called it an option
+    # ("unless the side names a lead"), leaving open who acts once a lead is named.
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    apart = evaluate_respondents(
+        [
+            Respondent("Ann Lee", "producer", base | {"creative_collaboration": 1}),
+            Respondent("Bo Chen", "creator", base | {"creative_collaboration": 5}),
+        ],
+        {},
+    )
+    for html in [*every_model.values(), charter.to_html(apart, make_details())]:
+        lead = re.search(r'<span class="pn">([\d.]+)</span>Each side names one lead', html)
+        assert lead is not None
+        parties = html.split('id="section-parties"', 1)[1].split("</section>", 1)[0]
+        acting = [b for b in blocks(parties, ("p",)) if "act for it" in b]
+        assert len(acting) == 1, acting
+        assert "unless the side names a lead" not in acting[0]
+        assert f"its lead named under clause\u00a0{lead[1]} acts for it" in acting[0], acting
