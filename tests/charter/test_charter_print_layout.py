@@ -384,3 +384,12 @@ def test_a_tier_s_name_wrapped_onto_two_lines_stays_right_of_its_number() -> Non
     # "Strategic and / creative": the second line ran back under the tier's number.
     assert len(words) == 2, words
     assert abs(words["creative"] - words["Strategic and"]) < 0.2 * MM, words
+
+
+def test_each_signature_block_labels_the_line_to_sign_on(standard_pdf: bytes) -> None:
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(standard_pdf)).pages]
+    (signoff,) = [text for text in pages if "By signing, each person confirms" in text]
+    # An unlabelled rule above the name left a signer to guess what goes on it.
+    labels = [line.split()[0].upper() for line in signoff.splitlines() if line.strip()]
+    assert labels.count("SIGNATURE") == 2, signoff
+    assert labels.count("NAME") == 2, signoff
