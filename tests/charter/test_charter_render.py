@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import make_details
+from conftest import ANSWERS, make_details
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -264,6 +264,20 @@ def test_a_robust_charter_refers_to_no_tipping_points_it_lacks() -> None:
     html = charter.to_html(decision, make_details())
     assert "Tipping points</h2>" not in html
     assert "named under Tipping points" not in html
+
+
+def test_a_charter_whose_tipping_points_were_not_looked_for_claims_no_robustness() -> None:
+    # Evaluated without looking one step away: the charter cannot know there are none.
+    assert evaluate(ANSWERS["hybrid"], what_if=True).what_if
+    decision = evaluate(ANSWERS["hybrid"])
+    assert decision.what_if is None
+    html = " ".join(charter.to_html(decision, make_details()).split())
+    assert "No change of one step" not in html and "robust" not in html
+    assert "Tipping points</h2>" not in html and "named under Tipping points" not in html
+    # The model section's numbered paragraphs still run on without a gap.
+    model = html.split('id="section-model"', 1)[1].split("</section>", 1)[0]
+    numbers = re.findall(r'<span class="pn">2\.(\d+)</span>', model)
+    assert numbers == [str(i) for i in range(1, len(numbers) + 1)], numbers
 
 
 def test_the_equity_band_says_percentage_points(decisions: dict[str, Decision]) -> None:
