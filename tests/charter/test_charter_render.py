@@ -290,6 +290,25 @@ def test_the_equity_band_says_percentage_points(decisions: dict[str, Decision]) 
     assert f"{band} percentage points" in re.sub(r"<[^>]+>", "", clause.group(1))
 
 
+@pytest.mark.parametrize(
+    ("split", "producer_range"),
+    [((55, 45), "35% and 75%"), ((90, 10), "70% and 100%"), ((5, 95), "0% and 25%")],
+)
+def test_the_equity_band_keeps_each_share_between_nothing_and_everything(
+    decisions: dict[str, Decision], split: tuple[int, int], producer_range: str
+) -> None:
+    decision = decisions["integrated"]
+    assert next(p for p in decision.protocols if p.id == "dynamic_equity").params["band_pct"] == 20
+    details = make_details(revenue_split={"producer": split[0], "creator": split[1]})
+    html = charter.to_html(decision, details)
+    clause = re.search(r'id="clause-dynamic-equity">(.*?)</article>', html, re.S)
+    assert clause is not None
+    text = " ".join(re.sub(r"<[^>]+>", "", clause.group(1)).split())
+    # 90% to one side, moved 20 points either way, read as 110% to one side and -10% to
+    # the other: the clause states the range the band allows within the whole.
+    assert f"the Producer side's share stays between {producer_range}" in text, text
+
+
 def test_the_ladder_s_early_exits_agree_with_its_table(decisions: dict[str, Decision]) -> None:
     html = charter.to_html(decisions["standard"], make_details())
     clause = re.search(r'id="clause-escalation-ladder">(.*?)</article>', html, re.S)
