@@ -314,3 +314,21 @@ def test_who_acts_for_a_side_follows_the_lead_each_side_must_name(
         assert len(acting) == 1, acting
         assert "unless the side names a lead" not in acting[0]
         assert f"its lead named under clause\u00a0{lead[1]} acts for it" in acting[0], acting
+
+
+def test_check_ins_the_calendar_dates_in_the_project_s_first_year_are_held_during_it(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # The calendar dates a check-in every quarter from the effective date, while the Project
+    # runs; the clause held them only "between projects".
+    checked = 0
+    for html in every_model.values():
+        if 'id="clause-quarterly-checkins"' not in html:
+            continue
+        checked += 1
+        calendar = html.split('id="section-calendar"', 1)[1]
+        assert "Partnership check-in" in calendar
+        clause = html.split('id="clause-quarterly-checkins"', 1)[1].split("</article>", 1)[0]
+        (said,) = [b for b in blocks(clause, ("li",))]
+        assert "during the Project" in said and not said.startswith("Between projects"), said
+    assert checked
