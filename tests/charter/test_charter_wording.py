@@ -332,3 +332,19 @@ def test_check_ins_the_calendar_dates_in_the_project_s_first_year_are_held_durin
         (said,) = [b for b in blocks(clause, ("li",))]
         assert "during the Project" in said and not said.startswith("Between projects"), said
     assert checked
+
+
+def test_the_strategic_charter_s_deadline_counts_from_a_date(
+    every_model: dict[tuple[str, ...], str],
+) -> None:
+    # "Within 3 months of this charter": of its issue, its signature or its taking effect?
+    checked = 0
+    for html in every_model.values():
+        if 'id="clause-strategic-partnership-charter"' not in html:
+            continue
+        checked += 1
+        clause = html.split('id="clause-strategic-partnership-charter"', 1)[1]
+        said = " ".join(blocks(clause.split("</article>", 1)[0], ("li",)))
+        assert "of this charter they agree" not in said, said
+        assert "Within 3 months of the date this charter takes effect" in said, said
+    assert checked
