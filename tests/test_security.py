@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from apitools import make_token
+from apitools import bearer, make_token
 from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -110,6 +110,45 @@ def test_another_consultants_ids_are_not_found_on_every_page_route(
     with app.app_context():
         respondent = database.session.query(Respondent).one()
         assert respondent.submitted_at is not None and respondent.engagement.archived_at is None
+
+
+def test_another_consultants_ids_are_not_found_under_ones_own_engagement(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """An id of another consultant's respondent, decision, version or signatory, put in the
+    address of one's own engagement, reaches nothing of theirs (web and API)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    ids = owners_objects(app, signed_in)
+    other = app.test_client()
+    dee = make_consultant(app, "dee@example.com", "Dee")
+    login(other, "dee@example.com")
+    mine = create_engagement(other, producer_name="Eve Park", creator_name="Finn Ode")
+    own = {**ids, "engagement_id": mine}
+    for method, rule, params in page_routes(app):
+        if set(params) <= {"engagement_id", "token_id"}:
+            continue  # nothing of the other consultant's in the address
+        url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(own[m.group(1)]), rule)
+        response = other.open(url, method=method, data={"name": "x", **ANSWERS})
+        if rule.endswith("/respondents/<int:respondent_id>/remove"):
+            # Answered as for a respondent removed already: no name, nothing removed.
+            assert response.status_code == 302, url
+            assert "Ann Lee" not in other.get(response.headers["Location"]).get_data(True)
+        else:
+            assert response.status_code == 404, (method, url, response.status_code)
+    secret = make_token(app, dee)
+    for rule in app.url_map.iter_rules():
+        params = set(rule.arguments) - {"engagement_id"}
+        if not rule.rule.startswith("/api/v1/engagements/") or not params:
+            continue
+        url = re.sub(r"<[^<>]*:([^<>]+)>", lambda m: str(own[m.group(1)]), rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = other.open(url, method=method, json={}, headers=bearer(secret))
+            # Some changes check their body first; none reaches the owner's objects.
+            assert response.status_code in (404, 422), (method, url, response.status_code)
+            assert "Ann Lee" not in response.get_data(as_text=True)
+    with app.app_context():
+        respondent = database.session.query(Respondent).filter_by(name="Ann Lee").one()
+        assert respondent.submitted_at is not None
 
 
 def assert_secure(response: object) -> None:
