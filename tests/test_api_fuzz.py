@@ -259,4 +259,11 @@ def test_a_whole_workflow_conforms(fuzz_app: Flask) -> None:
     sign(fuzz_app, eid)
     call("GET", f"{engagement}/signoff", engagement_id=eid)
     call("GET", f"{engagement}/versions/{{number}}/signed.pdf", engagement_id=eid, number=1)
+    # A signed engagement is kept once archived; another, unsigned, is deleted for good.
+    call("PATCH", engagement, {"archived": True}, engagement_id=eid)
+    call("DELETE", engagement, status=409, engagement_id=eid)
+    spare = call("POST", engagements, created)["id"]
+    call("PATCH", engagement, {"archived": True}, engagement_id=spare)
+    call("DELETE", engagement, engagement_id=spare)
+    call("GET", engagement, status=404, engagement_id=spare)
     assert seen == {(o.method.upper(), o.path) for o in OPERATIONS}

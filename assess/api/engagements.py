@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from webargs.flaskparser import FlaskParser
 
-from assess import questionnaire, respondents, signoff
+from assess import deletion, questionnaire, respondents, signoff
 from assess.alignment import in_sentence
 from assess.api import ApiBlueprint, require_acceptable_answer, require_json_body
 from assess.api.auth import (
@@ -536,6 +536,26 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
         engagement.archived_at = utcnow()
     db.session.commit()
     return engagement_json(engagement)
+
+
+@blp.route(ENGAGEMENT, methods=["DELETE"])
+@blp.response(204, description="Deleted, with everything in it")
+@documented(403, 404, 409)
+@if_match
+def delete_engagement(engagement_id: int) -> None:
+    """Delete an archived engagement for good.
+
+    As on the engagement page: its parties, respondents with their answers and links,
+    decisions, charter versions with their sign-offs, and history all go with it. Only an
+    archived engagement can be deleted ("archived": true first), and never one whose charter
+    was signed (409 says which); deleting one already deleted is a 404.
+    """
+    engagement = owned_engagement(engagement_id)
+    still_current("engagement", EngagementSchema(), engagement_json(engagement))
+    refusal = deletion.delete_engagement(db.session, engagement)
+    if refusal is not None:
+        abort(409, message=refusal)
+    db.session.commit()
 
 
 @blp.route(f"{ENGAGEMENT}/history", methods=["GET"])

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
-from assess import signoff
+from assess import deletion, signoff
 from assess.alignment import SESSION_NAME
 from assess.consensus import Carried
 from assess.extensions import db
@@ -303,6 +303,35 @@ def restore(engagement_id: int) -> Response:
     db.session.commit()
     flash(isolated("“{}” is back in your engagements.", engagement.project_name), "success")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
+
+
+@bp.route("/<int:engagement_id>/delete", methods=["GET", "POST"])
+def delete(engagement_id: int) -> str | Response | tuple[str, int]:
+    """Delete an archived engagement for good, with everything in it, once the consultant
+    confirms; one whose charter was signed is kept."""
+    engagement = owned_engagement(engagement_id)
+    refusal = deletion.why_not_deletable(engagement)
+    if refusal is None and request.method == "POST":  # HEAD too: it never reaches this
+        name = engagement.project_name
+        refusal = deletion.delete_engagement(db.session, engagement)
+        if refusal is None:
+            db.session.commit()
+            flash(isolated("“{}” is deleted, with everything in it.", name), "success")
+            return redirect(url_for("engagements.index"))
+    if refusal is not None:
+        page = render_template(
+            "web/error.html",
+            code=409,
+            title="This engagement cannot be deleted",
+            message=refusal,
+            back=(url_for("engagements.show", engagement_id=engagement.id), "Open the engagement"),
+        )
+        return page, 409
+    return render_template(
+        "web/engagements/delete.html",
+        engagement=engagement,
+        contents=deletion.contents(db.session, engagement),
+    )
 
 
 def _remember_link(
