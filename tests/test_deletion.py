@@ -19,7 +19,7 @@ from signofftools import (
     signed_by_everyone,
 )
 from sqlalchemy import select
-from webtools import create_engagement, invite, login, make_consultant, post
+from webtools import ENGAGEMENT, create_engagement, invite, login, make_consultant, post
 
 from assess.deletion import NOT_ARCHIVED, SIGNED
 from assess.extensions import db
@@ -132,16 +132,7 @@ def test_the_api_deletes_an_archived_engagement(
     app: Flask, client: FlaskClient, consultant: int
 ) -> None:
     headers = bearer(make_token(app, consultant))
-    created = client.post(
-        "/api/v1/engagements",
-        json={
-            "project_name": "Tidewater",
-            "client_organisation": "Northlight",
-            "producer_name": "Ann",
-            "creator_name": "Bo",
-        },
-        headers=headers,
-    )
+    created = client.post("/api/v1/engagements", json=ENGAGEMENT, headers=headers)
     path = created.headers["Location"]
     current = client.delete(path, headers=headers)
     assert current.status_code == 409 and current.json["message"] == NOT_ARCHIVED  # type: ignore[index]
