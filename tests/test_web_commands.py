@@ -1,4 +1,8 @@
-"""The web app's commands: migrations, consultant accounts, demo data."""
+"""The web app's commands: migrations, consultant accounts, demo data.
+
+The tests marked ``db`` work on the suite's own database, so they run again on PostgreSQL;
+the others name the database they need (a file, or the server) whichever one that is.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,6 @@ from assess.extensions import db
 from assess.models import Base, Consultant, DecisionRecord, Engagement
 from assess.testing import fresh_postgres
 
-pytestmark = pytest.mark.db
-
 
 def assess_command(
     *args: str, env: dict[str, str], given: str = ""
@@ -41,6 +43,7 @@ def assess_command(
     )
 
 
+@pytest.mark.db
 def test_migrations_match_the_models(app: Flask) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
@@ -76,12 +79,14 @@ def test_alembic_check_on_its_own_finds_the_migrations_complete(tmp_path: Path) 
     assert checked.returncode == 0, checked.stderr[-2000:]
 
 
+@pytest.mark.db
 def test_db_upgrade_is_idempotent(runner: FlaskCliRunner) -> None:
     result = runner.invoke(db_cli, ["upgrade"])
     assert result.exit_code == 0, result.output
     assert "up to date" in result.output
 
 
+@pytest.mark.db
 def test_db_upgrade_of_a_database_a_newer_version_migrated_is_one_line(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
@@ -150,6 +155,7 @@ def test_a_database_account_without_rights_is_one_line_not_a_trace(schema: str) 
             admin.dispose()
 
 
+@pytest.mark.db
 def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliRunner) -> None:
     result = runner.invoke(user_cli, ["create", "Eve@Example.com"], input="a long password\n")
     assert result.exit_code == 0, result.output
@@ -162,6 +168,7 @@ def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliR
     assert response.status_code == 302
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("email", "password", "message"),
     [
@@ -182,6 +189,7 @@ def test_user_create_refuses_bad_input(
         assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("name", "message"),
     [
@@ -203,6 +211,7 @@ def test_user_create_refuses_a_name_the_app_would_not_take(
         assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
 
 
+@pytest.mark.db
 def test_user_create_keeps_the_name_as_the_app_does(app: Flask, runner: FlaskCliRunner) -> None:
     given = ["create", "eve@example.com", "--name", "  Eve\tDiaz "]
     assert runner.invoke(user_cli, given, input="a long password\n").exit_code == 0
@@ -210,6 +219,7 @@ def test_user_create_keeps_the_name_as_the_app_does(app: Flask, runner: FlaskCli
         assert db.session.scalars(select(Consultant.name)).one() == "Eve Diaz"
 
 
+@pytest.mark.db
 def test_user_create_takes_an_accented_address_as_the_sign_in_page_does(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
@@ -228,12 +238,14 @@ def test_user_create_takes_an_accented_address_as_the_sign_in_page_does(
     assert again.exit_code == 0, again.output
 
 
+@pytest.mark.db
 def test_user_create_refuses_a_duplicate(runner: FlaskCliRunner) -> None:
     runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
     result = runner.invoke(user_cli, ["create", "EVE@example.com"], input="a long password\n")
     assert result.exit_code == 1 and "already exists" in result.output
 
 
+@pytest.mark.db
 def test_user_password_sets_a_new_one_and_signs_out_sessions(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
@@ -259,6 +271,7 @@ def test_user_password_sets_a_new_one_and_signs_out_sessions(
     assert post(app.test_client(), "/login", new).status_code == 302
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("email", "password", "status", "message"),
     [
@@ -283,6 +296,7 @@ def test_user_password_refuses_bad_input(
         assert db.session.scalars(select(Consultant.password_hash)).one() == before
 
 
+@pytest.mark.db
 def test_demo_creates_a_consultant_and_an_engagement_once(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
@@ -301,6 +315,7 @@ def test_demo_creates_a_consultant_and_an_engagement_once(
     assert "Tidewater" in page and "Decided" in page
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(("port", "shown"), [("8123", "8123"), ("", "5000"), (" ", "5000")])
 def test_demo_names_the_port_of_the_development_server(
     runner: FlaskCliRunner, port: str, shown: str
@@ -417,6 +432,7 @@ def test_commands_on_a_database_without_tables_say_to_upgrade(tmp_path: Path) ->
         assert result.stderr == "Error: the database has no tables yet; run 'assess db upgrade'.\n"
 
 
+@pytest.mark.db
 def test_decisions_stored_before_the_upgrade_get_their_columns_from_their_documents(
     tmp_path: Path,
 ) -> None:
