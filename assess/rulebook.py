@@ -42,6 +42,8 @@ class FactKind:
     kind: str  # "level", "choice", "bool" or "count"
     choices: tuple[str, ...] = ()
     high: int = 5
+    # A count's lowest value: gaps start at 0, but every decision has a respondent.
+    low: int = 0
 
     def check(self, value: Any) -> str | None:
         """Return what is wrong with comparing this fact to ``value``, or None."""
@@ -49,7 +51,7 @@ class FactKind:
             return None if isinstance(value, bool) else "must be true or false"
         if self.kind == "choice":
             return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
-        low = SCALE.start if self.kind == "level" else 0
+        low = SCALE.start if self.kind == "level" else self.low
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= self.high:
             return f"must be an integer from {low} to {self.high}"
         return None
@@ -63,7 +65,7 @@ class FactKind:
             return (False, True)
         if self.kind == "choice":
             return self.choices
-        return tuple(range(SCALE.start if self.kind == "level" else 0, self.high + 1))
+        return tuple(range(SCALE.start if self.kind == "level" else self.low, self.high + 1))
 
 
 LEVEL = FactKind("level")
@@ -77,7 +79,7 @@ DERIVED_FACTS: dict[str, FactKind] = {
     "hybrid": FactKind("bool"),
     **{f"uses_{key}": FactKind("bool") for key in MODEL_KEYS},
     # How far apart the respondents started (one respondent: no gaps).
-    "respondents": FactKind("count", high=100),
+    "respondents": FactKind("count", high=100, low=1),
     "significant_gaps": FactKind("count", high=len(FACTOR_KEYS)),
     **{f"gap_{key}": FactKind("count", high=SCALE.stop - 1 - SCALE.start) for key in FACTOR_KEYS},
 }

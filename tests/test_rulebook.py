@@ -36,6 +36,11 @@ DEFECTS = {
         + GOOD_BECAUSE,
         "rule bad-level: when.innovation.gte: must be an integer from 1 to 5",
     ),
+    "no respondents": (
+        "  - id: nobody\n    when: {respondents: 0}\n    protocols: {decision_log: {}}\n"
+        + GOOD_BECAUSE,
+        "rule nobody: when.respondents.eq: must be an integer from 1 to 100",
+    ),
     "string level": (
         "  - id: string-level\n    when: {innovation: '4'}\n    protocols: {decision_log: {}}\n"
         + GOOD_BECAUSE,

@@ -93,6 +93,8 @@ def test_rules_check_reports_deeply_nested_yaml(rules_copy: Path, where: str) ->
                 ("{innovation: {gte: 4, lte: 2}}", "innovation"),
                 ("{innovation: {lt: 1}}", "innovation"),
                 ("{gap_innovation: {gt: 4}}", "gap_innovation"),
+                # Every decision rests on at least one answer set.
+                ("{respondents: {lt: 1}}", "respondents"),
                 ("{model: {eq: agile, ne: agile}}", "model"),
                 ("{hybrid: {eq: true, ne: true}}", "hybrid"),
             )
