@@ -22,6 +22,13 @@ class Factor:
         """Return the written anchor for a level on the 1-5 scale."""
         return self.anchors[level - 1]
 
+    @property
+    def scale(self) -> str:
+        """The factor and the meaning of each level, for a program's reader: the API
+        document says which end of the scale is which, as the questionnaire does."""
+        levels = " ".join(f"{level}: {self.anchor(level)}" for level in SCALE)
+        return f"{self.label}, from 1 to 5. {levels}"
+
 
 FACTORS: tuple[Factor, ...] = (
     Factor(

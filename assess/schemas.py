@@ -95,7 +95,8 @@ def level_field(**kwargs: Any) -> fields.Integer:
 
 
 AnswersSchema = Checked.from_dict(
-    {f.key: level_field(required=True) for f in FACTORS}, name="AnswersSchema"
+    {f.key: level_field(required=True, metadata={"description": f.scale}) for f in FACTORS},
+    name="AnswersSchema",
 )
 
 

@@ -26,7 +26,7 @@ from webtools import ENGAGEMENT as FORM_ENGAGEMENT
 from assess.api.tokens import ApiToken
 from assess.engine import evaluate
 from assess.extensions import db as database
-from assess.factors import FACTOR_KEYS
+from assess.factors import FACTOR_KEYS, FACTORS
 from assess.models import Engagement, Respondent, Signatory, hash_token
 
 pytestmark = pytest.mark.db
@@ -1585,3 +1585,16 @@ def test_the_document_allows_the_text_the_api_takes_and_refuses_the_rest(
     for pattern in patterns:
         assert re.search(pattern, "Art\tdirector"), pattern
         assert not re.search(pattern, "Art\ndirector"), pattern
+
+
+def test_the_openapi_document_says_what_each_answer_level_means(client: FlaskClient) -> None:
+    # The factor keys are the public contract: a client that reads only the API document
+    # must learn which end of the scale is which, as the questionnaire shows a person.
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    for name in ("Answers", "PartialAnswers"):
+        properties = schemas[name]["properties"]
+        for factor in FACTORS:
+            described = properties[factor.key]["description"]
+            assert described.startswith(factor.label), (name, factor.key)
+            assert f"1: {factor.anchor(1)}" in described, (name, factor.key)
+            assert f"5: {factor.anchor(5)}" in described, (name, factor.key)

@@ -76,7 +76,8 @@ class ApiText(Text):
 
 
 PartialAnswersSchema = Checked.from_dict(
-    {f.key: level_field() for f in FACTORS}, name="PartialAnswersSchema"
+    {f.key: level_field(metadata={"description": f.scale}) for f in FACTORS},
+    name="PartialAnswersSchema",
 )
 
 
