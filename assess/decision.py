@@ -198,9 +198,13 @@ class Decision:
             escalation=tuple(Tier(**t) for t in data["escalation"]),
             trace=tuple(Reason.from_dict(r) for r in data["trace"]),
             rules_version=data["rules_version"],
+            # A decision kept without tipping points was never looked at one step away:
+            # None, not "no single change would flip it".
             what_if=tuple(
                 TippingPoint(w["factor"], w["from"], w["to"], w["model"], tuple(w["components"]))
-                for w in data.get("what_if", ())
-            ),
+                for w in data["what_if"]
+            )
+            if "what_if" in data
+            else None,
             alignment=Alignment.from_dict(data["alignment"]) if "alignment" in data else None,
         )

@@ -1278,4 +1278,6 @@ def _reason_text(reason: Reason) -> str:
 
 
 def _tipping_points(decision: Decision) -> str:
-    return " ".join(w.sentence() for w in decision.what_if or ()) or "none"
+    if decision.what_if is None:  # kept without looking one step away
+        return "not worked out"
+    return " ".join(w.sentence() for w in decision.what_if) or "none"

@@ -244,6 +244,16 @@ def test_stored_decision_round_trips() -> None:
     assert Decision.from_dict(decision.to_dict()).to_dict() == decision.to_dict()
 
 
+def test_a_stored_decision_without_tipping_points_does_not_read_as_having_none() -> None:
+    # A decision kept before tipping points were (an import may bring one) was never looked
+    # at one step away: read back, it must not claim that no single change would flip it.
+    data = evaluate(CO_CREATION, what_if=True).to_dict()
+    del data["what_if"]
+    assert Decision.from_dict(data).what_if is None
+    robust = {**data, "what_if": []}
+    assert Decision.from_dict(robust).what_if == ()
+
+
 def test_what_if_lists_exactly_the_one_step_changes_that_flip_the_outcome() -> None:
     rng = random.Random(7)
     for _ in range(40):

@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -431,3 +432,16 @@ def test_the_audit_trail_keeps_what_a_request_said_without_its_control_character
     db.session.expire_all()
     approved = [e for e in version.sign_off.events if e.action == "approved"]
     assert [(e.ip, e.user_agent) for e in approved] == [("198.51.100.4?", "Mozilla/5.0? (X11)?[2J")]
+
+
+def test_an_amendment_tells_tipping_points_not_worked_out_from_none() -> None:
+    # A version kept before tipping points were was never looked at one step away: the
+    # comparison must not say it had none.
+    robust = dict(zip(FACTOR_KEYS, (4, 2, 1, 4, 1, 4, 4, 5), strict=True))
+    data = evaluate(robust, what_if=True).to_dict()
+    assert data["what_if"] == []
+    unknown = Decision.from_dict({k: v for k, v in data.items() if k != "what_if"})
+    old = SimpleNamespace(decision=unknown, fields={})
+    new = SimpleNamespace(decision=Decision.from_dict(data), fields={})
+    changes = {(c.section, c.item): (c.before, c.after) for c in signoff.diff(old, new)}
+    assert changes[("Reasoning", "Tipping points")] == ("not worked out", "none")

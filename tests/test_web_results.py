@@ -114,6 +114,20 @@ def test_stored_decision_is_shown_as_stored_even_if_rules_change(
     assert len(decisions(app)) == 2
 
 
+def test_a_decision_stored_without_tipping_points_is_not_called_stable(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = run_session(signed_in, engagement_id, ANSWERS)
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord)).one()
+        # Kept before tipping points were: nobody looked one step away from these answers.
+        record.data = {k: v for k, v in record.data.items() if k != "what_if"}
+        db.session.commit()
+    page = signed_in.get(path).get_data(as_text=True)
+    assert "stable result" not in page and "Tipping points" not in page
+
+
 def test_session_can_be_saved_and_resumed(app: Flask, signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     response = post(

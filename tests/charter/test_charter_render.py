@@ -280,6 +280,13 @@ def test_a_charter_whose_tipping_points_were_not_looked_for_claims_no_robustness
     assert numbers == [str(i) for i in range(1, len(numbers) + 1)], numbers
 
 
+def test_a_stored_decision_kept_without_tipping_points_claims_no_robustness() -> None:
+    data = evaluate(ANSWERS["hybrid"], what_if=True).to_dict()
+    del data["what_if"]
+    html = " ".join(charter.to_html(Decision.from_dict(data), make_details()).split())
+    assert "No change of one step" not in html and "robust" not in html
+
+
 def test_the_equity_band_says_percentage_points(decisions: dict[str, Decision]) -> None:
     decision = decisions["integrated"]
     band = next(p for p in decision.protocols if p.id == "dynamic_equity").params["band_pct"]
