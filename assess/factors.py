@@ -55,8 +55,8 @@ FACTORS: tuple[Factor, ...] = (
         question="Do you already have what the project needs to happen?",
         help=(
             "Funding, a venue, equipment, archive rights, specialist skills. When a critical "
-            "asset is missing and only a partner can bring it, the partnership is shaped "
-            "around that asset."
+            "asset is missing and only a partner can bring it, that weighs heavily toward a "
+            "partnership built around the asset."
         ),
         anchors=(
             "Critical assets are missing and only a partner can supply them.",
