@@ -301,7 +301,9 @@ def test_a_method_a_route_does_not_take_is_named_with_those_it_takes(api: FlaskC
     engagement_id = create_engagement(api)
     wrong_method = api.put(f"/api/v1/engagements/{engagement_id}", json={"archived": True})
     assert wrong_method.status_code == 405
-    assert wrong_method.json["message"] == "This route does not take PUT; it takes DELETE, GET, PATCH."
+    assert (
+        wrong_method.json["message"] == "This route does not take PUT; it takes DELETE, GET, PATCH."
+    )
     assert api.delete("/api/v1/evaluate").json["message"] == (
         "This route does not take DELETE; it takes POST."
     )

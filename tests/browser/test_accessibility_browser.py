@@ -107,6 +107,8 @@ def main_pages(app: Flask, client: FlaskClient) -> tuple[list[Visit], list[Visit
     other = Setup(other_id, record(app, other_id))
     preparing = freeze(client, other)
     session = {**{key: str(level) for key, level in ANSWERS.items()}, "action": "decide"}
+    archived = create_engagement(client, project_name="Quiet Cove")
+    post(client, f"/engagements/{archived}/archive")
     single = post(
         client,
         f"/engagements/{create_engagement(client, project_name='Salt Roads')}/session",
@@ -148,6 +150,8 @@ def main_pages(app: Flask, client: FlaskClient) -> tuple[list[Visit], list[Visit
         Visit("invite", f"{base}/invitations/new", "Invite a respondent"),
         Visit("respondent-remove", f"{base}/respondents/{cy}/remove", "Remove Cy Park"),
         Visit("session", f"{base}/session", "Intake session"),
+        Visit("engagement-archived", f"/engagements/{archived}", "Quiet Cove"),
+        Visit("engagement-delete", f"/engagements/{archived}/delete", "Delete Quiet Cove"),
         Visit("result", single.headers["Location"], " · Salt Roads"),
         Visit("consensus", consensus, "Integrated Co-Creation"),
         Visit("charter", other.charter_path, "Charter · Harbour Lights"),
