@@ -261,13 +261,14 @@ def summary_text(decision: Decision) -> str:
     from assess.protocols import BY_ID, quantity
 
     lines = [f"Recommended model: {decision.title}", ""]
+    if decision.weak_fit_note:
+        lines += [decision.weak_fit_note, ""]
     # Highest first, the recommended models first among equal scores, named as everywhere else.
-    order = [*decision.components, *(k for k in decision.scores if k not in decision.components)]
-    ranked = sorted(order, key=lambda key: -decision.scores[key])
     lines.append(
         "Scores: "
         + ", ".join(
-            f"{partnership.BY_KEY[key].title} {score_text(decision.scores[key])}" for key in ranked
+            f"{partnership.BY_KEY[key].title} {score_text(score)}"
+            for key, score in decision.ranked_scores()
         )
     )
     lines += ["", "Answers:"]

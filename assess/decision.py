@@ -160,6 +160,20 @@ class Decision:
     def title(self) -> str:
         return partnership.title(self.model, self.components)
 
+    @property
+    def weak_fit_note(self) -> str | None:
+        """Say so when the answers speak as much against even the recommended model as for
+        it: the scores add up what the rules found for and against each model, and the
+        recommendation is then only the model with the least against it."""
+        primary = self.components[0]
+        if self.scores[primary] > 0:
+            return None
+        return (
+            "No model fits these answers well: each has as much against it as for it, or more. "
+            f"{partnership.BY_KEY[primary].title} is recommended because the least speaks "
+            "against it; talk the answers through before building on it."
+        )
+
     def ranked_scores(self) -> list[tuple[str, float]]:
         """The models by score, highest first; on equal scores the recommended models come
         first, primary then secondary, so no model ranks above the one chosen over it."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assess.factors import FACTOR_KEYS
 from assess.rulebook import DEFAULT_RULES_DIR
 
 ANSWERS = {
@@ -110,6 +111,25 @@ def test_text_gives_each_scoring_reason_its_points_as_the_result_page_and_charte
         "who shape it together. (Integrated Co-Creation +3, Agile Production Partnership +1)\n"
     ) in why
     assert "(Agile Production Partnership +3, Integrated Co-Creation \u22121)\n" in why
+
+
+# Answers that speak against every model: proven formula, everything in hand, no risk, one
+# short engagement, creative calls on one side, a fixed plan and heavy logistics.
+AGAINST_EVERY_MODEL = dict(zip(FACTOR_KEYS, (1, 5, 1, 1, 1, 1, 1, 4), strict=True))
+
+
+def test_text_says_when_no_model_fits_the_answers_well() -> None:
+    decision = json.loads(assess("evaluate", stdin=json.dumps(AGAINST_EVERY_MODEL)).stdout)
+    assert max(decision["scores"].values()) <= 0
+    text = assess("evaluate", "--format", "text", stdin=json.dumps(AGAINST_EVERY_MODEL)).stdout
+    assert text.startswith(
+        "Recommended model: Strategic Resource Partnership\n\n"
+        "No model fits these answers well: each has as much against it as for it, or more. "
+        "Strategic Resource Partnership is recommended because the least speaks against it; "
+        "talk the answers through before building on it.\n\nScores: "
+    )
+    clear = assess("evaluate", "--format", "text", stdin=json.dumps(ANSWERS)).stdout
+    assert "No model fits" not in clear
 
 
 def test_text_names_the_models_in_the_scores_line_highest_first() -> None:

@@ -23,7 +23,7 @@ from webtools import (
 
 from assess.engine import evaluate
 from assess.extensions import db
-from assess.factors import FACTORS
+from assess.factors import FACTOR_KEYS, FACTORS
 from assess.models import DecisionRecord, Respondent, utcnow
 from assess.partnership import BY_KEY as MODEL_BY_KEY
 from assess.protocols import BY_ID
@@ -126,6 +126,21 @@ def test_a_decision_stored_without_tipping_points_is_not_called_stable(
         db.session.commit()
     page = signed_in.get(path).get_data(as_text=True)
     assert "stable result" not in page and "Tipping points" not in page
+
+
+def test_a_recommendation_no_model_fits_well_says_so(app: Flask, signed_in: FlaskClient) -> None:
+    engagement_id = create_engagement(signed_in)
+    clear = signed_in.get(run_session(signed_in, engagement_id, ANSWERS)).get_data(as_text=True)
+    assert "No model fits" not in clear
+    against_every_model = dict(zip(FACTOR_KEYS, (1, 5, 1, 1, 1, 1, 1, 4), strict=True))
+    path = run_session(signed_in, engagement_id, against_every_model)
+    page = signed_in.get(path).get_data(as_text=True)
+    assert (
+        '<p class="notice notice-warning">No model fits these answers well: each has as much '
+        "against it as for it, or more. Strategic Resource Partnership is recommended because "
+        "the least speaks against it; talk the answers through before building on it.</p>"
+    ) in page
+    assert max(decisions(app)[-1].data["scores"].values()) <= 0
 
 
 def test_session_can_be_saved_and_resumed(app: Flask, signed_in: FlaskClient) -> None:
@@ -491,7 +506,6 @@ def test_the_reasons_say_which_model_each_argues_for_and_which_value_applies(
     from assess.alignment import Respondent as Answers
     from assess.engine import evaluate_respondents
     from assess.extensions import db
-    from assess.factors import FACTOR_KEYS
     from assess.models import Engagement
     from assess.questionnaire import record_decision
 
