@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -43,6 +45,19 @@ def run_session(client: FlaskClient, engagement_id: int, answers: dict[str, int]
     return str(response.headers["Location"])
 
 
+def session_kept_as(
+    app: Flask, client: FlaskClient, change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> str:
+    """Run a session on a new engagement, then change its stored decision as an older
+    version of the app would have kept it; return the result page's path."""
+    path = run_session(client, create_engagement(client), ANSWERS)
+    with app.app_context():
+        record = db.session.scalars(select(DecisionRecord)).one()
+        record.data = change(dict(record.data))
+        db.session.commit()
+    return path
+
+
 def test_session_page_shows_every_factor_with_help(signed_in: FlaskClient) -> None:
     engagement_id = create_engagement(signed_in)
     page = signed_in.get(f"/engagements/{engagement_id}/session").get_data(as_text=True)
@@ -77,15 +92,11 @@ def test_facilitated_session_stores_a_decision_snapshot(app: Flask, signed_in: F
 def test_stored_decision_is_shown_as_stored_even_if_rules_change(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    path = run_session(signed_in, engagement_id, ANSWERS)
-    with app.app_context():
-        record = db.session.scalars(select(DecisionRecord)).one()
-        data = dict(record.data)
-        data["rules_version"] = "an-older-rules-version"
-        data["trace"] = [{"rule": "old", "file": "rules/old.yaml", "because": "An old reason."}]
-        record.data = data
-        db.session.commit()
+    older = {
+        "rules_version": "an-older-rules-version",
+        "trace": [{"rule": "old", "file": "rules/old.yaml", "because": "An old reason."}],
+    }
+    path = session_kept_as(app, signed_in, lambda data: {**data, **older})
     page = signed_in.get(path).get_data(as_text=True)
     assert "An old reason." in page and "an-older-rules-" in page
     assert "Made with earlier rules." in page
@@ -117,13 +128,10 @@ def test_stored_decision_is_shown_as_stored_even_if_rules_change(
 def test_a_decision_stored_without_tipping_points_is_not_called_stable(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    path = run_session(signed_in, engagement_id, ANSWERS)
-    with app.app_context():
-        record = db.session.scalars(select(DecisionRecord)).one()
-        # Kept before tipping points were: nobody looked one step away from these answers.
-        record.data = {k: v for k, v in record.data.items() if k != "what_if"}
-        db.session.commit()
+    # Kept before tipping points were: nobody looked one step away from these answers.
+    path = session_kept_as(
+        app, signed_in, lambda data: {k: v for k, v in data.items() if k != "what_if"}
+    )
     page = signed_in.get(path).get_data(as_text=True)
     assert "stable result" not in page and "Tipping points" not in page
 
