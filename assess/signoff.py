@@ -1045,6 +1045,22 @@ def superseded_by(session: Session, version: CharterVersion) -> CharterVersion |
     return later[-1] if later else None
 
 
+def public_state(session: Session, version: CharterVersion) -> str:
+    """Say where the version's sign-off stands for someone holding the charter: its status,
+    or ``stale`` when an open sign-off can no longer complete, as its own pages say."""
+    status = version.sign_off.status
+    if status in (SIGNOFF_PREPARING, SIGNOFF_PENDING) and stale_because(session, version):
+        return "stale"
+    return status
+
+
+def replaced_versions(versions: list[CharterVersion]) -> dict[int, CharterVersion]:
+    """Map each signed version of one charter to the newest signed amendment replacing it."""
+    signed = [v for v in versions if v.sign_off is not None and v.sign_off.status == SIGNOFF_SIGNED]
+    newest = max(signed, key=lambda v: v.number, default=None)
+    return {v.number: newest for v in signed if newest is not None and v.number < newest.number}
+
+
 def versions_of(session: Session, document_id: str) -> list[CharterVersion]:
     """Return every version of a document, oldest first."""
     if len(document_id) > 40:

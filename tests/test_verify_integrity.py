@@ -17,11 +17,13 @@ from signofftools import (  # noqa: F401  (fixtures)
     engagement_with_decision,
     freeze,
     post,
+    record,
     seal_key_files,
     send,
     shared_seal_key,
 )
 from test_verify_page import seal_as, sign_through, upload
+from webtools import ANSWERS
 
 from assess.extensions import db
 from assess.models import CharterVersion, Signatory
@@ -240,3 +242,73 @@ def test_an_amended_version_says_so_in_its_answer_whether_uploaded_or_looked_up(
         box = text[text.index('id="result-title"') : text.index("</section>")]
         box = re.sub(r"<[^>]+>", "", box[: box.index("</div>")])
         assert re.search(r"Amended since: version 2, signed on [^<]+ UTC, replaces this one\.", box)
+
+
+# --- the public page agrees with the sign-off pages on where a version stands ----------
+
+
+def versions_row(page: str, number: int) -> str:
+    """Return the text of one version's row on a charter's public page, tags removed."""
+    rows = re.findall(r"(?s)<tr>\s*<th scope=\"row\">.*?</tr>", page)
+    for row in rows:
+        text = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+        if text.startswith(f"Version {number} "):
+            return text
+    raise AssertionError(f"no row for version {number}")
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_stale_version_is_stale_on_the_public_page_as_on_the_sign_off_pages(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version = freeze(signed_in, setup)
+    link = send(signed_in, version, order="parallel")["Ann Lee"]
+    frozen = signed_in.get(f"{version}/charter.pdf").data
+    record(app, setup.engagement_id, {**ANSWERS, "innovation": 1, "risk_tolerance": 5})
+    assert "Stale" in app.test_client().get(link).get_data(as_text=True)
+    with app.app_context():
+        document_id = db.session.query(CharterVersion).one().document_id
+    visitor = app.test_client()
+    row = versions_row(visitor.get(f"/verify/{document_id}").get_data(as_text=True), 1)
+    # It can never be signed now: "Pending" and "Named once signed" promise otherwise.
+    assert "Stale" in row and "Pending" not in row and "Named once signed" not in row
+    looked_up = post(visitor, "/verify", {"sha256": sha256_hex(frozen)}).get_data(as_text=True)  # type: ignore[attr-defined]
+    box = " ".join(re.sub(r"<[^>]+>", " ", looked_up[looked_up.index('id="result"') :]).split())
+    assert "will not be signed" in box and "pending" not in box
+    uploaded = upload(visitor, frozen).get_data(as_text=True)
+    assert "unsigned frozen copy of version 1" in uploaded
+    assert "will not be signed" in uploaded and "not signed yet" not in uploaded
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_public_page_says_which_signed_version_an_amendment_replaced(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """The QR code on version 1's audit page opens this list: it must not read as current."""
+    setup = engagement_with_decision(app, signed_in)
+    signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
+    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
+    with app.app_context():
+        document_id = db.session.query(CharterVersion).first().document_id  # type: ignore[union-attr]
+    page = app.test_client().get(f"/verify/{document_id}").get_data(as_text=True)
+    assert "Replaced by version 2" in versions_row(page, 1)
+    assert "Replaced" not in versions_row(page, 2)
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_looking_up_a_version_nobody_approved_yet_does_not_call_it_approved(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    version = freeze(signed_in, setup)
+    frozen = signed_in.get(f"{version}/charter.pdf").data
+    visitor = app.test_client()
+    page = post(visitor, "/verify", {"sha256": sha256_hex(frozen)}).get_data(as_text=True)  # type: ignore[attr-defined]
+    box = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="result"') :]).split())
+    assert "approved content" not in box and "sign-off is preparing" not in box
+    assert "is the charter frozen for sign-off as version 1 of charter" in box
+    assert "Nobody has approved it yet: it is not signed." in box

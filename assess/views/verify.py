@@ -108,10 +108,13 @@ def _page(
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    versions = versions or []
     page = render_template(
         "web/verify/verify.html",
         document_id=document_id,
-        versions=versions or [],
+        versions=versions,
+        states={v.number: signoff.public_state(db.session, v) for v in versions},
+        replaced=signoff.replaced_versions(versions),
         result=result,
         form=form or {},
         errors=errors or {},
@@ -174,6 +177,7 @@ def _check_hash(digest: str) -> tuple[str, int]:
     if found is not None:
         version, matched = found
         result.update(found=version, matched=matched, sign_off=version.sign_off)
+        result["state"] = signoff.public_state(db.session, version)
         result["superseded_by"] = signoff.superseded_by(db.session, version)
     return _page(result=result, form={"sha256": digest})
 
@@ -217,6 +221,7 @@ def _check_file(data: bytes) -> tuple[str, int]:
         "found": found[0] if found else None,
         "matched": found[1] if found else None,
         "sign_off": found[0].sign_off if found else None,
+        "state": signoff.public_state(db.session, found[0]) if found else None,
     }
     return _page(result=result)
 
