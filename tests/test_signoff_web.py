@@ -544,6 +544,23 @@ def test_answers_evaluated_again_make_the_frozen_version_stale(
     assert "cannot be signed" in response.get_data(as_text=True)  # type: ignore[attr-defined]
 
 
+def test_a_signatory_is_not_labelled_as_declining_when_another_one_declined(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """The badge beside "For <name>" is read as what that person did."""
+    setup = engagement_with_decision(app, signed_in)
+    links = send(signed_in, freeze(signed_in, setup))  # in order: Bo waits for Ann
+    visitor = app.test_client()
+    assert post(visitor, f"{links['Ann Lee']}/decline", {"reason": "Split"}).status_code == 303
+    ann = visitor.get(links["Ann Lee"]).get_data(as_text=True)
+    assert 'class="status status-declined">Declined<' in ann
+    bo = visitor.get(links["Bo Chen"]).get_data(as_text=True)
+    assert "status-declined" not in bo
+    # As the consultant's page lists them: closed with this version, without them.
+    assert 'class="status status-closed">Closed<' in bo
+    assert "Another signatory asked for changes" in bo
+
+
 def test_a_signatory_who_approved_learns_when_the_version_will_not_be_signed(
     app: Flask, signed_in: FlaskClient
 ) -> None:
