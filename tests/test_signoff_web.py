@@ -561,6 +561,33 @@ def test_a_signatory_is_not_labelled_as_declining_when_another_one_declined(
     assert "Another signatory asked for changes" in bo
 
 
+def test_a_signed_version_replaced_by_a_signed_amendment_says_so_on_its_pages(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """As the verify page tells whoever checks version 1: version 2 now replaces it."""
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup)
+    old_links = send(signed_in, first, order="parallel")
+    visitor = app.test_client()
+    for person in SIGNATORIES:
+        assert approve(visitor, old_links[person["name"]], person["name"]).status_code == 303
+    replaced = "Amended since: version 2, signed on "
+    assert replaced not in visitor.get(old_links["Ann Lee"]).get_data(as_text=True)
+    second = freeze(signed_in, setup, arbitration="Zurich Chamber")
+    links = send(signed_in, second, order="parallel")
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303
+    # Not before version 2 is signed: until then version 1 is the charter in force.
+    assert replaced not in visitor.get(old_links["Ann Lee"]).get_data(as_text=True)
+    assert approve(visitor, links["Bo Chen"], "Bo Chen").status_code == 303
+    for page in (visitor.get(old_links["Bo Chen"]), signed_in.get(first)):
+        text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+        text = text.replace(" ,", ",")
+        assert re.search(
+            r"Amended since: version 2, signed on [^.]+ UTC, replaces this one\.", text
+        )
+    assert replaced not in signed_in.get(second).get_data(as_text=True)
+
+
 def test_a_signatory_who_approved_learns_when_the_version_will_not_be_signed(
     app: Flask, signed_in: FlaskClient
 ) -> None:

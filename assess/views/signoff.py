@@ -375,8 +375,16 @@ def _version_page(
         labels=SIGNATORY_LABELS,
         latest=engagement.charter_versions[-1],
         named_before=signoff.named_before(version),
+        replaced_by=_replaced_by(version),
     )
     return page, status
+
+
+def _replaced_by(version: CharterVersion) -> CharterVersion | None:
+    """The signed amendment that replaces this signed version, as the verify page says."""
+    if version.sign_off.status != SIGNOFF_SIGNED:
+        return None
+    return signoff.superseded_by(db.session, version)
 
 
 @bp.get("/v<int:number>")
@@ -689,6 +697,7 @@ def _sign_page(
         can_act=can_act,
         changes=signoff.diff(previous, version) if previous else [],
         previous=previous,
+        replaced_by=_replaced_by(version),
         form=form or {},
         errors=errors or {},
         labels=SIGN_LABELS,
