@@ -588,6 +588,22 @@ def test_a_signed_version_replaced_by_a_signed_amendment_says_so_on_its_pages(
     assert replaced not in signed_in.get(second).get_data(as_text=True)
 
 
+def test_a_signatory_learns_what_declining_does_before_declining(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """ "Back to draft" is the consultant's view: the signatory needs to know the decline ends
+    this version's sign-off for everyone, those who approved too, and what comes next."""
+    links = send(signed_in, freeze(signed_in, engagement_with_decision(app, signed_in)))
+    page = app.test_client().get(links["Ann Lee"]).get_data(as_text=True)
+    hint = re.search(r'<p class="hint" id="hint-reason">([^<]*)</p>', page)
+    assert hint is not None
+    assert hint.group(1) == (
+        "The consultant sees your reason. Declining ends the sign-off of this version for "
+        "everyone, approvals already given included; the consultant can then prepare a "
+        "corrected version and send you a new link."
+    )
+
+
 def test_a_signatory_who_approved_learns_when_the_version_will_not_be_signed(
     app: Flask, signed_in: FlaskClient
 ) -> None:
