@@ -312,3 +312,20 @@ def test_looking_up_a_version_nobody_approved_yet_does_not_call_it_approved(
     assert "approved content" not in box and "sign-off is preparing" not in box
     assert "is the charter frozen for sign-off as version 1 of charter" in box
     assert "Nobody has approved it yet: it is not signed." in box
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_the_frozen_copy_of_a_replaced_version_points_past_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """Keeping version 1's signed file is no longer the advice once version 2 replaces it."""
+    setup = engagement_with_decision(app, signed_in)
+    first = signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
+    frozen = signed_in.get(f"{first}/charter.pdf").data
+    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
+    text = upload(app.test_client(), frozen).get_data(as_text=True)
+    assert result_heading(text) == "Not a signed charter"
+    box = text[text.index('id="result-title"') : text.index("</section>")]
+    box = re.sub(r"<[^>]+>", "", box[: box.index("</div>")])
+    assert re.search(r"Amended since: version 2, signed on [^<]+ UTC, replaces this one\.", box)
