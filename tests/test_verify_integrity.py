@@ -173,6 +173,21 @@ def signed_by_ann(app: Flask, client: FlaskClient, setup: Any, **fields: str) ->
     return version
 
 
+def signed_then_amended(app: Flask, client: FlaskClient) -> str:
+    """Sign version 1 of a new engagement's charter, then an amendment replacing it as
+    version 2; return version 1's path."""
+    setup = engagement_with_decision(app, client)
+    first = signed_by_ann(app, client, setup, arbitration="Geneva Chamber")
+    signed_by_ann(app, client, setup, arbitration="Zurich Chamber")
+    return first
+
+
+def result_box(page: str) -> str:
+    """The text of the verify page's answer box, tags removed."""
+    box = page[page.index('id="result-title"') : page.index("</section>")]
+    return re.sub(r"<[^>]+>", "", box[: box.index("</div>")])
+
+
 # --- a signed version replaced by an amendment says so -------------------------------
 
 
@@ -181,10 +196,8 @@ def signed_by_ann(app: Flask, client: FlaskClient, setup: Any, **fields: str) ->
 def test_verifying_a_signed_version_that_was_amended_says_it_was_superseded(
     app: Flask, signed_in: FlaskClient
 ) -> None:
-    setup = engagement_with_decision(app, signed_in)
-    first = signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
+    first = signed_then_amended(app, signed_in)
     old_signed = signed_in.get(f"{first}/signed.pdf").data
-    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
     text = upload(app.test_client(), old_signed).get_data(as_text=True)
     assert "Intact and sealed" in text
     # The holder of version 1 must learn that version 2 now replaces it.
@@ -209,7 +222,8 @@ def test_an_archived_engagement_cannot_send_an_amendment_for_sign_off(
     started = post(signed_in, f"{amendment}/start", {"order": "parallel"})
     assert started.status_code == 409  # type: ignore[attr-defined]
     with app.app_context():
-        assert all(s.token_hash is None for s in db.session.query(Signatory).all()[1:])
+        signatories = db.session.query(Signatory).order_by(Signatory.id).all()
+        assert all(s.token_hash is None for s in signatories[1:])
     # Nor can its signatories change, or the signed version's links be touched.
     added = post(signed_in, f"{amendment}/signatories", SIGNATORIES[1])
     assert added.status_code == 409  # type: ignore[attr-defined]
@@ -231,16 +245,13 @@ def test_an_amended_version_says_so_in_its_answer_whether_uploaded_or_looked_up(
 ) -> None:
     """The holder of version 1 learns that version 2 replaces it in the answer itself, also
     when pasting its fingerprint; the version's pages are not theirs to see."""
-    setup = engagement_with_decision(app, signed_in)
-    first = signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
+    first = signed_then_amended(app, signed_in)
     old_signed = signed_in.get(f"{first}/signed.pdf").data
-    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
     visitor = app.test_client()
     uploaded = upload(visitor, old_signed).get_data(as_text=True)
     looked_up = post(visitor, "/verify", {"sha256": sha256_hex(old_signed)})
     for text in (uploaded, looked_up.get_data(as_text=True)):  # type: ignore[attr-defined]
-        box = text[text.index('id="result-title"') : text.index("</section>")]
-        box = re.sub(r"<[^>]+>", "", box[: box.index("</div>")])
+        box = result_box(text)
         assert re.search(r"Amended since: version 2, signed on [^<]+ UTC, replaces this one\.", box)
 
 
@@ -288,9 +299,7 @@ def test_the_public_page_says_which_signed_version_an_amendment_replaced(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     """The QR code on version 1's audit page opens this list: it must not read as current."""
-    setup = engagement_with_decision(app, signed_in)
-    signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
-    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
+    signed_then_amended(app, signed_in)
     with app.app_context():
         document_id = db.session.query(CharterVersion).first().document_id  # type: ignore[union-attr]
     page = app.test_client().get(f"/verify/{document_id}").get_data(as_text=True)
@@ -320,12 +329,9 @@ def test_the_frozen_copy_of_a_replaced_version_points_past_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     """Keeping version 1's signed file is no longer the advice once version 2 replaces it."""
-    setup = engagement_with_decision(app, signed_in)
-    first = signed_by_ann(app, signed_in, setup, arbitration="Geneva Chamber")
+    first = signed_then_amended(app, signed_in)
     frozen = signed_in.get(f"{first}/charter.pdf").data
-    signed_by_ann(app, signed_in, setup, arbitration="Zurich Chamber")
     text = upload(app.test_client(), frozen).get_data(as_text=True)
     assert result_heading(text) == "Not a signed charter"
-    box = text[text.index('id="result-title"') : text.index("</section>")]
-    box = re.sub(r"<[^>]+>", "", box[: box.index("</div>")])
+    box = result_box(text)
     assert re.search(r"Amended since: version 2, signed on [^<]+ UTC, replaces this one\.", box)
