@@ -783,6 +783,9 @@ def decline(
     session.flush()
 
 
+WITHDRAWN_BY_HAND = "Withdrawn by the consultant"
+
+
 def withdraw(
     session: Session, sign_off: SignOff, *, actor: str = "", now: datetime | None = None
 ) -> None:
@@ -793,7 +796,7 @@ def withdraw(
     _refuse_if_archived(sign_off)
     if sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
         raise SignOffError("This sign-off is already closed.")
-    _close(sign_off, SIGNOFF_WITHDRAWN, now, "Withdrawn by the consultant")
+    _close(sign_off, SIGNOFF_WITHDRAWN, now, WITHDRAWN_BY_HAND)
     _event(sign_off, "withdrawn", now, actor=actor)
 
 
@@ -842,6 +845,16 @@ def decline_of(sign_off: SignOff) -> Decline | None:
     return None
 
 
+def withdrawn_by(sign_off: SignOff) -> str | None:
+    """Return who withdrew the sign-off ("the consultant" when unrecorded), if it was."""
+    if sign_off.status != SIGNOFF_WITHDRAWN:
+        return None
+    for event in reversed(sign_off.events):
+        if event.action == "withdrawn" and event.actor:
+            return event.actor
+    return "the consultant"
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a version's sign-off stands and why, in the words of the version's page."""
@@ -883,7 +896,15 @@ def _why(
             "new version."
         )
     if sign_off.status == SIGNOFF_WITHDRAWN:
-        return f"Withdrawn. {_sentence(sign_off.reason)}"
+        when = f" on {time_text(sign_off.closed_at)}" if sign_off.closed_at else ""
+        who = f"Withdrawn by {_isolate(withdrawn_by(sign_off) or 'the consultant')}{when}"
+        if sign_off.reason != WITHDRAWN_BY_HAND:  # replaced by a newer version
+            reason = _sentence(sign_off.reason)
+            return f"{who}: {reason[:1].lower()}{reason[1:]}"
+        return (
+            f"{who}. Its links can no longer approve or decline it: prepare a new version to "
+            "ask for sign-off again."
+        )
     if version.engagement.archived_at is not None:
         return (
             "The engagement is archived. Its sign-off is read-only: nobody can approve or "

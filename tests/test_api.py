@@ -27,7 +27,7 @@ from assess.api.tokens import ApiToken
 from assess.engine import evaluate
 from assess.extensions import db as database
 from assess.factors import FACTOR_KEYS, FACTORS
-from assess.models import Engagement, Respondent, Signatory, hash_token
+from assess.models import CharterVersion, Engagement, Respondent, Signatory, hash_token
 
 pytestmark = pytest.mark.db
 
@@ -766,6 +766,7 @@ def test_sign_off_status_says_why_a_version_is_stuck(app: Flask, api: FlaskClien
         signoff.add_signatory(database.session, second.sign_off, name="Ann Lee", email="a@x.org")
         signoff.start(database.session, second.sign_off, sequential=True, expires_at=None)
         database.session.commit()
+        second_id = second.id
 
     status = api.get(f"{base}/signoff").json
     SignOffSchema().load(status)  # as the OpenAPI document describes it
@@ -800,6 +801,17 @@ def test_sign_off_status_says_why_a_version_is_stuck(app: Flask, api: FlaskClien
     assert stale["stale_because_decision_id"] == newer_id
     assert stale["why"].startswith("This version is stale. The answers were evaluated again on ")
     assert f"(decision #{newer_id}), after this version was frozen." in stale["why"]
+
+    # Withdrawn: who stopped it, and what the consultant does next, said once.
+    with app.app_context():
+        pending = database.session.get(CharterVersion, second_id)
+        assert pending is not None
+        signoff.withdraw(database.session, pending.sign_off, actor="Cara Diaz")
+        database.session.commit()
+    withdrawn = api.get(f"{base}/signoff").json["versions"][0]
+    assert withdrawn["sign_off"] == "withdrawn"
+    assert withdrawn["why"].startswith("Withdrawn by \u2068Cara Diaz\u2069 on ")
+    assert withdrawn["why"].count("Withdrawn") == 1 and "prepare a new version" in withdrawn["why"]
 
     spec = api.get("/api/v1/openapi.json").json["components"]["schemas"]
     version = spec["CharterVersion"]

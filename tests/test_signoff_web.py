@@ -899,7 +899,23 @@ def test_a_withdrawn_version_offers_the_next_one(app: Flask, signed_in: FlaskCli
     _, version_path = frozen_charter(app, signed_in)
     post(signed_in, f"{version_path}/withdraw")
     page = signed_in.get(version_path).get_data(as_text=True)
-    assert "Withdrawn." in page and f'href="{version_path}/amend"' in page
+    assert f'href="{version_path}/amend"' in page
+    notice = re.search(r"<strong>Withdrawn</strong>(.*?)</p>", page, re.S)
+    assert notice is not None
+    said = re.sub(r"<[^>]+>", "", notice.group(1))
+    assert said.startswith(" by Cara Diaz on ") and "no longer approve" in said
+    assert said.count("Withdrawn") == 0
+
+
+def test_a_version_withdrawn_by_a_newer_one_links_to_it(app: Flask, signed_in: FlaskClient) -> None:
+    setup, first_path = frozen_charter(app, signed_in)
+    second_path = freeze(signed_in, setup, arbitration="Geneva Chamber")
+    page = signed_in.get(first_path).get_data(as_text=True)
+    notice = re.search(r"<strong>Withdrawn</strong>(.*?)</p>", page, re.S)
+    assert notice is not None
+    assert f'replaced by <a href="{second_path}">version 2</a>.' in notice.group(1)
+    assert "prepare a new version" not in notice.group(1)
+    assert f'href="{first_path}/amend"' not in page
 
 
 def test_a_withdrawn_version_says_so_when_a_stale_tab_still_changes_it(

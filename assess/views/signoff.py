@@ -40,6 +40,7 @@ from assess.models import (
     ROLE_MAX,
     SIGNOFF_PENDING,
     SIGNOFF_SIGNED,
+    SIGNOFF_WITHDRAWN,
     VERSIONS_WITH_SIGN_OFFS,
     CharterVersion,
     Engagement,
@@ -369,6 +370,8 @@ def _version_page(
         changes=changes,
         stale=stale,
         decline=signoff.decline_of(version.sign_off),
+        withdrawn_by=signoff.withdrawn_by(version.sign_off),
+        newer_version=_withdrawn_for(engagement, version),
         waiting=signoff.waiting_for(version.sign_off),
         form=form or {},
         errors=errors or {},
@@ -378,6 +381,14 @@ def _version_page(
         replaced_by=_replaced_by(version),
     )
     return page, status
+
+
+def _withdrawn_for(engagement: Engagement, version: CharterVersion) -> CharterVersion | None:
+    """The version whose freezing withdrew this one's sign-off, if that is what withdrew it."""
+    sign_off = version.sign_off
+    if sign_off.status != SIGNOFF_WITHDRAWN or sign_off.reason == signoff.WITHDRAWN_BY_HAND:
+        return None
+    return next((v for v in engagement.charter_versions if v.number > version.number), None)
 
 
 def _replaced_by(version: CharterVersion) -> CharterVersion | None:
