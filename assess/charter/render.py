@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from assess import partnership
 from assess.alignment import JOINT, SIDE_LABELS
@@ -160,7 +160,18 @@ def environment() -> Environment:
     env.filters["width"] = text_width
     env.filters["quantity"] = quantity
     env.filters["direction"] = direction
+    env.filters["model_names_whole"] = model_names_whole
     return env
+
+
+def model_names_whole(text: str) -> Markup:
+    """Keep each model's name on one line in a title: "Integrated Co-" at a line's end, its
+    "Creation" on the next, reads as two things."""
+    html = escape(text)
+    for model in partnership.MODELS:
+        name = escape(model.title)
+        html = Markup(html.replace(name, Markup('<span class="model-name">%s</span>') % name))
+    return html
 
 
 def direction(text: str) -> str:

@@ -8,16 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ANSWERS, make_details
+from conftest import ANSWERS, EVERY_MODEL, make_details
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from weasyprint.formatting_structure import boxes
 
-from assess import charter
+from assess import charter, partnership
 from assess.alignment import Respondent
 from assess.charter import pdf as charter_pdf
 from assess.charter import render
 from assess.engine import evaluate, evaluate_respondents
+from assess.factors import FACTOR_KEYS
 
 MM = 96 / 25.4  # CSS pixels per millimetre
 
@@ -393,3 +394,30 @@ def test_each_signature_block_labels_the_line_to_sign_on(standard_pdf: bytes) ->
     labels = [line.split()[0].upper() for line in signoff.splitlines() if line.strip()]
     assert labels.count("SIGNATURE") == 2, signoff
     assert labels.count("NAME") == 2, signoff
+
+
+@pytest.mark.parametrize(
+    "components", [("agile", "integrated"), ("strategic_resource", "integrated")], ids="-".join
+)
+def test_a_title_never_breaks_a_model_s_name_across_lines(components: tuple[str, str]) -> None:
+    answers = dict(zip(FACTOR_KEYS, map(int, EVERY_MODEL[components]), strict=True))
+    decision = evaluate(answers, what_if=True)
+    assert tuple(decision.components) == components
+    document = charter_pdf.render_document(charter.to_html(decision, make_details()))
+    titles = [
+        box
+        for page in document.pages
+        for box in descendants(page._page_box)
+        if isinstance(box, boxes.BlockBox)
+        and (has_class(box, "cover-model") or has_class(box, "model-title"))
+    ]
+    assert len(titles) == 2
+    for title in titles:
+        lines = [
+            "".join(b.text for b in descendants(line) if isinstance(b, boxes.TextBox))
+            for line in descendants(title)
+            if isinstance(line, boxes.LineBox)
+        ]
+        # "Integrated Co-" at one line's end and "Creation" at the next read as two things.
+        for name in (partnership.BY_KEY[key].title for key in components):
+            assert any(name in line for line in lines), (name, lines)
