@@ -290,7 +290,7 @@ def test_an_expired_link_asks_for_a_new_one_only_when_one_can_be_made(
     ann = app.test_client().get(links["Ann Lee"])
     text = ann.get_data(as_text=True)
     assert ann.status_code == 410 and "This link expired on" in text
-    assert ask not in text and "once everyone has approved" in text
+    assert ask not in text and "Once everyone has approved" in text
     assert "New link" not in signatory_row(client, version_path, "Ann Lee")
     # Nor does an archived engagement, until it is restored.
     assert post(client, f"/engagements/{setup.engagement_id}/archive").status_code == 302  # type: ignore[attr-defined]
@@ -604,6 +604,30 @@ def test_a_signatory_learns_what_declining_does_before_declining(
     )
 
 
+def test_a_signatory_who_approved_learns_who_is_still_to_approve(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    cy = {"name": "Cy Diaz", "email": "cy@tidewater.example", "role": "Editor"}
+    links = send(signed_in, freeze(signed_in, setup), people=(*SIGNATORIES, cy))
+    visitor = app.test_client()
+
+    def notice(link: str) -> str:
+        page = visitor.get(link).get_data(as_text=True)
+        found = re.search(r"You approved this charter on .*?</p>", page, re.S)
+        assert found is not None
+        return " ".join(re.sub(r"<[^>]+>", "", found.group(0)).split())
+
+    assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303
+    assert "Still to approve, in this order: Bo Chen (Creative director), then Cy Diaz " in (
+        notice(links["Ann Lee"])
+    )
+    assert approve(visitor, links["Bo Chen"], "Bo Chen").status_code == 303
+    said = notice(links["Ann Lee"])
+    assert "Still to approve: Cy Diaz (Editor). Once everyone has approved" in said
+    assert "Bo Chen" not in said
+
+
 def test_a_signatory_who_approved_learns_when_the_version_will_not_be_signed(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -611,7 +635,7 @@ def test_a_signatory_who_approved_learns_when_the_version_will_not_be_signed(
     client = signed_in
     setup = engagement_with_decision(app, client)
     visitor = app.test_client()
-    waiting = "once everyone has approved"
+    waiting = "Once everyone has approved"
 
     links = send(client, freeze(client, setup), order="parallel")
     assert approve(visitor, links["Ann Lee"], "Ann Lee").status_code == 303

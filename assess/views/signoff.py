@@ -709,6 +709,7 @@ def _sign_page(
         changes=signoff.diff(previous, version) if previous else [],
         previous=previous,
         replaced_by=_replaced_by(version),
+        still_to_approve=[s for s in signatory.sign_off.signatories if s.action is None],
         form=form or {},
         errors=errors or {},
         labels=SIGN_LABELS,
