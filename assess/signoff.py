@@ -1056,14 +1056,8 @@ def find_by_hash(session: Session, digest: str) -> tuple[CharterVersion, str] | 
 
 def superseded_by(session: Session, version: CharterVersion) -> CharterVersion | None:
     """Return the newest signed amendment of this version's charter, if one replaced it."""
-    later = [
-        v
-        for v in versions_of(session, version.document_id)
-        if v.number > version.number
-        and v.sign_off is not None
-        and v.sign_off.status == SIGNOFF_SIGNED
-    ]
-    return later[-1] if later else None
+    newest = _newest_signed(versions_of(session, version.document_id))
+    return newest if newest is not None and newest.number > version.number else None
 
 
 def public_state(session: Session, version: CharterVersion) -> str:
@@ -1077,9 +1071,18 @@ def public_state(session: Session, version: CharterVersion) -> str:
 
 def replaced_versions(versions: list[CharterVersion]) -> dict[int, CharterVersion]:
     """Map each signed version of one charter to the newest signed amendment replacing it."""
-    signed = [v for v in versions if v.sign_off is not None and v.sign_off.status == SIGNOFF_SIGNED]
-    newest = max(signed, key=lambda v: v.number, default=None)
-    return {v.number: newest for v in signed if newest is not None and v.number < newest.number}
+    newest = _newest_signed(versions)
+    if newest is None:
+        return {}
+    return {v.number: newest for v in versions if _signed(v) and v.number < newest.number}
+
+
+def _newest_signed(versions: list[CharterVersion]) -> CharterVersion | None:
+    return max(filter(_signed, versions), key=lambda v: v.number, default=None)
+
+
+def _signed(version: CharterVersion) -> bool:
+    return version.sign_off is not None and version.sign_off.status == SIGNOFF_SIGNED
 
 
 def versions_of(session: Session, document_id: str) -> list[CharterVersion]:
