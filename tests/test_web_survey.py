@@ -543,3 +543,51 @@ def test_a_typed_name_never_turns_a_respondents_page_around(signed_in: FlaskClie
     result = signed_in.get(post(signed_in, f"{link}/review").headers["Location"])
     page = result.get_data(as_text=True)
     assert f"Thank you, {isolated}. Your answers are submitted." in page
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def test_opening_questionnaire_pages_writes_nothing(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    """Opening a page (a prefetch, a crawler following the link, the back button) never
+    changes what is stored: only the forms do."""
+    answer_everything(client, link)
+    # Gone back to the last page: the link now resumes there.
+    post(client, f"{link}/step/4", {"action": "back"})
+    assert respondent(app).step == 3
+    paths = [link, f"{link}/review", f"{link}/result"]
+    paths += [f"{link}/step/{number}" for number in range(1, len(PAGES) + 1)]
+    for method in (client.get, client.head):
+        for path in paths:
+            with statements_sent(app) as statements:
+                assert method(path).status_code in (200, 302), path
+            written = [s for s in statements if s.lstrip().upper().startswith(WRITES)]
+            assert written == [], (path, written)
+    assert respondent(app).step == 3
+
+
+def test_a_respondent_with_every_question_answered_resumes_on_the_review(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    """The welcome back says to check the answers and submit: the link leads where that is
+    done, whichever page they last saved from."""
+    answer_everything(client, link)
+    post(client, f"{link}/step/4", {"action": "back"})
+    client.delete_cookie("session")
+    resumed = client.get(link)
+    assert resumed.status_code == 302 and resumed.headers["Location"].endswith(f"{link}/review")
+    review = client.get(resumed.headers["Location"]).get_data(as_text=True)
+    assert "Every question is answered: check your answers, then submit." in review
+
+
+def test_a_respondent_with_questions_left_resumes_where_they_saved(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    answer_page(client, link, 1)
+    answer_page(client, link, 2)
+    post(client, f"{link}/step/3", {"action": "back"})
+    assert client.get(f"{link}/review").headers["Location"].endswith(f"{link}/step/3")
+    client.delete_cookie("session")
+    assert client.get(link).headers["Location"].endswith(f"{link}/step/2")

@@ -99,7 +99,9 @@ def start(token: str) -> str | Response:
         return redirect(url_for("survey.result", token=token))
     if respondent.answers:
         _welcome_back(respondent)
-        if respondent.step >= REVIEW_STEP:
+        # With every question answered the review is where to go on, as the welcome back
+        # says, whichever page was saved last: answers may also have come through the API.
+        if respondent.step >= REVIEW_STEP or not missing(respondent.answers):
             return redirect(url_for("survey.review", token=token))
         return redirect(url_for("survey.step", token=token, number=max(1, respondent.step)))
     return render_template(
@@ -202,13 +204,13 @@ def review(token: str) -> str | Response | tuple[str, int]:
         return _locked(token)
     answers = dict(respondent.answers)
     gaps = missing(answers)
+    # Opening the review stores nothing (a prefetch or the back button opens it too): the
+    # step that leads here was stored when its answers were posted.
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         if gaps:
             return redirect(
                 url_for("survey.step", token=token, number=first_unanswered_step(answers))
             )
-        respondent.step = REVIEW_STEP
-        db.session.commit()
         return _render_review(token, respondent, {})
     if gaps:
         errors = {key: ["Answer this question before you submit."] for key in gaps}
