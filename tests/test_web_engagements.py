@@ -128,7 +128,7 @@ def test_archive_and_restore(signed_in: FlaskClient) -> None:
     assert 'href="/engagements?archived=1">show it</a>' in listing
     assert card in signed_in.get("/engagements?archived=1").data
     closed = signed_in.get(link)
-    assert closed.status_code == 410 and b"questionnaire is closed" in closed.data
+    assert closed.status_code == 403 and b"questionnaire is closed" in closed.data
     # The respondent's row says so too, rather than calling the link active.
     assert link_cell(signed_in, engagement_id) == "Closed while the engagement is archived"
     assert signed_in.get(f"/engagements/{engagement_id}/invitations/new").status_code == 409
@@ -332,7 +332,7 @@ def test_revoked_link_shows_a_clear_page(signed_in: FlaskClient, app: Flask) -> 
     post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/revoke")
     response = signed_in.get(link)
     assert response.status_code == 410
-    assert b"link has been replaced" in response.data
+    assert b"link has been withdrawn" in response.data
 
 
 def test_status_follows_the_engagement_from_new_to_signed(

@@ -191,6 +191,10 @@ def register(app: Flask) -> None:
         back = None
         if code == 429:
             message = message.format(pause=pause_left())
+        if code == 404 and request.blueprint == "survey":
+            # Said on the page every questionnaire link that does not open shows.
+            page = render_template("web/survey/link.html", reason="unknown")
+            return page, code, []
         if code == 404 and personal_link:
             title, message = LINK_NOT_FOUND
         elif code == 404 and request.blueprint == "verify":

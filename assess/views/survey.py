@@ -36,12 +36,18 @@ TOKEN_MAX = 100
 RETURN_TO = "return_to"
 
 
+# What a link that does not open the questionnaire answers. A closed questionnaire opens
+# again when its engagement is restored, so it is refused rather than gone.
+LINK_STATUS = {"expired": 410, "withdrawn": 410, "replaced": 410, "closed": 403}
+
+
 class Unavailable(Exception):
     """The link exists but can no longer be used."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, submitted: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.submitted = submitted
 
 
 def find_invitation(token: str) -> Invitation | None:
@@ -70,17 +76,28 @@ def respondent_for(token: str) -> Respondent:
     invitation = find_invitation(token)
     if invitation is None:
         abort(404)
-    if invitation.respondent.engagement.archived_at is not None:
+    respondent = invitation.respondent
+    if respondent.engagement.archived_at is not None:
         raise Unavailable("closed")
-    if invitation.state != "active":
-        raise Unavailable(invitation.state)
-    return invitation.respondent
+    if invitation.state == "expired":
+        raise Unavailable("expired", submitted=respondent.locked)
+    if invitation.state == "revoked":
+        newer = any(other.id > invitation.id for other in respondent.invitations)
+        raise Unavailable("replaced" if newer else "withdrawn")
+    return respondent
 
 
 @bp.errorhandler(Unavailable)
 def unavailable(error: Unavailable) -> tuple[str, int]:
-    """Explain why a link no longer opens, without an error page."""
-    return render_template("web/survey/unavailable.html", reason=error.reason), 410
+    """Explain why a link no longer opens, and what to do now."""
+    page = render_template("web/survey/link.html", reason=error.reason, submitted=error.submitted)
+    return page, LINK_STATUS[error.reason]
+
+
+def not_a_page(token: str) -> tuple[str, int]:
+    """Lead a working link that asks for a page the questionnaire lacks back in, rather than
+    blame the link."""
+    return render_template("web/survey/link.html", reason="not_a_page", token=token), 404
 
 
 def _locked(token: str, *, discarded: bool = False) -> Response:
@@ -123,16 +140,7 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     """Show one page of questions; save its answers and move back or on."""
     respondent = respondent_for(token)
     if not 1 <= number < REVIEW_STEP:
-        # The link works, only the page number does not: lead back in rather than blame it.
-        not_a_page = render_template(
-            "web/error.html",
-            code=404,
-            title="This page is not part of the questionnaire",
-            message="The questionnaire has no page at this address. Your link still works: "
-            "open it to carry on where you left off.",
-            back=(url_for("survey.start", token=token), "Go to your questionnaire"),
-        )
-        return not_a_page, 404
+        return not_a_page(token)
     if respondent.locked:
         return _locked(token, discarded=request.method == "POST")
     page = page_of(number)
@@ -260,3 +268,11 @@ def result(token: str) -> str | Response:
         chart=chart_for(decision),
         consultant_view=False,
     )
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST"])
+def elsewhere(token: str, rest: str) -> tuple[str, int]:
+    """Any other address under a link: the link's own page if it works (a step number that
+    is not one, a word added when the link was pasted), else why it does not open."""
+    respondent_for(token)
+    return not_a_page(token)

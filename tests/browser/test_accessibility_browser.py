@@ -126,7 +126,7 @@ def main_pages(app: Flask, client: FlaskClient) -> tuple[list[Visit], list[Visit
         Visit("review", f"{answered}/review", "Review your answers (step 5 of 5)"),
         Visit("respondent-result", f"{ann}/result", "Your result"),
         Visit("invitation-expired", expired, "This link has expired"),
-        Visit("invitation-replaced", revoked, "This link has been replaced"),
+        Visit("invitation-withdrawn", revoked, "This link has been withdrawn"),
         Visit("sign", signers["Bo Chen"], "Charter for Tidewater"),
         Visit("sign-approved", signers["Ann Lee"], "Charter for Tidewater"),
         Visit("sign-expired", signers["Eve Stone"], "This link no longer works · Charter for"),

@@ -211,7 +211,7 @@ def test_a_respondent_answers_on_a_phone_without_anything_cut_off(
         expect(page.get_by_text("Your answers are submitted")).to_be_visible()
         assert_fits_the_phone(page)
 
-        for link, heading in ((expired, "This link has expired"), (revoked, "replaced")):
+        for link, heading in ((expired, "This link has expired"), (revoked, "withdrawn")):
             page.goto(live_server + link)
             expect(page.get_by_role("heading", name=re.compile(heading))).to_be_visible()
             assert_fits_the_phone(page)
