@@ -591,3 +591,26 @@ def test_a_respondent_with_questions_left_resumes_where_they_saved(
     assert client.get(f"{link}/review").headers["Location"].endswith(f"{link}/step/3")
     client.delete_cookie("session")
     assert client.get(link).headers["Location"].endswith(f"{link}/step/2")
+
+
+def test_answers_changed_in_another_tab_are_shown_before_they_are_submitted(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    """Submitting locks what the review showed, never answers the respondent has not seen."""
+    answer_everything(client, link)
+    review = client.get(f"{link}/review").get_data(as_text=True)
+    seen = re.search(r'name="answers_seen" value="([^"]*)"', review)
+    assert seen is not None
+    # Another tab, or a colleague on the same link, changes an answer meanwhile.
+    changed = {"innovation": "1", "planning_complexity": str(ANSWERS["planning_complexity"])}
+    post(client, f"{link}/step/1", {**changed, "return_to": "review"})
+    refused = post(client, f"{link}/review", {"answers_seen": seen.group(1)})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "changed since this page was opened" in page
+    assert f"{BY_KEY['innovation'].anchor(1)}" in page  # the answer as it stands now
+    assert respondent(app).submitted_at is None
+    fresh = re.search(r'name="answers_seen" value="([^"]*)"', page)
+    assert fresh is not None and fresh.group(1) != seen.group(1)
+    done = post(client, f"{link}/review", {"answers_seen": fresh.group(1)})
+    assert done.status_code == 303 and respondent(app).answers["innovation"] == 1

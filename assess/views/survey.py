@@ -17,6 +17,7 @@ from assess.questionnaire import (
     PAGES,
     REVIEW_STEP,
     STEPS,
+    answers_seen,
     first_unanswered_step,
     missing,
     page_of,
@@ -34,6 +35,8 @@ personal_link_limit(bp)
 TOKEN_MAX = 100
 # The query parameter and form field that bring a step changed from the review back there.
 RETURN_TO = "return_to"
+# The review form's field naming the answers it showed.
+ANSWERS_SEEN = "answers_seen"
 
 
 # What a link that does not open the questionnaire answers. A closed questionnaire opens
@@ -223,6 +226,12 @@ def review(token: str) -> str | Response | tuple[str, int]:
     if gaps:
         errors = {key: ["Answer this question before you submit."] for key in gaps}
         return _render_review(token, respondent, errors), 422
+    # Another tab, or someone else with the link, may have changed answers since the review
+    # was opened: submitting locks only answers the respondent has seen. (A page without
+    # the field, opened before it existed, submits as it always did.)
+    seen = request.form.get(ANSWERS_SEEN)
+    if seen is not None and seen != answers_seen(answers):
+        return _render_review(token, respondent, {}, changed=True), 409
     if submit(db.session, respondent) is None:  # a double click, or another tab
         db.session.rollback()
         return _locked(token)
@@ -230,7 +239,9 @@ def review(token: str) -> str | Response | tuple[str, int]:
     return redirect(url_for("survey.result", token=token), code=303)
 
 
-def _render_review(token: str, respondent: Respondent, errors: dict[str, list[str]]) -> str:
+def _render_review(
+    token: str, respondent: Respondent, errors: dict[str, list[str]], *, changed: bool = False
+) -> str:
     return render_template(
         "web/survey/review.html",
         token=token,
@@ -240,6 +251,9 @@ def _render_review(token: str, respondent: Respondent, errors: dict[str, list[st
         pages=PAGES,
         answers=respondent.answers,
         errors=errors,
+        changed=changed,
+        answers_seen=answers_seen(respondent.answers),
+        answers_seen_field=ANSWERS_SEEN,
     )
 
 
