@@ -14,7 +14,7 @@ from webtools import ANSWERS, create_engagement, invite, post, statements_sent
 from assess.extensions import db
 from assess.factors import BY_KEY
 from assess.models import DecisionRecord, Invitation, Respondent, utcnow
-from assess.questionnaire import PAGES
+from assess.questionnaire import PAGES, answers_seen
 
 pytestmark = pytest.mark.db
 
@@ -614,3 +614,51 @@ def test_answers_changed_in_another_tab_are_shown_before_they_are_submitted(
     assert fresh is not None and fresh.group(1) != seen.group(1)
     done = post(client, f"{link}/review", {"answers_seen": fresh.group(1)})
     assert done.status_code == 303 and respondent(app).answers["innovation"] == 1
+
+
+def test_a_reopened_respondent_is_told_why_the_link_opens_again(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = app.test_client()  # the respondent, in a browser of their own
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    answer_everything(client, link)
+    post(client, f"{link}/review")
+    rid = respondent(app).id
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{rid}/reopen")
+    review = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "Review your answers" in review
+    assert "Your consultant has reopened your answers" in review
+    assert "submit them again" in review
+
+
+def test_a_submission_the_consultant_closed_first_says_the_changes_were_not_kept(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """Reopened, changed, then closed again by the consultant as submitted while the review
+    was open: the respondent's Submit must not read as if their change went in."""
+    client = app.test_client()  # the respondent, in a browser of their own
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    answer_everything(client, link)
+    post(client, f"{link}/review")
+    rid = respondent(app).id
+    base = f"/engagements/{engagement_id}/respondents/{rid}"
+    post(signed_in, f"{base}/reopen")
+    changed = {"innovation": "1", "planning_complexity": str(ANSWERS["planning_complexity"])}
+    post(client, f"{link}/step/1", {**changed, "return_to": "review"})
+    review = client.get(f"{link}/review").get_data(as_text=True)
+    seen = re.search(r'name="answers_seen" value="([^"]*)"', review)
+    assert seen is not None
+    close = signed_in.get(f"{base}/close").get_data(as_text=True)
+    shown = re.search(r'name="answers_seen" value="([^"]*)"', close)
+    assert shown is not None
+    post(signed_in, f"{base}/close", {"answers_seen": shown.group(1)})
+    assert respondent(app).answers == ANSWERS  # closed again as submitted
+    sent = post(client, f"{link}/review", {"answers_seen": seen.group(1)})
+    assert sent.status_code == 303 and sent.headers["Location"].endswith(f"{link}/result")
+    result = client.get(f"{link}/result").get_data(as_text=True)
+    assert "What you just sent was not saved: your answers were already submitted." in result
+    # A second click on a Submit that went in shows what is locked: it is not told so.
+    again = post(client, f"{link}/review", {"answers_seen": answers_seen(ANSWERS)})
+    assert 'class="flash' not in client.get(again.headers["Location"]).get_data(as_text=True)

@@ -131,7 +131,12 @@ def start(token: str) -> str | Response:
 
 def _welcome_back(respondent: Respondent) -> None:
     # Opening the link again lands where they stopped, not on the welcome: say why.
-    if missing(respondent.answers):
+    if respondent.reopened_at is not None:
+        where = (
+            "Your consultant has reopened your answers: change what you need, then submit "
+            "them again."
+        )
+    elif missing(respondent.answers):
         where = "Your answers so far are saved: carry on where you left off."
     else:
         where = "Every question is answered: check your answers, then submit."
@@ -212,7 +217,7 @@ def review(token: str) -> str | Response | tuple[str, int]:
     """Show all answers for a last check; submitting locks them and makes the decision."""
     respondent = respondent_for(token)
     if respondent.locked:
-        return _locked(token)
+        return _locked(token, discarded=_unseen_answers_locked(respondent))
     answers = dict(respondent.answers)
     gaps = missing(answers)
     # Opening the review stores nothing (a prefetch or the back button opens it too): the
@@ -234,9 +239,19 @@ def review(token: str) -> str | Response | tuple[str, int]:
         return _render_review(token, respondent, {}, changed=True), 409
     if submit(db.session, respondent) is None:  # a double click, or another tab
         db.session.rollback()
-        return _locked(token)
+        return _locked(token, discarded=_unseen_answers_locked(respondent))
     db.session.commit()
     return redirect(url_for("survey.result", token=token), code=303)
+
+
+def _unseen_answers_locked(respondent: Respondent) -> bool:
+    """Say whether a submission found other answers locked than the review it was sent from
+    showed: the consultant closed them again as first submitted, dropping changes. A second
+    click on Submit finds those it showed."""
+    if request.method != "POST":
+        return False
+    seen = request.form.get(ANSWERS_SEEN)
+    return seen is not None and seen != answers_seen(respondent.answers)
 
 
 def _render_review(
