@@ -1338,3 +1338,23 @@ def test_the_invitation_page_is_titled_with_its_engagement(signed_in: FlaskClien
     engagement_id = create_engagement(signed_in)
     page = signed_in.get(f"/engagements/{engagement_id}/invitations/new").get_data(as_text=True)
     assert "<title>Invite a respondent · \u2068Tidewater\u2069 · Assess</title>" in page
+
+
+def test_reopening_answers_whose_link_no_longer_works_says_a_new_link_is_needed(
+    signed_in: FlaskClient, app: Flask
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    fill_in(signed_in, link)
+    post(signed_in, f"{link}/review")
+    ann_id = respondent_id(app, "Ann Lee")
+    base = f"/engagements/{engagement_id}/respondents/{ann_id}"
+    post(signed_in, f"{base}/revoke")
+    reopened = post(signed_in, f"{base}/reopen", follow_redirects=True).get_data(as_text=True)
+    assert "Their link leads back to the review page" not in reopened
+    assert "no working link" in reopened and "New link" in reopened
+    # With a working link, the message says where it leads.
+    post(signed_in, f"{base}/close")
+    post(signed_in, f"{base}/link")
+    again = post(signed_in, f"{base}/reopen", follow_redirects=True).get_data(as_text=True)
+    assert "Their link leads back to the review page." in again

@@ -556,6 +556,13 @@ def reopen(engagement_id: int, respondent_id: int) -> Response:
         )
     if isinstance(outcome, Refusal):  # a second click, or a page from before they were reopened
         flash(_said(outcome), "info")
+    elif respondent.active_invitation is None:
+        # Revoked, expired or never sent: without a working link they cannot change anything.
+        message = (
+            "{}'s answers are open again, but they have no working link: use New link to "
+            "send them one. It leads back to the review page."
+        )
+        flash(isolated(message, respondent.name), "success")
     else:
         flash(
             isolated(
