@@ -268,6 +268,7 @@ def test_unknown_token_is_not_found_and_says_what_to_do(client: FlaskClient) -> 
         assert "Go to the home page" not in page  # a respondent has no account to go to
     elsewhere = client.get("/no-such-page").get_data(as_text=True)
     assert "Page not found" in elsewhere and "Go to the home page" in elsewhere
+    assert ">Error 404</p>" in elsewhere and "Your personal link" not in elsewhere
 
 
 def test_a_refused_form_on_a_personal_link_speaks_to_the_respondent(
@@ -280,6 +281,7 @@ def test_a_refused_form_on_a_personal_link_speaks_to_the_respondent(
     page = response.get_data(as_text=True)
     assert "Your form has expired" in page and "reload the page" in page
     assert "Go to the home page" not in page  # as on the link's 404 page: no account
+    assert ">Your personal link</p>" in page and "Error 400" not in page
     assert "sign in" not in page
 
 
@@ -310,6 +312,7 @@ def test_guessing_personal_links_is_rate_limited_but_real_links_still_open(
     refused = client.get("/i/guess-five")
     assert refused.status_code == 429
     assert b"Too many attempts" in refused.data
+    assert b">Your personal link</p>" in refused.data and b"Error 429" not in refused.data
     assert "Retry-After" in refused.headers
     # A link that was really issued still opens from the same address: colleagues behind
     # one office address are not locked out by a guesser among them.
@@ -455,6 +458,7 @@ def test_a_browser_that_refuses_cookies_is_told_to_allow_them(app: Flask, link: 
     assert "Your form has expired" not in text and "browser was closed" not in text
     assert f'href="{link}/step/1">Reload the page</a>' in text
     assert "Go to the home page" not in text
+    assert ">Your personal link</p>" in text and "Error 400" not in text
     assert respondent(app).answers == {}
 
 

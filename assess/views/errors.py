@@ -156,6 +156,7 @@ def register(app: Flask) -> None:
             title="Your form has expired",
             message=message,
             home=not personal_link,
+            personal_link=personal_link,
             keeps_drafts=not personal_link,
         )
         return page, 400
@@ -174,6 +175,7 @@ def register(app: Flask) -> None:
             title=title,
             message=message,
             home=False,
+            personal_link=True,
             back=(back, "Reload the page") if back else None,
         )
         return page, 400
@@ -212,6 +214,7 @@ def register(app: Flask) -> None:
             title=title,
             message=message,
             home=not personal_link,
+            personal_link=personal_link,
             back=back,
         )
         # Keep what the error says in its headers: Allow on a 405, Retry-After on a 429.
