@@ -382,16 +382,28 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_yaml(path: Path, problems: list[str]) -> Any:
-    """Return a YAML file's content, or None with the reason added to ``problems``."""
+# Where the entries of a file are, and what names one: a rules file lists its rules under
+# ``rules``, a scenarios file is the list itself.
+RULE_ENTRIES = ("rules", "rule", "id")
+SCENARIO_ENTRIES = ("", "scenario", "name")
+
+
+def read_yaml(path: Path, problems: list[str], entries: tuple[str, str, str] | None = None) -> Any:
+    """Return a YAML file's content, or None with the reason added to ``problems``.
+
+    With ``entries``, a problem inside one rule or scenario (a key given twice) names it."""
+    text = ""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+        text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None)
         detail = f" ({problem})" if problem else ""
-        problems.append(f"{display_path(path)}: not valid YAML{where}{detail}")
+        entry = _entry_at(text, mark.index, entries) if mark and entries else None
+        label = f" {entry}:" if entry else ""
+        problems.append(f"{display_path(path)}:{label} not valid YAML{where}{detail}")
     except RecursionError:
         problems.append(f"{display_path(path)}: nested too deeply")
     except UnicodeDecodeError as error:
@@ -403,6 +415,31 @@ def read_yaml(path: Path, problems: list[str]) -> Any:
         )
     except OSError as error:
         problems.append(f"{display_path(path)}: cannot be read ({error})")
+    return None
+
+
+def _entry_at(text: str, index: int, entries: tuple[str, str, str]) -> str | None:
+    """Name the rule or scenario whose text holds ``index``, as the other problems name it.
+
+    Reading a file's structure (without building its values) passes where the values fail,
+    such as a key given twice; a file whose very structure is broken names no entry."""
+    under, word, key = entries
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if under and isinstance(root, yaml.MappingNode):
+        root = next((v for k, v in root.value if k.value == under), None)
+    if not isinstance(root, yaml.SequenceNode):
+        return None
+    for position, node in enumerate(root.value):
+        if node.start_mark.index <= index < node.end_mark.index:
+            given = (
+                next((v.value for k, v in node.value if k.value == key), None)
+                if isinstance(node, yaml.MappingNode)
+                else None
+            )
+            return f"{word} {named(given, position)}"
     return None
 
 
@@ -457,7 +494,7 @@ def _param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[str]:
 def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
     name = display_path(path)
     found = len(problems)
-    raw = read_yaml(path, problems)
+    raw = read_yaml(path, problems, RULE_ENTRIES)
     if raw is None and len(problems) == found:  # read, but holds nothing
         problems.append(f"{name}: file is empty")
     if raw is None:

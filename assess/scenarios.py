@@ -16,6 +16,7 @@ from assess.partnership import MODEL_KEYS
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.rulebook import (
     PROTOCOL_ID,
+    SCENARIO_ENTRIES,
     RulesError,
     display_path,
     misnamed,
@@ -185,7 +186,7 @@ def load(rules_dir: Path) -> list[Scenario]:
     for path in yaml_files(folder):
         name = display_path(path)
         unreadable = len(problems)
-        raw = read_yaml(path, problems)
+        raw = read_yaml(path, problems, SCENARIO_ENTRIES)
         if len(problems) > unreadable:
             continue
         if not isinstance(raw, list):

@@ -126,6 +126,55 @@ def test_a_condition_that_cannot_mean_what_it_says_is_reported(
 
 
 @pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "20-governance.yaml",
+            "when: {innovation: {gte: 4}}",
+            "when: {innovation: {gte: 4}, innovation: 5}",
+            "20-governance.yaml: rule blameless-debriefs-for-new-ground: not valid YAML at "
+            "line 44, column 34 (duplicate key 'innovation')",
+        ),
+        (
+            "20-governance.yaml",
+            "  - id: blameless-debriefs-for-new-ground\n",
+            "  - id: blameless-debriefs-for-new-ground\n    because: Said twice over here.\n",
+            "20-governance.yaml: rule blameless-debriefs-for-new-ground: not valid YAML at "
+            "line 48, column 5 (duplicate key 'because')",
+        ),
+        (
+            "20-governance.yaml",
+            "when: {innovation: {gte: 4}}",
+            "when: {<<: {innovation: 4}}",
+            "20-governance.yaml: rule blameless-debriefs-for-new-ground: not valid YAML at "
+            "line 44, column 12 (merge keys (<<) are not read in rules files",
+        ),
+        (
+            "scenarios/edges.yaml",
+            "answers: {innovation: 1,",
+            "answers: {innovation: 1, innovation: 2,",
+            "scenarios/edges.yaml: scenario everything-at-one: not valid YAML at line 4, "
+            "column 28 (duplicate key 'innovation')",
+        ),
+        # Outside any rule, the line and column say where.
+        (
+            "20-governance.yaml",
+            "stage: protocols\n",
+            "stage: protocols\nstage: scoring\n",
+            "20-governance.yaml: not valid YAML at line 2, column 1 (duplicate key 'stage')",
+        ),
+    ],
+    ids=["condition", "rule-key", "merge-key", "scenario", "top-level"],
+)
+def test_a_key_given_twice_names_the_rule_or_scenario_it_is_in(
+    rules_copy: Path, file: str, old: str, new: str, expected: str
+) -> None:
+    edit(rules_copy, file, old, new)
+    output = refused_output(rules_copy)
+    assert f"{rules_copy / expected}" in output, output
+
+
+@pytest.mark.parametrize(
     ("file", "old", "new"),
     [
         ("10-scoring.yaml", "- id: innovation-is-the-goal", '- id: "innovation-is-the-goal\\n"'),
