@@ -55,6 +55,10 @@ def _needs(component: str, *protocols: str) -> Callable[[Decision], bool]:
 # (the rules check only tries its scenarios).
 DECIDES = "the rules decide every answer set"
 
+RESOURCES_IN_HAND = "no resource partnership leads when resources are in hand"
+SHARED_CREATIVE_DECISIONS = "shared creative decisions get creative veto and tension review"
+PARTNER_BRINGS_ASSETS = "critical assets from a partner get boundaries and relationship building"
+
 # Every decision must satisfy each of these; the name says what it guards.
 INVARIANTS: dict[str, Callable[[Decision], bool]] = {
     "model is one of the three or a hybrid": lambda d: d.model in (*MODEL_KEYS, "hybrid"),
@@ -83,6 +87,23 @@ INVARIANTS: dict[str, Callable[[Decision], bool]] = {
     "agile work gets a sprint cadence": _needs("agile", "sprint_cadence"),
     "resource partnerships get boundaries and relationship building": _needs(
         "strategic_resource", "resource_boundaries", "relationship_building"
+    ),
+    # A resource partnership is reserved for when resources are the main constraint: with
+    # nearly everything in hand (4 or 5), it never leads, even when every model is a misfit.
+    RESOURCES_IN_HAND: lambda d: (
+        d.components[0] != "strategic_resource" or d.answers["resource_availability"] <= 3
+    ),
+    # Disagreement over creative direction comes with shared creative decisions, whatever
+    # the model: the creative-conflict protocols follow the answer, not only co-creation.
+    SHARED_CREATIVE_DECISIONS: lambda d: (
+        d.answers["creative_collaboration"] <= 3
+        or bool(d.protocol("creative_veto") and d.protocol("creative_tension_review"))
+    ),
+    # A partner that brings critical assets needs the line drawn between that contribution
+    # and creative input, whichever model leads.
+    PARTNER_BRINGS_ASSETS: lambda d: (
+        d.answers["resource_availability"] > 1
+        or bool(d.protocol("resource_boundaries") and d.protocol("relationship_building"))
     ),
 }
 

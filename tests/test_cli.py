@@ -114,7 +114,8 @@ def test_text_gives_each_scoring_reason_its_points_as_the_result_page_and_charte
 
 
 # Answers that speak against every model: proven formula, everything in hand, no risk, one
-# short engagement, creative calls on one side, a fixed plan and heavy logistics.
+# short engagement, creative calls on one side, a fixed plan and heavy logistics. With
+# everything in hand, the one that leads is a flexible model, never a resource partnership.
 AGAINST_EVERY_MODEL = dict(zip(FACTOR_KEYS, (1, 5, 1, 1, 1, 1, 1, 4), strict=True))
 
 
@@ -123,9 +124,9 @@ def test_text_says_when_no_model_fits_the_answers_well() -> None:
     assert max(decision["scores"].values()) <= 0
     text = assess("evaluate", "--format", "text", stdin=json.dumps(AGAINST_EVERY_MODEL)).stdout
     assert text.startswith(
-        "Recommended model: Strategic Resource Partnership\n\n"
+        "Recommended model: Integrated Co-Creation\n\n"
         "No model fits these answers well: each has as much against it as for it, or more. "
-        "Strategic Resource Partnership is recommended because the least speaks against it; "
+        "Integrated Co-Creation is recommended because the least speaks against it; "
         "talk the answers through before building on it.\n\nScores: "
     )
     clear = assess("evaluate", "--format", "text", stdin=json.dumps(ANSWERS)).stdout

@@ -145,8 +145,8 @@ def test_a_recommendation_no_model_fits_well_says_so(app: Flask, signed_in: Flas
     page = signed_in.get(path).get_data(as_text=True)
     assert (
         '<p class="notice notice-warning">No model fits these answers well: each has as much '
-        "against it as for it, or more. Strategic Resource Partnership is recommended because "
-        "the least speaks against it; talk the answers through before building on it.</p>"
+        "against it as for it, or more. Integrated Co-Creation is recommended because the "
+        "least speaks against it; talk the answers through before building on it.</p>"
     ) in page
     assert max(decisions(app)[-1].data["scores"].values()) <= 0
 
