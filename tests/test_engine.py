@@ -403,3 +403,30 @@ def test_threshold_labels_say_below_as_their_clauses_do() -> None:
         param = PROTOCOLS[pid].param(name)
         assert param is not None
         assert param.label.endswith("falls below"), param.label
+
+
+@pytest.mark.parametrize(
+    ("factor", "level", "rule", "says", "not_said"),
+    [
+        # Level 2 is mostly familiar work, not the proven formula of level 1.
+        ("innovation", 2, "proven-formula", "familiar", "with a proven formula"),
+        # Level 2 is a team that accepts rare, planned changes, not one that needs a fixed plan.
+        ("iteration_readiness", 2, "needs-a-fixed-plan", "rarely", "needs a fixed plan"),
+        # Level 4 leaves minor gaps: nearly all is in hand, not everything.
+        ("resource_availability", 4, "resources-in-hand", "nearly all", "with what is needed"),
+        # Level 2 resources come from outside, not necessarily from the partner.
+        (
+            "resource_availability",
+            2,
+            "important-resources-missing",
+            "from outside",
+            "from a partner",
+        ),
+    ],
+)
+def test_a_reason_says_what_the_answer_it_fires_on_means(
+    factor: str, level: int, rule: str, says: str, not_said: str
+) -> None:
+    decision = evaluate(dict.fromkeys(FACTOR_KEYS, 3) | {factor: level})
+    [because] = [r.because for r in decision.trace if r.rule == rule]
+    assert says in because and not_said not in because, because
