@@ -223,9 +223,22 @@ class Seen:
     sign_offs: dict[Any, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
+# The columns a stored decision or charter version keeps beside its document, copied from
+# it when it was made: lists, statuses and the API read them without the document.
+COPIED_FROM_DOCUMENT = {
+    "decisions": ("data", ("model", "rules_version", "answers")),
+    "charter_versions": ("decision_data", ("rules_version", "answers")),
+}
+
+
 def _check_decision_columns(table: str, row: dict[str, Any]) -> None:
     """Refuse a decision whose columns say other than its document: lists and statuses
     read the columns alone, and would show another model or status than its pages."""
+    if table in COPIED_FROM_DOCUMENT:
+        document, columns = COPIED_FROM_DOCUMENT[table]
+        for column in columns:
+            if column in row and row[column] != row[document][column]:
+                raise RowError(f"{column} is not what its {document} says")
     if table != "decisions" or "answer_sets_digest" not in row:  # an older migration's
         return
     from assess.models import decision_columns

@@ -1280,6 +1280,14 @@ def _first(rows: list[dict[str, Any]], **changes: Any) -> list[dict[str, Any]]:
     return [{**rows[0], **changes}, *rows[1:]]
 
 
+def _another_model(row: dict[str, Any]) -> str:
+    return "integrated" if row["model"] == "agile" else "agile"
+
+
+def _other_answers(row: dict[str, Any]) -> dict[str, int]:
+    return {**row["answers"], "innovation": row["answers"]["innovation"] % 5 + 1}
+
+
 # The verify page vouches for a PDF by looking up its SHA-256 among the stored ones: a
 # stored digest that is not the digest of the stored bytes would vouch for another file.
 SEALED = {
@@ -1561,6 +1569,24 @@ WRONG_INSIDE = {
         ),
         "components or answer_sets_digest is not what its data says",
     ),
+    "model column of another model": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", lambda rows: _first(rows, model=_another_model(rows[0]))
+        ),
+        "'s model is not what its data says",
+    ),
+    "rules version column of other rules": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", lambda rows: _first(rows, rules_version="0" * 64)
+        ),
+        "'s rules_version is not what its data says",
+    ),
+    "answers column other than the answers decided": (
+        lambda n, d: _edit_rows(
+            n, d, "decisions", lambda rows: _first(rows, answers=_other_answers(rows[0]))
+        ),
+        "'s answers is not what its data says",
+    ),
     "key given twice": (
         _raw_first_line(
             lambda line: line.replace(b'"model": ', b'"model": "telepathy", "model": ', 1)
@@ -1642,6 +1668,13 @@ REFUSED_FIELDS = {
         "fields",
         lambda f: f.update(bonus="yes"),
         "fields.bonus",
+    ),
+    # A version's answers are shown beside its decision: they are the ones it decided.
+    "answers other than those its decision decided": (
+        "charter_versions",
+        "answers",
+        lambda f: f.update(innovation=f["innovation"] % 5 + 1),
+        "'s answers is not what its decision_data says",
     ),
     "a share above 100": (
         "engagements",
