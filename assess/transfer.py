@@ -52,6 +52,14 @@ from assess.api.schemas import DecisionSchema
 from assess.charter.calendar import load_series
 from assess.charter.details import check_fields
 from assess.decision import Decision
+from assess.models import (
+    EVENT_ACTIONS,
+    PARTY_SIDES,
+    SIDE_LABELS,
+    SIGNOFF_STATUSES,
+    VIA_API,
+    VIA_WEB,
+)
 from assess.schemas import (
     PLAIN_MESSAGES,
     AgreedSchema,
@@ -146,6 +154,18 @@ def _decision(value: Any) -> Any:
     return Decision.from_dict(value)
 
 
+# The values the app gives a column that names one of a few things: pages look each up
+# (a side's label, a status's wording), and would fail on any other.
+KNOWN_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("parties", "side"): PARTY_SIDES,
+    ("respondents", "side"): tuple(SIDE_LABELS),
+    ("engagement_events", "side"): tuple(SIDE_LABELS),
+    ("engagement_events", "action"): EVENT_ACTIONS,
+    ("engagement_events", "via"): (VIA_WEB, VIA_API),
+    ("sign_offs", "status"): SIGNOFF_STATUSES,
+}
+
+
 # How the app reads each JSON column it stores: a row it could not read is refused at
 # import rather than restored to fail a page later. (Every JSON column of the models is
 # listed; a table the app does not know travels as it is.)
@@ -185,6 +205,13 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
     if isinstance(column_type, String):
         if not isinstance(value, str) or "\x00" in value:
             raise RowError(f"{column} is not text")
+        # SQLite stores text of any length, PostgreSQL refuses what its column does not hold:
+        # the same archive is refused on both.
+        if column_type.length is not None and len(value) > column_type.length:
+            raise RowError(f"{column} is longer than {column_type.length} characters")
+        known = KNOWN_VALUES.get((table, column))
+        if known is not None and value not in known:
+            raise RowError(f"{column} is not one of: {', '.join(known)}")
         return value
     if isinstance(column_type, JSON):
         read = JSON_READERS.get((table, column))

@@ -46,6 +46,8 @@ from assess.cli import cli
 from assess.commands import alembic_config, upgrade_database
 from assess.extensions import db as database
 from assess.models import (
+    NAME_MAX,
+    PROJECT_MAX,
     Base,
     CharterVersion,
     Consultant,
@@ -850,6 +852,58 @@ def test_a_crafted_archive_is_refused_in_one_line_and_leaves_nothing(
 ) -> None:
     output = _refused(exported(app, client, consultant, tmp_path), change, empty_database, tmp_path)
     assert output.startswith("Error: ") and len(output.strip().splitlines()) == 1, output
+
+
+# Values no page, form or API call ever stores, whichever database would take them:
+# (table, columns changed in its first row, what the refusal says).
+NEVER_STORED = {
+    "name longer than its column": (
+        "parties",
+        {"name": "N" * (NAME_MAX + 1)},
+        f"'s name is longer than {NAME_MAX} characters",
+    ),
+    "project name longer than its column": (
+        "engagements",
+        {"project_name": "P" * (PROJECT_MAX + 1)},
+        f"'s project_name is longer than {PROJECT_MAX} characters",
+    ),
+    "party of no side": (
+        "parties",
+        {"side": "director"},
+        "'s side is not one of: producer, creator",
+    ),
+    "respondent of no side": (
+        "respondents",
+        {"side": "director"},
+        "'s side is not one of: producer, creator, joint",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("table", "changes", "problem"), NEVER_STORED.values(), ids=NEVER_STORED.keys()
+)
+def test_a_value_the_app_never_stores_is_refused_on_every_database(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    table: str,
+    changes: dict[str, Any],
+    problem: str,
+) -> None:
+    """SQLite would store a name longer than its column, which PostgreSQL refuses, and
+    neither knows the sides: the pages that read such a row could not show it."""
+    archive = exported(app, client, consultant, tmp_path)
+    first = _table_rows(archive, table)[0]["id"]
+
+    def change(name: str, data: Any) -> Any:
+        return _edit_rows(name, data, table, lambda rows: _first(rows, **changes))
+
+    output = _refused(archive, change, empty_database, tmp_path)
+    assert output.startswith(f"Error: tables/{table}.jsonl is damaged: row {first}"), output
+    assert problem in output, output
 
 
 def _manifest(**changes: Any) -> Any:
