@@ -46,7 +46,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import JSON, Boolean, Date, DateTime, Integer, LargeBinary, String
+from sqlalchemy.types import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+)
 
 from assess.api.schemas import DecisionSchema
 from assess.charter.calendar import load_series
@@ -130,6 +140,16 @@ def _encode(value: Any) -> Any:
 
 # The largest whole number a database column holds (BIGINT; SQLite's INTEGER).
 INTEGER_RANGE = range(-(2**63), 2**63)
+# What each kind of integer column holds on PostgreSQL; SQLite would take 64 bits in any.
+COLUMN_RANGES = (
+    (BigInteger, INTEGER_RANGE),
+    (SmallInteger, range(-(2**15), 2**15)),
+    (Integer, range(-(2**31), 2**31)),
+)
+
+
+def _column_range(column_type: Integer) -> range:
+    return next(held for kind, held in COLUMN_RANGES if isinstance(column_type, kind))
 
 
 class RowError(ValueError):
@@ -199,8 +219,12 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
             raise RowError(f"{column} is not true or false")
         return value
     if isinstance(column_type, Integer):
-        if isinstance(value, bool) or not isinstance(value, int) or value not in INTEGER_RANGE:
-            raise RowError(f"{column} is not a whole number a database holds")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value not in _column_range(column_type)
+        ):
+            raise RowError(f"{column} is not a whole number its column holds")
         return value
     if isinstance(column_type, String):
         if not isinstance(value, str) or "\x00" in value:
