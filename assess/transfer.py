@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import re
 import sqlite3
 import stat
 import tempfile
@@ -690,7 +691,34 @@ def _parse_row(name: str, line: bytes) -> Any:
         raise ArchiveError(
             f"{name} is damaged: {_row_label(row)}'s {field} is {word}, which is no JSON number"
         )
+    # Half of a UTF-16 pair comes only from its escape: a line without one holds none.
+    half = _half_character(row) if HALF_ESCAPE.search(line) else None
+    if half is not None:
+        raise ArchiveError(f"{name} is damaged: {_row_label(row)}'s {half} is not Unicode text")
     return row
+
+
+# JSON escapes half of a UTF-16 pair as \ud800 to \udfff; Python reads it into a string
+# no page can send (or database store as text), which a page showing it would fail on.
+HALF_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+HALF = re.compile("[\ud800-\udfff]")
+
+
+def _half_character(row: Any, path: str = "") -> str | None:
+    """Return where the first text holding half of a UTF-16 pair is in a row (a key too)."""
+    if isinstance(row, str):
+        return path if HALF.search(row) else None
+    items = (
+        row.items() if isinstance(row, dict) else enumerate(row) if isinstance(row, list) else ()
+    )
+    for key, value in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and HALF.search(key):
+            return where
+        found = _half_character(value, where)
+        if found:
+            return found
+    return None
 
 
 def _read_table(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[Any, int]]:

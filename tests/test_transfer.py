@@ -192,6 +192,9 @@ def test_round_trip_loses_nothing(
     engagement_id = fill(app, client, consultant, charter=True)
     sealed = sign(app, engagement_id)
     assert verify(sealed).as_sealed
+    # Text beyond the basic plane travels escaped as a UTF-16 pair, and comes back whole.
+    with app.app_context(), database.engine.begin() as connection:
+        connection.execute(text("UPDATE parties SET role = 'Director \U0001f3ac'"))
     archive = tmp_path / "backup.zip"
     exported = app.test_cli_runner().invoke(cli, ["export", str(archive)])
     assert exported.exit_code == 0, exported.output
@@ -1615,6 +1618,12 @@ WRONG_INSIDE = {
             lambda line: re.sub(rb'("scores": \{"[a-z_]+": )[-0-9.e]+', rb"\1-Infinity", line)
         ),
         "-Infinity",
+    ),
+    # Half of a UTF-16 pair, which JSON can escape but no page can send: the page that shows
+    # the reason would fail.
+    "reason with half a character": (
+        _raw_first_line(lambda line: line.replace(b'"because": "', b'"because": "\\udc80', 1)),
+        "data.trace.0.because is not Unicode text",
     ),
     # Lists and statuses read these columns alone: they must say what the document says.
     "consensus fingerprint on a decision of one answer set": (
