@@ -1612,3 +1612,35 @@ def test_the_openapi_document_says_what_each_answer_level_means(client: FlaskCli
             assert described.startswith(factor.label), (name, factor.key)
             assert f"1: {factor.anchor(1)}" in described, (name, factor.key)
             assert f"5: {factor.anchor(5)}" in described, (name, factor.key)
+
+
+# A body of each kind the API refuses before any route reads it.
+REFUSED_BODIES = {
+    "not JSON": (b"project=Tidewater", "application/x-www-form-urlencoded"),
+    "broken JSON": (b'{"project_name": ', "application/json"),
+    "too large": (b'{"project_name": "' + b"x" * (64 << 10) + b'"}', "application/json"),
+}
+
+
+@pytest.mark.parametrize(("body", "content_type"), REFUSED_BODIES.values(), ids=REFUSED_BODIES)
+def test_a_refused_body_gets_a_status_its_operation_documents(
+    api: FlaskClient, body: bytes, content_type: str
+) -> None:
+    """Every operation a body can be sent to lists the status that body gets, those that
+    take none too: a generated client types the errors it is told of."""
+    engagement_id = create_engagement(api)
+    respondent_id = invite(api, engagement_id, "Ann", "producer")
+    ids = {"engagement_id": engagement_id, "respondent_id": respondent_id, "decision_id": 1}
+    spec = api.get("/api/v1/openapi.json").json
+    undocumented = []
+    for path, item in spec["paths"].items():
+        for method in ("post", "put", "patch"):
+            if method not in item:
+                continue
+            response = api.open(
+                path.format(**ids), method=method, data=body, content_type=content_type
+            )
+            assert response.status_code in (400, 413, 415), (method, path, response.json)
+            if str(response.status_code) not in item[method]["responses"]:
+                undocumented.append(f"{method.upper()} {path}: {response.status_code}")
+    assert undocumented == []

@@ -48,6 +48,7 @@ from assess.api.schemas import (
     RespondentRecordSchema,
     SignOffSchema,
     UnseenChangesErrorSchema,
+    body_refusals,
     json_body,
     refusals,
 )
@@ -913,6 +914,7 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
 
 @blp.route(f"{RESPONDENT}/submit", methods=["POST"])
 @blp.response(201, DecisionRecordSchema, headers=CREATED_AT)
+@body_refusals(blp, sent_anyway=True)
 @blp.alt_response(422, schema=ErrorSchema, description="Some factors are not answered yet")
 @documented(403, 404, 409)
 def submit_answers(engagement_id: int, respondent_id: int) -> Created:
@@ -945,6 +947,7 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
 @blp.route(f"{RESPONDENT}/reopen", methods=["POST"])
 @tagged_as_read
 @blp.response(200, RespondentRecordSchema, headers=AS_READ)
+@body_refusals(blp, sent_anyway=True)
 @documented(403, 404, 409)
 def reopen_answers(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     """Reopen a respondent's submitted answers so they can change them.
@@ -1042,6 +1045,7 @@ def list_decisions(
 
 @blp.route(f"{ENGAGEMENT}/decisions", methods=["POST"])
 @blp.response(201, DecisionRecordSchema, headers=CREATED_AT)
+@body_refusals(blp, sent_anyway=True)
 @documented(403, 404, 409)
 def decide_consensus(engagement_id: int) -> Created:
     """Decide on the consensus of the respondents who have submitted.

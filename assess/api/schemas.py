@@ -147,6 +147,30 @@ def refusals(blp: Any, limited: str) -> Callable[[F], F]:
 TAKES_JSON = "takes_json_body"
 
 
+def body_refusals(blp: Any, *, sent_anyway: bool = False) -> Callable[[F], F]:
+    """Document the 400, 413 and 415 a body that is not JSON, too large or of another type
+    gets; ``sent_anyway`` for a route that takes none, where a JSON body is read and left
+    unused, and any other refused."""
+    aside = "; this route takes no body" if sent_anyway else ""
+
+    def decorate(view: F) -> F:
+        view = blp.alt_response(
+            400,
+            schema=ErrorSchema,
+            description="The request body is not valid JSON: broken, not UTF-8, nested too "
+            "deeply, or giving a key twice in one object" + aside,
+        )(view)
+        view = blp.alt_response(
+            415, schema=ErrorSchema, description="The request body is not JSON" + aside
+        )(view)
+        documented: F = blp.alt_response(
+            413, schema=ErrorSchema, description="The request body is larger than 64 KiB" + aside
+        )(view)
+        return documented
+
+    return decorate
+
+
 def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callable[[F], F]:
     """Take a JSON request body with ``schema`` (a class, or an instance made partial); document
     its example, and the 400, 413 and 415 a body that is not JSON, too large or of another
@@ -154,18 +178,7 @@ def json_body(blp: Any, schema: type[Schema] | Schema, **kwargs: Any) -> Callabl
     example = EXAMPLES[schema if isinstance(schema, type) else type(schema)]
 
     def decorate(view: F) -> F:
-        view = blp.alt_response(
-            400,
-            schema=ErrorSchema,
-            description="The request body is not valid JSON: broken, not UTF-8, nested too "
-            "deeply, or giving a key twice in one object",
-        )(view)
-        view = blp.alt_response(
-            415, schema=ErrorSchema, description="The request body is not JSON"
-        )(view)
-        view = blp.alt_response(
-            413, schema=ErrorSchema, description="The request body is larger than 64 KiB"
-        )(view)
+        view = body_refusals(blp)(view)
         setattr(view, TAKES_JSON, True)  # carried to the route's view by functools.wraps
         # An instance, made once: given a class, webargs builds a new schema per request.
         instance = schema() if isinstance(schema, type) else schema
