@@ -1329,6 +1329,23 @@ def test_a_change_made_on_a_copy_no_longer_current_is_refused_412(api: FlaskClie
         assert any(p.get("name") == "If-Match" for p in operation["parameters"])
 
 
+def test_an_if_match_naming_the_current_copy_weakly_says_why_it_is_refused(
+    api: FlaskClient,
+) -> None:
+    """A proxy or client that marks the ETag weak (W/) names the copy that is current: the
+    change is refused (If-Match compares strongly), saying so rather than that it changed."""
+    engagement_id = create_engagement(api)
+    path = f"/api/v1/engagements/{engagement_id}"
+    weak = "W/" + api.get(path).headers["ETag"]
+    changed = api.patch(path, json={"project_name": "Changed"}, headers={"If-Match": weak})
+    assert changed.status_code == 412
+    assert changed.json["message"] == (
+        "If-Match names the current copy's ETag as weak (W/), which no change can be made on: "
+        "send it as the GET answered with it."
+    )
+    assert api.get(path).json["project_name"] != "Changed"
+
+
 @pytest.mark.parametrize("if_match", ["", '"', ","])
 def test_an_if_match_that_names_no_etag_changes_nothing(api: FlaskClient, if_match: str) -> None:
     """An If-Match left empty (a variable the tool never set) is a condition nothing meets,

@@ -271,8 +271,15 @@ def still_current(kind: str, schema: Schema, body: dict[str, Any]) -> None:
             message="If-Match names no ETag, so no copy matches it: send the ETag the GET "
             "answered with, or * for any copy.",
         )
-    if request.if_match.contains(body_tag(jsonify(schema.dump(body)).get_data())):
+    tag = body_tag(jsonify(schema.dump(body)).get_data())
+    if request.if_match.contains(tag):
         return
+    if request.if_match.contains_weak(tag):  # marked weak on its way (a proxy compressing it)
+        abort(
+            412,
+            message="If-Match names the current copy's ETag as weak (W/), which no change can "
+            "be made on: send it as the GET answered with it.",
+        )
     abort(
         412,
         message=f"The {kind} changed since the copy named in If-Match: read it again (its "
