@@ -193,6 +193,15 @@ def served_in_parts(client: Any, path: str) -> bytes:
     beyond = client.get(path, headers={"Range": f"bytes={length}-"})
     assert beyond.status_code == 416, path
     assert beyond.headers["Content-Range"] == f"bytes */{length}"
+    # A suffix longer than the document asks for all of it (RFC 9110, 14.1.3).
+    longer = client.get(path, headers={"Range": f"bytes=-{length + 10}"})
+    assert longer.status_code == 206 and longer.data == data, path
+    assert longer.headers["Content-Range"] == f"bytes 0-{length - 1}/{length}"
+    # A range in another unit, several ranges, or one that cannot be read: the whole
+    # document, as a server that ignores the header sends it (RFC 9110, 14.2).
+    for ignored in ("items=0-1", "bytes=0-0,2-2", "bytes=5-2", "bytes=x"):
+        answer = client.get(path, headers={"Range": ignored})
+        assert answer.status_code == 200 and answer.data == data, (path, ignored)
     return data
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Response, current_app, g, request, url_for
+from werkzeug.http import parse_range_header
 
 Found = TypeVar("Found")
 
@@ -66,5 +67,16 @@ def served_in_parts(response: Response, tag: str) -> Response:
     a part at a time, and a download that broke off resumes from where it stopped. A part
     asked for If-Range another tag is answered with the whole document, as it changed."""
     response.set_etag(tag)
-    response.make_conditional(request, accept_ranges=True, complete_length=response.content_length)
+    length = response.content_length
+    environ = dict(request.environ)
+    asked = environ.get("HTTP_RANGE")
+    if asked is not None:
+        parsed = parse_range_header(asked)
+        # RFC 9110 (14.2): a Range in another unit is ignored, and one this answer cannot
+        # serve as a single part may be; werkzeug would refuse both with a 416.
+        if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+            del environ["HTTP_RANGE"]
+        elif length and parsed.ranges[0][0] < -length:
+            environ["HTTP_RANGE"] = "bytes=0-"  # a suffix longer than the whole: all of it
+    response.make_conditional(environ, accept_ranges=True, complete_length=length)
     return response
