@@ -210,6 +210,8 @@ def charter_command(
     for option, target in (("-o", output), ("--ics", ics)):
         if target == Path("."):  # given as "": click took it for the current folder
             fail([f"{option}: give the name of a file to write"])
+        if str(target) == "-":  # written aside, then renamed: "-" would name a file
+            fail([f"{option}: standard output (-) cannot take this file; give a file name"])
     for target in (output, ics):
         if target is not None and not target.parent.is_dir():
             fail([f"{target}: the folder {target.parent} does not exist"])

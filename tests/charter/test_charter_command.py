@@ -248,6 +248,23 @@ def test_an_empty_output_name_asks_for_one(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
 
 
+@pytest.mark.parametrize("option", ["-o", "--ics"])
+def test_standard_output_is_refused_for_a_file_written_whole(
+    answers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    """Written aside and renamed into place, "-" would become a file of that name."""
+    monkeypatch.chdir(tmp_path)
+    names = {"-o": "c.pdf", "--ics": "c.ics"} | {option: "-"}
+    result = run(
+        str(answers), "--project", "P", *PARTIES, *[w for pair in names.items() for w in pair]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"{option}: standard output (-) cannot take this file; give a file name\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
+
+
 def test_binary_input_is_refused_without_a_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe\x00garbage")
