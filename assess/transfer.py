@@ -273,6 +273,18 @@ class Seen:
     versions: dict[Any, tuple[Any, str]] = field(default_factory=dict)
     # Each sign-off's version SHA-256 and sealed SHA-256 (None until sealed), by id.
     sign_offs: dict[Any, tuple[str | None, str | None]] = field(default_factory=dict)
+    # Each account's email in lower case: sign-in finds an account whatever the case.
+    emails: set[str] = field(default_factory=set)
+
+
+def _check_email(table: str, row: dict[str, Any], seen: Seen) -> None:
+    """Refuse two accounts whose emails differ only in case: sign-in would open either."""
+    if table != "consultants":
+        return
+    email = str(row["email"]).lower()
+    if email in seen.emails:
+        raise RowError("email is another account's in other letter case")
+    seen.emails.add(email)
 
 
 # The columns a stored decision or charter version keeps beside its document, copied from
@@ -839,6 +851,7 @@ def _decode_row(
         _check_calendar(table, values)
         _check_decision_columns(table, values)
         _check_chain(table, values, seen)
+        _check_email(table, values, seen)
     except RowError as error:
         raise ArchiveError(f"{name} is damaged: {_row_label(row, table)}'s {error}") from None
     except (KeyError, AttributeError, TypeError, ValueError, binascii.Error):
@@ -933,6 +946,8 @@ def export_command(file: Path) -> None:
         raise click.BadParameter(
             "standard output (-) cannot take an export; give a file name", param_hint="FILE"
         )
+    if file == Path("."):  # given as "": click took it for the current folder
+        raise click.BadParameter("give the name of a file to write", param_hint="FILE")
     if not file.resolve().parent.is_dir():
         raise click.BadParameter(f"the folder {file.parent} does not exist", param_hint="FILE")
     # A name the system refuses (too long, in a folder that cannot be searched) is taken
@@ -985,6 +1000,8 @@ def import_command(file: Path) -> None:
 
     if str(file) == "-":  # a zip archive is read from its end, which a pipe does not have
         raise UnusableArchive("standard input (-) cannot give an export; give its file name")
+    if file == Path("."):  # given as "": click took it for the current folder
+        raise UnusableArchive("give the name of the export file (a .zip file)")
     name = shown(str(file))
     try:
         mode = file.stat().st_mode

@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session as OrmSession
-from webtools import ANSWERS
+from webtools import ANSWERS, make_consultant
 
 from assess import create_app
 from assess.cli import cli
@@ -508,6 +508,10 @@ def test_import_of_what_is_not_a_file_is_refused_in_one_line(
             assert refused.exit_code == 2, (path, refused.output)
             assert refused.output == f"Error: {path} {problem}\n", refused.output
             assert all(rows == [] for rows in snapshot(empty_database).values())
+        # An empty name, as a shell gives an unset variable: click reads it as the folder.
+        refused = target.test_cli_runner().invoke(cli, ["import", ""])
+        assert refused.exit_code == 2
+        assert refused.output == "Error: give the name of the export file (a .zip file)\n"
 
 
 def test_a_dash_is_not_taken_for_standard_output_or_input(
@@ -642,6 +646,12 @@ def test_export_onto_a_pipe_is_refused_and_the_pipe_kept(app: Flask, tmp_path: P
     assert f"{pipe} is not a regular file; write to a file" in result.output
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert [p.name for p in pipe.parent.iterdir()] == ["pipe"]
+
+
+def test_export_to_an_empty_name_asks_for_one(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(cli, ["export", ""])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for FILE: give the name of a file to write" in result.output
 
 
 def test_export_to_a_name_the_system_refuses_is_said_in_one_line(
@@ -913,6 +923,21 @@ def test_a_value_the_app_never_stores_is_refused_on_every_database(
     output = _refused(archive, change, empty_database, tmp_path)
     assert output.startswith(f"Error: tables/{table}.jsonl is damaged: row {first}"), output
     assert problem in output, output
+
+
+@pytest.mark.db
+def test_accounts_whose_emails_differ_only_in_case_are_refused(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    """Sign-in finds an account by its email whatever the case: of two such, it would sign
+    in to either."""
+    fill(app, client, consultant)
+    other = make_consultant(app, email="Cara@EXAMPLE.com", name="Cara Again")
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    output = _refused(archive, lambda name, data: data, empty_database, tmp_path)
+    assert output.startswith(f"Error: tables/consultants.jsonl is damaged: row {other}"), output
+    assert "email is another account's in other letter case" in output, output
 
 
 def _manifest(**changes: Any) -> Any:
