@@ -67,6 +67,7 @@ from assess.models import (
     EVENT_ACTIONS,
     PARTY_SIDES,
     SIDE_LABELS,
+    SIGNOFF_SIGNED,
     SIGNOFF_STATUSES,
     VIA_API,
     VIA_WEB,
@@ -336,6 +337,13 @@ def _check_digests(table: str, row: dict[str, Any], seen: Seen) -> None:
             raise RowError("sha256 is not the SHA-256 of its pdf")
     elif table == "sign_offs":
         sealed = row["sealed_pdf"]
+        # Sealing is what marks a sign-off signed: the verify page reads either as the other.
+        if (row["status"] == SIGNOFF_SIGNED) != (sealed is not None):
+            raise RowError(
+                "status is signed without a sealed_pdf"
+                if sealed is None
+                else f"sealed_pdf is a seal on a sign-off whose status is {row['status']}"
+            )
         if sealed is None:
             if row["sealed_sha256"] is not None:
                 raise RowError("sealed_sha256 names a sealed PDF the row lacks")

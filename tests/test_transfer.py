@@ -1391,6 +1391,15 @@ SEALED = {
         "sign_offs",
         lambda rows: _first(rows, sealed_pdf=None),
     ),
+    # Only the last approval seals, and it marks the sign-off signed: each implies the other.
+    "sealed pdf of a declined sign-off": (
+        "sign_offs",
+        lambda rows: _first(rows, status="declined"),
+    ),
+    "signed sign-off without its sealed pdf": (
+        "sign_offs",
+        lambda rows: _first(rows, sealed_pdf=None, sealed_sha256=None),
+    ),
     "sealed pdf altered after its seal": ("sign_offs", lambda rows: _sealed_row(rows, _flip)),
     "sealed pdf with a page appended after its seal": (
         "sign_offs",
