@@ -34,7 +34,7 @@ SCORING: list[tuple[str, Any, dict[str, float]]] = [
     (
         "resource_availability",
         lambda v: v >= 4,
-        {"integrated": 1, "agile": 1, "strategic_resource": -3},
+        {"integrated": 1, "agile": 1, "strategic_resource": -8},
     ),
     ("risk_tolerance", lambda v: v >= 4, {"integrated": 2, "agile": 1}),
     ("relationship_duration", lambda v: v >= 4, {"integrated": 2}),
@@ -78,6 +78,10 @@ def plain_python(a: dict[str, int]) -> tuple[str, tuple[str, ...], set[str]]:
         chosen |= {"sprint_cadence", "technology_review", "data_ownership"}
     if "strategic_resource" in components:
         chosen |= {"resource_boundaries", "relationship_building", "financial_review"}
+    elif a["resource_availability"] == 1:
+        chosen |= {"resource_boundaries", "relationship_building"}
+    if "integrated" not in components and a["creative_collaboration"] >= 4:
+        chosen |= {"creative_veto", "creative_tension_review"}
     if a["innovation"] >= 4:
         chosen.add("technology_review")
     if a["timeline_pressure"] >= 4 and a["risk_tolerance"] <= 3:
