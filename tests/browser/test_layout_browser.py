@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browsertools import PHONE, assert_fits, lines_of, shoot, sign_in
+from browsertools import LAPTOP, PHONE, assert_fits, lines_of, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, expect
 from signofftools import (  # noqa: F401  (fixtures)
@@ -236,4 +236,30 @@ def test_on_a_phone_the_what_if_is_reached_from_the_top_of_the_result(
     page.goto(f"{live_server}{path}")
     expect(jump).to_be_hidden()
     expect(form).to_be_in_viewport()
+    context.close()
+
+
+# A real German word, and a name typed without a space: neither has a place to break.
+COMPOUND = "Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft"
+UNSPACED = "Northlight_Films_International_Coproductions_Department_of_Documentary_Series"
+
+
+@pytest.mark.parametrize("screen", ["phone", "laptop"])
+def test_names_without_a_space_break_on_the_consultants_pages(
+    app: Flask, live_server: str, browser: Browser, screen: str
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(
+        client,
+        project_name=UNSPACED,
+        client_organisation=COMPOUND,
+        producer_name=(UNSPACED + "_" + COMPOUND)[:120],
+        creator_name=COMPOUND,
+    )
+    context = browser.new_context(viewport=PHONE if screen == "phone" else LAPTOP)
+    page = sign_in(context, live_server)
+    base = f"/engagements/{engagement_id}"
+    for path in ("/engagements", base, f"{base}/edit", f"{base}/invitations/new"):
+        page.goto(live_server + path)
+        assert_fits(page)
     context.close()
