@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -108,6 +109,74 @@ def test_bad_edit_changes_nothing(app: Flask, signed_in: FlaskClient) -> None:
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None and engagement.project_name == "Tidewater"
+
+
+def opened_with(page: str) -> str:
+    """Return what an edit form says the details were when it was opened."""
+    match = re.search(r'name="opened_with" value="([^"]*)"', page)
+    assert match, "the edit form carries the details it was opened with"
+    return html.unescape(match.group(1))
+
+
+def details(app: Flask, engagement_id: int) -> tuple[str, str]:
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        creator = engagement.party("creator")
+        assert creator is not None
+        return engagement.project_name, creator.name
+
+
+def test_an_edit_form_opened_before_another_change_keeps_that_change(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/edit"
+    first_tab = opened_with(signed_in.get(path).get_data(as_text=True))
+    second_tab = opened_with(signed_in.get(path).get_data(as_text=True))
+    other = {**ENGAGEMENT, "creator_name": "Bo Chen-Li", "opened_with": second_tab}
+    assert post(signed_in, path, other).status_code == 302
+    # The first tab changes the project only: the creator's new name stays.
+    mine = {**ENGAGEMENT, "project_name": "Tidewater II", "opened_with": first_tab}
+    assert post(signed_in, path, mine).status_code == 302
+    assert details(app, engagement_id) == ("Tidewater II", "Bo Chen-Li")
+    # The same form sent twice finds its own change, not a conflict.
+    assert post(signed_in, path, mine).status_code == 302
+
+
+def test_an_edit_that_meets_another_change_of_the_same_detail_asks_first(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/edit"
+    first_tab = opened_with(signed_in.get(path).get_data(as_text=True))
+    other = {**ENGAGEMENT, "project_name": "Tidewater II"}
+    assert post(signed_in, path, other).status_code == 302
+    mine = {**ENGAGEMENT, "project_name": "Tidewater: the series", "opened_with": first_tab}
+    response = post(signed_in, path, mine)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert details(app, engagement_id) == ("Tidewater II", "Bo Chen")
+    assert "Changed to \u201c\u2068Tidewater II\u2069\u201d since you opened this form" in page
+    assert 'href="#field-project_name"' in page and 'aria-invalid="true"' in page
+    assert 'value="Tidewater: the series"' in page  # what was typed is not lost
+    # Sent again from that page, it replaces the other change knowingly.
+    again = {**mine, "opened_with": opened_with(page)}
+    assert post(signed_in, path, again).status_code == 302
+    assert details(app, engagement_id) == ("Tidewater: the series", "Bo Chen")
+
+
+def test_restoring_an_engagement_that_is_not_archived_changes_nothing(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    older = create_engagement(signed_in)
+    newer = create_engagement(signed_in, project_name="Saltmarsh")
+    # A second click, or a tab from before it was restored: the list keeps its order.
+    assert post(signed_in, f"/engagements/{older}/restore").status_code == 302
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert listing.index(f'href="/engagements/{newer}"') < listing.index(
+        f'href="/engagements/{older}"'
+    )
 
 
 def test_archive_and_restore(signed_in: FlaskClient) -> None:

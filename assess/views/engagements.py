@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -256,6 +257,66 @@ def show(engagement_id: int) -> str:
     )
 
 
+# What the form says, for the message under a detail someone changed meanwhile.
+DETAIL_NAMES = {
+    "project_name": "project name",
+    "client_organisation": "client organisation",
+    "producer_name": "producer side's name",
+    "producer_role": "producer side's role",
+    "creator_name": "creator side's name",
+    "creator_role": "creator side's role",
+}
+
+
+def _opened_with(form: Any) -> dict[str, str] | None:
+    """Return the details as the edit form showed them when it was opened, if it says."""
+    raw = form.get("opened_with", "")
+    if not raw or len(raw) > 10_000:
+        return None
+    try:
+        shown = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(shown, dict) or set(shown) != set(DETAIL_NAMES):
+        return None
+    if not all(isinstance(value, str) for value in shown.values()):
+        return None
+    return shown
+
+
+def _changed_meanwhile(
+    engagement: Engagement, data: dict[str, Any], shown: dict[str, str]
+) -> dict[str, list[str]]:
+    """Keep in ``data`` what someone else changed since the form was opened (another tab, the
+    API) where the form left it as it was; return, as errors, each detail changed both here
+    and there to different values."""
+    current = _engagement_form(engagement)
+    conflicts: dict[str, list[str]] = {}
+    for key in DETAIL_NAMES:
+        if current[key] == shown[key] or data[key] == current[key]:
+            continue
+        if data[key] == shown[key]:
+            data[key] = current[key]
+            continue
+        now = f"Changed to \u201c\u2068{current[key]}\u2069\u201d" if current[key] else "Cleared"
+        conflicts[key] = [
+            f"{now} since you opened this form. Save again to replace it with what is in the form."
+        ]
+    return conflicts
+
+
+def _edit_form(
+    engagement: Engagement, form: Any, errors: dict[str, list[str]], opened_with: str
+) -> str:
+    return render_template(
+        "web/engagements/form.html",
+        engagement=engagement,
+        form=form,
+        errors=errors,
+        opened_with=opened_with,
+    )
+
+
 @bp.route("/<int:engagement_id>/edit", methods=["GET", "POST"])
 def edit(engagement_id: int) -> str | Response | tuple[str, int]:
     """Change the project, client or parties of an engagement."""
@@ -263,14 +324,19 @@ def edit(engagement_id: int) -> str | Response | tuple[str, int]:
     refuse_if_archived(engagement)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         form = _engagement_form(engagement)
-        return render_template(
-            "web/engagements/form.html", engagement=engagement, form=form, errors={}
-        )
+        return _edit_form(engagement, form, {}, json.dumps(form))
     data, errors = load_form(EngagementSchema(), request.form)
     if errors:
-        return render_template(
-            "web/engagements/form.html", engagement=engagement, form=request.form, errors=errors
-        ), 422
+        opened_with = request.form.get("opened_with", "")
+        return _edit_form(engagement, request.form, errors, opened_with), 422
+    shown = _opened_with(request.form)
+    if shown is not None:
+        conflicts = _changed_meanwhile(engagement, data, shown)
+        if conflicts:
+            # Sent again from this page, the form replaces what it now shows as current.
+            form = {**request.form, **data}
+            current = json.dumps(_engagement_form(engagement))
+            return _edit_form(engagement, form, conflicts, current), 409
     _apply(engagement, data)
     engagement.updated_at = utcnow()
     db.session.commit()
@@ -298,9 +364,11 @@ def archive(engagement_id: int) -> Response:
 def restore(engagement_id: int) -> Response:
     """Bring an archived engagement back to the list."""
     engagement = owned_engagement(engagement_id)
-    engagement.archived_at = None
-    engagement.updated_at = utcnow()
-    db.session.commit()
+    # A second click, or a tab from before it was restored, is no new activity to list it by.
+    if engagement.archived_at is not None:
+        engagement.archived_at = None
+        engagement.updated_at = utcnow()
+        db.session.commit()
     flash(isolated("“{}” is back in your engagements.", engagement.project_name), "success")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
