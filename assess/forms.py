@@ -138,13 +138,17 @@ class PasswordChangeSchema(Schema):
         required=True, error_messages={"required": "Type the new password again."}
     )
 
-    @validates_schema
+    # Checked beside the fields' own problems: the form empties every field when it comes
+    # back, so each problem left for a later round means typing all three again.
+    @validates_schema(skip_on_field_errors=False)
     def _new_and_confirmed(self, data: dict[str, Any], **_: Any) -> None:
         # As passwords are hashed: accents typed either way are the same password.
         new, again, current = (
-            unicodedata.normalize("NFC", data[name])
+            unicodedata.normalize("NFC", data[name]) if name in data else None
             for name in ("new_password", "confirm_password", "current_password")
         )
+        if new is None or again is None:  # the field says what is wrong with it
+            return
         if again != new:
             raise ValidationError("The two new passwords differ.", "confirm_password")
         if new == current:

@@ -430,6 +430,37 @@ def test_a_refused_password_change_says_which_field_and_changes_nothing(
     assert client.get("/engagements").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("current", "new", "again", "messages"),
+    [
+        (
+            "wrong password",
+            NEW_PASSWORD,
+            "something else",
+            ["not your current", "passwords differ"],
+        ),
+        ("wrong password", "short", None, ["not your current", "10 to 1024 characters"]),
+        ("", NEW_PASSWORD, "something else", ["Enter your current", "passwords differ"]),
+    ],
+)
+def test_a_refused_password_change_names_every_problem_at_once(
+    client: FlaskClient,
+    consultant: int,
+    current: str,
+    new: str,
+    again: str | None,
+    messages: list[str],
+) -> None:
+    # The three fields are emptied each time: one problem a round would mean typing them all
+    # again for each.
+    login(client)
+    response = change(client, current, new, again)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "There are 2 problems" in page
+    assert all(message in page for message in messages), messages
+
+
 def test_wrong_current_passwords_are_rate_limited(
     app: Flask, client: FlaskClient, consultant: int
 ) -> None:

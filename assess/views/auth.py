@@ -254,8 +254,10 @@ def change_password() -> tuple[str, int] | Response:
         return refused
     consultant: Consultant = current_user._get_current_object()
     data, errors = load_form(PasswordChangeSchema(), request.form)
-    if not errors and not check_password(consultant, data["current_password"]):
-        errors = {"current_password": ["That is not your current password."]}
+    # Said along with the other fields' problems, as the form comes back with all three empty.
+    current = request.form.get("current_password", "")
+    if current and "current_password" not in errors and not check_password(consultant, current):
+        errors = {"current_password": ["That is not your current password."], **errors}
     if errors:
         return _account_page(errors), 422
     consultant.set_password_hash(hash_password(data["new_password"]))
