@@ -22,6 +22,7 @@ from webtools import (
     consensus_of_two,
     create_engagement,
     invite,
+    make_consultant,
     post,
     signed_in_consultant,
     submitted_pair,
@@ -296,4 +297,17 @@ def test_partners_names_in_the_gaps_table_are_not_cut_mid_word(
         for word in ("Maximiliana", "Bartholomew"):
             # A name shortened in sight is there in full for screen readers, drawn on no line.
             assert max(lines_of(head, word)) == 1, (screen, word)
+        context.close()
+
+
+def test_a_long_email_address_breaks_on_the_account_page(
+    app: Flask, live_server: str, browser: Browser
+) -> None:
+    email = "maximilianawolkonskajarasumowskaja.productions@internationalcoproductions.example"
+    make_consultant(app, email=email)
+    for screen in (LAPTOP, PHONE):
+        context = browser.new_context(viewport=screen)
+        page = sign_in(context, live_server, email=email)
+        page.goto(live_server + "/account")
+        assert_fits(page)
         context.close()
