@@ -257,15 +257,15 @@ def show(engagement_id: int) -> str:
     )
 
 
-# What the form says, for the message under a detail someone changed meanwhile.
-DETAIL_NAMES = {
-    "project_name": "project name",
-    "client_organisation": "client organisation",
-    "producer_name": "producer side's name",
-    "producer_role": "producer side's role",
-    "creator_name": "creator side's name",
-    "creator_role": "creator side's role",
-}
+# The details the edit form changes, each compared with what the form was opened with.
+DETAILS = (
+    "project_name",
+    "client_organisation",
+    "producer_name",
+    "producer_role",
+    "creator_name",
+    "creator_role",
+)
 
 
 def _opened_with(form: Any) -> dict[str, str] | None:
@@ -277,7 +277,7 @@ def _opened_with(form: Any) -> dict[str, str] | None:
         shown = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(shown, dict) or set(shown) != set(DETAIL_NAMES):
+    if not isinstance(shown, dict) or set(shown) != set(DETAILS):
         return None
     if not all(isinstance(value, str) for value in shown.values()):
         return None
@@ -292,7 +292,7 @@ def _changed_meanwhile(
     and there to different values."""
     current = _engagement_form(engagement)
     conflicts: dict[str, list[str]] = {}
-    for key in DETAIL_NAMES:
+    for key in DETAILS:
         if current[key] == shown[key] or data[key] == current[key]:
             continue
         if data[key] == shown[key]:
