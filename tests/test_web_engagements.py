@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from apitools import bearer, make_token
 from flask import Flask
 from flask.testing import FlaskClient
 from signofftools import record
@@ -142,6 +143,24 @@ def test_an_edit_form_opened_before_another_change_keeps_that_change(
     assert details(app, engagement_id) == ("Tidewater II", "Bo Chen-Li")
     # The same form sent twice finds its own change, not a conflict.
     assert post(signed_in, path, mine).status_code == 302
+
+
+def test_an_edit_form_keeps_a_change_made_through_the_api_meanwhile(
+    app: Flask, signed_in: FlaskClient, consultant: int
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/edit"
+    opened = opened_with(signed_in.get(path).get_data(as_text=True))
+    tool = app.test_client()
+    changed = tool.patch(
+        f"/api/v1/engagements/{engagement_id}",
+        json={"creator_name": "Bo Chen-Li"},
+        headers=bearer(make_token(app, consultant)),
+    )
+    assert changed.status_code == 200, changed.json
+    mine = {**ENGAGEMENT, "producer_role": "Line producer", "opened_with": opened}
+    assert post(signed_in, path, mine).status_code == 302
+    assert details(app, engagement_id) == ("Tidewater", "Bo Chen-Li")
 
 
 def test_an_edit_that_meets_another_change_of_the_same_detail_asks_first(
