@@ -61,6 +61,9 @@ def _session_cipher() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
+RANGE_HEADER = "HTTP_RANGE"  # the Range header, as WSGI names it
+
+
 def served_in_parts(response: Response, tag: str) -> Response:
     """Tag a document's answer (ETag) and answer a Range request with the part asked for
     (206), or 416 when the range is outside it: a browser's PDF viewer fetches a long document
@@ -69,14 +72,14 @@ def served_in_parts(response: Response, tag: str) -> Response:
     response.set_etag(tag)
     length = response.content_length
     environ = dict(request.environ)
-    asked = environ.get("HTTP_RANGE")
+    asked = request.headers.get("Range")
     if asked is not None:
         parsed = parse_range_header(asked)
         # RFC 9110 (14.2): a Range in another unit is ignored, and one this answer cannot
         # serve as a single part may be; werkzeug would refuse both with a 416.
         if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
-            del environ["HTTP_RANGE"]
+            environ.pop(RANGE_HEADER)
         elif length and parsed.ranges[0][0] < -length:
-            environ["HTTP_RANGE"] = "bytes=0-"  # a suffix longer than the whole: all of it
+            environ[RANGE_HEADER] = "bytes=0-"  # a suffix longer than the whole: all of it
     response.make_conditional(environ, accept_ranges=True, complete_length=length)
     return response
