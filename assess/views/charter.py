@@ -9,6 +9,7 @@ charter's own marshmallow schema, one message per field.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -220,14 +221,64 @@ def stored_form(stored: Mapping[str, Any] | None) -> dict[str, str]:
     return form
 
 
+def _opened_with(form: Mapping[str, str]) -> dict[str, str] | None:
+    """Return the fields as the form showed them when it was opened, if it says."""
+    raw = form.get("fields_opened", "")
+    if not raw or len(raw) > 20_000:
+        return None
+    try:
+        shown = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(shown, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in shown.items()
+    ):
+        return None
+    return shown
+
+
+def _changed_meanwhile(
+    engagement: Engagement, form: Mapping[str, str], shown: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Keep what another tab saved since the form was opened where this form left the field
+    as it was; return the form so merged and, as errors, each field changed both here and
+    there to different values."""
+    now = stored_form(engagement.charter_fields)
+    merged = {name: form.get(name, "") for name in LABELS}
+    conflicts: dict[str, list[str]] = {}
+    for name in LABELS:
+        then, current, sent = shown.get(name, ""), now.get(name, ""), merged[name].strip()
+        if current == then or sent == current:
+            continue
+        if sent == then.strip():
+            merged[name] = current
+            continue
+        said = f"Saved as \u201c\u2068{current}\u2069\u201d" if current else "Cleared"
+        conflicts[name] = [
+            f"{said} from another tab since you opened this page. Send the form again to "
+            "replace it with what is in the form."
+        ]
+    return merged, conflicts
+
+
 def save_fields(
-    engagement: Engagement, form: Mapping[str, str]
+    engagement: Engagement, record: DecisionRecord, form: Mapping[str, str]
 ) -> tuple[CharterDetails | None, dict[str, list[str]]]:
     """Validate the posted fields and store them with the engagement (the caller commits).
 
     The details returned are read back from what was stored, so a freeze uses the stored
-    fields; with errors nothing is stored.
+    fields; with errors nothing is stored. Fields saved from another tab since the form was
+    opened are kept where the form left them as they were; where both changed a field, the
+    form comes back (409) showing what each holds.
     """
+    shown = _opened_with(form)
+    if shown is not None:
+        merged, conflicts = _changed_meanwhile(engagement, form, shown)
+        if conflicts:
+            current = json.dumps(stored_form(engagement.charter_fields))
+            page, _ = edit_page(engagement, record, {**merged, "fields_opened": current}, conflicts)
+            abort(make_response(page, 409))
+        form = merged
     details, errors = details_for(engagement, form)
     if details is None:
         return None, errors
@@ -248,12 +299,15 @@ def edit_page(
     form: Mapping[str, str],
     errors: dict[str, list[str]],
 ) -> tuple[str, int]:
+    # Sent back with the form: what it showed when opened (carried on while it is corrected).
+    opened = form.get("fields_opened") or json.dumps(stored_form(engagement.charter_fields))
     page = render_template(
         "web/charter_edit.html",
         engagement=engagement,
         record=record,
         decision=record.decision,
         form=form,
+        fields_opened=opened,
         errors=errors,
         labels={name: (label, f"field-{name}") for name, label in LABELS.items()},
         mediator_slots=range(1, MEDIATOR_SLOTS + 1),
@@ -275,7 +329,7 @@ def save(engagement_id: int, decision_id: int) -> Any:
     """Store the fill-in fields with the engagement, to come back to them later."""
     engagement, record = own_decision(engagement_id, decision_id)
     refuse_if_archived(engagement)
-    details, errors = save_fields(engagement, request.form)
+    details, errors = save_fields(engagement, record, request.form)
     if details is None:
         return edit_page(engagement, record, request.form, errors)
     db.session.commit()
@@ -292,7 +346,7 @@ def _issue(engagement_id: int, decision_id: int) -> tuple[Engagement, Decision, 
     if engagement.archived_at is not None:  # read only: the fields are used, not stored
         details, errors = details_for(engagement, request.form)
     else:
-        details, errors = save_fields(engagement, request.form)
+        details, errors = save_fields(engagement, record, request.form)
     if details is None:
         abort(make_response(edit_page(engagement, record, request.form, errors)))
     db.session.commit()

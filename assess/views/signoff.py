@@ -301,7 +301,7 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
     # the second time, the version the first one made.
     signoff.hold_for_freeze(db.session, engagement)
     # The posted fields are stored first; the freeze uses what was stored.
-    details, errors = save_fields(engagement, request.form)
+    details, errors = save_fields(engagement, record, request.form)
     if details is None:
         return edit_page(engagement, record, request.form, errors)
     # What is signed is the assessment as it stands: the engagement's decision, never a

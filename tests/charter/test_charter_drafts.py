@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from typing import Any
@@ -299,3 +300,57 @@ def test_a_frozen_version_has_the_calendar_its_charter_states(
     assert other.get(address).status_code == 404
     assert app.test_client().get(address).status_code == 302
     assert client.get(f"/engagements/{engagement_id}/charter/v2/reviews.ics").status_code == 404
+
+
+def form_on(page: str) -> dict[str, str]:
+    """The charter form's fields as a page holds them, its hidden fields too, as sent."""
+    form = {}
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        name, value = re.search(r'\bname="(\w+)"', tag), re.search(r'\bvalue="([^"]*)"', tag)
+        if name and value:
+            form[name.group(1)] = value.group(1)
+    summary = re.search(r'name="project_summary"[^>]*>(.*?)</textarea>', page, re.S)
+    form["project_summary"] = summary.group(1) if summary else ""
+    form.pop("csrf_token", None)
+    return {name: html.unescape(value) for name, value in form.items()}
+
+
+def opened_form(client: FlaskClient, path: str) -> dict[str, str]:
+    return form_on(client.get(path).get_data(as_text=True))
+
+
+def test_a_tab_opened_before_another_saved_keeps_what_the_other_saved(
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
+) -> None:
+    client, engagement_id, path = charter_page
+    post(client, path + "/save", FIELDS)
+    first_tab = opened_form(client, path)
+    assert first_tab["fields_opened"] and first_tab["arbitration"] == FIELDS["arbitration"]
+    # Another tab saves a new arbitration; the first, still open, changes only the storage.
+    second_tab = opened_form(client, path)
+    post(client, path + "/save", {**second_tab, "arbitration": "ICC, seated in Paris"})
+    response = post(client, path + ".ics", {**first_tab, "data_storage": "A vault"})
+    assert response.status_code == 200
+    fields = stored(app, engagement_id)
+    assert fields is not None
+    assert fields["arbitration"] == "ICC, seated in Paris" and fields["data_storage"] == "A vault"
+
+
+def test_a_field_changed_in_two_tabs_asks_which_to_keep(
+    app: Flask, charter_page: tuple[FlaskClient, int, str]
+) -> None:
+    client, engagement_id, path = charter_page
+    post(client, path + "/save", FIELDS)
+    first_tab = opened_form(client, path)
+    post(client, path + "/save", {**opened_form(client, path), "arbitration": "ICC, Paris"})
+    for action in ("/save", "/preview", ".pdf"):
+        response = post(client, path + action, {**first_tab, "arbitration": "LCIA, London"})
+        assert response.status_code == 409, action
+        page = response.get_data(as_text=True)
+        assert "Saved as \u201c\u2068ICC, Paris\u2069\u201d from another tab" in page, action
+        assert 'value="LCIA, London"' in page  # what this tab typed stays in the form
+        assert stored(app, engagement_id)["arbitration"] == "ICC, Paris"  # type: ignore[index]
+    # Sent again from the page that said so, the form's value replaces the other tab's.
+    again = form_on(page)
+    assert post(client, path + "/save", again).status_code == 303
+    assert stored(app, engagement_id)["arbitration"] == "LCIA, London"  # type: ignore[index]
