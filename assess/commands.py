@@ -29,7 +29,7 @@ from assess.models import (
     utcnow,
 )
 from assess.questionnaire import decide, record_consensus, record_decision
-from assess.text import Text, is_blank
+from assess.text import Text, types_nothing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -219,7 +219,7 @@ def _read_new_password() -> str:
             f"Error: the password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.", err=True
         )
         sys.exit(2)
-    if is_blank(password):  # as the password form refuses it: the first one anyone guesses
+    if types_nothing(password):  # as the password form refuses it: the first one guessed
         click.echo("Error: the password needs more than spaces in it.", err=True)
         sys.exit(2)
     return password

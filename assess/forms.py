@@ -101,7 +101,7 @@ PASSWORD_MAX = 1024
 
 def _more_than_spaces(password: str) -> None:
     # Length alone lets through a password anyone would guess first: a row of spaces.
-    if text.is_blank(password):
+    if text.types_nothing(password):
         raise ValidationError("Choose a password with more than spaces in it.")
 
 

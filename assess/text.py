@@ -30,6 +30,7 @@ INVISIBLE = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u
 REFUSED_CONTROLS = r"\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029"
 CONTROLS = rf"\t{REFUSED_CONTROLS}"
 BLANK = re.compile(rf"[\s{INVISIBLE}]*")
+UNTYPED = re.compile(rf"[\s{INVISIBLE}{CONTROLS}]*")
 # One of them, to take out where text is matched rather than shown (a name typed to sign,
 # an email address).
 UNSEEN = re.compile(f"[{INVISIBLE}]")
@@ -114,6 +115,12 @@ def same_name(one: str, other: str) -> bool:
 def is_blank(text: str) -> bool:
     """Return whether nothing in the text would be visible."""
     return BLANK.fullmatch(text) is not None
+
+
+def types_nothing(text: str) -> bool:
+    """Return whether the text holds nothing a keyboard types visibly: spaces, characters
+    that show nothing, control characters (a row of NULs is no password)."""
+    return UNTYPED.fullmatch(text) is not None
 
 
 class Text(fields.String):

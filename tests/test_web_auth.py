@@ -404,6 +404,8 @@ def test_a_new_password_signs_out_every_other_session(
         (PASSWORD, "x" * 1025, None, "new_password", "Choose a password of 10 to 1024"),
         (PASSWORD, " " * 12, None, "new_password", "more than spaces"),
         (PASSWORD, "\u3000\u200b" * 6, None, "new_password", "more than spaces"),
+        (PASSWORD, "\x00" * 20, None, "new_password", "more than spaces"),
+        (PASSWORD, "\x1b\t" * 6, None, "new_password", "more than spaces"),
     ],
 )
 def test_a_refused_password_change_says_which_field_and_changes_nothing(

@@ -176,6 +176,7 @@ def test_user_create_reads_the_password_from_stdin(app: Flask, runner: FlaskCliR
         ("eve@example.com", "short", "needs 10 to 1024 characters"),
         # As the password form refuses it: the first password anyone would guess.
         ("eve@example.com", " " * 12, "needs more than spaces"),
+        ("eve@example.com", "\x00" * 12, "needs more than spaces"),
         ("eve@example.com", "", "no password came on standard input"),
     ],
 )
