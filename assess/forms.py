@@ -187,11 +187,14 @@ def choice(options: Sequence[str], message: str, *, missing: str | None = None) 
 
 def link_expiry() -> fields.Date:
     """An optional expiry date for a personal link: from tomorrow up to a year ahead."""
-    return fields.Date(
+    return text.CalendarDate(
         load_default=None,
         allow_none=True,
         validate=_tomorrow_to_a_year_ahead,
-        error_messages={"invalid": "Enter the expiry date as YYYY-MM-DD."},
+        error_messages={
+            "invalid": "Enter the expiry date as YYYY-MM-DD.",
+            "no_such_day": "Enter a day of the calendar: {input} is not one.",
+        },
     )
 
 

@@ -175,3 +175,18 @@ def time_text(moment: datetime, *, seconds: bool = False) -> str:
     """Format a UTC time for people: '3 Dec 2026, 16:05 UTC'."""
     clock = moment.strftime("%H:%M:%S" if seconds else "%H:%M")
     return f"{day_text(moment)}, {clock} UTC"
+
+
+class CalendarDate(fields.Date):
+    """An ISO date that says so when it is written right but names no day (2026-02-30): "must
+    be YYYY-MM-DD" would send the person looking for a mistake of format."""
+
+    default_error_messages = {"no_such_day": "{input} is not a day of the calendar"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise self.make_error("no_such_day", input=value) from None
+        return super()._deserialize(value, attr, data, **kwargs)

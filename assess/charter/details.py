@@ -22,7 +22,7 @@ from assess.alignment import SIDE_LABELS
 from assess.alignment import SIDES as PARTY_SIDES
 from assess.charter.fonts import unprintable
 from assess.schemas import Checked
-from assess.text import Text
+from assess.text import CalendarDate, Text
 
 SIDES: dict[str, str] = {side: SIDE_LABELS[side] for side in PARTY_SIDES}
 DOCUMENT_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{5,39}\Z")
@@ -217,7 +217,7 @@ class CharterDetailsSchema(Checked):
             DOCUMENT_ID, error="must be 6-40 capital letters, digits or dashes"
         ),
     )
-    effective_date = fields.Date(
+    effective_date = CalendarDate(
         load_default=None,
         validate=_within_years,
         error_messages={"invalid": "must be YYYY-MM-DD"},

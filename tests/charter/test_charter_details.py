@@ -98,7 +98,15 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
             {"document_id": "ABCDEF\n"},
             ["document_id: must be 6-40 capital letters, digits or dashes"],
         ),
-        ({"effective_date": "2026-13-01"}, ["effective_date: must be YYYY-MM-DD"]),
+        (
+            {"effective_date": "2026-13-01"},
+            ["effective_date: 2026-13-01 is not a day of the calendar"],
+        ),
+        ({"effective_date": "1 March 2026"}, ["effective_date: must be YYYY-MM-DD"]),
+        (
+            {"effective_date": "2026-02-30"},
+            ["effective_date: 2026-02-30 is not a day of the calendar"],
+        ),
         ({"issued_at": "2026-03-02T09:00:00"}, ["issued_at: must be an ISO 8601 time with a zone"]),
         ({"mediators_internal": ["A", "B", "C", "D"]}, ["mediators_internal: at most 3 names"]),
         (
