@@ -163,6 +163,9 @@ def test_bad_input_is_named_per_field_and_nothing_is_stored(
     assert message in page
     assert f'id="agree-error-{field}"' in page
     assert page.count('class="field-error"') == 1
+    # The summary heads its part of the "Agreed values" section, not a section of its own.
+    summary = page[page.index('id="agree-errors"') :]
+    assert re.match(r"[^<]*>\s*<h3>There is a problem</h3>", summary), summary[:200]
     # The summary links to the field: the first choice of a group, as the questionnaire's does.
     first = {"factor": "agree-factor-iteration_readiness", "value": "agree-value-1"}
     target = first.get(field, f"agree-{field}")
