@@ -368,6 +368,24 @@ def test_revoking_a_link_asks_first(signed_in: FlaskClient) -> None:
     assert "data-confirm=\"Revoke \u2068Ann Lee\u2069's link? It stops working at once;" in page
 
 
+def test_replacing_a_working_link_asks_first(signed_in: FlaskClient, app: Flask) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+
+    def new_link_button() -> str:
+        page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+        found = re.search(r"<button[^>]*>New link<", page)
+        assert found is not None
+        return found.group(0)
+
+    asked = 'data-confirm="Make a new link for \u2068Ann Lee\u2069? The link they have stops'
+    assert asked in new_link_button()
+    # Once no link works, a new one replaces nothing: nothing to ask.
+    ann_id = respondent_id(app, "Ann Lee")
+    post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/revoke")
+    assert "data-confirm" not in new_link_button()
+
+
 def test_new_link_replaces_the_old_one(signed_in: FlaskClient, app: Flask) -> None:
     engagement_id = create_engagement(signed_in)
     old = invite(signed_in, engagement_id)

@@ -492,6 +492,7 @@ def test_the_consultant_works_on_a_phone_without_anything_cut_off(
         page.goto(live_server + paths["engagement"])
         assert_consultant_page(page)  # the parties' card, the answers side by side, the versions
         assert_radar_reads(page)
+        page.once("dialog", lambda dialog: dialog.accept())  # the link they have stops working
         page.locator("#respondents-title ~ .table-scroll button", has_text="New link").first.click()
         expect(page.get_by_role("heading", name=re.compile("^Link for"))).to_be_visible()
         assert_consultant_page(page)
