@@ -495,6 +495,7 @@ def test_the_consultant_works_on_a_phone_without_anything_cut_off(
         page.once("dialog", lambda dialog: dialog.accept())  # the link they have stops working
         page.locator("#respondents-title ~ .table-scroll button", has_text="New link").first.click()
         expect(page.get_by_role("heading", name=re.compile("^Link for"))).to_be_visible()
+        assert page.evaluate("document.activeElement.id") == "new-link"
         assert_consultant_page(page)
         shoot(page, artifacts, f"phone-{width}-engagement")
 
