@@ -1652,6 +1652,7 @@ def test_a_revoked_link_no_longer_shows_whose_charter_it_was(
         page = response.get_data(as_text=True)  # type: ignore[attr-defined]
         assert response.status_code == 410, page  # type: ignore[attr-defined]
         assert "This link has been withdrawn. Ask the consultant for a new one." in page
+        assert ">Your personal link</p>" in page and "Error 410" not in page
         for secret in ("Tidewater", "Ann Lee", "Executive producer", document_id):
             assert secret not in page, secret
 

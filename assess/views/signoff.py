@@ -677,6 +677,7 @@ def _sign_page(
             title="This link no longer works",
             message=str(problem),
             home=False,
+            personal_link=True,
         )
         return gone, 410
     expired = isinstance(problem, signoff.LinkUnusable) and problem.state in (
