@@ -235,33 +235,30 @@ def test_an_output_name_the_system_refuses_is_said_in_one_line(
 
 
 @pytest.mark.parametrize("option", ["-o", "--ics"])
-def test_an_empty_output_name_asks_for_one(
-    answers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "give the name of a file to write"),
+        # Written aside and renamed into place, "-" would become a file of that name.
+        ("-", "standard output (-) cannot take this file; give a file name"),
+    ],
+    ids=["empty", "standard output"],
+)
+def test_an_output_named_empty_or_standard_output_asks_for_a_file_name(
+    answers: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    option: str,
+    name: str,
+    problem: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    names = {"-o": "c.pdf", "--ics": "c.ics"} | {option: ""}
+    names = {"-o": "c.pdf", "--ics": "c.ics"} | {option: name}
     result = run(
         str(answers), "--project", "P", *PARTIES, *[w for pair in names.items() for w in pair]
     )
     assert result.exit_code == 2, result.output
-    assert result.stderr == f"{option}: give the name of a file to write\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
-
-
-@pytest.mark.parametrize("option", ["-o", "--ics"])
-def test_standard_output_is_refused_for_a_file_written_whole(
-    answers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
-) -> None:
-    """Written aside and renamed into place, "-" would become a file of that name."""
-    monkeypatch.chdir(tmp_path)
-    names = {"-o": "c.pdf", "--ics": "c.ics"} | {option: "-"}
-    result = run(
-        str(answers), "--project", "P", *PARTIES, *[w for pair in names.items() for w in pair]
-    )
-    assert result.exit_code == 2, result.output
-    assert result.stderr == (
-        f"{option}: standard output (-) cannot take this file; give a file name\n"
-    )
+    assert result.stderr == f"{option}: {problem}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
 
 
