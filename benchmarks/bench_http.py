@@ -342,8 +342,9 @@ def run() -> str:
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     return f"""## HTTP serving (gunicorn, {WORKERS} workers x {THREADS} threads, PostgreSQL, Redis)
 
-Load from an aiohttp client on the same machine (it shares the CPU with the server), run
-with `python -m benchmarks benchmarks.bench_http`. Load average when it started:
+Load from an aiohttp client on the same machine (it shares the CPU with the server); on its
+own, `.venv/bin/python -m benchmarks benchmarks.bench_http` writes this page with this section
+alone. Load average when it started:
 {load_before}.
 
 | measurement | result | target |
