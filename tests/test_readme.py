@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
-# Covered by their own tests: the sweep takes half a minute, verify needs a signed charter,
-# import an export of a database holding one (tests/test_transfer.py).
+# Covered by their own tests: the sweep takes half a minute, verify needs a signed charter
+# (checked below), import an export of a database holding one (tests/test_transfer.py).
 NOT_RUN = ("assess rules sweep", "assess verify", "assess import")
 # Commands that prepare files for the assess commands after them in the same block.
 SETUP = ("cp", "sed")
@@ -381,3 +381,34 @@ def test_make_test_runs_every_postgresql_test_on_the_server_pg_url_names() -> No
     assert len(runs) == 3
     for line in runs:
         assert f"TEST_PG_URL={elsewhere} " in line, line
+
+
+def test_readme_verify_example_prints_what_it_shows(tmp_path: Path) -> None:
+    """A charter sealed by the certificate `SEAL_CERT_FILE` names gives the verdict and the
+    exit status the README shows."""
+    from answertools import INTEGRATED
+    from test_signing import details, make_audit
+
+    from assess import charter
+    from assess.engine import evaluate
+    from assess.signing.keys import load_or_create
+    from assess.signing.seal import seal
+
+    block = [
+        step
+        for step in steps(README.read_text())
+        if step.command.startswith(("assess verify", "echo $?"))
+    ]
+    assert [step.command.split()[:2] for step in block] == [["assess", "verify"], ["echo", "$?"]]
+    verify, status = block
+    approved = charter.to_pdf(evaluate(INTEGRATED), details())
+    keys = load_or_create(tmp_path / "seal")
+    file = verify.command.split()[-1]
+    (tmp_path / file).write_bytes(seal(approved, make_audit(approved), keys))
+    result = run(
+        f"{verify.command}; {status.command}",
+        tmp_path,
+        {"SEAL_CERT_FILE": str(keys.cert_file), "SEAL_TSA_ROOT_FILE": ""},
+    )
+    assert follows(verify.shown + status.shown, result.stdout.splitlines()), result.stdout
+    assert result.stderr == ""
