@@ -8,7 +8,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -622,6 +622,20 @@ SIGNOFF_STATUSES: tuple[str, ...] = (
     SIGNOFF_DECLINED,
     SIGNOFF_WITHDRAWN,
 )
+# What a signatory did, and the steps a sign-off's history records.
+SIGNATORY_ACTIONS: tuple[str, ...] = ("approved", "declined")
+SignOffAction = Literal[
+    "frozen",
+    "started",
+    "invited",
+    "new link",
+    "link revoked",
+    "approved",
+    "declined",
+    "withdrawn",
+    "sealed",
+]
+SIGNOFF_EVENT_ACTIONS: tuple[str, ...] = get_args(SignOffAction)
 REASON_MAX = 1000
 DOCUMENT_ID_MAX = 40
 PUBLIC_URL_MAX = 2048

@@ -49,6 +49,7 @@ from assess.models import (
     Invitation,
     Signatory,
     SignOff,
+    SignOffAction,
     SignOffEvent,
     answer_sets,
     hash_token,
@@ -164,7 +165,7 @@ class Sealer:
 
 def _event(
     sign_off: SignOff,
-    action: str,
+    action: SignOffAction,
     now: datetime,
     *,
     actor: str = "",

@@ -67,6 +67,8 @@ from assess.models import (
     EVENT_ACTIONS,
     PARTY_SIDES,
     SIDE_LABELS,
+    SIGNATORY_ACTIONS,
+    SIGNOFF_EVENT_ACTIONS,
     SIGNOFF_SIGNED,
     SIGNOFF_STATUSES,
     VIA_API,
@@ -185,6 +187,8 @@ KNOWN_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("engagement_events", "action"): EVENT_ACTIONS,
     ("engagement_events", "via"): (VIA_WEB, VIA_API),
     ("sign_offs", "status"): SIGNOFF_STATUSES,
+    ("signatories", "action"): SIGNATORY_ACTIONS,
+    ("sign_off_events", "action"): SIGNOFF_EVENT_ACTIONS,
 }
 
 

@@ -1391,6 +1391,12 @@ SEALED = {
         "sign_offs",
         lambda rows: _first(rows, sealed_pdf=None),
     ),
+    # The pages word each by what it is: an action no release writes would not show.
+    "signatory action unknown": ("signatories", lambda rows: _first(rows, action="maybe")),
+    "sign-off event unknown": (
+        "sign_off_events",
+        lambda rows: _first(rows, action="signed by fax"),
+    ),
     # Only the last approval seals, and it marks the sign-off signed: each implies the other.
     "sealed pdf of a declined sign-off": (
         "sign_offs",
