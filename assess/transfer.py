@@ -626,6 +626,9 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
 HEX_DIGITS = set("0123456789abcdef")
 
 
+STRAYS_NAMED = 5
+
+
 def _check_members(archive: zipfile.ZipFile) -> None:
     """Refuse a member no export writes: the archive is a copy of the database, whole, and
     a file added beside it (a note, a table of another installation) would not be restored.
@@ -637,7 +640,11 @@ def _check_members(archive: zipfile.ZipFile) -> None:
         and not (name.startswith("tables/") and name.endswith(".jsonl") and name.count("/") == 1)
     )
     if strays:
-        raise ArchiveError(f"the archive holds what no export writes; unknown: {', '.join(strays)}")
+        # A whole folder zipped in by mistake holds thousands: the first few say what it is.
+        named = ", ".join(strays[:STRAYS_NAMED])
+        more = len(strays) - STRAYS_NAMED
+        named += f" and {more} more" if more > 0 else ""
+        raise ArchiveError(f"the archive holds what no export writes; unknown: {named}")
 
 
 def _check_table(archive: zipfile.ZipFile, name: str, expected_sha256: Any) -> None:

@@ -1051,6 +1051,11 @@ STRAY_MEMBERS = {
         "unknown: tables/old/parties.jsonl",
     ),
     "table file not listed": ({"tables/notes.jsonl": b""}, "unknown: tables/notes.jsonl"),
+    "folder of many files": (
+        {f"photos/{n:04}.jpg": b"x" for n in range(2000)},
+        "unknown: photos/0000.jpg, photos/0001.jpg, photos/0002.jpg, photos/0003.jpg, "
+        "photos/0004.jpg and 1995 more",
+    ),
 }
 
 
