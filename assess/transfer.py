@@ -84,7 +84,7 @@ from assess.schemas import (
 )
 from assess.signing import sha256_hex
 from assess.signing.keys import SealKeyError, existing_certificate, seal_folder
-from assess.text import shown
+from assess.text import REFUSED_CONTROLS, shown
 
 FORMAT = "assess-export"
 FORMAT_VERSION = 1
@@ -192,6 +192,24 @@ KNOWN_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# Names, roles and addresses: the forms take them on one line, without control characters,
+# and pages, the charter and the sign-off's audit page print them so.
+ONE_LINE = {
+    ("consultants", "email"),
+    ("consultants", "name"),
+    ("engagements", "project_name"),
+    ("engagements", "client_organisation"),
+    ("engagement_events", "respondent_name"),
+    ("parties", "name"),
+    ("parties", "role"),
+    ("respondents", "name"),
+    ("signatories", "name"),
+    ("signatories", "email"),
+    ("signatories", "role"),
+}
+ONE_LINE_REFUSED = re.compile(f"[{REFUSED_CONTROLS}]")
+
+
 # How the app reads each JSON column it stores: a row it could not read is refused at
 # import rather than restored to fail a page later. (Every JSON column of the models is
 # listed; a table the app does not know travels as it is.)
@@ -239,6 +257,8 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
         # the same archive is refused on both.
         if column_type.length is not None and len(value) > column_type.length:
             raise RowError(f"{column} is longer than {column_type.length} characters")
+        if (table, column) in ONE_LINE and ONE_LINE_REFUSED.search(value):
+            raise RowError(f"{column} holds a line break or other control character")
         known = KNOWN_VALUES.get((table, column))
         if known is not None and value not in known:
             raise RowError(f"{column} is not one of: {', '.join(known)}")

@@ -886,6 +886,16 @@ NEVER_STORED = {
         {"id": 2**31},
         "'s id is not a whole number its column holds",
     ),
+    "name on two lines": (
+        "parties",
+        {"name": "Ann\nLee"},
+        "'s name holds a line break or other control character",
+    ),
+    "project name with an escape code": (
+        "engagements",
+        {"project_name": "Tide\x1b[2Jwater"},
+        "'s project_name holds a line break or other control character",
+    ),
     "party of no side": (
         "parties",
         {"side": "director"},
