@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
@@ -244,3 +245,47 @@ def _messages(messages: Any) -> Errors:
 
 
 FACTOR_KEYS: tuple[str, ...] = tuple(f.key for f in FACTORS)
+
+
+# A form opened in one tab may be sent after another tab (or the API) saved: it carries what
+# it showed, as JSON of field name to text, so that what changed meanwhile is not undone.
+OPENED_MAX = 20_000
+
+
+def opened_with(raw: str) -> dict[str, str] | None:
+    """Read what a form showed when it was opened, as it carries it; None if it does not."""
+    if not raw or len(raw) > OPENED_MAX:
+        return None
+    try:
+        shown = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(shown, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in shown.items()
+    ):
+        return None
+    return shown
+
+
+def changed_both_ways(
+    shown: Mapping[str, str], current: Mapping[str, str], sent: dict[str, Any], names: Iterable[str]
+) -> dict[str, str]:
+    """Keep in ``sent`` what was saved elsewhere since the form was opened where the form left
+    the field as it ``shown`` it; return each field changed both here and there, to different
+    values, with the value it has now."""
+    conflicts: dict[str, str] = {}
+    for name in names:
+        then, now = shown.get(name, ""), current.get(name, "")
+        mine = str(sent.get(name, "")).strip()
+        if now == then or mine == now:
+            continue
+        if mine == then.strip():
+            sent[name] = now
+            continue
+        conflicts[name] = now
+    return conflicts
+
+
+def as_now(value: str, verb: str) -> str:
+    """Say what a field changed meanwhile now holds: "Saved as “…”", or "Cleared"."""
+    return f"{verb} \u201c\u2068{value}\u2069\u201d" if value else "Cleared"

@@ -36,6 +36,7 @@ from assess.charter.details import STORED_FIELDS
 from assess.charter.render import stylesheet_text
 from assess.decision import Decision
 from assess.extensions import db
+from assess.forms import as_now, changed_both_ways, opened_with
 from assess.models import VERSIONS_WITH_SIGN_OFFS, DecisionRecord, Engagement, utcnow
 from assess.text import is_blank
 from assess.views.auth import require_consultant
@@ -221,43 +222,21 @@ def stored_form(stored: Mapping[str, Any] | None) -> dict[str, str]:
     return form
 
 
-def _opened_with(form: Mapping[str, str]) -> dict[str, str] | None:
-    """Return the fields as the form showed them when it was opened, if it says."""
-    raw = form.get("fields_opened", "")
-    if not raw or len(raw) > 20_000:
-        return None
-    try:
-        shown = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(shown, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) for key, value in shown.items()
-    ):
-        return None
-    return shown
-
-
 def _changed_meanwhile(
     engagement: Engagement, form: Mapping[str, str], shown: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Keep what another tab saved since the form was opened where this form left the field
     as it was; return the form so merged and, as errors, each field changed both here and
     there to different values."""
-    now = stored_form(engagement.charter_fields)
     merged = {name: form.get(name, "") for name in LABELS}
-    conflicts: dict[str, list[str]] = {}
-    for name in LABELS:
-        then, current, sent = shown.get(name, ""), now.get(name, ""), merged[name].strip()
-        if current == then or sent == current:
-            continue
-        if sent == then.strip():
-            merged[name] = current
-            continue
-        said = f"Saved as \u201c\u2068{current}\u2069\u201d" if current else "Cleared"
-        conflicts[name] = [
-            f"{said} from another tab since you opened this page. Send the form again to "
-            "replace it with what is in the form."
+    both = changed_both_ways(shown, stored_form(engagement.charter_fields), merged, LABELS)
+    conflicts = {
+        name: [
+            f"{as_now(now, 'Saved as')} from another tab since you opened this page. Send "
+            "the form again to replace it with what is in the form."
         ]
+        for name, now in both.items()
+    }
     return merged, conflicts
 
 
@@ -271,7 +250,7 @@ def save_fields(
     opened are kept where the form left them as they were; where both changed a field, the
     form comes back (409) showing what each holds.
     """
-    shown = _opened_with(form)
+    shown = opened_with(form.get("fields_opened", ""))
     if shown is not None:
         merged, conflicts = _changed_meanwhile(engagement, form, shown)
         if conflicts:

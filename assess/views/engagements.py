@@ -27,7 +27,15 @@ from assess.alignment import SESSION_NAME
 from assess.consensus import Carried
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
-from assess.forms import EngagementSchema, InvitationSchema, load_answers_form, load_form
+from assess.forms import (
+    EngagementSchema,
+    InvitationSchema,
+    as_now,
+    changed_both_ways,
+    load_answers_form,
+    load_form,
+    opened_with,
+)
 from assess.listing import (
     engagement_count,
     engagement_page,
@@ -270,18 +278,8 @@ DETAILS = (
 
 def _opened_with(form: Any) -> dict[str, str] | None:
     """Return the details as the edit form showed them when it was opened, if it says."""
-    raw = form.get("opened_with", "")
-    if not raw or len(raw) > 10_000:
-        return None
-    try:
-        shown = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(shown, dict) or set(shown) != set(DETAILS):
-        return None
-    if not all(isinstance(value, str) for value in shown.values()):
-        return None
-    return shown
+    shown = opened_with(form.get("opened_with", ""))
+    return shown if shown is not None and set(shown) == set(DETAILS) else None
 
 
 def _changed_meanwhile(
@@ -290,19 +288,14 @@ def _changed_meanwhile(
     """Keep in ``data`` what someone else changed since the form was opened (another tab, the
     API) where the form left it as it was; return, as errors, each detail changed both here
     and there to different values."""
-    current = _engagement_form(engagement)
-    conflicts: dict[str, list[str]] = {}
-    for key in DETAILS:
-        if current[key] == shown[key] or data[key] == current[key]:
-            continue
-        if data[key] == shown[key]:
-            data[key] = current[key]
-            continue
-        now = f"Changed to \u201c\u2068{current[key]}\u2069\u201d" if current[key] else "Cleared"
-        conflicts[key] = [
-            f"{now} since you opened this form. Save again to replace it with what is in the form."
+    both = changed_both_ways(shown, _engagement_form(engagement), data, DETAILS)
+    return {
+        key: [
+            f"{as_now(now, 'Changed to')} since you opened this form. Save again to replace it "
+            "with what is in the form."
         ]
-    return conflicts
+        for key, now in both.items()
+    }
 
 
 def _edit_form(
