@@ -297,6 +297,19 @@ def test_errors_under_api_are_json_and_pages_stay_html(client: FlaskClient) -> N
     assert (page.status_code, page.mimetype) == (404, "text/html")
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_an_api_path_with_an_empty_segment_is_a_json_404(api: FlaskClient, method: str) -> None:
+    """Web pages merge repeated slashes with a redirect; the API's routes are the ones its
+    document lists, so another spelling is not found, in JSON like every API answer."""
+    for path in ("/api/v1//engagements", "/api//v1/engagements/1", "/api/v1/engagements//1"):
+        response = api.open(path, method=method, json={})
+        assert (response.status_code, response.mimetype) == (404, "application/json"), path
+        assert "Location" not in response.headers
+        assert response.json["message"] == (
+            "No such route in this API; /api/v1/openapi.json lists them."
+        )
+
+
 def test_a_method_a_route_does_not_take_is_named_with_those_it_takes(api: FlaskClient) -> None:
     engagement_id = create_engagement(api)
     wrong_method = api.put(f"/api/v1/engagements/{engagement_id}", json={"archived": True})

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
+from werkzeug.routing import IntegerConverter
 
 from assess.extensions import db as database
 from assess.models import DecisionRecord, Engagement, Respondent, utcnow
@@ -74,9 +75,7 @@ def page_routes(app: Flask) -> list[tuple[str, str, list[str]]]:
         if rule.rule.startswith("/api/"):
             continue
         ints = [
-            name
-            for name, conv in rule._converters.items()
-            if type(conv).__name__ == "IntegerConverter"
+            name for name, conv in rule._converters.items() if isinstance(conv, IntegerConverter)
         ]
         if not ints or rule.arguments - set(ints):
             continue  # no object id, or reached by a link token rather than an account

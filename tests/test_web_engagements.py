@@ -279,6 +279,25 @@ def test_huge_ids_are_not_found(signed_in: FlaskClient) -> None:
     assert signed_in.get(f"/engagements/1/decisions/{2**70}").status_code == 404
 
 
+def test_an_id_is_found_only_at_its_one_address(app: Flask, signed_in: FlaskClient) -> None:
+    """Ids in addresses are ASCII digits without leading zeros: other scripts' digits and
+    zero-padding would be further addresses of the same engagement, which caches, logs and
+    access checks keyed on the path would tell apart."""
+    engagement_id = create_engagement(signed_in)
+    assert engagement_id == 1
+    assert signed_in.get("/engagements/1").status_code == 200
+    for path in (
+        "/engagements/\uff11",  # full-width 1
+        "/engagements/\u0661",  # Arabic-Indic 1
+        "/engagements/01",
+        "/engagements/1/charter/v\uff11",
+        "/engagements/1/charter/v01",
+    ):
+        assert signed_in.get(path).status_code == 404, path
+    for path in ("/api/v1/engagements/\uff11", "/account/api-tokens/\uff11/revoke"):
+        assert signed_in.post(path).status_code == 404, path
+
+
 def test_an_engagement_not_found_says_so_and_leads_back_to_the_list(
     app: Flask, signed_in: FlaskClient
 ) -> None:

@@ -20,7 +20,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 from werkzeug.routing import IntegerConverter
 
 from assess.api.schemas import TAKES_JSON, ErrorSchema
@@ -394,4 +394,17 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(docs.bp)
     app.register_blueprint(account.bp)
     app.after_request(no_content_without_a_type)
+    # First of the hooks: before the rate limit or a token is looked at for a route that
+    # does not exist.
+    app.before_request_funcs.setdefault(None, []).insert(0, no_merged_slashes)
     install_error_handlers(app)
+
+
+def no_merged_slashes() -> None:
+    """Refuse an API path with an empty segment (/api/v1//engagements) as not found.
+
+    Routing would answer it with an HTML redirect to the path with the slashes merged (or
+    with the methods the merged path takes); an API client wants JSON, and the API's
+    routes are the ones its document lists."""
+    if is_api_request() and "//" in request.path:
+        raise NotFound()
