@@ -210,6 +210,12 @@ def earlier_calendars(engagement: Engagement, number: int) -> list[EarlierCalend
     ]
 
 
+def calendar_organizer(engagement: Engagement) -> calendar.Organizer:
+    """Who the engagement's review calendars name as organising the reviews: the consultant
+    whose engagement it is."""
+    return calendar.Organizer(engagement.consultant.name, engagement.consultant.email)
+
+
 def open_sign_off(engagement: Engagement) -> SignOff | None:
     """Return the sign-off in preparation or waiting for approvals, if there is one."""
     for version in reversed(engagement.charter_versions):
@@ -301,7 +307,11 @@ def freeze(
     # ones the PDF prints, at every later download. Stamped when frozen, it replaces a
     # draft's events; it cancels the reviews of earlier versions this one drops.
     series, calendar_ics = charter.frozen_calendar(
-        decision, details, stamped_at=now, earlier=earlier_calendars(engagement, number)
+        decision,
+        details,
+        stamped_at=now,
+        earlier=earlier_calendars(engagement, number),
+        organizer=calendar_organizer(engagement),
     )
     previous = latest_signed(engagement)
     who = consultant.display_name if consultant else ""

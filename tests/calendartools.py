@@ -38,6 +38,21 @@ def events_by_title(data: bytes) -> dict[str, icalendar.Event]:
     return {str(e["SUMMARY"]).split(": ")[0]: e for e in parsed.walk("VEVENT")}
 
 
+def published_events(data: bytes) -> list[icalendar.Event]:
+    """The events of a calendar file, checked against what iTIP asks of a published one
+    (RFC 5546 3.2.1): each names its organiser as a mailto: address and none an attendee,
+    which would make a calendar app treat it as an invitation to answer."""
+    parsed = icalendar.Calendar.from_ical(data)
+    assert not [c.errors for c in parsed.walk() if c.errors]
+    assert str(parsed["METHOD"]) == "PUBLISH"
+    events = list(parsed.walk("VEVENT"))
+    for event in events:
+        assert isinstance(event.get("ORGANIZER"), icalendar.vCalAddress), event["UID"]
+        assert str(event["ORGANIZER"]).startswith("mailto:"), event["UID"]
+        assert "ATTENDEE" not in event, event["UID"]
+    return events
+
+
 def printed_calendar(pdf: bytes) -> tuple[dict[str, tuple[date, int]], dict[date, list[str]]]:
     """Read the review calendar a charter's PDF prints: each review's first date and count
     (its first table), and the titles on each day of the month table."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from alembic import command as alembic_command
 from alembic.config import Config
-from calendartools import events_by_title, occurrences, printed_calendar
+from calendartools import events_by_title, occurrences, printed_calendar, published_events
 from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import ValidationError
@@ -106,6 +106,10 @@ def test_a_frozen_calendar_is_the_same_file_after_the_scheduling_rules_change(
     for response in (client.get(f"{version}/reviews.ics"), signatory.get(f"{link}/reviews.ics")):
         assert response.status_code == 200 and response.mimetype == "text/calendar"
         assert response.data == frozen
+    organizers = {
+        (e["ORGANIZER"].params["CN"], str(e["ORGANIZER"])) for e in published_events(frozen)
+    }
+    assert organizers == {("Cara Diaz", "mailto:cara@example.com")}
     events = events_by_title(frozen)
     assert date(2027, 5, 10) in occurrences(events["Trust check"])
     assert date(2027, 5, 9) not in occurrences(events["Trust check"])

@@ -101,12 +101,14 @@ def to_ics(
     stamped_at: datetime | None = None,
     draft: bool = False,
     earlier: Iterable[calendar.EarlierCalendar] = (),
+    organizer: calendar.Organizer | None = None,
 ) -> bytes:
     """Export the charter's twelve-month review calendar as an iCalendar file, stamped
     (DTSTAMP) at ``stamped_at``, by default at the charter's issue time; a ``draft``'s
     says it is one. The reviews of ``earlier`` versions this one no longer sets are in it,
-    cancelled."""
-    return _calendar(context(decision, details), details, stamped_at, draft, earlier)[1]
+    cancelled; each event names the ``organizer``, if any."""
+    values = context(decision, details)
+    return _calendar(values, details, stamped_at, draft, earlier, organizer)[1]
 
 
 def frozen_calendar(
@@ -115,11 +117,13 @@ def frozen_calendar(
     *,
     stamped_at: datetime,
     earlier: Iterable[calendar.EarlierCalendar] = (),
+    organizer: calendar.Organizer | None = None,
 ) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
     """Return the review series and the calendar file a version frozen now keeps, from the
     one schedule both are made from: its file is then served as it was frozen, like its PDF,
     and its series are what a later version's file cancels when it drops them."""
-    return _calendar(context(decision, details), details, stamped_at, False, earlier)
+    values = context(decision, details)
+    return _calendar(values, details, stamped_at, False, earlier, organizer)
 
 
 def _calendar(
@@ -128,6 +132,7 @@ def _calendar(
     stamped_at: datetime | None,
     draft: bool,
     earlier: Iterable[calendar.EarlierCalendar],
+    organizer: calendar.Organizer | None,
 ) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
     series: tuple[calendar.ReviewSeries, ...] = values["series"]
     data = calendar.to_ics(
@@ -140,6 +145,7 @@ def _calendar(
         clause_numbers=values["clause_numbers"],
         draft=draft,
         earlier=earlier,
+        organizer=organizer,
     )
     return series, data
 

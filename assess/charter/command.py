@@ -13,7 +13,8 @@ from typing import IO, Any, NoReturn
 import click
 from marshmallow import ValidationError
 
-from assess import schemas
+from assess import emails, schemas
+from assess.charter import calendar
 from assess.charter.details import load_details, parse_party
 from assess.charter.errors import CharterError
 from assess.decision import Decision
@@ -116,6 +117,10 @@ def write_atomically(files: dict[Path, tuple[str, bytes]]) -> None:
     ),
 )
 @click.option("--consultant", help="Consultant who prepared the charter.")
+@click.option(
+    "--consultant-email",
+    help="The consultant's email address: the calendar's events name them as organiser.",
+)
 @click.option("--client", help="Client organisation the charter is prepared for.")
 @click.option(
     "--details",
@@ -150,6 +155,7 @@ def charter_command(
     project: str | None,
     parties: tuple[str, ...],
     consultant: str | None,
+    consultant_email: str | None,
     client: str | None,
     details_file: IO[str] | None,
     charter_version: int | None,
@@ -182,6 +188,12 @@ def charter_command(
                 given_as.append(index)
             except ValueError as error:
                 problems.append(f"--party {index}: {error}")
+    organizer_email = ""
+    if consultant_email is not None:
+        try:
+            organizer_email = emails.normalise(consultant_email)
+        except emails.AddressError:
+            problems.append("--consultant-email: not a valid email address")
     if issued is None and "issued_at" not in fields:
         issued = issued_default()
     for key, value in (
@@ -244,5 +256,6 @@ def charter_command(
     except CharterError as error:
         fail([f"charter: {error}"], status=1)
     if ics is not None:
-        files[ics] = ("--ics", charter.to_ics(decision, details))
+        organizer = calendar.Organizer(details.consultant, organizer_email)
+        files[ics] = ("--ics", charter.to_ics(decision, details, organizer=organizer))
     write_atomically(files)

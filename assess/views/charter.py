@@ -376,7 +376,14 @@ def calendar(engagement_id: int, decision_id: int) -> Response:
     stamp = utcnow().astimezone(UTC).replace(microsecond=0)
     # The version this draft would become cancels the reviews the frozen ones set and it drops.
     earlier = signoff.earlier_calendars(engagement, details.version)
-    data = charter.to_ics(decision, details, stamped_at=stamp, draft=True, earlier=earlier)
+    data = charter.to_ics(
+        decision,
+        details,
+        stamped_at=stamp,
+        draft=True,
+        earlier=earlier,
+        organizer=signoff.calendar_organizer(engagement),
+    )
     return _download(data, "text/calendar", name)
 
 

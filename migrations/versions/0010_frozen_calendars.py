@@ -91,7 +91,17 @@ def fill_in() -> None:
         sa.column("review_series", sa.JSON()),
         sa.column("calendar_ics", sa.LargeBinary()),
     )
+    engagements = sa.table(
+        "engagements", sa.column("id", sa.Integer()), sa.column("consultant_id", sa.Integer())
+    )
+    consultants = sa.table(
+        "consultants",
+        sa.column("id", sa.Integer()),
+        sa.column("name", sa.String()),
+        sa.column("email", sa.String()),
+    )
     connection = op.get_bind()
+    organizer: calendar.Organizer | None = None
     engagement, number = -1, -1
     earlier: list[Any] = []
     while True:
@@ -118,10 +128,21 @@ def fill_in() -> None:
         for row_id, engagement_id, row_number, data, fields, frozen_at in rows:
             if engagement_id != engagement:
                 earlier = []
+                # Its events name the consultant whose engagement it is, as a freeze's do.
+                name, email = connection.execute(
+                    sa.select(consultants.c.name, consultants.c.email)
+                    .join(engagements, engagements.c.consultant_id == consultants.c.id)
+                    .where(engagements.c.id == engagement_id)
+                ).one()
+                organizer = calendar.Organizer(name or "", email)
             engagement, number = engagement_id, row_number
             details = charter.frozen_details(fields)
             series, ics = charter.frozen_calendar(
-                Decision.from_dict(data), details, stamped_at=_in_utc(frozen_at), earlier=earlier
+                Decision.from_dict(data),
+                details,
+                stamped_at=_in_utc(frozen_at),
+                earlier=earlier,
+                organizer=organizer,
             )
             earlier.append(charter.earlier_calendar(details, series))
             connection.execute(

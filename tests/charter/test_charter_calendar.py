@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
-from calendartools import occurrences
+from calendartools import occurrences, published_events
 from conftest import make_details
 from pypdf import PdfReader
 
@@ -122,6 +122,29 @@ def test_ics_export_is_valid_and_reproducible(decisions: dict[str, Decision]) ->
     assert "DTSTAMP:20260302T090000Z" in lines
     summary = next(line for line in lines if line.startswith("SUMMARY:Trust check"))
     assert "Fête\\; été\\, \\\\ 日本語の長いプロジェクト名" in summary
+
+
+def test_each_event_names_the_consultant_as_its_organiser(
+    decisions: dict[str, Decision],
+) -> None:
+    """A published calendar's events name who organises them (RFC 5546 3.2.1): the
+    consultant, by name and address; a name's quotes and line breaks are written as
+    RFC 6868 says, so the parameter stays one value."""
+    decision = decisions["standard"]
+    organizer = calendar.Organizer('Cara "CD" Diaz^\nQ', "cara+charter@example.com")
+    earlier = frozen(decision, make_details(version=1))
+    amended = decision_with(ChosenProtocol("trust_check", {"every_days": 30}), base=decision)
+    data = charter.to_ics(amended, make_details(version=2), organizer=organizer, earlier=[earlier])
+    events = published_events(data)
+    assert any(e.get("STATUS") == "CANCELLED" for e in events) and len(events) > 2
+    for event in events:
+        assert str(event["ORGANIZER"]) == "mailto:cara+charter@example.com"
+        assert event["ORGANIZER"].params["CN"] == 'Cara "CD" Diaz^\nQ'
+    assert "ORGANIZER;CN=\"Cara ^'CD^' Diaz^^^nQ\":mailto:cara+charter@example.com" in unfold(
+        data.decode()
+    )
+    # Without an address to name, no event names an organiser rather than a made-up one.
+    assert b"ORGANIZER" not in charter.to_ics(decision, make_details())
 
 
 @pytest.mark.parametrize("text", ["Σέλας", "北极光", "الشفق", "é"])

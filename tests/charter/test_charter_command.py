@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from calendartools import published_events
 from click.testing import CliRunner, Result
 from conftest import ANSWERS
 from pypdf import PdfReader
@@ -65,6 +66,37 @@ def test_writes_the_pdf_and_the_calendar(answers: Path, tmp_path: Path) -> None:
         "charter.pdf",
         "reviews.ics",
     ]
+
+
+def test_the_calendar_names_the_consultant_given_an_address(answers: Path, tmp_path: Path) -> None:
+    html, ics = tmp_path / "c.html", tmp_path / "c.ics"
+    common = [
+        str(answers),
+        "--project",
+        "P",
+        *PARTIES,
+        "-o",
+        str(html),
+        "--html",
+        "--ics",
+        str(ics),
+    ]
+    result = run(*common, "--consultant", "Cara Diaz", "--consultant-email", " cara@Example.COM ")
+    assert result.exit_code == 0, result.output
+    organizers = {
+        (e["ORGANIZER"].params["CN"], str(e["ORGANIZER"]))
+        for e in published_events(ics.read_bytes())
+    }
+    assert organizers == {("Cara Diaz", "mailto:cara@example.com")}
+    # No address, no organiser: a calendar app would take a made-up one for a real person.
+    assert run(*common, "--consultant", "Cara Diaz").exit_code == 0
+    assert b"ORGANIZER" not in ics.read_bytes()
+    ics.unlink()
+    html.unlink()
+    refused = run(*common, "--consultant-email", "cara at example")
+    assert refused.exit_code == 2
+    assert refused.stderr == "--consultant-email: not a valid email address\n"
+    assert not ics.exists() and not html.exists()
 
 
 def test_html_output_is_one_self_contained_file(answers: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from calendartools import published_events
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -131,6 +132,11 @@ def test_preview_pdf_and_calendar_use_the_fields(web: tuple[FlaskClient, str]) -
     assert "\r\nX-WR-CALNAME:Draft charter reviews: Tidewater\r\n" in text
     descriptions = re.findall(r"\r\nDESCRIPTION:(.*)\r\n", text)
     assert descriptions and all("Draft of charter PC-" in d for d in descriptions)
+    # The consultant organises the reviews: each event names them, by name and address.
+    organizers = {
+        (e["ORGANIZER"].params["CN"], str(e["ORGANIZER"])) for e in published_events(ics.data)
+    }
+    assert organizers == {("Cara Diaz", "mailto:cara@example.com")}
 
 
 def test_assets_outside_the_bundle_are_not_served(web: tuple[FlaskClient, str]) -> None:
