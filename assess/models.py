@@ -193,6 +193,10 @@ class Engagement(Base):
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The charter's fill-in fields as last saved (charter schema field names), or None.
     charter_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The review series the draft calendars downloaded gave, one entry per event (see
+    # calendar.draft_calendars_to_json): a calendar that imported one may hold them, and
+    # the next draft or frozen version cancels those it drops.
+    draft_calendars: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     consultant: Mapped[Consultant] = relationship(back_populates="engagements")
     parties: Mapped[list[Party]] = relationship(

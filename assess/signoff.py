@@ -200,14 +200,27 @@ def latest_signed(engagement: Engagement) -> CharterVersion | None:
 
 def earlier_calendars(engagement: Engagement, number: int) -> list[EarlierCalendar]:
     """The review calendars of the engagement's versions before version ``number``, signed
-    or not, as each was frozen: a calendar app may hold the reviews of any of them."""
-    return [
+    or not, as each was frozen, and the events of the drafts' files downloaded since the
+    last of them: a calendar app may hold the reviews of any of them."""
+    frozen = [
         charter.earlier_calendar(
             charter.frozen_details(v.fields), calendar.series_from_json(v.review_series)
         )
         for v in engagement.charter_versions
         if v.number < number
     ]
+    return frozen + list(calendar.load_draft_calendars(engagement.draft_calendars))
+
+
+def keep_draft_calendar(
+    engagement: Engagement, details: CharterDetails, series: tuple[calendar.ReviewSeries, ...]
+) -> None:
+    """Keep the events of a draft's calendar file the consultant downloads, for the next
+    draft or version to cancel those it drops."""
+    kept = calendar.load_draft_calendars(engagement.draft_calendars)
+    engagement.draft_calendars = calendar.draft_calendars_to_json(
+        kept, replace(charter.earlier_calendar(details, series), draft=True)
+    )
 
 
 def calendar_organizer(engagement: Engagement) -> calendar.Organizer:

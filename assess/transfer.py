@@ -60,7 +60,7 @@ from sqlalchemy.types import (
 )
 
 from assess.api.schemas import DecisionSchema
-from assess.charter.calendar import load_series
+from assess.charter.calendar import load_draft_calendars, load_series
 from assess.charter.details import check_fields
 from assess.decision import Decision
 from assess.models import (
@@ -216,6 +216,8 @@ ONE_LINE_REFUSED = re.compile(f"[{REFUSED_CONTROLS}]")
 JSON_READERS: dict[tuple[str, str], Callable[[Any], Any]] = {
     # The fill-in fields as the charter form stores them, and a version's as it froze them.
     ("engagements", "charter_fields"): lambda value: check_fields(value, stored=True),
+    # The events of the draft calendars downloaded: the next file cancels those it drops.
+    ("engagements", "draft_calendars"): load_draft_calendars,
     ("respondents", "answers"): lambda value: AgreedSchema().load(_object(value)),
     ("decisions", "answers"): load_answers,
     ("decisions", "data"): _decision,

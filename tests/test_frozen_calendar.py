@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
     Setup,
     approve,
+    engagement_with_decision,
     freeze,
     frozen_charter,
     post,
@@ -35,7 +36,7 @@ from assess import charter
 from assess.charter import calendar, details
 from assess.commands import alembic_config
 from assess.extensions import db
-from assess.models import CharterVersion
+from assess.models import CharterVersion, utcnow
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -157,6 +158,39 @@ def test_an_amendment_cancels_what_it_drops_on_the_days_the_earlier_file_gave(
         assert cancelled["Partnership check-in"]["UID"] == before["Partnership check-in"]["UID"]
         # What this version sets follows the rules it was frozen under.
         assert date(2027, 5, 9) in occurrences(events["Trust check"])
+
+
+def test_a_changed_draft_cancels_what_an_earlier_draft_s_calendar_set(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A calendar may hold the reviews of a draft's file, never frozen: the next draft's
+    file, and the frozen version's, cancel those they no longer set (same UID, at a SEQUENCE
+    no lower and stamped later), on the days the draft's file gave them."""
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    first = events_by_title(
+        post(client, setup.charter_path + ".ics", {"effective_date": EFFECTIVE}).data
+    )
+    held = first["Partnership check-in"]
+    assert "STATUS" not in held
+    shorter = Setup(
+        setup.engagement_id,
+        record(app, setup.engagement_id, {**ANSWERS, "relationship_duration": 3}),
+    )
+    later = utcnow() + timedelta(minutes=1)
+    for module in ("assess.views.charter", "assess.signoff"):  # the draft's, the freeze's
+        monkeypatch.setattr(f"{module}.utcnow", lambda: later)
+    draft = post(client, shorter.charter_path + ".ics", {"effective_date": "2027-03-01"})
+    version = freeze(client, shorter, effective_date="2027-03-01")
+    for data in (draft.data, client.get(f"{version}/reviews.ics").data):
+        events = events_by_title(data)
+        cancelled = {t: e for t, e in events.items() if e.get("STATUS") == "CANCELLED"}
+        assert set(cancelled) == {"Partnership check-in"}
+        event = cancelled["Partnership check-in"]
+        assert event["UID"] == held["UID"] and event["SEQUENCE"] == held["SEQUENCE"] == 0
+        assert event.decoded("DTSTAMP") > held.decoded("DTSTAMP")
+        assert occurrences(event) == occurrences(held)
+        assert occurrences(events["Trust check"])[0] > occurrences(first["Trust check"])[0]
 
 
 @contextmanager

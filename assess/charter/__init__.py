@@ -34,6 +34,7 @@ __all__ = [
     "assessment_json",
     "document_id",
     "document_id_from",
+    "draft_calendar",
     "earlier_calendar",
     "frozen_calendar",
     "frozen_details",
@@ -109,6 +110,20 @@ def to_ics(
     cancelled; each event names the ``organizer``, if any."""
     values = context(decision, details)
     return _calendar(values, details, stamped_at, draft, earlier, organizer)[1]
+
+
+def draft_calendar(
+    decision: Decision,
+    details: CharterDetails,
+    *,
+    stamped_at: datetime,
+    earlier: Iterable[calendar.EarlierCalendar] = (),
+    organizer: calendar.Organizer | None = None,
+) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
+    """Return the review series and the calendar file of a draft downloaded now: its series
+    are what a later draft's or version's file cancels when it drops them."""
+    values = context(decision, details)
+    return _calendar(values, details, stamped_at, True, earlier, organizer)
 
 
 def frozen_calendar(

@@ -112,6 +112,8 @@ class EarlierCalendar:
     partnership_key: str
     project: str
     version: int
+    # A draft's file, never frozen: the version it would have become may still cancel it.
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,61 @@ def load_series(data: Any) -> tuple[ReviewSeries, ...]:
     return series_from_json(data)
 
 
+class DraftCalendarSchema(Checked):
+    """One event of a draft's calendar file, as an engagement keeps it: the partnership and
+    version it named, and its review series."""
+
+    partnership_key = fields.String(
+        required=True,
+        validate=validate.Regexp(r"[0-9a-f]{16}\Z", error="must be a partnership key"),
+    )
+    project = Text(200, required=True)
+    version = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(1, 999, error="must be 1 to 999"),
+        error_messages={"invalid": "must be a whole number"},
+    )
+    series = fields.Nested(ReviewSeriesSchema, required=True)
+
+
+def draft_calendars_to_json(
+    kept: Iterable[EarlierCalendar], downloaded: EarlierCalendar
+) -> list[dict[str, Any]]:
+    """Keep the events a draft's ``downloaded`` file gave, in place of those of the same
+    UID a calendar held before, beside the ``kept`` events of earlier drafts' files."""
+    events: dict[str, dict[str, Any]] = {}
+    for before in (*kept, downloaded):
+        for item in before.series:
+            events[series_uid(before.partnership_key, item.protocol_id)] = {
+                "partnership_key": before.partnership_key,
+                "project": before.project,
+                "version": before.version,
+                "series": series_to_json([item])[0],
+            }
+    return list(events.values())
+
+
+def load_draft_calendars(data: Any) -> tuple[EarlierCalendar, ...]:
+    """Read the events of draft calendars an engagement keeps (None: none yet); raise
+    ValidationError naming the field of stored data that is not theirs."""
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise ValidationError("must be a list of draft calendar events")
+    DraftCalendarSchema(many=True).load(data)
+    return tuple(
+        EarlierCalendar(
+            series_from_json([item["series"]]),
+            item["partnership_key"],
+            item["project"],
+            item["version"],
+            draft=True,
+        )
+        for item in data
+    )
+
+
 def month_rows(series: Iterable[ReviewSeries], start: date) -> tuple[MonthRow, ...]:
     """Group the dated (not the frequent) reviews by calendar month, twelve rows from ``start``."""
     rows: list[MonthRow] = []
@@ -393,11 +450,14 @@ def to_ics(
             "TRANSP:TRANSPARENT",
             "END:VEVENT",
         ]
-    # The latest earlier version that set a review is the one a calendar holds it from.
+    # The latest earlier file that set a review is the one a calendar holds it from: of
+    # one version, the draft's came before the frozen one's.
     dropped: dict[str, tuple[EarlierCalendar, ReviewSeries]] = {}
-    for before in sorted(earlier, key=lambda c: c.version):
-        if before.version >= version:
-            continue  # a SEQUENCE no higher than its own would not cancel it
+    for before in sorted(earlier, key=lambda c: (c.version, not c.draft)):
+        if before.version > version or (before.version == version and not before.draft):
+            # A lower SEQUENCE would not cancel it. A draft of this version's file has the
+            # same one: stamped later, this file replaces it.
+            continue
         for item in before.series:
             uid = series_uid(before.partnership_key, item.protocol_id)
             if uid not in held:

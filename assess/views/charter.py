@@ -376,14 +376,16 @@ def calendar(engagement_id: int, decision_id: int) -> Response:
     stamp = utcnow().astimezone(UTC).replace(microsecond=0)
     # The version this draft would become cancels the reviews the frozen ones set and it drops.
     earlier = signoff.earlier_calendars(engagement, details.version)
-    data = charter.to_ics(
+    series, data = charter.draft_calendar(
         decision,
         details,
         stamped_at=stamp,
-        draft=True,
         earlier=earlier,
         organizer=signoff.calendar_organizer(engagement),
     )
+    # A calendar may import this file: the next draft or version cancels what it drops.
+    signoff.keep_draft_calendar(engagement, details, series)
+    db.session.commit()
     return _download(data, "text/calendar", name)
 
 

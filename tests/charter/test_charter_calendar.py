@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
 from calendartools import occurrences, published_events
 from conftest import make_details
+from marshmallow import ValidationError
 from pypdf import PdfReader
 
 from assess import charter
@@ -554,6 +556,42 @@ def test_an_amended_calendar_cancels_the_reviews_it_no_longer_sets(
     )
     # Nothing cancels what a later version set, nor a first version's calendar anything.
     assert b"CANCELLED" not in charter.to_ics(first, first_details, earlier=history)
+
+
+def test_a_draft_cancels_what_an_earlier_draft_of_its_version_set(
+    decisions: dict[str, Decision],
+) -> None:
+    """A draft's file may be imported though never frozen: a later file of the same version
+    (same SEQUENCE, stamped later) cancels what it set and the later one drops, under the
+    partnership's old name too; a frozen file of that version is the file itself."""
+    base = decisions["standard"]
+    trust = ChosenProtocol("trust_check", {"every_days": 30})
+    sprints = ChosenProtocol("sprint_cadence", {"sprint_days": 14})
+    old_name = make_details(project="Old name")
+    series, _ = charter.draft_calendar(
+        decision_with(trust, sprints, base=base), old_name, stamped_at=old_name.issued_at
+    )
+    downloaded = replace(charter.earlier_calendar(old_name, series), draft=True)
+    kept = calendar.load_draft_calendars(calendar.draft_calendars_to_json([], downloaded))
+    assert [len(c.series) for c in kept] == [1, 1] and all(c.draft for c in kept)
+
+    details = make_details(issued_at="2026-03-03T09:00:00+00:00")
+    events = events_by_uid(charter.to_ics(decision_with(trust, base=base), details, earlier=kept))
+    cancelled = {uid for uid, e in events.items() if e.get("STATUS") == "CANCELLED"}
+    assert cancelled == {
+        calendar.series_uid(old_name.partnership_key, "trust_check"),
+        calendar.series_uid(old_name.partnership_key, "sprint_cadence"),
+    }
+    assert all(e["SEQUENCE"] == 0 for e in events.values())
+    frozen_first = [replace(c, draft=False) for c in kept]
+    assert b"CANCELLED" not in charter.to_ics(base, details, earlier=frozen_first)
+    # A later download replaces what the calendar holds of a review: its dates are cancelled.
+    again = replace(downloaded, series=series[:1], project="Old name")
+    assert len(calendar.draft_calendars_to_json(kept, again)) == 2
+    with pytest.raises(ValidationError, match="partnership key"):
+        calendar.load_draft_calendars(
+            [{**calendar.draft_calendars_to_json([], again)[0], "partnership_key": "x"}]
+        )
 
 
 def test_a_renamed_partnership_cancels_the_events_of_its_old_name(
