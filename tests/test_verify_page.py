@@ -350,6 +350,31 @@ def test_a_hash_pasted_with_its_algorithm_named_is_looked_up(
     assert other.status_code == 422
 
 
+def test_a_checksum_tool_s_line_pasted_whole_is_looked_up(
+    client: FlaskClient, signed: tuple[bytes, str, bytes]
+) -> None:
+    """Whoever checks a file they hold runs a checksum tool and pastes what it prints, the
+    file's name included; the name is no part of the fingerprint."""
+    digest = sha256_hex(signed[0])
+    token = csrf_token(client, "/verify")
+    for pasted in (
+        f"{digest}  charter-PC-2026.pdf\n",  # sha256sum, shasum -a 256
+        f"{digest} *C:\\Charters\\signed charter.pdf",  # sha256sum in binary mode
+        f"SHA256 (signed charter.pdf) = {digest}",  # BSD sha256, shasum --tag
+        f"SHA2-256(charter.pdf)= {digest}",  # openssl dgst -sha256
+        f"SHA256 hash of charter.pdf:\r\n{digest.upper()}\r\n"
+        "CertUtil: -hashfile command completed successfully.",  # Windows certutil
+    ):
+        found = client.post("/verify", data={"csrf_token": token, "sha256": pasted})
+        assert found.status_code == 200, pasted
+        assert "A signed charter of this service" in found.get_data(as_text=True)
+        assert f'value="{digest}"' in found.get_data(as_text=True)
+    two = f"{digest}  {'ab' * 32}"  # two fingerprints: which one was meant is not known
+    for pasted in (f"{digest}charter.pdf", f"MD5 (charter.pdf) = {digest}", two, f"{digest}  "):
+        refused = client.post("/verify", data={"csrf_token": token, "sha256": pasted})
+        assert refused.status_code == (200 if pasted.strip() == digest else 422), pasted
+
+
 def test_guessing_document_ids_is_rate_limited_but_real_ones_still_open(
     app: Flask, client: FlaskClient, signed: tuple[bytes, str, bytes]
 ) -> None:

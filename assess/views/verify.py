@@ -44,11 +44,29 @@ LABELS = {
 ALGORITHM_LABEL = re.compile(r"^sha-?256[:=]")
 
 
+# What checksum tools print for a file, its name included: "<hex>  charter.pdf" (sha256sum,
+# shasum; "*" before the name in binary mode), "SHA256 (charter.pdf) = <hex>" (BSD sha256,
+# shasum --tag), "SHA2-256(charter.pdf)= <hex>" (openssl dgst), and Windows certutil's
+# three lines ("SHA256 hash of charter.pdf:", the hex, "CertUtil: ... successfully.").
+HEX = "[0-9a-f]{64}"
+TOOL_OUTPUT = re.compile(
+    rf"(?P<gnu>{HEX}) [ *](?!\s*{HEX}\Z)[^\r\n]+"  # a name, not a second fingerprint
+    rf"|sha2?-?256 ?\([^\r\n]+\) ?= ?(?P<bsd>{HEX})"
+    rf"|sha256 hash of [^\r\n]+:\s*(?P<certutil>(?:[0-9a-f]{{2}} ?){{32}})\s*certutil:[^\r\n]*",
+    re.IGNORECASE,
+)
+
+
 class Sha256(fields.String):
-    """A SHA-256 in hex, pasted with or without spaces or its algorithm named, any case."""
+    """A SHA-256 in hex, pasted with or without spaces or its algorithm named, any case, or
+    as a checksum tool prints it with the file's name."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = "".join(str(super()._deserialize(value, attr, data, **kwargs)).split()).lower()
+        text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
+        printed = TOOL_OUTPUT.fullmatch(text)
+        if printed:
+            text = next(found for found in printed.groups() if found)
+        text = "".join(text.split()).lower()
         text = ALGORITHM_LABEL.sub("", text)
         if not is_sha256_hex(text):
             raise ValidationError("Enter the 64 hexadecimal characters of a SHA-256.")
