@@ -1084,6 +1084,17 @@ def superseded_by(session: Session, version: CharterVersion) -> CharterVersion |
     return newest if newest is not None and newest.number > version.number else None
 
 
+def replaced_unsigned_by(session: Session, version: CharterVersion) -> CharterVersion | None:
+    """Return the newest version frozen after this unsigned one, when none since was signed:
+    the version to sign instead (a signed amendment is ``superseded_by``'s to name)."""
+    if _signed(version):
+        return None
+    later = [v for v in versions_of(session, version.document_id) if v.number > version.number]
+    if not later or any(map(_signed, later)):
+        return None
+    return later[-1]
+
+
 def public_state(session: Session, version: CharterVersion) -> str:
     """Say where the version's sign-off stands for someone holding the charter: its status,
     or ``stale`` when an open sign-off can no longer complete, as its own pages say."""

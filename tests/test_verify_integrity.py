@@ -23,7 +23,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from test_verify_page import seal_as, sign_through, upload
-from webtools import ANSWERS
+from webtools import ANSWERS, csrf_token
 
 from assess.extensions import db
 from assess.models import CharterVersion, Signatory
@@ -335,3 +335,24 @@ def test_the_frozen_copy_of_a_replaced_version_points_past_it(
     assert result_heading(text) == "Not a signed charter"
     box = result_box(text)
     assert re.search(r"Amended since: version 2, signed on [^<]+ UTC, replaces this one\.", box)
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_version_replaced_before_it_was_signed_names_the_version_replacing_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """Version 1 went out for sign-off and was withdrawn when version 2 was frozen: someone
+    holding version 1 learns it will not be signed, and which version is the one to sign."""
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup, arbitration="Geneva Chamber")
+    send(signed_in, first, people=SIGNATORIES[:1])
+    freeze(signed_in, setup, arbitration="Zurich Chamber")
+    frozen = signed_in.get(f"{first}/charter.pdf").data
+    visitor = app.test_client()
+    token = csrf_token(visitor, "/verify")
+    looked_up = visitor.post("/verify", data={"csrf_token": token, "sha256": sha256_hex(frozen)})
+    for page in (looked_up.get_data(as_text=True), upload(visitor, frozen).get_data(as_text=True)):
+        box = result_box(page)
+        assert "withdrawn" in box
+        assert "Version 2 replaces it; it is not signed yet." in box, box

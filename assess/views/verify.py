@@ -197,7 +197,15 @@ def _check_hash(digest: str) -> tuple[str, int]:
         result.update(found=version, matched=matched, sign_off=version.sign_off)
         result["state"] = signoff.public_state(db.session, version)
         result["superseded_by"] = signoff.superseded_by(db.session, version)
+        result.update(_replaced(version))
     return _page(result=result, form={"sha256": digest})
+
+
+def _replaced(version: CharterVersion) -> dict[str, Any]:
+    """The version frozen to be signed instead of this unsigned one, and where it stands."""
+    later = signoff.replaced_unsigned_by(db.session, version)
+    state = signoff.public_state(db.session, later) if later is not None else None
+    return {"replaced_by": later, "replaced_state": state}
 
 
 def _check_file(data: bytes) -> tuple[str, int]:
@@ -240,6 +248,7 @@ def _check_file(data: bytes) -> tuple[str, int]:
         "matched": found[1] if found else None,
         "sign_off": found[0].sign_off if found else None,
         "state": signoff.public_state(db.session, found[0]) if found else None,
+        **(_replaced(found[0]) if found else {}),
     }
     return _page(result=result)
 
