@@ -27,12 +27,16 @@ def database_url() -> str:
 
 
 def transactional_ddl(engine: Engine) -> None:
-    """Make one transaction of the whole upgrade on SQLite, as it is on PostgreSQL.
+    """Make one transaction of the whole upgrade on SQLite, as it is on PostgreSQL, holding
+    the database's write lock from its start.
 
     Python's sqlite3 driver opens transactions for data changes only, so each ALTER TABLE
     would stand on its own: a migration failing half-way would leave its first columns in
     place, and every later upgrade would stop on them. SQLite itself can roll schema
     changes back; with the driver's own handling off, the transaction is begun here.
+    Begun IMMEDIATE, as PostgreSQL's advisory lock does there: upgrades started together
+    take turns, the later ones reading the schema the first one left. A deferred transaction
+    would read first and find the database locked when it came to write.
     """
 
     @event.listens_for(engine, "connect")
@@ -41,7 +45,7 @@ def transactional_ddl(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def run_migrations_offline() -> None:
@@ -57,7 +61,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(database_url(), poolclass=pool.NullPool)
+    url = database_url()
+    # An upgrade waits its turn behind another (see transactional_ddl) rather than fail.
+    waits = {"connect_args": {"timeout": 300}} if url.startswith("sqlite") else {}
+    engine = create_engine(url, poolclass=pool.NullPool, **waits)
     if engine.dialect.name == "sqlite":
         transactional_ddl(engine)
     with engine.connect() as connection:
