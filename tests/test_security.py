@@ -11,6 +11,7 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from webtools import ANSWERS, create_engagement, invite, login, make_consultant, post
 from werkzeug.routing import IntegerConverter
 
@@ -228,6 +229,45 @@ def test_health_check_fails_when_the_database_is_gone(tmp_path: Path) -> None:
     )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.json["database"] == "unreachable"
+
+
+@pytest.mark.parametrize("migrated_to", [None, "0009"])
+def test_health_check_fails_while_the_database_is_not_migrated(
+    tmp_path: Path, migrated_to: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node whose database answers but lacks this version's tables and columns would fail
+    every page: it is not ready for requests until `assess db upgrade` has run."""
+    from alembic import command
+
+    from assess import create_app
+    from assess.commands import alembic_config, migration_order
+
+    url = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    if migrated_to:
+        revision = next(name for name in migration_order() if name.startswith(migrated_to))
+        command.upgrade(alembic_config(url), revision)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "not migrated"}
+    assert "assess db upgrade" in caplog.text
+    command.upgrade(alembic_config(url), "head")
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_health_check_passes_on_a_database_a_newer_version_migrated(app: Flask) -> None:
+    """During a rolling upgrade the nodes still on the older version keep serving."""
+    with app.app_context(), database.engine.begin() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+    try:
+        response = app.test_client().get("/healthz")
+    finally:
+        with app.app_context(), database.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision}
+            )
+    assert response.status_code == 200 and response.json["database"] == "ok"
 
 
 printable = st.text(st.characters(codec="utf-8"), max_size=300)
