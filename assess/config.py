@@ -179,24 +179,79 @@ def secret_key(instance_path: str) -> str:
     if configured:
         return configured
     path = os.path.join(instance_path, "secret_key")
-    if not os.path.exists(path):
-        # Written aside, then linked into place: concurrent first starts agree on one key.
-        temporary = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        if not os.path.exists(path):
+            _keep_new_secret_key(path)
+        with open(path, encoding="ascii") as existing:
+            kept = existing.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not text"
+        raise ConfigurationError(
+            f"the secret key kept in {path} cannot be made or read ({reason}): make the"
+            " instance folder writable, or set SECRET_KEY"
+        ) from None
+    if len(kept) < SECRET_KEY_MIN:
+        # An empty key would let the app start, then fail every page that has a form.
+        raise ConfigurationError(
+            f"the secret key kept in {path} is {'empty' if not kept else 'too short'}: delete"
+            " the file to have a new one made (everyone signs in again), or set SECRET_KEY"
+        )
+    return kept
+
+
+def _keep_new_secret_key(path: str) -> None:
+    """Write a new random key at path. Written aside, then linked into place: concurrent
+    first starts agree on one key, and a start cut short leaves no empty key behind."""
+    temporary = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(descriptor, "w", encoding="ascii") as created:
             created.write(secrets.token_hex(32))
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
-    with open(path, encoding="ascii") as existing:
-        return existing.read().strip()
+            created.flush()
+            os.fsync(created.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
+
+
+def _listed(items: list[str]) -> str:
+    """Join items as a sentence does: "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
+def instance_folder(instance_path: str) -> None:
+    """Make the instance folder when something kept in it is not configured elsewhere.
+
+    It holds the generated secret key, the SQLite database and the generated seal key; a
+    deployment that sets all three elsewhere may run on a read-only file system.
+    """
+    kept = [
+        (what, setting)
+        for what, setting in (
+            ("the secret key", "SECRET_KEY"),
+            ("the SQLite database", "DATABASE_URL"),
+            ("the seal key", "SEAL_KEY_FILE/SEAL_CERT_FILE"),
+        )
+        if _given(setting.split("/")[0]) is None
+    ]
+    if not kept:
+        return
+    try:
+        os.makedirs(instance_path, exist_ok=True)
+    except OSError as error:
+        reason = "a file is in its place" if os.path.isfile(instance_path) else error.strerror
+        raise ConfigurationError(
+            f"the instance folder {instance_path} cannot be made ({reason or error}):"
+            f" it keeps {_listed([what for what, _ in kept])}; make it a writable folder, or set"
+            f" {_listed([setting for _, setting in kept])}"
+        ) from None
 
 
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read settings from environment variables, with embedded defaults for a laptop."""
+    instance_folder(instance_path)
     redis = redis_url()
     rules_dir = _given("ASSESS_RULES_DIR")
     if rules_dir is not None and not os.path.isdir(rules_dir):

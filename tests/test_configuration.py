@@ -553,3 +553,69 @@ def test_assess_run_signs_in_over_plain_http_as_make_run_does(
     with dev_server({**settings, "SESSION_COOKIE_SECURE": "1"}) as server:
         cookie = requests.get(f"{server.url}/login", timeout=10).headers["Set-Cookie"]
         assert "secure" in cookie.lower()
+
+
+# --- the instance folder: where the kept secret key and the SQLite database live ----------
+
+
+def instance_at(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make the app's instance folder this one (in production it is beside assess/)."""
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(folder))
+
+
+@pytest.mark.parametrize("problem", ["a file", "under a file", "unwritable", "key is a folder"])
+def test_an_instance_folder_that_cannot_be_used_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, problem: str
+) -> None:
+    folder = tmp_path / "instance"
+    if problem == "a file":
+        folder.write_text("")
+    elif problem == "under a file":
+        (tmp_path / "checkout").write_text("")
+        folder = tmp_path / "checkout" / "instance"
+    elif problem == "unwritable":
+        folder.mkdir()
+
+        def refused(*args: Any, **kwargs: Any) -> int:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr("assess.config.os.open", refused)
+    else:
+        (folder / "secret_key").mkdir(parents=True)
+    instance_at(monkeypatch, folder)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    with pytest.raises(ConfigurationError) as refused_start:
+        create_app()
+    message = refused_start.value.message
+    assert str(folder) in message and "SECRET_KEY" in message, message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("kept", ["", "\n", "abc123"])
+def test_a_kept_secret_key_that_is_empty_or_short_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kept: str
+) -> None:
+    # An empty key would let the app start and then fail every page that has a form.
+    (tmp_path / "secret_key").write_text(kept)
+    instance_at(monkeypatch, tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    with pytest.raises(ConfigurationError, match="secret_key") as refused:
+        create_app()
+    assert "SECRET_KEY" in refused.value.message and (kept.strip() or "~") not in (
+        refused.value.message.replace(str(tmp_path), "")
+    )
+
+
+def test_the_kept_secret_key_is_made_once_and_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    instance_at(monkeypatch, tmp_path / "instance")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    first = create_app().config["SECRET_KEY"]
+    assert len(first) >= 32 and create_app().config["SECRET_KEY"] == first
+    assert os.listdir(tmp_path / "instance") == ["secret_key"]
+    assert stat.S_IMODE((tmp_path / "instance" / "secret_key").stat().st_mode) == 0o600
+
