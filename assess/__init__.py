@@ -34,12 +34,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_logging(app: Flask) -> None:
     """Keep personal links out of the development server's request lines and the app's
     own log (an error names the path it happened on); gunicorn's access log hides them
-    itself (assess.serving)."""
+    itself (assess.serving).
+
+    The rate limiter's own warnings (Redis unreachable: counting in this process's memory;
+    Redis back) go where the app's do: the library gives them no handler of its own, and
+    the change of limits would otherwise go unnoticed.
+    """
     import logging
+
+    from flask.logging import default_handler
 
     from assess.access_log import hide_link_tokens
 
     hide_link_tokens(logging.getLogger("werkzeug"), app.logger)
+    limiter_log = logging.getLogger("flask-limiter")
+    if default_handler not in limiter_log.handlers:
+        limiter_log.addHandler(default_handler)
+    limiter_log.setLevel(logging.INFO)  # "Rate limit storage recovered" is said at INFO
 
 
 def register_rules(app: Flask) -> None:

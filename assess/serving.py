@@ -117,13 +117,41 @@ def on_starting(_server: Any) -> None:
 
 
 def check_app() -> None:
-    """Build the app from the environment; exit 1 with its one line if a setting is refused."""
+    """Build the app from the environment; exit 1 with its one line if a setting is refused.
+    Say so in one line too when Redis does not answer: the app serves on, but each process
+    counts the rate limits on its own (README), which whoever starts it should know."""
     from assess import create_app
 
     try:
-        create_app()
+        app = create_app()
     except ConfigurationError as error:
         _refuse(error.message)
+    problem = redis_problem(app.config.get("REDIS_URL"))
+    if problem:
+        print(
+            f"Warning: REDIS_URL: Redis does not answer ({problem}); rate limits count in"
+            " each process's memory until it does",
+            file=sys.stderr,
+        )
+
+
+def redis_problem(url: str | None) -> str | None:
+    """Return why the Redis server at url does not answer, or None when it does (or none
+    is configured)."""
+    import redis
+
+    if not url:
+        return None
+    client = redis.Redis.from_url(
+        url.replace("redis+unix://", "unix://", 1), socket_connect_timeout=2, socket_timeout=2
+    )
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return " ".join(str(error).split()) or type(error).__name__
+    finally:
+        client.close()
+    return None
 
 
 def post_worker_init(worker: Any) -> None:

@@ -619,3 +619,32 @@ def test_the_kept_secret_key_is_made_once_and_kept(
     assert os.listdir(tmp_path / "instance") == ["secret_key"]
     assert stat.S_IMODE((tmp_path / "instance" / "secret_key").stat().st_mode) == 0o600
 
+
+# --- Redis unreachable: rate limits count per process, and the log says so ----------------
+
+
+def test_redis_unreachable_is_said_at_start_and_when_rate_limits_fall_back(
+    tmp_path: Path,
+) -> None:
+    import requests
+
+    from assess.commands import upgrade_database
+
+    database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    upgrade_database(database)
+    with closed_port() as port:
+        settings = {
+            "DATABASE_URL": database,
+            "SECRET_KEY": "k" * 32,
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        }
+        with node(settings) as server:
+            answered = requests.post(f"{server.url}/api/v1/evaluate", json=ANSWERS, timeout=10)
+            assert answered.status_code == 200  # the app keeps serving, as documented
+            time.sleep(0.5)
+            printed = server.stderr()
+    assert "Traceback" not in printed
+    warned = [line for line in printed.splitlines() if "REDIS_URL" in line]
+    assert len(warned) == 1 and "Redis does not answer" in warned[0], printed
+    assert "in each process's memory" in warned[0]
+    assert "Rate limit storage unreachable" in printed, printed
