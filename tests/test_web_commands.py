@@ -14,7 +14,9 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -54,6 +56,87 @@ def test_migrations_match_the_models(app: Flask) -> None:
         diff = compare_metadata(context, Base.metadata)
         assert diff == []
         assert set(inspect(connection).get_table_names()) >= set(Base.metadata.tables)
+
+
+@contextlib.contextmanager
+def empty_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind named, never migrated."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    else:
+        with fresh_postgres(PG_SERVER, "assess_downgrade", migrated=False) as url:
+            yield url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_every_migration_downgrades_cleanly_and_upgrades_again(kind: str, tmp_path: Path) -> None:
+    """Each migration undone leaves the schema the one before it made, down to nothing (no
+    table, trigger, function, sequence or type left behind), and the whole way up again
+    matches the models: a release can be rolled back."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from assess.commands import alembic_config, migration_order
+
+    with empty_database(kind, tmp_path) as url:
+        config = alembic_config(url)
+        order = list(reversed(migration_order()))  # the oldest first
+        after: list[dict[str, Any]] = []
+        for revision in order:
+            command.upgrade(config, revision)
+            after.append(schema_of(url))
+        for index in reversed(range(len(order))):
+            command.downgrade(config, order[index - 1] if index else "base")
+            if index:
+                assert schema_of(url) == after[index - 1], f"downgrading {order[index]}"
+        emptied = schema_of(url)
+        assert set(emptied["tables"]) == {"alembic_version"} and emptied["others"] == []
+        command.upgrade(config, "head")
+        assert schema_of(url) == after[-1]
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_server_default": True})
+            assert compare_metadata(context, Base.metadata) == []
+        engine.dispose()
+
+
+def schema_of(url: str) -> dict[str, Any]:
+    """A database's tables with their columns, indexes and keys, and the triggers,
+    functions, sequences and types beside them (frozen rows refuse changes by trigger)."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = inspect(connection)
+        tables = {
+            name: (
+                sorted(str(column) for column in found.get_columns(name)),
+                sorted(str(index) for index in found.get_indexes(name)),
+                sorted(str(key) for key in found.get_foreign_keys(name)),
+                sorted(str(unique) for unique in found.get_unique_constraints(name)),
+            )
+            for name in found.get_table_names()
+        }
+        if connection.dialect.name == "postgresql":
+            others = connection.execute(
+                text(
+                    "SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE NOT t.tgisinternal"
+                    " UNION ALL SELECT pg_get_functiondef(p.oid) FROM pg_proc p"
+                    " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+                    " UNION ALL SELECT c.relname::text FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = 'public' AND c.relkind = 'S'"
+                    " UNION ALL SELECT t.typname::text FROM pg_type t"
+                    " JOIN pg_namespace n ON n.oid = t.typnamespace"
+                    " WHERE n.nspname = 'public' AND t.typtype = 'e'"
+                )
+            ).scalars()
+        else:
+            others = connection.execute(
+                text("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+            ).scalars()
+        code = sorted(" ".join(str(line).split()) for line in others)
+    engine.dispose()
+    return {"tables": tables, "others": code}
 
 
 def test_alembic_check_on_its_own_finds_the_migrations_complete(tmp_path: Path) -> None:
