@@ -124,14 +124,14 @@ def register_seal_settings(app: Flask) -> None:
     from assess.signing.keys import SealKeyError, check_settings
 
     try:
-        check_settings(app.config)
+        check_settings(app.config, instance_folder=app.instance_path)
     except SealKeyError as error:
-        setting, message = error.setting or "SEAL_KEY_FILE", str(error)
-        if not message.startswith(setting):
-            message = f"{setting}: {message}"
+        message = str(error)
+        if error.setting and not message.startswith(error.setting):
+            message = f"{error.setting}: {message}"
         raise app_config.ConfigurationError(message) from None
     url = str(app.config.get("SEAL_TSA_URL") or "")
-    if url and not url.startswith(("http://", "https://")):
+    if url and not app_config.is_web_address(url):
         raise app_config.ConfigurationError(
             f"SEAL_TSA_URL must be an http(s) address of an RFC 3161 TSA: {url!r}"
         )

@@ -115,20 +115,25 @@ def public_base_url() -> str | None:
     if value is None:
         return None
     parts = _url_parts(value)
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or not value.isprintable()
-        or " " in value
-    ):
+    if parts is None or not is_web_address(value) or parts.query or parts.fragment:
         raise ConfigurationError(
             f"PUBLIC_BASE_URL must be an http(s) address such as https://assess.example.com: "
             f"{value!r}"
         )
     return value.rstrip("/")
+
+
+def is_web_address(value: str) -> bool:
+    """Tell whether value is an http(s) address a client can reach: a host named, a port
+    that is a number, no space or control character."""
+    parts = _url_parts(value)
+    return (
+        parts is not None
+        and parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and value.isprintable()
+        and " " not in value
+    )
 
 
 def rate_limit_storage(redis: str | None) -> str:

@@ -192,6 +192,11 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         ("PUBLIC_BASE_URL", "https://assess.example.com:abc"),
         ("PUBLIC_BASE_URL", "https://assess.example.com/?next=x"),
         ("PUBLIC_BASE_URL", "https://assess.example.com/a b"),
+        # Each would leave every seal without a trusted timestamp, said only in a log line.
+        ("SEAL_TSA_URL", "https://"),
+        ("SEAL_TSA_URL", "http:///tsa"),
+        ("SEAL_TSA_URL", "http://tsa.example.com:abc/"),
+        ("SEAL_TSA_URL", "http://tsa example.com/"),
     ],
 )
 def test_a_bad_setting_is_refused_at_start_naming_it(

@@ -3,6 +3,7 @@ a seal that fails later (a key file gone) loses no approval and answers clearly.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,89 @@ def test_checking_a_file_makes_no_seal_key(app: Flask) -> None:
     assert answer.status_code == 200
     assert "Damaged or incomplete: cannot be checked" in answer.get_data(as_text=True)
     assert not Path(app.instance_path, "seal").exists()
+
+
+# --- the generated seal in the instance folder, replaced or damaged since ------------------
+
+
+@pytest.mark.parametrize(
+    ("replacement", "message"),
+    [
+        ("another key's", r"^seal certificate .*/inst/seal/seal-cert.pem does not belong to"),
+        ("expired", r"^the certificate .*/inst/seal/seal-cert.pem expired on 2018-"),
+        ("not a certificate", r"^seal certificate .*/inst/seal/seal-cert.pem: not a PEM"),
+    ],
+)
+def test_a_generated_seal_certificate_replaced_since_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, replacement: str, message: str
+) -> None:
+    # Copied from another installation without its key, say, or an old backup put back:
+    # the start says so, not the last approval of the next sign-off.
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "inst"))
+    keys = load_or_create(tmp_path / "inst" / "seal", key_size=2048)
+    start()  # as generated, it starts
+    if replacement == "another key's":
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        certificate = self_signed_certificate(other)
+    elif replacement == "expired":
+        certificate = self_signed_certificate(
+            keys.private_key, now=datetime(1999, 1, 1, tzinfo=UTC)
+        )
+    if replacement == "not a certificate":
+        keys.cert_file.write_text("not a certificate\n")
+    else:
+        keys.cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(ConfigurationError, match=message) as refused:
+        start()
+    assert "SEAL_KEY_FILE and SEAL_CERT_FILE" in refused.value.message
+    assert "\n" not in refused.value.message
+
+
+def test_a_generated_seal_cut_short_before_its_certificate_still_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "inst"))
+    keys = load_or_create(tmp_path / "inst" / "seal", key_size=2048)
+    keys.cert_file.unlink()  # the first use finishes it
+    start()
+
+
+@pytest.mark.db
+def test_a_seal_certificate_that_expires_while_serving_seals_nothing(
+    app: Flask, tmp_path: Path
+) -> None:
+    # Checked at start, and again at each seal: a seal made with an expired certificate
+    # would never verify.
+    key_file, _, private_key = write_pair(tmp_path, "Studio North charter seal")
+    ends = datetime.now(UTC) + timedelta(seconds=3)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Studio North charter seal")])
+    usage = x509.KeyUsage(True, True, False, False, False, False, False, False, False)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private_key.public_key())
+        .serial_number(9)
+        .not_valid_before(ends - timedelta(days=30))
+        .not_valid_after(ends)
+        .add_extension(usage, critical=True)
+        .sign(private_key, hashes.SHA256())
+    )
+    cert_file = tmp_path / "short-lived-cert.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    start(SEAL_KEY_FILE=str(key_file), SEAL_CERT_FILE=str(cert_file))  # current: it starts
+    app.config.update(SEAL_KEY_FILE=str(key_file), SEAL_CERT_FILE=str(cert_file))
+    consultant = signed_in_consultant(app)
+    version_path = freeze(consultant, engagement_with_decision(app, consultant))
+    links = send(consultant, version_path)
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
+    while datetime.now(UTC) <= ends + timedelta(seconds=1):
+        time.sleep(0.2)
+
+    refused = approve(app.test_client(), links["Bo Chen"], "Bo Chen")
+    assert refused.status_code == 503  # type: ignore[attr-defined]
+    text = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Your approval was not recorded" in text
+    with app.app_context():
+        sign_off = db.session.query(SignOff).one()
+        assert sign_off.status == "pending" and sign_off.sealed_pdf is None

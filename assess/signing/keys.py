@@ -184,15 +184,22 @@ def _unreadable_key(
     return SealKeyError(message, "SEAL_KEY_FILE")
 
 
-def check_settings(config: Mapping[str, Any], now: datetime | None = None) -> None:
+def check_settings(
+    config: Mapping[str, Any],
+    now: datetime | None = None,
+    instance_folder: str | os.PathLike[str] | None = None,
+) -> None:
     """Check the configured key and certificate can seal, without making any.
 
     Run at start, so that a wrong setting stops it rather than the last approval of a
-    sign-off. With no key configured there is nothing to check: the generated one is made
-    on first use. Raise ``SealKeyError`` naming the setting to correct.
+    sign-off. With no key configured, the generated one in the instance folder is checked
+    the same way once it exists (its certificate replaced since, say); it is made on first
+    use, not here. Raise ``SealKeyError`` naming the setting to correct (none for the
+    generated files: the message says what to do).
     """
     key_file, cert_file = config.get("SEAL_KEY_FILE"), config.get("SEAL_CERT_FILE")
     passphrase = config.get("SEAL_KEY_PASSPHRASE") or None
+    moment = now or datetime.now(UTC)
     if not (key_file or cert_file):
         if passphrase:
             message = (
@@ -200,6 +207,8 @@ def check_settings(config: Mapping[str, Any], now: datetime | None = None) -> No
                 "(the generated key has no passphrase)"
             )
             raise SealKeyError(message, "SEAL_KEY_PASSPHRASE")
+        if instance_folder is not None:
+            check_generated(seal_folder(instance_folder), moment)
         return
     if not key_file:
         message = "SEAL_KEY_FILE is not set: SEAL_CERT_FILE needs the key it certifies"
@@ -208,7 +217,28 @@ def check_settings(config: Mapping[str, Any], now: datetime | None = None) -> No
         message = "SEAL_CERT_FILE is not set: SEAL_KEY_FILE needs its certificate"
         raise SealKeyError(message, "SEAL_CERT_FILE")
     certificate = load(key_file, cert_file, passphrase).certificate
-    moment = now or datetime.now(UTC)
+    check_certificate(certificate, cert_file, moment)
+
+
+def check_generated(folder: Path, moment: datetime) -> None:
+    """Check the generated key and certificate, once both exist, as a configured pair is.
+
+    A key without its certificate is a first use cut short, which the next one finishes.
+    """
+    key_path, cert_path = folder / KEY_FILE, folder / CERT_FILE
+    if not (key_path.exists() and cert_path.exists()):
+        return
+    try:
+        check_certificate(load(key_path, cert_path).certificate, str(cert_path), moment)
+    except SealKeyError as error:
+        raise SealKeyError(
+            f"{error}: put back the seal files made together, or set SEAL_KEY_FILE and"
+            " SEAL_CERT_FILE to a key and its current certificate"
+        ) from None
+
+
+def check_certificate(certificate: x509.Certificate, cert_file: str, moment: datetime) -> None:
+    """Refuse a certificate that is not valid at moment or cannot make a seal that verifies."""
     if certificate.not_valid_after_utc < moment:
         message = (
             f"the certificate {cert_file} expired on {certificate.not_valid_after_utc:%Y-%m-%d}"

@@ -50,7 +50,7 @@ from assess.models import (
 )
 from assess.security import frame_on_own_pages
 from assess.signing import SealingFailed
-from assess.signing.keys import SealKeys, from_config
+from assess.signing.keys import SealKeys, check_certificate, from_config
 from assess.views import (
     kept_for_request,
     link_for,
@@ -166,11 +166,14 @@ def source() -> signoff.Actor:
 
 
 def seal_keys() -> SealKeys:
-    """Load the service's seal key once per application."""
+    """Load the service's seal key once per application; check its certificate at every
+    seal, since it may have expired since the start (a seal made with it would never
+    verify: the last approval waits instead, as when the key is missing)."""
     keys: SealKeys | None = current_app.extensions.get("assess.seal_keys")
     if keys is None:
         keys = from_config(current_app.config, current_app.instance_path)
         current_app.extensions["assess.seal_keys"] = keys
+    check_certificate(keys.certificate, str(keys.cert_file), datetime.now(UTC))
     return keys
 
 
