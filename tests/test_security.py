@@ -255,6 +255,41 @@ def test_health_check_fails_while_the_database_is_not_migrated(
     assert app.test_client().get("/healthz").status_code == 200
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_pages_on_a_database_not_migrated_answer_503_saying_to_upgrade(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node started before `assess db upgrade` ran: its pages say it is briefly
+    unavailable (not a server error), and its log says what to run."""
+    import contextlib
+
+    from apitools import bearer
+    from servingtools import PG_SERVER
+
+    from assess import create_app
+    from assess.api.tokens import TOKEN_PREFIX
+    from assess.testing import fresh_postgres
+
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        else:
+            url = stack.enter_context(fresh_postgres(PG_SERVER, "assess_empty", migrated=False))
+        app = create_app(
+            {"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url, "WTF_CSRF_ENABLED": False}
+        )
+        client = app.test_client()
+        page = client.post("/login", data={"email": "a@b.example", "password": "x" * 12})
+        api = client.get("/api/v1/engagements", headers=bearer(TOKEN_PREFIX + "a" * 43))
+        with app.app_context():
+            database.engine.dispose()
+    assert page.status_code == 503 and "briefly unavailable" in page.get_data(as_text=True)
+    assert api.status_code == 503 and api.json and api.json["code"] == 503
+    assert "Traceback" not in caplog.text
+    advice = [r.getMessage() for r in caplog.records if "assess db upgrade" in r.getMessage()]
+    assert len(advice) == 2, caplog.text
+
+
 def test_health_check_passes_on_a_database_a_newer_version_migrated(app: Flask) -> None:
     """During a rolling upgrade the nodes still on the older version keep serving."""
     with app.app_context(), database.engine.begin() as connection:

@@ -148,11 +148,26 @@ def _try_again() -> str:
     return f"Try again in {max(1, int(current.reset_at - time.time()))} seconds."
 
 
+def not_migrated(error: DBAPIError) -> bool:
+    """Tell whether the database lacks a table or column this version uses: it has not been
+    upgraded yet (a node started before `assess db upgrade` ran)."""
+    if getattr(error.orig, "sqlstate", None) in ("42P01", "42703"):  # undefined table, column
+        return True
+    return str(error.orig).startswith(("no such table", "no such column"))
+
+
 def _database_unavailable(error: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
     """Answer 503 when the database connection failed; the pool reconnects for the next one."""
     from assess.extensions import db
 
-    current_app.logger.warning("Database unavailable: %s", error.__class__.__name__)
+    if not_migrated(error):
+        reason = str(error.orig).strip().splitlines()[0]
+        current_app.logger.warning(
+            "Database not migrated as far as this version needs (%s): run 'assess db upgrade'",
+            reason,
+        )
+    else:
+        current_app.logger.warning("Database unavailable: %s", error.__class__.__name__)
     if is_api_request():
         return json_error(
             503,
@@ -187,7 +202,9 @@ def install_error_handlers(app: Flask) -> None:
 
     def unexpected(error: Exception) -> Any:
         if isinstance(error, DBAPIError) and (
-            error.connection_invalidated or error.__class__.__name__ == "OperationalError"
+            error.connection_invalidated
+            or error.__class__.__name__ == "OperationalError"
+            or not_migrated(error)
         ):
             return _database_unavailable(error)
         if is_api_request() or web_any is None:
