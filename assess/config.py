@@ -153,7 +153,26 @@ def database_url(instance_path: str) -> str:
         raise ConfigurationError(
             "DATABASE_URL names no database: postgresql+psycopg://USER@HOST/DATABASE"
         )
+    if sqlite_in_memory(value):
+        raise ConfigurationError(
+            "DATABASE_URL names an in-memory SQLite database, empty for every connection and"
+            " gone at exit: name its file, as sqlite:///PATH"
+        )
     return value
+
+
+def sqlite_in_memory(url: str) -> bool:
+    """Tell whether a URL names SQLite's in-memory database (no file, or ":memory:"): the
+    app could keep nothing there, and `assess db upgrade` would migrate a database that
+    vanishes as it ends."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False  # refused, with its own reason, when the app binds it
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def postgresql_database_named(url: str) -> bool:

@@ -186,6 +186,10 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         ("DATABASE_URL", "postgresql+psycopg://"),
         ("DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:5432"),
         ("DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:5432/"),
+        # In memory: empty for every connection, gone at exit; upgrading it says "up to date".
+        ("DATABASE_URL", "sqlite://"),
+        ("DATABASE_URL", "sqlite:///"),
+        ("DATABASE_URL", "sqlite:///:memory:"),
         ("PUBLIC_BASE_URL", "assess.example.com"),
         ("PUBLIC_BASE_URL", "ftp://assess.example.com"),
         ("PUBLIC_BASE_URL", "https://"),
@@ -307,10 +311,13 @@ def one_line_refusal(done: subprocess.CompletedProcess[str], variable: str) -> N
     ("variable", "value"),
     [("ASSESS_PROXY_HOPS", "two"), ("DATABASE_URL", "nonsense"), ("SECRET_KEY", "x")],
 )
-def test_flask_commands_report_a_bad_setting_in_one_line(variable: str, value: str) -> None:
+def test_flask_commands_report_a_bad_setting_in_one_line(
+    variable: str, value: str, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
     done = subprocess.run(
         [str(Path(sys.executable).parent / "flask"), "--app", "assess", "routes"],
-        env={**os.environ, "DATABASE_URL": "sqlite://", variable: value},
+        env={**os.environ, "DATABASE_URL": database, variable: value},
         capture_output=True,
         text=True,
         timeout=60,
@@ -386,14 +393,14 @@ def test_a_blank_access_log_is_off_and_never_a_file_named_by_spaces(value: str, 
     assert loaded.stdout.strip() == shown
 
 
-def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> None:
+def test_web_concurrency_zero_does_not_start_a_server_that_never_answers(tmp_path: Path) -> None:
     port = free_port()
     env = {
         **os.environ,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "0",
         "GUNICORN_ACCESS_LOG": "",
-        "DATABASE_URL": "sqlite://",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'assess.sqlite3'}",
         "SECRET_KEY": "k" * 32,
     }
     server = subprocess.Popen(
@@ -421,12 +428,14 @@ def test_web_concurrency_zero_does_not_start_a_server_that_never_answers() -> No
         ("REDIS_URL", "localhost:6379"),
     ],
 )
-def test_a_bad_app_setting_stops_gunicorn_in_one_line(variable: str, value: str) -> None:
+def test_a_bad_app_setting_stops_gunicorn_in_one_line(
+    variable: str, value: str, tmp_path: Path
+) -> None:
     env = {
         **os.environ,
         "BIND": f"127.0.0.1:{free_port()}",
         "WEB_CONCURRENCY": "2",
-        "DATABASE_URL": "sqlite://",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'assess.sqlite3'}",
         "SECRET_KEY": "k" * 32,
         variable: value,
     }
@@ -589,7 +598,7 @@ def test_an_instance_folder_that_cannot_be_used_is_one_line_naming_it(
         (folder / "secret_key").mkdir(parents=True)
     instance_at(monkeypatch, folder)
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'assess.sqlite3'}")
     with pytest.raises(ConfigurationError) as refused_start:
         create_app()
     message = refused_start.value.message
@@ -605,7 +614,7 @@ def test_a_kept_secret_key_that_is_empty_or_short_stops_the_start(
     (tmp_path / "secret_key").write_text(kept)
     instance_at(monkeypatch, tmp_path)
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'assess.sqlite3'}")
     with pytest.raises(ConfigurationError, match="secret_key") as refused:
         create_app()
     assert "SECRET_KEY" in refused.value.message and (kept.strip() or "~") not in (
@@ -618,7 +627,7 @@ def test_the_kept_secret_key_is_made_once_and_kept(
 ) -> None:
     instance_at(monkeypatch, tmp_path / "instance")
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'assess.sqlite3'}")
     first = create_app().config["SECRET_KEY"]
     assert len(first) >= 32 and create_app().config["SECRET_KEY"] == first
     assert os.listdir(tmp_path / "instance") == ["secret_key"]
