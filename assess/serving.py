@@ -118,14 +118,22 @@ def on_starting(_server: Any) -> None:
 
 def check_app() -> None:
     """Build the app from the environment; exit 1 with its one line if a setting is refused.
-    Say so in one line too when Redis does not answer: the app serves on, but each process
-    counts the rate limits on its own (README), which whoever starts it should know."""
+    Warn in one line of what starts but works only on this node: Redis not answering (each
+    process counts the rate limits on its own) and a shared database with no SECRET_KEY."""
     from assess import create_app
 
     try:
         app = create_app()
     except ConfigurationError as error:
         _refuse(error.message)
+    if not os.environ.get("SECRET_KEY") and app.config["DATABASE_URL"].startswith("postgresql"):
+        # The generated key is this machine's own: nodes sharing the database would each
+        # refuse the others' sessions and forms (README: give them the same SECRET_KEY).
+        print(
+            "Warning: SECRET_KEY is not set: this node signs sessions with its own key from"
+            " the instance folder; every node sharing the database needs the same SECRET_KEY",
+            file=sys.stderr,
+        )
     problem = redis_problem(app.config.get("REDIS_URL"))
     if problem:
         print(

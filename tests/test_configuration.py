@@ -662,3 +662,29 @@ def test_redis_unreachable_is_said_at_start_and_when_rate_limits_fall_back(
     assert len(warned) == 1 and "Redis does not answer" in warned[0], printed
     assert "in each process's memory" in warned[0]
     assert "Rate limit storage unreachable" in printed, printed
+
+
+def start_check(**env: str) -> subprocess.CompletedProcess[str]:
+    """Run the check gunicorn runs before it listens (assess.serving.on_starting)."""
+    environment = {name: value for name, value in os.environ.items() if name != "SECRET_KEY"}
+    return subprocess.run(
+        [sys.executable, "-c", "from assess.serving import check_app; check_app()"],
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def test_a_shared_database_without_secret_key_is_said_at_start(tmp_path: Path) -> None:
+    # Nodes sharing a PostgreSQL database each make their own key without it: a consultant
+    # signed in on one is signed out by the next, and forms posted to another are refused.
+    shared = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    done = start_check(DATABASE_URL=shared)
+    assert done.returncode == 0, done.stderr
+    warned = [line for line in done.stderr.splitlines() if "SECRET_KEY" in line]
+    assert len(warned) == 1 and warned[0].startswith("Warning: SECRET_KEY is not set"), done.stderr
+    assert start_check(DATABASE_URL=shared, SECRET_KEY="k" * 32).stderr == ""
+    # One SQLite file serves one machine: the kept key is the same for all its processes.
+    assert start_check(DATABASE_URL=f"sqlite:///{tmp_path / 'assess.sqlite3'}").stderr == ""
