@@ -67,10 +67,12 @@ def check_database_url(url: str) -> None:
     """Refuse a DATABASE_URL that names no database this app runs on."""
     try:
         parsed = make_url(url)
-        parsed.port  # noqa: B018  (reading it checks it is a number)
+        port = parsed.port  # reading it checks it is a number
     except (ArgumentError, ValueError):
         # Not echoed: the text may hold a password.
         raise ConfigurationError("DATABASE_URL cannot be read as a database address") from None
+    if port is not None and not 0 < port < 65536:
+        raise ConfigurationError(f"DATABASE_URL has port {port}: a port is from 1 to 65535")
     backend = parsed.get_backend_name()
     try:
         driver = parsed.get_driver_name()

@@ -186,6 +186,9 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         ("DATABASE_URL", "postgresql+psycopg://"),
         ("DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:5432"),
         ("DATABASE_URL", "postgresql+psycopg://postgres:pw@127.0.0.1:5432/"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:99999/test"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:0/test"),
+        ("REDIS_URL", "redis://127.0.0.1:99999/0"),
         # In memory: empty for every connection, gone at exit; upgrading it says "up to date".
         ("DATABASE_URL", "sqlite://"),
         ("DATABASE_URL", "sqlite:///"),
