@@ -62,9 +62,13 @@ run: system-runtime $(VENV)/.installed
 
 # Production serving: migrations first, then gunicorn with one worker per core unless
 # WEB_CONCURRENCY says otherwise; every setting comes from the environment (see README).
+# gunicorn reads WEB_CONCURRENCY itself as it loads, before assess.serving can check it: a
+# value that is not a number, or a blank one, would end it with a traceback. So the
+# settings are checked first, and a blank WEB_CONCURRENCY is left out (the default).
 serve: system-runtime $(VENV)/.installed
 	$(BIN)/assess db upgrade
-	$(BIN)/gunicorn -c python:assess.serving 'assess:create_app()'
+	$(BIN)/python -c 'import assess.serving'
+	$(if $(strip $(WEB_CONCURRENCY)),,env -u WEB_CONCURRENCY) $(BIN)/gunicorn -c python:assess.serving 'assess:create_app()'
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check assess tests benchmarks

@@ -691,3 +691,64 @@ def test_a_shared_database_without_secret_key_is_said_at_start(tmp_path: Path) -
     assert start_check(DATABASE_URL=shared, SECRET_KEY="k" * 32).stderr == ""
     # One SQLite file serves one machine: the kept key is the same for all its processes.
     assert start_check(DATABASE_URL=f"sqlite:///{tmp_path / 'assess.sqlite3'}").stderr == ""
+
+
+# --- make serve: gunicorn reads WEB_CONCURRENCY itself, before assess.serving ---------------
+
+
+@pytest.mark.parametrize("value", ["abc", "2x"])
+def test_make_serve_refuses_a_web_concurrency_gunicorn_cannot_read_in_one_line(
+    value: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'assess.sqlite3'}",
+        "SECRET_KEY": "k" * 32,
+        "BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": value,
+    }
+    done = subprocess.run(
+        ["make", "-s", "serve"], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    refusals = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert refusals == [f"Error: WEB_CONCURRENCY must be a whole number from 1 to 256: {value!r}"]
+
+
+def test_make_serve_takes_a_blank_web_concurrency_as_the_default(tmp_path: Path) -> None:
+    import requests
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'assess.sqlite3'}",
+        "SECRET_KEY": "k" * 32,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": " ",
+        "GUNICORN_ACCESS_LOG": "",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            ["make", "-s", "serve"],
+            env=env,
+            stdout=output,
+            stderr=output,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        answered = 0
+        while time.monotonic() < deadline and server.poll() is None and answered != 200:
+            try:
+                answered = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code
+            except requests.RequestException:
+                time.sleep(0.2)
+        assert answered == 200, log.read_text()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, 15)  # make and the gunicorn it started
+        server.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
