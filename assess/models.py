@@ -265,13 +265,17 @@ class Engagement(Base):
 
     @property
     def current_consensus(self) -> DecisionRecord | None:
-        """Return the newest consensus decision that combines exactly the answers submitted
-        now (one agreed on an older consensus may stand after a newer, current one)."""
+        """Return the newest consensus decision when it combines exactly the answers
+        submitted now (one agreed on an older decision of the same answers may be it).
+
+        Only the newest: answers that changed and then went back to what an older consensus
+        combined do not bring that one back, since values may have been agreed on the
+        consensus between; deciding anew carries those over (``consensus.carry_over``)."""
         submitted = self.submitted_respondents
-        if len(submitted) < 2:
+        latest = self.latest_consensus
+        if len(submitted) < 2 or latest is None:
             return None
-        now = answer_sets_digest(submitted)
-        return next((d for d in self.newest_first if d.answer_sets_digest == now), None)
+        return latest if latest.answer_sets_digest == answer_sets_digest(submitted) else None
 
     @property
     def decision_of_record(self) -> DecisionRecord | None:

@@ -885,3 +885,41 @@ def test_reopening_after_a_what_if_leaves_the_frozen_version_current(
     post(signed_in, f"{base}/respondents/{bo}/reopen")
     assert overtaken_by() == 6
     assert "This version is stale." in version_page()
+
+
+def test_answers_back_as_they_were_do_not_bring_back_a_consensus_agreed_on_since(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    engagement_path = path.split("/decisions/")[0]
+    iteration = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
+    second = post(signed_in, f"{path}/agree", iteration).headers["Location"].split("#")[0]
+
+    def bo_submits(answers: dict[str, int]) -> None:
+        with app.app_context():
+            bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
+            bo.answers = dict(answers)
+            bo.submitted_at = utcnow()
+            db.session.commit()
+
+    # Bo answers innovation differently; the consensus decided anew gets a second agreement
+    # on a factor whose answers never changed.
+    bo_submits({**CREATOR_ANSWERS, "innovation": 1})
+    third = post(signed_in, f"{engagement_path}/consensus").headers["Location"]
+    timeline = {"factor": "timeline_pressure", "value": "5", "note": "The launch date is fixed."}
+    assert post(signed_in, f"{third}/agree", timeline).status_code == 303
+    # Bo goes back to his first answers: the consensus decided on them before the timeline
+    # was agreed is not the engagement's decision again, silently without that agreement.
+    bo_submits(CREATOR_ANSWERS)
+    engagement_id = int(engagement_path.rsplit("/", 1)[1])
+    assert of_record(app, engagement_id) is None
+    page = signed_in.get(engagement_path).get_data(as_text=True)
+    assert "is decided" not in page and "Decide on the consensus</button>" in page
+    assert "Decide on the consensus anew" not in signed_in.get(second).get_data(as_text=True)
+    # Decided anew, it keeps both agreements: the answers they rest on are unchanged.
+    fifth = post(signed_in, f"{engagement_path}/consensus").headers["Location"]
+    latest = decisions(app)[-1]
+    assert fifth.endswith(f"/decisions/{latest.id}") and of_record(app, engagement_id) == latest.id
+    alignment = latest.decision.alignment
+    assert alignment is not None
+    assert alignment.agreed == {"iteration_readiness": 3, "timeline_pressure": 5}
