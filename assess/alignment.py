@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assess.factors import BY_KEY, FACTORS, SCALE
+from assess.text import same_name
 
 ALIGNED, MINOR, SIGNIFICANT = "aligned", "minor", "significant"
 PRODUCER, CREATOR = "producer", "creator"
@@ -145,6 +146,18 @@ def in_sentence(name: str, side: str, *, start: bool = False) -> str:
         return name
     words = "the intake session" if name == SESSION_NAME else name[:1].lower() + name[1:]
     return words[:1].upper() + words[1:] if start else words
+
+
+def told_apart(people: Sequence[tuple[str, str]]) -> list[str]:
+    """Name each (name, side) where it stands alone, in a chart's key or beside a level: the
+    name, followed by the side where another respondent has the same name (one person may
+    answer for each side), since the two would otherwise read as one."""
+    return [
+        f"{name} ({SIDE_LABELS[side].lower()})"
+        if any(same_name(name, other) for j, (other, _) in enumerate(people) if j != i)
+        else name
+        for i, (name, side) in enumerate(people)
+    ]
 
 
 def missing_sides(sides: Iterable[str]) -> list[str]:

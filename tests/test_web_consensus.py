@@ -923,3 +923,27 @@ def test_answers_back_as_they_were_do_not_bring_back_a_consensus_agreed_on_since
     alignment = latest.decision.alignment
     assert alignment is not None
     assert alignment.agreed == {"iteration_readiness": 3, "timeline_pressure": 5}
+
+
+def test_one_name_on_each_side_is_told_apart_in_the_charts_key(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    with app.app_context():  # one person answers for each side
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for side, answers in (("producer", ANSWERS), ("creator", CREATOR_ANSWERS)):
+            engagement.respondents.append(
+                Respondent(name="Alex Kim", side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    keys = (
+        '<span class="swatch series-a" aria-hidden="true"></span>Alex Kim (producer side)',
+        '<span class="swatch series-b" aria-hidden="true"></span>Alex Kim (creator side)',
+    )
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert all(key in page for key in keys)
+    path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    page = signed_in.get(path).get_data(as_text=True)
+    assert all(key in page for key in keys)
+    assert "; Alex Kim (producer side); Alex Kim (creator side); Consensus." in page

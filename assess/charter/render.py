@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from assess import partnership
-from assess.alignment import JOINT, SIDE_LABELS
+from assess.alignment import JOINT, SIDE_LABELS, told_apart
 from assess.charter import calendar, texts
 from assess.charter.details import CharterDetails, document_id_for
 from assess.decision import ChosenProtocol, Decision
@@ -260,7 +260,7 @@ def own_levels(decision: Decision) -> dict[str, tuple[tuple[str, int], ...]]:
     """Each respondent's own level per factor, in respondent order (none without alignment)."""
     if decision.alignment is None:
         return {}
-    names = [r.name for r in decision.alignment.respondents]
+    names = told_apart([(r.name, r.side) for r in decision.alignment.respondents])
     return {
         key: tuple(zip(names, factor.values, strict=False))
         for key, factor in decision.alignment.factors.items()

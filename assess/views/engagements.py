@@ -23,7 +23,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.wrappers import Response
 
 from assess import deletion, signoff
-from assess.alignment import SESSION_NAME
+from assess.alignment import SESSION_NAME, told_apart
 from assess.consensus import Carried
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
@@ -232,15 +232,17 @@ def show(engagement_id: int) -> str:
         comparison.append((key, levels, spread >= DISAGREEMENT))
     consensus = engagement.current_consensus
     classes = ("series-a", "series-b", "series-c", "series-d")
+    names = told_apart([(r.name, r.side) for r in answered])
     chart = radar(
-        [(r.name, classes[i], r.answers) for i, r in enumerate(answered[: len(classes)])],
-        left_out=[r.name for r in answered[len(classes) :]],
+        [(names[i], classes[i], r.answers) for i, r in enumerate(answered[: len(classes)])],
+        left_out=names[len(classes) :],
     )
     return render_template(
         "web/engagements/show.html",
         engagement=engagement,
         new_link=new_link,
         answered=answered,
+        answered_names=names,
         comparison=comparison,
         disagreements=sum(1 for *_, flag in comparison if flag),
         chart=chart,

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from assess import consensus, signoff
+from assess.alignment import told_apart
 from assess.decision import Decision
 from assess.extensions import db
 from assess.factors import BY_KEY, FACTOR_KEYS
@@ -63,9 +64,11 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
         # three partners the chart would be unreadable, and the table lists them all.
         # Partners keep the colours the engagement page gives them, in the same order.
         people = decision.alignment.answer_sets()
-        for person, css in zip(people, ("series-a", "series-b", "series-c"), strict=False):
-            series.append((person.name, css, person.answers))
-        left_out = [person.name for person in people[3:]]
+        names = told_apart([(person.name, person.side) for person in people])
+        styles = ("series-a", "series-b", "series-c")
+        for name, css, person in zip(names, styles, people, strict=False):
+            series.append((name, css, person.answers))
+        left_out = names[3:]
     if decision.alignment is not None and baseline is None:
         series.append(("Consensus", "series-consensus", decision.answers))
     else:

@@ -130,3 +130,19 @@ def test_how_the_parties_answered_is_said_as_it_happened() -> None:
     assert "The Parties answered the assessment together in 2 intake sessions." in (
         started_apart([session, second])
     )
+
+
+def test_one_name_on_each_side_is_told_apart_beside_each_level() -> None:
+    # One person may answer for each side: the appendix's levels say which side is which.
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    people = [
+        Respondent("Alex Kim", "producer", base | {"innovation": 1}),
+        Respondent("Alex Kim", "creator", base | {"innovation": 5}),
+        Respondent("Bo Chen", "creator", base),
+    ]
+    html = charter.to_html(evaluate_respondents(people), make_details())
+    appendix = html.split('id="section-answers"', 1)[1].split("</section>", 1)[0]
+    own = appendix.split("Innovation requirements", 1)[1].split("</tr>", 1)[0]
+    assert "Alex Kim (producer side)\u2069&nbsp;1" in own
+    assert "Alex Kim (creator side)\u2069&nbsp;5" in own
+    assert "Bo Chen\u2069&nbsp;3" in own  # a name nobody else has stays as it is
