@@ -331,7 +331,9 @@ class Moved:
     """How one respondent's answers stand against a consensus decided before."""
 
     name: str
-    how: str  # "changed", "reopened", "joined", "left", or "other" when it cannot say
+    # "changed", "reopened", "joined", "left"; "returned" when the answers changed and went
+    # back after a consensus was decided on them; "other" when it cannot say
+    how: str
     changes: tuple[tuple[Factor, int, int], ...] = ()
     side: str = ""
 
@@ -349,6 +351,11 @@ class Moved:
             return "{}'s answers were submitted since."
         if self.how == "left":
             return "{}'s answers are no longer submitted."
+        if self.how == "returned":
+            return (
+                "They have since gone back to what it combines, but a consensus was decided "
+                "in between, where values may have been agreed."
+            )
         return "The submitted answers have changed since."
 
     def sentence(self) -> str:

@@ -915,7 +915,19 @@ def test_answers_back_as_they_were_do_not_bring_back_a_consensus_agreed_on_since
     assert of_record(app, engagement_id) is None
     page = signed_in.get(engagement_path).get_data(as_text=True)
     assert "is decided" not in page and "Decide on the consensus</button>" in page
-    assert "Decide on the consensus anew" not in signed_in.get(second).get_data(as_text=True)
+    # The older consensus of these answers says why it is out of date, and takes no
+    # agreement that would drop the one made since.
+    page = signed_in.get(second).get_data(as_text=True)
+    assert (
+        "The answers have changed since this consensus was decided.</strong>" in page
+        and "<li>They have since gone back to what it combines, but a consensus was decided in "
+        "between, where values may have been agreed.</li>"
+        in page
+    )
+    assert "Decide on the consensus anew</button>" in page and 'id="agree-form"' not in page
+    stored = len(decisions(app))
+    assert post(signed_in, f"{second}/agree", iteration | {"value": "4"}).status_code == 409
+    assert len(decisions(app)) == stored
     # Decided anew, it keeps both agreements: the answers they rest on are unchanged.
     fifth = post(signed_in, f"{engagement_path}/consensus").headers["Location"]
     latest = decisions(app)[-1]

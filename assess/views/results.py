@@ -89,11 +89,19 @@ def agree_labels(first_factor: str) -> dict[str, tuple[str, str]]:
 
 def moved_since(engagement: Engagement, record: DecisionRecord) -> list[consensus.Moved]:
     """Say how the submitted answers moved away from those a consensus decision combines
-    (empty for a consensus of the answers as they stand, and for any other decision)."""
+    (empty for a consensus of the answers as they stand, and for any other decision).
+
+    Answers that moved and came back after a consensus was decided on them count as moved:
+    building on this older decision would drop what was agreed on that one."""
     alignment = record.alignment
     if alignment is None:
         return []
-    return consensus.moved_since(alignment, engagement.respondents)
+    moved = consensus.moved_since(alignment, engagement.respondents)
+    latest = engagement.latest_consensus
+    if not moved and latest is not None and latest.id > record.id:
+        if latest.answer_sets_digest != record.answer_sets_digest:
+            return [consensus.Moved("", "returned")]
+    return moved
 
 
 def said(moved: consensus.Moved) -> Markup:
