@@ -94,7 +94,11 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     assert note in page  # in the table and in the history
     assert f"{ITERATION} · now 3 (agreed)</span>" in page
     # Values are agreed after discussion, not in an intake session, which is something else.
-    assert "rounded toward the more cautious reading, except where the parties agreed a " in page
+    # The consensus is the middle of the answers, which two answers may have between them.
+    assert (
+        "per factor the middle of the answers, rounded toward the more cautious reading when "
+        "it falls between two levels, except where the parties agreed a level after discussion."
+    ) in page
     assert "agreed in the session" not in page
     assert "Cara Diaz" in page
     history = page.split('id="history-title"', 1)[1]
