@@ -336,6 +336,7 @@ class Moved:
     how: str
     changes: tuple[tuple[Factor, int, int], ...] = ()
     side: str = ""
+    decided_since: int | None = None  # "returned": the consensus of other answers since
 
     def pattern(self) -> str:
         """The sentence with ``{}`` where the name goes (for a page to isolate it)."""
@@ -353,8 +354,9 @@ class Moved:
             return "{}'s answers are no longer submitted."
         if self.how == "returned":
             return (
-                "They have since gone back to what it combines, but a consensus was decided "
-                "in between, where values may have been agreed."
+                "The answers submitted now are again those it combines, but a consensus of "
+                f"other answers (decision #{self.decided_since}) was decided in between, where "
+                "values may have been agreed."
             )
         return "The submitted answers have changed since."
 

@@ -924,8 +924,8 @@ def test_answers_back_as_they_were_do_not_bring_back_a_consensus_agreed_on_since
     page = signed_in.get(second).get_data(as_text=True)
     assert (
         "The answers have changed since this consensus was decided.</strong>" in page
-        and "<li>They have since gone back to what it combines, but a consensus was decided in "
-        "between, where values may have been agreed.</li>"
+        and "<li>The answers submitted now are again those it combines, but a consensus of other "
+        "answers (decision #4) was decided in between, where values may have been agreed.</li>"
         in page
     )
     assert "Decide on the consensus anew</button>" in page and 'id="agree-form"' not in page

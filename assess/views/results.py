@@ -100,7 +100,7 @@ def moved_since(engagement: Engagement, record: DecisionRecord) -> list[consensu
     latest = engagement.latest_consensus
     if not moved and latest is not None and latest.id > record.id:
         if latest.answer_sets_digest != record.answer_sets_digest:
-            return [consensus.Moved("", "returned")]
+            return [consensus.Moved("", "returned", decided_since=latest.id)]
     return moved
 
 
