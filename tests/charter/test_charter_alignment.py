@@ -146,3 +146,25 @@ def test_one_name_on_each_side_is_told_apart_beside_each_level() -> None:
     assert "Alex Kim (producer side)\u2069&nbsp;1" in own
     assert "Alex Kim (creator side)\u2069&nbsp;5" in own
     assert "Bo Chen\u2069&nbsp;3" in own  # a name nobody else has stays as it is
+
+
+def test_a_level_agreed_where_the_answers_were_close_says_so_with_its_reason() -> None:
+    # Both answered 2; the Parties agreed 4: the appendix says why the level is neither's.
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    people = [
+        Respondent("Ann Lee", "producer", base | {"innovation": 2, "risk_tolerance": 1}),
+        Respondent("Bo Chen", "creator", base | {"innovation": 2, "risk_tolerance": 4}),
+    ]
+    notes = {"innovation": "The pilot proved the format.", "risk_tolerance": "Kept low."}
+    decision = evaluate_respondents(people, {"innovation": 4, "risk_tolerance": 2}, notes)
+    html = charter.to_html(decision, make_details())
+    appendix = html.split('id="section-answers"', 1)[1].split("</section>", 1)[0]
+    innovation = appendix.split("Innovation requirements", 1)[1].split("</tr>", 1)[0]
+    assert "Agreed after discussion. Why: \u2068The pilot proved the format.\u2069" in innovation
+    # A gap far apart has its reason in the section on where the Parties started apart.
+    risk = appendix.split("Risk tolerance", 1)[1].split("</tr>", 1)[0]
+    assert "Agreed after discussion" in risk and "Kept low." not in risk
+    assert (
+        "Agreed after discussion"
+        not in appendix.split("Resource availability", 1)[1].split("</tr>", 1)[0]
+    )
