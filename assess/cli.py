@@ -19,7 +19,7 @@ from assess import create_app, schemas
 from assess.decision import Decision, score_text
 from assess.engine import EngineError
 from assess.schemas import flatten_errors, load_answers, load_respondents
-from assess.text import shown
+from assess.text import join_names, shown
 
 if TYPE_CHECKING:
     from sqlalchemy.exc import DBAPIError
@@ -280,7 +280,12 @@ def summary_text(decision: Decision) -> str:
     lines += ["", "Escalation:"]
     lines += [f"  {t.tier}. {t.name}, up to {t.max_days} days" for t in decision.escalation]
     if decision.alignment is not None:
-        lines += ["", "Alignment (largest gaps first):"]
+        people = [f"{shown(r.name)} ({r.side})" for r in decision.alignment.respondents]
+        lines += [
+            "",
+            "Alignment (largest gaps first):",
+            f"  Answers of {join_names(people)}, in that order.",
+        ]
         for key in decision.alignment.by_gap():
             a = decision.alignment.factors[key]
             values = ", ".join(str(v) for v in a.values)

@@ -271,6 +271,8 @@ def test_cli_text_tells_an_agreed_consensus_from_the_cautious_middle() -> None:
     result = cli(payload, "--format", "text")
     assert result.returncode == 0, result.stderr
     alignment = result.stdout.split("Alignment (largest gaps first):", 1)[1].splitlines()
+    # Whose answer each number is, before the rows list them.
+    assert alignment[1] == "  Answers of Ann Lee (producer) and Bo Chen (creator), in that order."
     [line] = [x for x in alignment if x.startswith("  Risk tolerance ")]
     assert line.endswith("consensus 3 (agreed)")
     assert f"    Why: {note}" in alignment
