@@ -491,3 +491,27 @@ def test_no_consensus_is_decided_while_answers_are_reopened(app: Flask, api: Fla
     assert decisions(app) == before
     assert api.post(f"{ann}/close").status_code == 200
     assert api.post(f"{base}/decisions").status_code == 201
+
+
+def test_answers_back_as_an_older_consensus_combined_them_are_decided_anew(
+    app: Flask, api: FlaskClient
+) -> None:
+    """The newest consensus, of other answers, may hold values agreed since the older one."""
+    base, ann = submitted_by_ann(api)
+    bo, _ = invited(api, base, "Bo Chen", "creator")
+    submit(api, bo)
+    first = api.post(f"{base}/decisions")
+    assert first.status_code == 201
+
+    def bo_answers(innovation: int) -> None:
+        assert api.post(f"{bo}/reopen").status_code == 200
+        api.put(f"{bo}/answers", json={"answers": {"innovation": innovation}})
+        assert api.post(f"{bo}/submit").status_code == 201
+
+    bo_answers(1 if ANSWERS["innovation"] != 1 else 2)
+    assert api.post(f"{base}/decisions").status_code == 201
+    bo_answers(ANSWERS["innovation"])
+    assert api.get(f"{base}/decisions/{first.json['id']}").json["of_record"] is False
+    again = api.post(f"{base}/decisions")
+    assert again.status_code == 201, again.json
+    assert again.json["of_record"] is True and again.json["id"] > first.json["id"]

@@ -1058,8 +1058,10 @@ def decide_consensus(engagement_id: int) -> Created:
     """Decide on the consensus of the respondents who have submitted.
 
     Needs at least two submitted respondents, one on each side, and no answers reopened (409
-    otherwise, or when these answers are already combined in a decision). The decision is
-    stored; its address is in the Location header.
+    otherwise, or when the newest consensus already combines these answers). It keeps the
+    agreed values and reasons of the newest consensus on factors whose answers (who gave
+    which level) are unchanged. The decision is stored; its address is in the Location
+    header.
     """
     engagement = owned_engagement(engagement_id)
     not_archived(engagement)
