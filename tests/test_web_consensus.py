@@ -963,3 +963,31 @@ def test_one_name_on_each_side_is_told_apart_in_the_charts_key(
     page = signed_in.get(path).get_data(as_text=True)
     assert all(key in page for key in keys)
     assert "; Alex Kim (producer side); Alex Kim (creator side); Consensus." in page
+
+
+def test_a_charter_frozen_before_answers_moved_and_came_back_stays_stale(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    from assess.models import CharterVersion
+    from assess.signoff import stale_because
+
+    engagement_id, _, agreed = agreed_through_links(signed_in)
+    frozen = post(signed_in, f"/engagements/{engagement_id}/charter/freeze/4", {"version": "1"})
+    assert frozen.status_code == 303
+
+    def bo_submits(answers: dict[str, int]) -> None:
+        with app.app_context():
+            bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
+            bo.answers = dict(answers)
+            bo.submitted_at = utcnow()
+            db.session.commit()
+
+    bo_submits({**CREATOR_ANSWERS, "innovation": 1})
+    moved = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    timeline = {"factor": "timeline_pressure", "value": "5", "note": "The launch date is fixed."}
+    assert post(signed_in, f"{moved}/agree", timeline).status_code == 303
+    bo_submits(CREATOR_ANSWERS)
+    # The version lacks the timeline agreed since: back to its answers, it is still stale.
+    with app.app_context():
+        version = db.session.scalars(select(CharterVersion)).one()
+        assert stale_because(db.session, version) is not None
