@@ -963,6 +963,11 @@ def test_one_name_on_each_side_is_told_apart_in_the_charts_key(
     page = signed_in.get(path).get_data(as_text=True)
     assert all(key in page for key in keys)
     assert "; Alex Kim (producer side); Alex Kim (creator side); Consensus." in page
+    # ... and in sentences: the history of the consensus, the engagement page.
+    both = "<bdi>Alex Kim</bdi> (producer side) and <bdi>Alex Kim</bdi> (creator side)"
+    assert f"Consensus of {both}: the cautious middle on every factor" in page
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert f"The consensus of {both} is decided" in page
 
 
 def test_a_charter_frozen_before_answers_moved_and_came_back_stays_stale(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from markupsafe import Markup
 
 from assess import models, partnership, protocols
-from assess.alignment import in_sentence
+from assess.alignment import in_sentence, told_apart
 from assess.factors import BY_KEY, FACTORS
 from assess.models import JOINT, SIDE_LABELS, STATUSES
 from assess.text import day_text, join_names, short_names, time_text
@@ -123,8 +123,15 @@ def named(respondent: Named, start: bool = False) -> Markup:
 
 
 def respondent_names(respondents: Sequence[Named], start: bool = False) -> Markup:
-    """List respondents in a sentence, each named as `named` does."""
-    said = [named(r, start and i == 0) for i, r in enumerate(respondents)]
+    """List respondents in a sentence, each named as `named` does; a name that answers for
+    each side is followed by the side, or the sentence would name one person twice."""
+    apart = told_apart([(r.name, r.side) for r in respondents])
+    said = [
+        Markup("{} ({})").format(named(r), SIDE_LABELS[r.side].lower())
+        if r.side != JOINT and apart[i] != r.name
+        else named(r, start and i == 0)
+        for i, r in enumerate(respondents)
+    ]
     return Markup(join_names([str(s) for s in said]))
 
 
