@@ -39,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session as OrmSession
-from webtools import ANSWERS, make_consultant
+from webtools import ANSWERS, login, make_consultant, post
 
 from assess import create_app
 from assess.cli import cli
@@ -252,6 +252,28 @@ def test_round_trip_loses_nothing(
             headers=headers,
         )
         assert created.status_code == 201 and created.json["id"] == engagement_id + 1
+
+
+def test_a_consensus_with_an_intake_session_comes_back(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    # An intake session answers for both parties together: its side is "joint".
+    engagement_id = fill(app, client, consultant)
+    web = app.test_client()
+    login(web)
+    levels = {key: str(level) for key, level in ANSWERS.items()}
+    post(web, f"/engagements/{engagement_id}/session", {**levels, "action": "decide"})
+    decided = post(web, f"/engagements/{engagement_id}/consensus")
+    assert decided.status_code == 303
+    with app.app_context():
+        newest = database.session.scalars(select(DecisionRecord).order_by(DecisionRecord.id))
+        sides = [r["side"] for r in newest.all()[-1].data["alignment"]["respondents"]]
+    assert "joint" in sides
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    with restored(empty_database, tmp_path) as target:
+        imported = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
 
 
 @pytest.mark.parametrize("seal", ["copied", "another"])

@@ -16,7 +16,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from assess.alignment import ALIGNED, MINOR, SIDES, SIGNIFICANT
+from assess.alignment import ALIGNED, JOINT, MINOR, SIDES, SIGNIFICANT
 from assess.factors import FACTOR_KEYS, FACTORS
 from assess.listing import SEARCH_MAX
 from assess.models import (
@@ -295,7 +295,8 @@ class FactorAlignmentSchema(Schema):
 
 class AlignedRespondentSchema(Schema):
     name = fields.String(required=True)
-    side = fields.String(required=True, validate=validate.OneOf(SIDES))
+    # An intake session in the web app answers for both sides together ("joint").
+    side = fields.String(required=True, validate=validate.OneOf((*SIDES, JOINT)))
 
 
 class IndividualSchema(AlignedRespondentSchema):
