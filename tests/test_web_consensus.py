@@ -996,3 +996,26 @@ def test_a_charter_frozen_before_answers_moved_and_came_back_stays_stale(
     with app.app_context():
         version = db.session.scalars(select(CharterVersion)).one()
         assert stale_because(db.session, version) is not None
+
+
+def test_an_agreement_that_changes_nothing_says_what_stands(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    path = consensus_of_two(app, signed_in)
+    middle = {"factor": "innovation", "value": "middle", "note": ""}
+    response = post(signed_in, f"{path}/agree", middle)
+    assert response.status_code == 303 and len(decisions(app)) == 1
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert (
+        "Innovation requirements already rests on the cautious middle, with no reason given, "
+        "so nothing new was stored." in page
+    )
+    assert "already the agreed value" not in page
+    agreed = {"factor": "innovation", "value": "4", "note": "A new format."}
+    second = post(signed_in, f"{path}/agree", agreed).headers["Location"].split("#")[0]
+    response = post(signed_in, f"{second}/agree", agreed)
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert (
+        "Innovation requirements is already agreed at 4 with that reason, so nothing new was "
+        "stored." in page
+    )

@@ -399,6 +399,18 @@ def _store_consensus(
     )
 
 
+def unchanged(change: consensus.Agreement) -> str:
+    """Say what already stands when an agreement changes nothing."""
+    label = BY_KEY[change.factor].label
+    if change.value is not None:
+        stands = f"{label} is already agreed at {change.value} with that reason"
+    elif change.note:
+        stands = f"{label} already rests on the cautious middle with that reason"
+    else:
+        stands = f"{label} already rests on the cautious middle, with no reason given"
+    return f"{stands}, so nothing new was stored."
+
+
 @bp.post("/<int:decision_id>/agree")
 def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, int]:
     """Store a value agreed after discussion, with its note, as a new consensus decision."""
@@ -414,7 +426,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
         return result_page(engagement, record, agree_form=request.form, agree_errors=errors), 422
     here = url_for("results.show", engagement_id=engagement.id, decision_id=record.id)
     if not consensus.changes(stored.alignment, change):
-        flash("That is already the agreed value and note, so nothing new was stored.", "info")
+        flash(unchanged(change), "info")
         return redirect(f"{here}#agree-title", code=303)
     return _store_consensus(
         engagement,
