@@ -168,3 +168,25 @@ def test_a_level_agreed_where_the_answers_were_close_says_so_with_its_reason() -
         "Agreed after discussion"
         not in appendix.split("Resource availability", 1)[1].split("</tr>", 1)[0]
     )
+
+
+def test_the_gaps_are_topics_only_for_the_clauses_the_charter_holds() -> None:
+    import dataclasses
+
+    ann, bo, _ = three_way()
+    decision = evaluate_respondents([ann, bo])
+    ids = [protocol.id for protocol in decision.protocols]
+    assert {"alignment_workshop", "mediation"} <= set(ids)
+
+    def opening(*dropped: str) -> str:
+        kept = tuple(p for p in decision.protocols if p.id not in dropped)
+        html = charter.to_html(dataclasses.replace(decision, protocols=kept), make_details())
+        part = html.split('id="section-alignment"', 1)[1].split("</section>", 1)[0]
+        return part.split("</p>", 1)[0]
+
+    both = opening()
+    assert "first topics for the alignment workshop (clause&nbsp;5.3) and for mediation" in both
+    # A rulebook without the workshop must not promise one.
+    without = opening("alignment_workshop")
+    assert "workshop" not in without and "first topics for mediation (clause&nbsp;5.2)." in without
+    assert "first topics" not in opening("alignment_workshop", "mediation")
