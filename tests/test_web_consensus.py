@@ -1019,3 +1019,27 @@ def test_an_agreement_that_changes_nothing_says_what_stands(
         "Innovation requirements is already agreed at 4 with that reason, so nothing new was "
         "stored." in page
     )
+
+
+def test_a_partner_keeps_one_colour_on_the_engagement_and_the_consensus(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    with app.app_context():  # Bo, still answering, sits between two who submitted
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        people = (
+            ("Ann Lee", "producer", ANSWERS, utcnow()),
+            ("Bo Chen", "creator", {"innovation": 2}, None),
+            ("Cy Ode", "creator", CREATOR_ANSWERS, utcnow()),
+        )
+        for name, side, answers, submitted_at in people:
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=submitted_at)
+            )
+        db.session.commit()
+    cy = '<span class="swatch series-b" aria-hidden="true"></span>Cy Ode'
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert cy in page and '<span class="swatch series-c" aria-hidden="true"></span>Bo Chen' in page
+    path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    assert cy in signed_in.get(path).get_data(as_text=True)

@@ -221,8 +221,10 @@ def show(engagement_id: int) -> str:
         engagement_id, RESPONDENTS_WITH_LINKS, VERSIONS_WITH_SIGN_OFF_HISTORY
     )
     new_link = _new_link_to_show(engagement)
-    answered = [r for r in engagement.respondents if r.answers]
     respondents = engagement.submitted_respondents
+    # Those a consensus combines come first, so each keeps on this page the colour the
+    # consensus chart gives them; answers still being given follow.
+    answered = respondents + [r for r in engagement.respondents if r.answers and not r.submitted_at]
     comparison = []
     for key in FACTOR_KEYS:
         levels = [r.answers.get(key) for r in answered]

@@ -62,7 +62,8 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     elif decision.alignment is not None:
         # A consensus is drawn over each partner's own answers, so the gaps show; past
         # three partners the chart would be unreadable, and the table lists them all.
-        # Partners keep the colours the engagement page gives them, in the same order.
+        # Partners keep the colours the engagement page gives them, in the same order
+        # (those still answering come after them there).
         people = decision.alignment.answer_sets()
         names = told_apart([(person.name, person.side) for person in people])
         styles = ("series-a", "series-b", "series-c")
