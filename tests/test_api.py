@@ -281,9 +281,14 @@ def test_broken_json_is_a_json_400(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("body", [[], "x", 3, None])
 def test_a_body_that_is_not_an_object_is_refused(client: FlaskClient, body: object) -> None:
-    response = client.post("/api/v1/evaluate", json=body)
+    # json=None would send no body at all.
+    sent = json.dumps(body)
+    response = client.post("/api/v1/evaluate", data=sent, content_type="application/json")
     assert response.status_code == 422
     assert response.mimetype == "application/json"
+    # Not the fields it lacks: a null body is no more an object than a list is.
+    assert response.json["message"] == "The request body must be an object."
+    assert response.json["errors"] == {"json": {"_schema": ["must be an object"]}}
 
 
 def test_errors_under_api_are_json_and_pages_stay_html(client: FlaskClient) -> None:
