@@ -599,3 +599,50 @@ def test_the_token_form_lines_its_fields_up_on_a_phone_and_a_laptop(
         assert abs(password["width"] - name["width"]) < 1, (name, password)
         page.close()
     laptop.close()
+
+
+# A name with no place to break a line: a compound word, or a company's name given for a person.
+ONE_WORD_NAME = "Nordseeküstenfilmproduktionsgesellschaftsverwaltung"
+
+
+def test_a_name_of_one_long_word_breaks_in_the_chart_legend_and_the_signing_page_footer(
+    app: Flask, live_server: str, phones: dict[str, BrowserContext]
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client, producer_name=ONE_WORD_NAME)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in (
+            (ONE_WORD_NAME, "producer", ANSWERS),
+            ("Bo Chen", "creator", CREATOR_ANSWERS),
+        ):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    version = freeze(client, Setup(engagement_id, int(consensus.rsplit("/", 1)[1])))
+    signer = {"name": ONE_WORD_NAME, "email": "film@x.example", "role": ""}
+    link = send(client, version, people=(signer,))[ONE_WORD_NAME]
+    for context in phones.values():
+        page = sign_in(context, live_server)
+        # The engagement's chart of the answers side by side, and the consensus's profile.
+        # (A table may scroll to keep the name whole in its column: only the page is measured.)
+        for path in (f"/engagements/{engagement_id}", consensus):
+            page.goto(live_server + path)
+            expect(page.locator(".legend").first).to_contain_text(ONE_WORD_NAME)
+            assert_page_fits(page)
+        page.goto(live_server + link)
+        expect(page.locator(".site-footer")).to_contain_text(ONE_WORD_NAME)
+        assert_page_fits(page)
+        page.close()
+
+
+def assert_page_fits(page: Page) -> None:
+    """The page does not scroll sideways, and no box leaves its card."""
+    page.wait_for_load_state("load")
+    assert page.evaluate(
+        "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
+    ), page.url
+    assert not page.evaluate(OUT_OF_BOUNDS), (page.url, page.evaluate(OUT_OF_BOUNDS))
