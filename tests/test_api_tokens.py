@@ -88,6 +88,23 @@ def test_the_secret_never_travels_in_the_session_cookie_and_a_resent_form_makes_
         assert sent.status_code == 201
 
 
+def test_a_refused_form_sent_again_is_refused_again_not_said_to_have_made_a_token(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """The browser's "send again" on the page that refused the form: the same refusal, since
+    no token was made that the list could show."""
+    form = {"name": "", "access": "read", "form_number": form_number(signed_in), "password": ""}
+    first = post(signed_in, "/account/api-tokens", form)
+    assert first.status_code == 422
+    again = post(signed_in, "/account/api-tokens", form)
+    assert again.status_code == 422
+    assert "Enter the token name" in again.get_data(as_text=True)
+    listing = signed_in.get("/account/api-tokens").get_data(as_text=True)
+    assert "That form was already sent" not in listing
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 0
+
+
 def test_token_is_shown_once_and_stored_hashed(app: Flask, signed_in: FlaskClient) -> None:
     secret = create(signed_in)
     listing = signed_in.get("/account/api-tokens").get_data(as_text=True)

@@ -83,7 +83,6 @@ def create() -> tuple[str, int] | Response:
             "info",
         )
         return redirect(url_for("api_tokens.index"), code=303)
-    session["token_forms"] = [n for n in forms if n != number]
     data, errors = load_form(TokenForm(), request.form)
     if "password" in data and not check_password(current_user, data["password"]):
         errors["password"] = ["That is not your password."]
@@ -92,7 +91,9 @@ def create() -> tuple[str, int] | Response:
         hold_row(db.session, Consultant, current_user.id)
         errors = _name_in_use(data["name"]) or _room_for_one_more()
     if errors:
+        # The number stays usable: sent again, the form is refused again, as no token was made.
         return _page(form=request.form, errors=errors), 422
+    session["token_forms"] = [n for n in session.get("token_forms", []) if n != number]
     _token, secret = issue_token(
         db.session,
         current_user._get_current_object(),
