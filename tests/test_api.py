@@ -909,6 +909,18 @@ def test_openapi_document_and_docs_page(client: FlaskClient) -> None:
     script.close()
 
 
+def test_the_docs_page_sets_the_descriptions_code_as_code_not_as_markdown(
+    client: FlaskClient,
+) -> None:
+    """The OpenAPI descriptions are CommonMark, where `x` is code; the page shows it as code,
+    not with its backticks."""
+    assert "`assess evaluate`" in client.get("/api/v1/openapi.json").get_data(as_text=True)
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    evaluate = html.split('id="post--api-v1-evaluate"', 1)[1].split("</details>")[0]
+    assert "<code>assess evaluate</code>" in evaluate
+    assert "`" not in html.split("</h1>", 1)[1].split('<h2 class="api-group">Schemas', 1)[0]
+
+
 def test_the_openapi_document_lists_every_refusal_the_readme_names(client: FlaskClient) -> None:
     """A generated client types the errors it is told of: a body that is not JSON (400), an
     Accept header ruling out the answer (406), and a rate limit's wait (Retry-After)."""

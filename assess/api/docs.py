@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup, escape
 
 bp = Blueprint(
     "api_docs",
@@ -16,6 +18,16 @@ bp = Blueprint(
 )
 
 METHODS = ("get", "post", "put", "patch", "delete")
+
+
+# A CommonMark code span, as the OpenAPI descriptions (written for generated docs) mark code.
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: str) -> Markup:
+    """Show a description's code spans as code, not with their backticks."""
+    return Markup(CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
 
 
 def resolve(spec: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
