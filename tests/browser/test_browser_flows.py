@@ -193,16 +193,38 @@ def test_the_api_docs_page_sends_calls_with_path_and_query_parameters(
     one.locator("summary").click()
     one.get_by_label("engagement_id").fill(str(engagement_id))
     one.get_by_role("button", name="Send").click()
-    expect(one.locator("output")).to_contain_text("200 OK")
-    expect(one.locator("output")).to_contain_text('"project_name": "Harbour Lights"')
+    expect(one.locator(".api-answer")).to_contain_text("200 OK")
+    expect(one.locator(".api-answer")).to_contain_text('"project_name": "Harbour Lights"')
     # A query parameter is optional and sent only when filled in.
     listing = page.locator("#get--api-v1-engagements")
     listing.locator("summary").click()
     listing.get_by_label("q", exact=False).first.fill("salt")
     listing.get_by_role("button", name="Send").click()
-    expect(listing.locator("output")).to_contain_text("200 OK")
-    expect(listing.locator("output")).to_contain_text("Salt Roads")
-    expect(listing.locator("output")).not_to_contain_text("Harbour Lights")
+    expect(listing.locator(".api-answer")).to_contain_text("200 OK")
+    expect(listing.locator(".api-answer")).to_contain_text("Salt Roads")
+    expect(listing.locator(".api-answer")).not_to_contain_text("Harbour Lights")
+
+
+# What a screen reader announces by itself as it changes: live regions, and the elements whose
+# role makes them one.
+LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log], output"
+
+
+def test_the_api_docs_page_announces_an_answers_status_not_its_whole_body(
+    live_server: str, laptop: BrowserContext
+) -> None:
+    """A decision document is thousands of characters: read out whole on each Send, it would
+    drown the page. The status is announced; the body waits below, to be read at will."""
+    page = laptop.new_page()
+    page.goto(live_server + "/api/v1/docs")
+    evaluate = page.locator("#post--api-v1-evaluate")
+    evaluate.locator("summary").click()
+    evaluate.get_by_role("button", name="Send").click()
+    expect(evaluate.locator(".api-answer")).to_contain_text('"escalation"')
+    announced = evaluate.locator(LIVE)
+    expect(announced).to_have_count(1)
+    expect(announced).to_have_text("200 OK")
+    assert_accessible(page)
 
 
 def test_the_api_docs_page_shows_the_headers_a_client_acts_on(
@@ -236,17 +258,17 @@ def test_the_api_docs_page_shows_the_headers_a_client_acts_on(
     create = page.locator("#post--api-v1-engagements")
     create.locator("summary").click()
     create.get_by_role("button", name="Send").click()
-    expect(create.locator("output")).to_contain_text("201")
-    expect(create.locator("output")).to_contain_text("Location: /api/v1/engagements/")
+    expect(create.locator(".api-answer")).to_contain_text("201")
+    expect(create.locator(".api-answer")).to_contain_text("Location: /api/v1/engagements/")
     listing = page.locator("#get--api-v1-engagements")
     listing.locator("summary").click()
     listing.get_by_role("button", name="Send").click()
-    expect(listing.locator("output")).to_contain_text('X-Pagination: {"total": 2')
+    expect(listing.locator(".api-answer")).to_contain_text('X-Pagination: {"total": 2')
     remove = page.locator("#delete--api-v1-engagements-engagement_id-respondents-respondent_id")
     remove.locator("summary").click()
     remove.get_by_label("engagement_id").fill(str(engagement_id))
     remove.get_by_label("respondent_id").fill(str(respondent_id))
     remove.get_by_role("button", name="Send").click()
-    expect(remove.locator("output")).to_contain_text("204")
-    expect(remove.locator("output")).to_contain_text("(no body)")
-    expect(remove.locator("output")).not_to_contain_text("bytes")
+    expect(remove.locator(".api-answer")).to_contain_text("204")
+    expect(remove.locator(".api-answer")).to_contain_text("(no body)")
+    expect(remove.locator(".api-answer")).not_to_contain_text("bytes")

@@ -5,7 +5,8 @@
   document.querySelectorAll("form[data-try]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var output = form.querySelector("output");
+      var status = form.querySelector(".api-status");
+      var answer = form.querySelector(".api-answer");
       var path = form.getAttribute("data-path");
       var query = new URLSearchParams();
       form.querySelectorAll("[data-param]").forEach(function (input) {
@@ -25,8 +26,8 @@
         headers["Content-Type"] = "application/json";
         options.body = body.value;
       }
-      output.hidden = false;
-      output.textContent = "…";
+      status.textContent = "Sending…";
+      answer.hidden = true;
       fetch(path, options).then(function (response) {
         var type = response.headers.get("Content-Type") || "";
         var read;
@@ -45,10 +46,13 @@
           return name + ": " + response.headers.get(name) + "\n";
         }).join("");
         return read.then(function (text) {
-          output.textContent = response.status + " " + response.statusText + "\n" + told + "\n" + text;
+          var line = response.status + " " + response.statusText;
+          answer.textContent = line + "\n" + told + "\n" + text;
+          answer.hidden = false;
+          status.textContent = line;
         });
       }).catch(function (error) {
-        output.textContent = "The request failed: " + error;
+        status.textContent = "The request failed: " + error;
       });
     });
   });
