@@ -646,3 +646,48 @@ def assert_page_fits(page: Page) -> None:
         "document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"
     ), page.url
     assert not page.evaluate(OUT_OF_BOUNDS), (page.url, page.evaluate(OUT_OF_BOUNDS))
+
+
+# The controls whose focus ring a box they sit in cuts off: the ring is drawn 5 pixels around
+# the control (a 2-pixel gap, then 3 pixels of outline), and a box that scrolls or clips
+# its overflow hides what of it passes its edges.
+RING_CUT = """() => {
+  const cut = [];
+  const controls = [...document.querySelectorAll('main a[href], main button')]
+    .filter(e => e.getClientRects().length);
+  for (const control of controls) {
+    control.focus();
+    const ring = control.getBoundingClientRect();
+    for (let box = control.parentElement; box && box !== document.body; box = box.parentElement) {
+      const s = getComputedStyle(box);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const edge = box.getBoundingClientRect();
+      if (ring.left - 5 < edge.left - 1 || ring.right + 5 > edge.right + 1
+          || ring.top - 5 < edge.top - 1 || ring.bottom + 5 > edge.bottom + 1) {
+        cut.push(`${control.textContent.trim()} in ${box.className}`);
+        break;
+      }
+    }
+  }
+  return cut;
+}"""
+
+
+def test_a_focused_control_in_a_table_shows_its_whole_focus_ring_on_a_phone(
+    app: Flask, live_server: str, phones: dict[str, BrowserContext]
+) -> None:
+    """On a phone a table's rows stack, their controls at the left edge of the table: the ring
+    around a focused one must not be cut off there."""
+    client = signed_in_consultant(app)
+    setup = engagement_with_decision(app, client)
+    version = freeze(client, setup)
+    send(client, version, people=({"name": "Ann Lee", "email": "ann@x.example", "role": ""},))
+    invite(client, setup.engagement_id, respondent_name="Cy Park")
+    for context in phones.values():
+        page = sign_in(context, live_server)
+        for path in (f"/engagements/{setup.engagement_id}", version):
+            page.goto(live_server + path)
+            page.wait_for_load_state("load")
+            page.keyboard.press("Shift")  # the focus is then drawn as for a keyboard user
+            assert not page.evaluate(RING_CUT), (path, page.evaluate(RING_CUT))
+        page.close()
