@@ -919,6 +919,18 @@ def test_removing_a_signatory_closes_the_gap_in_the_order(
     assert re.findall(r'<td data-label="Order">(\d+)</td>', page) == ["1", "2", "3"]
 
 
+def test_signatories_approving_all_at_once_are_listed_without_an_order(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    _, version_path = frozen_charter(app, signed_in)
+    name_signatories(signed_in, version_path, SIGNATORIES)
+    page = signed_in.get(version_path).get_data(as_text=True)
+    assert len(re.findall(r'<td data-label="Order">\d+</td>', page)) == 2  # as they will sign
+    assert post(signed_in, f"{version_path}/start", {"order": "parallel"}).status_code == 303
+    page = signed_in.get(version_path).get_data(as_text=True)
+    assert 'data-label="Order"' not in page and '<th scope="col">#</th>' not in page
+
+
 def test_a_withdrawn_version_offers_the_next_one(app: Flask, signed_in: FlaskClient) -> None:
     _, version_path = frozen_charter(app, signed_in)
     post(signed_in, f"{version_path}/withdraw")
