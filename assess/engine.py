@@ -16,8 +16,9 @@ durable_rules keeps its state in one C engine per process, which is not safe to 
 between threads: one host per process, no background timer threads, one lock around every
 use. Each stage keeps one durable_rules state for the life of the process: an evaluation
 asserts its facts, drains the fired rules and retracts the facts again before releasing the
-lock. States are never deleted: in durable_rules 2.0.28, delete_state frees uninitialised
-pool entries and corrupts the heap (reproducible once the allocator reuses memory).
+lock, also when it fails half-way. States are never deleted: in durable_rules 2.0.28,
+delete_state frees uninitialised pool entries and corrupts the heap (reproducible once the
+allocator reuses memory).
 """
 
 from __future__ import annotations
@@ -105,6 +106,19 @@ def _record(_closure: Any) -> None:
     """Stand in for a rule action; the engine drains the action queue itself."""
 
 
+def _drop_fired(handle: int) -> None:
+    """Complete, unread, every rule fired in a stage's state but not yet taken.
+
+    A batch that durable_rules refuses half-way keeps the facts before the one refused and
+    the rules they fired: the next evaluation would take those rules for its own."""
+    started = native.start_action(handle)
+    while started:
+        _, message, state = started
+        while message:
+            message = native.complete_and_start_action(handle, state)
+        started = native.start_action(handle)
+
+
 def compile_condition(conditions: tuple[Condition, ...]) -> dict[str, Any]:
     """Translate a rule's conditions into a durable_rules expression over one fact."""
     terms: list[dict[str, Any]] = [{"kind": _KIND}]
@@ -153,16 +167,17 @@ class Engine:
         fired: list[tuple[Rule, int]] = []
         payload = json.dumps(batch)
         message = None
+        drained = False
         with _LOCK:
             try:
-                code, state = native.assert_facts(handle, payload)
-            except native.error as error:
-                raise EngineError(
-                    f"durable_rules cannot evaluate the {stage} rules: {_native_problem(error)}"
-                ) from None
-            if code not in (0, _NOT_HANDLED):
-                raise EngineError(f"durable_rules refused the facts (code {code})")
-            try:
+                try:
+                    code, state = native.assert_facts(handle, payload)
+                except native.error as error:
+                    raise EngineError(
+                        f"durable_rules cannot evaluate the {stage} rules: {_native_problem(error)}"
+                    ) from None
+                if code not in (0, _NOT_HANDLED):
+                    raise EngineError(f"durable_rules refused the facts (code {code})")
                 started = native.start_action_for_state(handle, state)
                 message = started[1] if started else None
                 while message:
@@ -170,11 +185,14 @@ class Engine:
                     variant = _VARIANT.search(message) if len(facts) > 1 else None
                     fired.append((rule, int(variant[1]) if variant else 0))
                     message = native.complete_and_start_action(handle, state)
+                drained = True
             finally:
                 # Empty the state for the next evaluation instead of deleting it:
                 # durable_rules 2.0.28 frees uninitialised pool entries in delete_state.
                 while message:
                     message = native.complete_and_start_action(handle, state)
+                if not drained:
+                    _drop_fired(handle)
                 native.retract_facts(handle, payload)
         fired.sort(key=lambda item: (item[1], self._order[item[0].id]))
         return fired

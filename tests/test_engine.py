@@ -14,7 +14,7 @@ import pytest
 
 from assess.alignment import Respondent
 from assess.decision import Decision
-from assess.engine import _neighbours, evaluate, evaluate_respondents, load_engine
+from assess.engine import EngineError, _neighbours, evaluate, evaluate_respondents, load_engine
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import PROTOCOL_IDS
@@ -430,3 +430,36 @@ def test_a_reason_says_what_the_answer_it_fires_on_means(
     decision = evaluate(dict.fromkeys(FACTOR_KEYS, 3) | {factor: level})
     [because] = [r.because for r in decision.trace if r.rule == rule]
     assert says in because and not_said not in because, because
+
+
+def test_an_evaluation_that_fails_half_way_leaves_nothing_for_the_next(tmp_path: Path) -> None:
+    """durable_rules follows only some sixty conditions that hold at once. A what-if batch
+    whose answers stay below that limit, and one of whose neighbours goes over it, fails
+    after the facts before it were asserted and fired: none of that may reach the decisions
+    that follow, nor keep the same answers from being decided again."""
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    conditions = [
+        (fact, op, value)
+        for fact in FACTOR_KEYS
+        for op, values in (("ne", (1, 2, 4, 5)), ("lte", (3, 4, 5)), ("gte", (1, 2, 3)))
+        for value in values
+    ][:70]
+    (rules / "90-many.yaml").write_text(
+        "stage: scoring\nrules:\n"
+        + "".join(
+            f"  - id: holds-{n}\n    when: {{{fact}: {{{op}: {value}}}}}\n"
+            "    score: {agile: 1}\n"
+            "    because: A rule that holds for many answer sets at once.\n"
+            for n, (fact, op, value) in enumerate(conditions)
+        )
+    )
+    engine = load_engine(rules)
+    other = dict.fromkeys(FACTOR_KEYS, 1)
+    expected = engine.evaluate(other, what_if=True).to_dict()
+    near_the_limit = dict(zip(FACTOR_KEYS, (1, 1, 1, 3, 3, 3, 3, 1), strict=True))
+    alone = engine.evaluate(near_the_limit).to_dict()
+    with pytest.raises(EngineError, match="more of their conditions hold"):
+        engine.evaluate(near_the_limit, what_if=True)
+    assert engine.evaluate(other, what_if=True).to_dict() == expected
+    assert engine.evaluate(near_the_limit).to_dict() == alone
