@@ -54,17 +54,16 @@ def register_logging(app: Flask) -> None:
 
 
 def register_rules(app: Flask) -> None:
-    """Compile a deployment's own rules (ASSESS_RULES_DIR) at start, so a mistake in them
-    stops the start with its message instead of failing the first evaluation."""
-    if not app.config.get("RULES_DIR"):
-        return
-    from assess.engine import default_engine
+    """Compile the rules the app decides with (ASSESS_RULES_DIR, else the project's own) at
+    start, so a mistake in them stops the start with its message instead of failing the
+    first evaluation."""
+    from assess.engine import default_engine, refusal
     from assess.rulebook import RulesError
 
     try:
         default_engine()
     except RulesError as error:
-        raise app_config.ConfigurationError(f"ASSESS_RULES_DIR: {error}") from None
+        raise app_config.ConfigurationError(refusal(error)) from None
 
 
 def register_proxy(app: Flask) -> None:

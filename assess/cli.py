@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 
 from assess import create_app, schemas
 from assess.decision import Decision, score_text
-from assess.engine import EngineError
+from assess.engine import EngineError, refusal
 from assess.schemas import flatten_errors, load_answers, load_respondents
 from assess.text import join_names, shown
 
@@ -186,16 +186,8 @@ def main() -> None:
         click.echo(f"Error: cannot write the output: {error.strerror or error}", err=True)
         sys.exit(1)
     except RulesError as error:
-        # Commands without --rules-dir take the deployment's rules: say where they came from.
-        rules = (
-            "the rules in ASSESS_RULES_DIR"
-            if os.environ.get("ASSESS_RULES_DIR", "").strip()
-            else "the rules"
-        )
-        click.echo(
-            f"Error: {rules} do not load: {error.problems[0]}; 'assess rules check' lists all.",
-            err=True,
-        )
+        # Commands without --rules-dir take the deployment's rules, as the app does.
+        click.echo(f"Error: {refusal(error)}", err=True)
         sys.exit(1)
     except EngineError as error:
         click.echo(f"Error: {error}; run 'assess rules check' to see where.", err=True)

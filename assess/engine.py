@@ -389,6 +389,17 @@ def default_engine() -> Engine:
     return engine
 
 
+def refusal(error: RulesError) -> str:
+    """Say in one line why the deployment's rules do not load: the first problem, where
+    the rules came from, and where to see every problem."""
+    rules = (
+        "the rules in ASSESS_RULES_DIR"
+        if os.environ.get("ASSESS_RULES_DIR", "").strip()
+        else "the rules"
+    )
+    return f"{rules} do not load: {error.problems[0]}; 'assess rules check' lists all."
+
+
 def evaluate(answers: Mapping[str, int], *, what_if: bool = False) -> Decision:
     """Decide with the project's rules; ``answers`` must already be validated."""
     return default_engine().evaluate(answers, what_if=what_if)

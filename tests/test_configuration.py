@@ -158,6 +158,44 @@ def test_an_assess_rules_dir_that_does_not_exist_is_refused_at_start(
         create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
 
 
+def test_rules_in_assess_rules_dir_that_do_not_load_stop_the_start_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "90-bad.yaml").write_text("stage: scorin\nrules: []\n")
+    (rules / "91-bad.yaml").write_text("")
+    monkeypatch.setenv("ASSESS_RULES_DIR", str(rules))
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+    assert refused.value.message == (
+        f"the rules in ASSESS_RULES_DIR do not load: {rules / '90-bad.yaml'}: stage: must be "
+        "one of: scoring, protocols; 'assess rules check' lists all."
+    )
+
+
+def test_the_project_rules_are_checked_at_start_too(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    """Without ASSESS_RULES_DIR the app decides with rules/, which a deployment from the
+    sources may have edited: a mistake stops the start, not the first evaluation."""
+    import assess.engine
+    import assess.rulebook
+
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "90-bad.yaml").write_text("")
+    monkeypatch.setattr(assess.rulebook, "DEFAULT_RULES_DIR", rules)
+    monkeypatch.setattr(assess.engine, "_DEFAULTS", {})
+    monkeypatch.delenv("ASSESS_RULES_DIR", raising=False)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app({"SECRET_KEY": "review", "DATABASE_URL": database_url})
+    assert refused.value.message == (
+        f"the rules do not load: {rules / '90-bad.yaml'}: file is empty; "
+        "'assess rules check' lists all."
+    )
+
+
 # --- bad values stop the start in one line naming the setting --------------------------
 
 
