@@ -313,9 +313,27 @@ def load(directory: Path | str | None = None) -> Rulebook:
             seen.setdefault(rule.id, rule.file)
             rules.append(rule)
     problems.extend(crowded(rules))
+    problems.extend(missing_stages(root, rules, problems))
     if problems or policy is None:
         raise RulesError(problems)
     return Rulebook(root, tuple(rules), policy, version(root))
+
+
+def missing_stages(root: Path, rules: list[Rule], problems: list[str]) -> list[str]:
+    """Say that a stage has no rules: such rules load, and then decide nothing (no rule
+    gives the escalation ladder and mediation every decision needs)."""
+    if not rule_files(root):
+        return [
+            f"{display_path(root)}: no rules files; "
+            f"add the scoring and protocols rules beside {POLICY_FILE}"
+        ]
+    if problems:  # a file in error may hold the stage's rules
+        return []
+    return [
+        f"{display_path(root)}: no {stage} rules; a decision needs scoring and protocols rules"
+        for stage in STAGES
+        if not any(rule.stage == stage for rule in rules)
+    ]
 
 
 def crowded(rules: list[Rule]) -> Iterator[str]:

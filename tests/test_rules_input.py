@@ -515,6 +515,25 @@ def test_a_rules_folder_that_does_not_exist_is_named_as_such(tmp_path: Path) -> 
     assert f"Invalid value for '--rules-dir': '{missing}' does not exist." in result.output
 
 
+@pytest.mark.parametrize(
+    ("removed", "expected"),
+    [
+        ("[0-9]*.yaml", "no rules files; add the scoring and protocols rules beside policy.yaml"),
+        ("[2-9]*.yaml", "no protocols rules; a decision needs scoring and protocols rules"),
+        ("10-*.yaml", "no scoring rules; a decision needs scoring and protocols rules"),
+    ],
+    ids=["no-rules", "no-protocols", "no-scoring"],
+)
+def test_a_rules_folder_without_the_rules_of_a_stage_is_refused(
+    rules_copy: Path, removed: str, expected: str
+) -> None:
+    """Such a folder loads and would start the app, and then no evaluation could decide:
+    every one would fail for want of the escalation ladder and mediation."""
+    for path in rules_copy.glob(removed):
+        path.unlink()
+    assert refused_output(rules_copy) == f"{rules_copy}: {expected}\n"
+
+
 def test_a_policy_that_is_a_folder_is_not_called_missing(rules_copy: Path) -> None:
     policy = rules_copy / "policy.yaml"
     policy.unlink()
