@@ -411,6 +411,10 @@ def read_yaml(path: Path, problems: list[str], entries: tuple[str, str, str] | N
 
     With ``entries``, a problem inside one rule or scenario (a key given twice) names it."""
     text = ""
+    if path.exists() and not path.is_file():
+        # A folder, or a pipe or device whose reading would wait or never end.
+        problems.append(f"{display_path(path)}: is not a file")
+        return None
     try:
         text = path.read_text(encoding="utf-8")
         return yaml.load(text, Loader=UniqueKeyLoader)

@@ -211,6 +211,23 @@ def test_rules_check_reports_a_symlink_loop(rules_copy: Path, where: str) -> Non
     assert "90-a.yaml: cannot be read" in output
 
 
+@pytest.mark.parametrize("where", ["rules", "scenarios"])
+def test_a_named_pipe_among_the_rules_is_refused_instead_of_waited_on(
+    rules_copy: Path, where: str
+) -> None:
+    """Reading a pipe waits for a writer that never comes: the check would never end."""
+    folder = rules_copy if where == "rules" else rules_copy / "scenarios"
+    os.mkfifo(folder / "90-pipe.yaml")
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "rules", "check", "--rules-dir", str(rules_copy)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"{folder / '90-pipe.yaml'}: is not a file\n"
+
+
 @pytest.mark.parametrize(
     ("file", "content", "expected"),
     [
