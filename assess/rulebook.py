@@ -418,11 +418,20 @@ def read_yaml(path: Path, problems: list[str], entries: tuple[str, str, str] | N
     try:
         text = path.read_text(encoding="utf-8")
         return yaml.load(text, Loader=UniqueKeyLoader)
+    except yaml.reader.ReaderError as error:  # a control character: PyYAML says no line
+        before = text[: error.position]
+        line, column = before.count("\n") + 1, error.position - before.rfind("\n")
+        problems.append(
+            f"{display_path(path)}: not valid YAML at line {line}, column {column} "
+            f"(the character U+{error.character:04X} is not allowed)"
+        )
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None)
         detail = f" ({problem})" if problem else ""
+        if problem and "'\\t'" in problem:
+            detail += "; use spaces, not tabs"
         entry = _entry_at(text, mark.index, entries) if mark and entries else None
         label = f" {entry}:" if entry else ""
         problems.append(f"{display_path(path)}:{label} not valid YAML{where}{detail}")

@@ -186,12 +186,15 @@ def test_scoring_rule_must_score(rules_copy: Path) -> None:
         ("rules: [\n  - id: x\n", "line 3, column 3 (expected the node content, but found '-')"),
         (
             "rules:\n\t- id: x\n",
-            "line 3, column 1 (found character '\\t' that cannot start any token)",
+            "line 3, column 1 (found character '\\t' that cannot start any token);"
+            " use spaces, not tabs",
         ),
         ("rules:\n  - id: x\n    when: {innovation: 4\n", "line 5, column 1 (expected ',' or '}'"),
         ('rules:\n  - id: "x\n', "line 4, column 1 (found unexpected end of stream)"),
+        ("rules:\n  - id: x\x00\n", "line 3, column 10 (the character U+0000 is not allowed)"),
+        ("rules:\n  - id: x\x1b[0m\n", "line 3, column 10 (the character U+001B is not allowed)"),
     ],
-    ids=["flow-list", "tab", "unclosed-brace", "unclosed-quote"],
+    ids=["flow-list", "tab", "unclosed-brace", "unclosed-quote", "nul", "escape"],
 )
 def test_invalid_yaml_names_the_line_column_and_what_is_wrong(
     rules_copy: Path, text: str, expected: str
