@@ -496,8 +496,8 @@ def _load_policy(path: Path, problems: list[str]) -> Policy | None:
         if given is None:
             problems.append(f"{name}: defaults.{pid}: is required")
             continue
-        for line in _param_problems(pid, given):
-            problems.append(f"{name}: defaults.{line}")
+        for key, problem in param_problems(pid, given):
+            problems.append(f"{name}: defaults.{pid}.{key}: {problem}")
         for param in protocol.params:
             if param.name not in given:
                 problems.append(f"{name}: defaults.{pid}.{param.name}: is required")
@@ -509,17 +509,18 @@ def _load_policy(path: Path, problems: list[str]) -> Policy | None:
     )
 
 
-def _param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[str]:
+def param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Name each parameter the protocol does not have, or whose value it cannot take."""
     protocol = PROTOCOLS[protocol_id]
     for name, value in params.items():
         param = protocol.param(name)
         if param is None:
             known = ", ".join(p.name for p in protocol.params)
-            yield f"{protocol_id}.{name}: unknown parameter (expected one of {known})"
+            yield name, f"unknown parameter (expected one of {known})"
         elif isinstance(value, bool) or not isinstance(value, int):
-            yield f"{protocol_id}.{name}: must be an integer"
+            yield name, "must be an integer"
         elif not param.low <= value <= param.high:
-            yield f"{protocol_id}.{name}: must be from {param.low} to {param.high} {param.unit}"
+            yield name, f"must be from {param.low} to {param.high} {param.unit}"
 
 
 def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
@@ -574,7 +575,7 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
     if stage == "protocols" and (not protocols or score):
         problems.append("a protocols rule names at least one protocol and gives no score")
     for pid, params in protocols.items():
-        problems.extend(f"protocols.{line}" for line in _param_problems(pid, params))
+        problems.extend(f"protocols.{pid}.{name}: {p}" for name, p in param_problems(pid, params))
     names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
     try:
         fields = list(string.Formatter().parse(data["because"]))

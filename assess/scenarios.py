@@ -13,7 +13,6 @@ from assess.decision import Decision
 from assess.engine import Engine
 from assess.factors import FACTOR_KEYS
 from assess.partnership import MODEL_KEYS
-from assess.protocols import BY_ID as PROTOCOLS
 from assess.rulebook import (
     PROTOCOL_ID,
     SCENARIO_ENTRIES,
@@ -21,6 +20,7 @@ from assess.rulebook import (
     display_path,
     misnamed,
     named,
+    param_problems,
     read_yaml,
     yaml_files,
 )
@@ -71,20 +71,15 @@ class ExpectSchema(Checked):
 
     @validates_schema
     def known_params(self, data: dict[str, Any], **_: Any) -> None:
-        # Checked here, as in the rules: a parameter the protocol does not have would only
-        # show up as a decision that never matches.
-        unknown = {
-            pid: {
-                name: [f"unknown parameter (expected one of {', '.join(known)})"]
-                for name in params
-                if name not in known
-            }
+        # Checked here, as in the rules: a parameter the protocol does not have, or a value
+        # outside its range, would only show up as a decision that never matches.
+        problems = {
+            pid: {name: [problem] for name, problem in param_problems(pid, params)}
             for pid, params in data.get("params", {}).items()
-            for known in [[p.name for p in PROTOCOLS[pid].params]]
         }
-        unknown = {pid: names for pid, names in unknown.items() if names}
-        if unknown:
-            raise ValidationError(unknown, "params")
+        problems = {pid: names for pid, names in problems.items() if names}
+        if problems:
+            raise ValidationError(problems, "params")
 
 
 class ScenarioSchema(Checked):
@@ -188,6 +183,9 @@ def load(rules_dir: Path) -> list[Scenario]:
         unreadable = len(problems)
         raw = read_yaml(path, problems, SCENARIO_ENTRIES)
         if len(problems) > unreadable:
+            continue
+        if raw is None:  # read, but holds nothing
+            problems.append(f"{name}: file is empty")
             continue
         if not isinstance(raw, list):
             problems.append(f"{name}: must be a list of scenarios")

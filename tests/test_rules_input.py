@@ -450,6 +450,19 @@ def test_a_scenario_the_product_could_not_decide_as_written_is_refused(
     assert output == f"{path}: scenario odd-case: {expected}\n"
 
 
+@pytest.mark.parametrize(
+    "file",
+    ["90-extra.yaml", "policy.yaml", "scenarios/extra.yaml"],
+    ids=["rules", "policy", "scenarios"],
+)
+@pytest.mark.parametrize("content", ["", "# to do\n", "---\n"], ids=["empty", "comment", "marker"])
+def test_a_file_that_holds_nothing_is_called_empty(
+    rules_copy: Path, file: str, content: str
+) -> None:
+    (rules_copy / file).write_text(content)
+    assert refused_output(rules_copy) == f"{rules_copy / file}: file is empty\n"
+
+
 # --- names in problems: the entry at fault, what is allowed, the file ------------------
 
 
@@ -482,8 +495,21 @@ def test_a_scenario_the_product_could_not_decide_as_written_is_refused(
             "scenario partners-agree: expect.absent.0: unknown protocol id (expected one of "
             "escalation_ladder,",
         ),
+        (
+            "scenarios/alignment.yaml",
+            "mediation: {trigger_days: 14}",
+            "mediation: {trigger_days: 140}",
+            "scenario partners-agree: expect.params.mediation.trigger_days: must be from 1 to "
+            "60 days",
+        ),
     ],
-    ids=["policy-protocol", "policy-params", "scenario-param", "scenario-protocol"],
+    ids=[
+        "policy-protocol",
+        "policy-params",
+        "scenario-param",
+        "scenario-protocol",
+        "scenario-param-range",
+    ],
 )
 def test_a_problem_names_the_entry_at_fault_and_what_is_allowed(
     rules_copy: Path, file: str, old: str, new: str, expected: str
