@@ -301,11 +301,14 @@ def load(directory: Path | str | None = None) -> Rulebook:
         problem = "is not a file" if (root / POLICY_FILE).exists() else "file is missing"
         raise RulesError([f"{display_path(root / POLICY_FILE)}: {problem}"])
     problems.extend(misnamed(root))
-    policy = _load_policy(root / POLICY_FILE, problems)
+    # The text each file was read from, versioned as read: a file saved meanwhile would
+    # otherwise stamp these rules with the version of other ones.
+    read: dict[Path, bytes] = {}
+    policy = _load_policy(root / POLICY_FILE, problems, read)
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for path in rule_files(root):
-        for rule in _load_rules_file(path, problems):
+        for rule in _load_rules_file(path, problems, read):
             if rule.id in seen:
                 problems.append(
                     f"{rule.file}: rule {rule.id}: duplicate rule id (also in {seen[rule.id]})"
@@ -316,7 +319,7 @@ def load(directory: Path | str | None = None) -> Rulebook:
     problems.extend(missing_stages(root, rules, problems))
     if problems or policy is None:
         raise RulesError(problems)
-    return Rulebook(root, tuple(rules), policy, version(root))
+    return Rulebook(root, tuple(rules), policy, version(read))
 
 
 def missing_stages(root: Path, rules: list[Rule], problems: list[str]) -> list[str]:
@@ -377,11 +380,12 @@ def misnamed(folder: Path) -> list[str]:
     ]
 
 
-def version(root: Path) -> str:
-    """Hash every file that decides (policy and rules, not scenarios) into one version."""
+def version(read: dict[Path, bytes]) -> str:
+    """Hash every file that decides (policy, then the rules files in the order they are
+    read; not scenarios) into one version."""
     digest = hashlib.sha256()
-    for path in [root / POLICY_FILE, *rule_files(root)]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path, content in read.items():
+        digest.update(path.name.encode() + b"\0" + content + b"\0")
     return digest.hexdigest()
 
 
@@ -406,17 +410,26 @@ RULE_ENTRIES = ("rules", "rule", "id")
 SCENARIO_ENTRIES = ("", "scenario", "name")
 
 
-def read_yaml(path: Path, problems: list[str], entries: tuple[str, str, str] | None = None) -> Any:
+def read_yaml(
+    path: Path,
+    problems: list[str],
+    entries: tuple[str, str, str] | None = None,
+    read: dict[Path, bytes] | None = None,
+) -> Any:
     """Return a YAML file's content, or None with the reason added to ``problems``.
 
-    With ``entries``, a problem inside one rule or scenario (a key given twice) names it."""
+    With ``entries``, a problem inside one rule or scenario (a key given twice) names it;
+    ``read`` keeps the bytes the content was read from."""
     text = ""
     if path.exists() and not path.is_file():
         # A folder, or a pipe or device whose reading would wait or never end.
         problems.append(f"{display_path(path)}: is not a file")
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
+        if read is not None:
+            read[path] = content
+        text = content.decode("utf-8")
         return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.reader.ReaderError as error:  # a control character: PyYAML says no line
         before = text[: error.position]
@@ -474,10 +487,10 @@ def _entry_at(text: str, index: int, entries: tuple[str, str, str]) -> str | Non
     return None
 
 
-def _load_policy(path: Path, problems: list[str]) -> Policy | None:
+def _load_policy(path: Path, problems: list[str], read: dict[Path, bytes]) -> Policy | None:
     name = display_path(path)
     found = len(problems)
-    raw = read_yaml(path, problems)
+    raw = read_yaml(path, problems, read=read)
     if raw is None:
         if len(problems) == found:
             problems.append(f"{name}: file is empty")
@@ -523,10 +536,10 @@ def param_problems(protocol_id: str, params: dict[str, Any]) -> Iterator[tuple[s
             yield name, f"must be from {param.low} to {param.high} {param.unit}"
 
 
-def _load_rules_file(path: Path, problems: list[str]) -> Iterator[Rule]:
+def _load_rules_file(path: Path, problems: list[str], read: dict[Path, bytes]) -> Iterator[Rule]:
     name = display_path(path)
     found = len(problems)
-    raw = read_yaml(path, problems, RULE_ENTRIES)
+    raw = read_yaml(path, problems, RULE_ENTRIES, read)
     if raw is None and len(problems) == found:  # read, but holds nothing
         problems.append(f"{name}: file is empty")
     if raw is None:

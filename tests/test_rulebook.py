@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -222,6 +223,26 @@ def test_version_changes_with_any_rules_file_but_not_scenarios(rules_copy: Path)
     scoring = rules_copy / "10-scoring.yaml"
     scoring.write_text(scoring.read_text() + "\n# a comment is still a change\n")
     assert load(rules_copy).version != before
+
+
+def test_the_version_is_that_of_the_text_the_rules_were_read_from(
+    rules_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file saved while the rules load (an editor, a deployment copying files in) must not
+    stamp the rules read before it with the version of the text saved after."""
+    from assess import rulebook
+
+    expected = load(rules_copy).version
+    scoring = rules_copy / "10-scoring.yaml"
+    read = rulebook._load_rules_file
+
+    def saved_meanwhile(path: Path, *given: Any) -> Any:
+        yield from read(path, *given)
+        if path == scoring:
+            scoring.write_text(scoring.read_text().replace("score: {", "score: {agile: 9, ", 1))
+
+    monkeypatch.setattr(rulebook, "_load_rules_file", saved_meanwhile)
+    assert load(rules_copy).version == expected
 
 
 def test_rules_check_command_exits_1_and_prints_each_problem(rules_copy: Path) -> None:
