@@ -53,6 +53,22 @@ class Checked(Schema):
     def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
         _plain(field_obj)
 
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **_: Any) -> None:
+        # marshmallow finds unknown keys as a set, whose order changes from one run to the
+        # next: report them in the order they were given, after the known fields' problems.
+        messages = error.messages
+        if many or not isinstance(messages, dict) or not isinstance(data, dict):
+            return
+        given = list(data)
+        known = {field.data_key or name for name, field in self.load_fields.items()}
+        unknown = sorted(
+            (key for key in messages if key not in known and key in given), key=given.index
+        )
+        if len(unknown) > 1:
+            ordered = {key: value for key, value in messages.items() if key not in unknown}
+            ordered |= {key: messages[key] for key in unknown}
+            raise ValidationError(ordered, valid_data=error.valid_data) from None
+
 
 class Entries(fields.Dict):
     """A mapping whose problems name the entry at fault ("score.integrated: ..."), rather

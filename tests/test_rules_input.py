@@ -463,6 +463,26 @@ def test_a_file_that_holds_nothing_is_called_empty(
     assert refused_output(rules_copy) == f"{rules_copy / file}: file is empty\n"
 
 
+@pytest.mark.parametrize("seed", ["0", "1", "2", "3"])
+def test_unknown_keys_are_reported_in_the_order_of_the_file(rules_copy: Path, seed: str) -> None:
+    """Whatever order Python happens to keep a set in: the app's start names the first."""
+    path = rules_copy / "90-extra.yaml"
+    path.write_text(
+        "stage: scoring\nzulu: 1\nalpha: 2\nmike: 3\nrules:\n  - id: odd-rule\n"
+        "    when: {}\n    score: {agile: 1}\n" + GOOD_BECAUSE + "    yankee: 1\n    bravo: 2\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "assess.cli", "rules", "check", "--rules-dir", str(rules_copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+    )
+    assert result.stderr.splitlines() == [
+        f"{path}: {key}: unknown field" for key in ("zulu", "alpha", "mike")
+    ]
+
+
 # --- names in problems: the entry at fault, what is allowed, the file ------------------
 
 
