@@ -333,3 +333,29 @@ def test_a_yml_rules_file_stops_the_start_instead_of_being_ignored(rules_copy: P
     assert caught.value.problems == [
         f"{rules_copy / '70-mine.yml'}: only .yaml files are read; rename it to 70-mine.yaml"
     ]
+
+
+def test_the_rules_page_names_every_key_the_files_may_hold() -> None:
+    """Whoever writes the rules learns their format from docs/rules.md alone."""
+    import re
+
+    from assess import rulebook, scenarios, schemas
+
+    page = (DEFAULT_RULES_DIR.parent / "docs" / "rules.md").read_text()
+    keys = {
+        (schema.__name__, key)
+        for schema in (
+            rulebook.RulesFileSchema,
+            rulebook.RuleSchema,
+            rulebook.PolicySchema,
+            rulebook.HybridSchema,
+            scenarios.ScenarioSchema,
+            scenarios.ExpectSchema,
+            schemas.RespondentSchema,
+        )
+        for key in schema().fields
+    }
+    unnamed = sorted(
+        (schema, key) for schema, key in keys if not re.search(rf"[`.\s{{]{key}(:|`)", page)
+    )
+    assert not unnamed
