@@ -23,7 +23,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.partnership import MODEL_KEYS
 from assess.protocols import BY_ID as PROTOCOLS
-from assess.schemas import Checked, Entries, flatten_errors, one_of
+from assess.schemas import Checked, Entries, flatten_errors, one_of, shown_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
@@ -510,7 +510,7 @@ def _load_policy(path: Path, problems: list[str], read: dict[Path, bytes]) -> Po
             problems.append(f"{name}: defaults.{pid}: is required")
             continue
         for key, problem in param_problems(pid, given):
-            problems.append(f"{name}: defaults.{pid}.{key}: {problem}")
+            problems.append(f"{name}: defaults.{pid}.{shown_key(key)}: {problem}")
         for param in protocol.params:
             if param.name not in given:
                 problems.append(f"{name}: defaults.{pid}.{param.name}: is required")
@@ -588,7 +588,9 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
     if stage == "protocols" and (not protocols or score):
         problems.append("a protocols rule names at least one protocol and gives no score")
     for pid, params in protocols.items():
-        problems.extend(f"protocols.{pid}.{name}: {p}" for name, p in param_problems(pid, params))
+        problems.extend(
+            f"protocols.{pid}.{shown_key(name)}: {p}" for name, p in param_problems(pid, params)
+        )
     names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
     try:
         fields = list(string.Formatter().parse(data["because"]))
@@ -628,7 +630,9 @@ def _conditions(
     for fact, test in when.items():
         kind = facts.get(fact)
         if kind is None:
-            problems.append(f"when.{fact}: unknown fact (expected one of {', '.join(facts)})")
+            problems.append(
+                f"when.{shown_key(fact)}: unknown fact (expected one of {', '.join(facts)})"
+            )
             continue
         tests = test if isinstance(test, dict) else {"eq": test}
         if not tests:

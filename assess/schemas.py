@@ -124,6 +124,13 @@ def load_answers(data: Any) -> dict[str, int]:
     return result
 
 
+def shown_key(key: Any) -> str:
+    """Write a key as given, or escaped when it holds a line break or a control character:
+    a problem stays on one line, and says nothing to a terminal."""
+    text = str(key)
+    return text if text.isprintable() else repr(key)
+
+
 def flatten_errors(messages: dict[str, Any] | list[Any] | str, prefix: str = "") -> list[str]:
     """Turn marshmallow's nested messages into 'field: problem' lines."""
     if isinstance(messages, str):
@@ -132,7 +139,11 @@ def flatten_errors(messages: dict[str, Any] | list[Any] | str, prefix: str = "")
         return [line for m in messages for line in flatten_errors(m, prefix)]
     lines: list[str] = []
     for key, value in messages.items():
-        name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+        name = (
+            prefix
+            if key == "_schema"
+            else (f"{prefix}.{shown_key(key)}" if prefix else shown_key(key))
+        )
         lines.extend(flatten_errors(value, name))
     return lines
 

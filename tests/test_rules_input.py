@@ -247,6 +247,42 @@ def test_a_rules_file_that_is_not_a_mapping_says_so(
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "rules:\n",
+            'rules:\n  - id: odd-rule\n    when: {"timeline\\npressure": 5}\n'
+            "    protocols: {decision_log: {}}\n" + GOOD_BECAUSE,
+            "rule odd-rule: when.'timeline\\npressure': unknown fact",
+        ),
+        (
+            "rules:\n",
+            'rules:\n  - id: odd-rule\n    when: {}\n    protocols: {"decision\\x1b[31mlog": {}}\n'
+            + GOOD_BECAUSE,
+            "rule odd-rule: protocols.'decision\\x1b[31mlog': unknown protocol id",
+        ),
+        (
+            "rules:\n",
+            'rules:\n  - id: odd-rule\n    when: {}\n    protocols: {decision_log: {"a\\rb": 3}}\n'
+            + GOOD_BECAUSE,
+            "rule odd-rule: protocols.decision_log.'a\\rb': unknown parameter",
+        ),
+        ("stage:", '"the\\nend": 1\nstage:', "'the\\nend': unknown field"),
+    ],
+    ids=["fact", "protocol", "parameter", "file-key"],
+)
+def test_a_key_with_a_line_break_or_control_character_is_written_out_escaped(
+    rules_copy: Path, old: str, new: str, expected: str
+) -> None:
+    """Written as it is, a key would break a problem over two lines (the app's start says
+    one) or send a terminal its control sequences."""
+    path = edit(rules_copy, "20-governance.yaml", old, new)
+    lines = refused_output(rules_copy).splitlines()
+    assert any(line.startswith(f"{path}: {expected}") for line in lines), lines
+    assert all(line.startswith(str(path)) and line.isprintable() for line in lines), lines
+
+
+@pytest.mark.parametrize(
     ("file", "old", "new", "expected"),
     [
         (
