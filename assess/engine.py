@@ -42,6 +42,7 @@ from assess.alignment import Alignment, Individual, Respondent, align
 from assess.decision import Decision, Reason, TippingPoint, score_text
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.rulebook import (
+    HIT_POLICY,
     POLICY_FILE,
     STAGES,
     Condition,
@@ -362,7 +363,7 @@ def _hit_policy_reason(
         )
     else:
         because = f"Scores: {listing}. {partnership.BY_KEY[model].title} fits clearly best."
-    return Reason("hit-policy", policy_file, because, "scoring")
+    return Reason(HIT_POLICY, policy_file, because, "scoring")
 
 
 def load_engine(rules_dir: Path | str | None = None) -> Engine:

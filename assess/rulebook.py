@@ -29,6 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES_DIR = PROJECT_ROOT / "rules"
 POLICY_FILE = "policy.yaml"
 STAGES = ("scoring", "protocols")
+# The explanation's last entry, after the rules': how the scores made the choice.
+HIT_POLICY = "hit-policy"
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "between")
 # durable_rules 2.0.28 hangs at most this many rules of a ruleset on one chain of
 # conditions: one more fails to compile, or with two conditions or more, crashes the process.
@@ -198,7 +200,14 @@ SCORE_MAX = 1000
 class RuleSchema(Checked):
     id = fields.String(
         required=True,
-        validate=validate.Regexp(r"[a-z0-9][a-z0-9-]*\Z", error="must be lowercase-with-dashes"),
+        validate=[
+            validate.Regexp(r"[a-z0-9][a-z0-9-]*\Z", error="must be lowercase-with-dashes"),
+            # The result page and the changes between two charters find that entry by it.
+            validate.NoneOf(
+                [HIT_POLICY],
+                error="names the hit policy's entry in the explanation; choose another",
+            ),
+        ],
     )
     when = Entries(keys=fields.String(), required=True)
     because = fields.String(

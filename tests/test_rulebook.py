@@ -27,6 +27,10 @@ def add_rule(rules_dir: Path, text: str, stage: str = "protocols") -> None:
 GOOD_BECAUSE = "    because: A reason long enough to explain the rule.\n"
 
 DEFECTS = {
+    "the hit policy's name": (
+        "  - id: hit-policy\n    when: {}\n    protocols: {decision_log: {}}\n" + GOOD_BECAUSE,
+        "rule hit-policy: id: names the hit policy's entry in the explanation; choose another",
+    ),
     "unknown factor": (
         "  - id: bad-factor\n    when: {innovashun: 4}\n    protocols: {decision_log: {}}\n"
         + GOOD_BECAUSE,
