@@ -104,9 +104,13 @@ class ScenarioSchema(Checked):
     def one_input(self, data: dict[str, Any], **_: Any) -> None:
         if ("answers" in data) == ("respondents" in data):
             raise ValidationError("give either answers or respondents", "answers")
-        # One answer set is decided as it is: agreed values beside it would be ignored.
+        # One answer set is decided as it is: agreed values beside it would be ignored, and
+        # it has no gaps or consensus to expect.
         if "answers" in data and "consensus" in data:
             raise ValidationError("only with respondents", "consensus")
+        for key in ("significant", "consensus"):
+            if "answers" in data and key in data.get("expect", {}):
+                raise ValidationError({"expect": {key: ["only with respondents"]}})
         missing = "respondents" in data and missing_sides(r["side"] for r in data["respondents"])
         if missing:  # refused as the product refuses it
             raise ValidationError(

@@ -519,6 +519,27 @@ def test_unknown_keys_are_reported_in_the_order_of_the_file(rules_copy: Path, se
     ]
 
 
+@pytest.mark.parametrize(
+    ("expect", "expected"),
+    [
+        ("significant: [innovation]", "expect.significant: only with respondents"),
+        ("consensus: {innovation: 4}", "expect.consensus: only with respondents"),
+    ],
+)
+def test_a_scenario_of_one_answer_set_expecting_what_only_respondents_have_is_refused(
+    rules_copy: Path, expect: str, expected: str
+) -> None:
+    """One answer set has no gaps and no consensus: the check would say "consensus
+    innovation is None" of a scenario that can never pass."""
+    path = rules_copy / "scenarios" / "extra.yaml"
+    path.write_text(
+        "- name: odd-case\n  rationale: Ten characters at least\n"
+        + ONE_ANSWER_SET
+        + f"  expect: {{model: integrated, components: [integrated], {expect}}}\n"
+    )
+    assert refused_output(rules_copy) == f"{path}: scenario odd-case: {expected}\n"
+
+
 # --- names in problems: the entry at fault, what is allowed, the file ------------------
 
 
