@@ -426,3 +426,30 @@ def test_wrong_passwords_on_the_token_form_are_rate_limited(
         form = {"name": "CRM sync", "form_number": form_number(signed_in), "password": "guess"}
         codes.append(post(signed_in, "/account/api-tokens", form).status_code)
     assert codes == [422, 422, 429]
+
+
+def test_a_refused_token_form_names_every_problem_at_once(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """The password field comes back empty: a wrong password left for a later round means
+    typing it again only to learn it was wrong."""
+    create(signed_in, "CRM sync")
+    cases = (
+        ({"name": "", "access": "admin"}, ("Enter the token name.", "Choose read only or")),
+        ({"name": "crm sync", "access": "read"}, ("You have an active token named",)),
+    )
+    for fields, messages in cases:
+        form = fields | {"password": "guess", "form_number": form_number(signed_in)}
+        page = refused_page(signed_in, form)
+        for message in (*messages, "That is not your password."):
+            assert message in page
+    with app.app_context():
+        assert database.session.query(ApiToken).count() == 1
+
+
+def refused_page(client: FlaskClient, form: dict[str, str]) -> str:
+    response = post(client, "/account/api-tokens", form)
+    assert response.status_code == 422
+    page = str(response.get_data(as_text=True))
+    assert not SECRET.search(page)
+    return page

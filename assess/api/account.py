@@ -84,12 +84,17 @@ def create() -> tuple[str, int] | Response:
         )
         return redirect(url_for("api_tokens.index"), code=303)
     data, errors = load_form(TokenForm(), request.form)
-    if "password" in data and not check_password(current_user, data["password"]):
+    # Every problem is said at once: the password field comes back empty, and a wrong
+    # password left for a later round means typing it again only to learn it was wrong.
+    typed = request.form.get("password", "")
+    if typed and "password" not in errors and not check_password(current_user, typed):
         errors["password"] = ["That is not your password."]
     if not errors:
         # Two tabs sending at once check the names and the count one after the other.
         hold_row(db.session, Consultant, current_user.id)
-        errors = _name_in_use(data["name"]) or _room_for_one_more()
+    if "name" not in errors:
+        named = data or load_form(TokenForm(only=("name",)), request.form)[0]
+        errors = {**(_name_in_use(named["name"]) or _room_for_one_more()), **errors}
     if errors:
         # The number stays usable: sent again, the form is refused again, as no token was made.
         return _page(form=request.form, errors=errors), 422
