@@ -209,6 +209,24 @@ def test_failed_logins_for_one_account_are_limited_from_every_client(
     assert attempt("dan@example.com", "nope", "203.0.113.0") == 422
 
 
+def test_forms_that_name_no_account_share_no_account_s_limit(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    """A form with no address, or text that is none, tries no account: bots sending such
+    forms from everywhere must not make a consultant's typo answer "Too many attempts"."""
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+    app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "2 per hour"
+    token = csrf_token(client)
+    for number, email in enumerate(["", "not an address", "   ", "cara.example.com"]):
+        form = {"csrf_token": token, "email": email, "password": "nope"}
+        address = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        response = client.post("/login", data=form, environ_base=address)
+        assert response.status_code == 422
+        assert "Enter the email address" in response.get_data(as_text=True) or (
+            "Enter an email address like" in response.get_data(as_text=True)
+        )
+
+
 def test_a_rate_limited_sign_in_says_how_long_to_wait(
     app: Flask, client: FlaskClient, consultant: int
 ) -> None:

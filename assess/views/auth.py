@@ -138,15 +138,26 @@ def _account_login_limit() -> str:
     return str(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"])
 
 
+def _address_tried() -> str | None:
+    """Return the address the sign-in form names, as accounts are found by it, or None."""
+    try:
+        return normalise(request.form.get("email", ""), to_store=False).lower()
+    except AddressError:
+        return None
+
+
 def _account_tried() -> str:
     """Key failed sign-ins by the address tried, whichever client sends them: guesses at one
     account's password spread over many addresses still meet a limit. Hashed, so the
     rate-limit store holds no email addresses."""
-    try:
-        email = normalise(request.form.get("email", ""), to_store=False).lower()
-    except AddressError:
-        email = ""
+    email = _address_tried() or ""
     return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _no_account_tried() -> bool:
+    """A form without an address tries no account's password: counted together, such forms
+    sent by bots from everywhere would pause every consultant who mistypes an address."""
+    return _address_tried() is None
 
 
 def _failed(response: Response) -> bool:
@@ -156,7 +167,13 @@ def _failed(response: Response) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 # Only failed attempts count, so a consultant who signs in is never locked out by it.
 @limiter.limit(login_limit, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_account_login_limit, methods=["POST"], key_func=_account_tried, deduct_when=_failed)
+@limiter.limit(
+    _account_login_limit,
+    methods=["POST"],
+    key_func=_account_tried,
+    deduct_when=_failed,
+    exempt_when=_no_account_tried,
+)
 def login() -> str | Response | tuple[str, int]:
     """Sign a consultant in with email and password."""
     if current_user.is_authenticated:
