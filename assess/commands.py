@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import click
 from alembic import command as alembic_command
@@ -11,7 +12,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from assess import emails
 from assess.config import whole_number
@@ -175,18 +176,27 @@ def user_create(email: str, name: str) -> None:
 
     email = _check_email(email)
     if find_consultant(email) is not None:
-        click.echo(f"Error: an account for {email} already exists.", err=True)
-        sys.exit(1)
+        _account_exists(email)
     password = _read_new_password()
     db.session.add(Consultant(email=email, name=name, password_hash=hash_password(password)))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # made by someone else while the password was typed
+        db.session.rollback()
+        _account_exists(email)
     click.echo(f"Created consultant {email}.")
+
+
+def _account_exists(email: str) -> NoReturn:
+    click.echo(f"Error: an account for {email} already exists.", err=True)
+    sys.exit(1)
 
 
 @user_cli.command("password", short_help="Set a new password for a consultant.")
 @click.argument("email")
 def user_password(email: str) -> None:
     """Set a new password for a consultant (from a prompt or stdin); signs out their sessions."""
+    from assess.api.tokens import active_tokens
     from assess.views.auth import find_consultant, hash_password
 
     consultant = find_consultant(_check_email(email))
@@ -195,10 +205,20 @@ def user_password(email: str) -> None:
         sys.exit(1)
     consultant.set_password_hash(hash_password(_read_new_password()))
     db.session.commit()
-    click.echo(
+    said = (
         f"New password set for {consultant.email}; every session signed in with the old one"
         " is signed out."
     )
+    # Tokens outlive a password, as the account page says when one is changed there: one
+    # set again because it was seen leaves working whatever tokens were made with it.
+    tokens = active_tokens(db.session, consultant.id)
+    if tokens:
+        these = "token keeps" if tokens == 1 else "tokens keep"
+        said += (
+            f" The account's {tokens} active API {these} working: the consultant revokes any"
+            " no longer trusted on the API tokens page."
+        )
+    click.echo(said)
 
 
 def _read_new_password() -> str:

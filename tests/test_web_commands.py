@@ -330,6 +330,28 @@ def test_user_create_refuses_a_duplicate(runner: FlaskCliRunner) -> None:
 
 
 @pytest.mark.db
+def test_an_account_made_while_the_password_was_typed_is_a_duplicate_not_a_trace(
+    app: Flask, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another operator (or `assess demo`) may make the account while the prompt waits."""
+    from assess import commands
+    from assess.views.auth import hash_password
+
+    def typed_meanwhile() -> str:
+        with app.app_context():
+            db.session.add(Consultant(email="eve@example.com", password_hash=hash_password("x")))
+            db.session.commit()
+        return "a long password"
+
+    monkeypatch.setattr(commands, "_read_new_password", typed_meanwhile)
+    result = runner.invoke(user_cli, ["create", "eve@example.com"])
+    assert result.exit_code == 1, result.output
+    assert result.output == "Error: an account for eve@example.com already exists.\n"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Consultant)) == 1
+
+
+@pytest.mark.db
 def test_user_password_sets_a_new_one_and_signs_out_sessions(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
@@ -353,6 +375,29 @@ def test_user_password_sets_a_new_one_and_signs_out_sessions(
     assert old.status_code == 422
     new = {"email": "eve@example.com", "password": "another passphrase"}
     assert post(app.test_client(), "/login", new).status_code == 302
+
+
+@pytest.mark.db
+def test_user_password_says_the_account_s_tokens_keep_working(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """A password is set again for one lost, or feared seen: whoever saw it may have made
+    tokens, which outlive it, as the account page says when a consultant changes it."""
+    from assess.api.tokens import issue_token
+
+    runner.invoke(user_cli, ["create", "eve@example.com"], input="a long password\n")
+    with app.app_context():
+        eve = db.session.scalar(select(Consultant))
+        assert eve is not None
+        for name in ("CRM sync", "Reports"):
+            issue_token(db.session, eve, name, can_write=False)
+        db.session.commit()
+    result = runner.invoke(user_cli, ["password", "eve@example.com"], input="another passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        " signed out. The account's 2 active API tokens keep working: the consultant revokes any no"
+        " longer trusted on the API tokens page.\n"
+    )
 
 
 @pytest.mark.db
