@@ -194,9 +194,14 @@ def _account_exists(email: str) -> NoReturn:
 
 @user_cli.command("password", short_help="Set a new password for a consultant.")
 @click.argument("email")
-def user_password(email: str) -> None:
+@click.option(
+    "--revoke-tokens",
+    is_flag=True,
+    help="Revoke the account's API tokens too (they outlive a password otherwise).",
+)
+def user_password(email: str, revoke_tokens: bool) -> None:
     """Set a new password for a consultant (from a prompt or stdin); signs out their sessions."""
-    from assess.api.tokens import active_tokens
+    from assess.api.tokens import active_tokens, revoke_all
     from assess.views.auth import find_consultant, hash_password
 
     consultant = find_consultant(_check_email(email))
@@ -204,6 +209,7 @@ def user_password(email: str) -> None:
         click.echo(f"Error: there is no account for {email.strip()}.", err=True)
         sys.exit(1)
     consultant.set_password_hash(hash_password(_read_new_password()))
+    revoked = revoke_all(db.session, consultant.id) if revoke_tokens else 0
     db.session.commit()
     said = (
         f"New password set for {consultant.email}; every session signed in with the old one"
@@ -212,11 +218,14 @@ def user_password(email: str) -> None:
     # Tokens outlive a password, as the account page says when one is changed there: one
     # set again because it was seen leaves working whatever tokens were made with it.
     tokens = active_tokens(db.session, consultant.id)
-    if tokens:
+    if revoked:
+        these = "token is" if revoked == 1 else "tokens are"
+        said += f" The account's {revoked} API {these} revoked."
+    elif tokens:
         these = "token keeps" if tokens == 1 else "tokens keep"
         said += (
             f" The account's {tokens} active API {these} working: the consultant revokes any"
-            " no longer trusted on the API tokens page."
+            " no longer trusted on the API tokens page, or --revoke-tokens revokes them all."
         )
     click.echo(said)
 

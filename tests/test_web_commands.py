@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apitools import bearer
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from servingtools import PG_SERVER, ROOT
@@ -396,8 +397,43 @@ def test_user_password_says_the_account_s_tokens_keep_working(
     assert result.exit_code == 0, result.output
     assert result.output.endswith(
         " signed out. The account's 2 active API tokens keep working: the consultant revokes any no"
-        " longer trusted on the API tokens page.\n"
+        " longer trusted on the API tokens page, or --revoke-tokens revokes them all.\n"
     )
+
+
+@pytest.mark.db
+def test_user_password_can_revoke_every_token_of_the_account(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """The way to shut out someone who must no longer reach the account: a password they do
+    not know, and none of the tokens they made."""
+    from assess.api.tokens import ApiToken, issue_token
+
+    for email in ("eve@example.com", "dan@example.com"):
+        runner.invoke(user_cli, ["create", email], input="a long password\n")
+    with app.app_context():
+        secrets = {}
+        for consultant in db.session.scalars(select(Consultant)):
+            secrets[consultant.email] = issue_token(db.session, consultant, "CRM", can_write=True)[
+                1
+            ]
+        db.session.commit()
+    result = runner.invoke(
+        user_cli, ["password", "eve@example.com", "--revoke-tokens"], input="another passphrase\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(" signed out. The account's 1 API token is revoked.\n")
+    api = app.test_client()
+    assert (
+        api.get("/api/v1/engagements", headers=bearer(secrets["eve@example.com"])).status_code
+        == 401
+    )
+    assert (
+        api.get("/api/v1/engagements", headers=bearer(secrets["dan@example.com"])).status_code
+        == 200
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(ApiToken.revoked_at.is_(None))) == 1
 
 
 @pytest.mark.db

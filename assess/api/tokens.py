@@ -124,6 +124,17 @@ def active_named(session: Session, consultant_id: int, name: str) -> ApiToken | 
 ACTIVE_MAX = 50
 
 
+def revoke_all(session: Session, consultant_id: int) -> int:
+    """Revoke every active token of the consultant; return how many there were."""
+    query = select(ApiToken).where(
+        ApiToken.consultant_id == consultant_id, ApiToken.revoked_at.is_(None)
+    )
+    tokens = list(session.scalars(query))
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
+
+
 def active_tokens(session: Session, consultant_id: int) -> int:
     """Return how many of the consultant's tokens work."""
     query = select(func.count()).where(
