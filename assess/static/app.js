@@ -32,6 +32,9 @@
     return field.name && field.name !== "csrf_token" && !field.disabled &&
       ["password", "hidden", "file", "submit", "button", "reset"].indexOf(field.type) < 0;
   };
+  // Whose sign-in the page was drawn for (none on the sign-in page): a copy is put back only
+  // for the consultant who typed it, never for whoever signs in next in this tab.
+  var account = function () { return document.body.getAttribute("data-account") || ""; };
   var storage = null;
   try { storage = window.sessionStorage; } catch (error) { storage = null; }
   if (storage) {
@@ -53,7 +56,8 @@
         }
       });
       storage.setItem(draftKey(form), JSON.stringify({
-        at: Date.now(), kept: false, page: location.pathname + location.search, fields: fields
+        at: Date.now(), kept: false, page: location.pathname + location.search, fields: fields,
+        account: account()
       }));
     });
   }
@@ -174,7 +178,8 @@
         var age = draft ? Date.now() - draft.at : Infinity;
         // Only a form sent a moment ago was turned away; an older copy was answered before.
         var justSent = keepHere && age < 60 * 1000;
-        if (age > DRAFT_HOURS * 3600 * 1000 || (!draft.kept && !justSent)) {
+        var someoneElses = account() && draft && draft.account !== account();
+        if (age > DRAFT_HOURS * 3600 * 1000 || (!draft.kept && !justSent) || someoneElses) {
           storage.removeItem(key);
           return;
         }

@@ -6,7 +6,7 @@ import pytest
 from browsertools import script_ready, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from webtools import PASSWORD, consensus_of_two, signed_in_consultant
+from webtools import PASSWORD, consensus_of_two, make_consultant, signed_in_consultant
 
 pytestmark = pytest.mark.browser
 
@@ -112,3 +112,32 @@ def test_typing_survives_signing_out_in_another_tab_and_signing_out_here_forgets
     page.goto(live_server + path)
     expect(page.locator("#field-project_summary")).to_have_value("")
     expect(page.locator("#draft-restored")).to_have_count(0)
+
+
+def test_a_draft_is_put_back_only_for_the_consultant_who_typed_it(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    """A shared computer: whoever signs in next in the tab must not see what the
+    consultant before them typed for their own client."""
+    signed_in_consultant(app)
+    make_consultant(app, email="dan@example.com", name="Dan Ito")
+    page = sign_in(laptop, live_server)
+    page.goto(live_server + "/engagements/new")
+    sign_out_in_another_tab(laptop, live_server + "/engagements")
+    page.fill("#field-project_name", "Harbour Lights")
+    page.fill("#field-client_organisation", "Quayside Pictures")
+    page.get_by_role("button", name="Create engagement").click()
+    expect(page.get_by_role("heading", name="Your form has expired")).to_be_visible()
+
+    page.goto(live_server + "/login")
+    script_ready(page)
+    page.fill("#field-email", "dan@example.com")
+    page.fill("#field-password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    script_ready(page)
+    assert page.url == live_server + "/engagements/new"  # where the sign-in led back to
+    expect(page.locator("#field-project_name")).to_have_value("")
+    expect(page.locator("#field-client_organisation")).to_have_value("")
+    expect(page.locator("#draft-restored")).to_have_count(0)
+    assert drafts_kept(page) == 0
