@@ -490,6 +490,44 @@ def test_wrong_current_passwords_are_rate_limited(
     assert codes == [422, 422, 429]
 
 
+def test_passwords_given_again_are_limited_per_account_from_every_client(
+    app: Flask, consultant: int
+) -> None:
+    """Whoever holds a session (a borrowed laptop, a stolen cookie) must not get more guesses
+    at the account's password from the forms that ask for it again than the sign-in form
+    allows, by spreading them over forms and clients."""
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+    app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "2 per hour"
+    office, cafe = app.test_client(), app.test_client()
+    office.environ_base["REMOTE_ADDR"] = "203.0.113.1"
+    cafe.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    login(office)
+    login(cafe)
+    # Problems other than the password are no guesses at it.
+    assert change(office, PASSWORD, "short").status_code == 422
+    assert change(office, "wrong password", NEW_PASSWORD).status_code == 422
+    tokens_page = cafe.get("/account/api-tokens").get_data(as_text=True)
+    number = re.search(r'name="form_number" value="([^"]+)"', tokens_page)
+    assert number
+    token_form = {"name": "CRM", "password": "guess", "form_number": number.group(1)}
+    assert post(cafe, "/account/api-tokens", token_form).status_code == 422
+    assert change(office, "another guess", NEW_PASSWORD).status_code == 429
+
+
+def test_guesses_at_the_sign_in_form_leave_the_password_change_open(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    """The consultant who fears their password is being guessed can still change it."""
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+    app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "2 per hour"
+    login(client)
+    guesser = app.test_client()
+    form = {"csrf_token": csrf_token(guesser), "email": "cara@example.com", "password": "x"}
+    codes = [guesser.post("/login", data=form).status_code for _ in range(3)]
+    assert codes == [422, 422, 429]
+    assert change(client, PASSWORD, NEW_PASSWORD).status_code == 303
+
+
 def test_the_account_page_needs_a_signed_in_consultant(client: FlaskClient) -> None:
     assert client.get("/account").headers["Location"].startswith("/login")
     response = change(client, PASSWORD, NEW_PASSWORD)

@@ -21,7 +21,12 @@ from assess.api.tokens import (
 from assess.extensions import db, limiter
 from assess.forms import Text, current_password_field, load_form
 from assess.models import MAX_ID, Consultant, hold_row, utcnow
-from assess.views.auth import check_password, login_limit, require_consultant
+from assess.views.auth import (
+    login_limit,
+    password_again_limit,
+    password_given_again,
+    require_consultant,
+)
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/api-tokens")
 bp.before_request(require_consultant)
@@ -71,6 +76,7 @@ def index() -> str:
 
 @bp.post("")
 @limiter.limit(login_limit, deduct_when=lambda r: r.status_code == 422)
+@password_again_limit
 def create() -> tuple[str, int] | Response:
     """Create a token and show its secret in this answer, once (pages are never cached): it
     is stored hashed, and never put in the session cookie, which a browser may keep."""
@@ -87,7 +93,7 @@ def create() -> tuple[str, int] | Response:
     # Every problem is said at once: the password field comes back empty, and a wrong
     # password left for a later round means typing it again only to learn it was wrong.
     typed = request.form.get("password", "")
-    if typed and "password" not in errors and not check_password(current_user, typed):
+    if typed and "password" not in errors and not password_given_again(current_user, typed):
         errors["password"] = ["That is not your password."]
     if not errors:
         # Two tabs sending at once check the names and the count one after the other.

@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -23,6 +24,7 @@ from flask import (
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
@@ -139,15 +141,30 @@ def _account_login_limit() -> str:
 
 
 def _address_tried() -> str | None:
-    """Return the address the sign-in form names, as accounts are found by it, or None."""
+    """Return the address whose password the request tries, as accounts are found by it:
+    the one typed on the sign-in form, or the signed-in consultant's on a form asking for
+    the password again. None when there is none.
+
+    It must not raise: the limiter would take any error for its storage failing.
+    """
+    if request.endpoint == "auth.login":
+        typed = request.form.get("email", "")
+    else:
+        try:
+            if not current_user.is_authenticated:
+                return None
+            typed = str(current_user.email)
+        except SQLAlchemyError:  # not counted; the page itself reports the database
+            db.session.rollback()
+            return None
     try:
-        return normalise(request.form.get("email", ""), to_store=False).lower()
+        return normalise(typed, to_store=False).lower()
     except AddressError:
         return None
 
 
 def _account_tried() -> str:
-    """Key failed sign-ins by the address tried, whichever client sends them: guesses at one
+    """Key wrong passwords by the account tried, whichever client sends them: guesses at one
     account's password spread over many addresses still meet a limit. Hashed, so the
     rate-limit store holds no email addresses."""
     email = _address_tried() or ""
@@ -162,6 +179,35 @@ def _no_account_tried() -> bool:
 
 def _failed(response: Response) -> bool:
     return response.status_code != 302
+
+
+def _password_refused(_response: Response) -> bool:
+    """Whether the consultant gave a wrong password again (other problems with the form are
+    no guesses at it)."""
+    return bool(g.get("password_refused"))
+
+
+# Whoever holds a session (a borrowed laptop, a stolen cookie) gets no more guesses at the
+# account's password from the forms that ask for it again than the sign-in form allows, from
+# whichever client. Counted apart from failed sign-ins: someone guessing at the sign-in form
+# must not stop the consultant from changing the password they fear is found.
+password_again_limit = limiter.shared_limit(
+    _account_login_limit,
+    scope="password-given-again",
+    methods=["POST"],
+    key_func=_account_tried,
+    deduct_when=_password_refused,
+    exempt_when=_no_account_tried,
+)
+
+
+def password_given_again(consultant: Consultant, typed: str) -> bool:
+    """Check the password a signed-in consultant gives again; a wrong one counts towards
+    the account's limit on wrong passwords."""
+    if check_password(consultant, typed):
+        return True
+    g.password_refused = True
+    return False
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -265,6 +311,7 @@ def account() -> str | Response:
 
 @bp.post("/account/password")
 @limiter.limit(login_limit, deduct_when=lambda r: r.status_code == 422)
+@password_again_limit
 def change_password() -> tuple[str, int] | Response:
     """Set a new password after checking the current one; other sessions are signed out."""
     if (refused := require_consultant()) is not None:
@@ -273,7 +320,11 @@ def change_password() -> tuple[str, int] | Response:
     data, errors = load_form(PasswordChangeSchema(), request.form)
     # Said along with the other fields' problems, as the form comes back with all three empty.
     current = request.form.get("current_password", "")
-    if current and "current_password" not in errors and not check_password(consultant, current):
+    if (
+        current
+        and "current_password" not in errors
+        and not password_given_again(consultant, current)
+    ):
         errors = {"current_password": ["That is not your current password."], **errors}
     if errors:
         return _account_page(errors), 422
