@@ -80,7 +80,7 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the database, CSRF protection, sign-in and rate limiting to the app."""
     from assess.extensions import csrf, db, limiter, login_manager
-    from assess.views.auth import load_consultant
+    from assess.views.auth import load_consultant, session_identifier
 
     db.init_app(app)
     csrf.init_app(app)
@@ -92,8 +92,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see that page."
     login_manager.login_message_category = "info"
-    # A stolen session cookie used from another browser is dropped, not honoured.
+    # A stolen session cookie used from another browser is dropped, not honoured (see
+    # load_consultant, which checks it for the sessions kept across browser restarts).
     login_manager.session_protection = "strong"
+    login_manager._session_identifier_generator = session_identifier
     login_manager.user_loader(load_consultant)
 
 

@@ -55,6 +55,25 @@ def test_signing_out_ends_a_copy_of_the_session_and_every_other_device(
     assert client.get("/engagements").status_code == 200
 
 
+def test_a_copied_session_is_not_honoured_in_another_browser(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    """Signed in for hours (a session kept across browser restarts), and still tied to the
+    browser signed in; not to its address, which changes under a signed-in laptop (another
+    network, a new IPv6 address)."""
+    client.environ_base["HTTP_USER_AGENT"] = "Firefox/140.0"
+    login(client)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copied = app.test_client()
+    copied.set_cookie("session", cookie.value)
+    copied.environ_base["HTTP_USER_AGENT"] = "Chrome/141.0"
+    response = copied.get("/engagements")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    client.environ_base["REMOTE_ADDR"] = "2001:db8::7"
+    assert client.get("/engagements").status_code == 200
+
+
 def test_a_form_sent_after_signing_out_elsewhere_asks_to_sign_in_again(
     app: Flask, client: FlaskClient, consultant: int
 ) -> None:

@@ -66,10 +66,15 @@ def _typed_forms(password: str) -> list[str]:
 
 
 def load_consultant(session_id: str) -> Consultant | None:
-    """Return the signed-in consultant for Flask-Login, if the session's password is current
-    and its sign-in is not older than SIGN_IN_MAX_AGE."""
+    """Return the signed-in consultant for Flask-Login, if the session's password is current,
+    its sign-in is not older than SIGN_IN_MAX_AGE and it is used in the browser signed in."""
     number, _, fingerprint = session_id.partition(".")
     if not number.isdigit() or len(number) > 18:
+        return None
+    # A copy of the session cookie in another browser is not honoured. Flask-Login's
+    # "strong" protection checks this only for sessions that end with the browser, and a
+    # consultant's is kept across browser restarts.
+    if session.get("_id") != session_identifier():
         return None
     began = session.get("signed_in_at")
     max_age = current_app.config["SIGN_IN_MAX_AGE"].total_seconds()
@@ -79,6 +84,15 @@ def load_consultant(session_id: str) -> Consultant | None:
     if consultant is None or not hmac.compare_digest(fingerprint, consultant.session_fingerprint):
         return None
     return consultant
+
+
+def session_identifier() -> str:
+    """Return what ties a sign-in to the browser it was made in (Flask-Login keeps it in the
+    session as "_id"). Not the client's address, as Flask-Login's own is: a signed-in laptop
+    changes it (another network, a new IPv6 address), and it reads X-Forwarded-For, which
+    any client can send."""
+    browser = request.headers.get("User-Agent", "")
+    return hashlib.sha512(browser.encode()).hexdigest()
 
 
 def find_consultant(email: str) -> Consultant | None:
