@@ -277,6 +277,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     """Read settings from environment variables, with embedded defaults for a laptop."""
     instance_folder(instance_path)
     redis = redis_url()
+    # The engine reads ASSESS_RULES_DIR itself, as the command line does without an app.
     rules_dir = _given("ASSESS_RULES_DIR")
     if rules_dir is not None and not os.path.isdir(rules_dir):
         raise ConfigurationError(f"ASSESS_RULES_DIR is not a directory: {rules_dir!r}")
@@ -284,7 +285,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": secret_key(instance_path),
         "DATABASE_URL": database_url(instance_path),
         "REDIS_URL": redis,
-        "RULES_DIR": rules_dir,
         # Cookies: never readable from JavaScript, not sent on cross-site posts, and
         # HTTPS-only unless explicitly relaxed for a plain-http laptop run.
         "SESSION_COOKIE_HTTPONLY": True,
