@@ -319,10 +319,11 @@ def freeze(
     # The calendar is frozen with the PDF, from the same code: the dates it gives are the
     # ones the PDF prints, at every later download. Stamped when frozen, it replaces a
     # draft's events; it cancels the reviews of earlier versions this one drops.
-    series, calendar_ics = charter.frozen_calendar(
+    series, calendar_ics = charter.kept_calendar(
         decision,
         details,
         stamped_at=now,
+        draft=False,
         earlier=earlier_calendars(engagement, number),
         organizer=calendar_organizer(engagement),
     )

@@ -299,7 +299,7 @@ def test_an_upgrade_that_fails_half_way_leaves_the_database_as_it_was(
     with migrating(app, database_url) as config:
         alembic_command.downgrade(config, BEFORE_THE_UPGRADE)
         with monkeypatch.context() as failing:
-            failing.setattr(charter, "frozen_calendar", _fail)
+            failing.setattr(charter, "kept_calendar", _fail)
             with pytest.raises(RuntimeError, match="half way"):
                 alembic_command.upgrade(config, "head")
         assert not {"review_series", "calendar_ics"} & _columns(database_url)

@@ -34,10 +34,9 @@ __all__ = [
     "assessment_json",
     "document_id",
     "document_id_from",
-    "draft_calendar",
     "earlier_calendar",
-    "frozen_calendar",
     "frozen_details",
+    "kept_calendar",
     "load_details",
     "parse_party",
     "pdf_tag",
@@ -112,33 +111,21 @@ def to_ics(
     return _calendar(values, details, stamped_at, draft, earlier, organizer)[1]
 
 
-def draft_calendar(
+def kept_calendar(
     decision: Decision,
     details: CharterDetails,
     *,
     stamped_at: datetime,
+    draft: bool,
     earlier: Iterable[calendar.EarlierCalendar] = (),
     organizer: calendar.Organizer | None = None,
 ) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
-    """Return the review series and the calendar file of a draft downloaded now: its series
-    are what a later draft's or version's file cancels when it drops them."""
+    """Return the review series and the calendar file of a draft downloaded now, or of a
+    version frozen now, from the one schedule both are made from: a frozen file is then
+    served as it was frozen, like its PDF; the series are what a later draft's or version's
+    file cancels when it drops them."""
     values = context(decision, details)
-    return _calendar(values, details, stamped_at, True, earlier, organizer)
-
-
-def frozen_calendar(
-    decision: Decision,
-    details: CharterDetails,
-    *,
-    stamped_at: datetime,
-    earlier: Iterable[calendar.EarlierCalendar] = (),
-    organizer: calendar.Organizer | None = None,
-) -> tuple[tuple[calendar.ReviewSeries, ...], bytes]:
-    """Return the review series and the calendar file a version frozen now keeps, from the
-    one schedule both are made from: its file is then served as it was frozen, like its PDF,
-    and its series are what a later version's file cancels when it drops them."""
-    values = context(decision, details)
-    return _calendar(values, details, stamped_at, False, earlier, organizer)
+    return _calendar(values, details, stamped_at, draft, earlier, organizer)
 
 
 def _calendar(

@@ -376,10 +376,11 @@ def calendar(engagement_id: int, decision_id: int) -> Response:
     stamp = utcnow().astimezone(UTC).replace(microsecond=0)
     # The version this draft would become cancels the reviews the frozen ones set and it drops.
     earlier = signoff.earlier_calendars(engagement, details.version)
-    series, data = charter.draft_calendar(
+    series, data = charter.kept_calendar(
         decision,
         details,
         stamped_at=stamp,
+        draft=True,
         earlier=earlier,
         organizer=signoff.calendar_organizer(engagement),
     )

@@ -137,10 +137,11 @@ def fill_in() -> None:
                 organizer = calendar.Organizer(name or "", email)
             engagement, number = engagement_id, row_number
             details = charter.frozen_details(fields)
-            series, ics = charter.frozen_calendar(
+            series, ics = charter.kept_calendar(
                 Decision.from_dict(data),
                 details,
                 stamped_at=_in_utc(frozen_at),
+                draft=False,
                 earlier=earlier,
                 organizer=organizer,
             )

@@ -496,7 +496,7 @@ def test_a_moved_review_is_an_exdate_paired_with_an_rdate(decisions: dict[str, D
 
 def frozen(decision: Decision, details: charter.CharterDetails) -> calendar.EarlierCalendar:
     """The calendar a version frozen from ``decision`` and ``details`` keeps."""
-    series, _ = charter.frozen_calendar(decision, details, stamped_at=details.issued_at)
+    series, _ = charter.kept_calendar(decision, details, stamped_at=details.issued_at, draft=False)
     return charter.earlier_calendar(details, series)
 
 
@@ -568,8 +568,11 @@ def test_a_draft_cancels_what_an_earlier_draft_of_its_version_set(
     trust = ChosenProtocol("trust_check", {"every_days": 30})
     sprints = ChosenProtocol("sprint_cadence", {"sprint_days": 14})
     old_name = make_details(project="Old name")
-    series, _ = charter.draft_calendar(
-        decision_with(trust, sprints, base=base), old_name, stamped_at=old_name.issued_at
+    series, _ = charter.kept_calendar(
+        decision_with(trust, sprints, base=base),
+        old_name,
+        stamped_at=old_name.issued_at,
+        draft=True,
     )
     downloaded = replace(charter.earlier_calendar(old_name, series), draft=True)
     kept = calendar.load_draft_calendars(calendar.draft_calendars_to_json([], downloaded))
