@@ -1698,3 +1698,52 @@ def test_a_signing_link_that_leaked_to_a_search_engine_is_not_indexed_nor_follow
     visitor = app.test_client()
     for response in (visitor.get(link), visitor.get(f"{link}/charter.pdf")):
         assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+
+
+def test_the_charter_form_says_why_the_version_it_corrects_was_declined(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # "Prepare a new version" on a declined version opens the charter form: the reason the
+    # signatory gave is what the consultant has to change there, so the form repeats it.
+    setup = engagement_with_decision(app, signed_in)
+    version_path = freeze(signed_in, setup)
+    links = send(signed_in, version_path, order="parallel")
+    assert "was declined" not in signed_in.get(setup.charter_path).get_data(as_text=True)
+    post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "The split must be 50/50"})
+    for path in (f"{version_path}/amend", setup.charter_path):
+        page = signed_in.get(path).get_data(as_text=True)
+        notice = page.split('id="declined"', 1)[1].split("</p>", 1)[0]
+        text = " ".join(re.sub(r"<[^>]+>", " ", notice).split())
+        assert "Version 1 was declined." in text, text
+        assert "Bo Chen : The split must be 50/50." in text, text
+        assert "Freezing this form makes version 2" in text, text
+        assert f'href="{version_path}"' in notice
+    freeze(signed_in, setup)  # the correction is frozen: nothing is declined any more
+    assert "was declined" not in signed_in.get(setup.charter_path).get_data(as_text=True)
+
+
+def test_the_engagements_list_follows_an_amendment_of_a_signed_charter(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # A signed engagement stays "Signed" while its amendment is out: the list says how far
+    # the amendment has come, as the engagement page does.
+    client = signed_in
+    setup = engagement_with_decision(app, client)
+    links = send(client, freeze(client, setup), order="parallel")
+    for name, link in links.items():
+        assert approve(app.test_client(), link, name).status_code == 303  # type: ignore[attr-defined]
+
+    def progress() -> str:
+        page = client.get("/engagements").get_data(as_text=True)
+        card = page.split('class="engagement-meta"', 1)[1].split("</div>", 1)[0]
+        assert "Signed" in card
+        found = re.search(r"Version \d+:[^<]*", card)
+        return " ".join(found.group().split()) if found else ""
+
+    assert progress() == ""  # the signed version is the whole story
+    amendment = freeze(client, setup, arbitration="Zurich Chamber")
+    assert progress() == "Version 2: signatories to name"
+    links = send(client, amendment, order="parallel")
+    assert progress() == "Version 2: 0 of 2 approved"
+    post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "Keep Geneva."})
+    assert progress() == "Version 2: declined"

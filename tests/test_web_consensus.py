@@ -1043,3 +1043,26 @@ def test_a_partner_keeps_one_colour_on_the_engagement_and_the_consensus(
     assert cy in page and '<span class="swatch series-c" aria-hidden="true"></span>Bo Chen' in page
     path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     assert cy in signed_in.get(path).get_data(as_text=True)
+
+
+def test_the_answers_side_by_side_mark_a_gap_agreed_once_it_is(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # "Discuss" asks the consultant to do something; once the parties have agreed a level
+    # for that factor, the engagement page says so instead of asking again.
+    path = consensus_of_two(app, signed_in)
+    engagement_path = path.split("/decisions/")[0]
+
+    def row(label: str) -> str:
+        page = signed_in.get(engagement_path).get_data(as_text=True)
+        table = page.split('class="table compare-table"', 1)[1]
+        return " ".join(re.sub(r"<[^>]+>", " ", table.split(label, 1)[1].split("</th>")[0]).split())
+
+    assert row("Timeline pressure") == "Discuss"
+    assert row("Readiness for rapid iteration") == "Discuss"
+    agreed = {"factor": "timeline_pressure", "value": "4", "note": "Agreed in the workshop"}
+    assert post(signed_in, f"{path}/agree", agreed).status_code == 303
+    assert row("Timeline pressure") == "Agreed: 4"
+    page = " ".join(signed_in.get(engagement_path).get_data(as_text=True).split())
+    assert "where partnerships fail. 1 of them has an agreed value now." in page
+    assert row("Readiness for rapid iteration") == "Discuss"

@@ -233,6 +233,9 @@ def show(engagement_id: int) -> str:
         spread = max(given) - min(given) if len(given) > 1 else 0
         comparison.append((key, levels, spread >= DISAGREEMENT))
     consensus = engagement.current_consensus
+    # A gap the parties have settled on the consensus is no longer one to discuss.
+    alignment = consensus.alignment if consensus is not None else None
+    agreed_levels = dict(alignment.agreed) if alignment is not None else {}
     classes = ("series-a", "series-b", "series-c", "series-d")
     names = told_apart([(r.name, r.side) for r in answered])
     chart = radar(
@@ -246,6 +249,8 @@ def show(engagement_id: int) -> str:
         answered=answered,
         answered_names=names,
         comparison=comparison,
+        agreed_levels=agreed_levels,
+        agreed_gaps=sum(1 for key, _, flag in comparison if flag and key in agreed_levels),
         disagreements=sum(1 for *_, flag in comparison if flag),
         chart=chart,
         series_classes=classes,
