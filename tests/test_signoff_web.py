@@ -1747,3 +1747,24 @@ def test_the_engagements_list_follows_an_amendment_of_a_signed_charter(
     assert progress() == "Version 2: 0 of 2 approved"
     post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "Keep Geneva."})
     assert progress() == "Version 2: declined"
+
+
+def test_a_declined_version_a_newer_one_followed_points_at_it(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Only the newest declined version is back in draft: an older one offering to prepare
+    # a new version would fill the form with what was declined and withdraw the newer one.
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup)
+    links = send(signed_in, first, order="parallel")
+    post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "The split must be 50/50"})
+    page = signed_in.get(first).get_data(as_text=True)
+    assert "back in draft" in page and f'href="{first}/amend"' in page
+    second = freeze(signed_in, setup, revenue_producer="50", revenue_creator="50")
+    page = signed_in.get(first).get_data(as_text=True)
+    notice = page.split("<strong>Declined.</strong>", 1)[1].split("</div>", 1)[0]
+    assert "Bo Chen" in notice and "The split must be 50/50." in notice
+    assert "back in draft" not in notice and f'href="{first}/amend"' not in page
+    text = " ".join(re.sub(r"<[^>]+>", " ", notice).split())
+    assert "Version 2 was frozen after it." in text, text
+    assert f'href="{second}"' in notice
