@@ -1768,3 +1768,29 @@ def test_a_declined_version_a_newer_one_followed_points_at_it(
     text = " ".join(re.sub(r"<[^>]+>", " ", notice).split())
     assert "Version 2 was frozen after it." in text, text
     assert f'href="{second}"' in notice
+
+
+def test_a_declined_versions_links_say_once_the_corrected_version_is_frozen(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # "Your consultant will send you a link to the corrected version" stays a promise only
+    # until it is kept: then the old link says the new version exists and has its own link.
+    setup = engagement_with_decision(app, signed_in)
+    first = freeze(signed_in, setup)
+    links = send(signed_in, first, order="parallel")
+    signatory = app.test_client()
+    assert approve(signatory, links["Ann Lee"], "Ann Lee").status_code == 303  # type: ignore[attr-defined]
+    post(signatory, f"{links['Bo Chen']}/decline", {"reason": "The split must be 50/50"})
+
+    def said(name: str) -> str:
+        page = signatory.get(links[name]).get_data(as_text=True)
+        notice = page.split('<div class="notice notice-warning" role="status">', 1)[1]
+        return " ".join(re.sub(r"<[^>]+>", " ", notice.split("</div>", 1)[0]).split())
+
+    assert "will send you a link to the corrected version" in said("Ann Lee")
+    assert "Version 2" not in said("Bo Chen")
+    freeze(signed_in, setup, revenue_producer="50", revenue_creator="50")
+    for name in ("Ann Lee", "Bo Chen"):
+        text = said(name)
+        assert "will send you a link" not in text, text
+        assert "Version 2 has been prepared since: it has a link of its own." in text, text

@@ -700,6 +700,10 @@ def _sign_page(
         # The page offers no form to correct: the sign-off's state refuses it, not the input.
         status = 409
     previous = version.previous_version
+    # The version frozen after this one, once the consultant has corrected a declined one.
+    corrected_by = next(
+        (v for v in version.engagement.charter_versions if v.number > version.number), None
+    )
     page = render_template(
         "web/signoff/sign.html",
         signatory=signatory,
@@ -712,6 +716,7 @@ def _sign_page(
         can_act=can_act,
         changes=signoff.diff(previous, version) if previous else [],
         previous=previous,
+        corrected_by=corrected_by,
         replaced_by=_replaced_by(version),
         still_to_approve=[s for s in signatory.sign_off.signatories if s.action is None],
         form=form or {},
