@@ -148,16 +148,24 @@ def in_sentence(name: str, side: str, *, start: bool = False) -> str:
     return words[:1].upper() + words[1:] if start else words
 
 
-def told_apart(people: Sequence[tuple[str, str]]) -> list[str]:
+def told_apart(people: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """Name each (name, side) where it stands alone, in a chart's key or beside a level: the
-    name, followed by the side where another respondent has the same name (one person may
-    answer for each side), since the two would otherwise read as one."""
+    name, and the side ("producer side") where another respondent has the same name (one
+    person may answer for each side), since the two would otherwise read as one; else "".
+
+    The two stay apart so that a page isolates the name alone: a right-to-left name isolated
+    with its side would set the side on its left."""
     return [
-        f"{name} ({SIDE_LABELS[side].lower()})"
+        (name, SIDE_LABELS[side].lower())
         if any(same_name(name, other) for j, (other, _) in enumerate(people) if j != i)
-        else name
+        else (name, "")
         for i, (name, side) in enumerate(people)
     ]
+
+
+def in_full(name: str, side: str) -> str:
+    """A name `told_apart` as plain text says it, where no markup isolates the name."""
+    return f"{name} ({side})" if side else name
 
 
 def missing_sides(sides: Iterable[str]) -> list[str]:

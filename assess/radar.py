@@ -91,6 +91,7 @@ class Series(Generic[S]):
     """One set of answers; `style` is what the drawing tells the sets apart by."""
 
     name: str
+    side: str  # said after the name where one person answers for each side, else ""
     style: S
     points: str  # empty while answers are missing: a shape through the centre would lie
     dots: tuple[tuple[float, float, int], ...]
@@ -113,7 +114,7 @@ class Radar(Generic[S]):
     rings: tuple[Ring, ...]
     series: tuple[Series[S], ...]
     markers: tuple[Marker, ...]
-    left_out: tuple[str, ...] = ()  # the names of answer sets not drawn, to say so
+    left_out: tuple[tuple[str, str], ...] = ()  # (name, side) of answer sets not drawn
 
     @property
     def size(self) -> float:
@@ -162,20 +163,21 @@ def _ring(frame: Frame, level: int) -> Ring:
 
 
 def radar(
-    series: Sequence[tuple[str, S, Mapping[str, int]]],
+    series: Sequence[tuple[tuple[str, str], S, Mapping[str, int]]],
     tipping: Sequence[tuple[str, int, str]] = (),
-    left_out: Sequence[str] = (),
+    left_out: Sequence[tuple[str, str]] = (),
     *,
     frame: Frame = SCREEN,
 ) -> Radar[S]:
-    """Lay out the chart for answer sets (name, style, answers) and tipping points;
-    `left_out` names the answer sets too many to draw, which the chart then mentions."""
+    """Lay out the chart for answer sets ((name, side), style, answers) and tipping points;
+    `left_out` names the answer sets too many to draw, which the chart then mentions. Each
+    name comes with its side apart (see `told_apart`), so that a page isolates the name."""
     drawn = []
-    for name, style, answers in series:
+    for (name, side), style, answers in series:
         levels = [answers.get(f.key, 0) for f in FACTORS]
         dots = tuple((*frame.point(i, v), v) for i, v in enumerate(levels) if v)
         points = frame.outline(levels) if all(levels) else ""
-        drawn.append(Series(name, style, points, dots, tuple(levels)))
+        drawn.append(Series(name, side, style, points, dots, tuple(levels)))
     index = {f.key: i for i, f in enumerate(FACTORS)}
     return Radar(
         frame,

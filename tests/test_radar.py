@@ -88,7 +88,7 @@ def test_a_name_wraps_into_the_fewest_and_most_even_lines() -> None:
 
 def test_each_answer_is_a_dot_and_the_shape_joins_them_in_factor_order() -> None:
     answers = dict(zip(FACTOR_KEYS, (5, 4, 3, 2, 1, 2, 3, 4), strict=True))
-    [series] = radar([("Ann Lee", "series-a", answers)]).series
+    [series] = radar([(("Ann Lee", ""), "series-a", answers)]).series
     assert (series.name, series.style) == ("Ann Lee", "series-a")
     expected = [SCREEN.point(i, answers[key]) for i, key in enumerate(FACTOR_KEYS)]
     assert points(series.points) == expected
@@ -99,7 +99,7 @@ def test_each_answer_is_a_dot_and_the_shape_joins_them_in_factor_order() -> None
 def test_a_missing_answer_leaves_dots_but_no_shape() -> None:
     started = {"innovation": 4, "risk_tolerance": 2}
     full, partial = radar(
-        [("Ann Lee", "series-a", ALL_THREE), ("Bo Chen", "series-b", started)]
+        [(("Ann Lee", ""), "series-a", ALL_THREE), (("Bo Chen", ""), "series-b", started)]
     ).series
     assert full.points
     # A shape would pass through the centre where Bo has not answered, reading as level 0.
@@ -111,7 +111,7 @@ def test_a_missing_answer_leaves_dots_but_no_shape() -> None:
 
 
 def test_a_tipping_point_is_marked_at_its_level_on_its_factor_s_axis() -> None:
-    chart = radar([("Answers", "series-a", ALL_THREE)], [("risk_tolerance", 4, "If ...")])
+    chart = radar([(("Answers", ""), "series-a", ALL_THREE)], [("risk_tolerance", 4, "If ...")])
     [marker] = chart.markers
     assert (marker.x, marker.y, marker.label) == (*SCREEN.point(2, 4), "If ...")
 
@@ -130,6 +130,6 @@ def test_the_charter_outlines_as_many_respondents_as_it_has_styles_and_counts_th
     assert [o.points for o in outlined] == [
         printed_radar(own).series[0].points for _, _, own in people[:3]
     ]
-    assert chart.left_out == ("Person 3", "Person 4")
+    assert chart.left_out == (("Person 3", "Creator side"), ("Person 4", "Producer side"))
     assert printed_radar(ALL_THREE, people[:3]).left_out == ()
     assert chart.frame is PRINT

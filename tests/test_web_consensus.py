@@ -954,8 +954,10 @@ def test_one_name_on_each_side_is_told_apart_in_the_charts_key(
             )
         db.session.commit()
     keys = (
-        '<span class="swatch series-a" aria-hidden="true"></span>Alex Kim (producer side)',
-        '<span class="swatch series-b" aria-hidden="true"></span>Alex Kim (creator side)',
+        '<span class="swatch series-a" aria-hidden="true"></span>'
+        "<bdi>Alex Kim</bdi> (producer side)",
+        '<span class="swatch series-b" aria-hidden="true"></span>'
+        "<bdi>Alex Kim</bdi> (creator side)",
     )
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert all(key in page for key in keys)
@@ -1038,9 +1040,10 @@ def test_a_partner_keeps_one_colour_on_the_engagement_and_the_consensus(
                 Respondent(name=name, side=side, answers=dict(answers), submitted_at=submitted_at)
             )
         db.session.commit()
-    cy = '<span class="swatch series-b" aria-hidden="true"></span>Cy Ode'
+    cy = '<span class="swatch series-b" aria-hidden="true"></span><bdi>Cy Ode</bdi>'
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    assert cy in page and '<span class="swatch series-c" aria-hidden="true"></span>Bo Chen' in page
+    bo = '<span class="swatch series-c" aria-hidden="true"></span><bdi>Bo Chen</bdi>'
+    assert cy in page and bo in page
     path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     assert cy in signed_in.get(path).get_data(as_text=True)
 
@@ -1066,3 +1069,33 @@ def test_the_answers_side_by_side_mark_a_gap_agreed_once_it_is(
     page = " ".join(signed_in.get(engagement_path).get_data(as_text=True).split())
     assert "where partnerships fail. 1 of them has an agreed value now." in page
     assert row("Readiness for rapid iteration") == "Discuss"
+
+
+def test_a_right_to_left_name_in_the_charts_key_is_isolated_apart_from_its_side(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # An Arabic name isolated together with "(producer side)" would carry the side to its
+    # left; not isolated at all, two such names in a row would swap places.
+    engagement_id = create_engagement(signed_in)
+    name = "محمد الأحمد"
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for side, answers in (("producer", ANSWERS), ("creator", CREATOR_ANSWERS)):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    keys = (
+        f'<span class="swatch series-a" aria-hidden="true"></span><bdi>{name}</bdi> '
+        "(producer side)",
+        f'<span class="swatch series-b" aria-hidden="true"></span><bdi>{name}</bdi> (creator side)',
+    )
+    page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert all(key in page for key in keys)
+    header = '<th scope="col"><span class="swatch series-a" aria-hidden="true"></span>'
+    assert f"{header}<bdi>{name}</bdi> (producer side)" in page
+    path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    page = signed_in.get(path).get_data(as_text=True)
+    assert all(key in page for key in keys)
+    assert f"; {name} (producer side); {name} (creator side); Consensus." in page

@@ -903,7 +903,7 @@ def test_unfinished_answers_are_drawn_as_points_without_a_shape(
     assert '<polygon class="series series-b"' not in svg
     assert svg.count('class="dot series-b"') == 3
     legend = page.split('class="legend"', 1)[1].split("</figcaption>", 1)[0]
-    assert "Bo Chen (3 of 8 answered: points only)" in legend
+    assert "<bdi>Bo Chen</bdi> (3 of 8 answered: points only)" in legend
 
 
 def test_names_in_a_sentence_are_each_isolated_for_right_to_left_scripts() -> None:

@@ -122,12 +122,14 @@ def printed_radar(
     own) and each respondent's (name, side, answers) outlined over them; past the last style,
     the alignment section lists those left out. The levels are not all agreed: where the
     Parties agreed none, a level is the cautious middle of their answers."""
-    series: list[tuple[str, Outline | None, Mapping[str, int]]] = [(RESTS_ON, None, answers)]
+    series: list[tuple[tuple[str, str], Outline | None, Mapping[str, int]]] = [
+        ((RESTS_ON, ""), None, answers)
+    ]
     series += [
-        (name, Outline(side, *style), own)
+        ((name, ""), Outline(side, *style), own)
         for (name, side, own), style in zip(respondents, OVERLAY_STYLES, strict=False)
     ]
-    left_out = [name for name, _, _ in respondents[len(OVERLAY_STYLES) :]]
+    left_out = [(name, side) for name, side, _ in respondents[len(OVERLAY_STYLES) :]]
     return radar(series, left_out=left_out, frame=PRINT)
 
 
@@ -256,13 +258,16 @@ class DiscussionItem:
     note: str = ""
 
 
-def own_levels(decision: Decision) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Each respondent's own level per factor, in respondent order (none without alignment)."""
+def own_levels(decision: Decision) -> dict[str, tuple[tuple[str, str, int], ...]]:
+    """Each respondent's own level per factor as (name, side, level), in respondent order;
+    the side is said where one person answers for each (none without alignment)."""
     if decision.alignment is None:
         return {}
     names = told_apart([(r.name, r.side) for r in decision.alignment.respondents])
     return {
-        key: tuple(zip(names, factor.values, strict=False))
+        key: tuple(
+            (name, side, level) for (name, side), level in zip(names, factor.values, strict=False)
+        )
         for key, factor in decision.alignment.factors.items()
     }
 

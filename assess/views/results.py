@@ -55,10 +55,10 @@ def owned_decision(engagement: Engagement, decision_id: int) -> DecisionRecord:
 
 def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
     """Lay out the radar for a decision, with the stored answers behind a preview."""
-    series: list[tuple[str, str, Mapping[str, int]]] = []
-    left_out: list[str] = []
+    series: list[tuple[tuple[str, str], str, Mapping[str, int]]] = []
+    left_out: list[tuple[str, str]] = []
     if baseline is not None:
-        series.append(("Stored answers", "series-b", baseline.answers))
+        series.append((("Stored answers", ""), "series-b", baseline.answers))
     elif decision.alignment is not None:
         # A consensus is drawn over each partner's own answers, so the gaps show; past
         # three partners the chart would be unreadable, and the table lists them all.
@@ -71,9 +71,9 @@ def chart_for(decision: Decision, baseline: Decision | None = None) -> object:
             series.append((name, css, person.answers))
         left_out = names[3:]
     if decision.alignment is not None and baseline is None:
-        series.append(("Consensus", "series-consensus", decision.answers))
+        series.append((("Consensus", ""), "series-consensus", decision.answers))
     else:
-        series.append(("Answers", "series-a", decision.answers))
+        series.append((("Answers", ""), "series-a", decision.answers))
     tipping = [(t.factor, t.to_level, t.sentence()) for t in decision.what_if or ()]
     return radar(series, tipping, left_out)
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from markupsafe import Markup
 
 from assess import models, partnership, protocols
-from assess.alignment import in_sentence, told_apart
+from assess.alignment import in_full, in_sentence, told_apart
 from assess.factors import BY_KEY, FACTORS
 from assess.models import JOINT, SIDE_LABELS, STATUSES
 from assess.text import day_text, join_names, short_names, time_text
@@ -106,6 +106,23 @@ def names(people: Sequence[str]) -> Markup:
     return Markup(join_names([str(bdi(name)) for name in people]))
 
 
+def told(named: tuple[str, str]) -> Markup:
+    """Name someone as `told_apart` does, the name isolated alone and the side after it: a
+    right-to-left name isolated with its side would set the side on its left."""
+    name, side = named
+    return Markup("{} ({})").format(bdi(name), side) if side else bdi(name)
+
+
+def told_names(people: Sequence[tuple[str, str]]) -> Markup:
+    """List names as `told` gives each, as a sentence does."""
+    return Markup(join_names([str(told(named)) for named in people]))
+
+
+def plain_told_names(people: Sequence[tuple[str, str]]) -> str:
+    """List names as `told_names` does, where no markup goes (an SVG's title, an attribute)."""
+    return join_names([in_full(*named) for named in people])
+
+
 class Named(Protocol):
     @property
     def name(self) -> str: ...
@@ -127,8 +144,8 @@ def respondent_names(respondents: Sequence[Named], start: bool = False) -> Marku
     each side is followed by the side, or the sentence would name one person twice."""
     apart = told_apart([(r.name, r.side) for r in respondents])
     said = [
-        Markup("{} ({})").format(named(r), SIDE_LABELS[r.side].lower())
-        if r.side != JOINT and apart[i] != r.name
+        Markup("{} ({})").format(named(r), apart[i][1])
+        if r.side != JOINT and apart[i][1]
         else named(r, start and i == 0)
         for i, r in enumerate(respondents)
     ]
@@ -176,6 +193,9 @@ FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "sentence": sentence,
     "model_title": model_title,
     "names": names,
+    "told": told,
+    "told_names": told_names,
+    "plain_told_names": plain_told_names,
     "respondent_names": respondent_names,
     "named": named,
     "plain_names": join_names,  # where no markup goes: an SVG's title and description

@@ -143,8 +143,8 @@ def test_one_name_on_each_side_is_told_apart_beside_each_level() -> None:
     html = charter.to_html(evaluate_respondents(people), make_details())
     appendix = html.split('id="section-answers"', 1)[1].split("</section>", 1)[0]
     own = appendix.split("Innovation requirements", 1)[1].split("</tr>", 1)[0]
-    assert "Alex Kim (producer side)\u2069&nbsp;1" in own
-    assert "Alex Kim (creator side)\u2069&nbsp;5" in own
+    assert "Alex Kim\u2069 (producer side)&nbsp;1" in own
+    assert "Alex Kim\u2069 (creator side)&nbsp;5" in own
     assert "Bo Chen\u2069&nbsp;3" in own  # a name nobody else has stays as it is
 
 
@@ -190,3 +190,18 @@ def test_the_gaps_are_topics_only_for_the_clauses_the_charter_holds() -> None:
     without = opening("alignment_workshop")
     assert "workshop" not in without and "first topics for mediation (clause&nbsp;5.2)." in without
     assert "first topics" not in opening("alignment_workshop", "mediation")
+
+
+def test_a_right_to_left_name_on_each_side_is_isolated_apart_from_its_side() -> None:
+    # Isolated together, an Arabic name would set "(producer side)" to its left.
+    base = dict.fromkeys(FACTOR_KEYS, 3)
+    name = "محمد الأحمد"
+    people = [
+        Respondent(name, "producer", base | {"innovation": 1}),
+        Respondent(name, "creator", base | {"innovation": 5}),
+    ]
+    html = charter.to_html(evaluate_respondents(people), make_details())
+    appendix = html.split('id="section-answers"', 1)[1].split("</section>", 1)[0]
+    own = appendix.split("Innovation requirements", 1)[1].split("</tr>", 1)[0]
+    assert f"\u2068{name}\u2069 (producer side)&nbsp;1" in own
+    assert f"\u2068{name}\u2069 (creator side)&nbsp;5" in own
