@@ -1099,3 +1099,26 @@ def test_a_right_to_left_name_in_the_charts_key_is_isolated_apart_from_its_side(
     page = signed_in.get(path).get_data(as_text=True)
     assert all(key in page for key in keys)
     assert f"; {name} (producer side); {name} (creator side); Consensus." in page
+
+
+def test_a_consensus_names_each_right_to_left_respondent_isolated_where_it_is_listed(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    # Two right-to-left names in one isolated note would be read as one run and swap places.
+    engagement_id = create_engagement(signed_in)
+    arabic, hebrew = "محمد الأحمد", "דנה לוי"
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in (
+            (arabic, "producer", ANSWERS),
+            (hebrew, "creator", CREATOR_ANSWERS),
+        ):
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    path = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
+    named = f"Consensus of <bdi>{arabic}</bdi> and <bdi>{hebrew}</bdi>"
+    assert named in signed_in.get(path).get_data(as_text=True)
+    assert named in signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
