@@ -31,15 +31,17 @@ LEVEL_RANGE = "Choose a level from 1 to 5."
 class Text(text.Text):
     """One line of user text (see ``assess.text``) in a web form, its problems as sentences."""
 
-    def __init__(self, label: str, max_length: int, *, required: bool = True) -> None:
+    def __init__(
+        self, label: str, max_length: int, *, required: bool = True, printed: bool = False
+    ) -> None:
         # "the project name", but "your full name" where the form speaks to the person.
         self.label = label if label.startswith("your ") else f"the {label}"
         as_text = f"Enter {self.label} as text."
         messages = {"required": f"Enter {self.label}.", "invalid": as_text, "null": as_text}
         if required:
-            super().__init__(max_length, required=True, error_messages=messages)
+            super().__init__(max_length, required=True, error_messages=messages, printed=printed)
         else:
-            super().__init__(max_length, load_default="", error_messages=messages)
+            super().__init__(max_length, load_default="", error_messages=messages, printed=printed)
 
     def unusable(self, reason: str) -> str:
         return f"{self.label[:1].upper()}{self.label[1:]} {reason}."
@@ -160,12 +162,13 @@ class EngagementSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    project_name = Text("project name", PROJECT_MAX)
-    client_organisation = Text("client organisation", ORGANISATION_MAX)
-    producer_name = Text("producer side's name", NAME_MAX)
-    producer_role = Text("producer side's role", ROLE_MAX, required=False)
-    creator_name = Text("creator side's name", NAME_MAX)
-    creator_role = Text("creator side's role", ROLE_MAX, required=False)
+    # All printed on the charter's cover and in its parties clause.
+    project_name = Text("project name", PROJECT_MAX, printed=True)
+    client_organisation = Text("client organisation", ORGANISATION_MAX, printed=True)
+    producer_name = Text("producer side's name", NAME_MAX, printed=True)
+    producer_role = Text("producer side's role", ROLE_MAX, required=False, printed=True)
+    creator_name = Text("creator side's name", NAME_MAX, printed=True)
+    creator_role = Text("creator side's role", ROLE_MAX, required=False, printed=True)
 
 
 def _tomorrow_to_a_year_ahead(value: date) -> None:
@@ -203,7 +206,7 @@ class InvitationSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    respondent_name = Text("respondent's name", NAME_MAX)
+    respondent_name = Text("respondent's name", NAME_MAX, printed=True)
     side = choice(PARTY_SIDES, "Choose the producer side or the creator side.")
     expires_on = link_expiry()
 

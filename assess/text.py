@@ -126,10 +126,15 @@ def types_nothing(text: str) -> bool:
 class Text(fields.String):
     """A user text field: cleaned, bounded, and non-blank when required."""
 
-    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
-        """``max_length`` bounds the characters sent and those stored after normalising."""
+    def __init__(
+        self, max_length: int, *, multiline: bool = False, printed: bool = False, **kwargs: Any
+    ) -> None:
+        """``max_length`` bounds the characters sent and those stored after normalising.
+        ``printed`` text ends up in the charter: each character must be in one of its fonts,
+        or the contract would carry an empty box where the character was meant to be."""
         self.max_length = max_length
         self.multiline = multiline
+        self.printed = printed
         kwargs["error_messages"] = {
             "required": "is required",
             "null": "must be text",
@@ -153,6 +158,14 @@ class Text(fields.String):
         length = max(len(raw.replace("\r\n", "\n")), len(text))
         if length > self.max_length:
             raise ValidationError(self.too_long(length))
+        if self.printed:
+            from assess.charter.fonts import unprintable  # the fonts' module needs this one
+
+            missing = unprintable(text)
+            if missing:
+                shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in missing[:3])
+                reason = f"must not contain characters the charter's fonts lack: {shown}"
+                raise ValidationError(self.unusable(reason))
         return text
 
     # The messages, as phrases after the field name; web forms say them as sentences.

@@ -1120,6 +1120,11 @@ TEXT_PROBLEMS = [
     ("\x85Tidewater", "must not contain control characters"),
     ("Tidewater\x1f", "must not contain control characters"),
     ("Tidewater\n", "must not contain control characters"),
+    # Printed on the charter, where it would be an empty box.
+    (
+        "\U0001f3ac Studio",
+        "must not contain characters the charter's fonts lack: \U0001f3ac (U+1F3AC)",
+    ),
 ]
 
 
@@ -1204,6 +1209,14 @@ def test_an_engagement_change_gets_the_same_messages(
         (
             {"name": " ", "side": "creator", "expires_in_days": 0},
             {"name": ["must not be empty"], "expires_in_days": ["must be 1 to 366 days"]},
+        ),
+        (
+            {"name": "Ann \U0001f3ac", "side": "creator"},
+            {
+                "name": [
+                    "must not contain characters the charter's fonts lack: \U0001f3ac (U+1F3AC)"
+                ]
+            },
         ),
     ],
 )

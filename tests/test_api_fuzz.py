@@ -114,6 +114,10 @@ CROSS_FIELD = {
     # The engagement's stored details, as an earlier request left them, may not make a
     # charter (a name with characters its fonts lack): refused until they are corrected.
     ("GET", "/api/v1/engagements/{engagement_id}/decisions/{decision_id}/charter.pdf"),
+    # Names the charter prints: a character none of its fonts has is refused as it is sent.
+    ("POST", "/api/v1/engagements"),
+    ("PATCH", "/api/v1/engagements/{engagement_id}"),
+    ("POST", "/api/v1/engagements/{engagement_id}/respondents"),
 }
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from webtools import ANSWERS
 
 from assess import charter
-from assess.charter import calendar, details
+from assess.charter import calendar, fonts
 from assess.commands import alembic_config
 from assess.extensions import db
 from assess.models import CharterVersion, utcnow
@@ -269,7 +269,7 @@ def test_a_version_frozen_before_a_check_of_its_fields_still_gets_and_cancels_it
     stop there, and an amendment cancels what it drops, as for any other version."""
     client = signed_in
     with monkeypatch.context() as before_the_check:
-        before_the_check.setattr(details, "unprintable", lambda text: [])
+        before_the_check.setattr(fonts, "unprintable", lambda text: [])
         setup, first = frozen_charter(
             app, client, effective_date=EFFECTIVE, project_summary="Filming 🎬 in the spring"
         )

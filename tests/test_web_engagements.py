@@ -72,6 +72,14 @@ def test_create_and_list_an_engagement(signed_in: FlaskClient) -> None:
         ("producer_name", "", "Enter the producer side&#39;s name."),
         ("creator_role", "r" * 121, "120 characters or fewer"),
         ("creator_name", "Bo\x00Chen", "must not contain control characters"),
+        # Refused here, not once the charter is wanted: the cover would print an empty box.
+        (
+            "project_name",
+            "\U0001f3ac Studio",
+            "The project name must not contain characters the charter&#39;s fonts lack: "
+            "\U0001f3ac (U+1F3AC).",
+        ),
+        ("producer_role", "Lead \U0001f3ac", "fonts lack: \U0001f3ac (U+1F3AC)"),
     ],
 )
 def test_bad_engagement_input_is_reported_per_field_and_nothing_stored(
@@ -357,6 +365,7 @@ def test_an_invitation_link_carries_the_configured_public_address(
     ("data", "field", "message"),
     [
         ({"respondent_name": ""}, "respondent_name", "Enter the respondent&#39;s name."),
+        ({"respondent_name": "Ann \U0001f3ac"}, "respondent_name", "fonts lack: \U0001f3ac"),
         ({"side": "both"}, "side", "Choose the producer side or the creator side."),
         ({"side": ""}, "side", "Choose the producer side or the creator side."),
         ({"expires_on": "2020-01-01"}, "expires_on", "Choose an expiry date after today."),

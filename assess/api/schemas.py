@@ -66,13 +66,17 @@ class ApiText(Text):
     errors, and after it the rule broken ("must be at most 200 characters").
     """
 
-    def __init__(self, max_length: int, *, required: bool = True) -> None:
+    def __init__(self, max_length: int, *, required: bool = True, printed: bool = False) -> None:
         pattern = PRINTABLE_NOT_BLANK if required else PRINTABLE
         metadata = {"maxLength": max_length, "pattern": pattern}
+        if printed:
+            metadata["description"] = (
+                "printed on the charter: a character none of its fonts has (most emoji) is refused"
+            )
         if required:
-            super().__init__(max_length, required=True, metadata=metadata)
+            super().__init__(max_length, required=True, metadata=metadata, printed=printed)
         else:
-            super().__init__(max_length, load_default="", metadata=metadata)
+            super().__init__(max_length, load_default="", metadata=metadata, printed=printed)
 
 
 PartialAnswersSchema = Checked.from_dict(
@@ -391,12 +395,13 @@ class PartySchema(Schema):
 
 
 class EngagementCreateSchema(Checked):
-    project_name = ApiText(PROJECT_MAX)
-    client_organisation = ApiText(ORGANISATION_MAX)
-    producer_name = ApiText(NAME_MAX)
-    producer_role = ApiText(ROLE_MAX, required=False)
-    creator_name = ApiText(NAME_MAX)
-    creator_role = ApiText(ROLE_MAX, required=False)
+    # All printed on the charter's cover and in its parties clause.
+    project_name = ApiText(PROJECT_MAX, printed=True)
+    client_organisation = ApiText(ORGANISATION_MAX, printed=True)
+    producer_name = ApiText(NAME_MAX, printed=True)
+    producer_role = ApiText(ROLE_MAX, required=False, printed=True)
+    creator_name = ApiText(NAME_MAX, printed=True)
+    creator_role = ApiText(ROLE_MAX, required=False, printed=True)
 
 
 NOTHING_TO_CHANGE = "must be a JSON object with at least one field to change"
@@ -555,7 +560,7 @@ def link_days(**options: Any) -> fields.Integer:
 
 
 class RespondentCreateSchema(Checked):
-    name = ApiText(NAME_MAX)
+    name = ApiText(NAME_MAX, printed=True)
     side = fields.String(
         required=True,
         validate=one_of(PARTY_SIDES),

@@ -20,7 +20,6 @@ from marshmallow import (
 
 from assess.alignment import SIDE_LABELS
 from assess.alignment import SIDES as PARTY_SIDES
-from assess.charter.fonts import unprintable
 from assess.schemas import Checked
 from assess.text import CalendarDate, Text
 
@@ -122,16 +121,10 @@ class CharterDetails:
 
 
 class Printed(Text):
-    """User text the charter prints: each character must be in one of its fonts, or the
-    contract would carry an empty box where the character was meant to be."""
+    """User text the charter prints (see ``Text``'s ``printed``)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        missing = unprintable(text)
-        if missing:
-            shown = ", ".join(f"{char} (U+{ord(char):04X})" for char in missing[:3])
-            raise ValidationError(f"must not contain characters the charter's fonts lack: {shown}")
-        return text
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        super().__init__(max_length, printed=True, **kwargs)
 
 
 def _names(max_items: int) -> fields.List[str]:

@@ -83,9 +83,10 @@ class SignatorySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = Text("signatory's full name", NAME_MAX)
+    # Printed on the signed charter's audit page.
+    name = Text("signatory's full name", NAME_MAX, printed=True)
     email = EmailAddress("signatory's email address")
-    role = Text("signatory's role", ROLE_MAX, required=False)
+    role = Text("signatory's role", ROLE_MAX, required=False, printed=True)
 
 
 class StartSchema(Schema):
