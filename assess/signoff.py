@@ -916,6 +916,11 @@ def _why(
             if decline is not None
             else f"Declined. {_isolate(_sentence(sign_off.reason))}"
         )
+        # Only the newest version goes back to draft: one prepared from an older version
+        # would start from what was declined, and withdraw the newer one.
+        after = [v.number for v in version.engagement.charter_versions if v.number > version.number]
+        if after:
+            return f"{who} Version {min(after)} was frozen after it."
         return (
             f"{who} The charter is back in draft: change what needs changing and freeze a "
             "new version."
