@@ -31,15 +31,20 @@ def upgrade_at_once(url: str, count: int = 3) -> None:
     assert all(out == "Database is up to date.\n" for out, _ in outcomes), outcomes
 
 
+def assert_migrated_once(url: str) -> None:
+    """The schema is there, and recorded at one revision."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert "engagements" in inspect(connection).get_table_names()
+        versions = connection.execute(text("SELECT count(*) FROM alembic_version")).scalar()
+        assert versions == 1
+    engine.dispose()
+
+
 def test_simultaneous_upgrades_of_one_database_all_succeed() -> None:
     with fresh_postgres(PG_SERVER, "assess_migrate", migrated=False) as url:
         upgrade_at_once(url)
-        engine = create_engine(url)
-        with engine.connect() as connection:
-            assert "engagements" in inspect(connection).get_table_names()
-            versions = connection.execute(text("SELECT count(*) FROM alembic_version")).scalar()
-            assert versions == 1
-        engine.dispose()
+        assert_migrated_once(url)
 
 
 def test_simultaneous_upgrades_of_one_sqlite_file_all_succeed(tmp_path: Path) -> None:
@@ -48,9 +53,4 @@ def test_simultaneous_upgrades_of_one_sqlite_file_all_succeed(tmp_path: Path) ->
     for attempt in range(2):
         url = f"sqlite:///{tmp_path / f'assess-{attempt}.sqlite3'}"
         upgrade_at_once(url, count=4)
-        engine = create_engine(url)
-        with engine.connect() as connection:
-            assert "engagements" in inspect(connection).get_table_names()
-            versions = connection.execute(text("SELECT count(*) FROM alembic_version")).scalar()
-            assert versions == 1
-        engine.dispose()
+        assert_migrated_once(url)

@@ -891,6 +891,15 @@ def test_reopening_after_a_what_if_leaves_the_frozen_version_current(
     assert "This version is stale." in version_page()
 
 
+def bo_submits(app: Flask, answers: dict[str, int]) -> None:
+    """Bo Chen submits these answers, as from his link."""
+    with app.app_context():
+        bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
+        bo.answers = dict(answers)
+        bo.submitted_at = utcnow()
+        db.session.commit()
+
+
 def test_answers_back_as_they_were_do_not_bring_back_a_consensus_agreed_on_since(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -899,22 +908,15 @@ def test_answers_back_as_they_were_do_not_bring_back_a_consensus_agreed_on_since
     iteration = {"factor": "iteration_readiness", "value": "3", "note": "Sprints online only."}
     second = post(signed_in, f"{path}/agree", iteration).headers["Location"].split("#")[0]
 
-    def bo_submits(answers: dict[str, int]) -> None:
-        with app.app_context():
-            bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
-            bo.answers = dict(answers)
-            bo.submitted_at = utcnow()
-            db.session.commit()
-
     # Bo answers innovation differently; the consensus decided anew gets a second agreement
     # on a factor whose answers never changed.
-    bo_submits({**CREATOR_ANSWERS, "innovation": 1})
+    bo_submits(app, {**CREATOR_ANSWERS, "innovation": 1})
     third = post(signed_in, f"{engagement_path}/consensus").headers["Location"]
     timeline = {"factor": "timeline_pressure", "value": "5", "note": "The launch date is fixed."}
     assert post(signed_in, f"{third}/agree", timeline).status_code == 303
     # Bo goes back to his first answers: the consensus decided on them before the timeline
     # was agreed is not the engagement's decision again, silently without that agreement.
-    bo_submits(CREATOR_ANSWERS)
+    bo_submits(app, CREATOR_ANSWERS)
     engagement_id = int(engagement_path.rsplit("/", 1)[1])
     assert of_record(app, engagement_id) is None
     page = signed_in.get(engagement_path).get_data(as_text=True)
@@ -982,18 +984,11 @@ def test_a_charter_frozen_before_answers_moved_and_came_back_stays_stale(
     frozen = post(signed_in, f"/engagements/{engagement_id}/charter/freeze/4", {"version": "1"})
     assert frozen.status_code == 303
 
-    def bo_submits(answers: dict[str, int]) -> None:
-        with app.app_context():
-            bo = db.session.scalars(select(Respondent).where(Respondent.name == "Bo Chen")).one()
-            bo.answers = dict(answers)
-            bo.submitted_at = utcnow()
-            db.session.commit()
-
-    bo_submits({**CREATOR_ANSWERS, "innovation": 1})
+    bo_submits(app, {**CREATOR_ANSWERS, "innovation": 1})
     moved = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     timeline = {"factor": "timeline_pressure", "value": "5", "note": "The launch date is fixed."}
     assert post(signed_in, f"{moved}/agree", timeline).status_code == 303
-    bo_submits(CREATOR_ANSWERS)
+    bo_submits(app, CREATOR_ANSWERS)
     # The version lacks the timeline agreed since: back to its answers, it is still stale.
     with app.app_context():
         version = db.session.scalars(select(CharterVersion)).one()
