@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
-from werkzeug.routing import IntegerConverter
 
 from assess import config as app_config
 
@@ -169,17 +168,19 @@ def register_api(app: Flask) -> None:
     api.register_api(app)
 
 
-class WholeNumberConverter(IntegerConverter):
-    """A number in a path, written one way only: werkzeug's int also takes leading zeros
-    and any script's digits (/engagements/01, /engagements/\uff11), further addresses of
-    the same page that would otherwise answer as the canonical one."""
-
-    regex = "0|[1-9][0-9]*"
-
-
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per area of the product."""
-    from assess.views import auth, charter, engagements, main, results, signoff, survey, verify
+    from assess.views import (
+        WholeNumberConverter,
+        auth,
+        charter,
+        engagements,
+        main,
+        results,
+        signoff,
+        survey,
+        verify,
+    )
 
     # Before any rule is added: each <int:...> of every blueprint (the API's too) reads it.
     app.url_map.converters["int"] = WholeNumberConverter

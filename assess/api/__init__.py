@@ -21,11 +21,11 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Api, Blueprint, abort
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
-from werkzeug.routing import IntegerConverter
 
 from assess.api.schemas import TAKES_JSON, ErrorSchema
 from assess.config import rate_limit
 from assess.schemas import KeyGivenTwice, unique_keys
+from assess.views import WholeNumberConverter
 
 PREFIX = "/api/v1"
 # Anonymous evaluations are cheap but not free: this many per client address.
@@ -279,10 +279,8 @@ def require_json_body() -> None:
         abort(400, message=f"The request body is {reason}.")
 
 
-class IdConverter(IntegerConverter):
-    """A database id in a path, written one way only: werkzeug's int also takes leading zeros
-    and any script's digits (/engagements/02, /engagements/٢), other addresses of the same
-    object."""
+class IdConverter(WholeNumberConverter):
+    """A database id in a path: a whole number written one way only, from 1."""
 
     regex = "[1-9][0-9]*"
 

@@ -10,8 +10,17 @@ from typing import Any, TypeVar
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Response, current_app, g, request, url_for
 from werkzeug.http import parse_range_header
+from werkzeug.routing import IntegerConverter
 
 Found = TypeVar("Found")
+
+
+class WholeNumberConverter(IntegerConverter):
+    """A number in a path, written one way only: werkzeug's int also takes leading zeros
+    and any script's digits (/engagements/01, /engagements/\uff11), further addresses of
+    the same page that would otherwise answer as the canonical one."""
+
+    regex = "0|[1-9][0-9]*"
 
 
 def kept_for_request(kind: str, token: str, look_up: Callable[[str], Found]) -> Found:
