@@ -10,6 +10,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import click
 
+from assess.text import join_names
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -240,11 +242,6 @@ def _keep_new_secret_key(path: str) -> None:
         os.unlink(temporary)
 
 
-def _listed(items: list[str]) -> str:
-    """Join items as a sentence does: "a", "a and b", "a, b and c"."""
-    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
-
-
 def instance_folder(instance_path: str) -> None:
     """Make the instance folder when something kept in it is not configured elsewhere.
 
@@ -268,8 +265,8 @@ def instance_folder(instance_path: str) -> None:
         reason = "a file is in its place" if os.path.isfile(instance_path) else error.strerror
         raise ConfigurationError(
             f"the instance folder {instance_path} cannot be made ({reason or error}):"
-            f" it keeps {_listed([what for what, _ in kept])}; make it a writable folder, or set"
-            f" {_listed([setting for _, setting in kept])}"
+            f" it keeps {join_names([what for what, _ in kept])}; make it a writable folder, or set"
+            f" {join_names([setting for _, setting in kept])}"
         ) from None
 
 
