@@ -705,6 +705,11 @@ class CharterVersion(Base):
     def filename(self) -> str:
         return f"charter-{self.document_id}-v{self.number}.pdf"
 
+    @property
+    def next_version(self) -> CharterVersion | None:
+        """The version frozen right after this one, if any."""
+        return next((v for v in self.engagement.charter_versions if v.number > self.number), None)
+
 
 class SignOff(Base):
     """The approval round of one frozen version: its state, and the sealed PDF once signed."""

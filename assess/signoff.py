@@ -918,9 +918,8 @@ def _why(
         )
         # Only the newest version goes back to draft: one prepared from an older version
         # would start from what was declined, and withdraw the newer one.
-        after = [v.number for v in version.engagement.charter_versions if v.number > version.number]
-        if after:
-            return f"{who} Version {min(after)} was frozen after it."
+        if version.next_version is not None:
+            return f"{who} Version {version.next_version.number} was frozen after it."
         return (
             f"{who} The charter is back in draft: change what needs changing and freeze a "
             "new version."

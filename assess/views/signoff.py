@@ -375,7 +375,7 @@ def _version_page(
         stale=stale,
         decline=signoff.decline_of(version.sign_off),
         withdrawn_by=signoff.withdrawn_by(version.sign_off),
-        newer_version=_withdrawn_for(engagement, version),
+        newer_version=_withdrawn_for(version),
         waiting=signoff.waiting_for(version.sign_off),
         form=form or {},
         errors=errors or {},
@@ -387,12 +387,12 @@ def _version_page(
     return page, status
 
 
-def _withdrawn_for(engagement: Engagement, version: CharterVersion) -> CharterVersion | None:
+def _withdrawn_for(version: CharterVersion) -> CharterVersion | None:
     """The version whose freezing withdrew this one's sign-off, if that is what withdrew it."""
     sign_off = version.sign_off
     if sign_off.status != SIGNOFF_WITHDRAWN or sign_off.reason == signoff.WITHDRAWN_BY_HAND:
         return None
-    return next((v for v in engagement.charter_versions if v.number > version.number), None)
+    return version.next_version
 
 
 def _replaced_by(version: CharterVersion) -> CharterVersion | None:
