@@ -1,5 +1,5 @@
-"""Personal links kept out of the request logs: gunicorn's access log and the development
-server's request lines alike.
+"""Personal links kept out of the logs: gunicorn's access and error logs, the development
+server's request lines and the app's own log alike.
 
 Only a fingerprint of a personal link is stored: a log line keeping it whole would let
 whoever reads the logs answer the questionnaire, or approve a charter, in someone's name.

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from gunicorn.glogging import Logger
 
-from assess.access_log import without_link_tokens
+from assess.access_log import hide_link_tokens, without_link_tokens
 from assess.config import ConfigurationError, whole_number
 
 WORKER_CLASSES = ("gthread", "sync")
@@ -91,6 +91,12 @@ forwarded_allow_ips = _text("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 class AccessLog(Logger):  # type: ignore[misc]
     """gunicorn's logger, with personal links hidden in whatever a log line shows."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        # gunicorn's own messages name the request they are about: a request line it
+        # refuses, or "Error handling request /i/..." when an answer fails.
+        hide_link_tokens(self.error_log)
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)

@@ -548,6 +548,27 @@ def test_the_access_log_keeps_no_personal_link(tmp_path: Path) -> None:
     assert secret not in logged
 
 
+def test_the_gunicorn_error_log_keeps_no_personal_link(tmp_path: Path) -> None:
+    # gunicorn names the request it could not handle in its own log: a request line it
+    # refuses, or a request whose answer failed ("Error handling request /i/...").
+    from assess.commands import upgrade_database
+
+    database = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    upgrade_database(database)
+    secret = "Qx7TqS0b3rVq1mJ9kA2cL5dF8gH4jK6nP0sU3wY7zB1"
+    with node({"DATABASE_URL": database, "SECRET_KEY": "k" * 32}) as server:
+        for path in (f"/i/{secret}/step/2", f"/sign/{secret}"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sent:
+                sent.sendall(f"GET {path}\r\n\r\n".encode())  # no HTTP version: refused
+                assert sent.recv(100).startswith(b"HTTP/1.1 400")
+        deadline = time.monotonic() + 10
+        while server.stderr().count("Invalid request") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        logged = server.stderr()
+    assert "GET /i/<hidden>/step/2" in logged and "GET /sign/<hidden>" in logged, logged
+    assert secret not in logged
+
+
 def test_the_development_server_log_keeps_no_personal_link(tmp_path: Path) -> None:
     import requests
 
