@@ -12,6 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from signofftools import (
     SIGNATORIES,
+    Setup,
+    freeze,
     frozen_charter,
     seal_key_files,  # noqa: F401  (fixture)
     send,
@@ -19,11 +21,29 @@ from signofftools import (
     signed_by_everyone,
 )
 from sqlalchemy import select
-from webtools import ENGAGEMENT, create_engagement, invite, login, make_consultant, post
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    ENGAGEMENT,
+    answer_through_link,
+    create_engagement,
+    fill_in,
+    invite,
+    login,
+    make_consultant,
+    post,
+    respondent_id,
+)
 
 from assess.deletion import NOT_ARCHIVED, SIGNED
 from assess.extensions import db
-from assess.models import Base, Engagement
+from assess.models import (
+    ANSWERS_CLOSED,
+    ANSWERS_REOPENED,
+    RESPONDENT_REMOVED,
+    Base,
+    Engagement,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -89,6 +109,54 @@ def test_an_archived_engagement_is_deleted_with_everything_in_it(
     assert post(signed_in, path).status_code == 404  # type: ignore[attr-defined]
     for link in links:
         assert app.test_client().get(link).status_code == 404, link
+    assert signed_in.get(f"/engagements/{kept}").status_code == 200
+
+
+def test_deleting_leaves_no_trace_of_the_people_in_it(app: Flask, signed_in: FlaskClient) -> None:
+    """Everything the engagement's life stored about people goes: respondents who answered
+    from links, one removed (the history keeps their name), answers reopened and closed
+    again, a consensus, a draft calendar, and a version declined from a browser (its
+    events keep the signatory's address and browser), replaced by a second one."""
+    kept, _ = full_engagement(app, signed_in)
+    before = stored(app)
+    engagement_id = create_engagement(signed_in)
+    base = f"/engagements/{engagement_id}"
+    visitor = app.test_client()
+    for name, side in (("Ann Lee", "producer"), ("Bo Chen", "creator")):
+        link = invite(signed_in, engagement_id, respondent_name=name, side=side)
+        answer_through_link(visitor, link, ANSWERS if side == "producer" else CREATOR_ANSWERS)
+    fill_in(visitor, invite(signed_in, engagement_id, respondent_name="Di Evans"))
+    removed = post(signed_in, f"{base}/respondents/{respondent_id(app, 'Di Evans')}/remove")
+    assert removed.status_code in (302, 303)  # type: ignore[attr-defined]
+    ann = respondent_id(app, "Ann Lee")
+    post(signed_in, f"{base}/respondents/{ann}/reopen")
+    post(signed_in, f"{base}/respondents/{ann}/close")
+    decided = post(signed_in, f"{base}/consensus")
+    assert decided.status_code == 303  # type: ignore[attr-defined]
+    setup = Setup(engagement_id, int(decided.headers["Location"].rsplit("/", 1)[1]))  # type: ignore[attr-defined]
+    assert post(signed_in, setup.charter_path + ".ics").status_code == 200  # type: ignore[attr-defined]
+    links = send(signed_in, freeze(signed_in, setup), order="parallel")
+    declined = post(
+        visitor,
+        f"{links['Bo Chen']}/decline",
+        {"reason": "Split"},
+        headers={"User-Agent": "Bo's browser"},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert declined.status_code == 303  # type: ignore[attr-defined]
+    freeze(signed_in, setup)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.draft_calendars
+        actions = {event.action for event in engagement.events}
+        assert {RESPONDENT_REMOVED, ANSWERS_REOPENED, ANSWERS_CLOSED} <= actions, actions
+        events = [e for v in engagement.charter_versions for e in v.sign_off.events]
+        assert any(e.ip == "203.0.113.9" and e.user_agent == "Bo's browser" for e in events)
+        assert len(engagement.charter_versions) == 2
+
+    post(signed_in, f"{base}/archive")
+    assert post(signed_in, f"{base}/delete").status_code == 302  # type: ignore[attr-defined]
+    assert stored(app) == before
     assert signed_in.get(f"/engagements/{kept}").status_code == 200
 
 
