@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from typing import NoReturn
 
 import click
@@ -27,6 +29,7 @@ from assess.models import (
     Engagement,
     Party,
     Respondent,
+    hold_row,
     utcnow,
 )
 from assess.questionnaire import decide, record_consensus, record_decision
@@ -228,6 +231,62 @@ def user_password(email: str, revoke_tokens: bool) -> None:
             " no longer trusted on the API tokens page, or --revoke-tokens revokes them all."
         )
     click.echo(said)
+
+
+@user_cli.command("delete", short_help="Delete a consultant account that holds no engagements.")
+@click.argument("email")
+def user_delete(email: str) -> None:
+    """Delete a consultant's account for good: its email, name, password hash and API
+    tokens; every session signed in with it ends. Refused while the account holds
+    engagements, which would go with it."""
+    from sqlalchemy import delete, func, select
+
+    from assess.api.tokens import ApiToken
+    from assess.views.auth import find_consultant
+
+    consultant = find_consultant(_check_email(email))
+    if consultant is None:
+        click.echo(f"Error: there is no account for {email.strip()}.", err=True)
+        sys.exit(1)
+    # Held, so that an engagement created at this moment is counted, not deleted with it.
+    # The versions frozen in them go with the account too: only an engagement's own
+    # consultant freezes its charter.
+    hold_row(db.session, Consultant, consultant.id)
+    held = db.session.scalars(
+        select(Engagement.signed_at).where(Engagement.consultant_id == consultant.id)
+    ).all()
+    if held:
+        db.session.rollback()
+        _account_kept(consultant.email, held)
+    tokens = db.session.scalar(select(func.count()).where(ApiToken.consultant_id == consultant.id))
+    # The database's cascades delete its API tokens in the same transaction.
+    db.session.execute(delete(Consultant).where(Consultant.id == consultant.id))
+    db.session.commit()
+    these = "token" if tokens == 1 else "tokens"
+    click.echo(
+        f"Deleted the account of {consultant.email} and its {tokens} API {these}; every"
+        " session signed in with it is signed out."
+    )
+
+
+def _account_kept(email: str, held: Sequence[datetime | None]) -> NoReturn:
+    """Say why an account is not deleted: its engagements (``held``: when each was signed,
+    if it was) would go with it; and what to do instead."""
+    engagements = f"{len(held)} engagement{'' if len(held) == 1 else 's'}"
+    signed = sum(1 for signed_at in held if signed_at is not None)
+    if signed:
+        said = (
+            f"{engagements}, {signed} of them signed, which would be deleted with it; a signed"
+            f" charter is kept, and its account with it: 'assess user password {email}"
+            " --revoke-tokens' shuts the account instead"
+        )
+    else:
+        said = (
+            f"{engagements}, which would be deleted with it; delete them first (archive each"
+            " one, then 'Delete for good' on its page)"
+        )
+    click.echo(f"Error: the account of {email} holds {said}.", err=True)
+    sys.exit(1)
 
 
 def _read_new_password() -> str:

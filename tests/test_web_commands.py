@@ -24,11 +24,11 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from servingtools import PG_SERVER, ROOT
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
-from webtools import post
+from webtools import ENGAGEMENT, login, make_consultant, post
 
 from assess.commands import db_cli, demo, user_cli
 from assess.extensions import db
-from assess.models import Base, Consultant, DecisionRecord, Engagement
+from assess.models import Base, Consultant, DecisionRecord, Engagement, utcnow
 from assess.testing import fresh_postgres
 
 
@@ -459,6 +459,72 @@ def test_user_password_refuses_bad_input(
     assert result.exit_code == status and message in result.output
     with app.app_context():
         assert db.session.scalars(select(Consultant.password_hash)).one() == before
+
+
+@pytest.mark.db
+def test_user_delete_erases_an_account_with_its_tokens_and_sessions(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """A consultant who leaves with no engagements left: nothing of the account stays."""
+    from assess.api.tokens import ApiToken, issue_token
+
+    eve, dan = make_consultant(app, "eve@example.com", "Eve"), make_consultant(app)
+    browser = app.test_client()
+    login(browser, "eve@example.com")
+    with app.app_context():
+        issue_token(db.session, db.session.get(Consultant, eve), "CRM", can_write=True)
+        secret = issue_token(db.session, db.session.get(Consultant, eve), "BI", can_write=False)
+        db.session.commit()
+    result = runner.invoke(user_cli, ["delete", "EVE@example.com"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Deleted the account of eve@example.com and its 2 API tokens; every session signed in"
+        " with it is signed out.\n"
+    )
+    assert browser.get("/engagements").status_code == 302  # to the sign-in page
+    assert (
+        app.test_client().get("/api/v1/engagements", headers=bearer(secret[1])).status_code == 401
+    )
+    with app.app_context():
+        assert db.session.scalars(select(Consultant.id)).all() == [dan]
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+    again = runner.invoke(user_cli, ["delete", "eve@example.com"])
+    assert again.exit_code == 1 and "there is no account for eve@example.com" in again.output
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("signed", [False, True])
+def test_user_delete_keeps_an_account_that_holds_engagements(
+    app: Flask, runner: FlaskCliRunner, signed: bool
+) -> None:
+    # Its engagements would go with it, client work and signed charters alike.
+    make_consultant(app, "eve@example.com", "Eve")
+    browser = app.test_client()
+    login(browser, "eve@example.com")
+    for project in ("Tidewater", "Northern Lights VR"):
+        created = post(browser, "/engagements/new", {**ENGAGEMENT, "project_name": project})
+        assert created.status_code == 302
+    if signed:
+        with app.app_context():
+            db.session.scalars(select(Engagement)).first().signed_at = utcnow()  # type: ignore[union-attr]
+            db.session.commit()
+    result = runner.invoke(user_cli, ["delete", "eve@example.com"])
+    assert result.exit_code == 1
+    if signed:
+        assert result.output == (
+            "Error: the account of eve@example.com holds 2 engagements, 1 of them signed, which"
+            " would be deleted with it; a signed charter is kept, and its account with it:"
+            " 'assess user password eve@example.com --revoke-tokens' shuts the account instead.\n"
+        )
+    else:
+        assert result.output == (
+            "Error: the account of eve@example.com holds 2 engagements, which would be deleted"
+            " with it; delete them first (archive each one, then 'Delete for good' on its"
+            " page).\n"
+        )
+    assert browser.get("/engagements").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Engagement)) == 2
 
 
 @pytest.mark.db
