@@ -127,9 +127,13 @@ def keep_private(path: str | None) -> None:
 
 def _sqlite_like_postgresql(dbapi_connection: Any, _record: Any) -> None:
     """Make SQLite enforce foreign keys and compare text without case in every script,
-    as PostgreSQL does (its own lower(), which ILIKE becomes, knows only ASCII)."""
+    as PostgreSQL does (its own lower(), which ILIKE becomes, knows only ASCII).
+
+    Deleted rows are overwritten in the file too: whatever the build's default, an
+    engagement deleted for good leaves no names or answers to read in the free pages."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
