@@ -140,7 +140,7 @@ def db_upgrade(revision: str | None) -> None:
     click.echo(f"Database is at migration {revision}." if revision else "Database is up to date.")
 
 
-def _check_email(email: str) -> str:
+def _check_email(email: str, param_hint: str = "EMAIL") -> str:
     """Take the address as the sign-in form takes it (see ``assess.emails``)."""
     try:
         address = emails.normalise(email)
@@ -149,7 +149,7 @@ def _check_email(email: str) -> str:
             problem = f"longer than {EMAIL_MAX} characters"
         else:
             problem = "not a valid email address"
-        raise click.BadParameter(problem, param_hint="EMAIL") from None
+        raise click.BadParameter(problem, param_hint=param_hint) from None
     # Sign-in finds an account by its address whatever the case: it is stored in one.
     return address.lower()
 
@@ -231,6 +231,42 @@ def user_password(email: str, revoke_tokens: bool) -> None:
             " no longer trusted on the API tokens page, or --revoke-tokens revokes them all."
         )
     click.echo(said)
+
+
+def _check_new_name(ctx: click.Context, param: click.Parameter, name: str | None) -> str | None:
+    return None if name is None else _check_name(ctx, param, name)
+
+
+@user_cli.command("update", short_help="Correct a consultant's name or email address.")
+@click.argument("email")
+@click.option("--name", callback=_check_new_name, help="The name shown in the app.")
+@click.option("--email", "new_email", metavar="NEW_EMAIL", help="The address to sign in with.")
+def user_update(email: str, name: str | None, new_email: str | None) -> None:
+    """Correct a consultant's name or email address. Charters frozen and histories recorded
+    before keep the name they were made with."""
+    from assess.views.auth import find_consultant
+
+    if name is None and new_email is None:
+        raise click.UsageError("Give --name, --email or both.")
+    address = _check_email(new_email, "'--email'") if new_email is not None else None
+    consultant = find_consultant(_check_email(email))
+    if consultant is None:
+        click.echo(f"Error: there is no account for {email.strip()}.", err=True)
+        sys.exit(1)
+    if address is not None:
+        other = find_consultant(address)
+        if other is not None and other.id != consultant.id:
+            _account_exists(address)
+        consultant.email = address
+    if name is not None:
+        consultant.name = name
+    try:
+        db.session.commit()
+    except IntegrityError:  # the address taken by an account made at this moment
+        db.session.rollback()
+        _account_exists(address or email)
+    named = f"{consultant.name}, " if consultant.name else "no name, "
+    click.echo(f"Updated the account: {named}signing in with {consultant.email}.")
 
 
 @user_cli.command("delete", short_help="Delete a consultant account that holds no engagements.")

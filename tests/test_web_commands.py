@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from servingtools import PG_SERVER, ROOT
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
-from webtools import ENGAGEMENT, login, make_consultant, post
+from webtools import ENGAGEMENT, PASSWORD, login, make_consultant, post
 
 from assess.commands import db_cli, demo, user_cli
 from assess.extensions import db
@@ -459,6 +459,64 @@ def test_user_password_refuses_bad_input(
     assert result.exit_code == status and message in result.output
     with app.app_context():
         assert db.session.scalars(select(Consultant.password_hash)).one() == before
+
+
+@pytest.mark.db
+def test_user_update_corrects_a_consultant_s_name_and_email(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    make_consultant(app, "eve@example.com", "Eve Adams")
+    result = runner.invoke(
+        user_cli,
+        ["update", "EVE@example.com", "--name", "Eve Okafor", "--email", "Eve.Okafor@Example.com"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output
+        == "Updated the account: Eve Okafor, signing in with eve.okafor@example.com.\n"
+    )
+    browser = app.test_client()
+    refused = post(browser, "/login", {"email": "eve@example.com", "password": PASSWORD})
+    assert refused.status_code != 302
+    login(browser, "eve.okafor@example.com")
+    assert "Eve Okafor" in browser.get("/account").get_data(as_text=True)
+    # The name alone, the address kept.
+    result = runner.invoke(user_cli, ["update", "eve.okafor@example.com", "--name", "Eve O."])
+    assert result.output == "Updated the account: Eve O., signing in with eve.okafor@example.com.\n"
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("arguments", "status", "message"),
+    [
+        (["eve@example.com"], 2, "Give --name, --email or both."),
+        (
+            ["eve@example.com", "--email", "CARA@example.com"],
+            1,
+            "an account for cara@example.com already exists",
+        ),
+        (
+            ["eve@example.com", "--email", "not an address"],
+            2,
+            "Invalid value for '--email': not a valid email address",
+        ),
+        (["eve@example.com", "--name", "Eve\nAdams"], 2, "Invalid value for '--name'"),
+        (["nobody@example.com", "--name", "Eve"], 1, "there is no account for nobody@example.com"),
+    ],
+)
+def test_user_update_refuses_what_it_cannot_take(
+    app: Flask, runner: FlaskCliRunner, arguments: list[str], status: int, message: str
+) -> None:
+    make_consultant(app, "eve@example.com", "Eve Adams")
+    make_consultant(app)
+    result = runner.invoke(user_cli, ["update", *arguments])
+    assert result.exit_code == status and message in result.output, result.output
+    with app.app_context():
+        accounts = db.session.execute(select(Consultant.email, Consultant.name)).all()
+        assert sorted(map(tuple, accounts)) == [
+            ("cara@example.com", "Cara Diaz"),
+            ("eve@example.com", "Eve Adams"),
+        ]
 
 
 @pytest.mark.db
