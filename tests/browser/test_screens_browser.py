@@ -1,0 +1,80 @@
+"""The pages on a touch screen, on paper and beside long values: every choice is a full tap
+on a phone and on a tablet held either way, nothing a visitor types in makes a phone zoom in,
+a printed page carries the content without its controls, and a table keeps to a laptop."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from browsertools import LAPTOP, lines_of, settled, shoot, sign_in
+from flask import Flask
+from playwright.sync_api import Browser, ViewportSize, expect
+from signofftools import (  # noqa: F401  (fixtures)
+    approve,
+    engagement_with_decision,
+    freeze,
+    name_signatories,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    create_engagement,
+    signed_in_consultant,
+)
+
+from assess.extensions import db
+from assess.models import Engagement, Respondent, utcnow
+
+pytestmark = pytest.mark.browser
+
+
+# A phone, and a tablet upright and on its side: each is touched, not pointed at with a mouse.
+TOUCH_SCREENS: dict[str, ViewportSize] = {
+    "phone": {"width": 390, "height": 844},
+    "tablet": {"width": 768, "height": 1024},
+    "tablet-landscape": {"width": 1180, "height": 820},
+}
+
+
+# Six partners: the chart draws four of them and names the other two below its key.
+PARTNERS = (
+    ("Ann Lee", "producer", ANSWERS),
+    ("Bo Chen", "creator", CREATOR_ANSWERS),
+    ("Cy Park", "creator", {**ANSWERS, "innovation": 1}),
+    ("Di Roe", "producer", {**ANSWERS, "risk_tolerance": 5}),
+    ("Ed Fox", "creator", {**ANSWERS, "planning_complexity": 5}),
+    ("Flo Day", "producer", {**ANSWERS, "resource_availability": 1}),
+)
+
+
+def test_the_partners_the_chart_leaves_out_are_named_in_a_sentence(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    engagement_id = create_engagement(client)
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        for name, side, answers in PARTNERS:
+            engagement.respondents.append(
+                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
+            )
+        db.session.commit()
+    for name, screen in (("phone", TOUCH_SCREENS["phone"]), ("laptop", LAPTOP)):
+        context = browser.new_context(viewport=screen)
+        page = sign_in(context, live_server)
+        page.goto(f"{live_server}/engagements/{engagement_id}")
+        note = page.locator(".legend-note")
+        expect(note).to_contain_text("Ed Fox and Flo Day")
+        settled(page)
+        # The sentence wraps as text does: no word of it is split over two lines.
+        for word in re.findall(r"\w+", note.inner_text()):
+            drawn = lines_of(note, word)
+            assert drawn and set(drawn) == {1}, (name, word, drawn)
+        shoot(page, artifacts, f"screens-chart-left-out-{name}")
+        context.close()
