@@ -78,3 +78,50 @@ def test_the_partners_the_chart_leaves_out_are_named_in_a_sentence(
             assert drawn and set(drawn) == {1}, (name, word, drawn)
         shoot(page, artifacts, f"screens-chart-left-out-{name}")
         context.close()
+
+
+# The top of each line an element's text is drawn on.
+DISTINCT_LINES = "e => new Set([...e.getClientRects()].map(r => Math.round(r.top))).size"
+
+
+# As long as an address kept in one piece may be.
+ORDINARY_EMAIL = "eve.stone@northlight-film-productions.uk"
+
+
+LONG_EMAIL = "maximiliana.wolkonskaja-rasumowskaja@international-coproductions.example"
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+@pytest.mark.parametrize("width", [1024, 1280, 1366])
+def test_the_signatories_table_keeps_to_a_laptop_with_a_long_address(
+    app: Flask, live_server: str, browser: Browser, width: int
+) -> None:
+    client = signed_in_consultant(app)
+    version = freeze(client, engagement_with_decision(app, client))
+    people = (
+        {
+            "name": "Maximiliana Alexandrowna Wolkonskaja-Rasumowskaja",
+            "email": LONG_EMAIL,
+            "role": "Head of International Co-Production",
+        },
+        {"name": "Dan Park", "email": "dan@x.example", "role": "Producer"},
+        {"name": "Eve Stone", "email": ORDINARY_EMAIL, "role": "Producer"},
+    )
+    links = send(client, version, order="parallel", people=people)
+    # Once approved, a row says when, and until when the link still opens the charter.
+    response = approve(app.test_client(), links["Dan Park"], "Dan Park")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": width, "height": 860})
+    page = sign_in(context, live_server)
+    page.goto(live_server + version)
+    settled(page)
+    region = page.locator("#signatories .table-scroll")
+    # Every column is in sight: "Revoke link" is not scrolled out of the card.
+    assert region.evaluate("e => e.scrollWidth <= e.clientWidth"), region.evaluate(
+        "e => [e.scrollWidth, e.clientWidth]"
+    )
+    # An ordinary address still reads in one piece.
+    for address in ("dan@x.example", ORDINARY_EMAIL):
+        cell = page.locator(".signatory-table td[data-label='Email'] bdi", has_text=address)
+        assert cell.evaluate(DISTINCT_LINES) == 1, (width, address)
+    context.close()
