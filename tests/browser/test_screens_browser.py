@@ -5,12 +5,13 @@ a printed page carries the content without its controls, and a table keeps to a 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browsertools import LAPTOP, lines_of, settled, shoot, sign_in
 from flask import Flask
-from playwright.sync_api import Browser, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from signofftools import (  # noqa: F401  (fixtures)
     approve,
     engagement_with_decision,
@@ -23,6 +24,7 @@ from signofftools import (  # noqa: F401  (fixtures)
 from webtools import (
     ANSWERS,
     CREATOR_ANSWERS,
+    consensus_of_two,
     create_engagement,
     signed_in_consultant,
 )
@@ -33,12 +35,84 @@ from assess.models import Engagement, Respondent, utcnow
 pytestmark = pytest.mark.browser
 
 
+TAP = 44  # the smallest comfortable tap target, in CSS pixels
+
+
 # A phone, and a tablet upright and on its side: each is touched, not pointed at with a mouse.
 TOUCH_SCREENS: dict[str, ViewportSize] = {
     "phone": {"width": 390, "height": 844},
     "tablet": {"width": 768, "height": 1024},
     "tablet-landscape": {"width": 1180, "height": 820},
 }
+
+
+# Each radio button or level a visitor taps, by the box that takes the tap: its label.
+CHOICES = """() => [...document.querySelectorAll('main input[type=radio]')]
+  .map(input => document.querySelector(`label[for="${input.id}"]`))
+  .filter(label => label && label.getClientRects().length && !label.closest('[hidden]'))
+  .map(label => {
+    const box = label.getBoundingClientRect();
+    return [label.htmlFor, Math.round(box.width), Math.round(box.height)];
+  })"""
+
+
+@pytest.fixture
+def touch_screens(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
+    contexts = {
+        name: browser.new_context(viewport=size, has_touch=True, is_mobile=name == "phone")
+        for name, size in TOUCH_SCREENS.items()
+    }
+    yield contexts
+    for context in contexts.values():
+        context.close()
+
+
+def assert_choices_are_taps(page: Page, at_least: int) -> None:
+    settled(page)
+    choices = page.evaluate(CHOICES)
+    assert len(choices) >= at_least, (page.url, choices)
+    small = [choice for choice in choices if choice[1] < TAP or choice[2] < TAP]
+    assert not small, (page.url, small)
+
+
+@pytest.mark.usefixtures("shared_seal_key")
+def test_every_radio_choice_is_a_full_tap_on_a_phone_and_a_tablet(
+    app: Flask, live_server: str, touch_screens: dict[str, BrowserContext], artifacts: Path
+) -> None:
+    """The side of an invitation, the order of approval, the factor and level agreed in a
+    consensus and the levels of a what-if: short words make a short label, yet each is tapped."""
+    client = signed_in_consultant(app)
+    consensus = consensus_of_two(app, client)
+    engagement = consensus.split("/decisions/")[0]
+    version = freeze(client, engagement_with_decision(app, client))
+    name_signatories(client, version)  # the order of approval is asked for once they are named
+    for name, context in touch_screens.items():
+        page = sign_in(context, live_server)
+        page.goto(f"{live_server}{engagement}/invitations/new")
+        assert_choices_are_taps(page, 2)
+        page.goto(live_server + version)
+        assert_choices_are_taps(page, 2)
+        page.goto(live_server + consensus)
+        # The factors with a gap, the five levels and the middle to agree on, and the levels
+        # of each of the eight factors to adjust.
+        assert_choices_are_taps(page, 2 + 6 + 8 * 5)
+        shoot(page, artifacts, f"screens-choices-{name}")
+        page.close()
+
+
+def test_the_menu_is_a_full_tap_on_a_phone_and_a_tablet(
+    app: Flask, live_server: str, touch_screens: dict[str, BrowserContext]
+) -> None:
+    signed_in_consultant(app)
+    for name, context in touch_screens.items():
+        page = sign_in(context, live_server)
+        settled(page)
+        items = page.locator(".site-nav a, .site-nav button").all()
+        assert len(items) == 4
+        for item in items:
+            box = item.bounding_box()
+            assert box and box["height"] >= TAP, (name, item.inner_text(), box)
+        page.close()
 
 
 # Six partners: the chart draws four of them and names the other two below its key.
