@@ -56,6 +56,15 @@ CHOICES = """() => [...document.querySelectorAll('main input[type=radio]')]
   })"""
 
 
+# The fields a visitor types in whose text is smaller than 16 CSS pixels: a phone's browser
+# zooms the page in on them when they take the focus, and the page no longer fits.
+SMALL_TYPE = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]):not([type=radio]):not([type=checkbox]):not([type=file]):not([readonly]),'
+    + 'select, textarea:not([readonly])')]
+  .filter(e => e.getClientRects().length && parseFloat(getComputedStyle(e).fontSize) < 16)
+  .map(e => `${e.id || e.name}: ${getComputedStyle(e).fontSize}`)"""
+
+
 @pytest.fixture
 def touch_screens(browser: Browser) -> Iterator[dict[str, BrowserContext]]:
     contexts = {
@@ -113,6 +122,33 @@ def test_the_menu_is_a_full_tap_on_a_phone_and_a_tablet(
             box = item.bounding_box()
             assert box and box["height"] >= TAP, (name, item.inner_text(), box)
         page.close()
+
+
+def test_nothing_typed_in_makes_a_phone_zoom_in(
+    app: Flask, live_server: str, touch_screens: dict[str, BrowserContext]
+) -> None:
+    client = signed_in_consultant(app)
+    consensus = consensus_of_two(app, client)
+    engagement = consensus.split("/decisions/")[0]
+    page = touch_screens["phone"].new_page()
+    page.goto(live_server + "/login")
+    settled(page)
+    assert not page.evaluate(SMALL_TYPE)
+    page.close()
+    page = sign_in(touch_screens["phone"], live_server)
+    for path in (
+        "/engagements",
+        f"{engagement}/invitations/new",
+        consensus,
+        f"{consensus}/charter",
+        "/account/api-tokens",
+        "/api/v1/docs",
+    ):
+        page.goto(live_server + path)
+        for operation in page.locator("details.api-operation").all():
+            operation.locator("summary").click()  # its fields show once it is open
+        settled(page)
+        assert not page.evaluate(SMALL_TYPE), (path, page.evaluate(SMALL_TYPE))
 
 
 # Six partners: the chart draws four of them and names the other two below its key.
