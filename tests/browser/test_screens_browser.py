@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browsertools import LAPTOP, lines_of, settled, shoot, sign_in
+from browsertools import LAPTOP, assert_fits, lines_of, settled, shoot, sign_in
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from signofftools import (  # noqa: F401  (fixtures)
@@ -34,17 +34,15 @@ from assess.models import Engagement, Respondent, utcnow
 
 pytestmark = pytest.mark.browser
 
-
 TAP = 44  # the smallest comfortable tap target, in CSS pixels
-
-
 # A phone, and a tablet upright and on its side: each is touched, not pointed at with a mouse.
 TOUCH_SCREENS: dict[str, ViewportSize] = {
     "phone": {"width": 390, "height": 844},
     "tablet": {"width": 768, "height": 1024},
     "tablet-landscape": {"width": 1180, "height": 820},
 }
-
+# An A4 page less the browser's default margins, in CSS pixels: the width a page is printed at.
+PAPER: ViewportSize = {"width": 718, "height": 1000}
 
 # Each radio button or level a visitor taps, by the box that takes the tap: its label.
 CHOICES = """() => [...document.querySelectorAll('main input[type=radio]')]
@@ -55,7 +53,6 @@ CHOICES = """() => [...document.querySelectorAll('main input[type=radio]')]
     return [label.htmlFor, Math.round(box.width), Math.round(box.height)];
   })"""
 
-
 # The fields a visitor types in whose text is smaller than 16 CSS pixels: a phone's browser
 # zooms the page in on them when they take the focus, and the page no longer fits.
 SMALL_TYPE = """() => [...document.querySelectorAll(
@@ -63,6 +60,12 @@ SMALL_TYPE = """() => [...document.querySelectorAll(
     + 'select, textarea:not([readonly])')]
   .filter(e => e.getClientRects().length && parseFloat(getComputedStyle(e).fontSize) < 16)
   .map(e => `${e.id || e.name}: ${getComputedStyle(e).fontSize}`)"""
+
+# What is only there to be clicked or typed in, drawn on the page.
+CONTROLS = """() => [...document.querySelectorAll(
+    '.site-nav, .skip-link, button, .button, input, select, textarea, .result-side')]
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map(e => `${e.tagName}.${e.className} ${e.textContent.trim().slice(0, 30)}`)"""
 
 
 @pytest.fixture
@@ -151,6 +154,50 @@ def test_nothing_typed_in_makes_a_phone_zoom_in(
         assert not page.evaluate(SMALL_TYPE), (path, page.evaluate(SMALL_TYPE))
 
 
+def printed(page: Page, path: str) -> None:
+    page.set_viewport_size(PAPER)
+    page.emulate_media(media="print")
+    page.goto(path)
+    settled(page)
+
+
+def test_a_printed_result_and_engagement_carry_their_content_without_controls(
+    app: Flask, live_server: str, browser: Browser, artifacts: Path
+) -> None:
+    client = signed_in_consultant(app)
+    consensus = consensus_of_two(app, client)
+    engagement = consensus.split("/decisions/")[0]
+    context = browser.new_context(viewport=LAPTOP)
+    page = sign_in(context, live_server)
+
+    printed(page, live_server + consensus)
+    assert not page.evaluate(CONTROLS), page.evaluate(CONTROLS)
+    expect(page.locator(".recommendation-title")).to_be_visible()
+    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    expect(page.locator(".radar-svg").first).to_be_visible()
+    # The chart is drawn at a readable size, not squeezed into a corner of the sheet.
+    chart = page.locator(".radar-svg").first.bounding_box()
+    assert chart and chart["width"] >= PAPER["width"] / 2, chart
+    assert_fits(page)
+    shoot(page, artifacts, "screens-print-consensus")
+
+    printed(page, live_server + engagement)
+    assert not page.evaluate(CONTROLS), page.evaluate(CONTROLS)
+    expect(page.get_by_role("heading", name="Respondents")).to_be_visible()
+    expect(page.get_by_role("heading", name="Answers side by side")).to_be_visible()
+    # A table is printed whole: a region that scrolls on screen would be cut off on paper.
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.table-scroll')]
+            .filter(region => region.scrollWidth > region.clientWidth + 1
+                              || getComputedStyle(region).overflowX !== 'visible')
+            .map(region => region.getAttribute('aria-label'))"""
+    )
+    assert not cut, cut
+    assert_fits(page)
+    shoot(page, artifacts, "screens-print-engagement")
+    context.close()
+
+
 # Six partners: the chart draws four of them and names the other two below its key.
 PARTNERS = (
     ("Ann Lee", "producer", ANSWERS),
@@ -192,12 +239,8 @@ def test_the_partners_the_chart_leaves_out_are_named_in_a_sentence(
 
 # The top of each line an element's text is drawn on.
 DISTINCT_LINES = "e => new Set([...e.getClientRects()].map(r => Math.round(r.top))).size"
-
-
 # As long as an address kept in one piece may be.
 ORDINARY_EMAIL = "eve.stone@northlight-film-productions.uk"
-
-
 LONG_EMAIL = "maximiliana.wolkonskaja-rasumowskaja@international-coproductions.example"
 
 
