@@ -103,6 +103,11 @@ def engagement_page(
                 DecisionRecord.components,
                 DecisionRecord.answer_sets_digest,
             ),
+            # Whether the newest version awaits its signatories; no frozen document is read.
+            selectinload(Engagement.charter_versions)
+            .load_only(CharterVersion.number)
+            .selectinload(CharterVersion.sign_off)
+            .load_only(SignOff.status),
         )
         .limit(size)
         .offset(offset)

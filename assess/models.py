@@ -62,7 +62,8 @@ MAX_ID = 2**31 - 1
 
 PARTY_SIDES: tuple[str, ...] = SIDES
 
-# Engagement statuses in the order an engagement moves through them.
+# Engagement statuses in the order an engagement moves through them. "Awaiting sign-off":
+# the newest charter version's links are out and it waits for its signatories' approvals.
 STATUSES: tuple[str, ...] = (
     "new",
     "invited",
@@ -70,6 +71,7 @@ STATUSES: tuple[str, ...] = (
     "answered",
     "decided",
     "charter drafted",
+    "awaiting sign-off",
     "signed",
 )
 
@@ -333,10 +335,18 @@ class Engagement(Base):
 
     @property
     def status(self) -> str:
-        """Say how far the engagement has come, from new to signed."""
+        """Say how far the engagement has come, from new to signed.
+
+        Once signed it stays signed: an amendment on its way to signatures leaves the signed
+        charter in force. Before that, a charter version whose sign-off has started awaits
+        its signatories; one being prepared, declined or withdrawn is back in draft.
+        """
         if self.signed_at:
             return "signed"
         if self.charter_drafted_at:
+            newest = self.charter_versions[-1] if self.charter_versions else None
+            if newest is not None and newest.sign_off.status == SIGNOFF_PENDING:
+                return "awaiting sign-off"
             return "charter drafted"
         if self.decision_of_record is not None and not self.awaited:
             return "decided"

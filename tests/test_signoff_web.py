@@ -1084,23 +1084,24 @@ def test_the_engagements_list_follows_the_newest_version_s_sign_off(
     client = signed_in
     setup = engagement_with_decision(app, client)
 
-    def progress() -> str:
+    def progress() -> tuple[str, str]:
         page = client.get("/engagements").get_data(as_text=True)
         card = page.split('class="engagement-meta"', 1)[1].split("</div>", 1)[0]
-        assert "Charter drafted" in card
+        status = re.search(r'<span class="status [\w-]+">([^<]+)</span>', card)
         found = re.search(r"Version \d+:[^<]*", card)
-        return " ".join(found.group().split()) if found else ""
+        assert status is not None
+        return status.group(1), " ".join(found.group().split()) if found else ""
 
     version_path = freeze(client, setup)
-    assert progress() == "Version 1: signatories to name"
+    assert progress() == ("Charter drafted", "Version 1: signatories to name")
     links = send(client, version_path, order="parallel")
-    assert progress() == "Version 1: 0 of 2 approved"
+    assert progress() == ("Awaiting sign-off", "Version 1: 0 of 2 approved")
     assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
-    assert progress() == "Version 1: 1 of 2 approved"
+    assert progress() == ("Awaiting sign-off", "Version 1: 1 of 2 approved")
     post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "Not the agreed split."})
-    assert progress() == "Version 1: declined"
+    assert progress() == ("Charter drafted", "Version 1: declined")
     freeze(client, setup)
-    assert progress() == "Version 2: signatories to name"
+    assert progress() == ("Charter drafted", "Version 2: signatories to name")
 
 
 def test_freezing_again_warns_that_the_signatories_named_for_a_version_are_dropped(

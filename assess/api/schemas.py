@@ -511,11 +511,24 @@ def decision_of_record_id() -> fields.Integer:
     )
 
 
+def engagement_status() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": 'how far the engagement has come, in this order; "awaiting '
+            "sign-off\" while the newest charter version's sign-off has started and is not "
+            'complete ("charter drafted" again if it is declined or withdrawn); once '
+            'signed, "signed" even while an amendment is prepared or awaits sign-off'
+        },
+    )
+
+
 class EngagementSchema(Schema):
     id = fields.Integer(required=True)
     project_name = fields.String(required=True)
     client_organisation = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = engagement_status()
     decision_of_record_id = decision_of_record_id()
     archived = fields.Boolean(required=True)
     parties = fields.List(fields.Nested(PartySchema), required=True)
@@ -716,7 +729,7 @@ class CharterVersionSchema(Schema):
 
 
 class SignOffSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = engagement_status()
     charter_drafted_at = fields.AwareDateTime(allow_none=True, required=True)
     signed_at = fields.AwareDateTime(allow_none=True, required=True)
     decision_of_record_id = decision_of_record_id()

@@ -1,0 +1,186 @@
+"""An engagement's status along a consultant's whole journey, the same wherever it is shown:
+the engagement itself, its list entry, its page and the API."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from apitools import bearer, make_token
+from flask import Flask
+from flask.testing import FlaskClient
+from signofftools import (  # noqa: F401  (fixtures)
+    SIGNATORIES,
+    Setup,
+    approve,
+    details_for_tests,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
+from webtools import (
+    ANSWERS,
+    answer_through_link,
+    create_engagement,
+    invite,
+    login,
+    make_consultant,
+    of_record,
+    post,
+    respondent_id,
+    statements_sent,
+)
+
+from assess import charter, signoff
+from assess.engine import evaluate
+from assess.extensions import db
+from assess.models import STATUSES, Consultant, Engagement
+from assess.questionnaire import record_decision
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
+
+
+def shown(app: Flask, client: FlaskClient, engagement_id: int, *, archived: bool = False) -> str:
+    """Return the engagement's status after checking that every place agrees on it."""
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        status = engagement.status
+    assert status in STATUSES
+    page = client.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    badge = re.search(r'<span class="status status-large ([\w-]+)">([^<]+)</span>', page)
+    assert badge is not None
+    assert badge.groups() == ("status-" + status.replace(" ", "-"), status.capitalize())
+    listing = client.get("/engagements?archived=1" if archived else "/engagements")
+    entry = listing.get_data(as_text=True).split(f'href="/engagements/{engagement_id}"')[1]
+    assert re.search(r'<span class="status ([\w-]+)">', entry).group(1) == badge.group(1)  # type: ignore[union-attr]
+    with app.app_context():
+        consultant_id = db.session.get(Engagement, engagement_id).consultant_id  # type: ignore[union-attr]
+    api = app.test_client()
+    headers = bearer(make_token(app, consultant_id, can_write=False))
+    base = f"/api/v1/engagements/{engagement_id}"
+    assert api.get(base, headers=headers).json["status"] == status
+    assert api.get(f"{base}/signoff", headers=headers).json["status"] == status
+    listed = api.get("/api/v1/engagements", headers=headers).json
+    assert [e["status"] for e in listed if e["id"] == engagement_id] == [status]
+    return status
+
+
+def test_the_status_follows_the_whole_journey_everywhere(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    assert shown(app, signed_in, engagement_id) == "new"
+    ann = invite(signed_in, engagement_id)
+    assert shown(app, signed_in, engagement_id) == "invited"
+    post(signed_in, f"{ann}/step/1", {"innovation": "3", "action": "save"})
+    assert shown(app, signed_in, engagement_id) == "in progress"
+    bo = invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer_through_link(signed_in, ann)
+    assert shown(app, signed_in, engagement_id) == "answered"
+    answer_through_link(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
+    # Both are in: the consensus is still to be decided.
+    assert shown(app, signed_in, engagement_id) == "answered"
+    assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
+    assert shown(app, signed_in, engagement_id) == "decided"
+
+    # Reopened answers take the decision away until they are submitted again.
+    ann_id = respondent_id(app, "Ann Lee")
+    assert post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/reopen")
+    assert shown(app, signed_in, engagement_id) == "answered"
+    answer_through_link(signed_in, ann)
+    assert shown(app, signed_in, engagement_id) == "decided"
+
+    decision_id = of_record(app, engagement_id)
+    assert decision_id is not None
+    setup = Setup(engagement_id, decision_id)
+    first = freeze(signed_in, setup)
+    assert shown(app, signed_in, engagement_id) == "charter drafted"
+    links = send(signed_in, first)
+    assert shown(app, signed_in, engagement_id) == "awaiting sign-off"
+    ann_signs, bo_signs = (links[p["name"]] for p in SIGNATORIES)
+    assert approve(app.test_client(), ann_signs, "Ann Lee").status_code == 303  # type: ignore[attr-defined]
+    assert shown(app, signed_in, engagement_id) == "awaiting sign-off"
+    declined = post(app.test_client(), f"{bo_signs}/decline", {"reason": "Wrong venue"})
+    assert declined.status_code == 303
+    # A decline sends the charter back to draft.
+    assert shown(app, signed_in, engagement_id) == "charter drafted"
+
+    second = freeze(signed_in, setup, arbitration="Zurich Chamber")
+    links = send(signed_in, second, order="parallel")
+    for person in SIGNATORIES:
+        assert approve(app.test_client(), links[person["name"]], person["name"]).status_code == 303  # type: ignore[attr-defined]
+    assert shown(app, signed_in, engagement_id) == "signed"
+
+    # An amendment on its way to signatures leaves the signed charter in force.
+    third = freeze(signed_in, setup, arbitration="Geneva Chamber")
+    assert shown(app, signed_in, engagement_id) == "signed"
+    send(signed_in, third)
+    assert shown(app, signed_in, engagement_id) == "signed"
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert "Version 3: 0 of 2 approved" in listing
+
+    assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
+    assert shown(app, signed_in, engagement_id, archived=True) == "signed"
+    assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "signed"
+
+
+def test_every_status_is_styled_and_documented(app: Flask) -> None:
+    from pathlib import Path
+
+    import assess
+
+    css = (Path(assess.__file__).parent / "static" / "app.css").read_text()
+    # A new engagement wears the plain badge; every later status has a colour of its own.
+    styled = set(re.findall(r"\.status-([\w-]+)[ ,]", css))
+    assert [s for s in STATUSES[1:] if s.replace(" ", "-") not in styled] == []
+    schemas = app.test_client().get("/api/v1/openapi.json").json["components"]["schemas"]
+    for name in ("Engagement", "SignOff"):
+        assert schemas[name]["properties"]["status"]["enum"] == list(STATUSES)
+
+
+def engagements_awaiting_sign_off(app: Flask, email: str, count: int) -> int:
+    """Store a consultant with ``count`` engagements, each with its charter frozen and sent
+    to a signatory; return the consultant's id."""
+    consultant_id = make_consultant(app, email=email)
+    with app.app_context():
+        consultant = db.session.get(Consultant, consultant_id)
+        for i in range(count):
+            engagement = Engagement(
+                consultant=consultant, project_name=f"Project {i}", client_organisation="Northlight"
+            )
+            db.session.add(engagement)
+            record = record_decision(db.session, engagement, evaluate(ANSWERS))
+            db.session.flush()
+            version = signoff.freeze(db.session, engagement, record, details_for_tests())
+            signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="a@x.example")
+            signoff.start(db.session, version.sign_off, sequential=True, expires_at=None)
+        db.session.commit()
+    return consultant_id
+
+
+def test_the_lists_tell_who_awaits_sign_off_in_the_same_statements_for_2_as_for_5(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbers = itertools.count(1)
+    monkeypatch.setattr(charter, "to_pdf", lambda *_, **__: b"%%PDF-1.7 %d" % next(numbers))
+    counts = []
+    for email, count in (("few@example.com", 2), ("many@example.com", 5)):
+        consultant_id = engagements_awaiting_sign_off(app, email, count)
+        web = app.test_client()
+        login(web, email)
+        api = app.test_client()
+        headers = bearer(make_token(app, consultant_id))
+        web.get("/engagements")  # the first request records the session's use
+        with statements_sent(app) as statements:
+            page = web.get("/engagements").get_data(as_text=True)
+            listed = api.get("/api/v1/engagements", headers=headers).json
+        assert page.count('<span class="status status-awaiting-sign-off">') == count
+        assert {e["status"] for e in listed} == {"awaiting sign-off"}
+        # No frozen document is read to tell it.
+        assert [s for s in statements if "charter_versions.pdf" in s] == []
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
