@@ -302,6 +302,11 @@ class Seen:
     sign_offs: dict[Any, tuple[str | None, str | None]] = field(default_factory=dict)
     # Each account's email in lower case: sign-in finds an account whatever the case.
     emails: set[str] = field(default_factory=set)
+    # Whether each engagement's charter_drafted_at and signed_at are set, by id; then the
+    # engagements with a frozen charter version, and those with a signed one.
+    milestones: dict[Any, tuple[bool, bool]] = field(default_factory=dict)
+    drafted: set[Any] = field(default_factory=set)
+    signed: set[Any] = field(default_factory=set)
 
 
 def _check_email(table: str, row: dict[str, Any], seen: Seen) -> None:
@@ -425,6 +430,45 @@ def _check_chain(table: str, row: dict[str, Any], seen: Seen) -> None:
                 raise RowError("document_hash is not the SHA-256 of its sign-off's sealed PDF")
         elif row["document_hash"] != sign_off[0]:
             raise RowError("document_hash is not the SHA-256 of its sign-off's charter version")
+
+
+def _check_milestones(table: str, row: dict[str, Any], seen: Seen) -> None:
+    """Refuse an engagement whose charter_drafted_at or signed_at says other than its
+    charter versions, as freezing and sealing set them: its status, its list entry and
+    whether it may be deleted read those times alone. Engagements are stored before their
+    versions, and versions before their sign-offs; ``_check_drafted_and_signed`` checks
+    what is left once every row is in."""
+    if table == "engagements":
+        marked = (row["charter_drafted_at"] is not None, row["signed_at"] is not None)
+        seen.milestones[row["id"]] = marked
+    elif table == "charter_versions":
+        drafted, _ = seen.milestones.get(row["engagement_id"], (True, True))
+        if not drafted:
+            raise RowError(
+                "engagement's charter_drafted_at is empty, though this version was frozen"
+            )
+        seen.drafted.add(row["engagement_id"])
+    elif table == "sign_offs" and row["status"] == SIGNOFF_SIGNED:
+        version = seen.versions.get(row["version_id"])
+        if version is None:
+            return
+        _, signed = seen.milestones.get(version[0], (True, True))
+        if not signed:
+            raise RowError("status is signed while its engagement's signed_at is empty")
+        seen.signed.add(version[0])
+
+
+def _check_drafted_and_signed(seen: Seen) -> None:
+    """Refuse an engagement marked drafted or signed with no charter version that is."""
+    for engagement_id, (drafted, signed) in seen.milestones.items():
+        if drafted and engagement_id not in seen.drafted:
+            problem = "charter_drafted_at names no frozen charter version"
+        elif signed and engagement_id not in seen.signed:
+            problem = "signed_at names no signed charter version"
+        else:
+            continue
+        label = _row_label({"id": engagement_id}, "engagements")
+        raise ArchiveError(f"tables/engagements.jsonl is damaged: {label}'s {problem}")
 
 
 def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
@@ -842,6 +886,7 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
             counts[table.name] += len(batch)
             if counts[table.name] != recorded:
                 raise _miscounted(name, table.name, recorded, "fewer")
+        _check_drafted_and_signed(seen)
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
@@ -892,6 +937,7 @@ def _decode_row(
         _check_calendar(table, values)
         _check_decision_columns(table, values)
         _check_chain(table, values, seen)
+        _check_milestones(table, values, seen)
         _check_email(table, values, seen)
     except RowError as error:
         raise ArchiveError(f"{name} is damaged: {_row_label(row, table)}'s {error}") from None

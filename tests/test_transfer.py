@@ -41,7 +41,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session as OrmSession
 from webtools import ANSWERS, login, make_consultant, post
 
-from assess import create_app
+from assess import create_app, signoff
+from assess.charter import load_details
 from assess.cli import cli
 from assess.commands import alembic_config, upgrade_database
 from assess.extensions import db as database
@@ -1558,6 +1559,72 @@ def test_the_hash_chain_of_charter_versions_and_events_is_checked_on_import(
             assert re.fullmatch(
                 rf"Error: tables/{table}\.jsonl is damaged: row \d+"
                 rf"( \(engagement \d+, version \d+\))?'s {re.escape(expected)}\n",
+                refused.output,
+            ), (case, refused.output)
+            assert all(rows == [] for rows in snapshot(empty_database).values()), case
+        imported = runner.invoke(cli, ["import", str(archive)])
+        assert imported.exit_code == 0, imported.output
+
+
+def test_an_engagement_s_charter_times_must_agree_with_its_charter_versions(
+    app: Flask, client: FlaskClient, consultant: int, empty_database: str, tmp_path: Path
+) -> None:
+    # Its status, its list entry and whether it may be deleted read these times alone.
+    signed = fill(app, client, consultant)
+    unsigned = fill(app, client, consultant)
+    frozen = fill(app, client, consultant)
+    sign(app, signed)
+    with app.app_context():
+        engagement = database.session.get(Engagement, frozen)
+        assert engagement is not None and engagement.latest_decision is not None
+        parties = [{"side": p.side, "name": p.name} for p in engagement.parties]
+        details = load_details({"project": "Tidewater", "parties": parties})
+        signoff.freeze(database.session, engagement, engagement.latest_decision, details)
+        database.session.commit()
+    archive = tmp_path / "backup.zip"
+    assert app.test_cli_runner().invoke(cli, ["export", str(archive)]).exit_code == 0
+    drafted_at = next(
+        e["charter_drafted_at"] for e in _table_rows(archive, "engagements") if e["id"] == signed
+    )
+
+    def edited(engagement_id: int, **changes: Any) -> Any:
+        return lambda rows: _edit(rows, lambda row: row["id"] == engagement_id, **changes)
+
+    cases = {
+        "signed charter, engagement not signed": (
+            edited(signed, signed_at=None),
+            "sign_offs",
+            r"row \d+",
+            "status is signed while its engagement's signed_at is empty",
+        ),
+        "frozen charter, engagement not drafted": (
+            edited(signed, charter_drafted_at=None),
+            "charter_versions",
+            rf"row \d+ \(engagement {signed}, version 1\)",
+            "engagement's charter_drafted_at is empty, though this version was frozen",
+        ),
+        "signed without a signed charter": (
+            edited(frozen, signed_at=drafted_at),
+            "engagements",
+            rf"row {frozen} \(engagement {frozen}\)",
+            "signed_at names no signed charter version",
+        ),
+        "drafted without a charter version": (
+            edited(unsigned, charter_drafted_at=drafted_at),
+            "engagements",
+            rf"row {unsigned} \(engagement {unsigned}\)",
+            "charter_drafted_at names no frozen charter version",
+        ),
+    }
+    with restored(empty_database, tmp_path) as target:
+        runner = target.test_cli_runner()
+        for case, (edit, table, row, expected) in cases.items():
+            crafted = tmp_path / "crafted.zip"
+            _rewrite(archive, crafted, lambda n, d, e=edit: _edit_rows(n, d, "engagements", e))
+            refused = runner.invoke(cli, ["import", str(crafted)])
+            assert refused.exit_code == 2, (case, refused.output)
+            assert re.fullmatch(
+                rf"Error: tables/{table}\.jsonl is damaged: {row}'s {re.escape(expected)}\n",
                 refused.output,
             ), (case, refused.output)
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
