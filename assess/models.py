@@ -507,6 +507,9 @@ class Respondent(Base):
         for invitation in self.invitations:
             if invitation.revoked_at is None:
                 invitation.revoked_at = now
+        # Whom the engagement waits for changes, and its status may: that is activity.
+        if self.engagement is not None:
+            self.engagement.updated_at = now
 
     def issue_link(self, expires_at: datetime | None) -> str:
         """Replace the respondent's links with a new one and return its token (shown once)."""

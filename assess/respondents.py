@@ -175,6 +175,7 @@ def reopen_answers(
         return refusal
     session.refresh(respondent)
     engagement = respondent.engagement
+    engagement.updated_at = utcnow()
     return engagement.record(ANSWERS_REOPENED, consultant.display_name, via, respondent)
 
 

@@ -557,6 +557,7 @@ def start(
         tokens[signatory.position] = _new_link(signatory, expires_at, now)
         if index == 0 or not sequential:
             signatory.invited_at = now
+    _touch(sign_off, now)
     mode = "one after the other" if sequential else "all at once"
     _event(sign_off, "started", now, actor=actor, detail=f"Signatories invited {mode}")
     for signatory in sign_off.signatories:
@@ -770,6 +771,7 @@ def approve(
         raise SignOffError(type_your_name(signatory))
     signatory.action = "approved"
     signatory.acted_at = now
+    _touch(sign_off, now)
     _event(sign_off, "approved", now, actor=signatory.name, signatory=signatory, source=source)
     following = waiting_for(sign_off)
     if following is not None:
@@ -805,6 +807,7 @@ def decline(
         detail=reason,
     )
     _close(sign_off, SIGNOFF_DECLINED, now, f"{signatory.name}: {reason}")
+    _touch(sign_off, now)
     session.flush()
 
 
@@ -822,6 +825,7 @@ def withdraw(
     if sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
         raise SignOffError("This sign-off is already closed.")
     _close(sign_off, SIGNOFF_WITHDRAWN, now, WITHDRAWN_BY_HAND)
+    _touch(sign_off, now)
     _event(sign_off, "withdrawn", now, actor=actor)
 
 
@@ -829,6 +833,12 @@ def _close(sign_off: SignOff, status: str, now: datetime, reason: str) -> None:
     sign_off.status = status
     sign_off.closed_at = now
     sign_off.reason = reason[:1000]
+
+
+def _touch(sign_off: SignOff, now: datetime) -> None:
+    """Count a step of the sign-off as the engagement's activity: where its charter stands
+    is part of its status, and its list puts the engagements last active first."""
+    sign_off.version.engagement.updated_at = now
 
 
 # Where a sign-off stands -------------------------------------------------------------

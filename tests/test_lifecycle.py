@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 import pytest
 from apitools import bearer, make_token
@@ -184,3 +185,59 @@ def test_the_lists_tell_who_awaits_sign_off_in_the_same_statements_for_2_as_for_
         assert [s for s in statements if "charter_versions.pdf" in s] == []
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def first_listed(client: FlaskClient) -> int:
+    """Return the id of the engagement the list shows first: the one last active."""
+    page = client.get("/engagements").get_data(as_text=True)
+    found = re.search(r'<h2><a href="/engagements/(\d+)">', page)
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_each_step_that_changes_the_status_brings_the_engagement_to_the_top_of_the_list(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    ann = invite(signed_in, engagement_id)
+    invite(signed_in, engagement_id, respondent_name="Bo Chen", side="creator")
+    answer_through_link(signed_in, ann)
+    other = create_engagement(signed_in, project_name="Harbour Lights")
+    base = f"/engagements/{engagement_id}"
+    ann_id, bo_id = respondent_id(app, "Ann Lee"), respondent_id(app, "Bo Chen")
+
+    def step(action: Callable[[], object], *, status_changes: bool = True) -> None:
+        """Leave the engagement last active a year ago; after the step, it is listed first."""
+        with app.app_context():
+            found = db.session.get(Engagement, engagement_id)
+            assert found is not None
+            found.updated_at = found.updated_at.replace(year=found.updated_at.year - 1)
+            db.session.commit()
+        assert first_listed(signed_in) == other
+        before = shown(app, signed_in, engagement_id)
+        action()
+        assert (shown(app, signed_in, engagement_id) != before) is status_changes
+        assert first_listed(signed_in) == engagement_id
+
+    # Bo will not answer: once his link no longer works, Ann's answers decide.
+    step(lambda: post(signed_in, f"{base}/respondents/{bo_id}/revoke"))
+    step(lambda: post(signed_in, f"{base}/respondents/{bo_id}/link"))
+    post(signed_in, f"{base}/respondents/{bo_id}/revoke")
+    step(lambda: post(signed_in, f"{base}/respondents/{ann_id}/reopen"))
+    step(lambda: answer_through_link(signed_in, ann))
+    step(lambda: post(signed_in, f"{base}/respondents/{ann_id}/reopen"))
+    step(lambda: post(signed_in, f"{base}/respondents/{ann_id}/close"))
+    decision_id = of_record(app, engagement_id)
+    assert decision_id is not None
+    setup = Setup(engagement_id, decision_id)
+    version = freeze(signed_in, setup)
+    links: dict[str, str] = {}
+    step(lambda: links.update(send(signed_in, version, order="parallel")))
+    step(
+        lambda: approve(app.test_client(), links["Ann Lee"], "Ann Lee"),
+        status_changes=False,
+    )
+    step(lambda: post(app.test_client(), f"{links['Bo Chen']}/decline", {"reason": "No."}))
+    version = freeze(signed_in, setup, arbitration="Zurich Chamber")
+    send(signed_in, version)
+    step(lambda: post(signed_in, f"{version}/withdraw"))
