@@ -360,6 +360,22 @@ def test_a_limit_over_several_units_is_said_in_the_plural(app: Flask, client: Fl
     assert limited.json["message"].startswith("Too many requests: at most 1 per 5 minutes. ")
 
 
+def test_a_wait_of_one_second_is_said_in_the_singular(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from assess.extensions import limiter
+
+    app.config["API_EVALUATE_RATE_LIMIT"] = "1 per minute"
+    client.post("/api/v1/evaluate", json=ANSWERS)
+    # The refusal is asked for a moment before the window ends.
+    moment = SimpleNamespace(time=lambda: limiter.current_limit.reset_at - 0.5)
+    monkeypatch.setattr("assess.api.time", moment)
+    limited = client.post("/api/v1/evaluate", json=ANSWERS)
+    assert limited.json["message"].endswith(" Try again in 1 second.")
+
+
 def test_both_evaluations_draw_on_one_budget_per_client(app: Flask, client: FlaskClient) -> None:
     app.config["API_EVALUATE_RATE_LIMIT"] = "3 per minute"
     pair = {

@@ -145,7 +145,8 @@ def _try_again() -> str:
     current = limiter.current_limit
     if current is None:
         return "Try again later."
-    return f"Try again in {max(1, int(current.reset_at - time.time()))} seconds."
+    seconds = max(1, int(current.reset_at - time.time()))
+    return f"Try again in {seconds} second{'s' if seconds > 1 else ''}."
 
 
 def not_migrated(error: DBAPIError) -> bool:
