@@ -1,7 +1,7 @@
 """Where the partners' answers differ, the consensus they decide on, and why it matters.
 
 Consensus rule: per factor, the median of the respondents' answers. When the median falls
-between two levels (an even number of respondents), it is rounded toward the factor's
+between two levels (an even number of respondents), it is rounded towards the factor's
 cautious end (``Factor.cautious``): the reading that asks for more safeguards. Values the
 consultant agrees with the parties replace the median for their factor; a short note per
 factor records why the consensus is what it is.
@@ -175,7 +175,7 @@ def missing_sides(sides: Iterable[str]) -> list[str]:
 
 
 def cautious_median(values: Sequence[int], cautious: str) -> int:
-    """Return the median, rounded toward the cautious end when it falls between levels."""
+    """Return the median, rounded towards the cautious end when it falls between levels."""
     middle = statistics.median(values)
     return math.ceil(middle) if cautious == "high" else math.floor(middle)
 

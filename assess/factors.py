@@ -55,7 +55,7 @@ FACTORS: tuple[Factor, ...] = (
         question="Do you already have what the project needs to happen?",
         help=(
             "Funding, a venue, equipment, archive rights, specialist skills. When a critical "
-            "asset is missing and only a partner can bring it, that weighs heavily toward a "
+            "asset is missing and only a partner can bring it, that weighs heavily towards a "
             "partnership built around the asset."
         ),
         anchors=(

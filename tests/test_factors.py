@@ -29,10 +29,10 @@ def test_risk_tolerance_level_4_stops_short_of_level_5() -> None:
 
 
 def test_resource_help_promises_no_more_than_the_rules_decide() -> None:
-    # A missing critical asset weighs heavily toward a resource partnership, yet other answers
+    # A missing critical asset weighs heavily towards a resource partnership, yet other answers
     # can outweigh it: the help must not tell the client the partnership will be built on it.
     outweighed = dict(zip(FACTOR_KEYS, (1, 1, 4, 3, 4, 3, 4, 1), strict=True))
     assert "strategic_resource" not in evaluate(outweighed).components
     help_text = BY_KEY["resource_availability"].help
     assert "is shaped around" not in help_text
-    assert "weighs heavily toward a partnership built around" in help_text
+    assert "weighs heavily towards a partnership built around" in help_text

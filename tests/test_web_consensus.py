@@ -96,7 +96,7 @@ def test_agreeing_a_value_stores_a_new_decision_with_its_note(
     # Values are agreed after discussion, not in an intake session, which is something else.
     # The consensus is the middle of the answers, which two answers may have between them.
     assert (
-        "per factor the middle of the answers, rounded toward the more cautious reading when "
+        "per factor the middle of the answers, rounded towards the more cautious reading when "
         "it falls between two levels, except where the parties agreed a level after discussion."
     ) in page
     assert "agreed in the session" not in page
