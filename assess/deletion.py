@@ -19,7 +19,7 @@ from assess.models import CharterVersion, Engagement, hold_row
 NOT_ARCHIVED = "Archive the engagement first: only an archived engagement can be deleted."
 SIGNED = (
     "Its charter was signed, so the engagement is kept: the signed charter is an annex to "
-    "the partners' contract, and the verify page confirms it by its document id."
+    "the partnership contract, and the verify page confirms it by its document ID."
 )
 
 

@@ -78,7 +78,7 @@ CATALOGUE: tuple[Protocol, ...] = (
             _days("trigger_days", "Unresolved disagreement triggers mediation after", high=60),
             Param(
                 "trust_threshold",
-                "Mediation starts when a trust score falls below",
+                "Mediation starts when a trust rating falls below",
                 "of 10",
                 1,
                 10,

@@ -70,7 +70,7 @@ INVARIANTS: dict[str, Callable[[Decision], bool]] = {
     "escalation tiers are 1, 2, 3 with positive time boxes": _ladder_in_order,
     "mediation states trigger_days and trust_threshold": _mediation_complete,
     "direct talks end when mediation starts (tier 1 = mediation trigger)": _one_deadline,
-    "a trust check calls for a talk before a trust score starts mediation": lambda d: (
+    "a trust check calls for a talk before a trust rating starts mediation": lambda d: (
         (check := d.protocol("trust_check")) is None
         or (mediation := d.protocol("mediation")) is None
         or check.params["threshold"] > mediation.params["trust_threshold"]

@@ -398,8 +398,8 @@ def test_an_unknown_document_id_leads_to_checking_the_file_itself(client: FlaskC
         response = client.get(path)
         assert response.status_code == 404
         page = response.get_data(as_text=True)
-        assert "No charter has this document id" in page
-        assert "the document id printed on the charter" in page
+        assert "No charter has this document ID" in page
+        assert "the document ID printed on the charter" in page
         assert '<a class="button" href="/verify">Check the charter file</a>' in page
         assert "Go to the home page" not in page
 

@@ -300,12 +300,12 @@ def test_an_older_decision_points_at_the_newest(app: Flask, signed_in: FlaskClie
     newer = post(signed_in, f"{path}/agree", form).headers["Location"].split("#")[0]
     old_page = signed_in.get(path).get_data(as_text=True)
     assert (
-        "A newer consensus of these partners exists" in old_page
+        "A newer consensus of these respondents exists" in old_page
         and newer.rsplit("/", 1)[1] in old_page
     )
     # The older page's history stops at itself.
     assert "A soft launch first." not in old_page
-    assert "A newer consensus of these partners exists" not in signed_in.get(newer).get_data(
+    assert "A newer consensus of these respondents exists" not in signed_in.get(newer).get_data(
         as_text=True
     )
 

@@ -373,9 +373,10 @@ def test_consensus_decision_shows_where_the_partners_differ(
     assert record.data == expected.to_dict()
     page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
     assert (
-        "Where the partners differ" in page and "2 factors</strong> show a significant gap" in page
+        "Where the respondents differ" in page
+        and "2 factors</strong> show a significant gap" in page
     )
-    assert "Each partner's answers alone" in page
+    assert "Each respondent's answers alone" in page
 
     # Adjusting a consensus value keeps the partners' answers: it becomes an agreed value,
     # with the reason the parties gave.

@@ -129,7 +129,7 @@ def write_atomically(files: dict[Path, tuple[str, bytes]]) -> None:
     help="JSON file of the charter's fields (mediators, revenue split, ...); options override it.",
 )
 @click.option("--charter-version", type=int, help="Version number of this charter (default 1).")
-@click.option("--document-id", help="Document id to print; derived from the content if omitted.")
+@click.option("--document-id", help="Document ID to print; derived from the content if omitted.")
 @click.option(
     "--effective", help="Date the charter takes effect (YYYY-MM-DD); default: issue date."
 )

@@ -61,8 +61,8 @@ ENGAGEMENT_NOT_FOUND = (
 
 # Reached from a charter's QR code or a typed address: the file itself can still be checked.
 DOCUMENT_NOT_FOUND = (
-    "No charter has this document id",
-    "This service has no charter with the id in this address. Compare it with the document id "
+    "No charter has this document ID",
+    "This service has no charter with the ID in this address. Compare it with the document ID "
     "printed on the charter, or check the charter file itself.",
 )
 

@@ -69,7 +69,7 @@ def consensus_decided(
     page = sign_in(laptop, live_server)
     page.goto(f"{live_server}/engagements/{engagement_id}")
     page.get_by_role("button", name="Decide on the consensus").click()
-    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    expect(page.get_by_role("heading", name="Where the respondents differ")).to_be_visible()
     return engagement_id, ann, page
 
 
@@ -91,7 +91,7 @@ def test_partners_answer_apart_the_consultant_agrees_and_the_charter_names_the_g
     assert page.locator(".result-radar, .radar-svg").first.get_attribute("role") == "img"
     description = page.locator(".radar-svg desc").first.text_content() or ""
     assert "Ann Lee" in description and "Bo Chen" in description
-    assert "Where the partners differ" in description  # the table with every value
+    assert "Where the respondents differ" in description  # the table with every value
     # Factors by gap, significant first.
     rows = page.locator(".alignment-table tbody tr")
     assert rows.nth(0).get_attribute("class") == "gap-significant"

@@ -85,7 +85,7 @@ def test_three_long_names_fit_a_laptop_each_heard_in_full(
     context = browser.new_context(viewport=DESKTOP)
     page = sign_in(context, live_server)
     page.goto(live_server + path)
-    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    expect(page.get_by_role("heading", name="Where the respondents differ")).to_be_visible()
     region = page.get_by_role("region", name="Table of the gaps per factor")
     assert_whole_table(page)
     # On the laptop each name is written out, as a column header.
@@ -122,7 +122,7 @@ def test_four_or_five_partners_keep_the_consensus_in_view(
     context = browser.new_context(viewport=DESKTOP)
     page = sign_in(context, live_server)
     page.goto(live_server + path)
-    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    expect(page.get_by_role("heading", name="Where the respondents differ")).to_be_visible()
     for viewport in (DESKTOP, SMALL_LAPTOP):
         page.set_viewport_size(viewport)
         assert_whole_table(page)

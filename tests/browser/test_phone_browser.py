@@ -512,7 +512,7 @@ def test_the_consultant_works_on_a_phone_without_anything_cut_off(
 
         # The result: the gaps and the answers read in full, the chart's labels too.
         page.goto(live_server + paths["result"])
-        expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+        expect(page.get_by_role("heading", name="Where the respondents differ")).to_be_visible()
         assert_consultant_page(page)
         assert_radar_reads(page)
         expect(page.locator(".alignment-table .factor-note")).to_have_text(
