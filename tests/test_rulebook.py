@@ -317,7 +317,7 @@ def test_rules_check_reports_a_failing_scenario(rules_copy: Path) -> None:
 def test_reasons_use_the_units_and_terms_of_their_protocols() -> None:
     rules = {rule.id: rule for rule in load().rules}
     # The band is in percentage points (catalogue unit), not "points" of an unstated kind.
-    assert "ten percentage points" in rules["co-creation-dynamic-equity-narrow-band"].because
+    assert "10 percentage points" in rules["co-creation-dynamic-equity-narrow-band"].because
     # The returns framework weighs four kinds of risk; the reason names them all and claims
     # nothing the answers do not show (high risk tolerance is not uneven risk).
     returns = rules["risk-weighted-returns"].because

@@ -70,7 +70,7 @@ def test_a_value_a_stricter_rule_replaced_is_named_in_the_appendix() -> None:
     assert mediation is not None and mediation.params["trigger_days"] < 10
     html = charter.to_html(decision, make_details())
     row = html.split("alignment-earlier-mediation", 1)[1].split("</tr>", 1)[0]
-    assert "within ten days at the latest" in row
+    assert "within 10 days at the latest" in row
     days = mediation.params["trigger_days"]
     assert (
         "Another rule is stricter, so this applies: Unresolved disagreement triggers "
