@@ -325,7 +325,7 @@ def test_the_ladder_s_early_exits_agree_with_its_table(decisions: dict[str, Deci
     # mediation: the opening sentence must not say only a joint decision ends a tier early.
     assert "either side gives written notice" in text
     assert "or earlier when both sides agree to move on" not in text
-    assert "earlier in the cases the last column of the table names" in text
+    assert "earlier in the cases named in the last column of the table" in text
 
 
 @pytest.mark.parametrize(("kind", "wait"), [("standard", "7 days"), ("agile", "3 days")])
