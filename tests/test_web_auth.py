@@ -21,7 +21,7 @@ pytestmark = pytest.mark.db
 def test_home_page_invites_consultants_to_sign_in(client: FlaskClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
-    assert b"Consultant sign in" in page.data
+    assert b"Sign in as a consultant" in page.data
 
 
 def test_sign_in_and_out(client: FlaskClient, consultant: int) -> None:

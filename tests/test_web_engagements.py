@@ -57,6 +57,9 @@ def test_create_and_list_an_engagement(signed_in: FlaskClient) -> None:
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
     assert "Tidewater" in page and "Northlight Films" in page
     assert "Ann Lee" in page and "Executive producer" in page and "Bo Chen" in page
+    # The notice names the next steps as the page's own buttons do.
+    assert "Invite the respondents or run an intake session." in page
+    assert "Run intake session</a>" in page
     listing = signed_in.get("/engagements").get_data(as_text=True)
     assert "Tidewater" in listing and "New" in listing
 

@@ -194,7 +194,7 @@ def new() -> str | Response | tuple[str, int]:
         _apply(engagement, data)
         db.session.add(engagement)
         db.session.commit()
-    flash("Engagement created. Invite the respondents or start a session.", "success")
+    flash("Engagement created. Invite the respondents or run an intake session.", "success")
     return redirect(url_for("engagements.show", engagement_id=engagement.id))
 
 
