@@ -130,13 +130,15 @@
       });
     });
 
-    // Copy-to-clipboard buttons for invitation and signatory links.
+    // Copy-to-clipboard buttons for invitation and signatory links, and for a new API token
+    // (data-copy-what names what is copied: "link" unless it says otherwise).
     // What happened is said in the row as well, where a screen reader hears it; a copy the
     // browser refuses leaves the link selected and says so in sight, for the keyboard to copy.
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       var field = document.querySelector(button.getAttribute("data-copy"));
       if (!field || !navigator.clipboard) { return; }
       var label = button.innerHTML;
+      var what = button.getAttribute("data-copy-what") || "link";
       var restore = null;
       var said = document.createElement("p");
       said.setAttribute("role", "status");
@@ -146,7 +148,7 @@
       button.addEventListener("click", function () {
         navigator.clipboard.writeText(field.value).then(function () {
           said.className = "copy-status small visually-hidden";
-          said.textContent = "Link copied.";
+          said.textContent = what.charAt(0).toUpperCase() + what.slice(1) + " copied.";
           button.textContent = "Copied";
           clearTimeout(restore);
           restore = setTimeout(function () { button.innerHTML = label; }, 2000);
@@ -156,7 +158,7 @@
           field.focus();
           field.select();
           said.className = "copy-status small";
-          said.textContent = "The link could not be copied here. It is selected: copy it with " +
+          said.textContent = "The " + what + " could not be copied here. It is selected: copy it with " +
             "Ctrl+C, or \u2318C on a Mac.";
         });
       });

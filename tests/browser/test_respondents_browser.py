@@ -12,6 +12,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from webtools import (
     ANSWERS,
+    PASSWORD,
     create_engagement,
     invite,
     post,
@@ -225,4 +226,28 @@ def test_copying_a_link_is_confirmed_and_a_failed_copy_says_what_to_do(
     assert page.evaluate("document.getSelection().toString()") == link
     assert_fits(page)
     shoot(page, artifacts, "copy-link-refused")
+    context.close()
+
+
+def test_copying_a_token_says_a_token_was_copied(
+    app: Flask, live_server: str, browser: Browser
+) -> None:
+    signed_in_consultant(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = sign_in(context, live_server)
+    page.goto(f"{live_server}/account/api-tokens")
+    page.fill("#field-name", "CRM sync")
+    page.fill("#field-password", PASSWORD)
+    page.get_by_role("button", name="Create token").click()
+    script_ready(page)
+    said = page.locator("#new-token [role='status']")
+    page.get_by_role("button", name="Copy token").click()
+    # What was copied is a token, not a link.
+    expect(said).to_have_text("Token copied.")
+    page.evaluate(
+        "() => { navigator.clipboard.writeText = () => Promise.reject(new Error('refused')); }"
+    )
+    page.get_by_role("button", name=re.compile("^Cop")).click()
+    expect(said).to_contain_text("The token could not be copied here.")
     context.close()
