@@ -266,11 +266,18 @@ def summary_text(decision: Decision) -> str:
     lines += ["", "Answers:"]
     lines += [f"  {f.label:<36} {decision.answers[f.key]}" for f in FACTORS]
     lines += ["", "Protocols:"]
+    # Each parameter in words with its unit, as the result page lists it.
     for p in decision.protocols:
-        params = ", ".join(f"{k}={v}" for k, v in p.params.items())
-        lines.append(f"  - {BY_ID[p.id].title}" + (f" ({params})" if params else ""))
+        protocol = BY_ID[p.id]
+        lines.append(f"  - {protocol.title}")
+        for name, value in p.params.items():
+            spec = protocol.param(name)
+            said = f"{spec.label} {quantity(value, spec.unit)}" if spec else f"{name} {value}"
+            lines.append(f"      {said}")
     lines += ["", "Escalation:"]
-    lines += [f"  {t.tier}. {t.name}, up to {t.max_days} days" for t in decision.escalation]
+    lines += [
+        f"  {t.tier}. {t.title}, up to {quantity(t.max_days, 'days')}" for t in decision.escalation
+    ]
     if decision.alignment is not None:
         people = [f"{shown(r.name)} ({r.side})" for r in decision.alignment.respondents]
         lines += [

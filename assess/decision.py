@@ -23,11 +23,23 @@ class ChosenProtocol:
         return {"id": self.id, "params": dict(self.params)}
 
 
+# The escalation tiers as people read them; ``Tier.name`` is the key programs read.
+TIER_TITLES = {
+    "direct": "Direct discussion",
+    "mediation": "Facilitated mediation",
+    "arbitration": "Binding arbitration",
+}
+
+
 @dataclass(frozen=True)
 class Tier:
     tier: int
     name: str
     max_days: int
+
+    @property
+    def title(self) -> str:
+        return TIER_TITLES.get(self.name, self.name.capitalize())
 
     def to_dict(self) -> dict[str, Any]:
         return {"tier": self.tier, "name": self.name, "max_days": self.max_days}

@@ -101,6 +101,24 @@ def test_evaluate_reads_stdin_and_prints_text_for_people() -> None:
     assert "Tipping points:\n  No single one-step change" in result.stdout
 
 
+def test_text_names_parameters_and_tiers_in_words_as_the_result_page_does() -> None:
+    result = assess("evaluate", "--format", "text", stdin=json.dumps(ANSWERS))
+    assert result.returncode == 0, result.stderr
+    # Each parameter by its label, with its unit; never the key a program reads.
+    assert (
+        "  - Trust check\n"
+        "      Held every 14 days\n"
+        "      Structured talk when a rating falls below 8 out of 10\n"
+    ) in result.stdout
+    assert "_days" not in result.stdout and "threshold=" not in result.stdout
+    assert (
+        "Escalation:\n"
+        "  1. Direct discussion, up to 10 days\n"
+        "  2. Facilitated mediation, up to 21 days\n"
+        "  3. Binding arbitration, up to 45 days\n"
+    ) in result.stdout
+
+
 def test_text_gives_each_scoring_reason_its_points_as_the_result_page_and_charter_do() -> None:
     answers = {**ANSWERS, "innovation": 5, "timeline_pressure": 4}
     result = assess("evaluate", "--format", "text", stdin=json.dumps(answers))
