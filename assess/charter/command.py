@@ -148,7 +148,7 @@ def write_atomically(files: dict[Path, tuple[str, bytes]]) -> None:
 @click.option(
     "--ics",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the twelve-month review calendar as an iCalendar file.",
+    help="Also write the 12-month review calendar as an iCalendar file.",
 )
 def charter_command(
     answers_file: IO[str],

@@ -207,7 +207,7 @@ class CharterDetailsSchema(Checked):
     document_id = fields.String(
         load_default="",
         validate=validate.Regexp(
-            DOCUMENT_ID, error="must be 6-40 capital letters, digits or dashes"
+            DOCUMENT_ID, error="must be 6 to 40 capital letters, digits or dashes"
         ),
     )
     effective_date = CalendarDate(

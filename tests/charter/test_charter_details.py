@@ -92,11 +92,11 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
         ({"version": 0}, ["version: must be 1 to 999"]),
         (
             {"document_id": "bad id"},
-            ["document_id: must be 6-40 capital letters, digits or dashes"],
+            ["document_id: must be 6 to 40 capital letters, digits or dashes"],
         ),
         (
             {"document_id": "ABCDEF\n"},
-            ["document_id: must be 6-40 capital letters, digits or dashes"],
+            ["document_id: must be 6 to 40 capital letters, digits or dashes"],
         ),
         (
             {"effective_date": "2026-13-01"},
