@@ -38,7 +38,7 @@ MODELS: tuple[PartnershipModel, ...] = (
         summary=(
             "The producer brings something the project cannot happen without: funding, a venue, "
             "equipment, archive access or specialist expertise. Creative direction stays with "
-            "the creator side within agreed boundaries."
+            "the creator within agreed boundaries."
         ),
         strengths=(
             "Unlocks assets that would otherwise be out of reach.",
