@@ -81,7 +81,7 @@ def test_agree_sets_and_removes_a_value_with_its_note() -> None:
     assert back.alignment is not None and back.alignment.agreed == {}
     assert back.answers["timeline_pressure"] == 4
     assert back.alignment.notes == {"timeline_pressure": "The date is fixed after all."}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="only a decision on several respondents"):
         agree(decide(BASE), Agreement("innovation", 3, "one answer set has no consensus"))
 
 

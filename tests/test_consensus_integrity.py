@@ -250,5 +250,5 @@ def test_summary_of_a_note_on_a_factor_never_agreed_says_no_value_changed() -> N
 def test_evaluate_respondents_refuses_agreed_values_off_the_scale_or_unknown(
     agreed: dict[str, int],
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"levels 1 to 5 of factors: {next(iter(agreed))}$"):
         evaluate_respondents(_pair(), agreed)

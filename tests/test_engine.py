@@ -177,6 +177,45 @@ def test_the_hit_policy_says_when_models_score_the_same_or_close() -> None:
     because = close.trace[-1].because
     assert "fits clearly best" not in because
     assert "Integrated Co-Creation comes close" in because
+    # Two of the three level at the top, below the bar: those two, not all three, are named.
+    two = evaluate(
+        {
+            "innovation": 3,
+            "resource_availability": 2,
+            "risk_tolerance": 3,
+            "relationship_duration": 3,
+            "timeline_pressure": 5,
+            "creative_collaboration": 3,
+            "iteration_readiness": 4,
+            "planning_complexity": 4,
+        }
+    )
+    assert two.scores == {"integrated": -1, "strategic_resource": 4, "agile": 4}
+    assert (
+        "No model fits strongly: Agile Production Partnership and Strategic Resource Partnership "
+        "score the same; Agile Production Partnership is taken because it comes first"
+    ) in two.trace[-1].because
+
+
+def test_a_hybrid_of_unequal_scores_says_the_share_that_combines_them() -> None:
+    decision = evaluate(
+        {
+            "innovation": 2,
+            "resource_availability": 1,
+            "risk_tolerance": 3,
+            "relationship_duration": 4,
+            "timeline_pressure": 2,
+            "creative_collaboration": 4,
+            "iteration_readiness": 5,
+            "planning_complexity": 1,
+        }
+    )
+    assert decision.components == ("strategic_resource", "integrated")
+    assert (decision.scores["strategic_resource"], decision.scores["integrated"]) == (8, 7)
+    assert (
+        "Integrated Co-Creation scores at least 75% of Strategic Resource Partnership's score, "
+        "so the two are combined, with Strategic Resource Partnership leading."
+    ) in decision.trace[-1].because
 
 
 def test_a_hybrid_of_two_models_that_score_the_same_says_why_one_leads() -> None:
@@ -337,6 +376,56 @@ def test_string_and_boolean_facts_compile(tmp_path: Path) -> None:
         decision = engine.evaluate(random_answers(rng))
         expected = decision.components[0] != "agile" and decision.model != "hybrid"
         assert ("probe-not-agile" in {r.rule for r in decision.trace}) == expected
+
+
+def test_rules_tell_one_answer_set_from_several_respondents(tmp_path: Path) -> None:
+    """A rule may ask how many answered: one answer set counts as one respondent."""
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "90-probe.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        "  - id: probe-one\n    when: {respondents: 1}\n"
+        "    protocols: {technology_review: {every_days: 31}}\n"
+        "    because: A probe rule for one answer set.\n"
+        "  - id: probe-several\n    when: {respondents: {gte: 2}}\n"
+        "    protocols: {technology_review: {every_days: 32}}\n"
+        "    because: A probe rule for several respondents.\n"
+    )
+    engine = load_engine(rules)
+    alone = {r.rule for r in engine.evaluate(CO_CREATION).trace}
+    both = {
+        r.rule
+        for r in engine.evaluate_respondents(
+            [Respondent("Ann", "producer", CO_CREATION), Respondent("Bo", "creator", CO_CREATION)]
+        ).trace
+    }
+    assert "probe-one" in alone and "probe-several" not in alone
+    assert "probe-several" in both and "probe-one" not in both
+
+
+def test_a_reason_names_the_hybrid_s_models_in_their_order(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "90-probe.yaml").write_text(
+        "stage: protocols\nrules:\n"
+        "  - id: probe-hybrid\n    when: {hybrid: true}\n"
+        "    protocols: {technology_review: {every_days: 31}}\n"
+        "    because: '{primary_title} leads and {secondary_title} joins it.'\n"
+    )
+    decision = load_engine(rules).evaluate(
+        {
+            "innovation": 2,
+            "resource_availability": 1,
+            "risk_tolerance": 3,
+            "relationship_duration": 4,
+            "timeline_pressure": 2,
+            "creative_collaboration": 4,
+            "iteration_readiness": 5,
+            "planning_complexity": 1,
+        }
+    )
+    [because] = [r.because for r in decision.trace if r.rule == "probe-hybrid"]
+    assert because == "Strategic Resource Partnership leads and Integrated Co-Creation joins it."
 
 
 def test_eight_threads_at_once_get_the_same_decisions_as_one() -> None:

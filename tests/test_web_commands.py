@@ -601,7 +601,7 @@ def test_demo_creates_a_consultant_and_an_engagement_once(
     response = post(client, "/login", {"email": "demo@assess.example", "password": password})
     assert response.status_code == 302
     page = client.get("/engagements").get_data(as_text=True)
-    assert "Tidewater" in page and "Decided" in page
+    assert "Tidewater" in page and 'class="status status-decided">Decided</span>' in page
 
 
 @pytest.mark.db

@@ -61,7 +61,8 @@ def test_create_and_list_an_engagement(signed_in: FlaskClient) -> None:
     assert "Invite the respondents or run an intake session." in page
     assert "Run intake session</a>" in page
     listing = signed_in.get("/engagements").get_data(as_text=True)
-    assert "Tidewater" in listing and "New" in listing
+    # The engagement's status, not the "New engagement" link every page carries.
+    assert "Tidewater" in listing and 'class="status status-new">New</span>' in listing
 
 
 @pytest.mark.parametrize(

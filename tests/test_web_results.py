@@ -83,10 +83,12 @@ def test_facilitated_session_stores_a_decision_snapshot(app: Flask, signed_in: F
         assert BY_ID[chosen.id].title in page
     for reason in expected.trace:
         assert reason.because.replace("'", "&#39;") in page
-    for tipping in expected.what_if or ():
+    assert expected.what_if  # these answers have tipping points: each one is listed
+    for tipping in expected.what_if:
         assert tipping.sentence().replace("'", "&#39;") in page
     assert 'role="img"' in page and '<title id="result-radar-title">' in page
-    assert "Decided" in signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    shown = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+    assert 'status-large status-decided">Decided</span>' in shown
 
 
 def test_stored_decision_is_shown_as_stored_even_if_rules_change(
