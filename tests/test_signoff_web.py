@@ -39,6 +39,7 @@ from webtools import (
     login,
     make_consultant,
     statements_sent,
+    visible_text,
 )
 
 from assess.extensions import db
@@ -589,7 +590,7 @@ def test_a_signed_version_replaced_by_a_signed_amendment_says_so_on_its_pages(
     assert replaced not in visitor.get(old_links["Ann Lee"]).get_data(as_text=True)
     assert approve(visitor, links["Bo Chen"], "Bo Chen").status_code == 303
     for page in (visitor.get(old_links["Bo Chen"]), signed_in.get(first)):
-        text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+        text = visible_text(page.get_data(as_text=True))
         text = text.replace(" ,", ",")
         assert re.search(
             r"Amended since: version 2, signed on [^.]+ UTC, replaces this one\.", text
@@ -1728,7 +1729,7 @@ def test_the_charter_form_says_why_the_version_it_corrects_was_declined(
     for path in (f"{version_path}/amend", setup.charter_path):
         page = signed_in.get(path).get_data(as_text=True)
         notice = page.split('id="declined"', 1)[1].split("</p>", 1)[0]
-        text = " ".join(re.sub(r"<[^>]+>", " ", notice).split())
+        text = visible_text(notice)
         assert "Version 1 was declined." in text, text
         assert "Bo Chen : The split must be 50/50." in text, text
         assert "Freezing this form makes version 2" in text, text
@@ -1780,7 +1781,7 @@ def test_a_declined_version_a_newer_one_followed_points_at_it(
     notice = page.split("<strong>Declined.</strong>", 1)[1].split("</div>", 1)[0]
     assert "Bo Chen" in notice and "The split must be 50/50." in notice
     assert "back in draft" not in notice and f'href="{first}/amend"' not in page
-    text = " ".join(re.sub(r"<[^>]+>", " ", notice).split())
+    text = visible_text(notice)
     assert "Version 2 was frozen after it." in text, text
     assert f'href="{second}"' in notice
 
@@ -1800,7 +1801,7 @@ def test_a_declined_versions_links_say_once_the_corrected_version_is_frozen(
     def said(name: str) -> str:
         page = signatory.get(links[name]).get_data(as_text=True)
         notice = page.split('<div class="notice notice-warning" role="status">', 1)[1]
-        return " ".join(re.sub(r"<[^>]+>", " ", notice.split("</div>", 1)[0]).split())
+        return visible_text(notice.split("</div>", 1)[0])
 
     assert "will send you a link to the corrected version" in said("Ann Lee")
     assert "Version 2" not in said("Bo Chen")

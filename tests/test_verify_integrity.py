@@ -23,7 +23,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from test_verify_page import seal_as, sign_through, upload
-from webtools import ANSWERS, csrf_token
+from webtools import ANSWERS, csrf_token, visible_text
 
 from assess.extensions import db
 from assess.models import CharterVersion, Signatory
@@ -262,7 +262,7 @@ def versions_row(page: str, number: int) -> str:
     """Return the text of one version's row on a charter's public page, tags removed."""
     rows = re.findall(r"(?s)<tr>\s*<th scope=\"row\">.*?</tr>", page)
     for row in rows:
-        text = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+        text = visible_text(row)
         if text.startswith(f"Version {number} "):
             return text
     raise AssertionError(f"no row for version {number}")
@@ -286,7 +286,7 @@ def test_a_stale_version_is_stale_on_the_public_page_as_on_the_sign_off_pages(
     # It can never be signed now: "Pending" and "Named once signed" promise otherwise.
     assert "Stale" in row and "Pending" not in row and "Named once signed" not in row
     looked_up = post(visitor, "/verify", {"sha256": sha256_hex(frozen)}).get_data(as_text=True)  # type: ignore[attr-defined]
-    box = " ".join(re.sub(r"<[^>]+>", " ", looked_up[looked_up.index('id="result"') :]).split())
+    box = visible_text(looked_up[looked_up.index('id="result"') :])
     assert "will not be signed" in box and "pending" not in box
     uploaded = upload(visitor, frozen).get_data(as_text=True)
     assert "unsigned frozen copy of version 1" in uploaded
@@ -317,7 +317,7 @@ def test_looking_up_a_version_nobody_approved_yet_does_not_call_it_approved(
     frozen = signed_in.get(f"{version}/charter.pdf").data
     visitor = app.test_client()
     page = post(visitor, "/verify", {"sha256": sha256_hex(frozen)}).get_data(as_text=True)  # type: ignore[attr-defined]
-    box = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="result"') :]).split())
+    box = visible_text(page[page.index('id="result"') :])
     assert "approved content" not in box and "sign-off is preparing" not in box
     assert "is the charter frozen for sign-off as version 1 of charter" in box
     assert "Nobody has approved it yet: it is not signed." in box

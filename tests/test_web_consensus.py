@@ -24,6 +24,7 @@ from webtools import (
     post,
     respondent_id,
     submitted_pair,
+    visible_text,
 )
 
 from assess.extensions import db
@@ -1054,7 +1055,7 @@ def test_the_answers_side_by_side_mark_a_gap_agreed_once_it_is(
     def row(label: str) -> str:
         page = signed_in.get(engagement_path).get_data(as_text=True)
         table = page.split('class="table compare-table"', 1)[1]
-        return " ".join(re.sub(r"<[^>]+>", " ", table.split(label, 1)[1].split("</th>")[0]).split())
+        return visible_text(table.split(label, 1)[1].split("</th>")[0])
 
     assert row("Timeline pressure") == "Discuss"
     assert row("Readiness for rapid iteration") == "Discuss"

@@ -67,6 +67,11 @@ def app_on(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         database.engine.dispose()
 
 
+def visible_text(markup: str) -> str:
+    """The words of some HTML as they read: tags taken out, white space folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", markup).split())
+
+
 def make_consultant(app: Flask, email: str = "cara@example.com", name: str = "Cara Diaz") -> int:
     """Store a consultant with the test password; return the id."""
     from assess.views.auth import hash_password
