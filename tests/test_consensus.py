@@ -9,7 +9,15 @@ import pytest
 from webtools import ANSWERS
 
 from assess.alignment import Alignment, Respondent, align
-from assess.consensus import Agreement, agree, changes, history, load_agreement, summary
+from assess.consensus import (
+    Agreement,
+    agree,
+    changes,
+    history,
+    load_agreement,
+    same_agreement,
+    summary,
+)
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
 from assess.models import Consultant, DecisionRecord
@@ -181,3 +189,50 @@ def test_history_lists_each_change_with_its_note() -> None:
     assert entries[4].started
     [initial] = entries[4].changes
     assert (initial.factor.key, initial.after, initial.after_agreed) == ("innovation", 2, True)
+
+
+def test_confirming_the_middle_as_agreed_is_a_change_of_value_in_the_history() -> None:
+    """The level stays, but it is now agreed rather than the cautious middle: the history
+    shows that move, not a mere note."""
+    start = evaluate_respondents(pair())
+    level = start.answers["innovation"]
+    confirmed = agree(start, Agreement("innovation", level, "Both sides settle on it."))
+    [entry] = history([_record(1, start), _record(2, confirmed)])[1:]
+    [change] = entry.changes
+    assert (change.before, change.after) == (level, level)
+    assert (change.before_agreed, change.after_agreed) == (False, True)
+    assert change.value_changed
+
+
+def test_a_consensus_started_with_a_reason_but_no_agreed_level_lists_the_reason() -> None:
+    started = evaluate_respondents(pair(), {}, {"timeline_pressure": "The date is fixed."})
+    [entry] = history([_record(1, started)])
+    [reason] = entry.changes
+    assert (reason.factor.key, reason.after_agreed) == ("timeline_pressure", False)
+    assert reason.note == "The date is fixed."
+    assert reason.before == reason.after == started.answers["timeline_pressure"]
+
+
+def test_a_new_consensus_that_carries_nothing_over_names_no_earlier_decision() -> None:
+    first = evaluate_respondents(pair())
+    anew = evaluate_respondents(pair({**CREATOR, "innovation": 1}))
+    entries = history([_record(1, first), _record(2, anew)])
+    assert [(e.decision_id, e.started, e.changes) for e in entries] == [
+        (1, True, ()),
+        (2, True, ()),
+    ]
+    assert entries[1].carried_from is None
+
+
+def test_the_same_agreement_needs_the_same_answers_agreed_values_and_reasons() -> None:
+    agreed = {key: 3 for key in BASE}
+    notes = {"innovation": "Settled in the workshop."}
+    decided = evaluate_respondents(pair(), agreed, notes)
+    assert same_agreement(decided, evaluate_respondents(pair(), agreed, notes))
+    other_reason = {"innovation": "Settled by email."}
+    assert not same_agreement(decided, evaluate_respondents(pair(), agreed, other_reason))
+    # Every level agreed: other answers give the same consensus, yet another agreement.
+    others = evaluate_respondents(pair({**CREATOR, "innovation": 1}), agreed, notes)
+    assert others.answers == decided.answers
+    assert not same_agreement(decided, others)
+    assert not same_agreement(decided, decide(BASE))  # a single answer set agrees nothing
