@@ -15,12 +15,14 @@ from assess.consensus import (
     changes,
     history,
     load_agreement,
+    moved_since,
     same_agreement,
     summary,
 )
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
 from assess.models import Consultant, DecisionRecord
+from assess.models import Respondent as RespondentRecord
 from assess.questionnaire import decide
 
 BASE = ANSWERS
@@ -236,3 +238,23 @@ def test_the_same_agreement_needs_the_same_answers_agreed_values_and_reasons() -
     assert others.answers == decided.answers
     assert not same_agreement(decided, others)
     assert not same_agreement(decided, decide(BASE))  # a single answer set agrees nothing
+
+
+def test_answers_moved_since_are_matched_to_the_same_answers_first() -> None:
+    """Two respondents of one name and side (invited twice): the one whose answers the
+    consensus combined is still there, so only the other is new."""
+    decided = evaluate_respondents(pair())
+    assert decided.alignment is not None
+    when = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+    def submitted(name: str, side: str, answers: dict[str, int]) -> RespondentRecord:
+        return RespondentRecord(name=name, side=side, answers=answers, submitted_at=when)
+
+    again = {**BASE, "innovation": 1}
+    now = [
+        submitted("Ann Lee", "producer", again),
+        submitted("Ann Lee", "producer", BASE),
+        submitted("Bo Chen", "creator", CREATOR),
+    ]
+    [moved] = moved_since(decided.alignment, now)
+    assert (moved.name, moved.how, moved.changes) == ("Ann Lee", "joined", ())
