@@ -12,6 +12,7 @@ from assess.alignment import Alignment, Respondent, align
 from assess.consensus import (
     Agreement,
     agree,
+    carry_over,
     changes,
     history,
     load_agreement,
@@ -258,3 +259,22 @@ def test_answers_moved_since_are_matched_to_the_same_answers_first() -> None:
     ]
     [moved] = moved_since(decided.alignment, now)
     assert (moved.name, moved.how, moved.changes) == ("Ann Lee", "joined", ())
+
+
+def test_the_same_people_on_other_sides_start_a_new_consensus() -> None:
+    first = evaluate_respondents(pair())
+    swapped = evaluate_respondents(
+        [Respondent("Ann Lee", "creator", BASE), Respondent("Bo Chen", "producer", CREATOR)]
+    )
+    entries = history([_record(1, first), _record(2, swapped)])
+    assert [(e.decision_id, e.started) for e in entries] == [(1, True), (2, True)]
+
+
+def test_agreed_levels_carry_over_whatever_order_the_respondents_come_in() -> None:
+    agreed = agree(evaluate_respondents(pair()), Agreement("timeline_pressure", 5, "Spring."))
+    carried = carry_over(_record(1, agreed), list(reversed(pair())))
+    assert (carried.agreed, carried.notes, carried.dropped) == (
+        {"timeline_pressure": 5},
+        {"timeline_pressure": "Spring."},
+        {},
+    )
