@@ -197,6 +197,32 @@ def test_the_hit_policy_says_when_models_score_the_same_or_close() -> None:
     ) in two.trace[-1].because
 
 
+def test_a_runner_up_at_exactly_the_hybrid_share_is_said_to_come_close(tmp_path: Path) -> None:
+    """The share is a floor, as the choice of a hybrid reads it: reaching it is close."""
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    policy = rules / "policy.yaml"
+    policy.write_text(policy.read_text().replace("min_ratio: 0.75", "min_ratio: 0.5", 1))
+    decision = load_engine(rules).evaluate(
+        {
+            "innovation": 2,
+            "resource_availability": 5,
+            "risk_tolerance": 1,
+            "relationship_duration": 5,
+            "timeline_pressure": 5,
+            "creative_collaboration": 4,
+            "iteration_readiness": 1,
+            "planning_complexity": 2,
+        }
+    )
+    assert (decision.scores["integrated"], decision.scores["agile"]) == (6, 3)
+    assert decision.model == "integrated"
+    assert decision.trace[-1].because.endswith(
+        "Integrated Co-Creation fits best; Agile Production Partnership comes close but scores "
+        "below the 6 points a secondary model needs."
+    )
+
+
 def test_a_hybrid_of_unequal_scores_says_the_share_that_combines_them() -> None:
     decision = evaluate(
         {
