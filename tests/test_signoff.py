@@ -125,6 +125,19 @@ def test_the_database_refuses_updates_to_frozen_rows(ctx: Flask, table: str) -> 
         assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
 
 
+def test_a_charter_takes_at_most_twelve_signatories(ctx: Flask) -> None:
+    sign_off = freeze().sign_off
+    for number in range(1, signoff.MAX_SIGNATORIES + 1):
+        signoff.add_signatory(
+            db.session, sign_off, name=f"Signatory {number}", email=f"s{number}@example.com"
+        )
+    db.session.commit()
+    with pytest.raises(signoff.SignOffError, match="^A charter takes at most 12 signatories.$"):
+        signoff.add_signatory(db.session, sign_off, name="One more", email="more@example.com")
+    db.session.rollback()
+    assert [s.position for s in sign_off.signatories] == list(range(1, 13))
+
+
 def test_the_frozen_version_keeps_its_inputs(ctx: Flask) -> None:
     version = freeze(arbitration="Geneva Chamber")
     assert version.number == 1
