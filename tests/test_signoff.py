@@ -151,6 +151,28 @@ def test_the_frozen_version_keeps_its_inputs(ctx: Flask) -> None:
     assert engagement().status == "charter drafted"
 
 
+@pytest.mark.parametrize(
+    ("sequential", "states"),
+    [(True, ["invited", "waiting", "waiting"]), (False, ["invited", "invited", "invited"])],
+    ids=["one-after-the-other", "all-at-once"],
+)
+def test_starting_invites_the_first_signatory_or_everyone_at_once(
+    ctx: Flask, sequential: bool, states: list[str]
+) -> None:
+    sign_off = freeze().sign_off
+    for name in ("Ann Lee", "Bo Chen", "Cy Diaz"):
+        signoff.add_signatory(
+            db.session, sign_off, name=name, email=f"{name.split()[0].lower()}@example.com"
+        )
+    signoff.start(db.session, sign_off, sequential=sequential, expires_at=None, now=AT)
+    db.session.commit()
+    people = sign_off.signatories
+    assert [signoff.signatory_state(sign_off, s) for s in people] == states
+    invited = [s.name for s in people if s.invited_at is not None]
+    assert [e.actor for e in sign_off.events if e.action == "invited"] == invited
+    assert len(invited) == states.count("invited")
+
+
 def test_finalise_seals_exactly_once_even_when_two_callers_race(ctx: Flask, app: Flask) -> None:
     version = freeze()
     signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="ann@example.com")
