@@ -319,6 +319,21 @@ def test_the_link_of_a_signatory_who_acted_cannot_be_revoked(ctx: Flask, app: Fl
     signoff.check_link(signatory)  # still opens the signed charter
 
 
+def test_revoking_a_revoked_link_again_records_nothing_more(ctx: Flask) -> None:
+    # A double click on Revoke: the link stays revoked from the first time, recorded once.
+    version = freeze()
+    signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="ann@example.com")
+    signoff.start(db.session, version.sign_off, sequential=True, expires_at=None, now=AT)
+    db.session.commit()
+    ann = version.sign_off.signatories[0]
+    signoff.revoke(db.session, ann, actor="Clara", now=AT + timedelta(minutes=1))
+    db.session.commit()
+    signoff.revoke(db.session, ann, actor="Clara", now=AT + timedelta(minutes=2))
+    db.session.commit()
+    assert ann.revoked_at == AT + timedelta(minutes=1)
+    assert [e.action for e in version.sign_off.events].count("link revoked") == 1
+
+
 def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx: Flask) -> None:
     session: Session = db.session
     found = engagement()
