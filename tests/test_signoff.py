@@ -334,6 +334,14 @@ def test_revoking_a_revoked_link_again_records_nothing_more(ctx: Flask) -> None:
     assert [e.action for e in version.sign_off.events].count("link revoked") == 1
 
 
+def test_a_withdrawal_recorded_without_a_name_is_the_consultant_s(ctx: Flask) -> None:
+    version = freeze()
+    assert signoff.withdrawn_by(version.sign_off) is None  # still being prepared
+    signoff.withdraw(db.session, version.sign_off, actor="", now=AT)
+    db.session.commit()
+    assert signoff.withdrawn_by(version.sign_off) == "the consultant"
+
+
 def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx: Flask) -> None:
     session: Session = db.session
     found = engagement()
