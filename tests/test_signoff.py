@@ -342,6 +342,20 @@ def test_a_withdrawal_recorded_without_a_name_is_the_consultant_s(ctx: Flask) ->
     assert signoff.withdrawn_by(version.sign_off) == "the consultant"
 
 
+def test_an_unsigned_version_names_the_one_to_sign_instead_until_one_is_signed(
+    ctx: Flask, app: Flask
+) -> None:
+    first = freeze(arbitration="Geneva Chamber")
+    second = freeze(arbitration="Zurich Chamber")  # withdraws the first from sign-off
+    assert signoff.replaced_unsigned_by(db.session, first) is second
+    assert signoff.superseded_by(db.session, first) is None
+    sign(app, second, "Ann Lee")
+    # Signed, the second replaces the first as an amendment would: said once, not twice.
+    assert signoff.replaced_unsigned_by(db.session, first) is None
+    assert signoff.superseded_by(db.session, first) is second
+    assert signoff.replaced_unsigned_by(db.session, second) is None
+
+
 def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx: Flask) -> None:
     session: Session = db.session
     found = engagement()
