@@ -370,3 +370,62 @@ def test_a_timestamp_taken_out_of_a_time_stamped_seal_is_an_alteration(
         "ALTERED: charter PC-2026-NL01-0001 version 1 was modified after the seal: "
         "the seal's timestamp was taken out after sealing"
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        ("document_hash", "the approved charter is not the first part of this file"),
+        ("certificate_sha256", "seal.json names another certificate than the one that sealed it"),
+        ("assessment_sha256", "assessment.json does not match the hash the seal states"),
+    ],
+)
+def test_a_seal_stating_another_hash_than_its_file_has_is_an_alteration(
+    charter_pdf: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    field: str,
+    problem: str,
+) -> None:
+    """Sealed by the trusted key, but seal.json says something of the file that is not so."""
+    import json
+
+    from test_signing import make_audit
+
+    import assess.signing.seal
+
+    stated = assess.signing.seal.seal_statement
+
+    def misstated(*args: Any) -> bytes:
+        statement = json.loads(stated(*args))
+        assert statement[field] not in (None, "0" * 64)
+        statement[field] = "0" * 64
+        return json.dumps(statement).encode()
+
+    monkeypatch.setattr(assess.signing.seal, "seal_statement", misstated)
+    verdict = verify(seal(charter_pdf, make_audit(charter_pdf), keys), keys.certificate)
+    assert verdict.outcome == Outcome.ALTERED and verdict.intact and not verdict.ok
+    assert verdict.problems == (problem,)
+    assert verdict.summary == f"ALTERED: charter PC-2026-NL01-0001 version 1: {problem}"
+
+
+def test_a_charter_stating_another_assessment_hash_than_it_carries_is_an_alteration(
+    charter_pdf: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+) -> None:
+    """A charter may record the assessment's hash in its document information: one whose
+    record disagrees with the assessment.json it carries is not as made."""
+    from pyhanko.pdf_utils import generic
+    from test_signing import make_audit
+
+    writer = IncrementalPdfFileWriter(BytesIO(charter_pdf), strict=False)
+    info = generic.DictionaryObject(writer.trailer["/Info"])
+    info["/AssessmentSHA256"] = generic.TextStringObject("0" * 64)
+    writer.set_info(info)
+    out = BytesIO()
+    writer.write(out)
+    misstated = out.getvalue()
+    verdict = verify(seal(misstated, make_audit(misstated), keys), keys.certificate)
+    problem = "assessment.json does not match the hash the charter states"
+    assert verdict.outcome == Outcome.ALTERED and verdict.intact and not verdict.ok
+    assert verdict.assessment_ok is False and verdict.problems == (problem,)
