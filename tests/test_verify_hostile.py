@@ -429,3 +429,32 @@ def test_a_charter_stating_another_assessment_hash_than_it_carries_is_an_alterat
     problem = "assessment.json does not match the hash the charter states"
     assert verdict.outcome == Outcome.ALTERED and verdict.intact and not verdict.ok
     assert verdict.assessment_ok is False and verdict.problems == (problem,)
+
+
+def test_a_second_signature_after_the_seal_is_an_alteration(
+    sealed: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    forger: SealKeys,
+) -> None:
+    certificate = next(pyhanko_keys.load_certs_from_pemder_data(forger.certificate_pem()))
+    signer = signers.SimpleSigner(
+        signing_cert=certificate,
+        signing_key=pyhanko_keys.load_private_key_from_pemder(forger.key_file, passphrase=None),
+        cert_registry=registry.SimpleCertificateStore.from_certs([certificate]),
+    )
+    meta = signers.PdfSignatureMetadata(field_name="Countersignature", md_algorithm="sha256")
+    spec = fields.SigFieldSpec(sig_field_name="Countersignature", on_page=0, box=None)
+
+    class Careless(signers.PdfSigner):
+        """Signs whatever the seal allows: a forger's tool need not respect it."""
+
+        def _enforce_certification_constraints(self, reader: PdfFileReader) -> None:
+            return None
+
+    out = BytesIO()
+    Careless(meta, signer=signer, new_field_spec=spec).sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(sealed), strict=False), output=out
+    )
+    verdict = verify(out.getvalue(), keys.certificate)
+    assert verdict.outcome == Outcome.ALTERED and not verdict.ok
+    assert verdict.changes[0] == "another signature was added after the seal"
