@@ -296,14 +296,15 @@ def stamper_of(tsa: TimeStampingAuthority) -> Any:
     return stamper
 
 
-def with_unsigned_part(pdf: bytes, change: Any) -> bytes:
-    """The file with its seal's signer info changed by ``change``, spliced back in place."""
+def with_unsigned_part(pdf: bytes, change: Any, *, whole: bool = False) -> bytes:
+    """The file with its seal's signer info (``whole``: its signed data) changed by
+    ``change``, spliced back in place."""
     from asn1crypto import cms
 
     [signature] = PdfFileReader(BytesIO(pdf)).embedded_signatures
     first_end, second = signature.byte_range[1], signature.byte_range[2]
     content = cms.ContentInfo.load(bytes(signature.pkcs7_content))
-    change(content["content"]["signer_infos"][0])
+    change(content["content"] if whole else content["content"]["signer_infos"][0])
     value = content.dump(force=True).hex().encode()
     room = second - first_end - 2
     assert len(value) <= room
@@ -458,3 +459,33 @@ def test_a_second_signature_after_the_seal_is_an_alteration(
     verdict = verify(out.getvalue(), keys.certificate)
     assert verdict.outcome == Outcome.ALTERED and not verdict.ok
     assert verdict.changes[0] == "another signature was added after the seal"
+
+
+def test_a_revocation_list_put_into_the_seal_afterwards_is_an_alteration(
+    sealed: bytes,  # noqa: F811
+    keys: SealKeys,  # noqa: F811
+    forger: SealKeys,
+) -> None:
+    """The signature's revocation lists are outside what it covers: the seal writes none."""
+    from asn1crypto import cms
+    from asn1crypto import crl as asn1_crl
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    issuer = x509.load_pem_x509_certificate(forger.certificate_pem())
+    key = serialization.load_pem_private_key(forger.key_file.read_bytes(), password=None)
+    revoked = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(datetime(2026, 1, 1, tzinfo=UTC))
+        .next_update(datetime(2027, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    listing = asn1_crl.CertificateList.load(revoked.public_bytes(serialization.Encoding.DER))
+
+    def add_list(signed_data: Any) -> None:
+        signed_data["crls"] = cms.RevocationInfoChoices([listing])
+
+    verdict = verify(with_unsigned_part(sealed, add_list, whole=True), keys.certificate)
+    assert verdict.outcome == Outcome.ALTERED and not verdict.ok
+    assert verdict.changes == ("the signature carries revocation lists the seal did not write",)
