@@ -1455,6 +1455,21 @@ SEALED = {
     ),
 }
 OTHER_SEALED: list[bytes] = []
+# What each refusal names: refused for another reason, a check would go untested.
+SEALED_REFUSAL = {
+    "frozen pdf with another SHA-256": "sha256 is not the SHA-256 of its pdf",
+    "sealed pdf with another SHA-256": "sealed_sha256 is not the SHA-256 of its sealed_pdf",
+    "sealed SHA-256 without a sealed pdf": "status is signed without a sealed_pdf",
+    "signatory action unknown": "action is not one of: ",
+    "sign-off event unknown": "action is not one of: ",
+    "sealed pdf of a declined sign-off": (
+        "sealed_pdf is a seal on a sign-off whose status is declined"
+    ),
+    "signed sign-off without its sealed pdf": "status is signed without a sealed_pdf",
+    "sealed pdf altered after its seal": "sealed_pdf does not verify (ALTERED: ",
+    "sealed pdf with a page appended after its seal": "sealed_pdf does not verify (ALTERED: ",
+    "sealed pdf of another charter": "sealed_pdf seals another charter than its version",
+}
 
 
 def test_stored_digests_and_seals_are_checked_on_import(
@@ -1473,7 +1488,8 @@ def test_stored_digests_and_seals_are_checked_on_import(
             _rewrite(archive, crafted, lambda n, d, t=table, e=edit: _edit_rows(n, d, t, e))
             refused = runner.invoke(cli, ["import", str(crafted)])
             assert refused.exit_code == 2, (case, refused.output)
-            assert refused.output.startswith("Error: tables/"), (case, refused.output)
+            assert refused.output.startswith(f"Error: tables/{table}.jsonl"), (case, refused.output)
+            assert SEALED_REFUSAL[case] in refused.output, (case, refused.output)
             assert len(refused.output.strip().splitlines()) == 1, (case, refused.output)
             assert all(rows == [] for rows in snapshot(empty_database).values()), case
         imported = runner.invoke(cli, ["import", str(archive)])
