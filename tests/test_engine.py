@@ -31,6 +31,18 @@ CO_CREATION = {
     "planning_complexity": 2,
 }
 
+# Strategic Resource Partnership 8 leads a hybrid with Integrated Co-Creation 7.
+UNEVEN_HYBRID = {
+    "innovation": 2,
+    "resource_availability": 1,
+    "risk_tolerance": 3,
+    "relationship_duration": 4,
+    "timeline_pressure": 2,
+    "creative_collaboration": 4,
+    "iteration_readiness": 5,
+    "planning_complexity": 1,
+}
+
 
 def random_answers(rng: random.Random) -> dict[str, int]:
     return {key: rng.randint(1, 5) for key in FACTOR_KEYS}
@@ -224,18 +236,7 @@ def test_a_runner_up_at_exactly_the_hybrid_share_is_said_to_come_close(tmp_path:
 
 
 def test_a_hybrid_of_unequal_scores_says_the_share_that_combines_them() -> None:
-    decision = evaluate(
-        {
-            "innovation": 2,
-            "resource_availability": 1,
-            "risk_tolerance": 3,
-            "relationship_duration": 4,
-            "timeline_pressure": 2,
-            "creative_collaboration": 4,
-            "iteration_readiness": 5,
-            "planning_complexity": 1,
-        }
-    )
+    decision = evaluate(UNEVEN_HYBRID)
     assert decision.components == ("strategic_resource", "integrated")
     assert (decision.scores["strategic_resource"], decision.scores["integrated"]) == (8, 7)
     assert (
@@ -438,18 +439,7 @@ def test_a_reason_names_the_hybrid_s_models_in_their_order(tmp_path: Path) -> No
         "    protocols: {technology_review: {every_days: 31}}\n"
         "    because: '{primary_title} leads and {secondary_title} joins it.'\n"
     )
-    decision = load_engine(rules).evaluate(
-        {
-            "innovation": 2,
-            "resource_availability": 1,
-            "risk_tolerance": 3,
-            "relationship_duration": 4,
-            "timeline_pressure": 2,
-            "creative_collaboration": 4,
-            "iteration_readiness": 5,
-            "planning_complexity": 1,
-        }
-    )
+    decision = load_engine(rules).evaluate(UNEVEN_HYBRID)
     [because] = [r.because for r in decision.trace if r.rule == "probe-hybrid"]
     assert because == "Strategic Resource Partnership leads and Integrated Co-Creation joins it."
 
