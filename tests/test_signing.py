@@ -370,6 +370,9 @@ def test_the_charter_prints_the_assessment_hash_the_seal_states(sealed: bytes) -
     statement = json.loads(PdfReader(BytesIO(sealed)).attachments["seal.json"][0])
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(sealed)).pages[:-1])
     assert statement["assessment_sha256"] in re.sub(r"\s+", "", text)
+    # Its document information records it too, which the verify page compares in no time.
+    info = PdfReader(BytesIO(sealed)).metadata
+    assert info is not None and info["/AssessmentSHA256"] == statement["assessment_sha256"]
 
 
 def test_every_font_is_embedded(any_seal: bytes, tmp_path: Path) -> None:

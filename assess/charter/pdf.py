@@ -29,6 +29,7 @@ from assess.charter.weasy import (
     URLFetcherResponse,
     pango_version,
 )
+from assess.signing import ASSESSMENT_INFO
 
 ASSET_SCHEME = "charter-asset"
 
@@ -146,6 +147,7 @@ def render_document(html: str, fetcher: BundledAssetFetcher | None = None) -> An
 
 
 OUTPUT_INTENT = "charter-srgb"
+ASSESSMENT_META = "assessmentsha256"  # the charter HTML's meta element for ASSESSMENT_INFO
 
 
 @cache
@@ -160,9 +162,15 @@ def write_archival(document: Any, **options: Any) -> bytes:
     text alternative) lets a screen reader follow the charter, and a reader reflow it.
     """
     _use_srgb_output_intent(document)
+    # HTML meta names know no case, so WeasyPrint reads them in lower case; the document
+    # information names its entries in the case PDF readers show.
+    custom = document.metadata.custom
+    if ASSESSMENT_META in custom:
+        custom[ASSESSMENT_INFO] = custom.pop(ASSESSMENT_META)
     pdf: bytes = document.write_pdf(
         pdf_variant="pdf/a-3b",
         pdf_tags=True,
+        custom_metadata=True,  # the assessment hash, in the document information
         output_intent=OUTPUT_INTENT,
         finisher=_index_header_cells,
         **options,

@@ -31,6 +31,8 @@ warnings.filterwarnings(
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # The largest file verified, on the verify page and by ``assess verify``: a sealed charter is
 # well under a megabyte, and anything far larger is not one.
+# The charter's document information entry holding the SHA-256 of its assessment.json.
+ASSESSMENT_INFO = "AssessmentSHA256"
 MAX_CHARTER_BYTES = 20 * 1024 * 1024
 # The largest certificate file read (a seal certificate, a bundle of time-stamping roots):
 # a bundle of every public root is well under a megabyte.

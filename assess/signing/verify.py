@@ -37,7 +37,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from assess.signing import sha256_hex
+from assess.signing import ASSESSMENT_INFO, sha256_hex
 from assess.signing.seal import ASSESSMENT_FILE, SEAL_FIELD, SEAL_FILE, embedded_file
 from assess.signing.timestamps import token_certificates, token_of
 from assess.text import join_names
@@ -507,12 +507,13 @@ def _check_statement(
 def _charter_stated_hash(charter: PdfFileReader) -> str | None:
     """Return the assessment hash the charter records in its document information, if any.
 
-    The charter prints the hash in its text; reading it back from the page text takes
-    seconds, so a charter that also records it as ``/AssessmentSHA256`` is checked here.
+    The charter prints the hash in its text and records it as ``/AssessmentSHA256``;
+    reading the page text back would take seconds, so the record is what is checked here.
+    A charter made before the record was written has none.
     """
     try:
         info = charter.trailer["/Info"]
-        value = info.get("/AssessmentSHA256") if info is not None else None
+        value = info.get(f"/{ASSESSMENT_INFO}") if info is not None else None
     except (KeyError, PdfError):
         return None
     return str(value).lower() if value is not None else None
