@@ -18,6 +18,7 @@ from webtools import (
     create_engagement,
     invite,
     post,
+    submitted,
 )
 
 from assess.alignment import Respondent as Aligned
@@ -102,14 +103,11 @@ def test_web_consensus_of_one_side_is_refused_as_the_cli_refuses_it(
     app: Flask, signed_in: FlaskClient
 ) -> None:
     engagement_id = create_engagement(signed_in)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, answers in (("Ann Lee", ANSWERS), ("Al Roy", CREATOR_ANSWERS)):
-            engagement.respondents.append(
-                Respondent(name=name, side="producer", answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
+    submitted(
+        app,
+        engagement_id,
+        (("Ann Lee", "producer", ANSWERS), ("Al Roy", "producer", CREATOR_ANSWERS)),
+    )
     payload = {
         "respondents": [
             {"name": "Ann Lee", "side": "producer", "answers": ANSWERS},

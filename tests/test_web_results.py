@@ -20,6 +20,7 @@ from webtools import (
     login,
     make_consultant,
     post,
+    submitted,
     submitted_pair,
 )
 
@@ -403,19 +404,11 @@ def test_each_partner_heads_a_column_with_a_short_name_that_tells_them_apart(
     """Where the gaps table is narrow for full names (app.css), each column shows a short one:
     the first name, with initials where two would read alike, never a title such as "Dr.";
     the full name stays in the header for screen readers and as the short name's title."""
-    from assess.models import Engagement
 
     engagement_id = create_engagement(signed_in)
     people = ("Ann Lee", "Ann Moss", "Dr. Cy Diaz", "欧阳建国", "بو تشن")
     sides = ("producer", "creator", "producer", "creator", "producer")
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side in zip(people, sides, strict=True):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(ANSWERS), submitted_at=utcnow())
-            )
-        db.session.commit()
+    submitted(app, engagement_id, ((n, s, ANSWERS) for n, s in zip(people, sides, strict=True)))
     consensus = post(signed_in, f"/engagements/{engagement_id}/consensus").headers["Location"]
     page = signed_in.get(consensus).get_data(as_text=True)
     head = page.split('class="table alignment-table partners-many"', 1)[1].split("</thead>")[0]

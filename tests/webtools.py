@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -186,19 +186,27 @@ def answer_through_link(client: FlaskClient, link: str, answers: dict[str, int] 
 CREATOR_ANSWERS = {**ANSWERS, "timeline_pressure": 5, "iteration_readiness": 1}
 
 
-def submitted_pair(
-    app: Flask, engagement_id: int, creator: dict[str, int] = CREATOR_ANSWERS
+def submitted(
+    app: Flask, engagement_id: int, people: Iterable[tuple[str, str, Mapping[str, int]]]
 ) -> None:
-    """Ann Lee (producer side) and Bo Chen (creator side) submit their answers."""
+    """Each of ``people`` (name, side, answers) has submitted their answers."""
     with app.app_context():
         engagement = database.session.get(Engagement, engagement_id)
         assert engagement is not None
-        pair = (("Ann Lee", "producer", ANSWERS), ("Bo Chen", "creator", creator))
-        for name, side, answers in pair:
+        for name, side, answers in people:
             engagement.respondents.append(
                 Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
             )
         database.session.commit()
+
+
+def submitted_pair(
+    app: Flask, engagement_id: int, creator: dict[str, int] = CREATOR_ANSWERS
+) -> None:
+    """Ann Lee (producer side) and Bo Chen (creator side) submit their answers."""
+    submitted(
+        app, engagement_id, (("Ann Lee", "producer", ANSWERS), ("Bo Chen", "creator", creator))
+    )
 
 
 def consensus_of_two(app: Flask, client: FlaskClient) -> str:

@@ -25,10 +25,9 @@ from webtools import (
     create_engagement,
     invite,
     signed_in_consultant,
+    submitted,
 )
 
-from assess.extensions import db
-from assess.models import Engagement, Respondent, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
@@ -271,14 +270,9 @@ def test_why_no_consensus_yet_reads_as_one_sentence(
     # Two answers from the producer side only: the page says why they are not combined yet.
     client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name in ("Ann Lee", "Dee Park"):
-            engagement.respondents.append(
-                Respondent(name=name, side="producer", answers=dict(ANSWERS), submitted_at=utcnow())
-            )
-        db.session.commit()
+    submitted(
+        app, engagement_id, (("Ann Lee", "producer", ANSWERS), ("Dee Park", "producer", ANSWERS))
+    )
     page = sign_in(laptop, live_server)
     page.goto(f"{live_server}/engagements/{engagement_id}")
     said = page.locator("#compare-title ~ .consensus-form").first

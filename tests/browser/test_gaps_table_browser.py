@@ -11,10 +11,14 @@ from browsertools import PHONE, assert_accessible, assert_fits, shoot, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, ViewportSize, expect
-from webtools import ANSWERS, CREATOR_ANSWERS, create_engagement, post, signed_in_consultant
-
-from assess.extensions import db
-from assess.models import Engagement, Respondent, utcnow
+from webtools import (
+    ANSWERS,
+    CREATOR_ANSWERS,
+    create_engagement,
+    post,
+    signed_in_consultant,
+    submitted,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,14 +56,8 @@ def consensus_of(app: Flask, client: FlaskClient, people: tuple[tuple[str, str],
     """The partners submit their answers; return the path of their consensus, with a value
     agreed so that the consensus column carries its note."""
     engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for (name, side), answers in zip(people, ANSWER_SETS, strict=False):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
+    people_answering = zip(people, ANSWER_SETS, strict=False)
+    submitted(app, engagement_id, ((name, side, a) for (name, side), a in people_answering))
     consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
     agreed = post(
         client,

@@ -25,11 +25,10 @@ from webtools import (
     make_consultant,
     post,
     signed_in_consultant,
+    submitted,
     submitted_pair,
 )
 
-from assess.extensions import db
-from assess.models import Engagement, Respondent, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = pytest.mark.browser
@@ -279,14 +278,7 @@ def test_partners_names_in_the_gaps_table_are_not_cut_mid_word(
         ("Maximiliana Wolkonskaja", "creator", {**ANSWERS, "innovation": 1}),
         ("Bartholomew Featherstonehaugh", "creator", {**ANSWERS, "timeline_pressure": 1}),
     )
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in people:
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
+    submitted(app, engagement_id, people)
     consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
     for screen in (LAPTOP, PHONE):
         context = browser.new_context(viewport=screen)

@@ -34,10 +34,11 @@ from webtools import (
     post,
     respondent_id,
     signed_in_consultant,
+    submitted,
 )
 
 from assess.extensions import db
-from assess.models import CharterVersion, Engagement, Respondent, Signatory, utcnow
+from assess.models import CharterVersion, Signatory, utcnow
 from assess.questionnaire import PAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
@@ -404,18 +405,15 @@ def engagement_for_a_phone(
         creator_name="Bartholomew Featherstonehaugh-Cholmondeley",
         creator_role="Showrunner and lead writer",
     )
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in (
+    submitted(
+        app,
+        engagement_id,
+        (
             (LONG_NAME, "producer", ANSWERS),
             ("Bartholomew Featherstonehaugh-Cholmondeley", "creator", CREATOR_ANSWERS),
             ("Konstantinos Papadopoulos-Alexandropoulos", "creator", {**ANSWERS, "innovation": 1}),
-        ):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
+        ),
+    )
     consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
     agreed = (
         post(
@@ -610,17 +608,14 @@ def test_a_name_of_one_long_word_breaks_in_the_chart_legend_and_the_signing_page
 ) -> None:
     client = signed_in_consultant(app)
     engagement_id = create_engagement(client, producer_name=ONE_WORD_NAME)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in (
+    submitted(
+        app,
+        engagement_id,
+        (
             (ONE_WORD_NAME, "producer", ANSWERS),
             ("Bo Chen", "creator", CREATOR_ANSWERS),
-        ):
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
+        ),
+    )
     consensus = post(client, f"/engagements/{engagement_id}/consensus").headers["Location"]
     version = freeze(client, Setup(engagement_id, int(consensus.rsplit("/", 1)[1])))
     signer = {"name": ONE_WORD_NAME, "email": "film@x.example", "role": ""}

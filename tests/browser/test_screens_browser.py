@@ -27,10 +27,8 @@ from webtools import (
     consensus_of_two,
     create_engagement,
     signed_in_consultant,
+    submitted,
 )
-
-from assess.extensions import db
-from assess.models import Engagement, Respondent, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -173,7 +171,7 @@ def test_a_printed_result_and_engagement_carry_their_content_without_controls(
     printed(page, live_server + consensus)
     assert not page.evaluate(CONTROLS), page.evaluate(CONTROLS)
     expect(page.locator(".recommendation-title")).to_be_visible()
-    expect(page.get_by_role("heading", name="Where the partners differ")).to_be_visible()
+    expect(page.get_by_role("heading", name="Where the respondents differ")).to_be_visible()
     expect(page.locator(".radar-svg").first).to_be_visible()
     # The chart is drawn at a readable size, not squeezed into a corner of the sheet.
     chart = page.locator(".radar-svg").first.bounding_box()
@@ -214,14 +212,7 @@ def test_the_partners_the_chart_leaves_out_are_named_in_a_sentence(
 ) -> None:
     client = signed_in_consultant(app)
     engagement_id = create_engagement(client)
-    with app.app_context():
-        engagement = db.session.get(Engagement, engagement_id)
-        assert engagement is not None
-        for name, side, answers in PARTNERS:
-            engagement.respondents.append(
-                Respondent(name=name, side=side, answers=dict(answers), submitted_at=utcnow())
-            )
-        db.session.commit()
+    submitted(app, engagement_id, PARTNERS)
     for name, screen in (("phone", TOUCH_SCREENS["phone"]), ("laptop", LAPTOP)):
         context = browser.new_context(viewport=screen)
         page = sign_in(context, live_server)
