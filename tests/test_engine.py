@@ -14,7 +14,14 @@ import pytest
 
 from assess.alignment import Respondent
 from assess.decision import Decision
-from assess.engine import EngineError, _neighbours, evaluate, evaluate_respondents, load_engine
+from assess.engine import (
+    Engine,
+    EngineError,
+    _neighbours,
+    evaluate,
+    evaluate_respondents,
+    load_engine,
+)
 from assess.factors import FACTOR_KEYS, SCALE
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import PROTOCOL_IDS
@@ -46,6 +53,14 @@ UNEVEN_HYBRID = {
 
 def random_answers(rng: random.Random) -> dict[str, int]:
     return {key: rng.randint(1, 5) for key in FACTOR_KEYS}
+
+
+def with_probe(tmp_path: Path, probes: str) -> Engine:
+    """The engine of the shipped rules and the protocol-stage ``probes`` (YAML rule items)."""
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    (rules / "90-probe.yaml").write_text("stage: protocols\nrules:\n" + probes)
+    return load_engine(rules)
 
 
 def test_decision_json_follows_the_contract() -> None:
@@ -371,16 +386,13 @@ def test_what_if_is_opt_in() -> None:
 def test_each_condition_operator_compiles_to_the_same_comparison(
     tmp_path: Path, op: str, holds: object
 ) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(DEFAULT_RULES_DIR, rules)
     value = "[2, 4]" if op == "between" else "3"
-    (rules / "90-probe.yaml").write_text(
-        "stage: protocols\nrules:\n"
+    engine = with_probe(
+        tmp_path,
         f"  - id: probe-{op}\n    when: {{planning_complexity: {{{op}: {value}}}}}\n"
         "    protocols: {technology_review: {every_days: 31}}\n"
-        "    because: A probe rule that tests one comparison operator.\n"
+        "    because: A probe rule that tests one comparison operator.\n",
     )
-    engine = load_engine(rules)
     for level in range(1, 6):
         fired = {
             r.rule for r in engine.evaluate({**CO_CREATION, "planning_complexity": level}).trace
@@ -389,15 +401,12 @@ def test_each_condition_operator_compiles_to_the_same_comparison(
 
 
 def test_string_and_boolean_facts_compile(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(DEFAULT_RULES_DIR, rules)
-    (rules / "90-probe.yaml").write_text(
-        "stage: protocols\nrules:\n"
+    engine = with_probe(
+        tmp_path,
         "  - id: probe-not-agile\n    when: {primary: {ne: agile}, hybrid: false}\n"
         "    protocols: {technology_review: {every_days: 31}}\n"
-        "    because: A probe rule on derived facts of the decision.\n"
+        "    because: A probe rule on derived facts of the decision.\n",
     )
-    engine = load_engine(rules)
     rng = random.Random(3)
     for _ in range(60):
         decision = engine.evaluate(random_answers(rng))
@@ -407,18 +416,15 @@ def test_string_and_boolean_facts_compile(tmp_path: Path) -> None:
 
 def test_rules_tell_one_answer_set_from_several_respondents(tmp_path: Path) -> None:
     """A rule may ask how many answered: one answer set counts as one respondent."""
-    rules = tmp_path / "rules"
-    shutil.copytree(DEFAULT_RULES_DIR, rules)
-    (rules / "90-probe.yaml").write_text(
-        "stage: protocols\nrules:\n"
+    engine = with_probe(
+        tmp_path,
         "  - id: probe-one\n    when: {respondents: 1}\n"
         "    protocols: {technology_review: {every_days: 31}}\n"
         "    because: A probe rule for one answer set.\n"
         "  - id: probe-several\n    when: {respondents: {gte: 2}}\n"
         "    protocols: {technology_review: {every_days: 32}}\n"
-        "    because: A probe rule for several respondents.\n"
+        "    because: A probe rule for several respondents.\n",
     )
-    engine = load_engine(rules)
     alone = {r.rule for r in engine.evaluate(CO_CREATION).trace}
     both = {
         r.rule
@@ -431,15 +437,12 @@ def test_rules_tell_one_answer_set_from_several_respondents(tmp_path: Path) -> N
 
 
 def test_a_reason_names_the_hybrid_s_models_in_their_order(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(DEFAULT_RULES_DIR, rules)
-    (rules / "90-probe.yaml").write_text(
-        "stage: protocols\nrules:\n"
+    decision = with_probe(
+        tmp_path,
         "  - id: probe-hybrid\n    when: {hybrid: true}\n"
         "    protocols: {technology_review: {every_days: 31}}\n"
-        "    because: '{primary_title} leads and {secondary_title} joins it.'\n"
-    )
-    decision = load_engine(rules).evaluate(UNEVEN_HYBRID)
+        "    because: '{primary_title} leads and {secondary_title} joins it.'\n",
+    ).evaluate(UNEVEN_HYBRID)
     [because] = [r.because for r in decision.trace if r.rule == "probe-hybrid"]
     assert because == "Strategic Resource Partnership leads and Integrated Co-Creation joins it."
 
