@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from webtools import login
 
 from assess.api.tokens import issue_token
 from assess.extensions import db as database
@@ -25,6 +27,15 @@ def make_token(app: Flask, consultant_id: int, *, can_write: bool = True) -> str
         _token, secret = issue_token(database.session, consultant, "tests", can_write=can_write)
         database.session.commit()
         return secret
+
+
+def web_and_api(
+    app: Flask, consultant_id: int, email: str = "cara@example.com"
+) -> tuple[FlaskClient, FlaskClient, dict[str, str]]:
+    """The consultant signed in on the web; an API client, and the header of their token."""
+    web = app.test_client()
+    login(web, email)
+    return web, app.test_client(), bearer(make_token(app, consultant_id))
 
 
 def bearer(secret: str) -> dict[str, str]:

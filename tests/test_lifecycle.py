@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from apitools import bearer, make_token
+from apitools import bearer, make_token, web_and_api
 from flask import Flask
 from flask.testing import FlaskClient
 from signofftools import (  # noqa: F401  (fixtures)
@@ -26,7 +26,6 @@ from webtools import (
     answer_through_link,
     create_engagement,
     invite,
-    login,
     make_consultant,
     of_record,
     post,
@@ -171,10 +170,7 @@ def test_the_lists_tell_who_awaits_sign_off_in_the_same_statements_for_2_as_for_
     counts = []
     for email, count in (("few@example.com", 2), ("many@example.com", 5)):
         consultant_id = engagements_awaiting_sign_off(app, email, count)
-        web = app.test_client()
-        login(web, email)
-        api = app.test_client()
-        headers = bearer(make_token(app, consultant_id))
+        web, api, headers = web_and_api(app, consultant_id, email)
         web.get("/engagements")  # the first request records the session's use
         with statements_sent(app) as statements:
             page = web.get("/engagements").get_data(as_text=True)

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from apitools import bearer, make_token
+from apitools import bearer, make_token, web_and_api
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -199,10 +199,7 @@ def test_the_lists_cost_the_same_statements_for_3_engagements_as_for_30(app: Fla
     counts = []
     for email, count in (("few@example.com", 3), ("many@example.com", 30)):
         consultant_id = consultant_with_engagements(app, email, count)
-        web = app.test_client()
-        login(web, email)
-        api = app.test_client()
-        headers = bearer(make_token(app, consultant_id))
+        web, api, headers = web_and_api(app, consultant_id, email)
         counts.append(
             (
                 statement_counts(app, web, ["/engagements", "/engagements?archived=1"]),
@@ -224,10 +221,7 @@ def test_the_lists_tell_each_status_without_reading_any_stored_decision(app: Fla
             if engagement.project_name in ("Project 1", "Project 5"):
                 title = record_consensus(db.session, engagement, consultant).decision.title
         db.session.commit()
-    web = app.test_client()
-    login(web)
-    api = app.test_client()
-    headers = bearer(make_token(app, consultant_id))
+    web, api, headers = web_and_api(app, consultant_id)
     web.get("/engagements")  # the first request records the session's use
     with statements_sent(app) as statements:
         listed = api.get("/api/v1/engagements?page_size=50", headers=headers).json
