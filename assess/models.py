@@ -339,7 +339,9 @@ class Engagement(Base):
 
         Once signed it stays signed: an amendment on its way to signatures leaves the signed
         charter in force. Before that, a charter version whose sign-off has started awaits
-        its signatories; one being prepared, declined or withdrawn is back in draft.
+        its signatories; one being prepared, declined or withdrawn is back in draft. It is
+        invited while someone has a link that works: once every link expired or was revoked,
+        nobody can answer.
         """
         if self.signed_at:
             return "signed"
@@ -354,7 +356,7 @@ class Engagement(Base):
             return "answered"
         if any(r.answers for r in self.respondents):
             return "in progress"
-        if any(r.invitations for r in self.respondents):
+        if any(r.active_invitation for r in self.respondents):
             return "invited"
         return "new"
 

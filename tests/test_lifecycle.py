@@ -25,12 +25,15 @@ from webtools import (
     ANSWERS,
     answer_through_link,
     create_engagement,
+    expire_invitation,
     invite,
+    invited_pair,
     make_consultant,
     of_record,
     post,
     respondent_id,
     statements_sent,
+    visible_text,
 )
 
 from assess import charter, signoff
@@ -126,6 +129,32 @@ def test_the_status_follows_the_whole_journey_everywhere(
     assert shown(app, signed_in, engagement_id, archived=True) == "signed"
     assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
     assert shown(app, signed_in, engagement_id) == "signed"
+
+
+def notes(client: FlaskClient, engagement_id: int) -> list[str]:
+    """Return the lines the list shows under the engagement's status, as read."""
+    listing = client.get("/engagements").get_data(as_text=True)
+    entry = listing.split(f'href="/engagements/{engagement_id}"')[1].split("</li>")[0]
+    meta = entry.split('class="engagement-meta"')[1]
+    return [visible_text(line) for line in re.findall(r'<p class="small">(.*?)</p>', meta, re.S)]
+
+
+def test_an_engagement_whose_links_all_stopped_working_is_new_again(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, _, _ = invited_pair(signed_in)
+    base = f"/engagements/{engagement_id}/respondents"
+    ann_id, bo_id = respondent_id(app, "Ann Lee"), respondent_id(app, "Bo Chen")
+    expire_invitation(app, "Ann Lee")
+    # Bo can still answer.
+    assert shown(app, signed_in, engagement_id) == "invited"
+    assert post(signed_in, f"{base}/{bo_id}/revoke").status_code == 302
+    # Nobody can answer: the engagement waits for the consultant, as a new one does.
+    assert shown(app, signed_in, engagement_id) == "new"
+    assert notes(signed_in, engagement_id) == ["No invitation link works"]
+    assert post(signed_in, f"{base}/{ann_id}/link").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "invited"
+    assert notes(signed_in, engagement_id) == []
 
 
 def test_every_status_is_styled_and_documented(app: Flask) -> None:

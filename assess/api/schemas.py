@@ -516,10 +516,12 @@ def engagement_status() -> fields.String:
         required=True,
         validate=validate.OneOf(STATUSES),
         metadata={
-            "description": 'how far the engagement has come, in this order; "awaiting '
-            "sign-off\" while the newest charter version's sign-off has started and is not "
-            'complete ("charter drafted" again if it is declined or withdrawn); once '
-            'signed, "signed" even while an amendment is prepared or awaits sign-off'
+            "description": 'how far the engagement has come, in this order; "invited" '
+            'while a respondent\'s link works ("new" again once every link expired or was '
+            'revoked); "awaiting sign-off" while the newest charter version\'s sign-off has '
+            'started and is not complete ("charter drafted" again if it is declined or '
+            'withdrawn); once signed, "signed" even while an amendment is prepared or awaits '
+            "sign-off"
         },
     )
 
