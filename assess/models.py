@@ -339,18 +339,20 @@ class Engagement(Base):
 
         Once signed it stays signed: an amendment on its way to signatures leaves the signed
         charter in force. Before that, a charter version whose sign-off has started awaits
-        its signatories; one being prepared, declined or withdrawn is back in draft. It is
-        invited while someone has a link that works: once every link expired or was revoked,
-        nobody can answer.
+        its signatories; one being prepared, declined or withdrawn is back in draft. Without
+        a decision (answers reopened, or new answers whose consensus is still to decide) the
+        engagement waits for its answers again, charter or not. It is invited while someone
+        has a link that works: once every link expired or was revoked, nobody can answer.
         """
         if self.signed_at:
             return "signed"
-        if self.charter_drafted_at:
+        decided = self.decision_of_record
+        if self.charter_drafted_at and decided is not None:
             newest = self.charter_versions[-1] if self.charter_versions else None
             if newest is not None and newest.sign_off.status == SIGNOFF_PENDING:
                 return "awaiting sign-off"
             return "charter drafted"
-        if self.decision_of_record is not None and not self.awaited:
+        if decided is not None and not self.awaited:
             return "decided"
         if any(r.submitted_at for r in self.respondents):
             return "answered"

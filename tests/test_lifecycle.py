@@ -139,6 +139,66 @@ def notes(client: FlaskClient, engagement_id: int) -> list[str]:
     return [visible_text(line) for line in re.findall(r'<p class="small">(.*?)</p>', meta, re.S)]
 
 
+def test_answers_reopened_after_the_charter_is_drafted_wait_for_answers_again(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, ann, bo = invited_pair(signed_in)
+    answer_through_link(signed_in, ann)
+    answer_through_link(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
+    assert post(signed_in, f"/engagements/{engagement_id}/consensus").status_code == 303
+    decision_id = of_record(app, engagement_id)
+    assert decision_id is not None
+    version = freeze(signed_in, Setup(engagement_id, decision_id))
+    assert shown(app, signed_in, engagement_id) == "charter drafted"
+    base = f"/engagements/{engagement_id}/respondents/{respondent_id(app, 'Ann Lee')}"
+
+    def reopened_waits_for_ann() -> None:
+        """Ann's answers reopened: the engagement waits for them, in the list as on its page."""
+        assert post(signed_in, f"{base}/reopen").status_code == 302
+        assert shown(app, signed_in, engagement_id) == "answered"
+        page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
+        assert "Waiting for <bdi>Ann Lee</bdi> to submit again" in page
+        assert notes(signed_in, engagement_id)[0] == "Waiting for Ann Lee"
+
+    reopened_waits_for_ann()
+    assert post(signed_in, f"{base}/close").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "charter drafted"
+
+    links = send(signed_in, version, order="parallel")
+    reopened_waits_for_ann()
+    # Where the sign-off stands is still shown beside it.
+    assert notes(signed_in, engagement_id)[-1] == "Version 1: 0 of 2 approved"
+    assert post(signed_in, f"{base}/close").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "awaiting sign-off"
+
+    for person in SIGNATORIES:
+        assert approve(app.test_client(), links[person["name"]], person["name"]).status_code == 303  # type: ignore[attr-defined]
+    # A signed charter stays in force while answers are reopened.
+    assert post(signed_in, f"{base}/reopen").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "signed"
+
+
+def test_new_answers_after_the_charter_wait_for_the_consensus_to_be_decided_again(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, ann, bo = invited_pair(signed_in)
+    answer_through_link(signed_in, ann)
+    answer_through_link(signed_in, bo)
+    consensus = f"/engagements/{engagement_id}/consensus"
+    assert post(signed_in, consensus).status_code == 303
+    decision_id = of_record(app, engagement_id)
+    assert decision_id is not None
+    freeze(signed_in, Setup(engagement_id, decision_id))
+    bo_id = respondent_id(app, "Bo Chen")
+    assert post(signed_in, f"/engagements/{engagement_id}/respondents/{bo_id}/reopen")
+    answer_through_link(signed_in, bo, {**ANSWERS, "timeline_pressure": 5})
+    # Nothing decides on Bo's new answers yet: the charter cannot be made from them.
+    assert shown(app, signed_in, engagement_id) == "answered"
+    assert notes(signed_in, engagement_id)[0] == "New answers since the last decision"
+    assert post(signed_in, consensus).status_code == 303
+    assert shown(app, signed_in, engagement_id) == "charter drafted"
+
+
 def test_an_engagement_whose_links_all_stopped_working_is_new_again(
     app: Flask, signed_in: FlaskClient
 ) -> None:

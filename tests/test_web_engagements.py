@@ -505,11 +505,14 @@ def test_status_follows_the_engagement_from_new_to_signed(
         db.session.delete(respondent.decisions[0])
         db.session.commit()
     assert status(app, engagement_id) == "answered"
+    # A charter drafted from no decision is still waiting for one.
     with app.app_context():
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement is not None
         engagement.charter_drafted_at = utcnow()
         db.session.commit()
+    assert status(app, engagement_id) == "answered"
+    record(app, engagement_id)
     assert status(app, engagement_id) == "charter drafted"
     assert "Charter drafted" in signed_in.get("/engagements").get_data(as_text=True)
     with app.app_context():

@@ -520,8 +520,9 @@ def engagement_status() -> fields.String:
             'while a respondent\'s link works ("new" again once every link expired or was '
             'revoked); "awaiting sign-off" while the newest charter version\'s sign-off has '
             'started and is not complete ("charter drafted" again if it is declined or '
-            'withdrawn); once signed, "signed" even while an amendment is prepared or awaits '
-            "sign-off"
+            'withdrawn); without a decision (answers reopened, or a consensus to decide) "in '
+            'progress" or "answered" again, charter or not; once signed, "signed" even while '
+            "an amendment is prepared or awaits sign-off"
         },
     )
 
