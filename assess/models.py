@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
@@ -722,10 +722,51 @@ class CharterVersion(Base):
     def filename(self) -> str:
         return f"charter-{self.document_id}-v{self.number}.pdf"
 
+    def overtaken_by(self, later: Callable[[], Iterable[DecisionRecord]]) -> DecisionRecord | None:
+        """Return the decision that overtook the one this version was frozen from, if one
+        did: what ``signoff.stale_because`` says, for whatever source of decisions.
+
+        ``later`` gives the engagement's decisions stored after that one (all of them when
+        the version records none), oldest first; it is asked only when the engagement's
+        decision does not settle it.
+        """
+        of_record = self.engagement.decision_of_record
+        if self.decision_id is None:
+            return of_record or next(iter(later()), None)
+        if of_record is not None and of_record.id == self.decision_id:
+            return None
+        frozen = self.decision
+        if of_record is not None:
+            if of_record.decision == frozen:
+                return None
+            if of_record.id is None or of_record.id > self.decision_id:
+                return of_record
+        # An older decision of record that says something else still makes the version stale.
+        return next((d for d in later() if _moves_on(d, frozen)), of_record)
+
     @property
     def next_version(self) -> CharterVersion | None:
         """The version frozen right after this one, if any."""
         return next((v for v in self.engagement.charter_versions if v.number > self.number), None)
+
+
+def _moves_on(record: DecisionRecord, frozen: Decision) -> bool:
+    """Say whether a decision stored after a frozen one changes what the charter rests on.
+
+    On a consensus, a respondent's own decision moves it on only with answers the consensus
+    did not combine (a respondent joining, or answering differently); an adjusted copy of
+    one respondent's answers is a what-if. On one answer set, every different decision is
+    the engagement's in its turn.
+    """
+    if record.decision == frozen:
+        return False
+    if frozen.alignment is None or record.is_consensus:
+        return True
+    if record.respondent is None:
+        return False
+    combined = answer_sets(frozen.alignment.answer_sets())
+    own = AlignedRespondent(record.respondent.name, record.respondent.side, record.answers)
+    return answer_sets([own])[0] not in combined
 
 
 class SignOff(Base):

@@ -20,7 +20,7 @@ import hmac
 import itertools
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from assess import charter, partnership
 from assess.alignment import Alignment
-from assess.alignment import Respondent as AlignedRespondent
 from assess.charter import CharterDetails, calendar
 from assess.charter.calendar import EarlierCalendar
 from assess.decision import Decision, Reason, signed
@@ -51,7 +50,6 @@ from assess.models import (
     SignOff,
     SignOffAction,
     SignOffEvent,
-    answer_sets,
     hash_token,
     hold_row,
     utcnow,
@@ -394,42 +392,14 @@ def stale_because(session: Session, version: CharterVersion) -> DecisionRecord |
     recorded (none is frozen that way) cannot say what it rests on, so every decision
     overtakes it.
     """
-    of_record = version.engagement.decision_of_record
-    query = select(DecisionRecord).where(DecisionRecord.engagement_id == version.engagement_id)
-    if version.decision_id is None:
-        return of_record or session.scalar(query.order_by(DecisionRecord.id).limit(1))
-    if of_record is not None and of_record.id == version.decision_id:
-        return None
-    frozen = version.decision
-    if of_record is not None:
-        if of_record.decision == frozen:
-            return None
-        if of_record.id > version.decision_id:
-            return of_record
-    later = session.scalars(
-        query.where(DecisionRecord.id > version.decision_id).order_by(DecisionRecord.id)
-    )
-    # An older decision of record that says something else still makes the version stale.
-    return next((d for d in later if _moves_on(d, frozen)), of_record)
 
+    def later() -> Iterable[DecisionRecord]:
+        query = select(DecisionRecord).where(DecisionRecord.engagement_id == version.engagement_id)
+        if version.decision_id is not None:
+            query = query.where(DecisionRecord.id > version.decision_id)
+        return session.scalars(query.order_by(DecisionRecord.id))
 
-def _moves_on(record: DecisionRecord, frozen: Decision) -> bool:
-    """Say whether a decision stored after a frozen one changes what the charter rests on.
-
-    On a consensus, a respondent's own decision moves it on only with answers the consensus
-    did not combine (a respondent joining, or answering differently); an adjusted copy of
-    one respondent's answers is a what-if. On one answer set, every different decision is
-    the engagement's in its turn.
-    """
-    if record.decision == frozen:
-        return False
-    if frozen.alignment is None or record.is_consensus:
-        return True
-    if record.respondent is None:
-        return False
-    combined = answer_sets(frozen.alignment.answer_sets())
-    own = AlignedRespondent(record.respondent.name, record.respondent.side, record.answers)
-    return answer_sets([own])[0] not in combined
+    return version.overtaken_by(later)
 
 
 def is_stale(session: Session, version: CharterVersion) -> bool:
