@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from math import ceil
 
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from assess.models import (
+    SIGNOFF_PENDING,
+    SIGNOFF_PREPARING,
     CharterVersion,
     DecisionRecord,
     Engagement,
@@ -105,14 +107,45 @@ def engagement_page(
             ),
             # Whether the newest version awaits its signatories; no frozen document is read.
             selectinload(Engagement.charter_versions)
-            .load_only(CharterVersion.number)
+            .load_only(
+                CharterVersion.engagement_id, CharterVersion.number, CharterVersion.decision_id
+            )
             .selectinload(CharterVersion.sign_off)
             .load_only(SignOff.status),
         )
         .limit(size)
         .offset(offset)
     ).all()
+    _load_what_staleness_reads(session, list(items))
     return EngagementPage(list(items), number, size, total)
+
+
+def _load_what_staleness_reads(session: Session, engagements: list[Engagement]) -> None:
+    """Load at once, for the whole page, what telling whether a newest version's open
+    sign-off was overtaken reads (``Engagement.sign_off_overtaken``) where the engagement's
+    decision being the one frozen does not settle it: the decision as frozen and the
+    engagement's decisions. Most pages need none of it, and read no document."""
+    versions = []
+    for engagement in engagements:
+        newest = engagement.charter_versions[-1] if engagement.charter_versions else None
+        if newest is None or newest.sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
+            continue
+        decided = engagement.decision_of_record
+        if decided is None or decided.id != newest.decision_id:
+            versions.append(newest)
+    if not versions:
+        return
+    # Attributes not loaded yet on objects already in the session are filled in place.
+    session.scalars(
+        select(CharterVersion)
+        .where(CharterVersion.id.in_([v.id for v in versions]))
+        .options(load_only(CharterVersion.decision_data))
+    ).all()
+    session.scalars(
+        select(DecisionRecord).where(
+            DecisionRecord.engagement_id.in_([v.engagement_id for v in versions])
+        )
+    ).all()
 
 
 @dataclass(frozen=True)

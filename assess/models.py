@@ -63,7 +63,8 @@ MAX_ID = 2**31 - 1
 PARTY_SIDES: tuple[str, ...] = SIDES
 
 # Engagement statuses in the order an engagement moves through them. "Awaiting sign-off":
-# the newest charter version's links are out and it waits for its signatories' approvals.
+# the newest charter version's links are out and it waits for its signatories' approvals,
+# which no newer decision has made impossible (``Engagement.status`` says when each holds).
 STATUSES: tuple[str, ...] = (
     "new",
     "invited",
@@ -339,8 +340,9 @@ class Engagement(Base):
 
         Once signed it stays signed: an amendment on its way to signatures leaves the signed
         charter in force. Before that, a charter version whose sign-off has started awaits
-        its signatories; one being prepared, declined or withdrawn is back in draft. Without
-        a decision (answers reopened, or new answers whose consensus is still to decide) the
+        its signatories; one being prepared, declined, withdrawn, or overtaken by a new
+        decision (stale, so its approvals cannot complete) is back in draft. Without a
+        decision (answers reopened, or new answers whose consensus is still to decide) the
         engagement waits for its answers again, charter or not. It is invited while someone
         has a link that works: once every link expired or was revoked, nobody can answer.
         """
@@ -350,7 +352,7 @@ class Engagement(Base):
         if self.charter_drafted_at and decided is not None:
             newest = self.charter_versions[-1] if self.charter_versions else None
             if newest is not None and newest.sign_off.status == SIGNOFF_PENDING:
-                return "awaiting sign-off"
+                return "charter drafted" if self.sign_off_overtaken else "awaiting sign-off"
             return "charter drafted"
         if decided is not None and not self.awaited:
             return "decided"
@@ -361,6 +363,27 @@ class Engagement(Base):
         if any(r.active_invitation for r in self.respondents):
             return "invited"
         return "new"
+
+    @property
+    def sign_off_overtaken(self) -> bool:
+        """Say whether the newest charter version's sign-off, still open (being prepared or
+        collecting approvals), can no longer complete because a decision overtook the one it
+        was frozen from (``signoff.stale_because``), read from the decisions loaded with the
+        engagement."""
+        newest = self.charter_versions[-1] if self.charter_versions else None
+        if newest is None or newest.sign_off.status not in (SIGNOFF_PREPARING, SIGNOFF_PENDING):
+            return False
+        frozen_from = newest.decision_id
+
+        def later() -> list[DecisionRecord]:
+            stored = [
+                d
+                for d in self.decisions
+                if frozen_from is None or d.id is None or d.id > frozen_from
+            ]
+            return sorted(stored, key=lambda d: (d.id is None, d.id or 0))
+
+        return newest.overtaken_by(later) is not None
 
 
 # What the engagement's history records, beside what its decisions and sign-offs keep.

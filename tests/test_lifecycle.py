@@ -139,6 +139,37 @@ def notes(client: FlaskClient, engagement_id: int) -> list[str]:
     return [visible_text(line) for line in re.findall(r'<p class="small">(.*?)</p>', meta, re.S)]
 
 
+def test_a_sign_off_a_new_decision_overtook_is_back_in_draft(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    ann = invite(signed_in, engagement_id)
+    answer_through_link(signed_in, ann)
+    decision_id = of_record(app, engagement_id)
+    assert decision_id is not None
+    send(signed_in, freeze(signed_in, Setup(engagement_id, decision_id)))
+    assert shown(app, signed_in, engagement_id) == "awaiting sign-off"
+    reopen = f"/engagements/{engagement_id}/respondents/{respondent_id(app, 'Ann Lee')}/reopen"
+    # Reopened, the answers are awaited again, as the engagement's page says.
+    assert post(signed_in, reopen).status_code == 302
+    assert shown(app, signed_in, engagement_id) == "in progress"
+    assert notes(signed_in, engagement_id) == ["Waiting for Ann Lee", "Version 1: 0 of 2 approved"]
+    # Submitted again unchanged: the same decision, which its signatories may still approve.
+    answer_through_link(signed_in, ann)
+    assert shown(app, signed_in, engagement_id) == "awaiting sign-off"
+    assert notes(signed_in, engagement_id)[-1] == "Version 1: 0 of 2 approved"
+
+    # Other answers make another decision: version 1 can no longer be signed as it is.
+    assert post(signed_in, reopen).status_code == 302
+    answer_through_link(signed_in, ann, {**ANSWERS, "timeline_pressure": 5})
+    assert shown(app, signed_in, engagement_id) == "charter drafted"
+    assert notes(signed_in, engagement_id)[-1] == "Version 1: stale, cannot be signed"
+    decision_id = of_record(app, engagement_id)
+    assert decision_id is not None
+    send(signed_in, freeze(signed_in, Setup(engagement_id, decision_id)))
+    assert shown(app, signed_in, engagement_id) == "awaiting sign-off"
+
+
 def test_answers_reopened_after_the_charter_is_drafted_wait_for_answers_again(
     app: Flask, signed_in: FlaskClient
 ) -> None:
@@ -197,6 +228,8 @@ def test_new_answers_after_the_charter_wait_for_the_consensus_to_be_decided_agai
     assert notes(signed_in, engagement_id)[0] == "New answers since the last decision"
     assert post(signed_in, consensus).status_code == 303
     assert shown(app, signed_in, engagement_id) == "charter drafted"
+    # Version 1 was frozen from the consensus before: it cannot be signed any more.
+    assert notes(signed_in, engagement_id)[-1] == "Version 1: stale, cannot be signed"
 
 
 def test_an_engagement_whose_links_all_stopped_working_is_new_again(
@@ -231,9 +264,12 @@ def test_every_status_is_styled_and_documented(app: Flask) -> None:
         assert schemas[name]["properties"]["status"]["enum"] == list(STATUSES)
 
 
-def engagements_awaiting_sign_off(app: Flask, email: str, count: int) -> int:
+def engagements_awaiting_sign_off(
+    app: Flask, email: str, count: int, *, overtaken: bool = False
+) -> int:
     """Store a consultant with ``count`` engagements, each with its charter frozen and sent
-    to a signatory; return the consultant's id."""
+    to a signatory (and ``overtaken`` by a decision on other answers after that); return the
+    consultant's id."""
     consultant_id = make_consultant(app, email=email)
     with app.app_context():
         consultant = db.session.get(Consultant, consultant_id)
@@ -247,25 +283,31 @@ def engagements_awaiting_sign_off(app: Flask, email: str, count: int) -> int:
             version = signoff.freeze(db.session, engagement, record, details_for_tests())
             signoff.add_signatory(db.session, version.sign_off, name="Ann Lee", email="a@x.example")
             signoff.start(db.session, version.sign_off, sequential=True, expires_at=None)
+            if overtaken:
+                record_decision(db.session, engagement, evaluate({**ANSWERS, "innovation": 1}))
         db.session.commit()
     return consultant_id
 
 
+@pytest.mark.parametrize(
+    ("overtaken", "status"), [(False, "awaiting sign-off"), (True, "charter drafted")]
+)
 def test_the_lists_tell_who_awaits_sign_off_in_the_same_statements_for_2_as_for_5(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
+    app: Flask, monkeypatch: pytest.MonkeyPatch, overtaken: bool, status: str
 ) -> None:
     numbers = itertools.count(1)
     monkeypatch.setattr(charter, "to_pdf", lambda *_, **__: b"%%PDF-1.7 %d" % next(numbers))
     counts = []
     for email, count in (("few@example.com", 2), ("many@example.com", 5)):
-        consultant_id = engagements_awaiting_sign_off(app, email, count)
+        consultant_id = engagements_awaiting_sign_off(app, email, count, overtaken=overtaken)
         web, api, headers = web_and_api(app, consultant_id, email)
         web.get("/engagements")  # the first request records the session's use
         with statements_sent(app) as statements:
             page = web.get("/engagements").get_data(as_text=True)
             listed = api.get("/api/v1/engagements", headers=headers).json
-        assert page.count('<span class="status status-awaiting-sign-off">') == count
-        assert {e["status"] for e in listed} == {"awaiting sign-off"}
+        assert page.count(f'<span class="status status-{status.replace(" ", "-")}">') == count
+        assert page.count("Version 1: stale, cannot be signed") == (count if overtaken else 0)
+        assert {e["status"] for e in listed} == {status}
         # No frozen document is read to tell it.
         assert [s for s in statements if "charter_versions.pdf" in s] == []
         counts.append(len(statements))
