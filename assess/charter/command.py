@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from assess import emails, schemas
 from assess.charter import calendar
-from assess.charter.details import load_details, parse_party
+from assess.charter.details import CharterDetails, load_details, parse_party
 from assess.charter.errors import CharterError
 from assess.decision import Decision
 from assess.schemas import flatten_errors, load_answers, load_respondents
@@ -102,6 +102,110 @@ def write_atomically(files: dict[Path, tuple[str, bytes]]) -> None:
         fail([f"{files[path][0]}: cannot write {path}: {error.strerror}"], status=1)
 
 
+def _details_fields(details_file: IO[str] | None) -> dict[str, Any]:
+    """The charter's fields from --details, or none; exit 2 when it is no JSON object."""
+    fields: dict[str, Any] = {}
+    if details_file is not None:
+        loaded = read_json(details_file, "details")
+        if not isinstance(loaded, dict):
+            fail(["details: must be a JSON object of charter fields"])
+        fields.update(loaded)
+    return fields
+
+
+def _read_parties(
+    parties: tuple[str, ...], fields: dict[str, Any], problems: list[str]
+) -> list[int]:
+    """Put the --party options in ``fields`` in place of any from --details, noting each
+    unreadable one in ``problems``. Returns which --party each parsed party came from,
+    to name it in a problem."""
+    given_as: list[int] = []
+    if parties:
+        fields["parties"] = []
+        for index, text in enumerate(parties, start=1):
+            try:
+                fields["parties"].append(parse_party(text))
+                given_as.append(index)
+            except ValueError as error:
+                problems.append(f"--party {index}: {error}")
+    return given_as
+
+
+def _organizer_email(consultant_email: str | None, problems: list[str]) -> str:
+    """The --consultant-email as the calendar names the organiser ("" when not given)."""
+    if consultant_email is None:
+        return ""
+    try:
+        return emails.normalise(consultant_email)
+    except emails.AddressError:
+        problems.append("--consultant-email: not a valid email address")
+        return ""
+
+
+def _load_details(
+    fields: dict[str, Any], problems: list[str], given_as: list[int]
+) -> CharterDetails | None:
+    """Check the charter's fields, adding what is wrong to ``problems`` in the options'
+    terms; None when they do not make a charter."""
+    try:
+        return load_details(fields)
+    except ValidationError as error:
+        lines = flatten_errors(error.messages)
+        if any(p.startswith("--party") for p in problems):
+            # the list lacks the unreadable lines: its length and sides are not the problem
+            lines = [line for line in lines if not line.startswith("parties:")]
+        if given_as:
+            lines = [_as_party_option(line, given_as) for line in lines]
+        problems += lines
+        return None
+
+
+def _check_file_name(option: str, target: Path) -> None:
+    """Exit 2 when the option names no file that can be written aside and renamed."""
+    if target == Path("."):  # given as "": click took it for the current folder
+        fail([f"{option}: give the name of a file to write"])
+    if str(target) == "-":  # written aside, then renamed: "-" would name a file
+        fail([f"{option}: standard output (-) cannot take this file; give a file name"])
+
+
+def _check_targets(
+    output: Path, ics: Path | None, sources: tuple[tuple[str, IO[str] | None], ...]
+) -> None:
+    """Exit 2 unless the files to write can be written aside and renamed into place
+    without touching what the command reads; ``sources`` pairs each input with its name."""
+    targets = [("-o", output)] + ([("--ics", ics)] if ics is not None else [])
+    for option, target in targets:
+        _check_file_name(option, target)
+    for _, target in targets:
+        if not target.parent.is_dir():
+            fail([f"{target}: the folder {target.parent} does not exist"])
+    for option, target in targets:
+        # Each file is written aside and renamed into place: a pipe or a device (as
+        # /dev/stdout) would be replaced by a plain file, and the reader never get a byte.
+        # A name the system refuses (too long, in a folder that cannot be searched) is
+        # taken for none here: writing it says why.
+        if os.path.exists(target) and not target.is_file():
+            fail([f"{option}: {target} is not a regular file; write to a file"])
+    if ics is not None and ics.resolve() == output.resolve():
+        fail([f"--ics: {ics} is also the charter's file (-o); give the calendar its own"])
+    for option, target in targets:
+        for reads, source in sources:
+            if source is not None and same_file(source, target):
+                fail([f"{option}: {target} is the {reads} file it reads; write to another file"])
+
+
+def _charter_bytes(decision: Decision, details: CharterDetails, as_html: bool) -> bytes:
+    """The charter as PDF, or as HTML with ``as_html``; exit 1 when it cannot be made."""
+    from assess import charter
+
+    try:
+        if as_html:
+            return charter.standalone_html(decision, details).encode()
+        return charter.to_pdf(decision, details)
+    except CharterError as error:
+        fail([f"charter: {error}"], status=1)
+
+
 @click.command("charter", short_help="Write the partnership charter (PDF or HTML).")
 @click.argument("answers_file", metavar="ANSWERS.json", type=click.File("r"))
 @click.option(
@@ -169,31 +273,10 @@ def charter_command(
     """Write the partnership charter for the answers in ANSWERS.json ('-': stdin)."""
     from assess import charter
 
-    problems: list[str] = []
     decision, problems = decide(read_json(answers_file, "input"))
-
-    fields: dict[str, Any] = {}
-    if details_file is not None:
-        loaded = read_json(details_file, "details")
-        if not isinstance(loaded, dict):
-            fail(["details: must be a JSON object of charter fields"])
-        fields.update(loaded)
-    # Which --party each parsed party came from, to name it in a problem.
-    given_as: list[int] = []
-    if parties:
-        fields["parties"] = []
-        for index, text in enumerate(parties, start=1):
-            try:
-                fields["parties"].append(parse_party(text))
-                given_as.append(index)
-            except ValueError as error:
-                problems.append(f"--party {index}: {error}")
-    organizer_email = ""
-    if consultant_email is not None:
-        try:
-            organizer_email = emails.normalise(consultant_email)
-        except emails.AddressError:
-            problems.append("--consultant-email: not a valid email address")
+    fields = _details_fields(details_file)
+    given_as = _read_parties(parties, fields, problems)
+    organizer_email = _organizer_email(consultant_email, problems)
     if issued is None and "issued_at" not in fields:
         issued = issued_default()
     for key, value in (
@@ -207,54 +290,14 @@ def charter_command(
     ):
         if value is not None:
             fields[key] = value
-    try:
-        details = load_details(fields)
-    except ValidationError as error:
-        lines = flatten_errors(error.messages)
-        if any(p.startswith("--party") for p in problems):
-            # the list lacks the unreadable lines: its length and sides are not the problem
-            lines = [line for line in lines if not line.startswith("parties:")]
-        if given_as:
-            lines = [_as_party_option(line, given_as) for line in lines]
-        problems += lines
+    details = _load_details(fields, problems, given_as)
     if problems:
         fail(problems)
-    for option, target in (("-o", output), ("--ics", ics)):
-        if target == Path("."):  # given as "": click took it for the current folder
-            fail([f"{option}: give the name of a file to write"])
-        if str(target) == "-":  # written aside, then renamed: "-" would name a file
-            fail([f"{option}: standard output (-) cannot take this file; give a file name"])
-    for target in (output, ics):
-        if target is not None and not target.parent.is_dir():
-            fail([f"{target}: the folder {target.parent} does not exist"])
-    for option, target in (("-o", output), ("--ics", ics)):
-        # Each file is written aside and renamed into place: a pipe or a device (as
-        # /dev/stdout) would be replaced by a plain file, and the reader never get a byte.
-        # A name the system refuses (too long, in a folder that cannot be searched) is
-        # taken for none here: writing it says why.
-        if target is not None and os.path.exists(target) and not target.is_file():
-            fail([f"{option}: {target} is not a regular file; write to a file"])
-    if ics is not None and ics.resolve() == output.resolve():
-        fail([f"--ics: {ics} is also the charter's file (-o); give the calendar its own"])
-    for option, target in (("-o", output), ("--ics", ics)):
-        for reads, source in (("ANSWERS.json", answers_file), ("--details", details_file)):
-            if target is not None and source is not None and same_file(source, target):
-                fail([f"{option}: {target} is the {reads} file it reads; write to another file"])
+    _check_targets(output, ics, (("ANSWERS.json", answers_file), ("--details", details_file)))
 
-    assert decision is not None  # no problems means the input was decided
-    try:
-        files = {
-            output: (
-                "-o",
-                (
-                    charter.standalone_html(decision, details).encode()
-                    if as_html
-                    else charter.to_pdf(decision, details)
-                ),
-            )
-        }
-    except CharterError as error:
-        fail([f"charter: {error}"], status=1)
+    # no problems means the input was decided and the fields make a charter
+    assert decision is not None and details is not None
+    files = {output: ("-o", _charter_bytes(decision, details, as_html))}
     if ics is not None:
         organizer = calendar.Organizer(details.consultant, organizer_email)
         files[ics] = ("--ics", charter.to_ics(decision, details, organizer=organizer))
