@@ -245,36 +245,50 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
             raise RowError(f"{column} is not true or false")
         return value
     if isinstance(column_type, Integer):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or value not in _column_range(column_type)
-        ):
-            raise RowError(f"{column} is not a whole number its column holds")
-        return value
-    if isinstance(column_type, String):
-        if not isinstance(value, str) or "\x00" in value:
-            raise RowError(f"{column} is not text")
-        # SQLite stores text of any length, PostgreSQL refuses what its column does not hold:
-        # the same archive is refused on both.
-        if column_type.length is not None and len(value) > column_type.length:
-            raise RowError(f"{column} is longer than {column_type.length} characters")
-        if (table, column) in ONE_LINE and ONE_LINE_REFUSED.search(value):
-            raise RowError(f"{column} holds a line break or other control character")
-        known = KNOWN_VALUES.get((table, column))
-        if known is not None and value not in known:
-            raise RowError(f"{column} is not one of: {', '.join(known)}")
-        return value
-    if isinstance(column_type, JSON):
-        read = JSON_READERS.get((table, column))
-        if read is not None:
-            try:
-                read(value)
-            except ValidationError as error:
-                raise RowError(_first_problem(column, error)) from error
-            except (KeyError, IndexError, TypeError, ValueError) as error:
-                raise RowError(f"{column} is not in a shape the app reads") from error
+        _check_whole_number(column, column_type, value)
+    elif isinstance(column_type, String):
+        _check_text(table, column, column_type, value)
+    elif isinstance(column_type, JSON):
+        _check_json(table, column, value)
     return value
+
+
+def _check_whole_number(column: str, column_type: Integer, value: Any) -> None:
+    """Refuse a value that is no whole number, or one its column cannot hold."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value not in _column_range(column_type)
+    ):
+        raise RowError(f"{column} is not a whole number its column holds")
+
+
+def _check_text(table: str, column: str, column_type: String, value: Any) -> None:
+    """Refuse a value that is no text, or text its column (or the pages) cannot take."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise RowError(f"{column} is not text")
+    # SQLite stores text of any length, PostgreSQL refuses what its column does not hold:
+    # the same archive is refused on both.
+    if column_type.length is not None and len(value) > column_type.length:
+        raise RowError(f"{column} is longer than {column_type.length} characters")
+    if (table, column) in ONE_LINE and ONE_LINE_REFUSED.search(value):
+        raise RowError(f"{column} holds a line break or other control character")
+    known = KNOWN_VALUES.get((table, column))
+    if known is not None and value not in known:
+        raise RowError(f"{column} is not one of: {', '.join(known)}")
+
+
+def _check_json(table: str, column: str, value: Any) -> None:
+    """Refuse a JSON value the app could not read back, when it reads the column."""
+    read = JSON_READERS.get((table, column))
+    if read is None:
+        return
+    try:
+        read(value)
+    except ValidationError as error:
+        raise RowError(_first_problem(column, error)) from error
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise RowError(f"{column} is not in a shape the app reads") from error
 
 
 def _first_problem(column: str, error: ValidationError) -> str:
@@ -404,32 +418,45 @@ def _check_chain(table: str, row: dict[str, Any], seen: Seen) -> None:
     (its version's, or for the seal the sealed PDF's), as ``assess.signoff`` writes them.
     Versions and sign-offs are stored before the rows that refer to them (ids in order)."""
     if table == "charter_versions":
-        previous_id, previous_sha256 = row["previous_version_id"], row["previous_sha256"]
-        if previous_id is not None:
-            previous = seen.versions.get(previous_id)
-            if previous is None:
-                raise RowError("previous_version_id names no earlier charter version")
-            if previous[0] != row["engagement_id"]:
-                raise RowError("previous_version_id names a version of another engagement")
-            if previous_sha256 is None:
-                raise RowError("previous_sha256 is missing for the version it amends")
-            if previous_sha256 != previous[1]:
-                raise RowError("previous_sha256 is not the SHA-256 of the version it amends")
-        elif previous_sha256 is not None:
-            raise RowError("previous_sha256 names no version it amends")
+        _check_amended(row, seen)
         seen.versions[row["id"]] = (row["engagement_id"], row["sha256"])
     elif table == "sign_offs":
         version = seen.versions.get(row["version_id"])
         seen.sign_offs[row["id"]] = (version[1] if version else None, row["sealed_sha256"])
     elif table == "sign_off_events":
-        sign_off = seen.sign_offs.get(row["sign_off_id"])
-        if sign_off is None:
-            raise RowError("sign_off_id names no sign-off")
-        if row["action"] == "sealed":
-            if row["document_hash"] != sign_off[1]:
-                raise RowError("document_hash is not the SHA-256 of its sign-off's sealed PDF")
-        elif row["document_hash"] != sign_off[0]:
-            raise RowError("document_hash is not the SHA-256 of its sign-off's charter version")
+        _check_event_hash(row, seen)
+
+
+def _check_amended(version: dict[str, Any], seen: Seen) -> None:
+    """Refuse a charter version that does not amend an earlier version of its engagement
+    by that version's SHA-256, or that records a SHA-256 without amending one."""
+    previous_id, previous_sha256 = version["previous_version_id"], version["previous_sha256"]
+    if previous_id is None:
+        if previous_sha256 is not None:
+            raise RowError("previous_sha256 names no version it amends")
+        return
+    previous = seen.versions.get(previous_id)
+    if previous is None:
+        raise RowError("previous_version_id names no earlier charter version")
+    if previous[0] != version["engagement_id"]:
+        raise RowError("previous_version_id names a version of another engagement")
+    if previous_sha256 is None:
+        raise RowError("previous_sha256 is missing for the version it amends")
+    if previous_sha256 != previous[1]:
+        raise RowError("previous_sha256 is not the SHA-256 of the version it amends")
+
+
+def _check_event_hash(event: dict[str, Any], seen: Seen) -> None:
+    """Refuse a sign-off event not recorded on its sign-off's document: the sealed PDF's
+    SHA-256 for the seal, the charter version's for any other."""
+    sign_off = seen.sign_offs.get(event["sign_off_id"])
+    if sign_off is None:
+        raise RowError("sign_off_id names no sign-off")
+    if event["action"] == "sealed":
+        if event["document_hash"] != sign_off[1]:
+            raise RowError("document_hash is not the SHA-256 of its sign-off's sealed PDF")
+    elif event["document_hash"] != sign_off[0]:
+        raise RowError("document_hash is not the SHA-256 of its sign-off's charter version")
 
 
 def _check_milestones(table: str, row: dict[str, Any], seen: Seen) -> None:
@@ -665,13 +692,25 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
             raise _damaged_manifest(f"{key} is missing or malformed")
     if not manifest["revision"]:
         raise _damaged_manifest("revision is empty")
+    _check_listed(manifest, _listed_tables(manifest["tables"]))
+
+
+def _listed_tables(tables: list[Any]) -> list[str]:
+    """Return the manifest's list of tables, refusing an entry that names no table or one
+    named twice."""
     listed: list[str] = []
-    for at, table in enumerate(manifest["tables"]):
+    for at, table in enumerate(tables):
         if not isinstance(table, str) or not table or "/" in table:
             raise _damaged_manifest(f"tables[{at}] is not a table's name")
         if table in listed:
             raise _damaged_manifest(f"tables names {table} twice")
         listed.append(table)
+    return listed
+
+
+def _check_listed(manifest: dict[str, Any], listed: list[str]) -> None:
+    """Refuse row counts and checksums given for other tables than those listed, a count
+    that is no number of rows, or a checksum that is no SHA-256."""
     for key, expected in (
         ("rows", set(listed)),
         ("sha256", {f"tables/{table}.jsonl" for table in listed}),
@@ -840,26 +879,8 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         if manifest["revision"] != revision:
             raise TransferError(_other_migration(manifest["revision"], revision))
         tables = {t.name: t for t in _tables(connection)}
-        listed = set(manifest["tables"])
-        members = {n for n in archive.namelist() if n.endswith(".jsonl")}
-        if listed != set(tables) or members != {f"tables/{t}.jsonl" for t in listed}:
-            unknown = sorted(listed - set(tables)) + sorted(
-                n for n in members if n[len("tables/") : -len(".jsonl")] not in listed
-            )
-            left_out = sorted(set(tables) - listed) + sorted(
-                t for t in listed if f"tables/{t}.jsonl" not in members
-            )
-            raise ArchiveError(
-                "the export's tables do not match this database"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                + (f"; missing: {', '.join(left_out)}" if left_out else "")
-            )
-        for table in tables.values():
-            if connection.execute(select(func.count()).select_from(table)).scalar_one():
-                raise TransferError(
-                    f"the database is not empty (table {table.name} has rows); "
-                    "import only into an empty database"
-                )
+        _check_tables_match(archive, manifest["tables"], tables)
+        _check_empty(connection, tables.values())
         # Every file is checked whole before a row is stored: a damaged one stores nothing.
         for table in tables.values():
             name = f"tables/{table.name}.jsonl"
@@ -867,29 +888,71 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         counts: dict[str, int] = {}
         seen = Seen()
         for table in tables.values():
-            name = f"tables/{table.name}.jsonl"
-            types = {c.name: c.type for c in table.columns}
-            batch: list[dict[str, Any]] = []
-            size = counts[table.name] = 0
-            recorded = manifest["rows"][table.name]
-            # Rows are read and stored a batch at a time: memory does not grow with the file.
-            for row, length in _read_table(archive, name):
-                if counts[table.name] + len(batch) == recorded:
-                    raise _miscounted(name, table.name, recorded, "more")
-                batch.append(_decode_row(table.name, name, types, row, seen))
-                size += length
-                if len(batch) == BATCH or size > BATCH_BYTES:
-                    _insert(connection, table, name, batch)
-                    counts[table.name] += len(batch)
-                    batch, size = [], 0
-            _insert(connection, table, name, batch)
-            counts[table.name] += len(batch)
-            if counts[table.name] != recorded:
-                raise _miscounted(name, table.name, recorded, "fewer")
+            counts[table.name] = _restore_table(
+                connection, archive, table, manifest["rows"][table.name], seen
+            )
         _check_drafted_and_signed(seen)
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
     return counts
+
+
+def _check_tables_match(
+    archive: zipfile.ZipFile, manifest_tables: list[str], tables: dict[str, Table]
+) -> None:
+    """Refuse an export whose tables, as its manifest lists them and as it holds their
+    files, are not this database's."""
+    listed = set(manifest_tables)
+    members = {n for n in archive.namelist() if n.endswith(".jsonl")}
+    if listed == set(tables) and members == {f"tables/{t}.jsonl" for t in listed}:
+        return
+    unknown = sorted(listed - set(tables)) + sorted(
+        n for n in members if n[len("tables/") : -len(".jsonl")] not in listed
+    )
+    left_out = sorted(set(tables) - listed) + sorted(
+        t for t in listed if f"tables/{t}.jsonl" not in members
+    )
+    raise ArchiveError(
+        "the export's tables do not match this database"
+        + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+        + (f"; missing: {', '.join(left_out)}" if left_out else "")
+    )
+
+
+def _check_empty(connection: Connection, tables: Iterable[Table]) -> None:
+    """Refuse a database that holds rows: an import restores a whole database."""
+    for table in tables:
+        if connection.execute(select(func.count()).select_from(table)).scalar_one():
+            raise TransferError(
+                f"the database is not empty (table {table.name} has rows); "
+                "import only into an empty database"
+            )
+
+
+def _restore_table(
+    connection: Connection, archive: zipfile.ZipFile, table: Table, recorded: int, seen: Seen
+) -> int:
+    """Store one table's rows from the archive, refusing any its manifest does not count
+    (``recorded``); return how many were stored."""
+    name = f"tables/{table.name}.jsonl"
+    types = {c.name: c.type for c in table.columns}
+    batch: list[dict[str, Any]] = []
+    size = count = 0
+    # Rows are read and stored a batch at a time: memory does not grow with the file.
+    for row, length in _read_table(archive, name):
+        if count + len(batch) == recorded:
+            raise _miscounted(name, table.name, recorded, "more")
+        batch.append(_decode_row(table.name, name, types, row, seen))
+        size += length
+        if len(batch) == BATCH or size > BATCH_BYTES:
+            _insert(connection, table, name, batch)
+            count += len(batch)
+            batch, size = [], 0
+    _insert(connection, table, name, batch)
+    count += len(batch)
+    if count != recorded:
+        raise _miscounted(name, table.name, recorded, "fewer")
+    return count
 
 
 def _miscounted(name: str, table: str, recorded: int, held: str) -> ArchiveError:
