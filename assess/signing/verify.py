@@ -557,18 +557,22 @@ def _with_summary(verdict: Verdict) -> Verdict:
         )
     else:
         outcome = Outcome.INTACT
-        approvers = join_names(verdict.approvers) or "nobody"
-        line = f"Intact and sealed by {verdict.sealed_by}: {what}, approved by {approvers}"
-        if verdict.timestamped_at:
-            when = f"{verdict.timestamped_at[:16].replace('T', ' ')} UTC"
-            if verdict.timestamp_checked:
-                line += f"; time-stamped {when} by {verdict.timestamp_by}"
-            else:
-                # Anyone can name an authority; only a trusted root confirms the time.
-                line += (
-                    f"; time-stamped {when} by {verdict.timestamp_by!r}, but {UNCHECKED_AUTHORITY}"
-                )
+        line = _intact(verdict, what)
     return replace(verdict, summary=line, outcome=outcome)
+
+
+def _intact(verdict: Verdict, what: str) -> str:
+    """The verdict on an intact charter: who sealed it, who approved it, and when it was
+    time-stamped by whom, if it was."""
+    approvers = join_names(verdict.approvers) or "nobody"
+    line = f"Intact and sealed by {verdict.sealed_by}: {what}, approved by {approvers}"
+    if not verdict.timestamped_at:
+        return line
+    when = f"{verdict.timestamped_at[:16].replace('T', ' ')} UTC"
+    if verdict.timestamp_checked:
+        return f"{line}; time-stamped {when} by {verdict.timestamp_by}"
+    # Anyone can name an authority; only a trusted root confirms the time.
+    return f"{line}; time-stamped {when} by {verdict.timestamp_by!r}, but {UNCHECKED_AUTHORITY}"
 
 
 def _describe(verdict: Verdict) -> str:
