@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
@@ -126,106 +126,123 @@ def register(app: Flask) -> None:
     # First of all the checks before a view: the others (CSRF, rate limits) answer with
     # pages made from the request's address too.
     app.before_request_funcs.setdefault(None, []).insert(0, require_a_host_name)
+    app.register_error_handler(CSRFError, csrf_error)
+    app.add_url_rule("/cookie-check", "cookie_check", cookie_check, methods=["GET"])
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected)
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
-        # Signing out or in from a tab opened before the other tab did it: the form token is
-        # stale, but what was asked for is already so. A forged form changes nothing here.
-        if request.endpoint == "auth.logout" and not current_user.is_authenticated:
-            flash("You are signed out.", "info")
-            return redirect(url_for("auth.login"))
-        if request.endpoint == "auth.login":
-            if current_user.is_authenticated:
-                return redirect(url_for("engagements.index"))
-            # No sign-in ended here: the page was open longer than the browser's session (or
-            # across a browser restart). Its form again, with a token that works.
-            form = {"email": request.form.get("email", "")[:254]}
-            errors = {"_schema": [SIGN_IN_PAGE_EXPIRED]}
-            next_path = safe_next(request.values.get("next"))
-            return render_template("web/login.html", form=form, errors=errors, next=next_path), 400
-        personal_link = request.blueprint in PERSONAL_LINKS
-        if personal_link and app.config["SESSION_COOKIE_NAME"] not in request.cookies:
-            session[COOKIE_PROBE] = True
-            back = _page_to_reload(app, request.path)
-            return redirect(url_for("cookie_check", back=back), code=303)
-        hours = int(app.permanent_session_lifetime.total_seconds() // 3600)
-        message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED.format(hours=hours)
-        page = render_template(
-            "web/error.html",
-            code=400,
-            title="Your form has expired",
-            message=message,
-            home=not personal_link,
-            personal_link=personal_link,
-            keeps_drafts=not personal_link,
-        )
-        return page, 400
 
-    @app.get("/cookie-check", endpoint="cookie_check")
-    def cookie_check() -> tuple[str, int]:
-        """Say why a form on a personal link was refused, once its cookie came back or not."""
-        back = _page_to_reload(app, request.args.get("back", ""))
-        if session.get(COOKIE_PROBE):
-            title, message = "Your form has expired", FORM_EXPIRED_ON_LINK
-        else:
-            title, message = COOKIES_BLOCKED[0], COOKIES_BLOCKED[1].format(host=request.host)
-        page = render_template(
-            "web/error.html",
-            code=400,
-            title=title,
-            message=message,
-            home=False,
-            personal_link=True,
-            back=(back, "Reload the page") if back else None,
-        )
-        return page, 400
+def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
+    """Answer a form sent with a stale or missing token: with what was asked for when it is
+    already so, else with a page saying the form expired and what to do."""
+    # Signing out or in from a tab opened before the other tab did it: the form token is
+    # stale, but what was asked for is already so. A forged form changes nothing here.
+    if request.endpoint == "auth.logout" and not current_user.is_authenticated:
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    if request.endpoint == "auth.login":
+        return _sign_in_again()
+    personal_link = request.blueprint in PERSONAL_LINKS
+    if personal_link and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        session[COOKIE_PROBE] = True
+        back = _page_to_reload(current_app, request.path)
+        return redirect(url_for("cookie_check", back=back), code=303)
+    hours = int(current_app.permanent_session_lifetime.total_seconds() // 3600)
+    message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED.format(hours=hours)
+    page = render_template(
+        "web/error.html",
+        code=400,
+        title="Your form has expired",
+        message=message,
+        home=not personal_link,
+        personal_link=personal_link,
+        keeps_drafts=not personal_link,
+    )
+    return page, 400
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
-        if isinstance(error, BadHost):
-            # A Host that is no host name leaves no address to link to from this request:
-            # the page, whose every link is made for it, cannot be drawn.
-            title, message = MESSAGES[400]
-            return f"{title}. {message}\n", 400, [("Content-Type", "text/plain; charset=utf-8")]
-        code = error.code or 500
-        title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
-        personal_link = request.blueprint in PERSONAL_LINKS
-        back = None
-        if code == 429:
-            message = message.format(pause=pause_left())
-        if code == 404 and request.blueprint == "survey":
-            # Said on the page every questionnaire link that does not open shows.
-            page = render_template("web/survey/link.html", reason="unknown")
-            return page, code, []
-        if code == 404 and personal_link:
-            title, message = LINK_NOT_FOUND
-        elif code == 404 and request.blueprint == "verify":
-            title, message = DOCUMENT_NOT_FOUND
-            back = (url_for("verify.index"), "Check the charter file")
-        elif (
-            code == 404
-            and current_user.is_authenticated
-            and request.path.startswith("/engagements/")
-        ):
-            title, message = ENGAGEMENT_NOT_FOUND
-        page = render_template(
-            "web/error.html",
-            code=code,
-            title=title,
-            message=message,
-            home=not personal_link,
-            personal_link=personal_link,
-            back=back,
-        )
-        # Keep what the error says in its headers: Allow on a 405, Retry-After on a 429.
-        headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
-        return page, code, headers
 
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int, list[tuple[str, str]]]:
-        # Logged with the traceback for us; the user only sees the friendly page.
-        app.logger.exception("Unhandled error", exc_info=error)
-        # The page itself reads the database (who is signed in): a failed transaction must
-        # not fail it too.
-        db.session.rollback()
-        return http_error(InternalServerError())
+def _sign_in_again() -> tuple[str, int] | Response:
+    """Answer a sign-in form whose token is stale: the engagements when signed in already,
+    else the form again."""
+    if current_user.is_authenticated:
+        return redirect(url_for("engagements.index"))
+    # No sign-in ended here: the page was open longer than the browser's session (or
+    # across a browser restart). Its form again, with a token that works.
+    form = {"email": request.form.get("email", "")[:254]}
+    errors = {"_schema": [SIGN_IN_PAGE_EXPIRED]}
+    next_path = safe_next(request.values.get("next"))
+    return render_template("web/login.html", form=form, errors=errors, next=next_path), 400
+
+
+def cookie_check() -> tuple[str, int]:
+    """Say why a form on a personal link was refused, once its cookie came back or not."""
+    back = _page_to_reload(current_app, request.args.get("back", ""))
+    if session.get(COOKIE_PROBE):
+        title, message = "Your form has expired", FORM_EXPIRED_ON_LINK
+    else:
+        title, message = COOKIES_BLOCKED[0], COOKIES_BLOCKED[1].format(host=request.host)
+    page = render_template(
+        "web/error.html",
+        code=400,
+        title=title,
+        message=message,
+        home=False,
+        personal_link=True,
+        back=(back, "Reload the page") if back else None,
+    )
+    return page, 400
+
+
+def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+    """Answer an HTTP error with a page saying what went wrong and what to do."""
+    if isinstance(error, BadHost):
+        # A Host that is no host name leaves no address to link to from this request:
+        # the page, whose every link is made for it, cannot be drawn.
+        title, message = MESSAGES[400]
+        return f"{title}. {message}\n", 400, [("Content-Type", "text/plain; charset=utf-8")]
+    code = error.code or 500
+    if code == 404 and request.blueprint == "survey":
+        # Said on the page every questionnaire link that does not open shows.
+        page = render_template("web/survey/link.html", reason="unknown")
+        return page, code, []
+    title, message, back = _error_wording(error, code)
+    personal_link = request.blueprint in PERSONAL_LINKS
+    page = render_template(
+        "web/error.html",
+        code=code,
+        title=title,
+        message=message,
+        home=not personal_link,
+        personal_link=personal_link,
+        back=back,
+    )
+    # Keep what the error says in its headers: Allow on a 405, Retry-After on a 429.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
+    return page, code, headers
+
+
+def _error_wording(error: HTTPException, code: int) -> tuple[str, str, tuple[str, str] | None]:
+    """The title and message of an error page, and the way back it offers if any: a page
+    not found is said as what was looked for (a personal link, a charter, an engagement)."""
+    title, message = MESSAGES.get(code, (error.name, "Go back and try again."))
+    if code == 429:
+        return title, message.format(pause=pause_left()), None
+    if code != 404:
+        return title, message, None
+    if request.blueprint in PERSONAL_LINKS:
+        return (*LINK_NOT_FOUND, None)
+    if request.blueprint == "verify":
+        return (*DOCUMENT_NOT_FOUND, (url_for("verify.index"), "Check the charter file"))
+    if current_user.is_authenticated and request.path.startswith("/engagements/"):
+        return (*ENGAGEMENT_NOT_FOUND, None)
+    return title, message, None
+
+
+def unexpected(error: Exception) -> tuple[str, int, list[tuple[str, str]]]:
+    """Answer any other error with the page of a 500, logging it with its traceback."""
+    # Logged with the traceback for us; the user only sees the friendly page.
+    current_app.logger.exception("Unhandled error", exc_info=error)
+    # The page itself reads the database (who is signed in): a failed transaction must
+    # not fail it too.
+    db.session.rollback()
+    return http_error(InternalServerError())
