@@ -110,6 +110,17 @@ def level_field(**kwargs: Any) -> fields.Integer:
     )
 
 
+def whole_number_field(low: int, high: int, **kwargs: Any) -> fields.Integer:
+    """Return a field for a whole number from ``low`` to ``high``: ints only, no strings
+    or bools."""
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(low, high, error=f"must be {low} to {high}"),
+        error_messages={"invalid": "must be a whole number"},
+        **kwargs,
+    )
+
+
 AnswersSchema = Checked.from_dict(
     {f.key: level_field(required=True, metadata={"description": f.scale}) for f in FACTORS},
     name="AnswersSchema",

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from assess.decision import Decision
-from assess.schemas import Checked
+from assess.schemas import Checked, whole_number_field
 from assess.text import Text
 
 # Which parameter of a protocol sets a recurring meeting, and what the meeting is called.
@@ -208,6 +208,14 @@ def series_from_json(data: Iterable[Mapping[str, Any]]) -> tuple[ReviewSeries, .
 _IN_A_CALENDAR = validate.Range(max=date(9998, 12, 31), error="must be before the year 9999")
 
 
+def _review_days() -> fields.List[date]:
+    return fields.List(
+        fields.Date(validate=_IN_A_CALENDAR),
+        required=True,
+        validate=validate.Length(min=1, error="must not be empty"),
+    )
+
+
 class ReviewSeriesSchema(Checked):
     """A frozen review series as ``series_from_json`` reads it and the calendar file writes it:
     its id goes into an event's UID, its texts into the event, its days into RRULE, EXDATE
@@ -219,22 +227,9 @@ class ReviewSeriesSchema(Checked):
     )
     title = Text(200, required=True)
     description = Text(1000, required=True)
-    every_days = fields.Integer(
-        strict=True,
-        required=True,
-        validate=validate.Range(1, 366, error="must be 1 to 366"),
-        error_messages={"invalid": "must be a whole number"},
-    )
-    dates = fields.List(
-        fields.Date(validate=_IN_A_CALENDAR),
-        required=True,
-        validate=validate.Length(min=1, error="must not be empty"),
-    )
-    scheduled = fields.List(
-        fields.Date(validate=_IN_A_CALENDAR),
-        required=True,
-        validate=validate.Length(min=1, error="must not be empty"),
-    )
+    every_days = whole_number_field(1, 366, required=True)
+    dates = _review_days()
+    scheduled = _review_days()
 
     @validates_schema
     def _in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -266,12 +261,7 @@ class DraftCalendarSchema(Checked):
         validate=validate.Regexp(r"[0-9a-f]{16}\Z", error="must be a partnership key"),
     )
     project = Text(200, required=True)
-    version = fields.Integer(
-        strict=True,
-        required=True,
-        validate=validate.Range(1, 999, error="must be 1 to 999"),
-        error_messages={"invalid": "must be a whole number"},
-    )
+    version = whole_number_field(1, 999, required=True)
     series = fields.Nested(ReviewSeriesSchema, required=True)
 
 

@@ -20,7 +20,7 @@ from marshmallow import (
 
 from assess.alignment import SIDE_LABELS
 from assess.alignment import SIDES as PARTY_SIDES
-from assess.schemas import Checked
+from assess.schemas import Checked, whole_number_field
 from assess.text import CalendarDate, Text
 
 SIDES: dict[str, str] = {side: SIDE_LABELS[side] for side in PARTY_SIDES}
@@ -144,15 +144,6 @@ class PartySchema(Checked):
     role = Printed(120, load_default="")
 
 
-def _whole(low: int, high: int, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(
-        strict=True,
-        validate=validate.Range(low, high, error=f"must be {low} to {high}"),
-        error_messages={"invalid": "must be a whole number"},
-        **kwargs,
-    )
-
-
 # A charter's dates: far enough apart for any real partnership, and a year of reviews after
 # the last one still a valid date.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
@@ -171,8 +162,8 @@ def _within_years(value: date) -> None:
 
 
 class RevenueSplitSchema(Checked):
-    producer = _whole(0, 100, required=True)
-    creator = _whole(0, 100, required=True)
+    producer = whole_number_field(0, 100, required=True)
+    creator = whole_number_field(0, 100, required=True)
 
     @validates_schema
     def check_total(self, data: dict[str, int], **kwargs: Any) -> None:
@@ -203,7 +194,7 @@ class CharterDetailsSchema(Checked):
     )
     consultant = Printed(120, load_default="")
     client = Printed(200, load_default="")
-    version = _whole(1, 999, load_default=1)
+    version = whole_number_field(1, 999, load_default=1)
     document_id = fields.String(
         load_default="",
         validate=validate.Regexp(
