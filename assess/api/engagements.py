@@ -23,7 +23,7 @@ from webargs.flaskparser import FlaskParser
 
 from assess import deletion, questionnaire, respondents, signoff
 from assess.alignment import in_sentence
-from assess.api import ApiBlueprint, require_acceptable_answer, require_json_body
+from assess.api import ApiBlueprint, Handler, require_acceptable_answer, require_json_body
 from assess.api.auth import (
     asks_what_a_route_takes,
     authenticate,
@@ -362,6 +362,15 @@ def not_a_session(respondent: Respondent) -> None:
         abort(409, message="This is an intake session; it is answered on its session page.")
 
 
+def respondent_to_change(engagement_id: int, respondent_id: int) -> Respondent:
+    """The consultant's respondent whose link or answers a call changes: 404 when not theirs,
+    409 when the engagement is archived or the respondent is an intake session."""
+    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    not_archived(engagement)
+    not_a_session(respondent)
+    return respondent
+
+
 # --- representations ------------------------------------------------------------------------
 
 
@@ -431,6 +440,22 @@ def paginated(view: F) -> F:
     items and the X-Pagination header; the view sets the total and returns the page."""
     paged: F = blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)(view)
     return paged
+
+
+def engagement_list(path: str, items: Schema) -> Callable[[F], Handler]:
+    """Route a GET of one of an engagement's lists, a page of ``items`` at a time, tagged
+    for revalidation (404 for an engagement not the token's consultant's)."""
+
+    def decorate(view: F) -> Handler:
+        # As they would be stacked on the view, the innermost first.
+        view = documented(404)(view)
+        view = paginated(view)
+        view = blp.response(200, items)(view)
+        view = blp.arguments(PageQuerySchema, location="query", as_kwargs=True)(view)
+        view = revalidated(view)
+        return blp.route(f"{ENGAGEMENT}{path}", methods=["GET"])(view)
+
+    return decorate
 
 
 T = TypeVar("T")
@@ -566,12 +591,7 @@ def delete_engagement(engagement_id: int) -> None:
     db.session.commit()
 
 
-@blp.route(f"{ENGAGEMENT}/history", methods=["GET"])
-@revalidated
-@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, EngagementEventSchema(many=True))
-@paginated
-@documented(404)
+@engagement_list("/history", EngagementEventSchema(many=True))
 def engagement_history(
     pagination_parameters: PaginationParameters, engagement_id: int
 ) -> list[dict[str, Any]]:
@@ -747,12 +767,7 @@ def invitation_created(respondent: Respondent, url: str, expires_at: datetime | 
     return created(body, get_respondent, **ids)
 
 
-@blp.route(f"{ENGAGEMENT}/respondents", methods=["GET"])
-@revalidated
-@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, RespondentRecordSchema(many=True))
-@paginated
-@documented(404)
+@engagement_list("/respondents", RespondentRecordSchema(many=True))
 def list_respondents(
     pagination_parameters: PaginationParameters, engagement_id: int
 ) -> list[dict[str, Any]]:
@@ -860,9 +875,7 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
     issued) it does not expire, as a respondent's first link made without "expires_in_days",
     and as the engagement page's "New link" does.
     """
-    engagement, respondent = owned_respondent(engagement_id, respondent_id)
-    not_archived(engagement)
-    not_a_session(respondent)
+    respondent = respondent_to_change(engagement_id, respondent_id)
     url, expires_at = _issue_link(respondent, data)
     db.session.commit()
     return invitation_created(respondent, url, expires_at)
@@ -878,9 +891,7 @@ def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     The link stops working at once; the answers saved stay, and a new invitation can be
     issued later. Revoking again changes nothing.
     """
-    engagement, respondent = owned_respondent(engagement_id, respondent_id)
-    not_archived(engagement)
-    not_a_session(respondent)
+    respondent = respondent_to_change(engagement_id, respondent_id)
     respondent.revoke_links()
     db.session.commit()
     return respondent_json(respondent)
@@ -898,9 +909,7 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
     others keep their value.
     Submitted answers are locked (409).
     """
-    engagement, respondent = owned_respondent(engagement_id, respondent_id)
-    not_archived(engagement)
-    not_a_session(respondent)
+    respondent = respondent_to_change(engagement_id, respondent_id)
     reopen = url_for(
         f"{blp.name}.{reopen_answers.__name__}",
         engagement_id=engagement_id,
@@ -930,9 +939,7 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
     Every factor must be answered (422 names those missing). The answers are locked and the
     decision they produce is stored; its address is in the Location header.
     """
-    engagement, respondent = owned_respondent(engagement_id, respondent_id)
-    not_archived(engagement)
-    not_a_session(respondent)
+    respondent = respondent_to_change(engagement_id, respondent_id)
     if respondent.locked:
         abort(409, message="The answers are already submitted.")
     gaps = missing(respondent.answers)
@@ -1025,12 +1032,7 @@ def close_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) 
 # --- decisions and the charter --------------------------------------------------------------
 
 
-@blp.route(f"{ENGAGEMENT}/decisions", methods=["GET"])
-@revalidated
-@blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, DecisionRecordSchema(many=True))
-@paginated
-@documented(404)
+@engagement_list("/decisions", DecisionRecordSchema(many=True))
 def list_decisions(
     pagination_parameters: PaginationParameters, engagement_id: int
 ) -> list[dict[str, Any]]:
