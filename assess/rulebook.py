@@ -600,9 +600,22 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
         problems.extend(
             f"protocols.{pid}.{shown_key(name)}: {p}" for name, p in param_problems(pid, params)
         )
+    _check_because(data["because"], facts, fires_for, problems)
+    return Rule(data["id"], file, stage, conditions, data["because"], score, protocols)
+
+
+def _check_because(
+    because: str,
+    facts: dict[str, FactKind],
+    fires_for: list[dict[str, Any]],
+    problems: list[str],
+) -> None:
+    """Note each placeholder of a rule's reason that would not show the client words: one
+    naming no fact or model title, or a fact read as a key or True/False, or the second
+    model's title in a rule that also fires for a decision of one model (``fires_for``)."""
     names = set(facts) | {f"{key}_title" for key in ("primary", "secondary")}
     try:
-        fields = list(string.Formatter().parse(data["because"]))
+        fields = list(string.Formatter().parse(because))
     except ValueError:  # Python's words for it are about format strings
         problems.append("because: a { or } without its pair; write {{ or }} for a brace itself")
         fields = []
@@ -630,7 +643,24 @@ def _load_rule(raw: dict[str, Any], file: str, stage: str, problems: list[str]) 
                 "fires for a decision of one model; add hybrid: true to when, or write "
                 "{primary_title}"
             )
-    return Rule(data["id"], file, stage, conditions, data["because"], score, protocols)
+
+
+def _between(fact: str, kind: FactKind, value: Any, problems: list[str]) -> list[Condition]:
+    """Read ``between: [low, high]`` as the two conditions gte low and lte high."""
+    if not (isinstance(value, list) and len(value) == 2):
+        problems.append(f"when.{fact}.between: must be a list [low, high]")
+        return []
+    low, high = value
+    if all(kind.check(v) is None for v in value) and low > high:
+        problems.append(f"when.{fact}.between: low {low} is above high {high}")
+        return []
+    found: list[Condition] = []
+    for bound, opname in zip(value, ("gte", "lte"), strict=True):
+        if (problem := kind.check(bound)) is not None:
+            problems.append(f"when.{fact}.between: {problem}")
+        else:
+            found.append(Condition(fact, opname, bound))
+    return found
 
 
 def _conditions(
@@ -654,18 +684,7 @@ def _conditions(
                     f" (expected one of {', '.join(kind.operators())})"
                 )
             elif op == "between":
-                if not (isinstance(value, list) and len(value) == 2):
-                    problems.append(f"when.{fact}.between: must be a list [low, high]")
-                    continue
-                low, high = value
-                if all(kind.check(v) is None for v in value) and low > high:
-                    problems.append(f"when.{fact}.between: low {low} is above high {high}")
-                    continue
-                for bound, opname in zip(value, ("gte", "lte"), strict=True):
-                    if (problem := kind.check(bound)) is not None:
-                        problems.append(f"when.{fact}.between: {problem}")
-                    else:
-                        found.append(Condition(fact, opname, bound))
+                found.extend(_between(fact, kind, value, problems))
             elif (problem := kind.check(value)) is not None:
                 problems.append(f"when.{fact}.{op}: {problem}")
             else:
