@@ -883,6 +883,36 @@ def standing(session: Session, version: CharterVersion) -> Standing:
     return Standing(newer, decline, _why(version, newer, decline))
 
 
+def _why_declined(version: CharterVersion, decline: Decline | None) -> str:
+    """Who declined the version, why, and what became of the charter since."""
+    who = (
+        f"Declined by {_isolate(decline.signatory.name)} on {time_text(decline.at)}: "
+        f"{_isolate(_sentence(decline.reason))}"
+        if decline is not None
+        else f"Declined. {_isolate(_sentence(version.sign_off.reason))}"
+    )
+    # Only the newest version goes back to draft: one prepared from an older version
+    # would start from what was declined, and withdraw the newer one.
+    if version.next_version is not None:
+        return f"{who} Version {version.next_version.number} was frozen after it."
+    return (
+        f"{who} The charter is back in draft: change what needs changing and freeze a new version."
+    )
+
+
+def _why_withdrawn(sign_off: SignOff) -> str:
+    """Who withdrew the sign-off and when: for a newer version, or by hand."""
+    when = f" on {time_text(sign_off.closed_at)}" if sign_off.closed_at else ""
+    who = f"Withdrawn by {_isolate(withdrawn_by(sign_off) or 'the consultant')}{when}"
+    if sign_off.reason != WITHDRAWN_BY_HAND:  # replaced by a newer version
+        reason = _sentence(sign_off.reason)
+        return f"{who}: {reason[:1].lower()}{reason[1:]}"
+    return (
+        f"{who}. Its links can no longer approve or decline it: prepare a new version to "
+        "ask for sign-off again."
+    )
+
+
 def _why(
     version: CharterVersion, newer: DecisionRecord | None, decline: Decline | None
 ) -> str | None:
@@ -890,30 +920,9 @@ def _why(
     if sign_off.status == SIGNOFF_SIGNED:
         return None
     if sign_off.status == SIGNOFF_DECLINED:
-        who = (
-            f"Declined by {_isolate(decline.signatory.name)} on {time_text(decline.at)}: "
-            f"{_isolate(_sentence(decline.reason))}"
-            if decline is not None
-            else f"Declined. {_isolate(_sentence(sign_off.reason))}"
-        )
-        # Only the newest version goes back to draft: one prepared from an older version
-        # would start from what was declined, and withdraw the newer one.
-        if version.next_version is not None:
-            return f"{who} Version {version.next_version.number} was frozen after it."
-        return (
-            f"{who} The charter is back in draft: change what needs changing and freeze a "
-            "new version."
-        )
+        return _why_declined(version, decline)
     if sign_off.status == SIGNOFF_WITHDRAWN:
-        when = f" on {time_text(sign_off.closed_at)}" if sign_off.closed_at else ""
-        who = f"Withdrawn by {_isolate(withdrawn_by(sign_off) or 'the consultant')}{when}"
-        if sign_off.reason != WITHDRAWN_BY_HAND:  # replaced by a newer version
-            reason = _sentence(sign_off.reason)
-            return f"{who}: {reason[:1].lower()}{reason[1:]}"
-        return (
-            f"{who}. Its links can no longer approve or decline it: prepare a new version to "
-            "ask for sign-off again."
-        )
+        return _why_withdrawn(sign_off)
     if version.engagement.archived_at is not None:
         return (
             "The engagement is archived. Its sign-off is read-only: nobody can approve or "
