@@ -316,6 +316,13 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ACCOUNT_LOGIN_RATE_LIMIT": rate_limit(
             "ASSESS_ACCOUNT_LOGIN_RATE_LIMIT", "30 per hour;100 per day"
         ),
+        # A browser the consultant signed in with keeps a device cookie this long, and with
+        # it signs in while the account is paused by guesses from elsewhere; its own wrong
+        # passwords beyond DEVICE_LOGIN_RATE_LIMIT count as any other client's.
+        "DEVICE_COOKIE_LIFETIME": timedelta(
+            days=whole_number("ASSESS_DEVICE_COOKIE_DAYS", 180, 1, 3650)
+        ),
+        "DEVICE_LOGIN_RATE_LIMIT": rate_limit("ASSESS_DEVICE_LOGIN_RATE_LIMIT", "10 per day"),
         "VERIFY_RATE_LIMIT": rate_limit("ASSESS_VERIFY_RATE_LIMIT", "10 per minute;100 per day"),
         "LINK_RATE_LIMIT": rate_limit("ASSESS_LINK_RATE_LIMIT", "30 per minute;300 per day"),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.

@@ -50,6 +50,7 @@ def production_app(database_url: str, **extra: Any) -> Any:
     [
         "ASSESS_LOGIN_RATE_LIMIT",
         "ASSESS_LINK_RATE_LIMIT",
+        "ASSESS_DEVICE_LOGIN_RATE_LIMIT",
         "ASSESS_API_EVALUATE_LIMIT",
         "ASSESS_API_TOKEN_LIMIT",
         "ASSESS_API_BAD_TOKEN_LIMIT",
@@ -208,6 +209,8 @@ def test_the_project_rules_are_checked_at_start_too(
         ("SIGNOFF_LINK_DAYS", "-5"),
         ("SIGNOFF_LINK_DAYS", "0"),
         ("SIGNOFF_LINK_DAYS", "99999999"),
+        ("ASSESS_DEVICE_COOKIE_DAYS", "0"),
+        ("ASSESS_DEVICE_COOKIE_DAYS", "a year"),
         ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:abc/test"),
         ("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/test"),
         ("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1/test"),

@@ -697,3 +697,213 @@ def test_signing_in_from_a_second_tab_after_the_first_leads_to_the_engagements(
     response = client.post("/login", data=form)
     assert response.status_code == 302
     assert response.headers["Location"] == "/engagements"
+
+
+# --- device cookies: a browser that signed in keeps signing in under a guessing attack ---
+
+DEVICE_COOKIE = "device"
+
+
+def pause_the_account(app: Flask, email: str = "cara@example.com") -> None:
+    """Guess at the account's password from clients all over until it is paused."""
+    guesser = app.test_client()
+    token = csrf_token(guesser)
+    codes = []
+    for number in range(20):
+        form = {"csrf_token": token, "email": email, "password": "a guess"}
+        address = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        codes.append(guesser.post("/login", data=form, environ_base=address).status_code)
+        if codes[-1] == 429:
+            break
+    assert codes[-1] == 429 and set(codes[:-1]) == {422}, codes
+
+
+def sign_in_again(client: FlaskClient, password: str = PASSWORD) -> int:
+    return int(
+        post(client, "/login", {"email": "cara@example.com", "password": password}).status_code
+    )
+
+
+def device_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie(DEVICE_COOKIE, path="/login")
+    assert cookie is not None, "no device cookie"
+    return cookie.value
+
+
+def browser_with(app: Flask, value: str) -> FlaskClient:
+    browser = app.test_client()
+    browser.set_cookie(DEVICE_COOKIE, value, path="/login")
+    return browser
+
+
+@pytest.fixture
+def under_attack(app: Flask, consultant: int) -> Flask:
+    """Limits low enough to pause the account with a few guesses, and none per client."""
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"
+    app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "3 per hour"
+    return app
+
+
+def test_signing_in_gives_the_browser_a_device_cookie_for_the_sign_in_page(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    response = post(client, "/login", {"email": "cara@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    set_cookie = next(
+        header
+        for header in response.headers.getlist("Set-Cookie")
+        if header.startswith(DEVICE_COOKIE + "=")
+    )
+    attributes = {part.strip().split("=")[0].lower() for part in set_cookie.split(";")}
+    assert {"httponly", "path", "max-age"} <= attributes and "secure" not in attributes
+    assert "SameSite=Lax" in set_cookie and "Path=/login;" in set_cookie + ";"
+    assert "Max-Age=15552000" in set_cookie  # 180 days
+    # It names the account by number only: the email address is not in it.
+    assert "cara" not in device_cookie(client).lower()
+
+    # Secure when the service's cookies are.
+    app.config["SESSION_COOKIE_SECURE"] = True
+    secure = app.test_client()
+    page = secure.get("/login", base_url="https://localhost").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert token
+    form = {"csrf_token": token.group(1), "email": "cara@example.com", "password": PASSWORD}
+    referer = {"Referer": "https://localhost/login"}  # checked by the form over https
+    response = secure.post("/login", data=form, base_url="https://localhost", headers=referer)
+    assert response.status_code == 302
+    device = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("device=")]
+    assert len(device) == 1 and "; Secure" in device[0]
+
+
+def test_a_browser_signed_in_before_signs_in_while_the_account_is_paused(
+    under_attack: Flask,
+) -> None:
+    laptop = under_attack.test_client()
+    login(laptop)
+    post(laptop, "/logout")  # the device cookie outlives the sign-in
+    pause_the_account(under_attack)
+
+    assert sign_in_again(laptop) == 302
+    # Any other browser is refused as before, even with the right password.
+    assert sign_in_again(under_attack.test_client()) == 429
+
+
+def test_a_known_browser_s_wrong_passwords_leave_the_account_s_limit_alone(
+    under_attack: Flask,
+) -> None:
+    laptop = under_attack.test_client()
+    login(laptop)
+    post(laptop, "/logout")
+    assert [sign_in_again(laptop, "a typo") for _ in range(3)] == [422, 422, 422]
+    # The account still has all three of its failed sign-ins for everyone else.
+    elsewhere = under_attack.test_client()
+    codes = [sign_in_again(elsewhere, "a guess") for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
+
+
+def test_a_known_browser_still_meets_the_limit_per_client(app: Flask, consultant: int) -> None:
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    laptop = app.test_client()
+    login(laptop)
+    post(laptop, "/logout")
+    assert [sign_in_again(laptop, "a typo") for _ in range(2)] == [422, 422]
+    assert sign_in_again(laptop) == 429
+
+
+def test_a_known_browser_that_keeps_failing_is_paused_with_the_others(
+    under_attack: Flask,
+) -> None:
+    """A device cookie is not a password: one taken from the consultant's computer, or a
+    shared computer's, must not give unlimited guesses at the account."""
+    under_attack.config["DEVICE_LOGIN_RATE_LIMIT"] = "2 per day"
+    laptop = under_attack.test_client()
+    login(laptop)
+    post(laptop, "/logout")
+    pause_the_account(under_attack)
+
+    assert [sign_in_again(laptop, "a typo") for _ in range(2)] == [422, 422]
+    assert sign_in_again(laptop) == 429  # now counted as any other client: paused
+
+
+def test_a_browser_given_a_new_password_signs_in_with_it_while_paused(
+    under_attack: Flask,
+) -> None:
+    laptop = under_attack.test_client()
+    login(laptop)
+    old = device_cookie(laptop)
+    assert change(laptop, PASSWORD, NEW_PASSWORD).status_code == 303
+    assert device_cookie(laptop) != old
+    post(laptop, "/logout")
+    pause_the_account(under_attack)
+
+    assert sign_in_again(laptop, NEW_PASSWORD) == 302
+    # The cookie given with the old password is worth nothing now.
+    assert sign_in_again(browser_with(under_attack, old), NEW_PASSWORD) == 429
+
+
+def tampered(value: str) -> str:
+    return value[:-1] + ("A" if value[-1] != "A" else "B")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "made up",
+        "tampered with",
+        "for another account",
+        "expired",
+        "from before a new password on the command line",
+        "from before a new email address",
+    ],
+)
+def test_a_device_cookie_that_is_not_valid_for_the_account_gives_no_exemption(
+    under_attack: Flask, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    from itsdangerous.timed import TimestampSigner
+
+    from assess.commands import user_cli
+
+    email = "cara@example.com"
+    laptop = under_attack.test_client()
+    if case == "for another account":
+        make_consultant(under_attack, "dee@example.com", "Dee")
+        login(laptop, "dee@example.com")
+    elif case == "expired":
+        issued = time.time() - 181 * 86400
+        with monkeypatch.context() as earlier:
+            earlier.setattr(TimestampSigner, "get_timestamp", lambda _self: int(issued))
+            login(laptop)
+    else:
+        login(laptop)
+    value = device_cookie(laptop)
+    runner = under_attack.test_cli_runner()
+    if case == "made up":
+        value = "WzEsImFiYyIsImRlZiJd.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    elif case == "tampered with":
+        value = tampered(value)
+    elif case == "from before a new password on the command line":
+        result = runner.invoke(user_cli, ["password", email], input=NEW_PASSWORD + "\n")
+        assert result.exit_code == 0, result.output
+    elif case == "from before a new email address":
+        email = "cara@studio.example"
+        result = runner.invoke(user_cli, ["update", "cara@example.com", "--email", email])
+        assert result.exit_code == 0, result.output
+    password = NEW_PASSWORD if "password" in case else PASSWORD
+    pause_the_account(under_attack, email)
+
+    browser = browser_with(under_attack, value)
+    response = post(browser, "/login", {"email": email, "password": password})
+    assert response.status_code == 429
+
+
+def test_a_device_cookie_is_worth_nothing_to_a_consultant_who_signs_in_elsewhere(
+    under_attack: Flask,
+) -> None:
+    """Only the account the browser signed in to is exempt, not another one typed there."""
+    make_consultant(under_attack, "dee@example.com", "Dee")
+    shared = under_attack.test_client()
+    login(shared, "dee@example.com")
+    post(shared, "/logout")
+    pause_the_account(under_attack)
+    assert sign_in_again(shared) == 429
+    login(shared, "dee@example.com")

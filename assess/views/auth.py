@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 import unicodedata
 from urllib.parse import unquote, urlsplit
@@ -12,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
+    after_this_request,
     current_app,
     flash,
     g,
@@ -23,6 +25,8 @@ from flask import (
 )
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
+from limits import RateLimitItem, parse_many
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -201,6 +205,135 @@ def _password_refused(_response: Response) -> bool:
     return bool(g.get("password_refused"))
 
 
+# --- device cookies --------------------------------------------------------------------
+# The limit per account stops guesses spread over many clients, but lets anyone pause a
+# consultant's sign-in by guessing wrong on purpose. A browser the consultant has signed in
+# with gets a device cookie (OWASP, "Slow Down Online Guessing Attacks with Device
+# Cookies"): signing in there to that account is neither counted in nor refused by the
+# account's limit, only by the limit per client. Every other client meets both as before.
+
+DEVICE_COOKIE = "device"
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        str(current_app.config["SECRET_KEY"]), salt="assess.device-cookie"
+    )
+
+
+def _device_binding(consultant: Consultant, address: str) -> str:
+    """Bind a device cookie to the account, the address it is signed in with and the
+    stored password hash: a new password (on the account page or the command line) or a
+    new address voids every cookie given before, with nothing stored for it. A stronger
+    hash of the same password at sign-in voids them too; the browser signing in gets a new
+    one at once, the others at their next sign-in."""
+    bound = f"{consultant.id}\n{address}\n{consultant.password_hash}"
+    return hashlib.sha256(bound.encode()).hexdigest()[:32]
+
+
+def remember_device(response: Response, consultant: Consultant) -> None:
+    """Give the browser that has just proved the account's password a new device cookie,
+    sent to the sign-in page only."""
+    try:
+        address = normalise(consultant.email, to_store=False).lower()
+    except AddressError:  # an address that could never be typed at sign-in
+        return
+    # A new device each time: wrong passwords counted against the old cookie are forgotten
+    # once the password is proved.
+    device = secrets.token_urlsafe(12)
+    value = _device_serializer().dumps(
+        [consultant.id, _device_binding(consultant, address), device]
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(current_app.config["DEVICE_COOKIE_LIFETIME"].total_seconds()),
+        path=url_for("auth.login"),
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _known_device() -> str | None:
+    """Return the device of a valid device cookie given for the account tried, or None.
+
+    It must not raise: the limiter would take any error for its storage failing.
+    """
+    value = request.cookies.get(DEVICE_COOKIE)
+    address = _address_tried()
+    if not value or address is None:
+        return None
+    max_age = current_app.config["DEVICE_COOKIE_LIFETIME"].total_seconds()
+    try:
+        number, binding, device = _device_serializer().loads(value, max_age=max_age)
+    except (BadData, TypeError, ValueError):
+        return None
+    if not (
+        type(number) is int
+        and 0 < number < 2**63
+        and isinstance(binding, str)
+        and isinstance(device, str)
+    ):
+        return None
+    try:
+        consultant = db.session.get(Consultant, number)
+    except SQLAlchemyError:  # not exempt; the page itself reports the database
+        db.session.rollback()
+        return None
+    if consultant is None or not hmac.compare_digest(binding, _device_binding(consultant, address)):
+        return None
+    return device
+
+
+def _device_allowance() -> list[RateLimitItem]:
+    return parse_many(str(current_app.config["DEVICE_LOGIN_RATE_LIMIT"]))
+
+
+def _device_counter(device: str) -> tuple[str, ...]:
+    prefix = str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "")
+    return (prefix, "device-login", device)
+
+
+def _trusted_device() -> bool:
+    """Whether the sign-in comes from a browser with a valid device cookie for the account
+    that has wrong passwords left of its own (DEVICE_LOGIN_RATE_LIMIT).
+
+    A cookie is no password: one copied from the consultant's computer, or left on a shared
+    one, must not give unlimited guesses at the account. So each cookie's failed sign-ins
+    are counted; past its few, it is counted as any other client, in the account's limit.
+    """
+    if request.method != "POST":
+        return False
+    if "trusted_device" not in g:
+        device = _known_device()
+        counter = _device_counter(device) if device else ()
+        # The limiter's storage failing raises here as in its own checks: it then counts
+        # in this process's memory and asks again.
+        if device and not all(limiter.limiter.test(item, *counter) for item in _device_allowance()):
+            device = None
+        if device:
+            after_this_request(_count_device_failure)
+        g.trusted_device = device
+    return g.trusted_device is not None
+
+
+def _count_device_failure(response: Response) -> Response:
+    """Count a failed sign-in against the device cookie it was exempt by (counted as the
+    account's limit counts: any answer but signing in)."""
+    if _failed(response):
+        try:
+            for item in _device_allowance():
+                limiter.limiter.hit(item, *_device_counter(g.trusted_device))
+        except Exception:  # the limiter's storage down: the page is answered all the same
+            current_app.logger.warning("a failed sign-in from a known browser was not counted")
+    return response
+
+
+def _account_limit_exempt() -> bool:
+    return _no_account_tried() or _trusted_device()
+
+
 # Whoever holds a session (a borrowed laptop, a stolen cookie) gets no more guesses at the
 # account's password from the forms that ask for it again than the sign-in form allows, from
 # whichever client. Counted apart from failed sign-ins: someone guessing at the sign-in form
@@ -232,7 +365,7 @@ def password_given_again(consultant: Consultant, typed: str) -> bool:
     methods=["POST"],
     key_func=_account_tried,
     deduct_when=_failed,
-    exempt_when=_no_account_tried,
+    exempt_when=_account_limit_exempt,
 )
 def login() -> str | Response | tuple[str, int]:
     """Sign a consultant in with email and password."""
@@ -259,7 +392,9 @@ def login() -> str | Response | tuple[str, int]:
     session.permanent = True
     session["signed_in_at"] = int(time.time())
     login_user(consultant)
-    return redirect(next_path or url_for("engagements.index"))
+    response = redirect(next_path or url_for("engagements.index"))
+    remember_device(response, consultant)
+    return response
 
 
 def pause_left() -> str:
@@ -356,7 +491,10 @@ def change_password() -> tuple[str, int] | Response:
             "the API tokens page.",
             "info",
         )
-    return redirect(url_for("auth.account"), code=303)
+    response = redirect(url_for("auth.account"), code=303)
+    # This browser proved the new password: it keeps signing in while the account is paused.
+    remember_device(response, consultant)
+    return response
 
 
 def _account_page(errors: Errors) -> str:
