@@ -7,6 +7,7 @@ import random
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
+from typing import Any
 
 import icalendar
 import pytest
@@ -42,6 +43,7 @@ from webtools import (
     visible_text,
 )
 
+from assess import charter
 from assess.extensions import db
 from assess.models import (
     EMAIL_MAX,
@@ -1455,8 +1457,27 @@ def test_the_signatory_form_takes_any_text_without_failing(
         db.session.commit()
 
 
+@pytest.fixture
+def charter_laid_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lay out the first charter frozen in the test, and give its bytes to every later one.
+
+    Each decline sends the charter back to draft, so the next example freezes a new version
+    to sign; laying a charter out takes seconds, and what the sign page does with the text
+    posted to it does not depend on the bytes of the PDF being signed."""
+    laid_out: list[bytes] = []
+    lay_out = charter.to_pdf
+
+    def to_pdf(*args: Any, **kwargs: Any) -> bytes:
+        if not laid_out:
+            laid_out.append(lay_out(*args, **kwargs))
+        return laid_out[0]
+
+    monkeypatch.setattr(charter, "to_pdf", to_pdf)
+
+
 @settings(FUZZ, max_examples=20)
 @given(full_name=TEXT, reason=TEXT)
+@pytest.mark.usefixtures("charter_laid_out_once")
 def test_the_sign_page_takes_any_text_without_failing(
     app: Flask, signed_in: FlaskClient, version_cache: dict[str, str], full_name: str, reason: str
 ) -> None:
