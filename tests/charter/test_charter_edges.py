@@ -80,16 +80,18 @@ def test_issued_at_in_the_details_wins_over_source_date_epoch(tmp_path: Path) ->
     details = write(tmp_path, "details.json", {"issued_at": "2026-03-01T09:00:00+00:00"})
     ics = tmp_path / "reviews.ics"
     answers = write(tmp_path, "answers.json", ANSWERS["standard"])
+    # The issue time is settled before the charter is written, as HTML or PDF alike: the
+    # HTML spares laying out a PDF nothing here reads.
     result = assess(
         "charter", answers, "--details", details, "--project", "X", *PARTIES,
-        "-o", str(tmp_path / "c.pdf"), "--ics", str(ics),
+        "--html", "-o", str(tmp_path / "c.html"), "--ics", str(ics),
         env={"SOURCE_DATE_EPOCH": "1000000000"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "DTSTAMP:20260301T090000Z" in ics.read_text()
     # Without one, SOURCE_DATE_EPOCH is the default.
     result = assess(
-        "charter", answers, "--project", "X", *PARTIES, "-o", str(tmp_path / "c.pdf"),
+        "charter", answers, "--project", "X", *PARTIES, "--html", "-o", str(tmp_path / "c.html"),
         "--ics", str(ics), env={"SOURCE_DATE_EPOCH": "1000000000"},
     )  # fmt: skip
     assert result.returncode == 0 and "DTSTAMP:20010909T014640Z" in ics.read_text()
