@@ -193,30 +193,35 @@ def main() -> None:
         click.echo(f"Error: {error}; run 'assess rules check' to see where.", err=True)
         sys.exit(1)
     except _database_errors() as error:
-        from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
-
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-        if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
-            click.echo("Error: the database has no tables yet; run 'assess db upgrade'.", err=True)
-            sys.exit(1)
-        # PostgreSQL's insufficient privilege, and no schema the account may create in.
-        if getattr(error.orig, "sqlstate", None) in ("42501", "3F000"):
-            click.echo(
-                f"Error: the database refuses this account ({reason}); check the user"
-                " DATABASE_URL names and its rights.",
-                err=True,
-            )
-            sys.exit(1)
-        # The plain DatabaseError is a file that is not a database (or a damaged one); its
-        # other kinds (IntegrityError, ProgrammingError...) are failures of the command itself.
-        if not (
-            type(error) is DatabaseError or isinstance(error, (OperationalError, InterfaceError))
-        ):
+        explained = database_failure(error)
+        if explained is None:
             raise
-        click.echo(
-            f"Error: the database cannot be reached ({reason}); check DATABASE_URL.", err=True
-        )
+        click.echo(f"Error: {explained}", err=True)
         sys.exit(1)
+
+
+def database_failure(error: DBAPIError) -> str | None:
+    """Say in a line what is wrong with the database; None for a failure of the command
+    itself (IntegrityError, ProgrammingError...), which is not the database's."""
+    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
+        return "the database has no tables yet; run 'assess db upgrade'."
+    # A column this version reads is missing: migrated, but by an earlier version.
+    if sqlstate == "42703" or "no such column" in reason:
+        return "the database is not migrated as far as this version needs; run 'assess db upgrade'."
+    # PostgreSQL's insufficient privilege, and no schema the account may create in.
+    if sqlstate in ("42501", "3F000"):
+        return (
+            f"the database refuses this account ({reason}); check the user DATABASE_URL names"
+            " and its rights."
+        )
+    # The plain DatabaseError is a file that is not a database (or a damaged one).
+    if type(error) is DatabaseError or isinstance(error, (OperationalError, InterfaceError)):
+        return f"the database cannot be reached ({reason}); check DATABASE_URL."
+    return None
 
 
 @cli.command(
