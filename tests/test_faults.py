@@ -7,17 +7,37 @@ line) rather than a traceback, and the same operation works once the part is bac
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from apitools import make_token
+from flask import Flask
+from flask.testing import FlaskClient
 from servingtools import PG_SERVER
+from signofftools import (  # noqa: F401  (fixtures)
+    approve,
+    engagement_with_decision,
+    freeze,
+    seal_key_files,
+    send,
+    shared_seal_key,
+)
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from webtools import ANSWERS, ENGAGEMENT, count, create_engagement, fill_in, invite, post
 
+from assess import charter
 from assess.commands import alembic_config
+from assess.extensions import db
+from assess.models import Base, DecisionRecord, Engagement, SignOff
 from assess.testing import fresh_postgres
 
 # A migration this version is past: its consultants lack columns the app reads.
@@ -73,3 +93,181 @@ def test_commands_on_a_database_not_migrated_far_enough_say_to_upgrade(
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM consultants")).scalar() == 0
         engine.dispose()
+
+
+# --- the web app: the database, the renderer or the seal failing mid-request --------------
+
+
+def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare before and after a failed request."""
+    with app.app_context():
+        return {
+            table.name: sorted(
+                (tuple(str(value) for value in row) for row in db.session.execute(table.select())),
+            )
+            for table in Base.metadata.sorted_tables
+        }
+
+
+@contextmanager
+def commits_fail(monkeypatch: pytest.MonkeyPatch, error: Exception) -> Iterator[list[int]]:
+    """Make every commit fail after its statements were sent, as when another writer's
+    transaction wins (a unique key taken meanwhile) or the database goes away; yield the
+    count of commits that failed."""
+    failed: list[int] = []
+
+    def failing(self: Session) -> None:
+        self.flush()
+        failed.append(1)
+        raise error
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Session, "commit", failing)
+        yield failed
+
+
+def locked() -> OperationalError:
+    return OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+
+def taken() -> IntegrityError:
+    return IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed"))
+
+
+def assert_friendly(response: Any, status: int) -> str:
+    page: str = response.get_data(as_text=True)
+    assert response.status_code == status, page
+    # The service's own page: no trace, no exception's name, nothing of the failed statement.
+    assert "<h1>" in page and "Traceback" not in page
+    assert not re.search(r"[a-z]Error|UNIQUE|COMMIT|INSERT|crashed|could not", page), page
+    return page
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("error", [locked(), taken()], ids=["locked", "taken"])
+def test_a_submission_whose_commit_fails_stores_nothing_and_is_sent_again(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    link = invite(signed_in, create_engagement(signed_in))
+    respondent = app.test_client()
+    fill_in(respondent, link)
+    before = snapshot(app)
+    with commits_fail(monkeypatch, error) as failed:
+        refused = post(respondent, f"{link}/review")
+    assert failed
+    assert_friendly(refused, 503 if isinstance(error, OperationalError) else 500)
+    assert snapshot(app) == before
+    done = post(respondent, f"{link}/review")
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"{link}/result")
+    assert count(app, DecisionRecord) == 1
+
+
+@pytest.mark.db
+def test_an_adjustment_whose_commit_fails_stores_no_decision(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    path = f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}"
+    changed = {k: str(v) for k, v in {**ANSWERS, "iteration_readiness": 1}.items()}
+    before = snapshot(app)
+    with commits_fail(monkeypatch, taken()):
+        assert_friendly(post(signed_in, f"{path}/confirm", changed), 500)
+    assert snapshot(app) == before
+    assert post(signed_in, f"{path}/confirm", changed).status_code == 303
+    assert count(app, DecisionRecord) == 2
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_freeze_whose_render_fails_stores_no_version(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    before = snapshot(app)
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("the renderer crashed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(charter, "to_pdf", broken)
+        assert_friendly(post(signed_in, setup.freeze_path), 500)
+    assert snapshot(app) == before
+    assert freeze(signed_in, setup) == setup.version_path(1)
+    with app.app_context():
+        engagement = db.session.get(Engagement, setup.engagement_id)
+        assert engagement is not None and engagement.charter_drafted_at is not None
+        assert [v.number for v in engagement.charter_versions] == [1]
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+@pytest.mark.parametrize("error", [locked(), taken()], ids=["locked", "taken"])
+def test_a_freeze_whose_commit_fails_stores_no_version(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    before = snapshot(app)
+    with commits_fail(monkeypatch, error):
+        assert_friendly(
+            post(signed_in, setup.freeze_path), 503 if isinstance(error, OperationalError) else 500
+        )
+    assert snapshot(app) == before
+    assert freeze(signed_in, setup) == setup.version_path(1)
+
+
+def signed_state(app: Flask) -> tuple[str, list[str | None], list[str], bool]:
+    with app.app_context():
+        sign_off = db.session.query(SignOff).one()
+        engagement = sign_off.version.engagement
+        return (
+            sign_off.status,
+            [s.action for s in sign_off.signatories],
+            [e.action for e in sign_off.events],
+            sign_off.sealed_pdf is not None or engagement.signed_at is not None,
+        )
+
+
+def last_approval_pending(app: Flask, signed_in: FlaskClient) -> dict[str, str]:
+    """A charter sent to two signatories, the first of whom approved; return the links."""
+    links = send(signed_in, freeze(signed_in, engagement_with_decision(app, signed_in)))
+    assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
+    return links
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+@pytest.mark.parametrize("error", [locked(), taken()], ids=["locked", "taken"])
+def test_an_approval_whose_commit_fails_is_not_recorded_and_can_be_given_again(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    links = last_approval_pending(app, signed_in)
+    before = snapshot(app)
+    bo = app.test_client()
+    with commits_fail(monkeypatch, error):
+        refused = approve(bo, links["Bo Chen"], "Bo Chen")
+    assert_friendly(refused, 503 if isinstance(error, OperationalError) else 500)
+    assert snapshot(app) == before
+    assert approve(bo, links["Bo Chen"], "Bo Chen").status_code == 303
+    assert signed_state(app)[0] == "signed"
+
+
+@pytest.mark.db
+def test_an_api_submission_whose_commit_fails_answers_a_json_problem_and_stores_nothing(
+    app: Flask, client: FlaskClient, consultant: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, consultant)}"
+    created = client.post("/api/v1/engagements", json=ENGAGEMENT)
+    base = f"/api/v1/engagements/{created.json['id']}"  # type: ignore[index]
+    invited = client.post(f"{base}/respondents", json={"name": "Ann Lee", "side": "producer"})
+    ann = f"{base}/respondents/{invited.json['respondent']['id']}"  # type: ignore[index]
+    assert client.put(f"{ann}/answers", json={"answers": ANSWERS}).status_code == 200
+    before = snapshot(app)
+    for error, status in ((locked(), 503), (taken(), 500)):
+        with commits_fail(monkeypatch, error):
+            refused = client.post(f"{ann}/submit")
+        assert refused.status_code == status and refused.mimetype == "application/json"
+        assert refused.json is not None and refused.json["code"] == status
+        assert "Traceback" not in refused.get_data(as_text=True)
+        assert snapshot(app) == before
+    assert client.post(f"{ann}/submit").status_code == 201
+    assert count(app, DecisionRecord) == 1
