@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from assess import charter, partnership
@@ -56,7 +57,7 @@ from assess.models import (
 )
 from assess.protocols import BY_ID as PROTOCOLS
 from assess.protocols import quantity
-from assess.signing import is_sha256_hex, sha256_hex
+from assess.signing import SealingFailed, is_sha256_hex, sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
 from assess.text import UNSEEN, join_names, shown, time_text
@@ -1003,7 +1004,15 @@ def finalise(session: Session, sign_off: SignOff, sealer: Sealer, now: datetime)
     """
     if any(s.action != "approved" for s in sign_off.signatories):
         return False
-    sealed, detail = _seal(sign_off, sealer, now)
+    try:
+        sealed, detail = _seal(sign_off, sealer, now)
+    except (SealingFailed, OSError, SQLAlchemyError):
+        raise
+    except Exception as error:
+        # pyHanko, or the renderer of the audit page, failing: as with a key that cannot be
+        # read, the last approval is not kept without its seal and can be given again.
+        reason = f"{type(error).__name__}: {error}"
+        raise SealingFailed(f"the seal could not be made ({reason})") from error
     claimed = session.execute(
         update(SignOff)
         .where(SignOff.id == sign_off.id, SignOff.status == SIGNOFF_PENDING)

@@ -34,7 +34,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from webtools import ANSWERS, ENGAGEMENT, count, create_engagement, fill_in, invite, post
 
-from assess import charter
+import assess.signing.seal
+from assess import charter, signoff
 from assess.commands import alembic_config
 from assess.extensions import db
 from assess.models import Base, DecisionRecord, Engagement, SignOff
@@ -42,6 +43,8 @@ from assess.testing import fresh_postgres
 
 # A migration this version is past: its consultants lack columns the app reads.
 OLDER_MIGRATION = "0005_signoff_public_url"
+# What a sign-off in order records up to its last approval.
+SENT_AND_APPROVED = ["frozen", "started", "invited", "approved", "invited"]
 
 
 def assess_command(
@@ -232,6 +235,53 @@ def last_approval_pending(app: Flask, signed_in: FlaskClient) -> dict[str, str]:
     links = send(signed_in, freeze(signed_in, engagement_with_decision(app, signed_in)))
     assert approve(app.test_client(), links["Ann Lee"], "Ann Lee").status_code == 303
     return links
+
+
+def broken_seal(*args: Any, **kwargs: Any) -> bytes:
+    raise RuntimeError("pyHanko could not sign")
+
+
+def broken_audit_page(*args: Any, **kwargs: Any) -> bytes:
+    raise RuntimeError("WeasyPrint could not lay out the audit page")
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+@pytest.mark.parametrize(
+    ("target", "name", "replacement", "tsa"),
+    [
+        (assess.signing.seal, "seal", broken_seal, False),
+        (assess.signing.seal, "seal", broken_seal, True),
+        (signoff, "render_pdf", broken_audit_page, True),
+        (assess.signing.seal, "render_pdf", broken_audit_page, False),
+    ],
+    ids=["seal", "seal-with-timestamp", "audit-page-with-timestamp", "audit-page"],
+)
+def test_a_seal_that_fails_at_the_last_approval_records_nothing_and_can_be_approved_again(
+    app: Flask,
+    signed_in: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    target: Any,
+    name: str,
+    replacement: Any,
+    tsa: bool,
+) -> None:
+    links = last_approval_pending(app, signed_in)
+    if tsa:  # an authority nobody answers at: the seal goes without its timestamp
+        app.config["SEAL_TSA_URL"] = "http://127.0.0.1:9/tsa"
+    before = snapshot(app)
+    bo = app.test_client()
+    with monkeypatch.context() as patched:
+        patched.setattr(target, name, replacement)
+        refused = approve(bo, links["Bo Chen"], "Bo Chen")
+    page = assert_friendly(refused, 503)
+    assert "Your approval was not recorded" in page and "approve again later" in page
+    assert snapshot(app) == before
+    assert signed_state(app) == ("pending", ["approved", None], SENT_AND_APPROVED, False)
+    assert approve(bo, links["Bo Chen"], "Bo Chen").status_code == 303
+    status, actions, events, sealed = signed_state(app)
+    assert (status, actions, sealed) == ("signed", ["approved", "approved"], True)
+    assert events[-2:] == ["approved", "sealed"]
 
 
 @pytest.mark.db

@@ -816,7 +816,7 @@ def approve(token: str) -> Any:
         # unreadable, an instance folder that cannot be written), the approval is not
         # kept either, and the signatory can approve again later.
         db.session.rollback()
-        current_app.logger.error("sealing failed, approval not recorded: %s", error)
+        current_app.logger.error("sealing failed, approval not recorded: %s", error, exc_info=error)
         problem = signoff.SignOffError(SEAL_UNAVAILABLE)
         page, status = _sign_page(signatory, token, problem=problem, status=503)
         return page, status, {"Retry-After": "300"}
