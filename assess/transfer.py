@@ -894,6 +894,18 @@ def import_archive(engine: Engine, path: Path) -> dict[str, int]:
         _check_drafted_and_signed(seen)
         if connection.dialect.name == "postgresql":
             _advance_sequences(connection, list(tables.values()))
+        try:
+            connection.commit()
+        # Every row was taken; the database failed to keep them (its disk full, the server
+        # gone): as when it fails taking them, no fault of the archive, and none is kept.
+        except (OperationalError, InterfaceError) as error:
+            # SQLite keeps a transaction whose COMMIT failed open, and SQLAlchemy would hand
+            # the connection on as reset: closed instead, the rows go with it.
+            connection.invalidate()
+            raise TransferError(
+                f"the database failed while storing the import ({_reason(error)}); "
+                "nothing was imported"
+            ) from None
     return counts
 
 

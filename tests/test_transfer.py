@@ -364,6 +364,36 @@ def test_a_database_failing_during_an_import_is_not_blamed_on_the_archive(
     assert all(rows == [] for rows in snapshot(empty_database).values())
 
 
+def test_a_database_failing_as_the_import_commits_is_said_in_one_line_and_stores_nothing(
+    app: Flask,
+    client: FlaskClient,
+    consultant: int,
+    empty_database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every row was taken, and the disk fills (or the server goes) as they are committed:
+    the database failed, not the archive, and nothing is kept."""
+    archive = exported(app, client, consultant, tmp_path)
+    with restored(empty_database, tmp_path) as target:
+        with target.app_context():
+            dialect = database.engine.dialect
+
+        def disk_full(self: Any, connection: Any) -> None:
+            raise dialect.loaded_dbapi.OperationalError("database or disk is full")
+
+        with monkeypatch.context() as failing:
+            failing.setattr(type(dialect), "do_commit", disk_full)
+            refused = target.test_cli_runner().invoke(cli, ["import", str(archive)])
+        assert refused.exit_code == 1
+        assert refused.output == (
+            "Error: the database failed while storing the import (database or disk is full); "
+            "nothing was imported\n"
+        )
+    left = {t: len(r) for t, r in snapshot(empty_database).items() if r}
+    assert not left, left
+
+
 def test_a_database_that_records_no_migration_is_neither_exported_nor_imported_into(
     app: Flask, client: FlaskClient, consultant: int, tmp_path: Path
 ) -> None:
