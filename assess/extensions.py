@@ -12,6 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
@@ -43,6 +44,7 @@ class Database:
         engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(engine, "connect", _sqlite_like_postgresql)
+        event.listen(engine, "handle_error", _discard_when_commit_fails)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions["assess.db"] = engine
         sessions = scoped_session(factory)
@@ -63,6 +65,20 @@ class Database:
         """Return the session of the current application context."""
         sessions: scoped_session[Session] = current_app.extensions["assess.session"]
         return sessions()
+
+
+def _discard_when_commit_fails(context: ExceptionContext) -> None:
+    """Close a connection whose COMMIT (or ROLLBACK) failed, rather than reuse it.
+
+    Its transaction is then in doubt: SQLite keeps one whose COMMIT found the database
+    locked open, with its writes, and SQLAlchemy would hand the connection on as reset, so
+    the next request's commit would store what this one was told was not stored.
+    """
+    # Neither a statement nor its results: the failure is of the transaction itself.
+    transaction = context.statement is None and context.execution_context is None
+    if transaction and context.connection is not None and not context.is_pre_ping:
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False  # the other connections are fine
 
 
 def check_database_url(url: str) -> None:

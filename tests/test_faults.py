@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,8 +29,6 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from webtools import ANSWERS, ENGAGEMENT, count, create_engagement, fill_in, invite, post
 
 import assess.signing.seal
@@ -113,33 +110,35 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @contextmanager
-def commits_fail(monkeypatch: pytest.MonkeyPatch, error: Exception) -> Iterator[list[int]]:
-    """Make every commit fail after its statements were sent, as when another writer's
-    transaction wins (a unique key taken meanwhile) or the database goes away; yield the
-    count of commits that failed."""
-    failed: list[int] = []
+def commits_fail(app: Flask, monkeypatch: pytest.MonkeyPatch, kind: str) -> Iterator[list[int]]:
+    """Make the database refuse every COMMIT, as when another writer holds the lock
+    ("locked") or took a unique key meanwhile ("taken"); SQLite then keeps the transaction
+    open. Yield the list of commits refused."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    dbapi = dialect.loaded_dbapi
+    refused: list[int] = []
 
-    def failing(self: Session) -> None:
-        self.flush()
-        failed.append(1)
-        raise error
+    def failing(self: Any, connection: Any) -> None:
+        refused.append(1)
+        if kind == "locked":
+            raise dbapi.OperationalError("database is locked")
+        raise dbapi.IntegrityError("UNIQUE constraint failed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(Session, "commit", failing)
-        yield failed
+        patched.setattr(type(dialect), "do_commit", failing)
+        yield refused
 
 
-def locked() -> OperationalError:
-    return OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
-
-
-def taken() -> IntegrityError:
-    return IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed"))
+# Either way the request is told to come back (503): its transaction was not stored.
+FAILURES = ["locked", "taken"]
 
 
 def assert_friendly(response: Any, status: int) -> str:
     page: str = response.get_data(as_text=True)
     assert response.status_code == status, page
+    if status == 503:
+        assert response.headers["Retry-After"]
     # The service's own page: no trace, no exception's name, nothing of the failed statement.
     assert "<h1>" in page and "Traceback" not in page
     assert not re.search(r"[a-z]Error|UNIQUE|COMMIT|INSERT|crashed|could not", page), page
@@ -147,18 +146,18 @@ def assert_friendly(response: Any, status: int) -> str:
 
 
 @pytest.mark.db
-@pytest.mark.parametrize("error", [locked(), taken()], ids=["locked", "taken"])
+@pytest.mark.parametrize("kind", FAILURES)
 def test_a_submission_whose_commit_fails_stores_nothing_and_is_sent_again(
-    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, error: Exception
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     link = invite(signed_in, create_engagement(signed_in))
     respondent = app.test_client()
     fill_in(respondent, link)
     before = snapshot(app)
-    with commits_fail(monkeypatch, error) as failed:
+    with commits_fail(app, monkeypatch, kind) as failed:
         refused = post(respondent, f"{link}/review")
     assert failed
-    assert_friendly(refused, 503 if isinstance(error, OperationalError) else 500)
+    assert_friendly(refused, 503)
     assert snapshot(app) == before
     done = post(respondent, f"{link}/review")
     assert done.status_code == 303 and done.headers["Location"].endswith(f"{link}/result")
@@ -166,15 +165,16 @@ def test_a_submission_whose_commit_fails_stores_nothing_and_is_sent_again(
 
 
 @pytest.mark.db
+@pytest.mark.parametrize("kind", FAILURES)
 def test_an_adjustment_whose_commit_fails_stores_no_decision(
-    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     setup = engagement_with_decision(app, signed_in)
     path = f"/engagements/{setup.engagement_id}/decisions/{setup.decision_id}"
     changed = {k: str(v) for k, v in {**ANSWERS, "iteration_readiness": 1}.items()}
     before = snapshot(app)
-    with commits_fail(monkeypatch, taken()):
-        assert_friendly(post(signed_in, f"{path}/confirm", changed), 500)
+    with commits_fail(app, monkeypatch, kind):
+        assert_friendly(post(signed_in, f"{path}/confirm", changed), 503)
     assert snapshot(app) == before
     assert post(signed_in, f"{path}/confirm", changed).status_code == 303
     assert count(app, DecisionRecord) == 2
@@ -204,16 +204,14 @@ def test_a_freeze_whose_render_fails_stores_no_version(
 
 @pytest.mark.db
 @pytest.mark.usefixtures("shared_seal_key")
-@pytest.mark.parametrize("error", [locked(), taken()], ids=["locked", "taken"])
+@pytest.mark.parametrize("kind", FAILURES)
 def test_a_freeze_whose_commit_fails_stores_no_version(
-    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, error: Exception
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     setup = engagement_with_decision(app, signed_in)
     before = snapshot(app)
-    with commits_fail(monkeypatch, error):
-        assert_friendly(
-            post(signed_in, setup.freeze_path), 503 if isinstance(error, OperationalError) else 500
-        )
+    with commits_fail(app, monkeypatch, kind):
+        assert_friendly(post(signed_in, setup.freeze_path), 503)
     assert snapshot(app) == before
     assert freeze(signed_in, setup) == setup.version_path(1)
 
@@ -286,16 +284,16 @@ def test_a_seal_that_fails_at_the_last_approval_records_nothing_and_can_be_appro
 
 @pytest.mark.db
 @pytest.mark.usefixtures("shared_seal_key")
-@pytest.mark.parametrize("error", [locked(), taken()], ids=["locked", "taken"])
+@pytest.mark.parametrize("kind", FAILURES)
 def test_an_approval_whose_commit_fails_is_not_recorded_and_can_be_given_again(
-    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, error: Exception
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     links = last_approval_pending(app, signed_in)
     before = snapshot(app)
     bo = app.test_client()
-    with commits_fail(monkeypatch, error):
+    with commits_fail(app, monkeypatch, kind):
         refused = approve(bo, links["Bo Chen"], "Bo Chen")
-    assert_friendly(refused, 503 if isinstance(error, OperationalError) else 500)
+    assert_friendly(refused, 503)
     assert snapshot(app) == before
     assert approve(bo, links["Bo Chen"], "Bo Chen").status_code == 303
     assert signed_state(app)[0] == "signed"
@@ -312,11 +310,12 @@ def test_an_api_submission_whose_commit_fails_answers_a_json_problem_and_stores_
     ann = f"{base}/respondents/{invited.json['respondent']['id']}"  # type: ignore[index]
     assert client.put(f"{ann}/answers", json={"answers": ANSWERS}).status_code == 200
     before = snapshot(app)
-    for error, status in ((locked(), 503), (taken(), 500)):
-        with commits_fail(monkeypatch, error):
+    for kind in FAILURES:
+        with commits_fail(app, monkeypatch, kind):
             refused = client.post(f"{ann}/submit")
-        assert refused.status_code == status and refused.mimetype == "application/json"
-        assert refused.json is not None and refused.json["code"] == status
+        assert refused.status_code == 503 and refused.mimetype == "application/json"
+        assert refused.json is not None and refused.json["code"] == 503
+        assert refused.headers["Retry-After"]
         assert "Traceback" not in refused.get_data(as_text=True)
         assert snapshot(app) == before
     assert client.post(f"{ann}/submit").status_code == 201
