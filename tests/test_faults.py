@@ -29,7 +29,15 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from sqlalchemy import create_engine, text
-from webtools import ANSWERS, ENGAGEMENT, count, create_engagement, fill_in, invite, post
+from webtools import (
+    ANSWERS,
+    ENGAGEMENT,
+    count,
+    create_engagement,
+    fill_in,
+    invite,
+    post,
+)
 
 import assess.signing.seal
 from assess import charter, signoff
@@ -320,3 +328,43 @@ def test_an_api_submission_whose_commit_fails_answers_a_json_problem_and_stores_
         assert snapshot(app) == before
     assert client.post(f"{ann}/submit").status_code == 201
     assert count(app, DecisionRecord) == 1
+
+
+def broken_renderer(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("the renderer crashed")
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("made_by", "action"), [("to_html", "/preview"), ("to_pdf", ".pdf")])
+def test_a_draft_whose_render_fails_keeps_the_saved_fields_and_says_so_in_a_page(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch, made_by: str, action: str
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    fields = {"effective_date": "2027-03-01"}
+    with monkeypatch.context() as patched:
+        patched.setattr(charter, made_by, broken_renderer)
+        assert_friendly(post(signed_in, f"{setup.charter_path}{action}", fields), 500)
+    # The fields are saved before the charter is made, as the charter page says.
+    with app.app_context():
+        engagement = db.session.get(Engagement, setup.engagement_id)
+        assert engagement is not None and engagement.charter_fields is not None
+        assert engagement.charter_fields["effective_date"] == "2027-03-01"
+        assert engagement.charter_versions == []
+    assert post(signed_in, f"{setup.charter_path}{action}", fields).status_code == 200
+
+
+@pytest.mark.db
+def test_an_api_charter_whose_render_fails_is_a_json_problem(
+    app: Flask, signed_in: FlaskClient, consultant: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_token(app, consultant)}"
+    path = f"/api/v1/engagements/{setup.engagement_id}/decisions/{setup.decision_id}/charter.pdf"
+    with monkeypatch.context() as patched:
+        patched.setattr(charter, "to_pdf", broken_renderer)
+        failed = client.get(path)
+    assert failed.status_code == 500 and failed.mimetype == "application/json"
+    assert failed.json is not None and failed.json["code"] == 500
+    assert "crashed" not in failed.get_data(as_text=True)
+    assert client.get(path).status_code == 200
