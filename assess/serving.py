@@ -181,3 +181,6 @@ def post_worker_init(worker: Any) -> None:
         warm_up()
     except CharterError as error:
         worker.log.warning("charter renderer not warmed up: %s", error)
+    except Exception as error:
+        # Raised from here, it would stop the worker booting, and gunicorn the whole service.
+        worker.log.exception("charter renderer not warmed up: %s", error)

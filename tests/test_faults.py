@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -39,8 +40,10 @@ from webtools import (
     post,
 )
 
+import assess.charter.pdf
 import assess.signing.seal
-from assess import charter, signoff
+from assess import charter, serving, signoff
+from assess.charter.errors import CharterError
 from assess.commands import alembic_config
 from assess.extensions import db
 from assess.models import Base, DecisionRecord, Engagement, SignOff
@@ -368,3 +371,34 @@ def test_an_api_charter_whose_render_fails_is_a_json_problem(
     assert failed.json is not None and failed.json["code"] == 500
     assert "crashed" not in failed.get_data(as_text=True)
     assert client.get(path).status_code == 200
+
+
+class WorkerLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, message: str, *args: Any) -> None:
+        self.lines.append(message % args)
+
+    def exception(self, message: str, *args: Any) -> None:
+        self.lines.append(message % args)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [CharterError("fonts missing for the charter"), RuntimeError("the renderer crashed")],
+    ids=["fonts missing", "renderer crashed"],
+)
+def test_a_worker_whose_renderer_fails_to_warm_up_still_starts(
+    monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    """A worker that raised here would never boot, and gunicorn would stop the whole service
+    with it: the pages that need no charter keep being served, and the log says why."""
+
+    def failing() -> None:
+        raise failure
+
+    worker = SimpleNamespace(log=WorkerLog())
+    monkeypatch.setattr(assess.charter.pdf, "warm_up", failing)
+    serving.post_worker_init(worker)
+    assert worker.log.lines == [f"charter renderer not warmed up: {failure}"]
