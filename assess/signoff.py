@@ -1053,7 +1053,16 @@ def _seal(sign_off: SignOff, sealer: Sealer, now: datetime) -> tuple[bytes, str]
         stamped = seal(
             sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf, timestamper=sealer.timestamper
         )
-    except TimestampUnavailable as error:
+    except SealingFailed:
+        raise  # the key or the charter: a seal without a timestamp would fail the same way
+    except Exception as error:
+        # The authority unreachable, or its token unusable in the seal (larger than the
+        # room kept for it, say): the seal goes without it.
+        if not isinstance(error, TimestampUnavailable):
+            error = TimestampUnavailable(
+                f"the timestamp of {authority_name(sealer.timestamper)} could not go into "
+                f"the seal ({error})"
+            )
         log.warning("sealing without a trusted timestamp: %s", error)
         plain = seal(sign_off.version.pdf, trail, keys, audit_pdf=audit_pdf)
         return plain, f"Without a trusted timestamp: {error}"

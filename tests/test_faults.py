@@ -30,6 +30,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     shared_seal_key,
 )
 from sqlalchemy import create_engine, text
+from tsatools import TimeStampingAuthority
 from webtools import (
     ANSWERS,
     ENGAGEMENT,
@@ -47,6 +48,8 @@ from assess.charter.errors import CharterError
 from assess.commands import alembic_config
 from assess.extensions import db
 from assess.models import Base, DecisionRecord, Engagement, SignOff
+from assess.signing import read_certificates
+from assess.signing.verify import verify
 from assess.testing import fresh_postgres
 
 # A migration this version is past: its consultants lack columns the app reads.
@@ -402,3 +405,29 @@ def test_a_worker_whose_renderer_fails_to_warm_up_still_starts(
     monkeypatch.setattr(assess.charter.pdf, "warm_up", failing)
     serving.post_worker_init(worker)
     assert worker.log.lines == [f"charter renderer not warmed up: {failure}"]
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_timestamp_too_large_for_the_seal_does_not_hold_up_the_last_approval(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An authority whose tokens (with its certificate chain) outgrow the room the seal keeps
+    for them would refuse every seal while it is configured: the seal goes without it."""
+    links = last_approval_pending(app, signed_in)
+    authority = TimeStampingAuthority()
+    app.config["SEAL_TSA_URL"] = authority.url
+    monkeypatch.setattr(assess.signing.seal, "TIMESTAMPED_SIGNATURE_BYTES", 4096)
+    try:
+        assert approve(app.test_client(), links["Bo Chen"], "Bo Chen").status_code == 303
+    finally:
+        authority.close()
+    assert authority.requests == 1
+    status, actions, events, sealed = signed_state(app)
+    assert (status, actions, sealed, events[-1]) == ("signed", ["approved"] * 2, True, "sealed")
+    with app.app_context():
+        sign_off = db.session.query(SignOff).one()
+        detail = sign_off.events[-1].detail
+        assert detail.startswith("Without a trusted timestamp: "), detail
+        assert sign_off.sealed_pdf is not None
+        assert verify(sign_off.sealed_pdf, read_certificates(app.config["SEAL_CERT_FILE"])).ok
