@@ -22,6 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 
 
+def assess_command(
+    *args: str, env: dict[str, str], given: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run the `assess` command line in its own process, as a terminal would."""
+    return subprocess.run(
+        [sys.executable, "-m", "assess.cli", *args],
+        input=given,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @contextmanager
 def fresh_postgres(server_url: str = PG_SERVER) -> Iterator[str]:
     """Create a migrated PostgreSQL database for one serving test; drop it afterwards."""

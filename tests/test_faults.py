@@ -6,10 +6,7 @@ line) rather than a traceback, and the same operation works once the part is bac
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 from apitools import make_token
 from flask import Flask
 from flask.testing import FlaskClient
-from servingtools import PG_SERVER
+from servingtools import PG_SERVER, assess_command
 from signofftools import (  # noqa: F401  (fixtures)
     approve,
     engagement_with_decision,
@@ -56,20 +53,6 @@ from assess.testing import fresh_postgres
 OLDER_MIGRATION = "0005_signoff_public_url"
 # What a sign-off in order records up to its last approval.
 SENT_AND_APPROVED = ["frozen", "started", "invited", "approved", "invited"]
-
-
-def assess_command(
-    *args: str, env: dict[str, str], given: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """Run the `assess` command line in its own process, as a terminal would."""
-    return subprocess.run(
-        [sys.executable, "-m", "assess.cli", *args],
-        input=given,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @contextmanager

@@ -22,7 +22,7 @@ import pytest
 from apitools import bearer
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from servingtools import PG_SERVER, ROOT
+from servingtools import PG_SERVER, ROOT, assess_command
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from webtools import ENGAGEMENT, PASSWORD, login, make_consultant, post
 
@@ -30,20 +30,6 @@ from assess.commands import db_cli, demo, user_cli
 from assess.extensions import db
 from assess.models import Base, Consultant, DecisionRecord, Engagement, utcnow
 from assess.testing import fresh_postgres
-
-
-def assess_command(
-    *args: str, env: dict[str, str], given: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """Run the `assess` command line in its own process, as a terminal would."""
-    return subprocess.run(
-        [sys.executable, "-m", "assess.cli", *args],
-        input=given,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.db
