@@ -40,7 +40,7 @@ from assess import charter, signoff
 from assess.engine import evaluate
 from assess.extensions import db
 from assess.models import STATUSES, Consultant, Engagement
-from assess.questionnaire import record_decision
+from assess.questionnaire import PAGES, record_decision
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
 
@@ -368,3 +368,23 @@ def test_each_step_that_changes_the_status_brings_the_engagement_to_the_top_of_t
     version = freeze(signed_in, setup, arbitration="Zurich Chamber")
     send(signed_in, version)
     step(lambda: post(signed_in, f"{version}/withdraw"))
+
+
+def test_the_list_says_whose_link_stopped_working_while_their_answers_are_awaited(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, ann, bo = invited_pair(signed_in)
+    post(signed_in, f"{ann}/step/1", {k: str(ANSWERS[k]) for k in PAGES[0].keys})
+    post(signed_in, f"{bo}/step/1", {k: str(ANSWERS[k]) for k in PAGES[0].keys})
+    assert notes(signed_in, engagement_id) == ["Waiting for Ann Lee and Bo Chen"]
+    expire_invitation(app, "Ann Lee")
+    # Still in progress, but Ann cannot go on until the consultant sends her a new link.
+    assert shown(app, signed_in, engagement_id) == "in progress"
+    listing = signed_in.get("/engagements").get_data(as_text=True)
+    assert "Bo Chen</bdi>; no link works for <bdi>Ann Lee</bdi></p>" in listing
+    ann_id = respondent_id(app, "Ann Lee")
+    assert (
+        post(signed_in, f"/engagements/{engagement_id}/respondents/{ann_id}/link").status_code
+        == 302
+    )
+    assert notes(signed_in, engagement_id) == ["Waiting for Ann Lee and Bo Chen"]
