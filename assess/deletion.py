@@ -2,9 +2,10 @@
 answers and links, its decisions, charter versions, sign-offs and history all go with it.
 
 Only an archived engagement can be deleted, so that one click on a busy page never loses a
-client's work; and never one whose charter was signed: the signed charter is an annex to the
-partners' contract, which the verify page confirms by its document id for as long as the
-contract runs.
+client's work. One whose charter was signed is deleted only when the consultant says that
+the contract the signed charter is annexed to has ended: until then the verify page
+confirms the charter against the service's record; afterwards the parties' sealed copies
+check out on their seal alone.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from assess.models import CharterVersion, Engagement, hold_row
+from assess.models import SIGNOFF_SIGNED, CharterVersion, Engagement, SignOff, hold_row
 
 NOT_ARCHIVED = "Archive the engagement first: only an archived engagement can be deleted."
 SIGNED = (
-    "Its charter was signed, so the engagement is kept: the signed charter is an annex to "
-    "the partnership contract, and the verify page confirms it by its document ID."
+    "Its charter was signed: the signed charter is an annex to the partnership contract, so "
+    "the engagement is deleted only once that contract has ended, and only when that is "
+    "confirmed."
 )
 
 
@@ -30,26 +32,41 @@ class Contents:
     respondents: int
     decisions: int
     charter_versions: int
+    signed_versions: int
 
 
-def why_not_deletable(engagement: Engagement) -> str | None:
-    if engagement.signed_at is not None:
-        return SIGNED
+def why_not_deletable(engagement: Engagement, *, contract_ended: bool = False) -> str | None:
+    """Say why the engagement may not be deleted, or None if it may.
+
+    ``contract_ended``: the consultant confirmed that the contract a signed charter is
+    annexed to has ended; it changes nothing for an engagement whose charter was not signed.
+    """
     if engagement.archived_at is None:
         return NOT_ARCHIVED
+    if engagement.signed_at is not None and not contract_ended:
+        return SIGNED
     return None
 
 
 def contents(session: Session, engagement: Engagement) -> Contents:
     versions = select(func.count()).where(CharterVersion.engagement_id == engagement.id)
+    signed = (
+        select(func.count())
+        .select_from(CharterVersion)
+        .join(SignOff, SignOff.version_id == CharterVersion.id)
+        .where(CharterVersion.engagement_id == engagement.id, SignOff.status == SIGNOFF_SIGNED)
+    )
     return Contents(
         respondents=len(engagement.respondents),
         decisions=len(engagement.decisions),
         charter_versions=session.scalar(versions) or 0,
+        signed_versions=session.scalar(signed) or 0,
     )
 
 
-def delete_engagement(session: Session, engagement: Engagement) -> str | None:
+def delete_engagement(
+    session: Session, engagement: Engagement, *, contract_ended: bool = False
+) -> str | None:
     """Delete the engagement and everything in it, unless it may not be (return why).
 
     The engagement's row is held first, so that a restore or a signature committed a moment
@@ -58,7 +75,7 @@ def delete_engagement(session: Session, engagement: Engagement) -> str | None:
     """
     hold_row(session, Engagement, engagement.id)
     session.refresh(engagement)
-    refusal = why_not_deletable(engagement)
+    refusal = why_not_deletable(engagement, contract_ended=contract_ended)
     if refusal is None:
         session.execute(delete(Engagement).where(Engagement.id == engagement.id))
     return refusal

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from apitools import bearer, make_token
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from signofftools import (
@@ -19,6 +21,7 @@ from signofftools import (
     send,
     shared_seal_key,  # noqa: F401  (fixture)
     signed_by_everyone,
+    upload,
 )
 from sqlalchemy import select
 from webtools import (
@@ -35,6 +38,8 @@ from webtools import (
     respondent_id,
 )
 
+from assess.api import engagements as deletion_api
+from assess.cli import cli
 from assess.deletion import NOT_ARCHIVED, SIGNED
 from assess.extensions import db
 from assess.models import (
@@ -176,24 +181,119 @@ def test_another_consultants_engagement_is_not_found(app: Flask, signed_in: Flas
     assert stored(app) == before
 
 
-def test_an_engagement_whose_charter_was_signed_is_kept(
-    app: Flask, signed_in: FlaskClient, consultant: int
+def sealed_charter(app: Flask, client: FlaskClient) -> tuple[int, bytes, str]:
+    """A new engagement whose charter everyone signed: its id, the sealed PDF, its document id."""
+    version_path = signed_by_everyone(app, client)
+    page = client.get(version_path).text
+    document_id = re.search(r'Document <span class="doc-id">(PC-[A-Z0-9-]+)<', page)
+    assert document_id
+    sealed = client.get(f"{version_path}/signed.pdf").data
+    return int(version_path.split("/")[2]), sealed, document_id.group(1)
+
+
+def test_a_signed_engagement_is_deleted_once_the_contract_has_ended(
+    app: Flask, signed_in: FlaskClient, tmp_path: Path
 ) -> None:
-    version_path = signed_by_everyone(app, signed_in)
-    engagement_id = int(version_path.split("/")[2])
-    post(signed_in, f"/engagements/{engagement_id}/archive")
+    """The consultant confirms the contract has ended by typing the project's name; the
+    signed charter goes with the rest, and its sealed PDF still checks out on its seal."""
     before = stored(app)
-    page = signed_in.get(f"/engagements/{engagement_id}").text
-    assert "Its charter was signed, so it is kept" in page and "/delete" not in page
+    engagement_id, sealed, document_id = sealed_charter(app, signed_in)
     path = f"/engagements/{engagement_id}/delete"
+    # Not while it is current, as any engagement.
     for response in (signed_in.get(path), post(signed_in, path)):
         assert response.status_code == 409  # type: ignore[attr-defined]
-        assert SIGNED.replace("'", "&#39;") in response.get_data(as_text=True)  # type: ignore[attr-defined]
-    refused = signed_in.delete(
-        f"/api/v1/engagements/{engagement_id}", headers=bearer(make_token(app, consultant))
-    )
-    assert refused.status_code == 409 and refused.json["message"] == SIGNED  # type: ignore[index]
+        assert NOT_ARCHIVED in response.get_data(as_text=True)  # type: ignore[attr-defined]
+    post(signed_in, f"/engagements/{engagement_id}/archive")
+    archived = stored(app)
+    page = signed_in.get(f"/engagements/{engagement_id}").text
+    assert "only once the contract it is annexed to has ended" in page
+    assert f'href="{path}"' in page
+
+    asked = signed_in.get(path)
+    assert asked.status_code == 200
+    text = asked.text
+    for said in (
+        "the signed charter with its sign-off history and sealed PDFs",
+        "the parties should keep their own copies of the signed charter",
+        "checks such a PDF on its seal alone, no longer against this service",
+        "Type the project name, \u2068Tidewater\u2069, to confirm that the contract has ended",
+    ):
+        assert said in text, said
+    assert "<dt>Charter versions</dt>\n    <dd>1, 1 of them signed</dd>" in text
+    assert 'name="project_name"' in text
+
+    for typed in (
+        {},
+        {"project_name": ""},
+        {"project_name": "tidewater"},
+        {"project_name": "Tide"},
+    ):
+        refused = post(signed_in, path, typed)
+        assert refused.status_code == 422, typed  # type: ignore[attr-defined]
+        body = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert 'id="error-project_name"' in body and 'aria-invalid="true"' in body
+        assert "Type the project name exactly as it is shown" in body
+        assert stored(app) == archived
+
+    deleted = post(signed_in, path, {"project_name": "Tidewater"})
+    assert deleted.status_code == 302  # type: ignore[attr-defined]
+    listing = signed_in.get(deleted.headers["Location"]).text  # type: ignore[attr-defined]
+    assert "“<bdi>Tidewater</bdi>” is deleted, with everything in it." in listing
+    # Nothing of the engagement is left: the database holds what it held before.
     assert stored(app) == before
+    assert signed_in.get(f"/engagements/{engagement_id}").status_code == 404
+
+    # The sealed PDF the parties keep still checks out on its seal, and the page claims
+    # nothing about a record the service no longer keeps.
+    checked = upload(app.test_client(), sealed)
+    assert checked.status_code == 200
+    result = checked.get_data(as_text=True)
+    assert "Intact and sealed" in result
+    assert f'charter <span class="doc-id">{document_id}</span>, version 1' in result
+    assert "<dt>Since the seal</dt><dd>Nothing added or changed</dd>" in result
+    assert "Altered" not in result and "sealed no file" not in result
+    assert "differ from the file this service sealed" not in result
+    assert "<dt>In this service</dt><dd>No record kept: checked on its seal alone</dd>" in result
+    assert "Ann Lee" in result and "Bo Chen" in result  # recorded in the seal itself
+    pdf = tmp_path / "signed.pdf"
+    pdf.write_bytes(sealed)
+    command = CliRunner().invoke(
+        cli, ["verify", str(pdf), "--cert", str(app.config["SEAL_CERT_FILE"])]
+    )
+    assert command.exit_code == 0, command.output
+    assert command.output.startswith("Intact and sealed")
+
+
+def test_the_api_deletes_a_signed_engagement_only_when_told_the_contract_has_ended(
+    app: Flask, signed_in: FlaskClient, client: FlaskClient, consultant: int
+) -> None:
+    before = stored(app)
+    engagement_id, _, _ = sealed_charter(app, signed_in)
+    headers = bearer(make_token(app, consultant))
+    path = f"/api/v1/engagements/{engagement_id}"
+    current = client.delete(f"{path}?contract_ended=true", headers=headers)
+    assert current.status_code == 409 and current.json["message"] == NOT_ARCHIVED  # type: ignore[index]
+    client.patch(path, json={"archived": True}, headers=headers)
+    archived = stored(app)
+    for query in ("", "?contract_ended=false"):
+        refused = client.delete(path + query, headers=headers)
+        assert refused.status_code == 409, query
+        assert refused.json["message"] == f"{SIGNED} {deletion_api.CONTRACT_ENDED_HINT}"  # type: ignore[index]
+        assert "contract_ended=true" in refused.json["message"]  # type: ignore[index]
+    for query, field in (
+        ("?contract_ended=yes", "contract_ended"),
+        ("?contract_ended=1", "contract_ended"),
+        ("?contract_ended=true&contract_ended=true", "contract_ended"),
+        ("?contract_ended=true&force=true", "force"),
+    ):
+        wrong = client.delete(path + query, headers=headers)
+        assert wrong.status_code == 422, query
+        assert field in wrong.json["errors"]["query"], wrong.json  # type: ignore[index]
+    assert stored(app) == archived
+    deleted = client.delete(f"{path}?contract_ended=true", headers=headers)
+    assert deleted.status_code == 204 and deleted.data == b""
+    assert stored(app) == before
+    assert client.get(path, headers=headers).status_code == 404
 
 
 def test_the_api_deletes_an_archived_engagement(

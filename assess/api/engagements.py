@@ -36,6 +36,7 @@ from assess.api.schemas import (
     CloseAgainSchema,
     DecisionRecordSchema,
     EngagementCreateSchema,
+    EngagementDeleteQuerySchema,
     EngagementEventSchema,
     EngagementQuerySchema,
     EngagementSchema,
@@ -571,21 +572,33 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
     return engagement_json(engagement)
 
 
+CONTRACT_ENDED_HINT = (
+    'Once the contract has ended, "DELETE" with "contract_ended=true" in the query deletes it, '
+    "the signed charter with it."
+)
+
+
 @blp.route(ENGAGEMENT, methods=["DELETE"])
+@blp.arguments(EngagementDeleteQuerySchema, location="query", as_kwargs=True)
 @blp.response(204, description="Deleted, with everything in it")
 @documented(403, 404, 409)
 @if_match
-def delete_engagement(engagement_id: int) -> None:
+def delete_engagement(engagement_id: int, contract_ended: bool) -> None:
     """Delete an archived engagement for good.
 
     As on the engagement page: its parties, respondents with their answers and links,
     decisions, charter versions with their sign-offs, and history all go with it. Only an
-    archived engagement can be deleted ("archived": true first), and never one whose charter
-    was signed (409 says which); deleting one already deleted is a 404.
+    archived engagement can be deleted ("archived": true first). One whose charter was signed
+    is refused (409 says why) unless "contract_ended=true" in the query states that the
+    contract the signed charter is annexed to has ended: its signed charter, sign-off history
+    and sealed PDFs then go too, and the verify page checks the parties' copies on their seal
+    alone. Deleting one already deleted is a 404.
     """
     engagement = owned_engagement(engagement_id)
     still_current("engagement", EngagementSchema(), engagement_json(engagement))
-    refusal = deletion.delete_engagement(db.session, engagement)
+    refusal = deletion.delete_engagement(db.session, engagement, contract_ended=contract_ended)
+    if refusal == deletion.SIGNED:
+        abort(409, message=f"{refusal} {CONTRACT_ENDED_HINT}")
     if refusal is not None:
         abort(409, message=refusal)
     db.session.commit()

@@ -498,6 +498,37 @@ class EngagementQuerySchema(PageQuerySchema):
     )
 
 
+class EngagementDeleteQuerySchema(Schema):
+    """The query of an engagement's DELETE: nothing unknown or given twice."""
+
+    contract_ended = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        error_messages={"invalid": "must be true or false"},
+        metadata={
+            "description": "true states that the contract a signed charter is annexed to has "
+            "ended: an archived engagement whose charter was signed is deleted only with it, "
+            "its signed charter, sign-off history and sealed PDFs with it (the verify page then "
+            "checks the parties' copies on their seal alone); it changes nothing for one "
+            "whose charter was not signed"
+        },
+    )
+
+    class Meta:
+        unknown = EXCLUDE  # refused below, with the same message as in every other payload
+
+    @validates_schema(pass_original=True)
+    def refuse_unknown(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        unknown = sorted(set(original) - set(self.fields))
+        if unknown:
+            raise ValidationError({key: ["unknown field"] for key in unknown})
+        given: Callable[[str], list[Any]] = getattr(original, "getlist", lambda key: [])
+        twice = sorted(key for key in self.fields if len(given(key)) > 1)
+        if twice:
+            raise ValidationError({key: ["is given more than once"] for key in twice})
+
+
 def decision_of_record_id() -> fields.Integer:
     return fields.Integer(
         allow_none=True,

@@ -378,16 +378,24 @@ def restore(engagement_id: int) -> Response:
 @bp.route("/<int:engagement_id>/delete", methods=["GET", "POST"])
 def delete(engagement_id: int) -> str | Response | tuple[str, int]:
     """Delete an archived engagement for good, with everything in it, once the consultant
-    confirms; one whose charter was signed is kept."""
+    confirms; for one whose charter was signed, they confirm that the contract it is annexed
+    to has ended by typing the project's name."""
     engagement = owned_engagement(engagement_id)
-    refusal = deletion.why_not_deletable(engagement)
+    signed = engagement.signed_at is not None
+    refusal = deletion.why_not_deletable(engagement, contract_ended=signed)
+    errors: dict[str, list[str]] = {}
     if refusal is None and request.method == "POST":  # HEAD too: it never reaches this
         name = engagement.project_name
-        refusal = deletion.delete_engagement(db.session, engagement)
-        if refusal is None:
-            db.session.commit()
-            flash(isolated("“{}” is deleted, with everything in it.", name), "success")
-            return redirect(url_for("engagements.index"))
+        if signed and request.form.get("project_name", "").strip() != name:
+            errors["project_name"] = [NAME_NOT_TYPED]
+        else:
+            # Signed a moment ago, seen once its row is held: nobody confirmed the end of
+            # the contract, so it is refused.
+            refusal = deletion.delete_engagement(db.session, engagement, contract_ended=signed)
+            if refusal is None:
+                db.session.commit()
+                flash(isolated("“{}” is deleted, with everything in it.", name), "success")
+                return redirect(url_for("engagements.index"))
     if refusal is not None:
         page = render_template(
             "web/error.html",
@@ -397,11 +405,17 @@ def delete(engagement_id: int) -> str | Response | tuple[str, int]:
             back=(url_for("engagements.show", engagement_id=engagement.id), "Open the engagement"),
         )
         return page, 409
-    return render_template(
+    page = render_template(
         "web/engagements/delete.html",
         engagement=engagement,
         contents=deletion.contents(db.session, engagement),
+        form=request.form,
+        errors=errors,
     )
+    return (page, 422) if errors else page
+
+
+NAME_NOT_TYPED = "Type the project name exactly as it is shown, to confirm the contract has ended."
 
 
 def _remember_link(
