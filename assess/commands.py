@@ -313,7 +313,8 @@ def _account_kept(email: str, held: Sequence[datetime | None]) -> NoReturn:
     if signed:
         said = (
             f"{engagements}, {signed} of them signed, which would be deleted with it; a signed"
-            f" charter is kept, and its account with it: 'assess user password {email}"
+            f" charter is kept, and its account with it, until the contract has ended and the"
+            f" engagement is deleted: meanwhile 'assess user password {email}"
             " --revoke-tokens' shuts the account instead"
         )
     else:

@@ -557,8 +557,9 @@ def test_user_delete_keeps_an_account_that_holds_engagements(
     if signed:
         assert result.output == (
             "Error: the account of eve@example.com holds 2 engagements, 1 of them signed, which"
-            " would be deleted with it; a signed charter is kept, and its account with it:"
-            " 'assess user password eve@example.com --revoke-tokens' shuts the account instead.\n"
+            " would be deleted with it; a signed charter is kept, and its account with it, until"
+            " the contract has ended and the engagement is deleted: meanwhile 'assess user"
+            " password eve@example.com --revoke-tokens' shuts the account instead.\n"
         )
     else:
         assert result.output == (
