@@ -5,6 +5,7 @@ refused form that leads straight to each field to correct."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     seal_key_files,
     send,
     shared_seal_key,
+    signed_by_everyone,
 )
 from signofftools import approve as approve_by_post
 from sqlalchemy import select
@@ -46,6 +48,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("shared_seal_key")]
 def press(name: str) -> Callable[[Page], None]:
     """Send the page's form unchanged, by the button of that name."""
     return lambda page: page.get_by_role("button", name=name).click()
+
+
+def type_and_press(label: str, typed: str, name: str) -> Callable[[Page], None]:
+    """Type into the field of that label, then send the form by the button of that name."""
+
+    def act(page: Page) -> None:
+        page.get_by_label(label).fill(typed)
+        page.get_by_role("button", name=name).click()
+
+    return act
 
 
 @dataclass
@@ -114,6 +126,12 @@ def main_pages(app: Flask, client: FlaskClient) -> tuple[list[Visit], list[Visit
         f"/engagements/{create_engagement(client, project_name='Salt Roads')}/session",
         session,
     )
+    # An archived engagement whose charter everyone signed: deleted once its contract ended.
+    # Sealing runs an event loop of its own, which Playwright's, running in this thread,
+    # forbids: the charter is signed in a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        signed = int(pool.submit(signed_by_everyone, app, client).result().split("/")[2])
+    post(client, f"/engagements/{signed}/archive")
 
     anyone = [
         Visit("home", "/", "Choose how you will work together"),
@@ -152,6 +170,13 @@ def main_pages(app: Flask, client: FlaskClient) -> tuple[list[Visit], list[Visit
         Visit("session", f"{base}/session", "Intake session"),
         Visit("engagement-archived", f"/engagements/{archived}", "Quiet Cove"),
         Visit("engagement-delete", f"/engagements/{archived}/delete", "Delete Quiet Cove"),
+        Visit("engagement-delete-signed", f"/engagements/{signed}/delete", "Delete Tidewater"),
+        Visit(
+            "engagement-delete-signed-errors",
+            f"/engagements/{signed}/delete",
+            "Error: Delete Tidewater",
+            type_and_press("Type the project name", "tidewater", "Delete for good"),
+        ),
         Visit("result", single.headers["Location"], " · Salt Roads"),
         Visit("consensus", consensus, "Integrated Co-Creation"),
         Visit("charter", other.charter_path, "Charter · Harbour Lights"),
@@ -263,11 +288,21 @@ SHOTS = {
     "engagements",
     "engagement-new-errors",
     "engagement",
+    "engagement-delete-signed",
+    "engagement-delete-signed-errors",
     "session",
     "charter",
     "version-preparing",
     "account",
 }
+
+
+# The room between the facts of an engagement to delete and the form that deletes it.
+CONFIRM_GAP = """() => {
+  const form = document.querySelector('main form[action$="/delete"]');
+  return form.getBoundingClientRect().top
+         - document.querySelector('main .facts').getBoundingClientRect().bottom;
+}"""
 
 
 def title_of(page: Page) -> str:
@@ -302,6 +337,9 @@ def test_every_main_page_passes_every_accessibility_rule_and_reflows_at_320_pixe
                     page.evaluate(SUMMARY_TARGETS),
                 )
             assert_focus_shows(page)
+            if visit.name.startswith("engagement-delete"):
+                # What is asked to delete stands apart from the facts above it.
+                assert page.evaluate(CONFIRM_GAP) >= 20, (visit.name, page.evaluate(CONFIRM_GAP))
             if visit.name in SHOTS:
                 shoot(page, artifacts, f"{visit.name}-320")
             if visit.name == "charter":
