@@ -73,6 +73,10 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            # Alembic takes SQLite for a database without transactional DDL and would commit
+            # after each migration, letting a concurrent upgrade in between run the next
+            # one again; with transactional_ddl above, the whole upgrade is one transaction.
+            transactional_ddl=True,
             # So `alembic revision --autogenerate` and `alembic check` see a changed default.
             compare_server_default=True,
         )
