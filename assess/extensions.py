@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from assess.config import ConfigurationError
 
+# How long a writer waits for another's transaction on SQLite. Below gunicorn's worker
+# timeout (30 s unless GUNICORN_TIMEOUT says otherwise), so a request kept waiting gets the
+# "briefly unavailable" answer (503) instead of a worker killed in the middle of it.
+SQLITE_BUSY_SECONDS = 20
+
 
 class Database:
     """One engine per application and one session per request (or CLI command)."""
@@ -32,7 +37,10 @@ class Database:
         if url.startswith("sqlite"):
             # The dev server and the browser tests serve requests from several threads; a
             # writer waits for another's transaction (a sign-off sealing) rather than fail.
-            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            options["connect_args"] = {
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_SECONDS,
+            }
         else:
             options["pool_pre_ping"] = True
             # A server that accepts connections but never answers must not hang requests

@@ -814,3 +814,24 @@ def test_make_serve_takes_a_blank_web_concurrency_as_the_default(tmp_path: Path)
             os.killpg(server.pid, 15)  # make and the gunicorn it started
         server.wait(timeout=30)
     assert "Traceback" not in log.read_text()
+
+
+def test_a_request_waiting_on_sqlite_gets_its_answer_before_gunicorn_kills_the_worker(
+    tmp_path: Path,
+) -> None:
+    """A writer kept waiting by another's transaction gives up (503, briefly unavailable)
+    while the worker may still answer, not after gunicorn has killed it mid-request."""
+    app = production_app(f"sqlite:///{tmp_path / 'assess.sqlite3'}")
+    with app.app_context():
+        waits_ms = db.session.execute(text("PRAGMA busy_timeout")).scalar_one()
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import assess.serving as s; print(s.timeout)"],
+        env={k: v for k, v in os.environ.items() if k != "GUNICORN_TIMEOUT"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    worker_timeout_s = int(loaded.stdout)
+    assert 5_000 <= waits_ms <= (worker_timeout_s - 5) * 1000
