@@ -327,11 +327,12 @@ class Engagement(Base):
     @property
     def awaited(self) -> list[Respondent]:
         """The respondents yet to be heard: still answering, answers reopened, or a link that
-        still works. While there are any, the engagement is not decided."""
+        still works (none while the engagement is archived). While there are any, the
+        engagement is not decided."""
         return [
             r
             for r in self.respondents
-            if not r.submitted_at and (r.reopened_at or r.answers or r.active_invitation)
+            if not r.submitted_at and (r.reopened_at or r.answers or r.link_works)
         ]
 
     @property
@@ -344,7 +345,8 @@ class Engagement(Base):
         decision (stale, so its approvals cannot complete) is back in draft. Without a
         decision (answers reopened, or new answers whose consensus is still to decide) the
         engagement waits for its answers again, charter or not. It is invited while someone
-        has a link that works: once every link expired or was revoked, nobody can answer.
+        has a link that works: once every link expired or was revoked, or while the
+        engagement is archived, nobody can answer.
         """
         if self.signed_at:
             return "signed"
@@ -360,7 +362,7 @@ class Engagement(Base):
             return "answered"
         if any(r.answers for r in self.respondents):
             return "in progress"
-        if any(r.active_invitation for r in self.respondents):
+        if any(r.link_works for r in self.respondents):
             return "invited"
         return "new"
 
@@ -520,6 +522,14 @@ class Respondent(Base):
         """Return the newest link that still works, if any."""
         usable = [i for i in self.invitations if i.state == "active"]
         return usable[-1] if usable else None
+
+    @property
+    def link_works(self) -> bool:
+        """Say whether the respondent can open the questionnaire from a link now: one neither
+        expired nor revoked, and the engagement not archived. Archiving closes every link
+        without touching it, so ``active_invitation`` is the link that restoring opens again.
+        """
+        return self.active_invitation is not None and self.engagement.archived_at is None
 
     def renewed_expiry(self) -> datetime | None:
         """Return the expiry of a link replacing this respondent's: the working link's own,

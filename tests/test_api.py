@@ -646,6 +646,9 @@ def test_the_api_document_says_which_links_archiving_closes(api: FlaskClient) ->
     # A respondent's link keeps its own state, which says so.
     invitation = schemas["RespondentRecord"]["properties"]["invitation"]["description"]
     assert "while the engagement is archived, no link opens" in invitation
+    # Its status counts no link while it is archived, as "new" again once every link stopped.
+    status = schemas["Engagement"]["properties"]["status"]["description"]
+    assert "or while the engagement is archived" in status
 
 
 def test_charter_pdf_for_a_stored_decision(api: FlaskClient) -> None:

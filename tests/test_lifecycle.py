@@ -39,7 +39,7 @@ from webtools import (
 from assess import charter, signoff
 from assess.engine import evaluate
 from assess.extensions import db
-from assess.models import STATUSES, Consultant, Engagement
+from assess.models import STATUSES, Consultant, Engagement, Respondent, utcnow
 from assess.questionnaire import PAGES, record_decision
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("shared_seal_key")]
@@ -131,9 +131,10 @@ def test_the_status_follows_the_whole_journey_everywhere(
     assert shown(app, signed_in, engagement_id) == "signed"
 
 
-def notes(client: FlaskClient, engagement_id: int) -> list[str]:
+def notes(client: FlaskClient, engagement_id: int, *, archived: bool = False) -> list[str]:
     """Return the lines the list shows under the engagement's status, as read."""
-    listing = client.get("/engagements").get_data(as_text=True)
+    listing = client.get("/engagements?archived=1" if archived else "/engagements")
+    listing = listing.get_data(as_text=True)
     entry = listing.split(f'href="/engagements/{engagement_id}"')[1].split("</li>")[0]
     meta = entry.split('class="engagement-meta"')[1]
     return [visible_text(line) for line in re.findall(r'<p class="small">(.*?)</p>', meta, re.S)]
@@ -250,6 +251,53 @@ def test_an_engagement_whose_links_all_stopped_working_is_new_again(
     assert notes(signed_in, engagement_id) == []
 
 
+def test_an_archived_engagement_has_no_link_that_works_until_it_is_restored(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    invite(signed_in, engagement_id)
+    assert shown(app, signed_in, engagement_id) == "invited"
+    # Archiving closes every link: nobody can answer, as when they all expired.
+    assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
+    assert shown(app, signed_in, engagement_id, archived=True) == "new"
+    assert notes(signed_in, engagement_id, archived=True) == ["No invitation link works"]
+    # Restoring opens the same link again.
+    assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "invited"
+    assert notes(signed_in, engagement_id) == []
+
+
+def test_while_archived_nobody_is_awaited_for_a_link_alone(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, ann, _ = invited_pair(signed_in)
+    answer_through_link(signed_in, ann)
+    # Bo's link works: his answers may still come and change the decision.
+    assert shown(app, signed_in, engagement_id) == "answered"
+    assert notes(signed_in, engagement_id) == ["Waiting for Bo Chen"]
+    assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
+    # Archived, his link does not open: Ann's answers decide, as if his link had expired.
+    assert shown(app, signed_in, engagement_id, archived=True) == "decided"
+    assert "Waiting for Bo Chen" not in notes(signed_in, engagement_id, archived=True)
+    assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
+    assert shown(app, signed_in, engagement_id) == "answered"
+    assert notes(signed_in, engagement_id) == ["Waiting for Bo Chen"]
+
+
+def test_the_archived_list_says_no_link_works_for_those_still_answering(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    engagement_id, ann, bo = invited_pair(signed_in)
+    post(signed_in, f"{ann}/step/1", {k: str(ANSWERS[k]) for k in PAGES[0].keys})
+    post(signed_in, f"{bo}/step/1", {k: str(ANSWERS[k]) for k in PAGES[0].keys})
+    assert post(signed_in, f"/engagements/{engagement_id}/archive").status_code == 302
+    assert shown(app, signed_in, engagement_id, archived=True) == "in progress"
+    listing = signed_in.get("/engagements?archived=1").get_data(as_text=True)
+    assert "Bo Chen</bdi>; no link works for <bdi>Ann Lee</bdi> and <bdi>Bo Chen</bdi>" in listing
+    assert post(signed_in, f"/engagements/{engagement_id}/restore").status_code == 302
+    assert notes(signed_in, engagement_id) == ["Waiting for Ann Lee and Bo Chen"]
+
+
 def test_every_status_is_styled_and_documented(app: Flask) -> None:
     from pathlib import Path
 
@@ -310,6 +358,35 @@ def test_the_lists_tell_who_awaits_sign_off_in_the_same_statements_for_2_as_for_
         assert {e["status"] for e in listed} == {status}
         # No frozen document is read to tell it.
         assert [s for s in statements if "charter_versions.pdf" in s] == []
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+
+
+def test_the_archived_list_tells_which_links_work_in_the_same_statements_for_2_as_for_5(
+    app: Flask,
+) -> None:
+    counts = []
+    for email, count in (("few@example.com", 2), ("many@example.com", 5)):
+        consultant_id = make_consultant(app, email=email)
+        with app.app_context():
+            consultant = db.session.get(Consultant, consultant_id)
+            for i in range(count):
+                engagement = Engagement(
+                    consultant=consultant, project_name=f"P{i}", client_organisation="Northlight"
+                )
+                respondent = Respondent(name="Ann Lee", side="producer")
+                engagement.respondents.append(respondent)
+                respondent.issue_link(None)
+                engagement.archived_at = utcnow()
+                db.session.add(engagement)
+            db.session.commit()
+        web, api, headers = web_and_api(app, consultant_id, email)
+        web.get("/engagements?archived=1")  # the first request records the session's use
+        with statements_sent(app) as statements:
+            page = web.get("/engagements?archived=1").get_data(as_text=True)
+            listed = api.get("/api/v1/engagements?archived=true", headers=headers).json
+        assert page.count("No invitation link works") == count
+        assert [e["status"] for e in listed] == ["new"] * count
         counts.append(len(statements))
     assert counts[0] == counts[1]
 

@@ -549,11 +549,12 @@ def engagement_status() -> fields.String:
         metadata={
             "description": 'how far the engagement has come, in this order; "invited" '
             'while a respondent\'s link works ("new" again once every link expired or was '
-            'revoked); "awaiting sign-off" while the newest charter version\'s sign-off has '
-            'started and can complete ("charter drafted" again if it is declined, withdrawn '
-            "or stale: a newer decision overtook it); without a decision (answers reopened, "
-            'or a consensus to decide) "in progress" or "answered" again, charter or not; '
-            'once signed, "signed" even while an amendment is prepared or awaits sign-off'
+            'revoked, or while the engagement is archived); "awaiting sign-off" while the '
+            "newest charter version's sign-off has started and can complete (\"charter "
+            'drafted" again if it is declined, withdrawn or stale: a newer decision overtook '
+            'it); without a decision (answers reopened, or a consensus to decide) "in '
+            'progress" or "answered" again, charter or not; once signed, "signed" even while '
+            "an amendment is prepared or awaits sign-off"
         },
     )
 
