@@ -194,6 +194,15 @@ def _check_targets(
                 fail([f"{option}: {target} is the {reads} file it reads; write to another file"])
 
 
+def _reason(error: Exception) -> str:
+    """Say in one line why a part failed: the system's words and the file for an OSError,
+    else the first line of the message, or the kind of failure when it has none."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _charter_bytes(decision: Decision, details: CharterDetails, as_html: bool) -> bytes:
     """The charter as PDF, or as HTML with ``as_html``; exit 1 when it cannot be made."""
     from assess import charter
@@ -204,6 +213,22 @@ def _charter_bytes(decision: Decision, details: CharterDetails, as_html: bool) -
         return charter.to_pdf(decision, details)
     except CharterError as error:
         fail([f"charter: {error}"], status=1)
+    # The input was fine; the renderer (WeasyPrint, Pango, a font) failed on this machine:
+    # one line, not a traceback, and 1 as for any failure to make the files, not 2.
+    except Exception as error:
+        fail([f"charter: could not render the charter: {_reason(error)}"], status=1)
+
+
+def _calendar_bytes(
+    decision: Decision, details: CharterDetails, organizer: calendar.Organizer
+) -> bytes:
+    """The review calendar as iCalendar; exit 1 when it cannot be made."""
+    from assess import charter
+
+    try:
+        return charter.to_ics(decision, details, organizer=organizer)
+    except Exception as error:
+        fail([f"charter: could not make the review calendar: {_reason(error)}"], status=1)
 
 
 @click.command("charter", short_help="Write the partnership charter (PDF or HTML).")
@@ -271,8 +296,6 @@ def charter_command(
     ics: Path | None,
 ) -> None:
     """Write the partnership charter for the answers in ANSWERS.json ('-': stdin)."""
-    from assess import charter
-
     decision, problems = decide(read_json(answers_file, "input"))
     fields = _details_fields(details_file)
     given_as = _read_parties(parties, fields, problems)
@@ -300,5 +323,5 @@ def charter_command(
     files = {output: ("-o", _charter_bytes(decision, details, as_html))}
     if ics is not None:
         organizer = calendar.Organizer(details.consultant, organizer_email)
-        files[ics] = ("--ics", charter.to_ics(decision, details, organizer=organizer))
+        files[ics] = ("--ics", _calendar_bytes(decision, details, organizer))
     write_atomically(files)

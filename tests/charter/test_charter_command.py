@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from calendartools import published_events
@@ -13,7 +15,9 @@ from click.testing import CliRunner, Result
 from conftest import ANSWERS
 from pypdf import PdfReader
 
+from assess import charter
 from assess.charter.command import charter_command
+from assess.charter.errors import CharterError
 from assess.cli import evaluate_command
 
 pytestmark = pytest.mark.xdist_group("charter-pdf")
@@ -398,3 +402,57 @@ def test_a_folder_that_cannot_be_written_names_the_file_asked_for(
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"--ics: cannot write {ics}: "), result.stderr
     assert not (tmp_path / "c.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("part", "failure", "line"),
+    [
+        (
+            "to_pdf",
+            CharterError("fonts missing for the charter; install fonts-inter"),
+            "charter: fonts missing for the charter; install fonts-inter",
+        ),
+        (
+            "to_pdf",
+            RuntimeError("Pango could not lay out the text\nmore detail"),
+            "charter: could not render the charter: Pango could not lay out the text",
+        ),
+        (
+            "to_pdf",
+            PermissionError(errno.EACCES, "Permission denied", "/usr/share/fonts/inter.ttf"),
+            "charter: could not render the charter: /usr/share/fonts/inter.ttf: Permission denied",
+        ),
+        ("standalone_html", KeyError(), "charter: could not render the charter: KeyError"),
+        (
+            "to_ics",
+            ValueError("no such time zone"),
+            "charter: could not make the review calendar: no such time zone",
+        ),
+    ],
+    ids=["fonts missing", "renderer crashed", "font unreadable", "html failed", "calendar failed"],
+)
+def test_a_part_failing_unexpectedly_is_said_in_one_line_and_nothing_is_written(
+    answers: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    part: str,
+    failure: Exception,
+    line: str,
+) -> None:
+    def failing(*_: object, **__: object) -> NoReturn:
+        raise failure
+
+    monkeypatch.setattr(charter, part, failing)
+    html = ["--html"] if part == "standalone_html" else []
+    result = run(
+        str(answers),
+        "--project",
+        "P",
+        *PARTIES,
+        *html,
+        *outputs(tmp_path, "-o", tmp_path / "c.pdf"),
+    )
+    # Not a usage problem (2): the input was fine, the machine failed to make the files.
+    assert (result.exit_code, result.stderr) == (1, line + "\n")
+    assert isinstance(result.exception, SystemExit)  # ended by the command, not a traceback
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.json"]
