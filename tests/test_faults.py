@@ -6,6 +6,9 @@ line) rather than a traceback, and the same operation works once the part is bac
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +18,7 @@ from typing import Any
 
 import pytest
 from apitools import make_token
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from servingtools import PG_SERVER, assess_command
@@ -41,6 +45,7 @@ from webtools import (
 import assess.charter.pdf
 import assess.signing.seal
 from assess import charter, serving, signoff
+from assess.charter.command import charter_command
 from assess.charter.errors import CharterError
 from assess.commands import alembic_config
 from assess.extensions import db
@@ -414,3 +419,92 @@ def test_a_timestamp_too_large_for_the_seal_does_not_hold_up_the_last_approval(
         assert detail.startswith("Without a trusted timestamp: "), detail
         assert sign_off.sealed_pdf is not None
         assert verify(sign_off.sealed_pdf, read_certificates(app.config["SEAL_CERT_FILE"])).ok
+
+
+# --- the command line: the charter's two files written together or not at all --------------
+
+
+@pytest.mark.parametrize("earlier", ["none", "files", "symlink"])
+@pytest.mark.parametrize("links", [True, False], ids=["hard links", "no hard links"])
+def test_a_calendar_that_cannot_be_renamed_into_place_leaves_no_charter_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, earlier: str, links: bool
+) -> None:
+    """The PDF is renamed into place before the calendar: when the calendar's rename then
+    fails, the PDF must not stay as half of the result. What was there is put back as it
+    was (the same file where hard links allow); nothing written aside is left."""
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(ANSWERS))
+    pdf, ics = tmp_path / "c.pdf", tmp_path / "c.ics"
+    if earlier == "files":
+        pdf.write_bytes(b"the earlier charter")
+    if earlier == "symlink":  # the rename would replace the link, not the file it names
+        (tmp_path / "kept.pdf").write_bytes(b"the earlier charter")
+        pdf.symlink_to("kept.pdf")
+    if earlier != "none":
+        ics.write_bytes(b"the earlier calendar")
+    before = {p.name: (p.lstat().st_ino, p.read_bytes()) for p in tmp_path.iterdir()}
+    monkeypatch.setattr(charter, "to_pdf", lambda *_, **__: b"%PDF-1.7 the new charter")
+    real_replace = os.replace
+
+    def failing_for_the_calendar(source: Any, target: Any) -> None:
+        if Path(target) == ics:
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(source, target)
+
+    def no_links(*_: Any, **__: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "replace", failing_for_the_calendar)
+    if not links:  # as on a FAT-formatted stick: the earlier file is copied aside instead
+        monkeypatch.setattr(os, "link", no_links)
+    result = CliRunner().invoke(
+        charter_command,
+        [str(answers), "--project", "P", "--party", "Producer side: Ann Lee"]
+        + ["--party", "Creator side: Bo Chen", "-o", str(pdf), "--ics", str(ics)],
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"--ics: cannot write {ics}: Input/output error\n",
+    )
+    after = {p.name: (p.lstat().st_ino, p.read_bytes()) for p in tmp_path.iterdir()}
+    if not links:  # put back as it was, though as a copy
+        before = {name: (after[name][0], data) for name, (_, data) in before.items()}
+    assert after == before
+    assert pdf.is_symlink() == (earlier == "symlink")
+
+
+def test_an_earlier_charter_that_cannot_be_put_back_is_said_to_be_kept_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should putting the earlier PDF back fail too, it is not lost: the second line says
+    which file holds it."""
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(ANSWERS))
+    pdf, ics = tmp_path / "c.pdf", tmp_path / "c.ics"
+    pdf.write_bytes(b"the earlier charter")
+    monkeypatch.setattr(charter, "to_pdf", lambda *_, **__: b"%PDF-1.7 the new charter")
+    real_replace = os.replace
+
+    def failing(source: Any, target: Any) -> None:
+        if Path(target) == ics or str(source).endswith(".earlier"):
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing)
+    result = CliRunner().invoke(
+        charter_command,
+        [str(answers), "--project", "P", "--party", "Producer side: Ann Lee"]
+        + ["--party", "Creator side: Bo Chen", "-o", str(pdf), "--ics", str(ics)],
+    )
+    assert result.exit_code == 1
+    first, second = result.stderr.splitlines()
+    assert first == f"--ics: cannot write {ics}: Input/output error"
+    kept = Path(second.rsplit(" ", 1)[1])
+    assert second == (
+        f"{pdf}: cannot be put back as it was: Input/output error; the earlier file is "
+        f"kept as {kept}"
+    )
+    assert kept.parent == tmp_path and kept.read_bytes() == b"the earlier charter"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["answers.json", "c.pdf", kept.name]
+    )

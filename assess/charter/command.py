@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -78,28 +80,88 @@ def same_file(source: IO[str], target: Path) -> bool:
     return (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino)
 
 
+def _write_aside(path: Path, data: bytes, umask: int) -> str:
+    """Write the bytes to a new file beside path, under a temporary name; return that name."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; honour the umask
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def _set_aside(path: Path, temporary: str) -> str | None:
+    """Keep the file already at path under a second name beside its replacement's, to put
+    back should another file of the command fail to go into place; None when there is none.
+
+    A hard link keeps the very file; where the filesystem has none (FAT), a copy of it. A
+    symbolic link is kept as the link, since the rename replaces the link, not its file."""
+    if not os.path.lexists(path):
+        return None
+    kept = f"{temporary}.earlier"
+    try:
+        os.link(path, kept, follow_symlinks=False)
+    except OSError:
+        try:
+            shutil.copy2(path, kept, follow_symlinks=False)
+        except BaseException:
+            Path(kept).unlink(missing_ok=True)
+            raise
+    return kept
+
+
+def _put_back(placed: list[Path], earlier: dict[Path, str | None]) -> list[str]:
+    """Undo the renames done: each file put back as it was, or removed if it was not there.
+    Return a line for each that could not be, saying where its earlier content is kept."""
+    lines = []
+    for path in reversed(placed):
+        kept = earlier.pop(path)
+        try:
+            if kept is None:
+                path.unlink()
+            else:
+                os.replace(kept, path)
+        except OSError as error:
+            where = f"; the earlier file is kept as {kept}" if kept else ""
+            lines.append(f"{path}: cannot be put back as it was: {error.strerror}{where}")
+    return lines
+
+
+def _remove(names: Iterable[str | None]) -> None:
+    for name in names:
+        if name is not None:
+            Path(name).unlink(missing_ok=True)
+
+
 def write_atomically(files: dict[Path, tuple[str, bytes]]) -> None:
-    """Write every file or none: each goes to a temporary name first, then is renamed.
-    ``files`` maps each path to the option that named it and its bytes."""
-    staged: list[tuple[str, Path]] = []
+    """Write every file or none. Each is written aside under a temporary name, then all are
+    renamed into place; a file a rename would replace is kept aside until every rename is
+    done, so that one failing puts back those already replaced (the PDF without its
+    calendar is half a result). ``files`` maps each path to the option that named it and
+    its bytes."""
+    staged: dict[Path, str] = {}
+    earlier: dict[Path, str | None] = {}
+    placed: list[Path] = []
     umask = os.umask(0o022)
     os.umask(umask)
     path = Path()
     try:
         for path, (_, data) in files.items():
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            staged.append((temporary, path))
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; honour the umask
-        for temporary, path in staged:
+            staged[path] = _write_aside(path, data, umask)
+        for path, temporary in staged.items():
+            earlier[path] = _set_aside(path, temporary)
+        for path, temporary in staged.items():
             os.replace(temporary, path)
+            placed.append(path)
     except OSError as error:
-        for temporary, _ in staged:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        not_put_back = _put_back(placed, earlier)
+        _remove([*staged.values(), *earlier.values()])
         # The error names the temporary file, which the user never asked for.
-        fail([f"{files[path][0]}: cannot write {path}: {error.strerror}"], status=1)
+        fail([f"{files[path][0]}: cannot write {path}: {error.strerror}", *not_put_back], 1)
+    _remove(earlier.values())
 
 
 def _details_fields(details_file: IO[str] | None) -> dict[str, Any]:
