@@ -139,6 +139,30 @@ def _refuse_unless_preparing(sign_off: SignOff, refusal: str) -> None:
         raise AlreadyStarted(refusal)
 
 
+def refuse_changes(sign_off: SignOff) -> None:
+    """Refuse to name or remove signatories once the sign-off is no longer being prepared,
+    or while the engagement is archived."""
+    _refuse_if_archived(sign_off)
+    _refuse_unless_preparing(
+        sign_off, "Signatories can only be changed before the sign-off starts."
+    )
+
+
+def refuse_start(session: Session, sign_off: SignOff) -> None:
+    """Refuse to start a sign-off that cannot start now: archived, no longer being prepared,
+    with nobody named, or frozen from a decision since overtaken."""
+    _refuse_if_archived(sign_off)
+    _refuse_unless_preparing(
+        sign_off,
+        "This sign-off has already started. Its links were shown once, when it started: if "
+        "they did not reach you, make a new link for each signatory who has none (a new "
+        "link replaces the old one).",
+    )
+    if not sign_off.signatories:
+        raise SignOffError("Add at least one signatory first.")
+    _refuse_if_stale(session, sign_off.version)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Where an action came from, as recorded in the audit trail."""
@@ -443,10 +467,7 @@ def add_signatory(
 ) -> Signatory:
     """Name one more person who must approve; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)  # two added at once get the next two positions
-    _refuse_if_archived(sign_off)
-    _refuse_unless_preparing(
-        sign_off, "Signatories can only be changed before the sign-off starts."
-    )
+    refuse_changes(sign_off)
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
         raise SignOffError(f"A charter takes at most {MAX_SIGNATORIES} signatories.")
     if any(s.email.lower() == email.lower() for s in sign_off.signatories):
@@ -473,10 +494,7 @@ def named_before(version: CharterVersion) -> CharterVersion | None:
 def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) -> None:
     """Take a signatory off the list; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)
-    _refuse_if_archived(sign_off)
-    _refuse_unless_preparing(
-        sign_off, "Signatories can only be changed before the sign-off starts."
-    )
+    refuse_changes(sign_off)
     if signatory not in sign_off.signatories:
         return  # removed meanwhile (a double click): the list is as asked
     sign_off.signatories.remove(signatory)
@@ -510,16 +528,7 @@ def start(
     """
     now = now or utcnow()
     sign_off = lock(session, sign_off.id)
-    _refuse_if_archived(sign_off)
-    _refuse_unless_preparing(
-        sign_off,
-        "This sign-off has already started. Its links were shown once, when it started: if "
-        "they did not reach you, make a new link for each signatory who has none (a new "
-        "link replaces the old one).",
-    )
-    if not sign_off.signatories:
-        raise SignOffError("Add at least one signatory first.")
-    _refuse_if_stale(session, sign_off.version)
+    refuse_start(session, sign_off)
     sign_off.status = SIGNOFF_PENDING
     sign_off.sequential = sequential
     sign_off.started_at = now

@@ -763,6 +763,35 @@ def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: Flas
         assert db.session.query(Signatory).count() == 2
 
 
+def test_a_form_sent_after_the_sign_off_closed_to_it_says_so_rather_than_what_to_correct(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """Sent from a tab opened earlier: the page that answers no longer shows the form, so a
+    problem with what was typed would lead nowhere. What stops the form is said instead."""
+    client = signed_in
+    setup, version_path = frozen_charter(app, client)
+    post(client, f"{version_path}/signatories", SIGNATORIES[0])
+    ann = signatory_id(app, "Ann Lee")
+    assert post(client, f"{version_path}/signatories/{ann}/remove").status_code == 303
+    # Everyone was removed in another tab: the start form is gone.
+    wrong = {"order": "random", "expires_on": "2001-01-01"}
+    nobody = post(client, f"{version_path}/start", wrong)
+    assert nobody.status_code == 409
+    text = nobody.get_data(as_text=True)
+    assert "Add at least one signatory first." in text
+    assert 'href="#field-expires_on"' not in text and 'id="field-expires_on"' not in text
+    # Started in another tab: neither the signatory form nor the start form is shown.
+    send(client, version_path, people=SIGNATORIES[1:])
+    for path, form in (("signatories", {"name": "", "email": "not-an-email"}), ("start", wrong)):
+        late = post(client, f"{version_path}/{path}", form)
+        assert late.status_code == 409, path
+        text = late.get_data(as_text=True)
+        assert "before the sign-off starts" in text or "has already started" in text, path
+        assert 'href="#field-' not in text and 'href="#order-' not in text, path
+    with app.app_context():
+        assert [s.name for s in db.session.query(Signatory)] == ["Bo Chen"]
+
+
 def test_another_consultant_sees_none_of_it(app: Flask, signed_in: FlaskClient) -> None:
     client = signed_in
     setup, version_path = frozen_charter(app, client)

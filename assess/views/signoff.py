@@ -8,6 +8,7 @@ the workflow itself is ``assess.signoff``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -466,12 +467,27 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
     return pdf_response(sealed, digest, version.filename.replace(".pdf", "-signed.pdf"))
 
 
+def _unless_closed(
+    errors: dict[str, list[str]], refuse: Callable[[], None]
+) -> tuple[dict[str, list[str]], int]:
+    """The problems of a form sent from a page opened before the sign-off closed to it
+    (started, or everyone removed, in another tab), with their status: what stops the form,
+    when something does, rather than what to correct in a form the page no longer shows."""
+    try:
+        refuse()
+    except signoff.SignOffError as error:
+        return {"_schema": [str(error)]}, 409
+    return errors, 422
+
+
 @bp.post("/v<int:number>/signatories")
 def add_signatory(engagement_id: int, number: int) -> Any:
     """Add a signatory to a version in preparation."""
     engagement, version = _owned_version(engagement_id, number)
     data, errors = load_form(SignatorySchema(), request.form)
     status = 422
+    if errors:
+        errors, status = _unless_closed(errors, partial(signoff.refuse_changes, version.sign_off))
     if not errors:
         try:
             signoff.add_signatory(db.session, version.sign_off, **data)
@@ -563,7 +579,10 @@ def start(engagement_id: int, number: int) -> Any:
     engagement, version = _owned_version(engagement_id, number)
     data, errors = load_form(StartSchema(), request.form)
     if errors:
-        return _version_page(engagement, version, request.form, errors, 422)
+        errors, status = _unless_closed(
+            errors, partial(signoff.refuse_start, db.session, version.sign_off)
+        )
+        return _version_page(engagement, version, request.form, errors, status)
     expires_at = _links_expire_at(data["expires_on"])
     try:
         tokens = signoff.start(
