@@ -115,10 +115,11 @@ def _refuse_if_archived(sign_off: SignOff) -> None:
         raise Archived("The engagement is archived: restore it to change its sign-off.")
 
 
-def _refuse_unless_preparing(sign_off: SignOff, refusal: str) -> None:
-    """Refuse to change a sign-off no longer in preparation. A page opened before it closed
-    (withdrawn when a newer version was frozen, declined, signed) is still sent from: it is
-    told what closed it, never to make links a closed sign-off no longer takes."""
+def _refuse_unless_preparing(session: Session, sign_off: SignOff, refusal: str) -> None:
+    """Refuse to change a sign-off no longer in preparation, or one whose version a newer
+    decision overtook. A page opened before it closed (withdrawn when a newer version was
+    frozen, declined, signed) or went stale is still sent from: it is told what stops it,
+    as the page opened now says, never to make links a closed sign-off no longer takes."""
     number = sign_off.version.number
     if sign_off.status == SIGNOFF_WITHDRAWN:
         raise AlreadyStarted(
@@ -135,24 +136,26 @@ def _refuse_unless_preparing(sign_off: SignOff, refusal: str) -> None:
             f"Version {number} is signed, so it can no longer be changed or sent. To change "
             "the charter, amend it: the amendment is a new version."
         )
+    _refuse_if_overtaken(session, sign_off.version)
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted(refusal)
 
 
-def refuse_changes(sign_off: SignOff) -> None:
+def refuse_changes(session: Session, sign_off: SignOff) -> None:
     """Refuse to name or remove signatories once the sign-off is no longer being prepared,
-    or while the engagement is archived."""
+    once a newer decision overtook its version, or while the engagement is archived."""
     _refuse_if_archived(sign_off)
     _refuse_unless_preparing(
-        sign_off, "Signatories can only be changed before the sign-off starts."
+        session, sign_off, "Signatories can only be changed before the sign-off starts."
     )
 
 
 def refuse_start(session: Session, sign_off: SignOff) -> None:
     """Refuse to start a sign-off that cannot start now: archived, no longer being prepared,
-    with nobody named, or frozen from a decision since overtaken."""
+    frozen from a decision since overtaken, or with nobody named."""
     _refuse_if_archived(sign_off)
     _refuse_unless_preparing(
+        session,
         sign_off,
         "This sign-off has already started. Its links were shown once, when it started: if "
         "they did not reach you, make a new link for each signatory who has none (a new "
@@ -160,7 +163,6 @@ def refuse_start(session: Session, sign_off: SignOff) -> None:
     )
     if not sign_off.signatories:
         raise SignOffError("Add at least one signatory first.")
-    _refuse_if_stale(session, sign_off.version)
 
 
 @dataclass(frozen=True)
@@ -453,6 +455,19 @@ def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
         )
 
 
+def _refuse_if_overtaken(session: Session, version: CharterVersion) -> None:
+    """Refuse the consultant's changes to a version a newer decision overtook, in the words
+    of its page: no signatory named or removed, no link made; a new version is frozen."""
+    newer = stale_because(session, version)
+    if newer is not None:
+        raise StaleVersion(
+            f"Version {version.number} is stale: the answers were evaluated again on "
+            f"{time_text(newer.created_at)} (decision #{newer.id}), after it was frozen, so "
+            "its signatories can no longer be changed and no links can be made. Freeze a new "
+            "version from the current decision."
+        )
+
+
 # Signatories and links ---------------------------------------------------------------
 
 
@@ -467,7 +482,7 @@ def add_signatory(
 ) -> Signatory:
     """Name one more person who must approve; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)  # two added at once get the next two positions
-    refuse_changes(sign_off)
+    refuse_changes(session, sign_off)
     if len(sign_off.signatories) >= MAX_SIGNATORIES:
         raise SignOffError(f"A charter takes at most {MAX_SIGNATORIES} signatories.")
     if any(s.email.lower() == email.lower() for s in sign_off.signatories):
@@ -494,7 +509,7 @@ def named_before(version: CharterVersion) -> CharterVersion | None:
 def remove_signatory(session: Session, sign_off: SignOff, signatory: Signatory) -> None:
     """Take a signatory off the list; only before the sign-off starts."""
     sign_off = lock(session, sign_off.id)
-    refuse_changes(sign_off)
+    refuse_changes(session, sign_off)
     if signatory not in sign_off.signatories:
         return  # removed meanwhile (a double click): the list is as asked
     sign_off.signatories.remove(signatory)
@@ -564,6 +579,7 @@ def resend(
         raise SignOffError(
             f"{_isolate(signatory.name)} needs no new link: there is nothing left to do."
         )
+    _refuse_if_overtaken(session, sign_off.version)
     token = _new_link(signatory, expires_at, now)
     _event(sign_off, "new link", now, actor=actor, signatory=signatory, detail=signatory.name)
     return token

@@ -367,6 +367,7 @@ def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx:
     session.commit()
     assert signoff.stale_because(session, version) is None
     assert signoff.awaiting_signature(session, found) is version
+    signoff.add_signatory(session, version.sign_off, name="Ann Lee", email="ann@example.com")
     # A decision stored afterwards by a node whose clock runs further behind is still newer,
     # and the page says when it was made as that node recorded it.
     later = record_decision(session, found, evaluate({**ANSWERS, "timeline_pressure": 5}))
@@ -374,9 +375,11 @@ def test_staleness_follows_the_order_decisions_are_stored_in_not_the_clocks(ctx:
     session.commit()
     assert signoff.stale_because(session, version) is later
     assert signoff.awaiting_signature(session, found) is None
-    signoff.add_signatory(session, version.sign_off, name="Ann Lee", email="ann@example.com")
-    with pytest.raises(signoff.StaleVersion, match=later.created_at.strftime("%-d %b %Y")):
+    when = later.created_at.strftime("%-d %b %Y")
+    with pytest.raises(signoff.StaleVersion, match=when):
         signoff.start(session, version.sign_off, sequential=True, expires_at=None)
+    with pytest.raises(signoff.StaleVersion, match=when):
+        signoff.add_signatory(session, version.sign_off, name="Bo Chen", email="bo@example.com")
 
 
 NOTE = "The release date is flexible; agreed in the workshop."

@@ -1859,3 +1859,74 @@ def test_a_declined_versions_links_say_once_the_corrected_version_is_frozen(
         text = said(name)
         assert "will send you a link" not in text, text
         assert "Version 2 has been prepared since: it has a link of its own." in text, text
+
+
+def test_a_stale_version_s_signatories_and_links_no_longer_change(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """A newer decision overtook the version: the page offers no way to change who signs it or
+    to make links, and forms sent from a tab opened before are refused, saying why. It can
+    still be withdrawn."""
+    client = signed_in
+    setup, first = frozen_charter(app, client)
+    post(client, f"{first}/signatories", SIGNATORIES[0])
+    version_path = freeze(client, setup)  # version 2, still to be named for
+    post(client, f"{version_path}/signatories", SIGNATORIES[1])
+    bo = signatory_id(app, "Bo Chen")
+    record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
+    page = client.get(version_path).get_data(as_text=True)
+    assert "This version is stale." in page
+    for action in ("/signatories/again", "/signatories", f"/signatories/{bo}/remove", "/start"):
+        assert not re.search(f'action="{re.escape(version_path + action)}["#]', page), action
+    with app.app_context():
+        before = db.session.query(SignOffEvent).count()
+    wrong = {"name": "", "email": "not-an-email"}
+    for path, form in (
+        ("signatories/again", {}),
+        ("signatories", SIGNATORIES[0]),
+        ("signatories", wrong),
+        (f"signatories/{bo}/remove", {}),
+        ("start", {"order": "parallel"}),
+        ("start", {"order": "random"}),
+    ):
+        refused = post(client, f"{version_path}/{path}", form)
+        assert refused.status_code == 409, path  # type: ignore[attr-defined]
+        text = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert "Version 2 is stale" in text and "evaluated again" in text, path
+        assert "Freeze a new version from the current decision." in text, path
+        assert "The consultant will freeze" not in text, path
+        assert 'href="#field-' not in text and 'href="#order-' not in text, path
+    with app.app_context():
+        assert [s.name for s in db.session.query(Signatory).order_by(Signatory.id)] == [
+            "Ann Lee",
+            "Bo Chen",
+        ]
+        assert db.session.query(SignOffEvent).count() == before
+    assert post(client, f"{version_path}/withdraw").status_code == 303
+    assert "Withdrawn</strong>" in client.get(version_path).get_data(as_text=True)
+
+
+def test_a_stale_version_out_for_sign_off_makes_no_new_links(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    client = signed_in
+    setup, version_path = frozen_charter(app, client)
+    links = send(client, version_path, order="parallel")
+    ann, bo = signatory_id(app, "Ann Lee"), signatory_id(app, "Bo Chen")
+    record(app, setup.engagement_id, {**ANSWERS, "timeline_pressure": 5})
+    page = client.get(version_path).get_data(as_text=True)
+    assert "This version is stale." in page
+    assert f'action="{version_path}/signatories/{ann}/link"' not in page
+    with app.app_context():
+        kept = db.session.query(Signatory).filter_by(id=ann).one().token_hash
+    refused = post(client, f"{version_path}/signatories/{ann}/link")
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    text = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Version 1 is stale" in text and "no links can be made" in text
+    assert shown_links(client.get(version_path).get_data(as_text=True)) == {}
+    with app.app_context():
+        assert db.session.query(Signatory).filter_by(id=ann).one().token_hash == kept
+    # Its links can still be stopped, and the version withdrawn.
+    assert post(client, f"{version_path}/signatories/{bo}/revoke").status_code == 303
+    assert app.test_client().get(links["Bo Chen"]).status_code == 410
+    assert post(client, f"{version_path}/withdraw").status_code == 303

@@ -467,12 +467,17 @@ def signed_pdf(engagement_id: int, number: int) -> Response:
     return pdf_response(sealed, digest, version.filename.replace(".pdf", "-signed.pdf"))
 
 
+# What stops the signatory list changing: the page answering shows no form to correct.
+CLOSED_TO_CHANGES = (signoff.AlreadyStarted, signoff.Archived, signoff.StaleVersion)
+
+
 def _unless_closed(
     errors: dict[str, list[str]], refuse: Callable[[], None]
 ) -> tuple[dict[str, list[str]], int]:
     """The problems of a form sent from a page opened before the sign-off closed to it
-    (started, or everyone removed, in another tab), with their status: what stops the form,
-    when something does, rather than what to correct in a form the page no longer shows."""
+    (started, everyone removed or overtaken by a newer decision, in another tab), with their
+    status: what stops the form, when something does, rather than what to correct in a form
+    the page no longer shows."""
     try:
         refuse()
     except signoff.SignOffError as error:
@@ -487,11 +492,13 @@ def add_signatory(engagement_id: int, number: int) -> Any:
     data, errors = load_form(SignatorySchema(), request.form)
     status = 422
     if errors:
-        errors, status = _unless_closed(errors, partial(signoff.refuse_changes, version.sign_off))
+        errors, status = _unless_closed(
+            errors, partial(signoff.refuse_changes, db.session, version.sign_off)
+        )
     if not errors:
         try:
             signoff.add_signatory(db.session, version.sign_off, **data)
-        except (signoff.AlreadyStarted, signoff.Archived) as error:
+        except CLOSED_TO_CHANGES as error:
             errors, status = {"_schema": [str(error)]}, 409
         except signoff.SignOffError as error:
             errors = {"email" if "signatory" in str(error) else "_schema": [str(error)]}
@@ -531,7 +538,7 @@ def name_again(engagement_id: int, number: int) -> Any:
             break
         try:
             signoff.add_signatory(db.session, sign_off, **data)
-        except (signoff.AlreadyStarted, signoff.Archived) as error:
+        except CLOSED_TO_CHANGES as error:
             errors, status = {"_schema": [str(error)]}, 409
             break
         except signoff.SignOffError as error:
@@ -567,8 +574,9 @@ def remove_signatory(engagement_id: int, number: int, signatory_id: int) -> Any:
     try:
         signoff.remove_signatory(db.session, version.sign_off, signatory)
     except signoff.SignOffError as error:
-        flash(str(error), "info")
-        return _to_version(version)
+        # What stops the list changing, as the add form is told: the page shows no Remove.
+        db.session.rollback()
+        return _version_page(engagement, version, {}, {"_schema": [str(error)]}, 409)
     db.session.commit()
     return _to_version(version, "#signatories")
 
@@ -613,6 +621,10 @@ def resend(engagement_id: int, number: int, signatory_id: int) -> Any:
         token = signoff.resend(
             db.session, signatory, expires_at=expires_at, actor=current_user.display_name
         )
+    except signoff.StaleVersion as error:
+        # The page shows no New link once a newer decision overtook the version.
+        db.session.rollback()
+        return _version_page(engagement, version, {}, {"_schema": [str(error)]}, 409)
     except signoff.SignOffError as error:
         flash(str(error), "info")
         return _to_version(version)
