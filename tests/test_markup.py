@@ -499,7 +499,9 @@ def archive_pages(client: FlaskClient, journey: Journey, signed: int) -> None:
 
 def account_pages(client: FlaskClient, journey: Journey) -> None:
     journey.keep("account", client.get("/account"))
-    refused = post(client, "/account/password", {"current_password": "wrong"})
+    # Spaces only, and too few: two problems with one field.
+    form = {"current_password": "wrong", "new_password": " " * 5}
+    refused = post(client, "/account/password", form)
     journey.keep("account-refused", refused, 422)
     page = journey.keep("api-tokens", client.get("/account/api-tokens"))
     number = found(r'name="form_number" value="([^"]+)"', page.text)
@@ -622,6 +624,17 @@ def reference_problems(tree: Element) -> list[str]:
     return problems
 
 
+def unnamed_errors(tree: Element) -> list[str]:
+    """A field's problems that no aria-describedby names: a screen reader would not read them
+    with the field."""
+    named = {i for e in tree.iter() for i in (e.get("aria-describedby") or "").split()}
+    return [
+        f'<{e.tag} id="{e.get("id")}">'
+        for e in html_elements(tree)
+        if "field-error" in (e.get("class") or "").split() and e.get("id") not in named
+    ]
+
+
 def content_problems(tree: Element) -> list[str]:
     """Elements where HTML does not allow them (which a parser leaves in place): a block in
     words, a control inside a link or a button, a list item outside a list."""
@@ -716,11 +729,29 @@ def test_the_page_is_valid_html5_with_sound_references(pages: dict[str, Page], n
     tree, errors = parse(pages[name].markup)
     assert not errors
     assert not reference_problems(tree)
+    assert not unnamed_errors(tree)
     assert not content_problems(tree)
     assert not form_problems(tree)
     assert not outline_problems(tree, chapters=name in CHAPTERS)
     # The charter's title is its document's, as its PDF carries it.
     assert name in CHAPTERS or not title_problems(tree)
+
+
+def test_each_problem_of_a_field_has_its_own_id_and_the_field_names_them_all(
+    pages: dict[str, Page],
+) -> None:
+    tree, _ = parse(pages["account-refused"].markup)
+    assert not reference_problems(tree) and not unnamed_errors(tree)
+    field = next(
+        e
+        for e in html_elements(tree)
+        if "field" in (e.get("class") or "").split()
+        and any(i.get("id") == "field-new_password" for i in e.iter("input"))
+    )
+    messages = [e for e in field.iter("p") if e.get("class") == "field-error"]
+    assert len(messages) == 2, [("".join(m.itertext())) for m in messages]
+    described = next(field.iter("input")).get("aria-describedby", "").split()
+    assert described == [m.get("id") for m in messages]
 
 
 def test_links_to_a_part_of_another_page_find_it(pages: dict[str, Page]) -> None:
@@ -754,6 +785,8 @@ SPECIMEN = """<!doctype html>
 <form method="POST" action="/p"><input type="hidden" name="csrf_token" value=""></form>
 <form method="get" action="/g"><input type="hidden" name="csrf_token" value="t"></form>
 <p><div>closes the paragraph</div></p>
+<p class="field-error" id="said">named</p><input aria-describedby="said">
+<p class="field-error" id="unsaid">not named</p>
 </body></html>"""
 
 
@@ -767,6 +800,7 @@ def test_the_checks_find_what_they_look_for() -> None:
         '<input aria-describedby> names "nothing": no such element',
         '<label for="a"> is for a <span>',
     ]
+    assert unnamed_errors(tree) == ['<p id="unsaid">']
     assert content_problems(tree) == [
         "<div> inside <span>",
         "<button> inside <a>",
