@@ -910,3 +910,22 @@ def test_a_device_cookie_is_worth_nothing_to_a_consultant_who_signs_in_elsewhere
     pause_the_account(under_attack)
     assert sign_in_again(shared) == 429
     login(shared, "dee@example.com")
+
+
+def test_a_device_cookie_is_worth_nothing_for_an_address_its_account_gave_up(
+    under_attack: Flask,
+) -> None:
+    """An address changed on the command line voids the cookies given for the old one, also
+    once another account signs in with it."""
+    from assess.commands import user_cli
+
+    laptop = under_attack.test_client()
+    login(laptop)
+    post(laptop, "/logout")
+    runner = under_attack.test_cli_runner()
+    moved = ["update", "cara@example.com", "--email", "cara@studio.example"]
+    assert runner.invoke(user_cli, moved).exit_code == 0
+    make_consultant(under_attack, "cara@example.com", "Another Cara")
+    pause_the_account(under_attack)
+    # The old cookie gives no exemption for the address now another account's.
+    assert sign_in_again(laptop) == 429

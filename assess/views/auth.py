@@ -224,7 +224,8 @@ def _device_serializer() -> URLSafeTimedSerializer:
 def _device_binding(consultant: Consultant, address: str) -> str:
     """Bind a device cookie to the account, the address it is signed in with and the
     stored password hash: a new password (on the account page or the command line) or a
-    new address voids every cookie given before, with nothing stored for it. A stronger
+    new address voids every cookie given before, with nothing stored for it (the old
+    address, which another account may take, is checked by ``_signs_in_with``). A stronger
     hash of the same password at sign-in voids them too; the browser signing in gets a new
     one at once, the others at their next sign-in."""
     bound = f"{consultant.id}\n{address}\n{consultant.password_hash}"
@@ -281,9 +282,20 @@ def _known_device() -> str | None:
     except SQLAlchemyError:  # not exempt; the page itself reports the database
         db.session.rollback()
         return None
-    if consultant is None or not hmac.compare_digest(binding, _device_binding(consultant, address)):
+    if consultant is None or not _signs_in_with(consultant, address):
+        return None
+    if not hmac.compare_digest(binding, _device_binding(consultant, address)):
         return None
     return device
+
+
+def _signs_in_with(consultant: Consultant, address: str) -> bool:
+    """Whether the account signs in with this address now: a cookie given for an address the
+    account gave up must not exempt another account that took it."""
+    try:
+        return normalise(consultant.email, to_store=False).lower() == address
+    except AddressError:
+        return False
 
 
 def _device_allowance() -> list[RateLimitItem]:
