@@ -112,6 +112,17 @@ def same_name(one: str, other: str) -> bool:
     return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
 
 
+def shows_as(typed: str, text: str) -> bool:
+    """Say whether typed text is the text as a page shows it, case and all: the same once
+    accents are composed alike (NFC), characters that show nothing (a copied label's
+    isolates, a soft hyphen) are left out and each run of white space is one space."""
+
+    def seen(value: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", UNSEEN.sub("", value)).split())
+
+    return seen(typed) == seen(text)
+
+
 def is_blank(text: str) -> bool:
     """Return whether nothing in the text would be visible."""
     return BLANK.fullmatch(text) is not None

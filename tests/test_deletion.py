@@ -264,6 +264,38 @@ def test_a_signed_engagement_is_deleted_once_the_contract_has_ended(
     assert command.output.startswith("Intact and sealed")
 
 
+@pytest.mark.parametrize(
+    ("stored_name", "typed"),
+    [
+        # Copied from the field's label, which sets the name apart with isolates.
+        ("Tidewater", "\u2068Tidewater\u2069"),
+        ("Tidewater", "  Tidewater\u200b "),
+        # A keyboard (or a file name pasted on macOS) gives the accent as a character of its own.
+        ("Caf\u00e9 Rouge", "Cafe\u0301 Rouge"),
+        # The page shows a run of spaces as one.
+        ("Tide  water", "Tide water"),
+        ("Tide\u00adwater", "Tidewater"),
+    ],
+)
+def test_the_project_name_is_typed_as_the_page_shows_it(
+    app: Flask, signed_in: FlaskClient, stored_name: str, typed: str
+) -> None:
+    engagement_id, _, _ = sealed_charter(app, signed_in)
+    post(signed_in, f"/engagements/{engagement_id}/archive")
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None
+        engagement.project_name = stored_name
+        db.session.commit()
+    path = f"/engagements/{engagement_id}/delete"
+    # Still refused for another name, whatever its case.
+    for wrong in (stored_name.lower(), "Tide water " + stored_name):
+        assert post(signed_in, path, {"project_name": wrong}).status_code == 422  # type: ignore[attr-defined]
+    deleted = post(signed_in, path, {"project_name": typed})
+    assert deleted.status_code == 302  # type: ignore[attr-defined]
+    assert signed_in.get(f"/engagements/{engagement_id}").status_code == 404
+
+
 def test_the_api_deletes_a_signed_engagement_only_when_told_the_contract_has_ended(
     app: Flask, signed_in: FlaskClient, client: FlaskClient, consultant: int
 ) -> None:

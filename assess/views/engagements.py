@@ -86,7 +86,7 @@ from assess.respondents import (
     why_not_closable,
     why_not_removable,
 )
-from assess.text import same_name
+from assess.text import same_name, shows_as
 from assess.views import link_for, opened_from_session, sealed_for_session
 from assess.views.auth import require_consultant
 from assess.views.template_helpers import about, isolated, link_end, respondent_names
@@ -386,7 +386,7 @@ def delete(engagement_id: int) -> str | Response | tuple[str, int]:
     errors: dict[str, list[str]] = {}
     if refusal is None and request.method == "POST":  # HEAD too: it never reaches this
         name = engagement.project_name
-        if signed and request.form.get("project_name", "").strip() != name:
+        if signed and not shows_as(request.form.get("project_name", ""), name):
             errors["project_name"] = [NAME_NOT_TYPED]
         else:
             # Signed a moment ago, seen once its row is held: nobody confirmed the end of
