@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from webtools import (
     ENGAGEMENT,
     answer_through_link,
     create_engagement,
+    csrf_token,
     fill_in,
     invite,
     login,
@@ -255,6 +257,14 @@ def test_a_signed_engagement_is_deleted_once_the_contract_has_ended(
     assert "differ from the file this service sealed" not in result
     assert "<dt>In this service</dt><dd>No record kept: checked on its seal alone</dd>" in result
     assert "Ann Lee" in result and "Bo Chen" in result  # recorded in the seal itself
+    # Its fingerprint is no longer known, and the page does not say it never was.
+    lookup = app.test_client()
+    form = {"csrf_token": csrf_token(lookup, "/verify"), "sha256": sha256(sealed).hexdigest()}
+    looked_up = lookup.post("/verify", data=form).get_data(as_text=True)
+    assert "Unknown fingerprint" in looked_up
+    assert "was frozen or signed" not in looked_up
+    assert "keeps no frozen or signed charter with this SHA-256" in looked_up
+    assert "upload the file itself to check its seal" in looked_up
     pdf = tmp_path / "signed.pdf"
     pdf.write_bytes(sealed)
     command = CliRunner().invoke(
