@@ -327,6 +327,24 @@ def test_a_method_a_route_does_not_take_is_named_with_those_it_takes(api: FlaskC
     )
 
 
+@pytest.mark.parametrize("method", ["PATCH", "DELETE", "PUT"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/engagements/2147483648", "/api/v1/engagements/1/respondents/99999999999"],
+)
+def test_an_id_beyond_the_largest_is_not_found_whatever_the_method(
+    api: FlaskClient, path: str, method: str
+) -> None:
+    """No method leads anywhere at an address that names nothing: not found, not a method
+    the address would not take."""
+    create_engagement(api)
+    response = api.open(path, method=method, json={})
+    assert (response.status_code, response.mimetype) == (404, "application/json")
+    assert "Allow" not in response.headers
+    # An address that does name something still refuses a method it does not take.
+    assert api.put("/api/v1/engagements/1", json={}).status_code == 405
+
+
 @pytest.mark.parametrize("path", ["/api/v1/evaluate", "/api/v1/engagements/1"])
 def test_options_under_api_list_the_methods_without_an_html_body(
     api: FlaskClient, path: str

@@ -190,6 +190,29 @@ def _database_unavailable(error: DBAPIError) -> Response | tuple[str, int, dict[
     return page, 503, {"Retry-After": DB_RETRY_SECONDS}
 
 
+def _found_nowhere(error: HTTPException) -> HTTPException:
+    """Say "not found" for a method refused at an address that names nothing.
+
+    werkzeug refuses a method (405) once one route's pattern fits the path, before another
+    route's converters read it: PATCH to an engagement id beyond the largest one would be
+    "not allowed" because GET is taken at that pattern, though GET finds nothing there
+    either. It is "not allowed" only where one of the methods allowed leads somewhere."""
+    if not isinstance(error, MethodNotAllowed) or not error.valid_methods:
+        return error
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return error
+    for method in error.valid_methods:
+        try:
+            adapter.match(method=method)
+        except (NotFound, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect: the address leads somewhere
+            return error
+        return error
+    return NotFound()
+
+
 def install_error_handlers(app: Flask) -> None:
     """Answer errors under /api in JSON, keeping the web app's handlers for everything else."""
     registered = app.error_handler_spec.setdefault(None, {}).setdefault(None, {})
@@ -197,6 +220,7 @@ def install_error_handlers(app: Flask) -> None:
     web_any: Handler | None = registered.get(Exception)
 
     def http_error(error: HTTPException) -> Any:
+        error = _found_nowhere(error)
         if is_api_request() or web_http is None:
             return http_error_json(error)
         return web_http(error)
