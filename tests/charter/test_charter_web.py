@@ -17,7 +17,7 @@ from webtools import csrf_token, login, make_consultant
 from assess.extensions import db
 from assess.models import Consultant
 
-pytestmark = pytest.mark.xdist_group("charter-pdf")
+pytestmark = [pytest.mark.db, pytest.mark.xdist_group("charter-pdf")]
 
 
 @pytest.fixture
