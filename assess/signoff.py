@@ -136,7 +136,7 @@ def _refuse_unless_preparing(session: Session, sign_off: SignOff, refusal: str) 
             f"Version {number} is signed, so it can no longer be changed or sent. To change "
             "the charter, amend it: the amendment is a new version."
         )
-    _refuse_if_overtaken(session, sign_off.version)
+    _refuse_if_stale(session, sign_off.version, to_consultant=True)
     if sign_off.status != SIGNOFF_PREPARING:
         raise AlreadyStarted(refusal)
 
@@ -445,27 +445,28 @@ def awaiting_signature(session: Session, engagement: Engagement) -> CharterVersi
     return None if is_stale(session, newest) else newest
 
 
-def _refuse_if_stale(session: Session, version: CharterVersion) -> None:
+def _refuse_if_stale(
+    session: Session, version: CharterVersion, *, to_consultant: bool = False
+) -> None:
+    """Refuse what a version a newer decision overtook can no longer take: a signatory's
+    approval, or the consultant's changes to its signatories and links (said in the words of
+    its page: a new version is frozen instead)."""
     newer = stale_because(session, version)
-    if newer is not None:
-        raise StaleVersion(
-            f"The answers were evaluated again on {time_text(newer.created_at)}, "
-            f"after version {version.number} was frozen, so it no longer reflects the "
-            "assessment and cannot be signed. The consultant will freeze a new version."
-        )
-
-
-def _refuse_if_overtaken(session: Session, version: CharterVersion) -> None:
-    """Refuse the consultant's changes to a version a newer decision overtook, in the words
-    of its page: no signatory named or removed, no link made; a new version is frozen."""
-    newer = stale_because(session, version)
-    if newer is not None:
+    if newer is None:
+        return
+    when = time_text(newer.created_at)
+    if to_consultant:
         raise StaleVersion(
             f"Version {version.number} is stale: the answers were evaluated again on "
-            f"{time_text(newer.created_at)} (decision #{newer.id}), after it was frozen, so "
-            "its signatories can no longer be changed and no links can be made. Freeze a new "
-            "version from the current decision."
+            f"{when} (decision #{newer.id}), after it was frozen, so its signatories can no "
+            "longer be changed and no links can be made. Freeze a new version from the "
+            "current decision."
         )
+    raise StaleVersion(
+        f"The answers were evaluated again on {when}, after version {version.number} was "
+        "frozen, so it no longer reflects the assessment and cannot be signed. The "
+        "consultant will freeze a new version."
+    )
 
 
 # Signatories and links ---------------------------------------------------------------
@@ -579,7 +580,7 @@ def resend(
         raise SignOffError(
             f"{_isolate(signatory.name)} needs no new link: there is nothing left to do."
         )
-    _refuse_if_overtaken(session, sign_off.version)
+    _refuse_if_stale(session, sign_off.version, to_consultant=True)
     token = _new_link(signatory, expires_at, now)
     _event(sign_off, "new link", now, actor=actor, signatory=signatory, detail=signatory.name)
     return token
