@@ -1,0 +1,68 @@
+"""How the printed charter reads page by page: the contents."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from conftest import make_details
+from pypdf import PdfReader
+
+from assess import charter
+from assess.alignment import Respondent
+from assess.decision import Decision
+from assess.engine import evaluate_respondents
+from assess.factors import FACTOR_KEYS
+
+
+def answers(digits: str) -> dict[str, int]:
+    return dict(zip(FACTOR_KEYS, map(int, digits), strict=True))
+
+
+def most_protocols() -> Decision:
+    """The longest charter the rules give: a lasting hybrid whose partners started far apart.
+
+    Every long-relationship clause, the alignment workshop and 21 protocols in all.
+    """
+    respondents = [
+        Respondent("Ann Lee", "producer", answers("51155115")),
+        Respondent("Bo Chen", "creator", answers("51455551")),
+    ]
+    agreed = {
+        "creative_collaboration": 4,
+        "iteration_readiness": 3,
+        "planning_complexity": 2,
+        "risk_tolerance": 1,
+    }
+    return evaluate_respondents(respondents, agreed, what_if=True)
+
+
+@pytest.fixture(scope="module")
+def longest() -> tuple[Decision, PdfReader]:
+    decision = most_protocols()
+    assert len(decision.protocols) >= 21, [p.id for p in decision.protocols]
+    pdf = charter.to_pdf(decision, make_details(effective_date="2026-01-15"))
+    return decision, PdfReader(io.BytesIO(pdf))
+
+
+def flat(items: list[Any]) -> list[Any]:
+    return [leaf for item in items for leaf in (flat(item) if isinstance(item, list) else [item])]
+
+
+def test_the_contents_of_the_longest_charter_hold_on_one_page(
+    longest: tuple[Decision, PdfReader],
+) -> None:
+    _, reader = longest
+    entries = flat(reader.outline)
+    titles = [item.title for item in entries]
+    first_section = entries[titles.index("1 Parties and purpose")]
+    # Cover, contents, then the first section: no page left with a line or two of contents.
+    assert reader.get_destination_page_number(first_section) == 2, titles
+    contents = re.sub(r"\s+", " ", reader.pages[1].extract_text())
+    assert "How the recommendation was reached" in contents
+    # Every entry's page number on the contents page is still the page of its heading.
+    listed = [int(n) for n in re.match(r"^((?:\d+ )+)Contents", contents).group(1).split()]
+    assert listed == [reader.get_destination_page_number(item) + 1 for item in entries[2:]]
+
