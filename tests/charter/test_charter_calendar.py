@@ -76,10 +76,11 @@ def test_months_group_dated_reviews_and_leave_out_frequent_ones(
     march = next(r for r in rows if r.start == date(2026, 3, 1))
     assert march.days == ((date(2026, 3, 2), ("Financial review", "Trust check")),)
     assert not any("Decision log review" in t for r in rows for _, t in r.days)
-    # Reviews on one day are listed on one line; when it wraps, no line starts with "·".
+    # Reviews on one day are listed on one line; when it wraps, no line starts with "·"
+    # and no review's name is split (a .review keeps its words together).
     details = make_details(effective_date=start.isoformat())
     html = charter.to_html(decision, details)
-    assert "Financial review\u00a0· Trust check" in html
+    assert 'Financial review</span>\u00a0· <span class="review">Trust check' in html
     # January 2026 holds only the weekly review: the month says so rather than "nothing".
     january = html.split('<td class="month">January 2026</td>', 1)[1].split("</tr>", 1)[0]
     assert "Only the more frequent reviews" in january

@@ -1,4 +1,4 @@
-"""How the printed charter reads page by page: the contents."""
+"""How the printed charter reads page by page: the contents, the month table."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from assess import charter
 from assess.alignment import Respondent
+from assess.charter import calendar
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
 from assess.factors import FACTOR_KEYS
@@ -66,3 +67,22 @@ def test_the_contents_of_the_longest_charter_hold_on_one_page(
     listed = [int(n) for n in re.match(r"^((?:\d+ )+)Contents", contents).group(1).split()]
     assert listed == [reader.get_destination_page_number(item) + 1 for item in entries[2:]]
 
+
+def test_a_review_s_name_is_never_split_across_lines_of_the_month_table(
+    longest: tuple[Decision, PdfReader],
+) -> None:
+    decision, reader = longest
+    start = make_details(effective_date="2026-01-15").start
+    titles = {s.title for s in calendar.review_series(decision, start)}
+    months = "\n".join(
+        text for page in reader.pages if "DATED REVIEWS" in (text := page.extract_text())
+    )
+    assert "Partnership health assessment" in titles and "Partnership check-in" in titles
+    split = [
+        title
+        for title in titles
+        for words in [title.split(" ")]
+        for at in range(1, len(words))
+        if " ".join(words[:at]) + "\n" + " ".join(words[at:]) in months
+    ]
+    assert split == [], split
