@@ -1,9 +1,10 @@
-"""How the printed charter reads page by page: the contents, the month table."""
+"""How the printed charter reads page by page: contents, the month table, the sign-off."""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,9 +14,12 @@ from pypdf import PdfReader
 from assess import charter
 from assess.alignment import Respondent
 from assess.charter import calendar
+from assess.charter import pdf as charter_pdf
 from assess.decision import Decision
 from assess.engine import evaluate_respondents
 from assess.factors import FACTOR_KEYS
+
+MM = 96 / 25.4  # CSS pixels per millimetre
 
 
 def answers(digits: str) -> dict[str, int]:
@@ -86,3 +90,38 @@ def test_a_review_s_name_is_never_split_across_lines_of_the_month_table(
         if " ".join(words[:at]) + "\n" + " ".join(words[at:]) in months
     ]
     assert split == [], split
+
+
+def descendants(box: Any) -> Iterator[Any]:
+    yield box
+    for child in box.all_children() if hasattr(box, "all_children") else ():
+        yield from descendants(child)
+
+
+def test_each_line_to_fill_in_at_the_sign_off_ends_where_the_signature_line_ends() -> None:
+    # A party without a role: the role is a line to fill in, as the date is.
+    parties = [
+        {"side": "producer", "name": "Ann Lee", "role": "Executive Producer"},
+        {"side": "creator", "name": "Bo Chen"},
+    ]
+    html = charter.to_html(most_protocols(), make_details(parties=parties))
+    document = charter_pdf.render_document(html)
+    for page in document.pages:
+        for block in descendants(page._page_box):
+            element = getattr(block, "element", None)
+            if element is None or "signature" not in (element.get("class") or "").split():
+                continue
+            if block.element_tag != "div":
+                continue
+            signed, lines = None, []
+            for box in descendants(block):
+                classes = (
+                    (box.element.get("class") or "").split() if box.element is not None else []
+                )
+                if "sign-here" in classes and box.element_tag == "tr":
+                    cell = box.children[-1]  # the cell to sign in, right of its label
+                    signed = cell.position_x + cell.margin_width()
+                elif "blank" in classes and box.element_tag == "span":
+                    lines.append(box.position_x + box.margin_width())
+            assert signed is not None and lines
+            assert all(abs(end - signed) < 0.5 * MM for end in lines), (signed, lines)
