@@ -125,3 +125,13 @@ def test_each_line_to_fill_in_at_the_sign_off_ends_where_the_signature_line_ends
                     lines.append(box.position_x + box.margin_width())
             assert signed is not None and lines
             assert all(abs(end - signed) < 0.5 * MM for end in lines), (signed, lines)
+
+
+def test_a_cover_without_a_consultant_says_who_prepared_it(
+    decisions: dict[str, Decision],
+) -> None:
+    # Attached to a signed contract, a dash where a name belongs reads as a form left unfinished.
+    pdf = charter.to_pdf(decisions["standard"], make_details(consultant=""))
+    cover = re.sub(r"\s+", " ", PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
+    assert "PREPARED BY The Parties CHARTER VERSION 1" in cover, cover
+    assert "—" not in cover
