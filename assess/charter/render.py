@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -163,6 +164,7 @@ def environment() -> Environment:
     env.filters["quantity"] = quantity
     env.filters["direction"] = direction
     env.filters["model_names_whole"] = model_names_whole
+    env.filters["co_creation_whole"] = co_creation_whole
     return env
 
 
@@ -174,6 +176,17 @@ def model_names_whole(text: str) -> Markup:
         name = escape(model.title)
         html = Markup(html.replace(name, Markup('<span class="model-name">%s</span>') % name))
     return html
+
+
+CO_CREATION = re.compile(r"\b[Cc]o-[Cc]reation\b")
+
+
+def co_creation_whole(text: str) -> Markup:
+    """Keep "co-creation" on one line in running text: "Integrated Co-" at a line's end, its
+    "Creation" on the next, reads as a word the typesetter hyphenated."""
+    return Markup(
+        CO_CREATION.sub(lambda found: f'<span class="compound">{found[0]}</span>', escape(text))
+    )
 
 
 def direction(text: str) -> str:

@@ -16,7 +16,7 @@ from assess.alignment import Respondent
 from assess.charter import calendar
 from assess.charter import pdf as charter_pdf
 from assess.decision import Decision
-from assess.engine import evaluate_respondents
+from assess.engine import evaluate, evaluate_respondents
 from assess.factors import FACTOR_KEYS
 
 MM = 96 / 25.4  # CSS pixels per millimetre
@@ -135,3 +135,19 @@ def test_a_cover_without_a_consultant_says_who_prepared_it(
     cover = re.sub(r"\s+", " ", PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
     assert "PREPARED BY The Parties CHARTER VERSION 1" in cover, cover
     assert "—" not in cover
+
+
+@pytest.mark.parametrize("digits", ["54442533", "54434452"])
+def test_co_creation_is_never_broken_at_its_hyphen(digits: str) -> None:
+    # "Integrated Co-" at a line's end and "Creation" on the next reads as a word hyphenated
+    # by the typesetter, or as two things; so does "co-" and "creation".
+    decision = evaluate(answers(digits), what_if=True)
+    details = make_details(project="Northern Lights VR")
+    reader = PdfReader(io.BytesIO(charter.to_pdf(decision, details)))
+    broken = [
+        line
+        for page in reader.pages
+        for line in page.extract_text().splitlines()
+        if re.search(r"\b[Cc]o-\s*$", line)
+    ]
+    assert broken == [], broken
