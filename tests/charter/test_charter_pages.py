@@ -151,3 +151,11 @@ def test_co_creation_is_never_broken_at_its_hyphen(digits: str) -> None:
         if re.search(r"\b[Cc]o-\s*$", line)
     ]
     assert broken == [], broken
+
+
+def test_the_charter_takes_one_apostrophe_throughout(longest: tuple[Decision, PdfReader]) -> None:
+    # The clauses write "the other's consent" with a straight apostrophe; a curly one here and
+    # there reads as text pasted in from elsewhere.
+    _, reader = longest
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "'" in text and "\u2019" not in text, re.findall(r".{30}\u2019.{10}", text)
