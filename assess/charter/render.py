@@ -323,6 +323,22 @@ APPENDICES: tuple[Section, ...] = (
 )
 
 
+def running_title(project: str) -> str:
+    """The project's name as the running header holds it on one line: shortened, where it
+    must be, after a whole word ("Northern Lights…", not "Northern Ligh…"); a name written
+    without spaces, as Chinese is, anywhere."""
+    if text_width(project) <= RUNNING_TITLE_CHARS:
+        return project
+    cut = project
+    while text_width(cut) > RUNNING_TITLE_CHARS - 1:
+        cut = cut[:-1]
+    if not project[len(cut)].isspace():
+        last_space = cut.rfind(" ")
+        if last_space > len(cut) // 2:
+            cut = cut[:last_space]
+    return cut.rstrip() + "\u2026"
+
+
 def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
     """Collect everything the charter templates show."""
     document_id = document_id_for(decision.to_dict(), details)
@@ -332,11 +348,7 @@ def context(decision: Decision, details: CharterDetails) -> dict[str, Any]:
     series = calendar.review_series(decision, details.start)
     components = [partnership.BY_KEY[key] for key in decision.components]
     factors: list[tuple[Factor, int]] = [(f, decision.answers[f.key]) for f in FACTORS]
-    running = details.project
-    if text_width(running) > RUNNING_TITLE_CHARS:
-        while text_width(running) > RUNNING_TITLE_CHARS - 1:
-            running = running[:-1]
-        running = running.rstrip() + "\u2026"
+    running = running_title(details.project)
     return {
         "d": details,
         "decision": decision,

@@ -159,3 +159,19 @@ def test_the_charter_takes_one_apostrophe_throughout(longest: tuple[Decision, Pd
     _, reader = longest
     text = "".join(page.extract_text() for page in reader.pages)
     assert "'" in text and "\u2019" not in text, re.findall(r".{30}\u2019.{10}", text)
+
+
+@pytest.mark.parametrize(
+    ("project", "running"),
+    [
+        (
+            "Northern Lights Immersive Documentary Series for Virtual Reality Headsets and Domes",
+            "Northern Lights Immersive Documentary Series for Virtual\u2026",
+        ),
+        ("合作制作的纪录片系列" * 10, "合作制作的纪录片系列" * 3 + "合\u2026"),
+    ],
+)
+def test_the_running_title_is_shortened_at_a_word_s_end(project: str, running: str) -> None:
+    # "Northern Ligh…" reads as a typing error; a script written without spaces is cut anywhere.
+    html = charter.to_html(most_protocols(), make_details(project=project))
+    assert f'data-running-title="{running}"' in html
