@@ -121,6 +121,7 @@ PAGE_NAMES = (
     "survey-welcome",
     "survey-step-1",
     "survey-step-1-refused",
+    "survey-step-1-unsent",
     "survey-step-2",
     "survey-step-3",
     "survey-step-4",
@@ -303,6 +304,12 @@ def survey_pages(app: Flask, client: FlaskClient, journey: Journey, engagement_i
     journey.keep("survey-welcome", respondent.get(link))
     journey.keep("survey-step-1", respondent.get(f"{link}/step/1"))
     journey.keep("survey-step-1-refused", post(respondent, f"{link}/step/1", {}), 422)
+    # Sent with the token of a session that has ended: back, filled in, to send again.
+    stale = {"csrf_token": "of-a-session-that-ended", "innovation": "2"}
+    unsent = respondent.post(f"{link}/step/1", data=stale)
+    assert unsent.status_code == 303
+    refilled = journey.keep("survey-step-1-unsent", respondent.get(unsent.headers["Location"]))
+    assert 'id="unsent-answers"' in refilled.text
     fill_in(respondent, link)
     for number in (2, 3, 4):
         journey.keep(f"survey-step-{number}", respondent.get(f"{link}/step/{number}"))

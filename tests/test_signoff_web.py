@@ -1930,3 +1930,31 @@ def test_a_stale_version_out_for_sign_off_makes_no_new_links(
     assert post(client, f"{version_path}/signatories/{bo}/revoke").status_code == 303
     assert app.test_client().get(links["Bo Chen"]).status_code == 410
     assert post(client, f"{version_path}/withdraw").status_code == 303
+
+
+def test_a_sign_page_left_open_for_hours_leads_back_to_it(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsdangerous.timed import TimestampSigner
+
+    _, version_path = frozen_charter(app, signed_in)
+    link = send(signed_in, version_path)["Ann Lee"]
+    signatory = app.test_client()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', signatory.get(link).text)
+    assert token is not None
+    now = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now(self) + 13 * 3600)
+    form = {"csrf_token": token.group(1), "full_name": "Ann Lee", "consent": "yes"}
+    refused = signatory.post(f"{link}/approve", data=form)
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Your form has expired" in page and "open for more than 12 hours" in page
+    assert "browser was closed" not in page and "answers" not in page
+    assert f'<a class="button" href="{link}">Reload the page</a>' in page
+    # Served under a prefix, the way back is under it too.
+    refused = signatory.post(
+        f"{link}/approve", data=form, environ_overrides={"SCRIPT_NAME": "/assess"}
+    )
+    assert f'href="/assess{link}">Reload the page</a>' in refused.get_data(as_text=True)
+    with app.app_context():
+        assert all(s.action is None for s in db.session.query(Signatory))

@@ -668,3 +668,119 @@ def test_a_submission_the_consultant_closed_first_says_the_changes_were_not_kept
     # A second click on a Submit that went in shows what is locked: it is not told so.
     again = post(client, f"{link}/review", {"answers_seen": answers_seen(ANSWERS)})
     assert 'class="flash' not in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def later(monkeypatch: pytest.MonkeyPatch, hours: float) -> None:
+    """Move the clock that signs and checks the session cookie on by some hours."""
+    from itsdangerous.timed import TimestampSigner
+
+    now = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now(self) + hours * 3600)
+
+
+def step_form(page: str) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    return token.group(1)
+
+
+def checked(page: str, key: str) -> list[str]:
+    return re.findall(rf'name="{key}" value="(\d)" checked', page)
+
+
+UNSENT = "it was open too long to be sent, for your security"
+
+
+def test_a_page_left_open_overnight_comes_back_filled_in_to_send_again(
+    app: Flask, client: FlaskClient, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_page(client, link, 1)
+    token = step_form(client.get(f"{link}/step/2").get_data(as_text=True))
+    later(monkeypatch, 15)  # the session the page was opened in has ended
+    chosen = {"resource_availability": "2", "risk_tolerance": "5"}
+    refused = client.post(f"{link}/step/2", data={"csrf_token": token, **chosen})
+    assert refused.status_code == 303
+    assert refused.headers["Location"] == f"{link}/step/2"
+    shown = client.get(refused.headers["Location"])
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
+    assert UNSENT in page and "was not saved" in page and "send the page again" in page
+    assert "The answers you saved before are kept." in page
+    assert checked(page, "resource_availability") == ["2"] and checked(page, "risk_tolerance") == [
+        "5"
+    ]
+    # Nothing of the page was stored; the page saved before is as it was.
+    assert respondent(app).answers == {k: ANSWERS[k] for k in PAGES[0].keys}
+    # Said once: the page opened again shows what is stored.
+    again = client.get(f"{link}/step/2").get_data(as_text=True)
+    assert UNSENT not in again and checked(again, "risk_tolerance") == []
+    # Sent again from the page filled in, the answers are saved.
+    sent = client.post(f"{link}/step/2", data={"csrf_token": step_form(page), **chosen})
+    assert sent.status_code == 303
+    assert respondent(app).answers["risk_tolerance"] == 5
+
+
+def test_a_page_from_before_the_browser_was_closed_comes_back_filled_in(
+    app: Flask, client: FlaskClient, link: str
+) -> None:
+    answer_page(client, link, 1)
+    answer_page(client, link, 2)
+    token = step_form(client.get(f"{link}/step/1?return_to=review").get_data(as_text=True))
+    client.delete_cookie("session")  # the browser was closed; the page came back with it
+    chosen = {"innovation": "1", "planning_complexity": "2", "return_to": "review"}
+    refused = client.post(f"{link}/step/1", data={"csrf_token": token, **chosen, "x": "y"})
+    assert refused.status_code == 303 and refused.headers["Location"].startswith("/cookie-check")
+    checked_cookie = client.get(refused.headers["Location"])
+    assert checked_cookie.status_code == 303
+    # Back to the same step, still on its way back to the review.
+    assert checked_cookie.headers["Location"] == f"{link}/step/1?return_to=review"
+    page = client.get(checked_cookie.headers["Location"]).get_data(as_text=True)
+    assert "opened before your browser was closed" in page and "was not saved" in page
+    assert checked(page, "innovation") == ["1"] and checked(page, "planning_complexity") == ["2"]
+    assert 'name="return_to" value="review"' in page
+    assert respondent(app).answers["innovation"] == ANSWERS["innovation"]
+
+
+def test_answers_that_are_no_answers_are_not_filled_in_again(
+    client: FlaskClient, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = step_form(client.get(f"{link}/step/1").get_data(as_text=True))
+    later(monkeypatch, 15)
+    sent = {"innovation": "9", "planning_complexity": "3", "risk_tolerance": "4"}
+    refused = client.post(f"{link}/step/1", data={"csrf_token": token, **sent})
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert UNSENT in page
+    assert checked(page, "innovation") == [] and checked(page, "planning_complexity") == ["3"]
+    # Only the page it was sent from is filled in: another step shows what is stored.
+    refused = client.post(f"{link}/step/1", data={"csrf_token": token, **sent})
+    other = client.get(f"{link}/step/2").get_data(as_text=True)
+    assert UNSENT not in other and checked(other, "risk_tolerance") == []
+
+
+def test_a_refused_submission_says_the_answers_are_kept_and_leads_back(
+    client: FlaskClient, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_everything(client, link)
+    token = step_form(client.get(f"{link}/review").get_data(as_text=True))
+    later(monkeypatch, 15)
+    refused = client.post(f"{link}/review", data={"csrf_token": token})
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "Your form has expired" in text and "open for more than 12 hours" in text
+    assert "browser was closed" not in text and "cookies" not in text
+    assert "The answers you saved before are kept." in text
+    assert f'href="{link}/review">Reload the page</a>' in text
+
+
+def test_a_page_opened_through_the_day_can_still_be_sent(
+    app: Flask, client: FlaskClient, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve hours count from the last page opened, not from the first."""
+    client.get(f"{link}/step/1")
+    later(monkeypatch, 11)
+    token = step_form(client.get(f"{link}/step/1").get_data(as_text=True))
+    later(monkeypatch, 2)
+    data = {k: str(ANSWERS[k]) for k in PAGES[0].keys}
+    response = client.post(f"{link}/step/1", data={"csrf_token": token, **data})
+    assert response.status_code == 303
+    assert respondent(app).answers == {k: ANSWERS[k] for k in PAGES[0].keys}

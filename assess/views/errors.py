@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
+from assess.views import survey
 from assess.views.auth import pause_left, safe_next
 
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -82,6 +83,14 @@ FORM_EXPIRED_ON_LINK = (
     "For your security, a page opened before the browser was closed can no longer be sent. "
     "Go back, reload the page and send it again."
 )
+# The browser kept its cookie, but the session it holds has ended: unused for hours (or
+# signed with a key the service no longer has).
+FORM_LEFT_OPEN_ON_LINK = (
+    "For your security, a page open for more than {hours} hours can no longer be sent. "
+    "Go back, reload the page and send it again."
+)
+# On a questionnaire, each step is saved as it is sent: a form refused loses none of that.
+ANSWERS_KEPT = "The answers you saved before are kept."
 # A form on a personal link sent with no cookie at all: either the browser refuses this
 # site's cookies (then no form can ever be sent), or the cookie went with a closed browser.
 # Only a cookie set now and sent back tells the two apart.
@@ -100,15 +109,19 @@ def _page_to_reload(app: Flask, path: str) -> str | None:
     or the link's own page for an action that is only ever posted (approve, decline)."""
     if not path.startswith("/") or path.startswith("//"):
         return None
-    adapter = app.url_map.bind("localhost")
     for candidate in (path, path.rsplit("/", 1)[0]):
-        try:
-            endpoint, _ = adapter.match(candidate, method="GET")
-        except HTTPException:
-            continue
-        if endpoint.partition(".")[0] in PERSONAL_LINKS:
+        if _link_of(app, candidate) in PERSONAL_LINKS:
             return candidate
     return None
+
+
+def _link_of(app: Flask, path: str) -> str | None:
+    """Return the blueprint of the page at ``path`` (a path within the app), if any."""
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    return str(endpoint).partition(".")[0]
 
 
 def require_a_host_name() -> None:
@@ -142,21 +155,52 @@ def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
         return redirect(url_for("auth.login"))
     if request.endpoint == "auth.login":
         return _sign_in_again()
-    personal_link = request.blueprint in PERSONAL_LINKS
-    if personal_link and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
-        session[COOKIE_PROBE] = True
-        back = _page_to_reload(current_app, request.path)
-        return redirect(url_for("cookie_check", back=back), code=303)
     hours = int(current_app.permanent_session_lifetime.total_seconds() // 3600)
-    message = FORM_EXPIRED_ON_LINK if personal_link else FORM_EXPIRED.format(hours=hours)
+    if request.blueprint in PERSONAL_LINKS:
+        return _form_expired_on_link(hours)
     page = render_template(
         "web/error.html",
         code=400,
         title="Your form has expired",
+        message=FORM_EXPIRED.format(hours=hours),
+        keeps_drafts=True,
+    )
+    return page, 400
+
+
+def _form_expired_on_link(hours: int) -> tuple[str, int] | Response:
+    """Answer a form on a personal link sent after its session ended: a questionnaire step
+    comes back filled in with what it chose, any other form says to reload its page."""
+    browser_closed = current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+    # Only a form the page drew carries a token: one without is no respondent's to fill in.
+    if request.endpoint == "survey.step" and request.form.get("csrf_token"):
+        survey.keep_unsent(browser_closed=browser_closed)
+    back = _page_to_reload(current_app, request.path)
+    if browser_closed:
+        session[COOKIE_PROBE] = True
+        return redirect(url_for("cookie_check", back=back), code=303)
+    step = survey.unsent_page(back) if back else None
+    if step:
+        return redirect(step, code=303)
+    message = FORM_LEFT_OPEN_ON_LINK.format(hours=hours)
+    return _refused_on_link("Your form has expired", message, back)
+
+
+def _refused_on_link(
+    title: str, message: str, back: str | None, *, saved_before: bool = True
+) -> tuple[str, int]:
+    """The page of a form on a personal link that cannot be sent, leading back to its page;
+    on a questionnaire, saying that what was saved before is kept."""
+    if saved_before and back and _link_of(current_app, back) == "survey":
+        message = f"{message} {ANSWERS_KEPT}"
+    page = render_template(
+        "web/error.html",
+        code=400,
+        title=title,
         message=message,
-        home=not personal_link,
-        personal_link=personal_link,
-        keeps_drafts=not personal_link,
+        home=False,
+        personal_link=True,
+        back=(request.script_root + back, "Reload the page") if back else None,
     )
     return page, 400
 
@@ -174,23 +218,17 @@ def _sign_in_again() -> tuple[str, int] | Response:
     return render_template("web/login.html", form=form, errors=errors, next=next_path), 400
 
 
-def cookie_check() -> tuple[str, int]:
+def cookie_check() -> tuple[str, int] | Response:
     """Say why a form on a personal link was refused, once its cookie came back or not."""
     back = _page_to_reload(current_app, request.args.get("back", ""))
-    if session.get(COOKIE_PROBE):
-        title, message = "Your form has expired", FORM_EXPIRED_ON_LINK
-    else:
+    if not session.get(COOKIE_PROBE):
+        # Nothing could be saved from a browser that refuses the cookie.
         title, message = COOKIES_BLOCKED[0], COOKIES_BLOCKED[1].format(host=request.host)
-    page = render_template(
-        "web/error.html",
-        code=400,
-        title=title,
-        message=message,
-        home=False,
-        personal_link=True,
-        back=(back, "Reload the page") if back else None,
-    )
-    return page, 400
+        return _refused_on_link(title, message, back, saved_before=False)
+    step = survey.unsent_page(back) if back else None
+    if step:
+        return redirect(step, code=303)
+    return _refused_on_link("Your form has expired", FORM_EXPIRED_ON_LINK, back)
 
 
 def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from assess.extensions import db, link_lookups, personal_link_limit
@@ -37,6 +48,10 @@ TOKEN_MAX = 100
 RETURN_TO = "return_to"
 # The review form's field naming the answers it showed.
 ANSWERS_SEEN = "answers_seen"
+# What a step sent after its session ended (the browser closed, or hours without opening a
+# page) chose: kept in the session for the step to show once, filled in, to be sent again.
+# Never stored: the link is named by its hash, as the session cookie is signed, not secret.
+UNSENT = "unsent_answers"
 
 
 # What a link that does not open the questionnaire answers. A closed questionnaire opens
@@ -103,6 +118,60 @@ def not_a_page(token: str) -> tuple[str, int]:
     return render_template("web/survey/link.html", reason="not_a_page", token=token), 404
 
 
+def keep_unsent(*, browser_closed: bool) -> None:
+    """Keep what a step whose form token was refused chose, for that step to show again:
+    only answers the step asks, as they could be saved."""
+    arguments = request.view_args or {}
+    token, number = arguments.get("token"), arguments.get("number")
+    if not isinstance(token, str) or not isinstance(number, int):
+        return
+    if not 1 <= number < REVIEW_STEP or len(token) > TOKEN_MAX:
+        return
+    chosen: dict[str, int] = {}
+    for key in page_of(number).keys:
+        if not request.form.get(key):
+            continue
+        given, errors = load_answers_form({key: request.form[key]}, [key], required=False)
+        if not errors:
+            chosen.update(given)
+    session[UNSENT] = {
+        "link": hash_token(token),
+        "step": number,
+        "answers": chosen,
+        "review": request.form.get(RETURN_TO) == "review",
+        "closed": browser_closed,
+    }
+
+
+def unsent_page(path: str) -> str | None:
+    """Return the address of the step at ``path`` to open again when the session keeps what
+    was last sent from it, else None."""
+    kept = session.get(UNSENT)
+    if not isinstance(kept, dict):
+        return None
+    try:
+        endpoint, arguments = current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    token, number = arguments.get("token"), arguments.get("number")
+    if endpoint != "survey.step" or not isinstance(token, str):
+        return None
+    if kept.get("link") != hash_token(token) or kept.get("step") != number:
+        return None
+    back_to: dict[str, Any] = {RETURN_TO: "review"} if kept.get("review") else {}
+    return url_for("survey.step", token=token, number=number, **back_to)
+
+
+def _take_unsent(token: str, number: int) -> tuple[dict[str, int], str] | None:
+    """Take what the session keeps of this step sent too late: the answers, and why."""
+    kept = session.pop(UNSENT, None)
+    if not isinstance(kept, dict) or not isinstance(kept.get("answers"), dict):
+        return None
+    if kept.get("link") != hash_token(token) or kept.get("step") != number:
+        return None
+    return kept["answers"], "closed" if kept.get("closed") else "open"
+
+
 def _locked(token: str, *, discarded: bool = False) -> Response:
     # The result page says the answers are submitted and how to have them reopened; only
     # answers sent and thrown away need a word of their own.
@@ -157,6 +226,12 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     # rather than through every later step again.
     changing = request.values.get(RETURN_TO) == "review"
     if request.method != "POST":  # HEAD too: it never reaches the form handling
+        unsent = _take_unsent(token, number) if request.method == "GET" else None
+        if unsent is not None:
+            refilled = {**answers, **unsent[0]}
+            return _render_step(
+                token, respondent, number, refilled, {}, changing=changing, unsent=unsent[1]
+            )
         return _render_step(token, respondent, number, answers, {}, changing=changing)
     action = request.form.get("action", "next")
     given, errors = load_answers_form(request.form, page.keys, required=action == "next")
@@ -196,9 +271,11 @@ def _render_step(
     errors: dict[str, list[str]],
     *,
     changing: bool = False,
+    unsent: str | None = None,
 ) -> str:
     return render_template(
         "web/survey/step.html",
+        unsent=unsent,
         token=token,
         respondent=respondent,
         number=number,
