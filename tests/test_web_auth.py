@@ -85,11 +85,16 @@ def test_a_form_sent_after_signing_out_elsewhere_asks_to_sign_in_again(
 
     response = client.post("/engagements/new", data={"csrf_token": token, **ENGAGEMENT})
     assert response.status_code == 302
-    assert response.headers["Location"] == "/login"
+    # Signing in leads back to the form's page (the page's script puts back what was typed).
+    assert response.headers["Location"] == "/login?next=/engagements/new"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your sign-in had ended, so what you sent was not saved." in page
+    assert "Sign in to see that page." not in page
+    assert 'name="next" value="/engagements/new"' in page
     # Never back to an address that only takes forms: it would answer 405 after signing in.
     response = client.post("/engagements/1/archive", data={"csrf_token": token})
     assert response.headers["Location"] == "/login"
-    assert "Sign in to see that page." in client.get("/login").get_data(as_text=True)
+    assert "what you sent was not saved" in client.get("/login").get_data(as_text=True)
     assert count_engagements(app) == 0
     assert client.get("/engagements/new").headers["Location"] == "/login?next=%2Fengagements%2Fnew"
 
@@ -192,6 +197,12 @@ def test_an_expired_form_says_what_ends_a_sign_in(app: Flask, consultant: int) -
     page = response.get_data(as_text=True)
     assert "when you sign out, or after 12 hours without opening a page" in page
     assert "sign in elsewhere" not in page
+    # Signed out now: the way on is signing in again, back to the form's page.
+    assert '<a class="button" href="/login?next=/engagements/new">Sign in again</a>' in page
+    assert "Go to the home page" not in page
+    # A form of an address that only takes forms leads to the sign-in alone.
+    refused = client.post("/engagements/1/archive", data={"csrf_token": token})
+    assert '<a class="button" href="/login">Sign in again</a>' in refused.get_data(as_text=True)
 
 
 def test_failed_logins_are_rate_limited(app: Flask, client: FlaskClient, consultant: int) -> None:

@@ -436,6 +436,19 @@ def too_many_attempts(error: RateLimitExceeded) -> tuple[str, int, list[tuple[st
     return page, 429, headers
 
 
+# Said on the sign-in page a form sent after the sign-in ended leads to.
+FORM_NOT_SAVED = (
+    "Your sign-in had ended, so what you sent was not saved. Sign in and send it again."
+)
+
+
+def sign_in_again_address() -> str:
+    """Return the sign-in page's address for a form sent after the sign-in ended: leading
+    back to the form's page when its address opens one (an address that only takes forms
+    would answer 405; there the page's script leads back to where the form was typed)."""
+    return url_for("auth.login", next=safe_next(request.script_root + request.path))
+
+
 def require_consultant() -> Response | None:
     """Send visitors who are not signed in to the sign-in page."""
     if current_user.is_authenticated:
@@ -443,10 +456,8 @@ def require_consultant() -> Response | None:
     if request.method in ("GET", "HEAD"):
         response: Response = login_manager.unauthorized()
         return response
-    # A form sent after the sign-in ended: its address only takes forms, so the sign-in
-    # must not lead back there (the page's script leads back to where the form was typed).
-    flash(str(login_manager.login_message), login_manager.login_message_category)
-    return redirect(url_for("auth.login"))
+    flash(FORM_NOT_SAVED, login_manager.login_message_category)
+    return redirect(sign_in_again_address())
 
 
 @bp.post("/logout")

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from assess.extensions import db
 from assess.views import survey
-from assess.views.auth import pause_left, safe_next
+from assess.views.auth import pause_left, safe_next, sign_in_again_address
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("This request could not be understood", "Go back, reload the page and try again."),
@@ -158,12 +158,15 @@ def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     hours = int(current_app.permanent_session_lifetime.total_seconds() // 3600)
     if request.blueprint in PERSONAL_LINKS:
         return _form_expired_on_link(hours)
+    # Signed out now: the way on is signing in again, back to the form's page if it has one.
+    again = None if current_user.is_authenticated else (sign_in_again_address(), "Sign in again")
     page = render_template(
         "web/error.html",
         code=400,
         title="Your form has expired",
         message=FORM_EXPIRED.format(hours=hours),
         keeps_drafts=True,
+        back=again,
     )
     return page, 400
 

@@ -49,7 +49,7 @@ def test_typing_survives_signing_out_on_another_device(
 
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    expect(page.get_by_text("Sign in to see that page.")).to_be_visible()
+    expect(page.get_by_text("what you sent was not saved")).to_be_visible()
     sign_in_again(page)
 
     assert page.url == live_server + path
