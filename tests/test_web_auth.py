@@ -10,7 +10,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from webtools import ENGAGEMENT, PASSWORD, csrf_token, login, make_consultant, post
+from webtools import (
+    ENGAGEMENT,
+    PASSWORD,
+    create_engagement,
+    csrf_token,
+    invite,
+    login,
+    make_consultant,
+    post,
+)
 
 from assess.extensions import db
 from assess.models import Consultant, Engagement
@@ -940,3 +949,41 @@ def test_a_device_cookie_is_worth_nothing_for_an_address_its_account_gave_up(
     pause_the_account(under_attack)
     # The old cookie gives no exemption for the address now another account's.
     assert sign_in_again(laptop) == 429
+
+
+def test_a_new_secret_key_ends_every_session_with_clear_pages(
+    app: Flask, client: FlaskClient, consultant: int
+) -> None:
+    """A deploy that changes SECRET_KEY leaves every cookie signed with the old one: each is
+    treated as ended, never as an error."""
+    login(client)
+    engagement_id = create_engagement(client)
+    link = invite(client, engagement_id)
+    token = csrf_token(client, "/engagements/new")
+    respondent = app.test_client()
+    step = respondent.get(f"{link}/step/1").get_data(as_text=True)
+    answer_token = re.search(r'name="csrf_token" value="([^"]+)"', step)
+    assert answer_token is not None
+    app.config["SECRET_KEY"] = "a new key the deploy brought, long and random"
+
+    opened = client.get(f"/engagements/{engagement_id}")
+    assert opened.status_code == 302 and opened.headers["Location"].startswith("/login?next=")
+    expired = client.post("/engagements/new", data={"csrf_token": token, **ENGAGEMENT})
+    assert expired.status_code == 400
+    assert "Your form has expired" in expired.get_data(as_text=True)
+    assert "Sign in again</a>" in expired.get_data(as_text=True)
+    sign_in = client.post("/login", data={"csrf_token": token, "email": "cara@example.com"})
+    assert sign_in.status_code == 400
+    assert "This sign-in page was open too long" in sign_in.get_data(as_text=True)
+    signed_out = client.post("/logout", data={"csrf_token": token})
+    assert signed_out.status_code == 302 and signed_out.headers["Location"] == "/login"
+    # The browser's device cookie, signed with the old key too, is simply not honoured.
+    login(client)
+    assert client.get("/engagements").status_code == 200
+    assert count_engagements(app) == 1
+
+    answers = {"csrf_token": answer_token.group(1), "innovation": "2"}
+    refused = respondent.post(f"{link}/step/1", data=answers)
+    assert refused.status_code == 303 and refused.headers["Location"] == f"{link}/step/1"
+    page = respondent.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "was not saved" in page and 'name="innovation" value="2" checked' in page
