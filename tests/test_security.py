@@ -197,6 +197,45 @@ def test_security_headers_on_every_kind_of_response(
     assert responses["home page"].headers["Cache-Control"] == "no-store"
 
 
+# Files the same for everyone, which browsers may keep: the app's own assets and the
+# charter's stylesheet and fonts. The API's description is public too.
+PUBLIC_FILES = ("/static/", "/charter/stylesheet.css", "/charter/assets/", "/api/v1/openapi.json")
+
+
+def test_no_private_page_or_file_is_kept_in_the_browser_s_cache(
+    app: Flask, signed_in: FlaskClient
+) -> None:
+    """After signing out on a shared computer, the back button or the cache must not show
+    an engagement, a charter or a respondent's answers: every page and file of an account or
+    a personal link is sent no-store."""
+    from signofftools import shown_links
+
+    ids = owners_objects(app, signed_in)
+    link = invite(signed_in, ids["engagement_id"], respondent_name="Di Moss")
+    version = f"/engagements/{ids['engagement_id']}/charter/v{ids['number']}"
+    assert post(signed_in, f"{version}/start", {"order": "sequential"}).status_code == 303
+    tokens = {
+        "/i/": link.rsplit("/", 1)[1],
+        "/sign/": shown_links(signed_in.get(version).text)["Ann Lee"].rsplit("/", 1)[1],
+    }
+    secret = make_token(app, 1)
+    checked = []
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        if "GET" not in (rule.methods or ()) or path.startswith(PUBLIC_FILES):
+            continue
+        if rule.arguments - set(ids) - {"token"}:
+            continue  # a document id or a path of its own: not a page of anyone's
+        for name in rule.arguments:
+            value = ids.get(name) or next(v for k, v in tokens.items() if path.startswith(k))
+            path = re.sub(rf"<[^>]*\b{name}>", str(value), path)
+        response = signed_in.get(path, headers=bearer(secret))
+        assert "no-store" in response.headers.get("Cache-Control", ""), (path, response.status)
+        checked.append((path, response.status_code))
+    opened = [path for path, status in checked if status == 200]
+    assert len(opened) >= 25 and any(path.startswith("/sign/") for path in opened), checked
+
+
 def test_pages_need_no_inline_script_or_style() -> None:
     """The CSP forbids inline code; no template may depend on it."""
     offenders = []
