@@ -171,6 +171,7 @@ PAGE_NAMES = (
     "sign",
     "sign-waiting",
     "sign-refused",
+    "sign-unsent",
     "sign-approved",
     "sign-decline-refused",
     "sign-declined",
@@ -430,6 +431,12 @@ def charter_pages(app: Flask, client: FlaskClient, journey: Journey) -> None:
     journey.keep("sign", signatory.get(ann))
     journey.keep("sign-waiting", signatory.get(bo))
     journey.keep("sign-refused", approve(signatory, ann, "Someone Else"), 422)
+    # Sent with the token of a session that has ended: back, filled in, to send again.
+    stale = {"csrf_token": "of-a-session-that-ended", "full_name": "Ann Lee"}
+    unsent = signatory.post(f"{ann}/approve", data=stale)
+    assert unsent.status_code == 303
+    refilled = journey.keep("sign-unsent", signatory.get(unsent.headers["Location"]))
+    assert 'id="unsent-form"' in refilled.text
     assert approve(signatory, ann, "Ann Lee").status_code == 303  # type: ignore[attr-defined]
     journey.keep("sign-approved", signatory.get(ann))
     journey.keep("sign-decline-refused", post(signatory, f"{bo}/decline", {"reason": ""}), 422)

@@ -1932,6 +1932,49 @@ def test_a_stale_version_out_for_sign_off_makes_no_new_links(
     assert post(client, f"{version_path}/withdraw").status_code == 303
 
 
+def test_a_sign_page_sent_after_its_session_ended_comes_back_with_what_was_typed(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsdangerous.timed import TimestampSigner
+
+    _, version_path = frozen_charter(app, signed_in)
+    link = send(signed_in, version_path, order="parallel")["Ann Lee"]
+    signatory = app.test_client()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', signatory.get(link).text)
+    assert token is not None
+    # The browser closed, then the decline sent from the page it brought back.
+    signatory.delete_cookie("session")
+    reason = "The revenue split is not what we agreed."
+    refused = signatory.post(
+        f"{link}/decline", data={"csrf_token": token.group(1), "reason": reason}
+    )
+    assert refused.status_code == 303 and refused.headers["Location"].startswith("/cookie-check")
+    back = signatory.get(refused.headers["Location"])
+    assert back.status_code == 303 and back.headers["Location"] == link
+    page = signatory.get(link).get_data(as_text=True)
+    assert "What you typed was not sent: it was opened before your browser was closed" in page
+    assert f">{reason}</textarea>" in page
+    # Said once.
+    assert "What you typed was not sent" not in signatory.get(link).get_data(as_text=True)
+
+    # Left open for hours: the name typed comes back, the consent is given again.
+    token = re.search(r'name="csrf-token" content="([^"]+)"', signatory.get(link).text)
+    assert token is not None
+    now = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now(self) + 13 * 3600)
+    form = {"csrf_token": token.group(1), "full_name": "Ann Lee", "consent": "yes"}
+    refused = signatory.post(f"{link}/approve", data=form)
+    assert refused.status_code == 303 and refused.headers["Location"] == link
+    page = signatory.get(link).get_data(as_text=True)
+    assert "What you typed was not sent: it was open too long to be sent" in page
+    assert (
+        'name="full_name" type="text" maxlength="120" autocomplete="name" value="Ann Lee"' in page
+    )
+    assert 'name="consent" type="checkbox" value="yes" checked' not in page
+    with app.app_context():
+        assert all(s.action is None for s in db.session.query(Signatory))
+
+
 def test_a_sign_page_left_open_for_hours_leads_back_to_it(
     app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1944,7 +1987,7 @@ def test_a_sign_page_left_open_for_hours_leads_back_to_it(
     assert token is not None
     now = TimestampSigner.get_timestamp
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now(self) + 13 * 3600)
-    form = {"csrf_token": token.group(1), "full_name": "Ann Lee", "consent": "yes"}
+    form = {"csrf_token": token.group(1), "consent": "yes"}  # nothing typed to keep
     refused = signatory.post(f"{link}/approve", data=form)
     assert refused.status_code == 400
     page = refused.get_data(as_text=True)

@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
-from assess.views import survey
+from assess.views import signoff, survey
 from assess.views.auth import pause_left, safe_next, sign_in_again_address
 
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -175,16 +175,19 @@ def _form_expired_on_link(hours: int) -> tuple[str, int] | Response:
     """Answer a form on a personal link sent after its session ended: a questionnaire step
     comes back filled in with what it chose, any other form says to reload its page."""
     browser_closed = current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-    # Only a form the page drew carries a token: one without is no respondent's to fill in.
-    if request.endpoint == "survey.step" and request.form.get("csrf_token"):
-        survey.keep_unsent(browser_closed=browser_closed)
+    # Only a form the page drew carries a token: one without is nobody's to fill in again.
+    if request.form.get("csrf_token"):
+        if request.endpoint == "survey.step":
+            survey.keep_unsent(browser_closed=browser_closed)
+        elif request.endpoint in signoff.TYPED:
+            signoff.keep_unsent(browser_closed=browser_closed)
     back = _page_to_reload(current_app, request.path)
     if browser_closed:
         session[COOKIE_PROBE] = True
         return redirect(url_for("cookie_check", back=back), code=303)
-    step = survey.unsent_page(back) if back else None
-    if step:
-        return redirect(step, code=303)
+    page = _unsent_page(back)
+    if page:
+        return redirect(page, code=303)
     message = FORM_LEFT_OPEN_ON_LINK.format(hours=hours)
     return _refused_on_link("Your form has expired", message, back)
 
@@ -228,10 +231,18 @@ def cookie_check() -> tuple[str, int] | Response:
         # Nothing could be saved from a browser that refuses the cookie.
         title, message = COOKIES_BLOCKED[0], COOKIES_BLOCKED[1].format(host=request.host)
         return _refused_on_link(title, message, back, saved_before=False)
-    step = survey.unsent_page(back) if back else None
-    if step:
-        return redirect(step, code=303)
+    page = _unsent_page(back)
+    if page:
+        return redirect(page, code=303)
     return _refused_on_link("Your form has expired", FORM_EXPIRED_ON_LINK, back)
+
+
+def _unsent_page(back: str | None) -> str | None:
+    """Return the address of the personal-link page at ``back`` that comes back filled in
+    with what was sent from it, if the session keeps that."""
+    if not back:
+        return None
+    return survey.unsent_page(back) or signoff.unsent_page(back)
 
 
 def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:

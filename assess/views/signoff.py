@@ -28,6 +28,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, fields, validate
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
@@ -47,6 +48,7 @@ from assess.models import (
     Engagement,
     Signatory,
     SignOff,
+    hash_token,
     utcnow,
 )
 from assess.security import frame_on_own_pages
@@ -692,6 +694,7 @@ def _sign_page(
     errors: dict[str, list[str]] | None = None,
     problem: signoff.SignOffError | None = None,
     status: int = 200,
+    unsent: str | None = None,
 ) -> tuple[str, int]:
     version = signatory.sign_off.version
     if problem is None:
@@ -754,16 +757,59 @@ def _sign_page(
         form=form or {},
         errors=errors or {},
         labels=SIGN_LABELS,
+        unsent=unsent,
     )
     if expired and status == 200:
         status = 410
     return page, status
 
 
+# What a signatory typed on a form sent after its session ended (the browser closed, or
+# hours without opening a page): kept in the session for the page to show once, filled in,
+# to be sent again. The link is named by its hash, as the session cookie is signed, not
+# secret. The consent is never kept: it is given anew.
+UNSENT = "unsent_sign_form"
+TYPED = {"sign.approve": ("full_name", NAME_MAX), "sign.decline": ("reason", REASON_MAX)}
+
+
+def keep_unsent(*, browser_closed: bool) -> None:
+    """Keep what was typed on an approve or decline form whose form token was refused."""
+    token = (request.view_args or {}).get("token")
+    field, longest = TYPED.get(request.endpoint or "", ("", 0))
+    typed = request.form.get(field, "")[:longest] if field else ""
+    if not isinstance(token, str) or not typed.strip():
+        return
+    session[UNSENT] = {"link": hash_token(token), "form": {field: typed}, "closed": browser_closed}
+
+
+def unsent_page(path: str) -> str | None:
+    """Return the address of the sign page at ``path`` to open again when the session keeps
+    what was last typed on it, else None."""
+    kept = session.get(UNSENT)
+    if not isinstance(kept, dict):
+        return None
+    try:
+        endpoint, arguments = current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    token = arguments.get("token")
+    if (
+        endpoint != "sign.page"
+        or not isinstance(token, str)
+        or kept.get("link") != hash_token(token)
+    ):
+        return None
+    return url_for("sign.page", token=token)
+
+
 @public.get("/<token>")
 def page(token: str) -> tuple[str, int]:
     """Show the signatory the charter, its hash, and the approve and decline forms."""
     signatory = _signatory(token)
+    kept = session.pop(UNSENT, None) if request.method == "GET" else None
+    if isinstance(kept, dict) and kept.get("link") == hash_token(token):
+        unsent = "closed" if kept.get("closed") else "open"
+        return _sign_page(signatory, token, form=kept.get("form"), unsent=unsent)
     return _sign_page(signatory, token)
 
 
