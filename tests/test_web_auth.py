@@ -707,6 +707,28 @@ def test_a_sign_out_forged_from_another_site_signs_nobody_out(
     assert client.get("/engagements").status_code == 200
 
 
+def test_a_sign_out_button_from_before_signing_in_again_says_who_is_still_signed_in(
+    client: FlaskClient, consultant: int
+) -> None:
+    """Walking away from a shared computer after pressing Sign out: the page must not leave
+    the consultant believing they are signed out."""
+    login(client)
+    first_tab = csrf_token(client, "/engagements")
+    post(client, "/logout")
+    login(client)  # in another tab: a new session and form token
+    response = client.post("/logout", data={"csrf_token": first_tab})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "<h1>You are still signed in</h1>" in page and "Your form has expired" not in page
+    assert "could not sign you out" in page and "Use Sign out at the top of this page" in page
+    assert client.get("/engagements").status_code == 200
+    # The page's own Sign out works.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    assert client.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302
+    assert client.get("/engagements").status_code == 302
+
+
 def test_signing_in_from_a_second_tab_after_the_first_leads_to_the_engagements(
     client: FlaskClient, consultant: int
 ) -> None:

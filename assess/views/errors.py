@@ -75,6 +75,10 @@ FORM_EXPIRED = (
     "sign out, or after {hours} hours without opening a page. Go back, reload the page and "
     "submit it again."
 )
+SIGN_OUT_REFUSED = (
+    "That Sign out button was on a page opened before you last signed in, so for your "
+    "security it could not sign you out. Use Sign out at the top of this page."
+)
 SIGN_IN_PAGE_EXPIRED = (
     "This sign-in page was open too long to be sent, for your security. Enter your "
     "password again and sign in."
@@ -153,6 +157,12 @@ def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     if request.endpoint == "auth.logout" and not current_user.is_authenticated:
         flash("You are signed out.", "info")
         return redirect(url_for("auth.login"))
+    if request.endpoint == "auth.logout":
+        # Whoever pressed Sign out may walk away from the computer: say it did not happen.
+        page = render_template(
+            "web/error.html", code=400, title="You are still signed in", message=SIGN_OUT_REFUSED
+        )
+        return page, 400
     if request.endpoint == "auth.login":
         return _sign_in_again()
     hours = int(current_app.permanent_session_lifetime.total_seconds() // 3600)
