@@ -260,6 +260,9 @@
         var url = adjust.action + "?" + new URLSearchParams(new FormData(adjust)).toString();
         main.setAttribute("aria-busy", "true");
         fetch(url, { credentials: "same-origin" }).then(function (response) {
+          // Led elsewhere (the sign-in page, once the sign-in has ended): that is no preview,
+          // so the adjusted page is opened instead, and signing in leads back to it.
+          if (response.redirected) { throw new Error("not a preview"); }
           return response.text();
         }).then(function (html) {
           if (mine !== latest) { return; }  // a newer change is already on its way

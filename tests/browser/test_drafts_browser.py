@@ -141,3 +141,25 @@ def test_a_draft_is_put_back_only_for_the_consultant_who_typed_it(
     expect(page.locator("#field-client_organisation")).to_have_value("")
     expect(page.locator("#draft-restored")).to_have_count(0)
     assert drafts_kept(page) == 0
+
+
+def test_adjusting_a_result_after_the_sign_in_ended_leads_to_signing_in_and_back(
+    app: Flask, live_server: str, laptop: BrowserContext
+) -> None:
+    """The preview of an adjusted answer is fetched by the script: once the sign-in has
+    ended, the page must not lose its result to the sign-in page it is answered with."""
+    path = consensus_of_two(app, signed_in_consultant(app))
+    page = sign_in(laptop, live_server)
+    page.goto(live_server + path)
+    script_ready(page)
+    expect(page.locator("#result-main")).to_be_visible()
+    sign_out_in_another_tab(laptop, live_server + path)
+
+    page.locator("label[for='adjust-iteration_readiness-1']").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sign_in_again(page)
+    # Back on the result, with the adjustment previewed.
+    expect(page.locator("#result-main")).to_be_visible()
+    assert page.url.startswith(live_server + path + "?")
+    expect(page.locator("#adjust-iteration_readiness-1")).to_be_checked()
+    expect(page.locator("#preview-notice")).to_contain_text("Preview, not stored.")
