@@ -477,3 +477,18 @@ def test_the_qr_page_shows_the_fingerprint_of_the_signed_file_a_client_holds(
     cells = dict(re.findall(r'data-label="([^"]+)">([^<]*)</td>', row))
     assert cells["Charter SHA-256"] == sha256_hex(frozen)
     assert cells["Signed file SHA-256"] == sha256_hex(sealed)
+
+
+def test_a_check_sent_after_the_browser_session_ended_speaks_of_no_sign_in(
+    client: FlaskClient,
+) -> None:
+    """Anyone checks a charter here, without an account: a form refused for its token
+    says what to do about the page, not about a sign-in."""
+    token = csrf_token(client, "/verify")
+    client.delete_cookie("session")  # the browser was closed; the page came back with it
+    refused = client.post("/verify", data={"csrf_token": token, "sha256": "ab" * 32})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Your form has expired" in page and "reload the page and send it again" in page
+    assert "sign-in" not in page and "Sign in" not in page and "signed in" not in page
+    assert '<a class="button" href="/verify">Reload the page</a>' in page

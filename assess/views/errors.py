@@ -93,6 +93,12 @@ FORM_LEFT_OPEN_ON_LINK = (
     "For your security, a page open for more than {hours} hours can no longer be sent. "
     "Go back, reload the page and send it again."
 )
+# A page anyone uses without an account (checking a charter): no sign-in to speak of.
+FORM_EXPIRED_PUBLIC = (
+    "For your security, a page can no longer be sent once the browser it was opened in has "
+    "been closed, or after {hours} hours without opening a page. Go back, reload the page "
+    "and send it again."
+)
 # On a questionnaire, each step is saved as it is sent: a form refused loses none of that.
 ANSWERS_KEPT = "The answers you saved before are kept."
 # A form on a personal link sent with no cookie at all: either the browser refuses this
@@ -168,6 +174,15 @@ def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     hours = int(current_app.permanent_session_lifetime.total_seconds() // 3600)
     if request.blueprint in PERSONAL_LINKS:
         return _form_expired_on_link(hours)
+    if request.blueprint == "verify":
+        page = render_template(
+            "web/error.html",
+            code=400,
+            title="Your form has expired",
+            message=FORM_EXPIRED_PUBLIC.format(hours=hours),
+            back=(url_for("verify.index"), "Reload the page"),
+        )
+        return page, 400
     # Signed out now: the way on is signing in again, back to the form's page if it has one.
     again = None if current_user.is_authenticated else (sign_in_again_address(), "Sign in again")
     page = render_template(
