@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from assess.models import (
     DecisionRecord,
     Engagement,
     Respondent,
+    hold_row,
     utcnow,
 )
 from assess.schemas import load_answers
@@ -198,6 +199,37 @@ def record_consensus(
     )
 
 
+def hold_engagement(session: Session, engagement_id: int) -> None:
+    """Hold an engagement's row until the commit: what its consultant and its respondents
+    change in it at the same instant then happens one after the other, each seeing what the
+    one before committed (an archive, a consensus, a reopening, a submission).
+
+    Every request that changes an engagement's respondents holds the engagement first and
+    the respondent after, so that two of them never wait for each other.
+    """
+    hold_row(session, Engagement, engagement_id, key_share=True)
+
+
+def claim(session: Session, respondent: Respondent, *conditions: Any, **values: Any) -> bool:
+    """Claim a respondent's row for a change: the engagement held first (``hold_engagement``),
+    then one conditional update of the respondent's row, which holds it until the commit.
+    Say whether it was claimed: the respondent still there, meeting ``conditions``, and the
+    engagement not archived, as they are once every earlier change has committed."""
+    hold_engagement(session, respondent.engagement_id)
+    open_engagement = select(Engagement.id).where(Engagement.archived_at.is_(None))
+    claimed = session.execute(
+        update(Respondent)
+        .where(
+            Respondent.id == respondent.id,
+            Respondent.engagement_id.in_(open_engagement),
+            *conditions,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(claimed, "rowcount", 0) == 1
+
+
 def save_answers(
     session: Session, respondent: Respondent, changes: Mapping[str, int], *, step: int | None = None
 ) -> dict[str, int] | None:
@@ -209,14 +241,9 @@ def save_answers(
     The row is claimed first by a conditional update that holds it until the commit (a row
     lock on PostgreSQL, the write lock on SQLite): the answers read after it include a page
     another tab saved a moment before, and no other save lands between read and write.
+    Nothing is saved once the engagement is archived, a moment ago included (``claim``).
     """
-    claimed = session.execute(
-        update(Respondent)
-        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
-        .values(step=Respondent.step)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+    if not claim(session, respondent, Respondent.submitted_at.is_(None), step=Respondent.step):
         return None
     stored = session.scalar(select(Respondent.answers).where(Respondent.id == respondent.id))
     merged = {**(stored or {}), **changes}
@@ -238,15 +265,11 @@ def submit(session: Session, respondent: Respondent) -> DecisionRecord | None:
     were submitted already (a double click, two tabs, a retried request). The caller commits.
 
     The claim is one conditional update that holds the row: the answers read after it are
-    the ones locked in, including a page saved a moment before.
+    the ones locked in, including a page saved a moment before. Nothing is submitted once
+    the engagement is archived, a moment ago included (``claim``): None too.
     """
-    claimed = session.execute(
-        update(Respondent)
-        .where(Respondent.id == respondent.id, Respondent.submitted_at.is_(None))
-        .values(submitted_at=utcnow(), step=REVIEW_STEP)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+    submitting = Respondent.submitted_at.is_(None)
+    if not claim(session, respondent, submitting, submitted_at=utcnow(), step=REVIEW_STEP):
         return None
     session.refresh(respondent)
     respondent.engagement.updated_at = utcnow()
@@ -302,17 +325,8 @@ def close_again(session: Session, respondent: Respondent, seen: str | None = Non
     The row is claimed first, as a save or a submit claims it: a page saved or answers
     submitted at this moment land either before the close, and are seen, or not at all.
     """
-    claimed = session.execute(
-        update(Respondent)
-        .where(
-            Respondent.id == respondent.id,
-            Respondent.submitted_at.is_(None),
-            Respondent.reopened_at.is_not(None),
-        )
-        .values(step=Respondent.step)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != 1:
+    reopened = (Respondent.submitted_at.is_(None), Respondent.reopened_at.is_not(None))
+    if not claim(session, respondent, *reopened, step=Respondent.step):
         return NOT_REOPENED
     session.refresh(respondent)
     submitted = respondent.submitted_answers

@@ -122,6 +122,7 @@ def remove_respondent(
     the refusals: the respondent as loaded may predate a submit that just landed.
     """
     respondent_id = respondent.id
+    questionnaire.hold_engagement(session, respondent.engagement_id)
     claimed = session.execute(
         update(Respondent)
         .where(Respondent.id == respondent_id, Respondent.submitted_at.is_(None))
@@ -164,6 +165,7 @@ def reopen_answers(
     One conditional update unlocks the row, so two reopenings at once record one.
     """
     refusal = not_submitted(respondent)  # worded now: a rollback expires the respondent
+    questionnaire.hold_engagement(session, respondent.engagement_id)
     unlocked = session.execute(
         update(Respondent)
         .where(Respondent.id == respondent.id, Respondent.submitted_at.is_not(None))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
@@ -266,3 +268,49 @@ def of_record(app: Flask, engagement_id: int) -> int | None:
         assert engagement is not None
         record = engagement.decision_of_record
         return record.id if record else None
+
+
+# How long a request past its check waits for the other to get there too. Without the row
+# held both get there and go on together; with it the other waits for the row, and this
+# one goes on alone once the time is up.
+MEETING = 1.5
+
+
+def meeting_point(monkeypatch: pytest.MonkeyPatch, module: Any, *names: str) -> None:
+    """Make each of ``module``'s functions ``names`` return only once two requests have
+    called one of them, or after ``MEETING`` seconds: the place between a request's check
+    and its write."""
+    meet = threading.Barrier(2)
+
+    def waiting(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wait_there(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            try:
+                meet.wait(timeout=MEETING)
+            except threading.BrokenBarrierError:
+                pass
+            return result
+
+        return wait_there
+
+    for name in names:
+        monkeypatch.setattr(module, name, waiting(getattr(module, name)))
+
+
+def together(*requests: Callable[[], Any]) -> list[Any]:
+    """Send requests at the same instant, each from its own thread; return their responses
+    in order."""
+    start = threading.Barrier(len(requests))
+    responses: list[Any] = [None] * len(requests)
+
+    def send(number: int) -> None:
+        start.wait()
+        responses[number] = requests[number]()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(r is not None for r in responses), "a request did not finish"
+    return responses

@@ -267,8 +267,10 @@ def save_fields(
     return details_for(engagement, stored_form(engagement.charter_fields))
 
 
-def own_decision(engagement_id: int, decision_id: int) -> tuple[Engagement, DecisionRecord]:
-    engagement = owned_engagement(engagement_id, VERSIONS_WITH_SIGN_OFFS)
+def own_decision(
+    engagement_id: int, decision_id: int, *, hold: bool = False
+) -> tuple[Engagement, DecisionRecord]:
+    engagement = owned_engagement(engagement_id, VERSIONS_WITH_SIGN_OFFS, hold=hold)
     return engagement, owned_decision(engagement, decision_id)
 
 
@@ -306,7 +308,8 @@ def edit(engagement_id: int, decision_id: int) -> tuple[str, int]:
 @bp.post(f"{BASE}/save")
 def save(engagement_id: int, decision_id: int) -> Any:
     """Store the fill-in fields with the engagement, to come back to them later."""
-    engagement, record = own_decision(engagement_id, decision_id)
+    # Held while the fields saved from another tab are merged in, until they are stored.
+    engagement, record = own_decision(engagement_id, decision_id, hold=True)
     refuse_if_archived(engagement)
     details, errors = save_fields(engagement, record, request.form)
     if details is None:
@@ -321,7 +324,7 @@ def save(engagement_id: int, decision_id: int) -> Any:
 def _issue(engagement_id: int, decision_id: int) -> tuple[Engagement, Decision, CharterDetails]:
     """Return the engagement, the decision and the posted fields to make its charter from;
     the form again, saying what to correct, when a field is not right."""
-    engagement, record = own_decision(engagement_id, decision_id)
+    engagement, record = own_decision(engagement_id, decision_id, hold=True)
     if engagement.archived_at is not None:  # read only: the fields are used, not stored
         details, errors = details_for(engagement, request.form)
     else:

@@ -68,6 +68,7 @@ from assess.questionnaire import (
     carried_over,
     changes_since_reopening,
     decide,
+    hold_engagement,
     missing,
     record_consensus,
     record_decision,
@@ -101,9 +102,17 @@ DISAGREEMENT = 2
 bp.before_request(require_consultant)
 
 
-def owned_engagement(engagement_id: int, *loading: ORMOption) -> Engagement:
+def owned_engagement(engagement_id: int, *loading: ORMOption, hold: bool = False) -> Engagement:
     """Return the signed-in consultant's engagement, or 404 for anyone else's; with what the
-    ``loading`` options name loaded along with it."""
+    ``loading`` options name loaded along with it.
+
+    With ``hold`` its row is held first, until the commit (``hold_engagement``), and read
+    after: a request that changes the engagement then acts on it as the changes committed a
+    moment before left it, while one sent at the same instant (a double click, another tab,
+    a respondent submitting) waits for it and finds what it stored.
+    """
+    if hold and 0 < engagement_id <= MAX_ID:
+        hold_engagement(db.session, engagement_id)
     engagement = (
         db.session.get(Engagement, engagement_id, options=loading)
         if engagement_id <= MAX_ID
@@ -322,7 +331,7 @@ def _edit_form(
 @bp.route("/<int:engagement_id>/edit", methods=["GET", "POST"])
 def edit(engagement_id: int) -> str | Response | tuple[str, int]:
     """Change the project, client or parties of an engagement."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=request.method == "POST")
     refuse_if_archived(engagement)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         form = _engagement_form(engagement)
@@ -349,7 +358,7 @@ def edit(engagement_id: int) -> str | Response | tuple[str, int]:
 @bp.post("/<int:engagement_id>/archive")
 def archive(engagement_id: int) -> Response:
     """Archive an engagement: it leaves the list and its invitation links stop opening."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     if engagement.archived_at is None:
         engagement.archived_at = utcnow()
         db.session.commit()
@@ -365,7 +374,7 @@ def archive(engagement_id: int) -> Response:
 @bp.post("/<int:engagement_id>/restore")
 def restore(engagement_id: int) -> Response:
     """Bring an archived engagement back to the list."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     # A second click, or a tab from before it was restored, is no new activity to list it by.
     if engagement.archived_at is not None:
         engagement.archived_at = None
@@ -479,7 +488,7 @@ def refuse_if_archived(engagement: Engagement) -> None:
 @bp.route("/<int:engagement_id>/invitations/new", methods=["GET", "POST"])
 def invite(engagement_id: int) -> str | Response | tuple[str, int]:
     """Invite a respondent: name, side and an optional expiry; the link is shown once."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=request.method == "POST")
     refuse_if_archived(engagement)
     if request.method != "POST":  # HEAD too: it never reaches the form handling
         # A party's name is filled in only for the side the link that opened the form names:
@@ -550,7 +559,7 @@ def _invited_respondent(engagement: Engagement, respondent_id: int) -> Responden
 @bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/link")
 def new_link(engagement_id: int, respondent_id: int) -> Response:
     """Replace a respondent's link with a new one; the old one stops working."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     refuse_if_archived(engagement)
     respondent = _invited_respondent(engagement, respondent_id)
     replaces_working = respondent.active_invitation is not None
@@ -564,7 +573,7 @@ def new_link(engagement_id: int, respondent_id: int) -> Response:
 @bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/revoke")
 def revoke(engagement_id: int, respondent_id: int) -> Response:
     """Stop a respondent's link from working."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     refuse_if_archived(engagement)
     respondent = _invited_respondent(engagement, respondent_id)
     respondent.revoke_links()
@@ -582,7 +591,7 @@ def _said(refusal: Refusal) -> Markup:
 def remove(engagement_id: int, respondent_id: int) -> str | Response:
     """Remove a respondent who has not submitted, with their saved answers and links, once
     the consultant confirms: one who will not answer no longer holds up the engagement."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=request.method == "POST")
     refuse_if_archived(engagement)
     show = url_for("engagements.show", engagement_id=engagement.id)
     respondent = next((r for r in engagement.respondents if r.id == respondent_id), None)
@@ -626,7 +635,7 @@ def remove(engagement_id: int, respondent_id: int) -> str | Response:
 @bp.post("/<int:engagement_id>/respondents/<int:respondent_id>/reopen")
 def reopen(engagement_id: int, respondent_id: int) -> Response:
     """Unlock submitted answers so the respondent can change them."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
     outcome = reopen_answers(
@@ -663,7 +672,7 @@ def close(engagement_id: int, respondent_id: int) -> str | Response:
     """Lock reopened answers again as they were submitted, when the respondent will not
     submit again: the engagement's decision rests on them once more, and none is stored.
     Answers changed since reopening are shown first, and discarded only once seen."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=request.method == "POST")
     refuse_if_archived(engagement)
     respondent = owned_respondent(engagement, respondent_id)
     show = url_for("engagements.show", engagement_id=engagement.id)
@@ -732,7 +741,7 @@ def _repeated_session(
 @bp.route("/<int:engagement_id>/session", methods=["GET", "POST"])
 def facilitate(engagement_id: int) -> str | Response | tuple[str, int]:
     """Run the questionnaire with the client on one screen, in large type."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=request.method == "POST")
     refuse_if_archived(engagement)
     # The page names its session: a finished one reopened may be older than another open one.
     named = request.form.get("session") if request.method == "POST" else request.args.get("session")
@@ -833,7 +842,7 @@ def latest_consensus(engagement_id: int) -> Response:
 @bp.post("/<int:engagement_id>/consensus")
 def consensus(engagement_id: int) -> Response:
     """Decide on the consensus of the respondents' submitted answers, showing their gaps."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     refuse_if_archived(engagement)
     blocker = why_no_consensus_now(engagement)
     if blocker:

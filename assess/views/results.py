@@ -294,7 +294,7 @@ def _stored_already(
 @bp.post("/<int:decision_id>/confirm")
 def confirm(engagement_id: int, decision_id: int) -> str | Response | tuple[str, int]:
     """Store the adjusted answers as a new decision snapshot."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     record = owned_decision(engagement, decision_id)
     refuse_if_archived(engagement)
     refuse_if_outdated(engagement, record)
@@ -415,7 +415,7 @@ def unchanged(change: consensus.Agreement) -> str:
 @bp.post("/<int:decision_id>/agree")
 def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, int]:
     """Store a value agreed after discussion, with its note, as a new consensus decision."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     record = owned_decision(engagement, decision_id)
     refuse_if_archived(engagement)
     stored = record.decision
@@ -441,7 +441,7 @@ def agree(engagement_id: int, decision_id: int) -> str | Response | tuple[str, i
 @bp.post("/<int:decision_id>/reevaluate")
 def reevaluate(engagement_id: int, decision_id: int) -> Response:
     """Decide the same answers again with the current rules, as a new snapshot."""
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     record = owned_decision(engagement, decision_id)
     refuse_if_archived(engagement)
     stored = record.decision

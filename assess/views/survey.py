@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from assess.extensions import db, link_lookups, personal_link_limit
 from assess.forms import load_answers_form
-from assess.models import DecisionRecord, Invitation, Respondent, hash_token
+from assess.models import DecisionRecord, Engagement, Invitation, Respondent, hash_token
 from assess.questionnaire import (
     PAGES,
     REVIEW_STEP,
@@ -246,9 +246,10 @@ def step(token: str, number: int) -> str | Response | tuple[str, int]:
     # this one loaded), and only while not submitted (another tab may have submitted).
     # A step changed from the review belongs to it: the link leads back there next time.
     saved = save_answers(db.session, respondent, given, step=REVIEW_STEP if changing else target)
-    db.session.commit()
     if saved is None:
+        _refused(respondent)
         return _locked(token, discarded=True)
+    db.session.commit()
     if target == REVIEW_STEP:
         target = first_unanswered_step(saved)
     if action == "save":
@@ -315,10 +316,27 @@ def review(token: str) -> str | Response | tuple[str, int]:
     if seen is not None and seen != answers_seen(answers):
         return _render_review(token, respondent, {}, changed=True), 409
     if submit(db.session, respondent) is None:  # a double click, or another tab
-        db.session.rollback()
+        _refused(respondent)
         return _locked(token, discarded=_unseen_answers_locked(respondent))
     db.session.commit()
     return redirect(url_for("survey.result", token=token), code=303)
+
+
+def _refused(respondent: Respondent) -> None:
+    """Roll back a save or a submission refused by its claim, and answer as the link does
+    now when that was not the answers' being submitted already: the engagement archived
+    (the questionnaire is closed) or the respondent removed (the link is gone) meanwhile."""
+    respondent_id = respondent.id
+    db.session.rollback()
+    archived = db.session.execute(
+        select(Engagement.archived_at)
+        .join(Respondent, Respondent.engagement_id == Engagement.id)
+        .where(Respondent.id == respondent_id)
+    ).first()
+    if archived is None:
+        abort(404)
+    if archived.archived_at is not None:
+        raise Unavailable("closed")
 
 
 def _unseen_answers_locked(respondent: Respondent) -> bool:

@@ -1,0 +1,267 @@
+"""Requests that reach the server at the same instant, each in its own thread with its own
+database connection, as several gunicorn workers serve them: a consultant's double click or
+two tabs, a client submitting while the consultant acts. Each pair is made to interleave
+where it would go wrong (both past their checks before either writes), and must still store
+one consistent result: nothing twice, nothing lost, nothing the other request ruled out."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from webtools import (
+    ANSWERS,
+    answer_through_link,
+    count,
+    create_engagement,
+    csrf_token,
+    fill_in,
+    invite,
+    login,
+    meeting_point,
+    submitted_pair,
+    together,
+)
+
+import assess.views.charter
+import assess.views.engagements
+import assess.views.results
+import assess.views.survey
+from assess.extensions import db
+from assess.models import DecisionRecord, Engagement, Invitation, Respondent
+
+pytestmark = pytest.mark.db
+
+
+def tab(app: Flask, signed_in: FlaskClient) -> FlaskClient:
+    """Another tab or browser of the signed-in consultant (its own flashed messages)."""
+    other = app.test_client()
+    login(other)
+    return other
+
+
+def form_post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> Any:
+    """Prepare a form post (its CSRF token read first); return the call that sends it."""
+    form = {"csrf_token": csrf_token(client, "/engagements"), **(data or {})}
+    return lambda: client.post(path, data=form)
+
+
+def test_deciding_on_the_consensus_twice_at_once_stores_one_decision(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id)
+    meeting_point(monkeypatch, assess.views.engagements, "carried_over")
+    path = f"/engagements/{engagement_id}/consensus"
+    second = tab(app, signed_in)
+    responses = together(form_post(signed_in, path), form_post(second, path))
+    assert [r.status_code for r in responses] == [303, 303]
+    assert count(app, DecisionRecord) == 1
+    # Both tabs land on the one decision; the second says it was there already.
+    assert responses[0].headers["Location"] == responses[1].headers["Location"]
+    pages = [
+        c.get(r.headers["Location"]).get_data(as_text=True)
+        for c, r in zip((signed_in, second), responses, strict=True)
+    ]
+    assert sum("already combined in decision" in page for page in pages) == 1
+
+
+def test_adjusted_answers_confirmed_twice_at_once_are_stored_once(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    answer_through_link(app.test_client(), invite(signed_in, engagement_id))
+    with app.app_context():
+        decision_id = db.session.scalars(select(DecisionRecord.id)).one()
+    meeting_point(monkeypatch, assess.views.results, "_stored_already")
+    path = f"/engagements/{engagement_id}/decisions/{decision_id}/confirm"
+    adjusted = {k: str(v) for k, v in {**ANSWERS, "innovation": 1}.items()}
+    second = tab(app, signed_in)
+    responses = together(form_post(signed_in, path, adjusted), form_post(second, path, adjusted))
+    assert [r.status_code for r in responses] == [303, 303]
+    assert count(app, DecisionRecord) == 2
+    assert responses[0].headers["Location"] == responses[1].headers["Location"]
+
+
+def test_an_invitation_sent_twice_at_once_makes_one_respondent(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    meeting_point(monkeypatch, assess.views.engagements, "already_invited")
+    path = f"/engagements/{engagement_id}/invitations/new"
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
+    second = tab(app, signed_in)
+    responses = together(form_post(signed_in, path, form), form_post(second, path, form))
+    assert [r.status_code for r in responses] == [302, 302]
+    assert count(app, Respondent) == 1
+    with app.app_context():
+        states = sorted(i.state for i in db.session.scalars(select(Invitation)))
+    assert states == ["active", "revoked"]
+
+
+def test_a_new_link_made_twice_at_once_leaves_one_link_working(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    old = invite(signed_in, engagement_id)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    meeting_point(monkeypatch, Respondent, "renewed_expiry")
+    path = f"/engagements/{engagement_id}/respondents/{respondent_id}/link"
+    second = tab(app, signed_in)
+    responses = together(form_post(signed_in, path), form_post(second, path))
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        states = sorted(i.state for i in db.session.scalars(select(Invitation)))
+    assert states == ["active", "revoked", "revoked"]
+    assert app.test_client().get(old).status_code == 410
+    # The tab that made the working link shows it; the other shows none that no longer works.
+    shown = []
+    for client, response in zip((signed_in, second), responses, strict=True):
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        shown += re.findall(r'id="invitation-link"[^>]*value="https?://[^/"]+(/i/[^"]+)"', page)
+    assert len(shown) == 1 and app.test_client().get(shown[0]).status_code == 200
+
+
+def test_charter_fields_saved_from_two_tabs_at_once_keep_both_changes(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    answer_through_link(app.test_client(), invite(signed_in, engagement_id))
+    with app.app_context():
+        decision_id = db.session.scalars(select(DecisionRecord.id)).one()
+    path = f"/engagements/{engagement_id}/decisions/{decision_id}/charter"
+    fields = {"arbitration": "Geneva Chamber", "data_storage": "A shared archive"}
+    assert form_post(signed_in, path + "/save", fields)().status_code == 303
+    page = signed_in.get(path).get_data(as_text=True)
+    opened = re.search(r'name="fields_opened" value="([^"]*)"', page)
+    assert opened
+    shown = {**fields, "fields_opened": html.unescape(opened.group(1))}
+    meeting_point(monkeypatch, assess.views.charter, "details_for")
+    second = tab(app, signed_in)
+    responses = together(
+        form_post(signed_in, path + "/save", {**shown, "arbitration": "ICC, Paris"}),
+        form_post(second, path + "/save", {**shown, "data_storage": "A vault"}),
+    )
+    assert [r.status_code for r in responses] == [303, 303]
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.charter_fields is not None
+        stored = engagement.charter_fields
+    assert (stored["arbitration"], stored["data_storage"]) == ("ICC, Paris", "A vault")
+
+
+def test_answers_submitted_as_the_engagement_is_archived_are_not_stored(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    client = app.test_client()
+    fill_in(client, link)
+    original = assess.views.survey.missing
+    archive = form_post(tab(app, signed_in), f"/engagements/{engagement_id}/archive")
+    archived: list[int] = []
+
+    def archived_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        # The archive lands after the submission found the link open, before it stored.
+        if not archived:
+            archived.append(together(archive)[0].status_code)
+        return original(*args, **kwargs)
+
+    submit = form_post(client, f"{link}/review")
+    monkeypatch.setattr(assess.views.survey, "missing", archived_meanwhile)
+    response = submit()
+    assert archived == [302]
+    assert response.status_code == 403
+    assert "closed" in response.get_data(as_text=True).lower()
+    assert count(app, DecisionRecord) == 0
+    with app.app_context():
+        respondent = db.session.scalars(select(Respondent)).one()
+        assert respondent.submitted_at is None and respondent.answers == ANSWERS
+
+
+def test_a_page_saved_as_the_engagement_is_archived_is_not_stored(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    client = app.test_client()
+    original = assess.views.survey.load_answers_form
+    archive = form_post(tab(app, signed_in), f"/engagements/{engagement_id}/archive")
+    archived: list[int] = []
+
+    def archived_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not archived:
+            archived.append(together(archive)[0].status_code)
+        return original(*args, **kwargs)
+
+    save = form_post(client, f"{link}/step/1", {"innovation": "4", "action": "save"})
+    monkeypatch.setattr(assess.views.survey, "load_answers_form", archived_meanwhile)
+    response = save()
+    assert archived == [302]
+    assert response.status_code == 403
+    with app.app_context():
+        respondent = db.session.scalars(select(Respondent)).one()
+        assert respondent.answers == {}
+
+
+def test_answers_submitted_as_their_respondent_is_removed_answer_as_the_link_now_does(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    link = invite(signed_in, engagement_id)
+    client = app.test_client()
+    fill_in(client, link)
+    with app.app_context():
+        respondent_id = db.session.scalars(select(Respondent.id)).one()
+    original = assess.views.survey.missing
+    remove = form_post(
+        tab(app, signed_in), f"/engagements/{engagement_id}/respondents/{respondent_id}/remove"
+    )
+    removed: list[int] = []
+
+    def removed_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not removed:
+            removed.append(together(remove)[0].status_code)
+        return original(*args, **kwargs)
+
+    submit = form_post(client, f"{link}/review")
+    monkeypatch.setattr(assess.views.survey, "missing", removed_meanwhile)
+    response = submit()
+    assert removed == [302]
+    # The link no longer opens, as it would have had the removal come first.
+    assert response.status_code == client.get(link).status_code == 404
+    assert count(app, Respondent) == count(app, DecisionRecord) == 0
+
+
+def test_a_consensus_decided_as_answers_are_reopened_never_rests_on_reopened_answers(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    submitted_pair(app, engagement_id)
+    with app.app_context():
+        ann = db.session.scalars(select(Respondent.id).where(Respondent.name == "Ann Lee")).one()
+    # Each past its check, before it commits.
+    meeting_point(monkeypatch, assess.views.engagements, "carried_over", "reopen_answers")
+    second = tab(app, signed_in)
+    responses = together(
+        form_post(signed_in, f"/engagements/{engagement_id}/consensus"),
+        form_post(second, f"/engagements/{engagement_id}/respondents/{ann}/reopen"),
+    )
+    # Whichever comes first, the other sees it.
+    assert responses[0].status_code in (302, 303) and responses[1].status_code == 302
+    with app.app_context():
+        respondent = db.session.get(Respondent, ann)
+        assert respondent is not None and respondent.reopened_at is not None
+        decisions = db.session.scalars(select(DecisionRecord)).all()
+        # Decided before the reopening, or refused because of it.
+        assert all(d.created_at <= respondent.reopened_at for d in decisions)
+    if not decisions:
+        assert responses[0].headers["Location"].endswith(f"/engagements/{engagement_id}")
+        page = signed_in.get(responses[0].headers["Location"]).get_data(as_text=True)
+        assert "are open again, so a consensus now would leave them out" in page
