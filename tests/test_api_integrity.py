@@ -11,12 +11,22 @@ import pytest
 from apitools import make_token, meanwhile
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import ANSWERS, ENGAGEMENT, csrf_token, login, post
+from webtools import (
+    ANSWERS,
+    ENGAGEMENT,
+    count,
+    csrf_token,
+    login,
+    meeting_point,
+    post,
+    submitted_pair,
+    together,
+)
 
 import assess.api.engagements as api_module
-from assess import questionnaire
+from assess import questionnaire, respondents
 from assess.extensions import db
-from assess.models import DecisionRecord, Respondent
+from assess.models import DecisionRecord, Invitation, Respondent
 
 pytestmark = pytest.mark.db
 
@@ -193,3 +203,58 @@ def test_an_intake_session_is_not_answered_over_the_api(app: Flask, api: FlaskCl
         respondent = db.session.get(Respondent, session["id"])
         assert respondent is not None and "innovation" not in respondent.answers
         assert db.session.query(DecisionRecord).count() == 0
+
+
+# --- the same call sent twice at the same instant, each in its own thread ----------------------
+
+
+def twin(app: Flask, api: FlaskClient) -> FlaskClient:
+    """Another client with the same token: a retry, or a second tool."""
+    other = app.test_client()
+    other.environ_base["HTTP_AUTHORIZATION"] = api.environ_base["HTTP_AUTHORIZATION"]
+    return other
+
+
+def test_an_invitation_sent_twice_at_once_makes_one_respondent(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement = api.post("/api/v1/engagements", json=ENGAGEMENT).json
+    assert engagement is not None
+    path = f"/api/v1/engagements/{engagement['id']}/respondents"
+    meeting_point(monkeypatch, respondents, "already_invited")
+    body = {"name": "Ann Lee", "side": "producer"}
+    answers = together(
+        lambda: api.post(path, json=body), lambda: twin(app, api).post(path, json=body)
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert count(app, Respondent) == 1 and count(app, Invitation) == 1
+
+
+def test_a_consensus_decided_twice_at_once_is_stored_once(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement = api.post("/api/v1/engagements", json=ENGAGEMENT).json
+    assert engagement is not None
+    submitted_pair(app, engagement["id"])
+    path = f"/api/v1/engagements/{engagement['id']}/decisions"
+    meeting_point(monkeypatch, questionnaire, "record_consensus")
+    answers = together(lambda: api.post(path), lambda: twin(app, api).post(path))
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert count(app, DecisionRecord) == 1
+
+
+def test_two_changes_made_at_once_on_the_same_copy_are_not_both_stored(
+    app: Flask, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement = api.post("/api/v1/engagements", json=ENGAGEMENT).json
+    assert engagement is not None
+    path = f"/api/v1/engagements/{engagement['id']}"
+    read = {"If-Match": api.get(path).headers["ETag"]}
+    meeting_point(monkeypatch, api_module, "still_current")
+    answers = together(
+        lambda: api.patch(path, json={"project_name": "First"}, headers=read),
+        lambda: twin(app, api).patch(path, json={"project_name": "Second"}, headers=read),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 412]
+    stored = next(a for a in answers if a.status_code == 200).json["project_name"]
+    assert api.get(path).json["project_name"] == stored

@@ -317,11 +317,19 @@ def created(body: dict[str, Any], view: Callable[..., Any], **ids: Any) -> Creat
 # --- lookups: always through the consultant -------------------------------------------------
 
 
-def owned_engagement(engagement_id: int, *, versions: bool = False) -> Engagement:
+def owned_engagement(
+    engagement_id: int, *, versions: bool = False, hold: bool = False
+) -> Engagement:
     """Return the token owner's engagement, or 404 for anyone else's, with its respondents
     and their links (its status reads them); with its charter versions, their sign-offs and
     their history too when ``versions``. The frozen charters' PDFs are deferred columns (see
-    the models): listing the versions, numbering the next or comparing an ETag loads none."""
+    the models): listing the versions, numbering the next or comparing an ETag loads none.
+
+    With ``hold`` its row is held first, until the commit (``hold_engagement``), and read
+    after: a change checked against it rests on what a request sent at the same instant (a
+    retry, the web page) committed, and that request waits for this one."""
+    if hold:
+        questionnaire.hold_engagement(db.session, engagement_id)
     options = [RESPONDENTS_WITH_LINKS]
     if versions:
         options.append(VERSIONS_WITH_SIGN_OFF_HISTORY)
@@ -332,8 +340,10 @@ def owned_engagement(engagement_id: int, *, versions: bool = False) -> Engagemen
     return engagement
 
 
-def owned_respondent(engagement_id: int, respondent_id: int) -> tuple[Engagement, Respondent]:
-    engagement = owned_engagement(engagement_id)
+def owned_respondent(
+    engagement_id: int, respondent_id: int, *, hold: bool = False
+) -> tuple[Engagement, Respondent]:
+    engagement = owned_engagement(engagement_id, hold=hold)
     respondent = next((r for r in engagement.respondents if r.id == respondent_id), None)
     if respondent is None:
         abort(404, message="No such respondent in this engagement.")
@@ -363,10 +373,12 @@ def not_a_session(respondent: Respondent) -> None:
         abort(409, message="This is an intake session; it is answered on its session page.")
 
 
-def respondent_to_change(engagement_id: int, respondent_id: int) -> Respondent:
+def respondent_to_change(
+    engagement_id: int, respondent_id: int, *, hold: bool = False
+) -> Respondent:
     """The consultant's respondent whose link or answers a call changes: 404 when not theirs,
     409 when the engagement is archived or the respondent is an intake session."""
-    engagement, respondent = owned_respondent(engagement_id, respondent_id)
+    engagement, respondent = owned_respondent(engagement_id, respondent_id, hold=hold)
     not_archived(engagement)
     not_a_session(respondent)
     return respondent
@@ -552,7 +564,7 @@ def update_engagement(data: dict[str, Any], engagement_id: int) -> dict[str, Any
     engagement takes no other change until it is restored ("archived": false), which may
     come in the same request.
     """
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     still_current("engagement", EngagementSchema(), engagement_json(engagement))
     archive = data.pop("archived", None)
     if archive is False and engagement.archived_at is not None:
@@ -813,7 +825,7 @@ def invite_respondent(data: dict[str, Any], engagement_id: int) -> Created:
     (whatever its case or spacing) is a 409 naming the respondent, whose link is renewed at
     their "invitation" address.
     """
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     not_archived(engagement)
     invited = respondents.already_invited(engagement, data["name"], data["side"])
     if invited is not None:
@@ -888,7 +900,7 @@ def new_invitation(data: dict[str, Any], engagement_id: int, respondent_id: int)
     issued) it does not expire, as a respondent's first link made without "expires_in_days",
     and as the engagement page's "New link" does.
     """
-    respondent = respondent_to_change(engagement_id, respondent_id)
+    respondent = respondent_to_change(engagement_id, respondent_id, hold=True)
     url, expires_at = _issue_link(respondent, data)
     db.session.commit()
     return invitation_created(respondent, url, expires_at)
@@ -904,7 +916,7 @@ def revoke_invitation(engagement_id: int, respondent_id: int) -> dict[str, Any]:
     The link stops working at once; the answers saved stay, and a new invitation can be
     issued later. Revoking again changes nothing.
     """
-    respondent = respondent_to_change(engagement_id, respondent_id)
+    respondent = respondent_to_change(engagement_id, respondent_id, hold=True)
     respondent.revoke_links()
     db.session.commit()
     return respondent_json(respondent)
@@ -935,6 +947,7 @@ def save_answers(data: dict[str, Any], engagement_id: int, respondent_id: int) -
         abort(409, message=locked)
     if questionnaire.save_answers(db.session, respondent, data["answers"]) is None:
         db.session.rollback()
+        respondent_to_change(engagement_id, respondent_id)  # archived or removed meanwhile
         abort(409, message=locked)
     db.session.commit()
     db.session.refresh(respondent)
@@ -965,6 +978,7 @@ def submit_answers(engagement_id: int, respondent_id: int) -> Created:
     record = questionnaire.submit(db.session, respondent)
     if record is None:  # submitted meanwhile: a retried request, or the link
         db.session.rollback()
+        respondent_to_change(engagement_id, respondent_id)  # archived or removed meanwhile
         abort(409, message="The answers are already submitted.")
     assert record is not None
     db.session.commit()
@@ -1078,7 +1092,7 @@ def decide_consensus(engagement_id: int) -> Created:
     which level) are unchanged. The decision is stored; its address is in the Location
     header.
     """
-    engagement = owned_engagement(engagement_id)
+    engagement = owned_engagement(engagement_id, hold=True)
     not_archived(engagement)
     if engagement.reopened:
         names = join_names([in_sentence(r.name, r.side) for r in engagement.reopened])
