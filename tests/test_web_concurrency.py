@@ -26,6 +26,7 @@ from webtools import (
     meeting_point,
     submitted_pair,
     together,
+    visible_text,
 )
 
 import assess.views.charter
@@ -178,7 +179,10 @@ def test_answers_submitted_as_the_engagement_is_archived_are_not_stored(
     response = submit()
     assert archived == [302]
     assert response.status_code == 403
-    assert "closed" in response.get_data(as_text=True).lower()
+    page = visible_text(response.get_data(as_text=True))
+    assert "This questionnaire is closed" in page
+    # Sent, yet not submitted: the page says so, not only that the answers are kept.
+    assert "What you just sent was not saved." in page
     assert count(app, DecisionRecord) == 0
     with app.app_context():
         respondent = db.session.scalars(select(Respondent)).one()
@@ -205,6 +209,7 @@ def test_a_page_saved_as_the_engagement_is_archived_is_not_stored(
     response = save()
     assert archived == [302]
     assert response.status_code == 403
+    assert "What you just sent was not saved." in visible_text(response.get_data(as_text=True))
     with app.app_context():
         respondent = db.session.scalars(select(Respondent)).one()
         assert respondent.answers == {}

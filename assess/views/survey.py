@@ -107,8 +107,14 @@ def respondent_for(token: str) -> Respondent:
 
 @bp.errorhandler(Unavailable)
 def unavailable(error: Unavailable) -> tuple[str, int]:
-    """Explain why a link no longer opens, and what to do now."""
-    page = render_template("web/survey/link.html", reason=error.reason, submitted=error.submitted)
+    """Explain why a link no longer opens, and what to do now; answers sent through it are
+    said not to be saved (the page says those given before are kept)."""
+    page = render_template(
+        "web/survey/link.html",
+        reason=error.reason,
+        submitted=error.submitted,
+        sent=request.method == "POST",
+    )
     return page, LINK_STATUS[error.reason]
 
 
