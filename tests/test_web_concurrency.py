@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from webtools import (
     ANSWERS,
+    ENGAGEMENT,
     answer_through_link,
     count,
     create_engagement,
@@ -270,3 +271,51 @@ def test_a_consensus_decided_as_answers_are_reopened_never_rests_on_reopened_ans
         assert responses[0].headers["Location"].endswith(f"/engagements/{engagement_id}")
         page = signed_in.get(responses[0].headers["Location"]).get_data(as_text=True)
         assert "are open again, so a consensus now would leave them out" in page
+
+
+def test_an_engagement_form_sent_twice_at_once_creates_one_engagement(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meeting_point(monkeypatch, assess.views.engagements, "_empty_twin")
+    second = tab(app, signed_in)
+    responses = together(
+        form_post(signed_in, "/engagements/new", ENGAGEMENT),
+        form_post(second, "/engagements/new", ENGAGEMENT),
+    )
+    assert [r.status_code for r in responses] == [302, 302]
+    assert responses[0].headers["Location"] == responses[1].headers["Location"]
+    assert count(app, Engagement) == 1
+
+
+def test_answers_submitted_twice_at_once_are_submitted_once(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A double click on Submit: the answers were all there when both clicks were checked.
+    link = invite(signed_in, create_engagement(signed_in))
+    client = app.test_client()
+    fill_in(client, link)
+    meeting_point(monkeypatch, assess.views.survey, "missing")
+    first, second = form_post(client, f"{link}/review"), form_post(client, f"{link}/review")
+    responses = together(first, second)
+    assert [r.status_code for r in responses] == [303, 303]
+    assert {r.headers["Location"] for r in responses} == {f"{link}/result"}
+    assert count(app, DecisionRecord) == 1
+    page = visible_text(client.get(f"{link}/result").get_data(as_text=True))
+    assert "not saved" not in page
+
+
+def test_an_intake_session_finished_twice_at_once_stores_one_decision(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/session"
+    form = {**{k: str(v) for k, v in ANSWERS.items()}, "action": "decide"}
+    assert form_post(signed_in, path, {"innovation": "4", "action": "save"})().status_code in (
+        302,
+        303,
+    )
+    meeting_point(monkeypatch, assess.views.engagements, "_open_session")
+    second = tab(app, signed_in)
+    responses = together(form_post(signed_in, path, form), form_post(second, path, form))
+    assert {r.status_code for r in responses} <= {302, 303}
+    assert count(app, Respondent) == count(app, DecisionRecord) == 1

@@ -56,9 +56,11 @@ from assess.models import (
     SIGNOFF_PREPARING,
     VERSIONS_WITH_SIGN_OFF_HISTORY,
     VIA_WEB,
+    Consultant,
     Engagement,
     Party,
     Respondent,
+    hold_row,
     utcnow,
 )
 from assess.questionnaire import (
@@ -197,6 +199,9 @@ def new() -> str | Response | tuple[str, int]:
         return render_template(
             "web/engagements/form.html", engagement=None, form=request.form, errors=errors
         ), 422
+    # Held while looking for the same form sent a moment before: sent twice at once, the
+    # second finds the engagement the first created.
+    hold_row(db.session, Consultant, current_user.id, key_share=True)
     engagement = _empty_twin(data)
     if engagement is None:
         engagement = Engagement(consultant_id=current_user.id)
