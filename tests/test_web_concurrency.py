@@ -319,3 +319,32 @@ def test_an_intake_session_finished_twice_at_once_stores_one_decision(
     responses = together(form_post(signed_in, path, form), form_post(second, path, form))
     assert {r.status_code for r in responses} <= {302, 303}
     assert count(app, Respondent) == count(app, DecisionRecord) == 1
+
+
+def test_a_detail_changed_in_two_tabs_at_once_is_not_overwritten_unseen(
+    app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement_id = create_engagement(signed_in)
+    path = f"/engagements/{engagement_id}/edit"
+    page = signed_in.get(path).get_data(as_text=True)
+    opened = re.search(r'name="opened_with" value="([^"]*)"', page)
+    assert opened
+    shown = {**ENGAGEMENT, "opened_with": html.unescape(opened.group(1))}
+    meeting_point(monkeypatch, assess.views.engagements, "_changed_meanwhile")
+    second = tab(app, signed_in)
+    names = ("Low Tide", "High Water")
+    responses = together(
+        form_post(signed_in, path, {**shown, "project_name": names[0]}),
+        form_post(second, path, {**shown, "project_name": names[1]}),
+    )
+    # The second to land shows the first's change and keeps its own in the form.
+    assert sorted(r.status_code for r in responses) == [302, 409]
+    codes = [r.status_code for r in responses]
+    saved, typed = names[codes.index(302)], names[codes.index(409)]
+    refused = responses[codes.index(409)].get_data(as_text=True)
+    said = visible_text(refused).replace("\u2068", "").replace("\u2069", "")
+    assert f"Changed to “{saved}” since you opened this form." in said
+    assert f'value="{typed}"' in refused
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.project_name == saved
