@@ -236,7 +236,10 @@ def _decode(table: str, column: str, column_type: Any, value: Any) -> Any:
     if isinstance(column_type, LargeBinary):
         return base64.b64decode(value["$base64"], validate=True)
     if isinstance(column_type, DateTime):
-        moment = _in_utc(datetime.fromisoformat(value))
+        try:
+            moment = _in_utc(datetime.fromisoformat(value))
+        except OverflowError:  # its offset moves it out of the calendar in UTC
+            raise RowError(f"{column} is not a time between the years 1 and 9999 in UTC") from None
         return moment if column_type.timezone else moment.replace(tzinfo=None)
     if isinstance(column_type, Date):
         return date.fromisoformat(value)

@@ -959,6 +959,17 @@ NEVER_STORED = {
         {"side": "director"},
         "'s side is not one of: producer, creator, joint",
     ),
+    # Times are stored in UTC: these two fall before the year 1 and after 9999 there.
+    "time before the calendar in UTC": (
+        "consultants",
+        {"created_at": "0001-01-01T00:00:00+01:00"},
+        "'s created_at is not a time between the years 1 and 9999 in UTC",
+    ),
+    "time after the calendar in UTC": (
+        "invitations",
+        {"expires_at": "9999-12-31T23:59:59-01:00"},
+        "'s expires_at is not a time between the years 1 and 9999 in UTC",
+    ),
 }
 
 
