@@ -60,7 +60,7 @@ from assess.protocols import quantity
 from assess.signing import SealingFailed, is_sha256_hex, sha256_hex
 from assess.signing.audit import AuditEntry, AuditTrail, render_pdf
 from assess.signing.keys import SealKeys
-from assess.text import UNSEEN, join_names, shown, time_text
+from assess.text import UNSEEN, join_names, link_end_text, shown, time_text
 
 if TYPE_CHECKING:  # pyHanko takes a second to import: only when sealing
     from assess.signing.timestamps import AuthorityTimeStamper
@@ -648,7 +648,7 @@ def check_link(signatory: Signatory, now: datetime | None = None) -> None:
         if signatory.action is None and signatory.sign_off.status == SIGNOFF_PENDING:
             archived = signatory.sign_off.version.engagement.archived_at is not None
             ask = f" {ARCHIVED_LINK}" if archived else " Ask the consultant for a new one."
-        raise LinkUnusable(f"This link expired on {time_text(ends)}.{ask}", "expired")
+        raise LinkUnusable(f"This link expired on {link_end_text(ends)}.{ask}", "expired")
 
 
 def waiting_for(sign_off: SignOff) -> Signatory | None:
@@ -976,7 +976,7 @@ def _why(
         elif signatory.link_state == "expired" and signatory.expires_at is not None:
             why += (
                 f" {_isolate(signatory.name)}'s link expired on "
-                f"{time_text(signatory.expires_at)}: send a new one."
+                f"{link_end_text(signatory.expires_at)}: send a new one."
             )
     return why
 

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import ValidationError, fields
@@ -199,6 +199,16 @@ def time_text(moment: datetime, *, seconds: bool = False) -> str:
     """Format a UTC time for people: '3 Dec 2026, 16:05 UTC'."""
     clock = moment.strftime("%H:%M:%S" if seconds else "%H:%M")
     return f"{day_text(moment)}, {clock} UTC"
+
+
+def link_end_text(moment: datetime) -> str:
+    """Say when a link stops working as it was chosen, with its zone: a link chosen to work
+    through a day stops at the midnight (UTC) after it, so that day is named, '12 Dec 2026,
+    end of day UTC'; any other end is named exactly, '3 Jan 2027, 16:25 UTC'."""
+    moment = moment.astimezone(UTC)
+    if moment.time() == time():
+        return f"{day_text(moment - timedelta(days=1))}, end of day UTC"
+    return time_text(moment)
 
 
 class CalendarDate(fields.Date):

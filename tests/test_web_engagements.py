@@ -955,10 +955,10 @@ def test_a_respondents_link_names_the_last_day_it_works(signed_in: FlaskClient) 
     chosen = date.today() + timedelta(days=30)
     invite(signed_in, engagement_id, expires_on=chosen.isoformat())
     page = signed_in.get(f"/engagements/{engagement_id}").get_data(as_text=True)
-    # The form says the link works through the chosen day: the table names that day, not
-    # the midnight after it.
+    # The form says the link works through the chosen day (UTC): the table names that day
+    # and its zone, not the midnight after it.
     shown = re.search(r"Active, until ([^<]+)<", page)
-    assert shown is not None and shown.group(1).strip() == f"{chosen:%-d %b %Y}"
+    assert shown is not None and shown.group(1).strip() == f"{chosen:%-d %b %Y}, end of day UTC"
 
 
 def test_a_link_renewed_without_a_chosen_day_names_its_exact_end() -> None:
@@ -967,7 +967,7 @@ def test_a_link_renewed_without_a_chosen_day_names_its_exact_end() -> None:
     from assess.views.template_helpers import link_end
 
     assert link_end(datetime(2027, 1, 3, 16, 25, tzinfo=UTC)) == "3 Jan 2027, 16:25 UTC"
-    assert link_end(datetime(2027, 2, 1, tzinfo=UTC)) == "31 Jan 2027"
+    assert link_end(datetime(2027, 2, 1, tzinfo=UTC)) == "31 Jan 2027, end of day UTC"
     assert link_end(None) == ""
 
 
@@ -1295,7 +1295,7 @@ def test_a_new_link_says_how_long_it_works_and_expires_as_an_invitation_does(
     chosen = date.today() + timedelta(days=20)
     bo_form = {"respondent_name": "Bo Chen", "side": "creator", "expires_on": chosen.isoformat()}
     created = post(signed_in, f"{base}/invitations/new", bo_form)
-    assert f"It works until {chosen:%-d %b %Y}." in new_link_notice(
+    assert f"It works until {chosen:%-d %b %Y}, end of day UTC." in new_link_notice(
         signed_in, created.headers["Location"]
     )
     ann, bo = respondent_id(app, "Ann Lee"), respondent_id(app, "Bo Chen")
@@ -1311,7 +1311,8 @@ def test_a_new_link_says_how_long_it_works_and_expires_as_an_invitation_does(
     # Resending a working link keeps its end, and says so.
     renewed = post(signed_in, f"{base}/respondents/{bo}/link")
     notice = new_link_notice(signed_in, renewed.headers["Location"])
-    assert f"It works until {chosen:%-d %b %Y}, as the link it replaces did." in notice
+    until = f"{chosen:%-d %b %Y}, end of day UTC"
+    assert f"It works until {until}, as the link it replaces did." in notice
     assert "Their previous link no longer works." in notice
     # After a revoke, the new link is what the invitation form makes by default.
     post(signed_in, f"{base}/respondents/{bo}/revoke")

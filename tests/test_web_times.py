@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
+from apitools import bearer, make_token
 from flask import Flask
 from signofftools import (  # noqa: F401  (fixtures)
     SIGNATORIES,
+    engagement_with_decision,
+    freeze,
+    post,
     seal_key_files,
     shared_seal_key,
+    shown_links,
     signed_by_everyone,
     upload,
 )
 from sqlalchemy import select
-from webtools import signed_in_consultant
+from webtools import create_engagement, make_consultant, signed_in_consultant
 
 from assess.extensions import db
-from assess.models import SignOff
+from assess.models import Consultant, Engagement, Respondent, Signatory, SignOff, utcnow
 from assess.text import time_text
 from assess.views.template_helpers import iso, when
 
@@ -67,3 +72,88 @@ def test_the_verify_page_shows_the_seal_and_its_approvals_as_readable_times(app:
         assert shown == at.strftime("%-d %b %Y, %H:%M UTC")
     # No time in ISO 8601 text is left for people to read.
     assert not re.search(r">[^<]*\d{4}-\d\d-\d\d[ T]\d\d:\d\d", page)
+
+
+def _text(markup: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", "", markup).split())
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_a_link_chosen_to_work_through_a_day_names_that_day_in_utc_wherever_it_is_shown(
+    app: Flask,
+) -> None:
+    """The form says a link works until the end of the chosen day (UTC): the engagement
+    page, the new link's notice, the version page and the expired link's page say the same
+    day and the zone, never the midnight after it nor a day without a zone."""
+    consultant = signed_in_consultant(app)
+    chosen = utcnow().date() + timedelta(days=9)
+    end = f"{chosen:%-d %b %Y}, end of day UTC"
+    engagement_id = create_engagement(consultant)
+    sent = post(
+        consultant,
+        f"/engagements/{engagement_id}/invitations/new",
+        {"respondent_name": "Ann Lee", "side": "producer", "expires_on": chosen.isoformat()},
+    )
+    page = _text(consultant.get(sent.headers["Location"]).get_data(as_text=True))
+    assert f"It works until {end}." in page
+    assert f"Active, until {end}" in page
+
+    setup = engagement_with_decision(app, consultant)
+    version_path = freeze(consultant, setup)
+    post(consultant, f"{version_path}/signatories", SIGNATORIES[0])
+    started = post(
+        consultant, f"{version_path}/start", {"order": "parallel", "expires_on": chosen.isoformat()}
+    )
+    assert started.status_code == 303
+    page = consultant.get(version_path).get_data(as_text=True)
+    [link] = shown_links(page).values()
+    assert f"Active, until {end}" in _text(page)
+
+    # The day has passed: the link stopped at the midnight (UTC) that ended it.
+    with app.app_context():
+        signatory = db.session.scalars(select(Signatory)).one()
+        signatory.expires_at = datetime.combine(utcnow().date(), time(), UTC)
+        db.session.commit()
+    yesterday = f"{utcnow().date() - timedelta(days=1):%-d %b %Y}, end of day UTC"
+    expired = app.test_client().get(link)
+    assert expired.status_code == 410
+    assert f"This link expired on {yesterday}." in _text(expired.get_data(as_text=True))
+    # The API says why the sign-off waits in the same words.
+    with app.app_context():
+        token = bearer(make_token(app, db.session.scalars(select(Consultant.id)).one()))
+    status = app.test_client().get(
+        f"/api/v1/engagements/{setup.engagement_id}/signoff", headers=token
+    )
+    [version] = status.get_json()["versions"]
+    assert f"link expired on {yesterday}: send a new one." in version["why"]
+
+
+@pytest.mark.db
+def test_a_stored_link_works_up_to_its_expiry_and_not_at_it_on_either_database(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite keeps a time without its zone and PostgreSQL in the server's: read back, the
+    expiry is the same instant, compared with an aware now without error, and the link stops
+    at that instant exactly."""
+    ends = datetime(2026, 12, 13, tzinfo=UTC)  # a link chosen to work through 12 Dec
+    with app.app_context():
+        engagement = Engagement(
+            consultant_id=make_consultant(app), project_name="P", client_organisation="C"
+        )
+        respondent = Respondent(name="Ann Lee", side="producer", answers={})
+        engagement.respondents.append(respondent)
+        db.session.add(engagement)
+        respondent.issue_link(ends)
+        db.session.commit()
+        stored_id = respondent.id
+    with app.app_context():
+        link = db.session.get(Respondent, stored_id).invitations[-1]  # type: ignore[union-attr]
+        assert link.expires_at == ends and link.expires_at.tzinfo is not None
+        for now, state in [
+            (ends - timedelta(microseconds=1), "active"),
+            (ends, "expired"),
+            (ends + timedelta(microseconds=1), "expired"),
+        ]:
+            monkeypatch.setattr("assess.models.utcnow", lambda now=now: now)
+            assert link.state == state, now

@@ -12,7 +12,7 @@ from assess import models, partnership, protocols
 from assess.alignment import in_full, in_sentence, told_apart
 from assess.factors import BY_KEY, FACTORS
 from assess.models import JOINT, SIDE_LABELS, STATUSES
-from assess.text import day_text, join_names, short_names, time_text
+from assess.text import day_text, join_names, link_end_text, short_names, time_text
 
 
 def globals_for_templates() -> dict[str, Any]:
@@ -79,14 +79,8 @@ def last_day(value: datetime | None) -> str:
 
 
 def link_end(value: datetime | None) -> str:
-    """Say when a link stops working as it was chosen: a link chosen to work through a day
-    stops at the next midnight, so that day is named; any other end is named exactly."""
-    if value is None:
-        return ""
-    moment = value.astimezone(UTC)
-    if moment.time() == datetime.min.time():
-        return last_day(moment)
-    return when(moment)
+    """Say when a link stops working as it was chosen (see ``link_end_text``)."""
+    return link_end_text(value) if value is not None else ""
 
 
 def model_title(model: str, components: list[str] | tuple[str, ...]) -> str:
