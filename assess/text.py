@@ -212,13 +212,17 @@ def link_end_text(moment: datetime) -> str:
 
 
 class CalendarDate(fields.Date):
-    """An ISO date that says so when it is written right but names no day (2026-02-30): "must
-    be YYYY-MM-DD" would send the person looking for a mistake of format."""
+    """A date written YYYY-MM-DD, as the field asks, that says so when it is written right
+    but names no day (2026-02-30): "must be YYYY-MM-DD" would send the person looking for a
+    mistake of format. ISO 8601's other forms (20270301, 2027-W09-1) are refused as not
+    written so, rather than read as a day the person may not have meant."""
 
     default_error_messages = {"no_such_day": "{input} is not a day of the calendar"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if isinstance(value, str):
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+                raise self.make_error("invalid")
             try:
                 date.fromisoformat(value)
             except ValueError:

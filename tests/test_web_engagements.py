@@ -375,6 +375,8 @@ def test_an_invitation_link_carries_the_configured_public_address(
         ({"expires_on": "2020-01-01"}, "expires_on", "Choose an expiry date after today."),
         ({"expires_on": "2999-01-01"}, "expires_on", "within a year"),
         ({"expires_on": "31/12/2026"}, "expires_on", "Enter the expiry date as YYYY-MM-DD."),
+        ({"expires_on": "20270301"}, "expires_on", "Enter the expiry date as YYYY-MM-DD."),
+        ({"expires_on": "2027-W09-1"}, "expires_on", "Enter the expiry date as YYYY-MM-DD."),
         (
             {"expires_on": "2027-02-29"},
             "expires_on",

@@ -103,6 +103,10 @@ def test_issue_time_defaults_to_now_in_utc() -> None:
             ["effective_date: 2026-13-01 is not a day of the calendar"],
         ),
         ({"effective_date": "1 March 2026"}, ["effective_date: must be YYYY-MM-DD"]),
+        # ISO 8601's other ways to write a day are not the form the field asks for.
+        ({"effective_date": "20270301"}, ["effective_date: must be YYYY-MM-DD"]),
+        ({"effective_date": "2027-W09-1"}, ["effective_date: must be YYYY-MM-DD"]),
+        ({"effective_date": "2027-060"}, ["effective_date: must be YYYY-MM-DD"]),
         (
             {"effective_date": "2026-02-30"},
             ["effective_date: 2026-02-30 is not a day of the calendar"],
