@@ -174,7 +174,10 @@ class EngagementSchema(Schema):
 def _tomorrow_to_a_year_ahead(value: date) -> None:
     today = utcnow().date()
     if value <= today:
-        raise ValidationError("Choose an expiry date after today.")
+        # The link works through the chosen day in UTC, which may not be the consultant's.
+        raise ValidationError(
+            f"Choose an expiry date after today: it is {text.day_text(today)} in UTC."
+        )
     if value > today + timedelta(days=366):
         raise ValidationError("Choose an expiry date within a year.")
 

@@ -749,7 +749,7 @@ def test_signatory_and_start_forms_report_each_field(app: Flask, signed_in: Flas
     wrong = post(client, f"{version_path}/start", {"order": "random", "expires_on": "2001-01-01"})
     assert wrong.status_code == 422
     assert "Choose in order, or all at once." in wrong.get_data(as_text=True)
-    assert "Choose an expiry date after today." in wrong.get_data(as_text=True)
+    assert "Choose an expiry date after today: it is " in wrong.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Signatory).count() == 1
     # Once started, the list is fixed: a conflict with the sign-off's state, not bad input.

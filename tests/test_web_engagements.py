@@ -372,7 +372,7 @@ def test_an_invitation_link_carries_the_configured_public_address(
         ({"respondent_name": "Ann \U0001f3ac"}, "respondent_name", "fonts lack: \U0001f3ac"),
         ({"side": "both"}, "side", "Choose the producer side or the creator side."),
         ({"side": ""}, "side", "Choose the producer side or the creator side."),
-        ({"expires_on": "2020-01-01"}, "expires_on", "Choose an expiry date after today."),
+        ({"expires_on": "2020-01-01"}, "expires_on", "Choose an expiry date after today: it is "),
         ({"expires_on": "2999-01-01"}, "expires_on", "within a year"),
         ({"expires_on": "31/12/2026"}, "expires_on", "Enter the expiry date as YYYY-MM-DD."),
         ({"expires_on": "20270301"}, "expires_on", "Enter the expiry date as YYYY-MM-DD."),

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from webtools import create_engagement, make_consultant, signed_in_consultant
 
 from assess.extensions import db
-from assess.models import Consultant, Engagement, Respondent, Signatory, SignOff, utcnow
+from assess.models import Consultant, Engagement, Invitation, Respondent, Signatory, SignOff, utcnow
 from assess.text import time_text
 from assess.views.template_helpers import iso, when
 
@@ -157,3 +157,28 @@ def test_a_stored_link_works_up_to_its_expiry_and_not_at_it_on_either_database(
         ]:
             monkeypatch.setattr("assess.models.utcnow", lambda now=now: now)
             assert link.state == state, now
+
+
+@pytest.mark.db
+def test_an_expiry_day_refused_as_today_names_today_in_utc(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 01:00 UTC it is still the evening before in the Americas: a consultant there who
+    chooses what is tomorrow for them is told which day counts as today, and its zone."""
+    consultant = signed_in_consultant(app)
+    engagement_id = create_engagement(consultant)
+    monkeypatch.setattr("assess.forms.utcnow", lambda: datetime(2026, 12, 8, 1, tzinfo=UTC))
+    form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": "2026-12-08"}
+    refused = post(consultant, f"/engagements/{engagement_id}/invitations/new", form)
+    assert refused.status_code == 422
+    message = "Choose an expiry date after today: it is 8 Dec 2026 in UTC."
+    assert message in _text(refused.get_data(as_text=True))
+    sent = post(
+        consultant,
+        f"/engagements/{engagement_id}/invitations/new",
+        {**form, "expires_on": "2026-12-09"},
+    )
+    assert sent.status_code == 302
+    with app.app_context():
+        [link] = db.session.scalars(select(Invitation)).all()
+        assert link.expires_at == datetime(2026, 12, 10, tzinfo=UTC)
