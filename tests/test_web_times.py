@@ -20,7 +20,7 @@ from signofftools import (  # noqa: F401  (fixtures)
     upload,
 )
 from sqlalchemy import select
-from webtools import create_engagement, make_consultant, signed_in_consultant
+from webtools import create_engagement, invite, make_consultant, signed_in_consultant
 
 from assess.extensions import db
 from assess.models import Consultant, Engagement, Invitation, Respondent, Signatory, SignOff, utcnow
@@ -182,3 +182,31 @@ def test_an_expiry_day_refused_as_today_names_today_in_utc(
     with app.app_context():
         [link] = db.session.scalars(select(Invitation)).all()
         assert link.expires_at == datetime(2026, 12, 10, tzinfo=UTC)
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("shared_seal_key")
+def test_whoever_a_link_is_sent_to_reads_until_when_it_works_and_in_which_zone(
+    app: Flask,
+) -> None:
+    """The respondent and the signatory, not only the consultant, are told how long their
+    link works, as the consultant's pages say it; a link that does not expire says nothing."""
+    consultant = signed_in_consultant(app)
+    chosen = utcnow().date() + timedelta(days=9)
+    end = f"{chosen:%-d %b %Y}, end of day UTC"
+    engagement_id = create_engagement(consultant)
+    respondent = app.test_client()
+    for expires_on, said in [(chosen.isoformat(), f", until {end}."), ("", ".")]:
+        link = invite(consultant, engagement_id, expires_on=expires_on)
+        page = _text(respondent.get(link).get_data(as_text=True))
+        assert f"Open the same link to continue later{said}" in page
+
+    setup = engagement_with_decision(app, consultant)
+    version_path = freeze(consultant, setup)
+    post(consultant, f"{version_path}/signatories", SIGNATORIES[0])
+    post(
+        consultant, f"{version_path}/start", {"order": "parallel", "expires_on": chosen.isoformat()}
+    )
+    [link] = shown_links(consultant.get(version_path).get_data(as_text=True)).values()
+    page = _text(app.test_client().get(link).get_data(as_text=True))
+    assert f"This link works until {end}." in page

@@ -199,8 +199,14 @@ def start(token: str) -> str | Response:
         if respondent.step >= REVIEW_STEP or not missing(respondent.answers):
             return redirect(url_for("survey.review", token=token))
         return redirect(url_for("survey.step", token=token, number=max(1, respondent.step)))
+    link = respondent.active_invitation  # the link that opened this page
     return render_template(
-        "web/survey/start.html", token=token, respondent=respondent, pages=PAGES, steps=STEPS
+        "web/survey/start.html",
+        token=token,
+        respondent=respondent,
+        pages=PAGES,
+        steps=STEPS,
+        link_ends=link.expires_at if link else None,
     )
 
 
