@@ -610,3 +610,46 @@ def test_a_renamed_partnership_cancels_the_events_of_its_old_name(
     assert set(old) < set(new)
     assert all(new[uid]["STATUS"] == "CANCELLED" for uid in old)
     assert all("STATUS" not in new[uid] for uid in set(new) - set(old))
+
+
+@pytest.mark.parametrize(
+    ("effective", "issued_at"),
+    [
+        # Twelve months across both of Europe's clock changes, issued in a zone ahead of UTC.
+        ("2027-03-27", "2027-03-27T00:30:00+02:00"),
+        ("2027-10-30", "2027-10-30T23:30:00-07:00"),
+        ("2027-12-30", "2027-12-31T23:59:59-12:00"),  # the first reviews in the next year
+        ("2028-02-29", "2028-02-29T12:00:00+14:00"),
+        ("2027-01-31", "2027-01-31T09:00:00Z"),
+    ],
+)
+def test_reviews_are_whole_days_that_no_time_zone_or_clock_change_moves(
+    decisions: dict[str, Decision], effective: str, issued_at: str
+) -> None:
+    """Each review is an all-day event (RFC 5545 3.6.1): its days written as dates, its end
+    the day after (exclusive), and no local or floating time a calendar app would shift to
+    its own zone; the one time in the file, the stamp, is in UTC. So no VTIMEZONE is needed,
+    and the days are those the charter prints wherever the file is opened."""
+    details = make_details(effective_date=effective, issued_at=issued_at)
+    data = charter.to_ics(decisions["hybrid"], details)
+    parsed = icalendar.Calendar.from_ical(data)
+    assert not parsed.walk("VTIMEZONE") and b"TZID" not in data
+    for line in unfold(data.decode()):
+        name, _, value = line.partition(":")
+        if name.split(";")[0] in {"DTSTART", "DTEND", "EXDATE", "RDATE"}:
+            assert name.endswith(";VALUE=DATE") and re.fullmatch(r"\d{8}(,\d{8})*", value), line
+        elif name == "DTSTAMP":
+            assert value == datetime.fromisoformat(issued_at).astimezone(UTC).strftime(
+                "%Y%m%dT%H%M%SZ"
+            )
+    series = calendar.review_series(decisions["hybrid"], details.start)
+    events = parsed.walk("VEVENT")
+    assert len(events) == len(series) > 0
+    for event, item in zip(events, series, strict=True):
+        start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+        assert not isinstance(start, datetime) and not isinstance(end, datetime)
+        assert end - start == timedelta(days=1) and start == item.scheduled[0]
+        assert occurrences(event) == list(item.dates)
+        assert details.start < item.dates[0] and item.dates[-1] <= calendar.twelve_months_after(
+            details.start
+        )
