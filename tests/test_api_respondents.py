@@ -3,6 +3,7 @@ engagement page's rules, and the history it keeps."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -515,3 +516,28 @@ def test_answers_back_as_an_older_consensus_combined_them_are_decided_anew(
     again = api.post(f"{base}/decisions")
     assert again.status_code == 201, again.json
     assert again.json["of_record"] is True and again.json["id"] > first.json["id"]
+
+
+def test_a_respondent_s_record_gives_when_their_link_stops_working_with_its_offset(
+    api: FlaskClient,
+) -> None:
+    """As a signatory's record does: the newest link's end, as the invitation gave it, in
+    ISO 8601 with its offset; null when it does not expire."""
+    base = engagement(api)
+    created = api.post(
+        f"{base}/respondents", json={"name": "Ann Lee", "side": "producer", "expires_in_days": 3}
+    )
+    assert created.status_code == 201, created.json
+    ends = created.json["expires_at"]
+    assert datetime.fromisoformat(ends).utcoffset() == timedelta(0) and ends.endswith("+00:00")
+    path = f"{base}/respondents/{created.json['respondent']['id']}"
+    assert created.json["respondent"]["link_expires_at"] == ends
+    assert api.get(path).json["link_expires_at"] == ends
+    [listed] = api.get(f"{base}/respondents").json
+    assert listed["link_expires_at"] == ends
+    renewed = api.post(f"{path}/invitation", json={})
+    assert renewed.json["respondent"]["link_expires_at"] == renewed.json["expires_at"] == ends
+    revoked = api.delete(f"{path}/invitation").json
+    assert revoked["invitation"] == "revoked" and revoked["link_expires_at"] == ends
+    never = api.post(f"{path}/invitation", json={"expires_in_days": None})
+    assert never.json["expires_at"] is None and never.json["respondent"]["link_expires_at"] is None

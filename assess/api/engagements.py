@@ -417,6 +417,7 @@ def respondent_json(respondent: Respondent) -> dict[str, Any]:
         "answers": dict(respondent.answers),
         "submitted_at": respondent.submitted_at,
         "invitation": newest.state if newest else "none",
+        "link_expires_at": newest.expires_at if newest else None,
     }
 
 

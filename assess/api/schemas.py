@@ -638,6 +638,14 @@ class RespondentRecordSchema(Schema):
             )
         },
     )
+    link_expires_at = fields.AwareDateTime(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "when the newest invitation link stops (or stopped) working; "
+            "null: it does not expire, or none was issued"
+        },
+    )
 
 
 class InvitationLinkSchema(Schema):
