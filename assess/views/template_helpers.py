@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from markupsafe import Markup
@@ -68,14 +68,6 @@ def day(value: datetime | date | None) -> str:
     if value is None:
         return ""
     return day_text(value)
-
-
-def last_day(value: datetime | None) -> str:
-    """Say the last day an expiry leaves open: a link that stops at midnight UTC on the 8th
-    works through the 7th."""
-    if value is None:
-        return ""
-    return day(value.astimezone(UTC) - timedelta(microseconds=1))
 
 
 def link_end(value: datetime | None) -> str:
@@ -179,7 +171,6 @@ FILTERS: dict[str, Callable[..., str | list[str]]] = {
     "when": when,
     "iso": iso,
     "day": day,
-    "last_day": last_day,
     "link_end": link_end,
     "in_parts": in_parts,
     "quantity": protocols.quantity,
