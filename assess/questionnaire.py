@@ -205,7 +205,8 @@ def hold_engagement(session: Session, engagement_id: int) -> None:
     one before committed (an archive, a consensus, a reopening, a submission).
 
     Every request that changes an engagement's respondents holds the engagement first and
-    the respondent after, so that two of them never wait for each other.
+    the respondent after, so that two of them never wait for each other. One that holds a
+    sign-off too holds it before the engagement (``signoff.hold_for_freeze``).
     """
     hold_row(session, Engagement, engagement_id, key_share=True)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -267,9 +267,12 @@ def hold_for_freeze(session: Session, engagement: Engagement) -> SignOff | None:
     sign-off still open (held too), which the freeze withdraws.
 
     The open sign-off is held first, then the engagement, in the order a last approval takes
-    them (the sign-off, then the engagement it marks signed), so the two never deadlock. Two
-    freezes of one engagement then queue on its row, and the second numbers its version
-    after the first one's. Once the engagement is held, its versions are read afresh.
+    them (the sign-off, then the engagement it marks signed), so the two never deadlock.
+    Every request that holds both takes them in this order; the engagement's own pages
+    (the charter's fields among them) hold only the engagement. Two freezes of one
+    engagement then queue on its row, and the second numbers its version after the first
+    one's. Once the engagement is held it is read afresh: its versions, and the charter's
+    fields a save from another tab committed while the freeze waited.
     """
     expected = open_sign_off(engagement)
     if expected is not None:
@@ -286,13 +289,18 @@ def hold_for_freeze(session: Session, engagement: Engagement) -> SignOff | None:
 
 
 def _lock_engagement(session: Session, engagement: Engagement) -> None:
-    """Hold the engagement's row, as ``lock`` holds a sign-off's, and reload its versions.
+    """Hold the engagement's row, as ``lock`` holds a sign-off's, and read it afresh.
 
     On PostgreSQL FOR NO KEY UPDATE: it queues other freezes, yet lets a decision or a
-    respondent that refers to the engagement be stored meanwhile.
+    respondent that refers to the engagement be stored meanwhile. Whatever a request that
+    held it first committed is read after (its versions, the charter's fields saved from
+    another tab, a decision, an archive); what this transaction changed in it is kept.
     """
     hold_row(session, Engagement, engagement.id, key_share=True)
-    session.expire(engagement, ["charter_versions"])
+    state = inspect(engagement)
+    keys = {prop.key for prop in state.mapper.column_attrs if prop.columns[0].primary_key}
+    fresh = [key for key in state.unmodified if key not in keys]
+    session.expire(engagement, sorted({"charter_versions", *fresh}))
 
 
 def frozen_already(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from signofftools import engagement_with_decision
 from sqlalchemy import select
 from webtools import (
     ANSWERS,
@@ -35,7 +36,7 @@ import assess.views.engagements
 import assess.views.results
 import assess.views.survey
 from assess.extensions import db
-from assess.models import DecisionRecord, Engagement, Invitation, Respondent
+from assess.models import CharterVersion, DecisionRecord, Engagement, Invitation, Respondent
 
 pytestmark = pytest.mark.db
 
@@ -156,6 +157,60 @@ def test_charter_fields_saved_from_two_tabs_at_once_keep_both_changes(
         assert engagement is not None and engagement.charter_fields is not None
         stored = engagement.charter_fields
     assert (stored["arbitration"], stored["data_storage"]) == ("ICC, Paris", "A vault")
+
+
+@pytest.mark.parametrize("frozen_before", [False, True], ids=["first", "amendment"])
+@pytest.mark.parametrize("same_field", [False, True], ids=["other-field", "same-field"])
+def test_charter_fields_saved_from_another_tab_as_the_charter_is_frozen_are_not_lost(
+    app: Flask,
+    signed_in: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_before: bool,
+    same_field: bool,
+) -> None:
+    setup = engagement_with_decision(app, signed_in)
+    fields = {"arbitration": "Geneva Chamber", "data_storage": "A shared archive"}
+    if frozen_before:  # version 1 in preparation: the freeze withdraws its sign-off
+        assert form_post(signed_in, setup.freeze_path, fields)().status_code == 303
+    else:
+        assert form_post(signed_in, setup.charter_path + "/save", fields)().status_code == 303
+    page = signed_in.get(setup.charter_path).get_data(as_text=True)
+    opened = re.search(r'name="fields_opened" value="([^"]*)"', page)
+    assert opened
+    shown = {**fields, "fields_opened": html.unescape(opened.group(1))}
+    # Both past reading the engagement; the save holds it, the freeze has not held it yet.
+    meeting_point(monkeypatch, assess.views.charter, "own_decision")
+    saved = {"arbitration": "LCIA, London"} if same_field else {"data_storage": "A vault"}
+    second = tab(app, signed_in)
+    responses = together(
+        form_post(signed_in, setup.freeze_path, {**shown, "arbitration": "ICC, Paris"}),
+        form_post(second, setup.charter_path + "/save", {**shown, **saved}),
+    )
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id := setup.engagement_id)
+        assert engagement is not None and engagement.charter_fields is not None
+        stored = dict(engagement.charter_fields)
+        versions = db.session.scalars(
+            select(CharterVersion)
+            .where(CharterVersion.engagement_id == engagement_id)
+            .order_by(CharterVersion.number)
+        ).all()
+        frozen = [dict(v.fields) for v in versions]
+    before = 1 if frozen_before else 0
+    if same_field:
+        # The freeze shows the other tab's change rather than replace it unseen.
+        assert [r.status_code for r in responses] == [409, 303]
+        said = visible_text(responses[0].get_data(as_text=True))
+        assert "from another tab since you opened this page" in said
+        assert len(frozen) == before
+        assert stored["arbitration"] == "LCIA, London"
+    else:
+        # The version frozen holds what the other tab saved, and so do the stored fields.
+        assert [r.status_code for r in responses] == [303, 303]
+        assert len(frozen) == before + 1
+        both = ("ICC, Paris", "A vault")
+        assert (frozen[-1]["arbitration"], frozen[-1]["data_storage"]) == both
+        assert (stored["arbitration"], stored["data_storage"]) == both
 
 
 def test_answers_submitted_as_the_engagement_is_archived_are_not_stored(

@@ -303,10 +303,11 @@ def freeze(engagement_id: int, decision_id: int) -> Any:
     from assess.views.charter import edit_page, own_decision, save_fields
 
     engagement, record = own_decision(engagement_id, decision_id)
-    refuse_if_archived(engagement)
-    # Before anything of the engagement changes: a freeze sent twice at once then finds,
-    # the second time, the version the first one made.
+    # Before anything of the engagement is read for the freeze: a freeze sent twice at once
+    # then finds, the second time, the version the first one made, and the fields saved
+    # from another tab meanwhile are merged in (the engagement is read afresh once held).
     signoff.hold_for_freeze(db.session, engagement)
+    refuse_if_archived(engagement)
     # The posted fields are stored first; the freeze uses what was stored.
     details, errors = save_fields(engagement, record, request.form)
     if details is None:
