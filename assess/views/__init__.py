@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import Response, current_app, g, request, url_for
+from flask import Flask, Response, current_app, g, request, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_range_header
 from werkzeug.routing import IntegerConverter
 
@@ -21,6 +22,18 @@ class WholeNumberConverter(IntegerConverter):
     the same page that would otherwise answer as the canonical one."""
 
     regex = "0|[1-9][0-9]*"
+
+
+def page_at(path: str, app: Flask | None = None) -> tuple[str, Mapping[str, Any]] | None:
+    """Return the endpoint and arguments of the page a GET of ``path`` (a path within the
+    app) opens, or None when no page answers there."""
+    try:
+        endpoint, arguments = (
+            (app or current_app).url_map.bind("localhost").match(path, method="GET")
+        )
+    except HTTPException:
+        return None
+    return str(endpoint), arguments
 
 
 def kept_for_request(kind: str, token: str, look_up: Callable[[str], Found]) -> Found:

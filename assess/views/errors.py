@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from assess.extensions import db
-from assess.views import signoff, survey
+from assess.views import page_at, signoff, survey
 from assess.views.auth import pause_left, safe_next, sign_in_again_address
 
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -127,11 +127,8 @@ def _page_to_reload(app: Flask, path: str) -> str | None:
 
 def _link_of(app: Flask, path: str) -> str | None:
     """Return the blueprint of the page at ``path`` (a path within the app), if any."""
-    try:
-        endpoint, _ = app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
-        return None
-    return str(endpoint).partition(".")[0]
+    page = page_at(path, app)
+    return page[0].partition(".")[0] if page else None
 
 
 def require_a_host_name() -> None:

@@ -28,7 +28,6 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, fields, validate
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from assess import signoff
@@ -58,6 +57,7 @@ from assess.views import (
     kept_for_request,
     link_for,
     opened_from_session,
+    page_at,
     sealed_for_session,
     served_in_parts,
 )
@@ -789,10 +789,10 @@ def unsent_page(path: str) -> str | None:
     kept = session.get(UNSENT)
     if not isinstance(kept, dict):
         return None
-    try:
-        endpoint, arguments = current_app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
+    page = page_at(path)
+    if page is None:
         return None
+    endpoint, arguments = page
     token = arguments.get("token")
     if (
         endpoint != "sign.page"

@@ -8,7 +8,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -18,7 +17,6 @@ from flask import (
 )
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from assess.extensions import db, link_lookups, personal_link_limit
@@ -35,7 +33,7 @@ from assess.questionnaire import (
     save_answers,
     submit,
 )
-from assess.views import kept_for_request
+from assess.views import kept_for_request, page_at
 from assess.views.results import chart_for
 from assess.views.template_helpers import isolated
 
@@ -155,10 +153,10 @@ def unsent_page(path: str) -> str | None:
     kept = session.get(UNSENT)
     if not isinstance(kept, dict):
         return None
-    try:
-        endpoint, arguments = current_app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
+    page = page_at(path)
+    if page is None:
         return None
+    endpoint, arguments = page
     token, number = arguments.get("token"), arguments.get("number")
     if endpoint != "survey.step" or not isinstance(token, str):
         return None
