@@ -54,6 +54,24 @@ def form_post(client: FlaskClient, path: str, data: dict[str, str] | None = None
     return lambda: client.post(path, data=form)
 
 
+def lands_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, competing: Any
+) -> list[int]:
+    """Send the ``competing`` request, once, when the request under test calls ``module``'s
+    ``name``: after it found the link open, before it stores. Return the list the competing
+    response's status is put in once sent."""
+    original = getattr(module, name)
+    landed: list[int] = []
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not landed:
+            landed.append(together(competing)[0].status_code)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, meanwhile)
+    return landed
+
+
 def test_deciding_on_the_consensus_twice_at_once_stores_one_decision(
     app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,18 +238,9 @@ def test_answers_submitted_as_the_engagement_is_archived_are_not_stored(
     link = invite(signed_in, engagement_id)
     client = app.test_client()
     fill_in(client, link)
-    original = assess.views.survey.missing
     archive = form_post(tab(app, signed_in), f"/engagements/{engagement_id}/archive")
-    archived: list[int] = []
-
-    def archived_meanwhile(*args: Any, **kwargs: Any) -> Any:
-        # The archive lands after the submission found the link open, before it stored.
-        if not archived:
-            archived.append(together(archive)[0].status_code)
-        return original(*args, **kwargs)
-
     submit = form_post(client, f"{link}/review")
-    monkeypatch.setattr(assess.views.survey, "missing", archived_meanwhile)
+    archived = lands_meanwhile(monkeypatch, assess.views.survey, "missing", archive)
     response = submit()
     assert archived == [302]
     assert response.status_code == 403
@@ -251,17 +260,9 @@ def test_a_page_saved_as_the_engagement_is_archived_is_not_stored(
     engagement_id = create_engagement(signed_in)
     link = invite(signed_in, engagement_id)
     client = app.test_client()
-    original = assess.views.survey.load_answers_form
     archive = form_post(tab(app, signed_in), f"/engagements/{engagement_id}/archive")
-    archived: list[int] = []
-
-    def archived_meanwhile(*args: Any, **kwargs: Any) -> Any:
-        if not archived:
-            archived.append(together(archive)[0].status_code)
-        return original(*args, **kwargs)
-
     save = form_post(client, f"{link}/step/1", {"innovation": "4", "action": "save"})
-    monkeypatch.setattr(assess.views.survey, "load_answers_form", archived_meanwhile)
+    archived = lands_meanwhile(monkeypatch, assess.views.survey, "load_answers_form", archive)
     response = save()
     assert archived == [302]
     assert response.status_code == 403
@@ -280,19 +281,11 @@ def test_answers_submitted_as_their_respondent_is_removed_answer_as_the_link_now
     fill_in(client, link)
     with app.app_context():
         respondent_id = db.session.scalars(select(Respondent.id)).one()
-    original = assess.views.survey.missing
     remove = form_post(
         tab(app, signed_in), f"/engagements/{engagement_id}/respondents/{respondent_id}/remove"
     )
-    removed: list[int] = []
-
-    def removed_meanwhile(*args: Any, **kwargs: Any) -> Any:
-        if not removed:
-            removed.append(together(remove)[0].status_code)
-        return original(*args, **kwargs)
-
     submit = form_post(client, f"{link}/review")
-    monkeypatch.setattr(assess.views.survey, "missing", removed_meanwhile)
+    removed = lands_meanwhile(monkeypatch, assess.views.survey, "missing", remove)
     response = submit()
     assert removed == [302]
     # The link no longer opens, as it would have had the removal come first.

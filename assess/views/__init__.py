@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import Flask, Response, current_app, g, request, url_for
+from flask import Flask, Response, current_app, g, request, session, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_range_header
 from werkzeug.routing import IntegerConverter
+
+from assess.models import hash_token
 
 Found = TypeVar("Found")
 
@@ -34,6 +36,22 @@ def page_at(path: str, app: Flask | None = None) -> tuple[str, Mapping[str, Any]
     except HTTPException:
         return None
     return str(endpoint), arguments
+
+
+def unsent_at(
+    path: str, key: str, endpoint: str
+) -> tuple[dict[str, Any], Mapping[str, Any]] | None:
+    """Return what the session keeps under ``key`` of a form sent too late, with the
+    arguments of the page at ``path``, when that is the ``endpoint`` page of the personal
+    link the form was sent through; else None."""
+    kept = session.get(key)
+    page = page_at(path)
+    if not isinstance(kept, dict) or page is None or page[0] != endpoint:
+        return None
+    token = page[1].get("token")
+    if not isinstance(token, str) or kept.get("link") != hash_token(token):
+        return None
+    return kept, page[1]
 
 
 def kept_for_request(kind: str, token: str, look_up: Callable[[str], Found]) -> Found:

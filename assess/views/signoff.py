@@ -57,9 +57,9 @@ from assess.views import (
     kept_for_request,
     link_for,
     opened_from_session,
-    page_at,
     sealed_for_session,
     served_in_parts,
+    unsent_at,
 )
 from assess.views.auth import require_consultant
 from assess.views.engagements import owned_engagement, refuse_if_archived
@@ -786,21 +786,8 @@ def keep_unsent(*, browser_closed: bool) -> None:
 def unsent_page(path: str) -> str | None:
     """Return the address of the sign page at ``path`` to open again when the session keeps
     what was last typed on it, else None."""
-    kept = session.get(UNSENT)
-    if not isinstance(kept, dict):
-        return None
-    page = page_at(path)
-    if page is None:
-        return None
-    endpoint, arguments = page
-    token = arguments.get("token")
-    if (
-        endpoint != "sign.page"
-        or not isinstance(token, str)
-        or kept.get("link") != hash_token(token)
-    ):
-        return None
-    return url_for("sign.page", token=token)
+    found = unsent_at(path, UNSENT, "sign.page")
+    return url_for("sign.page", token=found[1]["token"]) if found else None
 
 
 @public.get("/<token>")

@@ -33,7 +33,7 @@ from assess.questionnaire import (
     save_answers,
     submit,
 )
-from assess.views import kept_for_request, page_at
+from assess.views import kept_for_request, unsent_at
 from assess.views.results import chart_for
 from assess.views.template_helpers import isolated
 
@@ -150,20 +150,12 @@ def keep_unsent(*, browser_closed: bool) -> None:
 def unsent_page(path: str) -> str | None:
     """Return the address of the step at ``path`` to open again when the session keeps what
     was last sent from it, else None."""
-    kept = session.get(UNSENT)
-    if not isinstance(kept, dict):
+    found = unsent_at(path, UNSENT, "survey.step")
+    if found is None or found[0].get("step") != found[1].get("number"):
         return None
-    page = page_at(path)
-    if page is None:
-        return None
-    endpoint, arguments = page
-    token, number = arguments.get("token"), arguments.get("number")
-    if endpoint != "survey.step" or not isinstance(token, str):
-        return None
-    if kept.get("link") != hash_token(token) or kept.get("step") != number:
-        return None
+    kept, arguments = found
     back_to: dict[str, Any] = {RETURN_TO: "review"} if kept.get("review") else {}
-    return url_for("survey.step", token=token, number=number, **back_to)
+    return url_for("survey.step", token=arguments["token"], number=kept["step"], **back_to)
 
 
 def _take_unsent(token: str, number: int) -> tuple[dict[str, int], str] | None:
