@@ -54,6 +54,23 @@ def form_post(client: FlaskClient, path: str, data: dict[str, str] | None = None
     return lambda: client.post(path, data=form)
 
 
+def answered_engagement(app: Flask, signed_in: FlaskClient) -> tuple[int, int]:
+    """An engagement whose one respondent answered: its id and its decision's."""
+    engagement_id = create_engagement(signed_in)
+    answer_through_link(app.test_client(), invite(signed_in, engagement_id))
+    with app.app_context():
+        return engagement_id, db.session.scalars(select(DecisionRecord.id)).one()
+
+
+def from_two_tabs(
+    app: Flask, signed_in: FlaskClient, path: str, data: dict[str, str] | None = None
+) -> tuple[list[Any], FlaskClient]:
+    """Send one form from two tabs of the consultant at the same instant; return the two
+    responses and the second tab."""
+    second = tab(app, signed_in)
+    return together(form_post(signed_in, path, data), form_post(second, path, data)), second
+
+
 def lands_meanwhile(
     monkeypatch: pytest.MonkeyPatch, module: Any, name: str, competing: Any
 ) -> list[int]:
@@ -79,8 +96,7 @@ def test_deciding_on_the_consensus_twice_at_once_stores_one_decision(
     submitted_pair(app, engagement_id)
     meeting_point(monkeypatch, assess.views.engagements, "carried_over")
     path = f"/engagements/{engagement_id}/consensus"
-    second = tab(app, signed_in)
-    responses = together(form_post(signed_in, path), form_post(second, path))
+    responses, second = from_two_tabs(app, signed_in, path)
     assert [r.status_code for r in responses] == [303, 303]
     assert count(app, DecisionRecord) == 1
     # Both tabs land on the one decision; the second says it was there already.
@@ -95,15 +111,11 @@ def test_deciding_on_the_consensus_twice_at_once_stores_one_decision(
 def test_adjusted_answers_confirmed_twice_at_once_are_stored_once(
     app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    answer_through_link(app.test_client(), invite(signed_in, engagement_id))
-    with app.app_context():
-        decision_id = db.session.scalars(select(DecisionRecord.id)).one()
+    engagement_id, decision_id = answered_engagement(app, signed_in)
     meeting_point(monkeypatch, assess.views.results, "_stored_already")
     path = f"/engagements/{engagement_id}/decisions/{decision_id}/confirm"
     adjusted = {k: str(v) for k, v in {**ANSWERS, "innovation": 1}.items()}
-    second = tab(app, signed_in)
-    responses = together(form_post(signed_in, path, adjusted), form_post(second, path, adjusted))
+    responses, _ = from_two_tabs(app, signed_in, path, adjusted)
     assert [r.status_code for r in responses] == [303, 303]
     assert count(app, DecisionRecord) == 2
     assert responses[0].headers["Location"] == responses[1].headers["Location"]
@@ -116,8 +128,7 @@ def test_an_invitation_sent_twice_at_once_makes_one_respondent(
     meeting_point(monkeypatch, assess.views.engagements, "already_invited")
     path = f"/engagements/{engagement_id}/invitations/new"
     form = {"respondent_name": "Ann Lee", "side": "producer", "expires_on": ""}
-    second = tab(app, signed_in)
-    responses = together(form_post(signed_in, path, form), form_post(second, path, form))
+    responses, _ = from_two_tabs(app, signed_in, path, form)
     assert [r.status_code for r in responses] == [302, 302]
     assert count(app, Respondent) == 1
     with app.app_context():
@@ -134,8 +145,7 @@ def test_a_new_link_made_twice_at_once_leaves_one_link_working(
         respondent_id = db.session.scalars(select(Respondent.id)).one()
     meeting_point(monkeypatch, Respondent, "renewed_expiry")
     path = f"/engagements/{engagement_id}/respondents/{respondent_id}/link"
-    second = tab(app, signed_in)
-    responses = together(form_post(signed_in, path), form_post(second, path))
+    responses, second = from_two_tabs(app, signed_in, path)
     assert [r.status_code for r in responses] == [302, 302]
     with app.app_context():
         states = sorted(i.state for i in db.session.scalars(select(Invitation)))
@@ -152,10 +162,7 @@ def test_a_new_link_made_twice_at_once_leaves_one_link_working(
 def test_charter_fields_saved_from_two_tabs_at_once_keep_both_changes(
     app: Flask, signed_in: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engagement_id = create_engagement(signed_in)
-    answer_through_link(app.test_client(), invite(signed_in, engagement_id))
-    with app.app_context():
-        decision_id = db.session.scalars(select(DecisionRecord.id)).one()
+    engagement_id, decision_id = answered_engagement(app, signed_in)
     path = f"/engagements/{engagement_id}/decisions/{decision_id}/charter"
     fields = {"arbitration": "Geneva Chamber", "data_storage": "A shared archive"}
     assert form_post(signed_in, path + "/save", fields)().status_code == 303
@@ -363,8 +370,7 @@ def test_an_intake_session_finished_twice_at_once_stores_one_decision(
         303,
     )
     meeting_point(monkeypatch, assess.views.engagements, "_open_session")
-    second = tab(app, signed_in)
-    responses = together(form_post(signed_in, path, form), form_post(second, path, form))
+    responses, _ = from_two_tabs(app, signed_in, path, form)
     assert {r.status_code for r in responses} <= {302, 303}
     assert count(app, Respondent) == count(app, DecisionRecord) == 1
 
